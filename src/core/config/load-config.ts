@@ -1,0 +1,215 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import ini from 'ini';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import type { ConfigKey } from './config-key.js';
+import { CONFIG_SPEC } from './sections/index.js';
+
+type Spec = typeof CONFIG_SPEC;
+type ValueOf<K> = K extends ConfigKey<infer T> ? T : never;
+export type Config = { readonly [S in keyof Spec]: { readonly [K in keyof Spec[S]]: ValueOf<Spec[S][K]> } };
+export type SectionName = keyof Spec;
+export type ValueSource = 'default' | 'file' | 'env' | 'flag';
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Where each "Section.Key" came from. */
+  readonly sources: Readonly<Record<string, ValueSource>>;
+  /** The config file read, if any. */
+  readonly file: string | null;
+}
+
+export interface LoadConfigOptions {
+  /** Explicit file (--config); when absent VIDEODEX_CONFIG, then ./config.ini if it exists. */
+  file?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Flag values keyed "Section.Key"; undefined entries are ignored. */
+  overrides?: Readonly<Record<string, unknown>>;
+  cwd?: string;
+}
+
+const SECTIONS = Object.keys(CONFIG_SPEC) as SectionName[];
+
+function keySpec(section: SectionName, key: string): ConfigKey | undefined {
+  return (CONFIG_SPEC[section] as Record<string, ConfigKey>)[key];
+}
+
+function findCaseInsensitive<T extends string>(names: readonly T[], wanted: string): T | undefined {
+  const lower = wanted.toLowerCase();
+  return names.find((n) => n.toLowerCase() === lower);
+}
+
+function suggest(names: readonly string[], wanted: string): string {
+  const w = wanted.toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const n of names) {
+    const d = editDistance(n.toLowerCase(), w);
+    if (d < bestD) {
+      bestD = d;
+      best = n;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(w.length / 3)) ? ` (did you mean ${best}?)` : '';
+}
+
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+function parseValue(where: string, section: SectionName, key: string, spec: ConfigKey, raw: unknown): unknown {
+  const result = (spec.schema as z.ZodType).safeParse(raw);
+  if (!result.success) {
+    const shown = spec.secret ? '***' : JSON.stringify(raw);
+    throw new ConfigError(`${where}: [${section}] ${key} = ${shown} is not allowed: expected ${spec.allowed}`);
+  }
+  return result.data;
+}
+
+/** The env var for a key: VIDEODEX_<SECTION>_<KEY>, upper case. */
+export function envName(section: string, key: string): string {
+  return `VIDEODEX_${section.toUpperCase()}_${key.toUpperCase()}`;
+}
+
+/**
+ * Reads config.ini, then the environment, then flags, validating every value against the one schema.
+ * Throws ConfigError naming file, section, key and what is allowed; nothing has run yet when it does.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? {};
+  const cwd = options.cwd ?? process.cwd();
+  const values: Record<string, Record<string, unknown>> = {};
+  const sources: Record<string, ValueSource> = {};
+  for (const s of SECTIONS) {
+    values[s] = {};
+    for (const [k, spec] of Object.entries(CONFIG_SPEC[s] as Record<string, ConfigKey>)) {
+      values[s]![k] = spec.default;
+      sources[`${s}.${k}`] = 'default';
+    }
+  }
+
+  const explicit = options.file ?? env.VIDEODEX_CONFIG;
+  let file: string | null = null;
+  if (explicit) {
+    file = path.resolve(cwd, explicit);
+    if (!existsSync(file)) throw new ConfigError(`${explicit}: config file not found`);
+  } else if (existsSync(path.join(cwd, 'config.ini'))) {
+    file = path.join(cwd, 'config.ini');
+  }
+
+  if (file) {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = ini.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`${file}: cannot read config file: ${(err as Error).message}`, { cause: err });
+    }
+    const where = path.relative(cwd, file) || file;
+    for (const [rawSection, body] of Object.entries(parsed)) {
+      const section = findCaseInsensitive(SECTIONS, rawSection);
+      if (!section) {
+        throw new ConfigError(
+          `${where}: [${rawSection}] is not a section videodex knows${suggest(SECTIONS, rawSection)}; sections: ${SECTIONS.join(', ')}`,
+        );
+      }
+      if (typeof body !== 'object' || body === null) {
+        throw new ConfigError(`${where}: ${rawSection} = ... sits outside any section; put it under a [Section] header`);
+      }
+      const keys = Object.keys(CONFIG_SPEC[section]);
+      for (const [rawKey, raw] of Object.entries(body as Record<string, unknown>)) {
+        const key = findCaseInsensitive(keys, rawKey);
+        if (!key) {
+          throw new ConfigError(
+            `${where}: [${section}] ${rawKey} is not a key videodex knows${suggest(keys, rawKey)}; keys: ${keys.join(', ')}`,
+          );
+        }
+        values[section]![key] = parseValue(where, section, key, keySpec(section, key)!, raw);
+        sources[`${section}.${key}`] = 'file';
+      }
+    }
+  }
+
+  for (const s of SECTIONS) {
+    const keys = Object.keys(CONFIG_SPEC[s]);
+    const prefix = `VIDEODEX_${s.toUpperCase()}_`;
+    for (const name of Object.keys(env)) {
+      if (name.startsWith(prefix) && !keys.some((k) => envName(s, k) === name)) {
+        throw new ConfigError(`environment: ${name} is not a key videodex knows; keys of [${s}]: ${keys.join(', ')}`);
+      }
+    }
+    for (const k of keys) {
+      const spec = keySpec(s, k)!;
+      for (const name of [envName(s, k), ...(spec.envAliases ?? [])]) {
+        const raw = env[name];
+        if (raw !== undefined && raw !== '') {
+          values[s]![k] = parseValue(`environment ${name}`, s, k, spec, raw);
+          sources[`${s}.${k}`] = 'env';
+          break;
+        }
+      }
+    }
+  }
+
+  for (const [dotted, raw] of Object.entries(options.overrides ?? {})) {
+    if (raw === undefined) continue;
+    const [s, k] = dotted.split('.') as [SectionName, string];
+    const spec = keySpec(s, k);
+    if (!spec) throw new Error(`internal: flag maps to unknown config key ${dotted}`);
+    values[s]![k] = parseValue('flag', s, k, spec, raw);
+    sources[dotted] = 'flag';
+  }
+
+  deriveDefaults(values, cwd);
+  const config = deepFreeze(values) as unknown as Config;
+  return { config, sources: Object.freeze(sources), file };
+}
+
+function deriveDefaults(values: Record<string, Record<string, unknown>>, cwd: string): void {
+  const paths = values.Paths!;
+  const dataDir = path.resolve(cwd, String(paths.DataDir));
+  paths.DataDir = dataDir;
+  const within = (v: unknown, name: string) => (v ? path.resolve(cwd, String(v)) : path.join(dataDir, name));
+  paths.MediaDir = within(paths.MediaDir, 'media');
+  paths.CacheDir = within(paths.CacheDir, 'cache');
+  paths.KeyframesDir = within(paths.KeyframesDir, 'keyframes');
+  paths.TemplatesDir = within(paths.TemplatesDir, 'templates');
+  const db = values.Database!;
+  db.Path = within(db.Path, 'videodex.db');
+  const log = values.Logging!;
+  log.File = within(log.File, 'videodex.log');
+  log.AuditFile = within(log.AuditFile, 'audit.jsonl');
+  for (const key of ['RulesFile', 'Taxonomy', 'ActionLabels'] as const) {
+    const v = values.Tagging![key];
+    if (v) values.Tagging![key] = path.resolve(cwd, String(v));
+  }
+}
+
+function deepFreeze<T>(obj: T): T {
+  if (obj && typeof obj === 'object') {
+    for (const v of Object.values(obj)) deepFreeze(v);
+    Object.freeze(obj);
+  }
+  return obj;
+}
+
+/** A default config, for tests and library users: defaults plus the given section values. */
+export function configWith(overrides: { [S in SectionName]?: Partial<Record<keyof Spec[S], unknown>> } = {}, cwd?: string): Config {
+  const flat: Record<string, unknown> = {};
+  for (const [s, body] of Object.entries(overrides)) {
+    for (const [k, v] of Object.entries(body as Record<string, unknown>)) flat[`${s}.${k}`] = v;
+  }
+  return loadConfig({ env: {}, overrides: flat, ...(cwd ? { cwd } : {}), file: undefined }).config;
+}
+
+export { CONFIG_SPEC };

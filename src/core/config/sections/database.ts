@@ -1,0 +1,9 @@
+import { int, oneOf, str } from '../config-key.js';
+
+export const Database = {
+  Backend: oneOf(['sqlite', 'postgres', 'mongodb'] as const, 'sqlite', 'sqlite (embedded, default), postgres or mongodb (also Cosmos DB for MongoDB).'),
+  Path: str('', 'SQLite file (default: <DataDir>/videodex.db).'),
+  Url: str('', 'postgres:// or mongodb:// URL for the team backends. Its password is masked everywhere.', { secret: true }),
+  PoolSize: int(10, { min: 1, max: 1000 }, 'Connections in the pool (postgres, mongodb).'),
+  Schema: str('public', 'PostgreSQL schema / MongoDB database name.'),
+} as const;

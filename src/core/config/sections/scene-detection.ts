@@ -1,0 +1,17 @@
+import { bool, int, num, oneOf, str } from '../config-key.js';
+
+export const SceneDetection = {
+  Enabled: bool(true, 'Run the scenes and keyframes stages.'),
+  Detector: oneOf(['content', 'adaptive', 'threshold'] as const, 'content', 'content (HSV difference), adaptive (content over a rolling window) or threshold (fades by intensity).'),
+  Threshold: num(27, { min: 0, max: 255 }, 'Cut threshold on the PySceneDetect content scale (0-255); lower finds more cuts.'),
+  MinSceneLen: str('15', 'Shortest scene: frames ("15") or seconds ("0.6s").'),
+  AdaptiveThreshold: num(3, { min: 0, max: 100 }, 'adaptive: ratio of a frame score to its neighbours that makes a cut.'),
+  MinContentVal: num(15, { min: 0, max: 255 }, 'adaptive: smallest content score that can be a cut.'),
+  FadeThreshold: num(12, { min: 0, max: 255 }, 'Mean intensity under which a frame counts as black (fades).'),
+  DownscaleWidth: int(256, { min: 32, max: 4096 }, 'Frames are scaled inside ffmpeg to this width before scoring.'),
+  KeyframePosition: oneOf(['middle', 'start', 'end'] as const, 'middle', 'Which frame of a scene becomes its keyframe.'),
+  KeyframeWidth: int(480, { min: 32, max: 4096 }, 'Keyframe JPEG width in pixels (height keeps the aspect ratio).'),
+  KeyframeQuality: int(3, { min: 1, max: 31 }, 'Keyframe JPEG quality (ffmpeg -q:v, 1 best).'),
+  ContactSheet: bool(true, 'Write a contact sheet (all keyframes in a grid) per video.'),
+  ContactSheetColumns: int(4, { min: 1, max: 32 }, 'Columns of the contact sheet.'),
+} as const;

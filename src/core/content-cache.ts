@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Content-addressed cache of expensive results (scene lists, model answers), kept as JSON files so they
+ * survive deleting the database. Keys are hashed; writes go to a .part file and are renamed into place.
+ */
+export class ContentCache {
+  constructor(readonly dir: string) {}
+
+  static key(...parts: ReadonlyArray<string | number>): string {
+    return sha256Hex(parts.map(String).join('\u0000'));
+  }
+
+  private fileFor(key: string): string {
+    return path.join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
+
+  get<T>(key: string): T | undefined {
+    try {
+      return JSON.parse(readFileSync(this.fileFor(key), 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  put(key: string, value: unknown): void {
+    const file = this.fileFor(key);
+    mkdirSync(path.dirname(file), { recursive: true });
+    const part = `${file}.${process.pid}.part`;
+    writeFileSync(part, JSON.stringify(value));
+    renameSync(part, file);
+  }
+}
+
+export function sha256Hex(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A stable hash of a JSON-able value (object keys sorted), for stage input hashes. */
+export function stableHash(value: unknown): string {
+  return sha256Hex(stableStringify(value)).slice(0, 32);
+}
+
+export function stableStringify(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+}

@@ -1,0 +1,12 @@
+export * from './errors.js';
+export * from './config/index.js';
+export * from './video.js';
+export { createLogger, redact } from './logger.js';
+export type { Logger } from './logger.js';
+export { AuditLog } from './audit-log.js';
+export type { AuditEntry } from './audit-log.js';
+export { ContentCache, sha256Hex, stableHash, stableStringify } from './content-cache.js';
+export { ResourceLimits } from './resource-limits.js';
+export type { Resource } from './resource-limits.js';
+export { sha256File } from './file-hash.js';
+export * from './tools/index.js';

@@ -1,0 +1,161 @@
+/** The record: one JSON document per video, the same in every store (see DESIGN.md). */
+
+export type SourceKind = 'http' | 'ytdlp' | 'hls' | 'local';
+
+export interface SourceInfo {
+  url: string;
+  kind: SourceKind;
+  title?: string;
+  uploader?: string;
+  uploadedAt?: string;
+  pageUrl?: string;
+  description?: string;
+  fetchedAt: string;
+  /** Set when the input came from a labelled list (Kinetics-style CSV). */
+  list?: { file: string; label?: string; split?: string; start?: number; end?: number };
+}
+
+export interface FileInfo {
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** How the file reached the media folder. */
+  storage?: 'reference' | 'link' | 'copy' | 'download';
+}
+
+export interface AudioInfo {
+  codec: string;
+  channels: number;
+  sampleRate: number;
+}
+
+export interface VideoMetadata {
+  durationSec: number;
+  container: string;
+  bitRate: number | null;
+  /** Display size, after rotation. */
+  width: number;
+  height: number;
+  fps: number;
+  /** Frames, when the container says or it can be derived. */
+  frameCount?: number;
+  rotation: number;
+  videoCodec: string;
+  pixelFormat?: string;
+  bitDepth?: number;
+  interlaced?: boolean;
+  variableFrameRate?: boolean;
+  audio: AudioInfo | null;
+  creationTime?: string;
+  containerTags: Record<string, string>;
+}
+
+export type Transition = 'cut' | 'fade' | 'dissolve' | 'start';
+
+export interface Scene {
+  index: number;
+  startSec: number;
+  endSec: number;
+  startFrame: number;
+  /** Exclusive. */
+  endFrame: number;
+  keyframe?: string;
+  transition: Transition;
+  score: number;
+  description?: string;
+}
+
+export interface AiDescription {
+  model: string;
+  /** Host and path only: no secrets, no query string. */
+  endpoint: string;
+  provider: string;
+  template: string;
+  templateHash?: string;
+  instruction: string;
+  description: string;
+  tags: string[];
+  category?: string;
+  actions: string[];
+  promptTokens: number;
+  completionTokens: number;
+  estimatedTokens?: number;
+  framesSent: number;
+  at: string;
+}
+
+export type TagSource = 'filename' | 'metadata' | 'rule' | 'ai' | 'plugin' | 'list';
+
+export interface Tag {
+  name: string;
+  source: TagSource;
+  confidence?: number;
+  /** The rule (or plugin) that made it. */
+  rule?: string;
+}
+
+export interface Category {
+  name: string;
+  source: TagSource | string;
+  confidence?: number;
+  rule?: string;
+}
+
+export type StageStatus = 'done' | 'failed' | 'skipped';
+
+export interface StageEntry {
+  status: StageStatus;
+  version: string;
+  inputHash: string;
+  at: string;
+  ms: number;
+  error?: string;
+  errorCode?: string;
+  /** Why a stage was skipped (e.g. no model endpoint configured). */
+  reason?: string;
+}
+
+export interface Video {
+  id: string;
+  source: SourceInfo;
+  /** Other places the same content was reached from. */
+  alsoFrom: SourceInfo[];
+  file: FileInfo;
+  metadata: VideoMetadata | null;
+  scenes: Scene[];
+  contactSheet?: string;
+  ai: AiDescription | null;
+  tags: Tag[];
+  categories: Category[];
+  /** Free-form results of plugin analysers, keyed by plugin name. */
+  extra: Record<string, unknown>;
+  stages: Record<string, StageEntry>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What a stage returns: the fields it changes. */
+export type VideoPatch = Partial<Omit<Video, 'id' | 'stages' | 'createdAt' | 'updatedAt'>>;
+
+export function newVideo(id: string, source: SourceInfo, file: FileInfo, now = new Date().toISOString()): Video {
+  return {
+    id,
+    source,
+    alsoFrom: [],
+    file,
+    metadata: null,
+    scenes: [],
+    ai: null,
+    tags: [],
+    categories: [],
+    extra: {},
+    stages: {},
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** The file name a person would call the video by. */
+export function displayName(video: Pick<Video, 'id' | 'source' | 'file'>): string {
+  return video.source.title ?? video.file.path.split(/[\\/]/).pop() ?? video.id;
+}

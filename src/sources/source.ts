@@ -1,0 +1,35 @@
+import type { Config, Logger, SourceInfo, SourceKind, Tag, Category } from '../core/index.js';
+import type { InputItem } from './input-item.js';
+
+export interface AcquireContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** Where downloads and copies go. */
+  readonly mediaDir: string;
+  /** Bytes so far and total (when known). */
+  progress(done: number, total: number | null): void;
+}
+
+/** A video on local disk, ready to probe. */
+export interface Acquired {
+  path: string;
+  bytes: number;
+  sha256: string;
+  storage: 'reference' | 'link' | 'copy' | 'download';
+  source: SourceInfo;
+  /** Tags and categories the source itself gave (yt-dlp tags, list labels). */
+  tags?: Tag[];
+  categories?: Category[];
+}
+
+/**
+ * Brings one input to local disk. Implementations write to `<name>.part` and rename, so a crash never
+ * leaves a half file under a final name. Throws SourceError (retryable set where trying again can help).
+ */
+export interface Source {
+  readonly kind: SourceKind;
+  /** Whether this source takes the input (first match wins, in the order sources are registered). */
+  canHandle(input: InputItem): boolean;
+  acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired>;
+}

@@ -1,0 +1,51 @@
+import type { Video } from '../core/index.js';
+import type { SearchQuery, SearchResult } from './search-query.js';
+
+/** One row of the acquisition log: what happened to one input. */
+export interface InputRecord {
+  key: string;
+  status: 'done' | 'failed';
+  videoId: string | null;
+  attempts: number;
+  bytes: number | null;
+  error: string | null;
+  errorCode: string | null;
+  /** For local inputs: size and mtime when hashed, so an unchanged file is not read again. */
+  fileSize: number | null;
+  fileMtimeMs: number | null;
+  /** The list file the input came from, if any. */
+  listFile: string | null;
+  updatedAt: string;
+}
+
+/**
+ * Where records live. Every method throws StoreError on database failure (`retryable` for dropped
+ * connections). Records are stored and returned whole; adapters keep their own indexes in step.
+ */
+export interface VideoStore {
+  /** The backend's name, for doctor and logs. */
+  readonly kind: string;
+  /** Creates or upgrades the schema; idempotent. */
+  migrate(): Promise<void>;
+  /** Inserts or replaces the record, with its search index, atomically. */
+  upsert(video: Video): Promise<void>;
+  /** The record, or null. */
+  get(id: string): Promise<Video | null>;
+  /** Records whose file path is this path. */
+  findByPath(path: string): Promise<Video[]>;
+  /** Matching records, ranked, with facets over the whole match. */
+  search(query: SearchQuery): Promise<SearchResult>;
+  /** Streams every matching record in a stable order, holding only a page in memory. */
+  iterate(query?: SearchQuery): AsyncIterable<Video>;
+  /** Number of matching records. */
+  count(query?: SearchQuery): Promise<number>;
+  /** Removes the record; true when it existed. */
+  delete(id: string): Promise<boolean>;
+  /** The acquisition log row of an input, or null. */
+  getInput(key: string): Promise<InputRecord | null>;
+  /** Inserts or replaces an acquisition log row. */
+  putInput(row: InputRecord): Promise<void>;
+  /** Acquisition log rows, optionally only one status. */
+  listInputs(status?: InputRecord['status']): Promise<InputRecord[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,12 @@
+import type { Config, Logger, Tag, Video } from '../core/index.js';
+
+export interface TaggerContext {
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+/** Derives tags from a record. Pure with respect to the record: no downloads, no model calls. */
+export interface Tagger {
+  readonly name: string;
+  tag(video: Video, ctx: TaggerContext): Tag[] | Promise<Tag[]>;
+}

@@ -1,0 +1,39 @@
+import type { AuditLog, Config, ContentCache, Logger, MediaTools, Resource, Video, VideoPatch } from '../core/index.js';
+
+/** What a stage may use while it runs. Built by the runner; a stage never reaches for globals. */
+export interface StageContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly tools: MediaTools;
+  readonly cache: ContentCache;
+  readonly audit: AuditLog;
+  readonly signal: AbortSignal;
+  /** Progress inside the stage, 0..1, for long stages (downloads, scene detection). */
+  progress(fraction: number): void;
+}
+
+/**
+ * A pipeline stage. The runner calls `run` only when the stage's `version` or `inputHash` differs from its
+ * last `done` entry on the record (or it is forced), under the concurrency limit of its `resource`, and saves
+ * the returned patch at once. Throwing marks the stage `failed` on the record for this video only.
+ */
+export interface Stage {
+  readonly name: string;
+  /** Bump when the stage's output for the same input changes. */
+  readonly version: string;
+  /** Stages that must be `done` (or `skipped`) first. */
+  readonly needs: readonly string[];
+  readonly resource: Resource;
+  /** Hash of everything the output depends on: the record fields read and the settings used. */
+  inputHash(video: Video, config: Config): string;
+  /**
+   * Optional: a reason to skip this stage for this video (e.g. no model endpoint); recorded as `skipped`.
+   * Return null to run.
+   */
+  skipReason?(video: Video, config: Config): string | null;
+  /** Optional: what a run would do, for --dry-run (e.g. frames and estimated tokens). */
+  plan?(video: Video, ctx: StageContext): Promise<string>;
+  /** Cache the patch by (content hash, version, input hash) in the content cache; for expensive stages. */
+  readonly cacheable?: boolean;
+  run(video: Video, ctx: StageContext): Promise<VideoPatch>;
+}
