@@ -144,7 +144,7 @@ function suggestion(names: readonly string[], wanted: string): string {
       best = n;
     }
   }
-  return best !== undefined && bestD <= Math.max(1, Math.min(2, Math.floor(w.length / 3))) ? ` (did you mean ${best}?)` : '';
+  return best !== undefined && bestD <= Math.max(1, Math.min(2, Math.floor(w.length / 2))) ? ` (did you mean ${best}?)` : '';
 }
 
 const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v' || c === '\u00a0' || c === '\u3000';
