@@ -1,6 +1,9 @@
 import type { Video } from '../../core/index.js';
 import { capIndexText, indexText, normalizeText } from './text.js';
 
+/** Bump when indexFields or the tokenizer changes what is indexed: stores rebuild their search columns on migrate. */
+export const INDEX_VERSION = 1;
+
 /** The searchable text fields, strongest first, with the weights every store uses for ranking. */
 export const TEXT_FIELDS = ['title', 'tags', 'description', 'file'] as const;
 export type TextField = (typeof TEXT_FIELDS)[number];
@@ -24,6 +27,7 @@ export interface IndexFields {
   bytes: number;
   codec: string | null;
   audioCodec: string | null;
+  /** ffprobe's first format name: mov (MP4/MOV), matroska (MKV/WebM), avi... */
   container: string | null;
   sourceKind: string;
   resolution: string | null;
@@ -97,7 +101,7 @@ export function indexFields(video: Video): IndexFields {
     bytes: video.file.bytes ?? 0,
     codec: m?.videoCodec ? label(m.videoCodec) : null,
     audioCodec: m?.audio?.codec ? label(m.audio.codec) : null,
-    container: m?.container ? label(m.container) : null,
+    container: m?.container ? label(m.container.split(',')[0]!) : null,
     sourceKind: video.source.kind,
     resolution: resolutionClass(m?.width ?? null, m?.height ?? null),
     created: isoDate(m?.creationTime) ?? isoDate(video.source.uploadedAt) ?? added,

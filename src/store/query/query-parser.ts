@@ -42,7 +42,7 @@ export const FIELDS: Record<string, FieldSpec> = {
   action: { type: 'label', field: 'action' },
   codec: { type: 'label', field: 'codec' },
   'audio-codec': { type: 'label', field: 'audio-codec' },
-  container: { type: 'label', field: 'container' },
+  container: { type: 'label', field: 'container', aliases: { mp4: 'mov', m4v: 'mov', mkv: 'matroska', webm: 'matroska' } },
   source: { type: 'label', field: 'source', values: SOURCE_KINDS, aliases: { youtube: 'ytdlp', 'yt-dlp': 'ytdlp', file: 'local', https: 'http' } },
   resolution: { type: 'label', field: 'resolution', values: RESOLUTIONS, aliases: { '2160p': '4k', uhd: '4k', fhd: '1080p', hd: '720p' } },
   duration: { type: 'range', field: 'duration', unit: 'duration' },
