@@ -1,3 +1,6 @@
 export type { VideoStore, InputRecord } from './video-store.js';
 export * from './search-query.js';
 export * from './query/index.js';
+export { SqliteStore } from './sqlite/sqlite-store.js';
+export { openStore, backendOfUrl } from './open-store.js';
+export type { Backend, OpenStoreOptions } from './open-store.js';

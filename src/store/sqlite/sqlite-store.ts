@@ -1,0 +1,303 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError, type Video } from '../../core/index.js';
+import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
+import { emptyFacets } from '../search-query.js';
+import type { InputRecord, VideoStore } from '../video-store.js';
+import { FACET_SIZE, highlight, INDEX_VERSION, indexFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+import { sqliteSearch, sqliteWhere, type Param } from './sqlite-query.js';
+
+/**
+ * The embedded default store: the record as JSON beside indexed columns, tag/category tables and an FTS5
+ * table, all written in one transaction per upsert. WAL lets searches run while a process writes.
+ */
+export class SqliteStore implements VideoStore {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 10000');
+      this.db.pragma('foreign_keys = ON');
+    } catch (err) {
+      throw new StoreError(`cannot open SQLite database ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A prepared statement, cached by its SQL (queries are built from a small set of shapes). */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
+  private guard<T>(what: string, fn: () => T): T {
+    if (!this.db.open) throw new StoreError(`SQLite ${this.file}: store is closed (${what})`);
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      const code = (err as { code?: string }).code ?? '';
+      throw new StoreError(`SQLite ${what} failed: ${(err as Error).message}`, { cause: err, retryable: code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' });
+    }
+  }
+
+  async migrate(): Promise<void> {
+    this.guard('migrate', () => {
+      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+      const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+      for (const m of SQLITE_MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        this.db.transaction(() => {
+          this.db.exec(m.sql);
+          this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, new Date().toISOString());
+        })();
+      }
+      this.reindexIfStale();
+    });
+  }
+
+  /** Rebuilds the derived columns, label tables and FTS rows when the shared index format changed. */
+  private reindexIfStale(): void {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'index_version'").get() as { value: string } | undefined;
+    if (row?.value === String(INDEX_VERSION)) return;
+    this.db.transaction(() => {
+      const ids = (this.db.prepare('SELECT id FROM videos').all() as { id: string }[]).map((r) => r.id);
+      const getDoc = this.db.prepare('SELECT doc FROM videos WHERE id = ?');
+      for (const id of ids) this.upsertOne(JSON.parse((getDoc.get(id) as { doc: string }).doc) as Video);
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(INDEX_VERSION));
+    })();
+  }
+
+  async upsert(video: Video): Promise<void> {
+    this.guard(`upsert ${video.id}`, () => this.db.transaction((v: Video) => this.upsertOne(v))(video));
+  }
+
+  /** One transaction for the batch: the fast path for bulk loads and `db copy`. */
+  async upsertMany(videos: readonly Video[]): Promise<void> {
+    this.guard(`upsert ${videos.length} records`, () =>
+      this.db.transaction((vs: readonly Video[]) => {
+        for (const v of vs) this.upsertOne(v);
+      })(videos),
+    );
+  }
+
+  /** Writes the record, its columns, label rows and FTS row; the caller holds a transaction. */
+  private upsertOne(v: Video): void {
+    const f = indexFields(v);
+    const m = v.metadata;
+    const row = this.stmt(
+      `INSERT INTO videos (id, doc, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
+                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
+       VALUES (@id, @doc, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
+               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)
+       ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
+         duration = excluded.duration, width = excluded.width, height = excluded.height, fps = excluded.fps, codec = excluded.codec,
+         bytes = excluded.bytes, has_audio = excluded.has_audio, scene_count = excluded.scene_count, failed = excluded.failed,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, name = excluded.name, sort_duration = excluded.sort_duration,
+         audio_codec = excluded.audio_codec, container = excluded.container, resolution = excluded.resolution, created = excluded.created,
+         has_ai = excluded.has_ai, has_description = excluded.has_description, has_metadata = excluded.has_metadata
+       RETURNING rowid`,
+    ).get({
+      id: v.id,
+      doc: JSON.stringify(v),
+      path: v.file.path,
+      title: v.source.title ?? m?.containerTags.title ?? null,
+      source_kind: f.sourceKind,
+      duration: f.durationSec,
+      width: f.width,
+      height: f.height,
+      fps: f.fps,
+      codec: f.codec,
+      bytes: f.bytes,
+      has_audio: f.hasAudio ? 1 : 0,
+      scene_count: f.scenes,
+      failed: f.failed ? 1 : 0,
+      created_at: f.added,
+      updated_at: v.updatedAt,
+      name: f.name,
+      sort_duration: f.duration,
+      audio_codec: f.audioCodec,
+      container: f.container,
+      resolution: f.resolution,
+      created: f.created,
+      has_ai: f.hasAi ? 1 : 0,
+      has_description: f.hasDescription ? 1 : 0,
+      has_metadata: f.hasMetadata ? 1 : 0,
+    }) as { rowid: number };
+    this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
+    this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
+    this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
+    const addTag = this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) VALUES (?, ?)');
+    for (const t of f.tags) addTag.run(v.id, t);
+    const addCat = this.stmt('INSERT OR IGNORE INTO video_categories (video_id, category) VALUES (?, ?)');
+    for (const c of f.categories) addCat.run(v.id, c);
+    const addAction = this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) VALUES (?, ?)');
+    for (const a of f.actions) addAction.run(v.id, a);
+    // The FTS row holds the shared normalised text, so every backend tokenises the same way.
+    this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
+    this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
+  }
+
+  async get(id: string): Promise<Video | null> {
+    return this.guard('get', () => {
+      const row = this.db.prepare('SELECT doc FROM videos WHERE id = ?').get(id) as { doc: string } | undefined;
+      return row ? (JSON.parse(row.doc) as Video) : null;
+    });
+  }
+
+  async findByPath(file: string): Promise<Video[]> {
+    return this.guard('findByPath', () =>
+      (this.db.prepare('SELECT doc FROM videos WHERE path = ?').all(file) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Video),
+    );
+  }
+
+  private whereOf(plan: QueryPlan): { sql: string; params: Param[] } {
+    const params: Param[] = [];
+    return { sql: plan.where ? sqliteWhere(plan.where, params) : '1', params };
+  }
+
+  async search(q: SearchQuery): Promise<SearchResult> {
+    const plan = planQuery(q);
+    return this.guard('search', () => {
+      const { sql, params } = sqliteSearch(plan);
+      const rows = this.stmt(sql).all(...params) as Array<{ doc: string; id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number }>;
+      const w = this.whereOf(plan);
+      const total = (this.stmt(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
+      const hasMore = rows.length > plan.limit;
+      const page = rows.slice(0, plan.limit);
+      const last = page.at(-1);
+      return {
+        hits: page.map((r) => {
+          const video = JSON.parse(r.doc) as Video;
+          const hl = highlight(video, plan.terms);
+          return { id: r.id, score: r.score, ...(hl ? { highlight: hl } : {}), video };
+        }),
+        total,
+        facets: plan.facets ? this.facets(w) : emptyFacets(),
+        nextCursor: nextCursor(plan, hasMore, page.length, last && { id: last.id, name: last.name, duration: last.sort_duration, created: last.created, added: last.created_at, bytes: last.bytes }),
+      };
+    });
+  }
+
+  /** Counts per tag, category, codec, source kind and resolution class over the whole match, by SQL. */
+  private facets(w: { sql: string; params: Param[] }): Facets {
+    const all = w.sql === '1';
+    const sub = `SELECT v.id FROM videos v WHERE ${w.sql}`;
+    type Row = { k: string; n: number };
+    const entries = (rows: Row[]): Array<[string, number]> => rows.map((r) => [r.k, r.n]);
+    const label = (table: string, col: string): Row[] =>
+      this.stmt(`SELECT ${col} AS k, COUNT(*) AS n FROM ${table} ${all ? '' : `WHERE video_id IN (${sub})`} GROUP BY ${col} ORDER BY n DESC, ${col} LIMIT ${FACET_SIZE}`).all(...(all ? [] : w.params)) as Row[];
+    const column = (col: string): Row[] =>
+      this.stmt(`SELECT ${col} AS k, COUNT(*) AS n FROM videos v WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col} ORDER BY n DESC, ${col} LIMIT ${FACET_SIZE}`).all(...w.params) as Row[];
+    return {
+      tags: topFacet(entries(label('video_tags', 'tag')), FACET_SIZE),
+      categories: topFacet(entries(label('video_categories', 'category')), FACET_SIZE),
+      codecs: topFacet(entries(column('v.codec')), FACET_SIZE),
+      sourceKinds: topFacet(entries(column('v.source_kind')), FACET_SIZE),
+      resolutions: topFacet(entries(column('v.resolution')), FACET_SIZE),
+    };
+  }
+
+  async *iterate(q: SearchQuery = {}): AsyncIterable<Video> {
+    const plan = planQuery({ ...q, facets: false });
+    const w = this.whereOf(plan);
+    let after = '';
+    const page = 500;
+    for (;;) {
+      const rows = this.guard(
+        'iterate',
+        () => this.stmt(`SELECT v.id, v.doc FROM videos v WHERE ${w.sql} AND v.id > ? ORDER BY v.id LIMIT ?`).all(...w.params, after, page) as Array<{ id: string; doc: string }>,
+      );
+      for (const r of rows) yield JSON.parse(r.doc) as Video;
+      if (rows.length < page) return;
+      after = rows.at(-1)!.id;
+    }
+  }
+
+  async count(q: SearchQuery = {}): Promise<number> {
+    const plan = planQuery({ ...q, facets: false });
+    return this.guard('count', () => {
+      const w = this.whereOf(plan);
+      return (this.stmt(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
+    });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.guard('delete', () =>
+      this.db.transaction(() => {
+        const row = this.db.prepare('SELECT rowid FROM videos WHERE id = ?').get(id) as { rowid: number } | undefined;
+        if (!row) return false;
+        this.db.prepare('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
+        this.db.prepare('DELETE FROM video_tags WHERE video_id = ?').run(id);
+        this.db.prepare('DELETE FROM video_categories WHERE video_id = ?').run(id);
+        this.db.prepare('DELETE FROM video_actions WHERE video_id = ?').run(id);
+        this.db.prepare('DELETE FROM videos WHERE id = ?').run(id);
+        return true;
+      })(),
+    );
+  }
+
+  async getInput(key: string): Promise<InputRecord | null> {
+    return this.guard('getInput', () => {
+      const r = this.db.prepare('SELECT * FROM inputs WHERE key = ?').get(key) as Record<string, unknown> | undefined;
+      return r ? rowToInput(r) : null;
+    });
+  }
+
+  async putInput(row: InputRecord): Promise<void> {
+    this.guard('putInput', () => {
+      this.db
+        .prepare(
+          `INSERT INTO inputs (key, status, video_id, attempts, bytes, error, error_code, file_size, file_mtime_ms, list_file, updated_at)
+           VALUES (@key, @status, @videoId, @attempts, @bytes, @error, @errorCode, @fileSize, @fileMtimeMs, @listFile, @updatedAt)
+           ON CONFLICT(key) DO UPDATE SET status = excluded.status, video_id = excluded.video_id, attempts = excluded.attempts,
+             bytes = excluded.bytes, error = excluded.error, error_code = excluded.error_code, file_size = excluded.file_size,
+             file_mtime_ms = excluded.file_mtime_ms, list_file = excluded.list_file, updated_at = excluded.updated_at`,
+        )
+        .run(row);
+    });
+  }
+
+  async listInputs(status?: InputRecord['status']): Promise<InputRecord[]> {
+    return this.guard('listInputs', () => {
+      const rows = (status
+        ? this.db.prepare('SELECT * FROM inputs WHERE status = ? ORDER BY key').all(status)
+        : this.db.prepare('SELECT * FROM inputs ORDER BY key').all()) as Record<string, unknown>[];
+      return rows.map(rowToInput);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.statements.clear();
+    if (this.db.open) this.db.close();
+  }
+}
+
+function rowToInput(r: Record<string, unknown>): InputRecord {
+  return {
+    key: r.key as string,
+    status: r.status as InputRecord['status'],
+    videoId: (r.video_id as string | null) ?? null,
+    attempts: Number(r.attempts ?? 0),
+    bytes: (r.bytes as number | null) ?? null,
+    error: (r.error as string | null) ?? null,
+    errorCode: (r.error_code as string | null) ?? null,
+    fileSize: (r.file_size as number | null) ?? null,
+    fileMtimeMs: (r.file_mtime_ms as number | null) ?? null,
+    listFile: (r.list_file as string | null) ?? null,
+    updatedAt: r.updated_at as string,
+  };
+}
