@@ -81,7 +81,7 @@ function baseName(p: string): string {
 export function indexFields(video: Video): IndexFields {
   const m = video.metadata;
   const fileName = baseName(video.file.path || video.source.url || '');
-  const title = video.source.title ?? '';
+  const title = video.source.title ?? m?.containerTags?.title ?? '';
   const tags = uniq([...video.tags.map((t) => label(t.name)), ...(video.ai?.tags ?? []).map(label)]);
   const categories = uniq([...video.categories.map((c) => label(c.name)), ...(video.ai?.category ? [label(video.ai.category)] : [])]);
   const actions = uniq((video.ai?.actions ?? []).map(label));
@@ -118,7 +118,8 @@ export function indexFields(video: Video): IndexFields {
       title: capIndexText(indexText([title, video.source.uploader ?? ''].join(' '))),
       tags: capIndexText(indexText([...tags, ...categories, ...actions].join(' \n '))),
       description: capIndexText(indexText(description)),
-      file: capIndexText(indexText(fileName)),
+      // camelCase split too, so "beachDay_2024.mp4" finds "beach".
+      file: capIndexText(indexText(fileName.replace(/(\p{Ll})(\p{Lu})/gu, '$1 $2'))),
     },
   };
 }
