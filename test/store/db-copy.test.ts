@@ -92,7 +92,8 @@ describe('db copy', () => {
 
   const pgUrl = process.env.VIDEODEX_TEST_PG_URL;
   it.skipIf(!pgUrl)('copies SQLite to PostgreSQL through the CLI, password masked', async () => {
-    const data = path.join(dir, 'data');
+    const data = path.join(dir, 'data-pg');
+    await (await seeded(path.join(data, 'videodex.db'), videos.slice(0, 9))).close();
     const schema = `vdx_copy_${randomBytes(4).toString('hex')}`;
     const r = await runCli(['db', 'copy', '--to', pgUrl!, '--schema', schema, '--data-dir', data]);
     try {
