@@ -7,12 +7,19 @@
 const MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+/g;
 const TOKEN = /[\p{L}\p{N}]+/gu;
 
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+const ASCII_TOKEN = /[a-z0-9]+/g;
+
 export function normalizeText(s: string): string {
+  // Fast path: plain ASCII needs no Unicode normalisation.
+  if (!NON_ASCII.test(s)) return s.toLowerCase();
   return s.normalize('NFKD').replace(MARKS, '').normalize('NFC').toLowerCase();
 }
 
 export function tokenize(s: string): string[] {
-  return normalizeText(s).match(TOKEN) ?? [];
+  const n = normalizeText(s);
+  return (NON_ASCII.test(n) ? n.match(TOKEN) : n.match(ASCII_TOKEN)) ?? [];
 }
 
 /** Tokens joined by single spaces: the indexed form of a field. */

@@ -74,6 +74,10 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       CREATE INDEX videos_scene_count ON videos(scene_count);
       CREATE INDEX videos_resolution ON videos(resolution);
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      -- Contentless: the record keeps the text; the index holds only tokens (half the writes). Refilled by
+      -- the reindex that follows (the meta table has no index_version yet).
+      DROP TABLE videos_fts;
+      CREATE VIRTUAL TABLE videos_fts USING fts5(title, tags, description, filename, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
     `,
   },
 ];

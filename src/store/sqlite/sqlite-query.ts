@@ -137,15 +137,21 @@ export interface SqliteSearchSql {
   params: Param[];
 }
 
-/** The page query: doc, score and sort values, one row past the page so the caller knows whether more follow. */
+/**
+ * The page query: ids, score and sort values (not the records: sorting wide rows is what makes pages slow),
+ * one row past the page so the caller knows whether more follow.
+ */
 export function sqliteSearch(plan: QueryPlan): SqliteSearchSql {
   const params: Param[] = [];
+  let prefix = '';
   let from = 'videos v';
   let score = '0';
   if (plan.terms.length > 0) {
-    // Rank by the positive terms ORed; records matched only by filters score 0.
-    from = `videos v LEFT JOIN (SELECT rowid, -${BM25} AS rank FROM videos_fts WHERE videos_fts MATCH ?) r ON r.rowid = v.rowid`;
+    // Rank by the positive terms ORed; records matched only by filters score 0. Materialised once: a plain
+    // LEFT JOIN would run the MATCH again for every row.
+    prefix = `WITH r AS MATERIALIZED (SELECT rowid AS rid, -${BM25} AS rank FROM videos_fts WHERE videos_fts MATCH ?) `;
     params.push(plan.terms.map((t) => (t.phrase ? `"${t.value}"` : ftsTerm(t))).join(' OR '));
+    from = 'videos v LEFT JOIN r ON r.rid = v.rowid';
     score = 'coalesce(r.rank, 0)';
   }
   const conds: string[] = [];
@@ -162,7 +168,7 @@ export function sqliteSearch(plan: QueryPlan): SqliteSearchSql {
     }
   }
   params.push(plan.limit + 1, plan.offset);
-  const sql = `SELECT v.doc, ${score} AS score, v.id, v.name, v.sort_duration, v.created, v.created_at, v.bytes
+  const sql = `${prefix}SELECT ${score} AS score, v.id, v.name, v.sort_duration, v.created, v.created_at, v.bytes
     FROM ${from} WHERE ${conds.length ? conds.join(' AND ') : '1'} ORDER BY ${orderBy} LIMIT ? OFFSET ?`;
   return { sql, params };
 }

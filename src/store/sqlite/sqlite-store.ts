@@ -173,7 +173,8 @@ export class SqliteStore implements VideoStore {
     const plan = planQuery(q);
     return this.guard('search', () => {
       const { sql, params } = sqliteSearch(plan);
-      const rows = this.stmt(sql).all(...params) as Array<{ doc: string; id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number }>;
+      const rows = this.stmt(sql).all(...params) as Array<{ id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number }>;
+      const docs = this.docsByIds(rows.slice(0, plan.limit).map((r) => r.id));
       const w = this.whereOf(plan);
       const total = (this.stmt(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
       const hasMore = rows.length > plan.limit;
@@ -181,7 +182,7 @@ export class SqliteStore implements VideoStore {
       const last = page.at(-1);
       return {
         hits: page.map((r) => {
-          const video = JSON.parse(r.doc) as Video;
+          const video = docs.get(r.id)!;
           const hl = highlight(video, plan.terms);
           return { id: r.id, score: r.score, ...(hl ? { highlight: hl } : {}), video };
         }),
@@ -190,6 +191,17 @@ export class SqliteStore implements VideoStore {
         nextCursor: nextCursor(plan, hasMore, page.length, last && { id: last.id, name: last.name, duration: last.sort_duration, created: last.created, added: last.created_at, bytes: last.bytes }),
       };
     });
+  }
+
+  /** Records by id, in one statement per chunk. */
+  private docsByIds(ids: string[]): Map<string, Video> {
+    const out = new Map<string, Video>();
+    for (let i = 0; i < ids.length; i += 200) {
+      const chunk = ids.slice(i, i + 200);
+      const rows = this.stmt(`SELECT id, doc FROM videos WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ id: string; doc: string }>;
+      for (const r of rows) out.set(r.id, JSON.parse(r.doc) as Video);
+    }
+    return out;
   }
 
   /** Counts per tag, category, codec, source kind and resolution class over the whole match, by SQL. */
