@@ -13,7 +13,7 @@ import {
   type Logger,
 } from './core/index.js';
 import { expandInputs, HttpSource, LocalSource, type ExpandedInputs, type Source } from './sources/index.js';
-import { SqliteStore, type VideoStore } from './store/index.js';
+import { openStore, type VideoStore } from './store/index.js';
 import { indexStage, PipelineRunner, probeStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
 
 export interface AppOptions extends LoadConfigOptions {
@@ -51,9 +51,7 @@ export class App {
   store(): Promise<VideoStore> {
     this.storePromise ??= (async () => {
       const db = this.config.Database;
-      let store: VideoStore;
-      if (db.Backend === 'sqlite') store = new SqliteStore(db.Path);
-      else throw new ConfigError(`[Database] Backend = ${db.Backend} is not available in this build; use sqlite`);
+      const store = await openStore({ backend: db.Backend, path: db.Path, url: db.Url, schema: db.Schema, poolSize: db.PoolSize, compat: db.Compat, logger: this.logger });
       await store.migrate();
       return store;
     })();

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { AppError, ConfigError, describeError, ExitCode } from '../core/index.js';
+import { AppError, ConfigError, describeError, ExitCode, QueryError } from '../core/index.js';
 import { registerConfig } from './commands/config-command.js';
+import { registerDb } from './commands/db-command.js';
 import { registerDoctor } from './commands/doctor-command.js';
 import { registerExport } from './commands/export-command.js';
 import { registerProcess } from './commands/process-command.js';
@@ -9,7 +10,7 @@ import { registerSearch } from './commands/search-command.js';
 import { registerShow } from './commands/show-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
-const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerConfig, registerDoctor, registerQueue];
+const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerConfig, registerDoctor, registerQueue, registerDb];
 
 export function buildProgram(): Command {
   const program = new Command('videodex')
@@ -30,6 +31,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : ExitCode.Usage;
+    }
+    if (err instanceof QueryError) {
+      process.stderr.write(`videodex: query: ${err.message}\n`);
+      return ExitCode.Usage;
     }
     process.stderr.write(`videodex: ${describeError(err)}\n`);
     if (err instanceof ConfigError) return ExitCode.Config;
