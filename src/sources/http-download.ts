@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,7 +8,7 @@ import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../core/index.js';
 import type { BandwidthLimiter } from './bandwidth-limiter.js';
 import { backoffMs, parseRetryAfter, sleep } from './retry-policy.js';
-import { contentDispositionName, reserveUniquePath, sanitizeFileName, urlPathName, withExtension } from './safe-file-name.js';
+import { contentDispositionName, moveToUniquePath, safeFileName, urlPathName, withExtension } from './media-names.js';
 import { AcquireError, SourceCode } from './source-errors.js';
 
 export interface HttpDownloadOptions {
@@ -301,13 +301,7 @@ async function finish(
   const digest = sha256 ?? (await hashPrefix(partPath, Infinity, createHash('sha256'))).digest('hex');
   const bytes = await sizeOf(partPath);
   await mkdir(opts.dir, { recursive: true });
-  const finalPath = await reserveUniquePath(opts.dir, meta.name);
-  try {
-    await rename(partPath, finalPath);
-  } catch (err) {
-    await unlink(finalPath).catch(() => undefined);
-    throw err;
-  }
+  const finalPath = await moveToUniquePath(partPath, opts.dir, meta.name);
   await fsyncDir(opts.dir);
   await rm(metaPath, { force: true });
   return { path: finalPath, bytes, sha256: digest, finalUrl: meta.finalUrl, contentType: meta.contentType };
@@ -392,7 +386,7 @@ function validateUrl(url: string): void {
 function fileNameFor(headers: Record<string, string | string[] | undefined>, finalUrl: string, contentType: string | null): string {
   const suggested = contentDispositionName(header(headers, 'content-disposition')) ?? urlPathName(finalUrl) ?? 'video';
   const ext = VIDEO_EXT_BY_TYPE[(contentType ?? '').split(';')[0]!.trim().toLowerCase()] ?? '.mp4';
-  return withExtension(sanitizeFileName(suggested), ext);
+  return withExtension(safeFileName(suggested), ext);
 }
 
 function statusError(status: number, url: string, retryAfter: string | null): AcquireError {
@@ -439,7 +433,7 @@ function notVideo(url: string, what: string): AcquireError {
   if (what === 'an HLS playlist' || what === 'a DASH manifest') {
     return new AcquireError(`${shortUrl(url)}: is ${what}, not a file`, { code: SourceCode.Playlist });
   }
-  return new AcquireError(`${shortUrl(url)}: the server sent ${what} instead of a video`, { code: SourceCode.NotVideo });
+  return new AcquireError(`${shortUrl(url)}: the server sent ${what} instead of a video`, { code: SourceCode.NotVideo, page: what.includes('HTML') });
 }
 
 function tooLarge(url: string, bytes: number, max: number): AcquireError {

@@ -1,14 +1,22 @@
 import path from 'node:path';
 import { Agent } from 'undici';
-import type { Config } from '../core/index.js';
+import { INSTALL_HINTS, type Config } from '../core/index.js';
 import { BandwidthLimiter } from './bandwidth-limiter.js';
 import { HostLimiter } from './host-limiter.js';
-import { downloadHttp, type HttpDownloadResult } from './http-download.js';
+import { downloadHttp, redactUrl, shortUrl, type HttpDownloadResult } from './http-download.js';
+import { AcquireError, SourceCode } from './source-errors.js';
 import type { InputItem } from './input-item.js';
+import { PARTIAL_DIR } from './partial-dir.js';
 import type { AcquireContext, Acquired, Source } from './source.js';
 
-/** Folder inside MediaDir for `.part` files and their resume state; never scanned as videos. */
-export const PARTIAL_DIR = '.partial';
+
+/** Where HttpSource hands an input over when the URL turns out to be a page or a stream manifest. */
+export interface HttpFallbacks {
+  /** A page that answered HTML: yt-dlp's extractors (generic included) look for the video on it. */
+  page?: { binary(): { path: string } | AcquireError; fetchPage(url: string, ctx: AcquireContext): Promise<Acquired> };
+  /** An HLS/DASH manifest served from a URL without .m3u8/.mpd. */
+  stream?: Source;
+}
 
 export interface HttpSourceShared {
   hosts: HostLimiter;
@@ -36,6 +44,7 @@ export class HttpSource implements Source {
   constructor(
     private readonly config: Config,
     shared?: HttpSourceShared,
+    private readonly fallbacks: HttpFallbacks = {},
   ) {
     const s = config.Sources;
     this.shared = shared ?? createSharedLimits(config);
@@ -53,7 +62,31 @@ export class HttpSource implements Source {
 
   async acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired> {
     const url = input.url!;
-    const r = await this.download(url, ctx);
+    let r: HttpDownloadResult;
+    try {
+      r = await this.download(url, ctx);
+    } catch (err) {
+      if (!(err instanceof AcquireError)) throw err;
+      if (err.code === SourceCode.Playlist && this.fallbacks.stream) return this.fallbacks.stream.acquire(input, ctx);
+      const page = this.fallbacks.page;
+      if (err.page && page) {
+        if (page.binary() instanceof AcquireError) {
+          throw new AcquireError(`${err.message} (install yt-dlp to take videos from web pages: ${INSTALL_HINTS['yt-dlp']})`, { code: err.code, cause: err });
+        }
+        ctx.logger.info({ url: redactUrl(url) }, 'the URL is a web page; asking yt-dlp for its video');
+        try {
+          return await page.fetchPage(url, ctx);
+        } catch (inner) {
+          const why = inner instanceof Error ? inner.message.replace(/^\S+: yt-dlp: /, '') : String(inner);
+          throw new AcquireError(`${shortUrl(url)}: a web page, not a video, and yt-dlp found none on it: ${why}`, {
+            code: err.code,
+            retryable: inner instanceof AcquireError && inner.retryable,
+            cause: inner,
+          });
+        }
+      }
+      throw err;
+    }
     return {
       path: r.path,
       bytes: r.bytes,

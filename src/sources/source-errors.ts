@@ -30,8 +30,11 @@ export const SourceCode = {
 /** A SourceError that may carry how long the server asked us to wait. */
 export class AcquireError extends SourceError {
   readonly retryAfterMs?: number;
-  constructor(message: string, options: { code: string; retryable?: boolean; status?: number; cause?: unknown; retryAfterMs?: number }) {
+  /** The body was a web page (HTML): yt-dlp may find the video on it. */
+  readonly page?: boolean;
+  constructor(message: string, options: { code: string; retryable?: boolean; status?: number; cause?: unknown; retryAfterMs?: number; page?: boolean }) {
     super(message, options);
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.page) this.page = true;
   }
 }

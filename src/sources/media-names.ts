@@ -1,24 +1,22 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { link, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Names Windows refuses whatever the extension; refused everywhere so a media folder can move between systems. */
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i;
 /** Bytes of a name, leaving room for a uniqueness suffix and `.part`. */
-const MAX_NAME_BYTES = 200;
+const MAX_NAME_BYTES = 180;
 
 /**
  * A file name that cannot leave the folder it is joined to: no separators, no `..`, no NUL or control
- * characters, no reserved device names, no leading dots (hidden files), at most 200 bytes of UTF-8 with the
+ * characters, no reserved device names, no leading dots (hidden files), at most 180 bytes of UTF-8 with the
  * extension kept. Returns `fallback` when nothing usable is left.
  */
-export function sanitizeFileName(raw: string, fallback = 'video'): string {
+export function safeFileName(raw: string, fallback = 'video'): string {
   // Keep only the last path segment, whichever separator the sender used.
   let name = raw.split(/[\\/]/).pop() ?? '';
   name = name
     .normalize('NFC')
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
-    .replace(/[<>:"|?*]/g, '_')
+    .replace(/[\u0000-\u001f\u007f-\u009f<>:"|?*]/g, '_')
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/^[.\s]+/, '')
@@ -91,21 +89,27 @@ export function withExtension(name: string, ext: string): string {
 }
 
 /**
- * Reserves a unique final path for `name` inside `dir` by creating it empty with O_EXCL (`clip.mp4`,
- * `clip-1.mp4`, `clip-2.mp4`...). The caller renames its finished `.part` file over the reservation, so two
- * downloads racing for one name never overwrite each other.
+ * Moves a finished `.part` file to `dir/name`, or `name-1`, `name-2`... when taken, without ever replacing an
+ * existing file: a hard link is created (fails atomically if the name exists), then the `.part` is removed. Where
+ * hard links are impossible it falls back to a checked rename. Returns the final path.
  */
-export async function reserveUniquePath(dir: string, name: string): Promise<string> {
-  const ext = path.extname(name);
-  const stem = ext ? name.slice(0, -ext.length) : name;
-  for (let i = 0; i < 10_000; i++) {
-    const candidate = path.join(dir, i === 0 ? name : `${stem}-${i}${ext}`);
+export async function moveToUniquePath(part: string, dir: string, name: string): Promise<string> {
+  const safe = safeFileName(name);
+  const ext = path.extname(safe);
+  const stem = ext ? safe.slice(0, -ext.length) : safe;
+  for (let i = 0; i < 100_000; i++) {
+    const candidate = path.join(dir, i === 0 ? safe : `${stem}-${i}${ext}`);
     try {
-      const fh = await open(candidate, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
-      await fh.close();
+      await link(part, candidate);
+      await unlink(part);
       return candidate;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw err;
+      if (await stat(candidate).then(() => true, () => false)) continue;
+      await rename(part, candidate);
+      return candidate;
     }
   }
   throw new Error(`no free file name for ${name} in ${dir}`);

@@ -1,0 +1,17 @@
+export type { InputItem } from './input-item.js';
+export type { Source, AcquireContext, Acquired } from './source.js';
+export { expandInputs, isUrl, sniffFile, readInputList } from './expand-inputs.js';
+export type { ExpandOptions, ExpandedInputs, InputProblem } from './expand-inputs.js';
+export { createSources } from './create-sources.js';
+export type { SourceSet } from './create-sources.js';
+export { LocalSource } from './local-source.js';
+export { HttpSource, createSharedLimits } from './http-source.js';
+export { HlsSource, isStreamManifestUrl } from './hls-source.js';
+export { YtDlpSource, mapYtDlpInfo } from './ytdlp-source.js';
+export type { YtDlpInfo } from './ytdlp-source.js';
+export { ListAwareSource, trimVideo } from './list-source.js';
+export { downloadHttp } from './http-download.js';
+export type { HttpDownloadOptions, HttpDownloadResult } from './http-download.js';
+export { safeFileName, moveToUniquePath, contentDispositionName } from './media-names.js';
+export { AcquireError, SourceCode } from './source-errors.js';
+export { PARTIAL_DIR } from './partial-dir.js';

@@ -1,0 +1,83 @@
+import { copyFile, link, mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { sha256File } from '../core/index.js';
+import type { InputItem } from './input-item.js';
+import { moveToUniquePath, safeFileName } from './media-names.js';
+import { PARTIAL_DIR } from './partial-dir.js';
+import { AcquireError, SourceCode } from './source-errors.js';
+import type { AcquireContext, Acquired, Source } from './source.js';
+
+/**
+ * Local files, by `[Sources] LocalMode`: `reference` (default) leaves the file where it is; `link` hard-links it
+ * into MediaDir (falling back to a copy across file systems); `copy` copies it through a `.part` file.
+ */
+export class LocalSource implements Source {
+  readonly kind = 'local' as const;
+
+  canHandle(input: InputItem): boolean {
+    return input.kind === 'local';
+  }
+
+  async acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired> {
+    const file = input.path!;
+    const info = await stat(file).catch(() => null);
+    if (!info) throw new AcquireError('no such file', { code: 'E_NOT_FOUND' });
+    if (!info.isFile()) throw new AcquireError('not a regular file', { code: SourceCode.LocalMissing });
+    if (info.size === 0) throw new AcquireError('empty file (0 bytes)', { code: 'E_EMPTY' });
+    const sha256 = await sha256File(file);
+    const mode = ctx.config.Sources.LocalMode;
+    let finalPath = file;
+    let storage: Acquired['storage'] = 'reference';
+    if (mode !== 'reference') {
+      await mkdir(ctx.mediaDir, { recursive: true });
+      const name = safeFileName(path.basename(file));
+      if (mode === 'link') {
+        try {
+          finalPath = await linkUnique(file, ctx.mediaDir, name);
+          storage = 'link';
+        } catch (err) {
+          ctx.logger.info({ file, err: (err as Error).message }, 'hard link failed; copying');
+        }
+      }
+      if (storage === 'reference') {
+        const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
+        await mkdir(partDir, { recursive: true });
+        const part = path.join(partDir, `${sha256.slice(0, 32)}.copy.part`);
+        try {
+          await copyFile(file, part);
+          finalPath = await moveToUniquePath(part, ctx.mediaDir, name);
+        } catch (err) {
+          await rm(part, { force: true });
+          throw err;
+        }
+        storage = 'copy';
+      }
+    }
+    return {
+      path: finalPath,
+      bytes: info.size,
+      sha256,
+      storage,
+      source: { url: file, kind: 'local', fetchedAt: new Date().toISOString() },
+    };
+  }
+}
+
+/** Hard-links `file` into `dir` under a free name; throws when links are impossible (e.g. across devices). */
+async function linkUnique(file: string, dir: string, name: string): Promise<string> {
+  const ext = path.extname(name);
+  const stem = ext ? name.slice(0, -ext.length) : name;
+  for (let i = 0; i < 100_000; i++) {
+    const candidate = path.join(dir, i === 0 ? name : `${stem}-${i}${ext}`);
+    try {
+      await link(file, candidate);
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // The same file already linked there (an earlier run): reuse it.
+      const [a, b] = await Promise.all([stat(file), stat(candidate)]);
+      if (a.ino === b.ino && a.dev === b.dev) return candidate;
+    }
+  }
+  throw new Error(`no free file name for ${name} in ${dir}`);
+}
