@@ -13,7 +13,7 @@ export const Sources = {
   MaxBytesPerSec: bytes(0, 'Global bandwidth cap over all HTTP downloads in this process, e.g. 10M (0 = none); also passed to yt-dlp as --limit-rate.'),
   UserAgent: str('videodex/0.1 (+https://github.com/videodex)', 'User-Agent header sent with downloads.'),
   YtDlp: str('auto', 'yt-dlp: auto (on PATH), a path, or off.'),
-  YtDlpFormat: str('bv*[height<=1080][ext=mp4]+ba[ext=m4a]/b[height<=1080][ext=mp4]/bv*[height<=1080]+ba/b', 'yt-dlp format selector.'),
+  YtDlpFormat: str('bv*[height<=?1080][ext=mp4]+ba[ext=m4a]/b[height<=?1080][ext=mp4]/bv*[height<=?1080]+ba/b', 'yt-dlp format selector (default: best up to 1080p, MP4 preferred; "<=?" keeps formats whose height is unknown).'),
   YtDlpHosts: list(
     ['youtube.com', 'youtu.be', 'vimeo.com', 'dailymotion.com', 'twitch.tv', 'tiktok.com', 'instagram.com', 'twitter.com', 'x.com', 'facebook.com', 'bilibili.com', 'reddit.com', 'streamable.com', 'ted.com'],
     'Hosts (and their subdomains) whose URLs go straight to yt-dlp. Other pages that answer HTML also fall back to yt-dlp.',
