@@ -6,9 +6,10 @@ import { registerExport } from './commands/export-command.js';
 import { registerProcess } from './commands/process-command.js';
 import { registerSearch } from './commands/search-command.js';
 import { registerShow } from './commands/show-command.js';
+import { registerSources } from './commands/sources-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
-const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerConfig, registerDoctor];
+const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerSources, registerConfig, registerDoctor];
 
 export function buildProgram(): Command {
   const program = new Command('videodex')

@@ -3,7 +3,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { findOnPath, runTool, sha256File, ToolError, type Config } from '../core/index.js';
 import type { HostLimiter } from './host-limiter.js';
-import { redactUrl, shortUrl } from './http-download.js';
+import { redactUrl } from './http-download.js';
 import type { InputItem } from './input-item.js';
 import { moveToUniquePath, safeFileName, urlPathName } from './media-names.js';
 import { PARTIAL_DIR } from './partial-dir.js';
@@ -48,7 +48,7 @@ export class HlsSource implements Source {
   private async fetchStream(url: string, ctx: AcquireContext): Promise<Acquired> {
     const s = this.config.Sources;
     const ffmpeg = ctx.tools?.ffmpeg.path ?? findOnPath('ffmpeg');
-    if (!ffmpeg) throw new AcquireError(`${shortUrl(url)}: HLS/DASH needs ffmpeg; install it: apt-get install -y ffmpeg`, { code: 'E_TOOL_MISSING' });
+    if (!ffmpeg) throw new AcquireError(`HLS/DASH needs ffmpeg; install it: apt-get install -y ffmpeg`, { code: 'E_TOOL_MISSING' });
     const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
     await mkdir(partDir, { recursive: true });
     const part = path.join(partDir, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.hls.part`);
@@ -80,11 +80,11 @@ export class HlsSource implements Source {
     const info = await stat(part).catch(() => null);
     if (!info || info.size === 0) {
       await rm(part, { force: true });
-      throw new AcquireError(`${shortUrl(url)}: the stream held no audio or video`, { code: SourceCode.Hls });
+      throw new AcquireError(`the stream held no audio or video`, { code: SourceCode.Hls });
     }
     if (s.MaxBytes > 0 && info.size > s.MaxBytes) {
       await rm(part, { force: true });
-      throw new AcquireError(`${shortUrl(url)}: the stream is over the ${s.MaxBytes}-byte limit ([Sources] MaxBytes)`, { code: SourceCode.TooLarge });
+      throw new AcquireError(`the stream is over the ${s.MaxBytes}-byte limit ([Sources] MaxBytes)`, { code: SourceCode.TooLarge });
     }
     const sha256 = await sha256File(part);
     const finalPath = await moveToUniquePath(part, ctx.mediaDir, `${streamName(url)}.mp4`);
@@ -105,20 +105,19 @@ function streamName(url: string): string {
 
 /** Reads ffmpeg's stderr for the HTTP status or network failure behind a failed stream copy. */
 export function classifyFfmpegError(raw: unknown, url: string): AcquireError {
-  const u = shortUrl(url);
-  if (!(raw instanceof ToolError)) return new AcquireError(`${u}: ${(raw as Error)?.message ?? String(raw)}`, { code: SourceCode.Hls, cause: raw });
+  if (!(raw instanceof ToolError)) return new AcquireError(`${(raw as Error)?.message ?? String(raw)}`, { code: SourceCode.Hls, cause: raw });
   const tail = raw.stderrTail;
   const lastLine = tail.split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? raw.message;
-  if (raw.code === 'E_TOOL_TIMEOUT') return new AcquireError(`${u}: ffmpeg ran longer than [Sources] ToolTimeoutSec`, { code: SourceCode.Hls, retryable: true, cause: raw });
+  if (raw.code === 'E_TOOL_TIMEOUT') return new AcquireError(`ffmpeg ran longer than [Sources] ToolTimeoutSec`, { code: SourceCode.Hls, retryable: true, cause: raw });
   const status = /(?:Server returned|HTTP error) (\d{3})/i.exec(tail) ?? /Server returned (4|5)XX/i.exec(tail);
   if (status) {
     const code = status[1]!.length === 1 ? Number(status[1]) * 100 : Number(status[1]);
     const retryable = code >= 500 || code === 429;
     const what = code === 404 ? 'HTTP 404 Not Found' : code === 403 ? 'HTTP 403 Forbidden' : `HTTP ${status[1]!.length === 1 ? `${status[1]}xx` : code}`;
-    return new AcquireError(`${u}: stream ${what}`, { code: code === 404 ? 'E_HTTP_404' : code === 403 ? 'E_HTTP_403' : code === 429 ? SourceCode.RateLimited : code >= 500 ? SourceCode.ServerError : SourceCode.HttpStatus, status: code, retryable, cause: raw });
+    return new AcquireError(`stream ${what}`, { code: code === 404 ? 'E_HTTP_404' : code === 403 ? 'E_HTTP_403' : code === 429 ? SourceCode.RateLimited : code >= 500 ? SourceCode.ServerError : SourceCode.HttpStatus, status: code, retryable, cause: raw });
   }
   if (/Connection refused|Connection reset|timed out|Operation timed out|Network is unreachable|End of file|I\/O error/i.test(tail)) {
-    return new AcquireError(`${u}: stream network error: ${lastLine}`, { code: SourceCode.Network, retryable: true, cause: raw });
+    return new AcquireError(`stream network error: ${lastLine}`, { code: SourceCode.Network, retryable: true, cause: raw });
   }
-  return new AcquireError(`${u}: ffmpeg could not copy the stream: ${lastLine}`, { code: SourceCode.Hls, cause: raw });
+  return new AcquireError(`ffmpeg could not copy the stream: ${lastLine}`, { code: SourceCode.Hls, cause: raw });
 }

@@ -211,7 +211,7 @@ async function attemptDownload(
     if (!range || range.start !== offset || changed) {
       await res.body.dump();
       await discardPart(partPath, metaPath);
-      throw new AcquireError(`${shortUrl(opts.url)}: the file changed on the server since the partial download; restarting from zero`, {
+      throw new AcquireError(`the file changed on the server since the partial download; restarting from zero`, {
         code: SourceCode.Network,
         retryable: true,
         retryAfterMs: 0,
@@ -285,7 +285,7 @@ async function attemptDownload(
     throw err;
   }
   if (total !== null && written !== total) {
-    throw new AcquireError(`${shortUrl(opts.url)}: the body ended after ${written} of ${total} bytes`, { code: SourceCode.Truncated, retryable: true });
+    throw new AcquireError(`the body ended after ${written} of ${total} bytes`, { code: SourceCode.Truncated, retryable: true });
   }
   opts.progress?.(written, total ?? written);
   return finish(opts, partPath, metaPath, { ...newMeta, total: written }, hash.digest('hex'));
@@ -354,14 +354,14 @@ async function requestFollowing(opts: HttpDownloadOptions, headers: Record<strin
       try {
         next = new URL(location, url).toString();
       } catch {
-        throw new AcquireError(`${shortUrl(opts.url)}: redirect to an invalid URL ${JSON.stringify(location.slice(0, 100))}`, { code: SourceCode.BadUrl });
+        throw new AcquireError(`redirect to an invalid URL ${JSON.stringify(location.slice(0, 100))}`, { code: SourceCode.BadUrl });
       }
       validateUrl(next);
       if (seen.includes(next)) {
-        throw new AcquireError(`${shortUrl(opts.url)}: redirect loop (${[...seen, next].map(shortUrl).join(' -> ')})`, { code: SourceCode.RedirectLoop });
+        throw new AcquireError(`redirect loop (${[...seen, next].map(shortUrl).join(' -> ')})`, { code: SourceCode.RedirectLoop });
       }
       if (seen.length > opts.maxRedirects) {
-        throw new AcquireError(`${shortUrl(opts.url)}: more than ${opts.maxRedirects} redirects ([Sources] MaxRedirects)`, { code: SourceCode.TooManyRedirects });
+        throw new AcquireError(`more than ${opts.maxRedirects} redirects ([Sources] MaxRedirects)`, { code: SourceCode.TooManyRedirects });
       }
       seen.push(next);
       url = next;
@@ -390,25 +390,24 @@ function fileNameFor(headers: Record<string, string | string[] | undefined>, fin
 }
 
 function statusError(status: number, url: string, retryAfter: string | null): AcquireError {
-  const u = shortUrl(url);
   if (status === 429) {
     const wait = parseRetryAfter(retryAfter);
-    return new AcquireError(`${u}: HTTP 429 Too Many Requests`, { code: SourceCode.RateLimited, status, retryable: true, ...(wait !== null ? { retryAfterMs: wait } : {}) });
+    return new AcquireError(`HTTP 429 Too Many Requests`, { code: SourceCode.RateLimited, status, retryable: true, ...(wait !== null ? { retryAfterMs: wait } : {}) });
   }
   if (status >= 500) {
     const wait = status === 503 ? parseRetryAfter(retryAfter) : null;
-    return new AcquireError(`${u}: HTTP ${status} server error`, { code: SourceCode.ServerError, status, retryable: true, ...(wait !== null ? { retryAfterMs: wait } : {}) });
+    return new AcquireError(`HTTP ${status} server error`, { code: SourceCode.ServerError, status, retryable: true, ...(wait !== null ? { retryAfterMs: wait } : {}) });
   }
   const names: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 410: 'Gone', 416: 'Range Not Satisfiable' };
   const hint = status === 401 || status === 403 ? ' (the server refuses access; check the URL or its signature/expiry)' : '';
   const code = status === 404 || status === 410 ? 'E_HTTP_404' : status === 401 || status === 403 ? 'E_HTTP_403' : SourceCode.HttpStatus;
-  return new AcquireError(`${u}: HTTP ${status}${names[status] ? ` ${names[status]}` : ''}${hint}`, { code, status, retryable: status === 408 });
+  return new AcquireError(`HTTP ${status}${names[status] ? ` ${names[status]}` : ''}${hint}`, { code, status, retryable: status === 408 });
 }
 
 function rejectNonVideoType(contentType: string | null, url: string): void {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/vnd.apple.mpegurl' || type === 'application/x-mpegurl' || type === 'application/dash+xml') {
-    throw new AcquireError(`${shortUrl(url)}: is a streaming playlist (${type}), not a file`, { code: SourceCode.Playlist });
+    throw new AcquireError(`is a streaming playlist (${type}), not a file`, { code: SourceCode.Playlist });
   }
   if (type === 'text/html' || type === 'application/xhtml+xml') throw notVideo(url, `an HTML page (${type})`);
   if (type === 'application/json' || type.endsWith('+json') || type === 'application/xml' || type === 'text/xml' || type === 'text/plain') {
@@ -431,13 +430,13 @@ export function sniffNotVideo(first: Buffer): string | null {
 
 function notVideo(url: string, what: string): AcquireError {
   if (what === 'an HLS playlist' || what === 'a DASH manifest') {
-    return new AcquireError(`${shortUrl(url)}: is ${what}, not a file`, { code: SourceCode.Playlist });
+    return new AcquireError(`is ${what}, not a file`, { code: SourceCode.Playlist });
   }
-  return new AcquireError(`${shortUrl(url)}: the server sent ${what} instead of a video`, { code: SourceCode.NotVideo, page: what.includes('HTML') });
+  return new AcquireError(`the server sent ${what} instead of a video`, { code: SourceCode.NotVideo, page: what.includes('HTML') });
 }
 
 function tooLarge(url: string, bytes: number, max: number): AcquireError {
-  return new AcquireError(`${shortUrl(url)}: ${bytes} bytes is over the ${max}-byte limit ([Sources] MaxBytes)`, { code: SourceCode.TooLarge });
+  return new AcquireError(`${bytes} bytes is over the ${max}-byte limit ([Sources] MaxBytes)`, { code: SourceCode.TooLarge });
 }
 
 /** Maps undici and socket errors to AcquireError, deciding retryability here. */
@@ -446,26 +445,25 @@ export function toAcquireError(err: unknown, url: string): AcquireError {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e?.code ?? '';
   const causeCode = e?.cause?.code ?? '';
-  const u = shortUrl(url);
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return new AcquireError(`${u}: no response within [Sources] ConnectTimeoutSec`, { code: SourceCode.ConnectTimeout, retryable: true, cause: err });
+    return new AcquireError(`no response within [Sources] ConnectTimeoutSec`, { code: SourceCode.ConnectTimeout, retryable: true, cause: err });
   }
   if (code === 'UND_ERR_BODY_TIMEOUT') {
-    return new AcquireError(`${u}: the download stalled (no data for [Sources] IdleTimeoutSec)`, { code: SourceCode.IdleTimeout, retryable: true, cause: err });
+    return new AcquireError(`the download stalled (no data for [Sources] IdleTimeoutSec)`, { code: SourceCode.IdleTimeout, retryable: true, cause: err });
   }
   if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_SOCKET' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
     const what = e.message && /other side closed|premature|length/i.test(e.message) ? 'the server closed the connection before the end of the body' : `connection failed: ${e.message ?? code}`;
-    return new AcquireError(`${u}: ${what}`, { code: SourceCode.Truncated, retryable: true, cause: err });
+    return new AcquireError(`${what}`, { code: SourceCode.Truncated, retryable: true, cause: err });
   }
   const net = causeCode || code;
-  if (net === 'ENOTFOUND') return new AcquireError(`${u}: host not found`, { code: SourceCode.Network, retryable: false, cause: err });
+  if (net === 'ENOTFOUND') return new AcquireError(`host not found`, { code: SourceCode.Network, retryable: false, cause: err });
   if (/^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNABORTED|UND_ERR_CLOSED)$/.test(net)) {
-    return new AcquireError(`${u}: network error ${net}`, { code: SourceCode.Network, retryable: true, cause: err });
+    return new AcquireError(`network error ${net}`, { code: SourceCode.Network, retryable: true, cause: err });
   }
   if (/^(ENOSPC|EACCES|EPERM|EROFS|EDQUOT)$/.test(code)) {
-    return new AcquireError(`${u}: cannot write the download: ${e.message ?? code}`, { code: 'E_DISK', retryable: false, cause: err });
+    return new AcquireError(`cannot write the download: ${e.message ?? code}`, { code: 'E_DISK', retryable: false, cause: err });
   }
-  return new AcquireError(`${u}: ${e?.message ?? String(err)}`, { code: SourceCode.Network, retryable: code.startsWith('UND_ERR'), cause: err });
+  return new AcquireError(`${e?.message ?? String(err)}`, { code: SourceCode.Network, retryable: code.startsWith('UND_ERR'), cause: err });
 }
 
 /** A URL shortened for one-line messages, without query string (which may hold signatures). */

@@ -3,7 +3,7 @@ import { Agent } from 'undici';
 import { INSTALL_HINTS, type Config } from '../core/index.js';
 import { BandwidthLimiter } from './bandwidth-limiter.js';
 import { HostLimiter } from './host-limiter.js';
-import { downloadHttp, redactUrl, shortUrl, type HttpDownloadResult } from './http-download.js';
+import { downloadHttp, redactUrl, type HttpDownloadResult } from './http-download.js';
 import { AcquireError, SourceCode } from './source-errors.js';
 import type { InputItem } from './input-item.js';
 import { PARTIAL_DIR } from './partial-dir.js';
@@ -77,8 +77,8 @@ export class HttpSource implements Source {
         try {
           return await page.fetchPage(url, ctx);
         } catch (inner) {
-          const why = inner instanceof Error ? inner.message.replace(/^\S+: yt-dlp: /, '') : String(inner);
-          throw new AcquireError(`${shortUrl(url)}: a web page, not a video, and yt-dlp found none on it: ${why}`, {
+          const why = inner instanceof Error ? inner.message.replace(/^yt-dlp: /, '') : String(inner);
+          throw new AcquireError(`a web page, not a video, and yt-dlp found none on it: ${why}`, {
             code: err.code,
             retryable: inner instanceof AcquireError && inner.retryable,
             cause: inner,

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { INSTALL_HINTS, locateTool, runTool, sha256File, ToolError, type Category, type Config, type SourceInfo, type Tag } from '../core/index.js';
 import type { HostLimiter } from './host-limiter.js';
-import { redactUrl, shortUrl } from './http-download.js';
+import { redactUrl } from './http-download.js';
 import type { InputItem } from './input-item.js';
 import { moveToUniquePath, safeFileName } from './media-names.js';
 import { PARTIAL_DIR } from './partial-dir.js';
@@ -149,9 +149,9 @@ export class YtDlpSource implements Source {
     const media = files.filter((f) => !f.endsWith('.json') && !f.endsWith('.part') && !f.endsWith('.ytdl') && !/\.f\d+\.\w+$/.test(f));
     if (!media.length) {
       if (/larger than max-filesize/i.test(output)) {
-        throw new AcquireError(`${shortUrl(url)}: the video is over the ${s.MaxBytes}-byte limit ([Sources] MaxBytes)`, { code: SourceCode.TooLarge });
+        throw new AcquireError(`the video is over the ${s.MaxBytes}-byte limit ([Sources] MaxBytes)`, { code: SourceCode.TooLarge });
       }
-      throw new AcquireError(`${shortUrl(url)}: yt-dlp finished without a video file`, { code: SourceCode.YtDlpFailed });
+      throw new AcquireError(`yt-dlp finished without a video file`, { code: SourceCode.YtDlpFailed });
     }
     const info: YtDlpInfo = infoFile ? (JSON.parse(await readFile(path.join(work, infoFile), 'utf8')) as YtDlpInfo) : {};
     const mapped = mapYtDlpInfo(info, url);
@@ -170,19 +170,18 @@ export class YtDlpSource implements Source {
 
 /** yt-dlp's `ERROR:` line, with retryability read from what it says. */
 export function classifyYtDlpError(raw: unknown, url: string): AcquireError {
-  const u = shortUrl(url);
   if (raw instanceof AcquireError) return raw;
-  if (!(raw instanceof ToolError)) return new AcquireError(`${u}: yt-dlp: ${(raw as Error)?.message ?? String(raw)}`, { code: SourceCode.YtDlpFailed, cause: raw });
+  if (!(raw instanceof ToolError)) return new AcquireError(`yt-dlp: ${(raw as Error)?.message ?? String(raw)}`, { code: SourceCode.YtDlpFailed, cause: raw });
   if (raw.code === 'E_TOOL_MISSING') {
     return new AcquireError(`yt-dlp is needed for this URL but could not be run; install it: ${INSTALL_HINTS['yt-dlp']}`, { code: SourceCode.YtDlpMissing, cause: raw });
   }
-  if (raw.code === 'E_TOOL_TIMEOUT') return new AcquireError(`${u}: yt-dlp ran longer than [Sources] ToolTimeoutSec`, { code: SourceCode.YtDlpFailed, retryable: true, cause: raw });
+  if (raw.code === 'E_TOOL_TIMEOUT') return new AcquireError(`yt-dlp ran longer than [Sources] ToolTimeoutSec`, { code: SourceCode.YtDlpFailed, retryable: true, cause: raw });
   const lines = raw.stderrTail.split('\n').map((l) => l.trim()).filter(Boolean);
   const error = (lines.filter((l) => l.startsWith('ERROR:')).at(-1) ?? lines.at(-1) ?? raw.message).replace(/^ERROR:\s*/, '');
   const status = /HTTP Error (\d{3})/i.exec(error);
   const code = status ? Number(status[1]) : null;
   const retryable = (code !== null && (code >= 500 || code === 429)) || /timed out|Connection reset|Temporary failure|Remote end closed|IncompleteRead/i.test(error);
-  return new AcquireError(`${u}: yt-dlp: ${error.slice(0, 300)}`, {
+  return new AcquireError(`yt-dlp: ${error.slice(0, 300)}`, {
     code: code === 429 ? SourceCode.RateLimited : SourceCode.YtDlpFailed,
     retryable,
     ...(code !== null ? { status: code } : {}),

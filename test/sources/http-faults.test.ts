@@ -74,7 +74,7 @@ describe('HTTP download faults (real server on 127.0.0.1)', () => {
     const err = await failure(downloadHttp(options(`${s.base}/missing.mp4`)));
     expect(err.code).toBe('E_HTTP_404');
     expect(err.retryable).toBe(false);
-    expect(err.message).toMatch(/missing\.mp4: HTTP 404 Not Found/);
+    expect(err.message).toMatch(/^HTTP 404 Not Found$/);
     expect(s.hitsOf('/missing.mp4')).toHaveLength(1);
     expect(visibleFiles()).toEqual([]);
   });
@@ -179,7 +179,7 @@ describe('HTTP download faults (real server on 127.0.0.1)', () => {
     });
     const err = await failure(downloadHttp(options(`${s.base}/short.mp4`, { retries: 2 })));
     expect(err.code).toBe('E_TRUNCATED');
-    expect(err.message).toMatch(/short\.mp4: .*(closed the connection|ended after)/);
+    expect(err.message).toMatch(/(closed the connection|ended after)/);
     expect(s.hitsOf('/short.mp4')).toHaveLength(3);
     expect(visibleFiles()).toEqual([]);
   });
@@ -251,7 +251,7 @@ describe('HTTP download faults (real server on 127.0.0.1)', () => {
     for (const r of [a, b, c]) expect(path.dirname(r.path)).toBe(tmp.dir);
     expect(path.basename(a.path)).toBe('passwd.mp4');
     expect(path.basename(b.path)).toBe('passwd-1.mp4');
-    expect(path.basename(c.path)).toBe('clip.mp4');
+    expect(path.basename(c.path)).toBe('clip_.mp4');
   });
 
   it('a server that ignores Range: the retry restarts from zero and the file is right', async () => {
