@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { close, createReadStream, createWriteStream, fsync, open as openCb } from 'node:fs';
+import { promisify } from 'node:util';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +26,8 @@ export interface HttpDownloadOptions {
   /** 0 = no limit. */
   maxBytes: number;
   userAgent: string;
+  /** fsync the file before the rename (default true; `[Sources] Fsync`). */
+  fsync?: boolean;
   throttle?: BandwidthLimiter | null;
   signal?: AbortSignal;
   logger?: Logger;
@@ -56,6 +59,10 @@ interface PartMeta {
   name: string;
   contentType: string | null;
 }
+
+const openFd = promisify(openCb);
+const fsyncAsync = promisify(fsync);
+const closeAsync = promisify(close);
 
 const VIDEO_EXT_BY_TYPE: Record<string, string> = {
   'video/mp4': '.mp4',
@@ -253,6 +260,7 @@ async function attemptDownload(
   if (writeFrom > 0) await hashPrefix(partPath, writeFrom, hash);
   let written = writeFrom;
   let sniffed = writeFrom > 0;
+  const fd = await openFd(partPath, writeFrom > 0 ? 'r+' : 'w');
   try {
     let lastProgress = 0;
     const counter = new Transform({
@@ -274,16 +282,21 @@ async function attemptDownload(
       },
     });
     // flush: fsync before the descriptor closes, so the bytes are on disk before the rename.
-    const sink = createWriteStream(partPath, { flags: writeFrom > 0 ? 'r+' : 'w', start: writeFrom, flush: true, highWaterMark: 1 << 20 });
+    const sink = createWriteStream('', { fd, start: writeFrom, autoClose: false, emitClose: false, highWaterMark: 1 << 20 });
     const stages: NodeJS.ReadWriteStream[] = [counter];
     if (opts.throttle) stages.unshift(opts.throttle.throttle());
     await pipeline(res.body, ...(stages as [Transform]), sink, opts.signal ? { signal: opts.signal } : {});
+    // On disk before the rename: a power cut never leaves a final name over missing bytes. (Measured: one
+    // fsync at the end costs less than periodic fdatasyncs during the download.)
+    if (opts.fsync !== false) await fsyncAsync(fd);
   } catch (err) {
+    await closeAsync(fd).catch(() => undefined);
     if (err instanceof AcquireError && (err.code === SourceCode.NotVideo || err.code === SourceCode.TooLarge || err.code === SourceCode.Playlist)) {
       await discardPart(partPath, metaPath);
     }
     throw err;
   }
+  await closeAsync(fd);
   if (total !== null && written !== total) {
     throw new AcquireError(`the body ended after ${written} of ${total} bytes`, { code: SourceCode.Truncated, retryable: true });
   }
@@ -302,22 +315,8 @@ async function finish(
   const bytes = await sizeOf(partPath);
   await mkdir(opts.dir, { recursive: true });
   const finalPath = await moveToUniquePath(partPath, opts.dir, meta.name);
-  await fsyncDir(opts.dir);
   await rm(metaPath, { force: true });
   return { path: finalPath, bytes, sha256: digest, finalUrl: meta.finalUrl, contentType: meta.contentType };
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Not every platform can fsync a directory; the rename is still atomic.
-  }
 }
 
 async function hashPrefix(file: string, bytes: number, hash: Hash): Promise<Hash> {

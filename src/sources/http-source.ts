@@ -111,6 +111,7 @@ export class HttpSource implements Source {
         maxRedirects: s.MaxRedirects,
         maxBytes: s.MaxBytes,
         userAgent: s.UserAgent,
+        fsync: s.Fsync,
         throttle: this.shared.throttle,
         signal: ctx.signal,
         logger: ctx.logger,

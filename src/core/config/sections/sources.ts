@@ -1,4 +1,4 @@
-import { bytes, int, list, oneOf, str } from '../config-key.js';
+import { bool, bytes, int, list, oneOf, str } from '../config-key.js';
 
 export const Sources = {
   LocalMode: oneOf(['reference', 'link', 'copy'] as const, 'reference', 'Local files: reference in place, hard-link into MediaDir (falls back to copy across devices), or copy.'),
@@ -11,6 +11,7 @@ export const Sources = {
   MaxRedirects: int(10, { min: 0, max: 50 }, 'Redirects followed per request.'),
   PerHost: int(2, { min: 1, max: 64 }, 'Downloads at once from one host.'),
   MaxBytesPerSec: bytes(0, 'Global bandwidth cap over all HTTP downloads in this process, e.g. 10M (0 = none); also passed to yt-dlp as --limit-rate.'),
+  Fsync: bool(true, 'fsync each download before renaming it into place, so even a power cut cannot leave a final name over missing bytes. Off trades that for speed on many small files (a killed process is still safe).'),
   UserAgent: str('videodex/0.1 (+https://github.com/videodex)', 'User-Agent header sent with downloads.'),
   YtDlp: str('auto', 'yt-dlp: auto (on PATH), a path, or off.'),
   YtDlpFormat: str('bv*[height<=?1080][ext=mp4]+ba[ext=m4a]/b[height<=?1080][ext=mp4]/bv*[height<=?1080]+ba/b', 'yt-dlp format selector (default: best up to 1080p, MP4 preferred; "<=?" keeps formats whose height is unknown).'),
