@@ -64,6 +64,15 @@ const openFd = promisify(openCb);
 const fsyncAsync = promisify(fsync);
 const closeAsync = promisify(close);
 
+/** Part folders already created by this process (one mkdir per folder, not per download). */
+const madeDirs = new Set<string>();
+
+async function ensureDir(dir: string, again = false): Promise<void> {
+  if (madeDirs.has(dir) && !again) return;
+  await mkdir(dir, { recursive: true });
+  madeDirs.add(dir);
+}
+
 const VIDEO_EXT_BY_TYPE: Record<string, string> = {
   'video/mp4': '.mp4',
   'video/webm': '.webm',
@@ -91,7 +100,7 @@ export function partPathFor(partDir: string, url: string): string {
  */
 export async function downloadHttp(opts: HttpDownloadOptions): Promise<HttpDownloadResult> {
   validateUrl(opts.url);
-  await mkdir(opts.partDir, { recursive: true });
+  await ensureDir(opts.partDir);
   const partPath = partPathFor(opts.partDir, opts.url);
   const metaPath = `${partPath}.json`;
   let resumedFrom = 0;
@@ -174,11 +183,11 @@ async function attemptDownload(
 ): Promise<Omit<HttpDownloadResult, 'attempts' | 'resumedFrom'>> {
   let meta = await readMeta(metaPath, opts.url);
   let offset = meta ? await sizeOf(partPath) : 0;
-  if (!meta || offset === 0) {
+  if (meta && offset === 0) {
     await discardPart(partPath, metaPath);
     meta = null;
-    offset = 0;
   }
+  // Without resume state any old .part is ignored: it is opened with 'w' (truncated) below.
   // Resume only with something that proves the remote file is the same one: a validator, or at least the
   // total length (checked against Content-Range below).
   const strongEtag = meta?.etag && !meta.etag.startsWith('W/') ? meta.etag : null;
@@ -253,8 +262,11 @@ async function attemptDownload(
 
   const name = writeFrom > 0 && meta ? meta.name : fileNameFor(res.headers, res.finalUrl, contentType);
   const newMeta: PartMeta = { url: opts.url, finalUrl: res.finalUrl, etag, lastModified, total, name, contentType };
-  if (writeFrom === 0) await rm(partPath, { force: true });
-  await writeFile(metaPath, JSON.stringify(newMeta));
+  await writeFile(metaPath, JSON.stringify(newMeta)).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await ensureDir(opts.partDir, true); // someone removed the folder during the run
+    await writeFile(metaPath, JSON.stringify(newMeta));
+  });
 
   const hash = createHash('sha256');
   if (writeFrom > 0) await hashPrefix(partPath, writeFrom, hash);
@@ -313,7 +325,7 @@ async function finish(
 ): Promise<Omit<HttpDownloadResult, 'attempts' | 'resumedFrom'>> {
   const digest = sha256 ?? (await hashPrefix(partPath, Infinity, createHash('sha256'))).digest('hex');
   const bytes = await sizeOf(partPath);
-  await mkdir(opts.dir, { recursive: true });
+  await ensureDir(opts.dir);
   const finalPath = await moveToUniquePath(partPath, opts.dir, meta.name);
   await rm(metaPath, { force: true });
   return { path: finalPath, bytes, sha256: digest, finalUrl: meta.finalUrl, contentType: meta.contentType };
