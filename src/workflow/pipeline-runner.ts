@@ -157,6 +157,7 @@ export class PipelineRunner {
             config: this.deps.config,
             logger,
             signal,
+            tools: this.deps.tools,
             mediaDir: this.deps.config.Paths.MediaDir,
             progress: (done, total) => emit({ type: 'stage-progress', input: item, videoId: null, stage: 'acquire', fraction: total ? done / total : 0 }),
           }),

@@ -30,7 +30,7 @@ export function registerProcess(program: Command): void {
     .option('--concurrency-downloads <n>', 'downloads at once ([Concurrency] Downloads)', positiveInt)
     .option('--concurrency-cpu <n>', 'ffmpeg/ffprobe jobs at once ([Concurrency] Cpu)', positiveInt)
     .option('--concurrency-ai <n>', 'model requests at once ([Concurrency] Ai)', positiveInt)
-    .option('--retry-failed', 'run again what failed in earlier runs')
+    .option('--retry-failed', 'run again what failed in earlier runs; with no inputs, exactly the failed inputs of the acquisition log')
     .option('--force <stage>', 'run a stage again even if up to date (repeatable; "all" for every stage)', collect)
     .option('--dry-run', 'say what would run, run nothing')
     .option('--json', 'results as JSON lines on stdout')
@@ -39,7 +39,9 @@ export function registerProcess(program: Command): void {
     .option('--qwen-instruction <text>', 'instruction for the model ([QwenVL] DefaultInstruction)')
     .option('--use-vpc', 'use [QwenVL] VpcEndpoint instead of PublicEndpoint')
     .action(async (inputs: string[], flags: ProcessFlags) => {
-      if (!inputs.length && !flags.inputFile?.length) throw new ConfigError('process: give inputs (files, folders, URLs) or --input-file');
+      if (!inputs.length && !flags.inputFile?.length && !flags.retryFailed) {
+        throw new ConfigError('process: give inputs (files, folders, URLs), --input-file, or --retry-failed');
+      }
       const app = appFrom(flags, {
         'Concurrency.Downloads': flags.concurrencyDownloads,
         'Concurrency.Cpu': flags.concurrencyCpu,
@@ -61,7 +63,9 @@ export function registerProcess(program: Command): void {
       };
       process.on('SIGINT', onSigint);
       try {
+        const onlyFailed = Boolean(flags.retryFailed) && !inputs.length && !flags.inputFile?.length;
         const summary = await app.process(inputs, {
+          onlyFailed,
           listFiles: flags.inputFile ?? [],
           retryFailed: Boolean(flags.retryFailed),
           force,
