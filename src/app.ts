@@ -14,7 +14,7 @@ import {
 } from './core/index.js';
 import { expandInputs, HttpSource, LocalSource, type ExpandedInputs, type Source } from './sources/index.js';
 import { SqliteStore, type VideoStore } from './store/index.js';
-import { indexStage, PipelineRunner, probeStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
+import { indexStage, keyframesStage, PipelineRunner, probeStage, scenesStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
 
 export interface AppOptions extends LoadConfigOptions {
   /** Log to the log file (default true); tests and one-shot reads may turn it off. */
@@ -71,7 +71,7 @@ export class App {
   }
 
   stages(): Stage[] {
-    return [probeStage, indexStage];
+    return [probeStage, scenesStage, keyframesStage, indexStage];
   }
 
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {

@@ -4,11 +4,12 @@ import { registerConfig } from './commands/config-command.js';
 import { registerDoctor } from './commands/doctor-command.js';
 import { registerExport } from './commands/export-command.js';
 import { registerProcess } from './commands/process-command.js';
+import { registerScenes } from './commands/scenes-command.js';
 import { registerSearch } from './commands/search-command.js';
 import { registerShow } from './commands/show-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
-const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerConfig, registerDoctor];
+const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerScenes, registerExport, registerConfig, registerDoctor];
 
 export function buildProgram(): Command {
   const program = new Command('videodex')

@@ -6,3 +6,5 @@ export { orderStages, dependents } from './stage-order.js';
 export { mergeSourceInto, mergeTagged } from './record-merge.js';
 export { probeStage } from './stages/probe-stage.js';
 export { indexStage } from './stages/index-stage.js';
+export { scenesStage, scenesInputHash } from './stages/scenes-stage.js';
+export { keyframesStage, keyframesInputHash, keyframeDir } from './stages/keyframes-stage.js';
