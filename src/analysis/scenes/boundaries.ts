@@ -90,10 +90,12 @@ export function findFades(series: FrameSeries, settings: SceneSettings): Boundar
     while (i < n && black(i)) i++;
     const end = i - 1;
     if (start === 0 || end === n - 1) continue;
+    // The ramps: frames getting steadily darker before the run and brighter after it (a flat picture ends them).
+    const maxRamp = 120;
     let from = start;
-    while (from > 0 && y[from - 1]! >= y[from]! - 0.5 && start - from < 150) from--;
+    while (from > 0 && y[from - 1]! > y[from]! + RAMP_STEP && start - from < maxRamp) from--;
     let to = end;
-    while (to < n - 1 && y[to + 1]! >= y[to]! - 0.5 && to - end < 150) to++;
+    while (to < n - 1 && y[to + 1]! > y[to]! + RAMP_STEP && to - end < maxRamp) to++;
     const before = y[from]!;
     const after = y[to]!;
     let darkest = 255;
@@ -163,10 +165,13 @@ export function findDissolves(series: FrameSeries, settings: SceneSettings, flas
   return out;
 }
 
+/** Least change of mean intensity a frame of a fade ramp shows. */
+const RAMP_STEP = 0.05;
+
 /** The middle frame of a dissolve window may stray from the blend of its ends by at most this share of their distance. */
 export const MAX_BLEND_RATIO = 0.3;
-/** ...and somewhere in a dissolve it must come this close (pans over smooth gradients reached 0.29, dissolves 0.12-0.16). */
-export const STRONG_BLEND_RATIO = 0.2;
+/** ...and somewhere in a dissolve it must come this close (pans over smooth gradients reached 0.29; dissolves between still pictures 0.12-0.16, into a fast pan 0.22). */
+export const STRONG_BLEND_RATIO = 0.24;
 
 /** Drops boundaries closer than `minLen` frames to the previous kept one (or to the first frame). */
 export function applyMinSceneLen(boundaries: Boundary[], minLen: number, frames: number): Boundary[] {
