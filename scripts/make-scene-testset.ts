@@ -8,7 +8,7 @@
  *
  * Needs an ffmpeg with xfade (4.3+; the system ffmpeg, not the 2018 bundled build).
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findOnPath, runTool } from '../src/core/index.js';
@@ -112,7 +112,7 @@ export interface MakeOptions {
   width?: number;
   height?: number;
   fps?: number;
-  /** Repeat the case until the video is at least this long. */
+  /** Repeat the case (by stream copy, each repeat entered by a hard cut) until the video is at least this long. */
   minSeconds?: number;
   preset?: string;
   crf?: number;
@@ -126,12 +126,9 @@ export async function makeSceneTestset(options: MakeOptions): Promise<TestSetTru
   const H = options.height ?? 180;
   const fps = options.fps ?? 25;
   const ffmpeg = options.ffmpeg ?? findOnPath('ffmpeg') ?? 'ffmpeg';
-  let segments = caseSegments(kind);
-  const once = segments.reduce((s, x) => s + x.seconds, 0);
+  const segments = caseSegments(kind);
+  const once = segments.reduce((sum, x) => sum + x.seconds, 0);
   const repeats = Math.max(1, Math.ceil((options.minSeconds ?? 0) / once));
-  const base = segments;
-  segments = [];
-  for (let r = 0; r < repeats; r++) base.forEach((s, i) => segments.push(i === 0 && r > 0 ? { ...s, enter: 'cut' } : s));
 
   const frames = (sec: number) => Math.round(sec * fps);
   const graph: string[] = [];
@@ -191,13 +188,33 @@ export async function makeSceneTestset(options: MakeOptions): Promise<TestSetTru
     if (seg.motion) traps.push({ kind: 'motion', from: start, to: start + n - 1 });
   });
 
-  const truth: TestSetTruth = { case: kind, fps, width: W, height: H, frames: accFrames, transitions, traps };
   mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
-  const part = `${options.file}.part${path.extname(options.file)}`;
+  const ext = path.extname(options.file);
+  const part = `${options.file}.part${ext}`;
   const args = ['-hide_banner', '-loglevel', 'error', '-y', '-filter_complex', graph.join(';'), '-map', `[${acc}]`,
     '-c:v', 'libx264', '-preset', options.preset ?? 'ultrafast', '-crf', String(options.crf ?? 23), '-pix_fmt', 'yuv420p', '-frames:v', String(accFrames), part];
   await runTool(ffmpeg, args, { timeoutMs: 30 * 60_000 });
+  let frameTotal = accFrames;
+  if (repeats > 1) {
+    // Longer sets repeat the rendered case by stream copy (fast): each repeat starts with a hard cut.
+    const list = `${options.file}.list.txt`;
+    writeFileSync(list, Array.from({ length: repeats }, () => `file '${path.resolve(part).replace(/'/g, "'\\''")}'`).join('\n') + '\n');
+    const joined = `${options.file}.joined${ext}`;
+    await runTool(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', joined], { timeoutMs: 30 * 60_000 });
+    rmSync(list, { force: true });
+    rmSync(part, { force: true });
+    renameSync(joined, part);
+    const one = { transitions: [...transitions], traps: [...traps] };
+    for (let r = 1; r < repeats; r++) {
+      const off = r * accFrames;
+      transitions.push({ kind: 'cut', frame: off });
+      for (const x of one.transitions) transitions.push(x.kind === 'cut' ? { kind: 'cut', frame: x.frame + off } : { kind: x.kind, from: x.from + off, to: x.to + off });
+      for (const x of one.traps) traps.push({ kind: x.kind, from: x.from + off, to: x.to + off });
+    }
+    frameTotal = repeats * accFrames;
+  }
   renameSync(part, options.file);
+  const truth: TestSetTruth = { case: kind, fps, width: W, height: H, frames: frameTotal, transitions, traps };
   writeFileSync(`${options.file}.truth.json`, JSON.stringify(truth, null, 2));
   return truth;
 }
