@@ -87,13 +87,15 @@ export interface ContactSheetOptions {
 export async function writeContactSheet(options: ContactSheetOptions): Promise<string> {
   const columns = Math.max(1, Math.min(options.columns, options.count));
   const rows = Math.max(1, Math.ceil(options.count / columns));
+  // Keep the sheet under ~16000 px tall (JPEG's limit is 65535) however many scenes there are.
+  const cellWidth = Math.max(32, Math.min(options.cellWidth, 2 * Math.floor(4500 / rows)));
   const out = path.join(options.dir, 'contact-sheet.jpg');
   await runTool(
     options.ffmpeg,
     [
       '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
       '-framerate', '1', '-start_number', '1', '-i', path.join(options.dir, 'scene-%04d.jpg'),
-      '-vf', `scale=${options.cellWidth}:-2,tile=${columns}x${rows}:padding=4:margin=4`,
+      '-vf', `scale=${cellWidth}:-2,tile=${columns}x${rows}:padding=4:margin=4`,
       '-frames:v', '1', '-q:v', String(options.quality), '-f', 'image2', '-update', '1', `${out}.part`,
     ],
     { timeoutMs: 10 * 60_000, ...(options.signal ? { signal: options.signal } : {}) },
