@@ -1,10 +1,21 @@
-import { bool, int, num, oneOf, str } from '../config-key.js';
+import { z } from 'zod';
+import { bool, int, num, oneOf, type ConfigKey } from '../config-key.js';
+
+/** Frames ("15"), seconds ("0.6s", "0.6") or a timecode ("00:00:00.600"); checked when the config loads. */
+function sceneLength(def: string, doc: string): ConfigKey<string> {
+  const allowed = 'frames ("15"), seconds ("0.6s") or a timecode ("00:00:00.600")';
+  const schema = z.preprocess(
+    (v) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : v),
+    z.string({ error: allowed }).regex(/^(\d+|\d+(\.\d+)?\s*s?|\d+:\d{1,2}:\d{1,2}(\.\d+)?)$/i, { error: allowed }),
+  );
+  return { schema: schema as z.ZodType<string>, default: def, doc, allowed };
+}
 
 export const SceneDetection = {
   Enabled: bool(true, 'Run the scenes and keyframes stages.'),
   Detector: oneOf(['content', 'adaptive', 'threshold'] as const, 'content', 'content (HSV difference), adaptive (content over a rolling window) or threshold (fades by intensity only).'),
   Threshold: num(27, { min: 0, max: 255 }, 'content: cut threshold on the PySceneDetect content scale (0-255); lower finds more cuts.'),
-  MinSceneLen: str('15', 'Shortest scene: frames ("15") or seconds ("0.6s", "00:00:00.600").'),
+  MinSceneLen: sceneLength('15', 'Shortest scene: frames ("15") or seconds ("0.6s", "00:00:00.600").'),
   AdaptiveThreshold: num(3, { min: 0, max: 100 }, 'adaptive: ratio of a frame score to its neighbours that makes a cut.'),
   MinContentVal: num(15, { min: 0, max: 255 }, 'adaptive: smallest content score that can be a cut.'),
   AdaptiveWindow: int(2, { min: 1, max: 30 }, 'adaptive: frames each side averaged as the neighbourhood.'),
