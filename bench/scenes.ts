@@ -53,6 +53,25 @@ function timedRun(cmd: string, args: string[]): Promise<{ ms: number; stderr: st
   });
 }
 
+/**
+ * CPU time (ms) of this process's waited-for children so far, from /proc/self/stat (cutime + cstime, in clock
+ * ticks of 1/100 s on Linux). Contention on a shared machine stretches wall time but not CPU time.
+ */
+function childrenCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -110,21 +129,30 @@ async function main(): Promise<void> {
   process.stderr.write(`input: ${path.relative(repoRoot, file)}, ${frames} frames (${(frames / 25).toFixed(0)} s), ${truth.transitions.length} transitions; ${ROUNDS} round(s)\n`);
 
   const times: Record<'decode' | 'decodeNoDeblock' | 'videodex' | 'pyscenedetect', number[]> = { decode: [], decodeNoDeblock: [], videodex: [], pyscenedetect: [] };
+  const cpu: Record<'decode' | 'videodex' | 'pyscenedetect', number[]> = { decode: [], videodex: [], pyscenedetect: [] };
+  const cpuOf = async (key: keyof typeof cpu, withSelf: boolean, fn: () => Promise<unknown>) => {
+    const c0 = childrenCpuMs();
+    const s0 = selfCpuMs();
+    await fn();
+    cpu[key].push(childrenCpuMs() - c0 + (withSelf ? selfCpuMs() - s0 : 0));
+  };
   let vdxBoundaries: number[] = [];
   let psdBoundaries: number[] = [];
   const psdOut = path.join(workDir('scenes'), 'pyscenedetect-out');
   for (let round = 0; round < ROUNDS; round++) {
-    times.decode.push((await timedRun(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', file, '-f', 'null', '-'])).ms);
+    await cpuOf('decode', false, async () => times.decode.push((await timedRun(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', file, '-f', 'null', '-'])).ms));
     // What videodex's decoder does: no deblocking (the part of its speed that comes from decoding less).
     times.decodeNoDeblock.push((await timedRun(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-skip_loop_filter', 'all', '-i', file, '-f', 'null', '-'])).ms);
-    const t0 = performance.now();
-    const r = await detectScenes({ ffmpeg, file, shape, settings: DEFAULT_SCENE_SETTINGS });
-    times.videodex.push(performance.now() - t0);
-    vdxBoundaries = r.boundaries.map((b) => b.frame);
+    await cpuOf('videodex', true, async () => {
+      const t0 = performance.now();
+      const r = await detectScenes({ ffmpeg, file, shape, settings: DEFAULT_SCENE_SETTINGS });
+      times.videodex.push(performance.now() - t0);
+      vdxBoundaries = r.boundaries.map((b) => b.frame);
+    });
     if (psd) {
       rmSync(psdOut, { recursive: true, force: true });
       mkdirSync(psdOut, { recursive: true });
-      times.pyscenedetect.push((await timedRun(psd, ['-i', file, '-q', 'detect-content', 'list-scenes', '-q', '-o', psdOut])).ms);
+      await cpuOf('pyscenedetect', false, async () => times.pyscenedetect.push((await timedRun(psd, ['-i', file, '-q', 'detect-content', 'list-scenes', '-q', '-o', psdOut])).ms));
       const csv = readdirSync(psdOut).find((f) => f.endsWith('.csv'));
       if (!csv) throw new Error('PySceneDetect wrote no CSV');
       const rows = parse(readFileSync(path.join(psdOut, csv), 'utf8'), { relax_column_count: true }) as string[][];
@@ -158,6 +186,7 @@ async function main(): Promise<void> {
     p ? `PySceneDetect       ${(py / 1000).toFixed(2).padStart(6)} ${fps(py).toFixed(0).padStart(6)}   ${(py / dec).toFixed(2)}     ${pct(p.all.f1)}  ${pct(p.all.precision)}  ${pct(p.all.recall)}  ${pct(p.cutRecall)}  ${pct(p.gradualRecall)}` : 'PySceneDetect       (not found: pass --scenedetect PATH)',
     scdet ? `ffmpeg scdet        ${(scdet.ms / 1000).toFixed(2).padStart(6)} ${fps(scdet.ms).toFixed(0).padStart(6)}   ${(scdet.ms / dec).toFixed(2)}     ${pct(scdet.f1)}` : 'ffmpeg scdet        (filter missing)',
     p ? `videodex is ${(py / vdx).toFixed(2)}x faster than PySceneDetect` : '',
+    `CPU time (immune to other jobs' load): decode-only ${(median(cpu.decode) / 1000).toFixed(2)} s, videodex ${(median(cpu.videodex) / 1000).toFixed(2)} s (${(median(cpu.videodex) / median(cpu.decode)).toFixed(2)}x)${p ? `, PySceneDetect ${(median(cpu.pyscenedetect) / 1000).toFixed(2)} s (${(median(cpu.pyscenedetect) / median(cpu.decode)).toFixed(2)}x)` : ''}`,
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
 
@@ -170,6 +199,9 @@ async function main(): Promise<void> {
     videodexMs: Math.round(vdx),
     videodexFps: Math.round(fps(vdx)),
     videodexOverDecode: Number((vdx / dec).toFixed(3)),
+    decodeCpuMs: Math.round(median(cpu.decode)),
+    videodexCpuMs: Math.round(median(cpu.videodex)),
+    videodexCpuOverDecode: Number((median(cpu.videodex) / median(cpu.decode)).toFixed(3)),
     videodexF1: Number(v.all.f1.toFixed(4)),
     videodexCutRecall: Number(v.cutRecall.toFixed(4)),
     videodexGradualRecall: Number(v.gradualRecall.toFixed(4)),
@@ -181,6 +213,8 @@ async function main(): Promise<void> {
       pyscenedetectOverDecode: Number((py / dec).toFixed(3)),
       pyscenedetectF1: Number(p.all.f1.toFixed(4)),
       speedupVsPyscenedetect: Number((py / vdx).toFixed(3)),
+      pyscenedetectCpuMs: Math.round(median(cpu.pyscenedetect)),
+      pyscenedetectCpuOverDecode: Number((median(cpu.pyscenedetect) / median(cpu.decode)).toFixed(3)),
     });
   }
   if (scdet) Object.assign(figures, { scdetOverDecode: Number((scdet.ms / dec).toFixed(3)), scdetF1: Number(scdet.f1.toFixed(4)) });
