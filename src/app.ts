@@ -14,7 +14,7 @@ import {
 } from './core/index.js';
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
 import { openStore, type VideoStore } from './store/index.js';
-import { indexStage, PipelineRunner, probeStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
+import { indexStage, keyframesStage, PipelineRunner, probeStage, scenesStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
 
 export interface AppOptions extends LoadConfigOptions {
   /** Log to the log file (default true); tests and one-shot reads may turn it off. */
@@ -72,7 +72,7 @@ export class App {
   }
 
   stages(): Stage[] {
-    return [probeStage, indexStage];
+    return [probeStage, scenesStage, keyframesStage, indexStage];
   }
 
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {

@@ -1,2 +1,3 @@
 export { probeVideo, toVideoMetadata, parseRate } from './probe/ffprobe-adapter.js';
 export type { ProbeOptions } from './probe/ffprobe-adapter.js';
+export * from './scenes/index.js';

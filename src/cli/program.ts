@@ -5,13 +5,14 @@ import { registerDb } from './commands/db-command.js';
 import { registerDoctor } from './commands/doctor-command.js';
 import { registerExport } from './commands/export-command.js';
 import { registerProcess } from './commands/process-command.js';
+import { registerScenes } from './commands/scenes-command.js';
 import { registerQueue } from './commands/queue-commands.js';
 import { registerSearch } from './commands/search-command.js';
 import { registerShow } from './commands/show-command.js';
 import { registerSources } from './commands/sources-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
-const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerSources, registerDb, registerConfig, registerDoctor, registerQueue];
+const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerScenes, registerExport, registerSources, registerDb, registerConfig, registerDoctor, registerQueue];
 
 export function buildProgram(): Command {
   const program = new Command('videodex')

@@ -8,5 +8,7 @@ export { probeStage } from './stages/probe-stage.js';
 export { indexStage } from './stages/index-stage.js';
 export { summarizeInputs, formatInputStatus } from './input-status.js';
 export type { InputStatusReport, FailureGroup } from './input-status.js';
+export { scenesStage, scenesInputHash } from './stages/scenes-stage.js';
+export { keyframesStage, keyframesInputHash, keyframeDir } from './stages/keyframes-stage.js';
 export { enqueueItems, queueCounts, runWorker, jobIdFor } from './queue/video-queue.js';
 export type { VideoJobData, VideoJobResult, QueueSettings, QueueCounts, WorkerOptions } from './queue/video-queue.js';
