@@ -14,7 +14,7 @@ import {
 } from './core/index.js';
 import { expandInputs, HttpSource, LocalSource, type ExpandedInputs, type Source } from './sources/index.js';
 import { SqliteStore, type VideoStore } from './store/index.js';
-import { indexStage, PipelineRunner, probeStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
+import { createDescribeStage, indexStage, PipelineRunner, probeStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
 
 export interface AppOptions extends LoadConfigOptions {
   /** Log to the log file (default true); tests and one-shot reads may turn it off. */
@@ -31,6 +31,7 @@ export class App {
   readonly secrets: readonly string[];
   private storePromise: Promise<VideoStore> | null = null;
   private toolsPromise: Promise<MediaTools> | null = null;
+  private stageList: Stage[] | null = null;
 
   constructor(readonly loaded: LoadedConfig, options: { logToFile?: boolean } = {}) {
     this.config = loaded.config;
@@ -70,8 +71,15 @@ export class App {
     return [new LocalSource(), new HttpSource()];
   }
 
+  /** The pipeline's stages, built once (the describe stage checks its templates here, before any work). */
   stages(): Stage[] {
-    return [probeStage, indexStage];
+    if (!this.stageList) {
+      const list: Stage[] = [probeStage];
+      const afterKeyframes = list.some((s) => s.name === 'keyframes');
+      list.push(createDescribeStage(this.config, { afterKeyframes }), indexStage);
+      this.stageList = list;
+    }
+    return this.stageList;
   }
 
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {

@@ -12,7 +12,7 @@ import {
   type VlmClient,
 } from '../../analysis/vlm/index.js';
 import { stableHash, type Config, type Video, type VideoPatch } from '../../core/index.js';
-import type { Stage, StageContext } from '../stage.js';
+import type { Stage, StageContext, StagePlan } from '../stage.js';
 
 export interface DescribeStageOptions {
   /** Wait for the keyframes stage (when the pipeline has one) so scenes' keyframes are used. */
@@ -67,8 +67,9 @@ export function createDescribeStage(config: Config, options: DescribeStageOption
       return planDescription(video, describeSettings(cfg));
     },
 
-    async plan(video: Video, ctx: StageContext): Promise<string> {
-      return formatPlan(planDescription(video, describeSettings(ctx.config)));
+    async plan(video: Video, ctx: StageContext): Promise<StagePlan> {
+      const plan = planDescription(video, describeSettings(ctx.config));
+      return { text: formatPlan(plan), ...(plan.refusal ? {} : { estimatedTokens: plan.estimatedTokens }) };
     },
 
     async run(video: Video, ctx: StageContext): Promise<VideoPatch> {
