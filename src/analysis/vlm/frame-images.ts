@@ -27,31 +27,37 @@ function readJpegSize(file: string): Size | null {
   try {
     const buf = Buffer.alloc(256 * 1024);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    if (n < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return null;
-    let i = 2;
-    while (i + 9 < n) {
-      if (buf[i] !== 0xff) {
-        i++;
-        continue;
-      }
-      const marker = buf[i + 1]!;
-      if (marker === 0xff) {
-        i++;
-        continue;
-      }
-      if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
-        i += 2;
-        continue;
-      }
-      const len = buf.readUInt16BE(i + 2);
-      const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-      if (isSof) return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
-      i += 2 + len;
-    }
-    return null;
+    return jpegBufferSize(buf.subarray(0, n));
   } finally {
     closeSync(fd);
   }
+}
+
+/** Width and height from JPEG bytes (the start of the file is enough), or null. */
+export function jpegBufferSize(buf: Buffer): Size | null {
+  const n = buf.length;
+  if (n < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return null;
+  let i = 2;
+  while (i + 9 < n) {
+    if (buf[i] !== 0xff) {
+      i++;
+      continue;
+    }
+    const marker = buf[i + 1]!;
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      i += 2;
+      continue;
+    }
+    const len = buf.readUInt16BE(i + 2);
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
+    i += 2 + len;
+  }
+  return null;
 }
 
 /**

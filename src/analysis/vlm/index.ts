@@ -18,7 +18,7 @@ export {
 export type { DescribeSettings, DescribePlan, DescribeDeps, DescribeResult, PlannedRequest } from './describe-video.js';
 export { selectFrames, thinEvenly, evenTimes } from './frame-selection.js';
 export type { FramePick, FrameSelection } from './frame-selection.js';
-export { jpegSize, renderFrames, targetFrameSize } from './frame-images.js';
+export { jpegSize, jpegBufferSize, renderFrames, targetFrameSize } from './frame-images.js';
 export { smartResize, patchTokens, imagesTokens, videoTokens, textTokens, qwenDefaultSampling } from './qwen-tokens.js';
 export type { Size, SamplingEstimate } from './qwen-tokens.js';
 export { extractJson, parseAnswer, parseCaptions, AnswerSchema } from './json-answer.js';
