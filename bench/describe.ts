@@ -6,7 +6,8 @@
  *    resized to MaxPixelsPerFrame) against Qwen2-VL's default sampling of the same videos (2 fps, its pixel
  *    budgets). Target: total ratio <= 0.125, and every scene up to MaxFrames contributes a frame.
  * 2. Throughput: ReliableVlm (OpenAI SDK provider, real request bodies of 8 frames) against the fake server
- *    answering after 50 ms, 8 requests at once ([Concurrency] Ai = 8): requests/s against the ideal 8 / 0.05 s.
+ *    answering after 50 ms, 8 requests at once ([Concurrency] Ai = 8): requests/s against the ideal 8 / 0.05 s,
+ *    and against bare fetch() of the same body at the same concurrency (the client's own overhead).
  * 3. Rate limit: 60 acquisitions of the limiter at RequestsPerMinute = 1200: rate after the burst against the
  *    limit (1.0 = exact, above 1 = too fast).
  * The machine's load average is recorded: on a shared 2-core box the 50 ms figure is bound by CPU, not waiting.
@@ -178,6 +179,19 @@ async function throughputBench(ffmpeg: string): Promise<Record<string, number | 
     const ideal = concurrency / 0.05;
     const rps = n / seconds;
 
+    // Baseline on the same machine at the same moment: bare fetch() of the same body, same concurrency.
+    const bareBody = () => JSON.stringify({ model: request.model, messages: [{ role: 'user', content: [...frames.map((f) => ({ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${f.jpegBase64}` } })), { type: 'text', text: 'Describe.' }] }], max_tokens: 64 });
+    const t2 = performance.now();
+    await Promise.all(
+      Array.from({ length: n }, () =>
+        limit(async () => {
+          const res = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench' }, body: bareBody() });
+          await res.json();
+        }),
+      ),
+    );
+    const bareRps = n / ((performance.now() - t2) / 1000);
+
     // Rate limit: 60 acquisitions at 1200/min (20/s): after the first second's burst the rate must not exceed 20/s.
     const rpm = 1200;
     const limiter = new RateLimiter(rpm);
@@ -196,6 +210,8 @@ async function throughputBench(ffmpeg: string): Promise<Record<string, number | 
       requestsPerSec: round(rps),
       idealRequestsPerSec: ideal,
       throughputVsIdeal: round(rps / ideal),
+      bareFetchRequestsPerSec: round(bareRps),
+      throughputVsBareFetch: round(rps / bareRps),
       rateLimitRpm: rpm,
       rateLimitedRequestsPerSecAfterBurst: round(limitRps),
       loadAverage1m: round(os.loadavg()[0]!),
@@ -220,7 +236,7 @@ async function main(): Promise<void> {
   );
   const speed = await throughputBench(ffmpeg);
   process.stdout.write(
-    `throughput: ${speed.requestsPerSec} req/s vs ideal ${speed.idealRequestsPerSec} (ratio ${speed.throughputVsIdeal}, load average ${speed.loadAverage1m}); rate limit ${speed.rateLimitRpm}/min -> ${speed.rateLimitedRequestsPerSecAfterBurst}/s after the burst (${speed.rateLimitUse} of the limit)\n`,
+    `throughput: ${speed.requestsPerSec} req/s vs ideal ${speed.idealRequestsPerSec} (ratio ${speed.throughputVsIdeal}, load average ${speed.loadAverage1m}); bare fetch ${speed.bareFetchRequestsPerSec} req/s (videodex/bare ${speed.throughputVsBareFetch}); rate limit ${speed.rateLimitRpm}/min -> ${speed.rateLimitedRequestsPerSecAfterBurst}/s after the burst (${speed.rateLimitUse} of the limit)\n`,
   );
   recordResult('describe', { ...tokens, ...Object.fromEntries(Object.entries(speed).map(([k, v]) => [`throughput_${k}`, v])), quick: QUICK, videosDir: readdirSync(workDir('describe')).length });
 }

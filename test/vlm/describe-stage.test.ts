@@ -298,6 +298,28 @@ describe('describe in the pipeline (App, runner, SQLite, cache, audit)', () => {
   });
 });
 
+describe('describe failures in the pipeline', () => {
+  it('records one clear error on the video when every retry fails, and the run goes on', async () => {
+    const s = await fake({ defaultReply: () => reply.status(503) });
+    const data = path.join(t.dir, 'failing-data');
+    const app = new App(
+      loadConfig({ env: {}, overrides: { 'Paths.DataDir': data, 'QwenVL.PublicEndpoint': s.url, 'QwenVL.Retries': 1, 'QwenVL.BackoffMs': 5 } }),
+      { logToFile: false },
+    );
+    const summary = await app.process([clip]);
+    const id = summary.videos[0]!;
+    const record = (await (await app.store()).get(id))!;
+    await app.close();
+    expect(s.requests).toHaveLength(2);
+    expect(summary.failures).toEqual([expect.objectContaining({ stage: 'describe', error: expect.stringMatching(/^clip\.mp4: openai 127\.0\.0\.1:\d+\/v1 answered HTTP 503 E503: scripted 503 \(after 2 attempts\)$/) })]);
+    expect(record.stages.describe).toMatchObject({ status: 'failed', errorCode: 'E_MODEL_HTTP' });
+    expect(record.stages.index).toMatchObject({ status: 'done' });
+    expect(record.ai).toBeNull();
+    const audit = JSON.parse(readFileSync(path.join(data, 'audit.jsonl'), 'utf8').trim());
+    expect(audit).toMatchObject({ status: 'error', httpStatus: 503, retries: 1, errorCode: 'E_MODEL_HTTP' });
+  });
+});
+
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = path.join(dir, name);
