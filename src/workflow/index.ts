@@ -8,3 +8,5 @@ export { probeStage } from './stages/probe-stage.js';
 export { indexStage } from './stages/index-stage.js';
 export { createDescribeStage, NO_ENDPOINT_REASON } from './stages/describe-stage.js';
 export type { DescribeStageOptions } from './stages/describe-stage.js';
+export { enqueueItems, queueCounts, runWorker, jobIdFor } from './queue/video-queue.js';
+export type { VideoJobData, VideoJobResult, QueueSettings, QueueCounts, WorkerOptions } from './queue/video-queue.js';
