@@ -140,6 +140,21 @@ describe('describe stage: frames, sizes, prompt', () => {
   });
 });
 
+describe('describe stage: VideoInput = url', () => {
+  it('sends the source URL itself, estimating the server\'s own 2-fps sampling', async () => {
+    const s = await fake();
+    const config = qwen(s, { VideoInput: 'url' });
+    const video = sceneRecord(3, { source: { url: 'https://cdn.example/clip.mp4', kind: 'http', fetchedAt: '2024-01-01T00:00:00Z' } });
+    const stage = createDescribeStage(config, { limiter: unlimited() });
+    const plan = stage.planDetails(video, config);
+    // 6 s of 320x240: 12 frames, enlarged to the video minimum of 128 patches (392x280 = 14x10 patches), in 6 pairs.
+    expect(plan.requests[0]!.visualTokens).toBe(6 * 14 * 10 + 2);
+    const patch = await stage.run(video, context(config, t.dir));
+    expect(s.requests[0]!.body.messages[0].content[0]).toEqual({ type: 'video_url', video_url: { url: 'https://cdn.example/clip.mp4' } });
+    expect(patch.ai!.framesSent).toBe(0);
+  });
+});
+
 describe('describe stage: JSON templates', () => {
   const answer = { description: 'Colour bars and a moving gradient.', tags: ['test pattern', 'colour'], category: 'test', actions: [] };
 

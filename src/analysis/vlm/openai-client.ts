@@ -33,6 +33,10 @@ export class OpenAiVlmClient implements VlmClient {
       apiKey: options.accessKey || 'unused',
       maxRetries: 0,
       defaultHeaders: { Authorization: authorizationValue(auth, options.accessKey) },
+      // Nothing from the OPENAI_* environment: no org/project headers to a foreign server, no SDK debug logs.
+      organization: null,
+      project: null,
+      logLevel: 'off',
     });
   }
 
