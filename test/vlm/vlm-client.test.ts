@@ -119,6 +119,16 @@ describe('pai-eas provider (raw)', () => {
     expect((bad as ModelError).message).toMatch(/no answer text at output\.text/);
   });
 
+  it('refuses an HTML page as an answer, for both providers', async () => {
+    const s = await fake();
+    s.queue(reply.garbage(), reply.garbage());
+    const a = await eas(s, 'openai').describe(request()).catch((e: unknown) => e);
+    expect((a as ModelError).message).toMatch(/HTML page, not an answer/);
+    const b = await new OpenAiVlmClient({ endpoint: s.url, accessKey: '', authHeader: 'auto', frameListFormat: 'dashscope' }).describe(request()).catch((e: unknown) => e);
+    expect((b as ModelError).code).toBe('E_MODEL_ANSWER');
+    expect((b as ModelError).message).toMatch(/not JSON: is the endpoint an OpenAI-compatible API/);
+  });
+
   it('rejects a wrong token with 401 and does not retry it', async () => {
     const s = await fake({ auth: { eas: 'other-token' } });
     const out = await reliable(eas(s, 'openai')).call(request());

@@ -89,7 +89,8 @@ export class OpenAiVlmClient implements VlmClient {
       return httpModelError(this.provider, this.endpointLabel, err.status, err.error ?? err.message, retryAfterMs((n) => headers?.get(n)), this.secrets);
     }
     const message = err instanceof Error ? err.message : String(err);
-    return new ModelError(redact(`${where}: ${message}`, this.secrets), { retryable: false, code: 'E_MODEL_ANSWER' });
+    const hint = err instanceof SyntaxError ? ' (the reply is not JSON: is the endpoint an OpenAI-compatible API?)' : '';
+    return new ModelError(redact(`${where}: ${message}${hint}`, this.secrets), { retryable: false, code: 'E_MODEL_ANSWER' });
   }
 }
 

@@ -98,6 +98,9 @@ export class PaiEasVlmClient implements VlmClient {
     if (!res.ok) {
       throw httpModelError(this.provider, this.endpointLabel, res.status, body, retryAfterMs((n) => res.headers.get(n)), this.secrets);
     }
+    if (typeof body === 'string' && /^\s*</.test(body)) {
+      throw new ModelError(`${where}: the reply is an HTML page, not an answer (check the endpoint URL)`, { code: 'E_MODEL_ANSWER' });
+    }
     const text = answerText(body, this.options.responsePath);
     if (text === undefined) {
       const path = this.options.responsePath ? `at ${this.options.responsePath}` : 'in any known shape';
