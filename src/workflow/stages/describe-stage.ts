@@ -10,7 +10,7 @@ import {
   type RateLimiter,
   type ReliableVlm,
   type VlmClient,
-} from '../../analysis/vlm/index.js';
+} from '../../analysis/index.js';
 import { stableHash, type Config, type Video, type VideoPatch } from '../../core/index.js';
 import type { Stage, StageContext, StagePlan } from '../stage.js';
 
