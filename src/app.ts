@@ -14,7 +14,7 @@ import {
 } from './core/index.js';
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
 import { openStore, type VideoStore } from './store/index.js';
-import { indexStage, keyframesStage, PipelineRunner, probeStage, scenesStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
+import { createDescribeStage, indexStage, keyframesStage, PipelineRunner, probeStage, scenesStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
 
 export interface AppOptions extends LoadConfigOptions {
   /** Log to the log file (default true); tests and one-shot reads may turn it off. */
@@ -32,6 +32,7 @@ export class App {
   private storePromise: Promise<VideoStore> | null = null;
   private toolsPromise: Promise<MediaTools> | null = null;
   private sourceSet: SourceSet | null = null;
+  private stageList: Stage[] | null = null;
 
   constructor(readonly loaded: LoadedConfig, options: { logToFile?: boolean } = {}) {
     this.config = loaded.config;
@@ -71,8 +72,15 @@ export class App {
     return this.sourceSet.sources;
   }
 
+  /** The pipeline's stages, built once (the describe stage checks its templates here, before any work). */
   stages(): Stage[] {
-    return [probeStage, scenesStage, keyframesStage, indexStage];
+    if (!this.stageList) {
+      const list: Stage[] = [probeStage, scenesStage, keyframesStage];
+      const afterKeyframes = list.some((s) => s.name === 'keyframes');
+      list.push(createDescribeStage(this.config, { afterKeyframes }), indexStage);
+      this.stageList = list;
+    }
+    return this.stageList;
   }
 
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {
