@@ -14,7 +14,18 @@ import {
 } from './core/index.js';
 import { expandInputs, HttpSource, LocalSource, type ExpandedInputs, type Source } from './sources/index.js';
 import { SqliteStore, type VideoStore } from './store/index.js';
-import { indexStage, PipelineRunner, probeStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
+import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
+import { loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
+import {
+  createClassifyStage,
+  createTagStage,
+  indexStage,
+  PipelineRunner,
+  probeStage,
+  type RunOptions,
+  type RunSummary,
+  type Stage,
+} from './workflow/index.js';
 
 export interface AppOptions extends LoadConfigOptions {
   /** Log to the log file (default true); tests and one-shot reads may turn it off. */
@@ -31,6 +42,9 @@ export class App {
   readonly secrets: readonly string[];
   private storePromise: Promise<VideoStore> | null = null;
   private toolsPromise: Promise<MediaTools> | null = null;
+  private pluginsPromise: Promise<LoadedPlugin[]> | null = null;
+  private loadedPlugins: LoadedPlugin[] = [];
+  private taggingSetup: TaggingSetup | null = null;
 
   constructor(readonly loaded: LoadedConfig, options: { logToFile?: boolean } = {}) {
     this.config = loaded.config;
@@ -70,8 +84,40 @@ export class App {
     return [new LocalSource(), new HttpSource()];
   }
 
+  /**
+   * The plugins of `[Plugins] Modules`, imported and validated once. Call before `stages()` so plugin stages
+   * and taggers are part of the pipeline; a bad plugin is a ConfigError before any work.
+   */
+  loadPlugins(): Promise<LoadedPlugin[]> {
+    this.pluginsPromise ??= loadPlugins(this.config.Plugins.Modules, { config: this.config, logger: this.logger }).then((loaded) => {
+      this.loadedPlugins = loaded;
+      return loaded;
+    });
+    return this.pluginsPromise;
+  }
+
+  /** Tag rules, taxonomy and action labels of `[Tagging]`, parsed and checked once (ConfigError on a bad file). */
+  tagging(): TaggingSetup {
+    this.taggingSetup ??= loadTaggingSetup(this.config);
+    return this.taggingSetup;
+  }
+
+  /** Exporters added by plugins, by name (after `loadPlugins()`). */
+  exporters(): Map<string, PluginExporter> {
+    return pluginExporters(this.loadedPlugins);
+  }
+
+  /**
+   * The pipeline's stages in registration order (the runner orders by `needs`, keeping this order otherwise):
+   * analysis, then plugin stages, then tag and classify (which read what those left), then index.
+   */
   stages(): Stage[] {
-    return [probeStage, indexStage];
+    const setup = this.tagging();
+    const analysis: Stage[] = [probeStage];
+    const plugins = pluginStages(this.loadedPlugins);
+    const finishing: Stage[] = [createTagStage(setup, pluginTaggers(this.loadedPlugins)), createClassifyStage(setup), indexStage];
+    checkPluginNeeds(this.loadedPlugins, [...analysis, ...finishing].map((s) => s.name));
+    return [...analysis, ...plugins, ...finishing];
   }
 
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {
@@ -81,7 +127,7 @@ export class App {
 
   async runner(): Promise<PipelineRunner> {
     mkdirSync(this.config.Paths.DataDir, { recursive: true });
-    const [store, tools] = await Promise.all([this.store(), this.tools()]);
+    const [store, tools] = await Promise.all([this.store(), this.tools(), this.loadPlugins()]);
     return new PipelineRunner({
       config: this.config,
       logger: this.logger,

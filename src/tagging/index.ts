@@ -12,3 +12,5 @@ export type { Taxonomy, TaxonomyCategory, Mapping, MatchKind } from './taxonomy.
 export { createTaggingSetup, loadTaggingSetup, computeTags, computeTagsSync, classify, needsReview, pluginStageTags, OPEN_CONFIDENCE } from './tagging-setup.js';
 export type { TaggingSetup, TaggingSetupOptions } from './tagging-setup.js';
 export { normalizeTag, singular, splitWords, stem, tokenSimilarity, similarityTokens, DEFAULT_STOP_WORDS } from './words.js';
+export { tagRecord, tagRecordSync, classifyRecord, carriedTags, carriedCategories, taggingInputs, classifyInputs, TAGGING_STATE_KEY, CLASSIFY_STATE_KEY } from './record-tagging.js';
+export type { TagPatch, ClassifyPatch } from './record-tagging.js';

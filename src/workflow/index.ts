@@ -6,3 +6,5 @@ export { orderStages, dependents } from './stage-order.js';
 export { mergeSourceInto, mergeTagged } from './record-merge.js';
 export { probeStage } from './stages/probe-stage.js';
 export { indexStage } from './stages/index-stage.js';
+export { createTagStage, TAG_STAGE_VERSION } from './stages/tag-stage.js';
+export { createClassifyStage, CLASSIFY_STAGE_VERSION } from './stages/classify-stage.js';

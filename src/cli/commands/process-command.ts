@@ -49,6 +49,7 @@ export function registerProcess(program: Command): void {
         'QwenVL.UseVpc': flags.useVpc ? true : undefined,
       });
       const force = (flags.force ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+      await app.loadPlugins();
       const known = new Set(['all', 'acquire', ...app.stages().map((s) => s.name)]);
       const unknown = force.filter((f) => !known.has(f));
       if (unknown.length) throw new ConfigError(`--force ${unknown.join(',')}: no such stage; stages: ${[...known].join(', ')}`);
