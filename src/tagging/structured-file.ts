@@ -36,12 +36,12 @@ export interface Parsed<T> {
 
 export function parseStructuredText<S extends z.ZodType>(text: string, schema: S, what: string, shownName: string): Parsed<z.output<S>> {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0];
     const where = pos ? `${shownName}:${pos.line}:${pos.col}` : shownName;
-    throw new ConfigError(`${where}: ${what} is not valid YAML/JSON: ${e.message.split('\n')[0]}`);
+    throw new ConfigError(`${where}: ${what} is not valid YAML/JSON: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const locator: FileLocator = {
     line(path) {

@@ -320,6 +320,7 @@ export function compileCondition(value: unknown, path: PropertyKey[] = []): Pred
     }
   }
   if (value === true) return () => true;
+  if (value === undefined || value === null) throw new RuleSyntaxError('missing: give a condition, e.g. when: "duration > 60"', path);
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new RuleSyntaxError(`expected a condition (a comparison string or an object with one of ${CONDITION_KEYS.join(', ')})`, path);
   }
@@ -413,11 +414,6 @@ const ruleSchema = z
 
 export type CompiledRule = z.output<typeof ruleSchema> & { readonly line: number; readonly order: number };
 
-const fileSchema = z.union([
-  z.array(ruleSchema),
-  z.strictObject({ version: z.literal(1).optional(), rules: z.array(ruleSchema) }),
-]);
-
 /** Parsed and compiled rules, sorted: highest priority first, then file order. */
 export interface RuleSet {
   readonly file: string | null;
@@ -426,18 +422,26 @@ export interface RuleSet {
 
 const rulesFileSchema = z.unknown().transform((data, ctx) => {
   // pick the shape by hand so errors point into the rules, not at a failed union
-  const wrapped = Array.isArray(data) ? data : data && typeof data === 'object' ? (data as Record<string, unknown>).rules : undefined;
-  if (!Array.isArray(wrapped)) {
-    ctx.issues.push({ code: 'custom', message: 'expected a list of rules, or `rules:` with a list', input: data, path: [] });
-    return z.NEVER;
+  const wrapped = !Array.isArray(data);
+  let list: unknown = data;
+  if (wrapped) {
+    if (!data || typeof data !== 'object' || !Array.isArray((data as Record<string, unknown>).rules)) {
+      ctx.issues.push({ code: 'custom', message: 'expected a list of rules, or `rules:` with a list', input: data, path: [] });
+      return z.NEVER;
+    }
+    const extra = Object.keys(data).find((k) => k !== 'rules' && k !== 'version');
+    if (extra) {
+      ctx.issues.push({ code: 'custom', message: `unknown key "${extra}": a rules file has rules (and version)`, input: data, path: [extra] });
+      return z.NEVER;
+    }
+    list = (data as Record<string, unknown>).rules;
   }
-  const schema = Array.isArray(data) ? z.array(ruleSchema) : fileSchema;
-  const r = schema.safeParse(data);
+  const r = z.array(ruleSchema).safeParse(list);
   if (!r.success) {
-    for (const issue of r.error.issues) ctx.issues.push({ ...issue, input: undefined } as never);
+    for (const issue of r.error.issues) ctx.issues.push({ ...issue, path: wrapped ? ['rules', ...issue.path] : issue.path, input: undefined } as never);
     return z.NEVER;
   }
-  return Array.isArray(r.data) ? { rules: r.data, wrapped: false } : { rules: r.data.rules, wrapped: true };
+  return { rules: r.data, wrapped };
 });
 
 function finish(parsed: z.output<typeof ruleSchema>[], locator: FileLocator, wrapped: boolean, file: string | null, shown: string): RuleSet {
