@@ -92,10 +92,13 @@ export function loadTaxonomy(taxonomyFile: string, actionLabelsFile: string): Ta
  */
 export function parseActionLabels(text: string, shownName = '<actions>'): string[] {
   const out: string[] = [];
+  let first = true;
   text.split(/\r?\n/).forEach((raw, i) => {
     let line = raw.trim();
     if (!line || line.startsWith('#')) return;
-    if (i === 0 && /^(label|name|class)(,|$)/i.test(line)) return;
+    const header = first && /^(label|name|class)(,|$)/i.test(line);
+    first = false;
+    if (header) return;
     if (line.includes(',') && !line.startsWith('"')) line = line.split(',')[0]!.trim();
     line = line.replace(/^"(.*)"$/, '$1').trim();
     if (!line) return;
