@@ -6,3 +6,8 @@ export type { Stage, StageContext, RunEvent, RunSummary, RunOptions } from './wo
 export type { VideoStore, SearchQuery, SearchResult, InputRecord } from './store/index.js';
 export type { Source, InputItem, Acquired, AcquireContext } from './sources/index.js';
 export type { Tagger, TaggerContext } from './tagging/tagger.js';
+// Plugin authors: the plugin contract and helpers.
+export { PLUGIN_API_VERSION, definePlugin, PluginError } from './plugins/index.js';
+export type { VideodexPlugin, PluginTagger, PluginExporter, PluginFactory, PluginSetupContext } from './plugins/index.js';
+export { normalizeTag, mergeTags, formatTaxonomyForPrompt, createTaggingSetup, computeTags, classify, parseRules } from './tagging/index.js';
+export type { TaggingSetup, Taxonomy, RuleSet } from './tagging/index.js';

@@ -35,9 +35,9 @@ const stageSchema = z.looseObject({
 
 const pluginSchema = z.looseObject({
   name: z
-    .string()
+    .string({ error: 'a name (string) is required' })
     .regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, 'a plugin name is lower-case letters, digits, . _ ~ - (an npm scope is allowed)'),
-  version: z.string().regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)*$/, 'version must be semver, e.g. 1.0.0'),
+  version: z.string({ error: 'a version (semver string, e.g. 1.0.0) is required' }).regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)*$/, 'version must be semver, e.g. 1.0.0'),
   apiVersion: z.number().int().positive().optional(),
   description: z.string().optional(),
   stages: z.array(stageSchema).optional(),
