@@ -16,12 +16,15 @@ import { expandInputs, HttpSource, LocalSource, type ExpandedInputs, type Source
 import { SqliteStore, type VideoStore } from './store/index.js';
 import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
 import { loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
+import type { SearchQuery } from './store/index.js';
 import {
   createClassifyStage,
   createTagStage,
   indexStage,
   PipelineRunner,
   probeStage,
+  retagRecords,
+  type RetagSummary,
   type RunOptions,
   type RunSummary,
   type Stage,
@@ -137,6 +140,27 @@ export class App {
       stages: this.stages(),
       cache: new ContentCache(this.config.Paths.CacheDir),
       audit: new AuditLog(this.config.Logging.AuditFile, this.secrets),
+    });
+  }
+
+  /**
+   * Re-runs tagging and classification over stored records matching `query` (no download, no model call),
+   * with the current rules, taxonomy and plugin taggers.
+   */
+  async retag(query: SearchQuery = {}, options: { dryRun?: boolean; onProgress?: (seen: number) => void; signal?: AbortSignal } = {}): Promise<RetagSummary> {
+    const [store, loaded] = await Promise.all([this.store(), this.loadPlugins()]);
+    const stages = this.stages();
+    const byName = (n: string) => stages.find((s) => s.name === n)!;
+    return retagRecords({
+      store,
+      config: this.config,
+      logger: this.logger,
+      setup: this.tagging(),
+      tagStage: byName('tag'),
+      classifyStage: byName('classify'),
+      pluginTaggers: pluginTaggers(loaded),
+      query,
+      ...options,
     });
   }
 

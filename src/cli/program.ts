@@ -6,9 +6,13 @@ import { registerExport } from './commands/export-command.js';
 import { registerProcess } from './commands/process-command.js';
 import { registerSearch } from './commands/search-command.js';
 import { registerShow } from './commands/show-command.js';
+import { registerCategories } from './commands/categories-command.js';
+import { registerRetag } from './commands/retag-command.js';
+import { registerReview } from './commands/review-command.js';
+import { registerTags } from './commands/tags-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
-const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerConfig, registerDoctor];
+const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerRetag, registerTags, registerCategories, registerReview, registerConfig, registerDoctor];
 
 export function buildProgram(): Command {
   const program = new Command('videodex')

@@ -29,6 +29,11 @@ export interface VideoStore {
   migrate(): Promise<void>;
   /** Inserts or replaces the record, with its search index, atomically. */
   upsert(video: Video): Promise<void>;
+  /**
+   * Optional: upserts several records in one transaction where the backend can (bulk rewrites such as
+   * `retag`); the same result as upserting each in turn.
+   */
+  upsertMany?(videos: readonly Video[]): Promise<void>;
   /** The record, or null. */
   get(id: string): Promise<Video | null>;
   /** Records whose file path is this path. */

@@ -14,3 +14,5 @@ export type { TaggingSetup, TaggingSetupOptions } from './tagging-setup.js';
 export { normalizeTag, singular, splitWords, stem, tokenSimilarity, similarityTokens, DEFAULT_STOP_WORDS } from './words.js';
 export { tagRecord, tagRecordSync, classifyRecord, carriedTags, carriedCategories, taggingInputs, classifyInputs, TAGGING_STATE_KEY, CLASSIFY_STATE_KEY } from './record-tagging.js';
 export type { TagPatch, ClassifyPatch } from './record-tagging.js';
+export { TagCounter, CategoryCounter, ReviewCollector } from './tag-stats.js';
+export type { TagCount, CategoryCount, UnmappedAnswer, LowConfidenceItem } from './tag-stats.js';

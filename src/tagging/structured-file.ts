@@ -34,7 +34,7 @@ export interface Parsed<T> {
   readonly locator: FileLocator;
 }
 
-export function parseStructuredText<S extends z.ZodType>(text: string, schema: S, what: string, shownName: string): Parsed<z.output<S>> {
+export function parseStructuredText<S extends z.ZodType>(text: string, schema: S, what: string, shownName: string, listName = ''): Parsed<z.output<S>> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -64,7 +64,8 @@ export function parseStructuredText<S extends z.ZodType>(text: string, schema: S
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined ? [...issue.path, issue.keys[0]] : issue.path;
-    throw new ConfigError(`${locator.at(path)}: ${what}: ${describePath(path)}${issue.message}`);
+    const shown = typeof path[0] === 'number' && listName ? [listName, ...path] : path;
+    throw new ConfigError(`${locator.at(path)}: ${what}: ${describePath(shown)}${issue.message}`);
   }
   return { data: result.data, locator };
 }

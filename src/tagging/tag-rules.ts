@@ -170,6 +170,19 @@ export function compileComparison(expr: string): Predicate {
   const rawValue = /^(["']).*\1$/.test(rawValue0) ? rawValue0.slice(1, -1) : rawValue0;
   if (spec.type === 'number') {
     if (op === '~' || op === '!~') throw new RuleSyntaxError(`${field} is a number: use > >= < <= == !=, not ${op}`);
+    const other = RULE_FIELDS[rawValue0];
+    if (other) {
+      // field against field: "height > width"
+      if (other.type !== 'number') throw new RuleSyntaxError(`${field} is a number and ${rawValue0} is not: they cannot be compared`);
+      const a = (s: RuleSubject) => fieldOf(s, field) as number | undefined;
+      const b = (s: RuleSubject) => fieldOf(s, rawValue0) as number | undefined;
+      const cmp = { '>': (x: number, y: number) => x > y, '>=': (x: number, y: number) => x >= y, '<': (x: number, y: number) => x < y, '<=': (x: number, y: number) => x <= y, '==': (x: number, y: number) => x === y, '!=': (x: number, y: number) => x !== y }[op as '>'];
+      return (s) => {
+        const x = a(s);
+        const y = b(s);
+        return x !== undefined && y !== undefined && cmp(x, y);
+      };
+    }
     const value = parseNumber(rawValue, spec.unit);
     if (value === null) {
       const units = spec.unit === 'time' ? ' (units s, m, h allowed)' : spec.unit === 'bytes' ? ' (units K, M, G allowed)' : '';
@@ -472,7 +485,7 @@ export function parseRules(text: string, shownName = '<rules>'): RuleSet {
 }
 
 function compileRulesText(text: string, file: string | null, shownName: string): RuleSet {
-  const { data, locator } = parseStructuredText(text, rulesFileSchema, 'tag rules', shownName);
+  const { data, locator } = parseStructuredText(text, rulesFileSchema, 'tag rules', shownName, 'rules');
   return finish(data.rules, locator, data.wrapped, file, shownName);
 }
 

@@ -8,3 +8,5 @@ export { probeStage } from './stages/probe-stage.js';
 export { indexStage } from './stages/index-stage.js';
 export { createTagStage, TAG_STAGE_VERSION } from './stages/tag-stage.js';
 export { createClassifyStage, CLASSIFY_STAGE_VERSION } from './stages/classify-stage.js';
+export { retagRecords } from './retag.js';
+export type { RetagOptions, RetagSummary } from './retag.js';

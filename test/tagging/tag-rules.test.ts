@@ -32,6 +32,9 @@ describe('conditions', () => {
     expect(test('bytes < 1M', v)).toBe(true);
     expect(test('aspect > 1.7', v)).toBe(true);
     expect(test('audioChannels == 0', v)).toBe(true);
+    expect(test('width > height', v)).toBe(true);
+    expect(test('height >= width', v)).toBe(false);
+    expect(() => compileCondition('width > codec')).toThrow(/cannot be compared/);
   });
   it('compares text and booleans, case-insensitively', () => {
     expect(test('codec == HEVC', v)).toBe(true);

@@ -96,6 +96,12 @@ export class SqliteStore implements VideoStore {
     this.guard('upsert', () => this.upsertTx(video));
   }
 
+  async upsertMany(videos: readonly Video[]): Promise<void> {
+    this.guard('upsert', () => this.db.transaction((list: readonly Video[]) => {
+      for (const v of list) this.upsertTx(v);
+    })(videos));
+  }
+
   private readonly upsertTx = (video: Video) =>
     this.db.transaction((v: Video) => {
       const m = v.metadata;
