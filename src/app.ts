@@ -147,7 +147,7 @@ export class App {
    * Re-runs tagging and classification over stored records matching `query` (no download, no model call),
    * with the current rules, taxonomy and plugin taggers.
    */
-  async retag(query: SearchQuery = {}, options: { dryRun?: boolean; onProgress?: (seen: number) => void; signal?: AbortSignal } = {}): Promise<RetagSummary> {
+  async retag(query: SearchQuery = {}, options: { dryRun?: boolean; force?: boolean; onProgress?: (seen: number) => void; signal?: AbortSignal } = {}): Promise<RetagSummary> {
     const [store, loaded] = await Promise.all([this.store(), this.loadPlugins()]);
     const stages = this.stages();
     const byName = (n: string) => stages.find((s) => s.name === n)!;

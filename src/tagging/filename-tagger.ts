@@ -48,40 +48,50 @@ const MONTH = '(0[1-9]|1[0-2])';
 const DAY = '(0[1-9]|[12]\\d|3[01])';
 const YEAR = '((?:19|20)\\d\\d)';
 
-/** Recognised patterns in a name, longest first, each removed so its digits do not become words. */
+type PatternSpec = readonly [RegExp, (m: RegExpExecArray) => string[] | null];
+
+/** The recognised patterns, compiled once, in the order they are tried (longest shapes first). */
+const PATTERNS: readonly PatternSpec[] = [
+  // Series episodes: S01E02, s1e2, 1x02
+  [/(?<![a-z0-9])s(\d{1,2})[ ._-]?e(\d{1,3})(?![0-9])/gi, (m) => [`s${m[1]!.padStart(2, '0')}e${m[2]!.padStart(2, '0')}`, `season-${Number(m[1])}`, 'tv-episode']],
+  [/(?<![a-z0-9])(\d{1,2})x(\d{2,3})(?![0-9a-z])/gi, (m) => [`s${m[1]!.padStart(2, '0')}e${m[2]}`, `season-${Number(m[1])}`, 'tv-episode']],
+  // Dates: 2023-05-14, 2023_05_14, 2023.05.14, 20230514, camera names like 20230514_101500
+  [new RegExp(`(?<!\\d)${YEAR}[-_.]?${MONTH}[-_.]?${DAY}(?!\\d)`, 'g'), (m) => [`year-${m[1]}`, `date-${m[1]}-${m[2]}-${m[3]}`]],
+  [new RegExp(`(?<!\\d)${YEAR}[-_.]${MONTH}(?![-_.\\d])`, 'g'), (m) => [`year-${m[1]}`, `month-${m[1]}-${m[2]}`]],
+  // Resolutions: 1080p, 720p, 2160p, 4k, 8k, 1920x1080
+  [/(?<![a-z0-9])(240|360|480|540|720|1080|1440|2160|4320)[pi](?![a-z0-9])/gi, (m) => [`${m[1]}p`]],
+  [/(?<![a-z0-9])([48])k(?![a-z0-9])/gi, (m) => [`${m[1]}k`]],
+  [/(?<!\d)(\d{3,4})x(\d{3,4})(?!\d)/g, (m) => [`${m[1]}x${m[2]}`]],
+  // Frame rates: 60fps
+  [/(?<![a-z0-9])(\d{2,3})\s?fps(?![a-z])/gi, (m) => [`${m[1]}fps`]],
+  // A lone year in brackets: "Film (1999)"
+  [new RegExp(`(?<![\\d])[\\[(]${YEAR}[\\])]`, 'g'), (m) => [`year-${m[1]}`]],
+];
+
+/** Recognised patterns in a name, each removed so its digits do not become words. */
 export function namePatterns(name: string): PatternHit[] {
   const hits: PatternHit[] = [];
+  if (!/\d/.test(name)) return hits; // every pattern has a digit
   let rest = name;
-  const take = (re: RegExp, make: (m: RegExpExecArray) => string[] | null): void => {
+  for (const [re, make] of PATTERNS) {
+    re.lastIndex = 0;
     let m: RegExpExecArray | null;
-    const g = new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g');
-    while ((m = g.exec(rest)) !== null) {
+    while ((m = re.exec(rest)) !== null) {
       const tags = make(m);
       if (tags) {
         hits.push({ tags, text: m[0] });
         rest = rest.slice(0, m.index) + ' '.repeat(m[0].length) + rest.slice(m.index + m[0].length);
       }
     }
-  };
-  // Series episodes: S01E02, s1e2, 1x02
-  take(/(?<![a-z0-9])s(\d{1,2})[ ._-]?e(\d{1,3})(?![0-9])/i, (m) => {
-    const s = m[1]!.padStart(2, '0');
-    const e = m[2]!.padStart(2, '0');
-    return [`s${s}e${e}`, `season-${Number(m[1])}`, 'tv-episode'];
-  });
-  take(/(?<![a-z0-9])(\d{1,2})x(\d{2,3})(?![0-9a-z])/i, (m) => [`s${m[1]!.padStart(2, '0')}e${m[2]}`, `season-${Number(m[1])}`, 'tv-episode']);
-  // Dates: 2023-05-14, 2023_05_14, 2023.05.14, 20230514, and camera names like 20230514_101500
-  take(new RegExp(`(?<!\\d)${YEAR}[-_.]?${MONTH}[-_.]?${DAY}(?!\\d)`), (m) => [`year-${m[1]}`, `date-${m[1]}-${m[2]}-${m[3]}`]);
-  take(new RegExp(`(?<!\\d)${YEAR}[-_.]${MONTH}(?![-_.\\d])`), (m) => [`year-${m[1]}`, `month-${m[1]}-${m[2]}`]);
-  // Resolutions: 1080p, 720p, 2160p, 4k, 8k, 1920x1080
-  take(/(?<![a-z0-9])(240|360|480|540|720|1080|1440|2160|4320)[pi](?![a-z0-9])/i, (m) => [`${m[1]}p`]);
-  take(/(?<![a-z0-9])([48])k(?![a-z0-9])/i, (m) => [`${m[1]}k`]);
-  take(/(?<!\d)(\d{3,4})x(\d{3,4})(?!\d)/, (m) => [`${m[1]}x${m[2]}`]);
-  // Frame rates: 60fps
-  take(/(?<![a-z0-9])(\d{2,3})\s?fps(?![a-z])/i, (m) => [`${m[1]}fps`]);
-  // A lone year in brackets or between separators: "Film (1999)"
-  take(new RegExp(`(?<![\\d])[\\[(]${YEAR}[\\])]`), (m) => [`year-${m[1]}`]);
+  }
   return hits;
+}
+
+const stopMemo = new WeakMap<FilenameTaggerOptions, Set<string>>();
+function stopSet(options: FilenameTaggerOptions): Set<string> {
+  let s = stopMemo.get(options);
+  if (!s) stopMemo.set(options, (s = new Set([...DEFAULT_STOP_WORDS, ...(options.stopWords ?? []).map((w) => w.toLowerCase())])));
+  return s;
 }
 
 function stripExtension(name: string): string {
@@ -89,15 +99,38 @@ function stripExtension(name: string): string {
 }
 
 /** Tags from the file name and the last folders of its path: words plus recognised patterns. */
-export function filenameTags(video: Pick<Video, 'source' | 'file'>, options: FilenameTaggerOptions = {}): Tag[] {
-  const stop = new Set([...DEFAULT_STOP_WORDS, ...(options.stopWords ?? []).map((w) => w.toLowerCase())]);
+export function filenameTags(video: Pick<Video, 'source' | 'file'>, options: FilenameTaggerOptions = DEFAULT_OPTIONS): Tag[] {
+  const stop = stopSet(options);
   const depth = options.folderDepth ?? 2;
   const minLen = options.minWordLength ?? 2;
   const parts = originalPath(video).split(/[\\/]+/).filter(Boolean);
   const base = stripExtension(parts.pop() ?? '');
   const folders = depth > 0 ? parts.slice(-depth) : [];
+  const tags: Tag[] = pieceTags(base, true, stop, minLen);
+  for (const folder of folders) tags.push(...folderTags(folder, stop, minLen, options));
+  return tags;
+}
+
+/** Folder names repeat across a library: their tags are remembered (per option set). */
+const folderMemo = new WeakMap<FilenameTaggerOptions, Map<string, Tag[]>>();
+const DEFAULT_OPTIONS: FilenameTaggerOptions = {};
+
+function folderTags(folder: string, stop: ReadonlySet<string>, minLen: number, options: FilenameTaggerOptions): Tag[] {
+  let memo = folderMemo.get(options);
+  if (!memo) folderMemo.set(options, (memo = new Map()));
+  let tags = memo.get(folder);
+  if (!tags) {
+    if (memo.size > 10_000) memo.clear();
+    tags = pieceTags(folder, false, stop, minLen);
+    memo.set(folder, tags);
+  }
+  return tags;
+}
+
+function pieceTags(piece: string, isBase: boolean, stop: ReadonlySet<string>, minLen: number): Tag[] {
   const tags: Tag[] = [];
-  for (const [i, piece] of [base, ...folders].entries()) {
+  {
+    const i = isBase ? 0 : 1;
     const hits = namePatterns(piece);
     let rest = piece;
     for (const h of hits) {
@@ -117,7 +150,7 @@ export function filenameTags(video: Pick<Video, 'source' | 'file'>, options: Fil
 }
 
 /** The built-in file-name tagger. */
-export function createFilenameTagger(options: FilenameTaggerOptions = {}): Tagger {
+export function createFilenameTagger(options: FilenameTaggerOptions = DEFAULT_OPTIONS): Tagger {
   return {
     name: 'filename',
     tag: (video: Video, _ctx: TaggerContext) => filenameTags(video, options),

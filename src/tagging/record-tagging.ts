@@ -1,4 +1,4 @@
-import type { Category, Tag, Video } from '../core/index.js';
+import { stableStringify, type Category, type Tag, type Video } from '../core/index.js';
 import { computeTags, computeTagsSync, classify, type TaggingSetup } from './tagging-setup.js';
 import type { Tagger, TaggerContext } from './tagger.js';
 
@@ -91,29 +91,59 @@ export function classifyRecord(video: Video, setup: TaggingSetup): ClassifyPatch
   return { categories, extra: { ...video.extra, [CLASSIFY_STATE_KEY]: { carried: keep, produced: computed.map(categoryKey) } } };
 }
 
-/** The record fields tagging reads, for stage input hashes (tagging's own state included). */
-export function taggingInputs(video: Video): unknown {
-  const { [TAGGING_STATE_KEY]: _t, [CLASSIFY_STATE_KEY]: _c, ...others } = video.extra ?? {};
-  return {
-    source: video.source,
-    path: video.file?.path,
-    bytes: video.file?.bytes,
-    metadata: video.metadata,
-    ai: video.ai ? { d: video.ai.description, t: video.ai.tags, c: video.ai.category ?? null, a: video.ai.actions, m: video.ai.model } : null,
-    scenes: (video.scenes ?? []).map((s) => s.description ?? ''),
-    extra: others,
-    carried: carriedTags(video),
-  };
+function sortedEntries(o: Record<string, unknown> | undefined | null): Array<[string, unknown]> {
+  if (!o) return [];
+  return Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export function classifyInputs(video: Video): unknown {
-  return {
-    tags: video.tags.map((t) => t.name).sort(),
-    categoriesCarried: carriedCategories(video),
-    source: video.source,
-    metadata: video.metadata,
-    ai: video.ai ? { d: video.ai.description, c: video.ai.category ?? null, a: video.ai.actions } : null,
-    scenes: (video.scenes ?? []).map((s) => s.description ?? ''),
-    path: video.file?.path,
-  };
+function metadataKey(video: Video): unknown[] | null {
+  const m = video.metadata;
+  if (!m) return null;
+  return [
+    m.durationSec, m.container, m.bitRate, m.width, m.height, m.fps, m.frameCount ?? null, m.rotation, m.videoCodec,
+    m.pixelFormat ?? null, m.bitDepth ?? null, m.interlaced ?? null, m.variableFrameRate ?? null,
+    m.audio ? [m.audio.codec, m.audio.channels, m.audio.sampleRate] : null, m.creationTime ?? null, sortedEntries(m.containerTags),
+  ];
+}
+
+function sourceKey(video: Video): unknown[] {
+  const s = video.source;
+  const l = s.list;
+  const others = sortedEntries(s as unknown as Record<string, unknown>).filter(([k]) => !['url', 'kind', 'title', 'uploader', 'list', 'fetchedAt', 'pageUrl', 'uploadedAt', 'description'].includes(k));
+  return [s.url, s.kind, s.title ?? null, s.uploader ?? null, l ? [l.label ?? null, l.split ?? null] : null, others.length ? stableStringify(others) : null];
+}
+
+/**
+ * The record fields tagging reads, as one string, for the `tag` stage's input hash. Built with fixed field
+ * orders (and sorted keys where a store may reorder them, e.g. PostgreSQL jsonb) rather than a generic stable
+ * stringify: `retag` computes it for every record, so it must be cheap.
+ */
+export function taggingInputs(video: Video): string {
+  const { [TAGGING_STATE_KEY]: _t, [CLASSIFY_STATE_KEY]: _c, ...others } = video.extra ?? {};
+  const ai = video.ai;
+  return JSON.stringify([
+    sourceKey(video),
+    video.file?.path,
+    video.file?.bytes,
+    metadataKey(video),
+    ai ? [ai.description, ai.tags, ai.category ?? null, ai.actions, ai.model] : null,
+    (video.scenes ?? []).map((s) => s.description ?? ''),
+    Object.keys(others).length ? stableStringify(others) : null,
+    JSON.stringify(carriedTags(video)),
+  ]);
+}
+
+/** The record fields classification reads, as one string, for the `classify` stage's input hash. */
+export function classifyInputs(video: Video): string {
+  const ai = video.ai;
+  return JSON.stringify([
+    video.tags.map((t) => t.name),
+    JSON.stringify(carriedCategories(video)),
+    sourceKey(video),
+    metadataKey(video),
+    ai ? [ai.description, ai.category ?? null, ai.actions] : null,
+    (video.scenes ?? []).map((s) => s.description ?? ''),
+    video.file?.path,
+    video.file?.bytes,
+  ]);
 }

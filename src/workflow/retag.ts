@@ -1,4 +1,4 @@
-import { stableStringify, type Config, type Logger, type StageEntry, type Video } from '../core/index.js';
+import { type Config, type Logger, type StageEntry, type Video } from '../core/index.js';
 import type { SearchQuery, VideoStore } from '../store/index.js';
 import { classifyRecord, tagRecord, tagRecordSync, type Tagger, type TaggingSetup } from '../tagging/index.js';
 import type { Stage } from './stage.js';
@@ -16,6 +16,8 @@ export interface RetagOptions {
   query?: SearchQuery;
   /** Compute and count, write nothing. */
   dryRun?: boolean;
+  /** Recompute records whose tag and classify stages are already up to date with these rules (default: skip them). */
+  force?: boolean;
   /** Records written per transaction where the store can batch. */
   batchSize?: number;
   onProgress?: (seen: number) => void;
@@ -24,6 +26,8 @@ export interface RetagOptions {
 
 export interface RetagSummary {
   seen: number;
+  /** Records already up to date with the current rules and taxonomy (not recomputed unless forced). */
+  upToDate: number;
   /** Records whose tags or categories changed (written unless dry run). */
   changed: number;
   tagsAdded: number;
@@ -55,7 +59,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
   const started = Date.now();
   const plugins = options.pluginTaggers ?? [];
   const ctx = { config, logger };
-  const summary: RetagSummary = { seen: 0, changed: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
+  const summary: RetagSummary = { seen: 0, upToDate: 0, changed: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
   const batchSize = options.batchSize ?? 500;
   let pending: Video[] = [];
   const flush = async () => {
@@ -73,9 +77,19 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
     const now = new Date().toISOString();
     let next: Video;
     try {
+      const tagHash = tagStage.inputHash(video, config);
+      const prevTag = video.stages.tag;
+      const prevClassify = video.stages.classify;
+      if (!options.force && prevTag?.status === 'done' && prevTag.version === tagStage.version && prevTag.inputHash === tagHash
+        && prevClassify?.status === 'done' && prevClassify.version === classifyStage.version && prevClassify.inputHash === classifyStage.inputHash(video, config)) {
+        // up to date with these rules, taxonomy and taggers: tagging is deterministic, nothing would change
+        summary.upToDate++;
+        if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
+        continue;
+      }
       const tagged = plugins.length > 0 ? await tagRecord(video, setup, ctx, plugins) : tagRecordSync(video, setup, ctx);
       const afterTag: Video = { ...video, ...tagged };
-      const tagEntry: StageEntry = { status: 'done', version: tagStage.version, inputHash: tagStage.inputHash(video, config), at: now, ms: 0 };
+      const tagEntry: StageEntry = { status: 'done', version: tagStage.version, inputHash: tagHash, at: now, ms: 0 };
       const classified = classifyRecord(afterTag, setup);
       const classifyEntry: StageEntry = { status: 'done', version: classifyStage.version, inputHash: classifyStage.inputHash(afterTag, config), at: now, ms: 0 };
       next = { ...afterTag, ...classified, stages: { ...video.stages, tag: tagEntry, classify: classifyEntry } };
@@ -88,8 +102,8 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
       if (pending.length >= batchSize) await flush();
       continue;
     }
-    const sameTags = stableStringify(next.tags) === stableStringify(video.tags);
-    const sameCategories = stableStringify(next.categories) === stableStringify(video.categories);
+    const sameTags = JSON.stringify(next.tags) === JSON.stringify(video.tags);
+    const sameCategories = JSON.stringify(next.categories) === JSON.stringify(video.categories);
     const sameStages = video.stages.tag?.status === 'done' && video.stages.tag.version === next.stages.tag!.version && video.stages.tag.inputHash === next.stages.tag!.inputHash
       && video.stages.classify?.status === 'done' && video.stages.classify.version === next.stages.classify!.version && video.stages.classify.inputHash === next.stages.classify!.inputHash;
     if (sameTags && sameCategories && sameStages) {

@@ -13,14 +13,16 @@ export function registerRetag(program: Command): void {
     ),
   )
     .option('--dry-run', 'count what would change, write nothing')
+    .option('--force', 'recompute records already up to date with the current rules and taxonomy')
     .option('--json', 'the summary as JSON on stdout')
-    .action(async (words: string[], flags: SearchFlags & CommonFlags & { dryRun?: boolean; json?: boolean }) => {
+    .action(async (words: string[], flags: SearchFlags & CommonFlags & { dryRun?: boolean; force?: boolean; json?: boolean }) => {
       const app = appFrom(flags);
       try {
         const q = queryFromFlags(words.join(' '), flags);
         const tty = process.stderr.isTTY;
         const summary = await app.retag(q, {
           dryRun: Boolean(flags.dryRun),
+          force: Boolean(flags.force),
           onProgress: (seen) => {
             if (tty) process.stderr.write(`\rretag: ${seen} record(s)`);
           },
@@ -30,7 +32,7 @@ export function registerRetag(program: Command): void {
         if (flags.json) out(JSON.stringify(summary));
         const rate = summary.ms > 0 ? Math.round((summary.seen / summary.ms) * 1000) : summary.seen;
         err(
-          `videodex: retag ${flags.dryRun ? '(dry run) ' : ''}${summary.seen} record(s): ${summary.changed} changed ` +
+          `videodex: retag ${flags.dryRun ? '(dry run) ' : ''}${summary.seen} record(s): ${summary.changed} changed, ${summary.upToDate} up to date ` +
             `(tags +${summary.tagsAdded} -${summary.tagsRemoved}, categories +${summary.categoriesAdded} -${summary.categoriesRemoved})` +
             `${summary.failed.length ? `, ${summary.failed.length} failed` : ''} in ${(summary.ms / 1000).toFixed(1)}s (${rate}/s)`,
         );

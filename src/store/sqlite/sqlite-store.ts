@@ -96,6 +96,14 @@ export class SqliteStore implements VideoStore {
     this.guard('upsert', () => this.upsertTx(video));
   }
 
+  /** Prepared statements of the write path, compiled once (bulk rewrites call them 100k times). */
+  private readonly statements = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   async upsertMany(videos: readonly Video[]): Promise<void> {
     this.guard('upsert', () => this.db.transaction((list: readonly Video[]) => {
       for (const v of list) this.upsertTx(v);
@@ -105,8 +113,7 @@ export class SqliteStore implements VideoStore {
   private readonly upsertTx = (video: Video) =>
     this.db.transaction((v: Video) => {
       const m = v.metadata;
-      const row = this.db
-        .prepare(
+      const row = this.stmt(
           `INSERT INTO videos (id, doc, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at)
            VALUES (@id, @doc, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at)
            ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
@@ -133,15 +140,15 @@ export class SqliteStore implements VideoStore {
           created_at: v.createdAt,
           updated_at: v.updatedAt,
         }) as { rowid: number };
-      this.db.prepare('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
-      this.db.prepare('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
-      const addTag = this.db.prepare('INSERT OR IGNORE INTO video_tags (video_id, tag) VALUES (?, ?)');
+      this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
+      this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
+      const addTag = this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) VALUES (?, ?)');
       for (const t of v.tags) addTag.run(v.id, t.name.toLowerCase());
-      const addCat = this.db.prepare('INSERT OR IGNORE INTO video_categories (video_id, category) VALUES (?, ?)');
+      const addCat = this.stmt('INSERT OR IGNORE INTO video_categories (video_id, category) VALUES (?, ?)');
       for (const c of v.categories) addCat.run(v.id, c.name.toLowerCase());
       const f = searchFields(v);
-      this.db.prepare('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
-      this.db.prepare('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.title, f.tags, f.description, f.filename);
+      this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
+      this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.title, f.tags, f.description, f.filename);
     })(video);
 
   async get(id: string): Promise<Video | null> {
