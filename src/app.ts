@@ -15,7 +15,7 @@ import {
 import { expandInputs, HttpSource, LocalSource, type ExpandedInputs, type Source } from './sources/index.js';
 import { SqliteStore, type VideoStore } from './store/index.js';
 import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
-import { loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
+import { formatTaxonomyForPrompt, loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
 import type { SearchQuery } from './store/index.js';
 import {
   createClassifyStage,
@@ -103,6 +103,14 @@ export class App {
   tagging(): TaggingSetup {
     this.taggingSetup ??= loadTaggingSetup(this.config);
     return this.taggingSetup;
+  }
+
+  /**
+   * The `{{taxonomy}}` template variable: the taxonomy's categories and the action vocabulary as text, so the
+   * model answers in the user's vocabulary. Empty when neither is configured. For the describe stage.
+   */
+  taxonomyPrompt(): string {
+    return formatTaxonomyForPrompt(this.tagging().taxonomy);
   }
 
   /** Exporters added by plugins, by name (after `loadPlugins()`). */
