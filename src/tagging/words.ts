@@ -34,6 +34,18 @@ const IRREGULAR_PLURALS: Record<string, string> = {
 
 /** The singular of an English noun, conservatively: unknown shapes are returned unchanged. */
 export function singular(word: string): string {
+  const hit = singularMemo.get(word);
+  if (hit !== undefined) return hit;
+  const out = singularOf(word);
+  if (singularMemo.size > 50_000) singularMemo.clear();
+  singularMemo.set(word, out);
+  return out;
+}
+
+const singularMemo = new Map<string, string>();
+const stemMemo = new Map<string, string>();
+
+function singularOf(word: string): string {
   const w = word.toLowerCase();
   if (w.length <= 3 || NOT_PLURAL.has(w)) return w;
   const irregular = IRREGULAR_PLURALS[w];
@@ -51,6 +63,15 @@ export function singular(word: string): string {
  * consonant undone, so "running", "runs" and "run" meet.
  */
 export function stem(word: string): string {
+  const hit = stemMemo.get(word);
+  if (hit !== undefined) return hit;
+  const out = stemOf(word);
+  if (stemMemo.size > 50_000) stemMemo.clear();
+  stemMemo.set(word, out);
+  return out;
+}
+
+function stemOf(word: string): string {
   let w = singular(word);
   if (w.length > 5 && w.endsWith('ing')) w = w.slice(0, -3);
   else if (w.length > 4 && w.endsWith('ed')) w = w.slice(0, -2);
@@ -65,17 +86,8 @@ export function stem(word: string): string {
  * boundaries. Keeps non-ASCII letters.
  */
 export function splitWords(text: string): string[] {
-  // ASCII (nearly every file name): plain character classes are several times faster than \p{...}
-  if (/^[\x00-\x7f]*$/.test(text)) {
-    return text
-      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-      .replace(/([A-Z])([A-Z][a-z])/g, '$1 $2')
-      .replace(/([a-zA-Z])([0-9])/g, '$1 $2')
-      .replace(/([0-9])([a-zA-Z])/g, '$1 $2')
-      .toLowerCase()
-      .split(/[^a-z0-9]+/)
-      .filter((w) => w.length > 0);
-  }
+  // ASCII (nearly every file name): one pass over the characters, several times faster than \p{...} regexes
+  if (/^[\x00-\x7f]*$/.test(text)) return splitAscii(text);
   const spaced = text
     .normalize('NFKC')
     .replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2')
@@ -86,6 +98,48 @@ export function splitWords(text: string): string[] {
     .toLowerCase()
     .split(/[^\p{L}\p{N}]+/u)
     .filter((w) => w.length > 0);
+}
+
+const LOWER = 1;
+const UPPER = 2;
+const DIGIT = 3;
+
+function charClass(c: number): number {
+  if (c >= 97 && c <= 122) return LOWER;
+  if (c >= 65 && c <= 90) return UPPER;
+  if (c >= 48 && c <= 57) return DIGIT;
+  return 0;
+}
+
+/** splitWords for ASCII text: breaks at separators, lower→Upper, UPPER→Upper+lower, letter↔digit. */
+function splitAscii(text: string): string[] {
+  const out: string[] = [];
+  let start = -1;
+  const n = text.length;
+  for (let i = 0; i <= n; i++) {
+    const cls = i < n ? charClass(text.charCodeAt(i)) : 0;
+    if (cls === 0) {
+      if (start >= 0) out.push(text.slice(start, i).toLowerCase());
+      start = -1;
+      continue;
+    }
+    if (start < 0) {
+      start = i;
+      continue;
+    }
+    const prev = charClass(text.charCodeAt(i - 1));
+    const next = i + 1 < n ? charClass(text.charCodeAt(i + 1)) : 0;
+    const boundary =
+      (cls === UPPER && (prev === LOWER || prev === DIGIT)) ||
+      (cls === UPPER && prev === UPPER && next === LOWER) ||
+      (cls === DIGIT && prev !== DIGIT) ||
+      (cls !== DIGIT && prev === DIGIT);
+    if (boundary) {
+      out.push(text.slice(start, i).toLowerCase());
+      start = i;
+    }
+  }
+  return out;
 }
 
 /**
