@@ -4,6 +4,7 @@ import { registerConfig } from './commands/config-command.js';
 import { registerDoctor } from './commands/doctor-command.js';
 import { registerExport } from './commands/export-command.js';
 import { registerProcess } from './commands/process-command.js';
+import { registerQueue } from './commands/queue-commands.js';
 import { registerSearch } from './commands/search-command.js';
 import { registerShow } from './commands/show-command.js';
 import { registerCategories } from './commands/categories-command.js';
@@ -12,7 +13,7 @@ import { registerReview } from './commands/review-command.js';
 import { registerTags } from './commands/tags-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
-const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerRetag, registerTags, registerCategories, registerReview, registerConfig, registerDoctor];
+const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerRetag, registerTags, registerCategories, registerReview, registerConfig, registerDoctor, registerQueue];
 
 export function buildProgram(): Command {
   const program = new Command('videodex')

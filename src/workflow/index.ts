@@ -10,3 +10,5 @@ export { createTagStage, TAG_STAGE_VERSION } from './stages/tag-stage.js';
 export { createClassifyStage, CLASSIFY_STAGE_VERSION } from './stages/classify-stage.js';
 export { retagRecords } from './retag.js';
 export type { RetagOptions, RetagSummary } from './retag.js';
+export { enqueueItems, queueCounts, runWorker, jobIdFor } from './queue/video-queue.js';
+export type { VideoJobData, VideoJobResult, QueueSettings, QueueCounts, WorkerOptions } from './queue/video-queue.js';
