@@ -97,6 +97,10 @@ describe('tagging through the CLI on real videos', () => {
     await store.close();
     writeFileSync(rules, ['rules:', '  - name: vertical', '    when: "height > width"', '    add: [vertical, phone]', '  - name: seaside', '    priority: 5', '    when: { description: { any: [beach, coast] } }', '    add: seaside', '    remove: sunset', '    categories: beach'].join('\n') + '\n');
 
+    const dry = await cli('retag', '--config', config, '--data-dir', path.join(dir, 'data'), '--dry-run', '--json');
+    expect(JSON.parse(dry.stdout)).toMatchObject({ seen: 2, changed: 2, upToDate: 0 });
+    expect((await load()).get('tall_phone_clip.mp4')!.tags).toEqual(before.get('tall_phone_clip.mp4')!.tags);
+
     const r = await cli('retag', '--config', config, '--data-dir', path.join(dir, 'data'));
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/retag 2 record\(s\): 2 changed/);
@@ -124,7 +128,9 @@ describe('tagging through the CLI on real videos', () => {
 
     // nothing changed since: a second retag writes nothing, and process finds tag and classify up to date
     const again = await cli('retag', '--config', config, '--data-dir', path.join(dir, 'data'));
-    expect(again.stderr).toMatch(/retag 2 record\(s\): 0 changed/);
+    expect(again.stderr).toMatch(/retag 2 record\(s\): 0 changed, 2 up to date/);
+    const forced = await cli('retag', '--config', config, '--data-dir', path.join(dir, 'data'), '--force', '--json');
+    expect(JSON.parse(forced.stdout)).toMatchObject({ seen: 2, changed: 0, upToDate: 0 });
     const proc = await cli('process', '--config', config, '--data-dir', path.join(dir, 'data'), '--json', '-q', path.join(dir, 'Holiday Trip'));
     const results = proc.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'result');
     // index re-runs once after a retag changed tags; tag and classify do not
