@@ -12,7 +12,8 @@ export function confidenceOf(item: { confidence?: number }): number {
   return item.confidence ?? 1;
 }
 
-function stronger<T extends { source: TagSource | string; confidence?: number }>(a: T, b: T): T {
+/** The stronger of two pieces of evidence for the same name. */
+export function stronger<T extends { source: TagSource | string; confidence?: number }>(a: T, b: T): T {
   const ca = confidenceOf(a);
   const cb = confidenceOf(b);
   if (ca !== cb) return ca > cb ? a : b;

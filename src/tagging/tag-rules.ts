@@ -2,6 +2,7 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import { ConfigError, editDistance, type Category, type Tag, type Video } from '../core/index.js';
 import { originalPath } from './filename-tagger.js';
+import { mergeTags, stronger } from './tag-merge.js';
 import { parseStructuredText, readTextFile, type FileLocator } from './structured-file.js';
 import { normalizeTag, splitWords, stem } from './words.js';
 
@@ -64,8 +65,8 @@ export const RULE_FIELDS: Readonly<Record<string, FieldSpec>> = {
 
 /** What conditions look at: the record plus values computed once per video, on first use. */
 export class RuleSubject {
-  readonly path: string;
-  readonly filename: string;
+  private pathValue: string | null = null;
+  private filenameValue: string | null = null;
   readonly fields = new Map<string, FieldValue>();
   /** Current tag names; rules update it as they add and remove. */
   readonly tags: Set<string>;
@@ -78,10 +79,19 @@ export class RuleSubject {
     tags: Iterable<string> = video.tags.map((t) => t.name),
     categories: Iterable<string> = video.categories.map((c) => c.name),
   ) {
-    this.path = originalPath(video);
-    this.filename = this.path.split(/[\\/]/).pop() ?? '';
     this.tags = new Set(tags);
     this.categories = new Set(categories);
+  }
+
+  /** The original path (local path, URL path or yt-dlp title). */
+  get path(): string {
+    this.pathValue ??= originalPath(this.video);
+    return this.pathValue;
+  }
+
+  get filename(): string {
+    this.filenameValue ??= this.path.split(/[\\/]/).pop() ?? '';
+    return this.filenameValue;
   }
 
   /** The AI description and the scene descriptions. */
@@ -500,14 +510,13 @@ export const NO_RULES: RuleSet = { file: null, rules: [] };
  * higher-priority rule is never undone by a lower one. Removing drops the tag whatever its source.
  */
 export function applyTagRules(ruleSet: RuleSet, video: Video, tags: readonly Tag[]): Tag[] {
-  if (ruleSet.rules.length === 0) return [...tags];
-  const subject = new RuleSubject(video, tags.map((t) => t.name));
-  const byName = new Map<string, Tag[]>();
+  if (ruleSet.rules.length === 0) return mergeTags(tags);
+  const byName = new Map<string, Tag>();
   for (const t of tags) {
-    const list = byName.get(t.name);
-    if (list) list.push(t);
-    else byName.set(t.name, [t]);
+    const prev = byName.get(t.name);
+    byName.set(t.name, prev ? stronger(prev, t) : t);
   }
+  const subject = new RuleSubject(video, byName.keys());
   const decided = new Set<string>();
   for (const rule of ruleSet.rules) {
     if (rule.add.length === 0 && rule.remove.length === 0) continue;
@@ -522,15 +531,12 @@ export function applyTagRules(ruleSet: RuleSet, video: Video, tags: readonly Tag
       if (decided.has(name)) continue;
       decided.add(name);
       const tag: Tag = { name, source: 'rule', confidence: rule.confidence, rule: rule.name };
-      const list = byName.get(name);
-      if (list) list.push(tag);
-      else byName.set(name, [tag]);
+      const prev = byName.get(name);
+      byName.set(name, prev ? stronger(prev, tag) : tag);
       subject.tags.add(name);
     }
   }
-  const out: Tag[] = [];
-  for (const list of byName.values()) out.push(...list);
-  return out;
+  return [...byName.values()];
 }
 
 /**

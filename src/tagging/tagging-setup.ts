@@ -117,8 +117,7 @@ export async function computeTags(video: Video, setup: TaggingSetup, ctx: Tagger
     for (const t of r) all.push({ ...t, source: t.source ?? 'plugin' });
   }
   all.push(...pluginStageTags(video));
-  const merged = mergeTags(all);
-  return mergeTags(applyTagRules(setup.rules, video, merged));
+  return applyTagRules(setup.rules, video, all);
 }
 
 /** Synchronous `computeTags` for the built-in taggers only (retag's hot path). */
@@ -130,7 +129,7 @@ export function computeTagsSync(video: Video, setup: TaggingSetup, ctx: TaggerCo
     all.push(...r);
   }
   all.push(...pluginStageTags(video));
-  return mergeTags(applyTagRules(setup.rules, video, mergeTags(all)));
+  return applyTagRules(setup.rules, video, all);
 }
 
 /** Model confidence for answers kept as given when there is no vocabulary to map them onto. */
