@@ -10,7 +10,7 @@ const ctx = { config, logger: createLogger({ file: null, level: 'silent', secret
 
 describe('plugin adapters', () => {
   it('credits returned tags to the plugin and remembers them in extra', async () => {
-    const stage: Stage = { name: 's', version: '3', needs: ['probe'], resource: 'cpu', inputHash: () => 'h', run: async (v) => ({ extra: { ...v.extra, demo: { score: 1 } }, tags: ['shiny', { name: 'blurry', confidence: 0.4 }, { name: 'hd', confidence: 1 }] }) };
+    const stage: Stage = { name: 's', version: '3', needs: ['probe'], resource: 'cpu', inputHash: () => 'h', run: async (v) => ({ extra: { ...v.extra, demo: { score: 1 } }, tags: ['shiny', { name: 'blurry', confidence: 0.4 }, { name: 'hd', confidence: 1 }] }) as never };
     const adapted = adaptPluginStage(plugin, stage);
     expect(adapted.version).toBe('3+demo@2.0.0');
     const v = makeRecord();
