@@ -8,6 +8,6 @@ export type { Source, InputItem, Acquired, AcquireContext } from './sources/inde
 export type { Tagger, TaggerContext } from './tagging/tagger.js';
 // Plugin authors: the plugin contract and helpers.
 export { PLUGIN_API_VERSION, definePlugin, PluginError } from './plugins/index.js';
-export type { VideodexPlugin, PluginTagger, PluginExporter, PluginFactory, PluginSetupContext } from './plugins/index.js';
+export type { VideodexPlugin, PluginTagger, PluginTag, PluginExporter, PluginFactory, PluginSetupContext } from './plugins/index.js';
 export { normalizeTag, mergeTags, formatTaxonomyForPrompt, createTaggingSetup, computeTags, classify, parseRules } from './tagging/index.js';
 export type { TaggingSetup, Taxonomy, RuleSet } from './tagging/index.js';

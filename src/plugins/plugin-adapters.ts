@@ -1,7 +1,7 @@
 import type { Tag, Video, VideoPatch } from '../core/index.js';
 import type { Tagger, TaggerContext } from '../tagging/index.js';
 import type { Stage, StageContext } from '../workflow/index.js';
-import type { PluginExporter, VideodexPlugin } from './plugin-api.js';
+import type { PluginExporter, PluginTagger, VideodexPlugin } from './plugin-api.js';
 import { PluginError } from './plugin-error.js';
 import type { LoadedPlugin } from './plugin-loader.js';
 
@@ -80,7 +80,7 @@ function creditTags(pluginName: string, video: Video, patch: VideoPatch): VideoP
 }
 
 /** A plugin tagger as the `tag` stage sees it: errors name the plugin, tags are checked and credited. */
-export function adaptPluginTagger(plugin: VideodexPlugin, tagger: Tagger & { version?: string }): Tagger & { version: string } {
+export function adaptPluginTagger(plugin: VideodexPlugin, tagger: PluginTagger): Tagger & { version: string } {
   const check = (result: unknown): Tag[] => {
     if (!Array.isArray(result)) throw new PluginError(plugin.name, `tagger ${tagger.name}: returned ${typeof result}, not a list of tags`);
     const out: Tag[] = [];

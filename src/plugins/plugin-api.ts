@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Config, Logger, Video } from '../core/index.js';
-import type { Tagger } from '../tagging/index.js';
+import type { TaggerContext } from '../tagging/index.js';
 import type { Stage } from '../workflow/index.js';
 
 /**
@@ -21,9 +21,17 @@ export interface PluginExporter {
   write(records: AsyncIterable<Video>, out: Writable, ctx: { config: Config; logger: Logger }): Promise<number>;
 }
 
-/** A tagger a plugin adds to the `tag` stage. Its tags should use `source: 'plugin'`. */
-export interface PluginTagger extends Tagger {
+/** What a plugin tagger returns for one tag: a name, or a name with a confidence (0..1) and a detail. */
+export type PluginTag = string | { name: string; confidence?: number; rule?: string; source?: string };
+
+/**
+ * A tagger a plugin adds to the `tag` stage. Its tags are recorded with `source: 'plugin'` and
+ * `rule: '<plugin>/<tagger>'` unless it gives its own `rule`.
+ */
+export interface PluginTagger {
+  readonly name: string;
   readonly version?: string;
+  tag(video: Video, ctx: TaggerContext): readonly PluginTag[] | Promise<readonly PluginTag[]>;
 }
 
 /**
