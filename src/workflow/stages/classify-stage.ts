@@ -1,5 +1,5 @@
 import { classifyRecord, classifyInputs, type TaggingSetup } from '../../tagging/index.js';
-import { hashInputs } from '../pipeline-runner.js';
+import { sha256Hex } from '../../core/index.js';
 import type { Stage } from '../stage.js';
 
 export const CLASSIFY_STAGE_VERSION = '1';
@@ -14,7 +14,7 @@ export function createClassifyStage(setup: TaggingSetup): Stage {
     version: CLASSIFY_STAGE_VERSION,
     needs: ['tag'],
     resource: 'none',
-    inputHash: (video) => hashInputs(setup.fingerprint, classifyInputs(video)),
+    inputHash: (video) => sha256Hex(`${setup.fingerprint}\n${classifyInputs(video)}`).slice(0, 32),
     async run(video) {
       return classifyRecord(video, setup);
     },

@@ -1,5 +1,5 @@
 import { tagRecord, taggingInputs, type Tagger, type TaggingSetup } from '../../tagging/index.js';
-import { hashInputs } from '../pipeline-runner.js';
+import { sha256Hex } from '../../core/index.js';
 import type { Stage } from '../stage.js';
 
 export const TAG_STAGE_VERSION = '1';
@@ -17,7 +17,8 @@ export function createTagStage(setup: TaggingSetup, pluginTaggers: ReadonlyArray
     version: TAG_STAGE_VERSION,
     needs: ['probe'],
     resource: pluginTaggers.length > 0 ? 'cpu' : 'none',
-    inputHash: (video) => hashInputs(setup.fingerprint, taggerIds, taggingInputs(video)),
+    // a plain digest of strings: retag computes this for every stored record, so no generic stable stringify
+    inputHash: (video) => sha256Hex(`${setup.fingerprint}\n${taggerIds.join(',')}\n${taggingInputs(video)}`).slice(0, 32),
     async run(video, ctx) {
       return tagRecord(video, setup, { config: ctx.config, logger: ctx.logger }, pluginTaggers);
     },
