@@ -1,0 +1,2 @@
+export { probeVideo, toVideoMetadata, parseRate } from './probe/ffprobe-adapter.js';
+export type { ProbeOptions } from './probe/ffprobe-adapter.js';

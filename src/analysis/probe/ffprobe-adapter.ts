@@ -1,0 +1,130 @@
+import { stat } from 'node:fs/promises';
+import { runTool, ToolError, UnsupportedMediaError, type VideoMetadata } from '../../core/index.js';
+
+/** The subset of ffprobe's JSON this adapter reads. Nothing past this file sees it. */
+interface ProbeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  nb_frames?: string;
+  pix_fmt?: string;
+  bits_per_raw_sample?: string;
+  field_order?: string;
+  channels?: number;
+  sample_rate?: string;
+  duration?: string;
+  disposition?: { attached_pic?: number };
+  tags?: Record<string, string>;
+  side_data_list?: Array<{ side_data_type?: string; rotation?: number }>;
+}
+interface ProbeJson {
+  streams?: ProbeStream[];
+  format?: { format_name?: string; duration?: string; bit_rate?: string; size?: string; tags?: Record<string, string> };
+}
+
+export interface ProbeOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Reads "30000/1001" or "25" as a number; 0 when unknown. */
+export function parseRate(rate: string | undefined): number {
+  if (!rate) return 0;
+  const [n, d] = rate.split('/').map(Number);
+  if (!Number.isFinite(n) || !n) return 0;
+  if (d === undefined) return n!;
+  return d ? n! / d : 0;
+}
+
+function rotationOf(stream: ProbeStream): number {
+  const fromSide = stream.side_data_list?.find((s) => typeof s.rotation === 'number')?.rotation;
+  const raw = fromSide ?? (stream.tags?.rotate !== undefined ? Number(stream.tags.rotate) : 0);
+  if (!Number.isFinite(raw)) return 0;
+  // Display matrices say -90 where the rotate tag says 270: normalise to 0..359.
+  return ((Math.round(raw) % 360) + 360) % 360;
+}
+
+function lowerKeys(tags: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags ?? {})) out[k.toLowerCase()] = String(v);
+  return out;
+}
+
+/** Turns ffprobe JSON into the record's metadata, or says clearly why the file is not a usable video. */
+export function toVideoMetadata(json: ProbeJson): VideoMetadata {
+  const streams = json.streams ?? [];
+  const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  if (!video) {
+    const kinds = [...new Set(streams.map((s) => s.codec_type).filter(Boolean))];
+    throw new UnsupportedMediaError(kinds.length ? `no video stream (only ${kinds.join(', ')})` : 'no video stream');
+  }
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  const rotation = rotationOf(video);
+  const rawW = video.width ?? 0;
+  const rawH = video.height ?? 0;
+  if (!rawW || !rawH) throw new UnsupportedMediaError('video stream has no frame size (corrupt or unsupported)');
+  const sideways = rotation === 90 || rotation === 270;
+  const avg = parseRate(video.avg_frame_rate);
+  const real = parseRate(video.r_frame_rate);
+  const fps = avg || real;
+  const durationSec = Number(json.format?.duration ?? video.duration ?? 0) || 0;
+  const nbFrames = video.nb_frames ? Number(video.nb_frames) : NaN;
+  const formatTags = lowerKeys(json.format?.tags);
+  const bitDepth = video.bits_per_raw_sample ? Number(video.bits_per_raw_sample) : /1[02]le|1[02]be|p010/.test(video.pix_fmt ?? '') ? 10 : undefined;
+  const meta: VideoMetadata = {
+    durationSec,
+    container: json.format?.format_name ?? 'unknown',
+    bitRate: json.format?.bit_rate ? Number(json.format.bit_rate) : null,
+    width: sideways ? rawH : rawW,
+    height: sideways ? rawW : rawH,
+    fps: Math.round(fps * 1000) / 1000,
+    rotation,
+    videoCodec: video.codec_name ?? 'unknown',
+    audio: audio
+      ? { codec: audio.codec_name ?? 'unknown', channels: audio.channels ?? 0, sampleRate: Number(audio.sample_rate ?? 0) }
+      : null,
+    containerTags: formatTags,
+  };
+  if (Number.isFinite(nbFrames) && nbFrames > 0) meta.frameCount = nbFrames;
+  else if (fps && durationSec) meta.frameCount = Math.round(fps * durationSec);
+  if (video.pix_fmt) meta.pixelFormat = video.pix_fmt;
+  if (bitDepth && Number.isFinite(bitDepth)) meta.bitDepth = bitDepth;
+  if (video.field_order && !['progressive', 'unknown'].includes(video.field_order)) meta.interlaced = true;
+  if (avg && real && Math.abs(avg - real) / real > 0.01) meta.variableFrameRate = true;
+  const created = formatTags.creation_time ?? video.tags?.creation_time;
+  if (created) meta.creationTime = created;
+  return meta;
+}
+
+/** Probes a file with ffprobe. Throws UnsupportedMediaError for files that are not videos. */
+export async function probeVideo(ffprobe: string, file: string, options: ProbeOptions = {}): Promise<VideoMetadata> {
+  const info = await stat(file);
+  if (info.size === 0) throw new UnsupportedMediaError('empty file (0 bytes)');
+  let stdout: Buffer;
+  try {
+    ({ stdout } = await runTool(
+      ffprobe,
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '--', file],
+      { timeoutMs: options.timeoutMs ?? 60_000, ...(options.signal ? { signal: options.signal } : {}) },
+    ));
+  } catch (err) {
+    if (err instanceof ToolError && err.code === 'E_TOOL') {
+      const why = err.stderrTail.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? 'unreadable';
+      const clean = why.replace(/^.*?:\s*(?=[A-Z])/, '');
+      throw new UnsupportedMediaError(`not a readable video: ${clean}`, { cause: err });
+    }
+    throw err;
+  }
+  let json: ProbeJson;
+  try {
+    json = JSON.parse(stdout.toString('utf8')) as ProbeJson;
+  } catch (err) {
+    throw new UnsupportedMediaError('ffprobe returned no readable description', { cause: err });
+  }
+  const meta = toVideoMetadata(json);
+  if (!(meta.durationSec > 0) && !meta.frameCount) throw new UnsupportedMediaError('video has no duration (truncated or corrupt)');
+  return meta;
+}

@@ -1,0 +1,83 @@
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import type { Command } from 'commander';
+import { describeError, findOnPath, INSTALL_HINTS, locateTool, MediaTools, toolVersion } from '../../core/index.js';
+import { appFrom, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
+
+interface Check {
+  what: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+export function registerDoctor(program: Command): void {
+  withConfigOptions(program.command('doctor').description('check tools, config and database; say what is missing and how to install it'))
+    .option('--json', 'as JSON')
+    .action(async (flags: CommonFlags & { json?: boolean }) => {
+      const app = appFrom(flags);
+      const checks: Check[] = [];
+      checks.push({ what: 'node', ok: Number(process.versions.node.split('.')[0]) >= 20, detail: process.version, fix: 'install Node.js 20 or newer' });
+      let tools: MediaTools | null = null;
+      try {
+        tools = await app.tools();
+        for (const t of [tools.ffmpeg, tools.ffprobe]) {
+          const old = t.year !== null && t.year < 2021;
+          checks.push({
+            what: t.name,
+            ok: true,
+            detail: `${t.version} (${t.origin}: ${t.path})${old ? `; an old ${t.year} build` : ''}`,
+            ...(t.origin === 'bundled' ? { fix: `the npm-bundled build is used; for a newer one: ${INSTALL_HINTS[t.name]}` } : {}),
+          });
+        }
+        const missing: string[] = [];
+        for (const [filter, feature] of [['xfade', 'test-set dissolves'], ['scdet', "ffmpeg's own scene scores"], ['signalstats', 'brightness plugin']] as const) {
+          if (!(await tools.hasFilter(filter))) missing.push(`${filter} (${feature})`);
+        }
+        if (missing.length) {
+          checks.push({ what: 'ffmpeg filters', ok: true, detail: `this ffmpeg lacks ${missing.join(', ')}; features needing them say so when used`, fix: INSTALL_HINTS.ffmpeg });
+        }
+      } catch (e) {
+        checks.push({ what: 'ffmpeg/ffprobe', ok: false, detail: describeError(e), fix: INSTALL_HINTS.ffmpeg });
+      }
+      const ytSetting = app.config.Sources.YtDlp;
+      if (ytSetting === 'off') checks.push({ what: 'yt-dlp', ok: true, detail: 'off ([Sources] YtDlp = off)' });
+      else {
+        try {
+          const loc = ytSetting === 'auto' ? findOnPath('yt-dlp') : locateTool('yt-dlp', ytSetting).path;
+          if (!loc) checks.push({ what: 'yt-dlp', ok: true, detail: 'not found (only needed for video-site pages)', fix: INSTALL_HINTS['yt-dlp'] });
+          else {
+            const v = await toolVersion('yt-dlp', loc);
+            checks.push({ what: 'yt-dlp', ok: true, detail: `${v.version} (${loc})` });
+          }
+        } catch (e) {
+          checks.push({ what: 'yt-dlp', ok: false, detail: describeError(e), fix: INSTALL_HINTS['yt-dlp'] });
+        }
+      }
+      checks.push({ what: 'config file', ok: true, detail: app.loaded.file ?? 'none (defaults, environment and flags)' });
+      const dataDir = app.config.Paths.DataDir;
+      try {
+        mkdirSync(dataDir, { recursive: true });
+        accessSync(dataDir, constants.W_OK);
+        checks.push({ what: 'data folder', ok: true, detail: dataDir });
+      } catch (e) {
+        checks.push({ what: 'data folder', ok: false, detail: `${dataDir}: ${describeError(e)}`, fix: 'choose a writable folder with --data-dir or [Paths] DataDir' });
+      }
+      try {
+        const store = await app.store();
+        const n = await store.count();
+        const where = app.config.Database.Backend === 'sqlite' ? app.config.Database.Path : app.config.Database.Backend;
+        checks.push({ what: 'database', ok: true, detail: `${store.kind} (${where}), ${n} video(s)${existsSync(app.config.Logging.File) ? `; log ${app.config.Logging.File}` : ''}` });
+      } catch (e) {
+        checks.push({ what: 'database', ok: false, detail: describeError(e) });
+      }
+      await app.close();
+      if (flags.json) out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));
+      else {
+        for (const c of checks) {
+          out(`${c.ok ? 'ok  ' : 'FAIL'} ${c.what.padEnd(15)} ${c.detail}`);
+          if (c.fix) out(`     ${''.padEnd(15)} → ${c.fix}`);
+        }
+      }
+      process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
+    });
+}

@@ -1,0 +1,48 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { Option, type Command } from 'commander';
+import { writeRecords, type ExportFormat } from '../../export/index.js';
+import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
+import { appFrom, err, withConfigOptions, type CommonFlags } from '../shared-options.js';
+
+export function registerExport(program: Command): void {
+  withSearchFlags(
+    withConfigOptions(
+      program
+        .command('export')
+        .description('write matching records as JSON, JSON lines or CSV (streamed)')
+        .argument('[query...]', 'free text, as for search'),
+      { outIsDataDir: false },
+    ),
+  )
+    .addOption(new Option('--format <format>', 'output format ([Export] Format)').choices(['json', 'jsonl', 'csv']))
+    .option('-o, --out <file>', 'write here (written to <file>.part, then renamed) instead of stdout')
+    .option('--fields <list>', 'CSV columns, comma-separated ([Export] Fields)')
+    .action(async (words: string[], flags: SearchFlags & CommonFlags & { format?: ExportFormat; fields?: string }) => {
+      const file = flags.out;
+      const app = appFrom({ ...flags, outIsFile: true }, { 'Export.Format': flags.format, 'Export.Fields': flags.fields });
+      try {
+        const store = await app.store();
+        const q = queryFromFlags(words.join(' '), flags);
+        const format = app.config.Export.Format;
+        const fields = app.config.Export.Fields;
+        if (!file) {
+          await writeRecords(store.iterate(q), format, process.stdout, { fields });
+          return;
+        }
+        const target = path.resolve(file);
+        await mkdir(path.dirname(target), { recursive: true });
+        const part = `${target}.part`;
+        const stream = createWriteStream(part);
+        const n = await writeRecords(store.iterate(q), format, stream, { fields });
+        stream.end();
+        await finished(stream);
+        await rename(part, target);
+        err(`videodex: exported ${n} record(s) to ${target}`);
+      } finally {
+        await app.close();
+      }
+    });
+}

@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import { ConfigError, ExitCode } from '../../core/index.js';
+import type { RunEvent } from '../../workflow/index.js';
+import { createReporter, formatSummary } from '../progress-reporter.js';
+import { appFrom, collect, err, number, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
+
+interface ProcessFlags extends CommonFlags {
+  inputFile?: string[];
+  concurrencyDownloads?: number;
+  concurrencyCpu?: number;
+  concurrencyAi?: number;
+  retryFailed?: boolean;
+  force?: string[];
+  dryRun?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  sceneThreshold?: number;
+  qwenInstruction?: string;
+  useVpc?: boolean;
+}
+
+export function registerProcess(program: Command): void {
+  withConfigOptions(
+    program
+      .command('process')
+      .description('acquire, probe, analyse and index videos from files, folders, URLs and lists')
+      .argument('[inputs...]', 'video files, folders (recursive), http(s) URLs'),
+  )
+    .option('-i, --input-file <file>', 'a list: one URL or path a line, # comments (repeatable)', collect)
+    .option('--concurrency-downloads <n>', 'downloads at once ([Concurrency] Downloads)', positiveInt)
+    .option('--concurrency-cpu <n>', 'ffmpeg/ffprobe jobs at once ([Concurrency] Cpu)', positiveInt)
+    .option('--concurrency-ai <n>', 'model requests at once ([Concurrency] Ai)', positiveInt)
+    .option('--retry-failed', 'run again what failed in earlier runs')
+    .option('--force <stage>', 'run a stage again even if up to date (repeatable; "all" for every stage)', collect)
+    .option('--dry-run', 'say what would run, run nothing')
+    .option('--json', 'results as JSON lines on stdout')
+    .option('-q, --quiet', 'no progress, only failures and the summary')
+    .option('--scene-threshold <n>', 'scene cut threshold ([SceneDetection] Threshold)', number)
+    .option('--qwen-instruction <text>', 'instruction for the model ([QwenVL] DefaultInstruction)')
+    .option('--use-vpc', 'use [QwenVL] VpcEndpoint instead of PublicEndpoint')
+    .action(async (inputs: string[], flags: ProcessFlags) => {
+      if (!inputs.length && !flags.inputFile?.length) throw new ConfigError('process: give inputs (files, folders, URLs) or --input-file');
+      const app = appFrom(flags, {
+        'Concurrency.Downloads': flags.concurrencyDownloads,
+        'Concurrency.Cpu': flags.concurrencyCpu,
+        'Concurrency.Ai': flags.concurrencyAi,
+        'SceneDetection.Threshold': flags.sceneThreshold,
+        'QwenVL.DefaultInstruction': flags.qwenInstruction,
+        'QwenVL.UseVpc': flags.useVpc ? true : undefined,
+      });
+      const force = (flags.force ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+      const known = new Set(['all', 'acquire', ...app.stages().map((s) => s.name)]);
+      const unknown = force.filter((f) => !known.has(f));
+      if (unknown.length) throw new ConfigError(`--force ${unknown.join(',')}: no such stage; stages: ${[...known].join(', ')}`);
+      const reporter = createReporter(process.stderr, Boolean(flags.quiet));
+      const controller = new AbortController();
+      const onSigint = () => {
+        if (controller.signal.aborted) process.exit(130);
+        err('videodex: stopping after the stages in flight (Ctrl-C again to quit now)');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const summary = await app.process(inputs, {
+          listFiles: flags.inputFile ?? [],
+          retryFailed: Boolean(flags.retryFailed),
+          force,
+          dryRun: Boolean(flags.dryRun),
+          signal: controller.signal,
+          onEvent: (e: RunEvent) => {
+            reporter.onEvent(e);
+            if (flags.json && e.type === 'input-end') {
+              out(JSON.stringify({ type: 'result', input: e.input.raw, videoId: e.videoId, status: e.status, stagesRun: e.ran }));
+            }
+          },
+        });
+        reporter.stop();
+        err(formatSummary(summary, Boolean(flags.dryRun)));
+        if (flags.json) out(JSON.stringify({ type: 'summary', ...summary }));
+        process.exitCode = summary.failures.length || summary.problems.length ? ExitCode.SomeFailed : ExitCode.Ok;
+      } finally {
+        process.off('SIGINT', onSigint);
+        reporter.stop();
+        await app.close();
+      }
+    });
+}

@@ -1,0 +1,83 @@
+import cliProgress from 'cli-progress';
+import type { RunEvent, RunSummary } from '../workflow/index.js';
+
+export interface Reporter {
+  onEvent(e: RunEvent): void;
+  stop(): void;
+}
+
+function name(raw: string): string {
+  return raw.length > 60 ? `…${raw.slice(-59)}` : raw;
+}
+
+/**
+ * Progress on stderr: one bar per stage on a terminal, plain lines otherwise (CI logs, pipes). Failures are
+ * always printed as `videodex: <input>: <stage>: <message>`.
+ */
+export function createReporter(stream: NodeJS.WriteStream = process.stderr, quiet = false): Reporter {
+  const tty = Boolean(stream.isTTY) && !quiet;
+  let total = 0;
+  let finished = 0;
+  const line = (text: string) => {
+    if (tty && multibar) multibar.log(text + '\n');
+    else stream.write(text + '\n');
+  };
+  let multibar: cliProgress.MultiBar | null = null;
+  const bars = new Map<string, cliProgress.SingleBar>();
+  return {
+    onEvent(e) {
+      switch (e.type) {
+        case 'start':
+          total = e.inputs;
+          if (tty) {
+            multibar = new cliProgress.MultiBar(
+              { stream, format: ' {stage} |{bar}| {value}/{total} {note}', hideCursor: true, clearOnComplete: false, autopadding: true },
+              cliProgress.Presets.shades_grey,
+            );
+            for (const s of e.stages) bars.set(s, multibar.create(total, 0, { stage: s.padEnd(10), note: '' }));
+          } else if (!quiet) {
+            stream.write(`videodex: ${total} input${total === 1 ? '' : 's'}, stages: ${e.stages.join(' → ')}\n`);
+          }
+          break;
+        case 'input-problem':
+          line(`videodex: ${name(e.raw)}: ${e.message}`);
+          break;
+        case 'stage-end':
+          bars.get(e.stage)?.increment(1, { note: e.outcome === 'failed' ? 'failed' : '' });
+          if (e.outcome === 'failed') line(`videodex: ${name(e.input.raw)}: ${e.stage}: ${e.error ?? 'failed'}`);
+          break;
+        case 'plan':
+          stream.write(`${name(e.input.raw)}${e.videoId ? ` (${e.videoId})` : ''}: ${e.lines.length ? `would run ${e.lines.join('; ')}` : 'up to date, nothing to run'}\n`);
+          break;
+        case 'input-end':
+          finished++;
+          if (!tty && !quiet && e.status !== 'planned') {
+            stream.write(`[${finished}/${total}] ${name(e.input.raw)}${e.videoId ? ` (${e.videoId})` : ''}: ${e.status}\n`);
+          }
+          break;
+        default:
+          break;
+      }
+    },
+    stop() {
+      multibar?.stop();
+    },
+  };
+}
+
+/** The end-of-run summary for stderr. */
+export function formatSummary(s: RunSummary, dryRun = false): string {
+  if (dryRun) return `videodex: dry run: ${s.inputs} input(s), nothing was run`;
+  const lines = [
+    `videodex: ${s.inputs} input(s), ${s.videos.length} video(s): ${s.done} processed, ${s.unchanged} unchanged, ${s.failed} failed; ` +
+      `${s.stagesRun} stage run(s), ${s.stagesUpToDate} up to date, ${s.stagesSkipped} skipped; ${(s.ms / 1000).toFixed(1)} s`,
+  ];
+  const fresh = s.failures.filter((f) => !f.earlier);
+  const earlier = s.failures.filter((f) => f.earlier);
+  const byCause = new Map<string, number>();
+  for (const f of fresh) byCause.set(`${f.stage}: ${f.error}`, (byCause.get(`${f.stage}: ${f.error}`) ?? 0) + 1);
+  for (const [cause, n] of byCause) lines.push(`  failed ×${n}: ${cause}`);
+  if (earlier.length) lines.push(`  ${earlier.length} failure(s) from earlier runs were not retried; use --retry-failed`);
+  if (s.problems.length) lines.push(`  ${s.problems.length} input problem(s) (see above)`);
+  return lines.join('\n');
+}

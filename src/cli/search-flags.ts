@@ -1,0 +1,88 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { SourceKind } from '../core/index.js';
+import type { Range, SearchQuery, SortKey } from '../store/index.js';
+import { collect, nonNegativeInt, number, positiveInt } from './shared-options.js';
+
+export const SORT_KEYS: SortKey[] = ['relevance', 'created-desc', 'created-asc', 'duration-desc', 'duration-asc', 'name-asc', 'name-desc', 'size-desc', 'size-asc'];
+const SOURCE_KINDS: SourceKind[] = ['local', 'http', 'ytdlp', 'hls'];
+
+/** "10..60", "10..", "..60" or "30" (exactly). */
+export function parseRange(text: string): Range {
+  const m = /^\s*(-?\d+(?:\.\d+)?)?\s*\.\.\s*(-?\d+(?:\.\d+)?)?\s*$/.exec(text);
+  if (m && (m[1] !== undefined || m[2] !== undefined)) {
+    const r: Range = {};
+    if (m[1] !== undefined) r.min = Number(m[1]);
+    if (m[2] !== undefined) r.max = Number(m[2]);
+    if (r.min !== undefined && r.max !== undefined && r.min > r.max) throw new InvalidArgumentError(`range ${text} has min above max`);
+    return r;
+  }
+  const n = Number(text);
+  if (text.trim() !== '' && Number.isFinite(n)) return { min: n, max: n };
+  throw new InvalidArgumentError(`expected a range like 10..60, 10.. or ..60`);
+}
+
+/** The filter flags search and export share. */
+export function withSearchFlags(cmd: Command): Command {
+  return cmd
+    .option('--tag <tag>', 'has this tag (repeat for all of several)', collect)
+    .option('--any-tag <tag>', 'has at least one of these tags (repeatable)', collect)
+    .option('--not-tag <tag>', 'does not have this tag (repeatable)', collect)
+    .option('--category <name>', 'has this category (repeatable)', collect)
+    .option('--duration <range>', 'duration in seconds, e.g. 10..60', parseRange)
+    .option('--width <range>', 'display width range', parseRange)
+    .option('--height <range>', 'display height range', parseRange)
+    .option('--min-height <px>', 'display height at least', number)
+    .option('--min-width <px>', 'display width at least', number)
+    .option('--fps <range>', 'frame rate range', parseRange)
+    .option('--codec <codec>', 'video codec, e.g. h264')
+    .option('--source <kind>', `source kind: ${SOURCE_KINDS.join('|')}`, (v: string) => {
+      if (!SOURCE_KINDS.includes(v as SourceKind)) throw new InvalidArgumentError(`expected one of ${SOURCE_KINDS.join(', ')}`);
+      return v;
+    })
+    .option('--failed', 'only records with a failed stage')
+    .option('--sort <order>', `one of ${SORT_KEYS.join(', ')}`, (v: string) => {
+      if (!SORT_KEYS.includes(v as SortKey)) throw new InvalidArgumentError(`expected one of ${SORT_KEYS.join(', ')}`);
+      return v;
+    })
+    .option('--limit <n>', 'most results', positiveInt)
+    .option('--offset <n>', 'skip this many results', nonNegativeInt);
+}
+
+export interface SearchFlags {
+  tag?: string[];
+  anyTag?: string[];
+  notTag?: string[];
+  category?: string[];
+  duration?: Range;
+  width?: Range;
+  height?: Range;
+  minHeight?: number;
+  minWidth?: number;
+  fps?: Range;
+  codec?: string;
+  source?: SourceKind;
+  failed?: boolean;
+  sort?: SortKey;
+  limit?: number;
+  offset?: number;
+}
+
+export function queryFromFlags(text: string, f: SearchFlags): SearchQuery {
+  const q: SearchQuery = {};
+  if (text.trim()) q.text = text.trim();
+  if (f.tag?.length) q.tags = f.tag;
+  if (f.anyTag?.length) q.anyTags = f.anyTag;
+  if (f.notTag?.length) q.notTags = f.notTag;
+  if (f.category?.length) q.categories = f.category;
+  if (f.duration) q.duration = f.duration;
+  if (f.width || f.minWidth !== undefined) q.width = { ...f.width, ...(f.minWidth !== undefined ? { min: f.minWidth } : {}) };
+  if (f.height || f.minHeight !== undefined) q.height = { ...f.height, ...(f.minHeight !== undefined ? { min: f.minHeight } : {}) };
+  if (f.fps) q.fps = f.fps;
+  if (f.codec) q.codec = f.codec;
+  if (f.source) q.sourceKind = f.source;
+  if (f.failed) q.failed = true;
+  if (f.sort) q.sort = f.sort;
+  if (f.limit !== undefined) q.limit = f.limit;
+  if (f.offset !== undefined) q.offset = f.offset;
+  return q;
+}

@@ -1,0 +1,67 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { App } from '../app.js';
+
+/** Options every command takes; they map onto config keys. */
+export function withConfigOptions(cmd: Command, options: { outIsDataDir?: boolean } = {}): Command {
+  cmd
+    .option('--config <file>', 'config file (default: ./config.ini when present, or VIDEODEX_CONFIG)')
+    .option('--db <path>', 'SQLite database file ([Database] Path)')
+    .option('--data-dir <dir>', 'data folder for database, media, cache and logs ([Paths] DataDir)');
+  if (options.outIsDataDir !== false) cmd.option('--out <dir>', 'same as --data-dir');
+  return cmd
+    .addOption(new Option('--log-level <level>', 'log file level ([Logging] Level)').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']));
+}
+
+export interface CommonFlags {
+  /** Set by commands whose --out names an output file, not the data folder. */
+  outIsFile?: boolean;
+  config?: string;
+  db?: string;
+  out?: string;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+/** Builds the app from flags on top of env and config.ini. */
+export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> = {}): App {
+  return App.create({
+    ...(flags.config ? { file: flags.config } : {}),
+    overrides: {
+      'Database.Path': flags.db,
+      'Paths.DataDir': flags.dataDir ?? (typeof flags.out === 'string' && !flags.outIsFile ? flags.out : undefined),
+      'Logging.Level': flags.logLevel,
+      ...overrides,
+    },
+  });
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
+  return n;
+}
+
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return n;
+}
+
+export function number(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Writes a line to stdout (results); progress and errors go to stderr. */
+export function out(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+export function err(line: string): void {
+  process.stderr.write(line + '\n');
+}

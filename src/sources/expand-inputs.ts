@@ -1,0 +1,151 @@
+import { open, readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileTypeFromBuffer } from 'file-type';
+import type { InputItem } from './input-item.js';
+
+export interface InputProblem {
+  raw: string;
+  message: string;
+}
+
+export interface ExpandOptions {
+  /** Lowercase extensions without dots. */
+  videoExtensions: readonly string[];
+  sniffContent: boolean;
+  followSymlinks: boolean;
+  cwd?: string;
+}
+
+export interface ExpandedInputs {
+  items: InputItem[];
+  problems: InputProblem[];
+}
+
+export function isUrl(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+}
+
+/** What the first bytes of a file say it is: a video, something else (named), or unknown. */
+export async function sniffFile(file: string): Promise<{ video: boolean | null; what: string }> {
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(4100);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    const head = buf.subarray(0, bytesRead);
+    if (bytesRead === 0) return { video: null, what: 'empty' };
+    const type = await fileTypeFromBuffer(head);
+    if (type) {
+      const video = type.mime.startsWith('video/') || ['application/x-matroska', 'application/mxf'].includes(type.mime);
+      return { video, what: type.mime };
+    }
+    if (looksLikeText(head)) return { video: false, what: 'text' };
+    return { video: null, what: 'unknown' };
+  } finally {
+    await handle.close();
+  }
+}
+
+function looksLikeText(buf: Buffer): boolean {
+  let printable = 0;
+  for (const b of buf) if (b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc2) printable++;
+  return printable / buf.length > 0.97 && !buf.includes(0);
+}
+
+/**
+ * Turns command-line inputs into items: files as given, folders scanned recursively (by extension and by
+ * content), URLs, and list files. Problems (missing paths, empty folders) are returned, not thrown, so the
+ * other inputs still run.
+ */
+export async function expandInputs(args: readonly string[], listFiles: readonly string[], options: ExpandOptions): Promise<ExpandedInputs> {
+  const cwd = options.cwd ?? process.cwd();
+  const items: InputItem[] = [];
+  const problems: InputProblem[] = [];
+  const seen = new Set<string>();
+  const add = (item: InputItem) => {
+    if (seen.has(item.key)) return;
+    seen.add(item.key);
+    items.push(item);
+  };
+
+  const addOne = async (raw: string, base: string, list?: InputItem['list']) => {
+    if (isUrl(raw)) {
+      add({ key: raw, raw, kind: 'url', url: raw, ...(list ? { list } : {}) });
+      return;
+    }
+    const abs = path.resolve(base, raw);
+    let info;
+    try {
+      info = await stat(abs);
+    } catch {
+      problems.push({ raw, message: 'no such file or folder' });
+      return;
+    }
+    if (info.isDirectory()) {
+      const before = items.length;
+      const skipped: InputProblem[] = [];
+      await scanFolder(abs, options, (file) => add({ key: file, raw: file, kind: 'local', path: file }), skipped);
+      problems.push(...skipped);
+      if (items.length === before) problems.push({ raw, message: 'folder contains no videos' });
+    } else {
+      add({ key: abs, raw, kind: 'local', path: abs, ...(list ? { list } : {}) });
+    }
+  };
+
+  for (const raw of args) await addOne(raw, cwd);
+  for (const listFile of listFiles) {
+    const abs = path.resolve(cwd, listFile);
+    let text: string;
+    try {
+      text = await readFile(abs, 'utf8');
+    } catch {
+      problems.push({ raw: listFile, message: 'list file not found' });
+      return { items, problems };
+    }
+    const base = path.dirname(abs);
+    for (const line of text.split(/\r?\n/)) {
+      const entry = line.replace(/^\uFEFF/, '').trim();
+      if (!entry || entry.startsWith('#')) continue;
+      await addOne(entry, base, { file: abs });
+    }
+  }
+  return { items, problems };
+}
+
+async function scanFolder(dir: string, options: ExpandOptions, found: (file: string) => void, problems: InputProblem[]): Promise<void> {
+  const exts = new Set(options.videoExtensions.map((e) => e.toLowerCase().replace(/^\./, '')));
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    problems.push({ raw: dir, message: `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? err}` });
+    return;
+  }
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    if (entry.name.startsWith('.') || entry.name.endsWith('.part')) continue;
+    const full = path.join(dir, entry.name);
+    let isDir = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      if (!options.followSymlinks) continue;
+      const info = await stat(full).catch(() => null);
+      isDir = info?.isDirectory() ?? false;
+      isFile = info?.isFile() ?? false;
+    }
+    if (isDir) {
+      await scanFolder(full, options, found, problems);
+      continue;
+    }
+    if (!isFile) continue;
+    const ext = path.extname(entry.name).slice(1).toLowerCase();
+    const byName = exts.has(ext);
+    if (!options.sniffContent) {
+      if (byName) found(full);
+      continue;
+    }
+    const sniff = await sniffFile(full).catch(() => ({ video: null, what: 'unreadable' }));
+    if (sniff.video === true) found(full);
+    else if (byName && sniff.video === null) found(full); // unknown bytes: let ffprobe decide, and say why if it can't
+    else if (byName) problems.push({ raw: full, message: `skipped: named .${ext} but its content is ${sniff.what}, not a video` });
+  }
+}

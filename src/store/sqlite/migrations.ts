@@ -1,0 +1,54 @@
+/** Ordered schema steps; the migrations table records which ran. Never edit a released step: add one. */
+export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE videos (
+        id TEXT PRIMARY KEY,
+        doc TEXT NOT NULL,
+        path TEXT NOT NULL,
+        title TEXT,
+        source_kind TEXT NOT NULL,
+        duration REAL,
+        width INTEGER,
+        height INTEGER,
+        fps REAL,
+        codec TEXT,
+        bytes INTEGER,
+        has_audio INTEGER,
+        scene_count INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX videos_duration ON videos(duration);
+      CREATE INDEX videos_height ON videos(height);
+      CREATE INDEX videos_width ON videos(width);
+      CREATE INDEX videos_fps ON videos(fps);
+      CREATE INDEX videos_codec ON videos(codec);
+      CREATE INDEX videos_source_kind ON videos(source_kind);
+      CREATE INDEX videos_created ON videos(created_at);
+      CREATE INDEX videos_path ON videos(path);
+      CREATE INDEX videos_failed ON videos(failed) WHERE failed = 1;
+      CREATE TABLE video_tags (video_id TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (video_id, tag)) WITHOUT ROWID;
+      CREATE INDEX video_tags_tag ON video_tags(tag, video_id);
+      CREATE TABLE video_categories (video_id TEXT NOT NULL, category TEXT NOT NULL, PRIMARY KEY (video_id, category)) WITHOUT ROWID;
+      CREATE INDEX video_categories_category ON video_categories(category, video_id);
+      CREATE VIRTUAL TABLE videos_fts USING fts5(title, tags, description, filename, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+      CREATE TABLE inputs (
+        key TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        video_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER,
+        error TEXT,
+        error_code TEXT,
+        file_size INTEGER,
+        file_mtime_ms REAL,
+        list_file TEXT,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX inputs_status ON inputs(status);
+    `,
+  },
+];

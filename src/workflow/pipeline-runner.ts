@@ -1,0 +1,364 @@
+import { stat } from 'node:fs/promises';
+import {
+  AuditLog,
+  ContentCache,
+  describeError,
+  newVideo,
+  ResourceLimits,
+  stableHash,
+  type Config,
+  type Logger,
+  type MediaTools,
+  type StageEntry,
+  type Video,
+  type VideoPatch,
+} from '../core/index.js';
+import type { Acquired, InputItem, Source } from '../sources/index.js';
+import type { InputRecord, VideoStore } from '../store/index.js';
+import type { Failure, InputStatus, RunEvent, RunSummary, StageOutcome } from './run-events.js';
+import type { Stage, StageContext } from './stage.js';
+import { orderStages } from './stage-order.js';
+import { mergeSourceInto, mergeTagged } from './record-merge.js';
+
+export const ACQUIRE_VERSION = '1';
+
+export interface RunnerDeps {
+  config: Config;
+  logger: Logger;
+  tools: MediaTools;
+  store: VideoStore;
+  sources: readonly Source[];
+  stages: readonly Stage[];
+  cache: ContentCache;
+  audit: AuditLog;
+}
+
+export interface RunOptions {
+  retryFailed?: boolean;
+  /** Stage names to run again even when up to date; 'all' for every stage (acquire included). */
+  force?: readonly string[];
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+  /** Problems found while expanding inputs, carried into the summary. */
+  problems?: ReadonlyArray<{ raw: string; message: string }>;
+}
+
+/**
+ * Runs the stages over inputs: acquire, then each stage in dependency order under its resource limit, saving
+ * the record after every stage. A stage whose version and input hash match its last success is not run again;
+ * a failure is recorded on the record and the other videos go on.
+ */
+export class PipelineRunner {
+  readonly stages: readonly Stage[];
+  private readonly limits: ResourceLimits;
+  private readonly locks = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.stages = orderStages(deps.stages);
+    const c = deps.config.Concurrency;
+    this.limits = new ResourceLimits({ net: c.Downloads, cpu: c.Cpu, ai: c.Ai });
+  }
+
+  async run(items: readonly InputItem[], options: RunOptions = {}): Promise<RunSummary> {
+    const started = Date.now();
+    const emit = options.onEvent ?? (() => undefined);
+    const signal = options.signal ?? new AbortController().signal;
+    emit({ type: 'start', inputs: items.length, stages: ['acquire', ...this.stages.map((s) => s.name)] });
+    const summary: RunSummary = {
+      inputs: items.length,
+      videos: [],
+      done: 0,
+      unchanged: 0,
+      failed: 0,
+      stagesRun: 0,
+      stagesUpToDate: 0,
+      stagesSkipped: 0,
+      failures: [],
+      problems: [...(options.problems ?? [])],
+      ms: 0,
+    };
+    for (const p of summary.problems) emit({ type: 'input-problem', ...p });
+    const c = this.deps.config.Concurrency;
+    // Enough videos in flight to keep every resource busy, few enough to bound memory on huge lists.
+    const width = Math.min(64, Math.max(2, (c.Downloads + c.Cpu + c.Ai) * 2));
+    let next = 0;
+    const videos = new Set<string>();
+    const worker = async () => {
+      while (next < items.length && !signal.aborted) {
+        const item = items[next++]!;
+        const result = await this.processInput(item, options, signal, emit, summary);
+        if (result.videoId) videos.add(result.videoId);
+        if (result.status === 'done') summary.done++;
+        else if (result.status === 'unchanged') summary.unchanged++;
+        else if (result.status === 'failed') summary.failed++;
+        emit({ type: 'input-end', input: item, videoId: result.videoId, status: result.status, ran: result.ran });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+    summary.videos = [...videos];
+    summary.ms = Date.now() - started;
+    this.deps.logger.info({ summary: { ...summary, videos: summary.videos.length } }, 'run finished');
+    return summary;
+  }
+
+  /** Serialises work on one video id: two inputs with the same content never race on one record. */
+  private async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const chained = prev.then(() => mine);
+    this.locks.set(id, chained);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(id) === chained) this.locks.delete(id);
+    }
+  }
+
+  private async processInput(
+    item: InputItem,
+    options: RunOptions,
+    signal: AbortSignal,
+    emit: (e: RunEvent) => void,
+    summary: RunSummary,
+  ): Promise<{ videoId: string | null; status: InputStatus; ran: number }> {
+    const { store, logger } = this.deps;
+    const force = new Set(options.force ?? []);
+    const forceAll = force.has('all');
+    const fail = (f: Omit<Failure, 'input'>) => summary.failures.push({ input: item.raw, ...f });
+
+    // 1. Acquire, unless the acquisition log says this input is already here and unchanged.
+    const prior = await store.getInput(item.key);
+    const reused = forceAll || force.has('acquire') ? null : await this.reusableAcquisition(item, prior);
+    let videoId: string | null = reused?.id ?? null;
+    let acquired: Acquired | null = null;
+    let ran = 0;
+
+    if (!reused) {
+      if (prior?.status === 'failed' && !options.retryFailed && !forceAll && !force.has('acquire')) {
+        emit({ type: 'stage-end', input: item, videoId: null, stage: 'acquire', outcome: 'failed-before', ms: 0, error: prior.error ?? '' });
+        fail({ videoId: null, stage: 'acquire', error: prior.error ?? 'failed earlier', earlier: true });
+        return { videoId: null, status: 'failed', ran };
+      }
+      if (options.dryRun) {
+        emit({ type: 'plan', input: item, videoId: null, lines: [`acquire ${item.kind === 'url' ? 'download' : 'read'} ${item.raw}`, ...this.stages.map((s) => `${s.name}`)] });
+        return { videoId: null, status: 'planned', ran };
+      }
+      emit({ type: 'stage-start', input: item, videoId: null, stage: 'acquire' });
+      const t0 = Date.now();
+      try {
+        const source = this.deps.sources.find((s) => s.canHandle(item));
+        if (!source) throw new Error(`no source can read ${item.raw}`);
+        acquired = await this.limits.run(item.kind === 'url' ? 'net' : 'cpu', () =>
+          source.acquire(item, {
+            config: this.deps.config,
+            logger,
+            signal,
+            mediaDir: this.deps.config.Paths.MediaDir,
+            progress: (done, total) => emit({ type: 'stage-progress', input: item, videoId: null, stage: 'acquire', fraction: total ? done / total : 0 }),
+          }),
+        );
+        ran++;
+        summary.stagesRun++;
+      } catch (err) {
+        const message = describeError(err);
+        const code = (err as { code?: string }).code ?? null;
+        await store.putInput(inputRow(item, prior, { status: 'failed', videoId: null, error: message, errorCode: code }));
+        logger.warn({ input: item.raw, err: message, code }, 'acquire failed');
+        emit({ type: 'stage-end', input: item, videoId: null, stage: 'acquire', outcome: 'failed', ms: Date.now() - t0, error: message });
+        fail({ videoId: null, stage: 'acquire', error: message, earlier: false });
+        return { videoId: null, status: signal.aborted ? 'aborted' : 'failed', ran };
+      }
+      videoId = acquired.sha256.slice(0, this.deps.config.General.IdLength);
+      emit({ type: 'stage-end', input: item, videoId, stage: 'acquire', outcome: 'done', ms: Date.now() - t0 });
+      const info = item.kind === 'local' ? await stat(item.path!).catch(() => null) : null;
+      await store.putInput(
+        inputRow(item, prior, {
+          status: 'done',
+          videoId,
+          bytes: acquired.bytes,
+          fileSize: info?.size ?? null,
+          fileMtimeMs: info?.mtimeMs ?? null,
+        }),
+      );
+    } else {
+      summary.stagesUpToDate++;
+      emit({ type: 'stage-end', input: item, videoId, stage: 'acquire', outcome: 'up-to-date', ms: 0 });
+    }
+
+    const id = videoId!;
+    return this.withLock(id, async () => {
+      let video = reused ?? (await store.get(id));
+      if (acquired) {
+        const now = new Date().toISOString();
+        const entry: StageEntry = { status: 'done', version: ACQUIRE_VERSION, inputHash: acquired.sha256.slice(0, 32), at: now, ms: 0 };
+        if (!video) {
+          video = newVideo(id, acquired.source, { path: acquired.path, bytes: acquired.bytes, sha256: acquired.sha256, storage: acquired.storage }, now);
+        } else {
+          video = mergeSourceInto(video, acquired.source);
+          // The earlier copy may be gone; point at the one we have now.
+          if (!(await stat(video.file.path).catch(() => null))) video = { ...video, file: { ...video.file, path: acquired.path, storage: acquired.storage } };
+        }
+        video = mergeTagged(video, acquired.tags ?? [], acquired.categories ?? []);
+        video = { ...video, stages: { ...video.stages, acquire: entry }, updatedAt: now };
+        await store.upsert(video);
+      }
+      if (!video) throw new Error(`internal: record ${id} vanished`);
+      return this.runStages(item, video, options, signal, emit, summary, ran);
+    });
+  }
+
+  /** The stored record when this input was acquired before and its file is unchanged and still there. */
+  private async reusableAcquisition(item: InputItem, prior: InputRecord | null): Promise<Video | null> {
+    if (prior?.status !== 'done' || !prior.videoId) return null;
+    if (item.kind === 'local') {
+      const info = await stat(item.path!).catch(() => null);
+      if (!info || info.size !== prior.fileSize || info.mtimeMs !== prior.fileMtimeMs) return null;
+    }
+    const video = await this.deps.store.get(prior.videoId);
+    if (!video) return null;
+    if (!(await stat(video.file.path).catch(() => null))) return null;
+    return video;
+  }
+
+  private async runStages(
+    item: InputItem,
+    start: Video,
+    options: RunOptions,
+    signal: AbortSignal,
+    emit: (e: RunEvent) => void,
+    summary: RunSummary,
+    ranSoFar: number,
+  ): Promise<{ videoId: string; status: InputStatus; ran: number }> {
+    const { store, logger, config, cache } = this.deps;
+    const force = new Set(options.force ?? []);
+    let video = start;
+    let ran = ranSoFar;
+    let failed = false;
+    const plan: string[] = [];
+
+    for (const stage of this.stages) {
+      if (signal.aborted) return { videoId: video.id, status: 'aborted', ran };
+      const end = (outcome: StageOutcome, ms: number, error?: string) =>
+        emit({ type: 'stage-end', input: item, videoId: video.id, stage: stage.name, outcome, ms, ...(error ? { error } : {}) });
+      const blockedBy = stage.needs.find((n) => !['done', 'skipped'].includes(video.stages[n]?.status ?? ''));
+      if (blockedBy) {
+        end('blocked', 0, `${blockedBy} did not finish`);
+        continue;
+      }
+      const skip = stage.skipReason?.(video, config) ?? null;
+      if (skip) {
+        summary.stagesSkipped++;
+        if (video.stages[stage.name]?.status !== 'skipped' || video.stages[stage.name]?.reason !== skip) {
+          video = withEntry(video, stage.name, { status: 'skipped', version: stage.version, inputHash: '', at: new Date().toISOString(), ms: 0, reason: skip });
+          if (!options.dryRun) await store.upsert(video);
+        }
+        end('skipped', 0, skip);
+        continue;
+      }
+      const inputHash = stage.inputHash(video, config);
+      const prev = video.stages[stage.name];
+      const same = prev?.version === stage.version && prev.inputHash === inputHash;
+      const forced = force.has(stage.name) || force.has('all');
+      if (same && prev?.status === 'done' && !forced) {
+        summary.stagesUpToDate++;
+        end('up-to-date', 0);
+        continue;
+      }
+      if (same && prev?.status === 'failed' && !forced && !options.retryFailed) {
+        failed = true;
+        summary.failures.push({ input: item.raw, videoId: video.id, stage: stage.name, error: prev.error ?? 'failed earlier', earlier: true });
+        end('failed-before', 0, prev.error);
+        continue;
+      }
+      const ctx = this.context(item, video, signal, emit, stage.name);
+      if (options.dryRun) {
+        const detail = stage.plan ? await stage.plan(video, ctx).catch((e) => `plan failed: ${describeError(e)}`) : '';
+        plan.push(detail ? `${stage.name}: ${detail}` : stage.name);
+        continue;
+      }
+      const cacheKey = stage.cacheable ? ContentCache.key(video.file.sha256, stage.name, stage.version, inputHash) : null;
+      const cached = cacheKey && !forced ? cache.get<VideoPatch>(cacheKey) : undefined;
+      const t0 = Date.now();
+      if (cached) {
+        video = applyPatch(video, cached, stage.name, { status: 'done', version: stage.version, inputHash, at: new Date().toISOString(), ms: 0 });
+        await store.upsert(video);
+        summary.stagesUpToDate++;
+        end('cached', 0);
+        continue;
+      }
+      emit({ type: 'stage-start', input: item, videoId: video.id, stage: stage.name });
+      try {
+        const patch = await this.limits.run(stage.resource, () => (signal.aborted ? Promise.reject(new Error('aborted')) : stage.run(video, ctx)));
+        const ms = Date.now() - t0;
+        video = applyPatch(video, patch, stage.name, { status: 'done', version: stage.version, inputHash, at: new Date().toISOString(), ms });
+        await store.upsert(video);
+        if (cacheKey) cache.put(cacheKey, patch);
+        ran++;
+        summary.stagesRun++;
+        end('done', ms);
+      } catch (err) {
+        const ms = Date.now() - t0;
+        const message = describeError(err);
+        const code = (err as { code?: string }).code;
+        failed = true;
+        video = withEntry(video, stage.name, { status: 'failed', version: stage.version, inputHash, at: new Date().toISOString(), ms, error: message, ...(code ? { errorCode: code } : {}) });
+        await store.upsert(video);
+        logger.warn({ video: video.id, input: item.raw, stage: stage.name, err: message, code }, 'stage failed');
+        summary.failures.push({ input: item.raw, videoId: video.id, stage: stage.name, error: message, earlier: false });
+        ran++;
+        summary.stagesRun++;
+        end('failed', ms, message);
+      }
+    }
+    if (options.dryRun) {
+      emit({ type: 'plan', input: item, videoId: video.id, lines: plan });
+      return { videoId: video.id, status: 'planned', ran };
+    }
+    return { videoId: video.id, status: failed ? 'failed' : ran === 0 ? 'unchanged' : 'done', ran };
+  }
+
+  private context(item: InputItem, video: Video, signal: AbortSignal, emit: (e: RunEvent) => void, stage: string): StageContext {
+    const { config, logger, tools, cache, audit } = this.deps;
+    return {
+      config,
+      logger: logger.child({ video: video.id, stage }),
+      tools,
+      cache,
+      audit,
+      signal,
+      progress: (fraction) => emit({ type: 'stage-progress', input: item, videoId: video.id, stage, fraction }),
+    };
+  }
+}
+
+function withEntry(video: Video, name: string, entry: StageEntry): Video {
+  return { ...video, stages: { ...video.stages, [name]: entry }, updatedAt: entry.at };
+}
+
+function applyPatch(video: Video, patch: VideoPatch, name: string, entry: StageEntry): Video {
+  return withEntry({ ...video, ...patch }, name, entry);
+}
+
+function inputRow(item: InputItem, prior: InputRecord | null, fields: Partial<InputRecord> & Pick<InputRecord, 'status' | 'videoId'>): InputRecord {
+  return {
+    key: item.key,
+    attempts: (prior?.attempts ?? 0) + 1,
+    bytes: null,
+    error: null,
+    errorCode: null,
+    fileSize: null,
+    fileMtimeMs: null,
+    listFile: item.list?.file ?? null,
+    updatedAt: new Date().toISOString(),
+    ...fields,
+  };
+}
+
+/** Hash helper for stages: a stable hash of the given values. */
+export function hashInputs(...values: unknown[]): string {
+  return stableHash(values);
+}

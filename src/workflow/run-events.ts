@@ -1,0 +1,39 @@
+import type { InputItem } from '../sources/index.js';
+
+export type StageOutcome = 'done' | 'cached' | 'up-to-date' | 'failed' | 'failed-before' | 'skipped' | 'blocked';
+
+export type RunEvent =
+  | { type: 'start'; inputs: number; stages: string[] }
+  | { type: 'input-problem'; raw: string; message: string }
+  | { type: 'stage-start'; input: InputItem; videoId: string | null; stage: string }
+  | { type: 'stage-progress'; input: InputItem; videoId: string | null; stage: string; fraction: number }
+  | { type: 'stage-end'; input: InputItem; videoId: string | null; stage: string; outcome: StageOutcome; ms: number; error?: string }
+  | { type: 'plan'; input: InputItem; videoId: string | null; lines: string[] }
+  | { type: 'input-end'; input: InputItem; videoId: string | null; status: InputStatus; ran: number };
+
+/** done: every stage done or skipped; failed: some stage failed; unchanged: nothing needed to run. */
+export type InputStatus = 'done' | 'unchanged' | 'failed' | 'planned' | 'aborted';
+
+export interface Failure {
+  input: string;
+  videoId: string | null;
+  stage: string;
+  error: string;
+  /** True when the failure is from an earlier run, not retried (use --retry-failed). */
+  earlier: boolean;
+}
+
+export interface RunSummary {
+  inputs: number;
+  videos: string[];
+  done: number;
+  unchanged: number;
+  failed: number;
+  /** Stage runs made in this run (not skipped as up to date). */
+  stagesRun: number;
+  stagesUpToDate: number;
+  stagesSkipped: number;
+  failures: Failure[];
+  problems: Array<{ raw: string; message: string }>;
+  ms: number;
+}

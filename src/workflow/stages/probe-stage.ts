@@ -1,0 +1,16 @@
+import { probeVideo } from '../../analysis/index.js';
+import { hashInputs } from '../pipeline-runner.js';
+import type { Stage } from '../stage.js';
+
+/** ffprobe → `metadata`. Depends only on the file's content. */
+export const probeStage: Stage = {
+  name: 'probe',
+  version: '1',
+  needs: ['acquire'],
+  resource: 'cpu',
+  inputHash: (video) => hashInputs(video.file.sha256),
+  async run(video, ctx) {
+    const metadata = await probeVideo(ctx.tools.ffprobe.path, video.file.path, { signal: ctx.signal, timeoutMs: 120_000 });
+    return { metadata };
+  },
+};

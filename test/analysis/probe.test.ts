@@ -1,0 +1,77 @@
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeVideo, toVideoMetadata, parseRate } from '../../src/analysis/index.js';
+import { findOnPath, runTool, UnsupportedMediaError } from '../../src/core/index.js';
+import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
+
+const ffprobe = findOnPath('ffprobe')!;
+const t = tempDir();
+afterAll(() => t.cleanup());
+const f = (n: string) => path.join(t.dir, n);
+
+beforeAll(async () => {
+  await makeTestVideo(f('av.mp4'), { seconds: 2, width: 640, height: 360, fps: 30, audio: true, extra: ['-metadata', 'title=Sunny Beach'] });
+  await makeTestVideo(f('silent.mp4'), { seconds: 1, width: 320, height: 240, fps: 25 });
+  await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=30000/1001:d=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', f('ntsc.mp4')]);
+  await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-i', f('silent.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', f('rotated.mp4')]);
+  await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', '-c:a', 'aac', f('audio.m4a')]);
+  const whole = readFileSync(f('av.mp4'));
+  writeFileSync(f('truncated.mp4'), whole.subarray(0, Math.floor(whole.length / 3)));
+  writeFileSync(f('text.mp4'), 'this is not a video\n');
+  writeFileSync(f('empty.mp4'), '');
+  copyFileSync(f('silent.mp4'), f('no-extension'));
+});
+
+describe('probe (real ffprobe)', () => {
+  it('reads a video with audio: size, fps, codecs, duration, container tags', async () => {
+    const m = await probeVideo(ffprobe, f('av.mp4'));
+    expect(m.width).toBe(640);
+    expect(m.height).toBe(360);
+    expect(m.fps).toBe(30);
+    expect(m.videoCodec).toBe('h264');
+    expect(m.audio).toMatchObject({ codec: 'aac', channels: 1 });
+    expect(m.durationSec).toBeGreaterThan(1.9);
+    expect(m.durationSec).toBeLessThan(2.2);
+    expect(m.containerTags.title).toBe('Sunny Beach');
+    expect(m.bitRate).toBeGreaterThan(0);
+    expect(m.frameCount).toBe(60);
+  });
+
+  it('says null audio for a silent video, and reads fps from a rational', async () => {
+    expect((await probeVideo(ffprobe, f('silent.mp4'))).audio).toBeNull();
+    expect((await probeVideo(ffprobe, f('ntsc.mp4'))).fps).toBeCloseTo(29.97, 2);
+    expect((await probeVideo(ffprobe, f('no-extension'))).width).toBe(320);
+  });
+
+  it('swaps width and height for a rotated video', async () => {
+    const m = await probeVideo(ffprobe, f('rotated.mp4'));
+    expect(m.rotation === 90 || m.rotation === 270).toBe(true);
+    expect(m.width).toBe(240);
+    expect(m.height).toBe(320);
+  });
+
+  it.each([
+    ['audio.m4a', /no video stream \(only audio\)/],
+    ['truncated.mp4', /not a readable video|no duration/],
+    ['text.mp4', /not a readable video/],
+    ['empty.mp4', /empty file \(0 bytes\)/],
+  ])('refuses %s with a clear UnsupportedMediaError', async (name, message) => {
+    const err = await probeVideo(ffprobe, f(name)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedMediaError);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('maps display-matrix rotation and attached pictures from ffprobe JSON', () => {
+    const m = toVideoMetadata({
+      format: { format_name: 'mov', duration: '4' },
+      streams: [
+        { codec_type: 'video', codec_name: 'mjpeg', width: 10, height: 10, disposition: { attached_pic: 1 } },
+        { codec_type: 'video', codec_name: 'hevc', width: 1920, height: 1080, avg_frame_rate: '60/1', r_frame_rate: '60/1', pix_fmt: 'yuv420p10le', side_data_list: [{ side_data_type: 'Display Matrix', rotation: -90 }] },
+      ],
+    });
+    expect(m).toMatchObject({ videoCodec: 'hevc', width: 1080, height: 1920, rotation: 270, fps: 60, bitDepth: 10 });
+    expect(parseRate('0/0')).toBe(0);
+  });
+});

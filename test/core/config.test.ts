@@ -1,0 +1,95 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, loadConfig, maskSecret, secretValues } from '../../src/core/index.js';
+import { tempDir } from '../helpers/media.js';
+
+let cleanup: () => void = () => undefined;
+afterEach(() => cleanup());
+
+function withIni(text: string) {
+  const t = tempDir();
+  cleanup = t.cleanup;
+  const file = path.join(t.dir, 'config.ini');
+  writeFileSync(file, text);
+  return { dir: t.dir, file };
+}
+
+describe('config', () => {
+  it('has documented defaults, derives paths from DataDir', () => {
+    const { config, sources } = loadConfig({ env: {}, cwd: '/srv/x' });
+    expect(config.Concurrency.Cpu).toBe(2);
+    expect(config.SceneDetection.Threshold).toBe(27);
+    expect(config.Paths.DataDir).toBe('/srv/x/videodex-data');
+    expect(config.Database.Path).toBe('/srv/x/videodex-data/videodex.db');
+    expect(config.Logging.AuditFile).toBe('/srv/x/videodex-data/audit.jsonl');
+    expect(sources['Concurrency.Cpu']).toBe('default');
+    expect(Object.isFrozen(config.Concurrency)).toBe(true);
+  });
+
+  it('layers file < env < flag and records where each value came from', () => {
+    const { file, dir } = withIni('[Concurrency]\nCpu = 3\nDownloads = 5\n[SceneDetection]\nThreshold = 30\n');
+    const loaded = loadConfig({ file, cwd: dir, env: { VIDEODEX_CONCURRENCY_DOWNLOADS: '7' }, overrides: { 'SceneDetection.Threshold': 12 } });
+    expect(loaded.config.Concurrency.Cpu).toBe(3);
+    expect(loaded.sources['Concurrency.Cpu']).toBe('file');
+    expect(loaded.config.Concurrency.Downloads).toBe(7);
+    expect(loaded.sources['Concurrency.Downloads']).toBe('env');
+    expect(loaded.config.SceneDetection.Threshold).toBe(12);
+    expect(loaded.sources['SceneDetection.Threshold']).toBe('flag');
+  });
+
+  it('reads ./config.ini from the working folder when no file is named', () => {
+    const { dir } = withIni('[General]\nIdLength = 20\n');
+    expect(loadConfig({ cwd: dir, env: {} }).config.General.IdLength).toBe(20);
+  });
+
+  it('stops on an unknown key, naming file, section, key and a suggestion', () => {
+    const { file, dir } = withIni('[Concurrency]\nDownlods = 3\n');
+    expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(ConfigError);
+    expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(/config\.ini: \[Concurrency\] Downlods is not a key videodex knows \(did you mean Downloads\?\)/);
+  });
+
+  it('stops on an unknown section', () => {
+    const { file, dir } = withIni('[Concurency]\nCpu = 3\n');
+    expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(/\[Concurency\] is not a section videodex knows \(did you mean Concurrency\?\)/);
+  });
+
+  it('stops on a wrong type and a negative concurrency, saying what is allowed', () => {
+    let f = withIni('[Concurrency]\nCpu = lots\n');
+    expect(() => loadConfig({ file: f.file, cwd: f.dir, env: {} })).toThrowError(/\[Concurrency\] Cpu = "lots" is not allowed: expected an integer from 1 to 256/);
+    cleanup();
+    f = withIni('[Concurrency]\nDownloads = -2\n');
+    expect(() => loadConfig({ file: f.file, cwd: f.dir, env: {} })).toThrowError(/Downloads = "-2" is not allowed/);
+    cleanup();
+    f = withIni('[SceneDetection]\nDetector = magic\n');
+    expect(() => loadConfig({ file: f.file, cwd: f.dir, env: {} })).toThrowError(/expected one of content, adaptive, threshold/);
+  });
+
+  it('stops on a bad environment value and an unknown VIDEODEX_ key', () => {
+    expect(() => loadConfig({ env: { VIDEODEX_CONCURRENCY_CPU: '0' } })).toThrowError(/environment VIDEODEX_CONCURRENCY_CPU: \[Concurrency\] Cpu/);
+    expect(() => loadConfig({ env: { VIDEODEX_CONCURRENCY_GPU: '1' } })).toThrowError(/VIDEODEX_CONCURRENCY_GPU is not a key/);
+  });
+
+  it('names a missing explicit config file', () => {
+    expect(() => loadConfig({ file: '/nonexistent/videodex.ini', env: {} })).toThrowError(/videodex\.ini: config file not found/);
+  });
+
+  it('reads the key from env aliases and masks secrets everywhere it is shown', () => {
+    const loaded = loadConfig({ env: { DASHSCOPE_API_KEY: 'sk-canary-123456', VIDEODEX_DATABASE_URL: 'postgres://u:hunter22@db/x' } });
+    expect(loaded.config.QwenVL.AccessKey).toBe('sk-canary-123456');
+    const rows = describeConfig(loaded);
+    const text = JSON.stringify(rows);
+    expect(text).not.toContain('sk-canary-123456');
+    expect(text).not.toContain('hunter22');
+    expect(rows.find((r) => r.key === 'Url')!.value).toBe('postgres://u:***@db/x');
+    expect(secretValues(loaded)).toEqual(expect.arrayContaining(['sk-canary-123456', 'hunter22']));
+    expect(maskSecret('')).toBe('');
+  });
+
+  it('parses sizes, lists and booleans from strings', () => {
+    const { config } = loadConfig({ env: { VIDEODEX_SOURCES_MAXBYTES: '2G', VIDEODEX_GENERAL_VIDEOEXTENSIONS: 'mp4, mkv', VIDEODEX_GENERAL_SNIFFCONTENT: 'no' } });
+    expect(config.Sources.MaxBytes).toBe(2 * 1024 ** 3);
+    expect(config.General.VideoExtensions).toEqual(['mp4', 'mkv']);
+    expect(config.General.SniffContent).toBe(false);
+  });
+});

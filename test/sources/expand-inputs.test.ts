@@ -1,0 +1,56 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expandInputs, safeFileName } from '../../src/sources/index.js';
+import { makeTestVideo, tempDir } from '../helpers/media.js';
+
+const t = tempDir();
+afterAll(() => t.cleanup());
+const opts = { videoExtensions: ['mp4', 'mkv'], sniffContent: true, followSymlinks: false };
+
+beforeAll(async () => {
+  mkdirSync(path.join(t.dir, 'lib/sub'), { recursive: true });
+  mkdirSync(path.join(t.dir, 'nothing'), { recursive: true });
+  await makeTestVideo(path.join(t.dir, 'lib/a.mp4'), { seconds: 1 });
+  copyFileSync(path.join(t.dir, 'lib/a.mp4'), path.join(t.dir, 'lib/sub/odd-name.bin'));
+  writeFileSync(path.join(t.dir, 'lib/notes.mp4'), 'just some text, not a video\n');
+  writeFileSync(path.join(t.dir, 'lib/readme.txt'), 'hello');
+  writeFileSync(path.join(t.dir, 'lib/.hidden.mp4'), 'x');
+  writeFileSync(path.join(t.dir, 'lib/partial.mp4.part'), 'x');
+  writeFileSync(path.join(t.dir, 'nothing/readme.txt'), 'hello');
+  writeFileSync(path.join(t.dir, 'list.txt'), '# my list\nhttps://example.test/v.mp4\n\n  lib/a.mp4  \nmissing.mp4\n');
+});
+
+describe('expandInputs', () => {
+  it('scans folders recursively by extension and by content', async () => {
+    const r = await expandInputs([path.join(t.dir, 'lib')], [], opts);
+    expect(r.items.map((i) => path.relative(t.dir, i.path!)).sort()).toEqual(['lib/a.mp4', 'lib/sub/odd-name.bin']);
+    expect(r.problems).toEqual([expect.objectContaining({ message: expect.stringMatching(/notes\.mp4|named \.mp4 but its content is text/) })]);
+  });
+
+  it('says so for a folder with no videos and a path that does not exist', async () => {
+    const r = await expandInputs([path.join(t.dir, 'nothing'), path.join(t.dir, 'nope.mp4')], [], opts);
+    expect(r.items).toEqual([]);
+    expect(r.problems.map((p) => p.message)).toEqual(['folder contains no videos', 'no such file or folder']);
+  });
+
+  it('reads list files: URLs, paths relative to the list, comments and blanks skipped, duplicates once', async () => {
+    const r = await expandInputs([path.join(t.dir, 'lib/a.mp4')], [path.join(t.dir, 'list.txt')], opts);
+    expect(r.items.map((i) => i.kind)).toEqual(['local', 'url']);
+    expect(r.items[1]!.url).toBe('https://example.test/v.mp4');
+    expect(r.problems).toEqual([{ raw: 'missing.mp4', message: 'no such file or folder' }]);
+  });
+
+  it('takes explicitly named files without sniffing (ffprobe decides later)', async () => {
+    const r = await expandInputs([path.join(t.dir, 'lib/notes.mp4')], [], opts);
+    expect(r.items).toHaveLength(1);
+  });
+
+  it('makes file names that cannot escape the media folder', () => {
+    expect(safeFileName('../../etc/passwd')).toBe('passwd');
+    expect(safeFileName('..')).toBe('video');
+    expect(safeFileName('a\u0000b.mp4')).toBe('a_b.mp4');
+    expect(safeFileName('CON.mp4')).toBe('_CON.mp4');
+    expect(Buffer.byteLength(safeFileName('x'.repeat(400) + '.mp4'))).toBeLessThanOrEqual(180);
+  });
+});

@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore, toFtsQuery } from '../../src/store/index.js';
+import { tempDir } from '../helpers/media.js';
+import { makeRecord } from '../helpers/records.js';
+
+const t = tempDir();
+let store: SqliteStore;
+beforeAll(async () => {
+  store = new SqliteStore(path.join(t.dir, 'db', 'v.db'));
+  await store.migrate();
+  await store.migrate(); // idempotent
+  const meta = (w: number, h: number, d: number, codec = 'h264', audio = false) => ({ durationSec: d, container: 'mp4', bitRate: 1, width: w, height: h, fps: 30, rotation: 0, videoCodec: codec, audio: audio ? { codec: 'aac', channels: 2, sampleRate: 48000 } : null, containerTags: {} });
+  await store.upsert(makeRecord({ id: 'a1', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'Surfing at the beach' }, metadata: meta(1920, 1080, 30), tags: [{ name: 'Outdoor', source: 'filename' }, { name: 'sea', source: 'ai' }] }));
+  await store.upsert(makeRecord({ id: 'b2', metadata: meta(640, 360, 5, 'mpeg4'), tags: [{ name: 'outdoor', source: 'rule' }], ai: { model: 'm', endpoint: 'e', provider: 'openai', template: 't', instruction: 'i', description: 'A dog runs along the beach chasing a ball', tags: [], actions: [], promptTokens: 1, completionTokens: 1, framesSent: 1, at: 'x' } }));
+  await store.upsert(makeRecord({ id: 'c3', metadata: meta(1280, 720, 120), tags: [{ name: 'night', source: 'rule' }], categories: [{ name: 'Sports', source: 'rule' }], stages: { probe: { status: 'failed', version: '1', inputHash: 'h', at: 'x', ms: 1, error: 'boom' } } }));
+});
+afterAll(async () => {
+  await store.close();
+  t.cleanup();
+});
+
+describe('SqliteStore', () => {
+  it('gets what it upserted, whole', async () => {
+    const v = await store.get('a1');
+    expect(v?.source.title).toBe('Surfing at the beach');
+    expect(v?.tags).toHaveLength(2);
+    expect(await store.get('nope')).toBeNull();
+  });
+
+  it('ranks text matches with bm25 and highlights the description', async () => {
+    const r = await store.search({ text: 'beach' });
+    expect(r.total).toBe(2);
+    expect(r.hits[0]!.id).toBe('a1'); // title outweighs description
+    const dog = r.hits.find((h) => h.id === 'b2')!;
+    expect(dog.highlight).toContain('[beach]');
+    expect((await store.search({ text: 'bea*' })).total).toBe(2);
+    expect((await store.search({ text: '"dog runs"' })).total).toBe(1);
+    expect((await store.search({ text: '"runs dog"' })).total).toBe(0);
+  });
+
+  it('treats FTS operators in user text as words, never as syntax', async () => {
+    expect(toFtsQuery('a AND "b c" d* NEAR(')).toBe('"a" "AND" "b c" "d"* "NEAR"');
+    await expect(store.search({ text: 'beach) OR (' })).resolves.toBeDefined();
+    expect((await store.search({ text: '***' })).total).toBe(0);
+  });
+
+  it('filters by tags (all, any, not), categories, ranges, codec and failures', async () => {
+    const ids = async (q: Parameters<SqliteStore['search']>[0]) => (await store.search(q)).hits.map((h) => h.id).sort();
+    expect(await ids({ tags: ['outdoor'] })).toEqual(['a1', 'b2']);
+    expect(await ids({ tags: ['outdoor', 'sea'] })).toEqual(['a1']);
+    expect(await ids({ anyTags: ['sea', 'night'] })).toEqual(['a1', 'c3']);
+    expect(await ids({ notTags: ['outdoor'] })).toEqual(['c3']);
+    expect(await ids({ categories: ['sports'] })).toEqual(['c3']);
+    expect(await ids({ duration: { min: 10, max: 60 } })).toEqual(['a1']);
+    expect(await ids({ height: { min: 720 } })).toEqual(['a1', 'c3']);
+    expect(await ids({ codec: 'MPEG4' })).toEqual(['b2']);
+    expect(await ids({ failed: true })).toEqual(['c3']);
+  });
+
+  it('computes facets over the whole match and pages stably', async () => {
+    const r = await store.search({ limit: 1 });
+    expect(r.hits).toHaveLength(1);
+    expect(r.total).toBe(3);
+    expect(r.facets.tags).toMatchObject({ outdoor: 2, sea: 1, night: 1 });
+    expect(r.facets.codecs).toEqual({ h264: 2, mpeg4: 1 });
+    expect(r.facets.resolutions).toEqual({ fhd: 1, sd: 1, hd: 1 });
+    const pages = [];
+    for (let o = 0; o < 3; o++) pages.push((await store.search({ sort: 'duration-asc', limit: 1, offset: o })).hits[0]!.id);
+    expect(pages).toEqual(['b2', 'a1', 'c3']);
+  });
+
+  it('iterates everything in pages and keeps FTS in step on update and delete', async () => {
+    const seen = [];
+    for await (const v of store.iterate()) seen.push(v.id);
+    expect(seen).toEqual(['a1', 'b2', 'c3']);
+    const a = (await store.get('a1'))!;
+    await store.upsert({ ...a, source: { ...a.source, title: 'Skiing in the mountains' } });
+    expect((await store.search({ text: 'surfing' })).total).toBe(0);
+    expect((await store.search({ text: 'skiing' })).total).toBe(1);
+    expect(await store.delete('a1')).toBe(true);
+    expect(await store.delete('a1')).toBe(false);
+    expect((await store.search({ text: 'skiing' })).total).toBe(0);
+    expect(await store.count()).toBe(2);
+  });
+
+  it('keeps the acquisition log', async () => {
+    await store.putInput({ key: 'http://x/y.mp4', status: 'failed', videoId: null, attempts: 1, bytes: null, error: 'HTTP 404', errorCode: 'E_HTTP', fileSize: null, fileMtimeMs: null, listFile: null, updatedAt: 'now' });
+    await store.putInput({ key: '/a.mp4', status: 'done', videoId: 'a1', attempts: 2, bytes: 5, error: null, errorCode: null, fileSize: 5, fileMtimeMs: 1.5, listFile: null, updatedAt: 'now' });
+    expect((await store.getInput('/a.mp4'))?.fileMtimeMs).toBe(1.5);
+    expect((await store.listInputs('failed')).map((r) => r.key)).toEqual(['http://x/y.mp4']);
+    expect(await store.listInputs()).toHaveLength(2);
+  });
+});
