@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AppError, ConfigError, describeError, ExitCode } from '../core/index.js';
 import { registerConfig } from './commands/config-command.js';
+import { registerDataset } from './commands/dataset-command.js';
 import { registerDoctor } from './commands/doctor-command.js';
 import { registerExport } from './commands/export-command.js';
 import { registerProcess } from './commands/process-command.js';
@@ -8,7 +9,7 @@ import { registerSearch } from './commands/search-command.js';
 import { registerShow } from './commands/show-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
-const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerConfig, registerDoctor];
+const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerDataset, registerConfig, registerDoctor];
 
 export function buildProgram(): Command {
   const program = new Command('videodex')
