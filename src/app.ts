@@ -13,7 +13,7 @@ import {
   type Logger,
   stableHash,
 } from './core/index.js';
-import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type DatasetProgress, type DatasetReport } from './export/dataset/index.js';
+import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type DatasetProgress, type DatasetReport } from './export/index.js';
 import { expandInputs, HttpSource, LocalSource, type ExpandedInputs, type Source } from './sources/index.js';
 import { SqliteStore, type SearchQuery, type VideoStore } from './store/index.js';
 import { indexStage, PipelineRunner, probeStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';

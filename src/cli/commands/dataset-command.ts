@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, ExitCode } from '../../core/index.js';
-import { datasetStats, formatDatasetStats, type DatasetFlags, type DatasetProgress, type DatasetReport } from '../../export/dataset/index.js';
+import { datasetStats, formatDatasetStats, type DatasetFlags, type DatasetProgress, type DatasetReport } from '../../export/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
 import { appFrom, collect, err, nonNegativeInt, number, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
