@@ -1,0 +1,137 @@
+/**
+ * Dataset build: N generated videos of 10 scenes (5 s each) into 5-second 224p clips with `buildDataset`
+ * (records read from a SQLite store, clips cut under [Concurrency] Cpu jobs), against the equivalent bare
+ * ffmpeg commands run one after another in the same run: (a) the very commands videodex ran, (b) the plain
+ * command a person would type (ffmpeg's own threading). Also the cost of near-duplicate hashing on top,
+ * and peak RSS of the building process. Target: >= 1.8x clips/s vs (a) on 2 cores.
+ * Run: npx tsx bench/dataset.ts [--quick] [--videos N] [--concurrency N]
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { configWith, findOnPath, runTool, type Video } from '../src/core/index.js';
+import { buildDataset, datasetOptions, encodeArgs, readManifest, type PlannedClip } from '../src/export/index.js';
+import { SqliteStore } from '../src/store/index.js';
+import { sceneRecord } from '../test/helpers/scene-videos.js';
+import { hasFlag, recordResult, timed, workDir } from './bench-lib.js';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+const QUICK = hasFlag('--quick');
+const VIDEOS = arg('--videos', QUICK ? 10 : 50);
+const SCENES = 10;
+const SCENE_SEC = 5;
+const FPS = 25;
+const CPU = arg('--concurrency', 2);
+const SOURCES = ['testsrc2', 'mandelbrot', 'smptebars', 'rgbtestsrc', 'testsrc', 'cellauto=rule=110', 'life=ratio=0.3:mold=10', 'smptehdbars', 'yuvtestsrc', 'pal75bars'];
+
+async function makeVideo(ffmpeg: string, file: string, v: number): Promise<void> {
+  const args = ['-hide_banner', '-loglevel', 'error', '-y'];
+  for (let k = 0; k < SCENES; k++) {
+    const src = SOURCES[(k + v) % SOURCES.length]!;
+    const sep = src.includes('=') ? ':' : '=';
+    args.push('-f', 'lavfi', '-t', String(SCENE_SEC), '-i', `${src}${sep}s=480x360:r=${FPS}`);
+  }
+  // A per-video hue turn and a moving box make every video's pictures its own.
+  const chains = Array.from({ length: SCENES }, (_, k) => `[${k}:v]format=yuv420p,hue=h=${(v * 37) % 360},drawbox=x=${(v * 13) % 400}+t*20:y=${(k * 29) % 300}:w=60:h=40:c=white@0.8:t=fill[v${k}]`);
+  const filter = `${chains.join(';')};${Array.from({ length: SCENES }, (_, k) => `[v${k}]`).join('')}concat=n=${SCENES}:v=1:a=0[out]`;
+  args.push('-filter_complex', filter, '-map', '[out]', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(FPS * 2), '-pix_fmt', 'yuv420p', file);
+  await runTool(ffmpeg, args, { timeoutMs: 600_000 });
+}
+
+async function fixtures(ffmpeg: string): Promise<Video[]> {
+  const dir = path.join(workDir('dataset'), `videos-${VIDEOS}`);
+  mkdirSync(dir, { recursive: true });
+  const files = Array.from({ length: VIDEOS }, (_, v) => path.join(dir, `video-${String(v).padStart(3, '0')}.mp4`));
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length) {
+    process.stdout.write(`dataset bench: generating ${missing.length} videos (${SCENES} x ${SCENE_SEC} s scenes, 480x360)...\n`);
+    const limit = pLimit(2);
+    await Promise.all(files.map((f, v) => (existsSync(f) ? null : limit(() => makeVideo(ffmpeg, `${f}.part.mp4`, v).then(() => import('node:fs').then((fs) => fs.renameSync(`${f}.part.mp4`, f)))))));
+  }
+  const labels = ['jump', 'run', 'swim', 'climb', 'dance'];
+  return files.map((f, v) =>
+    sceneRecord(f, Array.from({ length: SCENES }, () => SCENE_SEC * FPS), { fps: FPS, width: 480, height: 360, label: labels[v % labels.length]!, categories: [{ name: labels[v % labels.length]!, source: 'list' }] }),
+  );
+}
+
+async function main(): Promise<void> {
+  const ffmpeg = findOnPath('ffmpeg');
+  const ffprobe = findOnPath('ffprobe');
+  if (!ffmpeg || !ffprobe) throw new Error('bench needs ffmpeg and ffprobe on PATH');
+  const records = await fixtures(ffmpeg);
+  const base = workDir('dataset');
+  const db = path.join(base, 'bench.db');
+  rmSync(db, { force: true });
+  const store = new SqliteStore(db);
+  await store.migrate();
+  for (const r of records) await store.upsert(r);
+
+  const out = path.join(base, 'out');
+  rmSync(out, { recursive: true, force: true });
+  const config = configWith({ Concurrency: { Cpu: CPU }, Dataset: { ShortSide: 224, MinClipSec: 1, MaxClipSec: 5, Labels: 'list', Split: '0.8,0.1,0.1', Dedup: false, Formats: ['folder', 'mmaction'] } });
+  const options = datasetOptions(config, out);
+
+  // Warm the page cache for both sides.
+  await Promise.all(records.map((r) => runTool(ffmpeg, ['-v', 'error', '-i', r.file.path, '-f', 'null', '-', '-frames:v', '1'])));
+
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const built = await timed(() => buildDataset(store.iterate({}), options, { ffmpeg, ffprobe }));
+  clearInterval(sampler);
+  const clips = built.value.clips;
+  if (clips !== VIDEOS * SCENES || built.value.failed.length) throw new Error(`expected ${VIDEOS * SCENES} clips, got ${clips} (${built.value.failed.length} failed)`);
+
+  // Dedup on top: a re-run reuses every clip and only hashes.
+  const dedupRun = await timed(() => buildDataset(store.iterate({}), { ...options, dedup: { enabled: true, threshold: 10, frames: 4 } }, { ffmpeg, ffprobe }));
+  if (dedupRun.value.encoded !== 0) throw new Error('dedup re-run re-encoded clips');
+
+  // Baselines: the same clips, one ffmpeg after another.
+  const manifest = readManifest(out);
+  const byId = new Map(records.map((r) => [r.id, r]));
+  const planned: PlannedClip[] = manifest.clips.map((c) => ({
+    id: c.id, videoId: c.videoId, sourcePath: byId.get(c.videoId)!.file.path, sourceUrl: c.source, youtubeId: null, label: c.label, labels: c.labels,
+    startSec: c.startSec, endSec: c.endSec, startFrame: Math.round(c.startSec * FPS), endFrame: Math.round(c.endSec * FPS), sourceFps: FPS, scene: c.scene, description: null,
+  }));
+  const bdir = path.join(base, 'baseline');
+  rmSync(bdir, { recursive: true, force: true });
+  mkdirSync(bdir, { recursive: true });
+  const same = await timed(async () => {
+    for (const c of planned) await runTool(ffmpeg, encodeArgs(c, options.encode, path.join(bdir, `${c.id}.mp4`), CPU > 1 ? 1 : 0));
+  });
+  const plain = await timed(async () => {
+    for (const c of planned) {
+      await runTool(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-ss', String(c.startSec), '-i', c.sourcePath, '-t', String(c.endSec - c.startSec), '-vf', 'scale=-2:224', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-an', path.join(bdir, `plain-${c.id}.mp4`)]);
+    }
+  });
+  if (readdirSync(bdir).length !== 2 * planned.length) throw new Error('baseline did not write every clip');
+  await store.close();
+
+  const cps = (ms: number) => clips / (ms / 1000);
+  const ratioSame = same.ms / built.ms;
+  const ratioPlain = plain.ms / built.ms;
+  const rssMiB = Math.round(peakRss / 1024 ** 2);
+  process.stdout.write(
+    `dataset: ${VIDEOS} videos x ${SCENES} scenes -> ${clips} clips of ${SCENE_SEC} s at 224p, concurrency ${CPU}\n` +
+      `  videodex dataset build: ${(built.ms / 1000).toFixed(1)} s = ${cps(built.ms).toFixed(2)} clips/s\n` +
+      `  bare ffmpeg, same commands, sequential: ${(same.ms / 1000).toFixed(1)} s = ${cps(same.ms).toFixed(2)} clips/s -> videodex ${ratioSame.toFixed(2)}x (target >= 1.8x)\n` +
+      `  bare ffmpeg, plain command (ffmpeg threads), sequential: ${(plain.ms / 1000).toFixed(1)} s = ${cps(plain.ms).toFixed(2)} clips/s -> videodex ${ratioPlain.toFixed(2)}x\n` +
+      `  dedup hashing on a re-run (all clips reused): ${(dedupRun.ms / 1000).toFixed(1)} s = ${(dedupRun.ms / built.ms * 100).toFixed(0)}% of the build\n` +
+      `  peak RSS of the building process: ${rssMiB} MiB\n`,
+  );
+  recordResult('dataset', {
+    videos: VIDEOS, clips, concurrency: CPU,
+    videodexMs: Math.round(built.ms), clipsPerSec: Number(cps(built.ms).toFixed(3)),
+    baselineSameMs: Math.round(same.ms), ratioVsSame: Number(ratioSame.toFixed(3)),
+    baselinePlainMs: Math.round(plain.ms), ratioVsPlain: Number(ratioPlain.toFixed(3)),
+    dedupRerunMs: Math.round(dedupRun.ms), peakRssMiB: rssMiB,
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench dataset: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
