@@ -214,6 +214,18 @@ describe('bad input', () => {
     );
   });
 
+  it('reports clips ffmpeg cannot cut (a vanished file) without stopping the others', async () => {
+    const gone = sceneRecord(records[0]!.file.path, SCENES, { label: 'jump', id: 'feedfeedfeedfeed' });
+    gone.file = { ...gone.file, path: path.join(t.dir, 'vanished.mp4') };
+    const out = path.join(t.dir, 'ds-gone');
+    const rep = await buildDataset(iterate([gone, records[2]!]), opts(out, { labels: 'list', split: '1,0,0', dedup: false }), deps);
+    expect(rep.clips).toBe(3);
+    expect(rep.failed).toHaveLength(3);
+    expect(rep.failed[0]!.videoId).toBe('feedfeedfeedfeed');
+    expect(rep.failed[0]!.error).toMatch(/ffmpeg exited with code \d+: .*vanished\.mp4: No such file or directory/);
+    expect(readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.part'))).toEqual([]);
+  });
+
   it('skips a video shorter than the clip window and says so', async () => {
     const rep = await buildDataset(iterate(records.slice(0, 2)), opts(path.join(t.dir, 'ds-win'), { labels: 'list', clip: 'window:2s', split: '1,0,0' }), deps);
     expect(rep.clips).toBe(2);

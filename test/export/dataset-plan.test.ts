@@ -192,3 +192,14 @@ describe('dHash and duplicates', () => {
     ]);
   });
 });
+
+describe('batching', () => {
+  it('groups one video\'s clips into runs of at most 5 with small gaps, and samples hash frames evenly', async () => {
+    const { batchClips, hashSampleIndices } = await import('../../src/export/dataset/clip-encoder.js');
+    const mk = (s: number, e: number) => ({ startFrame: s, endFrame: e, sourceFps: 25 });
+    const clips = [mk(0, 50), mk(50, 100), mk(100, 150), mk(150, 200), mk(200, 250), mk(250, 300), mk(300 + 25 * 6, 500)];
+    expect(batchClips([...clips].reverse()).map((b) => b.length)).toEqual([5, 1, 1]);
+    expect(hashSampleIndices(100, 4)).toEqual([12, 37, 62, 87]);
+    expect(hashSampleIndices(2, 4)).toEqual([0, 1]);
+  });
+});

@@ -1,4 +1,5 @@
 import { runTool } from '../../core/index.js';
+import { hashFilter } from './clip-encoder.js';
 import type { AssignedClip, DuplicateRemoval, SplitName } from './dataset-types.js';
 
 const W = 9;
@@ -31,15 +32,15 @@ export function dhashFrames(raw: Uint8Array): Uint8Array {
 }
 
 /**
- * The clip's perceptual hash: `frames` frames sampled evenly over its length by ffmpeg, scaled to 9x8 gray
- * (area average), each dHashed. Hex, 16 characters a frame.
+ * The clip's perceptual hash: `frames` frames evenly spread over its `frameCount` frames, scaled by ffmpeg to
+ * 9x8 gray (area average), each dHashed. Hex, 16 characters a frame. (Batch encoding takes the same frames
+ * from the encoder's input with `hashFilter`, so both ways agree.)
  */
-export async function hashClip(ffmpeg: string, file: string, durationSec: number, frames: number, signal?: AbortSignal): Promise<string> {
-  const rate = Math.max(frames / Math.max(durationSec, 0.04), 0.01);
+export async function hashClip(ffmpeg: string, file: string, frameCount: number, frames: number, signal?: AbortSignal): Promise<string> {
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-threads', '1',
     '-i', file,
-    '-an', '-vf', `fps=${rate.toFixed(6)}:round=down,scale=${W}:${H}:flags=area,format=gray`,
+    '-an', '-vf', hashFilter(frameCount, frames), '-vsync', 'passthrough',
     '-frames:v', String(frames), '-f', 'rawvideo', 'pipe:1',
   ];
   const { stdout } = await runTool(ffmpeg, args, { timeoutMs: 10 * 60_000, ...(signal ? { signal } : {}), maxStdoutBytes: frames * W * H + 1024 });

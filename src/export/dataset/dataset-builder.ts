@@ -3,8 +3,8 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { AppError, describeError, displayName, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
 import { labelDirName } from './clip-labels.js';
-import { canCopy, copyArgs, encodeArgs, keyframeStart, keyframeTimes, outputFrames } from './clip-encoder.js';
-import { findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
+import { batchArgs, batchClips, canCopy, copyArgs, encodeArgs, keyframeStart, keyframeTimes, outputFrames } from './clip-encoder.js';
+import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
 import { describeLabelSource, planClips } from './clip-planner.js';
 import { assignSplits, capPerClass, withSplits, type SplitInput } from './clip-splitter.js';
 import { DatasetJournal, type JournalEntry } from './dataset-journal.js';
@@ -159,78 +159,183 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
   const limit = pLimit(options.concurrency);
   progress({ phase: 'clips', done: 0, total: assigned.length });
 
+  const hashing = options.dedup.enabled;
+  const K = options.dedup.frames;
+  const tmpDir = path.join(workDir, 'tmp');
+  mkdirSync(tmpDir, { recursive: true });
+  const finish = (clip: AssignedClip, entry: JournalEntry, prior: JournalEntry | undefined) => {
+    if (entry !== prior) journal.put(entry);
+    results.set(clip.id, entry);
+  };
+  const fail = (clip: AssignedClip, err: unknown) => {
+    if (deps.signal?.aborted) throw err;
+    const error = describeError(err);
+    failed.push({ clip: clip.id, videoId: clip.videoId, error });
+    log?.warn({ clip: clip.id, video: clip.videoId, err: error }, 'dataset clip failed');
+  };
+  const tick = () => {
+    done++;
+    progress({ phase: 'clips', done, total: assigned.length });
+  };
+
+  /** The journal's clip, moved to its planned place, when it was made with the same settings. */
+  const reuse = (clip: AssignedClip): JournalEntry | null => {
+    const prior = journal.get(clip.id);
+    if (!prior || prior.spec !== clipSpec(clip, options)) return null;
+    const rel = clipRelPath(options, clip);
+    const abs = path.join(outDir, rel);
+    const priorAbs = path.join(outDir, prior.path);
+    if (!existsSync(priorAbs) || statSync(priorAbs).size !== prior.bytes) return null;
+    if (prior.path !== rel) {
+      mkdirSync(path.dirname(abs), { recursive: true });
+      renameSync(priorAbs, abs);
+      removeEmptyDirs(path.dirname(priorAbs), outDir);
+    }
+    return { ...prior, path: rel };
+  };
+
+  const hashOf = async (entry: JournalEntry, frameCount: number): Promise<JournalEntry> => {
+    if (!hashing || (entry.hash && entry.hashFrames === K)) return entry;
+    const hash = await hashClip(deps.ffmpeg, path.join(outDir, entry.path), frameCount, K, deps.signal);
+    return { ...entry, hash, hashFrames: K };
+  };
+
+  /** One clip, one ffmpeg: stream copy when possible, else re-encode; then its hash. */
   const cutOne = async (clip: AssignedClip): Promise<void> => {
     deps.signal?.throwIfAborted();
     const rel = clipRelPath(options, clip);
     const abs = path.join(outDir, rel);
-    const spec = clipSpec(clip, options);
-    const prior = journal.get(clip.id);
-    let entry: JournalEntry | null = null;
-    if (prior && prior.spec === spec) {
-      const priorAbs = path.join(outDir, prior.path);
-      if (existsSync(priorAbs) && statSync(priorAbs).size === prior.bytes) {
-        if (prior.path !== rel) {
-          mkdirSync(path.dirname(abs), { recursive: true });
-          renameSync(priorAbs, abs);
-          removeEmptyDirs(path.dirname(priorAbs), outDir);
-        }
-        entry = { ...prior, path: rel };
-        reused++;
+    mkdirSync(path.dirname(abs), { recursive: true });
+    const part = `${abs}.part`;
+    let mode: 'encode' | 'copy' = 'encode';
+    let writtenStart = clip.startSec;
+    let frameCount = outputFrames(clip, options.encode.fps);
+    let duration = frameCount / (options.encode.fps || clip.sourceFps);
+    if (copyMode) {
+      let kfs = keyframes.get(clip.videoId);
+      if (!kfs) {
+        kfs = keyframeTimes(deps.ffprobe, clip.sourcePath, deps.signal);
+        keyframes.set(clip.videoId, kfs);
+      }
+      const k = keyframeStart(await kfs, clip.startSec, clip.endSec, Math.min(options.minClipSec, clip.endSec - clip.startSec));
+      if (k !== null) {
+        mode = 'copy';
+        writtenStart = k;
+        duration = clip.endSec - k;
+        frameCount = Math.max(1, Math.round(duration * clip.sourceFps));
       }
     }
-    if (!entry) {
-      mkdirSync(path.dirname(abs), { recursive: true });
-      const part = `${abs}.part`;
-      let mode: 'encode' | 'copy' = 'encode';
-      let writtenStart = clip.startSec;
-      let duration = outputFrames(clip, options.encode.fps) / (options.encode.fps || clip.sourceFps);
-      if (copyMode) {
-        let kfs = keyframes.get(clip.videoId);
-        if (!kfs) {
-          kfs = keyframeTimes(deps.ffprobe, clip.sourcePath, deps.signal);
-          keyframes.set(clip.videoId, kfs);
-        }
-        const k = keyframeStart(await kfs, clip.startSec, clip.endSec, Math.min(options.minClipSec, clip.endSec - clip.startSec));
-        if (k !== null) {
-          mode = 'copy';
-          writtenStart = k;
-          duration = clip.endSec - k;
-        }
-      }
-      const args = mode === 'copy' ? copyArgs(clip.sourcePath, writtenStart, clip.endSec, options.encode.audio, part) : encodeArgs(clip, options.encode, part, threads);
+    const args = mode === 'copy' ? copyArgs(clip.sourcePath, writtenStart, clip.endSec, options.encode.audio, part) : encodeArgs(clip, options.encode, part, threads);
+    try {
       await runTool(deps.ffmpeg, args, { timeoutMs: 60 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}), maxStdoutBytes: 1024 * 1024 });
-      const bytes = statSync(part).size;
-      if (bytes === 0) throw new AppError('E_DATASET_CLIP', 'ffmpeg wrote an empty clip');
-      renameSync(part, abs);
-      entry = { id: clip.id, spec, path: rel, bytes, mode, writtenStartSec: writtenStart, durationSec: duration };
-      if (mode === 'copy') copied++;
-      else encoded++;
+      if (statSync(part).size === 0) throw new AppError('E_DATASET_CLIP', 'ffmpeg wrote an empty clip');
+    } catch (err) {
+      rmSync(part, { force: true });
+      throw err;
     }
-    if (options.dedup.enabled && !(entry.hash && entry.hashFrames === options.dedup.frames)) {
-      entry.hash = await hashClip(deps.ffmpeg, abs, entry.durationSec, options.dedup.frames, deps.signal);
-      entry.hashFrames = options.dedup.frames;
-    }
-    if (entry !== prior) journal.put(entry);
-    results.set(clip.id, entry);
+    const bytes = statSync(part).size;
+    renameSync(part, abs);
+    if (mode === 'copy') copied++;
+    else encoded++;
+    const entry: JournalEntry = { id: clip.id, spec: clipSpec(clip, options), path: rel, bytes, mode, writtenStartSec: writtenStart, durationSec: duration };
+    journal.put(entry);
+    finish(clip, await hashOf(entry, frameCount), entry);
   };
 
-  await Promise.all(
-    assigned.map((clip) =>
-      limit(async () => {
+  /** Several clips of one video, one ffmpeg (decode once); on failure each clip is tried alone. */
+  const cutBatch = async (batch: AssignedClip[]): Promise<void> => {
+    deps.signal?.throwIfAborted();
+    const outputs = batch.map((clip) => {
+      const abs = path.join(outDir, clipRelPath(options, clip));
+      mkdirSync(path.dirname(abs), { recursive: true });
+      return { clip, file: `${abs}.part`, hashFile: hashing ? path.join(tmpDir, `${clip.id}.gray`) : null };
+    });
+    try {
+      await runTool(deps.ffmpeg, batchArgs(outputs, options.encode, threads, K), { timeoutMs: 60 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}), maxStdoutBytes: 1024 * 1024 });
+      for (const o of outputs) if (statSync(o.file).size === 0) throw new AppError('E_DATASET_CLIP', 'ffmpeg wrote an empty clip');
+    } catch (err) {
+      for (const o of outputs) {
+        rmSync(o.file, { force: true });
+        if (o.hashFile) rmSync(o.hashFile, { force: true });
+      }
+      if (deps.signal?.aborted) throw err;
+      for (const clip of batch) {
         try {
           await cutOne(clip);
-        } catch (err) {
-          if (deps.signal?.aborted) throw err;
-          const error = describeError(err);
-          failed.push({ clip: clip.id, videoId: clip.videoId, error });
-          log?.warn({ clip: clip.id, video: clip.videoId, err: error }, 'dataset clip failed');
+        } catch (e) {
+          fail(clip, e);
         } finally {
-          done++;
-          progress({ phase: 'clips', done, total: assigned.length });
+          tick();
+        }
+      }
+      return;
+    }
+    for (const o of outputs) {
+      const clip = o.clip;
+      const rel = clipRelPath(options, clip);
+      const bytes = statSync(o.file).size;
+      renameSync(o.file, path.join(outDir, rel));
+      encoded++;
+      const frameCount = outputFrames(clip, options.encode.fps);
+      let entry: JournalEntry = { id: clip.id, spec: clipSpec(clip, options), path: rel, bytes, mode: 'encode', writtenStartSec: clip.startSec, durationSec: frameCount / (options.encode.fps || clip.sourceFps) };
+      if (o.hashFile) {
+        const gray = readFileSync(o.hashFile);
+        rmSync(o.hashFile, { force: true });
+        entry = { ...entry, hash: Buffer.from(dhashFrames(gray)).toString('hex'), hashFrames: K };
+      }
+      finish(clip, entry, undefined);
+      tick();
+    }
+  };
+
+  const jobs: Array<Promise<void>> = [];
+  const toCut: AssignedClip[] = [];
+  for (const clip of assigned) {
+    const entry = reuse(clip);
+    if (!entry) {
+      toCut.push(clip);
+      continue;
+    }
+    reused++;
+    if (!hashing || (entry.hash && entry.hashFrames === K)) {
+      finish(clip, entry, journal.get(clip.id));
+      tick();
+      continue;
+    }
+    jobs.push(
+      limit(async () => {
+        try {
+          finish(clip, await hashOf(entry, Math.max(1, Math.round(entry.durationSec * (options.encode.fps || clip.sourceFps)))), undefined);
+        } catch (err) {
+          fail(clip, err);
+        } finally {
+          tick();
         }
       }),
-    ),
-  );
+    );
+  }
+  const batchable = !copyMode && !options.encode.audio;
+  if (batchable) {
+    const perVideo = new Map<string, AssignedClip[]>();
+    for (const c of toCut) (perVideo.get(c.videoId) ?? perVideo.set(c.videoId, []).get(c.videoId)!).push(c);
+    for (const clips of perVideo.values()) for (const batch of batchClips(clips)) jobs.push(limit(() => cutBatch(batch)));
+  } else {
+    for (const clip of toCut) {
+      jobs.push(
+        limit(async () => {
+          try {
+            await cutOne(clip);
+          } catch (err) {
+            fail(clip, err);
+          } finally {
+            tick();
+          }
+        }),
+      );
+    }
+  }
+  await Promise.all(jobs);
+  rmSync(tmpDir, { recursive: true, force: true });
 
   // 3. Near-duplicates: cross-split first; removed clips are parked in the work folder for inspection.
   let duplicates: DuplicateRemoval[] = [];
