@@ -6,3 +6,5 @@ export type { Stage, StageContext, RunEvent, RunSummary, RunOptions } from './wo
 export type { VideoStore, SearchQuery, SearchResult, InputRecord } from './store/index.js';
 export type { Source, InputItem, Acquired, AcquireContext } from './sources/index.js';
 export type { Tagger, TaggerContext } from './tagging/tagger.js';
+export { buildDataset, datasetOptions, datasetStats, formatDatasetStats, readManifest, writeRecords, writeParquet } from './export/index.js';
+export type { DatasetOptions, DatasetReport, DatasetStats, DatasetManifest, DatasetFlags, ExportFormat } from './export/index.js';
