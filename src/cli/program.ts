@@ -5,11 +5,12 @@ import { registerDataset } from './commands/dataset-command.js';
 import { registerDoctor } from './commands/doctor-command.js';
 import { registerExport } from './commands/export-command.js';
 import { registerProcess } from './commands/process-command.js';
+import { registerQueue } from './commands/queue-commands.js';
 import { registerSearch } from './commands/search-command.js';
 import { registerShow } from './commands/show-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
-const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerDataset, registerConfig, registerDoctor];
+const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerDataset, registerConfig, registerDoctor, registerQueue];
 
 export function buildProgram(): Command {
   const program = new Command('videodex')

@@ -6,3 +6,5 @@ export { orderStages, dependents } from './stage-order.js';
 export { mergeSourceInto, mergeTagged } from './record-merge.js';
 export { probeStage } from './stages/probe-stage.js';
 export { indexStage } from './stages/index-stage.js';
+export { enqueueItems, queueCounts, runWorker, jobIdFor } from './queue/video-queue.js';
+export type { VideoJobData, VideoJobResult, QueueSettings, QueueCounts, WorkerOptions } from './queue/video-queue.js';

@@ -106,8 +106,8 @@ describe('videodex process, end to end', () => {
     expect(csv.code).toBe(0);
     const rows = parse(readFileSync(csvFile, 'utf8'), { columns: true }) as Array<Record<string, string>>;
     expect(rows.length).toBe(6); // 3 good + 3 with a failed probe
-    expect(rows.find((r) => r.path.endsWith('surfDay_2024.mp4'))).toMatchObject({ width: '640', audio_codec: 'aac', failed_stages: '' });
-    expect(rows.find((r) => r.path.endsWith('song.m4a'))!.failed_stages).toBe('probe');
+    expect(rows.find((r) => r.path?.endsWith('surfDay_2024.mp4'))).toMatchObject({ width: '640', audio_codec: 'aac', failed_stages: '' });
+    expect(rows.find((r) => r.path?.endsWith('song.m4a'))!.failed_stages).toBe('probe');
     const jsonl = await runCli(['export', '--format', 'jsonl', '--codec', 'h264', ...dataArgs()]);
     expect(jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l).id)).toHaveLength(3);
     const json = JSON.parse((await runCli(['export', '--format', 'json', '--failed', ...dataArgs()])).stdout);
