@@ -34,24 +34,25 @@ const SCENES = 10;
 const SCENE_SEC = 5;
 const FPS = 25;
 const CPU = arg('--concurrency', 2);
-const SOURCES = ['testsrc2', 'mandelbrot', 'smptebars', 'rgbtestsrc', 'testsrc', 'cellauto=rule=110', 'life=ratio=0.3:mold=10', 'smptehdbars', 'yuvtestsrc', 'pal75bars'];
+/** Scene k of video v: a random texture of its own (Game of Life or a 1-D automaton, seeded), so no two scenes look alike. */
+function sceneSource(v: number, k: number): string {
+  const seed = v * 100 + k + 1;
+  return k % 2 === 0
+    ? `life=random_seed=${seed}:ratio=0.2:mold=8:life_color=#e0c080:death_color=#102040:mold_color=#607020`
+    : `cellauto=random_seed=${seed}:rule=${[30, 90, 110, 150, 18][(v + k) % 5]}:scroll=1`;
+}
 
 async function makeVideo(ffmpeg: string, file: string, v: number): Promise<void> {
   const args = ['-hide_banner', '-loglevel', 'error', '-y'];
-  for (let k = 0; k < SCENES; k++) {
-    const src = SOURCES[(k + v) % SOURCES.length]!;
-    const sep = src.includes('=') ? ':' : '=';
-    args.push('-f', 'lavfi', '-t', String(SCENE_SEC), '-i', `${src}${sep}s=480x360:r=${FPS}`);
-  }
-  // A per-video hue turn and a moving box make every video's pictures its own.
-  const chains = Array.from({ length: SCENES }, (_, k) => `[${k}:v]format=yuv420p,hue=h=${(v * 37) % 360},drawbox=x=${(v * 13) % 400}+t*20:y=${(k * 29) % 300}:w=60:h=40:c=white@0.8:t=fill[v${k}]`);
+  for (let k = 0; k < SCENES; k++) args.push('-f', 'lavfi', '-t', String(SCENE_SEC), '-i', `${sceneSource(v, k)}:s=480x360:r=${FPS}`);
+  const chains = Array.from({ length: SCENES }, (_, k) => `[${k}:v]format=yuv420p[v${k}]`);
   const filter = `${chains.join(';')};${Array.from({ length: SCENES }, (_, k) => `[v${k}]`).join('')}concat=n=${SCENES}:v=1:a=0[out]`;
   args.push('-filter_complex', filter, '-map', '[out]', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(FPS * 2), '-pix_fmt', 'yuv420p', file);
   await runTool(ffmpeg, args, { timeoutMs: 600_000 });
 }
 
 async function fixtures(ffmpeg: string): Promise<Video[]> {
-  const dir = path.join(workDir('dataset'), `videos-${VIDEOS}`);
+  const dir = path.join(workDir('dataset'), `textures-${VIDEOS}`);
   mkdirSync(dir, { recursive: true });
   const files = Array.from({ length: VIDEOS }, (_, v) => path.join(dir, `video-${String(v).padStart(3, '0')}.mp4`));
   const missing = files.filter((f) => !existsSync(f));
