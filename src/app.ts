@@ -11,7 +11,9 @@ import {
   type LoadConfigOptions,
   type LoadedConfig,
   type Logger,
+  stableHash,
 } from './core/index.js';
+import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type DatasetProgress, type DatasetReport } from './export/index.js';
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
 import { openStore, type VideoStore } from './store/index.js';
 import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
@@ -207,6 +209,31 @@ export class App {
     const expanded = options.onlyFailed ? await this.failedInputs() : await this.expand(inputs, options.listFiles ?? []);
     const runner = await this.runner();
     return runner.run(expanded.items, { ...options, problems: [...(options.problems ?? []), ...expanded.problems] });
+  }
+
+  /**
+   * Builds an action-recognition dataset in `outDir` from the records matching `query` (see docs/datasets.md).
+   * Flags override `[Dataset]`; clips are cut under `[Concurrency] Cpu` jobs.
+   */
+  async buildDataset(
+    query: SearchQuery,
+    outDir: string,
+    flags: DatasetFlags = {},
+    hooks: { onProgress?(p: DatasetProgress): void; signal?: AbortSignal } = {},
+  ): Promise<DatasetReport> {
+    const options = datasetOptions(this.config, outDir, flags);
+    const [store, tools] = await Promise.all([this.store(), this.tools()]);
+    const { outDir: _out, ...hashed } = options;
+    return buildDataset(store.iterate(query), options, {
+      ffmpeg: tools.ffmpeg.path,
+      ffprobe: tools.ffprobe.path,
+      logger: this.logger,
+      query,
+      version: videodexVersion(),
+      configHash: stableHash(hashed),
+      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+    });
   }
 
   async close(): Promise<void> {

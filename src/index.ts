@@ -14,3 +14,5 @@ export { PLUGIN_API_VERSION, definePlugin, PluginError } from './plugins/index.j
 export type { VideodexPlugin, PluginTagger, PluginTag, PluginExporter, PluginFactory, PluginSetupContext } from './plugins/index.js';
 export { normalizeTag, mergeTags, formatTaxonomyForPrompt, createTaggingSetup, computeTags, classify, parseRules } from './tagging/index.js';
 export type { TaggingSetup, Taxonomy, RuleSet } from './tagging/index.js';
+export { buildDataset, datasetOptions, datasetStats, formatDatasetStats, readManifest, writeRecords, writeParquet } from './export/index.js';
+export type { DatasetOptions, DatasetReport, DatasetStats, DatasetManifest, DatasetFlags, ExportFormat } from './export/index.js';

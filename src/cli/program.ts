@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { AppError, ConfigError, describeError, ExitCode, QueryError } from '../core/index.js';
 import { registerConfig } from './commands/config-command.js';
 import { registerDb } from './commands/db-command.js';
+import { registerDataset } from './commands/dataset-command.js';
 import { registerDoctor } from './commands/doctor-command.js';
 import { registerExport } from './commands/export-command.js';
 import { registerProcess } from './commands/process-command.js';
@@ -12,7 +13,6 @@ import { registerShow } from './commands/show-command.js';
 import { registerSources } from './commands/sources-command.js';
 import { registerUsage } from './commands/usage-command.js';
 
-/** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
 import { registerCategories } from './commands/categories-command.js';
 import { registerRetag } from './commands/retag-command.js';
 import { registerReview } from './commands/review-command.js';
@@ -20,7 +20,7 @@ import { registerTags } from './commands/tags-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
 const COMMANDS: Array<(program: Command) => void> = [
-  registerProcess, registerSearch, registerShow, registerScenes, registerExport, registerSources, registerRetag, registerTags,
+  registerProcess, registerSearch, registerShow, registerScenes, registerExport, registerDataset, registerSources, registerRetag, registerTags,
   registerCategories, registerReview, registerUsage, registerDb, registerConfig, registerDoctor, registerQueue,
 ];
 
