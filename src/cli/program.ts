@@ -9,6 +9,7 @@ import { registerProcess } from './commands/process-command.js';
 import { registerScenes } from './commands/scenes-command.js';
 import { registerQueue } from './commands/queue-commands.js';
 import { registerSearch } from './commands/search-command.js';
+import { registerServe } from './commands/serve-command.js';
 import { registerShow } from './commands/show-command.js';
 import { registerSources } from './commands/sources-command.js';
 import { registerUsage } from './commands/usage-command.js';
@@ -21,7 +22,7 @@ import { registerTags } from './commands/tags-command.js';
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
 const COMMANDS: Array<(program: Command) => void> = [
   registerProcess, registerSearch, registerShow, registerScenes, registerExport, registerDataset, registerSources, registerRetag, registerTags,
-  registerCategories, registerReview, registerUsage, registerDb, registerConfig, registerDoctor, registerQueue,
+  registerCategories, registerReview, registerUsage, registerDb, registerServe, registerQueue, registerConfig, registerDoctor,
 ];
 
 export function buildProgram(): Command {
