@@ -69,15 +69,6 @@ const closeAsync = promisify(close);
 /** Smaller downloads keep no resume state. */
 const RESUME_STATE_MIN = 1024 * 1024;
 
-/** Part folders already created by this process (one mkdir per folder, not per download). */
-const madeDirs = new Set<string>();
-
-async function ensureDir(dir: string, again = false): Promise<void> {
-  if (madeDirs.has(dir) && !again) return;
-  await mkdir(dir, { recursive: true });
-  madeDirs.add(dir);
-}
-
 const VIDEO_EXT_BY_TYPE: Record<string, string> = {
   'video/mp4': '.mp4',
   'video/webm': '.webm',
@@ -105,7 +96,7 @@ export function partPathFor(partDir: string, url: string): string {
  */
 export async function downloadHttp(opts: HttpDownloadOptions): Promise<HttpDownloadResult> {
   validateUrl(opts.url);
-  await ensureDir(opts.partDir);
+  await mkdir(opts.partDir, { recursive: true });
   const partPath = partPathFor(opts.partDir, opts.url);
   const metaPath = `${partPath}.json`;
   let resumedFrom = 0;
@@ -271,13 +262,7 @@ async function attemptDownload(
   // per item when collecting thousands of clips).
   const keepState = writeFrom > 0 || total === null || total >= (opts.resumeStateFrom ?? RESUME_STATE_MIN);
   if (keepState) {
-    await writeFile(metaPath, JSON.stringify(newMeta)).catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-      await ensureDir(opts.partDir, true); // someone removed the folder during the run
-      await writeFile(metaPath, JSON.stringify(newMeta));
-    });
-  } else {
-    await ensureDir(opts.partDir);
+    await writeFile(metaPath, JSON.stringify(newMeta));
   }
 
   const hash = createHash('sha256');
@@ -337,7 +322,7 @@ async function finish(
 ): Promise<Omit<HttpDownloadResult, 'attempts' | 'resumedFrom'>> {
   const digest = sha256 ?? (await hashPrefix(partPath, Infinity, createHash('sha256'))).digest('hex');
   const bytes = await sizeOf(partPath);
-  await ensureDir(opts.dir);
+  await mkdir(opts.dir, { recursive: true });
   const finalPath = await moveToUniquePath(partPath, opts.dir, meta.name);
   if (metaPath) await rm(metaPath, { force: true });
   return { path: finalPath, bytes, sha256: digest, finalUrl: meta.finalUrl, contentType: meta.contentType };
