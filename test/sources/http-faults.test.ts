@@ -171,6 +171,14 @@ describe('HTTP download faults (real server on 127.0.0.1)', () => {
     expect(visibleFiles()).toEqual([]);
   });
 
+  it('a server that never answers the request hits the connect (headers) timeout', async () => {
+    const s = await server({ '/silent.mp4': () => undefined });
+    const err = await failure(downloadHttp(options(`${s.base}/silent.mp4`, { retries: 0 })));
+    expect(err.code).toBe('E_CONNECT_TIMEOUT');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toBe('no response within [Sources] ConnectTimeoutSec');
+  });
+
   it('Content-Length larger than the body: retried, then failed as truncated; the .part is never shown as a video', async () => {
     const s = await server({
       '/short.mp4': (req, res) => {
