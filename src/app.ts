@@ -11,10 +11,29 @@ import {
   type LoadConfigOptions,
   type LoadedConfig,
   type Logger,
+  stableHash,
 } from './core/index.js';
+import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type DatasetProgress, type DatasetReport } from './export/index.js';
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
-import { SqliteStore, type VideoStore } from './store/index.js';
-import { indexStage, PipelineRunner, probeStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
+import { openStore, type VideoStore } from './store/index.js';
+import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
+import { formatTaxonomyForPrompt, loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
+import type { SearchQuery } from './store/index.js';
+import {
+  createClassifyStage,
+  createDescribeStage,
+  createTagStage,
+  indexStage,
+  keyframesStage,
+  PipelineRunner,
+  probeStage,
+  retagRecords,
+  scenesStage,
+  type RetagSummary,
+  type RunOptions,
+  type RunSummary,
+  type Stage,
+} from './workflow/index.js';
 
 export interface AppOptions extends LoadConfigOptions {
   /** Log to the log file (default true); tests and one-shot reads may turn it off. */
@@ -32,6 +51,10 @@ export class App {
   private storePromise: Promise<VideoStore> | null = null;
   private toolsPromise: Promise<MediaTools> | null = null;
   private sourceSet: SourceSet | null = null;
+  private stageList: { plugins: LoadedPlugin[]; stages: Stage[] } | null = null;
+  private pluginsPromise: Promise<LoadedPlugin[]> | null = null;
+  private loadedPlugins: LoadedPlugin[] = [];
+  private taggingSetup: TaggingSetup | null = null;
 
   constructor(readonly loaded: LoadedConfig, options: { logToFile?: boolean } = {}) {
     this.config = loaded.config;
@@ -52,9 +75,7 @@ export class App {
   store(): Promise<VideoStore> {
     this.storePromise ??= (async () => {
       const db = this.config.Database;
-      let store: VideoStore;
-      if (db.Backend === 'sqlite') store = new SqliteStore(db.Path);
-      else throw new ConfigError(`[Database] Backend = ${db.Backend} is not available in this build; use sqlite`);
+      const store = await openStore({ backend: db.Backend, path: db.Path, url: db.Url, schema: db.Schema, poolSize: db.PoolSize, compat: db.Compat, logger: this.logger });
       await store.migrate();
       return store;
     })();
@@ -73,8 +94,53 @@ export class App {
     return this.sourceSet.sources;
   }
 
+  /**
+   * The plugins of `[Plugins] Modules`, imported and validated once. Call before `stages()` so plugin stages
+   * and taggers are part of the pipeline; a bad plugin is a ConfigError before any work.
+   */
+  loadPlugins(): Promise<LoadedPlugin[]> {
+    this.pluginsPromise ??= loadPlugins(this.config.Plugins.Modules, { config: this.config, logger: this.logger }).then((loaded) => {
+      this.loadedPlugins = loaded;
+      return loaded;
+    });
+    return this.pluginsPromise;
+  }
+
+  /** Tag rules, taxonomy and action labels of `[Tagging]`, parsed and checked once (ConfigError on a bad file). */
+  tagging(): TaggingSetup {
+    this.taggingSetup ??= loadTaggingSetup(this.config);
+    return this.taggingSetup;
+  }
+
+  /**
+   * The `{{taxonomy}}` template variable: the taxonomy's categories and the action vocabulary as text, so the
+   * model answers in the user's vocabulary. Empty when neither is configured.
+   */
+  taxonomyPrompt(): string {
+    return formatTaxonomyForPrompt(this.tagging().taxonomy);
+  }
+
+  /** Exporters added by plugins, by name (after `loadPlugins()`). */
+  exporters(): Map<string, PluginExporter> {
+    return pluginExporters(this.loadedPlugins);
+  }
+
+  /**
+   * The pipeline's stages in registration order (the runner orders by `needs`, keeping this order otherwise):
+   * analysis (probe, scenes, keyframes, describe), then plugin stages, then tag and classify (which read what
+   * those left), then index. Built once per set of loaded plugins; the describe stage checks its templates here,
+   * before any work.
+   */
   stages(): Stage[] {
-    return [probeStage, indexStage];
+    if (this.stageList?.plugins !== this.loadedPlugins) {
+      const setup = this.tagging();
+      const analysis: Stage[] = [probeStage, scenesStage, keyframesStage, createDescribeStage(this.config, { afterKeyframes: true })];
+      const plugins = pluginStages(this.loadedPlugins);
+      const finishing: Stage[] = [createTagStage(setup, pluginTaggers(this.loadedPlugins)), createClassifyStage(setup), indexStage];
+      checkPluginNeeds(this.loadedPlugins, [...analysis, ...finishing].map((s) => s.name));
+      this.stageList = { plugins: this.loadedPlugins, stages: [...analysis, ...plugins, ...finishing] };
+    }
+    return this.stageList.stages;
   }
 
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {
@@ -84,7 +150,7 @@ export class App {
 
   async runner(): Promise<PipelineRunner> {
     mkdirSync(this.config.Paths.DataDir, { recursive: true });
-    const [store, tools] = await Promise.all([this.store(), this.tools()]);
+    const [store, tools] = await Promise.all([this.store(), this.tools(), this.loadPlugins()]);
     return new PipelineRunner({
       config: this.config,
       logger: this.logger,
@@ -117,11 +183,57 @@ export class App {
     return { items, problems: fromLists.problems };
   }
 
+  /**
+   * Re-runs tagging and classification over stored records matching `query` (no download, no model call),
+   * with the current rules, taxonomy and plugin taggers.
+   */
+  async retag(query: SearchQuery = {}, options: { dryRun?: boolean; force?: boolean; onProgress?: (seen: number) => void; signal?: AbortSignal } = {}): Promise<RetagSummary> {
+    const [store, loaded] = await Promise.all([this.store(), this.loadPlugins()]);
+    const stages = this.stages();
+    const byName = (n: string) => stages.find((s) => s.name === n)!;
+    return retagRecords({
+      store,
+      config: this.config,
+      logger: this.logger,
+      setup: this.tagging(),
+      tagStage: byName('tag'),
+      classifyStage: byName('classify'),
+      pluginTaggers: pluginTaggers(loaded),
+      query,
+      ...options,
+    });
+  }
+
   /** Expands inputs (or, with `onlyFailed`, takes the failed ones from the acquisition log) and runs the pipeline. */
   async process(inputs: readonly string[], options: RunOptions & { listFiles?: readonly string[]; onlyFailed?: boolean } = {}): Promise<RunSummary> {
     const expanded = options.onlyFailed ? await this.failedInputs() : await this.expand(inputs, options.listFiles ?? []);
     const runner = await this.runner();
     return runner.run(expanded.items, { ...options, problems: [...(options.problems ?? []), ...expanded.problems] });
+  }
+
+  /**
+   * Builds an action-recognition dataset in `outDir` from the records matching `query` (see docs/datasets.md).
+   * Flags override `[Dataset]`; clips are cut under `[Concurrency] Cpu` jobs.
+   */
+  async buildDataset(
+    query: SearchQuery,
+    outDir: string,
+    flags: DatasetFlags = {},
+    hooks: { onProgress?(p: DatasetProgress): void; signal?: AbortSignal } = {},
+  ): Promise<DatasetReport> {
+    const options = datasetOptions(this.config, outDir, flags);
+    const [store, tools] = await Promise.all([this.store(), this.tools()]);
+    const { outDir: _out, ...hashed } = options;
+    return buildDataset(store.iterate(query), options, {
+      ffmpeg: tools.ffmpeg.path,
+      ffprobe: tools.ffprobe.path,
+      logger: this.logger,
+      query,
+      version: videodexVersion(),
+      configHash: stableHash(hashed),
+      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+    });
   }
 
   async close(): Promise<void> {

@@ -29,6 +29,11 @@ export interface VideoStore {
   migrate(): Promise<void>;
   /** Inserts or replaces the record, with its search index, atomically. */
   upsert(video: Video): Promise<void>;
+  /**
+   * Inserts or replaces many records in few round trips (bulk loads, `db copy`). Each record is atomic; the
+   * batch need not be. Optional: callers fall back to `upsert` one by one.
+   */
+  upsertMany?(videos: readonly Video[]): Promise<void>;
   /** The record, or null. */
   get(id: string): Promise<Video | null>;
   /** Records whose file path is this path. */

@@ -17,6 +17,9 @@ interface ProcessFlags extends CommonFlags {
   sceneThreshold?: number;
   qwenInstruction?: string;
   useVpc?: boolean;
+  template?: string;
+  model?: string;
+  endpoint?: string;
 }
 
 export function registerProcess(program: Command): void {
@@ -38,6 +41,9 @@ export function registerProcess(program: Command): void {
     .option('--scene-threshold <n>', 'scene cut threshold ([SceneDetection] Threshold)', number)
     .option('--qwen-instruction <text>', 'instruction for the model ([QwenVL] DefaultInstruction)')
     .option('--use-vpc', 'use [QwenVL] VpcEndpoint instead of PublicEndpoint')
+    .option('--template <name>', 'prompt template: a name under templates/ or a file ([QwenVL] Template)')
+    .option('--model <name>', 'model name sent to the server ([QwenVL] Model)')
+    .option('--endpoint <url>', 'model endpoint for this run ([QwenVL] PublicEndpoint, or VpcEndpoint with --use-vpc)')
     .action(async (inputs: string[], flags: ProcessFlags) => {
       if (!inputs.length && !flags.inputFile?.length && !flags.retryFailed) {
         throw new ConfigError('process: give inputs (files, folders, URLs), --input-file, or --retry-failed');
@@ -49,8 +55,12 @@ export function registerProcess(program: Command): void {
         'SceneDetection.Threshold': flags.sceneThreshold,
         'QwenVL.DefaultInstruction': flags.qwenInstruction,
         'QwenVL.UseVpc': flags.useVpc ? true : undefined,
+        'QwenVL.Template': flags.template,
+        'QwenVL.Model': flags.model,
+        [flags.useVpc ? 'QwenVL.VpcEndpoint' : 'QwenVL.PublicEndpoint']: flags.endpoint,
       });
       const force = (flags.force ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+      await app.loadPlugins();
       const known = new Set(['all', 'acquire', ...app.stages().map((s) => s.name)]);
       const unknown = force.filter((f) => !known.has(f));
       if (unknown.length) throw new ConfigError(`--force ${unknown.join(',')}: no such stage; stages: ${[...known].join(', ')}`);
