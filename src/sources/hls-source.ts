@@ -56,7 +56,8 @@ export class HlsSource implements Source {
       '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
       '-user_agent', s.UserAgent,
       '-rw_timeout', String(s.IdleTimeoutSec * 1_000_000),
-      '-protocol_whitelist', 'file,http,https,tcp,tls,crypto,data',
+      // Network protocols only: a hostile playlist must not make ffmpeg read local files as segments.
+      '-protocol_whitelist', 'http,https,tcp,tls,crypto',
       '-i', url,
       '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
       ...(s.MaxBytes > 0 ? ['-fs', String(s.MaxBytes + 1)] : []),

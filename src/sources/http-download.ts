@@ -26,6 +26,8 @@ export interface HttpDownloadOptions {
   /** 0 = no limit. */
   maxBytes: number;
   userAgent: string;
+  /** Bodies smaller than this keep no resume state (fetched again whole after a crash); default 1 MiB. */
+  resumeStateFrom?: number;
   /** fsync the file before the rename (default true; `[Sources] Fsync`). */
   fsync?: boolean;
   throttle?: BandwidthLimiter | null;
@@ -64,14 +66,8 @@ const openFd = promisify(openCb);
 const fsyncAsync = promisify(fsync);
 const closeAsync = promisify(close);
 
-/** Part folders already created by this process (one mkdir per folder, not per download). */
-const madeDirs = new Set<string>();
-
-async function ensureDir(dir: string, again = false): Promise<void> {
-  if (madeDirs.has(dir) && !again) return;
-  await mkdir(dir, { recursive: true });
-  madeDirs.add(dir);
-}
+/** Smaller downloads keep no resume state. */
+const RESUME_STATE_MIN = 1024 * 1024;
 
 const VIDEO_EXT_BY_TYPE: Record<string, string> = {
   'video/mp4': '.mp4',
@@ -100,7 +96,7 @@ export function partPathFor(partDir: string, url: string): string {
  */
 export async function downloadHttp(opts: HttpDownloadOptions): Promise<HttpDownloadResult> {
   validateUrl(opts.url);
-  await ensureDir(opts.partDir);
+  await mkdir(opts.partDir, { recursive: true });
   const partPath = partPathFor(opts.partDir, opts.url);
   const metaPath = `${partPath}.json`;
   let resumedFrom = 0;
@@ -262,11 +258,12 @@ async function attemptDownload(
 
   const name = writeFrom > 0 && meta ? meta.name : fileNameFor(res.headers, res.finalUrl, contentType);
   const newMeta: PartMeta = { url: opts.url, finalUrl: res.finalUrl, etag, lastModified, total, name, contentType };
-  await writeFile(metaPath, JSON.stringify(newMeta)).catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-    await ensureDir(opts.partDir, true); // someone removed the folder during the run
+  // Resume state only where resuming can pay: a small file is fetched again whole (two fewer file operations
+  // per item when collecting thousands of clips).
+  const keepState = writeFrom > 0 || total === null || total >= (opts.resumeStateFrom ?? RESUME_STATE_MIN);
+  if (keepState) {
     await writeFile(metaPath, JSON.stringify(newMeta));
-  });
+  }
 
   const hash = createHash('sha256');
   if (writeFrom > 0) await hashPrefix(partPath, writeFrom, hash);
@@ -313,21 +310,21 @@ async function attemptDownload(
     throw new AcquireError(`the body ended after ${written} of ${total} bytes`, { code: SourceCode.Truncated, retryable: true });
   }
   opts.progress?.(written, total ?? written);
-  return finish(opts, partPath, metaPath, { ...newMeta, total: written }, hash.digest('hex'));
+  return finish(opts, partPath, keepState ? metaPath : null, { ...newMeta, total: written }, hash.digest('hex'));
 }
 
 async function finish(
   opts: HttpDownloadOptions,
   partPath: string,
-  metaPath: string,
+  metaPath: string | null,
   meta: PartMeta,
   sha256?: string,
 ): Promise<Omit<HttpDownloadResult, 'attempts' | 'resumedFrom'>> {
   const digest = sha256 ?? (await hashPrefix(partPath, Infinity, createHash('sha256'))).digest('hex');
   const bytes = await sizeOf(partPath);
-  await ensureDir(opts.dir);
+  await mkdir(opts.dir, { recursive: true });
   const finalPath = await moveToUniquePath(partPath, opts.dir, meta.name);
-  await rm(metaPath, { force: true });
+  if (metaPath) await rm(metaPath, { force: true });
   return { path: finalPath, bytes, sha256: digest, finalUrl: meta.finalUrl, contentType: meta.contentType };
 }
 

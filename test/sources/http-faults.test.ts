@@ -47,6 +47,7 @@ function options(url: string, extra: Partial<HttpDownloadOptions> = {}): HttpDow
     maxRedirects: 5,
     maxBytes: 0,
     userAgent: 'videodex-test',
+    resumeStateFrom: 0, // the bodies here are small; resume them as if they were large
     ...extra,
   };
 }
@@ -170,6 +171,14 @@ describe('HTTP download faults (real server on 127.0.0.1)', () => {
     expect(visibleFiles()).toEqual([]);
   });
 
+  it('a server that never answers the request hits the connect (headers) timeout', async () => {
+    const s = await server({ '/silent.mp4': () => undefined });
+    const err = await failure(downloadHttp(options(`${s.base}/silent.mp4`, { retries: 0 })));
+    expect(err.code).toBe('E_CONNECT_TIMEOUT');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toBe('no response within [Sources] ConnectTimeoutSec');
+  });
+
   it('Content-Length larger than the body: retried, then failed as truncated; the .part is never shown as a video', async () => {
     const s = await server({
       '/short.mp4': (req, res) => {
@@ -252,6 +261,20 @@ describe('HTTP download faults (real server on 127.0.0.1)', () => {
     expect(path.basename(a.path)).toBe('passwd.mp4');
     expect(path.basename(b.path)).toBe('passwd-1.mp4');
     expect(path.basename(c.path)).toBe('clip_.mp4');
+  });
+
+  it('small bodies keep no resume state by default: a retry fetches them whole', async () => {
+    const s = await server({
+      '/small.mp4': (req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length), etag: '"sm"' });
+          res.write(BODY.subarray(0, HALF), () => setTimeout(() => req.socket.destroy(), 50));
+        } else serveBytes(res, req, BODY, { etag: '"sm"' });
+      },
+    });
+    const r = await downloadHttp(options(`${s.base}/small.mp4`, { resumeStateFrom: undefined }));
+    expect(s.hitsOf('/small.mp4')[1]!.range).toBeUndefined();
+    expect(r.sha256).toBe(sha256(BODY));
   });
 
   it('a server that ignores Range: the retry restarts from zero and the file is right', async () => {

@@ -35,6 +35,8 @@ beforeAll(async () => {
         '@context': 'https://schema.org', '@type': 'VideoObject', name: 'Surf Day', description: 'Waves at dawn', uploadDate: '2024-05-01T08:00:00Z',
         duration: 'PT4S', contentUrl: `${server.base}/clip.mp4`, author: { '@type': 'Person', name: 'Ann' }, keywords: 'surf,beach',
       })}</script></head><body>surf</body></html>`),
+    '/evil.m3u8': (_q, res) =>
+      void res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end('#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n'),
     '/nothing.html': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>no video here</body></html>'),
     '/live': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(path.join(hlsDir, 'index.m3u8')).toString().replace(/^(index\d+\.ts)$/gm, '/show/ep1/$1')),
     ...hlsFiles,
@@ -130,6 +132,12 @@ describe('HLS/DASH source', () => {
     const a = await acquire(sources, url(`${server.base}/live`), ctx);
     expect(a.source.kind).toBe('hls');
     expect(await durationOf(a.path)).toBeGreaterThan(3.5);
+  });
+
+  it('a playlist pointing at local files is refused (network protocols only)', async () => {
+    const { sources, ctx, mediaDir } = setup('hls4');
+    await expect(acquire(sources, url(`${server.base}/evil.m3u8`), ctx)).rejects.toThrow(/ffmpeg could not copy the stream|not on whitelist|held no audio or video/);
+    expect(existsSync(mediaDir) ? readdirSync(mediaDir).filter((f) => !f.startsWith('.')) : []).toEqual([]);
   });
 
   it('a 404 manifest fails at once with one line', async () => {
