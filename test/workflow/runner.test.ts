@@ -47,7 +47,7 @@ async function harness(files: Record<string, string>): Promise<Harness> {
 }
 
 /** A stage that records its calls; `fail` makes it throw for matching file contents. */
-function countingStage(name: string, needs: string[], opts: { fail?: (v: Video) => boolean; setting?: () => unknown; cacheable?: boolean; resource?: Stage['resource']; delayMs?: number } = {}) {
+function countingStage(name: string, needs: string[], opts: { fail?: (v: Video) => boolean; setting?: () => unknown; cacheable?: boolean; resource?: Stage['resource']; delayMs?: number; waitForActive?: number } = {}) {
   const calls: string[] = [];
   let active = 0;
   let maxActive = 0;
@@ -62,6 +62,10 @@ function countingStage(name: string, needs: string[], opts: { fail?: (v: Video) 
       calls.push(v.id);
       active++;
       maxActive = Math.max(maxActive, active);
+      // With waitForActive, hold each run until that many run at once (or a deadline), so a limit is observed
+      // however slowly the machine hands out work; the limit itself must stop a fourth from ever starting.
+      const deadline = Date.now() + 5000;
+      while (opts.waitForActive && active < opts.waitForActive && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       await new Promise((r) => setTimeout(r, opts.delayMs ?? 1));
       active--;
       if (opts.fail?.(v)) throw new Error(`${name} broke on purpose`);
@@ -173,7 +177,7 @@ describe('PipelineRunner', () => {
   it('respects per-resource concurrency limits', async () => {
     const files = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`v${i}.mp4`, `content ${i}`]));
     const h = await harness(files);
-    const slow = countingStage('slow', ['acquire'], { resource: 'ai', delayMs: 30 });
+    const slow = countingStage('slow', ['acquire'], { resource: 'ai', delayMs: 30, waitForActive: 3 });
     await h.runner([slow.stage], { Concurrency: { Ai: 3 } }).run(h.items);
     expect(slow.calls).toHaveLength(8);
     expect(slow.maxActive()).toBe(3);
