@@ -49,7 +49,8 @@ describe('videodex process with the model (CLI, separate process)', () => {
     const r = await runCli(['process', clip, '--data-dir', data, '--dry-run', '--endpoint', `${pub.url}/v1`], { env: { ...process.env, VIDEODEX_QWEN_ACCESS_KEY: CANARY } });
     expect(r.code).toBe(0);
     const line = r.stderr.split('\n').find((l) => l.includes('describe:'));
-    expect(line).toMatch(/describe: 4 evenly spaced frames \(no scenes\) at 308x168 as images, template describe, ~(\d+) tokens/);
+    // The clip is one scene: its keyframe plus evenly spaced frames up to [QwenVL] MinFrames.
+    expect(line).toMatch(/describe: 4 frames from 1 scene at \d+x\d+ as images, template describe, ~(\d+) tokens/);
     const perVideo = Number(/~(\d+) tokens/.exec(line!)![1]);
     expect(r.stderr).toContain(`model requests would use ~${perVideo} prompt tokens in total`);
     expect(pub.requests.length).toBe(before);

@@ -242,7 +242,7 @@ export function formatPlan(plan: DescribePlan): string {
     plan.videoInput === 'url'
       ? 'the video URL (server samples 2 fps)'
       : plan.selection.from === 'scenes'
-        ? `${main.picks.length} frames from ${plan.selection.sceneCount} scenes at ${plan.frameSize!.width}x${plan.frameSize!.height} as ${plan.videoInput}`
+        ? `${main.picks.length} frames from ${plan.selection.sceneCount} scene${plan.selection.sceneCount === 1 ? "" : "s"} at ${plan.frameSize!.width}x${plan.frameSize!.height} as ${plan.videoInput}`
         : `${main.picks.length} evenly spaced frames (no scenes) at ${plan.frameSize!.width}x${plan.frameSize!.height} as ${plan.videoInput}`;
   const scenes = plan.requests.length > 1 ? ` + ${plan.requests.length - 1} scene-caption request(s)` : '';
   const verdict = plan.refusal ? ` REFUSED: ${plan.refusal}` : '';
