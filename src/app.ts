@@ -11,19 +11,24 @@ import {
   type LoadConfigOptions,
   type LoadedConfig,
   type Logger,
+  stableHash,
 } from './core/index.js';
-import { expandInputs, HttpSource, LocalSource, type ExpandedInputs, type Source } from './sources/index.js';
-import { SqliteStore, type VideoStore } from './store/index.js';
+import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type DatasetProgress, type DatasetReport } from './export/index.js';
+import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
+import { openStore, type VideoStore } from './store/index.js';
 import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
 import { formatTaxonomyForPrompt, loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
 import type { SearchQuery } from './store/index.js';
 import {
   createClassifyStage,
+  createDescribeStage,
   createTagStage,
   indexStage,
+  keyframesStage,
   PipelineRunner,
   probeStage,
   retagRecords,
+  scenesStage,
   type RetagSummary,
   type RunOptions,
   type RunSummary,
@@ -45,6 +50,8 @@ export class App {
   readonly secrets: readonly string[];
   private storePromise: Promise<VideoStore> | null = null;
   private toolsPromise: Promise<MediaTools> | null = null;
+  private sourceSet: SourceSet | null = null;
+  private stageList: { plugins: LoadedPlugin[]; stages: Stage[] } | null = null;
   private pluginsPromise: Promise<LoadedPlugin[]> | null = null;
   private loadedPlugins: LoadedPlugin[] = [];
   private taggingSetup: TaggingSetup | null = null;
@@ -68,9 +75,7 @@ export class App {
   store(): Promise<VideoStore> {
     this.storePromise ??= (async () => {
       const db = this.config.Database;
-      let store: VideoStore;
-      if (db.Backend === 'sqlite') store = new SqliteStore(db.Path);
-      else throw new ConfigError(`[Database] Backend = ${db.Backend} is not available in this build; use sqlite`);
+      const store = await openStore({ backend: db.Backend, path: db.Path, url: db.Url, schema: db.Schema, poolSize: db.PoolSize, compat: db.Compat, logger: this.logger });
       await store.migrate();
       return store;
     })();
@@ -83,8 +88,10 @@ export class App {
     return this.toolsPromise;
   }
 
-  sources(): Source[] {
-    return [new LocalSource(), new HttpSource()];
+  /** Every acquisition source, built once: they share the per-host limit, bandwidth cap and connection pool. */
+  sources(): readonly Source[] {
+    this.sourceSet ??= createSources(this.config);
+    return this.sourceSet.sources;
   }
 
   /**
@@ -107,7 +114,7 @@ export class App {
 
   /**
    * The `{{taxonomy}}` template variable: the taxonomy's categories and the action vocabulary as text, so the
-   * model answers in the user's vocabulary. Empty when neither is configured. For the describe stage.
+   * model answers in the user's vocabulary. Empty when neither is configured.
    */
   taxonomyPrompt(): string {
     return formatTaxonomyForPrompt(this.tagging().taxonomy);
@@ -120,15 +127,20 @@ export class App {
 
   /**
    * The pipeline's stages in registration order (the runner orders by `needs`, keeping this order otherwise):
-   * analysis, then plugin stages, then tag and classify (which read what those left), then index.
+   * analysis (probe, scenes, keyframes, describe), then plugin stages, then tag and classify (which read what
+   * those left), then index. Built once per set of loaded plugins; the describe stage checks its templates here,
+   * before any work.
    */
   stages(): Stage[] {
-    const setup = this.tagging();
-    const analysis: Stage[] = [probeStage];
-    const plugins = pluginStages(this.loadedPlugins);
-    const finishing: Stage[] = [createTagStage(setup, pluginTaggers(this.loadedPlugins)), createClassifyStage(setup), indexStage];
-    checkPluginNeeds(this.loadedPlugins, [...analysis, ...finishing].map((s) => s.name));
-    return [...analysis, ...plugins, ...finishing];
+    if (this.stageList?.plugins !== this.loadedPlugins) {
+      const setup = this.tagging();
+      const analysis: Stage[] = [probeStage, scenesStage, keyframesStage, createDescribeStage(this.config, { afterKeyframes: true })];
+      const plugins = pluginStages(this.loadedPlugins);
+      const finishing: Stage[] = [createTagStage(setup, pluginTaggers(this.loadedPlugins)), createClassifyStage(setup), indexStage];
+      checkPluginNeeds(this.loadedPlugins, [...analysis, ...finishing].map((s) => s.name));
+      this.stageList = { plugins: this.loadedPlugins, stages: [...analysis, ...plugins, ...finishing] };
+    }
+    return this.stageList.stages;
   }
 
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {
@@ -152,6 +164,26 @@ export class App {
   }
 
   /**
+   * The inputs the acquisition log marks failed, rebuilt as items: rows from a list file are read again from it
+   * (keeping label, start, end), the others from their key (a URL or an absolute path).
+   */
+  async failedInputs(): Promise<ExpandedInputs> {
+    const store = await this.store();
+    const failed = await store.listInputs('failed');
+    const keys = new Set(failed.map((r) => r.key));
+    const lists = [...new Set(failed.map((r) => r.listFile).filter((f): f is string => !!f))];
+    const fromLists = lists.length ? await this.expand([], lists) : { items: [], problems: [] };
+    const items = fromLists.items.filter((i) => keys.has(i.key));
+    const found = new Set(items.map((i) => i.key));
+    for (const r of failed) {
+      if (found.has(r.key)) continue;
+      if (isUrl(r.key) || /^(ytdl|yt-dlp):/i.test(r.key)) items.push({ key: r.key, raw: r.key, kind: 'url', url: r.key.replace(/#t=[\d.]*,[\d.]*$/, '') });
+      else if (!r.key.includes('#t=')) items.push({ key: r.key, raw: r.key, kind: 'local', path: r.key });
+    }
+    return { items, problems: fromLists.problems };
+  }
+
+  /**
    * Re-runs tagging and classification over stored records matching `query` (no download, no model call),
    * with the current rules, taxonomy and plugin taggers.
    */
@@ -172,15 +204,41 @@ export class App {
     });
   }
 
-  /** Expands inputs and runs the pipeline over them. */
-  async process(inputs: readonly string[], options: RunOptions & { listFiles?: readonly string[] } = {}): Promise<RunSummary> {
-    const expanded = await this.expand(inputs, options.listFiles ?? []);
+  /** Expands inputs (or, with `onlyFailed`, takes the failed ones from the acquisition log) and runs the pipeline. */
+  async process(inputs: readonly string[], options: RunOptions & { listFiles?: readonly string[]; onlyFailed?: boolean } = {}): Promise<RunSummary> {
+    const expanded = options.onlyFailed ? await this.failedInputs() : await this.expand(inputs, options.listFiles ?? []);
     const runner = await this.runner();
     return runner.run(expanded.items, { ...options, problems: [...(options.problems ?? []), ...expanded.problems] });
   }
 
+  /**
+   * Builds an action-recognition dataset in `outDir` from the records matching `query` (see docs/datasets.md).
+   * Flags override `[Dataset]`; clips are cut under `[Concurrency] Cpu` jobs.
+   */
+  async buildDataset(
+    query: SearchQuery,
+    outDir: string,
+    flags: DatasetFlags = {},
+    hooks: { onProgress?(p: DatasetProgress): void; signal?: AbortSignal } = {},
+  ): Promise<DatasetReport> {
+    const options = datasetOptions(this.config, outDir, flags);
+    const [store, tools] = await Promise.all([this.store(), this.tools()]);
+    const { outDir: _out, ...hashed } = options;
+    return buildDataset(store.iterate(query), options, {
+      ffmpeg: tools.ffmpeg.path,
+      ffprobe: tools.ffprobe.path,
+      logger: this.logger,
+      query,
+      version: videodexVersion(),
+      configHash: stableHash(hashed),
+      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+    });
+  }
+
   async close(): Promise<void> {
     if (this.storePromise) await (await this.storePromise.catch(() => null))?.close();
+    await this.sourceSet?.close();
     this.logger.flush?.();
   }
 }

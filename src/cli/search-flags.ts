@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { SourceKind } from '../core/index.js';
-import type { Range, SearchQuery, SortKey } from '../store/index.js';
+import { SORT_KEYS, type Range, type SearchQuery, type SortKey } from '../store/index.js';
 import { collect, nonNegativeInt, number, positiveInt } from './shared-options.js';
 
-export const SORT_KEYS: SortKey[] = ['relevance', 'created-desc', 'created-asc', 'duration-desc', 'duration-asc', 'name-asc', 'name-desc', 'size-desc', 'size-asc'];
+export { SORT_KEYS };
 const SOURCE_KINDS: SourceKind[] = ['local', 'http', 'ytdlp', 'hls'];
 
 /** "10..60", "10..", "..60" or "30" (exactly). */
@@ -44,8 +44,11 @@ export function withSearchFlags(cmd: Command): Command {
       if (!SORT_KEYS.includes(v as SortKey)) throw new InvalidArgumentError(`expected one of ${SORT_KEYS.join(', ')}`);
       return v;
     })
+    .option('--action <name>', 'the model saw this action (repeatable)', collect)
+    .option('--scenes <range>', 'number of scenes, e.g. 5..', parseRange)
     .option('--limit <n>', 'most results', positiveInt)
-    .option('--offset <n>', 'skip this many results', nonNegativeInt);
+    .option('--offset <n>', 'skip this many results', nonNegativeInt)
+    .option('--cursor <cursor>', 'the next page: nextCursor from the previous --json result');
 }
 
 export interface SearchFlags {
@@ -63,8 +66,11 @@ export interface SearchFlags {
   source?: SourceKind;
   failed?: boolean;
   sort?: SortKey;
+  action?: string[];
+  scenes?: Range;
   limit?: number;
   offset?: number;
+  cursor?: string;
 }
 
 export function queryFromFlags(text: string, f: SearchFlags): SearchQuery {
@@ -84,5 +90,8 @@ export function queryFromFlags(text: string, f: SearchFlags): SearchQuery {
   if (f.sort) q.sort = f.sort;
   if (f.limit !== undefined) q.limit = f.limit;
   if (f.offset !== undefined) q.offset = f.offset;
+  if (f.action?.length) q.actions = f.action;
+  if (f.scenes) q.scenes = f.scenes;
+  if (f.cursor) q.cursor = f.cursor;
   return q;
 }

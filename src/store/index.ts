@@ -1,4 +1,8 @@
 export type { VideoStore, InputRecord } from './video-store.js';
-export type { SearchQuery, SearchResult, SearchHit, Facets, Range, SortKey } from './search-query.js';
-export { SqliteStore, toFtsQuery } from './sqlite/sqlite-store.js';
-export { searchFields, resolutionClass, hasFailedStage } from './search-text.js';
+export * from './search-query.js';
+export * from './query/index.js';
+export { SqliteStore } from './sqlite/sqlite-store.js';
+export { openStore, backendOfUrl } from './open-store.js';
+export type { Backend, OpenStoreOptions } from './open-store.js';
+export { copyStore } from './copy-store.js';
+export type { CopyOptions, CopyProgress, CopyReport } from './copy-store.js';

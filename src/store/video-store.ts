@@ -30,8 +30,8 @@ export interface VideoStore {
   /** Inserts or replaces the record, with its search index, atomically. */
   upsert(video: Video): Promise<void>;
   /**
-   * Optional: upserts several records in one transaction where the backend can (bulk rewrites such as
-   * `retag`); the same result as upserting each in turn.
+   * Inserts or replaces many records in few round trips (bulk loads, `db copy`). Each record is atomic; the
+   * batch need not be. Optional: callers fall back to `upsert` one by one.
    */
   upsertMany?(videos: readonly Video[]): Promise<void>;
   /** The record, or null. */

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore, toFtsQuery } from '../../src/store/index.js';
+import { QueryError } from '../../src/core/index.js';
+import { SqliteStore } from '../../src/store/index.js';
+import { runStoreContract } from './contract.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
 
@@ -39,10 +41,11 @@ describe('SqliteStore', () => {
     expect((await store.search({ text: '"runs dog"' })).total).toBe(0);
   });
 
-  it('treats FTS operators in user text as words, never as syntax', async () => {
-    expect(toFtsQuery('a AND "b c" d* NEAR(')).toBe('"a" "AND" "b c" "d"* "NEAR"');
-    await expect(store.search({ text: 'beach) OR (' })).resolves.toBeDefined();
-    expect((await store.search({ text: '***' })).total).toBe(0);
+  it('treats FTS operators in user text as words, never as syntax; query syntax errors are QueryErrors', async () => {
+    expect((await store.search({ text: '+beach AND * ^' })).total).toBe(2);
+    expect((await store.search({ text: 'beach^ {dog}' })).total).toBe(1);
+    await expect(store.search({ text: 'beach) OR (' })).rejects.toBeInstanceOf(QueryError);
+    expect((await store.search({ text: '***' })).total).toBe(3); // no words: no text condition
   });
 
   it('filters by tags (all, any, not), categories, ranges, codec and failures', async () => {
@@ -64,7 +67,7 @@ describe('SqliteStore', () => {
     expect(r.total).toBe(3);
     expect(r.facets.tags).toMatchObject({ outdoor: 2, sea: 1, night: 1 });
     expect(r.facets.codecs).toEqual({ h264: 2, mpeg4: 1 });
-    expect(r.facets.resolutions).toEqual({ fhd: 1, sd: 1, hd: 1 });
+    expect(r.facets.resolutions).toEqual({ '1080p': 1, '720p': 1, sd: 1 });
     const pages = [];
     for (let o = 0; o < 3; o++) pages.push((await store.search({ sort: 'duration-asc', limit: 1, offset: o })).hits[0]!.id);
     expect(pages).toEqual(['b2', 'a1', 'c3']);
@@ -91,4 +94,10 @@ describe('SqliteStore', () => {
     expect((await store.listInputs('failed')).map((r) => r.key)).toEqual(['http://x/y.mp4']);
     expect(await store.listInputs()).toHaveLength(2);
   });
+});
+
+runStoreContract('sqlite', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore(path.join(dir.dir, 'contract.db'));
+  return { store, cleanup: async () => { await store.close(); dir.cleanup(); } };
 });

@@ -53,8 +53,9 @@ export function registerQueue(program: Command): void {
     .option('--concurrency <n>', 'videos at once ([Queue] WorkerConcurrency)', positiveInt)
     .option('--exit-when-empty', 'stop when the queue is empty (batch mode)')
     .option('-q, --quiet', 'only failures')
-    .action(async (flags: QueueFlags & { concurrency?: number; exitWhenEmpty?: boolean; quiet?: boolean }) => {
-      const app = appFrom(flags, { ...queueOverrides(flags), 'Queue.WorkerConcurrency': flags.concurrency });
+    .option('--use-vpc', 'call the model at [QwenVL] VpcEndpoint (workers inside the VPC)')
+    .action(async (flags: QueueFlags & { concurrency?: number; exitWhenEmpty?: boolean; quiet?: boolean; useVpc?: boolean }) => {
+      const app = appFrom(flags, { ...queueOverrides(flags), 'Queue.WorkerConcurrency': flags.concurrency, 'QwenVL.UseVpc': flags.useVpc ? true : undefined });
       const controller = new AbortController();
       const onSignal = () => controller.abort();
       process.on('SIGINT', onSignal);

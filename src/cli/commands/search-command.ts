@@ -9,7 +9,7 @@ export function registerSearch(program: Command): void {
       program
         .command('search')
         .description('search the library by text, tags, categories and metadata')
-        .argument('[query...]', 'free text: words, "exact phrases", prefix*'),
+        .argument('[query...]', 'the query language: words, "exact phrases", prefix*, -not, OR, (groups), field:value (see docs/search.md)'),
     ),
   )
     .option('--json', 'results as JSON on stdout (hits, total, facets)')
@@ -20,7 +20,7 @@ export function registerSearch(program: Command): void {
         const q = queryFromFlags(words.join(' '), flags);
         const result = await store.search(q);
         if (flags.json) {
-          out(JSON.stringify({ total: result.total, hits: result.hits, facets: result.facets }));
+          out(JSON.stringify({ total: result.total, hits: result.hits, facets: result.facets, nextCursor: result.nextCursor ?? null }));
           return;
         }
         out(renderTable(result.hits.map((h) => h.video && ({
@@ -31,7 +31,8 @@ export function registerSearch(program: Command): void {
           codec: h.video.metadata?.videoCodec ?? '-',
           tags: h.video.tags.slice(0, 6).map((t) => t.name).join(','),
         }))));
-        out(`${result.hits.length} of ${result.total} match${result.total === 1 ? '' : 'es'}`);
+        for (const h of result.hits) if (h.highlight) out(`  ${h.id.slice(0, 12)}  ${h.highlight}`);
+        out(`${result.hits.length} of ${result.total} match${result.total === 1 ? '' : 'es'}${result.nextCursor ? ` (next page: --cursor ${result.nextCursor})` : ''}`);
       } finally {
         await app.close();
       }

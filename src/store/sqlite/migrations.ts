@@ -51,4 +51,33 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       CREATE INDEX inputs_status ON inputs(status);
     `,
   },
+  {
+    // The shared query language: derived columns from IndexFields, actions, sort indexes, index version.
+    version: 2,
+    sql: `
+      ALTER TABLE videos ADD COLUMN name TEXT NOT NULL DEFAULT '';
+      ALTER TABLE videos ADD COLUMN sort_duration REAL NOT NULL DEFAULT -1;
+      ALTER TABLE videos ADD COLUMN audio_codec TEXT;
+      ALTER TABLE videos ADD COLUMN container TEXT;
+      ALTER TABLE videos ADD COLUMN resolution TEXT;
+      ALTER TABLE videos ADD COLUMN created TEXT NOT NULL DEFAULT '';
+      ALTER TABLE videos ADD COLUMN has_ai INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE videos ADD COLUMN has_description INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE videos ADD COLUMN has_metadata INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE video_actions (video_id TEXT NOT NULL, action TEXT NOT NULL, PRIMARY KEY (video_id, action)) WITHOUT ROWID;
+      CREATE INDEX video_actions_action ON video_actions(action, video_id);
+      CREATE INDEX videos_sort_added ON videos(created_at, id);
+      CREATE INDEX videos_sort_created ON videos(created, id);
+      CREATE INDEX videos_sort_duration ON videos(sort_duration, id);
+      CREATE INDEX videos_sort_name ON videos(name, id);
+      CREATE INDEX videos_sort_bytes ON videos(bytes, id);
+      CREATE INDEX videos_scene_count ON videos(scene_count);
+      CREATE INDEX videos_resolution ON videos(resolution);
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      -- Contentless: the record keeps the text; the index holds only tokens (half the writes). Refilled by
+      -- the reindex that follows (the meta table has no index_version yet).
+      DROP TABLE videos_fts;
+      CREATE VIRTUAL TABLE videos_fts USING fts5(title, tags, description, filename, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+    `,
+  },
 ];

@@ -2,50 +2,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError, type Video } from '../../core/index.js';
-import type { Facets, SearchQuery, SearchResult, SortKey } from '../search-query.js';
-import { hasFailedStage, resolutionClass, searchFields } from '../search-text.js';
+import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
+import { emptyFacets } from '../search-query.js';
 import type { InputRecord, VideoStore } from '../video-store.js';
+import { FACET_SIZE, highlight, INDEX_VERSION, indexFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-
-type Param = string | number | null;
-
-interface Where {
-  sql: string;
-  params: Param[];
-  /** The FTS MATCH expression, when the query has text. */
-  match: string | null;
-}
-
-const SORTS: Record<Exclude<SortKey, 'relevance'>, string> = {
-  'created-desc': 'v.created_at DESC, v.id',
-  'created-asc': 'v.created_at ASC, v.id',
-  'duration-desc': 'v.duration DESC, v.id',
-  'duration-asc': 'v.duration ASC, v.id',
-  'name-asc': 'v.path ASC, v.id',
-  'name-desc': 'v.path DESC, v.id',
-  'size-desc': 'v.bytes DESC, v.id',
-  'size-asc': 'v.bytes ASC, v.id',
-};
-
-/** Turns free text into a safe FTS5 expression: every word quoted, `word*` kept as a prefix, "phrases" kept. */
-export function toFtsQuery(text: string): string | null {
-  const parts: string[] = [];
-  const re = /"([^"]*)"|(\S+)/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    if (m[1] !== undefined) {
-      const words = m[1].match(/[\p{L}\p{N}]+/gu);
-      if (words?.length) parts.push(`"${words.join(' ')}"`);
-    } else {
-      const raw = m[2]!;
-      const prefix = raw.endsWith('*');
-      const words = raw.match(/[\p{L}\p{N}]+/gu);
-      if (!words?.length) continue;
-      const phrase = `"${words.join(' ')}"`;
-      parts.push(prefix ? `${phrase}*` : phrase);
-    }
-  }
-  return parts.length ? parts.join(' ') : null;
-}
+import { sqliteSearch, sqliteWhere, type Param } from './sqlite-query.js';
 
 /**
  * The embedded default store: the record as JSON beside indexed columns, tag/category tables and an FTS5
@@ -68,7 +30,21 @@ export class SqliteStore implements VideoStore {
     }
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A prepared statement, cached by its SQL (queries are built from a small set of shapes). */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   private guard<T>(what: string, fn: () => T): T {
+    if (!this.db.open) throw new StoreError(`SQLite ${this.file}: store is closed (${what})`);
     try {
       return fn();
     } catch (err) {
@@ -89,67 +65,91 @@ export class SqliteStore implements VideoStore {
           this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, new Date().toISOString());
         })();
       }
+      this.reindexIfStale();
     });
   }
 
+  /** Rebuilds the derived columns, label tables and FTS rows when the shared index format changed. */
+  private reindexIfStale(): void {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'index_version'").get() as { value: string } | undefined;
+    if (row?.value === String(INDEX_VERSION)) return;
+    this.db.transaction(() => {
+      const ids = (this.db.prepare('SELECT id FROM videos').all() as { id: string }[]).map((r) => r.id);
+      const getDoc = this.db.prepare('SELECT doc FROM videos WHERE id = ?');
+      for (const id of ids) this.upsertOne(JSON.parse((getDoc.get(id) as { doc: string }).doc) as Video);
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(INDEX_VERSION));
+    })();
+  }
+
   async upsert(video: Video): Promise<void> {
-    this.guard('upsert', () => this.upsertTx(video));
+    this.guard(`upsert ${video.id}`, () => this.db.transaction((v: Video) => this.upsertOne(v))(video));
   }
 
-  /** Prepared statements of the write path, compiled once (bulk rewrites call them 100k times). */
-  private readonly statements = new Map<string, Database.Statement>();
-  private stmt(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
-    return st;
-  }
-
+  /** One transaction for the batch: the fast path for bulk loads and `db copy`. */
   async upsertMany(videos: readonly Video[]): Promise<void> {
-    this.guard('upsert', () => this.db.transaction((list: readonly Video[]) => {
-      for (const v of list) this.upsertTx(v);
-    })(videos));
+    this.guard(`upsert ${videos.length} records`, () =>
+      this.db.transaction((vs: readonly Video[]) => {
+        for (const v of vs) this.upsertOne(v);
+      })(videos),
+    );
   }
 
-  private readonly upsertTx = (video: Video) =>
-    this.db.transaction((v: Video) => {
-      const m = v.metadata;
-      const row = this.stmt(
-          `INSERT INTO videos (id, doc, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at)
-           VALUES (@id, @doc, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at)
-           ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
-             duration = excluded.duration, width = excluded.width, height = excluded.height, fps = excluded.fps, codec = excluded.codec,
-             bytes = excluded.bytes, has_audio = excluded.has_audio, scene_count = excluded.scene_count, failed = excluded.failed,
-             updated_at = excluded.updated_at
-           RETURNING rowid`,
-        )
-        .get({
-          id: v.id,
-          doc: JSON.stringify(v),
-          path: v.file.path,
-          title: v.source.title ?? m?.containerTags.title ?? null,
-          source_kind: v.source.kind,
-          duration: m?.durationSec ?? null,
-          width: m?.width ?? null,
-          height: m?.height ?? null,
-          fps: m?.fps ?? null,
-          codec: m?.videoCodec ?? null,
-          bytes: v.file.bytes,
-          has_audio: m ? (m.audio ? 1 : 0) : null,
-          scene_count: v.scenes.length,
-          failed: hasFailedStage(v) ? 1 : 0,
-          created_at: v.createdAt,
-          updated_at: v.updatedAt,
-        }) as { rowid: number };
-      this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
-      this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
-      const addTag = this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) VALUES (?, ?)');
-      for (const t of v.tags) addTag.run(v.id, t.name.toLowerCase());
-      const addCat = this.stmt('INSERT OR IGNORE INTO video_categories (video_id, category) VALUES (?, ?)');
-      for (const c of v.categories) addCat.run(v.id, c.name.toLowerCase());
-      const f = searchFields(v);
-      this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
-      this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.title, f.tags, f.description, f.filename);
-    })(video);
+  /** Writes the record, its columns, label rows and FTS row; the caller holds a transaction. */
+  private upsertOne(v: Video): void {
+    const f = indexFields(v);
+    const m = v.metadata;
+    const row = this.stmt(
+      `INSERT INTO videos (id, doc, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
+                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
+       VALUES (@id, @doc, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
+               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)
+       ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
+         duration = excluded.duration, width = excluded.width, height = excluded.height, fps = excluded.fps, codec = excluded.codec,
+         bytes = excluded.bytes, has_audio = excluded.has_audio, scene_count = excluded.scene_count, failed = excluded.failed,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, name = excluded.name, sort_duration = excluded.sort_duration,
+         audio_codec = excluded.audio_codec, container = excluded.container, resolution = excluded.resolution, created = excluded.created,
+         has_ai = excluded.has_ai, has_description = excluded.has_description, has_metadata = excluded.has_metadata
+       RETURNING rowid`,
+    ).get({
+      id: v.id,
+      doc: JSON.stringify(v),
+      path: v.file.path,
+      title: v.source.title ?? m?.containerTags.title ?? null,
+      source_kind: f.sourceKind,
+      duration: f.durationSec,
+      width: f.width,
+      height: f.height,
+      fps: f.fps,
+      codec: f.codec,
+      bytes: f.bytes,
+      has_audio: f.hasAudio ? 1 : 0,
+      scene_count: f.scenes,
+      failed: f.failed ? 1 : 0,
+      created_at: f.added,
+      updated_at: v.updatedAt,
+      name: f.name,
+      sort_duration: f.duration,
+      audio_codec: f.audioCodec,
+      container: f.container,
+      resolution: f.resolution,
+      created: f.created,
+      has_ai: f.hasAi ? 1 : 0,
+      has_description: f.hasDescription ? 1 : 0,
+      has_metadata: f.hasMetadata ? 1 : 0,
+    }) as { rowid: number };
+    this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
+    this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
+    this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
+    const addTag = this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) VALUES (?, ?)');
+    for (const t of f.tags) addTag.run(v.id, t);
+    const addCat = this.stmt('INSERT OR IGNORE INTO video_categories (video_id, category) VALUES (?, ?)');
+    for (const c of f.categories) addCat.run(v.id, c);
+    const addAction = this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) VALUES (?, ?)');
+    for (const a of f.actions) addAction.run(v.id, a);
+    // The FTS row holds the shared normalised text, so every backend tokenises the same way.
+    this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
+    this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
+  }
 
   async get(id: string): Promise<Video | null> {
     return this.guard('get', () => {
@@ -164,121 +164,74 @@ export class SqliteStore implements VideoStore {
     );
   }
 
-  private where(q: SearchQuery): Where {
-    const clauses: string[] = [];
+  private whereOf(plan: QueryPlan): { sql: string; params: Param[] } {
     const params: Param[] = [];
-    const match = q.text ? toFtsQuery(q.text) : null;
-    if (q.text && !match) clauses.push('0');
-    if (match) {
-      clauses.push('v.rowid IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH ?)');
-      params.push(match);
-    }
-    for (const tag of q.tags ?? []) {
-      clauses.push('EXISTS (SELECT 1 FROM video_tags t WHERE t.video_id = v.id AND t.tag = ?)');
-      params.push(tag.toLowerCase());
-    }
-    if (q.anyTags?.length) {
-      clauses.push(`EXISTS (SELECT 1 FROM video_tags t WHERE t.video_id = v.id AND t.tag IN (${q.anyTags.map(() => '?').join(',')}))`);
-      params.push(...q.anyTags.map((t) => t.toLowerCase()));
-    }
-    for (const tag of q.notTags ?? []) {
-      clauses.push('NOT EXISTS (SELECT 1 FROM video_tags t WHERE t.video_id = v.id AND t.tag = ?)');
-      params.push(tag.toLowerCase());
-    }
-    for (const cat of q.categories ?? []) {
-      clauses.push('EXISTS (SELECT 1 FROM video_categories c WHERE c.video_id = v.id AND c.category = ?)');
-      params.push(cat.toLowerCase());
-    }
-    const range = (col: string, r: { min?: number; max?: number } | undefined) => {
-      if (r?.min !== undefined) {
-        clauses.push(`v.${col} >= ?`);
-        params.push(r.min);
-      }
-      if (r?.max !== undefined) {
-        clauses.push(`v.${col} <= ?`);
-        params.push(r.max);
-      }
-    };
-    range('duration', q.duration);
-    range('width', q.width);
-    range('height', q.height);
-    range('fps', q.fps);
-    if (q.codec) {
-      clauses.push('v.codec = ?');
-      params.push(q.codec.toLowerCase());
-    }
-    if (q.sourceKind) {
-      clauses.push('v.source_kind = ?');
-      params.push(q.sourceKind);
-    }
-    if (q.failed) clauses.push('v.failed = 1');
-    return { sql: clauses.length ? clauses.join(' AND ') : '1', params, match };
+    return { sql: plan.where ? sqliteWhere(plan.where, params) : '1', params };
   }
 
   async search(q: SearchQuery): Promise<SearchResult> {
+    const plan = planQuery(q);
     return this.guard('search', () => {
-      const w = this.where(q);
-      const limit = Math.max(0, Math.min(q.limit ?? 20, 10_000));
-      const offset = Math.max(0, q.offset ?? 0);
-      const sort = q.sort ?? (w.match ? 'relevance' : 'created-desc');
-      let rows: Array<{ doc: string; id: string; score: number; highlight: string | null }>;
-      if (w.match) {
-        const order = sort === 'relevance' ? 'score DESC, v.id' : SORTS[sort];
-        rows = this.db
-          .prepare(
-            `SELECT v.doc, v.id, -bm25(videos_fts, 10.0, 5.0, 2.0, 1.0) AS score,
-                    snippet(videos_fts, 2, '[', ']', '…', 12) AS highlight
-             FROM videos_fts JOIN videos v ON v.rowid = videos_fts.rowid
-             WHERE videos_fts MATCH ? AND ${w.sql}
-             ORDER BY ${order} LIMIT ? OFFSET ?`,
-          )
-          .all(w.match, ...w.params, limit, offset) as typeof rows;
-      } else {
-        const order = sort === 'relevance' ? SORTS['created-desc'] : SORTS[sort];
-        rows = this.db
-          .prepare(`SELECT v.doc, v.id, 0 AS score, NULL AS highlight FROM videos v WHERE ${w.sql} ORDER BY ${order} LIMIT ? OFFSET ?`)
-          .all(...w.params, limit, offset) as typeof rows;
-      }
-      const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
+      const { sql, params } = sqliteSearch(plan);
+      const rows = this.stmt(sql).all(...params) as Array<{ id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number }>;
+      const docs = this.docsByIds(rows.slice(0, plan.limit).map((r) => r.id));
+      const w = this.whereOf(plan);
+      const total = (this.stmt(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
+      const hasMore = rows.length > plan.limit;
+      const page = rows.slice(0, plan.limit);
+      const last = page.at(-1);
       return {
-        hits: rows.map((r) => ({
-          id: r.id,
-          score: Math.round(r.score * 1000) / 1000,
-          ...(r.highlight && r.highlight.includes('[') ? { highlight: r.highlight } : {}),
-          video: JSON.parse(r.doc) as Video,
-        })),
+        hits: page.map((r) => {
+          const video = docs.get(r.id)!;
+          const hl = highlight(video, plan.terms);
+          return { id: r.id, score: r.score, ...(hl ? { highlight: hl } : {}), video };
+        }),
         total,
-        facets: this.facets(w),
+        facets: plan.facets ? this.facets(w) : emptyFacets(),
+        nextCursor: nextCursor(plan, hasMore, page.length, last && { id: last.id, name: last.name, duration: last.sort_duration, created: last.created, added: last.created_at, bytes: last.bytes }),
       };
     });
   }
 
-  private facets(w: Where): Facets {
-    const sub = `SELECT v.id FROM videos v WHERE ${w.sql}`;
-    const toMap = (rows: Array<{ k: string | null; n: number }>) => Object.fromEntries(rows.filter((r) => r.k !== null).map((r) => [r.k, r.n]));
-    const tags = this.db.prepare(`SELECT tag AS k, COUNT(*) AS n FROM video_tags WHERE video_id IN (${sub}) GROUP BY tag ORDER BY n DESC, tag LIMIT 50`).all(...w.params) as Array<{ k: string; n: number }>;
-    const categories = this.db
-      .prepare(`SELECT category AS k, COUNT(*) AS n FROM video_categories WHERE video_id IN (${sub}) GROUP BY category ORDER BY n DESC, category LIMIT 50`)
-      .all(...w.params) as Array<{ k: string; n: number }>;
-    const codecs = this.db.prepare(`SELECT v.codec AS k, COUNT(*) AS n FROM videos v WHERE ${w.sql} GROUP BY v.codec ORDER BY n DESC`).all(...w.params) as Array<{ k: string; n: number }>;
-    const kinds = this.db.prepare(`SELECT v.source_kind AS k, COUNT(*) AS n FROM videos v WHERE ${w.sql} GROUP BY v.source_kind ORDER BY n DESC`).all(...w.params) as Array<{ k: string; n: number }>;
-    const sizes = this.db.prepare(`SELECT v.width AS w, v.height AS h FROM videos v WHERE ${w.sql} AND v.width IS NOT NULL`).all(...w.params) as Array<{ w: number; h: number }>;
-    const resolutions: Record<string, number> = {};
-    for (const s of sizes) {
-      const c = resolutionClass(s.w, s.h);
-      resolutions[c] = (resolutions[c] ?? 0) + 1;
+  /** Records by id, in one statement per chunk. */
+  private docsByIds(ids: string[]): Map<string, Video> {
+    const out = new Map<string, Video>();
+    for (let i = 0; i < ids.length; i += 200) {
+      const chunk = ids.slice(i, i + 200);
+      const rows = this.stmt(`SELECT id, doc FROM videos WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ id: string; doc: string }>;
+      for (const r of rows) out.set(r.id, JSON.parse(r.doc) as Video);
     }
-    return { tags: toMap(tags), categories: toMap(categories), codecs: toMap(codecs), sourceKinds: toMap(kinds), resolutions };
+    return out;
+  }
+
+  /** Counts per tag, category, codec, source kind and resolution class over the whole match, by SQL. */
+  private facets(w: { sql: string; params: Param[] }): Facets {
+    const all = w.sql === '1';
+    const sub = `SELECT v.id FROM videos v WHERE ${w.sql}`;
+    type Row = { k: string; n: number };
+    const entries = (rows: Row[]): Array<[string, number]> => rows.map((r) => [r.k, r.n]);
+    const label = (table: string, col: string): Row[] =>
+      this.stmt(`SELECT ${col} AS k, COUNT(*) AS n FROM ${table} ${all ? '' : `WHERE video_id IN (${sub})`} GROUP BY ${col} ORDER BY n DESC, ${col} LIMIT ${FACET_SIZE}`).all(...(all ? [] : w.params)) as Row[];
+    const column = (col: string): Row[] =>
+      this.stmt(`SELECT ${col} AS k, COUNT(*) AS n FROM videos v WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col} ORDER BY n DESC, ${col} LIMIT ${FACET_SIZE}`).all(...w.params) as Row[];
+    return {
+      tags: topFacet(entries(label('video_tags', 'tag')), FACET_SIZE),
+      categories: topFacet(entries(label('video_categories', 'category')), FACET_SIZE),
+      codecs: topFacet(entries(column('v.codec')), FACET_SIZE),
+      sourceKinds: topFacet(entries(column('v.source_kind')), FACET_SIZE),
+      resolutions: topFacet(entries(column('v.resolution')), FACET_SIZE),
+    };
   }
 
   async *iterate(q: SearchQuery = {}): AsyncIterable<Video> {
-    const w = this.guard('iterate', () => this.where({ ...q, sort: undefined }));
+    const plan = planQuery({ ...q, facets: false });
+    const w = this.whereOf(plan);
     let after = '';
     const page = 500;
     for (;;) {
       const rows = this.guard(
         'iterate',
-        () => this.db.prepare(`SELECT v.id, v.doc FROM videos v WHERE ${w.sql} AND v.id > ? ORDER BY v.id LIMIT ?`).all(...w.params, after, page) as Array<{ id: string; doc: string }>,
+        () => this.stmt(`SELECT v.id, v.doc FROM videos v WHERE ${w.sql} AND v.id > ? ORDER BY v.id LIMIT ?`).all(...w.params, after, page) as Array<{ id: string; doc: string }>,
       );
       for (const r of rows) yield JSON.parse(r.doc) as Video;
       if (rows.length < page) return;
@@ -287,9 +240,10 @@ export class SqliteStore implements VideoStore {
   }
 
   async count(q: SearchQuery = {}): Promise<number> {
+    const plan = planQuery({ ...q, facets: false });
     return this.guard('count', () => {
-      const w = this.where(q);
-      return (this.db.prepare(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
+      const w = this.whereOf(plan);
+      return (this.stmt(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
     });
   }
 
@@ -301,6 +255,7 @@ export class SqliteStore implements VideoStore {
         this.db.prepare('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
         this.db.prepare('DELETE FROM video_tags WHERE video_id = ?').run(id);
         this.db.prepare('DELETE FROM video_categories WHERE video_id = ?').run(id);
+        this.db.prepare('DELETE FROM video_actions WHERE video_id = ?').run(id);
         this.db.prepare('DELETE FROM videos WHERE id = ?').run(id);
         return true;
       })(),
@@ -338,6 +293,7 @@ export class SqliteStore implements VideoStore {
   }
 
   async close(): Promise<void> {
+    this.statements.clear();
     if (this.db.open) this.db.close();
   }
 }

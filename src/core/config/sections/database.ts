@@ -5,5 +5,6 @@ export const Database = {
   Path: str('', 'SQLite file (default: <DataDir>/videodex.db).'),
   Url: str('', 'postgres:// or mongodb:// URL for the team backends. Its password is masked everywhere.', { secret: true }),
   PoolSize: int(10, { min: 1, max: 1000 }, 'Connections in the pool (postgres, mongodb).'),
-  Schema: str('public', 'PostgreSQL schema / MongoDB database name.'),
+  Schema: str('public', 'PostgreSQL schema; for MongoDB the database name when the URL names none (default videodex).'),
+  Compat: oneOf(['auto', 'mongodb', 'cosmos'] as const, 'auto', 'MongoDB flavour: auto (Cosmos DB when the host ends in .cosmos.azure.com), mongodb, or cosmos (Azure Cosmos DB for MongoDB: no $text, smaller indexes; see docs/stores.md).'),
 } as const;

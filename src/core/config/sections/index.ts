@@ -1,5 +1,6 @@
 import { Concurrency } from './concurrency.js';
 import { Database } from './database.js';
+import { Dataset } from './dataset.js';
 import { Export } from './export.js';
 import { General } from './general.js';
 import { Logging } from './logging.js';
@@ -23,6 +24,7 @@ export const CONFIG_SPEC = {
   Tagging,
   Database,
   Export,
+  Dataset,
   Logging,
   Plugins,
   Queue,

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError, maskSecret } from '../../core/index.js';
+import { backendOfUrl, copyStore, openStore } from '../../store/index.js';
+import { appFrom, err, out, positiveInt, nonNegativeInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
+
+interface DbFlags extends CommonFlags {
+  url?: string;
+  to?: string;
+  schema?: string;
+  batch?: number;
+  resume?: boolean;
+  sample?: number;
+}
+
+/** Opens the store a URL (or SQLite path) names, with the config's pool size. */
+async function storeAt(url: string, flags: DbFlags, poolSize: number, compat: 'auto' | 'mongodb' | 'cosmos') {
+  const backend = backendOfUrl(url);
+  if (!backend) throw new ConfigError(`${maskSecret(url)}: not a store URL (expected postgres://, mongodb://, mongodb+srv:// or a SQLite file path)`);
+  return openStore({ backend, url, path: path.resolve(url.replace(/^sqlite:(\/\/)?/i, '')), schema: flags.schema ?? 'public', poolSize, compat });
+}
+
+export function registerDb(program: Command): void {
+  const db = program.command('db').description('database schema and moving a library between backends');
+
+  withConfigOptions(db.command('migrate').description('create or upgrade the schema of the configured store (or --url)'))
+    .option('--url <url>', 'another store: postgres://, mongodb:// or a SQLite file')
+    .option('--schema <name>', 'PostgreSQL schema / MongoDB database for --url (default public / from the URL)')
+    .action(async (flags: DbFlags) => {
+      const app = appFrom(flags);
+      try {
+        if (flags.url) {
+          const store = await storeAt(flags.url, flags, app.config.Database.PoolSize, app.config.Database.Compat);
+          try {
+            await store.migrate();
+            out(`migrated ${store.kind} at ${maskSecret(flags.url)}`);
+          } finally {
+            await store.close();
+          }
+        } else {
+          const store = await app.store(); // migrates
+          const d = app.config.Database;
+          out(`migrated ${store.kind} at ${d.Backend === 'sqlite' ? d.Path : maskSecret(d.Url)}`);
+        }
+      } finally {
+        await app.close();
+      }
+    });
+
+  withConfigOptions(db.command('copy').description('copy every record of the configured store into another (streamed, resumable, counts verified)'))
+    .requiredOption('--to <url>', 'target: postgres://user:pass@host/db, mongodb://host/db, or a SQLite file path')
+    .option('--schema <name>', 'PostgreSQL schema / MongoDB database of the target (default public / from the URL)')
+    .option('--batch <n>', 'records per write', positiveInt, 500)
+    .option('--no-resume', 'start over instead of resuming an interrupted copy')
+    .option('--sample <n>', 'records compared whole after the copy (0: counts only)', nonNegativeInt, 100)
+    .action(async (flags: DbFlags) => {
+      const app = appFrom(flags);
+      const to = flags.to!;
+      try {
+        const from = await app.store();
+        const target = await storeAt(to, flags, app.config.Database.PoolSize, app.config.Database.Compat);
+        const key = createHash('sha256').update(`${to}\n${flags.schema ?? ''}`).digest('hex').slice(0, 12);
+        const checkpointFile = path.join(app.config.Paths.DataDir, `db-copy-${key}.json`);
+        if (flags.resume === false) (await import('node:fs')).rmSync(checkpointFile, { force: true });
+        const started = Date.now();
+        try {
+          const report = await copyStore(from, target, {
+            batchSize: flags.batch ?? 500,
+            checkpointFile,
+            sample: flags.sample ?? 100,
+            onProgress: (p) => {
+              const secs = (Date.now() - started) / 1000;
+              err(`db copy: ${p.copied}/${p.total} records (${Math.round((p.copied - p.skipped) / Math.max(secs, 0.001))}/s)`);
+            },
+          });
+          out(
+            `copied ${report.copied} records${report.resumedAfter ? ` (resumed: ${report.resumedAfter} already there)` : ''} and ${report.inputs} input rows to ${target.kind} at ${maskSecret(to)}; ` +
+              `counts verified (${report.sourceCount} = ${report.targetCount}), ${report.sampled} records compared whole`,
+          );
+        } finally {
+          await target.close();
+        }
+      } finally {
+        await app.close();
+      }
+    });
+}

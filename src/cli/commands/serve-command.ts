@@ -1,0 +1,27 @@
+import { serve } from '@hono/node-server';
+import type { Command } from 'commander';
+import { createHttpApi } from '../../server/index.js';
+import { appFrom, err, nonNegativeInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
+
+export function registerServe(program: Command): void {
+  withConfigOptions(program.command('serve').description('the HTTP API and the web page: search, filter, browse, play a video from a scene'))
+    .option('--host <address>', 'listen address ([Server] Host; default 127.0.0.1, only this machine)')
+    .option('--port <n>', 'port ([Server] Port; 0 = any free port)', nonNegativeInt)
+    .action(async (flags: CommonFlags & { host?: string; port?: number }) => {
+      const app = appFrom(flags, { 'Server.Host': flags.host, 'Server.Port': flags.port });
+      const store = await app.store();
+      const api = createHttpApi(store);
+      const { Host, Port } = app.config.Server;
+      await new Promise<void>((resolve, reject) => {
+        const server = serve({ fetch: api.fetch, hostname: Host, port: Port }, (info) => {
+          // Scripts and tests read this line to find the port.
+          err(`videodex: serving ${store.kind} library on http://${Host.includes(':') ? `[${Host}]` : Host}:${info.port}/`);
+        });
+        server.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${Host}:${Port}: ${e.code ?? e.message}`)));
+        const stop = () => server.close(() => resolve());
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await app.close();
+    });
+}

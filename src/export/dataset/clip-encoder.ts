@@ -1,0 +1,187 @@
+import { runTool } from '../../core/index.js';
+import type { EncodeSettings, PlannedClip } from './dataset-types.js';
+
+function sec(n: number): string {
+  return n.toFixed(6).replace(/\.?0+$/, '') || '0';
+}
+
+/** The scale filter that makes the short side `side` pixels, keeping the aspect (even sizes for x264). */
+export function shortSideScale(side: number): string {
+  return `scale='if(lte(iw,ih),${side},-2)':'if(lte(iw,ih),-2,${side})':flags=bicubic,setsar=1`;
+}
+
+/** Seek target for a clip's first frame: half a frame early, so timestamp rounding never drops that frame. */
+export function seekSec(startFrame: number, fps: number): number {
+  return Math.max(0, (startFrame - 0.5) / fps);
+}
+
+/** Frame indices (0-based, of `frames`) sampled for the duplicate hash: `k` evenly spread, centred. */
+export function hashSampleIndices(frames: number, k: number): number[] {
+  const n = Math.max(1, frames);
+  const out = new Set<number>();
+  for (let i = 0; i < k; i++) out.add(Math.min(n - 1, Math.floor(((i + 0.5) * n) / k)));
+  return [...out];
+}
+
+/** Filter that keeps the hash sample frames and makes them 9x8 gray (area average). */
+export function hashFilter(frames: number, k: number): string {
+  const sel = hashSampleIndices(frames, k).map((i) => `eq(n\\,${i})`).join('+');
+  return `select='${sel}',scale=9:8:flags=area,format=gray`;
+}
+
+/** Whether a clip can be stream-copied with these settings (no rate or size change asked). */
+export function canCopy(settings: EncodeSettings): boolean {
+  return settings.copy && settings.fps === 0 && settings.shortSide === 0;
+}
+
+/** Output frame count of a re-encoded clip: its source frames, converted to the target rate. */
+export function outputFrames(clip: Pick<PlannedClip, 'startFrame' | 'endFrame' | 'sourceFps'>, fps: number): number {
+  const frames = clip.endFrame - clip.startFrame;
+  if (fps <= 0) return frames;
+  return Math.max(1, Math.round((frames / clip.sourceFps) * fps));
+}
+
+/**
+ * ffmpeg arguments that re-encode one clip to H.264/MP4: accurate seek to the clip's first source frame,
+ * exactly its frames (converted to the target rate), optional short-side scale. `threads` per job: with
+ * several jobs at once, 1 each uses the cores better than one job with many threads.
+ */
+export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: string, threads: number): string[] {
+  const filters: string[] = [];
+  if (settings.fps > 0) filters.push(`fps=${settings.fps}`);
+  if (settings.shortSide > 0) filters.push(shortSideScale(settings.shortSide));
+  const frames = outputFrames(clip, settings.fps);
+  const dur = (clip.endFrame - clip.startFrame) / clip.sourceFps;
+  const args = [
+    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+    '-threads', String(threads),
+    '-ss', sec(seekSec(clip.startFrame, clip.sourceFps)),
+    '-i', clip.sourcePath,
+    '-t', sec(dur),
+    '-map', '0:v:0',
+  ];
+  if (settings.audio) args.push('-map', '0:a:0?');
+  if (filters.length > 0) args.push('-vf', filters.join(','));
+  args.push(
+    '-frames:v', String(frames),
+    '-c:v', 'libx264', '-preset', settings.preset, '-crf', String(settings.crf), '-pix_fmt', 'yuv420p',
+    '-threads', String(threads),
+  );
+  if (threads === 1) args.push('-x264-params', 'sliced-threads=0:lookahead-threads=1');
+  if (settings.audio) args.push('-c:a', 'aac', '-b:a', '128k');
+  else args.push('-an');
+  args.push('-sn', '-dn', '-map_metadata', '-1', '-movflags', '+faststart', '-f', 'mp4', output);
+  return args;
+}
+
+/** ffmpeg arguments that stream-copy `[start, end)` seconds; `start` must be a keyframe. */
+export function copyArgs(source: string, startSec: number, endSec: number, audio: boolean, output: string): string[] {
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-ss', sec(startSec), '-i', source, '-t', sec(endSec - startSec), '-map', '0:v:0'];
+  if (audio) args.push('-map', '0:a:0?');
+  else args.push('-an');
+  args.push('-c', 'copy', '-sn', '-dn', '-map_metadata', '-1', '-avoid_negative_ts', 'make_zero', '-movflags', '+faststart', '-f', 'mp4', output);
+  return args;
+}
+
+/** Keyframe times of the first video stream, read from packet flags (no decoding). */
+export async function keyframeTimes(ffprobe: string, file: string, signal?: AbortSignal): Promise<number[]> {
+  const { stdout } = await runTool(
+    ffprobe,
+    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file],
+    { timeoutMs: 10 * 60_000, ...(signal ? { signal } : {}), maxStdoutBytes: 256 * 1024 * 1024 },
+  );
+  const times: number[] = [];
+  for (const line of stdout.toString('utf8').split('\n')) {
+    const [t, flags] = line.split(',');
+    if (flags?.includes('K') && t && t !== 'N/A') times.push(Number(t));
+  }
+  return times.sort((a, b) => a - b);
+}
+
+/** The first keyframe at or after `start` and before `end - minLen`, or null. */
+export function keyframeStart(keyframes: readonly number[], start: number, end: number, minLen: number): number | null {
+  const tol = 1e-3;
+  for (const k of keyframes) {
+    if (k < start - tol) continue;
+    return k <= end - minLen + tol ? k : null;
+  }
+  return null;
+}
+
+export interface BatchOutput {
+  clip: PlannedClip;
+  /** The clip file to write (a .part name). */
+  file: string;
+  /** Where to write the 9x8 gray hash frames, or null for no hash. */
+  hashFile: string | null;
+}
+
+/** Clips cut by one ffmpeg at most; more amortise its start-up, fewer lose less to a crash. */
+export const BATCH_MAX_CLIPS = 5;
+/** Source seconds decoded for nothing between two clips of a batch, at most. */
+export const BATCH_MAX_GAP_SEC = 5;
+
+/**
+ * Groups one video's clips (sorted by start) into batches for `batchArgs`: consecutive clips, at most
+ * BATCH_MAX_CLIPS, with gaps of at most BATCH_MAX_GAP_SEC between them.
+ */
+export function batchClips<T extends Pick<PlannedClip, 'startFrame' | 'endFrame' | 'sourceFps'>>(clips: readonly T[]): T[][] {
+  const sorted = [...clips].sort((a, b) => a.startFrame - b.startFrame);
+  const out: T[][] = [];
+  let cur: T[] = [];
+  for (const c of sorted) {
+    const last = cur.at(-1);
+    if (last && (cur.length >= BATCH_MAX_CLIPS || (c.startFrame - last.endFrame) / c.sourceFps > BATCH_MAX_GAP_SEC)) {
+      out.push(cur);
+      cur = [];
+    }
+    cur.push(c);
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/**
+ * One ffmpeg that decodes a stretch of one source once and writes several clips (and their hash frames):
+ * the source is split, each branch trimmed to its clip's exact source frames, then rate/size filters and
+ * its own x264 encoder. Saves a process start and a seek per clip, which dominate for short clips.
+ */
+export function batchArgs(outputs: readonly BatchOutput[], settings: EncodeSettings, threads: number, hashFrames: number): string[] {
+  const first = outputs.reduce((m, o) => Math.min(m, o.clip.startFrame), Infinity);
+  const last = outputs.reduce((m, o) => Math.max(m, o.clip.endFrame), 0);
+  const src = outputs[0]!.clip;
+  const base = seekSec(first, src.sourceFps);
+  // Trim on timestamps relative to the seek point, half a frame early on both ends: frame k sits at
+  // k/fps - base, so [start-0.5, end-0.5) frames holds exactly the clip's frames whatever the rounding.
+  const post: string[] = [];
+  if (settings.fps > 0) post.push(`fps=${settings.fps}`);
+  if (settings.shortSide > 0) post.push(shortSideScale(settings.shortSide));
+  const chains: string[] = [`[0:v]split=${outputs.length}${outputs.map((_, i) => `[s${i}]`).join('')}`];
+  outputs.forEach((o, i) => {
+    const startT = (o.clip.startFrame - 0.5) / src.sourceFps - base;
+    const endT = (o.clip.endFrame - 0.5) / src.sourceFps - base;
+    const f = [`trim=start=${sec(Math.max(0, startT))}:end=${sec(endT)}`, 'setpts=PTS-STARTPTS', ...post].join(',');
+    if (o.hashFile) {
+      chains.push(`[s${i}]${f},split=2[o${i}][h${i}]`);
+      chains.push(`[h${i}]${hashFilter(outputFrames(o.clip, settings.fps), hashFrames)}[g${i}]`);
+    } else {
+      chains.push(`[s${i}]${f}[o${i}]`);
+    }
+  });
+  const args = [
+    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+    '-threads', String(threads),
+    '-ss', sec(base),
+    '-i', src.sourcePath,
+    '-t', sec((last - first + 1) / src.sourceFps),
+    '-filter_complex', chains.join(';'),
+  ];
+  outputs.forEach((o, i) => {
+    args.push('-map', `[o${i}]`, '-frames:v', String(outputFrames(o.clip, settings.fps)));
+    args.push('-c:v', 'libx264', '-preset', settings.preset, '-crf', String(settings.crf), '-pix_fmt', 'yuv420p', '-threads', String(threads));
+    if (threads === 1) args.push('-x264-params', 'sliced-threads=0:lookahead-threads=1');
+    args.push('-an', '-sn', '-dn', '-map_metadata', '-1', '-movflags', '+faststart', '-f', 'mp4', o.file);
+    if (o.hashFile) args.push('-map', `[g${i}]`, '-vsync', 'passthrough', '-f', 'rawvideo', o.hashFile);
+  });
+  return args;
+}

@@ -1,0 +1,76 @@
+import type { Video } from '../../core/index.js';
+import type { LabelSource } from './dataset-types.js';
+
+function clean(label: string): string {
+  return label.replace(/\s+/g, ' ').trim();
+}
+
+function byConfidence<T extends { confidence?: number }>(items: readonly T[]): T[] {
+  // Stable: equal confidences keep record order. Missing confidence counts as certain.
+  return items
+    .map((item, i) => ({ item, i }))
+    .sort((a, b) => (b.item.confidence ?? 1) - (a.item.confidence ?? 1) || a.i - b.i)
+    .map((x) => x.item);
+}
+
+function unique(labels: readonly string[]): string[] {
+  return [...new Set(labels.map(clean).filter(Boolean))];
+}
+
+/**
+ * The labels a video gets from a label source, primary first; empty when the source says nothing about it.
+ * - `list`: the label column of the labelled list the video came from (also tags/categories of source `list`).
+ * - `category`: its categories, most confident first.
+ * - `action`: the actions the model named.
+ * - `tag:<prefix>`: tags starting with the prefix, prefix removed (`tag:action/` turns `action/run` into `run`).
+ */
+export function labelsOf(video: Video, source: LabelSource): string[] {
+  switch (source.kind) {
+    case 'list': {
+      const fromLists = [video.source, ...video.alsoFrom].map((s) => s.list?.label ?? '');
+      const fromTags = video.tags.filter((t) => t.source === 'list').map((t) => t.name);
+      const fromCats = video.categories.filter((c) => c.source === 'list').map((c) => c.name);
+      return unique([...fromLists, ...fromCats, ...fromTags]);
+    }
+    case 'category':
+      return unique(byConfidence(video.categories).map((c) => c.name));
+    case 'action':
+      return unique(video.ai?.actions ?? []);
+    case 'tag': {
+      const p = source.prefix.toLowerCase();
+      return unique(
+        byConfidence(video.tags)
+          .filter((t) => t.name.toLowerCase().startsWith(p))
+          .map((t) => t.name.slice(source.prefix.length)),
+      );
+    }
+  }
+}
+
+/** A label as a single path segment: no separators, no leading dots, spaces as underscores (MMAction2 splits on spaces). */
+export function labelDirName(label: string): string {
+  const s = label
+    .normalize('NFC')
+    .replace(/[\\/:*?"<>|\x00-\x1f]/g, '_')
+    .replace(/\s+/g, '_')
+    .replace(/^\.+/, '_');
+  return s.slice(0, 120) || '_';
+}
+
+/** The YouTube id of a source URL, or null. */
+export function youtubeIdOf(url: string): string | null {
+  try {
+    const u = new URL(url);
+    const host = u.hostname.replace(/^www\.|^m\./, '');
+    if (host === 'youtu.be') return u.pathname.slice(1) || null;
+    if (host === 'youtube.com' || host === 'youtube-nocookie.com') {
+      const v = u.searchParams.get('v');
+      if (v) return v;
+      const m = /^\/(?:shorts|embed|v)\/([\w-]+)/.exec(u.pathname);
+      return m ? m[1]! : null;
+    }
+  } catch {
+    // not a URL (a local path)
+  }
+  return null;
+}

@@ -1,0 +1,114 @@
+import { sha256Hex } from '../../core/index.js';
+import { SPLITS, type AssignedClip, type PlannedClip, type SplitName, type SplitSpec } from './dataset-types.js';
+
+/** A seeded, order-independent rank for a key: the same seed and key always sort the same. */
+export function seededRank(seed: number, key: string): string {
+  return sha256Hex(`${seed}\u0000${key}`);
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const arr = m.get(k);
+    if (arr) arr.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}
+
+/**
+ * At most `max` clips of each label, taken round-robin over the label's videos (in seeded order) so a cap
+ * keeps as many different videos as it can. Order of the result: as given.
+ */
+export function capPerClass(clips: readonly PlannedClip[], max: number, seed: number): PlannedClip[] {
+  if (max <= 0) return [...clips];
+  const keep = new Set<string>();
+  for (const labelClips of groupBy(clips, (c) => c.label).values()) {
+    if (labelClips.length <= max) {
+      for (const c of labelClips) keep.add(c.id);
+      continue;
+    }
+    const queues = [...groupBy(labelClips, (c) => c.videoId).entries()]
+      .sort(([a], [b]) => (seededRank(seed, a) < seededRank(seed, b) ? -1 : 1))
+      .map(([, cs]) => cs.slice());
+    let taken = 0;
+    while (taken < max) {
+      let progressed = false;
+      for (const q of queues) {
+        const c = q.shift();
+        if (!c) continue;
+        keep.add(c.id);
+        progressed = true;
+        if (++taken >= max) break;
+      }
+      if (!progressed) break;
+    }
+  }
+  return clips.filter((c) => keep.has(c.id));
+}
+
+/** `train`, `val`, `test` from what lists write (`training`, `validate`, `validation`, `dev`...), else null. */
+export function normalizeSplit(value: string | undefined): SplitName | null {
+  if (!value) return null;
+  const v = value.trim().toLowerCase();
+  if (['train', 'training', 'trn'].includes(v)) return 'train';
+  if (['val', 'valid', 'validate', 'validation', 'dev', 'development'].includes(v)) return 'val';
+  if (['test', 'testing', 'tst', 'eval', 'evaluation'].includes(v)) return 'test';
+  return null;
+}
+
+export interface SplitInput {
+  videoId: string;
+  /** The video's (primary) label: every clip of a video shares it. */
+  label: string;
+  clips: number;
+  /** The split column of the list row the video came from, if any. */
+  listSplit?: string | undefined;
+}
+
+/**
+ * Assigns every video (and so all its clips) to one split. Grouped: a video never spans two splits.
+ * Stratified: each label is split on its own, videos taken in a seeded order and each given to the split
+ * furthest below its share of that label's clips. With `list`, a recognised list split wins and the other
+ * videos are split by the fallback ratios.
+ */
+export function assignSplits(videos: readonly SplitInput[], spec: SplitSpec, seed: number): Map<string, SplitName> {
+  const out = new Map<string, SplitName>();
+  const rest: SplitInput[] = [];
+  for (const v of videos) {
+    const fixed = spec.kind === 'list' ? normalizeSplit(v.listSplit) : null;
+    if (fixed) out.set(v.videoId, fixed);
+    else rest.push(v);
+  }
+  const ratios = spec.kind === 'ratio' ? spec.ratios : spec.fallback;
+  for (const group of groupBy(rest, (v) => v.label).values()) {
+    const ordered = group
+      .map((v) => ({ v, rank: seededRank(seed, v.videoId) }))
+      .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0))
+      .map((x) => x.v);
+    const have: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
+    let total = 0;
+    for (const v of ordered) {
+      total += v.clips;
+      let best: SplitName = 'train';
+      let bestDeficit = -Infinity;
+      for (const s of SPLITS) {
+        if (ratios[s] <= 0) continue;
+        const deficit = ratios[s] * total - have[s];
+        if (deficit > bestDeficit + 1e-9) {
+          best = s;
+          bestDeficit = deficit;
+        }
+      }
+      have[best] += v.clips;
+      out.set(v.videoId, best);
+    }
+  }
+  return out;
+}
+
+/** Clips with their video's split. */
+export function withSplits(clips: readonly PlannedClip[], splits: ReadonlyMap<string, SplitName>): AssignedClip[] {
+  return clips.map((c) => ({ ...c, split: splits.get(c.videoId) ?? 'train' }));
+}

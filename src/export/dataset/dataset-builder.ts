@@ -1,0 +1,451 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { AppError, describeError, displayName, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
+import { labelDirName } from './clip-labels.js';
+import { batchArgs, batchClips, canCopy, copyArgs, encodeArgs, keyframeStart, keyframeTimes, outputFrames } from './clip-encoder.js';
+import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
+import { describeLabelSource, planClips } from './clip-planner.js';
+import { assignSplits, capPerClass, withSplits, type SplitInput } from './clip-splitter.js';
+import { DatasetJournal, type JournalEntry } from './dataset-journal.js';
+import {
+  SPLITS,
+  type AssignedClip,
+  type DatasetClip,
+  type DatasetOptions,
+  type DatasetProgress,
+  type DatasetReport,
+  type DuplicateRemoval,
+  type PlannedClip,
+  type SkippedVideo,
+  type SplitName,
+} from './dataset-types.js';
+import { writeFileAtomic, writeKineticsCsv, writeLabelMap, writeMmactionLists, writeWebDataset } from './dataset-writers.js';
+
+/** Bump when clips made from the same input and settings would differ. */
+export const CLIP_ENCODER_VERSION = '1';
+export const WORK_DIR = '.videodex-dataset';
+export const MANIFEST = 'dataset.json';
+
+export interface DatasetDeps {
+  ffmpeg: string;
+  ffprobe: string;
+  logger?: Logger;
+  signal?: AbortSignal;
+  onProgress?(progress: DatasetProgress): void;
+  /** Recorded in dataset.json. */
+  query?: unknown;
+  version?: string;
+  configHash?: string;
+}
+
+/** What dataset.json holds. */
+export interface DatasetManifest {
+  format: 'videodex-dataset';
+  formatVersion: 1;
+  videodexVersion: string;
+  createdAt: string;
+  query: unknown;
+  configHash: string;
+  options: Omit<DatasetOptions, 'outDir'>;
+  labels: string[];
+  counts: { total: number; videos: number; perSplit: Record<SplitName, number>; perClass: Record<string, Record<SplitName, number>> };
+  files: string[];
+  clips: DatasetClip[];
+  duplicates: DuplicateRemoval[];
+  skipped: SkippedVideo[];
+  failed: DatasetReport['failed'];
+}
+
+export function videodexVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The folder clips are stored under: the dataset itself when a format lays them out, else the work folder. */
+function clipRoot(options: DatasetOptions): string {
+  return options.formats.includes('folder') || options.formats.includes('mmaction') ? '' : path.join(WORK_DIR, 'clips');
+}
+
+function clipRelPath(options: DatasetOptions, clip: AssignedClip): string {
+  return path.join(clipRoot(options), clip.split, labelDirName(clip.label), `${clip.id}.mp4`).split(path.sep).join('/');
+}
+
+function clipSpec(clip: PlannedClip, options: DatasetOptions): string {
+  const mode = canCopy(options.encode) ? 'copy' : 'encode';
+  const enc = mode === 'copy' ? { copy: true, audio: options.encode.audio, minClipSec: options.minClipSec } : { ...options.encode, copy: false };
+  return stableHash({ v: CLIP_ENCODER_VERSION, video: clip.videoId, s: clip.startFrame, e: clip.endFrame, fps: clip.sourceFps, enc });
+}
+
+function emptyPerSplit(): Record<SplitName, number> {
+  return { train: 0, val: 0, test: 0 };
+}
+
+function removeEmptyDirs(dir: string, stopAt: string): void {
+  let d = dir;
+  while (d.startsWith(stopAt) && d !== stopAt) {
+    try {
+      if (readdirSync(d).length > 0) return;
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    d = path.dirname(d);
+  }
+}
+
+/**
+ * Builds an action-recognition dataset from records: plans clips (scenes or windows), labels them, splits
+ * videos into train/val/test (grouped by video, stratified by label, seeded), cuts the clips with ffmpeg
+ * under `options.concurrency` jobs, removes near-duplicates across videos (cross-split first) and writes the
+ * asked formats and `dataset.json`. Resumable: clips listed in the journal with the same settings are reused.
+ * Per-clip failures are reported, not thrown; throws AppError E_DATASET_EMPTY when nothing can be built.
+ */
+export async function buildDataset(videos: AsyncIterable<Video>, options: DatasetOptions, deps: DatasetDeps): Promise<DatasetReport> {
+  const t0 = Date.now();
+  const outDir = path.resolve(options.outDir);
+  const workDir = path.join(outDir, WORK_DIR);
+  mkdirSync(workDir, { recursive: true });
+  const journal = new DatasetJournal(workDir);
+  const progress = deps.onProgress ?? (() => {});
+  const log = deps.logger;
+
+  // 1. Plan.
+  const skipped: SkippedVideo[] = [];
+  let planned: PlannedClip[] = [];
+  const splitInputs: SplitInput[] = [];
+  let seen = 0;
+  for await (const video of videos) {
+    deps.signal?.throwIfAborted();
+    seen++;
+    const plan = planClips(video, options);
+    progress({ phase: 'plan', done: seen, total: 0 });
+    if (plan.reason !== null) {
+      skipped.push({ videoId: video.id, name: displayName(video), reason: plan.reason });
+      continue;
+    }
+    planned.push(...plan.clips);
+    splitInputs.push({ videoId: video.id, label: plan.clips[0]!.label, clips: plan.clips.length, listSplit: video.source.list?.split });
+  }
+  planned = capPerClass(planned, options.maxClipsPerClass, options.seed);
+  if (planned.length === 0) {
+    const why = seen === 0 ? 'the query matched no video' : `none of ${seen} videos gave a clip; first: ${skipped[0]?.reason ?? 'unknown'}`;
+    throw new AppError('E_DATASET_EMPTY', `dataset: no clips to build (${why}; labels from ${describeLabelSource(options.labels)})`);
+  }
+  const clipsPerVideo = new Map<string, number>();
+  for (const c of planned) clipsPerVideo.set(c.videoId, (clipsPerVideo.get(c.videoId) ?? 0) + 1);
+  const splits = assignSplits(
+    splitInputs.filter((s) => clipsPerVideo.has(s.videoId)).map((s) => ({ ...s, clips: clipsPerVideo.get(s.videoId)! })),
+    options.split,
+    options.seed,
+  );
+  const assigned = withSplits(planned, splits);
+  const byId = new Map(assigned.map((c) => [c.id, c]));
+
+  // 2. Cut (or reuse) every clip, and hash it for dedup.
+  const copyMode = canCopy(options.encode);
+  const threads = options.concurrency > 1 ? 1 : 0;
+  const keyframes = new Map<string, Promise<number[]>>();
+  const results = new Map<string, JournalEntry>();
+  const failed: DatasetReport['failed'] = [];
+  let encoded = 0;
+  let reused = 0;
+  let copied = 0;
+  let done = 0;
+  const limit = pLimit(options.concurrency);
+  progress({ phase: 'clips', done: 0, total: assigned.length });
+
+  const hashing = options.dedup.enabled;
+  const K = options.dedup.frames;
+  const tmpDir = path.join(workDir, 'tmp');
+  mkdirSync(tmpDir, { recursive: true });
+  const finish = (clip: AssignedClip, entry: JournalEntry, prior: JournalEntry | undefined) => {
+    if (entry !== prior) journal.put(entry);
+    results.set(clip.id, entry);
+  };
+  const fail = (clip: AssignedClip, err: unknown) => {
+    if (deps.signal?.aborted) throw err;
+    const error = describeError(err);
+    failed.push({ clip: clip.id, videoId: clip.videoId, error });
+    log?.warn({ clip: clip.id, video: clip.videoId, err: error }, 'dataset clip failed');
+  };
+  const tick = () => {
+    done++;
+    progress({ phase: 'clips', done, total: assigned.length });
+  };
+
+  /** The journal's clip, moved to its planned place, when it was made with the same settings. */
+  const reuse = (clip: AssignedClip): JournalEntry | null => {
+    const prior = journal.get(clip.id);
+    if (!prior || prior.spec !== clipSpec(clip, options)) return null;
+    const rel = clipRelPath(options, clip);
+    const abs = path.join(outDir, rel);
+    const priorAbs = path.join(outDir, prior.path);
+    if (!existsSync(priorAbs) || statSync(priorAbs).size !== prior.bytes) return null;
+    if (prior.path !== rel) {
+      mkdirSync(path.dirname(abs), { recursive: true });
+      renameSync(priorAbs, abs);
+      removeEmptyDirs(path.dirname(priorAbs), outDir);
+    }
+    return { ...prior, path: rel };
+  };
+
+  const hashOf = async (entry: JournalEntry, frameCount: number): Promise<JournalEntry> => {
+    if (!hashing || (entry.hash && entry.hashFrames === K)) return entry;
+    const hash = await hashClip(deps.ffmpeg, path.join(outDir, entry.path), frameCount, K, deps.signal);
+    return { ...entry, hash, hashFrames: K };
+  };
+
+  /** One clip, one ffmpeg: stream copy when possible, else re-encode; then its hash. */
+  const cutOne = async (clip: AssignedClip): Promise<void> => {
+    deps.signal?.throwIfAborted();
+    const rel = clipRelPath(options, clip);
+    const abs = path.join(outDir, rel);
+    mkdirSync(path.dirname(abs), { recursive: true });
+    const part = `${abs}.part`;
+    let mode: 'encode' | 'copy' = 'encode';
+    let writtenStart = clip.startSec;
+    let frameCount = outputFrames(clip, options.encode.fps);
+    let duration = frameCount / (options.encode.fps || clip.sourceFps);
+    if (copyMode) {
+      let kfs = keyframes.get(clip.videoId);
+      if (!kfs) {
+        kfs = keyframeTimes(deps.ffprobe, clip.sourcePath, deps.signal);
+        keyframes.set(clip.videoId, kfs);
+      }
+      const k = keyframeStart(await kfs, clip.startSec, clip.endSec, Math.min(options.minClipSec, clip.endSec - clip.startSec));
+      if (k !== null) {
+        mode = 'copy';
+        writtenStart = k;
+        duration = clip.endSec - k;
+        frameCount = Math.max(1, Math.round(duration * clip.sourceFps));
+      }
+    }
+    const args = mode === 'copy' ? copyArgs(clip.sourcePath, writtenStart, clip.endSec, options.encode.audio, part) : encodeArgs(clip, options.encode, part, threads);
+    try {
+      await runTool(deps.ffmpeg, args, { timeoutMs: 60 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}), maxStdoutBytes: 1024 * 1024 });
+      if (statSync(part).size === 0) throw new AppError('E_DATASET_CLIP', 'ffmpeg wrote an empty clip');
+    } catch (err) {
+      rmSync(part, { force: true });
+      throw err;
+    }
+    const bytes = statSync(part).size;
+    renameSync(part, abs);
+    if (mode === 'copy') copied++;
+    else encoded++;
+    const entry: JournalEntry = { id: clip.id, spec: clipSpec(clip, options), path: rel, bytes, mode, writtenStartSec: writtenStart, durationSec: duration };
+    journal.put(entry);
+    finish(clip, await hashOf(entry, frameCount), entry);
+  };
+
+  /** Several clips of one video, one ffmpeg (decode once); on failure each clip is tried alone. */
+  const cutBatch = async (batch: AssignedClip[]): Promise<void> => {
+    deps.signal?.throwIfAborted();
+    const outputs = batch.map((clip) => {
+      const abs = path.join(outDir, clipRelPath(options, clip));
+      mkdirSync(path.dirname(abs), { recursive: true });
+      return { clip, file: `${abs}.part`, hashFile: hashing ? path.join(tmpDir, `${clip.id}.gray`) : null };
+    });
+    try {
+      await runTool(deps.ffmpeg, batchArgs(outputs, options.encode, threads, K), { timeoutMs: 60 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}), maxStdoutBytes: 1024 * 1024 });
+      for (const o of outputs) if (statSync(o.file).size === 0) throw new AppError('E_DATASET_CLIP', 'ffmpeg wrote an empty clip');
+    } catch (err) {
+      for (const o of outputs) {
+        rmSync(o.file, { force: true });
+        if (o.hashFile) rmSync(o.hashFile, { force: true });
+      }
+      if (deps.signal?.aborted) throw err;
+      for (const clip of batch) {
+        try {
+          await cutOne(clip);
+        } catch (e) {
+          fail(clip, e);
+        } finally {
+          tick();
+        }
+      }
+      return;
+    }
+    for (const o of outputs) {
+      const clip = o.clip;
+      const rel = clipRelPath(options, clip);
+      const bytes = statSync(o.file).size;
+      renameSync(o.file, path.join(outDir, rel));
+      encoded++;
+      const frameCount = outputFrames(clip, options.encode.fps);
+      let entry: JournalEntry = { id: clip.id, spec: clipSpec(clip, options), path: rel, bytes, mode: 'encode', writtenStartSec: clip.startSec, durationSec: frameCount / (options.encode.fps || clip.sourceFps) };
+      if (o.hashFile) {
+        const gray = readFileSync(o.hashFile);
+        rmSync(o.hashFile, { force: true });
+        entry = { ...entry, hash: Buffer.from(dhashFrames(gray)).toString('hex'), hashFrames: K };
+      }
+      finish(clip, entry, undefined);
+      tick();
+    }
+  };
+
+  const jobs: Array<Promise<void>> = [];
+  const toCut: AssignedClip[] = [];
+  for (const clip of assigned) {
+    const entry = reuse(clip);
+    if (!entry) {
+      toCut.push(clip);
+      continue;
+    }
+    reused++;
+    if (!hashing || (entry.hash && entry.hashFrames === K)) {
+      finish(clip, entry, journal.get(clip.id));
+      tick();
+      continue;
+    }
+    jobs.push(
+      limit(async () => {
+        try {
+          finish(clip, await hashOf(entry, Math.max(1, Math.round(entry.durationSec * (options.encode.fps || clip.sourceFps)))), undefined);
+        } catch (err) {
+          fail(clip, err);
+        } finally {
+          tick();
+        }
+      }),
+    );
+  }
+  const batchable = !copyMode && !options.encode.audio;
+  if (batchable) {
+    const perVideo = new Map<string, AssignedClip[]>();
+    for (const c of toCut) (perVideo.get(c.videoId) ?? perVideo.set(c.videoId, []).get(c.videoId)!).push(c);
+    for (const clips of perVideo.values()) for (const batch of batchClips(clips)) jobs.push(limit(() => cutBatch(batch)));
+  } else {
+    for (const clip of toCut) {
+      jobs.push(
+        limit(async () => {
+          try {
+            await cutOne(clip);
+          } catch (err) {
+            fail(clip, err);
+          } finally {
+            tick();
+          }
+        }),
+      );
+    }
+  }
+  await Promise.all(jobs);
+  rmSync(tmpDir, { recursive: true, force: true });
+
+  // 3. Near-duplicates: cross-split first; removed clips are parked in the work folder for inspection.
+  let duplicates: DuplicateRemoval[] = [];
+  if (options.dedup.enabled) {
+    progress({ phase: 'dedup', done: 0, total: results.size });
+    const hashed: HashedClip[] = [];
+    for (const c of assigned) {
+      const e = results.get(c.id);
+      if (e?.hash) hashed.push({ clip: c, hash: Uint8Array.from(Buffer.from(e.hash, 'hex')) });
+    }
+    duplicates = findDuplicates(hashed, options.dedup.threshold);
+    for (const d of duplicates) {
+      const e = results.get(d.clip)!;
+      const parked = path.join(WORK_DIR, 'duplicates', `${d.clip}.mp4`).split(path.sep).join('/');
+      mkdirSync(path.join(outDir, WORK_DIR, 'duplicates'), { recursive: true });
+      renameSync(path.join(outDir, e.path), path.join(outDir, parked));
+      removeEmptyDirs(path.dirname(path.join(outDir, e.path)), outDir);
+      journal.put({ ...e, path: parked });
+      results.delete(d.clip);
+    }
+    progress({ phase: 'dedup', done: hashed.length, total: hashed.length });
+  }
+
+  // 4. Forget clips of earlier runs that are no longer planned (files in our layout only).
+  const planIds = new Set(assigned.map((c) => c.id));
+  for (const e of journal.all()) {
+    if (planIds.has(e.id)) continue;
+    const abs = path.join(outDir, e.path);
+    rmSync(abs, { force: true });
+    removeEmptyDirs(path.dirname(abs), outDir);
+  }
+  journal.compact(planIds);
+
+  // 5. Outputs.
+  progress({ phase: 'write', done: 0, total: options.formats.length });
+  const labels = [...new Set([...results.keys()].map((id) => byId.get(id)!.label))].sort();
+  const labelIndex = new Map(labels.map((l, i) => [l, i]));
+  const clips: DatasetClip[] = assigned
+    .filter((c) => results.has(c.id))
+    .sort((a, b) => SPLITS.indexOf(a.split) - SPLITS.indexOf(b.split) || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0) || (a.id < b.id ? -1 : 1))
+    .map((c) => {
+      const e = results.get(c.id)!;
+      return {
+        id: c.id,
+        path: e.path,
+        split: c.split,
+        label: c.label,
+        labelIndex: labelIndex.get(c.label)!,
+        labels: c.labels,
+        videoId: c.videoId,
+        source: c.sourceUrl,
+        youtubeId: c.youtubeId,
+        startSec: c.startSec,
+        endSec: c.endSec,
+        writtenStartSec: e.writtenStartSec,
+        durationSec: e.durationSec,
+        scene: c.scene,
+        description: c.description,
+        bytes: e.bytes,
+        hash: e.hash ?? null,
+        mode: e.mode,
+      };
+    });
+  const files: string[] = [writeLabelMap(outDir, labels)];
+  if (options.formats.includes('folder')) files.push(...writeKineticsCsv(outDir, clips));
+  if (options.formats.includes('mmaction')) files.push(...writeMmactionLists(outDir, clips));
+  if (options.formats.includes('webdataset')) files.push(...(await writeWebDataset(outDir, clips, options.shardSize)));
+
+  const perSplit = emptyPerSplit();
+  const perClass: Record<string, Record<SplitName, number>> = {};
+  for (const c of clips) {
+    perSplit[c.split]++;
+    (perClass[c.label] ??= emptyPerSplit())[c.split]++;
+  }
+  const manifestFile = path.join(outDir, MANIFEST);
+  files.push(manifestFile);
+  const rel = (f: string) => path.relative(outDir, f).split(path.sep).join('/');
+  const { outDir: _omit, ...optionsForManifest } = options;
+  const manifest: DatasetManifest = {
+    format: 'videodex-dataset',
+    formatVersion: 1,
+    videodexVersion: deps.version ?? videodexVersion(),
+    createdAt: new Date().toISOString(),
+    query: deps.query ?? null,
+    configHash: deps.configHash ?? stableHash(optionsForManifest),
+    options: optionsForManifest,
+    labels,
+    counts: { total: clips.length, videos: new Set(clips.map((c) => c.videoId)).size, perSplit, perClass },
+    files: files.map(rel),
+    clips,
+    duplicates,
+    skipped,
+    failed,
+  };
+  writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  progress({ phase: 'write', done: options.formats.length, total: options.formats.length });
+
+  return {
+    outDir,
+    videos: manifest.counts.videos,
+    clips: clips.length,
+    perSplit,
+    perClass,
+    encoded,
+    reused,
+    copied,
+    duplicates,
+    skipped,
+    failed,
+    files: files.map(rel),
+    ms: Date.now() - t0,
+  };
+}

@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../../core/index.js';
+import { hashDistance } from './clip-dhash.js';
+import { MANIFEST, type DatasetManifest } from './dataset-builder.js';
+import { SPLITS, type DuplicateRemoval, type SplitName } from './dataset-types.js';
+
+export interface DatasetStats {
+  dir: string;
+  createdAt: string;
+  videodexVersion: string;
+  clips: number;
+  videos: number;
+  labels: string[];
+  perSplit: Record<SplitName, number>;
+  perClass: Record<string, Record<SplitName, number>>;
+  /** Clip length histogram: `[from, to)` seconds and a count. */
+  lengths: Array<{ from: number; to: number; count: number }>;
+  shortest: { clip: string; seconds: number } | null;
+  longest: { clip: string; seconds: number } | null;
+  /** Videos with clips in more than one split (must be empty). */
+  leakedVideos: Array<{ videoId: string; splits: SplitName[] }>;
+  /** Pairs of clips from different videos in different splits whose hashes are within the threshold (must be empty). */
+  crossSplitNearDuplicates: Array<{ a: string; b: string; distance: number }>;
+  duplicatesRemoved: DuplicateRemoval[];
+  missingFiles: string[];
+  skippedVideos: number;
+  failedClips: number;
+}
+
+export function readManifest(dir: string): DatasetManifest {
+  const file = path.join(dir, MANIFEST);
+  if (!existsSync(file)) throw new AppError('E_DATASET_MISSING', `${dir}: no ${MANIFEST} (not a videodex dataset, or its build never finished)`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DatasetManifest;
+  } catch (err) {
+    throw new AppError('E_DATASET_MISSING', `${file}: not valid JSON`, { cause: err });
+  }
+}
+
+/** Balance, lengths and leakage checks of a built dataset, from its dataset.json and the files on disk. */
+export function datasetStats(dir: string, options: { histogramBinSec?: number } = {}): DatasetStats {
+  const m = readManifest(dir);
+  const bin = options.histogramBinSec ?? 1;
+  const perSplit: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
+  const perClass: Record<string, Record<SplitName, number>> = {};
+  const splitsOfVideo = new Map<string, Set<SplitName>>();
+  const hist = new Map<number, number>();
+  let shortest: DatasetStats['shortest'] = null;
+  let longest: DatasetStats['longest'] = null;
+  const missingFiles: string[] = [];
+  for (const c of m.clips) {
+    perSplit[c.split]++;
+    (perClass[c.label] ??= { train: 0, val: 0, test: 0 })[c.split]++;
+    const s = splitsOfVideo.get(c.videoId) ?? new Set<SplitName>();
+    s.add(c.split);
+    splitsOfVideo.set(c.videoId, s);
+    const b = Math.floor(c.durationSec / bin + 1e-9);
+    hist.set(b, (hist.get(b) ?? 0) + 1);
+    if (!shortest || c.durationSec < shortest.seconds) shortest = { clip: c.id, seconds: c.durationSec };
+    if (!longest || c.durationSec > longest.seconds) longest = { clip: c.id, seconds: c.durationSec };
+    if (!existsSync(path.join(dir, c.path))) missingFiles.push(c.path);
+  }
+  const maxBin = Math.max(-1, ...hist.keys());
+  const lengths = Array.from({ length: maxBin + 1 }, (_, i) => ({ from: i * bin, to: (i + 1) * bin, count: hist.get(i) ?? 0 }));
+  const leakedVideos = [...splitsOfVideo.entries()]
+    .filter(([, s]) => s.size > 1)
+    .map(([videoId, s]) => ({ videoId, splits: SPLITS.filter((x) => s.has(x)) }));
+
+  const crossSplitNearDuplicates: DatasetStats['crossSplitNearDuplicates'] = [];
+  const threshold = m.options.dedup?.threshold ?? 10;
+  const hashed = m.clips.filter((c) => c.hash).map((c) => ({ c, h: Uint8Array.from(Buffer.from(c.hash!, 'hex')) }));
+  for (let i = 0; i < hashed.length; i++) {
+    for (let j = i + 1; j < hashed.length; j++) {
+      const a = hashed[i]!;
+      const b = hashed[j]!;
+      if (a.c.split === b.c.split || a.c.videoId === b.c.videoId) continue;
+      const d = hashDistance(a.h, b.h);
+      if (d <= threshold) crossSplitNearDuplicates.push({ a: a.c.id, b: b.c.id, distance: d });
+    }
+  }
+  return {
+    dir,
+    createdAt: m.createdAt,
+    videodexVersion: m.videodexVersion,
+    clips: m.clips.length,
+    videos: splitsOfVideo.size,
+    labels: m.labels,
+    perSplit,
+    perClass,
+    lengths,
+    shortest,
+    longest,
+    leakedVideos,
+    crossSplitNearDuplicates,
+    duplicatesRemoved: m.duplicates,
+    missingFiles,
+    skippedVideos: m.skipped.length,
+    failedClips: m.failed.length,
+  };
+}
+
+/** The stats as text for a terminal. */
+export function formatDatasetStats(s: DatasetStats): string {
+  const lines: string[] = [];
+  lines.push(`${s.dir}: ${s.clips} clips from ${s.videos} videos, ${s.labels.length} classes (videodex ${s.videodexVersion}, ${s.createdAt})`);
+  lines.push('');
+  const width = Math.max(5, ...s.labels.map((l) => l.length));
+  lines.push(`${'class'.padEnd(width)}  ${SPLITS.map((x) => x.padStart(7)).join('')}    total`);
+  for (const label of Object.keys(s.perClass).sort()) {
+    const row = s.perClass[label]!;
+    const total = SPLITS.reduce((n, x) => n + row[x], 0);
+    lines.push(`${label.padEnd(width)}  ${SPLITS.map((x) => String(row[x]).padStart(7)).join('')} ${String(total).padStart(8)}`);
+  }
+  lines.push(`${'all'.padEnd(width)}  ${SPLITS.map((x) => String(s.perSplit[x]).padStart(7)).join('')} ${String(s.clips).padStart(8)}`);
+  lines.push('');
+  lines.push('clip length (s):');
+  const most = Math.max(1, ...s.lengths.map((b) => b.count));
+  for (const b of s.lengths) {
+    if (b.count === 0 && (b.from < (s.shortest?.seconds ?? 0) - 1)) continue;
+    lines.push(`  ${`${b.from}-${b.to}`.padStart(7)} ${String(b.count).padStart(6)} ${'#'.repeat(Math.round((40 * b.count) / most))}`);
+  }
+  if (s.shortest && s.longest) lines.push(`  shortest ${s.shortest.seconds.toFixed(3)} s (${s.shortest.clip}), longest ${s.longest.seconds.toFixed(3)} s (${s.longest.clip})`);
+  lines.push('');
+  lines.push(`leakage: ${s.leakedVideos.length} videos in more than one split, ${s.crossSplitNearDuplicates.length} near-duplicate pairs across splits${s.leakedVideos.length + s.crossSplitNearDuplicates.length === 0 ? ' (ok)' : ' (PROBLEM)'}`);
+  const cross = s.duplicatesRemoved.filter((d) => d.crossSplit).length;
+  lines.push(`duplicates removed at build: ${s.duplicatesRemoved.length} (${cross} across splits, ${s.duplicatesRemoved.length - cross} within a split)`);
+  for (const d of s.duplicatesRemoved.slice(0, 20)) lines.push(`  ${d.clip} (${d.split}) ~ ${d.duplicateOf} (${d.duplicateOfSplit}), ${d.distance} bits`);
+  if (s.duplicatesRemoved.length > 20) lines.push(`  ... ${s.duplicatesRemoved.length - 20} more in dataset.json`);
+  if (s.missingFiles.length > 0) lines.push(`missing files: ${s.missingFiles.length} (first: ${s.missingFiles[0]})`);
+  if (s.skippedVideos > 0 || s.failedClips > 0) lines.push(`skipped videos: ${s.skippedVideos}, failed clips: ${s.failedClips} (see dataset.json)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,141 @@
+/** Types shared by the dataset builder's parts. */
+
+export type SplitName = 'train' | 'val' | 'test';
+export const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
+
+/** Where a clip's label comes from. */
+export type LabelSource =
+  | { kind: 'category' }
+  | { kind: 'action' }
+  | { kind: 'list' }
+  | { kind: 'tag'; prefix: string };
+
+/** How clips are cut from a video. */
+export type ClipMode = { kind: 'scene' } | { kind: 'window'; seconds: number; strideSec: number };
+
+export type SplitSpec =
+  | { kind: 'ratio'; ratios: Record<SplitName, number> }
+  | { kind: 'list'; fallback: Record<SplitName, number> };
+
+export type DatasetFormat = 'folder' | 'mmaction' | 'webdataset' | 'manifest';
+export const DATASET_FORMATS: readonly DatasetFormat[] = ['folder', 'mmaction', 'webdataset', 'manifest'];
+
+export interface EncodeSettings {
+  /** 0 = keep the source rate. */
+  fps: number;
+  /** 0 = keep the source size. */
+  shortSide: number;
+  copy: boolean;
+  audio: boolean;
+  crf: number;
+  preset: string;
+}
+
+export interface DatasetOptions {
+  outDir: string;
+  labels: LabelSource;
+  clip: ClipMode;
+  minClipSec: number;
+  maxClipSec: number;
+  encode: EncodeSettings;
+  maxClipsPerVideo: number;
+  maxClipsPerClass: number;
+  split: SplitSpec;
+  seed: number;
+  formats: DatasetFormat[];
+  dedup: { enabled: boolean; threshold: number; frames: number };
+  shardSize: number;
+  /** Clips encoded at once ([Concurrency] Cpu). */
+  concurrency: number;
+}
+
+/** A clip the planner chose, before splitting. */
+export interface PlannedClip {
+  /** `<videoId>_<startMs>_<endMs>`: no dots, so it is also a WebDataset key. */
+  id: string;
+  videoId: string;
+  sourcePath: string;
+  sourceUrl: string;
+  /** YouTube id when the source is a YouTube page, for Kinetics CSVs. */
+  youtubeId: string | null;
+  label: string;
+  /** Every label the source gave, primary first. */
+  labels: string[];
+  startSec: number;
+  endSec: number;
+  /** Frames at the source rate, end exclusive. */
+  startFrame: number;
+  endFrame: number;
+  sourceFps: number;
+  /** Scene index the clip was cut from, or null for windows. */
+  scene: number | null;
+  description: string | null;
+}
+
+export interface AssignedClip extends PlannedClip {
+  split: SplitName;
+}
+
+/** A clip on disk, as listed in dataset.json. */
+export interface DatasetClip {
+  id: string;
+  /** Relative to the dataset folder. */
+  path: string;
+  split: SplitName;
+  label: string;
+  labelIndex: number;
+  labels: string[];
+  videoId: string;
+  source: string;
+  youtubeId: string | null;
+  startSec: number;
+  endSec: number;
+  /** Time range actually written (differs from start/end when stream copy snapped to a keyframe). */
+  writtenStartSec: number;
+  durationSec: number;
+  scene: number | null;
+  description: string | null;
+  bytes: number;
+  /** dHash of the sampled frames, hex, one 16-char hash per frame. */
+  hash: string | null;
+  mode: 'encode' | 'copy';
+}
+
+export interface DuplicateRemoval {
+  clip: string;
+  videoId: string;
+  split: SplitName;
+  duplicateOf: string;
+  duplicateOfSplit: SplitName;
+  /** Mean differing bits per sampled frame. */
+  distance: number;
+  crossSplit: boolean;
+}
+
+export interface SkippedVideo {
+  videoId: string;
+  name: string;
+  reason: string;
+}
+
+export interface DatasetProgress {
+  phase: 'plan' | 'clips' | 'dedup' | 'write';
+  done: number;
+  total: number;
+}
+
+export interface DatasetReport {
+  outDir: string;
+  videos: number;
+  clips: number;
+  perSplit: Record<SplitName, number>;
+  perClass: Record<string, Record<SplitName, number>>;
+  encoded: number;
+  reused: number;
+  copied: number;
+  duplicates: DuplicateRemoval[];
+  skipped: SkippedVideo[];
+  failed: Array<{ clip: string; videoId: string; error: string }>;
+  files: string[];
+  ms: number;
+}

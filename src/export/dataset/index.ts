@@ -1,0 +1,12 @@
+export { buildDataset, videodexVersion, MANIFEST, WORK_DIR, CLIP_ENCODER_VERSION } from './dataset-builder.js';
+export type { DatasetDeps, DatasetManifest } from './dataset-builder.js';
+export { datasetStats, formatDatasetStats, readManifest } from './dataset-stats.js';
+export type { DatasetStats } from './dataset-stats.js';
+export { datasetOptions, parseClipMode, parseFormats, parseLabelSource, parseSeconds, parseSplit } from './dataset-options.js';
+export type { DatasetFlags } from './dataset-options.js';
+export { labelsOf, labelDirName, youtubeIdOf } from './clip-labels.js';
+export { planClips, clipId, spread } from './clip-planner.js';
+export { assignSplits, capPerClass, normalizeSplit } from './clip-splitter.js';
+export { dhashFrame, dhashFrames, hashClip, hashDistance, findDuplicates } from './clip-dhash.js';
+export { encodeArgs, copyArgs, shortSideScale } from './clip-encoder.js';
+export * from './dataset-types.js';

@@ -1,0 +1,156 @@
+/**
+ * The web page: search with the query language, filter by facets, browse results, and play a video from any
+ * scene. One self-contained HTML file; every value from the library is inserted as text, never as HTML.
+ */
+export const WEB_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>videodex</title>
+<style>
+  :root { font-family: system-ui, sans-serif; color: #1d232b; background: #f5f6f8; }
+  body { margin: 0; }
+  header { display: flex; gap: .75rem; align-items: center; padding: .75rem 1rem; background: #1d232b; color: #fff; }
+  header h1 { font-size: 1.1rem; margin: 0; }
+  header form { flex: 1; display: flex; gap: .5rem; }
+  header input { flex: 1; padding: .5rem .7rem; border-radius: 6px; border: 0; font-size: 1rem; }
+  header button { padding: .5rem 1rem; border: 0; border-radius: 6px; background: #4f8cff; color: #fff; font-size: 1rem; cursor: pointer; }
+  main { display: grid; grid-template-columns: 220px 1fr; gap: 1rem; padding: 1rem; }
+  aside h3 { font-size: .8rem; text-transform: uppercase; color: #687384; margin: 1rem 0 .3rem; }
+  aside button { display: block; width: 100%; text-align: left; border: 0; background: none; padding: .2rem .3rem; cursor: pointer; border-radius: 4px; }
+  aside button:hover { background: #e3e7ee; }
+  #status { color: #687384; margin-bottom: .5rem; }
+  #error { color: #b3261e; white-space: pre; font-family: ui-monospace, monospace; }
+  #results { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: .8rem; }
+  .card { background: #fff; border-radius: 8px; overflow: hidden; box-shadow: 0 1px 3px #0002; cursor: pointer; }
+  .card img, .card .noimg { width: 100%; aspect-ratio: 16/9; object-fit: cover; background: #cfd5de; display: block; }
+  .card .body { padding: .5rem .6rem; }
+  .card .name { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .meta, .tags { font-size: .8rem; color: #687384; }
+  .hl { font-size: .8rem; margin-top: .3rem; }
+  .failed { color: #b3261e; font-size: .8rem; }
+  #more { margin: 1rem 0; }
+  #detail { position: fixed; inset: 0; background: #000a; display: none; align-items: center; justify-content: center; }
+  #detail .panel { background: #fff; width: min(1000px, 95vw); max-height: 92vh; overflow: auto; border-radius: 10px; padding: 1rem; }
+  #detail video { width: 100%; max-height: 55vh; background: #000; }
+  #scenes { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: .5rem; margin-top: .6rem; }
+  .scene { cursor: pointer; font-size: .75rem; }
+  .scene img { width: 100%; border-radius: 4px; display: block; }
+  .close { float: right; border: 0; background: none; font-size: 1.4rem; cursor: pointer; }
+</style>
+</head>
+<body>
+<header>
+  <h1>videodex</h1>
+  <form id="search"><input id="q" name="q" placeholder='beach tag:outdoor duration:10..60 height:>=720 "exact phrase"' autocomplete="off"><button>Search</button></form>
+</header>
+<main>
+  <aside id="facets"></aside>
+  <section>
+    <div id="status"></div><div id="error"></div>
+    <div id="results"></div>
+    <button id="more" hidden>More</button>
+  </section>
+</main>
+<div id="detail"><div class="panel">
+  <button class="close" title="Close">×</button>
+  <h2 id="d-title"></h2><div class="meta" id="d-meta"></div>
+  <video id="player" controls preload="metadata"></video>
+  <p id="d-desc"></p><div class="tags" id="d-tags"></div>
+  <div id="scenes"></div>
+</div></div>
+<script>
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) k === 'text' ? (n.textContent = v) : n.setAttribute(k, v);
+  for (const c of children) if (c) n.append(c);
+  return n;
+};
+const fmtTime = (s) => s == null ? '-' : (s >= 3600 ? Math.floor(s / 3600) + ':' : '') + String(Math.floor(s / 60) % 60).padStart(s >= 3600 ? 2 : 1, '0') + ':' + String(Math.floor(s % 60)).padStart(2, '0');
+let cursor = null;
+
+async function search(append) {
+  const q = $('q').value;
+  const params = new URLSearchParams({ q, limit: '40' });
+  if (append && cursor) params.set('cursor', cursor);
+  history.replaceState(null, '', '?' + new URLSearchParams({ q }));
+  $('error').textContent = '';
+  const res = await fetch('/api/search?' + params);
+  const body = await res.json();
+  if (!res.ok) {
+    $('error').textContent = body.error + (body.column ? '\\n' + q + '\\n' + ' '.repeat(body.column - 1) + '^' : '');
+    return;
+  }
+  if (!append) $('results').replaceChildren();
+  for (const h of body.hits) $('results').append(card(h));
+  cursor = body.nextCursor;
+  $('more').hidden = !cursor;
+  $('status').textContent = body.total + ' video' + (body.total === 1 ? '' : 's');
+  if (!append) facets(body.facets);
+}
+
+function card(h) {
+  const img = h.thumbnail ? el('img', { src: h.thumbnail, alt: '', loading: 'lazy' }) : el('div', { class: 'noimg' });
+  const meta = [fmtTime(h.durationSec), h.width ? h.width + '×' + h.height : null, h.codec, h.sceneCount ? h.sceneCount + ' scenes' : null].filter(Boolean).join(' · ');
+  const c = el('div', { class: 'card' }, img, el('div', { class: 'body' },
+    el('div', { class: 'name', text: h.title || h.name, title: h.name }),
+    el('div', { class: 'meta', text: meta }),
+    h.tags.length ? el('div', { class: 'tags', text: h.tags.slice(0, 8).join(', ') }) : null,
+    h.highlight ? el('div', { class: 'hl', text: h.highlight }) : null,
+    h.failedStages.length ? el('div', { class: 'failed', text: 'failed: ' + h.failedStages.join(', ') }) : null));
+  c.addEventListener('click', () => open(h.id));
+  return c;
+}
+
+function facets(f) {
+  const box = $('facets');
+  box.replaceChildren();
+  const groups = [['tags', 'tag'], ['categories', 'category'], ['codecs', 'codec'], ['resolutions', 'resolution'], ['sourceKinds', 'source']];
+  for (const [key, field] of groups) {
+    const entries = Object.entries(f[key] || {});
+    if (!entries.length) continue;
+    box.append(el('h3', { text: key }));
+    for (const [name, n] of entries.slice(0, 15)) {
+      const b = el('button', { text: name + ' (' + n + ')' });
+      b.addEventListener('click', () => {
+        const term = field + ':' + (/[\\s:"]/.test(name) ? '"' + name.replace(/"/g, '') + '"' : name);
+        $('q').value = ($('q').value + ' ' + term).trim();
+        search(false);
+      });
+      box.append(b);
+    }
+  }
+}
+
+async function open(id) {
+  const v = await (await fetch('/api/videos/' + id)).json();
+  $('d-title').textContent = v.source.title || v.file.path.split('/').pop();
+  const m = v.metadata;
+  $('d-meta').textContent = m ? [fmtTime(m.durationSec), m.width + '×' + m.height, m.fps + ' fps', m.videoCodec, m.audio ? m.audio.codec : 'silent'].join(' · ') : '';
+  $('d-desc').textContent = v.ai ? v.ai.description : '';
+  $('d-tags').textContent = v.tags.map((t) => t.name + ' (' + t.source + ')').join(', ');
+  const player = $('player');
+  player.src = '/api/videos/' + id + '/file';
+  const scenes = $('scenes');
+  scenes.replaceChildren();
+  for (const s of v.scenes) {
+    const item = el('div', { class: 'scene' },
+      s.keyframe ? el('img', { src: '/api/videos/' + id + '/keyframes/' + s.index, alt: '', loading: 'lazy' }) : null,
+      el('div', { text: '#' + s.index + ' ' + fmtTime(s.startSec) + '–' + fmtTime(s.endSec) + (s.description ? ' ' + s.description : '') }));
+    item.addEventListener('click', () => { player.currentTime = s.startSec; player.play(); });
+    scenes.append(item);
+  }
+  $('detail').style.display = 'flex';
+}
+
+$('detail').querySelector('.close').addEventListener('click', () => { $('player').pause(); $('detail').style.display = 'none'; });
+$('search').addEventListener('submit', (e) => { e.preventDefault(); search(false); });
+$('more').addEventListener('click', () => search(true));
+$('q').value = new URLSearchParams(location.search).get('q') || '';
+search(false);
+</script>
+</body>
+</html>
+`;

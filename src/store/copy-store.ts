@@ -1,0 +1,117 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { StoreError, type Video } from '../core/index.js';
+import type { VideoStore } from './video-store.js';
+
+export interface CopyProgress {
+  copied: number;
+  skipped: number;
+  total: number;
+  lastId: string | null;
+}
+
+export interface CopyOptions {
+  /** Records per write (default 500). */
+  batchSize?: number;
+  /** JSON file remembering the last id copied, so an interrupted copy resumes; removed on success. */
+  checkpointFile?: string;
+  onProgress?: (p: CopyProgress) => void;
+  /** Records compared whole after the copy, spread over the library (default 100; 0 = counts only). */
+  sample?: number;
+}
+
+export interface CopyReport {
+  copied: number;
+  /** Records skipped because an earlier run already copied them. */
+  resumedAfter: number;
+  sourceCount: number;
+  targetCount: number;
+  inputs: number;
+  sampled: number;
+}
+
+interface Checkpoint {
+  lastId: string;
+  copied: number;
+}
+
+function readCheckpoint(file: string | undefined): Checkpoint | null {
+  if (!file) return null;
+  try {
+    const c = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
+    return typeof c.lastId === 'string' && typeof c.copied === 'number' ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeCheckpoint(file: string, c: Checkpoint): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(`${file}.part`, JSON.stringify(c));
+  renameSync(`${file}.part`, file);
+}
+
+/**
+ * Copies every record and acquisition-log row from one store to another, streaming in id order (both
+ * stores iterate by id), writing in batches, checkpointing after each batch so a rerun resumes, and
+ * verifying counts (and a sample of whole records) at the end. The target is migrated first.
+ * Throws StoreError when the counts or the sample differ.
+ */
+export async function copyStore(from: VideoStore, to: VideoStore, options: CopyOptions = {}): Promise<CopyReport> {
+  const batchSize = options.batchSize ?? 500;
+  await to.migrate();
+  const total = await from.count();
+  const checkpoint = readCheckpoint(options.checkpointFile);
+  const resumeAfter = checkpoint?.lastId ?? null;
+  let copied = checkpoint?.copied ?? 0;
+  let skipped = 0;
+  let batch: Video[] = [];
+  let lastId: string | null = resumeAfter;
+  const write = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    if (to.upsertMany) await to.upsertMany(batch);
+    else for (const v of batch) await to.upsert(v);
+    copied += batch.length;
+    lastId = batch.at(-1)!.id;
+    batch = [];
+    if (options.checkpointFile) writeCheckpoint(options.checkpointFile, { lastId, copied });
+    options.onProgress?.({ copied, skipped, total, lastId });
+  };
+  for await (const v of from.iterate()) {
+    if (resumeAfter !== null && v.id <= resumeAfter) {
+      skipped++;
+      continue;
+    }
+    batch.push(v);
+    if (batch.length >= batchSize) await write();
+  }
+  await write();
+
+  const inputs = await from.listInputs();
+  for (const row of inputs) await to.putInput(row);
+
+  const [sourceCount, targetCount, targetInputs] = await Promise.all([from.count(), to.count(), to.listInputs()]);
+  if (sourceCount !== targetCount) {
+    throw new StoreError(`db copy: counts differ after copying: source has ${sourceCount} records, target ${targetCount} (the target held other records, or the source changed during the copy)`);
+  }
+  if (targetInputs.length < inputs.length) throw new StoreError(`db copy: acquisition log differs: source ${inputs.length} rows, target ${targetInputs.length}`);
+
+  // Whole-record comparison of a sample spread over the id order.
+  const sampleSize = Math.min(options.sample ?? 100, sourceCount);
+  let sampled = 0;
+  if (sampleSize > 0) {
+    const step = Math.max(1, Math.floor(sourceCount / sampleSize));
+    let i = 0;
+    for await (const v of from.iterate()) {
+      if (i++ % step !== 0) continue;
+      const other = await to.get(v.id);
+      if (!isDeepStrictEqual(JSON.parse(JSON.stringify(other)), JSON.parse(JSON.stringify(v)))) {
+        throw new StoreError(`db copy: ${v.id}: the copied record differs from the source`);
+      }
+      if (++sampled >= sampleSize) break;
+    }
+  }
+  if (options.checkpointFile) rmSync(options.checkpointFile, { force: true });
+  return { copied, resumedAfter: skipped, sourceCount, targetCount, inputs: inputs.length, sampled };
+}

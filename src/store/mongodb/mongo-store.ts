@@ -1,0 +1,244 @@
+/**
+ * MongoDB / Azure Cosmos DB (API for MongoDB) adapter. Documents are the records (`_id` = id) with the
+ * shared search fields under `_s`; filters and facets are translated by mongo-query.ts. The `mongodb` driver
+ * is loaded only when this store connects.
+ */
+import { maskSecret, StoreError, type Logger, type Video } from '../../core/index.js';
+import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
+import { emptyFacets } from '../search-query.js';
+import type { InputRecord, VideoStore } from '../video-store.js';
+import { FACET_SIZE, highlight, INDEX_VERSION, indexFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
+import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchPipeline, textPrefilter, toMongoDoc, type Doc, type SearchDoc } from './mongo-query.js';
+
+/** The part of a driver Collection this store uses (the real driver's Collection satisfies it; tests use mingo). */
+export interface MongoCollectionLike {
+  createIndexes(specs: Array<{ key: Doc; name: string }>): Promise<unknown>;
+  replaceOne(filter: Doc, doc: Doc, options: { upsert: boolean }): Promise<unknown>;
+  bulkWrite(ops: Doc[], options?: { ordered?: boolean }): Promise<unknown>;
+  deleteOne(filter: Doc): Promise<{ deletedCount?: number }>;
+  findOne(filter: Doc, options?: Doc): Promise<Doc | null>;
+  aggregate(pipeline: Doc[], options?: Doc): { toArray(): Promise<Doc[]> };
+}
+
+export interface MongoCollections {
+  videos: MongoCollectionLike;
+  inputs: MongoCollectionLike;
+  meta: MongoCollectionLike;
+}
+
+export type MongoFlavour = 'mongodb' | 'cosmos';
+
+export interface MongoStoreOptions {
+  url: string;
+  /** Database when the URL names none (default videodex). */
+  database?: string;
+  poolSize?: number;
+  compat?: 'auto' | MongoFlavour;
+  logger?: Logger;
+}
+
+/** Cosmos DB for MongoDB hosts: `*.mongo.cosmos.azure.com`, `*.mongocluster.cosmos.azure.com`. */
+export function flavourOf(url: string, compat: 'auto' | MongoFlavour = 'auto'): MongoFlavour {
+  if (compat !== 'auto') return compat;
+  return /\.cosmos\.azure\.com|\.documents\.azure\.com/i.test(url) ? 'cosmos' : 'mongodb';
+}
+
+const RETRYABLE = /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|topology.*(closed|destroyed)|connection.*(closed|pool cleared)|not primary|node is recovering|server selection/i;
+
+function isRetryableMongo(err: unknown): boolean {
+  const e = err as { code?: number; errorLabels?: string[]; hasErrorLabel?: (l: string) => boolean; message?: string };
+  if (e?.hasErrorLabel?.('RetryableWriteError') || e?.hasErrorLabel?.('TransientTransactionError')) return true;
+  if (e?.code === 16500 || e?.code === 11600 || e?.code === 11602 || e?.code === 91 || e?.code === 189) return true; // 16500: Cosmos rate limited
+  return RETRYABLE.test(String(e?.message ?? ''));
+}
+
+export class MongoStore implements VideoStore {
+  readonly kind: string;
+  private closed = false;
+
+  constructor(
+    private readonly c: MongoCollections,
+    private readonly flavour: MongoFlavour,
+    private readonly where: string,
+    private readonly onClose: () => Promise<void> = async () => undefined,
+    private readonly logger?: Logger,
+  ) {
+    this.kind = flavour === 'cosmos' ? 'mongodb (cosmos)' : 'mongodb';
+  }
+
+  /** Connects with the official driver (imported here, on demand). Does not create indexes: call migrate. */
+  static async connect(o: MongoStoreOptions): Promise<MongoStore> {
+    const where = `mongodb ${maskSecret(o.url)}`;
+    const flavour = flavourOf(o.url, o.compat);
+    let mongodb: typeof import('mongodb');
+    try {
+      mongodb = await import('mongodb');
+    } catch (err) {
+      throw new StoreError(`${where}: the mongodb driver is not installed (npm install mongodb)`, { cause: err });
+    }
+    const client = new mongodb.MongoClient(o.url, {
+      maxPoolSize: o.poolSize ?? 10,
+      serverSelectionTimeoutMS: 10_000,
+      // Cosmos DB does not support retryable writes.
+      ...(flavour === 'cosmos' ? { retryWrites: false } : {}),
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new StoreError(`${where}: cannot connect: ${(err as Error).message.replaceAll(o.url, maskSecret(o.url))}`, { cause: err, retryable: true });
+    }
+    const db = client.db(new URL(o.url.replace(/^mongodb\+srv:/, 'mongodb:')).pathname.replace(/^\//, '') || o.database || 'videodex');
+    const col = (name: string) => db.collection(name) as unknown as MongoCollectionLike;
+    return new MongoStore({ videos: col('videos'), inputs: col('inputs'), meta: col('videodex_meta') }, flavour, where, () => client.close(), o.logger);
+  }
+
+  private async run<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new StoreError(`${this.where}: store is closed (${op})`);
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof StoreError) throw err;
+        if (this.closed) throw new StoreError(`${this.where}: store is closed (${op})`, { cause: err });
+        const retryable = isRetryableMongo(err);
+        // Every operation here is idempotent (whole-record replace, reads), so one more try is safe.
+        if (retryable && attempt < 2) {
+          this.logger?.warn({ op, err: (err as Error).message }, 'mongodb: retrying');
+          continue;
+        }
+        throw new StoreError(`${this.where}: ${op} failed: ${String((err as Error).message ?? err).split('\n')[0]}`, { cause: err, retryable });
+      }
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.run('migrate', async () => {
+      await this.c.videos.createIndexes(indexSpecs(this.flavour));
+      await this.c.inputs.createIndexes([{ key: { status: 1 }, name: 'status' }]);
+    });
+    const meta = await this.run('migrate', () => this.c.meta.findOne({ _id: 'index_version' }));
+    if (meta?.value === INDEX_VERSION) return;
+    if (meta) {
+      this.logger?.info({ from: meta.value, to: INDEX_VERSION }, 'mongodb: rebuilding search fields');
+      let batch: Video[] = [];
+      for await (const v of this.iterate()) {
+        batch.push(v);
+        if (batch.length >= 500) {
+          await this.upsertMany(batch);
+          batch = [];
+        }
+      }
+      if (batch.length) await this.upsertMany(batch);
+    }
+    await this.run('migrate', () => this.c.meta.replaceOne({ _id: 'index_version' }, { _id: 'index_version', value: INDEX_VERSION }, { upsert: true }));
+  }
+
+  async upsert(video: Video): Promise<void> {
+    const doc = toMongoDoc(video, indexFields(video));
+    await this.run(`upsert ${video.id}`, async () => {
+      try {
+        await this.c.videos.replaceOne({ _id: video.id }, doc, { upsert: true });
+      } catch (err) {
+        // Two upserts of a new id can race to insert; the loser replaces instead.
+        if ((err as { code?: number }).code === 11000) await this.c.videos.replaceOne({ _id: video.id }, doc, { upsert: true });
+        else throw err;
+      }
+    });
+  }
+
+  async upsertMany(videos: readonly Video[]): Promise<void> {
+    for (let i = 0; i < videos.length; i += 500) {
+      const ops = videos.slice(i, i + 500).map((v) => ({ replaceOne: { filter: { _id: v.id }, replacement: toMongoDoc(v, indexFields(v)), upsert: true } }));
+      await this.run(`upsert ${ops.length} records`, () => this.c.videos.bulkWrite(ops, { ordered: false }));
+    }
+  }
+
+  async get(id: string): Promise<Video | null> {
+    const d = await this.run(`get ${id}`, () => this.c.videos.findOne({ _id: id }, { projection: { _s: 0 } }));
+    return d ? fromMongoDoc(d) : null;
+  }
+
+  async findByPath(path: string): Promise<Video[]> {
+    const rows = await this.run('find by path', () => this.c.videos.aggregate([{ $match: { '_s.path': path } }, { $sort: { _id: 1 } }, { $project: { _s: 0 } }]).toArray());
+    return rows.map(fromMongoDoc);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const r = await this.run(`delete ${id}`, () => this.c.videos.deleteOne({ _id: id }));
+    return (r.deletedCount ?? 0) > 0;
+  }
+
+  private prefilter(plan: QueryPlan): Doc | null {
+    return this.flavour === 'mongodb' ? textPrefilter(plan) : null;
+  }
+
+  async count(query: SearchQuery = {}): Promise<number> {
+    const plan = planQuery({ ...query, facets: false });
+    const rows = await this.run('count', () => this.c.videos.aggregate(countPipeline(plan, this.prefilter(plan))).toArray());
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async search(query: SearchQuery): Promise<SearchResult> {
+    const plan = planQuery(query);
+    const pre = this.prefilter(plan);
+    const [rows, countRows, facets] = await Promise.all([
+      this.run('search', () => this.c.videos.aggregate(searchPipeline(plan, pre), { allowDiskUse: true }).toArray()),
+      this.run('count', () => this.c.videos.aggregate(countPipeline(plan, pre)).toArray()),
+      plan.facets ? this.facets(plan, pre) : Promise.resolve(emptyFacets()),
+    ]);
+    const hasMore = rows.length > plan.limit;
+    const page = rows.slice(0, plan.limit);
+    const last = page.at(-1);
+    const s = last?._s as Partial<SearchDoc> | undefined;
+    return {
+      hits: page.map((d) => {
+        const video = fromMongoDoc(d);
+        const hl = highlight(video, plan.terms);
+        return { id: video.id, score: Number(d._score ?? 0), ...(hl ? { highlight: hl } : {}), video };
+      }),
+      total: Number(countRows[0]?.n ?? 0),
+      facets,
+      nextCursor: nextCursor(plan, hasMore, page.length, last && s ? { id: String(last._id), name: s.name!, duration: s.duration!, created: s.created!, added: s.added!, bytes: s.bytes! } : undefined),
+    };
+  }
+
+  private async facets(plan: QueryPlan, pre: Doc | null): Promise<Facets> {
+    const [row] = await this.run('facets', () => this.c.videos.aggregate(facetPipeline(plan, FACET_SIZE, pre), { allowDiskUse: true }).toArray());
+    const pick = (k: string): Record<string, number> =>
+      topFacet(((row?.[k] as Array<{ _id: string; n: number }>) ?? []).map((e) => [String(e._id), Number(e.n)]), FACET_SIZE);
+    return { tags: pick('tags'), categories: pick('categories'), codecs: pick('codecs'), sourceKinds: pick('sourceKinds'), resolutions: pick('resolutions') };
+  }
+
+  async *iterate(query: SearchQuery = {}): AsyncIterable<Video> {
+    const plan = planQuery({ ...query, facets: false });
+    const base = countPipeline(plan, this.prefilter(plan))[0]!.$match as Doc;
+    let after: string | null = null;
+    for (;;) {
+      const match: Doc = after === null ? base : { $and: [base, { _id: { $gt: after } }] };
+      const rows: Doc[] = await this.run('iterate', () => this.c.videos.aggregate([{ $match: match }, { $sort: { _id: 1 } }, { $limit: 200 }, { $project: { _s: 0 } }]).toArray());
+      for (const d of rows) yield fromMongoDoc(d);
+      if (rows.length < 200) return;
+      after = String(rows.at(-1)!._id);
+    }
+  }
+
+  async getInput(key: string): Promise<InputRecord | null> {
+    const d = await this.run('get input', () => this.c.inputs.findOne({ _id: key }));
+    return d ? (d.row as InputRecord) : null;
+  }
+
+  async putInput(row: InputRecord): Promise<void> {
+    await this.run('put input', () => this.c.inputs.replaceOne({ _id: row.key }, { _id: row.key, status: row.status, row }, { upsert: true }));
+  }
+
+  async listInputs(status?: InputRecord['status']): Promise<InputRecord[]> {
+    const rows = await this.run('list inputs', () => this.c.inputs.aggregate([{ $match: status ? { status } : {} }, { $sort: { _id: 1 } }]).toArray());
+    return rows.map((d) => d.row as InputRecord);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.onClose();
+  }
+}

@@ -1,0 +1,56 @@
+import { ConfigError, maskSecret, type Logger } from '../core/index.js';
+import type { VideoStore } from './video-store.js';
+
+export type Backend = 'sqlite' | 'postgres' | 'mongodb';
+
+export interface OpenStoreOptions {
+  backend: Backend;
+  /** SQLite file. */
+  path?: string;
+  /** postgres:// or mongodb:// (mongodb+srv://) URL. */
+  url?: string;
+  /** PostgreSQL schema, or MongoDB database when the URL names none. */
+  schema?: string;
+  poolSize?: number;
+  /** MongoDB flavour: auto (from the host name), mongodb, or cosmos (Azure Cosmos DB for MongoDB). */
+  compat?: 'auto' | 'mongodb' | 'cosmos';
+  logger?: Logger;
+}
+
+/** The backend a URL points at, or null: `postgres://`, `postgresql://`, `mongodb://`, `mongodb+srv://`, or a file path. */
+export function backendOfUrl(url: string): Backend | null {
+  if (/^postgres(ql)?:\/\//i.test(url)) return 'postgres';
+  if (/^mongodb(\+srv)?:\/\//i.test(url)) return 'mongodb';
+  if (/^sqlite:/i.test(url) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return 'sqlite';
+  return null;
+}
+
+/**
+ * Builds (does not migrate) the store a config asks for. Only the chosen adapter's driver is loaded:
+ * `pg` and `mongodb` are imported on demand.
+ */
+export async function openStore(o: OpenStoreOptions): Promise<VideoStore> {
+  switch (o.backend) {
+    case 'sqlite': {
+      const { SqliteStore } = await import('./sqlite/sqlite-store.js');
+      if (!o.path) throw new ConfigError('[Database] Path is empty: the SQLite backend needs a file');
+      return new SqliteStore(o.path.replace(/^sqlite:(\/\/)?/i, ''));
+    }
+    case 'postgres': {
+      if (!o.url || backendOfUrl(o.url) !== 'postgres') throw new ConfigError(`[Database] Url = ${maskSecret(o.url ?? '') || '(empty)'} is not allowed: expected postgres://user:password@host:5432/database for Backend = postgres`);
+      const { PostgresStore } = await import('./postgres/postgres-store.js');
+      return new PostgresStore({ url: o.url, schema: o.schema ?? 'public', poolSize: o.poolSize ?? 10, ...(o.logger ? { logger: o.logger } : {}) });
+    }
+    case 'mongodb': {
+      if (!o.url || backendOfUrl(o.url) !== 'mongodb') throw new ConfigError(`[Database] Url = ${maskSecret(o.url ?? '') || '(empty)'} is not allowed: expected mongodb://user:password@host:27017/database (or mongodb+srv://) for Backend = mongodb`);
+      const { MongoStore } = await import('./mongodb/mongo-store.js');
+      return MongoStore.connect({
+        url: o.url,
+        ...(o.schema && o.schema !== 'public' ? { database: o.schema } : {}),
+        poolSize: o.poolSize ?? 10,
+        compat: o.compat ?? 'auto',
+        ...(o.logger ? { logger: o.logger } : {}),
+      });
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Versioned schema migrations. Each runs once, in order, inside a transaction holding an advisory lock, and
+ * is recorded in `<schema>.videodex_migrations`. Never edit a released migration: add the next one.
+ */
+export interface PgMigration {
+  version: number;
+  name: string;
+  /** Statements, with `$S` standing for the quoted schema name. */
+  sql: string[];
+}
+
+const num = (path: string): string => `(doc #>> '{${path}}')::double precision`;
+
+export const PG_MIGRATIONS: PgMigration[] = [
+  {
+    version: 1,
+    name: 'videos, inputs, search columns and indexes',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS $S.videos (
+        id text COLLATE "C" PRIMARY KEY,
+        doc jsonb NOT NULL,
+        duration double precision GENERATED ALWAYS AS (${num('metadata,durationSec')}) STORED,
+        width double precision GENERATED ALWAYS AS (${num('metadata,width')}) STORED,
+        height double precision GENERATED ALWAYS AS (${num('metadata,height')}) STORED,
+        fps double precision GENERATED ALWAYS AS (${num('metadata,fps')}) STORED,
+        bytes double precision GENERATED ALWAYS AS (coalesce(${num('file,bytes')}, 0)) STORED,
+        scenes integer GENERATED ALWAYS AS (jsonb_array_length(coalesce(doc -> 'scenes', '[]'::jsonb))) STORED,
+        source_kind text COLLATE "C" GENERATED ALWAYS AS (doc #>> '{source,kind}') STORED,
+        file_path text COLLATE "C" GENERATED ALWAYS AS (doc #>> '{file,path}') STORED,
+        name text COLLATE "C" NOT NULL,
+        sort_duration double precision NOT NULL,
+        codec text COLLATE "C",
+        audio_codec text COLLATE "C",
+        container text COLLATE "C",
+        resolution text COLLATE "C",
+        created text COLLATE "C" NOT NULL,
+        added text COLLATE "C" NOT NULL,
+        has_audio boolean NOT NULL,
+        has_ai boolean NOT NULL,
+        has_description boolean NOT NULL,
+        has_metadata boolean NOT NULL,
+        failed boolean NOT NULL,
+        tags text[] COLLATE "C" NOT NULL,
+        categories text[] COLLATE "C" NOT NULL,
+        actions text[] COLLATE "C" NOT NULL,
+        tsv tsvector NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS videos_tsv ON $S.videos USING gin (tsv)',
+      'CREATE INDEX IF NOT EXISTS videos_tags ON $S.videos USING gin (tags)',
+      'CREATE INDEX IF NOT EXISTS videos_categories ON $S.videos USING gin (categories)',
+      'CREATE INDEX IF NOT EXISTS videos_actions ON $S.videos USING gin (actions)',
+      'CREATE INDEX IF NOT EXISTS videos_added ON $S.videos (added, id)',
+      'CREATE INDEX IF NOT EXISTS videos_created ON $S.videos (created, id)',
+      'CREATE INDEX IF NOT EXISTS videos_sort_duration ON $S.videos (sort_duration, id)',
+      'CREATE INDEX IF NOT EXISTS videos_name ON $S.videos (name, id)',
+      'CREATE INDEX IF NOT EXISTS videos_bytes ON $S.videos (bytes, id)',
+      'CREATE INDEX IF NOT EXISTS videos_duration ON $S.videos (duration)',
+      'CREATE INDEX IF NOT EXISTS videos_height ON $S.videos (height)',
+      'CREATE INDEX IF NOT EXISTS videos_width ON $S.videos (width)',
+      'CREATE INDEX IF NOT EXISTS videos_fps ON $S.videos (fps)',
+      'CREATE INDEX IF NOT EXISTS videos_scenes ON $S.videos (scenes)',
+      'CREATE INDEX IF NOT EXISTS videos_codec ON $S.videos (codec)',
+      'CREATE INDEX IF NOT EXISTS videos_source_kind ON $S.videos (source_kind)',
+      'CREATE INDEX IF NOT EXISTS videos_resolution ON $S.videos (resolution)',
+      'CREATE INDEX IF NOT EXISTS videos_file_path ON $S.videos (file_path)',
+      `CREATE TABLE IF NOT EXISTS $S.inputs (
+        key text COLLATE "C" PRIMARY KEY,
+        status text NOT NULL,
+        row jsonb NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS inputs_status ON $S.inputs (status)',
+      `CREATE TABLE IF NOT EXISTS $S.videodex_meta (key text PRIMARY KEY, value text NOT NULL)`,
+    ],
+  },
+];
+
+/** Optional, applied on every migrate when the extension is available: fuzzy `name:` search. */
+export const PG_TRGM_INDEX = 'CREATE INDEX IF NOT EXISTS videos_name_trgm ON $S.videos USING gin (name gin_trgm_ops)';

@@ -1,0 +1,386 @@
+/**
+ * PostgreSQL adapter: the record as jsonb, search columns beside it (generated from the jsonb where the value
+ * is read straight off the record, written from the shared IndexFields where it is derived), a weighted
+ * tsvector with a GIN index, GIN indexes on tag/category/action arrays, pg_trgm for `name:` when available.
+ * `pg` is loaded only when this store is opened.
+ */
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { maskSecret, StoreError, type Logger, type Video } from '../../core/index.js';
+import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
+import { emptyFacets } from '../search-query.js';
+import type { InputRecord, VideoStore } from '../video-store.js';
+import {
+  FACET_SIZE,
+  highlight,
+  INDEX_VERSION,
+  indexFields,
+  nextCursor,
+  planQuery,
+  topFacet,
+  type IndexFields,
+  type QueryPlan,
+} from '../query/index.js';
+import { PG_MIGRATIONS, PG_TRGM_INDEX } from './postgres-migrations.js';
+import { Params, pgSearch, pgWhere } from './postgres-query.js';
+import { tsvectorLiteral } from './postgres-text.js';
+
+export interface PostgresStoreOptions {
+  url: string;
+  /** Schema for the tables (created if missing). */
+  schema?: string;
+  poolSize?: number;
+  logger?: Logger;
+  /** Extra pool settings (tests). */
+  pool?: Partial<PoolConfig>;
+}
+
+const COLUMNS = [
+  'id',
+  'doc',
+  'name',
+  'sort_duration',
+  'codec',
+  'audio_codec',
+  'container',
+  'resolution',
+  'created',
+  'added',
+  'has_audio',
+  'has_ai',
+  'has_description',
+  'has_metadata',
+  'failed',
+  'tags',
+  'categories',
+  'actions',
+  'tsv',
+] as const;
+
+function rowValues(video: Video, f: IndexFields): unknown[] {
+  return [
+    video.id,
+    JSON.stringify(video),
+    f.name,
+    f.duration,
+    f.codec,
+    f.audioCodec,
+    f.container,
+    f.resolution,
+    f.created,
+    f.added,
+    f.hasAudio,
+    f.hasAi,
+    f.hasDescription,
+    f.hasMetadata,
+    f.failed,
+    f.tags,
+    f.categories,
+    f.actions,
+    tsvectorLiteral(f),
+  ];
+}
+
+const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = { doc: '::jsonb', tags: '::text[]', categories: '::text[]', actions: '::text[]', tsv: '::tsvector' };
+
+/** Codes worth one more try: connection loss, admin shutdown, serialization failure, deadlock. */
+const RETRYABLE_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '40001', '40P01', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
+
+function isRetryablePg(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  if (code && RETRYABLE_CODES.has(code)) return true;
+  const msg = err instanceof Error ? err.message : String(err);
+  return /Connection terminated|connection .*(closed|ended)|terminating connection|Client has encountered a connection error/i.test(msg);
+}
+
+export class PostgresStore implements VideoStore {
+  readonly kind = 'postgres';
+  private pool: Pool | null = null;
+  private opening: Promise<Pool> | null = null;
+  private closed = false;
+  private readonly schema: string;
+  private readonly S: string;
+  private trgm = false;
+
+  constructor(private readonly options: PostgresStoreOptions) {
+    const schema = options.schema ?? 'public';
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new StoreError(`postgres: schema '${schema}' is not a plain identifier`);
+    this.schema = schema;
+    this.S = `"${schema}"`;
+  }
+
+  private get where(): string {
+    return `postgres ${maskSecret(this.options.url)}`;
+  }
+
+  private async getPool(): Promise<Pool> {
+    if (this.closed) throw new StoreError(`${this.where}: store is closed`);
+    if (this.pool) return this.pool;
+    this.opening ??= (async () => {
+      const pg = (await import('pg')).default;
+      const pool = new pg.Pool({
+        connectionString: this.options.url,
+        max: this.options.poolSize ?? 10,
+        idleTimeoutMillis: 30_000,
+        connectionTimeoutMillis: 10_000,
+        ...this.options.pool,
+      });
+      // An idle client dropped by the server must not crash the process; the pool replaces it.
+      pool.on('error', (err) => this.options.logger?.warn({ err: err.message }, 'postgres: idle connection dropped'));
+      this.pool = pool;
+      return pool;
+    })();
+    return this.opening;
+  }
+
+  private wrap(op: string, err: unknown): StoreError {
+    if (err instanceof StoreError) return err;
+    const msg = err instanceof Error ? err.message : String(err);
+    return new StoreError(`${this.where}: ${op} failed: ${msg.split('\n')[0]}`, { cause: err, retryable: isRetryablePg(err) });
+  }
+
+  /** Runs `fn` with a pooled client; retries once on a dropped connection (every caller is idempotent). */
+  private async run<T>(op: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const pool = await this.getPool();
+      let client: PoolClient | null = null;
+      try {
+        client = await pool.connect();
+        const out = await fn(client);
+        client.release();
+        return out;
+      } catch (err) {
+        client?.release(isRetryablePg(err) ? (err as Error) : undefined);
+        if (this.closed) throw new StoreError(`${this.where}: store is closed`, { cause: err });
+        if (attempt < 2 && isRetryablePg(err)) {
+          this.options.logger?.warn({ op, err: (err as Error).message }, 'postgres: retrying after a dropped connection');
+          continue;
+        }
+        throw this.wrap(op, err);
+      }
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.run('migrate', async (c) => {
+      await c.query('BEGIN');
+      try {
+        await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`videodex:${this.schema}`]);
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.S}`);
+        await c.query(`CREATE TABLE IF NOT EXISTS ${this.S}.videodex_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+        const done = new Set((await c.query<{ version: number }>(`SELECT version FROM ${this.S}.videodex_migrations`)).rows.map((r) => r.version));
+        for (const m of PG_MIGRATIONS) {
+          if (done.has(m.version)) continue;
+          for (const sql of m.sql) await c.query(sql.replaceAll('$S', this.S));
+          await c.query(`INSERT INTO ${this.S}.videodex_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+          this.options.logger?.info({ version: m.version, name: m.name }, 'postgres: migrated');
+        }
+        await c.query('COMMIT');
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      // pg_trgm is optional: a trusted extension the database owner can usually create.
+      try {
+        await c.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+        await c.query(PG_TRGM_INDEX.replaceAll('$S', this.S));
+        this.trgm = true;
+      } catch (err) {
+        this.options.logger?.info({ err: (err as Error).message }, 'postgres: pg_trgm not available; name: searches scan');
+      }
+    });
+    await this.reindexIfStale();
+  }
+
+  /** Rebuilds derived columns when the shared index format changed since they were written. */
+  private async reindexIfStale(): Promise<void> {
+    const current = await this.run('migrate', async (c) => (await c.query<{ value: string }>(`SELECT value FROM ${this.S}.videodex_meta WHERE key = 'index_version'`)).rows[0]?.value);
+    if (current === String(INDEX_VERSION)) return;
+    if (current !== undefined) {
+      this.options.logger?.info({ from: current, to: INDEX_VERSION }, 'postgres: rebuilding search columns');
+      let batch: Video[] = [];
+      for await (const v of this.iterate()) {
+        batch.push(v);
+        if (batch.length >= 500) {
+          await this.upsertMany(batch);
+          batch = [];
+        }
+      }
+      if (batch.length) await this.upsertMany(batch);
+    }
+    await this.run('migrate', (c) =>
+      c.query(`INSERT INTO ${this.S}.videodex_meta (key, value) VALUES ('index_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [String(INDEX_VERSION)]),
+    );
+  }
+
+  /** Whether `name:` is backed by a trigram index (after migrate). */
+  get fuzzyNames(): boolean {
+    return this.trgm;
+  }
+
+  private insertSql(rows: number): string {
+    const cols = COLUMNS.join(', ');
+    const values: string[] = [];
+    let n = 1;
+    for (let r = 0; r < rows; r++) values.push(`(${COLUMNS.map((c) => `$${n++}${CASTS[c] ?? ''}`).join(', ')})`);
+    const updates = COLUMNS.filter((c) => c !== 'id')
+      .map((c) => `${c} = EXCLUDED.${c}`)
+      .join(', ');
+    return `INSERT INTO ${this.S}.videos (${cols}) VALUES ${values.join(', ')} ON CONFLICT (id) DO UPDATE SET ${updates}`;
+  }
+
+  async upsert(video: Video): Promise<void> {
+    const values = rowValues(video, indexFields(video));
+    // One statement: atomic on its own; ON CONFLICT makes concurrent upserts of one id last-writer-wins.
+    await this.run(`upsert ${video.id}`, (c) => c.query(this.insertSql(1), values));
+  }
+
+  async upsertMany(videos: readonly Video[]): Promise<void> {
+    const byId = new Map<string, Video>();
+    for (const v of videos) byId.set(v.id, v);
+    const all = [...byId.values()];
+    for (let i = 0; i < all.length; i += 500) {
+      const chunk = all.slice(i, i + 500);
+      const values = chunk.flatMap((v) => rowValues(v, indexFields(v)));
+      await this.run(`upsert ${chunk.length} records`, (c) => c.query(this.insertSql(chunk.length), values));
+    }
+  }
+
+  async get(id: string): Promise<Video | null> {
+    return this.run(`get ${id}`, async (c) => {
+      const r = await c.query<{ doc: Video }>(`SELECT doc FROM ${this.S}.videos WHERE id = $1`, [id]);
+      return r.rows[0]?.doc ?? null;
+    });
+  }
+
+  async findByPath(path: string): Promise<Video[]> {
+    return this.run('find by path', async (c) => (await c.query<{ doc: Video }>(`SELECT doc FROM ${this.S}.videos WHERE file_path = $1 ORDER BY id`, [path])).rows.map((r) => r.doc));
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.run(`delete ${id}`, async (c) => ((await c.query(`DELETE FROM ${this.S}.videos WHERE id = $1`, [id])).rowCount ?? 0) > 0);
+  }
+
+  async count(query: SearchQuery = {}): Promise<number> {
+    const plan = planQuery({ ...query, facets: false });
+    return this.countPlan(plan);
+  }
+
+  private async countPlan(plan: QueryPlan): Promise<number> {
+    const p = new Params();
+    const where = plan.where ? pgWhere(plan.where, p) : 'true';
+    return this.run('count', async (c) => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.S}.videos v WHERE ${where}`, p.values)).rows[0]!.n));
+  }
+
+  async search(query: SearchQuery): Promise<SearchResult> {
+    const plan = planQuery(query);
+    const p = new Params();
+    const s = pgSearch(plan, p);
+    const cond = s.after ? `${s.where} AND ${s.after}` : s.where;
+    const limit = p.add(plan.limit + 1);
+    const offset = p.add(plan.offset);
+    const sql = `SELECT v.doc, ${s.score} AS score, v.name, v.sort_duration, v.created, v.added, v.bytes
+      FROM ${this.S}.videos v WHERE ${cond} ORDER BY ${s.orderBy} LIMIT ${limit} OFFSET ${offset}`;
+    const [rows, total, facets] = await Promise.all([
+      this.run('search', async (c) => (await c.query<{ doc: Video; score: number; name: string; sort_duration: number; created: string; added: string; bytes: number }>(sql, p.values)).rows),
+      this.countPlan(plan),
+      plan.facets ? this.facets(plan) : Promise.resolve(emptyFacets()),
+    ]);
+    const hasMore = rows.length > plan.limit;
+    const page = rows.slice(0, plan.limit);
+    const last = page.at(-1);
+    return {
+      hits: page.map((r) => {
+        const hl = highlight(r.doc, plan.terms);
+        return { id: r.doc.id, score: Number(r.score), ...(hl ? { highlight: hl } : {}), video: r.doc };
+      }),
+      total,
+      facets,
+      nextCursor: nextCursor(plan, hasMore, page.length, last && { id: last.doc.id, name: last.name, duration: last.sort_duration, created: last.created, added: last.added, bytes: Number(last.bytes) }),
+    };
+  }
+
+  private async facets(plan: QueryPlan): Promise<Facets> {
+    const p = new Params();
+    const where = plan.where ? pgWhere(plan.where, p) : 'true';
+    const sql = `WITH m AS MATERIALIZED (SELECT v.tags, v.categories, v.codec, v.source_kind, v.resolution FROM ${this.S}.videos v WHERE ${where})
+      SELECT 'tags' AS f, x AS k, count(*) AS n FROM m, unnest(m.tags) x GROUP BY x
+      UNION ALL SELECT 'categories', x, count(*) FROM m, unnest(m.categories) x GROUP BY x
+      UNION ALL SELECT 'codecs', codec, count(*) FROM m WHERE codec IS NOT NULL GROUP BY codec
+      UNION ALL SELECT 'sourceKinds', source_kind, count(*) FROM m WHERE source_kind IS NOT NULL GROUP BY source_kind
+      UNION ALL SELECT 'resolutions', resolution, count(*) FROM m WHERE resolution IS NOT NULL GROUP BY resolution`;
+    const rows = await this.run('facets', async (c) => (await c.query<{ f: keyof Facets; k: string; n: string }>(sql, p.values)).rows);
+    const grouped: Record<keyof Facets, Array<[string, number]>> = { tags: [], categories: [], codecs: [], sourceKinds: [], resolutions: [] };
+    for (const r of rows) grouped[r.f].push([r.k, Number(r.n)]);
+    return {
+      tags: topFacet(grouped.tags, FACET_SIZE),
+      categories: topFacet(grouped.categories, FACET_SIZE),
+      codecs: topFacet(grouped.codecs, FACET_SIZE),
+      sourceKinds: topFacet(grouped.sourceKinds, FACET_SIZE),
+      resolutions: topFacet(grouped.resolutions, FACET_SIZE),
+    };
+  }
+
+  async *iterate(query: SearchQuery = {}): AsyncIterable<Video> {
+    // Keyset pages by id: stable, constant memory, no long-lived cursor holding a connection.
+    const plan = planQuery({ ...query, facets: false });
+    let afterId: string | null = null;
+    for (;;) {
+      const p = new Params();
+      const where = plan.where ? pgWhere(plan.where, p) : 'true';
+      const cond: string = afterId === null ? where : `${where} AND v.id > ${p.add(afterId)}`;
+      const rows: Array<{ doc: Video }> = await this.run('iterate', async (c): Promise<Array<{ doc: Video }>> => (await c.query<{ doc: Video }>(`SELECT v.doc FROM ${this.S}.videos v WHERE ${cond} ORDER BY v.id LIMIT 200`, p.values)).rows);
+      for (const r of rows) yield r.doc;
+      if (rows.length < 200) return;
+      afterId = rows.at(-1)!.doc.id;
+    }
+  }
+
+  async getInput(key: string): Promise<InputRecord | null> {
+    return this.run('get input', async (c) => (await c.query<{ row: InputRecord }>(`SELECT row FROM ${this.S}.inputs WHERE key = $1`, [key])).rows[0]?.row ?? null);
+  }
+
+  async putInput(row: InputRecord): Promise<void> {
+    await this.run('put input', (c) =>
+      c.query(`INSERT INTO ${this.S}.inputs (key, status, row) VALUES ($1, $2, $3::jsonb) ON CONFLICT (key) DO UPDATE SET status = EXCLUDED.status, row = EXCLUDED.row`, [row.key, row.status, JSON.stringify(row)]),
+    );
+  }
+
+  async listInputs(status?: InputRecord['status']): Promise<InputRecord[]> {
+    return this.run('list inputs', async (c) => {
+      const r = status
+        ? await c.query<{ row: InputRecord }>(`SELECT row FROM ${this.S}.inputs WHERE status = $1 ORDER BY key`, [status])
+        : await c.query<{ row: InputRecord }>(`SELECT row FROM ${this.S}.inputs ORDER BY key`);
+      return r.rows.map((x) => x.row);
+    });
+  }
+
+  /** Drops the schema and everything in it (tests, `db copy` rollback). */
+  async dropSchema(): Promise<void> {
+    await this.run('drop schema', (c) => c.query(`DROP SCHEMA IF EXISTS ${this.S} CASCADE`));
+  }
+
+  /** Test hook: terminates this pool's server connections, as a server restart would. */
+  async terminateConnections(): Promise<number> {
+    const pool = await this.getPool();
+    const c = await pool.connect();
+    try {
+      const r = await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND usename = current_user AND application_name = $1', [
+        this.options.pool?.application_name ?? '',
+      ]);
+      // Keep this client out of the pool too: every pooled connection is now dead or discarded.
+      c.release(new Error('terminated by test hook'));
+      return r.rowCount ?? 0;
+    } catch (err) {
+      c.release();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const pool = this.pool ?? (this.opening ? await this.opening.catch(() => null) : null);
+    this.pool = null;
+    await pool?.end();
+  }
+}

@@ -1,0 +1,125 @@
+import type { Video } from '../../core/index.js';
+import { capIndexText, indexText, normalizeText } from './text.js';
+
+/** Bump when indexFields or the tokenizer changes what is indexed: stores rebuild their search columns on migrate. */
+export const INDEX_VERSION = 1;
+
+/** The searchable text fields, strongest first, with the weights every store uses for ranking. */
+export const TEXT_FIELDS = ['title', 'tags', 'description', 'file'] as const;
+export type TextField = (typeof TEXT_FIELDS)[number];
+export const TEXT_WEIGHTS: Record<TextField, number> = { title: 10, tags: 5, description: 2, file: 1 };
+
+/**
+ * What a store indexes beside the record: every value a query can filter, sort or facet on, derived the same
+ * way for every backend (so they give the same answers).
+ */
+export interface IndexFields {
+  id: string;
+  /** Lower-cased display name (title, else file name): `name:` and `sort:name`. */
+  name: string;
+  /** `sort:duration`; -1 when unknown. */
+  duration: number;
+  durationSec: number | null;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  scenes: number;
+  bytes: number;
+  codec: string | null;
+  audioCodec: string | null;
+  /** ffprobe's first format name: mov (MP4/MOV), matroska (MKV/WebM), avi... */
+  container: string | null;
+  sourceKind: string;
+  resolution: string | null;
+  /** ISO UTC: creation time from the container, else upload date, else when added. */
+  created: string;
+  /** ISO UTC: when the record was made. */
+  added: string;
+  hasAudio: boolean;
+  hasAi: boolean;
+  hasDescription: boolean;
+  hasMetadata: boolean;
+  failed: boolean;
+  tags: string[];
+  categories: string[];
+  actions: string[];
+  /** Normalised text per field (tokens joined by spaces). */
+  text: Record<TextField, string>;
+}
+
+export function resolutionClass(width: number | null, height: number | null): string | null {
+  if (!width || !height) return null;
+  const short = Math.min(width, height);
+  if (short >= 2160) return '4k';
+  if (short >= 1440) return '1440p';
+  if (short >= 1080) return '1080p';
+  if (short >= 720) return '720p';
+  if (short >= 480) return '480p';
+  return 'sd';
+}
+
+function label(s: string): string {
+  return normalizeText(s).trim().replace(/\s+/g, ' ');
+}
+
+function uniq(xs: string[]): string[] {
+  return [...new Set(xs.filter((x) => x !== ''))];
+}
+
+/** An ISO UTC string for a loose date (ISO, `20240115` from yt-dlp), or null. */
+export function isoDate(s: string | undefined | null): string | null {
+  if (!s) return null;
+  const compact = /^(\d{4})(\d{2})(\d{2})$/.exec(s);
+  const d = compact ? new Date(Date.UTC(Number(compact[1]), Number(compact[2]) - 1, Number(compact[3]))) : new Date(s);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+function baseName(p: string): string {
+  return p.split(/[\\/]/).pop() ?? p;
+}
+
+export function indexFields(video: Video): IndexFields {
+  const m = video.metadata;
+  const fileName = baseName(video.file.path || video.source.url || '');
+  const title = video.source.title ?? m?.containerTags?.title ?? '';
+  const tags = uniq([...video.tags.map((t) => label(t.name)), ...(video.ai?.tags ?? []).map(label)]);
+  const categories = uniq([...video.categories.map((c) => label(c.name)), ...(video.ai?.category ? [label(video.ai.category)] : [])]);
+  const actions = uniq((video.ai?.actions ?? []).map(label));
+  const description = [video.ai?.description ?? '', ...video.scenes.map((s) => s.description ?? ''), video.source.description ?? '']
+    .filter(Boolean)
+    .join('\n');
+  const added = isoDate(video.createdAt) ?? new Date(0).toISOString();
+  return {
+    id: video.id,
+    name: normalizeText(title || fileName),
+    duration: m?.durationSec ?? -1,
+    durationSec: m?.durationSec ?? null,
+    width: m?.width ?? null,
+    height: m?.height ?? null,
+    fps: m?.fps ?? null,
+    scenes: video.scenes.length,
+    bytes: video.file.bytes ?? 0,
+    codec: m?.videoCodec ? label(m.videoCodec) : null,
+    audioCodec: m?.audio?.codec ? label(m.audio.codec) : null,
+    container: m?.container ? label(m.container.split(',')[0]!) : null,
+    sourceKind: video.source.kind,
+    resolution: resolutionClass(m?.width ?? null, m?.height ?? null),
+    created: isoDate(m?.creationTime) ?? isoDate(video.source.uploadedAt) ?? added,
+    added,
+    hasAudio: Boolean(m?.audio),
+    hasAi: video.ai !== null,
+    hasDescription: Boolean(video.ai?.description || video.scenes.some((s) => s.description)),
+    hasMetadata: m !== null,
+    failed: Object.values(video.stages).some((s) => s.status === 'failed'),
+    tags,
+    categories,
+    actions,
+    text: {
+      title: capIndexText(indexText([title, video.source.uploader ?? ''].join(' '))),
+      tags: capIndexText(indexText([...tags, ...categories, ...actions].join(' \n '))),
+      description: capIndexText(indexText(description)),
+      // camelCase split too, so "beachDay_2024.mp4" finds "beach".
+      file: capIndexText(indexText(fileName.replace(/(\p{Ll})(\p{Lu})/gu, '$1 $2'))),
+    },
+  };
+}

@@ -1,0 +1,174 @@
+/** Translation of a query plan into parameterised SQLite (FTS5 for text). */
+import type { QueryNode, Range, RangeField } from '../search-query.js';
+import type { QueryPlan, TextTerm } from '../query/index.js';
+import { sortSpec } from '../query/index.js';
+
+export type Param = string | number | null;
+
+const RANGE_COLUMN: Record<RangeField, string> = {
+  duration: 'v.duration',
+  width: 'v.width',
+  height: 'v.height',
+  fps: 'v.fps',
+  scenes: 'v.scene_count',
+  size: 'v.bytes',
+};
+
+const SORT_COLUMN = { created: 'v.created', added: 'v.created_at', duration: 'v.sort_duration', name: 'v.name', bytes: 'v.bytes' } as const;
+
+/** bm25 weights per FTS column (title, tags, description, filename): the shared TEXT_WEIGHTS. */
+export const BM25 = 'bm25(videos_fts, 10.0, 5.0, 2.0, 1.0)';
+
+/** One text leaf as an FTS5 expression. Tokens are letters and digits only, so quoting is safe. */
+export function ftsTerm(t: Pick<TextTerm, 'value' | 'prefix'>): string {
+  return t.prefix ? `"${t.value}"*` : `"${t.value}"`;
+}
+
+function range(col: string, r: Range, params: Param[]): string {
+  if (r.min !== undefined && r.max !== undefined && r.min === r.max && !r.minExclusive && !r.maxExclusive) {
+    params.push(r.min);
+    return `${col} = ?`;
+  }
+  const parts: string[] = [];
+  if (r.min !== undefined) {
+    parts.push(`${col} ${r.minExclusive ? '>' : '>='} ?`);
+    params.push(r.min);
+  }
+  if (r.max !== undefined) {
+    parts.push(`${col} ${r.maxExclusive ? '<' : '<='} ?`);
+    params.push(r.max);
+  }
+  return parts.length ? parts.join(' AND ') : `${col} IS NOT NULL`;
+}
+
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+const isText = (n: QueryNode): n is Extract<QueryNode, { kind: 'text' }> => n.kind === 'text';
+
+/** A boolean SQL expression; NULL counts as false (NOT coalesces), like the reference evaluator. */
+export function sqliteWhere(node: QueryNode, params: Param[]): string {
+  switch (node.kind) {
+    case 'and':
+    case 'or': {
+      // Text leaves of one group share one FTS MATCH: "a" AND "b" is one index lookup, not two.
+      const texts = node.nodes.filter(isText);
+      const rest = node.nodes.filter((n) => !isText(n));
+      const op = node.kind === 'and' ? ' AND ' : ' OR ';
+      const parts: string[] = [];
+      if (texts.length > 0) {
+        parts.push('v.rowid IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH ?)');
+        params.push(texts.map((t) => ftsTerm({ value: t.value, prefix: Boolean(t.prefix) })).join(op));
+      }
+      for (const n of rest) parts.push(sqliteWhere(n, params));
+      return `(${parts.join(op)})`;
+    }
+    case 'not':
+      return `NOT coalesce(${sqliteWhere(node.node, params)}, 0)`;
+    case 'text':
+      params.push(ftsTerm({ value: node.value, prefix: Boolean(node.prefix) }));
+      return 'v.rowid IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH ?)';
+    case 'label':
+      params.push(node.value);
+      switch (node.field) {
+        case 'tag':
+          return 'v.id IN (SELECT video_id FROM video_tags WHERE tag = ?)';
+        case 'category':
+          return 'v.id IN (SELECT video_id FROM video_categories WHERE category = ?)';
+        case 'action':
+          return 'v.id IN (SELECT video_id FROM video_actions WHERE action = ?)';
+        case 'codec':
+          return 'v.codec = ?';
+        case 'audio-codec':
+          return 'v.audio_codec = ?';
+        case 'container':
+          return 'v.container = ?';
+        case 'source':
+          return 'v.source_kind = ?';
+        case 'resolution':
+          return 'v.resolution = ?';
+      }
+      throw new Error('unreachable');
+    case 'range':
+      return `(${range(RANGE_COLUMN[node.field], node.range, params)})`;
+    case 'time': {
+      const col = node.field === 'created' ? 'v.created' : 'v.created_at';
+      const parts: string[] = [];
+      if (node.range.from) {
+        parts.push(`${col} >= ?`);
+        params.push(node.range.from);
+      }
+      if (node.range.to) {
+        parts.push(`${col} < ?`);
+        params.push(node.range.to);
+      }
+      return parts.length ? `(${parts.join(' AND ')})` : '1';
+    }
+    case 'has':
+      switch (node.what) {
+        case 'audio':
+          return 'v.has_audio = 1';
+        case 'ai':
+          return 'v.has_ai = 1';
+        case 'description':
+          return 'v.has_description = 1';
+        case 'scenes':
+          return 'v.scene_count > 0';
+        case 'tags':
+          return 'v.id IN (SELECT video_id FROM video_tags)';
+        case 'metadata':
+          return 'v.has_metadata = 1';
+      }
+      throw new Error('unreachable');
+    case 'failed':
+      return 'v.failed = 1';
+    case 'name':
+      params.push(`%${likeEscape(node.value)}%`);
+      return "v.name LIKE ? ESCAPE '\\'";
+    case 'id':
+      params.push(node.value);
+      return 'v.id = ?';
+  }
+}
+
+export interface SqliteSearchSql {
+  sql: string;
+  params: Param[];
+}
+
+/**
+ * The page query: ids, score and sort values (not the records: sorting wide rows is what makes pages slow),
+ * one row past the page so the caller knows whether more follow.
+ */
+export function sqliteSearch(plan: QueryPlan): SqliteSearchSql {
+  const params: Param[] = [];
+  let prefix = '';
+  let from = 'videos v';
+  let score = '0';
+  if (plan.terms.length > 0) {
+    // Rank by the positive terms ORed; records matched only by filters score 0. Materialised once: a plain
+    // LEFT JOIN would run the MATCH again for every row.
+    prefix = `WITH r AS MATERIALIZED (SELECT rowid AS rid, -${BM25} AS rank FROM videos_fts WHERE videos_fts MATCH ?) `;
+    params.push(plan.terms.map((t) => (t.phrase ? `"${t.value}"` : ftsTerm(t))).join(' OR '));
+    from = 'videos v LEFT JOIN r ON r.rid = v.rowid';
+    score = 'coalesce(r.rank, 0)';
+  }
+  const conds: string[] = [];
+  if (plan.where) conds.push(sqliteWhere(plan.where, params));
+  const spec = sortSpec(plan.sort);
+  let orderBy: string;
+  if (!spec) orderBy = 'score DESC, v.id ASC';
+  else {
+    const col = SORT_COLUMN[spec.field];
+    orderBy = `${col} ${spec.desc ? 'DESC' : 'ASC'}, v.id ASC`;
+    if (plan.after) {
+      conds.push(`(${col} ${spec.desc ? '<' : '>'} ? OR (${col} = ? AND v.id > ?))`);
+      params.push(plan.after.value, plan.after.value, plan.after.id);
+    }
+  }
+  params.push(plan.limit + 1, plan.offset);
+  const sql = `${prefix}SELECT ${score} AS score, v.id, v.name, v.sort_duration, v.created, v.created_at, v.bytes
+    FROM ${from} WHERE ${conds.length ? conds.join(' AND ') : '1'} ORDER BY ${orderBy} LIMIT ? OFFSET ?`;
+  return { sql, params };
+}

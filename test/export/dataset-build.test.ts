@@ -1,0 +1,236 @@
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import tar from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configWith, findOnPath, runTool, type Video } from '../../src/core/index.js';
+import { buildDataset, datasetOptions, datasetStats, formatDatasetStats, readManifest, type DatasetOptions } from '../../src/export/dataset/index.js';
+import { tempDir, testFfmpeg } from '../helpers/media.js';
+import { frameColor, iterate, lifeScene, makeSceneVideo, probeClip, sceneRecord } from '../helpers/scene-videos.js';
+
+const t = tempDir('videodex-dataset-');
+const ffmpeg = testFfmpeg();
+const ffprobe = findOnPath('ffprobe')!;
+const deps = { ffmpeg, ffprobe };
+const SCENES = [30, 40, 20];
+let records: Video[] = [];
+
+function opts(out: string, flags: Parameters<typeof datasetOptions>[2] = {}, config: Parameters<typeof configWith>[0] = {}): DatasetOptions {
+  return datasetOptions(configWith({ Dataset: { MinClipSec: 0.5, ...(config as { Dataset?: object }).Dataset }, Concurrency: { Cpu: 2 } } as Parameters<typeof configWith>[0]), out, flags);
+}
+
+async function tarEntries(file: string): Promise<string[]> {
+  const names: string[] = [];
+  const extract = tar.extract();
+  extract.on('entry', (h, stream, next) => {
+    names.push(h.name);
+    stream.on('end', next);
+    stream.resume();
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  createReadStream(file).pipe(extract);
+  await done;
+  return names;
+}
+
+beforeAll(async () => {
+  const labels = ['jump', 'jump', 'swim', 'swim'];
+  records = await Promise.all(
+    labels.map(async (label, v) => {
+      const file = path.join(t.dir, `src-${v}.mp4`);
+      await makeSceneVideo(file, SCENES.map((n, k) => lifeScene(n, v * 10 + k + 1)));
+      return sceneRecord(file, SCENES, { label, categories: [{ name: label, source: 'list' }] });
+    }),
+  );
+});
+afterAll(() => t.cleanup());
+
+describe('dataset build', () => {
+  const out = path.join(t.dir, 'ds');
+  let report: Awaited<ReturnType<typeof buildDataset>>;
+
+  beforeAll(async () => {
+    report = await buildDataset(iterate(records), opts(out, { labels: 'list', split: '0.5,0.5,0', format: ['folder', 'mmaction', 'webdataset'], shortSide: 64, seed: 3 }), { ...deps, query: { text: 'x' } });
+  });
+
+  it('cuts one clip per scene with exactly its frames, scaled to the short side', async () => {
+    expect(report.clips).toBe(12);
+    expect(report.failed).toEqual([]);
+    expect(report.duplicates).toEqual([]);
+    const m = readManifest(out);
+    for (const c of m.clips) {
+      const p = await probeClip(path.join(out, c.path));
+      const scene = SCENES[c.scene!]!;
+      expect(Math.abs(p.frames - scene)).toBeLessThanOrEqual(1);
+      expect(p.height).toBe(64);
+      expect(p.width).toBe(86);
+    }
+  });
+
+  it('keeps every video in one split and lays clips out as split/label/clip.mp4', () => {
+    const m = readManifest(out);
+    const splitsOf = new Map<string, Set<string>>();
+    for (const c of m.clips) {
+      (splitsOf.get(c.videoId) ?? splitsOf.set(c.videoId, new Set()).get(c.videoId)!).add(c.split);
+      expect(c.path).toBe(`${c.split}/${c.label}/${c.id}.mp4`);
+      expect(existsSync(path.join(out, c.path))).toBe(true);
+    }
+    expect([...splitsOf.values()].every((s) => s.size === 1)).toBe(true);
+    // stratified: each label has one video in train and one in val
+    expect(m.counts.perClass).toEqual({ jump: { train: 3, val: 3, test: 0 }, swim: { train: 3, val: 3, test: 0 } });
+    expect(m.query).toEqual({ text: 'x' });
+    expect(m.videodexVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(m.configHash).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('writes Kinetics CSVs, MMAction2 lists matching the files, and a label map', () => {
+    const rows = parse(readFileSync(path.join(out, 'annotations/train.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    expect(Object.keys(rows[0]!)).toEqual(['label', 'video_id', 'time_start', 'time_end', 'split']);
+    expect(rows).toHaveLength(6);
+    const r = rows.find((x) => Number(x.time_start) === 1.2)!;
+    expect(Number(r.time_end)).toBeCloseTo(2.8, 3);
+    expect(readFileSync(path.join(out, 'label_map.txt'), 'utf8')).toBe('jump\nswim\n');
+    for (const split of ['train', 'val']) {
+      const lines = readFileSync(path.join(out, `${split}_list_videos.txt`), 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(6);
+      for (const line of lines) {
+        const [p, idx] = line.split(' ');
+        expect(existsSync(path.join(out, p!))).toBe(true);
+        expect(idx).toBe(p!.includes('/jump/') ? '0' : '1');
+      }
+    }
+    const onDisk = ['train', 'val'].flatMap((s) => readdirSync(path.join(out, s), { recursive: true }).filter((f) => String(f).endsWith('.mp4')));
+    expect(onDisk).toHaveLength(12);
+  });
+
+  it('writes WebDataset shards with adjacent .mp4/.json/.cls/.txt per key', async () => {
+    const index = JSON.parse(readFileSync(path.join(out, 'webdataset/train/shards.json'), 'utf8'));
+    expect(index.samples).toBe(6);
+    const names = await tarEntries(path.join(out, 'webdataset/train', index.shards[0].file));
+    expect(names).toHaveLength(24);
+    const key = names[0]!.split('.')[0]!;
+    expect(names.slice(0, 4)).toEqual([`${key}.mp4`, `${key}.json`, `${key}.cls`, `${key}.txt`]);
+    expect(key).not.toContain('.');
+  });
+
+  it('splits shards at the size limit', async () => {
+    const small = path.join(t.dir, 'ds-shards');
+    await buildDataset(iterate(records.slice(0, 2)), opts(small, { labels: 'list', split: '1,0,0', format: ['webdataset'], shardSize: 1 }), deps);
+    const index = JSON.parse(readFileSync(path.join(small, 'webdataset/train/shards.json'), 'utf8'));
+    expect(index.shards).toHaveLength(6);
+    expect(index.pattern).toBe('shard-{000000..000005}.tar');
+    // webdataset only: clips stay in the work folder, not in a split/label layout
+    expect(existsSync(path.join(small, 'train'))).toBe(false);
+  });
+
+  it('reports stats with zero leakage', () => {
+    const s = datasetStats(out);
+    expect(s.leakedVideos).toEqual([]);
+    expect(s.crossSplitNearDuplicates).toEqual([]);
+    expect(s.perSplit).toEqual({ train: 6, val: 6, test: 0 });
+    expect(s.lengths.map((b) => b.count)).toEqual([4, 8]);
+    expect(s.shortest!.seconds).toBeCloseTo(0.8, 5);
+    expect(formatDatasetStats(s)).toMatch(/leakage: 0 videos in more than one split, 0 near-duplicate pairs across splits \(ok\)/);
+  });
+
+  it('re-runs without re-encoding, and moves clips when only the split changes', async () => {
+    const again = await buildDataset(iterate(records), opts(out, { labels: 'list', split: '0.5,0.5,0', format: ['folder', 'mmaction', 'webdataset'], shortSide: 64, seed: 3 }), deps);
+    expect(again.encoded).toBe(0);
+    expect(again.reused).toBe(12);
+    const moved = await buildDataset(iterate(records), opts(out, { labels: 'list', split: '0,0,1', format: ['folder'], shortSide: 64, seed: 3 }), deps);
+    expect(moved.encoded).toBe(0);
+    expect(moved.perSplit).toEqual({ train: 0, val: 0, test: 12 });
+    expect(existsSync(path.join(out, 'train'))).toBe(false);
+  });
+});
+
+describe('clip boundaries', () => {
+  it('starts and ends each clip on its scene, within one frame, for re-encode and stream copy', async () => {
+    const file = path.join(t.dir, 'colors.mp4');
+    const frames = [30, 40, 20];
+    await makeSceneVideo(file, [{ frames: 30, source: 'color=c=red' }, { frames: 40, source: 'color=c=lime' }, { frames: 20, source: 'color=c=blue' }], { gop: 10 });
+    const r = sceneRecord(file, frames, { label: 'colors' });
+    const out = path.join(t.dir, 'ds-colors');
+    const rep = await buildDataset(iterate([r]), opts(out, { labels: 'list', split: '1,0,0', dedup: false }), deps);
+    expect(rep.clips).toBe(3);
+    const m = readManifest(out);
+    const expected = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
+    for (const c of m.clips) {
+      const p = path.join(out, c.path);
+      const want = expected[c.scene!]!;
+      const n = (await probeClip(p)).frames;
+      expect(n).toBe(frames[c.scene!]);
+      for (const idx of [0, n - 1]) {
+        const got = await frameColor(p, idx);
+        got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(40));
+      }
+    }
+    // stream copy: starts snap forward to a keyframe (every 10 frames), so a clip never starts in the previous scene
+    const copyOut = path.join(t.dir, 'ds-copy');
+    const rc = await buildDataset(iterate([r]), opts(copyOut, { labels: 'list', split: '1,0,0', dedup: false, copy: true }), deps);
+    expect(rc.copied).toBe(3);
+    for (const c of readManifest(copyOut).clips) {
+      expect(c.mode).toBe('copy');
+      expect(Math.round(c.writtenStartSec * 25) % 10).toBe(0);
+      expect(c.writtenStartSec).toBeGreaterThanOrEqual(c.startSec - 1e-6);
+      const got = await frameColor(path.join(copyOut, c.path), 0);
+      const want = expected[c.scene!]!;
+      got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(40));
+    }
+  });
+});
+
+describe('near-duplicate removal', () => {
+  it('catches a re-encoded copy of a video and removes it across splits first', async () => {
+    const original = records[0]!;
+    const copyFile = path.join(t.dir, 'reupload.mp4');
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-i', original.file.path, '-vf', 'scale=120:90', '-c:v', 'libx264', '-crf', '35', '-preset', 'veryfast', copyFile]);
+    const copy = sceneRecord(copyFile, SCENES, { label: 'jump', width: 120, height: 90 });
+    const out = path.join(t.dir, 'ds-dedup');
+    // list splits put the original in train and the re-upload in test: a leak to catch
+    original.source.list = { ...original.source.list!, split: 'train' };
+    copy.source.list = { ...copy.source.list!, split: 'test' };
+    const rep = await buildDataset(iterate([original, copy, records[2]!]), opts(out, { labels: 'list', split: 'list' }), deps);
+    expect(rep.duplicates).toHaveLength(3);
+    expect(rep.duplicates.every((d) => d.crossSplit)).toBe(true);
+    expect(new Set(rep.duplicates.map((d) => d.videoId)).size).toBe(1);
+    expect(rep.clips).toBe(6);
+    const s = datasetStats(out);
+    expect(s.leakedVideos).toEqual([]);
+    expect(s.crossSplitNearDuplicates).toEqual([]);
+    expect(s.duplicatesRemoved).toHaveLength(3);
+    // unrelated videos are not duplicates of each other
+    expect(rep.duplicates.some((d) => d.videoId === records[2]!.id || d.duplicateOf.startsWith(records[2]!.id))).toBe(false);
+  });
+});
+
+describe('bad input', () => {
+  it('fails with one clear line when the label source yields nothing', async () => {
+    await expect(buildDataset(iterate(records), opts(path.join(t.dir, 'ds-none'), { labels: 'tag:action/' }), deps)).rejects.toThrow(
+      /no clips to build \(none of 4 videos gave a clip; first: src-0\.mp4: no label from tags starting with "action\/"/,
+    );
+  });
+
+  it('reports clips ffmpeg cannot cut (a vanished file) without stopping the others', async () => {
+    const gone = sceneRecord(records[0]!.file.path, SCENES, { label: 'jump', id: 'feedfeedfeedfeed' });
+    gone.file = { ...gone.file, path: path.join(t.dir, 'vanished.mp4') };
+    const out = path.join(t.dir, 'ds-gone');
+    const rep = await buildDataset(iterate([gone, records[2]!]), opts(out, { labels: 'list', split: '1,0,0', dedup: false }), deps);
+    expect(rep.clips).toBe(3);
+    expect(rep.failed).toHaveLength(3);
+    expect(rep.failed[0]!.videoId).toBe('feedfeedfeedfeed');
+    expect(rep.failed[0]!.error).toMatch(/ffmpeg exited with code \d+: .*vanished\.mp4: No such file or directory/);
+    expect(readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.part'))).toEqual([]);
+  });
+
+  it('skips a video shorter than the clip window and says so', async () => {
+    const rep = await buildDataset(iterate(records.slice(0, 2)), opts(path.join(t.dir, 'ds-win'), { labels: 'list', clip: 'window:2s', split: '1,0,0' }), deps);
+    expect(rep.clips).toBe(2);
+    await expect(buildDataset(iterate(records.slice(0, 1)), opts(path.join(t.dir, 'ds-win2'), { labels: 'list', clip: 'window:10s' }), deps)).rejects.toThrow(
+      /clip window \(10 s\) is longer than the video \(3\.60 s\)/,
+    );
+  });
+});

@@ -1,0 +1,55 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/index.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/media.js';
+import { lifeScene, makeSceneVideo, sceneRecord } from '../helpers/scene-videos.js';
+
+const t = tempDir('videodex-dataset-cli-');
+const db = path.join(t.dir, 'videodex.db');
+const out = path.join(t.dir, 'ds');
+
+beforeAll(async () => {
+  const store = new SqliteStore(db);
+  await store.migrate();
+  for (const [i, label] of ['run', 'run', 'sit'].entries()) {
+    const file = path.join(t.dir, `v${i}.mp4`);
+    await makeSceneVideo(file, [lifeScene(30, i * 7 + 1), lifeScene(30, i * 7 + 2)]);
+    await store.upsert(sceneRecord(file, [30, 30], { categories: [{ name: label, source: 'rule' }], tags: [{ name: `action/${label}`, source: 'ai' }] }));
+  }
+  await store.close();
+});
+afterAll(() => t.cleanup());
+
+describe('videodex dataset', () => {
+  it('builds from a query with flags, prints a summary, and stats reports no leakage', async () => {
+    const r = await runCli(['dataset', 'build', '--db', db, '-o', out, '--labels', 'tag:action/', '--min-clip', '0.5s', '--split', '0.5,0.5,0', '--format', 'mmaction,webdataset', '--short-side', '32', '--json', '-q']);
+    expect(r.stderr).toMatch(/dataset .*ds: 6 clips from 3 videos \(train \d, val \d, test 0\), 2 classes; 6 encoded/);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.clips).toBe(6);
+    expect(readFileSync(path.join(out, 'label_map.txt'), 'utf8')).toBe('run\nsit\n');
+    expect(existsSync(path.join(out, 'webdataset/train/shard-000000.tar'))).toBe(true);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'dataset.json'), 'utf8'));
+    expect(manifest.query).toEqual({});
+
+    const s = await runCli(['dataset', 'stats', out]);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(/6 clips from 3 videos, 2 classes/);
+    expect(s.stdout).toMatch(/leakage: 0 videos in more than one split.*\(ok\)/);
+  });
+
+  it('exits non-zero with one line for a bad flag or an empty label source', async () => {
+    const bad = await runCli(['dataset', 'build', '--db', db, '-o', path.join(t.dir, 'x'), '--clip', 'window:zz']);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr.trim()).toMatch(/^videodex: --clip window length "zz" is not a duration/);
+    const empty = await runCli(['dataset', 'build', '--db', db, '-o', path.join(t.dir, 'y'), '--labels', 'action', '-q']);
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr.trim().split('\n')).toHaveLength(1);
+    expect(empty.stderr).toMatch(/no clips to build .*no label from action/);
+    const missing = await runCli(['dataset', 'stats', path.join(t.dir, 'nope')]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/no dataset\.json/);
+  });
+});

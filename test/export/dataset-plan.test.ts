@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import {
+  assignSplits,
+  capPerClass,
+  dhashFrame,
+  findDuplicates,
+  hashDistance,
+  labelDirName,
+  labelsOf,
+  parseClipMode,
+  parseFormats,
+  parseLabelSource,
+  parseSplit,
+  planClips,
+  spread,
+  youtubeIdOf,
+  type AssignedClip,
+  type PlannedClip,
+} from '../../src/export/dataset/index.js';
+import { ConfigError } from '../../src/core/index.js';
+import { makeRecord } from '../helpers/records.js';
+
+const baseOpts = { labels: { kind: 'list' } as const, clip: { kind: 'scene' } as const, minClipSec: 1, maxClipSec: 4, maxClipsPerVideo: 0 };
+
+function scenes(frames: number[], fps = 25) {
+  let at = 0;
+  return frames.map((n, index) => {
+    const s = { index, startSec: at / fps, endSec: (at + n) / fps, startFrame: at, endFrame: at + n, transition: 'cut' as const, score: 1 };
+    at += n;
+    return s;
+  });
+}
+
+function rec(frames: number[], extra: Parameters<typeof makeRecord>[0] = {}) {
+  const total = frames.reduce((a, b) => a + b, 0);
+  const r = makeRecord({ scenes: scenes(frames), ...extra });
+  r.metadata = { ...r.metadata!, fps: 25, durationSec: total / 25, frameCount: total };
+  r.source = { ...r.source, list: { file: 'l.csv', label: 'jump', ...(r.source.list ?? {}) } };
+  return r;
+}
+
+describe('planClips', () => {
+  it('cuts one clip per scene on its frames, skips short scenes and splits long ones evenly', () => {
+    const r = rec([50, 10, 250, 25]);
+    const plan = planClips(r, baseOpts);
+    expect(plan.reason).toBeNull();
+    // 50 frames: kept; 10 (<25): skipped; 250 (10 s) with max 4 s (100 frames): 3 parts of 83/84; 25: exactly the min
+    expect(plan.clips.map((c) => [c.startFrame, c.endFrame])).toEqual([[0, 50], [60, 143], [143, 227], [227, 310], [310, 335]]);
+    expect(plan.clips[0]!.startSec).toBe(0);
+    expect(plan.clips[1]!.startSec).toBeCloseTo(60 / 25, 9);
+    expect(plan.clips.every((c) => !c.id.includes('.'))).toBe(true);
+    expect(plan.clips[1]!.scene).toBe(2);
+  });
+
+  it('cuts fixed windows with a stride, within the list row time range', () => {
+    const r = rec([500]);
+    r.source.list = { file: 'l.csv', label: 'jump', start: 2, end: 12 };
+    const plan = planClips(r, { ...baseOpts, clip: parseClipMode('window:4s:3s') });
+    expect(plan.clips.map((c) => [c.startSec, c.endSec])).toEqual([[2, 6], [5, 9], [8, 12]]);
+  });
+
+  it('says why when the window is longer than the video, or there are no scenes or labels', () => {
+    const short = rec([75]);
+    const w = planClips(short, { ...baseOpts, clip: parseClipMode('window:5s') });
+    expect(w.clips).toHaveLength(0);
+    expect(w.reason).toMatch(/clip window \(5 s\) is longer than the video \(3\.00 s\)/);
+    const noScenes = rec([100]);
+    noScenes.scenes = [];
+    expect(planClips(noScenes, baseOpts).reason).toMatch(/no scenes/);
+    const unlabelled = rec([50]);
+    unlabelled.source.list = undefined;
+    expect(planClips(unlabelled, baseOpts).reason).toMatch(/no label from the labelled list/);
+  });
+
+  it('spreads the per-video cap evenly', () => {
+    expect(spread([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 3)).toEqual([1, 5, 8]);
+    const plan = planClips(rec([30, 30, 30, 30, 30, 30]), { ...baseOpts, maxClipsPerVideo: 2 });
+    expect(plan.clips.map((c) => c.scene)).toEqual([1, 4]);
+  });
+});
+
+describe('labels', () => {
+  it('reads categories by confidence, actions, tag prefixes and list labels', () => {
+    const r = makeRecord({
+      categories: [{ name: 'sport', source: 'ai', confidence: 0.4 }, { name: 'cooking', source: 'rule', confidence: 0.9 }],
+      tags: [{ name: 'action/run', source: 'ai' }, { name: 'outdoor', source: 'rule' }, { name: 'action/jump', source: 'ai', confidence: 0.2 }],
+    });
+    expect(labelsOf(r, parseLabelSource('category'))).toEqual(['cooking', 'sport']);
+    expect(labelsOf(r, parseLabelSource('tag:action/'))).toEqual(['run', 'jump']);
+    expect(labelsOf(r, parseLabelSource('action'))).toEqual([]);
+    expect(labelsOf(r, parseLabelSource('list'))).toEqual([]);
+    expect(labelDirName('air drumming/../x')).toBe('air_drumming_.._x');
+    expect(youtubeIdOf('https://www.youtube.com/watch?v=abc_DEF-12')).toBe('abc_DEF-12');
+    expect(youtubeIdOf('https://youtu.be/xyz')).toBe('xyz');
+    expect(youtubeIdOf('/videos/a.mp4')).toBeNull();
+  });
+
+  it('rejects bad options with one clear line', () => {
+    expect(() => parseLabelSource('colour')).toThrow(ConfigError);
+    expect(() => parseClipMode('window:abc')).toThrow(/not a duration/);
+    expect(() => parseSplit('0.8,x')).toThrow(/ratios/);
+    expect(() => parseFormats(['folder', 'tfrecord'])).toThrow(/tfrecord/);
+    expect(parseSplit('8,1,1')).toEqual({ kind: 'ratio', ratios: { train: 0.8, val: 0.1, test: 0.1 } });
+    expect(parseFormats(['kinetics,wds'])).toEqual(['folder', 'webdataset', 'manifest']);
+  });
+});
+
+function fakeVideos(n: number, labels: string[], seed = 1) {
+  let x = seed;
+  const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  return Array.from({ length: n }, (_, i) => ({ videoId: `v${i}`, label: labels[i % labels.length]!, clips: 1 + Math.floor(rnd() * 9) }));
+}
+
+describe('assignSplits', () => {
+  it('never puts one video in two splits, over many seeds, and is deterministic per seed', () => {
+    const videos = fakeVideos(60, ['a', 'b', 'c']);
+    const clips = videos.flatMap((v) => Array.from({ length: v.clips }, (_, k) => ({ videoId: v.videoId, k })));
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 50; seed++) {
+      const splits = assignSplits(videos, parseSplit('0.8,0.1,0.1'), seed);
+      const perVideo = new Map<string, Set<string>>();
+      for (const c of clips) {
+        const s = splits.get(c.videoId)!;
+        expect(s).toBeDefined();
+        (perVideo.get(c.videoId) ?? perVideo.set(c.videoId, new Set()).get(c.videoId)!).add(s);
+      }
+      expect([...perVideo.values()].every((s) => s.size === 1)).toBe(true);
+      expect(assignSplits([...videos].reverse(), parseSplit('0.8,0.1,0.1'), seed)).toEqual(splits);
+      seen.add(JSON.stringify([...splits.entries()]));
+    }
+    expect(seen.size).toBeGreaterThan(40);
+  });
+
+  it('stratifies by label: each class gets close to its share of clips in every split', () => {
+    const videos = Array.from({ length: 90 }, (_, i) => ({ videoId: `v${i}`, label: ['a', 'b', 'c'][i % 3]!, clips: 4 }));
+    const splits = assignSplits(videos, parseSplit('0.8,0.1,0.1'), 7);
+    for (const label of ['a', 'b', 'c']) {
+      const of = videos.filter((v) => v.label === label).map((v) => splits.get(v.videoId));
+      expect(of.filter((s) => s === 'train')).toHaveLength(24);
+      expect(of.filter((s) => s === 'val')).toHaveLength(3);
+      expect(of.filter((s) => s === 'test')).toHaveLength(3);
+    }
+  });
+
+  it("follows the list's split column and splits the rest by ratio", () => {
+    const videos = [
+      { videoId: 'a', label: 'x', clips: 1, listSplit: 'validate' },
+      { videoId: 'b', label: 'x', clips: 1, listSplit: 'test' },
+      { videoId: 'c', label: 'x', clips: 1, listSplit: 'training' },
+      { videoId: 'd', label: 'x', clips: 1 },
+    ];
+    const splits = assignSplits(videos, parseSplit('list'), 0);
+    expect(Object.fromEntries(splits)).toEqual({ a: 'val', b: 'test', c: 'train', d: 'train' });
+  });
+});
+
+function clip(id: string, videoId: string, label: string, split: AssignedClip['split'] = 'train'): AssignedClip {
+  return { id, videoId, label, labels: [label], split, sourcePath: '', sourceUrl: '', youtubeId: null, startSec: 0, endSec: 1, startFrame: 0, endFrame: 25, sourceFps: 25, scene: 0, description: null } satisfies PlannedClip & { split: string };
+}
+
+describe('capPerClass', () => {
+  it('takes round-robin over videos so a cap keeps many videos', () => {
+    const clips = [clip('a1', 'A', 'x'), clip('a2', 'A', 'x'), clip('a3', 'A', 'x'), clip('b1', 'B', 'x'), clip('c1', 'C', 'x'), clip('y1', 'A', 'y')];
+    const kept = capPerClass(clips, 3, 0);
+    expect(kept.filter((c) => c.label === 'x').map((c) => c.videoId).sort()).toEqual(['A', 'B', 'C']);
+    expect(kept.some((c) => c.id === 'y1')).toBe(true);
+  });
+});
+
+describe('dHash and duplicates', () => {
+  it('hashes gradients and measures distance in bits per frame', () => {
+    const ramp = Uint8Array.from({ length: 72 }, (_, i) => 255 - (i % 9) * 20);
+    expect([...dhashFrame(ramp)]).toEqual(new Array(8).fill(255));
+    expect([...dhashFrame(new Uint8Array(72))]).toEqual(new Array(8).fill(0));
+    expect(hashDistance(Uint8Array.from([255, 0, 0, 0, 0, 0, 0, 0]), new Uint8Array(8))).toBe(8);
+  });
+
+  it('removes cross-split duplicates first, keeping the split that holds most of the group', () => {
+    const h = (b: number) => Uint8Array.from([b, 1, 2, 3, 4, 5, 6, 7]);
+    const items = [
+      { clip: clip('a', 'A', 'x', 'train'), hash: h(0b1111_0000) },
+      { clip: clip('b', 'B', 'x', 'test'), hash: h(0b1111_0001) },
+      { clip: clip('c', 'C', 'x', 'test'), hash: h(0b1111_0011) },
+      { clip: clip('d', 'D', 'x', 'train'), hash: h(0b0000_1111) },
+      { clip: clip('e', 'A', 'x', 'train'), hash: h(0b1111_0000) },
+    ];
+    const removed = findDuplicates(items, 2);
+    expect(removed.map((r) => [r.clip, r.duplicateOf, r.crossSplit])).toEqual([
+      ['a', 'b', true],
+      ['e', 'b', true],
+      ['c', 'b', false],
+    ]);
+  });
+});
+
+describe('batching', () => {
+  it('groups one video\'s clips into runs of at most 5 with small gaps, and samples hash frames evenly', async () => {
+    const { batchClips, hashSampleIndices } = await import('../../src/export/dataset/clip-encoder.js');
+    const mk = (s: number, e: number) => ({ startFrame: s, endFrame: e, sourceFps: 25 });
+    const clips = [mk(0, 50), mk(50, 100), mk(100, 150), mk(150, 200), mk(200, 250), mk(250, 300), mk(300 + 25 * 6, 500)];
+    expect(batchClips([...clips].reverse()).map((b) => b.length)).toEqual([5, 1, 1]);
+    expect(hashSampleIndices(100, 4)).toEqual([12, 37, 62, 87]);
+    expect(hashSampleIndices(2, 4)).toEqual([0, 1]);
+  });
+});

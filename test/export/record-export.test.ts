@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { parse } from 'csv-parse/sync';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Video } from '../../src/core/index.js';
+import { defaultFields, selectFields, timecode, writeParquet, writeRecords, type ExportFormat } from '../../src/export/index.js';
+import { SqliteStore } from '../../src/store/index.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/media.js';
+import { makeRecord } from '../helpers/records.js';
+
+const t = tempDir('videodex-export-');
+afterAll(() => t.cleanup());
+
+function withScenes(): Video {
+  const v = makeRecord({ tags: [{ name: 'beach', source: 'rule' }], categories: [{ name: 'sport', source: 'ai' }] });
+  v.scenes = [
+    { index: 0, startSec: 0, endSec: 2.5, startFrame: 0, endFrame: 75, transition: 'start', score: 0, keyframe: '/kf/a-0.jpg', description: 'a wave, "big"' },
+    { index: 1, startSec: 2.5, endSec: 3661.25, startFrame: 75, endFrame: 109837, transition: 'cut', score: 40 },
+  ];
+  return v;
+}
+
+async function* iter(items: Video[]) {
+  yield* items;
+}
+
+async function exportText(records: Video[], format: ExportFormat, fields?: string[]): Promise<string> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await writeRecords(iter(records), format, out, fields ? { fields } : {});
+  out.end();
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('structured exports', () => {
+  it('writes one PySceneDetect-compatible row per scene plus video id, keyframe and description', async () => {
+    const v = withScenes();
+    const text = await exportText([v, makeRecord()], 'scenes-csv');
+    const rows = parse(text, { columns: true }) as Array<Record<string, string>>;
+    expect(Object.keys(rows[0]!).slice(0, 10)).toEqual([
+      'Scene Number', 'Start Frame', 'Start Timecode', 'Start Time (seconds)', 'End Frame', 'End Timecode', 'End Time (seconds)', 'Length (frames)', 'Length (timecode)', 'Length (seconds)',
+    ]);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ 'Scene Number': '1', 'Start Frame': '1', 'Start Timecode': '00:00:00.000', 'End Frame': '75', 'End Time (seconds)': '2.500', 'Length (frames)': '75', 'Video ID': v.id, Keyframe: '/kf/a-0.jpg', Description: 'a wave, "big"' });
+    expect(rows[1]).toMatchObject({ 'Start Frame': '76', 'End Timecode': '01:01:01.250', 'Length (seconds)': '3658.750', Keyframe: '', Description: '' });
+    expect(timecode(59.9996)).toBe('00:01:00.000');
+    const picked = parse(await exportText([v], 'scenes-csv', ['video id', 'Start Time (seconds)']), { columns: true });
+    expect(picked[0]).toEqual({ 'Video ID': v.id, 'Start Time (seconds)': '0.000' });
+  });
+
+  it('picks fields for csv, json and jsonl: flat columns and record paths', async () => {
+    const v = withScenes();
+    const csv = parse(await exportText([v], 'csv', ['id', 'duration_sec', 'metadata.width', 'tags']), { columns: true });
+    expect(csv[0]).toEqual({ id: v.id, duration_sec: '10', 'metadata.width': '1280', tags: 'beach' });
+    const jsonl = JSON.parse((await exportText([v], 'jsonl', ['id', 'categories', 'ai.description'])).trim());
+    expect(jsonl).toEqual({ id: v.id, categories: 'sport', 'ai.description': null });
+    const json = JSON.parse(await exportText([v], 'json', ['scenes']));
+    expect(json[0].scenes).toHaveLength(2);
+    expect(() => selectFields(['durration'])).toThrow(/not a column or record path; columns: id, path/);
+    await expect(exportText([v], 'parquet')).rejects.toThrow(/parquet needs a file/);
+  });
+
+  it('streams Parquet that a reader reads back with types', async () => {
+    const file = path.join(t.dir, 'out.parquet');
+    const records = Array.from({ length: 12 }, () => withScenes());
+    const n = await writeParquet(iter(records), file, defaultFields(), 5);
+    expect(n).toBe(12);
+    const buf = await asyncBufferFromFile(file);
+    const meta = await parquetMetadataAsync(buf);
+    expect(meta.row_groups.length).toBe(3);
+    const rows = (await parquetReadObjects({ file: buf })) as Array<Record<string, unknown>>;
+    expect(rows).toHaveLength(12);
+    expect(rows[0]).toMatchObject({ id: records[0]!.id, width: 1280, fps: 30, bytes: BigInt(records[0]!.file.bytes), tags: 'beach', scene_count: 2 });
+    expect(rows[0]!.description).toBeNull(); // empty values are nulls in Parquet
+  });
+});
+
+describe('videodex export (CLI)', () => {
+  const db = path.join(t.dir, 'cli.db');
+  let v: Video;
+  beforeAll(async () => {
+    const store = new SqliteStore(db);
+    await store.migrate();
+    v = withScenes();
+    await store.upsert(v);
+    await store.close();
+  });
+
+  it('exports scenes-csv to stdout and parquet to a file', async () => {
+    const r = await runCli(['export', '--format', 'scenes-csv', '--db', db]);
+    expect(r.code).toBe(0);
+    expect(parse(r.stdout, { columns: true })).toHaveLength(2);
+    const file = path.join(t.dir, 'cli.parquet');
+    const p = await runCli(['export', '--format', 'parquet', '--fields', 'id,height,metadata.videoCodec', '--out', file, '--db', db]);
+    expect(p.code).toBe(0);
+    const rows = await parquetReadObjects({ file: await asyncBufferFromFile(file) });
+    expect(rows).toEqual([{ id: v.id, height: 720, 'metadata.videoCodec': 'h264' }]);
+    const bad = await runCli(['export', '--format', 'parquet', '--db', db]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/needs --out/);
+    const badField = await runCli(['export', '--format', 'csv', '--fields', 'nope', '--db', db]);
+    expect(badField.code).toBe(3);
+    expect(badField.stdout).toBe('');
+    expect(readFileSync(file).subarray(0, 4).toString()).toBe('PAR1');
+  });
+});

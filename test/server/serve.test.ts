@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, runCli } from '../helpers/cli.js';
+import { makeTestVideo, tempDir } from '../helpers/media.js';
+
+const t = tempDir();
+const data = path.join(t.dir, 'data');
+let server: ChildProcess;
+let base = '';
+let ids: string[] = [];
+
+beforeAll(async () => {
+  await makeTestVideo(path.join(t.dir, 'surfing_beach.mp4'), { seconds: 2, width: 320, height: 240, audio: true });
+  await makeTestVideo(path.join(t.dir, 'city-night.mp4'), { seconds: 1, width: 640, height: 360, source: 'smptebars' });
+  const r = await runCli(['process', t.dir, '--json', '--data-dir', data]);
+  ids = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'result' && x.videoId).map((x) => x.videoId);
+  const loader = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+  server = spawn(process.execPath, ['--import', loader, path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', data], { stdio: ['ignore', 'ignore', 'pipe'] });
+  base = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    server.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      text += d;
+      const m = /serving \S+ library on (http:\/\/\S+?)\/\s/.exec(text);
+      if (m) resolve(m[1]!);
+    });
+    server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${text}`)));
+  });
+});
+afterAll(() => {
+  server?.kill('SIGTERM');
+  t.cleanup();
+});
+
+describe('videodex serve', () => {
+  it('serves the web page and a health check', async () => {
+    const page = await fetch(`${base}/`);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toContain('<title>videodex</title>');
+    expect(await (await fetch(`${base}/api/health`)).json()).toMatchObject({ ok: true, backend: 'sqlite', videos: 2 });
+  });
+
+  it('searches with the query language and returns summaries, facets and thumbnails', async () => {
+    expect(ids).toHaveLength(2);
+    const all = await (await fetch(`${base}/api/search?q=`)).json();
+    expect(all.total).toBe(2);
+    const r = await (await fetch(`${base}/api/search?q=${encodeURIComponent('surfing height:<=240')}`)).json();
+    expect(r.total).toBe(1);
+    expect(r.hits[0]).toMatchObject({ name: 'surfing_beach.mp4', width: 320, hasAudio: true });
+    expect(r.hits[0].thumbnail).toMatch(/^\/api\/videos\/[0-9a-f]+\/keyframes\/\d+$/);
+    expect(r.facets.codecs).toEqual({ h264: 1 });
+  });
+
+  it('answers a bad query with 400 and the column', async () => {
+    const res = await fetch(`${base}/api/search?q=${encodeURIComponent('durtion:5')}`);
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error).toMatch(/unknown field 'durtion'.*did you mean duration/);
+    expect(body.column).toBe(1);
+    expect((await fetch(`${base}/api/search?limit=0`)).status).toBe(400);
+  });
+
+  it('returns records, 404 for unknown ids, and never serves a path a request names', async () => {
+    const v = await (await fetch(`${base}/api/videos/${ids[0]}`)).json();
+    expect(v.id).toBe(ids[0]);
+    expect((await fetch(`${base}/api/videos/0123456789abcdef`)).status).toBe(404);
+    expect((await fetch(`${base}/api/videos/..%2F..%2Fetc%2Fpasswd/file`)).status).toBe(404);
+  });
+
+  it('streams the video with byte ranges (for seeking to a scene) and keyframes as JPEG', async () => {
+    const res = await fetch(`${base}/api/videos/${ids[0]}/file`, { headers: { range: 'bytes=0-99' } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get('content-range')).toMatch(/^bytes 0-99\/\d+$/);
+    expect((await res.arrayBuffer()).byteLength).toBe(100);
+    const whole = await fetch(`${base}/api/videos/${ids[0]}/file`);
+    expect(whole.headers.get('content-type')).toBe('video/mp4');
+    const v = await (await fetch(`${base}/api/videos/${ids[0]}`)).json();
+    const jpg = await fetch(`${base}/api/videos/${ids[0]}/keyframes/${v.scenes[0].index}`);
+    expect(jpg.headers.get('content-type')).toBe('image/jpeg');
+    const bytes = new Uint8Array(await jpg.arrayBuffer());
+    expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * The VideoStore contract: one suite, run against every adapter through a factory. Answers are checked
+ * against the reference evaluator (src/store/query/evaluate.ts), so every backend gives the same answers.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreError, type Video } from '../../src/core/index.js';
+import type { SearchQuery, SortKey, VideoStore } from '../../src/store/index.js';
+import { compareBySort, facetCounts, indexFields, matches, parseQuery, planQuery, FACET_SIZE } from '../../src/store/query/index.js';
+import { CONTRACT_QUERIES, fixtureVideos, makeVideo } from './fixtures.js';
+
+export interface StoreHandle {
+  store: VideoStore;
+  /** Drops what the store made (schema, file, collection). */
+  cleanup(): Promise<void>;
+}
+
+export interface ContractOptions {
+  /** Closes the underlying connection behind the store's back, to test recovery; optional. */
+  breakConnection?: (store: VideoStore) => Promise<unknown>;
+}
+
+function oracle(videos: Video[], q: SearchQuery): Video[] {
+  const plan = planQuery(q);
+  return videos.filter((v) => matches(indexFields(v), plan.where));
+}
+
+async function allIds(store: VideoStore, q: SearchQuery): Promise<string[]> {
+  const r = await store.search({ ...q, limit: 1000, facets: false });
+  return r.hits.map((h) => h.id);
+}
+
+export function runStoreContract(name: string, factory: () => Promise<StoreHandle>, options: ContractOptions = {}): void {
+  describe(`VideoStore contract: ${name}`, () => {
+    let h: StoreHandle;
+    let store: VideoStore;
+    const videos = fixtureVideos();
+
+    beforeAll(async () => {
+      h = await factory();
+      store = h.store;
+      await store.migrate();
+      await store.migrate(); // idempotent
+      for (const v of videos) await store.upsert(v);
+    });
+    afterAll(async () => {
+      await h?.cleanup();
+    });
+
+    it('gets records back whole, and null for unknown ids', async () => {
+      for (const v of videos.slice(0, 8)) expect(await store.get(v.id)).toEqual(v);
+      expect(await store.get('0000000000000000')).toBeNull();
+      expect((await store.findByPath('/media/beach-dancing-raw.mov')).map((v) => v.id)).toEqual([videos[2]!.id]);
+      expect(await store.count()).toBe(videos.length);
+    });
+
+    it.each(CONTRACT_QUERIES)('answers %j like the reference', async (text) => {
+      const expected = oracle(videos, { text }).map((v) => v.id).sort();
+      const got = await allIds(store, { text });
+      expect([...got].sort()).toEqual(expected);
+      expect(new Set(got).size).toBe(got.length);
+      const r = await store.search({ text, limit: 3 });
+      expect(r.total).toBe(expected.length);
+      expect(r.hits.length).toBe(Math.min(3, expected.length));
+      expect(await store.count({ text })).toBe(expected.length);
+    });
+
+    it('answers the flat query fields like the language', async () => {
+      const q: SearchQuery = { tags: ['Outdoor'], notTags: ['people'], duration: { min: 5 }, hasAudio: true, sourceKind: 'http' };
+      expect((await allIds(store, q)).sort()).toEqual(oracle(videos, q).map((v) => v.id).sort());
+      const q2: SearchQuery = { anyTags: ['night', 'water'], categories: ['sports'] };
+      expect((await allIds(store, q2)).sort()).toEqual(oracle(videos, q2).map((v) => v.id).sort());
+    });
+
+    it('computes facets over the whole match', async () => {
+      for (const text of ['', 'tag:outdoor', 'beach OR river', 'codec:h264 -has:audio']) {
+        const r = await store.search({ text, limit: 1 });
+        const match = oracle(videos, { text }).map(indexFields);
+        expect(r.facets.tags, text).toEqual(facetCounts(match.flatMap((f) => f.tags), FACET_SIZE));
+        expect(r.facets.categories, text).toEqual(facetCounts(match.flatMap((f) => f.categories), FACET_SIZE));
+        expect(r.facets.codecs, text).toEqual(facetCounts(match.map((f) => f.codec), FACET_SIZE));
+        expect(r.facets.sourceKinds, text).toEqual(facetCounts(match.map((f) => f.sourceKind), FACET_SIZE));
+        expect(r.facets.resolutions, text).toEqual(facetCounts(match.map((f) => f.resolution), FACET_SIZE));
+      }
+    });
+
+    const sorts: SortKey[] = ['added-desc', 'added-asc', 'created-desc', 'created-asc', 'duration-desc', 'duration-asc', 'name-asc', 'name-desc', 'size-desc', 'size-asc'];
+    it.each(sorts)('sorts by %s, ties by id', async (sort) => {
+      for (const text of ['', 'tag:outdoor OR has:scenes']) {
+        const expected = oracle(videos, { text })
+          .map(indexFields)
+          .sort((a, b) => compareBySort({ sort }, a, b))
+          .map((f) => f.id);
+        expect(await allIds(store, { text, sort })).toEqual(expected);
+      }
+    });
+
+    it('ranks by relevance with field weights (title > tags > description > file name) and highlights', async () => {
+      const r = await store.search({ text: 'beach' });
+      expect(r.hits[0]!.id).toBe(videos[0]!.id); // in the title
+      expect(r.hits.map((x) => x.id)).toContain(videos[1]!.id); // description only
+      expect(r.hits.findIndex((x) => x.id === videos[0]!.id)).toBeLessThan(r.hits.findIndex((x) => x.id === videos[1]!.id));
+      for (let i = 1; i < r.hits.length; i++) expect(r.hits[i - 1]!.score).toBeGreaterThanOrEqual(r.hits[i]!.score);
+      expect(r.hits[0]!.score).toBeGreaterThan(0);
+      expect(r.hits.find((x) => x.id === videos[1]!.id)!.highlight).toContain('[beach]');
+      const g = await store.search({ text: 'guitar' });
+      expect(g.hits[0]!.id).toBe(videos[5]!.id);
+      expect(g.hits[0]!.highlight).toMatch(/\[guitar\]/i);
+      const u = await store.search({ text: 'creme' });
+      expect(u.hits[0]!.highlight).toContain('[crème]');
+    });
+
+    it.each(['added-desc', 'duration-asc', 'name-asc', 'relevance'] as SortKey[])('pages stably with cursors (%s)', async (sort) => {
+      const text = sort === 'relevance' ? 'river OR city OR night OR beach OR music' : 'has:metadata';
+      const full = await allIds(store, { text, sort });
+      expect(full.length).toBeGreaterThan(10);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const r = await store.search({ text, sort, limit: 7, ...(cursor ? { cursor } : {}), facets: false });
+        seen.push(...r.hits.map((x) => x.id));
+        if (!r.nextCursor) break;
+        cursor = r.nextCursor;
+      }
+      expect(seen).toEqual(full);
+      // offset paging agrees
+      const second = await store.search({ text, sort, limit: 7, offset: 7, facets: false });
+      expect(second.hits.map((x) => x.id)).toEqual(full.slice(7, 14));
+    });
+
+    it('pages with the cursor written in the language', async () => {
+      const first = await store.search(parseQuery('has:metadata sort:name-asc limit:5'));
+      expect(first.nextCursor).toBeTruthy();
+      const next = await store.search({ text: `has:metadata sort:name-asc limit:5 cursor:${first.nextCursor}` });
+      const all = await allIds(store, { text: 'has:metadata', sort: 'name-asc' });
+      expect(next.hits.map((x) => x.id)).toEqual(all.slice(5, 10));
+    });
+
+    it('iterates every match in a stable order', async () => {
+      const got: string[] = [];
+      for await (const v of store.iterate({ text: 'has:audio' })) got.push(v.id);
+      expect([...got].sort()).toEqual(oracle(videos, { text: 'has:audio' }).map((v) => v.id).sort());
+      const all: string[] = [];
+      for await (const v of store.iterate()) all.push(v.id);
+      expect(all.length).toBe(videos.length);
+    });
+
+    it('updates the index on upsert and removes it on delete', async () => {
+      const v = makeVideo({ n: 900, title: 'Zebra crossing', tags: ['striped'], description: 'black and white' });
+      await store.upsert(v);
+      expect(await allIds(store, { text: 'zebra' })).toEqual([v.id]);
+      expect(await allIds(store, { text: 'tag:striped' })).toEqual([v.id]);
+      const changed: Video = { ...v, source: { ...v.source, title: 'Okapi walk' }, tags: [{ name: 'spotted', source: 'rule' }], updatedAt: new Date().toISOString() };
+      await store.upsert(changed);
+      expect(await store.get(v.id)).toEqual(changed);
+      expect(await allIds(store, { text: 'zebra' })).toEqual([]);
+      expect(await allIds(store, { text: 'tag:striped' })).toEqual([]);
+      expect(await allIds(store, { text: 'okapi tag:spotted' })).toEqual([v.id]);
+      expect(await store.delete(v.id)).toBe(true);
+      expect(await store.delete(v.id)).toBe(false);
+      expect(await store.get(v.id)).toBeNull();
+      expect(await allIds(store, { text: 'okapi' })).toEqual([]);
+      expect(await store.count()).toBe(videos.length);
+    });
+
+    it('keeps unicode text and a 1 MB description intact and searchable', async () => {
+      const words = Array.from({ length: 185_000 }, (_, i) => ['lorem', 'ipsum', 'dolor', 'sit', 'amet', 'ünïcödé', '🎬'][i % 7]).join(' ');
+      const big = `needle-start ${words} — 終わり`;
+      expect(Buffer.byteLength(big)).toBeGreaterThan(1024 * 1024);
+      const v = makeVideo({ n: 901, title: 'Ωmega 🎥 “quotes” \'single\' \\ back', description: big, tags: ['emoji 🎉'] });
+      await store.upsert(v);
+      const back = await store.get(v.id);
+      expect(back?.ai?.description).toBe(big);
+      expect(back).toEqual(v);
+      expect(await allIds(store, { text: 'needle' })).toEqual([v.id]);
+      expect(await allIds(store, { text: 'ωmega' })).toEqual([v.id]);
+      expect(await allIds(store, { text: 'unicode' })).toEqual([v.id]);
+      expect(await allIds(store, { text: 'tag:"emoji 🎉"' })).toEqual([v.id]);
+      await store.delete(v.id);
+    });
+
+    it('survives concurrent upserts of the same id: one whole record wins, the index agrees', async () => {
+      const base = makeVideo({ n: 902, title: 'Race' });
+      const versions = Array.from({ length: 12 }, (_, i) => ({ ...base, tags: [{ name: `race${i}`, source: 'rule' as const }], source: { ...base.source, title: `Race variant${i}` } }));
+      await Promise.all(versions.map((v) => store.upsert(v)));
+      const got = await store.get(base.id);
+      const winner = versions.findIndex((v) => isDeepStrictEqual(v, got));
+      expect(winner).toBeGreaterThanOrEqual(0);
+      expect(await allIds(store, { text: `tag:race${winner}` })).toEqual([base.id]);
+      expect(await allIds(store, { text: `variant${winner}` })).toEqual([base.id]);
+      expect(await store.count({ text: 'race' })).toBe(1);
+      const tagged = await store.search({ text: 'race' });
+      expect(Object.keys(tagged.facets.tags)).toEqual([`race${winner}`]);
+      await store.delete(base.id);
+    });
+
+    it('keeps the acquisition log', async () => {
+      const row = { key: 'https://example.com/a.mp4', status: 'failed' as const, videoId: null, attempts: 2, bytes: null, error: 'HTTP 404', errorCode: 'E_HTTP', fileSize: null, fileMtimeMs: null, listFile: null, updatedAt: new Date().toISOString() };
+      await store.putInput(row);
+      expect(await store.getInput(row.key)).toEqual(row);
+      await store.putInput({ ...row, status: 'done', videoId: videos[0]!.id, attempts: 3, error: null, errorCode: null, bytes: 10 });
+      expect((await store.listInputs('done')).map((r) => r.key)).toContain(row.key);
+      expect((await store.listInputs('failed')).map((r) => r.key)).not.toContain(row.key);
+      expect(await store.getInput('nope')).toBeNull();
+    });
+
+    it('rejects bad queries with QueryError, not a database error', async () => {
+      await expect(store.search({ text: 'durtion:5' })).rejects.toMatchObject({ code: 'E_QUERY' });
+      await expect(store.search({ cursor: 'bm9wZQ' })).rejects.toMatchObject({ code: 'E_QUERY' });
+    });
+
+    if (options.breakConnection) {
+      it('recovers from a dropped connection where it is safe to retry', async () => {
+        await options.breakConnection!(store);
+        expect((await store.get(videos[0]!.id))?.id).toBe(videos[0]!.id);
+        expect((await store.search({ text: 'beach' })).total).toBeGreaterThan(0);
+      });
+    }
+
+    it('fails with a clear StoreError once closed', async () => {
+      await store.close();
+      const err = await store.get(videos[0]!.id).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as StoreError).message).toMatch(/closed/);
+      await expect(store.upsert(videos[0]!)).rejects.toBeInstanceOf(StoreError);
+    });
+  });
+}

@@ -1,0 +1,116 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StoreError, type Video } from '../../src/core/index.js';
+import { copyStore, SqliteStore, type VideoStore } from '../../src/store/index.js';
+import { MongoStore } from '../../src/store/mongodb/index.js';
+import { PostgresStore } from '../../src/store/postgres/index.js';
+import { runCli } from '../helpers/cli.js';
+import { fixtureVideos } from './fixtures.js';
+import { mingoCollections } from './mingo-collection.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'vdx-copy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function seeded(file: string, videos: Video[]): Promise<SqliteStore> {
+  const s = new SqliteStore(file);
+  await s.migrate();
+  await s.upsertMany(videos);
+  await s.putInput({ key: '/in/a.mp4', status: 'done', videoId: videos[0]!.id, attempts: 1, bytes: 1, error: null, errorCode: null, fileSize: 1, fileMtimeMs: 1, listFile: null, updatedAt: 'now' });
+  return s;
+}
+
+/** Fails every upsertMany after `n` batches, like a crash or a dropped connection mid-copy. */
+function failingAfter(store: VideoStore, n: number): VideoStore {
+  let batches = 0;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'upsertMany') {
+        return async (vs: Video[]) => {
+          if (batches++ >= n) throw new StoreError('connection lost', { retryable: true });
+          return target.upsertMany!(vs);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+describe('db copy', () => {
+  const videos = fixtureVideos();
+
+  it('copies SQLite to MongoDB (mingo), resumes after a failure and verifies counts', async () => {
+    const from = await seeded(path.join(dir, 'a.db'), videos);
+    const c = mingoCollections();
+    const to = new MongoStore(c, 'cosmos', 'mongodb mingo');
+    const checkpointFile = path.join(dir, 'ck.json');
+    await expect(copyStore(from, failingAfter(to, 2), { batchSize: 7, checkpointFile })).rejects.toThrow('connection lost');
+    expect(c.videos.docs.size).toBe(14);
+    expect(existsSync(checkpointFile)).toBe(true);
+    const progress: number[] = [];
+    const report = await copyStore(from, to, { batchSize: 7, checkpointFile, onProgress: (p) => progress.push(p.copied) });
+    expect(report.resumedAfter).toBe(14);
+    expect(report.copied).toBe(videos.length);
+    expect(report.sourceCount).toBe(videos.length);
+    expect(report.targetCount).toBe(videos.length);
+    expect(report.inputs).toBe(1);
+    expect(report.sampled).toBeGreaterThan(10);
+    expect(progress[0]).toBe(21); // picked up where it stopped
+    expect(existsSync(checkpointFile)).toBe(false);
+    expect((await to.search({ text: 'tag:outdoor' })).total).toBe((await from.search({ text: 'tag:outdoor' })).total);
+    await from.close();
+  });
+
+  it('refuses to call a copy good when the target holds other records', async () => {
+    const from = await seeded(path.join(dir, 'b.db'), videos.slice(0, 5));
+    const to = await seeded(path.join(dir, 'c.db'), videos.slice(10, 12));
+    await expect(copyStore(from, to)).rejects.toThrow(/counts differ after copying: source has 5 records, target 7/);
+    await from.close();
+    await to.close();
+  });
+
+  it('runs as `videodex db migrate` and `videodex db copy --to` from the CLI', async () => {
+    const data = path.join(dir, 'data');
+    const src = await seeded(path.join(data, 'videodex.db'), videos.slice(0, 9));
+    await src.close();
+    const target = path.join(dir, 'copy.db');
+    const m = await runCli(['db', 'migrate', '--data-dir', data]);
+    expect(m.stderr).toBe('');
+    expect(m.stdout).toMatch(/^migrated sqlite at .*videodex\.db/);
+    const r = await runCli(['db', 'copy', '--to', target, '--batch', '4', '--data-dir', data]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/copied 9 records and 1 input rows to sqlite .*counts verified \(9 = 9\), 9 records compared whole/);
+    expect(r.stderr).toMatch(/db copy: 8\/9 records/);
+    expect(readdirSync(data).filter((f) => f.startsWith('db-copy-'))).toEqual([]);
+    const bad = await runCli(['search', 'durtion:5', '--data-dir', data]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe("videodex: query: unknown field 'durtion' at 1:1 (did you mean duration?)");
+  });
+
+  const pgUrl = process.env.VIDEODEX_TEST_PG_URL;
+  it.skipIf(!pgUrl)('copies SQLite to PostgreSQL through the CLI, password masked', async () => {
+    const data = path.join(dir, 'data-pg');
+    await (await seeded(path.join(data, 'videodex.db'), videos.slice(0, 9))).close();
+    const schema = `vdx_copy_${randomBytes(4).toString('hex')}`;
+    const r = await runCli(['db', 'copy', '--to', pgUrl!, '--schema', schema, '--data-dir', data]);
+    try {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('counts verified (9 = 9)');
+      const u = new URL(pgUrl!);
+      if (u.password) expect(r.stdout + r.stderr).not.toContain(`:${u.password}@`);
+      expect(r.stdout).toContain(':***@');
+      const pg = new PostgresStore({ url: pgUrl!, schema });
+      expect(await pg.count()).toBe(9);
+      expect(await pg.count({ text: 'has:metadata' })).toBe(8);
+      await pg.dropSchema();
+      await pg.close();
+    } finally {
+      const pg = new PostgresStore({ url: pgUrl!, schema });
+      await pg.dropSchema().catch(() => undefined);
+      await pg.close();
+    }
+  });
+});

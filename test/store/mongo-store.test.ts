@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/index.js';
+import { MongoStore, flavourOf, searchPipeline, textPrefilter } from '../../src/store/mongodb/index.js';
+import { planQuery } from '../../src/store/query/index.js';
+import { runStoreContract } from './contract.js';
+import { CONTRACT_QUERIES, fixtureVideos } from './fixtures.js';
+import { mingoCollections } from './mingo-collection.js';
+
+// The translation, evaluated by mingo: the full contract, with the Cosmos DB flavour (no $text) that mingo can run.
+runStoreContract('mongodb translation (mingo)', async () => {
+  const c = mingoCollections();
+  const store = new MongoStore(c, 'cosmos', 'mongodb mingo', async () => c.close());
+  return { store, cleanup: async () => store.close() };
+});
+
+describe('MongoDB translation agrees with SQLite', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vdx-mongo-'));
+  const sqlite = new SqliteStore(path.join(dir, 'v.db'));
+  const c = mingoCollections();
+  const mongo = new MongoStore(c, 'cosmos', 'mongodb mingo');
+  beforeAll(async () => {
+    await sqlite.migrate();
+    await mongo.migrate();
+    const videos = fixtureVideos();
+    await sqlite.upsertMany(videos);
+    await mongo.upsertMany(videos);
+  });
+  afterAll(async () => {
+    await sqlite.close();
+    await mongo.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(CONTRACT_QUERIES.filter(Boolean))('%j: same hits, order (non-relevance), total and facets', async (text) => {
+    for (const sort of ['added-desc', 'name-asc'] as const) {
+      const [a, b] = await Promise.all([sqlite.search({ text, sort, limit: 1000 }), mongo.search({ text, sort, limit: 1000 })]);
+      expect(b.hits.map((h) => h.id)).toEqual(a.hits.map((h) => h.id));
+      expect(b.total).toBe(a.total);
+      expect(b.facets).toEqual(a.facets);
+      expect(b.hits.map((h) => h.highlight)).toEqual(a.hits.map((h) => h.highlight));
+    }
+    const [ra, rb] = await Promise.all([sqlite.search({ text, limit: 1000 }), mongo.search({ text, limit: 1000 })]);
+    expect(rb.hits.map((h) => h.id).sort()).toEqual(ra.hits.map((h) => h.id).sort());
+  });
+
+  it('creates the filter and sort indexes (and no text index on Cosmos DB)', () => {
+    const names = c.videos.indexes.map((i) => i.name);
+    expect(names).toEqual(expect.arrayContaining(['s_words', 's_tags', 's_added', 's_created']));
+    expect(names).not.toContain('s_text');
+  });
+});
+
+describe('MongoDB flavours', () => {
+  it('detects Cosmos DB from the host name, unless told', () => {
+    expect(flavourOf('mongodb://a:b@acct.mongo.cosmos.azure.com:10255/?ssl=true')).toBe('cosmos');
+    expect(flavourOf('mongodb+srv://u:p@c.mongocluster.cosmos.azure.com/')).toBe('cosmos');
+    expect(flavourOf('mongodb://localhost:27017/videodex')).toBe('mongodb');
+    expect(flavourOf('mongodb://localhost:27017/videodex', 'cosmos')).toBe('cosmos');
+  });
+
+  it('on MongoDB proper, puts a $text pre-filter for top-level words first; never under OR or NOT', () => {
+    expect(textPrefilter(planQuery({ text: 'beach "sandy beach" danc* tag:x' }))).toEqual({ $text: { $search: '"beach" "sandy beach"' } });
+    expect(textPrefilter(planQuery({ text: 'beach OR city' }))).toBeNull();
+    expect(textPrefilter(planQuery({ text: '-beach' }))).toBeNull();
+    const plan = planQuery({ text: 'beach tag:outdoor' });
+    const p = searchPipeline(plan, textPrefilter(plan));
+    expect(p[0]).toEqual({ $match: { $and: [{ $text: { $search: '"beach"' } }, { $and: [{ '_s.words': 'beach' }, { '_s.tags': 'outdoor' }] }] } });
+  });
+});
+
+const uri = process.env.VIDEODEX_TEST_MONGODB_URI;
+if (uri) {
+  runStoreContract('mongodb (server)', async () => {
+    const u = new URL(uri);
+    u.pathname = `/vdx_test_${randomBytes(4).toString('hex')}`;
+    const store = await MongoStore.connect({ url: u.toString(), compat: 'auto' });
+    return {
+      store,
+      cleanup: async () => {
+        const { MongoClient } = await import('mongodb');
+        const client = new MongoClient(u.toString());
+        await client.connect();
+        await client.db().dropDatabase();
+        await client.close();
+        await store.close();
+      },
+    };
+  });
+} else {
+  describe('MongoStore against a server', () => {
+    it.skip('needs VIDEODEX_TEST_MONGODB_URI (e.g. mongodb://127.0.0.1:27017); see docs/stores.md', () => undefined);
+  });
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/store/postgres/index.js';
+import { runStoreContract } from './contract.js';
+
+const url = process.env.VIDEODEX_TEST_PG_URL;
+
+if (!url) {
+  describe('PostgresStore', () => {
+    it.skip('needs VIDEODEX_TEST_PG_URL (e.g. postgres://videodex:videodex@127.0.0.1:5432/videodex); see docs/stores.md', () => undefined);
+  });
+} else {
+  const make = (): PostgresStore => {
+    const tag = randomBytes(4).toString('hex');
+    return new PostgresStore({ url, schema: `vdx_test_${tag}`, poolSize: 4, pool: { application_name: `vdx_test_${tag}` } });
+  };
+  runStoreContract(
+    'postgres',
+    async () => {
+      const store = make();
+      return {
+        store,
+        cleanup: async () => {
+          const admin = new PostgresStore({ url, schema: (store as unknown as { schema: string }).schema });
+          await admin.dropSchema();
+          await admin.close();
+        },
+      };
+    },
+    {
+      breakConnection: async (s) => {
+        // Fill the pool with several connections first, then kill them all server-side.
+        await Promise.all(Array.from({ length: 4 }, () => s.count({ text: 'beach' })));
+        expect(await (s as PostgresStore).terminateConnections()).toBeGreaterThan(0);
+      },
+    },
+  );
+
+  describe('PostgresStore specifics', () => {
+    it('records versioned migrations, uses the GIN indexes and pg_trgm', async () => {
+      const store = make();
+      try {
+        await store.migrate();
+        await store.migrate();
+        expect(store.fuzzyNames).toBe(true);
+        const pg = (await import('pg')).default;
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          const schema = (store as unknown as { schema: string }).schema;
+          const m = await client.query(`SELECT version FROM "${schema}".videodex_migrations`);
+          expect(m.rows.map((r) => r.version)).toEqual([1]);
+          const idx = await client.query('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [schema]);
+          const names = idx.rows.map((r) => r.indexname);
+          expect(names).toEqual(expect.arrayContaining(['videos_tsv', 'videos_tags', 'videos_name_trgm']));
+        } finally {
+          await client.end();
+        }
+      } finally {
+        await store.dropSchema();
+        await store.close();
+      }
+    });
+
+    it('names a bad URL without its password', async () => {
+      const store = new PostgresStore({ url: 'postgres://u:hunter2@127.0.0.1:1/db', schema: 'x', pool: { connectionTimeoutMillis: 2000 } });
+      const err = await store.get('x').catch((e: Error) => e);
+      expect(String((err as Error).message)).toMatch(/postgres postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db: get x failed/);
+      expect(String((err as Error).message)).not.toContain('hunter2');
+      await store.close();
+    });
+  });
+}
