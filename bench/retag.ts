@@ -84,7 +84,7 @@ function rules(edit = 0): string {
   for (let k = 0; k < 50; k++) {
     out.push(`  - name: rule-${k}`, `    priority: ${k % 5}`, `    when: ${forms[k % forms.length]!(k)}`);
     if (k % 4 === 3) out.push(`    remove: [${WORDS[(k * 3) % WORDS.length]}]`);
-    else out.push(`    add: [r${k}, ${pick(['long', 'hq', 'clip', 'outdoor', 'review'])}]`);
+    else out.push(`    add: [r${k}, ${['long', 'hq', 'clip', 'outdoor', 'review'][k % 5]}]`);
     if (k % 6 === 0) out.push(`    categories: [${CATEGORIES[k % CATEGORIES.length]}]`);
   }
   return out.join('\n') + '\n';

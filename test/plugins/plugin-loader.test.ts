@@ -111,7 +111,7 @@ describe('plugins in the pipeline', () => {
     const app = testApp(dir, { 'Plugins.Modules': './plugins/good.mjs' });
     try {
       await app.loadPlugins();
-      expect(app.stages().map((s) => s.name)).toEqual(['probe', 'parity', 'tag', 'classify', 'index']);
+      expect(app.stages().map((s) => s.name)).toEqual(['probe', 'scenes', 'keyframes', 'describe', 'parity', 'tag', 'classify', 'index']);
       const summary = await app.process([videos]);
       expect(summary.inputs).toBe(3);
       const store = await app.store();
