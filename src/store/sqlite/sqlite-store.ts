@@ -98,6 +98,8 @@ export class SqliteStore implements VideoStore {
   private upsertOne(v: Video): void {
     const f = indexFields(v);
     const m = v.metadata;
+    // Only an existing record has label and FTS rows to clear (bulk loads are mostly new records).
+    const existed = this.stmt('SELECT rowid FROM videos WHERE id = ?').get(v.id) as { rowid: number } | undefined;
     const row = this.stmt(
       `INSERT INTO videos (id, doc, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
                            name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
@@ -137,9 +139,12 @@ export class SqliteStore implements VideoStore {
       has_description: f.hasDescription ? 1 : 0,
       has_metadata: f.hasMetadata ? 1 : 0,
     }) as { rowid: number };
-    this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
-    this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
-    this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
+    if (existed) {
+      this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
+      this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
+      this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
+      this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(existed.rowid);
+    }
     const addTag = this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) VALUES (?, ?)');
     for (const t of f.tags) addTag.run(v.id, t);
     const addCat = this.stmt('INSERT OR IGNORE INTO video_categories (video_id, category) VALUES (?, ?)');
@@ -147,7 +152,6 @@ export class SqliteStore implements VideoStore {
     const addAction = this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) VALUES (?, ?)');
     for (const a of f.actions) addAction.run(v.id, a);
     // The FTS row holds the shared normalised text, so every backend tokenises the same way.
-    this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
     this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
   }
 
