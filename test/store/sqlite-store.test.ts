@@ -101,3 +101,23 @@ runStoreContract('sqlite', async () => {
   const store = new SqliteStore(path.join(dir.dir, 'contract.db'));
   return { store, cleanup: async () => { await store.close(); dir.cleanup(); } };
 });
+
+describe('SqliteStore migration from schema 1', () => {
+  it('moves records out of the videos table and rebuilds the search index', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const { SQLITE_MIGRATIONS } = await import('../../src/store/sqlite/migrations.js');
+    const file = path.join(t.dir, 'v1.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    db.exec(SQLITE_MIGRATIONS[0]!.sql);
+    db.prepare("INSERT INTO schema_migrations VALUES (1, 'x')").run();
+    const v = makeRecord({ id: 'old1', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'Legacy gondola ride' }, tags: [{ name: 'Boat', source: 'rule' }] });
+    db.prepare("INSERT INTO videos (id, doc, path, source_kind, created_at, updated_at) VALUES (?, ?, ?, 'local', ?, ?)").run(v.id, JSON.stringify(v), v.file.path, v.createdAt, v.updatedAt);
+    db.close();
+    const s = new SqliteStore(file);
+    await s.migrate();
+    expect(await s.get('old1')).toEqual(v);
+    expect((await s.search({ text: 'gondola tag:boat' })).hits.map((h) => h.id)).toEqual(['old1']);
+    await s.close();
+  });
+});

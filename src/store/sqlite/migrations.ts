@@ -74,6 +74,10 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       CREATE INDEX videos_scene_count ON videos(scene_count);
       CREATE INDEX videos_resolution ON videos(resolution);
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      -- Records in their own table: filters, counts and sorts scan a narrow videos table, not the JSON.
+      CREATE TABLE video_docs (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+      INSERT INTO video_docs (id, doc) SELECT id, doc FROM videos;
+      ALTER TABLE videos DROP COLUMN doc;
       -- Contentless: the record keeps the text; the index holds only tokens (half the writes). Refilled by
       -- the reindex that follows (the meta table has no index_version yet).
       DROP TABLE videos_fts;
