@@ -121,3 +121,23 @@ describe('SqliteStore migration from schema 1', () => {
     await s.close();
   });
 });
+
+describe('SqliteStore library-wide facets', () => {
+  it('are cached until this or another connection writes', async () => {
+    const file = path.join(t.dir, 'facets.db');
+    const a = new SqliteStore(file);
+    const b = new SqliteStore(file);
+    await a.migrate();
+    await b.migrate();
+    await a.upsert(makeRecord({ id: 'f1', tags: [{ name: 'first', source: 'rule' }] }));
+    expect((await a.search({})).facets.tags).toEqual({ first: 1 });
+    await a.upsert(makeRecord({ id: 'f2', tags: [{ name: 'second', source: 'rule' }] }));
+    expect((await a.search({})).facets.tags).toEqual({ first: 1, second: 1 });
+    await b.upsert(makeRecord({ id: 'f3', tags: [{ name: 'third', source: 'rule' }] }));
+    expect((await a.search({})).facets.tags).toEqual({ first: 1, second: 1, third: 1 });
+    await b.delete('f1');
+    expect((await a.search({})).facets.tags).toEqual({ second: 1, third: 1 });
+    await a.close();
+    await b.close();
+  });
+});

@@ -96,6 +96,7 @@ export class SqliteStore implements VideoStore {
 
   /** Writes the record, its columns, label rows and FTS row; the caller holds a transaction. */
   private upsertOne(v: Video): void {
+    this.writes++;
     const f = indexFields(v);
     const m = v.metadata;
     // Only an existing record has label and FTS rows to clear (bulk loads are mostly new records).
@@ -191,10 +192,24 @@ export class SqliteStore implements VideoStore {
           return { id: r.id, score: r.score, ...(hl ? { highlight: hl } : {}), video };
         }),
         total,
-        facets: plan.facets ? this.facets(w) : emptyFacets(),
+        facets: plan.facets ? this.cachedFacets(w) : emptyFacets(),
         nextCursor: nextCursor(plan, hasMore, page.length, last && { id: last.id, name: last.name, duration: last.sort_duration, created: last.created, added: last.created_at, bytes: last.bytes }),
       };
     });
+  }
+
+  private writes = 0;
+  private allFacets: { key: string; facets: Facets } | null = null;
+
+  /**
+   * Facets of the whole library (the query with no filter: a browse page) are kept until anything writes,
+   * here (`writes`) or in another process (`PRAGMA data_version`); others are computed each time.
+   */
+  private cachedFacets(w: { sql: string; params: Param[] }): Facets {
+    if (w.sql !== '1') return this.facets(w);
+    const key = `${this.writes}:${this.db.pragma('data_version', { simple: true }) as number}`;
+    if (this.allFacets?.key !== key) this.allFacets = { key, facets: this.facets(w) };
+    return structuredClone(this.allFacets.facets);
   }
 
   /** Records by id, in one statement per chunk. */
@@ -254,6 +269,7 @@ export class SqliteStore implements VideoStore {
   async delete(id: string): Promise<boolean> {
     return this.guard('delete', () =>
       this.db.transaction(() => {
+        this.writes++;
         const row = this.db.prepare('SELECT rowid FROM videos WHERE id = ?').get(id) as { rowid: number } | undefined;
         if (!row) return false;
         this.db.prepare('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
