@@ -12,9 +12,9 @@ import {
   type LoadedConfig,
   type Logger,
 } from './core/index.js';
-import { expandInputs, HttpSource, LocalSource, type ExpandedInputs, type Source } from './sources/index.js';
+import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
 import { openStore, type VideoStore } from './store/index.js';
-import { indexStage, PipelineRunner, probeStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
+import { createDescribeStage, indexStage, keyframesStage, PipelineRunner, probeStage, scenesStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
 
 export interface AppOptions extends LoadConfigOptions {
   /** Log to the log file (default true); tests and one-shot reads may turn it off. */
@@ -31,6 +31,8 @@ export class App {
   readonly secrets: readonly string[];
   private storePromise: Promise<VideoStore> | null = null;
   private toolsPromise: Promise<MediaTools> | null = null;
+  private sourceSet: SourceSet | null = null;
+  private stageList: Stage[] | null = null;
 
   constructor(readonly loaded: LoadedConfig, options: { logToFile?: boolean } = {}) {
     this.config = loaded.config;
@@ -64,12 +66,21 @@ export class App {
     return this.toolsPromise;
   }
 
-  sources(): Source[] {
-    return [new LocalSource(), new HttpSource()];
+  /** Every acquisition source, built once: they share the per-host limit, bandwidth cap and connection pool. */
+  sources(): readonly Source[] {
+    this.sourceSet ??= createSources(this.config);
+    return this.sourceSet.sources;
   }
 
+  /** The pipeline's stages, built once (the describe stage checks its templates here, before any work). */
   stages(): Stage[] {
-    return [probeStage, indexStage];
+    if (!this.stageList) {
+      const list: Stage[] = [probeStage, scenesStage, keyframesStage];
+      const afterKeyframes = list.some((s) => s.name === 'keyframes');
+      list.push(createDescribeStage(this.config, { afterKeyframes }), indexStage);
+      this.stageList = list;
+    }
+    return this.stageList;
   }
 
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {
@@ -92,15 +103,36 @@ export class App {
     });
   }
 
-  /** Expands inputs and runs the pipeline over them. */
-  async process(inputs: readonly string[], options: RunOptions & { listFiles?: readonly string[] } = {}): Promise<RunSummary> {
-    const expanded = await this.expand(inputs, options.listFiles ?? []);
+  /**
+   * The inputs the acquisition log marks failed, rebuilt as items: rows from a list file are read again from it
+   * (keeping label, start, end), the others from their key (a URL or an absolute path).
+   */
+  async failedInputs(): Promise<ExpandedInputs> {
+    const store = await this.store();
+    const failed = await store.listInputs('failed');
+    const keys = new Set(failed.map((r) => r.key));
+    const lists = [...new Set(failed.map((r) => r.listFile).filter((f): f is string => !!f))];
+    const fromLists = lists.length ? await this.expand([], lists) : { items: [], problems: [] };
+    const items = fromLists.items.filter((i) => keys.has(i.key));
+    const found = new Set(items.map((i) => i.key));
+    for (const r of failed) {
+      if (found.has(r.key)) continue;
+      if (isUrl(r.key) || /^(ytdl|yt-dlp):/i.test(r.key)) items.push({ key: r.key, raw: r.key, kind: 'url', url: r.key.replace(/#t=[\d.]*,[\d.]*$/, '') });
+      else if (!r.key.includes('#t=')) items.push({ key: r.key, raw: r.key, kind: 'local', path: r.key });
+    }
+    return { items, problems: fromLists.problems };
+  }
+
+  /** Expands inputs (or, with `onlyFailed`, takes the failed ones from the acquisition log) and runs the pipeline. */
+  async process(inputs: readonly string[], options: RunOptions & { listFiles?: readonly string[]; onlyFailed?: boolean } = {}): Promise<RunSummary> {
+    const expanded = options.onlyFailed ? await this.failedInputs() : await this.expand(inputs, options.listFiles ?? []);
     const runner = await this.runner();
     return runner.run(expanded.items, { ...options, problems: [...(options.problems ?? []), ...expanded.problems] });
   }
 
   async close(): Promise<void> {
     if (this.storePromise) await (await this.storePromise.catch(() => null))?.close();
+    await this.sourceSet?.close();
     this.logger.flush?.();
   }
 }

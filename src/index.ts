@@ -7,3 +7,5 @@ export type { VideoStore, SearchQuery, SearchResult, SearchHit, Facets, QueryNod
 export { parseQuery, planQuery, openStore, copyStore } from './store/index.js';
 export type { Source, InputItem, Acquired, AcquireContext } from './sources/index.js';
 export type { Tagger, TaggerContext } from './tagging/tagger.js';
+export { createDescribeStage } from './workflow/index.js';
+export type { VlmClient, VlmRequest, VlmResponse } from './analysis/index.js';

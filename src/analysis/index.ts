@@ -1,2 +1,21 @@
 export { probeVideo, toVideoMetadata, parseRate } from './probe/ffprobe-adapter.js';
 export type { ProbeOptions } from './probe/ffprobe-adapter.js';
+export * from './scenes/index.js';
+export {
+  createReliableVlm,
+  createVlmClient,
+  describeInputHash,
+  describeSettings,
+  describeVideo,
+  formatPlan,
+  planDescription,
+  validateDescribeSettings,
+  RateLimiter,
+  ReliableVlm,
+  OpenAiVlmClient,
+  PaiEasVlmClient,
+  listTemplates,
+  loadTemplate,
+  TEMPLATE_VARIABLES,
+} from './vlm/index.js';
+export type { DescribePlan, DescribeSettings, VlmClient, VlmRequest, VlmResponse } from './vlm/index.js';

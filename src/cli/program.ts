@@ -5,11 +5,15 @@ import { registerDb } from './commands/db-command.js';
 import { registerDoctor } from './commands/doctor-command.js';
 import { registerExport } from './commands/export-command.js';
 import { registerProcess } from './commands/process-command.js';
+import { registerScenes } from './commands/scenes-command.js';
+import { registerQueue } from './commands/queue-commands.js';
 import { registerSearch } from './commands/search-command.js';
 import { registerShow } from './commands/show-command.js';
+import { registerSources } from './commands/sources-command.js';
+import { registerUsage } from './commands/usage-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
-const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerExport, registerDb, registerConfig, registerDoctor];
+const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerScenes, registerExport, registerSources, registerUsage, registerDb, registerConfig, registerDoctor, registerQueue];
 
 export function buildProgram(): Command {
   const program = new Command('videodex')

@@ -23,6 +23,7 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
     else stream.write(text + '\n');
   };
   let multibar: cliProgress.MultiBar | null = null;
+  const skipNotes = new Set<string>();
   const bars = new Map<string, cliProgress.SingleBar>();
   return {
     onEvent(e) {
@@ -45,6 +46,11 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
         case 'stage-end':
           bars.get(e.stage)?.increment(1, { note: e.outcome === 'failed' ? 'failed' : '' });
           if (e.outcome === 'failed') line(`videodex: ${name(e.input.raw)}: ${e.stage}: ${e.error ?? 'failed'}`);
+          // A stage skipped for a run-wide reason (no model endpoint) is said once, not per video.
+          if (e.outcome === 'skipped' && e.error && !skipNotes.has(`${e.stage}\0${e.error}`)) {
+            skipNotes.add(`${e.stage}\0${e.error}`);
+            if (!quiet) line(`videodex: ${e.stage} skipped: ${e.error}`);
+          }
           break;
         case 'plan':
           stream.write(`${name(e.input.raw)}${e.videoId ? ` (${e.videoId})` : ''}: ${e.lines.length ? `would run ${e.lines.join('; ')}` : 'up to date, nothing to run'}\n`);
@@ -67,7 +73,10 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
 
 /** The end-of-run summary for stderr. */
 export function formatSummary(s: RunSummary, dryRun = false): string {
-  if (dryRun) return `videodex: dry run: ${s.inputs} input(s), nothing was run`;
+  if (dryRun) {
+    const tokens = s.estimatedTokens ? `; model requests would use ~${s.estimatedTokens} prompt tokens in total` : '';
+    return `videodex: dry run: ${s.inputs} input(s), nothing was run${tokens}`;
+  }
   const lines = [
     `videodex: ${s.inputs} input(s), ${s.videos.length} video(s): ${s.done} processed, ${s.unchanged} unchanged, ${s.failed} failed; ` +
       `${s.stagesRun} stage run(s), ${s.stagesUpToDate} up to date, ${s.stagesSkipped} skipped; ${(s.ms / 1000).toFixed(1)} s`,

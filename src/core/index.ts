@@ -10,3 +10,5 @@ export { ResourceLimits } from './resource-limits.js';
 export type { Resource } from './resource-limits.js';
 export { sha256File } from './file-hash.js';
 export * from './tools/index.js';
+export { readAudit, summarizeUsage } from './audit-usage.js';
+export type { UsageGroup, UsageRow, UsageReport } from './audit-usage.js';

@@ -10,9 +10,14 @@ export interface SourceInfo {
   uploadedAt?: string;
   pageUrl?: string;
   description?: string;
+  /** Duration the site states (yt-dlp), before any trimming; the probed one is metadata.durationSec. */
+  durationSec?: number;
   fetchedAt: string;
-  /** Set when the input came from a labelled list (Kinetics-style CSV). */
-  list?: { file: string; label?: string; split?: string; start?: number; end?: number };
+  /**
+   * Set when the input came from a labelled list (Kinetics-style CSV). `trim` says how start/end were cut:
+   * `copy` (stream copy, a keyframe sat at the start) or `reencode`.
+   */
+  list?: { file: string; label?: string; split?: string; start?: number; end?: number; row?: number; trim?: 'copy' | 'reencode' };
 }
 
 export interface FileInfo {

@@ -1,5 +1,6 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { fileTypeFromBuffer } from 'file-type';
 import type { InputItem } from './input-item.js';
 
@@ -68,8 +69,10 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
   };
 
   const addOne = async (raw: string, base: string, list?: InputItem['list']) => {
-    if (isUrl(raw)) {
-      add({ key: raw, raw, kind: 'url', url: raw, ...(list ? { list } : {}) });
+    // A list row that cuts a segment is its own input: the same video may give several clips.
+    const segment = list && (list.start !== undefined || list.end !== undefined) ? `#t=${list.start ?? 0},${list.end ?? ''}` : '';
+    if (isUrl(raw) || /^(ytdl|yt-dlp):/i.test(raw)) {
+      add({ key: `${raw}${segment}`, raw, kind: 'url', url: raw, ...(list ? { list } : {}) });
       return;
     }
     const abs = path.resolve(base, raw);
@@ -87,7 +90,7 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
       problems.push(...skipped);
       if (items.length === before) problems.push({ raw, message: 'folder contains no videos' });
     } else {
-      add({ key: abs, raw, kind: 'local', path: abs, ...(list ? { list } : {}) });
+      add({ key: `${abs}${segment}`, raw, kind: 'local', path: abs, ...(list ? { list } : {}) });
     }
   };
 
@@ -99,14 +102,12 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
       text = await readFile(abs, 'utf8');
     } catch {
       problems.push({ raw: listFile, message: 'list file not found' });
-      return { items, problems };
+      continue;
     }
+    const parsed = readInputList(text, abs);
+    problems.push(...parsed.problems);
     const base = path.dirname(abs);
-    for (const line of text.split(/\r?\n/)) {
-      const entry = line.replace(/^\uFEFF/, '').trim();
-      if (!entry || entry.startsWith('#')) continue;
-      await addOne(entry, base, { file: abs });
-    }
+    for (const entry of parsed.entries) await addOne(entry.raw, base, entry.list);
   }
   return { items, problems };
 }
@@ -148,4 +149,91 @@ async function scanFolder(dir: string, options: ExpandOptions, found: (file: str
     else if (byName && sniff.video === null) found(full); // unknown bytes: let ffprobe decide, and say why if it can't
     else if (byName) problems.push({ raw: full, message: `skipped: named .${ext} but its content is ${sniff.what}, not a video` });
   }
+}
+
+export interface ListEntry {
+  raw: string;
+  list: NonNullable<InputItem['list']>;
+}
+
+const URL_COLUMNS = ['url', 'path', 'file', 'video'];
+const ID_COLUMNS = ['youtube_id', 'youtubeid', 'yt_id'];
+
+/**
+ * Reads a list file. Plain lists: one URL or path a line, `#` comments. CSV lists (a header naming `url` or
+ * `youtube_id`, as Kinetics ships them): optional `label`, `start`/`time_start`, `end`/`time_end` (seconds) and
+ * `split` columns; a `youtube_id` becomes a YouTube watch URL. Bad rows are problems naming the row; the rest
+ * still run.
+ */
+export function readInputList(text: string, file: string): { entries: ListEntry[]; problems: InputProblem[] } {
+  const clean = text.replace(/^\uFEFF/, '');
+  const firstLine = clean.split(/\r?\n/).find((l) => l.trim() && !l.trim().startsWith('#')) ?? '';
+  const header = firstLine.split(',').map((h) => h.trim().replace(/^"|"$/g, '').toLowerCase());
+  const isCsv = header.length > 1 || header.some((h) => [...URL_COLUMNS, ...ID_COLUMNS].includes(h)) || /\.csv$/i.test(file);
+  if (!isCsv || !header.some((h) => [...URL_COLUMNS, ...ID_COLUMNS].includes(h))) {
+    if (/\.csv$/i.test(file) && firstLine && !isUrl(firstLine.trim()) && header.length > 1) {
+      return { entries: [], problems: [{ raw: file, message: `CSV list needs a header with a url or youtube_id column; found: ${header.join(', ')}` }] };
+    }
+    const entries: ListEntry[] = [];
+    clean.split(/\r?\n/).forEach((line, i) => {
+      const entry = line.trim();
+      if (entry && !entry.startsWith('#')) entries.push({ raw: entry, list: { file, row: i + 1 } });
+    });
+    return { entries, problems: [] };
+  }
+  let rows: Array<Record<string, string>>;
+  try {
+    rows = parseCsv(clean, {
+      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: true,
+      comment: '#',
+    }) as Array<Record<string, string>>;
+  } catch (err) {
+    return { entries: [], problems: [{ raw: file, message: `not a readable CSV list: ${(err as Error).message}` }] };
+  }
+  const entries: ListEntry[] = [];
+  const problems: InputProblem[] = [];
+  const pick = (row: Record<string, string>, names: string[]) => names.map((n) => row[n]).find((v) => v !== undefined && v !== '');
+  rows.forEach((row, i) => {
+    const where = `${path.basename(file)} row ${i + 2}`;
+    const url = pick(row, URL_COLUMNS);
+    const id = pick(row, ID_COLUMNS);
+    const raw = url ?? (id ? `https://www.youtube.com/watch?v=${encodeURIComponent(id)}` : undefined);
+    if (!raw) {
+      problems.push({ raw: where, message: 'no url or youtube_id' });
+      return;
+    }
+    const num = (names: string[]): number | undefined | null => {
+      const v = pick(row, names);
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      return Number.isFinite(n) && n >= 0 ? n : null;
+    };
+    const start = num(['start', 'time_start', 'start_sec']);
+    const end = num(['end', 'time_end', 'end_sec']);
+    if (start === null || end === null) {
+      problems.push({ raw: where, message: 'start and end must be seconds (numbers >= 0)' });
+      return;
+    }
+    if (start !== undefined && end !== undefined && end <= start) {
+      problems.push({ raw: where, message: `end (${end}) must be after start (${start})` });
+      return;
+    }
+    const label = pick(row, ['label', 'class', 'category']);
+    const split = pick(row, ['split', 'subset']);
+    entries.push({
+      raw,
+      list: {
+        file,
+        row: i + 2,
+        ...(label ? { label } : {}),
+        ...(split ? { split } : {}),
+        ...(start !== undefined ? { start } : {}),
+        ...(end !== undefined ? { end } : {}),
+      },
+    });
+  });
+  return { entries, problems };
 }

@@ -10,5 +10,5 @@ export interface InputItem {
   /** URL for remote inputs. */
   url?: string;
   /** Labelled-list fields (Kinetics-style CSV). */
-  list?: { file: string; label?: string; split?: string; start?: number; end?: number };
+  list?: { file: string; label?: string; split?: string; start?: number; end?: number; row?: number };
 }

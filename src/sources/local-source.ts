@@ -1,11 +1,16 @@
-import { copyFile, link, mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { SourceError, sha256File } from '../core/index.js';
+import { sha256File } from '../core/index.js';
 import type { InputItem } from './input-item.js';
+import { moveToUniquePath, safeFileName } from './media-names.js';
+import { PARTIAL_DIR } from './partial-dir.js';
+import { AcquireError, SourceCode } from './source-errors.js';
 import type { AcquireContext, Acquired, Source } from './source.js';
-import { uniqueMediaPath } from './media-names.js';
 
-/** Local files: referenced in place (default), hard-linked or copied into the media folder. */
+/**
+ * Local files, by `[Sources] LocalMode`: `reference` (default) leaves the file where it is; `link` hard-links it
+ * into MediaDir (falling back to a copy across file systems); `copy` copies it through a `.part` file.
+ */
 export class LocalSource implements Source {
   readonly kind = 'local' as const;
 
@@ -15,46 +20,64 @@ export class LocalSource implements Source {
 
   async acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired> {
     const file = input.path!;
-    let info;
-    try {
-      info = await stat(file);
-    } catch {
-      throw new SourceError('no such file', { code: 'E_NOT_FOUND' });
-    }
-    if (!info.isFile()) throw new SourceError('not a regular file');
-    if (info.size === 0) throw new SourceError('empty file (0 bytes)', { code: 'E_EMPTY' });
+    const info = await stat(file).catch(() => null);
+    if (!info) throw new AcquireError('no such file', { code: 'E_NOT_FOUND' });
+    if (!info.isFile()) throw new AcquireError('not a regular file', { code: SourceCode.LocalMissing });
+    if (info.size === 0) throw new AcquireError('empty file (0 bytes)', { code: 'E_EMPTY' });
     const sha256 = await sha256File(file);
     const mode = ctx.config.Sources.LocalMode;
     let finalPath = file;
     let storage: Acquired['storage'] = 'reference';
     if (mode !== 'reference') {
       await mkdir(ctx.mediaDir, { recursive: true });
-      const target = await uniqueMediaPath(ctx.mediaDir, `${sha256.slice(0, 12)}-${path.basename(file)}`);
-      storage = 'copy';
+      const name = safeFileName(path.basename(file));
       if (mode === 'link') {
         try {
-          await link(file, target);
+          finalPath = await linkUnique(file, ctx.mediaDir, name);
           storage = 'link';
         } catch (err) {
           ctx.logger.info({ file, err: (err as Error).message }, 'hard link failed; copying');
         }
       }
-      if (storage === 'copy') {
-        const part = `${target}.part`;
-        await copyFile(file, part);
-        await rename(part, target).catch(async (err) => {
-          await unlink(part).catch(() => undefined);
+      if (storage === 'reference') {
+        const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
+        await mkdir(partDir, { recursive: true });
+        const part = path.join(partDir, `${sha256.slice(0, 32)}.copy.part`);
+        try {
+          await copyFile(file, part);
+          finalPath = await moveToUniquePath(part, ctx.mediaDir, name);
+        } catch (err) {
+          await rm(part, { force: true });
           throw err;
-        });
+        }
+        storage = 'copy';
       }
-      finalPath = target;
     }
     return {
       path: finalPath,
       bytes: info.size,
       sha256,
       storage,
-      source: { url: file, kind: 'local', fetchedAt: new Date().toISOString(), ...(input.list ? { list: input.list } : {}) },
+      source: { url: file, kind: 'local', fetchedAt: new Date().toISOString() },
     };
   }
+}
+
+/** Hard-links `file` into `dir` under a free name; throws when links are impossible (e.g. across devices). */
+async function linkUnique(file: string, dir: string, name: string): Promise<string> {
+  const ext = path.extname(name);
+  const stem = ext ? name.slice(0, -ext.length) : name;
+  for (let i = 0; i < 100_000; i++) {
+    const candidate = path.join(dir, i === 0 ? name : `${stem}-${i}${ext}`);
+    try {
+      await link(file, candidate);
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // The same file already linked there (an earlier run): reuse it.
+      const [a, b] = await Promise.all([stat(file), stat(candidate)]);
+      if (a.ino === b.ino && a.dev === b.dev) return candidate;
+    }
+  }
+  throw new Error(`no free file name for ${name} in ${dir}`);
 }

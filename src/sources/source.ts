@@ -1,10 +1,12 @@
-import type { Config, Logger, SourceInfo, SourceKind, Tag, Category } from '../core/index.js';
+import type { Config, Logger, MediaTools, SourceInfo, SourceKind, Tag, Category } from '../core/index.js';
 import type { InputItem } from './input-item.js';
 
 export interface AcquireContext {
   readonly config: Config;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** ffmpeg/ffprobe, for HLS/DASH and for trimming list rows; absent in callers that only fetch files. */
+  readonly tools?: MediaTools;
   /** Where downloads and copies go. */
   readonly mediaDir: string;
   /** Bytes so far and total (when known). */

@@ -1,4 +1,4 @@
-export type { Stage, StageContext } from './stage.js';
+export type { Stage, StageContext, StagePlan } from './stage.js';
 export { PipelineRunner, hashInputs, ACQUIRE_VERSION } from './pipeline-runner.js';
 export type { RunnerDeps, RunOptions } from './pipeline-runner.js';
 export type { RunEvent, RunSummary, Failure, InputStatus, StageOutcome } from './run-events.js';
@@ -6,3 +6,11 @@ export { orderStages, dependents } from './stage-order.js';
 export { mergeSourceInto, mergeTagged } from './record-merge.js';
 export { probeStage } from './stages/probe-stage.js';
 export { indexStage } from './stages/index-stage.js';
+export { summarizeInputs, formatInputStatus } from './input-status.js';
+export type { InputStatusReport, FailureGroup } from './input-status.js';
+export { scenesStage, scenesInputHash } from './stages/scenes-stage.js';
+export { keyframesStage, keyframesInputHash, keyframeDir } from './stages/keyframes-stage.js';
+export { createDescribeStage, NO_ENDPOINT_REASON } from './stages/describe-stage.js';
+export type { DescribeStageOptions } from './stages/describe-stage.js';
+export { enqueueItems, queueCounts, runWorker, jobIdFor } from './queue/video-queue.js';
+export type { VideoJobData, VideoJobResult, QueueSettings, QueueCounts, WorkerOptions } from './queue/video-queue.js';

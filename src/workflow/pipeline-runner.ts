@@ -157,6 +157,7 @@ export class PipelineRunner {
             config: this.deps.config,
             logger,
             signal,
+            tools: this.deps.tools,
             mediaDir: this.deps.config.Paths.MediaDir,
             progress: (done, total) => emit({ type: 'stage-progress', input: item, videoId: null, stage: 'acquire', fraction: total ? done / total : 0 }),
           }),
@@ -276,7 +277,9 @@ export class PipelineRunner {
       }
       const ctx = this.context(item, video, signal, emit, stage.name);
       if (options.dryRun) {
-        const detail = stage.plan ? await stage.plan(video, ctx).catch((e) => `plan failed: ${describeError(e)}`) : '';
+        const planned = stage.plan ? await stage.plan(video, ctx).catch((e) => `plan failed: ${describeError(e)}`) : '';
+        const detail = typeof planned === 'string' ? planned : planned.text;
+        if (typeof planned !== 'string' && planned.estimatedTokens) summary.estimatedTokens = (summary.estimatedTokens ?? 0) + planned.estimatedTokens;
         plan.push(detail ? `${stage.name}: ${detail}` : stage.name);
         continue;
       }

@@ -36,4 +36,6 @@ export interface RunSummary {
   failures: Failure[];
   problems: Array<{ raw: string; message: string }>;
   ms: number;
+  /** --dry-run: model tokens the planned stages estimate, in total. */
+  estimatedTokens?: number;
 }

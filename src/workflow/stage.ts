@@ -12,6 +12,12 @@ export interface StageContext {
   progress(fraction: number): void;
 }
 
+/** A dry-run plan with the model tokens it would spend. */
+export interface StagePlan {
+  text: string;
+  estimatedTokens?: number;
+}
+
 /**
  * A pipeline stage. The runner calls `run` only when the stage's `version` or `inputHash` differs from its
  * last `done` entry on the record (or it is forced), under the concurrency limit of its `resource`, and saves
@@ -31,8 +37,11 @@ export interface Stage {
    * Return null to run.
    */
   skipReason?(video: Video, config: Config): string | null;
-  /** Optional: what a run would do, for --dry-run (e.g. frames and estimated tokens). */
-  plan?(video: Video, ctx: StageContext): Promise<string>;
+  /**
+   * Optional: what a run would do, for --dry-run (e.g. frames and estimated tokens). A stage that calls a
+   * model may also return its estimated tokens, which the runner totals.
+   */
+  plan?(video: Video, ctx: StageContext): Promise<string | StagePlan>;
   /** Cache the patch by (content hash, version, input hash) in the content cache; for expensive stages. */
   readonly cacheable?: boolean;
   run(video: Video, ctx: StageContext): Promise<VideoPatch>;

@@ -17,6 +17,9 @@ interface ProcessFlags extends CommonFlags {
   sceneThreshold?: number;
   qwenInstruction?: string;
   useVpc?: boolean;
+  template?: string;
+  model?: string;
+  endpoint?: string;
 }
 
 export function registerProcess(program: Command): void {
@@ -30,7 +33,7 @@ export function registerProcess(program: Command): void {
     .option('--concurrency-downloads <n>', 'downloads at once ([Concurrency] Downloads)', positiveInt)
     .option('--concurrency-cpu <n>', 'ffmpeg/ffprobe jobs at once ([Concurrency] Cpu)', positiveInt)
     .option('--concurrency-ai <n>', 'model requests at once ([Concurrency] Ai)', positiveInt)
-    .option('--retry-failed', 'run again what failed in earlier runs')
+    .option('--retry-failed', 'run again what failed in earlier runs; with no inputs, exactly the failed inputs of the acquisition log')
     .option('--force <stage>', 'run a stage again even if up to date (repeatable; "all" for every stage)', collect)
     .option('--dry-run', 'say what would run, run nothing')
     .option('--json', 'results as JSON lines on stdout')
@@ -38,8 +41,13 @@ export function registerProcess(program: Command): void {
     .option('--scene-threshold <n>', 'scene cut threshold ([SceneDetection] Threshold)', number)
     .option('--qwen-instruction <text>', 'instruction for the model ([QwenVL] DefaultInstruction)')
     .option('--use-vpc', 'use [QwenVL] VpcEndpoint instead of PublicEndpoint')
+    .option('--template <name>', 'prompt template: a name under templates/ or a file ([QwenVL] Template)')
+    .option('--model <name>', 'model name sent to the server ([QwenVL] Model)')
+    .option('--endpoint <url>', 'model endpoint for this run ([QwenVL] PublicEndpoint, or VpcEndpoint with --use-vpc)')
     .action(async (inputs: string[], flags: ProcessFlags) => {
-      if (!inputs.length && !flags.inputFile?.length) throw new ConfigError('process: give inputs (files, folders, URLs) or --input-file');
+      if (!inputs.length && !flags.inputFile?.length && !flags.retryFailed) {
+        throw new ConfigError('process: give inputs (files, folders, URLs), --input-file, or --retry-failed');
+      }
       const app = appFrom(flags, {
         'Concurrency.Downloads': flags.concurrencyDownloads,
         'Concurrency.Cpu': flags.concurrencyCpu,
@@ -47,6 +55,9 @@ export function registerProcess(program: Command): void {
         'SceneDetection.Threshold': flags.sceneThreshold,
         'QwenVL.DefaultInstruction': flags.qwenInstruction,
         'QwenVL.UseVpc': flags.useVpc ? true : undefined,
+        'QwenVL.Template': flags.template,
+        'QwenVL.Model': flags.model,
+        [flags.useVpc ? 'QwenVL.VpcEndpoint' : 'QwenVL.PublicEndpoint']: flags.endpoint,
       });
       const force = (flags.force ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
       const known = new Set(['all', 'acquire', ...app.stages().map((s) => s.name)]);
@@ -61,7 +72,9 @@ export function registerProcess(program: Command): void {
       };
       process.on('SIGINT', onSigint);
       try {
+        const onlyFailed = Boolean(flags.retryFailed) && !inputs.length && !flags.inputFile?.length;
         const summary = await app.process(inputs, {
+          onlyFailed,
           listFiles: flags.inputFile ?? [],
           retryFailed: Boolean(flags.retryFailed),
           force,

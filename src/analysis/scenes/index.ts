@@ -1,0 +1,17 @@
+export { detectScenes, scenesFromBoundaries } from './detect-scenes.js';
+export type { DetectScenesOptions, SceneDetection } from './detect-scenes.js';
+export { findBoundaries, contentCuts, adaptiveCuts, findFades, findDissolves, applyMinSceneLen } from './boundaries.js';
+export type { Boundary, BoundaryKind } from './boundaries.js';
+export { FrameAnalyzer } from './frame-analyzer.js';
+export type { FrameSeries } from './frame-analyzer.js';
+export { readFrames, frameReaderArgs, scaledSize } from './frame-reader.js';
+export type { StreamShape, FrameReaderOptions } from './frame-reader.js';
+export { hsvAndDiff, hsvDistance, blendResidual } from './frame-metrics.js';
+export { DEFAULT_SCENE_SETTINGS, sceneSettingsFrom, minSceneFrames } from './scene-settings.js';
+export type { SceneSettings, DetectorKind } from './scene-settings.js';
+export { shapeFromMetadata, probeStreamShape } from './stream-shape.js';
+export { scoreBoundaries } from './scene-accuracy.js';
+export type { Accuracy, TruthTransition } from './scene-accuracy.js';
+export { extractKeyframes, writeContactSheet, keyframeIndex, keyframeName } from './keyframes.js';
+export type { KeyframeOptions, KeyframePosition, ContactSheetOptions } from './keyframes.js';
+export { scenesToCsv, timecode, SCENE_CSV_HEADER } from './scene-csv.js';

@@ -1,0 +1,105 @@
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { runTool, type Scene } from '../../core/index.js';
+
+export type KeyframePosition = 'middle' | 'start' | 'end';
+
+export interface KeyframeOptions {
+  ffmpeg: string;
+  file: string;
+  scenes: readonly Scene[];
+  fps: number;
+  /** Folder for this video's keyframes (created; stale scene-*.jpg removed). */
+  outDir: string;
+  position: KeyframePosition;
+  /** JPEG width; height keeps the aspect ratio. */
+  width: number;
+  /** ffmpeg -q:v, 1 best .. 31 worst. */
+  quality: number;
+  interlaced?: boolean;
+  signal?: AbortSignal;
+  /** Seeks per ffmpeg process: fewer processes, same accuracy. */
+  batch?: number;
+  progress?: (fraction: number) => void;
+}
+
+/** The frame that represents a scene [startFrame, endFrame). */
+export function keyframeIndex(scene: Pick<Scene, 'startFrame' | 'endFrame'>, position: KeyframePosition): number {
+  const last = Math.max(scene.startFrame, scene.endFrame - 1);
+  if (position === 'start') return scene.startFrame;
+  if (position === 'end') return last;
+  return scene.startFrame + Math.floor((last - scene.startFrame) / 2);
+}
+
+/** File name of a scene's keyframe inside the video's keyframe folder (1-based, as the CSV numbers scenes). */
+export function keyframeName(index: number): string {
+  return `scene-${String(index + 1).padStart(4, '0')}.jpg`;
+}
+
+/**
+ * Writes one JPEG per scene, seek-accurate: ffmpeg seeks to the keyframe before the target and decodes up to
+ * it (input -ss with accurate seeking), aiming half a frame early so rounding never lands on the frame before.
+ * Several seeks share one ffmpeg process. Returns the paths, in scene order.
+ */
+export async function extractKeyframes(options: KeyframeOptions): Promise<string[]> {
+  mkdirSync(options.outDir, { recursive: true });
+  for (const name of readdirSync(options.outDir)) {
+    if (/^scene-\d+\.jpg(\.part)?$/.test(name) || name.startsWith('contact-sheet.jpg')) rmSync(path.join(options.outDir, name), { force: true });
+  }
+  const fps = options.fps > 0 ? options.fps : 25;
+  const batch = Math.max(1, options.batch ?? 8);
+  const vf = [...(options.interlaced ? ['yadif'] : []), `scale=${options.width}:-2`].join(',');
+  const paths: string[] = options.scenes.map((s) => path.join(options.outDir, keyframeName(s.index)));
+  for (let at = 0; at < options.scenes.length; at += batch) {
+    const group = options.scenes.slice(at, at + batch);
+    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
+    for (const scene of group) {
+      const frame = keyframeIndex(scene, options.position);
+      const t = frame === 0 ? 0 : (frame - 0.5) / fps;
+      args.push('-ss', t.toFixed(6), '-i', options.file);
+    }
+    group.forEach((scene, i) => {
+      args.push('-map', `${i}:v:0`, '-an', '-sn', '-dn', '-frames:v', '1', '-vf', vf, '-q:v', String(options.quality), '-f', 'image2', '-update', '1', `${paths[scene.index] ?? path.join(options.outDir, keyframeName(scene.index))}.part`);
+    });
+    await runTool(options.ffmpeg, args, { timeoutMs: 10 * 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+    for (const scene of group) {
+      const file = path.join(options.outDir, keyframeName(scene.index));
+      renameSync(`${file}.part`, file);
+    }
+    options.progress?.(Math.min(1, (at + group.length) / options.scenes.length));
+  }
+  return options.scenes.map((s) => path.join(options.outDir, keyframeName(s.index)));
+}
+
+export interface ContactSheetOptions {
+  ffmpeg: string;
+  /** The video's keyframe folder holding scene-0001.jpg .. scene-NNNN.jpg. */
+  dir: string;
+  count: number;
+  columns: number;
+  /** Width of one cell. */
+  cellWidth: number;
+  quality: number;
+  signal?: AbortSignal;
+}
+
+/** All keyframes in a grid, one JPEG (`contact-sheet.jpg` in the folder); returns its path. */
+export async function writeContactSheet(options: ContactSheetOptions): Promise<string> {
+  const columns = Math.max(1, Math.min(options.columns, options.count));
+  const rows = Math.max(1, Math.ceil(options.count / columns));
+  // Keep the sheet under ~16000 px tall (JPEG's limit is 65535) however many scenes there are.
+  const cellWidth = Math.max(32, Math.min(options.cellWidth, 2 * Math.floor(4500 / rows)));
+  const out = path.join(options.dir, 'contact-sheet.jpg');
+  await runTool(
+    options.ffmpeg,
+    [
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+      '-framerate', '1', '-start_number', '1', '-i', path.join(options.dir, 'scene-%04d.jpg'),
+      '-vf', `scale=${cellWidth}:-2,tile=${columns}x${rows}:padding=4:margin=4`,
+      '-frames:v', '1', '-q:v', String(options.quality), '-f', 'image2', '-update', '1', `${out}.part`,
+    ],
+    { timeoutMs: 10 * 60_000, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  renameSync(`${out}.part`, out);
+  return out;
+}

@@ -1,0 +1,67 @@
+import { runTool, UnsupportedMediaError, type VideoMetadata } from '../../core/index.js';
+import type { StreamShape } from './frame-reader.js';
+
+/** The reader's view of a probed video; throws UnsupportedMediaError when there is no video stream. */
+export function shapeFromMetadata(metadata: VideoMetadata | null): StreamShape {
+  if (!metadata || !metadata.videoCodec || !(metadata.width > 0) || !(metadata.height > 0)) {
+    throw new UnsupportedMediaError('no video stream to detect scenes in');
+  }
+  return {
+    width: metadata.width,
+    height: metadata.height,
+    fps: metadata.fps > 0 ? metadata.fps : 25,
+    durationSec: metadata.durationSec,
+    ...(metadata.frameCount !== undefined ? { frameCount: metadata.frameCount } : {}),
+    ...(metadata.variableFrameRate !== undefined ? { variableFrameRate: metadata.variableFrameRate } : {}),
+  };
+}
+
+interface ProbeStream {
+  codec_type?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  nb_frames?: string;
+  duration?: string;
+  tags?: Record<string, string>;
+  side_data_list?: Array<{ rotation?: number }>;
+  disposition?: { attached_pic?: number };
+}
+
+function rate(text: string | undefined): number {
+  if (!text) return 0;
+  const [a, b] = text.split('/').map(Number);
+  return b ? a! / b : Number(a) || 0;
+}
+
+/**
+ * A minimal ffprobe of the first video stream, for callers without a probed record (the `scenes` command on a
+ * bare file, the benchmark). Display size accounts for rotation.
+ */
+export async function probeStreamShape(ffprobe: string, file: string, signal?: AbortSignal): Promise<StreamShape> {
+  const { stdout } = await runTool(
+    ffprobe,
+    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=codec_type,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic:format=duration', '-of', 'json', file],
+    { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
+  );
+  const json = JSON.parse(stdout.toString('utf8')) as { streams?: ProbeStream[]; format?: { duration?: string } };
+  const stream = (json.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic && (s.width ?? 0) > 0);
+  if (!stream) throw new UnsupportedMediaError('no video stream to detect scenes in');
+  const rotation = Math.abs(Number(stream.tags?.rotate ?? stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0)) % 180;
+  const avg = rate(stream.avg_frame_rate);
+  const real = rate(stream.r_frame_rate);
+  const fps = avg > 0 ? avg : real > 0 ? real : 25;
+  const durationSec = Number(stream.duration ?? json.format?.duration ?? 0) || 0;
+  const frames = Number(stream.nb_frames ?? 0);
+  const w = stream.width!;
+  const h = stream.height!;
+  return {
+    width: rotation === 90 ? h : w,
+    height: rotation === 90 ? w : h,
+    fps,
+    durationSec,
+    ...(frames > 0 ? { frameCount: frames } : {}),
+    variableFrameRate: avg > 0 && real > 0 && Math.abs(avg - real) / real > 0.01,
+  };
+}

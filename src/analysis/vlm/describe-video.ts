@@ -1,0 +1,471 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import {
+  ConfigError,
+  ModelError,
+  displayName,
+  stableHash,
+  type AiDescription,
+  type AuditEntry,
+  type Config,
+  type Scene,
+  type Video,
+} from '../../core/index.js';
+import { chooseEndpoint, endpointLabel, type AuthHeader, type Provider } from './endpoint.js';
+import { renderFrames, targetFrameSize } from './frame-images.js';
+import { selectFrames, type FramePick, type FrameSelection } from './frame-selection.js';
+import { parseAnswer, parseCaptions, type Answer, type AnswerField, type ParseResult } from './json-answer.js';
+import { actionLabels, taxonomyNames } from './label-files.js';
+import type { EasRequestFormat } from './pai-eas-client.js';
+import { imagesTokens, qwenDefaultSampling, textTokens, videoTokens, type Size } from './qwen-tokens.js';
+import type { CallOutcome, ReliableVlm } from './reliable-vlm.js';
+import { loadTemplate, renderTemplate, type PromptTemplate, type TemplateValues } from './templates.js';
+import type { FrameImage, VlmMessage, VlmPart, VlmUsage } from './vlm-client.js';
+import type { FrameListFormat } from './wire-format.js';
+
+/** Everything describing needs from the config, in one plain object. */
+export interface DescribeSettings {
+  provider: Provider;
+  /** The endpoint in use (VPC or public); empty when none is configured. */
+  endpoint: string;
+  accessKey: string;
+  authHeader: AuthHeader;
+  model: string;
+  instruction: string;
+  template: string;
+  sceneTemplate: string;
+  templatesDir: string;
+  maxFrames: number;
+  minFrames: number;
+  maxPixelsPerFrame: number;
+  maxTokensPerVideo: number;
+  temperature: number;
+  maxOutputTokens: number;
+  timeoutMs: number;
+  retries: number;
+  backoffMs: number;
+  requestsPerMinute: number;
+  videoInput: 'frames' | 'images' | 'url';
+  frameListFormat: FrameListFormat;
+  perScene: boolean;
+  sceneBatchSize: number;
+  easRequestFormat: EasRequestFormat;
+  easResponsePath: string;
+  taxonomyFile: string;
+  actionLabelsFile: string;
+}
+
+/** Reads the describe settings from the config. Throws ConfigError for --use-vpc without a VPC endpoint. */
+export function describeSettings(config: Config): DescribeSettings {
+  const q = config.QwenVL;
+  return {
+    provider: q.Provider,
+    endpoint: chooseEndpoint(q),
+    accessKey: q.AccessKey,
+    authHeader: q.AuthHeader,
+    model: q.Model,
+    instruction: q.DefaultInstruction,
+    template: q.Template,
+    sceneTemplate: q.SceneTemplate,
+    templatesDir: config.Paths.TemplatesDir,
+    maxFrames: q.MaxFrames,
+    minFrames: q.MinFrames,
+    maxPixelsPerFrame: q.MaxPixelsPerFrame,
+    maxTokensPerVideo: q.MaxTokensPerVideo,
+    temperature: q.Temperature,
+    maxOutputTokens: q.MaxOutputTokens,
+    timeoutMs: Math.round(q.TimeoutSec * 1000),
+    retries: q.Retries,
+    backoffMs: q.BackoffMs,
+    requestsPerMinute: q.RequestsPerMinute,
+    videoInput: q.VideoInput,
+    frameListFormat: q.FrameListFormat,
+    perScene: q.PerScene,
+    sceneBatchSize: q.SceneBatchSize,
+    easRequestFormat: q.EasRequestFormat,
+    easResponsePath: q.EasResponsePath,
+    taxonomyFile: config.Tagging.Taxonomy,
+    actionLabelsFile: config.Tagging.ActionLabels,
+  };
+}
+
+/**
+ * Checks what can be checked before any call: the templates exist and use only known variables, label
+ * files the templates use are readable, the endpoint parses. Throws ConfigError.
+ */
+export function validateDescribeSettings(s: DescribeSettings): void {
+  if (s.endpoint) {
+    try {
+      new URL(s.endpoint);
+    } catch {
+      throw new ConfigError(`[QwenVL] endpoint ${endpointLabel(s.endpoint)} is not a URL; expected e.g. https://host/v1`);
+    }
+  }
+  const templates = [loadTemplate(s.template, s.templatesDir)];
+  if (s.perScene) templates.push(loadTemplate(s.sceneTemplate, s.templatesDir));
+  for (const t of templates) {
+    if (t.variables.includes('taxonomy')) taxonomyNames(s.taxonomyFile);
+    if (t.variables.includes('actionLabels')) {
+      if (!s.actionLabelsFile) throw new ConfigError(`template ${t.name} uses {{actionLabels}} but [Tagging] ActionLabels is empty; set it to a label file`);
+      actionLabels(s.actionLabelsFile);
+    }
+  }
+}
+
+/** One request the plan makes. */
+export interface PlannedRequest {
+  purpose: 'describe' | 'scene-captions';
+  template: PromptTemplate;
+  prompt: string;
+  picks: FramePick[];
+  visualTokens: number;
+  textTokens: number;
+}
+
+export interface DescribePlan {
+  selection: FrameSelection;
+  /** Size every frame is sent at (null for VideoInput=url). */
+  frameSize: Size | null;
+  videoInput: DescribeSettings['videoInput'];
+  /** The video URL sent with VideoInput=url. */
+  videoUrl?: string;
+  requests: PlannedRequest[];
+  estimatedTokens: number;
+  /** Frames sent over all requests. */
+  framesSent: number;
+  /** Set when the estimate exceeds MaxTokensPerVideo: why the video will be refused. */
+  refusal?: string;
+}
+
+function fmtTime(t: number): string {
+  return `${(Math.round(t * 10) / 10).toFixed(1)} s`;
+}
+
+function templateValues(video: Video, s: DescribeSettings, template: PromptTemplate, picks: readonly FramePick[]): TemplateValues {
+  const md = video.metadata;
+  const uses = (v: string) => template.variables.includes(v as never);
+  const list = (names: string[]) => (names.length ? names.join(', ') : 'none');
+  return {
+    title: displayName(video),
+    filename: path.basename(video.file.path),
+    durationSec: md ? String(Math.round(md.durationSec * 10) / 10) : 'unknown',
+    sceneCount: String(video.scenes.length),
+    width: md ? String(md.width) : 'unknown',
+    height: md ? String(md.height) : 'unknown',
+    tags: list([...new Set(video.tags.filter((t) => t.source !== 'ai').map((t) => t.name))]),
+    instruction: s.instruction,
+    taxonomy: uses('taxonomy') ? list(taxonomyNames(s.taxonomyFile)) : '',
+    actionLabels: uses('actionLabels') ? list(actionLabels(s.actionLabelsFile)) : '',
+    frameCount: String(picks.length),
+    frameTimes: picks.map((p, i) => `${i + 1}: ${fmtTime(p.timeSec)}`).join(', '),
+  };
+}
+
+function videoUrlFor(video: Video): string | undefined {
+  const candidates = [video.source.url, ...video.alsoFrom.map((s) => s.url)];
+  return candidates.find((u) => /^https?:\/\//i.test(u));
+}
+
+const INLINE_VIDEO_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * What describing this video would send: frames, their size, prompts and the estimated tokens, and whether
+ * the budget refuses it. Reads only the record, the templates and keyframe headers: no process, no call.
+ */
+export function planDescription(video: Video, s: DescribeSettings): DescribePlan {
+  const md = video.metadata;
+  if (!md) throw new ModelError(`${displayName(video)}: no metadata (the probe stage has not run)`, { code: 'E_MODEL_INPUT' });
+  const template = loadTemplate(s.template, s.templatesDir);
+  const selection = selectFrames(md.durationSec, video.scenes, { maxFrames: s.maxFrames, minFrames: s.minFrames });
+  const videoSize = md.width > 0 && md.height > 0 ? { width: md.width, height: md.height } : null;
+  const requests: PlannedRequest[] = [];
+  let frameSize: Size | null = null;
+  let videoUrl: string | undefined;
+
+  if (s.videoInput === 'url') {
+    videoUrl = videoUrlFor(video);
+    if (!videoUrl && video.file.bytes > INLINE_VIDEO_LIMIT) {
+      throw new ModelError(
+        `${displayName(video)}: VideoInput = url needs an http(s) source or a file under 10 MB to inline; use VideoInput = images or frames`,
+        { code: 'E_MODEL_INPUT' },
+      );
+    }
+    const sampling = qwenDefaultSampling(md.durationSec, videoSize ?? { width: 448, height: 252 }, md.frameCount);
+    const prompt = renderTemplate(template, templateValues(video, s, template, []));
+    requests.push({ purpose: 'describe', template, prompt, picks: [], visualTokens: sampling.tokens, textTokens: textTokens(prompt) });
+  } else {
+    frameSize = targetFrameSize(selection.picks, videoSize, s.maxPixelsPerFrame);
+    const prompt = renderTemplate(template, templateValues(video, s, template, selection.picks));
+    const n = selection.picks.length;
+    const visual = s.videoInput === 'frames' ? videoTokens(n, frameSize) : imagesTokens(Array(n).fill(frameSize));
+    requests.push({ purpose: 'describe', template, prompt, picks: selection.picks, visualTokens: visual, textTokens: textTokens(prompt) });
+  }
+
+  if (s.perScene && video.scenes.length > 0) {
+    const sceneTemplate = loadTemplate(s.sceneTemplate, s.templatesDir);
+    const scenePicks: FramePick[] = video.scenes.map((sc) => ({
+      timeSec: Math.round(((sc.startSec + sc.endSec) / 2) * 1000) / 1000,
+      sceneIndex: sc.index,
+      ...(sc.keyframe ? { keyframe: sc.keyframe } : {}),
+    }));
+    frameSize ??= targetFrameSize(scenePicks, videoSize, s.maxPixelsPerFrame);
+    for (let i = 0; i < scenePicks.length; i += s.sceneBatchSize) {
+      const batch = scenePicks.slice(i, i + s.sceneBatchSize);
+      const prompt = renderTemplate(sceneTemplate, templateValues(video, s, sceneTemplate, batch));
+      requests.push({
+        purpose: 'scene-captions',
+        template: sceneTemplate,
+        prompt,
+        picks: batch,
+        visualTokens: imagesTokens(Array(batch.length).fill(frameSize)),
+        textTokens: textTokens(prompt),
+      });
+    }
+  }
+
+  const estimatedTokens = requests.reduce((sum, r) => sum + r.visualTokens + r.textTokens, 0);
+  const framesSent = requests.reduce((sum, r) => sum + r.picks.length, 0);
+  const plan: DescribePlan = { selection, frameSize, videoInput: s.videoInput, requests, estimatedTokens, framesSent, ...(videoUrl ? { videoUrl } : {}) };
+  if (estimatedTokens > s.maxTokensPerVideo) {
+    const what = s.videoInput === 'url' ? `the whole video sampled by the server at 2 fps` : `${framesSent} frames at ${frameSize!.width}x${frameSize!.height}`;
+    plan.refusal =
+      `estimated ${estimatedTokens} prompt tokens (${what}, ${requests.length} request${requests.length > 1 ? 's' : ''}) exceed [QwenVL] MaxTokensPerVideo = ${s.maxTokensPerVideo}; ` +
+      `lower MaxFrames or MaxPixelsPerFrame, or raise MaxTokensPerVideo`;
+  }
+  return plan;
+}
+
+/** One line for --dry-run. */
+export function formatPlan(plan: DescribePlan): string {
+  const main = plan.requests[0]!;
+  const source =
+    plan.videoInput === 'url'
+      ? 'the video URL (server samples 2 fps)'
+      : plan.selection.from === 'scenes'
+        ? `${main.picks.length} frames from ${plan.selection.sceneCount} scenes at ${plan.frameSize!.width}x${plan.frameSize!.height} as ${plan.videoInput}`
+        : `${main.picks.length} evenly spaced frames (no scenes) at ${plan.frameSize!.width}x${plan.frameSize!.height} as ${plan.videoInput}`;
+  const scenes = plan.requests.length > 1 ? ` + ${plan.requests.length - 1} scene-caption request(s)` : '';
+  const verdict = plan.refusal ? ` REFUSED: ${plan.refusal}` : '';
+  return `${source}, template ${main.template.name}${scenes}, ~${plan.estimatedTokens} tokens${verdict}`;
+}
+
+/**
+ * Hash of everything the answer depends on: the frames chosen and their size, the template texts, the
+ * instruction, model and the provider settings that change the answer (not the endpoint nor the key: the
+ * public and VPC URLs of one service give the same answers).
+ */
+export function describeInputHash(video: Video, s: DescribeSettings): string {
+  const template = loadTemplate(s.template, s.templatesDir);
+  const md = video.metadata;
+  const selection = md ? selectFrames(md.durationSec, video.scenes, { maxFrames: s.maxFrames, minFrames: s.minFrames }) : null;
+  const uses = (v: string) => template.variables.includes(v as never);
+  let frameSize: Size | null = null;
+  try {
+    frameSize = selection && md && s.videoInput !== 'url' ? targetFrameSize(selection.picks, { width: md.width, height: md.height }, s.maxPixelsPerFrame) : null;
+  } catch {
+    frameSize = null;
+  }
+  return stableHash({
+    content: video.file.sha256,
+    frames: selection?.picks.map((p) => [p.timeSec, p.sceneIndex ?? null, p.keyframe ? 'k' : 'v']) ?? null,
+    frameSize,
+    template: template.text,
+    sceneTemplate: s.perScene ? loadTemplate(s.sceneTemplate, s.templatesDir).text : null,
+    scenes: s.perScene ? video.scenes.map((sc) => [sc.index, sc.startSec, sc.endSec]) : null,
+    instruction: uses('instruction') ? s.instruction : null,
+    taxonomy: uses('taxonomy') && s.taxonomyFile ? fileStamp(s.taxonomyFile) : null,
+    actionLabels: uses('actionLabels') && s.actionLabelsFile ? fileStamp(s.actionLabelsFile) : null,
+    model: s.model,
+    temperature: s.temperature,
+    maxOutputTokens: s.maxOutputTokens,
+    videoInput: s.videoInput,
+    frameListFormat: s.videoInput === 'frames' ? s.frameListFormat : null,
+    eas: s.provider === 'pai-eas' ? [s.easRequestFormat, s.easResponsePath] : null,
+  });
+}
+
+function fileStamp(file: string): string {
+  try {
+    return stableHash(readFileSync(file, 'utf8'));
+  } catch {
+    return `missing:${file}:${statSafe(file)}`;
+  }
+}
+
+function statSafe(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+export interface DescribeDeps {
+  vlm: ReliableVlm;
+  /** Where each request is recorded (the audit trail); never given the key. */
+  audit: { append(entry: AuditEntry): void };
+  ffmpeg: string;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface DescribeResult {
+  ai: AiDescription;
+  /** The record's scenes with captions, in PerScene mode. */
+  scenes?: Scene[];
+}
+
+const REPAIR_ANSWER_CHARS = 6000;
+
+function shapeOf(required: readonly AnswerField[]): string {
+  const fields: Record<AnswerField, string> = {
+    description: '"description": "<text>"',
+    tags: '"tags": ["<tag>", ...]',
+    category: '"category": "<name>" or null',
+    actions: '"actions": ["<verb>", ...]',
+  };
+  const req = required.length ? ` It must have ${required.join(', ')}.` : '';
+  return `{${Object.values(fields).join(', ')}}.${req}`;
+}
+
+function repairPrompt(shape: string, error: string, answer: string): string {
+  return (
+    `Your previous answer was meant to be a single JSON object of the form ${shape}\n` +
+    `It is not usable: ${error}.\n` +
+    `Reply with only the corrected JSON object and no other text.\n\nPrevious answer:\n${answer.slice(0, REPAIR_ANSWER_CHARS)}`
+  );
+}
+
+/**
+ * Describes one video: chooses frames, refuses it when the estimate exceeds the budget, sends the request
+ * (retried by `ReliableVlm`), parses a JSON answer with one repair request, and in PerScene mode captions the
+ * scenes in batches. Every request goes to the audit trail.
+ * @throws ModelError (E_MODEL_BUDGET when refused, E_MODEL_JSON when the answer stays invalid) naming the video.
+ */
+export async function describeVideo(video: Video, s: DescribeSettings, deps: DescribeDeps): Promise<DescribeResult> {
+  const name = displayName(video);
+  const plan = planDescription(video, s);
+  if (plan.refusal) throw new ModelError(`${name}: ${plan.refusal}`, { code: 'E_MODEL_BUDGET' });
+  const now = deps.now ?? (() => new Date());
+  const usage = { prompt: 0, completion: 0 };
+
+  const frameCache = new Map<string, FrameImage>();
+  const framesFor = async (picks: FramePick[]): Promise<FrameImage[]> => {
+    const key = (p: FramePick) => `${p.keyframe ?? ''}@${p.timeSec}`;
+    const missing = picks.filter((p) => !frameCache.has(key(p)));
+    if (missing.length) {
+      const rendered = await renderFrames(missing, { ffmpeg: deps.ffmpeg, videoPath: video.file.path, size: plan.frameSize!, ...(deps.signal ? { signal: deps.signal } : {}) });
+      missing.forEach((p, i) => frameCache.set(key(p), rendered[i]!));
+    }
+    return picks.map((p) => frameCache.get(key(p))!);
+  };
+
+  const send = async (req: PlannedRequest, messages: VlmMessage[], purpose: string, frames: number, estimated: number): Promise<string> => {
+    const outcome: CallOutcome = await deps.vlm.call({
+      model: s.model,
+      messages,
+      maxOutputTokens: s.maxOutputTokens,
+      temperature: s.temperature,
+      timeoutMs: s.timeoutMs,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    const u: VlmUsage = outcome.ok ? outcome.response.usage : {};
+    usage.prompt += u.promptTokens ?? 0;
+    usage.completion += u.completionTokens ?? 0;
+    deps.audit.append({
+      at: now().toISOString(),
+      videoId: video.id,
+      provider: deps.vlm.provider,
+      endpoint: deps.vlm.endpointLabel,
+      model: s.model,
+      template: req.template.name,
+      templateHash: req.template.hash,
+      purpose,
+      frames,
+      estimatedTokens: estimated,
+      ...(u.promptTokens !== undefined ? { promptTokens: u.promptTokens } : {}),
+      ...(u.completionTokens !== undefined ? { completionTokens: u.completionTokens } : {}),
+      latencyMs: outcome.latencyMs,
+      status: outcome.ok ? 'ok' : 'error',
+      ...(outcome.status !== undefined ? { httpStatus: outcome.status } : {}),
+      retries: outcome.retries,
+      ...(outcome.ok ? {} : { error: outcome.error.message, errorCode: outcome.error.code }),
+    });
+    if (!outcome.ok) {
+      throw new ModelError(`${name}: ${outcome.error.message}`, {
+        cause: outcome.error,
+        retryable: outcome.error.retryable,
+        code: outcome.error.code,
+        ...(outcome.error.status !== undefined ? { status: outcome.error.status } : {}),
+        ...(outcome.error.providerCode !== undefined ? { providerCode: outcome.error.providerCode } : {}),
+      });
+    }
+    return outcome.response.text;
+  };
+
+  /** Sends a request whose answer must parse; one text-only repair request when it does not. */
+  const sendParsed = async <T>(req: PlannedRequest, messages: VlmMessage[], estimated: number, parse: (t: string) => ParseResult<T>, shape: string): Promise<T> => {
+    const text = await send(req, messages, req.purpose, req.picks.length, estimated);
+    const first = parse(text);
+    if (first.ok) return first.value;
+    const prompt = repairPrompt(shape, first.error, text);
+    const repaired = await send(req, [{ role: 'user', content: [{ type: 'text', text: prompt }] }], 'repair', 0, textTokens(prompt));
+    const second = parse(repaired);
+    if (second.ok) return second.value;
+    throw new ModelError(`${name}: the model's answer for template ${req.template.name} is not valid JSON even after one repair request: ${second.error}`, {
+      code: 'E_MODEL_JSON',
+    });
+  };
+
+  // The description of the whole video.
+  const main = plan.requests[0]!;
+  let visual: VlmPart;
+  if (plan.videoInput === 'url') {
+    visual = { type: 'video-url', url: plan.videoUrl ?? `data:video/${path.extname(video.file.path).slice(1) || 'mp4'};base64,${readFileSync(video.file.path).toString('base64')}` };
+  } else {
+    const frames = await framesFor(main.picks);
+    visual = plan.videoInput === 'frames' ? { type: 'frames', frames } : { type: 'images', frames };
+  }
+  const mainMessages: VlmMessage[] = [{ role: 'user', content: [visual, { type: 'text', text: main.prompt }] }];
+  const mainEstimate = main.visualTokens + main.textTokens;
+  let answer: Answer;
+  if (main.template.format === 'json') {
+    answer = await sendParsed(main, mainMessages, mainEstimate, (t) => parseAnswer(t, main.template.required), shapeOf(main.template.required));
+  } else {
+    answer = { description: (await send(main, mainMessages, 'describe', main.picks.length, mainEstimate)).trim() };
+  }
+
+  // Captions per scene, several scenes a request.
+  let scenes: Scene[] | undefined;
+  const captionRequests = plan.requests.slice(1);
+  if (captionRequests.length > 0) {
+    const captions = new Map<number, string>();
+    for (const req of captionRequests) {
+      const frames = await framesFor(req.picks);
+      const messages: VlmMessage[] = [{ role: 'user', content: [{ type: 'images', frames }, { type: 'text', text: req.prompt }] }];
+      const n = req.picks.length;
+      const got = await sendParsed(req, messages, req.visualTokens + req.textTokens, (t) => parseCaptions(t, n), `{"captions": [${n} strings, one per image in order]}.`);
+      req.picks.forEach((p, i) => captions.set(p.sceneIndex!, got[i]!));
+    }
+    scenes = video.scenes.map((sc) => (captions.has(sc.index) ? { ...sc, description: captions.get(sc.index)! } : sc));
+  }
+
+  const ai: AiDescription = {
+    model: s.model,
+    endpoint: deps.vlm.endpointLabel,
+    provider: deps.vlm.provider,
+    template: main.template.name,
+    templateHash: main.template.hash,
+    instruction: s.instruction,
+    description: answer.description?.trim() ?? '',
+    tags: answer.tags ?? [],
+    ...(answer.category ? { category: answer.category } : {}),
+    actions: answer.actions ?? [],
+    promptTokens: usage.prompt,
+    completionTokens: usage.completion,
+    estimatedTokens: plan.estimatedTokens,
+    framesSent: plan.framesSent,
+    at: now().toISOString(),
+  };
+  return { ai, ...(scenes ? { scenes } : {}) };
+}

@@ -1,0 +1,129 @@
+import { ConfigError, ModelError, redact } from '../../core/index.js';
+
+export type Provider = 'openai' | 'pai-eas';
+export type AuthHeader = 'auto' | 'bearer' | 'token' | 'none';
+
+/** The endpoint a run uses: VpcEndpoint with UseVpc, else PublicEndpoint. Empty string when none is set. */
+export function chooseEndpoint(settings: { PublicEndpoint: string; VpcEndpoint: string; UseVpc: boolean }): string {
+  if (settings.UseVpc) {
+    if (!settings.VpcEndpoint) {
+      throw new ConfigError('[QwenVL] UseVpc (--use-vpc) is set but [QwenVL] VpcEndpoint is empty; set VpcEndpoint to the service\'s VPC URL');
+    }
+    return settings.VpcEndpoint;
+  }
+  return settings.PublicEndpoint;
+}
+
+/** Parses an endpoint URL, or throws a ConfigError that shows it without any secret it may carry. */
+export function parseEndpoint(url: string): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`[QwenVL] endpoint ${JSON.stringify(endpointLabel(url))} is not a URL; expected e.g. https://host/v1`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new ConfigError(`[QwenVL] endpoint ${endpointLabel(url)} must be http:// or https://`);
+  }
+  return u;
+}
+
+/** Host and path only: no userinfo, no query string, no fragment. Safe to log and store. */
+export function endpointLabel(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return url.replace(/^[a-z]+:\/\//i, '').replace(/^[^@/]*@/, '').replace(/[?#].*$/, '');
+  }
+}
+
+/**
+ * The base URL the OpenAI SDK wants (it appends /chat/completions): a full .../chat/completions URL loses
+ * that suffix; a URL ending in /v<N> is kept; anything else gets /v1 (the service root of a PAI-EAS
+ * deployment, http://localhost:8000 for vLLM...).
+ */
+export function openAiBaseUrl(url: string): string {
+  const u = parseEndpoint(url);
+  let p = u.pathname.replace(/\/+$/, '');
+  if (/\/chat\/completions$/.test(p)) p = p.replace(/\/chat\/completions$/, '');
+  else if (!/\/v\d+$/.test(p)) p = `${p}/v1`;
+  u.pathname = p;
+  return u.toString().replace(/\/$/, '');
+}
+
+/** Whether the key goes as `Authorization: Bearer <key>`, `Authorization: <key>`, or not at all. */
+export function resolveAuth(mode: AuthHeader, provider: Provider, url: string, key: string): 'bearer' | 'token' | 'none' {
+  if (!key) return 'none';
+  if (mode !== 'auto') return mode;
+  if (provider === 'pai-eas') return 'token';
+  try {
+    if (/\.pai-eas\.aliyuncs\.com$/i.test(new URL(url).hostname)) return 'token';
+  } catch {
+    // parseEndpoint reports bad URLs
+  }
+  return 'bearer';
+}
+
+/** The Authorization header value, or null when none is sent. */
+export function authorizationValue(auth: 'bearer' | 'token' | 'none', key: string): string | null {
+  if (auth === 'none' || !key) return null;
+  return auth === 'bearer' ? `Bearer ${key}` : key;
+}
+
+/** Retry-After (seconds or an HTTP date) or retry-after-ms, in milliseconds. */
+export function retryAfterMs(get: (name: string) => string | null | undefined, now = Date.now()): number | undefined {
+  const ms = get('retry-after-ms');
+  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const ra = get('retry-after');
+  if (!ra) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(ra)) return Math.max(0, Number(ra) * 1000);
+  const date = Date.parse(ra);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+}
+
+/** Statuses worth another try: rate limits, server errors, request timeouts. Never 400, 401, 403. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 425 || status === 429 || status >= 500;
+}
+
+/** The provider's error code and message from an error body (OpenAI, DashScope and EAS shapes). */
+export function errorDetails(body: unknown): { code?: string; message?: string } {
+  if (!body || typeof body !== 'object') return typeof body === 'string' && body.trim() ? { message: body.trim().slice(0, 300) } : {};
+  const b = body as Record<string, unknown>;
+  const inner = (b.error && typeof b.error === 'object' ? b.error : b) as Record<string, unknown>;
+  const code = inner.code ?? b.code ?? inner.type;
+  const message = inner.message ?? b.message ?? (typeof b.error === 'string' ? b.error : undefined);
+  return {
+    ...(code !== undefined && code !== null ? { code: String(code) } : {}),
+    ...(typeof message === 'string' ? { message: message.slice(0, 300) } : {}),
+  };
+}
+
+/** A ModelError for an HTTP failure, with the key scrubbed from whatever the server echoed. */
+export function httpModelError(
+  provider: string,
+  label: string,
+  status: number,
+  body: unknown,
+  retryAfter: number | undefined,
+  secrets: readonly string[],
+): ModelError {
+  const { code, message } = errorDetails(body);
+  const hint =
+    status === 401 || status === 403
+      ? ' (check [QwenVL] AccessKey / VIDEODEX_QWEN_ACCESS_KEY and AuthHeader)'
+      : status === 404
+        ? ' (check the endpoint path and [QwenVL] Model)'
+        : status === 429
+          ? ' (rate limited)'
+          : '';
+  const text = `${provider} ${label} answered HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}${hint}`;
+  return new ModelError(redact(text, secrets), {
+    status,
+    retryable: isRetryableStatus(status),
+    ...(code ? { providerCode: code } : {}),
+    ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+    code: status === 429 ? 'E_MODEL_RATE' : status === 401 || status === 403 ? 'E_MODEL_AUTH' : 'E_MODEL_HTTP',
+  });
+}

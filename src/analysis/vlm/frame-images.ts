@@ -1,0 +1,111 @@
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import pLimit from 'p-limit';
+import { runTool, ToolError } from '../../core/index.js';
+import type { FramePick } from './frame-selection.js';
+import { smartResize, type Size } from './qwen-tokens.js';
+import type { FrameImage } from './vlm-client.js';
+
+const sizeCache = new Map<string, { mtimeMs: number; size: Size | null }>();
+
+/** Width and height from a JPEG's frame header, without decoding it. Null when the file is not a JPEG. */
+export function jpegSize(file: string): Size | null {
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(file).mtimeMs;
+  } catch {
+    return null;
+  }
+  const hit = sizeCache.get(file);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.size;
+  const size = readJpegSize(file);
+  sizeCache.set(file, { mtimeMs, size });
+  return size;
+}
+
+function readJpegSize(file: string): Size | null {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(256 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return jpegBufferSize(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Width and height from JPEG bytes (the start of the file is enough), or null. */
+export function jpegBufferSize(buf: Buffer): Size | null {
+  const n = buf.length;
+  if (n < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return null;
+  let i = 2;
+  while (i + 9 < n) {
+    if (buf[i] !== 0xff) {
+      i++;
+      continue;
+    }
+    const marker = buf[i + 1]!;
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      i += 2;
+      continue;
+    }
+    const len = buf.readUInt16BE(i + 2);
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
+    i += 2 + len;
+  }
+  return null;
+}
+
+/**
+ * The one size every frame of a video is sent at: the source (the keyframes' size when keyframes are used,
+ * else the video's display size) resized to multiples of 28 within the pixel budget. Keyframes are never
+ * blown up past their own size (beyond rounding to 28).
+ */
+export function targetFrameSize(picks: readonly FramePick[], videoSize: Size | null, maxPixels: number): Size {
+  const withKeyframe = picks.find((p) => p.keyframe && existsSync(p.keyframe));
+  const source = (withKeyframe ? jpegSize(withKeyframe.keyframe!) : null) ?? videoSize;
+  if (!source || source.width <= 0 || source.height <= 0) {
+    throw new RangeError('the video size is unknown (no metadata and no readable keyframe)');
+  }
+  return smartResize(source, maxPixels);
+}
+
+export interface RenderOptions {
+  ffmpeg: string;
+  videoPath: string;
+  size: Size;
+  signal?: AbortSignal;
+  /** ffmpeg processes at once. */
+  parallel?: number;
+  /** JPEG quality for ffmpeg -q:v (2 best .. 31). */
+  quality?: number;
+}
+
+/**
+ * The frames as JPEGs at exactly `size`: a keyframe file is rescaled, a pick without one (or whose file is
+ * gone) is cut from the video at its time with a fast seek. Nothing is written to disk.
+ */
+export async function renderFrames(picks: readonly FramePick[], options: RenderOptions): Promise<FrameImage[]> {
+  const limit = pLimit(options.parallel ?? 2);
+  const { width, height } = options.size;
+  const quality = String(options.quality ?? 4);
+  const out = ['-vf', `scale=${width}:${height}:flags=bicubic`, '-frames:v', '1', '-an', '-sn', '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', quality, 'pipe:1'];
+  return Promise.all(
+    picks.map((pick) =>
+      limit(async () => {
+        const fromKeyframe = pick.keyframe !== undefined && existsSync(pick.keyframe);
+        const input = fromKeyframe ? ['-i', pick.keyframe!] : ['-ss', pick.timeSec.toFixed(3), '-i', options.videoPath];
+        const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...input, ...out];
+        const { stdout } = await runTool(options.ffmpeg, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+        if (stdout.length === 0) {
+          throw new ToolError(`ffmpeg gave no frame at ${pick.timeSec.toFixed(2)} s`, { command: options.ffmpeg, args });
+        }
+        return { jpegBase64: stdout.toString('base64'), width, height, timeSec: pick.timeSec };
+      }),
+    ),
+  );
+}

@@ -1,0 +1,99 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { ModelError, redact } from '../../core/index.js';
+import { authorizationValue, endpointLabel, httpModelError, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
+import type { VlmClient, VlmRequest, VlmResponse } from './vlm-client.js';
+import { openAiMessages, type FrameListFormat } from './wire-format.js';
+
+export interface OpenAiClientOptions {
+  endpoint: string;
+  accessKey: string;
+  authHeader: AuthHeader;
+  frameListFormat: FrameListFormat;
+}
+
+/**
+ * OpenAI-compatible chat completions through the official `openai` SDK (DashScope compatible mode, PAI-EAS
+ * OpenAI-style deployments, vLLM, Ollama, LM Studio). The SDK's own retries are off: `ReliableVlm` retries.
+ * PAI-EAS wants the token without "Bearer": the Authorization header is then set by hand.
+ */
+export class OpenAiVlmClient implements VlmClient {
+  readonly provider = 'openai';
+  readonly endpointLabel: string;
+  private readonly sdk: OpenAI;
+  private readonly secrets: string[];
+
+  constructor(private readonly options: OpenAiClientOptions) {
+    const baseURL = openAiBaseUrl(options.endpoint);
+    this.endpointLabel = endpointLabel(baseURL);
+    const auth = resolveAuth(options.authHeader, 'openai', options.endpoint, options.accessKey);
+    this.secrets = options.accessKey ? [options.accessKey] : [];
+    this.sdk = new OpenAI({
+      baseURL,
+      // The SDK insists on a key; the header below decides what is really sent.
+      apiKey: options.accessKey || 'unused',
+      maxRetries: 0,
+      defaultHeaders: { Authorization: authorizationValue(auth, options.accessKey) },
+      // Nothing from the OPENAI_* environment: no org/project headers to a foreign server, no SDK debug logs.
+      organization: null,
+      project: null,
+      logLevel: 'off',
+    });
+  }
+
+  async describe(request: VlmRequest): Promise<VlmResponse> {
+    const body = {
+      model: request.model,
+      messages: openAiMessages(request.messages, this.options.frameListFormat),
+      max_tokens: request.maxOutputTokens,
+      temperature: request.temperature,
+      stream: false,
+    };
+    let completion: OpenAI.Chat.Completions.ChatCompletion;
+    try {
+      completion = await this.sdk.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, {
+        timeout: request.timeoutMs,
+        maxRetries: 0,
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+    } catch (err) {
+      throw this.toModelError(err, request);
+    }
+    const choice = completion?.choices?.[0];
+    const content = choice?.message?.content as unknown;
+    const text = typeof content === 'string' ? content : Array.isArray(content) ? content.map((c) => (c as { text?: string }).text ?? '').join('') : '';
+    return {
+      text,
+      usage: {
+        ...(completion?.usage?.prompt_tokens !== undefined ? { promptTokens: completion.usage.prompt_tokens } : {}),
+        ...(completion?.usage?.completion_tokens !== undefined ? { completionTokens: completion.usage.completion_tokens } : {}),
+      },
+      ...(choice?.finish_reason ? { finishReason: choice.finish_reason } : {}),
+      ...(completion?.model ? { model: completion.model } : {}),
+    };
+  }
+
+  private toModelError(err: unknown, request: VlmRequest): ModelError {
+    const where = `${this.provider} ${this.endpointLabel}`;
+    if (err instanceof APIUserAbortError || request.signal?.aborted) {
+      return new ModelError(`${where}: request aborted`, { cause: err, retryable: false, code: 'E_MODEL_ABORTED' });
+    }
+    if (err instanceof APIConnectionTimeoutError) {
+      return new ModelError(`${where}: no answer within ${fmtSec(request.timeoutMs)} ([QwenVL] TimeoutSec)`, { retryable: true, code: 'E_MODEL_TIMEOUT' });
+    }
+    if (err instanceof APIConnectionError) {
+      const cause = (err.cause as Error | undefined)?.message ?? err.message;
+      return new ModelError(redact(`${where}: connection failed: ${cause}`, this.secrets), { retryable: true, code: 'E_MODEL_CONNECTION' });
+    }
+    if (err instanceof APIError && typeof err.status === 'number') {
+      const headers = err.headers as Headers | undefined;
+      return httpModelError(this.provider, this.endpointLabel, err.status, err.error ?? err.message, retryAfterMs((n) => headers?.get(n)), this.secrets);
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    const hint = err instanceof SyntaxError ? ' (the reply is not JSON: is the endpoint an OpenAI-compatible API?)' : '';
+    return new ModelError(redact(`${where}: ${message}${hint}`, this.secrets), { retryable: false, code: 'E_MODEL_ANSWER' });
+  }
+}
+
+export function fmtSec(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+}

@@ -1,0 +1,97 @@
+import { ModelError } from '../../core/index.js';
+import { RateLimiter, sleep } from './rate-limiter.js';
+import type { VlmClient, VlmRequest, VlmResponse } from './vlm-client.js';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  retries: number;
+  /** First delay; doubles each retry, with full jitter. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Longest Retry-After honoured; a longer one is waited for this long. */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 1000, maxDelayMs: 60_000, maxRetryAfterMs: 300_000 };
+
+export type CallOutcome =
+  | { ok: true; response: VlmResponse; retries: number; latencyMs: number; status: number }
+  | { ok: false; error: ModelError; retries: number; latencyMs: number; status?: number };
+
+/**
+ * A VlmClient with the reliability a batch run needs: the process-wide requests-per-minute limiter before
+ * every attempt, a per-attempt timeout (in the request), and retries with exponential backoff and jitter on
+ * 429, 5xx, timeouts, dropped connections and empty answers, honouring Retry-After. 400, 401 and 403 are
+ * never retried.
+ */
+export class ReliableVlm {
+  constructor(
+    readonly client: VlmClient,
+    private readonly limiter: RateLimiter,
+    private readonly policy: RetryPolicy = DEFAULT_RETRY,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  get provider(): string {
+    return this.client.provider;
+  }
+
+  get endpointLabel(): string {
+    return this.client.endpointLabel;
+  }
+
+  /** The delay before retry number `retry` (1-based): Retry-After when given, else backoff with full jitter. */
+  delayFor(retry: number, err: ModelError): number {
+    if (err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, this.policy.maxRetryAfterMs);
+    const ceiling = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (retry - 1));
+    // Half fixed, half random: spreads workers apart without ever retrying at once.
+    return ceiling / 2 + (this.random() * ceiling) / 2;
+  }
+
+  /** Sends the request, retrying what may succeed later. Never throws: the outcome says what happened. */
+  async call(request: VlmRequest): Promise<CallOutcome> {
+    const started = performance.now();
+    let retries = 0;
+    for (;;) {
+      let error: ModelError;
+      try {
+        await this.limiter.acquire(request.signal);
+        const response = await this.client.describe(request);
+        if (!response.text.trim()) {
+          throw new ModelError(`${this.provider} ${this.endpointLabel}: empty answer`, { retryable: true, status: 200, code: 'E_MODEL_EMPTY' });
+        }
+        return { ok: true, response, retries, latencyMs: Math.round(performance.now() - started), status: 200 };
+      } catch (err) {
+        error =
+          err instanceof ModelError
+            ? err
+            : new ModelError(request.signal?.aborted ? 'request aborted' : `${this.provider} ${this.endpointLabel}: ${(err as Error).message}`, {
+                cause: err,
+                code: request.signal?.aborted ? 'E_MODEL_ABORTED' : 'E_MODEL',
+              });
+      }
+      const giveUp = !error.retryable || retries >= this.policy.retries || request.signal?.aborted;
+      if (giveUp) {
+        const tried = retries > 0 ? ` (after ${retries + 1} attempts)` : '';
+        const final = retries > 0 ? withMessage(error, `${error.message}${tried}`) : error;
+        return { ok: false, error: final, retries, latencyMs: Math.round(performance.now() - started), ...(error.status !== undefined ? { status: error.status } : {}) };
+      }
+      retries += 1;
+      try {
+        await sleep(this.delayFor(retries, error), request.signal);
+      } catch {
+        // aborted while waiting: the next loop gives up
+      }
+    }
+  }
+}
+
+function withMessage(err: ModelError, message: string): ModelError {
+  return new ModelError(message, {
+    cause: err.cause,
+    retryable: err.retryable,
+    code: err.code,
+    ...(err.status !== undefined ? { status: err.status } : {}),
+    ...(err.providerCode !== undefined ? { providerCode: err.providerCode } : {}),
+  });
+}

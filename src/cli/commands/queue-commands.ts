@@ -1,0 +1,104 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../../core/index.js';
+import { enqueueItems, queueCounts, runWorker } from '../../workflow/index.js';
+import { createReporter } from '../progress-reporter.js';
+import { appFrom, collect, err, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
+
+interface QueueFlags extends CommonFlags {
+  redis?: string;
+  queue?: string;
+}
+
+function withQueueOptions(cmd: Command): Command {
+  return withConfigOptions(cmd)
+    .option('--redis <url>', 'Redis URL ([Queue] RedisUrl)')
+    .option('--queue <name>', 'queue name ([Queue] Name)');
+}
+
+function queueOverrides(flags: QueueFlags): Record<string, unknown> {
+  return { 'Queue.RedisUrl': flags.redis, 'Queue.Name': flags.queue };
+}
+
+export function registerQueue(program: Command): void {
+  withQueueOptions(
+    program
+      .command('enqueue')
+      .description('put inputs on the BullMQ queue in Redis for `videodex worker` processes on any machine')
+      .argument('[inputs...]', 'video files, folders, URLs (paths must be readable by the workers)'),
+  )
+    .option('-i, --input-file <file>', 'a list file (repeatable)', collect)
+    .option('--retry-failed', 'workers run again what failed before')
+    .option('--force <stage>', 'workers run this stage again (repeatable)', collect)
+    .option('--json', 'the counts as JSON')
+    .action(async (inputs: string[], flags: QueueFlags & { inputFile?: string[]; retryFailed?: boolean; force?: string[]; json?: boolean }) => {
+      if (!inputs.length && !flags.inputFile?.length) throw new ConfigError('enqueue: give inputs or --input-file');
+      const app = appFrom(flags, queueOverrides(flags));
+      try {
+        const expanded = await app.expand(inputs, flags.inputFile ?? []);
+        for (const p of expanded.problems) err(`videodex: ${p.raw}: ${p.message}`);
+        const q = app.config.Queue;
+        const r = await enqueueItems({ redisUrl: q.RedisUrl, name: q.Name }, expanded.items, {
+          retryFailed: Boolean(flags.retryFailed),
+          force: (flags.force ?? []).flatMap((f) => f.split(',')),
+        });
+        if (flags.json) out(JSON.stringify({ ...r, problems: expanded.problems.length }));
+        else err(`videodex: queued ${r.added} input(s) on ${q.Name}${r.alreadyQueued ? `, ${r.alreadyQueued} already queued` : ''}`);
+        process.exitCode = expanded.problems.length ? 1 : 0;
+      } finally {
+        await app.close();
+      }
+    });
+
+  withQueueOptions(program.command('worker').description('process queued inputs (run on any number of machines sharing the database and media folder)'))
+    .option('--concurrency <n>', 'videos at once ([Queue] WorkerConcurrency)', positiveInt)
+    .option('--exit-when-empty', 'stop when the queue is empty (batch mode)')
+    .option('-q, --quiet', 'only failures')
+    .option('--use-vpc', 'call the model at [QwenVL] VpcEndpoint (workers inside the VPC)')
+    .action(async (flags: QueueFlags & { concurrency?: number; exitWhenEmpty?: boolean; quiet?: boolean; useVpc?: boolean }) => {
+      const app = appFrom(flags, { ...queueOverrides(flags), 'Queue.WorkerConcurrency': flags.concurrency, 'QwenVL.UseVpc': flags.useVpc ? true : undefined });
+      const controller = new AbortController();
+      const onSignal = () => controller.abort();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const reporter = createReporter(process.stderr, true);
+      try {
+        const runner = await app.runner();
+        const q = app.config.Queue;
+        if (!flags.quiet) err(`videodex: worker on ${q.Name} (concurrency ${q.WorkerConcurrency})`);
+        let failed = 0;
+        const r = await runWorker(runner, {
+          redisUrl: q.RedisUrl,
+          name: q.Name,
+          concurrency: q.WorkerConcurrency,
+          exitWhenEmpty: Boolean(flags.exitWhenEmpty),
+          signal: controller.signal,
+          logger: app.logger,
+          onEvent: (e) => reporter.onEvent(e),
+          onJob: (item, result) => {
+            if (result.status === 'failed') failed++;
+            if (!flags.quiet) err(`videodex: ${item.raw}${result.videoIds.length ? ` (${result.videoIds.join(',')})` : ''}: ${result.status}`);
+          },
+        });
+        err(`videodex: worker finished ${r.jobs} job(s), ${failed} with failures`);
+        process.exitCode = failed ? 1 : 0;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await app.close();
+      }
+    });
+
+  const queue = program.command('queue').description('inspect the BullMQ queue');
+  withQueueOptions(queue.command('status').description('jobs waiting, active, delayed, completed and failed'))
+    .option('--json', 'as JSON')
+    .action(async (flags: QueueFlags & { json?: boolean }) => {
+      const app = appFrom(flags, queueOverrides(flags));
+      try {
+        const q = app.config.Queue;
+        const c = await queueCounts({ redisUrl: q.RedisUrl, name: q.Name });
+        out(flags.json ? JSON.stringify(c) : Object.entries(c).map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n'));
+      } finally {
+        await app.close();
+      }
+    });
+}

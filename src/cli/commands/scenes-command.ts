@@ -1,0 +1,94 @@
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { detectScenes, probeVideo, scenesToCsv, sceneSettingsFrom, shapeFromMetadata } from '../../analysis/index.js';
+import { AppError, UnsupportedMediaError } from '../../core/index.js';
+import { appFrom, err, number, withConfigOptions, type CommonFlags } from '../shared-options.js';
+
+interface ScenesFlags extends CommonFlags {
+  csv?: boolean;
+  json?: boolean;
+  output?: string;
+  skipCuts?: boolean;
+  detector?: string;
+  threshold?: number;
+  sceneThreshold?: number;
+  minSceneLen?: string;
+  adaptiveThreshold?: number;
+  fadeThreshold?: number;
+  fades?: boolean;
+  dissolves?: boolean;
+  quiet?: boolean;
+}
+
+/**
+ * `videodex scenes <video>`: detect scenes in one file without touching the library; PySceneDetect's
+ * `list-scenes` CSV (`--csv`), the scene list as JSON (`--json`) or a short table.
+ */
+export function registerScenes(program: Command): void {
+  withConfigOptions(
+    program
+      .command('scenes')
+      .description('detect the scenes of one video file and print them (PySceneDetect list-scenes CSV with --csv)')
+      .argument('<video>', 'a video file'),
+  )
+    .option('--csv', "PySceneDetect's list-scenes CSV columns")
+    .option('--json', 'the scene list as JSON')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .option('--skip-cuts', 'CSV without the leading "Timecode List:" row (plain RFC 4180)')
+    .option('--detector <kind>', 'content, adaptive or threshold ([SceneDetection] Detector)')
+    .option('--threshold <n>', 'content threshold, PySceneDetect scale 0-255 ([SceneDetection] Threshold)', number)
+    .option('--scene-threshold <n>', 'same as --threshold', number)
+    .option('--min-scene-len <len>', 'frames ("15") or seconds ("0.6s") ([SceneDetection] MinSceneLen)')
+    .option('--adaptive-threshold <n>', 'adaptive ratio ([SceneDetection] AdaptiveThreshold)', number)
+    .option('--fade-threshold <n>', 'black level for fades ([SceneDetection] FadeThreshold)', number)
+    .option('--no-fades', 'do not look for fades through black ([SceneDetection] DetectFades)')
+    .option('--no-dissolves', 'do not look for cross-dissolves ([SceneDetection] DetectDissolves)')
+    .option('-q, --quiet', 'no summary on stderr')
+    .action(async (video: string, flags: ScenesFlags) => {
+      const app = appFrom(flags, {
+        'SceneDetection.Detector': flags.detector,
+        'SceneDetection.Threshold': flags.threshold ?? flags.sceneThreshold,
+        'SceneDetection.MinSceneLen': flags.minSceneLen,
+        'SceneDetection.AdaptiveThreshold': flags.adaptiveThreshold,
+        'SceneDetection.FadeThreshold': flags.fadeThreshold,
+        'SceneDetection.DetectFades': flags.fades === false ? false : undefined,
+        'SceneDetection.DetectDissolves': flags.dissolves === false ? false : undefined,
+      });
+      const name = path.basename(video);
+      try {
+        if (!existsSync(video)) throw new AppError('E_NOT_FOUND', `${name}: no such file`);
+        const tools = await app.tools();
+        let result;
+        let fps: number;
+        try {
+          const metadata = await probeVideo(tools.ffprobe.path, video);
+          const shape = shapeFromMetadata(metadata);
+          fps = shape.fps;
+          result = await detectScenes({ ffmpeg: tools.ffmpeg.path, file: video, shape, settings: sceneSettingsFrom(app.config) });
+        } catch (e) {
+          if (e instanceof UnsupportedMediaError || e instanceof AppError) throw new AppError(e.code, `${name}: ${e.message}`, { cause: e });
+          throw e;
+        }
+        let text: string;
+        if (flags.csv) text = scenesToCsv(result.scenes, fps, { includeCutList: !flags.skipCuts });
+        else if (flags.json) text = JSON.stringify({ video: path.resolve(video), fps, frames: result.frames, scenes: result.scenes }, null, 2) + '\n';
+        else {
+          text = result.scenes
+            .map((s) => `${String(s.index + 1).padStart(4)}  ${s.startSec.toFixed(3).padStart(10)}s  ${s.endSec.toFixed(3).padStart(10)}s  ${String(s.endFrame - s.startFrame).padStart(6)} frames  ${s.transition}${s.index ? ` ${s.score}` : ''}`)
+            .join('\n') + '\n';
+        }
+        if (flags.output) {
+          const part = `${flags.output}.part`;
+          writeFileSync(part, text);
+          renameSync(part, flags.output);
+        } else process.stdout.write(text);
+        if (!flags.quiet) {
+          const secs = result.ms / 1000;
+          err(`${name}: ${result.scenes.length} scenes, ${result.frames} frames in ${secs.toFixed(1)} s (${Math.round(result.frames / Math.max(secs, 0.001))} fps)`);
+        }
+      } finally {
+        await app.close();
+      }
+    });
+}

@@ -1,0 +1,62 @@
+import { Option, type Command } from 'commander';
+import { ConfigError, summarizeUsage, type UsageGroup, type UsageRow } from '../../core/index.js';
+import { renderTable } from './search-command.js';
+import { appFrom, err, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
+
+interface UsageFlags extends CommonFlags {
+  by?: UsageGroup;
+  since?: string;
+  until?: string;
+  json?: boolean;
+  auditFile?: string;
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function cells(r: UsageRow, by: UsageGroup): Record<string, string> {
+  return {
+    ...(by !== 'model' ? { day: r.day ?? 'total' } : {}),
+    ...(by !== 'day' ? { model: r.model ?? (by === 'model' ? 'total' : '') } : {}),
+    requests: String(r.requests),
+    ok: String(r.ok),
+    errors: String(r.errors),
+    retries: String(r.retries),
+    frames: String(r.frames),
+    'est tokens': String(r.estimatedTokens),
+    'prompt tokens': String(r.promptTokens),
+    'completion tokens': String(r.completionTokens),
+    'avg ms': r.requests ? String(Math.round(r.latencyMs / r.requests)) : '0',
+  };
+}
+
+export function registerUsage(program: Command): void {
+  withConfigOptions(program.command('usage').description('model usage from the audit trail: requests, frames and tokens per day and model'))
+    .addOption(new Option('--by <group>', 'group rows by').choices(['day', 'model', 'day,model']).default('day,model'))
+    .option('--since <day>', 'from this day on (YYYY-MM-DD, UTC)')
+    .option('--until <day>', 'up to this day (YYYY-MM-DD, UTC)')
+    .option('--audit-file <file>', 'audit trail to read ([Logging] AuditFile)')
+    .option('--json', 'as JSON')
+    .action(async (flags: UsageFlags) => {
+      for (const [name, v] of [['--since', flags.since], ['--until', flags.until]] as const) {
+        if (v !== undefined && !DAY.test(v)) throw new ConfigError(`${name} ${v}: expected a day as YYYY-MM-DD`);
+      }
+      const app = appFrom(flags, { 'Logging.AuditFile': flags.auditFile });
+      try {
+        const by = flags.by ?? 'day,model';
+        const file = app.config.Logging.AuditFile;
+        const report = await summarizeUsage(file, { by, ...(flags.since ? { since: flags.since } : {}), ...(flags.until ? { until: flags.until } : {}) });
+        if (report.badLines) err(`videodex: ${file}: ${report.badLines} line(s) are not audit entries and were ignored`);
+        if (flags.json) {
+          out(JSON.stringify({ file, by, ...report }, null, 2));
+          return;
+        }
+        if (!report.rows.length) {
+          out(`no model calls recorded in ${file}`);
+          return;
+        }
+        out(renderTable([...report.rows.map((r) => cells(r, by)), cells(report.total, by)]));
+      } finally {
+        await app.close();
+      }
+    });
+}

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { findOnPath, runTool, sha256File, ToolError, type Config } from '../core/index.js';
+import type { HostLimiter } from './host-limiter.js';
+import { redactUrl } from './http-download.js';
+import type { InputItem } from './input-item.js';
+import { moveToUniquePath, safeFileName, urlPathName } from './media-names.js';
+import { PARTIAL_DIR } from './partial-dir.js';
+import { backoffMs, sleep } from './retry-policy.js';
+import { AcquireError, SourceCode } from './source-errors.js';
+import type { AcquireContext, Acquired, Source } from './source.js';
+
+const GENERIC_STEMS = new Set(['index', 'playlist', 'master', 'manifest', 'stream', 'main', 'video', 'prog_index']);
+
+/** True for URLs of HLS (`.m3u8`) or DASH (`.mpd`) manifests. */
+export function isStreamManifestUrl(url: string): boolean {
+  try {
+    return /\.(m3u8|mpd)$/i.test(new URL(url).pathname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * HLS and DASH streams, saved whole with ffmpeg `-c copy` (no re-encode) into an MP4 through a `.part` file.
+ * The same retry rules as HTTP: network errors, timeouts and 5xx/429 are retried with backoff; other 4xx fail
+ * at once. ffmpeg's `-rw_timeout` is the idle timeout.
+ */
+export class HlsSource implements Source {
+  readonly kind = 'hls' as const;
+
+  constructor(
+    private readonly config: Config,
+    private readonly hosts?: HostLimiter,
+  ) {}
+
+  canHandle(input: InputItem): boolean {
+    return input.kind === 'url' && !!input.url && isStreamManifestUrl(input.url);
+  }
+
+  acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired> {
+    const url = input.url!;
+    const run = () => this.fetchStream(url, ctx);
+    return this.hosts ? this.hosts.run(url, run) : run();
+  }
+
+  private async fetchStream(url: string, ctx: AcquireContext): Promise<Acquired> {
+    const s = this.config.Sources;
+    const ffmpeg = ctx.tools?.ffmpeg.path ?? findOnPath('ffmpeg');
+    if (!ffmpeg) throw new AcquireError(`HLS/DASH needs ffmpeg; install it: apt-get install -y ffmpeg`, { code: 'E_TOOL_MISSING' });
+    const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
+    await mkdir(partDir, { recursive: true });
+    const part = path.join(partDir, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.hls.part`);
+    const args = [
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+      '-user_agent', s.UserAgent,
+      '-rw_timeout', String(s.IdleTimeoutSec * 1_000_000),
+      '-protocol_whitelist', 'file,http,https,tcp,tls,crypto,data',
+      '-i', url,
+      '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
+      ...(s.MaxBytes > 0 ? ['-fs', String(s.MaxBytes + 1)] : []),
+      '-movflags', '+faststart',
+      '-f', 'mp4', part,
+    ];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await runTool(ffmpeg, args, { timeoutMs: s.ToolTimeoutSec * 1000, signal: ctx.signal });
+        break;
+      } catch (raw) {
+        await rm(part, { force: true });
+        if (ctx.signal.aborted) throw raw;
+        const err = classifyFfmpegError(raw, url);
+        if (!err.retryable || attempt > s.Retries) throw err;
+        const wait = backoffMs(attempt - 1, s.RetryBackoffMs);
+        ctx.logger.warn({ url: redactUrl(url), attempt, waitMs: wait }, `stream retry: ${err.message}`);
+        await sleep(wait, ctx.signal);
+      }
+    }
+    const info = await stat(part).catch(() => null);
+    if (!info || info.size === 0) {
+      await rm(part, { force: true });
+      throw new AcquireError(`the stream held no audio or video`, { code: SourceCode.Hls });
+    }
+    if (s.MaxBytes > 0 && info.size > s.MaxBytes) {
+      await rm(part, { force: true });
+      throw new AcquireError(`the stream is over the ${s.MaxBytes}-byte limit ([Sources] MaxBytes)`, { code: SourceCode.TooLarge });
+    }
+    const sha256 = await sha256File(part);
+    const finalPath = await moveToUniquePath(part, ctx.mediaDir, `${streamName(url)}.mp4`);
+    ctx.progress(info.size, info.size);
+    return { path: finalPath, bytes: info.size, sha256, storage: 'download', source: { url, kind: 'hls', fetchedAt: new Date().toISOString() } };
+  }
+}
+
+/** `…/show/ep1/index.m3u8` → `ep1-index`; `…/clip.m3u8` → `clip`. */
+function streamName(url: string): string {
+  const last = urlPathName(url) ?? 'stream';
+  const stem = last.replace(/\.(m3u8|mpd)$/i, '');
+  if (!GENERIC_STEMS.has(stem.toLowerCase())) return safeFileName(stem, 'stream');
+  const segs = new URL(url).pathname.split('/').filter(Boolean);
+  const parent = segs.at(-2);
+  return safeFileName(parent ? `${decodeURIComponent(parent)}-${stem}` : stem, 'stream');
+}
+
+/** Reads ffmpeg's stderr for the HTTP status or network failure behind a failed stream copy. */
+export function classifyFfmpegError(raw: unknown, url: string): AcquireError {
+  if (!(raw instanceof ToolError)) return new AcquireError(`${(raw as Error)?.message ?? String(raw)}`, { code: SourceCode.Hls, cause: raw });
+  const tail = raw.stderrTail;
+  const lastLine = tail.split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? raw.message;
+  if (raw.code === 'E_TOOL_TIMEOUT') return new AcquireError(`ffmpeg ran longer than [Sources] ToolTimeoutSec`, { code: SourceCode.Hls, retryable: true, cause: raw });
+  const status = /(?:Server returned|HTTP error) (\d{3})/i.exec(tail) ?? /Server returned (4|5)XX/i.exec(tail);
+  if (status) {
+    const code = status[1]!.length === 1 ? Number(status[1]) * 100 : Number(status[1]);
+    const retryable = code >= 500 || code === 429;
+    const what = code === 404 ? 'HTTP 404 Not Found' : code === 403 ? 'HTTP 403 Forbidden' : `HTTP ${status[1]!.length === 1 ? `${status[1]}xx` : code}`;
+    return new AcquireError(`stream ${what}`, { code: code === 404 ? 'E_HTTP_404' : code === 403 ? 'E_HTTP_403' : code === 429 ? SourceCode.RateLimited : code >= 500 ? SourceCode.ServerError : SourceCode.HttpStatus, status: code, retryable, cause: raw });
+  }
+  if (/Connection refused|Connection reset|timed out|Operation timed out|Network is unreachable|End of file|I\/O error/i.test(tail)) {
+    return new AcquireError(`stream network error: ${lastLine}`, { code: SourceCode.Network, retryable: true, cause: raw });
+  }
+  return new AcquireError(`ffmpeg could not copy the stream: ${lastLine}`, { code: SourceCode.Hls, cause: raw });
+}

@@ -1,0 +1,138 @@
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { findOnPath, runTool, sha256File, type Config, type SourceInfo } from '../core/index.js';
+import type { InputItem } from './input-item.js';
+import { moveToUniquePath, safeFileName } from './media-names.js';
+import { PARTIAL_DIR } from './partial-dir.js';
+import { AcquireError, SourceCode } from './source-errors.js';
+import type { AcquireContext, Acquired, Source } from './source.js';
+
+/** How close (seconds) a keyframe must sit to `start` for a stream copy to cut exactly there. */
+const KEYFRAME_TOLERANCE_SEC = 0.05;
+
+export type TrimMethod = 'copy' | 'reencode';
+
+/** `12` → `000012`, `1.5` → `000001.500`: sortable, Kinetics-style clip suffixes. */
+function stamp(sec: number): string {
+  const whole = Math.floor(sec);
+  const frac = Math.round((sec - whole) * 1000);
+  return `${String(whole).padStart(6, '0')}${frac ? `.${String(frac).padStart(3, '0')}` : ''}`;
+}
+
+/** Keyframe times (seconds) of the first video stream between `from` and `to`. */
+export async function keyframesBetween(ffprobe: string, file: string, from: number, to: number, signal?: AbortSignal): Promise<number[]> {
+  const { stdout } = await runTool(
+    ffprobe,
+    ['-v', 'error', '-select_streams', 'v:0', '-skip_frame', 'nokey', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0',
+      '-read_intervals', `${Math.max(0, from)}%${to}`, file],
+    { timeoutMs: 120_000, ...(signal ? { signal } : {}) },
+  );
+  return stdout
+    .toString('utf8')
+    .split('\n')
+    .map((l) => Number.parseFloat(l.split(',')[0] ?? ''))
+    .filter((n) => Number.isFinite(n));
+}
+
+/**
+ * Cuts `[start, end)` of `file` into `out` (written as `.part`, then renamed by the caller). `auto` stream-copies
+ * when a keyframe sits at `start` (no quality loss, instant) and re-encodes (H.264 CRF 18 + AAC) otherwise, so
+ * a clip never starts on frames that cannot be decoded. Returns the method used.
+ */
+export async function trimVideo(
+  tools: { ffmpeg: string; ffprobe: string },
+  file: string,
+  range: { start: number; end?: number },
+  out: string,
+  mode: 'auto' | TrimMethod,
+  opts: { timeoutMs: number; signal?: AbortSignal } = { timeoutMs: 3_600_000 },
+): Promise<TrimMethod> {
+  const { start, end } = range;
+  let method: TrimMethod = mode === 'auto' ? 'reencode' : mode;
+  if (mode === 'auto') {
+    if (start <= 0) method = 'copy';
+    else {
+      const kfs = await keyframesBetween(tools.ffprobe, file, start - 1, start + KEYFRAME_TOLERANCE_SEC, opts.signal);
+      if (kfs.some((t) => Math.abs(t - start) <= KEYFRAME_TOLERANCE_SEC)) method = 'copy';
+    }
+  }
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
+  if (start > 0) args.push('-ss', String(start));
+  args.push('-i', file);
+  if (end !== undefined) args.push('-t', String(end - start));
+  if (method === 'copy') args.push('-map', '0:v?', '-map', '0:a?', '-c', 'copy', '-avoid_negative_ts', 'make_zero');
+  else args.push('-map', '0:v:0', '-map', '0:a?', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k');
+  args.push('-movflags', '+faststart', '-f', 'mp4', out);
+  await runTool(tools.ffmpeg, args, { timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+  return method;
+}
+
+/**
+ * Wraps a source for labelled-list rows (Kinetics CSV): the row's label becomes a category with source `list`,
+ * the row is kept on `source.list`, and `start`/`end` cut the acquired video into a clip (`[Sources] TrimMode`),
+ * the method recorded as `source.list.trim`. Items without a list pass straight through.
+ */
+export class ListAwareSource implements Source {
+  readonly kind: Source['kind'];
+
+  constructor(
+    private readonly inner: Source,
+    private readonly config: Config,
+  ) {
+    this.kind = inner.kind;
+  }
+
+  canHandle(input: InputItem): boolean {
+    return this.inner.canHandle(input);
+  }
+
+  async acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired> {
+    const acquired = await this.inner.acquire(input, ctx);
+    const list = input.list;
+    if (!list) return acquired;
+    const categories = [...(acquired.categories ?? [])];
+    if (list.label) categories.push({ name: list.label, source: 'list' });
+    const sourceList: NonNullable<SourceInfo['list']> = { ...list };
+    if (list.start === undefined && list.end === undefined) {
+      return { ...acquired, categories, source: { ...acquired.source, list: sourceList } };
+    }
+    const clip = await this.cut(acquired, list.start ?? 0, list.end, ctx, input);
+    sourceList.trim = clip.method;
+    return { ...clip.acquired, categories, source: { ...acquired.source, list: sourceList } };
+  }
+
+  private async cut(acquired: Acquired, start: number, end: number | undefined, ctx: AcquireContext, input: InputItem): Promise<{ acquired: Acquired; method: TrimMethod }> {
+    const ffmpeg = ctx.tools?.ffmpeg.path ?? findOnPath('ffmpeg');
+    const ffprobe = ctx.tools?.ffprobe.path ?? findOnPath('ffprobe');
+    if (!ffmpeg || !ffprobe) throw new AcquireError('trimming a list row needs ffmpeg and ffprobe; install them: apt-get install -y ffmpeg', { code: 'E_TOOL_MISSING' });
+    const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
+    await mkdir(partDir, { recursive: true });
+    const part = path.join(partDir, `${acquired.sha256.slice(0, 24)}-${stamp(start)}-${end === undefined ? 'end' : stamp(end)}.clip.part`);
+    let method: TrimMethod;
+    try {
+      method = await trimVideo({ ffmpeg, ffprobe }, acquired.path, { start, ...(end !== undefined ? { end } : {}) }, part, this.config.Sources.TrimMode, {
+        timeoutMs: this.config.Sources.ToolTimeoutSec * 1000,
+        signal: ctx.signal,
+      });
+    } catch (err) {
+      await rm(part, { force: true });
+      const why = err instanceof Error ? err.message : String(err);
+      throw new AcquireError(`cutting ${start}-${end ?? 'end'} s of ${input.raw} failed: ${why}`, { code: SourceCode.Trim, cause: err });
+    }
+    const info = await stat(part).catch(() => null);
+    if (!info || info.size === 0) {
+      await rm(part, { force: true });
+      throw new AcquireError(`cutting ${start}-${end ?? 'end'} s of ${input.raw} gave an empty clip (is start past the end?)`, { code: SourceCode.Trim });
+    }
+    const sha256 = await sha256File(part);
+    const stem = path.basename(acquired.path, path.extname(acquired.path));
+    const finalPath = await moveToUniquePath(part, ctx.mediaDir, `${safeFileName(stem)}_${stamp(start)}_${end === undefined ? 'end' : stamp(end)}.mp4`);
+    // The full-length file was only a means to the clip; a user's own file (reference) is never touched.
+    if (acquired.storage !== 'reference') await rm(acquired.path, { force: true });
+    ctx.logger.info({ input: input.raw, start, end, method }, 'list row trimmed');
+    return {
+      method,
+      acquired: { ...acquired, path: finalPath, bytes: info.size, sha256, storage: acquired.storage === 'reference' ? 'copy' : acquired.storage },
+    };
+  }
+}

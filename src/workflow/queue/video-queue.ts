@@ -1,0 +1,204 @@
+import { createHash } from 'node:crypto';
+import { AppError, type Logger } from '../../core/index.js';
+import type { InputItem } from '../../sources/index.js';
+import type { PipelineRunner } from '../pipeline-runner.js';
+import type { RunEvent, RunSummary } from '../run-events.js';
+
+/** What one job carries: one input, and how to treat earlier results. */
+export interface VideoJobData {
+  item: InputItem;
+  retryFailed?: boolean;
+  force?: string[];
+}
+
+/** What a finished job stores in Redis: enough to report, never the record itself. */
+export interface VideoJobResult {
+  videoIds: string[];
+  status: 'done' | 'unchanged' | 'failed';
+  failures: Array<{ stage: string; error: string }>;
+}
+
+export interface QueueSettings {
+  redisUrl: string;
+  name: string;
+}
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  completed: number;
+  failed: number;
+}
+
+// bullmq and ioredis load only when a queue is used: a single-machine user never pays for them.
+async function loadDrivers() {
+  const [{ Queue, Worker }, { Redis }] = await Promise.all([import('bullmq'), import('ioredis')]);
+  return { Queue, Worker, Redis };
+}
+
+type RedisClass = Awaited<ReturnType<typeof loadDrivers>>['Redis'];
+
+/**
+ * Connects, or fails within seconds with a clear error (ioredis alone retries forever). The URL's password is
+ * never part of the message.
+ */
+async function connect(Redis: RedisClass, url: string): Promise<InstanceType<RedisClass>> {
+  let where = 'Redis';
+  try {
+    const u = new URL(url);
+    where = `Redis at ${u.hostname}:${u.port || 6379}`;
+  } catch {
+    throw new AppError('E_QUEUE', `[Queue] RedisUrl is not a URL (expected redis://host:port)`);
+  }
+  const client = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true, connectTimeout: 5000, retryStrategy: (n: number) => (n > 3 ? null : 250 * n) });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw new AppError('E_QUEUE', `cannot reach ${where}: ${(err as Error).message}`, { cause: err, retryable: true });
+  }
+  // Once connected, a worker should ride out Redis restarts: retry without a limit from here on.
+  client.options.retryStrategy = (n: number) => Math.min(n * 500, 5000);
+  return client;
+}
+
+/** A job id from the input's identity: enqueueing the same input twice while it waits adds it once. */
+export function jobIdFor(item: InputItem): string {
+  return createHash('sha256').update(item.key).digest('hex').slice(0, 40);
+}
+
+/** Adds one job per input. Returns how many were added and how many were already waiting or running. */
+export async function enqueueItems(settings: QueueSettings, items: readonly InputItem[], options: { retryFailed?: boolean; force?: string[]; attempts?: number } = {}): Promise<{ added: number; alreadyQueued: number }> {
+  const { Queue, Redis } = await loadDrivers();
+  const connection = await connect(Redis, settings.redisUrl);
+  const queue = new Queue<VideoJobData, VideoJobResult>(settings.name, { connection });
+  try {
+    let added = 0;
+    let alreadyQueued = 0;
+    for (let i = 0; i < items.length; i += 500) {
+      const batch = items.slice(i, i + 500);
+      const ids = batch.map(jobIdFor);
+      const existing = await Promise.all(ids.map((id) => queue.getJobState(id)));
+      const fresh = batch.filter((_, j) => !['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(existing[j] as string));
+      // A finished job with the same id would block the new one: clear it, its work is on the record.
+      await Promise.all(fresh.map((item) => queue.remove(jobIdFor(item)).catch(() => 0)));
+      alreadyQueued += batch.length - fresh.length;
+      await queue.addBulk(
+        fresh.map((item) => ({
+          name: 'video',
+          data: { item, ...(options.retryFailed ? { retryFailed: true } : {}), ...(options.force?.length ? { force: options.force } : {}) },
+          opts: {
+            jobId: jobIdFor(item),
+            attempts: options.attempts ?? 3,
+            backoff: { type: 'exponential', delay: 5000 },
+            removeOnComplete: { count: 10_000 },
+            removeOnFail: { count: 10_000 },
+          },
+        })),
+      );
+      added += fresh.length;
+    }
+    return { added, alreadyQueued };
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+export async function queueCounts(settings: QueueSettings): Promise<QueueCounts> {
+  const { Queue, Redis } = await loadDrivers();
+  const connection = await connect(Redis, settings.redisUrl);
+  const queue = new Queue(settings.name, { connection });
+  try {
+    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 };
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+export interface WorkerOptions extends QueueSettings {
+  concurrency: number;
+  /** Stop once nothing is waiting and this worker's jobs are done (batch mode). */
+  exitWhenEmpty?: boolean;
+  signal?: AbortSignal;
+  logger: Logger;
+  onEvent?: (e: RunEvent) => void;
+  onJob?: (item: InputItem, result: VideoJobResult) => void;
+}
+
+function resultOf(summary: RunSummary): VideoJobResult {
+  return {
+    videoIds: summary.videos,
+    status: summary.failures.length ? 'failed' : summary.stagesRun ? 'done' : 'unchanged',
+    failures: summary.failures.map((f) => ({ stage: f.stage, error: f.error })),
+  };
+}
+
+/**
+ * Runs jobs from the queue through the same runner as `process`: same stages, records and cache rules. A
+ * video's failure is recorded on its record and completes the job; only infrastructure errors (the database
+ * gone) fail the job, which BullMQ then retries with backoff.
+ */
+export async function runWorker(runner: PipelineRunner, options: WorkerOptions): Promise<{ jobs: number }> {
+  const { Worker, Queue, Redis } = await loadDrivers();
+  const connection = await connect(Redis, options.redisUrl);
+  let jobs = 0;
+  const worker = new Worker<VideoJobData, VideoJobResult>(
+    options.name,
+    async (job) => {
+      const summary = await runner.run([job.data.item], {
+        retryFailed: Boolean(job.data.retryFailed) || job.attemptsMade > 0,
+        force: job.data.force ?? [],
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      });
+      jobs++;
+      const result = resultOf(summary);
+      options.onJob?.(job.data.item, result);
+      return result;
+    },
+    { connection, concurrency: options.concurrency, autorun: false },
+  );
+  worker.on('failed', (job, err) => options.logger.warn({ job: job?.id, input: job?.data.item.raw, err: err.message }, 'job failed'));
+  worker.on('error', (err) => options.logger.error({ err: err.message }, 'worker error'));
+
+  const stop = () => void worker.close();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  let probe: InstanceType<typeof Queue> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  if (options.exitWhenEmpty) {
+    const q = new Queue(options.name, { connection: await connect(Redis, options.redisUrl) });
+    probe = q;
+    let closing = false;
+    const check = async () => {
+      if (closing) return;
+      const c = await q.getJobCounts('waiting', 'delayed', 'prioritized', 'active');
+      if (!closing && !c.waiting && !c.delayed && !c.prioritized && !c.active) {
+        closing = true;
+        await worker.close();
+      }
+    };
+    for (const ev of ['drained', 'completed', 'failed'] as const) worker.on(ev, () => void check().catch(() => undefined));
+    // Another worker may take the last job: events alone would leave this one waiting, so also look every second.
+    timer = setInterval(() => void check().catch(() => undefined), 1000);
+    setImmediate(() => void check().catch(() => undefined));
+  }
+  try {
+    await worker.run();
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    if (timer) clearInterval(timer);
+    await worker.close();
+    if (probe) {
+      const probeClient = await probe.client;
+      await probe.close().catch(() => undefined);
+      probeClient.disconnect();
+    }
+    connection.disconnect();
+  }
+  return { jobs };
+}

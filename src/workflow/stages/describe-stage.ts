@@ -1,0 +1,90 @@
+import {
+  createReliableVlm,
+  describeInputHash,
+  describeSettings,
+  describeVideo,
+  formatPlan,
+  planDescription,
+  validateDescribeSettings,
+  type DescribePlan,
+  type RateLimiter,
+  type ReliableVlm,
+  type VlmClient,
+} from '../../analysis/index.js';
+import { stableHash, type Config, type Video, type VideoPatch } from '../../core/index.js';
+import type { Stage, StageContext, StagePlan } from '../stage.js';
+
+export interface DescribeStageOptions {
+  /** Wait for the keyframes stage (when the pipeline has one) so scenes' keyframes are used. */
+  afterKeyframes?: boolean;
+  /** A client to use instead of the configured provider (tests, library users). */
+  client?: VlmClient;
+  /** A limiter to use instead of the process-wide one. */
+  limiter?: RateLimiter;
+}
+
+export const NO_ENDPOINT_REASON =
+  'no model endpoint configured: set [QwenVL] PublicEndpoint (or VIDEODEX_QWENVL_PUBLICENDPOINT, or --endpoint) to describe videos';
+
+/**
+ * The describe stage: Qwen2-VL (or any OpenAI-compatible vision model) describes each video from frames
+ * chosen from its scenes. Skipped when no endpoint is configured. The answer is cached by the runner under
+ * the input hash (content, frames, template text, instruction, model and answer-changing settings).
+ * @throws ConfigError at construction when the template or its label files are unusable (before any call).
+ */
+export function createDescribeStage(config: Config, options: DescribeStageOptions = {}): Stage & { planDetails(video: Video, config: Config): DescribePlan } {
+  const initial = describeSettings(config);
+  if (initial.endpoint) validateDescribeSettings(initial);
+  let vlm: { key: string; value: ReliableVlm } | null = null;
+
+  const vlmFor = (settings: ReturnType<typeof describeSettings>): ReliableVlm => {
+    const key = stableHash([settings.provider, settings.endpoint, settings.accessKey, settings.authHeader, settings.retries, settings.backoffMs, settings.requestsPerMinute, settings.easRequestFormat, settings.easResponsePath, settings.frameListFormat]);
+    if (!vlm || vlm.key !== key) {
+      vlm = {
+        key,
+        value: createReliableVlm(settings, { ...(options.client ? { client: options.client } : {}), ...(options.limiter ? { limiter: options.limiter } : {}) }),
+      };
+    }
+    return vlm.value;
+  };
+
+  return {
+    name: 'describe',
+    version: '1',
+    needs: options.afterKeyframes ? ['probe', 'keyframes'] : ['probe'],
+    resource: 'ai',
+    cacheable: true,
+
+    skipReason(_video: Video, cfg: Config): string | null {
+      return describeSettings(cfg).endpoint || options.client ? null : NO_ENDPOINT_REASON;
+    },
+
+    inputHash(video: Video, cfg: Config): string {
+      return describeInputHash(video, describeSettings(cfg));
+    },
+
+    planDetails(video: Video, cfg: Config): DescribePlan {
+      return planDescription(video, describeSettings(cfg));
+    },
+
+    async plan(video: Video, ctx: StageContext): Promise<StagePlan> {
+      const plan = planDescription(video, describeSettings(ctx.config));
+      return { text: formatPlan(plan), ...(plan.refusal ? {} : { estimatedTokens: plan.estimatedTokens }) };
+    },
+
+    async run(video: Video, ctx: StageContext): Promise<VideoPatch> {
+      const settings = describeSettings(ctx.config);
+      const result = await describeVideo(video, settings, {
+        vlm: vlmFor(settings),
+        audit: ctx.audit,
+        ffmpeg: ctx.tools.ffmpeg.path,
+        signal: ctx.signal,
+      });
+      ctx.logger.info(
+        { video: video.id, frames: result.ai.framesSent, estimatedTokens: result.ai.estimatedTokens, promptTokens: result.ai.promptTokens, template: result.ai.template },
+        'described',
+      );
+      return { ai: result.ai, ...(result.scenes ? { scenes: result.scenes } : {}) };
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import path from 'node:path';
+import { extractKeyframes, writeContactSheet } from '../../analysis/index.js';
+import type { Config, Video } from '../../core/index.js';
+import { hashInputs } from '../pipeline-runner.js';
+import type { Stage } from '../stage.js';
+
+/** The folder of a video's keyframes and contact sheet: [Paths] KeyframesDir/<videoId>. */
+export function keyframeDir(video: Pick<Video, 'id'>, config: Config): string {
+  return path.join(config.Paths.KeyframesDir, video.id);
+}
+
+/** Scene boundaries (not the keyframe paths this stage writes) and every keyframe setting. */
+export function keyframesInputHash(video: Video, config: Config): string {
+  const s = config.SceneDetection;
+  return hashInputs(
+    video.file.sha256,
+    video.metadata?.fps ?? null,
+    video.scenes.map((x) => [x.startFrame, x.endFrame]),
+    keyframeDir(video, config),
+    { position: s.KeyframePosition, width: s.KeyframeWidth, quality: s.KeyframeQuality, sheet: s.ContactSheet, columns: s.ContactSheetColumns },
+  );
+}
+
+/** One JPEG per scene (seek-accurate) and a contact sheet; their paths go on the record. */
+export const keyframesStage: Stage = {
+  name: 'keyframes',
+  version: '1',
+  needs: ['scenes'],
+  resource: 'cpu',
+  inputHash: keyframesInputHash,
+  skipReason: (video, config) =>
+    !config.SceneDetection.Enabled ? '[SceneDetection] Enabled = false' : video.scenes.length === 0 ? 'no scenes' : null,
+  async plan(video, ctx) {
+    return `${video.scenes.length} keyframes to ${keyframeDir(video, ctx.config)}`;
+  },
+  async run(video, ctx) {
+    const s = ctx.config.SceneDetection;
+    const dir = keyframeDir(video, ctx.config);
+    const paths = await extractKeyframes({
+      ffmpeg: ctx.tools.ffmpeg.path,
+      file: video.file.path,
+      scenes: video.scenes,
+      fps: video.metadata?.fps ?? 25,
+      outDir: dir,
+      position: s.KeyframePosition,
+      width: s.KeyframeWidth,
+      quality: s.KeyframeQuality,
+      interlaced: video.metadata?.interlaced ?? false,
+      signal: ctx.signal,
+      progress: (f) => ctx.progress(s.ContactSheet ? f * 0.9 : f),
+    });
+    const scenes = video.scenes.map((scene, i) => ({ ...scene, keyframe: paths[i]! }));
+    if (!s.ContactSheet) return { scenes };
+    const contactSheet = await writeContactSheet({
+      ffmpeg: ctx.tools.ffmpeg.path,
+      dir,
+      count: scenes.length,
+      columns: s.ContactSheetColumns,
+      cellWidth: Math.min(s.KeyframeWidth, 320),
+      quality: s.KeyframeQuality,
+      signal: ctx.signal,
+    });
+    return { scenes, contactSheet };
+  },
+};

@@ -1,0 +1,43 @@
+import { detectScenes, sceneSettingsFrom, shapeFromMetadata } from '../../analysis/index.js';
+import type { Config, Video } from '../../core/index.js';
+import { hashInputs } from '../pipeline-runner.js';
+import type { Stage } from '../stage.js';
+
+/** Everything the scene list depends on: the content, the stream shape and every [SceneDetection] detection setting. */
+export function scenesInputHash(video: Video, config: Config): string {
+  const m = video.metadata;
+  return hashInputs(
+    video.file.sha256,
+    m ? { w: m.width, h: m.height, fps: m.fps, frames: m.frameCount ?? null, vfr: m.variableFrameRate ?? false, rot: m.rotation } : null,
+    sceneSettingsFrom(config),
+  );
+}
+
+/** Scene detection → `scenes` (without keyframes). Cached by content hash and settings. */
+export const scenesStage: Stage = {
+  name: 'scenes',
+  version: '1',
+  needs: ['probe'],
+  resource: 'cpu',
+  cacheable: true,
+  inputHash: scenesInputHash,
+  skipReason: (_video, config) => (config.SceneDetection.Enabled ? null : '[SceneDetection] Enabled = false'),
+  async plan(video, ctx) {
+    const s = sceneSettingsFrom(ctx.config);
+    const frames = video.metadata?.frameCount ?? Math.round((video.metadata?.durationSec ?? 0) * (video.metadata?.fps ?? 0));
+    return `${s.detector} detector, threshold ${s.detector === 'adaptive' ? s.adaptiveThreshold : s.threshold}, ~${frames} frames`;
+  },
+  async run(video, ctx) {
+    const shape = shapeFromMetadata(video.metadata);
+    const result = await detectScenes({
+      ffmpeg: ctx.tools.ffmpeg.path,
+      file: video.file.path,
+      shape,
+      settings: sceneSettingsFrom(ctx.config),
+      signal: ctx.signal,
+      progress: (f) => ctx.progress(f),
+    });
+    ctx.logger.debug({ video: video.id, scenes: result.scenes.length, frames: result.frames, ms: result.ms }, 'scenes detected');
+    return { scenes: result.scenes };
+  },
+};

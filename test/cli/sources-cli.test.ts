@@ -1,0 +1,65 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { makeTestVideo, tempDir } from '../helpers/media.js';
+import { serveBytes, startTestServer } from '../sources/http-test-server.js';
+
+const t = tempDir('videodex-sources-cli-');
+const data = path.join(t.dir, 'data');
+let server: Awaited<ReturnType<typeof startTestServer>>;
+let healthy = false;
+const env = { ...process.env, VIDEODEX_SOURCES_RETRIES: '0' };
+
+beforeAll(async () => {
+  const a = readFileSync(await makeTestVideo(path.join(t.dir, 'a.mp4'), { seconds: 2, width: 160, height: 120, fps: 10, extra: ['-g', '10'] }));
+  const b = readFileSync(await makeTestVideo(path.join(t.dir, 'b.mp4'), { seconds: 1, width: 160, height: 120, source: 'smptebars' }));
+  const c = readFileSync(await makeTestVideo(path.join(t.dir, 'c.mp4'), { seconds: 1, width: 160, height: 120, source: 'color=c=blue' }));
+  server = await startTestServer({
+    '/a.mp4': (req, res) => serveBytes(res, req, a),
+    '/b.mp4': (req, res) => (healthy ? serveBytes(res, req, b) : void res.writeHead(404).end()),
+    '/c.mp4': (req, res) => (healthy ? serveBytes(res, req, c) : void res.writeHead(503).end()),
+  });
+  writeFileSync(path.join(t.dir, 'list.csv'), `url,label,start,end,split\n${server.base}/a.mp4,surfing,0,1,train\n${server.base}/b.mp4,running,,,val\n${server.base}/c.mp4,jumping,,,train\n`);
+});
+afterAll(async () => {
+  await server?.close();
+  t.cleanup();
+});
+
+describe('videodex sources status and process --retry-failed', () => {
+  it('logs every list row, groups failures by cause, and retries only the failed ones', async () => {
+    const first = await runCli(['process', '--input-file', path.join(t.dir, 'list.csv'), '--data-dir', data, '-q'], { env });
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/b\.mp4: acquire: HTTP 404 Not Found/);
+    expect(first.stderr).toMatch(/c\.mp4: acquire: HTTP 503 server error/);
+
+    const status = await runCli(['sources', 'status', '--data-dir', data], { env });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/inputs: 3 {2}done: 1 {2}failed: 2/);
+    expect(status.stdout).toMatch(/E_HTTP_404 +1 {2}permanent/);
+    expect(status.stdout).toMatch(/E_HTTP_5XX +1 {2}transient/);
+    const json = JSON.parse((await runCli(['sources', 'status', '--json', '--data-dir', data], { env })).stdout);
+    expect(json).toMatchObject({ total: 3, done: 1, failed: 2 });
+
+    // A plain re-run does not hammer the failed items again.
+    const hitsBefore = server.hits.length;
+    const again = await runCli(['process', '--input-file', path.join(t.dir, 'list.csv'), '--data-dir', data, '-q'], { env });
+    expect(again.code).toBe(1);
+    expect(server.hits.length).toBe(hitsBefore);
+
+    healthy = true;
+    const retry = await runCli(['process', '--retry-failed', '--data-dir', data, '--json', '-q'], { env });
+    expect(retry.code).toBe(0);
+    const results = retry.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'result');
+    expect(results.map((r: { input: string }) => path.basename(r.input)).sort()).toEqual(['b.mp4', 'c.mp4']);
+    expect(server.hitsOf('/a.mp4')).toHaveLength(1);
+    expect(server.hitsOf('/b.mp4')).toHaveLength(2);
+
+    const after = await runCli(['sources', 'status', '--json', '--data-dir', data], { env });
+    expect(JSON.parse(after.stdout)).toMatchObject({ total: 3, done: 3, failed: 0, failures: [] });
+    const b = JSON.parse((await runCli(['show', results.find((r: { input: string }) => r.input.endsWith('b.mp4')).videoId, '--data-dir', data], { env })).stdout);
+    expect(b.categories).toEqual([{ name: 'running', source: 'list' }]);
+    expect(b.source.list).toMatchObject({ label: 'running', split: 'val' });
+  });
+});

@@ -1,0 +1,197 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the fake does with one request. */
+export type FakeReply =
+  | { kind: 'text'; text: string }
+  | { kind: 'status'; status: number; retryAfter?: string; body?: unknown }
+  | { kind: 'hang' }
+  | { kind: 'empty' }
+  /** 200 with a body that is not JSON. */
+  | { kind: 'garbage' };
+
+export const reply = {
+  text: (text: string): FakeReply => ({ kind: 'text', text }),
+  status: (status: number, retryAfter?: string, body?: unknown): FakeReply => ({ kind: 'status', status, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(body !== undefined ? { body } : {}) }),
+  rateLimited: (retryAfter = '1'): FakeReply => ({
+    kind: 'status',
+    status: 429,
+    retryAfter,
+    body: { error: { message: 'Requests rate limit exceeded', type: 'throttling', code: 'Throttling.RateQuota' } },
+  }),
+  hang: (): FakeReply => ({ kind: 'hang' }),
+  empty: (): FakeReply => ({ kind: 'empty' }),
+  garbage: (): FakeReply => ({ kind: 'garbage' }),
+  fencedJson: (value: unknown): FakeReply => ({ kind: 'text', text: 'Here is the JSON you asked for:\n```json\n' + JSON.stringify(value, null, 2) + '\n```\nLet me know if you need more.' }),
+  brokenJson: (): FakeReply => ({ kind: 'text', text: '{"description": "a red car", "tags": ["car", "red"' }),
+  wrongShape: (): FakeReply => ({ kind: 'text', text: '{"summary": "a red car", "labels": 3}' }),
+};
+
+export interface RecordedRequest {
+  at: number;
+  method: string;
+  path: string;
+  /** 'openai' for .../chat/completions, 'eas' for the raw route. */
+  route: 'openai' | 'eas' | 'other';
+  authorization: string | undefined;
+  headers: IncomingMessage['headers'];
+  body: any;
+  /** The reply given. */
+  reply: FakeReply['kind'];
+  status: number;
+}
+
+export interface FakeVlmOptions {
+  /** The Authorization header each route demands; a mismatch is answered 401. Undefined: not checked. */
+  auth?: { openai?: string | null; eas?: string | null };
+  /** Delay before every answer, ms. */
+  latencyMs?: number;
+  /** The answer when the script is empty. */
+  defaultReply?: (req: RecordedRequest) => FakeReply;
+  /** Raw EAS route path (default /api/predict/qwen). */
+  easPath?: string;
+}
+
+/**
+ * A fake vision-language model server on 127.0.0.1: OpenAI chat completions at any path ending in
+ * /chat/completions and a raw PAI-EAS route. It checks each route's Authorization header, records every
+ * request, and answers from a script (429 with Retry-After, 500, hangs, empty answers, fenced/broken/wrong
+ * JSON), then with the default reply.
+ */
+export class FakeVlmServer {
+  readonly requests: RecordedRequest[] = [];
+  private readonly script: FakeReply[] = [];
+  private server: Server | null = null;
+  private readonly hanging = new Set<ServerResponse>();
+  url = '';
+
+  constructor(private readonly options: FakeVlmOptions = {}) {}
+
+  get easUrl(): string {
+    return `${this.url}${this.options.easPath ?? '/api/predict/qwen'}`;
+  }
+
+  /** Queues replies for the next requests, in order. */
+  queue(...replies: FakeReply[]): this {
+    this.script.push(...replies);
+    return this;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = null;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = raw;
+    try {
+      body = raw ? JSON.parse(raw) : null;
+    } catch {
+      // recorded as text
+    }
+    const path = (req.url ?? '/').split('?')[0]!;
+    const route: RecordedRequest['route'] = /\/chat\/completions$/.test(path) ? 'openai' : path === (this.options.easPath ?? '/api/predict/qwen') ? 'eas' : 'other';
+    const rec: RecordedRequest = {
+      at: performance.now(),
+      method: req.method ?? 'GET',
+      path,
+      route,
+      authorization: req.headers.authorization,
+      headers: req.headers,
+      body,
+      reply: 'text',
+      status: 200,
+    };
+    this.requests.push(rec);
+
+    if (route === 'other' || req.method !== 'POST') return this.send(res, rec, 404, { error: { message: `no route ${req.method} ${path}`, code: 'NotFound' } });
+    const expected = this.options.auth?.[route];
+    if (expected !== undefined && (req.headers.authorization ?? null) !== expected) {
+      return this.send(res, rec, 401, { error: { message: 'Invalid authorization header', type: 'auth', code: 'Unauthorized' } });
+    }
+    const next = this.script.shift() ?? this.options.defaultReply?.(rec) ?? reply.text('A test pattern with moving colours.');
+    rec.reply = next.kind;
+    if (next.kind === 'hang') {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      return;
+    }
+    if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs));
+    if (next.kind === 'status') {
+      return this.send(res, rec, next.status, next.body ?? { error: { message: `scripted ${next.status}`, code: `E${next.status}` } }, next.retryAfter);
+    }
+    if (next.kind === 'garbage') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('<html>not json');
+      return;
+    }
+    const text = next.kind === 'empty' ? '' : next.text;
+    return this.send(res, rec, 200, route === 'openai' ? openAiAnswer(body, text) : easAnswer(body, text));
+  }
+
+  private send(res: ServerResponse, rec: RecordedRequest, status: number, body: unknown, retryAfter?: string): void {
+    rec.status = status;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
+    res.writeHead(status, headers);
+    res.end(JSON.stringify(body));
+  }
+}
+
+/** Images in an OpenAI-style body (image_url parts, video frame lists, vLLM comma-joined frames). */
+export function imagesIn(body: any): string[] {
+  const out: string[] = [];
+  for (const m of body?.messages ?? []) {
+    if (!Array.isArray(m.content)) continue;
+    for (const p of m.content) {
+      if (p.type === 'image_url') out.push(p.image_url.url);
+      else if (p.type === 'video') out.push(...p.video);
+      else if (p.type === 'video_url' && String(p.video_url.url).startsWith('data:video/jpeg;base64,')) {
+        out.push(...String(p.video_url.url).slice('data:video/jpeg;base64,'.length).split(',').map((b) => `data:image/jpeg;base64,${b}`));
+      }
+    }
+  }
+  return out;
+}
+
+/** The text parts of an OpenAI-style body. */
+export function textIn(body: any): string {
+  return (body?.messages ?? [])
+    .flatMap((m: any) => (typeof m.content === 'string' ? [m.content] : (m.content ?? []).filter((p: any) => p.type === 'text').map((p: any) => p.text)))
+    .join('\n');
+}
+
+function openAiAnswer(body: any, text: string): unknown {
+  const images = imagesIn(body).length;
+  return {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: body?.model ?? 'fake',
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 100 + images * 170, completion_tokens: Math.ceil(text.length / 4), total_tokens: 100 + images * 170 + Math.ceil(text.length / 4) },
+  };
+}
+
+function easAnswer(body: any, text: string): unknown {
+  if (body?.input) {
+    return { output: { choices: [{ finish_reason: 'stop', message: { role: 'assistant', content: [{ text }] } }] }, usage: { input_tokens: 321, output_tokens: 12 } };
+  }
+  if (body?.prompt !== undefined) return { response: text };
+  return openAiAnswer(body, text);
+}

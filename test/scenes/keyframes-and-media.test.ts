@@ -1,0 +1,139 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_SCENE_SETTINGS,
+  detectScenes,
+  extractKeyframes,
+  probeStreamShape,
+  probeVideo,
+  scenesFromBoundaries,
+  shapeFromMetadata,
+  writeContactSheet,
+} from '../../src/analysis/index.js';
+import { findOnPath, runTool, UnsupportedMediaError } from '../../src/core/index.js';
+import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
+
+const t = tempDir('videodex-keyframes-');
+const ffmpeg = testFfmpeg();
+const ffprobe = findOnPath('ffprobe')!;
+const rgb = path.join(t.dir, 'rgb.mp4');
+
+beforeAll(async () => {
+  // red 0-24, green 25-49, blue 50-74 at 25 fps
+  await runTool(ffmpeg, [
+    '-loglevel', 'error', '-y',
+    '-filter_complex', 'color=c=red:s=160x90:r=25:d=1[a];color=c=lime:s=160x90:r=25:d=1[b];color=c=blue:s=160x90:r=25:d=1[c];[a][b][c]concat=n=3:v=1:a=0,format=yuv420p[v]',
+    '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '75', rgb,
+  ]);
+}, 120_000);
+afterAll(() => t.cleanup());
+
+/** The average colour of an image, via ffmpeg scaling it to one pixel. */
+async function colourOf(file: string): Promise<[number, number, number]> {
+  const { stdout } = await runTool(ffmpeg, ['-loglevel', 'error', '-i', file, '-vf', 'scale=1:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+  return [stdout[0]!, stdout[1]!, stdout[2]!];
+}
+const dominant = (c: [number, number, number]) => (['red', 'green', 'blue'] as const)[c.indexOf(Math.max(...c))];
+
+describe('keyframes', () => {
+  const scenes = scenesFromBoundaries([25, 50].map((frame) => ({ frame, transition: 'cut' as const, score: 90 })), 75, 25);
+
+  it('are seek-accurate at the first and the last frame of each scene', async () => {
+    for (const position of ['start', 'end'] as const) {
+      const dir = path.join(t.dir, `kf-${position}`);
+      const files = await extractKeyframes({ ffmpeg, file: rgb, scenes, fps: 25, outDir: dir, position, width: 64, quality: 3, batch: 2 });
+      expect(files.map((f) => path.basename(f))).toEqual(['scene-0001.jpg', 'scene-0002.jpg', 'scene-0003.jpg']);
+      const colours = await Promise.all(files.map(colourOf));
+      expect(colours.map(dominant)).toEqual(['red', 'green', 'blue']);
+    }
+  });
+
+  it('writes a contact sheet of all keyframes in a grid, and leaves no .part files', async () => {
+    const dir = path.join(t.dir, 'kf-sheet');
+    await extractKeyframes({ ffmpeg, file: rgb, scenes, fps: 25, outDir: dir, position: 'middle', width: 64, quality: 3 });
+    const sheet = await writeContactSheet({ ffmpeg, dir, count: 3, columns: 2, cellWidth: 64, quality: 3 });
+    const { stdout } = await runTool(ffprobe, ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', sheet]);
+    // 2 columns x 2 rows of 64x36 cells, 4 px padding between and margin around
+    expect(stdout.toString().trim()).toBe(`${2 * 64 + 4 + 8},${2 * 36 + 4 + 8}`);
+    expect(existsSync(`${sheet}.part`)).toBe(false);
+  });
+
+  it('work with the 2018 bundled ffmpeg too', async () => {
+    const { locateTool } = await import('../../src/core/index.js');
+    const bundled = locateTool('ffmpeg', '', '').path;
+    const files = await extractKeyframes({ ffmpeg: bundled, file: rgb, scenes, fps: 25, outDir: path.join(t.dir, 'kf-old'), position: 'start', width: 64, quality: 3 });
+    expect((await Promise.all(files.map(colourOf))).map(dominant)).toEqual(['red', 'green', 'blue']);
+    await writeContactSheet({ ffmpeg: bundled, dir: path.join(t.dir, 'kf-old'), count: 3, columns: 3, cellWidth: 64, quality: 3 });
+  });
+});
+
+describe('awkward media', () => {
+  const cutVideo = async (name: string, extra: string[] = [], vf = '') => {
+    const file = path.join(t.dir, name);
+    await runTool(ffmpeg, [
+      '-loglevel', 'error', '-y',
+      '-filter_complex', `testsrc2=s=320x180:r=25:d=1[a];smptehdbars=s=320x180:r=25:d=1[b];[a][b]concat=n=2:v=1:a=0${vf}[v]`,
+      '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', ...extra, file,
+    ]);
+    return file;
+  };
+  const detect = async (file: string) => {
+    const metadata = await probeVideo(ffprobe, file);
+    return { metadata, result: await detectScenes({ ffmpeg, file, shape: shapeFromMetadata(metadata), settings: DEFAULT_SCENE_SETTINGS }) };
+  };
+
+  it('rotated: frames are read upright (display size) and the cut is found', async () => {
+    const plain = await cutVideo('unrotated.mp4', ['-pix_fmt', 'yuv420p']);
+    const file = path.join(t.dir, 'rotated.mp4');
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', file]);
+    const { metadata, result } = await detect(file);
+    expect([90, 270]).toContain(metadata.rotation);
+    expect(result.height).toBeGreaterThan(result.width);
+    expect(result.scenes.map((s) => s.startFrame)).toEqual([0, 25]);
+  });
+
+  it('10-bit: the cut is found', async () => {
+    const file = await cutVideo('ten-bit.mp4', ['-pix_fmt', 'yuv420p10le']);
+    const { result } = await detect(file);
+    expect(result.scenes.map((s) => s.startFrame)).toEqual([0, 25]);
+  });
+
+  it('interlaced: the cut is found', async () => {
+    const file = await cutVideo('interlaced.mp4', ['-pix_fmt', 'yuv420p', '-flags', '+ilme+ildct', '-x264opts', 'tff=1'], ',setfield=tff');
+    const { metadata, result } = await detect(file);
+    expect(metadata.interlaced).toBe(true);
+    expect(result.scenes.map((s) => s.startFrame)).toEqual([0, 25]);
+  });
+
+  it('variable frame rate: the cut lands at its time', async () => {
+    // 25 fps for a second, then 50 fps for a second
+    const file = path.join(t.dir, 'vfr.mkv');
+    await runTool(ffmpeg, [
+      '-loglevel', 'error', '-y',
+      '-filter_complex', 'testsrc2=s=320x180:r=25:d=1,settb=1/1000[a];smptehdbars=s=320x180:r=50:d=1,settb=1/1000[b];[a][b]concat=n=2:v=1:a=0[v]',
+      '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-fps_mode', 'vfr', file,
+    ]);
+    const shape = await probeStreamShape(ffprobe, file);
+    const metadata = await probeVideo(ffprobe, file);
+    const result = await detectScenes({ ffmpeg, file, shape: { ...shapeFromMetadata(metadata), variableFrameRate: true }, settings: DEFAULT_SCENE_SETTINGS });
+    expect(shape.fps).toBeGreaterThan(0);
+    expect(result.scenes).toHaveLength(2);
+    expect(result.scenes[1]!.startSec).toBeGreaterThan(0.85);
+    expect(result.scenes[1]!.startSec).toBeLessThan(1.15);
+  });
+
+  it('very short (under a second): one scene covering every frame', async () => {
+    const file = await makeTestVideo(path.join(t.dir, 'short.mp4'), { seconds: 0.4, width: 160, height: 90 });
+    const { result } = await detect(file);
+    expect(result.frames).toBe(10);
+    expect(result.scenes).toEqual([expect.objectContaining({ startFrame: 0, endFrame: 10, transition: 'start' })]);
+  });
+
+  it('no video stream: a clear error', async () => {
+    const file = path.join(t.dir, 'song.m4a');
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', '-c:a', 'aac', file]);
+    await expect(probeStreamShape(ffprobe, file)).rejects.toThrow(UnsupportedMediaError);
+    expect(() => shapeFromMetadata(null)).toThrow(/no video stream/);
+  });
+});

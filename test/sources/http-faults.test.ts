@@ -1,0 +1,351 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configWith, createLogger } from '../../src/core/index.js';
+import { downloadHttp, partPathFor, type HttpDownloadOptions } from '../../src/sources/http-download.js';
+import { HttpSource } from '../../src/sources/http-source.js';
+import { AcquireError } from '../../src/sources/source-errors.js';
+import { tempDir } from '../helpers/media.js';
+import { serveBytes, sha256, startTestServer, videoLikeBytes } from './http-test-server.js';
+
+const BODY = videoLikeBytes(256 * 1024);
+const HALF = 128 * 1024;
+
+let tmp: { dir: string; cleanup: () => void };
+let agent: Agent;
+let servers: Array<{ close(): Promise<void> }>;
+
+beforeEach(() => {
+  tmp = tempDir('videodex-http-');
+  agent = new Agent({ connectTimeout: 2000, headersTimeout: 2000, bodyTimeout: 700 });
+  servers = [];
+});
+afterEach(async () => {
+  for (const s of servers) await s.close();
+  await agent.close();
+  tmp.cleanup();
+});
+
+async function server(routes: Parameters<typeof startTestServer>[0]) {
+  const s = await startTestServer(routes);
+  servers.push(s);
+  return s;
+}
+
+function options(url: string, extra: Partial<HttpDownloadOptions> = {}): HttpDownloadOptions {
+  return {
+    url,
+    dir: tmp.dir,
+    partDir: path.join(tmp.dir, '.partial'),
+    dispatcher: agent,
+    retries: 3,
+    backoffMs: 5,
+    maxRetryWaitMs: 5000,
+    maxRedirects: 5,
+    maxBytes: 0,
+    userAgent: 'videodex-test',
+    ...extra,
+  };
+}
+
+async function failure(p: Promise<unknown>): Promise<AcquireError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AcquireError);
+    const e = err as AcquireError;
+    expect(e.message).not.toContain('\n');
+    return e;
+  }
+  throw new Error('expected the download to fail');
+}
+
+/** Files a person would see in the media folder: never a .part. */
+function visibleFiles(): string[] {
+  return readdirSync(tmp.dir).filter((f) => !f.startsWith('.'));
+}
+
+describe('HTTP download faults (real server on 127.0.0.1)', () => {
+  it('404: fails at once, not retried, nothing left behind', async () => {
+    const s = await server({});
+    const err = await failure(downloadHttp(options(`${s.base}/missing.mp4`)));
+    expect(err.code).toBe('E_HTTP_404');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toMatch(/^HTTP 404 Not Found$/);
+    expect(s.hitsOf('/missing.mp4')).toHaveLength(1);
+    expect(visibleFiles()).toEqual([]);
+  });
+
+  it('403: fails at once, not retried', async () => {
+    const s = await server({ '/secret.mp4': (_q, res) => void res.writeHead(403).end() });
+    const err = await failure(downloadHttp(options(`${s.base}/secret.mp4`)));
+    expect(err.code).toBe('E_HTTP_403');
+    expect(err.message).toMatch(/HTTP 403 Forbidden/);
+    expect(s.hitsOf('/secret.mp4')).toHaveLength(1);
+  });
+
+  it('500 then 200: retried and finished', async () => {
+    const s = await server({
+      '/flaky.mp4': (req, res, n) => (n === 1 ? void res.writeHead(500).end('oops') : serveBytes(res, req, BODY)),
+    });
+    const retries: string[] = [];
+    const r = await downloadHttp(options(`${s.base}/flaky.mp4`, { onRetry: (e) => retries.push(e.code) }));
+    expect(r.attempts).toBe(2);
+    expect(retries).toEqual(['E_HTTP_5XX']);
+    expect(r.sha256).toBe(sha256(BODY));
+    expect(path.basename(r.path)).toBe('flaky.mp4');
+    expect(readFileSync(r.path).equals(BODY)).toBe(true);
+  });
+
+  it('429 with Retry-After: 1 waits about a second, then finishes', async () => {
+    const s = await server({
+      '/busy.mp4': (req, res, n) => (n === 1 ? void res.writeHead(429, { 'retry-after': '1' }).end() : serveBytes(res, req, BODY)),
+    });
+    const t0 = Date.now();
+    // A large backoff base proves the wait came from Retry-After, not the backoff.
+    const r = await downloadHttp(options(`${s.base}/busy.mp4`, { backoffMs: 60_000 }));
+    const waited = Date.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(950);
+    expect(waited).toBeLessThan(5000);
+    expect(r.attempts).toBe(2);
+    expect(r.sha256).toBe(sha256(BODY));
+  });
+
+  it('429 asking for longer than MaxRetryWaitSec fails with a clear, retryable error', async () => {
+    const s = await server({ '/slow.mp4': (_q, res) => void res.writeHead(429, { 'retry-after': '3600' }).end() });
+    const err = await failure(downloadHttp(options(`${s.base}/slow.mp4`)));
+    expect(err.code).toBe('E_RETRY_AFTER_TOO_LONG');
+    expect(err.retryable).toBe(true);
+    expect(s.hitsOf('/slow.mp4')).toHaveLength(1);
+  });
+
+  it('connection reset after half the body: the retry resumes with Range and the file is whole', async () => {
+    const s = await server({
+      '/reset.mp4': (req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length), etag: '"v1"', 'accept-ranges': 'bytes' });
+          res.write(BODY.subarray(0, HALF), () => setTimeout(() => req.socket.destroy(), 50));
+        } else serveBytes(res, req, BODY, { etag: '"v1"' });
+      },
+    });
+    const r = await downloadHttp(options(`${s.base}/reset.mp4`));
+    expect(r.attempts).toBe(2);
+    const second = s.hitsOf('/reset.mp4')[1]!;
+    expect(second.range).toMatch(/^bytes=\d+-$/);
+    expect(second.ifRange).toBe('"v1"');
+    expect(r.resumedFrom).toBeGreaterThan(0);
+    expect(r.sha256).toBe(sha256(BODY));
+    expect(readFileSync(r.path).equals(BODY)).toBe(true);
+  });
+
+  it('a server that stalls mid-body hits the idle timeout, and the retry finishes', async () => {
+    const s = await server({
+      '/stall.mp4': (req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length), etag: '"s"' });
+          res.write(BODY.subarray(0, HALF)); // then nothing, forever
+        } else serveBytes(res, req, BODY, { etag: '"s"' });
+      },
+    });
+    const codes: string[] = [];
+    const r = await downloadHttp(options(`${s.base}/stall.mp4`, { onRetry: (e) => codes.push(e.code) }));
+    expect(codes).toEqual(['E_IDLE_TIMEOUT']);
+    expect(r.sha256).toBe(sha256(BODY));
+  });
+
+  it('a server that always stalls fails with the idle-timeout line after the retries', async () => {
+    const s = await server({
+      '/stuck.mp4': (_q, res) => {
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length) });
+        res.write(BODY.subarray(0, 1000));
+      },
+    });
+    const err = await failure(downloadHttp(options(`${s.base}/stuck.mp4`, { retries: 1 })));
+    expect(err.code).toBe('E_IDLE_TIMEOUT');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toMatch(/stalled.*gave up after 2 attempts/);
+    expect(visibleFiles()).toEqual([]);
+  });
+
+  it('Content-Length larger than the body: retried, then failed as truncated; the .part is never shown as a video', async () => {
+    const s = await server({
+      '/short.mp4': (req, res) => {
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length + 5000) });
+        res.end(BODY, () => req.socket.destroy());
+      },
+    });
+    const err = await failure(downloadHttp(options(`${s.base}/short.mp4`, { retries: 2 })));
+    expect(err.code).toBe('E_TRUNCATED');
+    expect(err.message).toMatch(/(closed the connection|ended after)/);
+    expect(s.hitsOf('/short.mp4')).toHaveLength(3);
+    expect(visibleFiles()).toEqual([]);
+  });
+
+  it('HTML instead of a video: refused at once', async () => {
+    const s = await server({
+      '/page': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>x</title>'),
+      '/disguised.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end('<!DOCTYPE html>\n<html><body>login</body></html>'),
+      '/api.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end('{"error": "expired"}'),
+    });
+    const html = await failure(downloadHttp(options(`${s.base}/page`)));
+    expect(html.code).toBe('E_NOT_VIDEO');
+    expect(html.message).toMatch(/sent an HTML page \(text\/html\) instead of a video/);
+    const sniffed = await failure(downloadHttp(options(`${s.base}/disguised.mp4`)));
+    expect(sniffed.code).toBe('E_NOT_VIDEO');
+    expect(sniffed.message).toMatch(/HTML page instead of a video/);
+    const json = await failure(downloadHttp(options(`${s.base}/api.mp4`)));
+    expect(json.message).toMatch(/sent JSON instead of a video/);
+    expect(s.hitsOf('/disguised.mp4')).toHaveLength(1);
+    expect(readdirSync(tmp.dir).filter((f) => f !== '.partial')).toEqual([]);
+    expect(readdirSync(path.join(tmp.dir, '.partial'))).toEqual([]);
+  });
+
+  it('redirect loop: named, not retried', async () => {
+    const s = await server({
+      '/a.mp4': (_q, res) => void res.writeHead(302, { location: '/b.mp4' }).end(),
+      '/b.mp4': (_q, res) => void res.writeHead(301, { location: '/a.mp4' }).end(),
+      '/hop1': (_q, res) => void res.writeHead(302, { location: '/hop2' }).end(),
+      '/hop2': (_q, res) => void res.writeHead(307, { location: '/final.mp4' }).end(),
+      '/final.mp4': (req, res) => serveBytes(res, req, BODY),
+    });
+    const err = await failure(downloadHttp(options(`${s.base}/a.mp4`)));
+    expect(err.code).toBe('E_REDIRECT_LOOP');
+    expect(err.message).toMatch(/redirect loop .*a\.mp4 -> .*b\.mp4 -> .*a\.mp4/);
+    expect(s.hitsOf('/a.mp4')).toHaveLength(1);
+    const ok = await downloadHttp(options(`${s.base}/hop1`));
+    expect(path.basename(ok.path)).toBe('final.mp4');
+    expect(ok.finalUrl).toBe(`${s.base}/final.mp4`);
+    const tooMany = await failure(downloadHttp(options(`${s.base}/hop1`, { maxRedirects: 1 })));
+    expect(tooMany.code).toBe('E_TOO_MANY_REDIRECTS');
+  });
+
+  it('a body over MaxBytes: refused from Content-Length, or cut off mid-stream when there is none', async () => {
+    const s = await server({
+      '/big.mp4': (req, res) => serveBytes(res, req, BODY),
+      '/chunked.mp4': (_q, res) => {
+        res.writeHead(200, { 'content-type': 'video/mp4' });
+        res.end(BODY);
+      },
+    });
+    const declared = await failure(downloadHttp(options(`${s.base}/big.mp4`, { maxBytes: 100_000 })));
+    expect(declared.code).toBe('E_TOO_LARGE');
+    expect(declared.message).toMatch(/262144 bytes is over the 100000-byte limit/);
+    const streamed = await failure(downloadHttp(options(`${s.base}/chunked.mp4`, { maxBytes: 100_000 })));
+    expect(streamed.code).toBe('E_TOO_LARGE');
+    expect(streamed.retryable).toBe(false);
+    expect(s.hitsOf('/chunked.mp4')).toHaveLength(1);
+    expect(visibleFiles()).toEqual([]);
+  });
+
+  it('Content-Disposition ../../etc/passwd: the file stays in the media folder, under a safe unique name', async () => {
+    const s = await server({
+      '/x': (req, res) => serveBytes(res, req, BODY, { headers: { 'content-disposition': 'attachment; filename="../../etc/passwd"' } }),
+      '/y': (req, res) => serveBytes(res, req, BODY, { headers: { 'content-disposition': "attachment; filename*=UTF-8''..%2F..%2Fclip%00.mp4" } }),
+    });
+    const a = await downloadHttp(options(`${s.base}/x`));
+    const b = await downloadHttp(options(`${s.base}/x`));
+    const c = await downloadHttp(options(`${s.base}/y`));
+    for (const r of [a, b, c]) expect(path.dirname(r.path)).toBe(tmp.dir);
+    expect(path.basename(a.path)).toBe('passwd.mp4');
+    expect(path.basename(b.path)).toBe('passwd-1.mp4');
+    expect(path.basename(c.path)).toBe('clip_.mp4');
+  });
+
+  it('a server that ignores Range: the retry restarts from zero and the file is right', async () => {
+    const s = await server({
+      '/norange.mp4': (req, res, n) => {
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length), etag: '"n"' });
+        if (n === 1) res.write(BODY.subarray(0, HALF), () => setTimeout(() => req.socket.destroy(), 50));
+        else res.end(BODY); // ignores the Range header
+      },
+    });
+    const r = await downloadHttp(options(`${s.base}/norange.mp4`));
+    expect(s.hitsOf('/norange.mp4')[1]!.range).toMatch(/^bytes=/);
+    expect(r.sha256).toBe(sha256(BODY));
+    expect(statSync(r.path).size).toBe(BODY.length);
+  });
+
+  it('the file changed on the server between attempts: If-Range makes it restart with the new content', async () => {
+    const v2 = videoLikeBytes(200 * 1024, 2);
+    const s = await server({
+      '/changing.mp4': (req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length), etag: '"one"' });
+          res.write(BODY.subarray(0, HALF), () => setTimeout(() => req.socket.destroy(), 50));
+        } else serveBytes(res, req, v2, { etag: '"two"' });
+      },
+    });
+    const r = await downloadHttp(options(`${s.base}/changing.mp4`));
+    expect(s.hitsOf('/changing.mp4')[1]!.ifRange).toBe('"one"');
+    expect(r.sha256).toBe(sha256(v2));
+  });
+
+  it('SIGKILL mid-download, then resume: the finished file has the original sha256', async () => {
+    const big = videoLikeBytes(2 * 1024 * 1024, 3);
+    const s = await server({
+      '/kill.mp4': (req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(big.length), etag: '"k"', 'accept-ranges': 'bytes' });
+          res.write(big.subarray(0, 1024 * 1024)); // then stall: the child is killed while waiting
+        } else serveBytes(res, req, big, { etag: '"k"' });
+      },
+    });
+    const url = `${s.base}/kill.mp4`;
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/download-child.ts', import.meta.url)), url, tmp.dir], {
+      stdio: 'ignore',
+    });
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+    const part = partPathFor(path.join(tmp.dir, '.partial'), url);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      try {
+        if (statSync(part).size >= 1024 * 1024) break;
+      } catch {
+        // not there yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(statSync(part).size).toBe(1024 * 1024);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(visibleFiles()).toEqual([]);
+
+    const r = await downloadHttp(options(url));
+    expect(s.hitsOf('/kill.mp4')[1]!.range).toBe(`bytes=${1024 * 1024}-`);
+    expect(r.resumedFrom).toBe(1024 * 1024);
+    expect(r.sha256).toBe(sha256(big));
+    expect(sha256(readFileSync(r.path))).toBe(sha256(big));
+    expect(visibleFiles()).toEqual(['kill.mp4']);
+  });
+
+  it('through HttpSource: failed items fail alone, the others finish, per-host limit holds', async () => {
+    let active = 0;
+    let peak = 0;
+    const s = await server({
+      '/ok1.mp4': (req, res) => slow(req, res),
+      '/ok2.mp4': (req, res) => slow(req, res),
+      '/ok3.mp4': (req, res) => slow(req, res),
+      '/gone.mp4': (_q, res) => void res.writeHead(404).end(),
+    });
+    function slow(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) {
+      active++;
+      peak = Math.max(peak, active);
+      setTimeout(() => {
+        active--;
+        serveBytes(res, req, BODY);
+      }, 100);
+    }
+    const config = configWith({ Sources: { PerHost: 2, Retries: 1, RetryBackoffMs: 5 } });
+    const source = new HttpSource(config);
+    const ctx = { config, logger: createLogger({ file: null, level: 'silent', secrets: [] }), signal: new AbortController().signal, mediaDir: tmp.dir, progress: () => {} };
+    const names = ['ok1.mp4', 'gone.mp4', 'ok2.mp4', 'ok3.mp4'];
+    const results = await Promise.allSettled(names.map((n) => source.acquire({ key: `${s.base}/${n}`, raw: n, kind: 'url', url: `${s.base}/${n}` }, ctx)));
+    await source.close();
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(visibleFiles().sort()).toEqual(['ok1.mp4', 'ok2.mp4', 'ok3.mp4']);
+  });
+});

@@ -1,0 +1,196 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configWith, createLogger, MediaTools, runTool, type Config } from '../../src/core/index.js';
+import { createSources, expandInputs, mapYtDlpInfo, readInputList, type AcquireContext, type InputItem, type Source } from '../../src/sources/index.js';
+import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
+import { sha256, startTestServer } from './http-test-server.js';
+
+const t = tempDir('videodex-sources-');
+let tools: MediaTools;
+let clip: Buffer;
+let server: Awaited<ReturnType<typeof startTestServer>>;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  tools = await MediaTools.resolve({ ffmpeg: 'auto', ffprobe: 'auto' });
+  // 4 s at 10 fps with a keyframe every 10 frames: cuts at whole seconds can be stream-copied, at 1.25 s cannot.
+  const file = await makeTestVideo(path.join(t.dir, 'clip.mp4'), { seconds: 4, width: 160, height: 120, fps: 10, extra: ['-g', '10', '-keyint_min', '10', '-sc_threshold', '0'] });
+  clip = readFileSync(file);
+  const hlsDir = path.join(t.dir, 'hls');
+  mkdirSync(hlsDir);
+  await runTool(testFfmpeg(), ['-hide_banner', '-loglevel', 'error', '-i', file, '-c', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_list_size', '0', path.join(hlsDir, 'index.m3u8')]);
+  const hlsFiles = Object.fromEntries(
+    readdirSync(hlsDir).map((f) => [
+      `/show/ep1/${f}`,
+      (_q: unknown, res: import('node:http').ServerResponse) =>
+        void res.writeHead(200, { 'content-type': f.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t' }).end(readFileSync(path.join(hlsDir, f))),
+    ]),
+  );
+  server = await startTestServer({
+    '/clip.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(clip.length) }).end(clip),
+    '/page.html': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><head><title>My Clip</title></head><body><video src="clip.mp4" controls></video></body></html>'),
+    '/watch': (_q, res) =>
+      void res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><head><title>Surf page</title><script type="application/ld+json">${JSON.stringify({
+        '@context': 'https://schema.org', '@type': 'VideoObject', name: 'Surf Day', description: 'Waves at dawn', uploadDate: '2024-05-01T08:00:00Z',
+        duration: 'PT4S', contentUrl: `${server.base}/clip.mp4`, author: { '@type': 'Person', name: 'Ann' }, keywords: 'surf,beach',
+      })}</script></head><body>surf</body></html>`),
+    '/nothing.html': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>no video here</body></html>'),
+    '/live': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(path.join(hlsDir, 'index.m3u8')).toString().replace(/^(index\d+\.ts)$/gm, '/show/ep1/$1')),
+    ...hlsFiles,
+  });
+});
+afterAll(async () => {
+  for (const c of closers) await c();
+  await server?.close();
+  t.cleanup();
+});
+
+function setup(name: string, sections: Parameters<typeof configWith>[0] = {}, envPath?: string): { sources: readonly Source[]; ctx: AcquireContext; mediaDir: string; config: Config } {
+  const mediaDir = path.join(t.dir, name);
+  const config = configWith({ ...sections, Sources: { Retries: 1, RetryBackoffMs: 5, ...(sections.Sources ?? {}) } });
+  const set = createSources(config, envPath !== undefined ? { envPath } : {});
+  closers.push(() => set.close());
+  const ctx: AcquireContext = { config, logger: createLogger({ file: null, level: 'silent', secrets: [] }), signal: new AbortController().signal, tools, mediaDir, progress: () => {} };
+  return { sources: set.sources, ctx, mediaDir, config };
+}
+
+function acquire(sources: readonly Source[], item: InputItem, ctx: AcquireContext) {
+  const source = sources.find((s) => s.canHandle(item));
+  if (!source) throw new Error(`no source for ${item.raw}`);
+  return source.acquire(item, ctx).then((a) => ({ ...a, kind: source.kind }));
+}
+
+const url = (u: string, list?: InputItem['list']): InputItem => ({ key: u, raw: u, kind: 'url', url: u, ...(list ? { list } : {}) });
+
+async function durationOf(file: string): Promise<number> {
+  const { stdout } = await runTool(tools.ffprobe.path, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
+  return Number(stdout.toString().trim());
+}
+
+describe('yt-dlp source (generic extractor against a local page)', () => {
+  it('takes the <video> of a page that answered HTML, and maps info.json', async () => {
+    const { sources, ctx, mediaDir } = setup('yt1');
+    const a = await acquire(sources, url(`${server.base}/page.html`), ctx);
+    expect(a.kind).toBe('http'); // asked HTTP first, which handed the HTML page to yt-dlp
+    expect(a.source.kind).toBe('ytdlp');
+    expect(a.source.title).toMatch(/My Clip/);
+    expect(a.source.pageUrl).toBe(`${server.base}/page.html`);
+    expect(a.sha256).toBe(sha256(clip));
+    expect(path.dirname(a.path)).toBe(mediaDir);
+    expect(readdirSync(path.join(mediaDir, '.partial'))).toEqual([]);
+  });
+
+  it('maps JSON-LD metadata (title, uploader, date, duration, description, tags) through ytdl: URLs', async () => {
+    const { sources, ctx } = setup('yt2');
+    const a = await acquire(sources, url(`ytdl:${server.base}/watch`), ctx);
+    expect(a.kind).toBe('ytdlp');
+    expect(a.source).toMatchObject({ kind: 'ytdlp', title: 'Surf Day', uploader: 'Ann', uploadedAt: '2024-05-01', description: 'Waves at dawn', durationSec: 4, pageUrl: `${server.base}/watch` });
+    expect(a.tags).toEqual([{ name: 'surf', source: 'metadata' }, { name: 'beach', source: 'metadata' }]);
+    expect(path.basename(a.path)).toBe('Surf Day [watch].mp4');
+  });
+
+  it('maps categories and ignores junk in info.json', () => {
+    const m = mapYtDlpInfo({ title: 'T', channel: 'C', upload_date: '20200131', tags: ['a', ' a ', '', 'b'], categories: ['Sports'], webpage_url: 'https://x/y' }, 'https://x/y');
+    expect(m.source).toMatchObject({ title: 'T', uploader: 'C', uploadedAt: '2020-01-31', pageUrl: 'https://x/y' });
+    expect(m.tags.map((x) => x.name)).toEqual(['a', 'b']);
+    expect(m.categories).toEqual([{ name: 'Sports', source: 'metadata' }]);
+  });
+
+  it('a page with no video: one clear line naming both failures', async () => {
+    const { sources, ctx } = setup('yt3');
+    await expect(acquire(sources, url(`${server.base}/nothing.html`), ctx)).rejects.toThrow(/^a web page, not a video, and yt-dlp found none on it: .*Unsupported URL/);
+  });
+
+  it('missing yt-dlp: a clear install message, only for inputs that need it', async () => {
+    const { sources, ctx } = setup('yt4', {}, '/nonexistent');
+    await expect(acquire(sources, url('https://www.youtube.com/watch?v=abc'), ctx)).rejects.toThrow(/yt-dlp is needed for this URL but was not found on PATH; install it: apt-get install -y yt-dlp \(or pip install yt-dlp\)/);
+    await expect(acquire(sources, url(`${server.base}/page.html`), ctx)).rejects.toThrow(/HTML page.*install yt-dlp to take videos from web pages/);
+    const ok = await acquire(sources, url(`${server.base}/clip.mp4`), ctx);
+    expect(ok.sha256).toBe(sha256(clip));
+    const off = setup('yt5', { Sources: { YtDlp: 'off' } });
+    await expect(acquire(off.sources, url('https://youtu.be/abc'), off.ctx)).rejects.toThrow(/turned off \(\[Sources\] YtDlp = off\)/);
+  });
+});
+
+describe('HLS/DASH source', () => {
+  it('copies an HLS stream into one MP4 without re-encoding', async () => {
+    const { sources, ctx, mediaDir } = setup('hls1');
+    const a = await acquire(sources, url(`${server.base}/show/ep1/index.m3u8`), ctx);
+    expect(a.kind).toBe('hls');
+    expect(path.basename(a.path)).toBe('ep1-index.mp4');
+    expect(path.dirname(a.path)).toBe(mediaDir);
+    expect(await durationOf(a.path)).toBeGreaterThan(3.5);
+    const { stdout } = await runTool(tools.ffprobe.path, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width', '-of', 'csv=p=0', a.path]);
+    expect(stdout.toString().trim()).toBe('h264,160');
+  });
+
+  it('a manifest served without .m3u8 is recognised and handed to ffmpeg', async () => {
+    const { sources, ctx } = setup('hls2');
+    const a = await acquire(sources, url(`${server.base}/live`), ctx);
+    expect(a.source.kind).toBe('hls');
+    expect(await durationOf(a.path)).toBeGreaterThan(3.5);
+  });
+
+  it('a 404 manifest fails at once with one line', async () => {
+    const { sources, ctx } = setup('hls3');
+    const before = server.hitsOf('/gone/index.m3u8').length;
+    await expect(acquire(sources, url(`${server.base}/gone/index.m3u8`), ctx)).rejects.toThrow(/^stream HTTP 404 Not Found$/);
+    expect(server.hitsOf('/gone/index.m3u8').length - before).toBe(1);
+  });
+});
+
+describe('labelled lists (Kinetics CSV)', () => {
+  it('reads url or youtube_id rows with label, start, end and split; bad rows are problems', () => {
+    const csv = 'label,youtube_id,time_start,time_end,split\nsurfing,abc123,10,20,train\nrunning,,1,2,val\njumping,xyz,5,3,train\n';
+    const r = readInputList(csv, '/lists/k.csv');
+    expect(r.entries).toEqual([
+      { raw: 'https://www.youtube.com/watch?v=abc123', list: { file: '/lists/k.csv', row: 2, label: 'surfing', split: 'train', start: 10, end: 20 } },
+    ]);
+    expect(r.problems.map((p) => `${p.raw}: ${p.message}`)).toEqual(['k.csv row 3: no url or youtube_id', 'k.csv row 4: end (3) must be after start (5)']);
+  });
+
+  it('downloads, trims (copy on a keyframe, re-encode off one), labels as list categories', async () => {
+    const { sources, ctx, mediaDir } = setup('list1');
+    const listFile = path.join(t.dir, 'train.csv');
+    writeFileSync(listFile, `url,label,start,end,split\n${server.base}/clip.mp4,surfing,1,3,train\n${server.base}/clip.mp4,waving,1.25,2.75,val\n${path.join(t.dir, 'clip.mp4')},local one,,,test\n`);
+    const { items, problems } = await expandInputs([], [listFile], { videoExtensions: ['mp4'], sniffContent: true, followSymlinks: false });
+    expect(problems).toEqual([]);
+    expect(items.map((i) => i.key)).toEqual([`${server.base}/clip.mp4#t=1,3`, `${server.base}/clip.mp4#t=1.25,2.75`, path.join(t.dir, 'clip.mp4')]);
+    const copy = await acquire(sources, items[0]!, ctx);
+    expect(copy.source.list).toMatchObject({ label: 'surfing', split: 'train', start: 1, end: 3, trim: 'copy' });
+    expect(copy.categories).toEqual([{ name: 'surfing', source: 'list' }]);
+    expect(Math.abs((await durationOf(copy.path)) - 2)).toBeLessThan(0.15);
+    expect(path.basename(copy.path)).toBe('clip_000001_000003.mp4');
+    const re = await acquire(sources, items[1]!, ctx);
+    expect(re.source.list?.trim).toBe('reencode');
+    expect(Math.abs((await durationOf(re.path)) - 1.5)).toBeLessThan(0.15);
+    const local = await acquire(sources, items[2]!, ctx);
+    expect(local.source.list?.trim).toBeUndefined();
+    expect(local.storage).toBe('reference');
+    expect(local.categories).toEqual([{ name: 'local one', source: 'list' }]);
+    // The full-length downloads were only a means to the clips.
+    expect(readdirSync(mediaDir).filter((f) => !f.startsWith('.')).sort()).toEqual(['clip_000001.250_000002.750.mp4', 'clip_000001_000003.mp4']);
+  });
+});
+
+describe('local files', () => {
+  it('reference, link and copy modes', async () => {
+    const file = path.join(t.dir, 'clip.mp4');
+    const item: InputItem = { key: file, raw: file, kind: 'local', path: file };
+    const ref = setup('loc-ref', { Sources: { LocalMode: 'reference' } });
+    expect((await acquire(ref.sources, item, ref.ctx)).path).toBe(file);
+    const link = setup('loc-link', { Sources: { LocalMode: 'link' } });
+    const l = await acquire(link.sources, item, link.ctx);
+    expect(l.storage).toBe('link');
+    expect(statSync(l.path).ino).toBe(statSync(file).ino);
+    const again = await acquire(link.sources, item, link.ctx);
+    expect(again.path).toBe(l.path);
+    const copy = setup('loc-copy', { Sources: { LocalMode: 'copy' } });
+    const c = await acquire(copy.sources, item, copy.ctx);
+    expect(c.storage).toBe('copy');
+    expect(statSync(c.path).ino).not.toBe(statSync(file).ino);
+    expect(sha256(readFileSync(c.path))).toBe(sha256(clip));
+    expect(existsSync(path.join(copy.mediaDir, '.partial')) ? readdirSync(path.join(copy.mediaDir, '.partial')) : []).toEqual([]);
+  });
+});

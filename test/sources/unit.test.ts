@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { BandwidthLimiter } from '../../src/sources/bandwidth-limiter.js';
+import { sniffNotVideo } from '../../src/sources/http-download.js';
+import { contentDispositionName, safeFileName } from '../../src/sources/media-names.js';
+import { backoffMs, parseRetryAfter } from '../../src/sources/retry-policy.js';
+import { readInputList } from '../../src/sources/expand-inputs.js';
+
+describe('retry policy', () => {
+  it('backs off exponentially with jitter, capped at 60 s', () => {
+    expect(backoffMs(0, 1000, () => 0)).toBe(500);
+    expect(backoffMs(0, 1000, () => 1)).toBe(1000);
+    expect(backoffMs(3, 1000, () => 0.5)).toBe(6000);
+    expect(backoffMs(20, 1000, () => 1)).toBe(60_000);
+  });
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('1')).toBe(1000);
+    expect(parseRetryAfter(new Date(10_000 + 5000).toUTCString(), 10_000)).toBe(5000);
+    expect(parseRetryAfter('soon')).toBeNull();
+    expect(parseRetryAfter(undefined)).toBeNull();
+  });
+});
+
+describe('file names', () => {
+  it('never leave the folder and stay usable', () => {
+    expect(safeFileName('/etc/passwd')).toBe('passwd');
+    expect(safeFileName('..\\..\\boot.ini')).toBe('boot.ini');
+    expect(safeFileName('nul')).toBe('_nul');
+    expect(safeFileName('.bashrc')).toBe('bashrc');
+    expect(safeFileName('   ')).toBe('video');
+    const long = safeFileName(`${'é'.repeat(300)}.mp4`);
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(180);
+    expect(long.endsWith('.mp4')).toBe(true);
+  });
+  it('parse Content-Disposition, filename* first', () => {
+    expect(contentDispositionName(`attachment; filename="a.mp4"; filename*=UTF-8''%E6%B5%B7.mp4`)).toBe('海.mp4');
+    expect(contentDispositionName('attachment; filename="say \\"hi\\".mp4"')).toBe('say "hi".mp4');
+    expect(contentDispositionName('inline; filename=clip.webm')).toBe('clip.webm');
+    expect(contentDispositionName('inline')).toBeNull();
+  });
+});
+
+describe('content sniffing', () => {
+  it('recognises pages, JSON and manifests, not video bytes', () => {
+    expect(sniffNotVideo(Buffer.from('\n  <!DOCTYPE html><html>'))).toBe('an HTML page');
+    expect(sniffNotVideo(Buffer.from('{"error":"denied"}'))).toBe('JSON');
+    expect(sniffNotVideo(Buffer.from('#EXTM3U\n#EXT-X-VERSION:3'))).toBe('an HLS playlist');
+    expect(sniffNotVideo(Buffer.from([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70]))).toBeNull();
+    expect(sniffNotVideo(Buffer.from([0x1a, 0x45, 0xdf, 0xa3]))).toBeNull();
+  });
+});
+
+describe('bandwidth cap', () => {
+  it('holds a process-wide rate', async () => {
+    const limiter = new BandwidthLimiter(200_000);
+    const t0 = performance.now();
+    // 200 kB burst passes at once; 100 kB more needs about half a second.
+    for (let i = 0; i < 30; i++) await limiter.take(10_000);
+    const ms = performance.now() - t0;
+    expect(ms).toBeGreaterThanOrEqual(450);
+    expect(ms).toBeLessThan(3000);
+  });
+});
+
+describe('plain lists', () => {
+  it('keep comments out and rows numbered', () => {
+    const r = readInputList('# list\nhttps://x/a.mp4\n\nb.mp4\n', '/l/list.txt');
+    expect(r.entries).toEqual([
+      { raw: 'https://x/a.mp4', list: { file: '/l/list.txt', row: 2 } },
+      { raw: 'b.mp4', list: { file: '/l/list.txt', row: 4 } },
+    ]);
+  });
+  it('refuse a CSV whose header has no url column, naming what it found', () => {
+    const r = readInputList('name,label\nfoo,bar\n', '/l/k.csv');
+    expect(r.problems[0]!.message).toMatch(/header with a url or youtube_id column; found: name, label/);
+  });
+});

@@ -1,0 +1,343 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { jpegBufferSize, RateLimiter } from '../../src/analysis/vlm/index.js';
+import { App } from '../../src/app.js';
+import { AuditLog, ConfigError, configWith, ContentCache, loadConfig, MediaTools, ModelError, runTool, type Config, type Scene, type Video } from '../../src/core/index.js';
+import { createDescribeStage, type StageContext } from '../../src/workflow/index.js';
+import { FakeVlmServer, imagesIn, reply, textIn, type RecordedRequest } from '../helpers/fake-vlm-server.js';
+import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
+import { makeRecord } from '../helpers/records.js';
+
+const CANARY = 'sk-CANARY-5f3a9c2e71d04b8a';
+const t = tempDir('videodex-describe-');
+const clip = path.join(t.dir, 'clip.mp4');
+const keyframes: string[] = [];
+let tools: MediaTools;
+
+beforeAll(async () => {
+  await makeTestVideo(clip, { seconds: 6, width: 320, height: 240, fps: 10 });
+  mkdirSync(path.join(t.dir, 'kf'), { recursive: true });
+  for (let i = 0; i < 10; i++) {
+    const out = path.join(t.dir, 'kf', `${i}.jpg`);
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-ss', String(i * 0.5 + 0.2), '-i', clip, '-frames:v', '1', '-vf', 'scale=480:-2', '-q:v', '5', out]);
+    keyframes.push(out);
+  }
+  tools = await MediaTools.resolve({ ffmpeg: 'auto', ffprobe: 'auto' });
+});
+afterAll(() => t.cleanup());
+
+const servers: FakeVlmServer[] = [];
+async function fake(options: ConstructorParameters<typeof FakeVlmServer>[0] = {}): Promise<FakeVlmServer> {
+  const s = await new FakeVlmServer(options).start();
+  servers.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+
+function sizesOf(req: RecordedRequest): Array<{ width: number; height: number }> {
+  return imagesIn(req.body).map((url) => jpegBufferSize(Buffer.from(url.split('base64,')[1]!, 'base64'))!);
+}
+
+function sceneRecord(n: number, overrides: Partial<Video> = {}): Video {
+  const scenes: Scene[] = Array.from({ length: n }, (_, i) => ({
+    index: i,
+    startSec: i * 0.6,
+    endSec: (i + 1) * 0.6,
+    startFrame: i * 6,
+    endFrame: (i + 1) * 6,
+    keyframe: keyframes[i % keyframes.length],
+    transition: i === 0 ? 'start' : 'cut',
+    score: 40,
+  }));
+  return makeRecord({
+    file: { path: clip, bytes: 1000, sha256: 'ab'.repeat(32) },
+    metadata: { durationSec: 6, container: 'mp4', bitRate: 1000, width: 320, height: 240, fps: 10, rotation: 0, videoCodec: 'h264', audio: null, containerTags: {} },
+    scenes,
+    ...overrides,
+  });
+}
+
+function context(config: Config, dir: string): StageContext {
+  return {
+    config,
+    logger: pino({ level: 'silent' }),
+    tools,
+    cache: new ContentCache(path.join(dir, 'cache')),
+    audit: new AuditLog(path.join(dir, 'audit.jsonl'), [CANARY]),
+    signal: new AbortController().signal,
+    progress: () => undefined,
+  };
+}
+
+function qwen(s: FakeVlmServer, extra: Record<string, unknown> = {}, dir = t.dir): Config {
+  return configWith({
+    Paths: { DataDir: dir },
+    QwenVL: { PublicEndpoint: `${s.url}/v1`, AccessKey: CANARY, BackoffMs: 5, Retries: 2, RequestsPerMinute: 100_000, ...extra },
+  });
+}
+
+const unlimited = () => new RateLimiter(1_000_000);
+
+describe('describe stage: frames, sizes, prompt', () => {
+  it('sends one keyframe per scene as images sized in multiples of 28 within MaxPixelsPerFrame', async () => {
+    const s = await fake({ auth: { openai: `Bearer ${CANARY}` } });
+    const config = qwen(s, { DefaultInstruction: 'Name every colour you see.' });
+    const stage = createDescribeStage(config, { limiter: unlimited() });
+    const patch = await stage.run(sceneRecord(6), context(config, t.dir));
+    expect(s.requests).toHaveLength(1);
+    const sizes = sizesOf(s.requests[0]!);
+    expect(sizes).toHaveLength(6);
+    // Keyframes are 480x360: 476x364 is the nearest 28-multiple size within 200704 pixels.
+    for (const size of sizes) expect(size).toEqual({ width: 476, height: 364 });
+    const text = textIn(s.requests[0]!.body);
+    expect(text).toContain('Name every colour you see.');
+    expect(text).toContain('6 frames taken in order');
+    expect(patch.ai).toMatchObject({ description: expect.stringMatching(/test pattern/), template: 'describe', framesSent: 6, provider: 'openai', model: 'qwen2-vl-7b-instruct' });
+    expect(patch.ai!.endpoint).toBe(`${new URL(s.url).host}/v1`);
+    expect(patch.ai!.promptTokens).toBe(100 + 6 * 170);
+  });
+
+  it('thins many scenes evenly to MaxFrames and shrinks frames to the pixel budget', async () => {
+    const s = await fake();
+    const config = qwen(s, { MaxFrames: 4, MaxPixelsPerFrame: 50_176 });
+    const video = sceneRecord(40);
+    const stage = createDescribeStage(config, { limiter: unlimited() });
+    const plan = stage.planDetails(video, config);
+    expect(plan.requests[0]!.picks.map((p) => p.sceneIndex)).toEqual([5, 15, 25, 35]);
+    await stage.run(video, context(config, t.dir));
+    const sizes = sizesOf(s.requests[0]!);
+    expect(sizes).toHaveLength(4);
+    for (const size of sizes) {
+      expect(size.width % 28).toBe(0);
+      expect(size.height % 28).toBe(0);
+      expect(size.width * size.height).toBeLessThanOrEqual(50_176);
+    }
+  });
+
+  it('falls back to evenly spaced frames cut from the video when there are no scenes', async () => {
+    const s = await fake();
+    const config = qwen(s, { MaxFrames: 5, VideoInput: 'frames' });
+    await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(0), context(config, t.dir));
+    const part = s.requests[0]!.body.messages[0].content[0];
+    expect(part.type).toBe('video');
+    expect(part.video).toHaveLength(5);
+    // 320x240 video: rounded to multiples of 28 (within the budget).
+    expect(sizesOf(s.requests[0]!)[0]).toEqual({ width: 308, height: 252 });
+  });
+
+  it('refuses a video over MaxTokensPerVideo without calling the model', async () => {
+    const s = await fake();
+    const config = qwen(s, { MaxTokensPerVideo: 500 });
+    const err = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(8), context(config, t.dir)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as ModelError).code).toBe('E_MODEL_BUDGET');
+    expect((err as ModelError).message).toMatch(/estimated \d+ prompt tokens \(8 frames at 476x364.*exceed \[QwenVL\] MaxTokensPerVideo = 500/);
+    expect(s.requests).toHaveLength(0);
+  });
+});
+
+describe('describe stage: VideoInput = url', () => {
+  it('sends the source URL itself, estimating the server\'s own 2-fps sampling', async () => {
+    const s = await fake();
+    const config = qwen(s, { VideoInput: 'url' });
+    const video = sceneRecord(3, { source: { url: 'https://cdn.example/clip.mp4', kind: 'http', fetchedAt: '2024-01-01T00:00:00Z' } });
+    const stage = createDescribeStage(config, { limiter: unlimited() });
+    const plan = stage.planDetails(video, config);
+    // 6 s of 320x240: 12 frames, enlarged to the video minimum of 128 patches (392x280 = 14x10 patches), in 6 pairs.
+    expect(plan.requests[0]!.visualTokens).toBe(6 * 14 * 10 + 2);
+    const patch = await stage.run(video, context(config, t.dir));
+    expect(s.requests[0]!.body.messages[0].content[0]).toEqual({ type: 'video_url', video_url: { url: 'https://cdn.example/clip.mp4' } });
+    expect(patch.ai!.framesSent).toBe(0);
+  });
+});
+
+describe('describe stage: JSON templates', () => {
+  const answer = { description: 'Colour bars and a moving gradient.', tags: ['test pattern', 'colour'], category: 'test', actions: [] };
+
+  it('parses fenced JSON with prose around it', async () => {
+    const s = await fake();
+    s.queue(reply.fencedJson(answer));
+    const config = qwen(s, { Template: 'tags-json' });
+    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, t.dir));
+    expect(patch.ai).toMatchObject({ description: answer.description, tags: answer.tags, category: 'test', actions: [], template: 'tags-json' });
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('repairs broken JSON with one text-only request', async () => {
+    const s = await fake();
+    s.queue(reply.brokenJson(), reply.text(JSON.stringify(answer)));
+    const config = qwen(s, { Template: 'tags-json' });
+    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, t.dir));
+    expect(patch.ai!.tags).toEqual(answer.tags);
+    expect(s.requests).toHaveLength(2);
+    expect(imagesIn(s.requests[1]!.body)).toHaveLength(0);
+    expect(textIn(s.requests[1]!.body)).toMatch(/cut off[\s\S]*Previous answer:\n\{"description": "a red car"/);
+  });
+
+  it('records a failure, not a guess, when the repaired answer still has the wrong shape', async () => {
+    const s = await fake();
+    s.queue(reply.wrongShape(), reply.wrongShape());
+    const config = qwen(s, { Template: 'tags-json' });
+    const err = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, t.dir)).catch((e: unknown) => e);
+    expect((err as ModelError).code).toBe('E_MODEL_JSON');
+    expect((err as ModelError).message).toMatch(/clip\.mp4: .*tags-json is not valid JSON even after one repair request: wrong shape: missing description, tags/);
+    expect(s.requests).toHaveLength(2);
+  });
+
+  it('fills {{actionLabels}} from [Tagging] ActionLabels for action-recognition', async () => {
+    const s = await fake();
+    s.queue(reply.text('{"actions": ["waving"], "description": "someone waves"}'));
+    const labels = path.join(t.dir, 'labels.txt');
+    writeFileSync(labels, '# kinetics subset\nwaving\nrunning\n\njumping\n');
+    const config = configWith({
+      Paths: { DataDir: t.dir },
+      Tagging: { ActionLabels: labels },
+      QwenVL: { PublicEndpoint: s.url, Template: 'action-recognition', RequestsPerMinute: 100_000 },
+    });
+    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(2), context(config, t.dir));
+    expect(textIn(s.requests[0]!.body)).toContain('label list: waving, running, jumping.');
+    expect(patch.ai!.actions).toEqual(['waving']);
+  });
+});
+
+describe('describe stage: per-scene captions', () => {
+  it('captions every scene in batches and stores them on the scenes', async () => {
+    const s = await fake({
+      defaultReply: (req) => {
+        const n = imagesIn(req.body).length;
+        return textIn(req.body).includes('caption')
+          ? reply.text(JSON.stringify({ captions: Array.from({ length: n }, (_, i) => `caption ${i + 1} of ${n}`) }))
+          : reply.text('The whole video.');
+      },
+    });
+    const config = qwen(s, { PerScene: true, SceneBatchSize: 2 });
+    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(5), context(config, t.dir));
+    expect(s.requests).toHaveLength(1 + 3);
+    expect(s.requests.slice(1).map((r) => imagesIn(r.body).length)).toEqual([2, 2, 1]);
+    expect(patch.scenes!.map((sc) => sc.description)).toEqual(['caption 1 of 2', 'caption 2 of 2', 'caption 1 of 2', 'caption 2 of 2', 'caption 1 of 1']);
+    expect(patch.ai!.description).toBe('The whole video.');
+    expect(patch.ai!.framesSent).toBe(5 + 5);
+  });
+});
+
+describe('describe stage: config checks before any call', () => {
+  it('throws a ConfigError for an unknown template variable when the stage is built', async () => {
+    const s = await fake();
+    const dir = path.join(t.dir, 'bad-templates');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'mine.txt'), 'Describe {{title}} in {{langauge}}.');
+    const config = configWith({ Paths: { DataDir: t.dir, TemplatesDir: dir }, QwenVL: { PublicEndpoint: s.url, Template: 'mine' } });
+    expect(() => createDescribeStage(config)).toThrow(ConfigError);
+    expect(() => createDescribeStage(config)).toThrow(/mine\.txt: unknown variable \{\{langauge\}\}/);
+    expect(s.requests).toHaveLength(0);
+  });
+
+  it('is skipped with a reason when no endpoint is configured', () => {
+    const config = configWith({ Paths: { DataDir: t.dir } });
+    const stage = createDescribeStage(config);
+    expect(stage.skipReason!(sceneRecord(1), config)).toMatch(/no model endpoint configured: set \[QwenVL\] PublicEndpoint/);
+  });
+
+  it('changes its input hash with the template text, instruction and model, not with the endpoint', async () => {
+    const s = await fake();
+    const video = sceneRecord(3);
+    const base = { PublicEndpoint: s.url };
+    const h = (q: Record<string, unknown>) => createDescribeStage(configWith({ Paths: { DataDir: t.dir }, QwenVL: { ...base, ...q } })).inputHash(video, configWith({ Paths: { DataDir: t.dir }, QwenVL: { ...base, ...q } }));
+    const ref = h({});
+    expect(h({ PublicEndpoint: 'https://other.example/v1' })).toBe(ref);
+    expect(h({ VpcEndpoint: 'https://vpc.example/v1', UseVpc: true })).toBe(ref);
+    expect(h({ DefaultInstruction: 'other' })).not.toBe(ref);
+    expect(h({ Model: 'qwen2.5-vl-7b-instruct' })).not.toBe(ref);
+    expect(h({ Template: 'tags-json' })).not.toBe(ref);
+    expect(h({ MaxFrames: 2 })).not.toBe(ref);
+  });
+});
+
+describe('describe in the pipeline (App, runner, SQLite, cache, audit)', () => {
+  it('describes once, then re-runs make zero calls, even without the database; --force refreshes; the key is in no file', async () => {
+    const s = await fake({ auth: { openai: `Bearer ${CANARY}` } });
+    const data = path.join(t.dir, 'pipeline-data');
+    const make = () =>
+      new App(
+        loadConfig({
+          env: { VIDEODEX_QWEN_ACCESS_KEY: CANARY },
+          overrides: { 'Paths.DataDir': data, 'QwenVL.PublicEndpoint': `${s.url}/v1`, 'QwenVL.Template': 'tags-json', 'Logging.Level': 'debug' },
+        }),
+      );
+    s.queue(reply.fencedJson({ description: 'bars', tags: ['bars'], category: null, actions: [] }));
+    let app = make();
+    const first = await app.process([clip]);
+    expect(first.failures).toEqual([]);
+    const id = first.videos[0]!;
+    const record = (await (await app.store()).get(id))!;
+    expect(record.ai).toMatchObject({ description: 'bars', tags: ['bars'] });
+    expect(record.stages.describe).toMatchObject({ status: 'done' });
+    await app.close();
+    expect(s.requests).toHaveLength(1);
+
+    app = make();
+    await app.process([clip]);
+    await app.close();
+    expect(s.requests).toHaveLength(1);
+
+    rmSync(path.join(data, 'videodex.db'), { force: true });
+    rmSync(path.join(data, 'videodex.db-wal'), { force: true });
+    rmSync(path.join(data, 'videodex.db-shm'), { force: true });
+    app = make();
+    const third = await app.process([clip]);
+    expect((await (await app.store()).get(id))!.ai!.description).toBe('bars');
+    await app.close();
+    expect(third.failures).toEqual([]);
+    expect(s.requests).toHaveLength(1);
+
+    s.queue(reply.text('{"description": "fresh", "tags": ["new"]}'));
+    app = make();
+    await app.process([clip], { force: ['describe'] });
+    expect((await (await app.store()).get(id))!.ai!.description).toBe('fresh');
+    await app.close();
+    expect(s.requests).toHaveLength(2);
+
+    const audit = readFileSync(path.join(data, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(audit).toHaveLength(2);
+    expect(audit[0]).toMatchObject({ videoId: id, provider: 'openai', model: 'qwen2-vl-7b-instruct', template: 'tags-json', status: 'ok', retries: 0, httpStatus: 200, endpoint: `${new URL(s.url).host}/v1` });
+    expect(audit[0].frames).toBeGreaterThanOrEqual(4);
+    expect(audit[0].estimatedTokens).toBeGreaterThan(0);
+    expect(audit[0].promptTokens).toBeGreaterThan(0);
+    expect(audit[0].templateHash).toMatch(/^[0-9a-f]{16}$/);
+
+    for (const file of walk(data)) expect(readFileSync(file).includes(CANARY), `${file} holds the key`).toBe(false);
+  });
+});
+
+describe('describe failures in the pipeline', () => {
+  it('records one clear error on the video when every retry fails, and the run goes on', async () => {
+    const s = await fake({ defaultReply: () => reply.status(503) });
+    const data = path.join(t.dir, 'failing-data');
+    const app = new App(
+      loadConfig({ env: {}, overrides: { 'Paths.DataDir': data, 'QwenVL.PublicEndpoint': s.url, 'QwenVL.Retries': 1, 'QwenVL.BackoffMs': 5 } }),
+      { logToFile: false },
+    );
+    const summary = await app.process([clip]);
+    const id = summary.videos[0]!;
+    const record = (await (await app.store()).get(id))!;
+    await app.close();
+    expect(s.requests).toHaveLength(2);
+    expect(summary.failures).toEqual([expect.objectContaining({ stage: 'describe', error: expect.stringMatching(/^clip\.mp4: openai 127\.0\.0\.1:\d+\/v1 answered HTTP 503 E503: scripted 503 \(after 2 attempts\)$/) })]);
+    expect(record.stages.describe).toMatchObject({ status: 'failed', errorCode: 'E_MODEL_HTTP' });
+    expect(record.stages.index).toMatchObject({ status: 'done' });
+    expect(record.ai).toBeNull();
+    const audit = JSON.parse(readFileSync(path.join(data, 'audit.jsonl'), 'utf8').trim());
+    expect(audit).toMatchObject({ status: 'error', httpStatus: 503, retries: 1, errorCode: 'E_MODEL_HTTP' });
+  });
+});
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}

@@ -1,0 +1,208 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  OpenAiVlmClient,
+  PaiEasVlmClient,
+  RateLimiter,
+  ReliableVlm,
+  type EasRequestFormat,
+  type FrameImage,
+  type VlmRequest,
+} from '../../src/analysis/vlm/index.js';
+import { ModelError } from '../../src/core/index.js';
+import { FakeVlmServer, imagesIn, reply } from '../helpers/fake-vlm-server.js';
+
+const KEY = 'sk-canary-1234567890';
+const frame: FrameImage = { jpegBase64: Buffer.from('jpeg-bytes').toString('base64'), width: 56, height: 28, timeSec: 0.5 };
+
+function request(overrides: Partial<VlmRequest> = {}): VlmRequest {
+  return {
+    model: 'qwen2-vl-7b-instruct',
+    messages: [{ role: 'user', content: [{ type: 'images', frames: [frame, { ...frame, timeSec: 1.5 }] }, { type: 'text', text: 'Describe it.' }] }],
+    maxOutputTokens: 64,
+    temperature: 0.1,
+    timeoutMs: 5000,
+    ...overrides,
+  };
+}
+
+const servers: FakeVlmServer[] = [];
+async function fake(options: ConstructorParameters<typeof FakeVlmServer>[0] = {}): Promise<FakeVlmServer> {
+  const s = await new FakeVlmServer(options).start();
+  servers.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+
+const fast = { retries: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 5000 };
+const reliable = (client: ConstructorParameters<typeof ReliableVlm>[0], policy = fast) => new ReliableVlm(client, new RateLimiter(100_000), policy);
+
+describe('openai provider (official SDK)', () => {
+  it('sends chat completions with image parts and Authorization: Bearer <key>', async () => {
+    const s = await fake({ auth: { openai: `Bearer ${KEY}` } });
+    const client = new OpenAiVlmClient({ endpoint: `${s.url}/v1`, accessKey: KEY, authHeader: 'auto', frameListFormat: 'dashscope' });
+    const res = await client.describe(request());
+    expect(res.text).toMatch(/test pattern/);
+    expect(res.usage.promptTokens).toBe(100 + 2 * 170);
+    const body = s.requests[0]!.body;
+    expect(s.requests[0]!.path).toBe('/v1/chat/completions');
+    expect(body.model).toBe('qwen2-vl-7b-instruct');
+    expect(body.max_tokens).toBe(64);
+    expect(body.messages[0].content.map((p: { type: string }) => p.type)).toEqual(['image_url', 'image_url', 'text']);
+    expect(imagesIn(body)[0]).toBe(`data:image/jpeg;base64,${frame.jpegBase64}`);
+  });
+
+  it('sends the PAI-EAS token as is (no Bearer) when AuthHeader = token', async () => {
+    const s = await fake({ auth: { openai: KEY } });
+    const client = new OpenAiVlmClient({ endpoint: `${s.url}/api/predict/svc/v1/chat/completions`, accessKey: KEY, authHeader: 'token', frameListFormat: 'dashscope' });
+    await client.describe(request());
+    expect(s.requests[0]!.authorization).toBe(KEY);
+    expect(s.requests[0]!.path).toBe('/api/predict/svc/v1/chat/completions');
+  });
+
+  it('sends no Authorization header without a key', async () => {
+    const s = await fake();
+    await new OpenAiVlmClient({ endpoint: s.url, accessKey: '', authHeader: 'auto', frameListFormat: 'dashscope' }).describe(request());
+    expect(s.requests[0]!.authorization).toBeUndefined();
+  });
+
+  it('sends frames as one video part, DashScope or vLLM style', async () => {
+    const s = await fake();
+    const frames = { type: 'frames' as const, frames: [frame, frame, frame] };
+    const msg = request({ messages: [{ role: 'user', content: [frames, { type: 'text', text: 'x' }] }] });
+    await new OpenAiVlmClient({ endpoint: s.url, accessKey: '', authHeader: 'auto', frameListFormat: 'dashscope' }).describe(msg);
+    await new OpenAiVlmClient({ endpoint: s.url, accessKey: '', authHeader: 'auto', frameListFormat: 'vllm' }).describe(msg);
+    expect(s.requests[0]!.body.messages[0].content[0]).toEqual({ type: 'video', video: Array(3).fill(`data:image/jpeg;base64,${frame.jpegBase64}`) });
+    expect(s.requests[1]!.body.messages[0].content[0].video_url.url).toBe(`data:video/jpeg;base64,${Array(3).fill(frame.jpegBase64).join(',')}`);
+  });
+
+  it('turns a 401 into a non-retryable ModelError without the key in it', async () => {
+    const s = await fake({ auth: { openai: 'Bearer right-key' } });
+    const client = new OpenAiVlmClient({ endpoint: s.url, accessKey: KEY, authHeader: 'bearer', frameListFormat: 'dashscope' });
+    const err = await client.describe(request()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as ModelError).status).toBe(401);
+    expect((err as ModelError).retryable).toBe(false);
+    expect((err as ModelError).message).toMatch(/HTTP 401.*AccessKey/);
+    expect((err as ModelError).message).not.toContain(KEY);
+  });
+});
+
+describe('pai-eas provider (raw)', () => {
+  const eas = (s: FakeVlmServer, requestFormat: EasRequestFormat, responsePath = '') =>
+    new PaiEasVlmClient({ endpoint: s.easUrl, accessKey: KEY, authHeader: 'auto', requestFormat, responsePath, frameListFormat: 'dashscope' });
+
+  it('posts to the configured URL with Authorization: <token>, no Bearer', async () => {
+    const s = await fake({ auth: { eas: KEY } });
+    const res = await eas(s, 'openai').describe(request());
+    expect(res.text).toMatch(/test pattern/);
+    expect(s.requests[0]!.route).toBe('eas');
+    expect(s.requests[0]!.authorization).toBe(KEY);
+  });
+
+  it('maps the dashscope body and reply', async () => {
+    const s = await fake({ auth: { eas: KEY } });
+    const res = await eas(s, 'dashscope').describe(request());
+    const body = s.requests[0]!.body;
+    expect(body.input.messages[0].content).toEqual([{ image: expect.stringMatching(/^data:image\/jpeg;base64,/) }, { image: expect.any(String) }, { text: 'Describe it.' }]);
+    expect(body.parameters).toEqual({ max_tokens: 64, temperature: 0.1 });
+    expect(res).toMatchObject({ text: expect.stringMatching(/test pattern/), usage: { promptTokens: 321, completionTokens: 12 } });
+  });
+
+  it('maps the prompt body and reads the answer at EasResponsePath', async () => {
+    const s = await fake();
+    const res = await eas(s, 'prompt', 'response').describe(request());
+    expect(s.requests[0]!.body).toEqual({ prompt: 'Describe it.', images: [frame.jpegBase64, frame.jpegBase64], max_new_tokens: 64, temperature: 0.1 });
+    expect(res.text).toMatch(/test pattern/);
+    const bad = await eas(s, 'prompt', 'output.text').describe(request()).catch((e: unknown) => e);
+    expect((bad as ModelError).message).toMatch(/no answer text at output\.text/);
+  });
+
+  it('refuses an HTML page as an answer, for both providers', async () => {
+    const s = await fake();
+    s.queue(reply.garbage(), reply.garbage());
+    const a = await eas(s, 'openai').describe(request()).catch((e: unknown) => e);
+    expect((a as ModelError).message).toMatch(/HTML page, not an answer/);
+    const b = await new OpenAiVlmClient({ endpoint: s.url, accessKey: '', authHeader: 'auto', frameListFormat: 'dashscope' }).describe(request()).catch((e: unknown) => e);
+    expect((b as ModelError).code).toBe('E_MODEL_ANSWER');
+    expect((b as ModelError).message).toMatch(/not JSON: is the endpoint an OpenAI-compatible API/);
+  });
+
+  it('rejects a wrong token with 401 and does not retry it', async () => {
+    const s = await fake({ auth: { eas: 'other-token' } });
+    const out = await reliable(eas(s, 'openai')).call(request());
+    expect(out.ok).toBe(false);
+    expect(out.retries).toBe(0);
+    expect(s.requests).toHaveLength(1);
+  });
+});
+
+describe('retries', () => {
+  const client = (s: FakeVlmServer) => new OpenAiVlmClient({ endpoint: s.url, accessKey: KEY, authHeader: 'bearer', frameListFormat: 'dashscope' });
+
+  it('waits for Retry-After on 429, then succeeds', async () => {
+    const s = await fake();
+    s.queue(reply.rateLimited('1'));
+    const out = await reliable(client(s)).call(request());
+    expect(out.ok).toBe(true);
+    expect(out.retries).toBe(1);
+    expect(s.requests).toHaveLength(2);
+    expect(s.requests[1]!.at - s.requests[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('retries 500s up to Retries, then gives one error saying how many attempts', async () => {
+    const s = await fake();
+    s.queue(reply.status(500), reply.status(502), reply.status(503), reply.status(500), reply.text('too late'));
+    const out = await reliable(client(s)).call(request());
+    expect(out.ok).toBe(false);
+    expect(s.requests).toHaveLength(4);
+    expect(!out.ok && out.error.message).toMatch(/HTTP 500.*after 4 attempts/);
+  });
+
+  it.each([400, 401, 403])('never retries %i', async (status) => {
+    const s = await fake();
+    s.queue(reply.status(status));
+    const out = await reliable(client(s)).call(request());
+    expect(out.ok).toBe(false);
+    expect(out.status).toBe(status);
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('times out a hanging server per request and retries', async () => {
+    const s = await fake();
+    s.queue(reply.hang());
+    const out = await reliable(client(s)).call(request({ timeoutMs: 300 }));
+    expect(out.ok).toBe(true);
+    expect(out.retries).toBe(1);
+    expect(s.requests.map((r) => r.reply)).toEqual(['hang', 'text']);
+  });
+
+  it('gives up on a server that always hangs with a timeout error', async () => {
+    const s = await fake();
+    s.queue(reply.hang(), reply.hang());
+    const out = await reliable(client(s), { ...fast, retries: 1 }).call(request({ timeoutMs: 200 }));
+    expect(out.ok).toBe(false);
+    expect(!out.ok && out.error.code).toBe('E_MODEL_TIMEOUT');
+    expect(!out.ok && out.error.message).toMatch(/no answer within 200 ms/);
+  });
+
+  it('retries an empty answer', async () => {
+    const s = await fake();
+    s.queue(reply.empty());
+    const out = await reliable(client(s)).call(request());
+    expect(out.ok).toBe(true);
+    expect(s.requests).toHaveLength(2);
+  });
+
+  it('retries a refused connection', async () => {
+    const s = await fake();
+    const url = s.url;
+    await s.stop();
+    const c = new OpenAiVlmClient({ endpoint: url, accessKey: KEY, authHeader: 'bearer', frameListFormat: 'dashscope' });
+    const out = await reliable(c, { ...fast, retries: 2 }).call(request());
+    expect(out.ok).toBe(false);
+    expect(out.retries).toBe(2);
+    expect(!out.ok && out.error.code).toBe('E_MODEL_CONNECTION');
+  });
+});

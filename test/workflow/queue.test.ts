@@ -1,0 +1,62 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { makeTestVideo, tempDir } from '../helpers/media.js';
+
+const redisUrl = process.env.VIDEODEX_TEST_REDIS_URL;
+if (!redisUrl) console.warn('queue tests skipped: set VIDEODEX_TEST_REDIS_URL (bash .ci/run starts Redis and sets it)');
+
+describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
+  const t = tempDir();
+  const queue = `videodex-test-${process.pid}-${Date.now()}`;
+  const common = () => ['--redis', redisUrl!, '--queue', queue, '--data-dir', path.join(t.dir, 'data')];
+  const env = { ...process.env, VIDEODEX_QUEUE_REDISURL: '' };
+
+  beforeAll(async () => {
+    await makeTestVideo(path.join(t.dir, 'a.mp4'), { seconds: 1 });
+    await makeTestVideo(path.join(t.dir, 'b.mp4'), { seconds: 1, width: 160, height: 120 });
+    writeFileSync(path.join(t.dir, 'broken.mp4'), 'not a video at all');
+  });
+  afterAll(() => t.cleanup());
+
+  const finishedJobs = (stderr: string) => Number(/worker finished (\d+) job/.exec(stderr)?.[1] ?? NaN);
+
+  it('two workers share the queue: every input processed once, failures recorded, re-enqueue repeats nothing', async () => {
+    const inputs = ['a.mp4', 'b.mp4', 'broken.mp4'].map((f) => path.join(t.dir, f));
+    const enq = await runCli(['enqueue', ...inputs, '--json', ...common()], { env });
+    expect(JSON.parse(enq.stdout)).toMatchObject({ added: 3, alreadyQueued: 0 });
+    const again = await runCli(['enqueue', ...inputs, '--json', ...common()], { env });
+    expect(JSON.parse(again.stdout)).toMatchObject({ added: 0, alreadyQueued: 3 });
+
+    const [w1, w2] = await Promise.all([
+      runCli(['worker', '--exit-when-empty', '--concurrency', '1', ...common()], { env }),
+      runCli(['worker', '--exit-when-empty', '--concurrency', '1', ...common()], { env }),
+    ]);
+    expect(finishedJobs(w1.stderr) + finishedJobs(w2.stderr)).toBe(3);
+    expect(`${w1.stderr}${w2.stderr}`).toMatch(/broken\.mp4 \([0-9a-f]+\): failed/);
+
+    const status = JSON.parse((await runCli(['queue', 'status', '--json', ...common()], { env })).stdout);
+    expect(status).toMatchObject({ waiting: 0, active: 0, completed: 3 });
+    const found = JSON.parse((await runCli(['search', '--json', '--data-dir', path.join(t.dir, 'data')])).stdout);
+    expect(found.total).toBe(3);
+    expect(found.facets.codecs).toEqual({ h264: 2 });
+
+    await runCli(['enqueue', ...inputs, ...common()], { env });
+    const w3 = await runCli(['worker', '--exit-when-empty', ...common()], { env });
+    expect(finishedJobs(w3.stderr)).toBe(3);
+    expect(w3.stderr.match(/: unchanged/g)).toHaveLength(2);
+  });
+
+  it('a worker on an empty queue exits at once with --exit-when-empty', async () => {
+    const w = await runCli(['worker', '--exit-when-empty', '--redis', redisUrl!, '--queue', `${queue}-empty`, '--data-dir', path.join(t.dir, 'data2')], { env });
+    expect(w.code).toBe(0);
+    expect(finishedJobs(w.stderr)).toBe(0);
+  });
+
+  it('says clearly when Redis cannot be reached', async () => {
+    const r = await runCli(['queue', 'status', '--redis', 'redis://127.0.0.1:1', '--queue', queue, '--data-dir', path.join(t.dir, 'data')], { env, timeoutMs: 30_000 });
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim()).toMatch(/^videodex: cannot reach Redis at 127.0.0.1:1: /);
+  });
+});
