@@ -14,7 +14,24 @@ import {
 } from './core/index.js';
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
 import { openStore, type VideoStore } from './store/index.js';
-import { createDescribeStage, indexStage, keyframesStage, PipelineRunner, probeStage, scenesStage, type RunOptions, type RunSummary, type Stage } from './workflow/index.js';
+import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
+import { formatTaxonomyForPrompt, loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
+import type { SearchQuery } from './store/index.js';
+import {
+  createClassifyStage,
+  createDescribeStage,
+  createTagStage,
+  indexStage,
+  keyframesStage,
+  PipelineRunner,
+  probeStage,
+  retagRecords,
+  scenesStage,
+  type RetagSummary,
+  type RunOptions,
+  type RunSummary,
+  type Stage,
+} from './workflow/index.js';
 
 export interface AppOptions extends LoadConfigOptions {
   /** Log to the log file (default true); tests and one-shot reads may turn it off. */
@@ -32,7 +49,10 @@ export class App {
   private storePromise: Promise<VideoStore> | null = null;
   private toolsPromise: Promise<MediaTools> | null = null;
   private sourceSet: SourceSet | null = null;
-  private stageList: Stage[] | null = null;
+  private stageList: { plugins: LoadedPlugin[]; stages: Stage[] } | null = null;
+  private pluginsPromise: Promise<LoadedPlugin[]> | null = null;
+  private loadedPlugins: LoadedPlugin[] = [];
+  private taggingSetup: TaggingSetup | null = null;
 
   constructor(readonly loaded: LoadedConfig, options: { logToFile?: boolean } = {}) {
     this.config = loaded.config;
@@ -72,15 +92,53 @@ export class App {
     return this.sourceSet.sources;
   }
 
-  /** The pipeline's stages, built once (the describe stage checks its templates here, before any work). */
+  /**
+   * The plugins of `[Plugins] Modules`, imported and validated once. Call before `stages()` so plugin stages
+   * and taggers are part of the pipeline; a bad plugin is a ConfigError before any work.
+   */
+  loadPlugins(): Promise<LoadedPlugin[]> {
+    this.pluginsPromise ??= loadPlugins(this.config.Plugins.Modules, { config: this.config, logger: this.logger }).then((loaded) => {
+      this.loadedPlugins = loaded;
+      return loaded;
+    });
+    return this.pluginsPromise;
+  }
+
+  /** Tag rules, taxonomy and action labels of `[Tagging]`, parsed and checked once (ConfigError on a bad file). */
+  tagging(): TaggingSetup {
+    this.taggingSetup ??= loadTaggingSetup(this.config);
+    return this.taggingSetup;
+  }
+
+  /**
+   * The `{{taxonomy}}` template variable: the taxonomy's categories and the action vocabulary as text, so the
+   * model answers in the user's vocabulary. Empty when neither is configured.
+   */
+  taxonomyPrompt(): string {
+    return formatTaxonomyForPrompt(this.tagging().taxonomy);
+  }
+
+  /** Exporters added by plugins, by name (after `loadPlugins()`). */
+  exporters(): Map<string, PluginExporter> {
+    return pluginExporters(this.loadedPlugins);
+  }
+
+  /**
+   * The pipeline's stages in registration order (the runner orders by `needs`, keeping this order otherwise):
+   * analysis (probe, scenes, keyframes, describe), then plugin stages, then tag and classify (which read what
+   * those left), then index. Built once per set of loaded plugins; the describe stage checks its templates here,
+   * before any work.
+   */
   stages(): Stage[] {
-    if (!this.stageList) {
-      const list: Stage[] = [probeStage, scenesStage, keyframesStage];
-      const afterKeyframes = list.some((s) => s.name === 'keyframes');
-      list.push(createDescribeStage(this.config, { afterKeyframes }), indexStage);
-      this.stageList = list;
+    if (this.stageList?.plugins !== this.loadedPlugins) {
+      const setup = this.tagging();
+      const analysis: Stage[] = [probeStage, scenesStage, keyframesStage, createDescribeStage(this.config, { afterKeyframes: true })];
+      const plugins = pluginStages(this.loadedPlugins);
+      const finishing: Stage[] = [createTagStage(setup, pluginTaggers(this.loadedPlugins)), createClassifyStage(setup), indexStage];
+      checkPluginNeeds(this.loadedPlugins, [...analysis, ...finishing].map((s) => s.name));
+      this.stageList = { plugins: this.loadedPlugins, stages: [...analysis, ...plugins, ...finishing] };
     }
-    return this.stageList;
+    return this.stageList.stages;
   }
 
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {
@@ -90,7 +148,7 @@ export class App {
 
   async runner(): Promise<PipelineRunner> {
     mkdirSync(this.config.Paths.DataDir, { recursive: true });
-    const [store, tools] = await Promise.all([this.store(), this.tools()]);
+    const [store, tools] = await Promise.all([this.store(), this.tools(), this.loadPlugins()]);
     return new PipelineRunner({
       config: this.config,
       logger: this.logger,
@@ -121,6 +179,27 @@ export class App {
       else if (!r.key.includes('#t=')) items.push({ key: r.key, raw: r.key, kind: 'local', path: r.key });
     }
     return { items, problems: fromLists.problems };
+  }
+
+  /**
+   * Re-runs tagging and classification over stored records matching `query` (no download, no model call),
+   * with the current rules, taxonomy and plugin taggers.
+   */
+  async retag(query: SearchQuery = {}, options: { dryRun?: boolean; force?: boolean; onProgress?: (seen: number) => void; signal?: AbortSignal } = {}): Promise<RetagSummary> {
+    const [store, loaded] = await Promise.all([this.store(), this.loadPlugins()]);
+    const stages = this.stages();
+    const byName = (n: string) => stages.find((s) => s.name === n)!;
+    return retagRecords({
+      store,
+      config: this.config,
+      logger: this.logger,
+      setup: this.tagging(),
+      tagStage: byName('tag'),
+      classifyStage: byName('classify'),
+      pluginTaggers: pluginTaggers(loaded),
+      query,
+      ...options,
+    });
   }
 
   /** Expands inputs (or, with `onlyFailed`, takes the failed ones from the acquisition log) and runs the pipeline. */

@@ -9,3 +9,8 @@ export type { Source, InputItem, Acquired, AcquireContext } from './sources/inde
 export type { Tagger, TaggerContext } from './tagging/tagger.js';
 export { createDescribeStage } from './workflow/index.js';
 export type { VlmClient, VlmRequest, VlmResponse } from './analysis/index.js';
+// Plugin authors: the plugin contract and helpers.
+export { PLUGIN_API_VERSION, definePlugin, PluginError } from './plugins/index.js';
+export type { VideodexPlugin, PluginTagger, PluginTag, PluginExporter, PluginFactory, PluginSetupContext } from './plugins/index.js';
+export { normalizeTag, mergeTags, formatTaxonomyForPrompt, createTaggingSetup, computeTags, classify, parseRules } from './tagging/index.js';
+export type { TaggingSetup, Taxonomy, RuleSet } from './tagging/index.js';

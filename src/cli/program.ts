@@ -13,7 +13,16 @@ import { registerSources } from './commands/sources-command.js';
 import { registerUsage } from './commands/usage-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
-const COMMANDS: Array<(program: Command) => void> = [registerProcess, registerSearch, registerShow, registerScenes, registerExport, registerSources, registerUsage, registerDb, registerConfig, registerDoctor, registerQueue];
+import { registerCategories } from './commands/categories-command.js';
+import { registerRetag } from './commands/retag-command.js';
+import { registerReview } from './commands/review-command.js';
+import { registerTags } from './commands/tags-command.js';
+
+/** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
+const COMMANDS: Array<(program: Command) => void> = [
+  registerProcess, registerSearch, registerShow, registerScenes, registerExport, registerSources, registerRetag, registerTags,
+  registerCategories, registerReview, registerUsage, registerDb, registerConfig, registerDoctor, registerQueue,
+];
 
 export function buildProgram(): Command {
   const program = new Command('videodex')

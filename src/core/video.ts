@@ -104,6 +104,12 @@ export interface Category {
   source: TagSource | string;
   confidence?: number;
   rule?: string;
+  /** 'action' for labels from the action vocabulary; absent for taxonomy categories. */
+  kind?: 'category' | 'action';
+  /** The model's own words when they were mapped (or could not be mapped: name 'unmapped'). */
+  label?: string;
+  /** How a model answer was mapped: exact, synonym, fuzzy, parent (ancestor of a mapped category), open. */
+  match?: 'exact' | 'synonym' | 'fuzzy' | 'parent' | 'open' | 'none';
 }
 
 export type StageStatus = 'done' | 'failed' | 'skipped';

@@ -60,6 +60,7 @@ export function registerProcess(program: Command): void {
         [flags.useVpc ? 'QwenVL.VpcEndpoint' : 'QwenVL.PublicEndpoint']: flags.endpoint,
       });
       const force = (flags.force ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+      await app.loadPlugins();
       const known = new Set(['all', 'acquire', ...app.stages().map((s) => s.name)]);
       const unknown = force.filter((f) => !known.has(f));
       if (unknown.length) throw new ConfigError(`--force ${unknown.join(',')}: no such stage; stages: ${[...known].join(', ')}`);

@@ -193,6 +193,8 @@ function deriveDefaults(values: Record<string, Record<string, unknown>>, cwd: st
     const v = values.Tagging![key];
     if (v) values.Tagging![key] = path.resolve(cwd, String(v));
   }
+  // Plugin modules given as relative paths are relative to where videodex runs; package names stay as they are.
+  values.Plugins!.Modules = (values.Plugins!.Modules as string[]).map((m) => (/^\.{1,2}[\\/]/.test(m) ? path.resolve(cwd, m) : m));
 }
 
 function deepFreeze<T>(obj: T): T {

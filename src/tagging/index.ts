@@ -1,0 +1,18 @@
+export type { Tagger, TaggerContext } from './tagger.js';
+export { createFilenameTagger, filenameTags, namePatterns, originalPath, FILENAME_PATTERN_CONFIDENCE, FILENAME_WORD_CONFIDENCE } from './filename-tagger.js';
+export type { FilenameTaggerOptions } from './filename-tagger.js';
+export { createMetadataTagger, metadataTags, resolutionClass, orientation, durationClass, frameRateClass } from './metadata-tagger.js';
+export { createAiTagger, aiTags, buildSynonymTable, normalizeAiLabel, BUILTIN_SYNONYMS, AI_TAG_CONFIDENCE, AI_ACTION_CONFIDENCE } from './ai-tagger.js';
+export type { SynonymTable } from './ai-tagger.js';
+export { mergeTags, mergeCategories, confidenceOf, UNMAPPED } from './tag-merge.js';
+export { parseRules, loadRules, compileCondition, compileComparison, applyTagRules, applyCategoryRules, RuleSubject, RULE_FIELDS, NO_RULES } from './tag-rules.js';
+export type { RuleSet, CompiledRule, Predicate } from './tag-rules.js';
+export { parseTaxonomy, loadTaxonomy, parseActionLabels, LabelMapper, ancestors, formatTaxonomyForPrompt, EMPTY_TAXONOMY } from './taxonomy.js';
+export type { Taxonomy, TaxonomyCategory, Mapping, MatchKind } from './taxonomy.js';
+export { createTaggingSetup, loadTaggingSetup, computeTags, computeTagsSync, classify, needsReview, pluginStageTags, OPEN_CONFIDENCE } from './tagging-setup.js';
+export type { TaggingSetup, TaggingSetupOptions } from './tagging-setup.js';
+export { normalizeTag, singular, splitWords, stem, tokenSimilarity, similarityTokens, DEFAULT_STOP_WORDS } from './words.js';
+export { tagRecord, tagRecordSync, classifyRecord, carriedTags, carriedCategories, taggingInputs, classifyInputs, TAGGING_STATE_KEY, CLASSIFY_STATE_KEY } from './record-tagging.js';
+export type { TagPatch, ClassifyPatch } from './record-tagging.js';
+export { TagCounter, CategoryCounter, ReviewCollector } from './tag-stats.js';
+export type { TagCount, CategoryCount, UnmappedAnswer, LowConfidenceItem } from './tag-stats.js';

@@ -1,0 +1,149 @@
+import { stableStringify, type Category, type Tag, type Video } from '../core/index.js';
+import { computeTags, computeTagsSync, classify, type TaggingSetup } from './tagging-setup.js';
+import type { Tagger, TaggerContext } from './tagger.js';
+
+/**
+ * Tags and categories on a record come from two kinds of places: what tagging computes (taggers, rules,
+ * taxonomy) and what others put there (acquisition: yt-dlp tags, list labels). Tagging recomputes its own
+ * part from scratch on every run and carries the others' part over, remembering in `extra` what it carried
+ * and what it produced, so a re-run (or `videodex retag`) never loses a tag it did not make.
+ */
+export const TAGGING_STATE_KEY = '_tagging';
+export const CLASSIFY_STATE_KEY = '_classify';
+
+interface CarryState<T> {
+  /** Items others added, kept across runs. */
+  carried: T[];
+  /** Keys of what the last run produced, to tell it apart from what others added since. */
+  produced: string[];
+}
+
+const tagKey = (t: Tag) => `${t.name}\u0000${t.source}\u0000${t.rule ?? ''}`;
+const categoryKey = (c: Category) => `${c.name}\u0000${c.source}\u0000${c.rule ?? ''}\u0000${c.label ?? ''}`;
+
+function readState<T>(video: Video, key: string): CarryState<T> | null {
+  const s = video.extra?.[key] as CarryState<T> | undefined;
+  return s && Array.isArray(s.carried) && Array.isArray(s.produced) ? s : null;
+}
+
+function carried<T>(current: readonly T[], state: CarryState<T> | null, keyOf: (t: T) => string): T[] {
+  if (!state) return [...current];
+  const produced = new Set(state.produced);
+  const out = [...state.carried];
+  const seen = new Set(out.map(keyOf));
+  for (const t of current) {
+    const k = keyOf(t);
+    if (!produced.has(k) && !seen.has(k)) {
+      out.push(t);
+      seen.add(k);
+    }
+  }
+  return out;
+}
+
+/** The tags carried over from outside tagging (acquisition and the like), as the next run will see them. */
+export function carriedTags(video: Video): Tag[] {
+  return carried(video.tags, readState<Tag>(video, TAGGING_STATE_KEY), tagKey);
+}
+
+export function carriedCategories(video: Video): Category[] {
+  return carried(video.categories, readState<Category>(video, CLASSIFY_STATE_KEY), categoryKey);
+}
+
+function carryTagger(tags: Tag[]): Tagger {
+  return { name: 'carried', tag: () => tags };
+}
+
+export interface TagPatch {
+  tags: Tag[];
+  extra: Record<string, unknown>;
+}
+
+/** The `tag` stage's work on one record: the new tags and the carry state. */
+export async function tagRecord(video: Video, setup: TaggingSetup, ctx: TaggerContext, extraTaggers: readonly Tagger[] = []): Promise<TagPatch> {
+  const keep = carriedTags(video);
+  const tags = await computeTags(video, withCarried(setup, keep), ctx, extraTaggers);
+  return { tags, extra: { ...video.extra, [TAGGING_STATE_KEY]: { carried: keep, produced: tags.map(tagKey) } } };
+}
+
+/** `tagRecord` without plugin taggers, synchronously (retag's hot path). */
+export function tagRecordSync(video: Video, setup: TaggingSetup, ctx: TaggerContext): TagPatch {
+  const keep = carriedTags(video);
+  const tags = computeTagsSync(video, withCarried(setup, keep), ctx);
+  return { tags, extra: { ...video.extra, [TAGGING_STATE_KEY]: { carried: keep, produced: tags.map(tagKey) } } };
+}
+
+function withCarried(setup: TaggingSetup, keep: Tag[]): TaggingSetup {
+  return keep.length === 0 ? setup : { ...setup, taggers: [carryTagger(keep), ...setup.taggers] };
+}
+
+export interface ClassifyPatch {
+  categories: Category[];
+  extra: Record<string, unknown>;
+}
+
+/** The `classify` stage's work on a record whose tags are final. */
+export function classifyRecord(video: Video, setup: TaggingSetup): ClassifyPatch {
+  const keep = carriedCategories(video);
+  const computed = classify(video, setup);
+  const names = new Set(computed.map(categoryKey));
+  const categories = [...computed, ...keep.filter((c) => !names.has(categoryKey(c)))];
+  return { categories, extra: { ...video.extra, [CLASSIFY_STATE_KEY]: { carried: keep, produced: computed.map(categoryKey) } } };
+}
+
+function sortedEntries(o: Record<string, unknown> | undefined | null): Array<[string, unknown]> {
+  if (!o) return [];
+  return Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function metadataKey(video: Video): unknown[] | null {
+  const m = video.metadata;
+  if (!m) return null;
+  return [
+    m.durationSec, m.container, m.bitRate, m.width, m.height, m.fps, m.frameCount ?? null, m.rotation, m.videoCodec,
+    m.pixelFormat ?? null, m.bitDepth ?? null, m.interlaced ?? null, m.variableFrameRate ?? null,
+    m.audio ? [m.audio.codec, m.audio.channels, m.audio.sampleRate] : null, m.creationTime ?? null, sortedEntries(m.containerTags),
+  ];
+}
+
+function sourceKey(video: Video): unknown[] {
+  const s = video.source;
+  const l = s.list;
+  const others = sortedEntries(s as unknown as Record<string, unknown>).filter(([k]) => !['url', 'kind', 'title', 'uploader', 'list', 'fetchedAt', 'pageUrl', 'uploadedAt', 'description'].includes(k));
+  return [s.url, s.kind, s.title ?? null, s.uploader ?? null, l ? [l.label ?? null, l.split ?? null] : null, others.length ? stableStringify(others) : null];
+}
+
+/**
+ * The record fields tagging reads, as one string, for the `tag` stage's input hash. Built with fixed field
+ * orders (and sorted keys where a store may reorder them, e.g. PostgreSQL jsonb) rather than a generic stable
+ * stringify: `retag` computes it for every record, so it must be cheap.
+ */
+export function taggingInputs(video: Video): string {
+  const { [TAGGING_STATE_KEY]: _t, [CLASSIFY_STATE_KEY]: _c, ...others } = video.extra ?? {};
+  const ai = video.ai;
+  return JSON.stringify([
+    sourceKey(video),
+    video.file?.path,
+    video.file?.bytes,
+    metadataKey(video),
+    ai ? [ai.description, ai.tags, ai.category ?? null, ai.actions, ai.model] : null,
+    (video.scenes ?? []).map((s) => s.description ?? ''),
+    Object.keys(others).length ? stableStringify(others) : null,
+    JSON.stringify(carriedTags(video)),
+  ]);
+}
+
+/** The record fields classification reads, as one string, for the `classify` stage's input hash. */
+export function classifyInputs(video: Video): string {
+  const ai = video.ai;
+  return JSON.stringify([
+    video.tags.map((t) => t.name),
+    JSON.stringify(carriedCategories(video)),
+    sourceKey(video),
+    metadataKey(video),
+    ai ? [ai.description, ai.category ?? null, ai.actions] : null,
+    (video.scenes ?? []).map((s) => s.description ?? ''),
+    video.file?.path,
+    video.file?.bytes,
+  ]);
+}

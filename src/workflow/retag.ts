@@ -1,0 +1,130 @@
+import { type Config, type Logger, type StageEntry, type Video } from '../core/index.js';
+import type { SearchQuery, VideoStore } from '../store/index.js';
+import { classifyRecord, tagRecord, tagRecordSync, type Tagger, type TaggingSetup } from '../tagging/index.js';
+import type { Stage } from './stage.js';
+
+export interface RetagOptions {
+  store: VideoStore;
+  config: Config;
+  logger: Logger;
+  setup: TaggingSetup;
+  /** The `tag` and `classify` stages as built for the pipeline: their versions and input hashes are recorded. */
+  tagStage: Stage;
+  classifyStage: Stage;
+  /** Plugin taggers (already adapted); none keeps retag on its fast synchronous path. */
+  pluginTaggers?: readonly Tagger[];
+  query?: SearchQuery;
+  /** Compute and count, write nothing. */
+  dryRun?: boolean;
+  /** Recompute records whose tag and classify stages are already up to date with these rules (default: skip them). */
+  force?: boolean;
+  /** Records written per transaction where the store can batch. */
+  batchSize?: number;
+  onProgress?: (seen: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface RetagSummary {
+  seen: number;
+  /** Records already up to date with the current rules and taxonomy (not recomputed unless forced). */
+  upToDate: number;
+  /** Records whose tags or categories changed (written unless dry run). */
+  changed: number;
+  tagsAdded: number;
+  tagsRemoved: number;
+  categoriesAdded: number;
+  categoriesRemoved: number;
+  /** Records whose tagging failed (a plugin tagger threw); recorded on the record as a failed `tag` stage. */
+  failed: Array<{ id: string; error: string }>;
+  ms: number;
+}
+
+const names = (list: ReadonlyArray<{ name: string }>) => new Set(list.map((t) => t.name));
+
+function diff(before: Set<string>, after: Set<string>): [number, number] {
+  let added = 0;
+  let removed = 0;
+  for (const a of after) if (!before.has(a)) added++;
+  for (const b of before) if (!after.has(b)) removed++;
+  return [added, removed];
+}
+
+/**
+ * Re-runs tagging and classification over stored records: no download, no ffmpeg, no model call. Only
+ * `tags`, `categories`, tagging's own state in `extra` and the two stage entries change; a record whose
+ * result is the same is not written. Streams the store, so memory stays flat whatever the library size.
+ */
+export async function retagRecords(options: RetagOptions): Promise<RetagSummary> {
+  const { store, config, logger, setup, tagStage, classifyStage } = options;
+  const started = Date.now();
+  const plugins = options.pluginTaggers ?? [];
+  const ctx = { config, logger };
+  const summary: RetagSummary = { seen: 0, upToDate: 0, changed: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
+  const batchSize = options.batchSize ?? 500;
+  let pending: Video[] = [];
+  const flush = async () => {
+    if (pending.length === 0 || options.dryRun) {
+      pending = [];
+      return;
+    }
+    if (store.upsertMany) await store.upsertMany(pending);
+    else for (const v of pending) await store.upsert(v);
+    pending = [];
+  };
+  for await (const video of store.iterate(options.query ?? {})) {
+    if (options.signal?.aborted) break;
+    summary.seen++;
+    const now = new Date().toISOString();
+    let next: Video;
+    try {
+      const tagHash = tagStage.inputHash(video, config);
+      const prevTag = video.stages.tag;
+      const prevClassify = video.stages.classify;
+      if (!options.force && prevTag?.status === 'done' && prevTag.version === tagStage.version && prevTag.inputHash === tagHash
+        && prevClassify?.status === 'done' && prevClassify.version === classifyStage.version && prevClassify.inputHash === classifyStage.inputHash(video, config)) {
+        // up to date with these rules, taxonomy and taggers: tagging is deterministic, nothing would change
+        summary.upToDate++;
+        if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
+        continue;
+      }
+      const tagged = plugins.length > 0 ? await tagRecord(video, setup, ctx, plugins) : tagRecordSync(video, setup, ctx);
+      const afterTag: Video = { ...video, ...tagged };
+      const tagEntry: StageEntry = { status: 'done', version: tagStage.version, inputHash: tagHash, at: now, ms: 0 };
+      const classified = classifyRecord(afterTag, setup);
+      const classifyEntry: StageEntry = { status: 'done', version: classifyStage.version, inputHash: classifyStage.inputHash(afterTag, config), at: now, ms: 0 };
+      next = { ...afterTag, ...classified, stages: { ...video.stages, tag: tagEntry, classify: classifyEntry } };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      summary.failed.push({ id: video.id, error: message });
+      logger.warn({ video: video.id, err: message }, 'retag failed');
+      const entry: StageEntry = { status: 'failed', version: tagStage.version, inputHash: '', at: now, ms: 0, error: message, ...((err as { code?: string }).code ? { errorCode: (err as { code: string }).code } : {}) };
+      pending.push({ ...video, stages: { ...video.stages, tag: entry }, updatedAt: now });
+      if (pending.length >= batchSize) await flush();
+      continue;
+    }
+    const sameTags = JSON.stringify(next.tags) === JSON.stringify(video.tags);
+    const sameCategories = JSON.stringify(next.categories) === JSON.stringify(video.categories);
+    const sameStages = video.stages.tag?.status === 'done' && video.stages.tag.version === next.stages.tag!.version && video.stages.tag.inputHash === next.stages.tag!.inputHash
+      && video.stages.classify?.status === 'done' && video.stages.classify.version === next.stages.classify!.version && video.stages.classify.inputHash === next.stages.classify!.inputHash;
+    if (sameTags && sameCategories && sameStages) {
+      if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
+      continue;
+    }
+    if (!sameTags || !sameCategories) {
+      summary.changed++;
+      const [ta, tr] = diff(names(video.tags), names(next.tags));
+      const [ca, cr] = diff(names(video.categories), names(next.categories));
+      summary.tagsAdded += ta;
+      summary.tagsRemoved += tr;
+      summary.categoriesAdded += ca;
+      summary.categoriesRemoved += cr;
+    }
+    pending.push({ ...next, updatedAt: now });
+    if (pending.length >= batchSize) await flush();
+    if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
+  }
+  await flush();
+  options.onProgress?.(summary.seen);
+  summary.ms = Date.now() - started;
+  return summary;
+}

@@ -1,0 +1,26 @@
+import { tagRecord, taggingInputs, type Tagger, type TaggingSetup } from '../../tagging/index.js';
+import { sha256Hex } from '../../core/index.js';
+import type { Stage } from '../stage.js';
+
+export const TAG_STAGE_VERSION = '1';
+
+/**
+ * `tag`: every built-in tagger, the plugin taggers and the user rules → `tags`. Needs only `probe`, and is
+ * registered after `scenes` and `describe` so it sees their results; its input hash covers the model answer,
+ * so a later successful `describe` re-runs it, while a failed `describe` does not leave a video untagged.
+ * Plugin taggers arrive wrapped (a throw names the plugin and fails this stage for this video only).
+ */
+export function createTagStage(setup: TaggingSetup, pluginTaggers: ReadonlyArray<Tagger & { version?: string }> = []): Stage {
+  const taggerIds = pluginTaggers.map((t) => `${t.name}@${t.version ?? ''}`);
+  return {
+    name: 'tag',
+    version: TAG_STAGE_VERSION,
+    needs: ['probe'],
+    resource: pluginTaggers.length > 0 ? 'cpu' : 'none',
+    // a plain digest of strings: retag computes this for every stored record, so no generic stable stringify
+    inputHash: (video) => sha256Hex(`${setup.fingerprint}\n${taggerIds.join(',')}\n${taggingInputs(video)}`).slice(0, 32),
+    async run(video, ctx) {
+      return tagRecord(video, setup, { config: ctx.config, logger: ctx.logger }, pluginTaggers);
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { configWith, createLogger } from '../../src/core/index.js';
+import { adaptPluginStage, adaptPluginTagger, PluginError, type VideodexPlugin } from '../../src/plugins/index.js';
+import type { Stage, StageContext } from '../../src/workflow/index.js';
+import { makeRecord } from '../tagging/records.js';
+
+const plugin: VideodexPlugin = { name: 'demo', version: '2.0.0' };
+const config = configWith();
+const ctx = { config, logger: createLogger({ file: null, level: 'silent', secrets: [] }) } as unknown as StageContext;
+
+describe('plugin adapters', () => {
+  it('credits returned tags to the plugin and remembers them in extra', async () => {
+    const stage: Stage = { name: 's', version: '3', needs: ['probe'], resource: 'cpu', inputHash: () => 'h', run: async (v) => ({ extra: { ...v.extra, demo: { score: 1 } }, tags: ['shiny', { name: 'blurry', confidence: 0.4 }, { name: 'hd', confidence: 1 }] }) as never };
+    const adapted = adaptPluginStage(plugin, stage);
+    expect(adapted.version).toBe('3+demo@2.0.0');
+    const v = makeRecord();
+    v.tags = [{ name: 'hd', source: 'metadata', confidence: 1 }];
+    const patch = await adapted.run(v, ctx);
+    expect(patch.tags).toEqual([
+      { name: 'hd', source: 'metadata', confidence: 1 },
+      { name: 'shiny', source: 'plugin', rule: 'demo' },
+      { name: 'blurry', source: 'plugin', rule: 'demo', confidence: 0.4 },
+    ]);
+    expect(patch.extra!.demo).toEqual({ score: 1, tags: [{ name: 'shiny', source: 'plugin', rule: 'demo' }, { name: 'blurry', source: 'plugin', rule: 'demo', confidence: 0.4 }] });
+  });
+
+  it('turns a throw from inputHash or skipReason into a failure of run, not of the whole run', async () => {
+    const stage: Stage = {
+      name: 's', version: '1', needs: [], resource: 'cpu',
+      inputHash: () => { throw new Error('hash broke'); },
+      skipReason: () => null,
+      run: async () => ({}),
+    };
+    const adapted = adaptPluginStage(plugin, stage);
+    const v = makeRecord();
+    expect(adapted.inputHash(v, config)).toBe('plugin-error');
+    const err = await adapted.run(v, ctx).catch((e) => e);
+    expect(err).toBeInstanceOf(PluginError);
+    expect(err.message).toBe('plugin demo: stage s: inputHash: hash broke');
+    await expect(adapted.run(v, ctx)).resolves.toEqual({});
+  });
+
+  it('checks tagger output and names the plugin when it throws', async () => {
+    const good = adaptPluginTagger(plugin, { name: 't', tag: () => ['a', { name: 'b', confidence: 7 }] });
+    expect(await good.tag(makeRecord(), ctx)).toEqual([
+      { name: 'a', source: 'plugin', rule: 'demo/t' },
+      { name: 'b', source: 'plugin', rule: 'demo/t' },
+    ]);
+    const bad = adaptPluginTagger(plugin, { name: 't', tag: () => 'nope' as never });
+    await expect(bad.tag(makeRecord(), ctx)).rejects.toThrow('plugin demo: tagger t: returned string, not a list of tags');
+    const throwing = adaptPluginTagger(plugin, { name: 't', tag: async () => { throw new Error('GPU gone'); } });
+    await expect(throwing.tag(makeRecord(), ctx)).rejects.toThrow('plugin demo: tagger t: GPU gone');
+  });
+});

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/index.js';
+import {
+  classify,
+  classifyRecord,
+  createTaggingSetup,
+  formatTaxonomyForPrompt,
+  LabelMapper,
+  needsReview,
+  parseActionLabels,
+  parseTaxonomy,
+  tagRecord,
+  UNMAPPED,
+} from '../../src/tagging/index.js';
+import { makeRecord, names } from './records.js';
+
+const TAXONOMY = `
+categories:
+  - name: sports
+    description: Any sport
+    keywords: [athletics]
+  - name: football
+    parent: sports
+    keywords: [soccer]
+  - name: cooking
+    description: Preparing food
+    keywords: [recipe, baking]
+  - name: street food
+    parent: cooking
+actions: [playing guitar]
+synonyms:
+  riding a bike: [cycling, biking]
+`;
+
+const ACTIONS = `# Kinetics subset
+label
+riding a bike
+riding a horse
+playing piano
+"juggling balls"
+dribbling basketball,extra,columns
+`;
+
+describe('taxonomy file', () => {
+  it('parses categories, parents, actions and synonyms; also the map form', () => {
+    const t = parseTaxonomy(TAXONOMY);
+    expect(t.categories.map((c) => c.name)).toEqual(['sports', 'football', 'cooking', 'street food']);
+    expect(t.categories[1]).toMatchObject({ parent: 'sports', keywords: ['soccer'] });
+    const m = parseTaxonomy('categories:\n  news: {description: Current events}\n  politics: {parent: news}\n');
+    expect(m.categories).toEqual([
+      { name: 'news', description: 'Current events', keywords: [], parent: null },
+      { name: 'politics', description: '', keywords: [], parent: 'news' },
+    ]);
+  });
+  it('refuses unknown parents, cycles, repeats and typos with the line', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['categories:\n  - name: a\n    parent: b\n', /^tx:3:13: taxonomy: category "a" has parent "b", which is not a category/],
+      ['categories:\n  - {name: a, parent: b}\n  - {name: b, parent: a}\n', /is its own ancestor/],
+      ['categories:\n  - name: Sports\n  - name: sports\n', /^tx:3:\d+: taxonomy: category "sports" repeats "Sports"/],
+      ['categories:\n  - name: a\n    keywrods: [x]\n', /^tx:3:\d+: taxonomy: categories\[0\]\.keywrods: Unrecognized key/],
+    ];
+    for (const [text, re] of cases) {
+      expect(() => parseTaxonomy(text, 'tx')).toThrow(ConfigError);
+      expect(() => parseTaxonomy(text, 'tx')).toThrow(re);
+    }
+  });
+  it('reads action label lists: comments, header, quotes, CSV first column', () => {
+    expect(parseActionLabels(ACTIONS)).toEqual(['riding a bike', 'riding a horse', 'playing piano', 'juggling balls', 'dribbling basketball']);
+  });
+  it('formats {{taxonomy}} for the model as a tree with actions', () => {
+    const setup = createTaggingSetup({ taxonomyText: TAXONOMY, actionLabelsText: ACTIONS });
+    const text = formatTaxonomyForPrompt(setup.taxonomy);
+    expect(text).toContain('- sports: Any sport; e.g. athletics\n  - football: e.g. soccer');
+    expect(text).toContain('    - street food'.trim());
+    expect(text).toMatch(/Actions \(answer "actions" with names from this list only\): playing guitar; riding a bike; /);
+    expect(formatTaxonomyForPrompt(createTaggingSetup().taxonomy)).toBe('');
+  });
+});
+
+describe('label mapping', () => {
+  const mapper = new LabelMapper(
+    [
+      { name: 'riding a bike', synonyms: ['cycling'] },
+      { name: 'riding a horse' },
+      { name: 'playing guitar' },
+      { name: 'playing piano' },
+    ],
+    0.8,
+  );
+  it('maps exact names whatever the case and plural', () => {
+    expect(mapper.map('Playing Guitar')).toEqual({ name: 'playing guitar', match: 'exact', confidence: 1, similarity: 1 });
+  });
+  it('maps synonyms', () => {
+    expect(mapper.map('Cycling')).toMatchObject({ name: 'riding a bike', match: 'synonym', confidence: 0.95 });
+  });
+  it('maps close wording by token similarity, scaled below a synonym', () => {
+    const m = mapper.map('plays the guitar');
+    expect(m).toMatchObject({ name: 'playing guitar', match: 'fuzzy' });
+    expect(m.name && m.confidence).toBeLessThan(0.95);
+    expect(mapper.map('guitar playing')).toMatchObject({ name: 'playing guitar', match: 'fuzzy' });
+  });
+  it('does not invent: too far, or a tie between two labels, is unmapped', () => {
+    expect(mapper.map('cooking pasta')).toMatchObject({ name: null, match: 'none' });
+    const tie = mapper.map('riding');
+    expect(tie.name).toBeNull();
+    const strict = new LabelMapper([{ name: 'playing guitar' }], 1);
+    expect(strict.map('playing a guitar solo').name).toBeNull();
+    const loose = new LabelMapper([{ name: 'playing guitar' }], 0.5);
+    expect(loose.map('playing a guitar solo').name).toBe('playing guitar');
+  });
+});
+
+describe('classify', () => {
+  const setup = createTaggingSetup({ taxonomyText: TAXONOMY, actionLabelsText: ACTIONS, fuzzyThreshold: 0.8 });
+
+  it('maps the model category (with ancestors) and actions, keeps unmapped answers for review', () => {
+    const v = makeRecord({ ai: { category: 'Soccer', actions: ['biking', 'juggles balls', 'knitting'] } });
+    const cats = classify(v, setup);
+    expect(cats).toEqual([
+      { name: 'football', source: 'ai', confidence: 0.95, kind: 'category', label: 'Soccer', match: 'synonym' },
+      { name: 'sports', source: 'ai', confidence: 0.95, kind: 'category', label: 'Soccer', match: 'parent', rule: 'parent of football' },
+      { name: 'riding a bike', source: 'ai', confidence: 0.95, kind: 'action', label: 'biking', match: 'synonym' },
+      expect.objectContaining({ name: 'juggling balls', kind: 'action', match: 'fuzzy', label: 'juggles balls' }),
+      expect.objectContaining({ name: UNMAPPED, kind: 'action', label: 'knitting', match: 'none' }),
+    ]);
+    expect(cats.filter((c) => needsReview(c, 0.75)).map((c) => c.label)).toEqual(['knitting']);
+  });
+  it('keeps answers as given when there is no vocabulary, with modest confidence', () => {
+    const cats = classify(makeRecord({ ai: { category: 'Travel', actions: ['surfing'] } }), createTaggingSetup());
+    expect(cats).toEqual([
+      { name: 'Travel', source: 'ai', confidence: 0.6, kind: 'category', label: 'Travel', match: 'open' },
+      { name: 'surfing', source: 'ai', confidence: 0.6, kind: 'action', label: 'surfing', match: 'open' },
+    ]);
+  });
+  it('adds list labels and rule categories', () => {
+    const s = createTaggingSetup({ taxonomyText: TAXONOMY, rulesText: '- {name: food, when: {tag: pasta}, categories: cooking}' });
+    const v = makeRecord({ label: 'riding a horse' });
+    v.tags = [{ name: 'pasta', source: 'filename', confidence: 0.5 }];
+    expect(classify(v, s)).toEqual([
+      { name: 'riding a horse', source: 'list', confidence: 1, kind: 'action', rule: 'list label' },
+      { name: 'cooking', source: 'rule', confidence: 1, rule: 'food' },
+    ]);
+  });
+});
+
+describe('re-tagging a record', () => {
+  it('recomputes its own tags, keeps acquisition tags and plugin stage tags, and is stable', async () => {
+    const setup = createTaggingSetup({ rulesText: '- {name: drop-beach, when: {tag: sunset}, remove: beach}' });
+    const ctx = { config: undefined as never, logger: undefined as never };
+    const v = makeRecord({ path: '/v/beach_trip.mp4' });
+    v.tags = [{ name: 'travel-vlog', source: 'metadata', confidence: 0.7, rule: 'ytdlp:tags' }];
+    v.extra = { brightness: { tags: ['dark'] } };
+    const first = await tagRecord(v, setup, ctx);
+    expect(names(first.tags)).toEqual(expect.arrayContaining(['travel-vlog', 'beach', 'trip', 'fhd', 'dark']));
+    expect(first.tags.find((t) => t.name === 'dark')).toEqual({ name: 'dark', source: 'plugin', rule: 'brightness' });
+    const after = { ...v, ...first };
+    const second = await tagRecord(after, setup, ctx);
+    expect(second.tags).toEqual(first.tags);
+    // a rule now removes a tag the filename gave: it goes, and comes back when the rule no longer applies
+    const withAi = { ...after, ai: makeRecord({ ai: { tags: ['Sunset'] } }).ai };
+    const third = await tagRecord(withAi, setup, ctx);
+    expect(names(third.tags)).toContain('sunset');
+    expect(names(third.tags)).not.toContain('beach');
+    expect(names(third.tags)).toContain('travel-vlog');
+    const fourth = await tagRecord({ ...withAi, ...third, ai: null }, setup, ctx);
+    expect(names(fourth.tags)).toContain('beach');
+    expect(names(fourth.tags)).not.toContain('sunset');
+    expect(names(fourth.tags)).toContain('travel-vlog');
+  });
+  it('keeps acquisition categories across classify runs', () => {
+    const setup = createTaggingSetup();
+    const v = makeRecord({ ai: { category: 'Travel' } });
+    v.categories = [{ name: 'curated', source: 'list', confidence: 1 }];
+    const first = classifyRecord(v, setup);
+    expect(first.categories.map((c) => c.name)).toEqual(['Travel', 'curated']);
+    const second = classifyRecord({ ...v, ...first, ai: null }, setup);
+    expect(second.categories.map((c) => c.name)).toEqual(['curated']);
+  });
+});
