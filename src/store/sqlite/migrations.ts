@@ -66,6 +66,7 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       ALTER TABLE videos ADD COLUMN has_metadata INTEGER NOT NULL DEFAULT 0;
       CREATE TABLE video_actions (video_id TEXT NOT NULL, action TEXT NOT NULL, PRIMARY KEY (video_id, action)) WITHOUT ROWID;
       CREATE INDEX video_actions_action ON video_actions(action, video_id);
+      DROP INDEX videos_created;
       CREATE INDEX videos_sort_added ON videos(created_at, id);
       CREATE INDEX videos_sort_created ON videos(created, id);
       CREATE INDEX videos_sort_duration ON videos(sort_duration, id);
@@ -81,7 +82,7 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       -- Contentless: the record keeps the text; the index holds only tokens (half the writes). Refilled by
       -- the reindex that follows (the meta table has no index_version yet).
       DROP TABLE videos_fts;
-      CREATE VIRTUAL TABLE videos_fts USING fts5(title, tags, description, filename, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+      CREATE VIRTUAL TABLE videos_fts USING fts5(title, tags, description, filename, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
     `,
   },
 ];
