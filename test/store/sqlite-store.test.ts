@@ -101,3 +101,43 @@ runStoreContract('sqlite', async () => {
   const store = new SqliteStore(path.join(dir.dir, 'contract.db'));
   return { store, cleanup: async () => { await store.close(); dir.cleanup(); } };
 });
+
+describe('SqliteStore migration from schema 1', () => {
+  it('moves records out of the videos table and rebuilds the search index', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const { SQLITE_MIGRATIONS } = await import('../../src/store/sqlite/migrations.js');
+    const file = path.join(t.dir, 'v1.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    db.exec(SQLITE_MIGRATIONS[0]!.sql);
+    db.prepare("INSERT INTO schema_migrations VALUES (1, 'x')").run();
+    const v = makeRecord({ id: 'old1', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'Legacy gondola ride' }, tags: [{ name: 'Boat', source: 'rule' }] });
+    db.prepare("INSERT INTO videos (id, doc, path, source_kind, created_at, updated_at) VALUES (?, ?, ?, 'local', ?, ?)").run(v.id, JSON.stringify(v), v.file.path, v.createdAt, v.updatedAt);
+    db.close();
+    const s = new SqliteStore(file);
+    await s.migrate();
+    expect(await s.get('old1')).toEqual(v);
+    expect((await s.search({ text: 'gondola tag:boat' })).hits.map((h) => h.id)).toEqual(['old1']);
+    await s.close();
+  });
+});
+
+describe('SqliteStore library-wide facets', () => {
+  it('are cached until this or another connection writes', async () => {
+    const file = path.join(t.dir, 'facets.db');
+    const a = new SqliteStore(file);
+    const b = new SqliteStore(file);
+    await a.migrate();
+    await b.migrate();
+    await a.upsert(makeRecord({ id: 'f1', tags: [{ name: 'first', source: 'rule' }] }));
+    expect((await a.search({})).facets.tags).toEqual({ first: 1 });
+    await a.upsert(makeRecord({ id: 'f2', tags: [{ name: 'second', source: 'rule' }] }));
+    expect((await a.search({})).facets.tags).toEqual({ first: 1, second: 1 });
+    await b.upsert(makeRecord({ id: 'f3', tags: [{ name: 'third', source: 'rule' }] }));
+    expect((await a.search({})).facets.tags).toEqual({ first: 1, second: 1, third: 1 });
+    await b.delete('f1');
+    expect((await a.search({})).facets.tags).toEqual({ second: 1, third: 1 });
+    await a.close();
+    await b.close();
+  });
+});

@@ -75,7 +75,7 @@ export class SqliteStore implements VideoStore {
     if (row?.value === String(INDEX_VERSION)) return;
     this.db.transaction(() => {
       const ids = (this.db.prepare('SELECT id FROM videos').all() as { id: string }[]).map((r) => r.id);
-      const getDoc = this.db.prepare('SELECT doc FROM videos WHERE id = ?');
+      const getDoc = this.db.prepare('SELECT doc FROM video_docs WHERE id = ?');
       for (const id of ids) this.upsertOne(JSON.parse((getDoc.get(id) as { doc: string }).doc) as Video);
       this.db.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(INDEX_VERSION));
     })();
@@ -96,14 +96,17 @@ export class SqliteStore implements VideoStore {
 
   /** Writes the record, its columns, label rows and FTS row; the caller holds a transaction. */
   private upsertOne(v: Video): void {
+    this.writes++;
     const f = indexFields(v);
     const m = v.metadata;
+    // Only an existing record has label and FTS rows to clear (bulk loads are mostly new records).
+    const existed = this.stmt('SELECT rowid FROM videos WHERE id = ?').get(v.id) as { rowid: number } | undefined;
     const row = this.stmt(
-      `INSERT INTO videos (id, doc, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
+      `INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
                            name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
-       VALUES (@id, @doc, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
+       VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
                @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)
-       ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
+       ON CONFLICT(id) DO UPDATE SET path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
          duration = excluded.duration, width = excluded.width, height = excluded.height, fps = excluded.fps, codec = excluded.codec,
          bytes = excluded.bytes, has_audio = excluded.has_audio, scene_count = excluded.scene_count, failed = excluded.failed,
          created_at = excluded.created_at, updated_at = excluded.updated_at, name = excluded.name, sort_duration = excluded.sort_duration,
@@ -112,7 +115,6 @@ export class SqliteStore implements VideoStore {
        RETURNING rowid`,
     ).get({
       id: v.id,
-      doc: JSON.stringify(v),
       path: v.file.path,
       title: v.source.title ?? m?.containerTags.title ?? null,
       source_kind: f.sourceKind,
@@ -137,9 +139,12 @@ export class SqliteStore implements VideoStore {
       has_description: f.hasDescription ? 1 : 0,
       has_metadata: f.hasMetadata ? 1 : 0,
     }) as { rowid: number };
-    this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
-    this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
-    this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
+    if (existed) {
+      this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
+      this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
+      this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
+      this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(existed.rowid);
+    }
     const addTag = this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) VALUES (?, ?)');
     for (const t of f.tags) addTag.run(v.id, t);
     const addCat = this.stmt('INSERT OR IGNORE INTO video_categories (video_id, category) VALUES (?, ?)');
@@ -147,20 +152,20 @@ export class SqliteStore implements VideoStore {
     const addAction = this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) VALUES (?, ?)');
     for (const a of f.actions) addAction.run(v.id, a);
     // The FTS row holds the shared normalised text, so every backend tokenises the same way.
-    this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
+    this.stmt('INSERT INTO video_docs (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(v.id, JSON.stringify(v));
     this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
   }
 
   async get(id: string): Promise<Video | null> {
     return this.guard('get', () => {
-      const row = this.db.prepare('SELECT doc FROM videos WHERE id = ?').get(id) as { doc: string } | undefined;
+      const row = this.db.prepare('SELECT doc FROM video_docs WHERE id = ?').get(id) as { doc: string } | undefined;
       return row ? (JSON.parse(row.doc) as Video) : null;
     });
   }
 
   async findByPath(file: string): Promise<Video[]> {
     return this.guard('findByPath', () =>
-      (this.db.prepare('SELECT doc FROM videos WHERE path = ?').all(file) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Video),
+      (this.db.prepare('SELECT d.doc FROM videos v JOIN video_docs d ON d.id = v.id WHERE v.path = ? ORDER BY v.id').all(file) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Video),
     );
   }
 
@@ -187,10 +192,24 @@ export class SqliteStore implements VideoStore {
           return { id: r.id, score: r.score, ...(hl ? { highlight: hl } : {}), video };
         }),
         total,
-        facets: plan.facets ? this.facets(w) : emptyFacets(),
+        facets: plan.facets ? this.cachedFacets(w) : emptyFacets(),
         nextCursor: nextCursor(plan, hasMore, page.length, last && { id: last.id, name: last.name, duration: last.sort_duration, created: last.created, added: last.created_at, bytes: last.bytes }),
       };
     });
+  }
+
+  private writes = 0;
+  private allFacets: { key: string; facets: Facets } | null = null;
+
+  /**
+   * Facets of the whole library (the query with no filter: a browse page) are kept until anything writes,
+   * here (`writes`) or in another process (`PRAGMA data_version`); others are computed each time.
+   */
+  private cachedFacets(w: { sql: string; params: Param[] }): Facets {
+    if (w.sql !== '1') return this.facets(w);
+    const key = `${this.writes}:${this.db.pragma('data_version', { simple: true }) as number}`;
+    if (this.allFacets?.key !== key) this.allFacets = { key, facets: this.facets(w) };
+    return structuredClone(this.allFacets.facets);
   }
 
   /** Records by id, in one statement per chunk. */
@@ -198,7 +217,7 @@ export class SqliteStore implements VideoStore {
     const out = new Map<string, Video>();
     for (let i = 0; i < ids.length; i += 200) {
       const chunk = ids.slice(i, i + 200);
-      const rows = this.stmt(`SELECT id, doc FROM videos WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ id: string; doc: string }>;
+      const rows = this.stmt(`SELECT id, doc FROM video_docs WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ id: string; doc: string }>;
       for (const r of rows) out.set(r.id, JSON.parse(r.doc) as Video);
     }
     return out;
@@ -231,7 +250,7 @@ export class SqliteStore implements VideoStore {
     for (;;) {
       const rows = this.guard(
         'iterate',
-        () => this.stmt(`SELECT v.id, v.doc FROM videos v WHERE ${w.sql} AND v.id > ? ORDER BY v.id LIMIT ?`).all(...w.params, after, page) as Array<{ id: string; doc: string }>,
+        () => this.stmt(`SELECT v.id, d.doc FROM videos v JOIN video_docs d ON d.id = v.id WHERE ${w.sql} AND v.id > ? ORDER BY v.id LIMIT ?`).all(...w.params, after, page) as Array<{ id: string; doc: string }>,
       );
       for (const r of rows) yield JSON.parse(r.doc) as Video;
       if (rows.length < page) return;
@@ -250,6 +269,7 @@ export class SqliteStore implements VideoStore {
   async delete(id: string): Promise<boolean> {
     return this.guard('delete', () =>
       this.db.transaction(() => {
+        this.writes++;
         const row = this.db.prepare('SELECT rowid FROM videos WHERE id = ?').get(id) as { rowid: number } | undefined;
         if (!row) return false;
         this.db.prepare('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
@@ -257,6 +277,7 @@ export class SqliteStore implements VideoStore {
         this.db.prepare('DELETE FROM video_categories WHERE video_id = ?').run(id);
         this.db.prepare('DELETE FROM video_actions WHERE video_id = ?').run(id);
         this.db.prepare('DELETE FROM videos WHERE id = ?').run(id);
+        this.db.prepare('DELETE FROM video_docs WHERE id = ?').run(id);
         return true;
       })(),
     );
