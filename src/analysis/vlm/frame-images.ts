@@ -98,13 +98,19 @@ export async function renderFrames(picks: readonly FramePick[], options: RenderO
     picks.map((pick) =>
       limit(async () => {
         const fromKeyframe = pick.keyframe !== undefined && existsSync(pick.keyframe);
-        const input = fromKeyframe ? ['-i', pick.keyframe!] : ['-ss', pick.timeSec.toFixed(3), '-i', options.videoPath];
-        const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...input, ...out];
-        const { stdout } = await runTool(options.ffmpeg, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
-        if (stdout.length === 0) {
-          throw new ToolError(`ffmpeg gave no frame at ${pick.timeSec.toFixed(2)} s`, { command: options.ffmpeg, args });
+        // The container's duration can outlast the video track (audio runs on): a seek near the end may find no
+        // frame, so step back before giving up.
+        const backoffs = fromKeyframe ? [0] : [0, 0.5, 1.5];
+        let args: string[] = [];
+        for (const back of backoffs) {
+          const at = Math.max(0, pick.timeSec - back);
+          const input = fromKeyframe ? ['-i', pick.keyframe!] : ['-ss', at.toFixed(3), '-i', options.videoPath];
+          args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...input, ...out];
+          const { stdout } = await runTool(options.ffmpeg, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+          if (stdout.length > 0) return { jpegBase64: stdout.toString('base64'), width, height, timeSec: at };
+          if (at === 0) break;
         }
-        return { jpegBase64: stdout.toString('base64'), width, height, timeSec: pick.timeSec };
+        throw new ToolError(`ffmpeg gave no frame at ${pick.timeSec.toFixed(2)} s`, { command: options.ffmpeg, args });
       }),
     ),
   );
