@@ -12,32 +12,9 @@ import { sortSpec, TEXT_FIELDS, TEXT_WEIGHTS, type IndexFields, type QueryPlan, 
 
 export type Doc = Record<string, unknown>;
 
-/** Search fields kept beside the record under `_s`. */
-export interface SearchDoc {
-  name: string;
-  duration: number;
-  durationSec: number | null;
-  width: number | null;
-  height: number | null;
-  fps: number | null;
-  scenes: number;
-  bytes: number;
-  codec: string | null;
-  audioCodec: string | null;
-  container: string | null;
-  sourceKind: string;
-  resolution: string | null;
-  created: string;
-  added: string;
-  hasAudio: boolean;
-  hasAi: boolean;
-  hasDescription: boolean;
-  hasMetadata: boolean;
-  failed: boolean;
+/** Search fields kept beside the record under `_s`: the shared index fields, plus token arrays for matching. */
+export interface SearchDoc extends Omit<IndexFields, 'id' | 'text'> {
   path: string;
-  tags: string[];
-  categories: string[];
-  actions: string[];
   /** Every distinct token of every text field. */
   words: string[];
   /** Distinct tokens per field, for ranking. */
