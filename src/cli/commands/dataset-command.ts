@@ -5,24 +5,11 @@ import { datasetStats, formatDatasetStats, type DatasetFlags, type DatasetProgre
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
 import { appFrom, collect, err, nonNegativeInt, number, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
-interface BuildFlags extends SearchFlags, CommonFlags {
-  labels?: string;
-  clip?: string;
+/** The dataset options as flags: `--target-fps` because `--fps` is the search filter. */
+interface BuildFlags extends SearchFlags, CommonFlags, Omit<DatasetFlags, 'fps' | 'minClip' | 'maxClip'> {
   minClip?: string;
   maxClip?: string;
   targetFps?: number;
-  shortSide?: number;
-  copy?: boolean;
-  audio?: boolean;
-  maxPerVideo?: number;
-  maxPerClass?: number;
-  split?: string;
-  seed?: number;
-  format?: string[];
-  dedup?: boolean;
-  dedupThreshold?: number;
-  shardSize?: number;
-  concurrency?: number;
   json?: boolean;
   quiet?: boolean;
 }

@@ -7,6 +7,7 @@ import { maskSecret, StoreError, type Logger, type Video } from '../../core/inde
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
 import type { InputRecord, VideoStore } from '../video-store.js';
+import { rewriteAll } from '../rewrite-all.js';
 import { FACET_SIZE, highlight, INDEX_VERSION, indexFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
 import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchPipeline, textPrefilter, toMongoDoc, type Doc, type SearchDoc } from './mongo-query.js';
 
@@ -120,15 +121,7 @@ export class MongoStore implements VideoStore {
     if (meta?.value === INDEX_VERSION) return;
     if (meta) {
       this.logger?.info({ from: meta.value, to: INDEX_VERSION }, 'mongodb: rebuilding search fields');
-      let batch: Video[] = [];
-      for await (const v of this.iterate()) {
-        batch.push(v);
-        if (batch.length >= 500) {
-          await this.upsertMany(batch);
-          batch = [];
-        }
-      }
-      if (batch.length) await this.upsertMany(batch);
+      await rewriteAll(this);
     }
     await this.run('migrate', () => this.c.meta.replaceOne({ _id: 'index_version' }, { _id: 'index_version', value: INDEX_VERSION }, { upsert: true }));
   }

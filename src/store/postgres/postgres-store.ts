@@ -9,6 +9,7 @@ import { maskSecret, StoreError, type Logger, type Video } from '../../core/inde
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
 import type { InputRecord, VideoStore } from '../video-store.js';
+import { rewriteAll } from '../rewrite-all.js';
 import {
   FACET_SIZE,
   highlight,
@@ -197,15 +198,7 @@ export class PostgresStore implements VideoStore {
     if (current === String(INDEX_VERSION)) return;
     if (current !== undefined) {
       this.options.logger?.info({ from: current, to: INDEX_VERSION }, 'postgres: rebuilding search columns');
-      let batch: Video[] = [];
-      for await (const v of this.iterate()) {
-        batch.push(v);
-        if (batch.length >= 500) {
-          await this.upsertMany(batch);
-          batch = [];
-        }
-      }
-      if (batch.length) await this.upsertMany(batch);
+      await rewriteAll(this);
     }
     await this.run('migrate', (c) =>
       c.query(`INSERT INTO ${this.S}.videodex_meta (key, value) VALUES ('index_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [String(INDEX_VERSION)]),
