@@ -17,7 +17,7 @@ import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type 
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
 import { openStore, type VideoStore } from './store/index.js';
 import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
-import { formatTaxonomyForPrompt, loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
+import { labelVocabulary, loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
 import type { SearchQuery } from './store/index.js';
 import {
   createClassifyStage,
@@ -112,14 +112,6 @@ export class App {
     return this.taggingSetup;
   }
 
-  /**
-   * The `{{taxonomy}}` template variable: the taxonomy's categories and the action vocabulary as text, so the
-   * model answers in the user's vocabulary. Empty when neither is configured.
-   */
-  taxonomyPrompt(): string {
-    return formatTaxonomyForPrompt(this.tagging().taxonomy);
-  }
-
   /** Exporters added by plugins, by name (after `loadPlugins()`). */
   exporters(): Map<string, PluginExporter> {
     return pluginExporters(this.loadedPlugins);
@@ -134,7 +126,7 @@ export class App {
   stages(): Stage[] {
     if (this.stageList?.plugins !== this.loadedPlugins) {
       const setup = this.tagging();
-      const analysis: Stage[] = [probeStage, scenesStage, keyframesStage, createDescribeStage(this.config, { afterKeyframes: true })];
+      const analysis: Stage[] = [probeStage, scenesStage, keyframesStage, createDescribeStage(this.config, { afterKeyframes: true, vocabulary: labelVocabulary(setup.taxonomy) })];
       const plugins = pluginStages(this.loadedPlugins);
       const finishing: Stage[] = [createTagStage(setup, pluginTaggers(this.loadedPlugins)), createClassifyStage(setup), indexStage];
       checkPluginNeeds(this.loadedPlugins, [...analysis, ...finishing].map((s) => s.name));

@@ -12,7 +12,7 @@ export type { VlmClient, VlmRequest, VlmResponse } from './analysis/index.js';
 // Plugin authors: the plugin contract and helpers.
 export { PLUGIN_API_VERSION, definePlugin, PluginError } from './plugins/index.js';
 export type { VideodexPlugin, PluginTagger, PluginTag, PluginExporter, PluginFactory, PluginSetupContext } from './plugins/index.js';
-export { normalizeTag, mergeTags, formatTaxonomyForPrompt, createTaggingSetup, computeTags, classify, parseRules } from './tagging/index.js';
+export { normalizeTag, mergeTags, labelVocabulary, createTaggingSetup, computeTags, classify, parseRules } from './tagging/index.js';
 export type { TaggingSetup, Taxonomy, RuleSet } from './tagging/index.js';
 export { buildDataset, datasetOptions, datasetStats, formatDatasetStats, readManifest, writeRecords, writeParquet } from './export/index.js';
 export type { DatasetOptions, DatasetReport, DatasetStats, DatasetManifest, DatasetFlags, ExportFormat } from './export/index.js';

@@ -17,5 +17,6 @@ export {
   listTemplates,
   loadTemplate,
   TEMPLATE_VARIABLES,
+  NO_VOCABULARY,
 } from './vlm/index.js';
-export type { DescribePlan, DescribeSettings, VlmClient, VlmRequest, VlmResponse } from './vlm/index.js';
+export type { DescribePlan, DescribeSettings, LabelVocabulary, VlmClient, VlmRequest, VlmResponse } from './vlm/index.js';

@@ -7,7 +7,7 @@ export type { SynonymTable } from './ai-tagger.js';
 export { mergeTags, mergeCategories, confidenceOf, UNMAPPED } from './tag-merge.js';
 export { parseRules, loadRules, compileCondition, compileComparison, applyTagRules, applyCategoryRules, RuleSubject, RULE_FIELDS, NO_RULES } from './tag-rules.js';
 export type { RuleSet, CompiledRule, Predicate } from './tag-rules.js';
-export { parseTaxonomy, loadTaxonomy, parseActionLabels, LabelMapper, ancestors, formatTaxonomyForPrompt, EMPTY_TAXONOMY } from './taxonomy.js';
+export { parseTaxonomy, loadTaxonomy, parseActionLabels, LabelMapper, ancestors, labelVocabulary, EMPTY_TAXONOMY } from './taxonomy.js';
 export type { Taxonomy, TaxonomyCategory, Mapping, MatchKind } from './taxonomy.js';
 export { createTaggingSetup, loadTaggingSetup, computeTags, computeTagsSync, classify, needsReview, pluginStageTags, OPEN_CONFIDENCE } from './tagging-setup.js';
 export type { TaggingSetup, TaggingSetupOptions } from './tagging-setup.js';

@@ -230,26 +230,20 @@ export function ancestors(taxonomy: Taxonomy, name: string): string[] {
 }
 
 /**
- * The `{{taxonomy}}` text for model templates: the categories as an indented tree with descriptions and
- * keywords, then the action labels, so the model answers in the user's vocabulary. Empty when neither exists.
+ * What the model templates offer: category names (parents before children), the categories as an indented
+ * tree with descriptions and a few keywords ({{taxonomyGuide}}), and the action labels.
  */
-export function formatTaxonomyForPrompt(taxonomy: Taxonomy, options: { maxActions?: number } = {}): string {
+export function labelVocabulary(taxonomy: Taxonomy): { categories: string[]; categoryGuide: string; actions: string[] } {
+  const names: string[] = [];
   const lines: string[] = [];
-  if (taxonomy.categories.length > 0) {
-    lines.push('Categories (answer "category" with exactly one of these names):');
-    const walk = (parent: string | null, depth: number): void => {
-      for (const c of taxonomy.categories.filter((x) => x.parent === parent)) {
-        const extra = [c.description, c.keywords.length ? `e.g. ${c.keywords.slice(0, 8).join(', ')}` : ''].filter(Boolean).join('; ');
-        lines.push(`${'  '.repeat(depth)}- ${c.name}${extra ? `: ${extra}` : ''}`);
-        walk(c.name, depth + 1);
-      }
-    };
-    walk(null, 0);
-  }
-  if (taxonomy.actions.length > 0) {
-    const max = options.maxActions ?? 400;
-    const shown = taxonomy.actions.slice(0, max);
-    lines.push(`Actions (answer "actions" with names from this list only): ${shown.join('; ')}${taxonomy.actions.length > max ? '; ...' : ''}`);
-  }
-  return lines.join('\n');
+  const walk = (parent: string | null, depth: number): void => {
+    for (const c of taxonomy.categories.filter((x) => x.parent === parent)) {
+      const extra = [c.description, c.keywords.length ? `e.g. ${c.keywords.slice(0, 8).join(', ')}` : ''].filter(Boolean).join('; ');
+      names.push(c.name);
+      lines.push(`${'  '.repeat(depth)}- ${c.name}${extra ? `: ${extra}` : ''}`);
+      walk(c.name, depth + 1);
+    }
+  };
+  walk(null, 0);
+  return { categories: names, categoryGuide: lines.join('\n'), actions: [...taxonomy.actions] };
 }

@@ -4,7 +4,7 @@ import {
   classify,
   classifyRecord,
   createTaggingSetup,
-  formatTaxonomyForPrompt,
+  labelVocabulary,
   LabelMapper,
   needsReview,
   parseActionLabels,
@@ -67,14 +67,16 @@ describe('taxonomy file', () => {
   it('reads action label lists: comments, header, quotes, CSV first column', () => {
     expect(parseActionLabels(ACTIONS)).toEqual(['riding a bike', 'riding a horse', 'playing piano', 'juggling balls', 'dribbling basketball']);
   });
-  it('formats {{taxonomy}} for the model as a tree with actions', () => {
+  it('gives the model templates category names parents first, a guide tree and the actions', () => {
     const setup = createTaggingSetup({ taxonomyText: TAXONOMY, actionLabelsText: ACTIONS });
-    const text = formatTaxonomyForPrompt(setup.taxonomy);
-    expect(text).toContain('- sports: Any sport; e.g. athletics\n  - football: e.g. soccer');
-    expect(text).toContain('    - street food'.trim());
-    expect(text).toMatch(/Actions \(answer "actions" with names from this list only\): playing guitar; riding a bike; /);
-    expect(formatTaxonomyForPrompt(createTaggingSetup().taxonomy)).toBe('');
+    const v = labelVocabulary(setup.taxonomy);
+    expect(v.categoryGuide).toContain('- sports: Any sport; e.g. athletics\n  - football: e.g. soccer');
+    expect(v.categories.indexOf('sports')).toBeLessThan(v.categories.indexOf('football'));
+    expect(v.categories).toContain('street food');
+    expect(v.actions.slice(0, 2)).toEqual(['playing guitar', 'riding a bike']);
+    expect(labelVocabulary(createTaggingSetup().taxonomy)).toEqual({ categories: [], categoryGuide: '', actions: [] });
   });
+
 });
 
 describe('label mapping', () => {

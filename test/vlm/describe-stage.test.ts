@@ -188,19 +188,44 @@ describe('describe stage: JSON templates', () => {
     expect(s.requests).toHaveLength(2);
   });
 
-  it('fills {{actionLabels}} from [Tagging] ActionLabels for action-recognition', async () => {
+  it('offers the model the taxonomy and action labels the tagging setup parsed ({{taxonomy}}, {{taxonomyGuide}}, {{actionLabels}})', async () => {
     const s = await fake();
     s.queue(reply.text('{"actions": ["waving"], "description": "someone waves"}'));
     const labels = path.join(t.dir, 'labels.txt');
     writeFileSync(labels, '# kinetics subset\nwaving\nrunning\n\njumping\n');
+    const taxonomy = path.join(t.dir, 'taxonomy.yaml');
+    writeFileSync(taxonomy, 'categories:\n  - name: sports\n    description: any sport\n  - name: surfing\n    parent: sports\n    keywords: [waves]\n  - name: nature\nactions: [paddling]\n');
+    const dir = path.join(t.dir, 'vocab-templates');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'vocab.txt'), 'One of: {{taxonomy}}.\nGuide:\n{{taxonomyGuide}}\nActions: {{actionLabels}}.');
     const config = configWith({
-      Paths: { DataDir: t.dir },
-      Tagging: { ActionLabels: labels },
-      QwenVL: { PublicEndpoint: s.url, Template: 'action-recognition', RequestsPerMinute: 100_000 },
+      Paths: { DataDir: t.dir, TemplatesDir: dir },
+      Tagging: { ActionLabels: labels, Taxonomy: taxonomy },
+      QwenVL: { PublicEndpoint: s.url, Template: 'vocab', RequestsPerMinute: 100_000 },
     });
-    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(2), context(config, t.dir));
-    expect(textIn(s.requests[0]!.body)).toContain('label list: waving, running, jumping.');
-    expect(patch.ai!.actions).toEqual(['waving']);
+    const app = new App({ config, sources: {}, file: null }, { logToFile: false });
+    const stage = app.stages().find((x) => x.name === 'describe')!;
+    await stage.run(sceneRecord(2), context(config, t.dir));
+    const text = textIn(s.requests[0]!.body);
+    expect(text).toContain('One of: sports, surfing, nature.');
+    expect(text).toContain('Guide:\n- sports: any sport\n  - surfing: e.g. waves\n- nature\n');
+    expect(text).toContain('Actions: paddling, waving, running, jumping.');
+    await app.close();
+  });
+
+  it('refuses a template that uses {{actionLabels}} when no action labels are configured, before any call', async () => {
+    const s = await fake();
+    const config = configWith({ Paths: { DataDir: t.dir }, QwenVL: { PublicEndpoint: s.url, Template: 'action-recognition' } });
+    expect(() => createDescribeStage(config)).toThrow(/template action-recognition uses \{\{actionLabels\}\} but no action labels are configured/);
+    expect(s.requests).toHaveLength(0);
+  });
+
+  it('changes its input hash when the vocabulary a template uses changes', () => {
+    const config = configWith({ Paths: { DataDir: t.dir }, QwenVL: { PublicEndpoint: 'http://127.0.0.1:9/v1', Template: 'action-recognition' } });
+    const video = sceneRecord(2);
+    const h = (actions: string[]) => createDescribeStage(config, { vocabulary: { categories: ['a'], categoryGuide: '- a', actions } }).inputHash(video, config);
+    expect(h(['waving'])).toBe(h(['waving']));
+    expect(h(['waving', 'running'])).not.toBe(h(['waving']));
   });
 });
 

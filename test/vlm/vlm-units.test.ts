@@ -2,8 +2,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  actionLabels,
-  taxonomyNames,
   chooseEndpoint,
   endpointLabel,
   extractJson,
@@ -136,7 +134,7 @@ describe('templates', () => {
     writeFileSync(path.join(dir, 'describe.txt'), 'Mine: {{instruction}} for {{filename}}');
     const tpl = loadTemplate('describe', dir);
     expect(tpl.file).toBe(path.join(dir, 'describe.txt'));
-    const values = { title: 'T', filename: 'f.mp4', durationSec: '1', sceneCount: '0', width: '1', height: '1', tags: 'none', instruction: 'Say hi.', taxonomy: '', actionLabels: '', frameCount: '1', frameTimes: '' };
+    const values = { title: 'T', filename: 'f.mp4', durationSec: '1', sceneCount: '0', width: '1', height: '1', tags: 'none', instruction: 'Say hi.', taxonomy: '', taxonomyGuide: '', actionLabels: '', frameCount: '1', frameTimes: '' };
     expect(renderTemplate(tpl, values)).toBe('Mine: Say hi. for f.mp4');
   });
 
@@ -145,21 +143,6 @@ describe('templates', () => {
     expect(() => parseTemplate('x', '/t/x.txt', 'Hello {{titel}}')).toThrow(/unknown variable \{\{titel\}\} \(did you mean \{\{title\}\}\?\)/);
     expect(() => parseTemplate('x', '/t/x.txt', '---\nformat: yaml\n---\nhi')).toThrow(/format must be text or json/);
     expect(() => loadTemplate('no-such-template', '')).toThrow(/not found.*available: .*describe/);
-  });
-});
-
-describe('label files', () => {
-  it('reads category names from the common taxonomy shapes, and action labels one a line', () => {
-    const yaml = path.join(t.dir, 'taxonomy.yaml');
-    writeFileSync(yaml, 'categories:\n  - name: sport\n    children:\n      - name: surfing\n  - nature\n');
-    expect(taxonomyNames(yaml)).toEqual(['sport', 'surfing', 'nature']);
-    const json = path.join(t.dir, 'taxonomy.json');
-    writeFileSync(json, JSON.stringify({ sport: { children: ['tennis'] }, music: {} }));
-    expect(taxonomyNames(json)).toEqual(['sport', 'tennis', 'music']);
-    const labels = path.join(t.dir, 'labels.txt');
-    writeFileSync(labels, 'waving\n# comment\n\nrunning\nwaving\n');
-    expect(actionLabels(labels)).toEqual(['waving', 'running']);
-    expect(() => taxonomyNames(path.join(t.dir, 'missing.yaml'))).toThrow(ConfigError);
   });
 });
 

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   ConfigError,
@@ -15,7 +15,6 @@ import { chooseEndpoint, endpointLabel, type AuthHeader, type Provider } from '.
 import { renderFrames, targetFrameSize } from './frame-images.js';
 import { selectFrames, type FramePick, type FrameSelection } from './frame-selection.js';
 import { parseAnswer, parseCaptions, type Answer, type AnswerField, type ParseResult } from './json-answer.js';
-import { actionLabels, taxonomyNames } from './label-files.js';
 import type { EasRequestFormat } from './pai-eas-client.js';
 import { imagesTokens, qwenDefaultSampling, textTokens, videoTokens, type Size } from './qwen-tokens.js';
 import type { CallOutcome, ReliableVlm } from './reliable-vlm.js';
@@ -51,12 +50,27 @@ export interface DescribeSettings {
   sceneBatchSize: number;
   easRequestFormat: EasRequestFormat;
   easResponsePath: string;
-  taxonomyFile: string;
-  actionLabelsFile: string;
+  /** The user's labels for {{taxonomy}}, {{taxonomyGuide}} and {{actionLabels}}. */
+  vocabulary: LabelVocabulary;
 }
 
+/**
+ * The user's label vocabulary as the templates show it. The composition root builds it from the tagging
+ * setup, so the model is offered exactly the categories and actions that classification later maps onto
+ * (one parser for the taxonomy file, not two that could disagree).
+ */
+export interface LabelVocabulary {
+  /** Category names, parents before their children. */
+  categories: readonly string[];
+  /** The categories as an indented tree with descriptions and keywords. */
+  categoryGuide: string;
+  actions: readonly string[];
+}
+
+export const NO_VOCABULARY: LabelVocabulary = { categories: [], categoryGuide: '', actions: [] };
+
 /** Reads the describe settings from the config. Throws ConfigError for --use-vpc without a VPC endpoint. */
-export function describeSettings(config: Config): DescribeSettings {
+export function describeSettings(config: Config, vocabulary: LabelVocabulary = NO_VOCABULARY): DescribeSettings {
   const q = config.QwenVL;
   return {
     provider: q.Provider,
@@ -84,8 +98,7 @@ export function describeSettings(config: Config): DescribeSettings {
     sceneBatchSize: q.SceneBatchSize,
     easRequestFormat: q.EasRequestFormat,
     easResponsePath: q.EasResponsePath,
-    taxonomyFile: config.Tagging.Taxonomy,
-    actionLabelsFile: config.Tagging.ActionLabels,
+    vocabulary,
   };
 }
 
@@ -104,10 +117,8 @@ export function validateDescribeSettings(s: DescribeSettings): void {
   const templates = [loadTemplate(s.template, s.templatesDir)];
   if (s.perScene) templates.push(loadTemplate(s.sceneTemplate, s.templatesDir));
   for (const t of templates) {
-    if (t.variables.includes('taxonomy')) taxonomyNames(s.taxonomyFile);
-    if (t.variables.includes('actionLabels')) {
-      if (!s.actionLabelsFile) throw new ConfigError(`template ${t.name} uses {{actionLabels}} but [Tagging] ActionLabels is empty; set it to a label file`);
-      actionLabels(s.actionLabelsFile);
+    if (t.variables.includes('actionLabels') && s.vocabulary.actions.length === 0) {
+      throw new ConfigError(`template ${t.name} uses {{actionLabels}} but no action labels are configured; set [Tagging] ActionLabels to a label file or list actions in the taxonomy`);
     }
   }
 }
@@ -154,8 +165,9 @@ function templateValues(video: Video, s: DescribeSettings, template: PromptTempl
     height: md ? String(md.height) : 'unknown',
     tags: list([...new Set(video.tags.filter((t) => t.source !== 'ai').map((t) => t.name))]),
     instruction: s.instruction,
-    taxonomy: uses('taxonomy') ? list(taxonomyNames(s.taxonomyFile)) : '',
-    actionLabels: uses('actionLabels') ? list(actionLabels(s.actionLabelsFile)) : '',
+    taxonomy: uses('taxonomy') ? list([...s.vocabulary.categories]) : '',
+    taxonomyGuide: uses('taxonomyGuide') ? s.vocabulary.categoryGuide || 'none' : '',
+    actionLabels: uses('actionLabels') ? list([...s.vocabulary.actions]) : '',
     frameCount: String(picks.length),
     frameTimes: picks.map((p, i) => `${i + 1}: ${fmtTime(p.timeSec)}`).join(', '),
   };
@@ -273,8 +285,9 @@ export function describeInputHash(video: Video, s: DescribeSettings): string {
     sceneTemplate: s.perScene ? loadTemplate(s.sceneTemplate, s.templatesDir).text : null,
     scenes: s.perScene ? video.scenes.map((sc) => [sc.index, sc.startSec, sc.endSec]) : null,
     instruction: uses('instruction') ? s.instruction : null,
-    taxonomy: uses('taxonomy') && s.taxonomyFile ? fileStamp(s.taxonomyFile) : null,
-    actionLabels: uses('actionLabels') && s.actionLabelsFile ? fileStamp(s.actionLabelsFile) : null,
+    taxonomy: uses('taxonomy') ? s.vocabulary.categories : null,
+    taxonomyGuide: uses('taxonomyGuide') ? s.vocabulary.categoryGuide : null,
+    actionLabels: uses('actionLabels') ? s.vocabulary.actions : null,
     model: s.model,
     temperature: s.temperature,
     maxOutputTokens: s.maxOutputTokens,
@@ -282,22 +295,6 @@ export function describeInputHash(video: Video, s: DescribeSettings): string {
     frameListFormat: s.videoInput === 'frames' ? s.frameListFormat : null,
     eas: s.provider === 'pai-eas' ? [s.easRequestFormat, s.easResponsePath] : null,
   });
-}
-
-function fileStamp(file: string): string {
-  try {
-    return stableHash(readFileSync(file, 'utf8'));
-  } catch {
-    return `missing:${file}:${statSafe(file)}`;
-  }
-}
-
-function statSafe(file: string): number {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
 }
 
 export interface DescribeDeps {

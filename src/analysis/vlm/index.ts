@@ -14,8 +14,9 @@ export {
   formatPlan,
   describeInputHash,
   describeVideo,
+  NO_VOCABULARY,
 } from './describe-video.js';
-export type { DescribeSettings, DescribePlan, DescribeDeps, DescribeResult, PlannedRequest } from './describe-video.js';
+export type { DescribeSettings, DescribePlan, DescribeDeps, DescribeResult, PlannedRequest, LabelVocabulary } from './describe-video.js';
 export { selectFrames, thinEvenly, evenTimes } from './frame-selection.js';
 export type { FramePick, FrameSelection } from './frame-selection.js';
 export { jpegSize, jpegBufferSize, renderFrames, targetFrameSize } from './frame-images.js';
@@ -25,4 +26,3 @@ export { extractJson, parseAnswer, parseCaptions, AnswerSchema } from './json-an
 export type { Answer } from './json-answer.js';
 export { loadTemplate, parseTemplate, renderTemplate, listTemplates, shippedTemplatesDir, TEMPLATE_VARIABLES } from './templates.js';
 export type { PromptTemplate, TemplateVariable } from './templates.js';
-export { taxonomyNames, actionLabels } from './label-files.js';

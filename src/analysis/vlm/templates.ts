@@ -15,7 +15,8 @@ export const TEMPLATE_VARIABLES = {
   tags: 'tags already on the record that did not come from the model, comma-separated, or "none"',
   instruction: '[QwenVL] DefaultInstruction or --qwen-instruction',
   taxonomy: 'category names from [Tagging] Taxonomy, comma-separated, or "none"',
-  actionLabels: 'action labels from [Tagging] ActionLabels, comma-separated, or "none"',
+  taxonomyGuide: 'the taxonomy as an indented tree with each category\'s description and keywords, or "none"',
+  actionLabels: 'action labels from [Tagging] ActionLabels and the taxonomy\'s actions, comma-separated, or "none"',
   frameCount: 'frames sent in this request',
   frameTimes: 'the time of each frame sent, e.g. "1: 0.0 s, 2: 4.5 s"',
 } as const;

@@ -7,6 +7,7 @@ import {
   planDescription,
   validateDescribeSettings,
   type DescribePlan,
+  type LabelVocabulary,
   type RateLimiter,
   type ReliableVlm,
   type VlmClient,
@@ -21,6 +22,8 @@ export interface DescribeStageOptions {
   client?: VlmClient;
   /** A limiter to use instead of the process-wide one. */
   limiter?: RateLimiter;
+  /** The taxonomy and action labels the templates offer the model (from the tagging setup); none by default. */
+  vocabulary?: LabelVocabulary;
 }
 
 export const NO_ENDPOINT_REASON =
@@ -33,11 +36,12 @@ export const NO_ENDPOINT_REASON =
  * @throws ConfigError at construction when the template or its label files are unusable (before any call).
  */
 export function createDescribeStage(config: Config, options: DescribeStageOptions = {}): Stage & { planDetails(video: Video, config: Config): DescribePlan } {
-  const initial = describeSettings(config);
+  const settingsOf = (cfg: Config) => describeSettings(cfg, options.vocabulary);
+  const initial = settingsOf(config);
   if (initial.endpoint) validateDescribeSettings(initial);
   let vlm: { key: string; value: ReliableVlm } | null = null;
 
-  const vlmFor = (settings: ReturnType<typeof describeSettings>): ReliableVlm => {
+  const vlmFor = (settings: ReturnType<typeof settingsOf>): ReliableVlm => {
     const key = stableHash([settings.provider, settings.endpoint, settings.accessKey, settings.authHeader, settings.retries, settings.backoffMs, settings.requestsPerMinute, settings.easRequestFormat, settings.easResponsePath, settings.frameListFormat]);
     if (!vlm || vlm.key !== key) {
       vlm = {
@@ -56,24 +60,24 @@ export function createDescribeStage(config: Config, options: DescribeStageOption
     cacheable: true,
 
     skipReason(_video: Video, cfg: Config): string | null {
-      return describeSettings(cfg).endpoint || options.client ? null : NO_ENDPOINT_REASON;
+      return settingsOf(cfg).endpoint || options.client ? null : NO_ENDPOINT_REASON;
     },
 
     inputHash(video: Video, cfg: Config): string {
-      return describeInputHash(video, describeSettings(cfg));
+      return describeInputHash(video, settingsOf(cfg));
     },
 
     planDetails(video: Video, cfg: Config): DescribePlan {
-      return planDescription(video, describeSettings(cfg));
+      return planDescription(video, settingsOf(cfg));
     },
 
     async plan(video: Video, ctx: StageContext): Promise<StagePlan> {
-      const plan = planDescription(video, describeSettings(ctx.config));
+      const plan = planDescription(video, settingsOf(ctx.config));
       return { text: formatPlan(plan), ...(plan.refusal ? {} : { estimatedTokens: plan.estimatedTokens }) };
     },
 
     async run(video: Video, ctx: StageContext): Promise<VideoPatch> {
-      const settings = describeSettings(ctx.config);
+      const settings = settingsOf(ctx.config);
       const result = await describeVideo(video, settings, {
         vlm: vlmFor(settings),
         audit: ctx.audit,
