@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parse } from 'csv-parse/sync';
@@ -106,5 +106,36 @@ describe('videodex export (CLI)', () => {
     expect(badField.code).toBe(3);
     expect(badField.stdout).toBe('');
     expect(readFileSync(file).subarray(0, 4).toString()).toBe('PAR1');
+  });
+
+  it('offers the exporters of loaded plugins as formats, streams to a file via .part, and removes the .part when one fails', async () => {
+    const plugin = path.join(t.dir, 'ids-plugin.mjs');
+    writeFileSync(
+      plugin,
+      `export default { name: 'ids', version: '1.0.0', exporters: [
+        { name: 'ids', async write(records, out) { let n = 0; for await (const r of records) { out.write('id=' + r.id + '\\n'); n++; } return n; } },
+        { name: 'broken', async write(records, out) { out.write('half'); throw new Error('disk on fire'); } },
+      ] };\n`,
+    );
+    const env = { ...process.env, VIDEODEX_PLUGINS_MODULES: plugin };
+    const toStdout = await runCli(['export', '--format', 'ids', '--db', db], { env });
+    expect(toStdout.stderr).toBe('');
+    expect(toStdout.stdout).toBe(`id=${v.id}\n`);
+    const file = path.join(t.dir, 'out', 'ids.txt');
+    const toFile = await runCli(['export', '--format', 'ids', '--out', file, '--db', db], { env });
+    expect(toFile.code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(`id=${v.id}\n`);
+    expect(toFile.stderr).toMatch(/exported 1 record\(s\) to .*ids\.txt \(ids, from a plugin\)/);
+    const broken = path.join(t.dir, 'out', 'broken.txt');
+    const failed = await runCli(['export', '--format', 'broken', '--out', broken, '--db', db], { env });
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/ids.*exporter broken.*disk on fire/);
+    expect(existsSync(broken)).toBe(false);
+    expect(existsSync(`${broken}.part`)).toBe(false);
+    const unknown = await runCli(['export', '--format', 'coco', '--db', db], { env });
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/unknown format "coco"; built-in: jsonl, json, csv, scenes-csv, parquet; from plugins: ids, broken/);
+    const none = await runCli(['export', '--format', 'coco', '--db', db]);
+    expect(none.stderr).toMatch(/from plugins: none loaded/);
   });
 });

@@ -1,10 +1,12 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import type { App } from '../../app.js';
 import { ConfigError } from '../../core/index.js';
-import { defaultFields, EXPORT_FORMATS, selectFields, writeParquet, writeRecords, type ExportFormat } from '../../export/index.js';
+import { defaultFields, EXPORT_FORMATS, selectFields, writeParquet, writeRecords } from '../../export/index.js';
+import type { SearchQuery } from '../../store/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
 import { appFrom, err, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
@@ -18,15 +20,20 @@ export function registerExport(program: Command): void {
       { outIsDataDir: false },
     ),
   )
-    .addOption(new Option('--format <format>', 'output format ([Export] Format)').choices([...EXPORT_FORMATS]))
+    .option('--format <format>', `output format: ${EXPORT_FORMATS.join(', ')}, or the name of a plugin's exporter ([Export] Format)`)
     .option('-o, --out <file>', 'write here (written to <file>.part, then renamed) instead of stdout')
     .option('--fields <list>', 'columns, comma-separated: flat column names or record paths like metadata.width ([Export] Fields)')
-    .action(async (words: string[], flags: SearchFlags & CommonFlags & { format?: ExportFormat; fields?: string }) => {
+    .action(async (words: string[], flags: SearchFlags & CommonFlags & { format?: string; fields?: string }) => {
       const file = flags.out;
-      const app = appFrom({ ...flags, outIsFile: true }, { 'Export.Format': flags.format, 'Export.Fields': flags.fields });
+      const builtIn = flags.format === undefined || (EXPORT_FORMATS as readonly string[]).includes(flags.format);
+      const app = appFrom({ ...flags, outIsFile: true }, { 'Export.Format': builtIn ? flags.format : undefined, 'Export.Fields': flags.fields });
       try {
-        const store = await app.store();
         const q = queryFromFlags(words.join(' '), flags);
+        if (!builtIn) {
+          await exportWithPlugin(app, flags.format!, q, file, flags.fields);
+          return;
+        }
+        const store = await app.store();
         const format = app.config.Export.Format;
         const fields = app.config.Export.Fields;
         if (format === 'parquet' && !file) throw new ConfigError('export --format parquet needs --out <file>.parquet');
@@ -53,4 +60,41 @@ export function registerExport(program: Command): void {
         await app.close();
       }
     });
+}
+
+/**
+ * `--format <name>` naming a plugin's exporter: the plugin streams the matching records to stdout or to
+ * `<file>.part`, renamed when it returns. Plugins load only here, so built-in exports never depend on them.
+ */
+async function exportWithPlugin(app: App, name: string, q: SearchQuery, file: string | undefined, fields: string | undefined): Promise<void> {
+  await app.loadPlugins();
+  const exporter = app.exporters().get(name);
+  if (!exporter) {
+    const fromPlugins = [...app.exporters().keys()];
+    throw new ConfigError(
+      `export: unknown format "${name}"; built-in: ${EXPORT_FORMATS.join(', ')}; from plugins: ${fromPlugins.length ? fromPlugins.join(', ') : 'none loaded ([Plugins] Modules)'}`,
+    );
+  }
+  if (fields) throw new ConfigError(`export: --fields does not apply to the plugin format "${name}", which chooses its own output`);
+  const store = await app.store();
+  const ctx = { config: app.config, logger: app.logger };
+  if (!file) {
+    await exporter.write(store.iterate(q), process.stdout, ctx);
+    return;
+  }
+  const target = path.resolve(file);
+  await mkdir(path.dirname(target), { recursive: true });
+  const part = `${target}.part`;
+  const stream = createWriteStream(part);
+  try {
+    const n = await exporter.write(store.iterate(q), stream, ctx);
+    stream.end();
+    await finished(stream);
+    await rename(part, target);
+    err(`videodex: exported ${n} record(s) to ${target} (${name}, from a plugin)`);
+  } catch (e) {
+    stream.destroy();
+    await rm(part, { force: true });
+    throw e;
+  }
 }
