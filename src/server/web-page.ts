@@ -80,6 +80,10 @@ async function search(append) {
   const res = await fetch('/api/search?' + params);
   const body = await res.json();
   if (!res.ok) {
+    $('results').replaceChildren();
+    $('facets').replaceChildren();
+    $('status').textContent = '';
+    $('more').hidden = true;
     $('error').textContent = body.error + (body.column ? '\\n' + q + '\\n' + ' '.repeat(body.column - 1) + '^' : '');
     return;
   }
@@ -93,7 +97,7 @@ async function search(append) {
 
 function card(h) {
   const img = h.thumbnail ? el('img', { src: h.thumbnail, alt: '', loading: 'lazy' }) : el('div', { class: 'noimg' });
-  const meta = [fmtTime(h.durationSec), h.width ? h.width + '×' + h.height : null, h.codec, h.sceneCount ? h.sceneCount + ' scenes' : null].filter(Boolean).join(' · ');
+  const meta = [fmtTime(h.durationSec), h.width ? h.width + '×' + h.height : null, h.codec, h.sceneCount ? h.sceneCount + (h.sceneCount === 1 ? ' scene' : ' scenes') : null].filter(Boolean).join(' · ');
   const c = el('div', { class: 'card' }, img, el('div', { class: 'body' },
     el('div', { class: 'name', text: h.title || h.name, title: h.name }),
     el('div', { class: 'meta', text: meta }),
@@ -107,11 +111,11 @@ function card(h) {
 function facets(f) {
   const box = $('facets');
   box.replaceChildren();
-  const groups = [['tags', 'tag'], ['categories', 'category'], ['codecs', 'codec'], ['resolutions', 'resolution'], ['sourceKinds', 'source']];
-  for (const [key, field] of groups) {
+  const groups = [['tags', 'tag', 'Tags'], ['categories', 'category', 'Categories'], ['codecs', 'codec', 'Codecs'], ['resolutions', 'resolution', 'Resolutions'], ['sourceKinds', 'source', 'Sources']];
+  for (const [key, field, label] of groups) {
     const entries = Object.entries(f[key] || {});
     if (!entries.length) continue;
-    box.append(el('h3', { text: key }));
+    box.append(el('h3', { text: label }));
     for (const [name, n] of entries.slice(0, 15)) {
       const b = el('button', { text: name + ' (' + n + ')' });
       b.addEventListener('click', () => {
@@ -125,8 +129,11 @@ function facets(f) {
 }
 
 async function open(id) {
-  const v = await (await fetch('/api/videos/' + id)).json();
-  $('d-title').textContent = v.source.title || v.file.path.split('/').pop();
+  const res = await fetch('/api/videos/' + encodeURIComponent(id));
+  if (!res.ok) { $('error').textContent = 'video ' + id + ': ' + ((await res.json()).error || res.status); return; }
+  const v = await res.json();
+  history.replaceState(null, '', '?' + new URLSearchParams({ q: $('q').value, v: id }));
+  $('d-title').textContent = v.source.title || (v.metadata && v.metadata.containerTags.title) || v.file.path.split('/').pop();
   const m = v.metadata;
   $('d-meta').textContent = m ? [fmtTime(m.durationSec), m.width + '×' + m.height, m.fps + ' fps', m.videoCodec, m.audio ? m.audio.codec : 'silent'].join(' · ') : '';
   $('d-desc').textContent = v.ai ? v.ai.description : '';
@@ -145,11 +152,17 @@ async function open(id) {
   $('detail').style.display = 'flex';
 }
 
-$('detail').querySelector('.close').addEventListener('click', () => { $('player').pause(); $('detail').style.display = 'none'; });
+$('detail').querySelector('.close').addEventListener('click', () => {
+  $('player').pause();
+  $('detail').style.display = 'none';
+  history.replaceState(null, '', '?' + new URLSearchParams({ q: $('q').value }));
+});
 $('search').addEventListener('submit', (e) => { e.preventDefault(); search(false); });
 $('more').addEventListener('click', () => search(true));
-$('q').value = new URLSearchParams(location.search).get('q') || '';
+const initial = new URLSearchParams(location.search);
+$('q').value = initial.get('q') || '';
 search(false);
+if (initial.get('v')) open(initial.get('v'));
 </script>
 </body>
 </html>
