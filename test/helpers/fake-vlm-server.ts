@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 /** What the fake does with one request. */
 export type FakeReply =
@@ -194,4 +195,17 @@ function easAnswer(body: any, text: string): unknown {
   }
   if (body?.prompt !== undefined) return { response: text };
   return openAiAnswer(body, text);
+}
+
+/** A `fake(options)` that starts a FakeVlmServer and stops every one it started after each test. */
+export function fakeVlmServers(): (options?: FakeVlmOptions) => Promise<FakeVlmServer> {
+  const servers: FakeVlmServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
+  });
+  return async (options = {}) => {
+    const s = await new FakeVlmServer(options).start();
+    servers.push(s);
+    return s;
+  };
 }

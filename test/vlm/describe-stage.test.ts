@@ -1,12 +1,12 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegBufferSize, RateLimiter } from '../../src/analysis/vlm/index.js';
 import { App } from '../../src/app.js';
 import { AuditLog, ConfigError, configWith, ContentCache, loadConfig, MediaTools, ModelError, runTool, type Config, type Scene, type Video } from '../../src/core/index.js';
 import { createDescribeStage, type StageContext } from '../../src/workflow/index.js';
-import { FakeVlmServer, imagesIn, reply, textIn, type RecordedRequest } from '../helpers/fake-vlm-server.js';
+import { fakeVlmServers, FakeVlmServer, imagesIn, reply, textIn, type RecordedRequest } from '../helpers/fake-vlm-server.js';
 import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
 
@@ -28,15 +28,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.cleanup());
 
-const servers: FakeVlmServer[] = [];
-async function fake(options: ConstructorParameters<typeof FakeVlmServer>[0] = {}): Promise<FakeVlmServer> {
-  const s = await new FakeVlmServer(options).start();
-  servers.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
+const fake = fakeVlmServers();
 
 function sizesOf(req: RecordedRequest): Array<{ width: number; height: number }> {
   return imagesIn(req.body).map((url) => jpegBufferSize(Buffer.from(url.split('base64,')[1]!, 'base64'))!);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   OpenAiVlmClient,
   PaiEasVlmClient,
@@ -9,7 +9,7 @@ import {
   type VlmRequest,
 } from '../../src/analysis/vlm/index.js';
 import { ModelError } from '../../src/core/index.js';
-import { FakeVlmServer, imagesIn, reply } from '../helpers/fake-vlm-server.js';
+import { fakeVlmServers, FakeVlmServer, imagesIn, reply } from '../helpers/fake-vlm-server.js';
 
 const KEY = 'sk-canary-1234567890';
 const frame: FrameImage = { jpegBase64: Buffer.from('jpeg-bytes').toString('base64'), width: 56, height: 28, timeSec: 0.5 };
@@ -25,15 +25,7 @@ function request(overrides: Partial<VlmRequest> = {}): VlmRequest {
   };
 }
 
-const servers: FakeVlmServer[] = [];
-async function fake(options: ConstructorParameters<typeof FakeVlmServer>[0] = {}): Promise<FakeVlmServer> {
-  const s = await new FakeVlmServer(options).start();
-  servers.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
+const fake = fakeVlmServers();
 
 const fast = { retries: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 5000 };
 const reliable = (client: ConstructorParameters<typeof ReliableVlm>[0], policy = fast) => new ReliableVlm(client, new RateLimiter(100_000), policy);
