@@ -62,11 +62,21 @@ export class HlsSource implements Source {
       '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
       ...(s.MaxBytes > 0 ? ['-fs', String(s.MaxBytes + 1)] : []),
       '-movflags', '+faststart',
+      // Bytes written so far, as key=value lines on stdout about twice a second: the progress bar's source.
+      '-progress', 'pipe:1', '-nostats',
       '-f', 'mp4', part,
     ];
+    let reported = 0;
+    const onStdoutLine = (line: string) => {
+      const m = /^total_size=(\d+)$/.exec(line);
+      if (m && Number(m[1]) > reported) {
+        reported = Number(m[1]);
+        ctx.progress(reported, null);
+      }
+    };
     for (let attempt = 1; ; attempt++) {
       try {
-        await runTool(ffmpeg, args, { timeoutMs: s.ToolTimeoutSec * 1000, signal: ctx.signal });
+        await runTool(ffmpeg, args, { timeoutMs: s.ToolTimeoutSec * 1000, signal: ctx.signal, onStdoutLine });
         break;
       } catch (raw) {
         await rm(part, { force: true });

@@ -7,7 +7,7 @@ export type { SourceSet } from './create-sources.js';
 export { LocalSource } from './local-source.js';
 export { HttpSource, createSharedLimits } from './http-source.js';
 export { HlsSource, isStreamManifestUrl } from './hls-source.js';
-export { YtDlpSource, mapYtDlpInfo } from './ytdlp-source.js';
+export { YtDlpSource, mapYtDlpInfo, parseProgressLine } from './ytdlp-source.js';
 export type { YtDlpInfo } from './ytdlp-source.js';
 export { ListAwareSource, trimVideo } from './list-source.js';
 export { downloadHttp } from './http-download.js';

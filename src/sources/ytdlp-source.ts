@@ -125,7 +125,9 @@ export class YtDlpSource implements Source {
     const work = path.join(ctx.mediaDir, PARTIAL_DIR, `ytdlp-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
     await mkdir(work, { recursive: true });
     const args = [
-      '--ignore-config', '--no-playlist', '--no-progress', '--no-color', '--newline', '--no-mtime', '--continue',
+      '--ignore-config', '--no-playlist', '--no-color', '--newline', '--no-mtime', '--continue',
+      // One parseable line per progress update (bytes so far, total or its estimate), for the progress bar.
+      '--progress', '--progress-template', `download:${PROGRESS_MARK} %(progress.downloaded_bytes)s %(progress.total_bytes)s %(progress.total_bytes_estimate)s`,
       '-f', s.YtDlpFormat,
       '--merge-output-format', 'mp4',
       '--write-info-json', '--no-write-playlist-metafiles', '--no-write-comments',
@@ -138,9 +140,15 @@ export class YtDlpSource implements Source {
       '--', url,
     ];
     let output: string;
+    const printed: string[] = [];
+    const onStdoutLine = (line: string) => {
+      const p = parseProgressLine(line);
+      if (p) ctx.progress(p.done, p.total);
+      else if (printed.length < 200) printed.push(line);
+    };
     try {
-      const r = await runTool(bin.path, args, { timeoutMs: s.ToolTimeoutSec * 1000, signal: ctx.signal, cwd: work });
-      output = `${r.stdout.toString('utf8')}\n${r.stderr}`;
+      const r = await runTool(bin.path, args, { timeoutMs: s.ToolTimeoutSec * 1000, signal: ctx.signal, cwd: work, onStdoutLine });
+      output = `${printed.join('\n')}\n${r.stderr}`;
     } catch (err) {
       throw classifyYtDlpError(err, url);
     }
@@ -187,4 +195,15 @@ export function classifyYtDlpError(raw: unknown, url: string): AcquireError {
     ...(code !== null ? { status: code } : {}),
     cause: raw,
   });
+}
+
+const PROGRESS_MARK = 'videodex-progress';
+
+/** A `--progress-template` line: bytes so far and the total (exact, else yt-dlp's estimate, else unknown). */
+export function parseProgressLine(line: string): { done: number; total: number | null } | null {
+  if (!line.startsWith(PROGRESS_MARK)) return null;
+  const [, done, total, estimate] = line.trim().split(/\s+/);
+  const n = (v: string | undefined) => (v && /^\d+(\.\d+)?$/.test(v) ? Math.round(Number(v)) : null);
+  const d = n(done);
+  return d === null ? null : { done: d, total: n(total) ?? n(estimate) };
 }

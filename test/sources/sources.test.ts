@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configWith, createLogger, MediaTools, runTool, type Config } from '../../src/core/index.js';
-import { createSources, expandInputs, mapYtDlpInfo, readInputList, type AcquireContext, type InputItem, type Source } from '../../src/sources/index.js';
+import { createSources, expandInputs, mapYtDlpInfo, parseProgressLine, readInputList, type AcquireContext, type InputItem, type Source } from '../../src/sources/index.js';
 import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
 import { sha256, startTestServer } from './http-test-server.js';
 
@@ -83,13 +83,26 @@ describe('yt-dlp source (generic extractor against a local page)', () => {
     expect(readdirSync(path.join(mediaDir, '.partial'))).toEqual([]);
   });
 
-  it('maps JSON-LD metadata (title, uploader, date, duration, description, tags) through ytdl: URLs', async () => {
-    const { sources, ctx } = setup('yt2');
+  it('maps JSON-LD metadata (title, uploader, date, duration, description, tags) through ytdl: URLs, with yt-dlp progress', async () => {
+    const { sources, ctx: base } = setup('yt2');
+    const reports: Array<[number, number | null]> = [];
+    const ctx = { ...base, progress: (done: number, total: number | null) => void reports.push([done, total]) };
     const a = await acquire(sources, url(`ytdl:${server.base}/watch`), ctx);
+    // yt-dlp's own report of the finished download (bytes of the file, total from content-length).
+    expect(reports).toContainEqual([clip.length, clip.length]);
+    expect(reports.length).toBeGreaterThan(1);
     expect(a.kind).toBe('ytdlp');
     expect(a.source).toMatchObject({ kind: 'ytdlp', title: 'Surf Day', uploader: 'Ann', uploadedAt: '2024-05-01', description: 'Waves at dawn', durationSec: 4, pageUrl: `${server.base}/watch` });
     expect(a.tags).toEqual([{ name: 'surf', source: 'metadata' }, { name: 'beach', source: 'metadata' }]);
     expect(path.basename(a.path)).toBe('Surf Day [watch].mp4');
+  });
+
+  it('reads yt-dlp progress lines: exact total, else the estimate, else unknown; other lines are not progress', () => {
+    expect(parseProgressLine('videodex-progress 1024 4096 NA')).toEqual({ done: 1024, total: 4096 });
+    expect(parseProgressLine('videodex-progress 1024 NA 5000.5')).toEqual({ done: 1024, total: 5001 });
+    expect(parseProgressLine('videodex-progress 1024 NA NA')).toEqual({ done: 1024, total: null });
+    expect(parseProgressLine('videodex-progress NA NA NA')).toBeNull();
+    expect(parseProgressLine('[download] Destination: x.mp4')).toBeNull();
   });
 
   it('maps categories and ignores junk in info.json', () => {
@@ -116,9 +129,14 @@ describe('yt-dlp source (generic extractor against a local page)', () => {
 });
 
 describe('HLS/DASH source', () => {
-  it('copies an HLS stream into one MP4 without re-encoding', async () => {
-    const { sources, ctx, mediaDir } = setup('hls1');
+  it('copies an HLS stream into one MP4 without re-encoding, reporting bytes as ffmpeg writes them', async () => {
+    const { sources, ctx: base, mediaDir } = setup('hls1');
+    const reports: Array<[number, number | null]> = [];
+    const ctx = { ...base, progress: (done: number, total: number | null) => void reports.push([done, total]) };
     const a = await acquire(sources, url(`${server.base}/show/ep1/index.m3u8`), ctx);
+    // ffmpeg's own reports (total unknown while streaming) come before the final one with the file's size.
+    expect(reports.filter(([done, total]) => total === null && done > 0).length).toBeGreaterThan(0);
+    expect(reports.at(-1)).toEqual([a.bytes, a.bytes]);
     expect(a.kind).toBe('hls');
     expect(path.basename(a.path)).toBe('ep1-index.mp4');
     expect(path.dirname(a.path)).toBe(mediaDir);

@@ -10,6 +10,8 @@ export interface RunToolOptions {
   okExitCodes?: readonly number[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Receives stdout line by line as the tool prints it (progress reports); stdout is then not kept. */
+  onStdoutLine?: (line: string) => void;
 }
 
 export interface RunToolResult {
@@ -52,7 +54,14 @@ export function runTool(command: string, args: readonly string[], options: RunTo
     const timer = options.timeoutMs ? setTimeout(() => kill(`timed out after ${Math.round(options.timeoutMs! / 1000)} s`), options.timeoutMs) : null;
     const onAbort = () => kill('aborted');
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    let pendingLine = '';
     child.stdout.on('data', (chunk: Buffer) => {
+      if (options.onStdoutLine) {
+        const lines = (pendingLine + chunk.toString('utf8')).split('\n');
+        pendingLine = lines.pop()!.slice(-STDERR_TAIL);
+        for (const line of lines) options.onStdoutLine(line.replace(/\r$/, ''));
+        return;
+      }
       outBytes += chunk.length;
       if (outBytes > maxStdout) kill(`printed more than ${maxStdout} bytes`);
       else out.push(chunk);
