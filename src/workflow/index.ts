@@ -15,6 +15,8 @@ export type { DescribeStageOptions } from './stages/describe-stage.js';
 export { createTagStage, TAG_STAGE_VERSION } from './stages/tag-stage.js';
 export { createClassifyStage, CLASSIFY_STAGE_VERSION } from './stages/classify-stage.js';
 export { retagRecords } from './retag.js';
+export { removeVideos } from './remove-videos.js';
+export type { RemoveOptions, RemoveSummary, RemovedVideo } from './remove-videos.js';
 export type { RetagOptions, RetagSummary } from './retag.js';
 export { enqueueItems, queueCounts, runWorker, jobIdFor } from './queue/video-queue.js';
 export type { VideoJobData, VideoJobResult, QueueSettings, QueueCounts, WorkerOptions } from './queue/video-queue.js';

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../../core/index.js';
+import { removeVideos } from '../../workflow/index.js';
+import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
+import { appFrom, err, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
+
+interface RemoveFlags extends SearchFlags, CommonFlags {
+  missing?: boolean;
+  media?: boolean;
+  all?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export function registerRemove(program: Command): void {
+  withSearchFlags(
+    withConfigOptions(
+      program
+        .command('remove')
+        .alias('rm')
+        .description('remove matching videos from the library (records and keyframes; --media also deletes downloaded files)')
+        .argument('[query...]', 'as for search; id:<id> names one video'),
+    ),
+  )
+    .option('--missing', 'only videos whose file is gone (prune after moving or deleting files)')
+    .option('--media', 'also delete the media files videodex downloaded, copied or linked into MediaDir (never your own files)')
+    .option('--all', 'allow removing with no query: every record (or every missing one with --missing)')
+    .option('--dry-run', 'list what would be removed, change nothing')
+    .option('--json', 'the summary as JSON on stdout')
+    .action(async (words: string[], flags: RemoveFlags) => {
+      const q = queryFromFlags(words.join(' '), flags);
+      const selective = Object.keys(q).some((k) => !['sort', 'limit', 'offset', 'cursor'].includes(k));
+      if (!selective && !flags.all && !flags.missing) {
+        throw new ConfigError('remove: give a query or filter flags naming what to remove, or --all (or --missing) to mean every record');
+      }
+      const app = appFrom(flags);
+      try {
+        const summary = await removeVideos({
+          store: await app.store(),
+          config: app.config,
+          query: q,
+          missingOnly: Boolean(flags.missing),
+          deleteMedia: Boolean(flags.media),
+          dryRun: Boolean(flags.dryRun),
+        });
+        for (const r of summary.removed) {
+          err(`${summary.dryRun ? 'would remove' : 'removed'} ${r.id} ${r.path}${r.fileExists ? '' : ' (file missing)'}${r.keptBecause ? `; file kept: ${r.keptBecause}` : ''}`);
+        }
+        if (flags.json) out(JSON.stringify(summary));
+        const mb = (summary.bytesFreed / 1e6).toFixed(1);
+        err(`videodex: ${summary.dryRun ? '(dry run) would remove' : 'removed'} ${summary.removed.length} video(s)${flags.media ? `, ${mb} MB of media` : ''}`);
+      } finally {
+        await app.close();
+      }
+    });
+}

@@ -1,0 +1,97 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/program.js';
+import type { Video } from '../../src/core/index.js';
+import { SqliteStore } from '../../src/store/index.js';
+import { tempDir } from '../helpers/media.js';
+import { makeRecord } from '../helpers/records.js';
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  const before = process.exitCode;
+  try {
+    const code = await main(['node', 'videodex', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+    process.exitCode = before;
+  }
+}
+
+const t = tempDir('videodex-remove-');
+afterAll(() => t.cleanup());
+
+/** A library with: my own file (indexed where it is), a download in MediaDir, and a record whose file is gone. */
+let n = 0;
+async function library(): Promise<{ data: string; own: Video; downloaded: Video; gone: Video; ids: () => Promise<string[]> }> {
+  const data = path.join(t.dir, `lib${++n}`);
+  const file = (p: string) => {
+    mkdirSync(path.dirname(p), { recursive: true });
+    writeFileSync(p, 'x'.repeat(1000));
+    return p;
+  };
+  const own = makeRecord({ tags: [{ name: 'mine', source: 'rule' }] });
+  own.file = { ...own.file, path: file(path.join(t.dir, `videos${n}`, 'own.mp4')), storage: 'reference' };
+  const downloaded = makeRecord({ tags: [{ name: 'web', source: 'rule' }] });
+  downloaded.file = { ...downloaded.file, path: file(path.join(data, 'media', 'clip.mp4')), bytes: 1000, storage: 'download' };
+  const gone = makeRecord();
+  gone.file = { ...gone.file, path: path.join(t.dir, 'moved-away.mp4'), storage: 'reference' };
+  for (const v of [own, downloaded, gone]) file(path.join(data, 'keyframes', v.id, '0.jpg'));
+  const db = path.join(data, 'videodex.db');
+  const store = new SqliteStore(db);
+  await store.migrate();
+  for (const v of [own, downloaded, gone]) await store.upsert(v);
+  await store.close();
+  const ids = async () => {
+    const s = new SqliteStore(db);
+    const out: string[] = [];
+    for await (const v of s.iterate()) out.push(v.id);
+    await s.close();
+    return out.sort();
+  };
+  return { data, own, downloaded, gone, ids };
+}
+
+describe('videodex remove', () => {
+  let lib: Awaited<ReturnType<typeof library>>;
+  beforeEach(async () => {
+    lib = await library();
+  });
+
+  it('refuses to run with no query unless told --all, and removes nothing', async () => {
+    const r = await cli('remove', '--data-dir', lib.data);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/remove: give a query or filter flags naming what to remove, or --all/);
+    expect(await lib.ids()).toHaveLength(3);
+  });
+
+  it('prunes records whose file is gone (--missing), after a dry run that changes nothing', async () => {
+    const dry = await cli('remove', '--missing', '--dry-run', '--data-dir', lib.data);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toContain(`would remove ${lib.gone.id} ${lib.gone.file.path} (file missing)`);
+    expect(dry.stderr).toMatch(/\(dry run\) would remove 1 video\(s\)/);
+    expect(await lib.ids()).toHaveLength(3);
+    const r = await cli('remove', '--missing', '--json', '--data-dir', lib.data);
+    expect(JSON.parse(r.stdout).removed.map((x: Video) => x.id)).toEqual([lib.gone.id]);
+    expect(await lib.ids()).toEqual([lib.own.id, lib.downloaded.id].sort());
+    expect(existsSync(path.join(lib.data, 'keyframes', lib.gone.id))).toBe(false);
+    expect(existsSync(path.join(lib.data, 'keyframes', lib.own.id))).toBe(true);
+  });
+
+  it('--media deletes what videodex downloaded, never your own file', async () => {
+    const r = await cli('remove', 'tag:web', '--media', '--data-dir', lib.data);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/removed 1 video\(s\), 0\.0 MB of media/);
+    expect(existsSync(lib.downloaded.file.path)).toBe(false);
+    expect(existsSync(path.join(lib.data, 'keyframes', lib.downloaded.id))).toBe(false);
+    const mine = await cli('remove', `id:${lib.own.id}`, '--media', '--data-dir', lib.data);
+    expect(mine.stderr).toMatch(/file kept: it is your own file/);
+    expect(existsSync(lib.own.file.path)).toBe(true);
+    expect(await lib.ids()).toEqual([lib.gone.id]);
+  });
+});
