@@ -77,8 +77,8 @@ let channelCount = 0;
 /**
  * A local stream socket for ffmpeg's stdout, read into one reused buffer (net's `onread`). Node reads a child's
  * stdout pipe into a fresh Buffer every 64 KB; at 110 KB a frame and a few hundred frames a second, allocating,
- * page-faulting and collecting those buffers cost as much CPU as scoring the frames (0.6 s against 0.3 s for a
- * 71 s 720p video). `childEnd` is handed to ffmpeg as its stdout and closed here once it is spawned.
+ * page-faulting and collecting those buffers cost more CPU than scoring the frames (1.0 s against 0.2 s for the
+ * socket, on a 71 s 720p video). `childEnd` is handed to ffmpeg as its stdout and closed here once it is spawned.
  * Null where local sockets cannot be shared with a child (Windows named pipes): the caller falls back to a pipe.
  */
 async function frameChannel(onData: (buffer: Buffer, bytes: number) => void): Promise<{ childEnd: net.Socket; reader: net.Socket } | null> {
@@ -87,24 +87,29 @@ async function frameChannel(onData: (buffer: Buffer, bytes: number) => void): Pr
   // Linux: the abstract namespace leaves no file behind; elsewhere a socket file in the temp folder, removed at once.
   const address = process.platform === 'linux' ? `\0${name}` : path.join(tmpdir(), `${name}.sock`);
   const server = net.createServer();
+  let reader: net.Socket | null = null;
+  let childEnd: net.Socket | null = null;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(address, () => resolve());
     });
     const accepted = new Promise<net.Socket>((resolve, reject) => {
-      server.once('connection', resolve);
+      server.once('connection', (socket: net.Socket) => resolve((childEnd = socket)));
       server.once('error', reject);
     });
     const buffer = Buffer.allocUnsafe(SOCKET_READ_BYTES);
-    const reader = net.connect({ path: address, onread: { buffer, callback: (bytes: number, buf: Uint8Array) => (onData(buf as Buffer, bytes), true) } });
+    const client = net.connect({ path: address, onread: { buffer, callback: (bytes: number, buf: Uint8Array) => (onData(buf as Buffer, bytes), true) } });
+    reader = client;
     const connected = new Promise<void>((resolve, reject) => {
-      reader.once('connect', resolve);
-      reader.once('error', reject);
+      client.once('connect', resolve);
+      client.once('error', reject);
     });
-    const [childEnd] = await Promise.all([accepted, connected]);
-    return { childEnd, reader };
+    const [socket] = await Promise.all([accepted, connected]);
+    return { childEnd: socket, reader: client };
   } catch {
+    (reader as net.Socket | null)?.destroy();
+    (childEnd as net.Socket | null)?.destroy();
     return null;
   } finally {
     server.close();
