@@ -130,11 +130,20 @@ async function main(): Promise<void> {
 
   const times: Record<'decode' | 'decodeNoDeblock' | 'videodex' | 'pyscenedetect', number[]> = { decode: [], decodeNoDeblock: [], videodex: [], pyscenedetect: [] };
   const cpu: Record<'decode' | 'videodex' | 'pyscenedetect', number[]> = { decode: [], videodex: [], pyscenedetect: [] };
+  // videodex's own share (Node: reading and scoring), to tell it from its ffmpeg's decoding and scaling.
+  const nodeCpu: number[] = [];
+  const vdxFfmpegCpu: number[] = [];
   const cpuOf = async (key: keyof typeof cpu, withSelf: boolean, fn: () => Promise<unknown>) => {
     const c0 = childrenCpuMs();
     const s0 = selfCpuMs();
     await fn();
-    cpu[key].push(childrenCpuMs() - c0 + (withSelf ? selfCpuMs() - s0 : 0));
+    const self = selfCpuMs() - s0;
+    const children = childrenCpuMs() - c0;
+    if (withSelf) {
+      nodeCpu.push(self);
+      vdxFfmpegCpu.push(children);
+    }
+    cpu[key].push(children + (withSelf ? self : 0));
   };
   let vdxBoundaries: number[] = [];
   let psdBoundaries: number[] = [];
@@ -186,7 +195,7 @@ async function main(): Promise<void> {
     p ? `PySceneDetect       ${(py / 1000).toFixed(2).padStart(6)} ${fps(py).toFixed(0).padStart(6)}   ${(py / dec).toFixed(2)}     ${pct(p.all.f1)}  ${pct(p.all.precision)}  ${pct(p.all.recall)}  ${pct(p.cutRecall)}  ${pct(p.gradualRecall)}` : 'PySceneDetect       (not found: pass --scenedetect PATH)',
     scdet ? `ffmpeg scdet        ${(scdet.ms / 1000).toFixed(2).padStart(6)} ${fps(scdet.ms).toFixed(0).padStart(6)}   ${(scdet.ms / dec).toFixed(2)}     ${pct(scdet.f1)}` : 'ffmpeg scdet        (filter missing)',
     p ? `videodex is ${(py / vdx).toFixed(2)}x faster than PySceneDetect` : '',
-    `CPU time (immune to other jobs' load): decode-only ${(median(cpu.decode) / 1000).toFixed(2)} s, videodex ${(median(cpu.videodex) / 1000).toFixed(2)} s (${(median(cpu.videodex) / median(cpu.decode)).toFixed(2)}x)${p ? `, PySceneDetect ${(median(cpu.pyscenedetect) / 1000).toFixed(2)} s (${(median(cpu.pyscenedetect) / median(cpu.decode)).toFixed(2)}x)` : ''}`,
+    `CPU time (immune to other jobs' load): decode-only ${(median(cpu.decode) / 1000).toFixed(2)} s, videodex ${(median(cpu.videodex) / 1000).toFixed(2)} s (${(median(cpu.videodex) / median(cpu.decode)).toFixed(2)}x; its ffmpeg ${(median(vdxFfmpegCpu) / 1000).toFixed(2)} s, Node ${(median(nodeCpu) / 1000).toFixed(2)} s)${p ? `, PySceneDetect ${(median(cpu.pyscenedetect) / 1000).toFixed(2)} s (${(median(cpu.pyscenedetect) / median(cpu.decode)).toFixed(2)}x)` : ''}`,
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
 
@@ -202,6 +211,7 @@ async function main(): Promise<void> {
     decodeCpuMs: Math.round(median(cpu.decode)),
     videodexCpuMs: Math.round(median(cpu.videodex)),
     videodexCpuOverDecode: Number((median(cpu.videodex) / median(cpu.decode)).toFixed(3)),
+    videodexNodeCpuMs: Math.round(median(nodeCpu)),
     videodexF1: Number(v.all.f1.toFixed(4)),
     videodexCutRecall: Number(v.cutRecall.toFixed(4)),
     videodexGradualRecall: Number(v.gradualRecall.toFixed(4)),

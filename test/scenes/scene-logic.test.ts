@@ -4,6 +4,8 @@ import {
   DEFAULT_SCENE_SETTINGS,
   findBoundaries,
   hsvAndDiff,
+  hsvAt,
+  hsvFrame,
   minSceneFrames,
   scenesFromBoundaries,
   scenesToCsv,
@@ -28,18 +30,18 @@ function series(content: number[], intensity?: number[]): FrameSeries {
 describe('HSV scoring (PySceneDetect content_val scale)', () => {
   const px = (r: number, g: number, b: number, n = 4) => Uint8Array.from(Array.from({ length: n }, () => [r, g, b]).flat());
   it('matches OpenCV 8-bit HSV: pure red to pure blue moves hue by 120 (of 180), S and V stay', () => {
-    const a = new Uint8Array(12);
-    const b = new Uint8Array(12);
+    const a = hsvFrame(4);
+    const b = hsvFrame(4);
     hsvAndDiff(px(255, 0, 0), a, null);
     const s = hsvAndDiff(px(0, 0, 255), b, a);
-    expect([a[0], a[1], a[2]]).toEqual([0, 255, 255]);
-    expect([b[0], b[1], b[2]]).toEqual([120, 255, 255]);
+    expect(hsvAt(a, 0)).toEqual([0, 255, 255]);
+    expect(hsvAt(b, 3)).toEqual([120, 255, 255]);
     expect(s.deltaHue).toBe(120);
     expect(s.content).toBe(40);
   });
   it('black to white: only V changes (255), content 85; intensity is the mean of R, G, B', () => {
-    const a = new Uint8Array(12);
-    const b = new Uint8Array(12);
+    const a = hsvFrame(4);
+    const b = hsvFrame(4);
     expect(hsvAndDiff(px(0, 0, 0), a, null).intensity).toBe(0);
     const s = hsvAndDiff(px(255, 255, 255), b, a);
     expect(s.content).toBe(85);

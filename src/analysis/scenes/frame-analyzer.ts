@@ -1,4 +1,4 @@
-import { blendResidual, hsvAndDiff, hsvDistance, type HsvFrame } from './frame-metrics.js';
+import { blendResidual, hsvAndDiff, hsvDistance, hsvFrame, type HsvFrame } from './frame-metrics.js';
 
 /** A growable Float32Array (4 bytes a frame: a 10-hour video at 30 fps is 4 MB per series). */
 export class Series {
@@ -79,8 +79,8 @@ export class FrameAnalyzer {
   private frames = 0;
 
   constructor(private readonly options: AnalyzerOptions) {
-    this.cur = new Uint8Array(options.frameBytes);
-    this.prev = new Uint8Array(options.frameBytes);
+    this.cur = hsvFrame(options.frameBytes / 3);
+    this.prev = hsvFrame(options.frameBytes / 3);
     const ringLen = options.halfWindow > 0 ? 2 * options.halfWindow + 1 : 0;
     this.ring = Array.from({ length: ringLen }, () => new Uint8Array(options.frameBytes));
   }
@@ -124,7 +124,7 @@ export class FrameAnalyzer {
       if (i - this.anchorStart >= o.flashFrames) this.anchorStart = -1;
     }
     if (this.anchorStart < 0 && content >= o.flashTrigger && this.havePrev) {
-      this.anchor ??= new Uint8Array(o.frameBytes);
+      this.anchor ??= hsvFrame(o.frameBytes / 3);
       this.anchor.set(this.prev);
       this.anchorStart = i;
     }

@@ -6,7 +6,7 @@ export { FrameAnalyzer } from './frame-analyzer.js';
 export type { FrameSeries } from './frame-analyzer.js';
 export { readFrames, frameReaderArgs, scaledSize } from './frame-reader.js';
 export type { StreamShape, FrameReaderOptions } from './frame-reader.js';
-export { hsvAndDiff, hsvDistance, blendResidual } from './frame-metrics.js';
+export { hsvAndDiff, hsvAt, hsvDistance, hsvFrame, blendResidual } from './frame-metrics.js';
 export { DEFAULT_SCENE_SETTINGS, sceneSettingsFrom, minSceneFrames } from './scene-settings.js';
 export type { SceneSettings, DetectorKind } from './scene-settings.js';
 export { shapeFromMetadata, probeStreamShape } from './stream-shape.js';
