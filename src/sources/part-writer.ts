@@ -38,6 +38,7 @@ export class PartWriter {
   private failure: unknown = null;
   private unflushed = 0;
   private closed = false;
+  private flushCount = 0;
   private readonly batchBytes: number;
   private readonly maxPendingBytes: number;
   private readonly flushEveryBytes: number;
@@ -67,6 +68,11 @@ export class PartWriter {
       fd = await openAsync(file, flags);
     }
     return new PartWriter(fd, start, opts);
+  }
+
+  /** Background flushes started so far. */
+  get flushes(): number {
+    return this.flushCount;
   }
 
   /**
@@ -151,6 +157,7 @@ export class PartWriter {
   private maybeFlush(): void {
     if (!this.opts.durable || this.flushing || this.unflushed < this.flushEveryBytes) return;
     this.unflushed = 0;
+    this.flushCount++;
     this.flushing = fdatasyncAsync(this.fd).then(
       () => {
         this.flushing = null;
