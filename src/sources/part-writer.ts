@@ -14,9 +14,9 @@ function writevAsync(fd: number, buffers: Buffer[], position: number): Promise<n
 export interface PartWriterOptions {
   /** fsync before `finish` resolves, and flush in the background on the way (`[Sources] Fsync`). */
   durable: boolean;
-  /** Chunks are gathered into writes of at least this many bytes (default 1 MiB). */
+  /** Chunks are gathered into writes of at least this many bytes (default 256 KiB). */
   batchBytes?: number;
-  /** Bytes waiting for the disk before `write` asks the caller to wait (default 8 MiB). */
+  /** Bytes waiting for the disk before `write` asks the caller to wait (default 1 MiB). */
   maxPendingBytes?: number;
   /** When durable: an fdatasync starts in the background after this many new bytes (default 32 MiB). */
   flushEveryBytes?: number;
@@ -48,8 +48,10 @@ export class PartWriter {
     private position: number,
     private readonly opts: PartWriterOptions,
   ) {
-    this.batchBytes = opts.batchBytes ?? 1 << 20;
-    this.maxPendingBytes = Math.max(opts.maxPendingBytes ?? 8 << 20, this.batchBytes);
+    // Small enough that a chunk is still in the CPU cache when it is copied to the page cache (it was just
+    // hashed): measured on a 256 MiB download, 256 KiB/1 MiB ran ~1.4x faster than 1 MiB/8 MiB.
+    this.batchBytes = opts.batchBytes ?? 256 << 10;
+    this.maxPendingBytes = Math.max(opts.maxPendingBytes ?? 1 << 20, this.batchBytes);
     this.flushEveryBytes = opts.flushEveryBytes ?? 32 << 20;
   }
 
