@@ -1,16 +1,16 @@
 import { createHash, type Hash } from 'node:crypto';
-import { close, createReadStream, createWriteStream, fsync, open as openCb } from 'node:fs';
-import { promisify } from 'node:util';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipeline as pipelineCb, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../core/index.js';
 import type { BandwidthLimiter } from './bandwidth-limiter.js';
 import { backoffMs, parseRetryAfter, sleep } from './retry-policy.js';
 import { contentDispositionName, moveToUniquePath, safeFileName, urlPathName, withExtension } from './media-names.js';
 import { AcquireError, SourceCode } from './source-errors.js';
+import { PartWriter } from './part-writer.js';
 
 export interface HttpDownloadOptions {
   url: string;
@@ -62,10 +62,6 @@ interface PartMeta {
   contentType: string | null;
 }
 
-const openFd = promisify(openCb);
-const fsyncAsync = promisify(fsync);
-const closeAsync = promisify(close);
-
 /** Smaller downloads keep no resume state. */
 const RESUME_STATE_MIN = 1024 * 1024;
 
@@ -96,7 +92,8 @@ export function partPathFor(partDir: string, url: string): string {
  */
 export async function downloadHttp(opts: HttpDownloadOptions): Promise<HttpDownloadResult> {
   validateUrl(opts.url);
-  await mkdir(opts.partDir, { recursive: true });
+  // No mkdir per item: the part folder is created when writing into it fails with ENOENT (first download, or
+  // someone removed it during a run).
   const partPath = partPathFor(opts.partDir, opts.url);
   const metaPath = `${partPath}.json`;
   let resumedFrom = 0;
@@ -262,55 +259,88 @@ async function attemptDownload(
   // per item when collecting thousands of clips).
   const keepState = writeFrom > 0 || total === null || total >= (opts.resumeStateFrom ?? RESUME_STATE_MIN);
   if (keepState) {
-    await writeFile(metaPath, JSON.stringify(newMeta));
+    await inFolder(opts.partDir, () => writeFile(metaPath, JSON.stringify(newMeta)));
   }
 
   const hash = createHash('sha256');
   if (writeFrom > 0) await hashPrefix(partPath, writeFrom, hash);
   let written = writeFrom;
-  let sniffed = writeFrom > 0;
-  const fd = await openFd(partPath, writeFrom > 0 ? 'r+' : 'w');
+  const writer = await PartWriter.open(partPath, writeFrom, { durable: opts.fsync !== false });
   try {
-    let lastProgress = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        if (!sniffed) {
-          sniffed = true;
-          const why = sniffNotVideo(chunk);
-          if (why) return cb(notVideo(opts.url, why));
-        }
-        written += chunk.length;
-        if (opts.maxBytes > 0 && written > opts.maxBytes) return cb(tooLarge(opts.url, written, opts.maxBytes));
-        hash.update(chunk);
-        const now = Date.now();
-        if (opts.progress && now - lastProgress > 250) {
-          lastProgress = now;
-          opts.progress(written, total);
-        }
-        cb(null, chunk);
-      },
-    });
-    // flush: fsync before the descriptor closes, so the bytes are on disk before the rename.
-    const sink = createWriteStream('', { fd, start: writeFrom, autoClose: false, emitClose: false, highWaterMark: 1 << 20 });
-    const stages: NodeJS.ReadWriteStream[] = [counter];
-    if (opts.throttle) stages.unshift(opts.throttle.throttle());
-    await pipeline(res.body, ...(stages as [Transform]), sink, opts.signal ? { signal: opts.signal } : {});
-    // On disk before the rename: a power cut never leaves a final name over missing bytes. (Measured: one
-    // fsync at the end costs less than periodic fdatasyncs during the download.)
-    if (opts.fsync !== false) await fsyncAsync(fd);
+    written = await receiveBody(res.body, writer, hash, opts, writeFrom, total);
+    // On disk before the rename: a power cut never leaves a final name over missing bytes.
+    await writer.finish();
   } catch (err) {
-    await closeAsync(fd).catch(() => undefined);
-    if (err instanceof AcquireError && (err.code === SourceCode.NotVideo || err.code === SourceCode.TooLarge || err.code === SourceCode.Playlist)) {
-      await discardPart(partPath, metaPath);
-    }
+    const useless = err instanceof AcquireError && (err.code === SourceCode.NotVideo || err.code === SourceCode.TooLarge || err.code === SourceCode.Playlist);
+    // Bytes received before a break are good: written out so the next attempt resumes after them.
+    await writer.close(!useless);
+    if (useless) await discardPart(partPath, metaPath);
     throw err;
   }
-  await closeAsync(fd);
   if (total !== null && written !== total) {
     throw new AcquireError(`the body ended after ${written} of ${total} bytes`, { code: SourceCode.Truncated, retryable: true });
   }
   opts.progress?.(written, total ?? written);
   return finish(opts, partPath, keepState ? metaPath : null, { ...newMeta, total: written }, hash.digest('hex'));
+}
+
+/**
+ * Feeds the body to the hash and the writer: one 'data' listener, paused only when the disk falls behind (a
+ * stream pipeline with a counting Transform cost a promise and two stream hand-offs per 64 KiB chunk). Checks the
+ * first bytes for a page or playlist, and the size limit, as they arrive. Resolves with the bytes the file holds
+ * (`start` included) once the body ended; rejects when it broke off, a check failed or the signal aborted.
+ */
+async function receiveBody(body: Readable, writer: PartWriter, hash: Hash, opts: HttpDownloadOptions, start: number, total: number | null): Promise<number> {
+  const src: Readable = opts.throttle ? pipelineCb(body, opts.throttle.throttle(), () => undefined) : body;
+  let failed: unknown = null;
+  const fail = (err: unknown): void => {
+    failed ??= err;
+    src.destroy(err as Error);
+  };
+  let sniffed = start > 0;
+  let written = start;
+  let lastProgress = 0;
+  src.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    try {
+      if (!sniffed) {
+        sniffed = true;
+        const why = sniffNotVideo(chunk);
+        if (why) return fail(notVideo(opts.url, why));
+      }
+      written += chunk.length;
+      if (opts.maxBytes > 0 && written > opts.maxBytes) return fail(tooLarge(opts.url, written, opts.maxBytes));
+      hash.update(chunk);
+      if (opts.progress) {
+        const now = Date.now();
+        if (now - lastProgress > 250) {
+          lastProgress = now;
+          opts.progress(written, total);
+        }
+      }
+      const wait = writer.write(chunk);
+      if (wait) {
+        src.pause();
+        wait.then(() => {
+          if (!failed) src.resume();
+        }, fail);
+      }
+    } catch (err) {
+      fail(err);
+    }
+  });
+  const onAbort = (): void => fail(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (opts.signal?.aborted) onAbort();
+    await finished(src);
+  } catch (err) {
+    throw failed ?? err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  if (failed) throw failed;
+  return written;
 }
 
 async function finish(
@@ -320,12 +350,23 @@ async function finish(
   meta: PartMeta,
   sha256?: string,
 ): Promise<Omit<HttpDownloadResult, 'attempts' | 'resumedFrom'>> {
+  // With the digest taken on the way, meta.total is the byte count written (no stat of the part).
   const digest = sha256 ?? (await hashPrefix(partPath, Infinity, createHash('sha256'))).digest('hex');
-  const bytes = await sizeOf(partPath);
-  await mkdir(opts.dir, { recursive: true });
-  const finalPath = await moveToUniquePath(partPath, opts.dir, meta.name);
+  const bytes = sha256 !== undefined && meta.total !== null ? meta.total : await sizeOf(partPath);
+  const finalPath = await inFolder(opts.dir, () => moveToUniquePath(partPath, opts.dir, meta.name));
   if (metaPath) await rm(metaPath, { force: true });
   return { path: finalPath, bytes, sha256: digest, finalUrl: meta.finalUrl, contentType: meta.contentType };
+}
+
+/** Runs `fn`; when it fails with ENOENT, creates `dir` and runs it once more. */
+async function inFolder<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true });
+    return fn();
+  }
 }
 
 async function hashPrefix(file: string, bytes: number, hash: Hash): Promise<Hash> {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent } from 'undici';
@@ -78,6 +78,25 @@ describe('HTTP download faults (real server on 127.0.0.1)', () => {
     expect(err.message).toMatch(/^HTTP 404 Not Found$/);
     expect(s.hitsOf('/missing.mp4')).toHaveLength(1);
     expect(visibleFiles()).toEqual([]);
+  });
+
+  it('a media folder (and its .partial) removed during a run is made again by the next download', async () => {
+    const s = await server({ '/a.mp4': (req, res) => serveBytes(res, req, BODY), '/b.mp4': (req, res) => serveBytes(res, req, BODY) });
+    const dir = path.join(tmp.dir, 'media');
+    for (const resumeStateFrom of [0, 1 << 30]) {
+      const first = await downloadHttp(options(`${s.base}/a.mp4`, { dir, partDir: path.join(dir, '.partial'), resumeStateFrom }));
+      expect(first.bytes).toBe(BODY.length);
+      rmSync(dir, { recursive: true, force: true });
+      const second = await downloadHttp(options(`${s.base}/b.mp4`, { dir, partDir: path.join(dir, '.partial'), resumeStateFrom }));
+      expect(second.path).toBe(path.join(dir, 'b.mp4'));
+      expect(second.bytes).toBe(BODY.length);
+      expect(readFileSync(second.path).equals(BODY)).toBe(true);
+      expect(existsSync(path.join(dir, '.partial'))).toBe(true);
+      rmSync(path.join(dir, '.partial'), { recursive: true, force: true });
+      const third = await downloadHttp(options(`${s.base}/a.mp4`, { dir, partDir: path.join(dir, '.partial'), resumeStateFrom }));
+      expect(third.sha256).toBe(sha256(BODY));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('403: fails at once, not retried', async () => {
