@@ -3,14 +3,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { runCli } from '../helpers/cli.js';
-import { startHttpServer, serveFile } from '../helpers/http-server.js';
+import { serveBytes, startTestServer } from '../helpers/http-server.js';
 import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
 import { runTool } from '../../src/core/index.js';
 
 const t = tempDir();
 const lib = path.join(t.dir, 'library');
 const data = path.join(t.dir, 'data');
-let http: Awaited<ReturnType<typeof startHttpServer>>;
+let http: Awaited<ReturnType<typeof startTestServer>>;
 
 beforeAll(async () => {
   mkdirSync(path.join(lib, 'beach'), { recursive: true });
@@ -22,7 +22,8 @@ beforeAll(async () => {
   writeFileSync(path.join(t.dir, 'truncated.mp4'), whole.subarray(0, Math.floor(whole.length / 2)));
   writeFileSync(path.join(t.dir, 'zero.mp4'), '');
   writeFileSync(path.join(t.dir, 'text.mp4'), 'plain text pretending\n');
-  http = await startHttpServer({ '/remote.mp4': serveFile(path.join(t.dir, 'remote.mp4')) });
+  const remote = readFileSync(path.join(t.dir, 'remote.mp4'));
+  http = await startTestServer({ '/remote.mp4': (req, res) => serveBytes(res, req, remote) });
 });
 afterAll(async () => {
   await http?.close();
@@ -39,7 +40,7 @@ describe('videodex process, end to end', () => {
   beforeAll(async () => {
     first = await runCli([
       'process', lib, path.join(t.dir, 'truncated.mp4'), path.join(t.dir, 'zero.mp4'), path.join(t.dir, 'text.mp4'), path.join(t.dir, 'song.m4a'),
-      path.join(t.dir, 'does-not-exist.mp4'), `${http.url}/remote.mp4`, `${http.url}/missing.mp4`, '--json', ...dataArgs(),
+      path.join(t.dir, 'does-not-exist.mp4'), `${http.base}/remote.mp4`, `${http.base}/missing.mp4`, '--json', ...dataArgs(),
     ]);
     results = first.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'result');
   });
@@ -71,7 +72,7 @@ describe('videodex process, end to end', () => {
     expect(v.id).toBe(v.file.sha256.slice(0, 16));
     expect(Object.keys(v.stages)).toEqual(expect.arrayContaining(['acquire', 'probe', 'index']));
     const remote = await show(results.find((r) => r.input.endsWith('/remote.mp4'))!.videoId!);
-    expect(remote.source).toMatchObject({ kind: 'http', url: `${http.url}/remote.mp4` });
+    expect(remote.source).toMatchObject({ kind: 'http', url: `${http.base}/remote.mp4` });
     expect(remote.file.path.startsWith(path.join(data, 'media'))).toBe(true);
     const failed = await show(results.find((r) => r.input.endsWith('song.m4a'))!.videoId!);
     expect(failed.stages.probe).toMatchObject({ status: 'failed', errorCode: 'E_MEDIA' });
@@ -80,13 +81,13 @@ describe('videodex process, end to end', () => {
   it('re-runs nothing the second time (asserted from stage entries)', async () => {
     const id = results.find((r) => r.input.endsWith('office.mp4'))!.videoId!;
     const before = await show(id);
-    const again = await runCli(['process', lib, `${http.url}/remote.mp4`, '--json', ...dataArgs()]);
+    const again = await runCli(['process', lib, `${http.base}/remote.mp4`, '--json', ...dataArgs()]);
     expect(again.code).toBe(0);
     const statuses = again.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'result').map((r) => r.status);
     expect(statuses).toEqual(['unchanged', 'unchanged', 'unchanged']);
     const after = await show(id);
     expect(after.stages).toEqual(before.stages);
-    expect(http.hits.filter((h) => h === '/remote.mp4')).toHaveLength(1);
+    expect(http.hitsOf('/remote.mp4')).toHaveLength(1);
   });
 
   it('searches by text, filters and JSON; shows by path; exports JSON, JSONL and CSV', async () => {

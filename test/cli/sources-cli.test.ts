@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
-import { serveBytes, startTestServer } from '../sources/http-test-server.js';
+import { serveBytes, startTestServer } from '../helpers/http-server.js';
 
 const t = tempDir('videodex-sources-cli-');
 const data = path.join(t.dir, 'data');

@@ -9,7 +9,7 @@ import { downloadHttp, partPathFor, type HttpDownloadOptions } from '../../src/s
 import { HttpSource } from '../../src/sources/http-source.js';
 import { AcquireError } from '../../src/sources/source-errors.js';
 import { tempDir } from '../helpers/media.js';
-import { serveBytes, sha256, startTestServer, videoLikeBytes } from './http-test-server.js';
+import { serveBytes, sha256, startTestServer, videoLikeBytes } from '../helpers/http-server.js';
 
 const BODY = videoLikeBytes(256 * 1024);
 const HALF = 128 * 1024;

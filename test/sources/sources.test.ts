@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configWith, createLogger, MediaTools, runTool, type Config } from '../../src/core/index.js';
 import { createSources, expandInputs, mapYtDlpInfo, parseProgressLine, readInputList, type AcquireContext, type InputItem, type Source } from '../../src/sources/index.js';
 import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
-import { sha256, startTestServer } from './http-test-server.js';
+import { sha256, startTestServer } from '../helpers/http-server.js';
 
 const t = tempDir('videodex-sources-');
 let tools: MediaTools;
