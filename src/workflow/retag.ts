@@ -147,7 +147,8 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
       summary.categoriesAdded += ca;
       summary.categoriesRemoved += cr;
     }
-    pending.push({ before: video, after: { ...next, updatedAt: now } });
+    // equal lists keep the stored arrays, so the store sees by identity that no label changed
+    pending.push({ before: video, after: { ...next, ...(sameTags ? { tags: video.tags } : {}), ...(sameCategories ? { categories: video.categories } : {}), updatedAt: now } });
     if (pending.length >= batchSize) await flush();
     if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
   }

@@ -55,6 +55,14 @@ function isRetryableMongo(err: unknown): boolean {
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** Whether re-tagging changed the indexed labels (the same arrays, as retag passes them when equal, did not). */
+function labelsMoved(before: Video, after: Video): boolean {
+  if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return false;
+  const was = labelFields(before);
+  const now = labelFields(after);
+  return !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
+}
+
 export class MongoStore implements VideoStore {
   readonly kind: string;
   private closed = false;
@@ -156,9 +164,7 @@ export class MongoStore implements VideoStore {
   async updateTags(changes: readonly TagUpdate[]): Promise<void> {
     for (let i = 0; i < changes.length; i += 500) {
       const ops = changes.slice(i, i + 500).map(({ before, after }) => {
-        const was = labelFields(before);
-        const now = labelFields(after);
-        const moved = !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
+        const moved = labelsMoved(before, after);
         const set: Doc = { tags: after.tags, categories: after.categories, extra: after.extra, stages: after.stages, updatedAt: after.updatedAt };
         if (moved) set._s = searchDoc(after, indexFields(after));
         else set['_s.failed'] = hasFailedStage(after);

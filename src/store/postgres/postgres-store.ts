@@ -85,6 +85,14 @@ function rowValues(video: Video, f: IndexFields): unknown[] {
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** Whether re-tagging changed the indexed labels (the same arrays, as retag passes them when equal, did not). */
+function labelsMoved(before: Video, after: Video): boolean {
+  if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return false;
+  const was = labelFields(before);
+  const now = labelFields(after);
+  return !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
+}
+
 const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = { doc: '::jsonb', tags: '::text[]', categories: '::text[]', actions: '::text[]', tsv: '::tsvector' };
 
 /** Codes worth one more try: connection loss, admin shutdown, serialization failure, deadlock. */
@@ -259,11 +267,9 @@ export class PostgresStore implements VideoStore {
         ids.push(after.id);
         docs.push(JSON.stringify(after));
         failed.push(hasFailedStage(after));
-        const was = labelFields(before);
-        const now = labelFields(after);
-        const moved = !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
-        labels.push(moved ? JSON.stringify(now) : null);
-        tsvs.push(moved ? tsvectorLiteral(indexFields(after)) : null);
+        const f = labelsMoved(before, after) ? indexFields(after) : null;
+        labels.push(f ? JSON.stringify({ tags: f.tags, categories: f.categories }) : null);
+        tsvs.push(f ? tsvectorLiteral(f) : null);
       }
       await this.run(`update tags of ${chunk.length} records`, (c) =>
         c.query(
