@@ -160,7 +160,7 @@ async function main(): Promise<void> {
   });
   const first = await phase('first', () => run(setup));
   // after the first retag, so the scan reads the records the phases compared with it read: tagged, with
-  // tagging's state, about twice the size of fresh ones
+  // tagging's state (about 4.8 kB of JSON each, against 1.5 kB fresh)
   const baseline = await phase('baseline', async () => {
     let n = 0;
     for await (const v of store.iterate()) {
