@@ -18,6 +18,12 @@ export interface InputRecord {
   updatedAt: string;
 }
 
+/** One record as `retag` read it and the same record after re-tagging (see `VideoStore.updateTags`). */
+export interface TagUpdate {
+  before: Video;
+  after: Video;
+}
+
 /**
  * Where records live. Every method throws StoreError on database failure (`retryable` for dropped
  * connections). Records are stored and returned whole; adapters keep their own indexes in step.
@@ -34,6 +40,14 @@ export interface VideoStore {
    * batch need not be. Optional: callers fall back to `upsert` one by one.
    */
   upsertMany?(videos: readonly Video[]): Promise<void>;
+  /**
+   * Writes records that differ from what was read (`before`) only in `tags`, `categories`, `extra`, `stages`
+   * and `updatedAt` (what `retag` changes): the record, and of the search index only what those fields feed
+   * (tag and category labels, the tag text, the failed flag), in one transaction or round trip per call where
+   * the backend allows. Far cheaper than `upsert` when a rule edit rewrites every record. A record deleted
+   * since it was read is skipped, not re-created. Optional: callers fall back to `upsertMany`.
+   */
+  updateTags?(changes: readonly TagUpdate[]): Promise<void>;
   /** The record, or null. */
   get(id: string): Promise<Video | null>;
   /** Records whose file path is this path. */

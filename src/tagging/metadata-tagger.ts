@@ -75,9 +75,12 @@ function technicalTags(m: VideoMetadata): Tag[] {
   return out;
 }
 
+/** Built once: retag runs this for every stored record. */
+const STOP_WORDS: ReadonlySet<string> = new Set(DEFAULT_STOP_WORDS);
+
 function containerTagTags(tags: Record<string, string>): Tag[] {
   const out: Tag[] = [];
-  const stop = new Set(DEFAULT_STOP_WORDS);
+  const stop = STOP_WORDS;
   for (const [rawKey, value] of Object.entries(tags)) {
     const key = rawKey.toLowerCase();
     if (!value || typeof value !== 'string') continue;

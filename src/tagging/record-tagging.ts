@@ -21,14 +21,35 @@ interface CarryState<T> {
 const tagKey = (t: Tag) => `${t.name}\u0000${t.source}\u0000${t.rule ?? ''}`;
 const categoryKey = (c: Category) => `${c.name}\u0000${c.source}\u0000${c.rule ?? ''}\u0000${c.label ?? ''}`;
 
+/** Whether `key` is `parts` joined by NUL, without building the joined string (retag checks every record). */
+function keyIs(key: string, a: string, b: string, c: string, d?: string): boolean {
+  if (key.length !== a.length + b.length + c.length + 2 + (d === undefined ? 0 : d.length + 1)) return false;
+  let at = 0;
+  for (const part of d === undefined ? [a, b, c] : [a, b, c, d]) {
+    if (at > 0 && key.charCodeAt(at++) !== 0) return false;
+    if (!key.startsWith(part, at)) return false;
+    at += part.length;
+  }
+  return true;
+}
+const tagKeyIs = (t: Tag, key: string) => keyIs(key, t.name, t.source, t.rule ?? '');
+const categoryKeyIs = (c: Category, key: string) => keyIs(key, c.name, c.source, c.rule ?? '', c.label ?? '');
+
 function readState<T>(video: Video, key: string): CarryState<T> | null {
   const s = video.extra?.[key] as CarryState<T> | undefined;
   return s && Array.isArray(s.carried) && Array.isArray(s.produced) ? s : null;
 }
 
-function carried<T>(current: readonly T[], state: CarryState<T> | null, keyOf: (t: T) => string): T[] {
+function carried<T>(current: readonly T[], state: CarryState<T> | null, keyOf: (t: T) => string, keyIsOf: (t: T, key: string) => boolean): T[] {
   if (!state) return [...current];
-  const produced = new Set(state.produced);
+  const { produced: made } = state;
+  // The usual case, a record as tagging left it: every current item is one the last run produced, in order.
+  if (current.length === made.length) {
+    let i = 0;
+    while (i < current.length && keyIsOf(current[i]!, made[i]!)) i++;
+    if (i === current.length) return [...state.carried];
+  }
+  const produced = new Set(made);
   const out = [...state.carried];
   const seen = new Set(out.map(keyOf));
   for (const t of current) {
@@ -43,11 +64,11 @@ function carried<T>(current: readonly T[], state: CarryState<T> | null, keyOf: (
 
 /** The tags carried over from outside tagging (acquisition and the like), as the next run will see them. */
 export function carriedTags(video: Video): Tag[] {
-  return carried(video.tags, readState<Tag>(video, TAGGING_STATE_KEY), tagKey);
+  return carried(video.tags, readState<Tag>(video, TAGGING_STATE_KEY), tagKey, tagKeyIs);
 }
 
 export function carriedCategories(video: Video): Category[] {
-  return carried(video.categories, readState<Category>(video, CLASSIFY_STATE_KEY), categoryKey);
+  return carried(video.categories, readState<Category>(video, CLASSIFY_STATE_KEY), categoryKey, categoryKeyIs);
 }
 
 function carryTagger(tags: Tag[]): Tagger {

@@ -1,5 +1,5 @@
 import { type Config, type Logger, type StageEntry, type Video } from '../core/index.js';
-import type { SearchQuery, VideoStore } from '../store/index.js';
+import type { SearchQuery, TagUpdate, VideoStore } from '../store/index.js';
 import { classifyRecord, tagRecord, tagRecordSync, type Tagger, type TaggingSetup } from '../tagging/index.js';
 import type { Stage } from './stage.js';
 
@@ -49,6 +49,32 @@ function diff(before: Set<string>, after: Set<string>): [number, number] {
   return [added, removed];
 }
 
+/** Equal plain values; JSON only for nested objects (rare on tags), so the common case allocates nothing. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Same items in the same order, each with the same own fields: what `JSON.stringify` equality meant, cheaper. */
+export function sameItems(a: ReadonlyArray<object>, b: ReadonlyArray<object>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Record<string, unknown>;
+    const y = b[i] as Record<string, unknown>;
+    let nx = 0;
+    for (const k in x) {
+      if (x[k] === undefined) continue;
+      nx++;
+      if (!sameValue(x[k], y[k])) return false;
+    }
+    let ny = 0;
+    for (const k in y) if (y[k] !== undefined) ny++;
+    if (nx !== ny) return false;
+  }
+  return true;
+}
+
 /**
  * Re-runs tagging and classification over stored records: no download, no ffmpeg, no model call. Only
  * `tags`, `categories`, tagging's own state in `extra` and the two stage entries change; a record whose
@@ -61,14 +87,16 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
   const ctx = { config, logger };
   const summary: RetagSummary = { seen: 0, upToDate: 0, changed: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
   const batchSize = options.batchSize ?? 500;
-  let pending: Video[] = [];
+  let pending: TagUpdate[] = [];
   const flush = async () => {
     if (pending.length === 0 || options.dryRun) {
       pending = [];
       return;
     }
-    if (store.upsertMany) await store.upsertMany(pending);
-    else for (const v of pending) await store.upsert(v);
+    // updateTags writes only what re-tagging changed; the others rewrite whole records
+    if (store.updateTags) await store.updateTags(pending);
+    else if (store.upsertMany) await store.upsertMany(pending.map((c) => c.after));
+    else for (const c of pending) await store.upsert(c.after);
     pending = [];
   };
   for await (const video of store.iterate(options.query ?? {})) {
@@ -98,12 +126,12 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
       summary.failed.push({ id: video.id, error: message });
       logger.warn({ video: video.id, err: message }, 'retag failed');
       const entry: StageEntry = { status: 'failed', version: tagStage.version, inputHash: '', at: now, ms: 0, error: message, ...((err as { code?: string }).code ? { errorCode: (err as { code: string }).code } : {}) };
-      pending.push({ ...video, stages: { ...video.stages, tag: entry }, updatedAt: now });
+      pending.push({ before: video, after: { ...video, stages: { ...video.stages, tag: entry }, updatedAt: now } });
       if (pending.length >= batchSize) await flush();
       continue;
     }
-    const sameTags = JSON.stringify(next.tags) === JSON.stringify(video.tags);
-    const sameCategories = JSON.stringify(next.categories) === JSON.stringify(video.categories);
+    const sameTags = sameItems(next.tags, video.tags);
+    const sameCategories = sameItems(next.categories, video.categories);
     const sameStages = video.stages.tag?.status === 'done' && video.stages.tag.version === next.stages.tag!.version && video.stages.tag.inputHash === next.stages.tag!.inputHash
       && video.stages.classify?.status === 'done' && video.stages.classify.version === next.stages.classify!.version && video.stages.classify.inputHash === next.stages.classify!.inputHash;
     if (sameTags && sameCategories && sameStages) {
@@ -119,7 +147,8 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
       summary.categoriesAdded += ca;
       summary.categoriesRemoved += cr;
     }
-    pending.push({ ...next, updatedAt: now });
+    // equal lists keep the stored arrays, so the store sees by identity that no label changed
+    pending.push({ before: video, after: { ...next, ...(sameTags ? { tags: video.tags } : {}), ...(sameCategories ? { categories: video.categories } : {}), updatedAt: now } });
     if (pending.length >= batchSize) await flush();
     if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
   }

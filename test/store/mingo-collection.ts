@@ -36,10 +36,29 @@ export class MingoCollection implements MongoCollectionLike {
   async bulkWrite(ops: Doc[]): Promise<unknown> {
     this.check();
     for (const op of ops) {
+      if (op.updateOne) {
+        await this.updateOne(op.updateOne as { filter: Doc; update: { $set: Doc }; upsert?: boolean });
+        continue;
+      }
       const r = op.replaceOne as { filter: Doc; replacement: Doc; upsert: boolean };
       await this.replaceOne(r.filter, r.replacement, { upsert: r.upsert });
     }
     return { ok: 1 };
+  }
+
+  /** `$set` by `_id` only (dotted paths allowed): what the store's bulk updates send. */
+  private async updateOne(u: { filter: Doc; update: { $set: Doc }; upsert?: boolean }): Promise<void> {
+    const keys = Object.keys(u.update);
+    if (keys.length !== 1 || keys[0] !== '$set' || u.upsert) throw new Error(`mingo stand-in: unsupported update ${JSON.stringify(keys)}`);
+    await Promise.resolve();
+    const doc = this.docs.get(String(u.filter._id));
+    if (!doc) return;
+    for (const [path, value] of Object.entries(structuredClone(u.update.$set))) {
+      const parts = path.split('.');
+      let at = doc;
+      for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Doc;
+      at[parts.at(-1)!] = value;
+    }
   }
 
   async deleteOne(filter: Doc): Promise<{ deletedCount: number }> {

@@ -6,10 +6,10 @@
 import { maskSecret, StoreError, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import type { InputRecord, VideoStore } from '../video-store.js';
+import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
 import { rewriteAll } from '../rewrite-all.js';
-import { FACET_SIZE, highlight, INDEX_VERSION, indexFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
-import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchPipeline, textPrefilter, toMongoDoc, type Doc, type SearchDoc } from './mongo-query.js';
+import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
+import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchDoc, searchPipeline, textPrefilter, toMongoDoc, type Doc, type SearchDoc } from './mongo-query.js';
 
 /** The part of a driver Collection this store uses (the real driver's Collection satisfies it; tests use mingo). */
 export interface MongoCollectionLike {
@@ -51,6 +51,16 @@ function isRetryableMongo(err: unknown): boolean {
   if (e?.hasErrorLabel?.('RetryableWriteError') || e?.hasErrorLabel?.('TransientTransactionError')) return true;
   if (e?.code === 16500 || e?.code === 11600 || e?.code === 11602 || e?.code === 91 || e?.code === 189) return true; // 16500: Cosmos rate limited
   return RETRYABLE.test(String(e?.message ?? ''));
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Whether re-tagging changed the indexed labels (the same arrays, as retag passes them when equal, did not). */
+function labelsMoved(before: Video, after: Video): boolean {
+  if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return false;
+  const was = labelFields(before);
+  const now = labelFields(after);
+  return !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
 }
 
 export class MongoStore implements VideoStore {
@@ -143,6 +153,24 @@ export class MongoStore implements VideoStore {
     for (let i = 0; i < videos.length; i += 500) {
       const ops = videos.slice(i, i + 500).map((v) => ({ replaceOne: { filter: { _id: v.id }, replacement: toMongoDoc(v, indexFields(v)), upsert: true } }));
       await this.run(`upsert ${ops.length} records`, () => this.c.videos.bulkWrite(ops, { ordered: false }));
+    }
+  }
+
+  /**
+   * Re-tagging's write: `$set` of the fields re-tagging changes and the failed flag, plus the search fields
+   * only for records whose labels changed, in unordered bulk writes of 500 (no upsert: a deleted record stays
+   * deleted). Sends and re-indexes far less than replacing whole documents.
+   */
+  async updateTags(changes: readonly TagUpdate[]): Promise<void> {
+    for (let i = 0; i < changes.length; i += 500) {
+      const ops = changes.slice(i, i + 500).map(({ before, after }) => {
+        const moved = labelsMoved(before, after);
+        const set: Doc = { tags: after.tags, categories: after.categories, extra: after.extra, stages: after.stages, updatedAt: after.updatedAt };
+        if (moved) set._s = searchDoc(after, indexFields(after));
+        else set['_s.failed'] = hasFailedStage(after);
+        return { updateOne: { filter: { _id: after.id }, update: { $set: set }, upsert: false } };
+      });
+      await this.run(`update tags of ${ops.length} records`, () => this.c.videos.bulkWrite(ops, { ordered: false }));
     }
   }
 

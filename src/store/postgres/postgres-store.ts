@@ -8,13 +8,15 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { maskSecret, StoreError, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import type { InputRecord, VideoStore } from '../video-store.js';
+import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
 import { rewriteAll } from '../rewrite-all.js';
 import {
   FACET_SIZE,
+  hasFailedStage,
   highlight,
   INDEX_VERSION,
   indexFields,
+  labelFields,
   nextCursor,
   planQuery,
   topFacet,
@@ -79,6 +81,16 @@ function rowValues(video: Video, f: IndexFields): unknown[] {
     f.actions,
     tsvectorLiteral(f),
   ];
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Whether re-tagging changed the indexed labels (the same arrays, as retag passes them when equal, did not). */
+function labelsMoved(before: Video, after: Video): boolean {
+  if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return false;
+  const was = labelFields(before);
+  const now = labelFields(after);
+  return !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
 }
 
 const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = { doc: '::jsonb', tags: '::text[]', categories: '::text[]', actions: '::text[]', tsv: '::tsvector' };
@@ -235,6 +247,41 @@ export class PostgresStore implements VideoStore {
       const chunk = all.slice(i, i + 500);
       const values = chunk.flatMap((v) => rowValues(v, indexFields(v)));
       await this.run(`upsert ${chunk.length} records`, (c) => c.query(this.insertSql(chunk.length), values));
+    }
+  }
+
+  /**
+   * Re-tagging's write: one UPDATE per 500 records (a missing id updates nothing), setting the record, the
+   * failed flag and, only for records whose labels changed, the label arrays and the tsvector; the other
+   * derived columns are left alone, so no IndexFields is computed for the rest.
+   */
+  async updateTags(changes: readonly TagUpdate[]): Promise<void> {
+    for (let i = 0; i < changes.length; i += 500) {
+      const chunk = changes.slice(i, i + 500);
+      const ids: string[] = [];
+      const docs: string[] = [];
+      const failed: boolean[] = [];
+      const labels: Array<string | null> = [];
+      const tsvs: Array<string | null> = [];
+      for (const { before, after } of chunk) {
+        ids.push(after.id);
+        docs.push(JSON.stringify(after));
+        failed.push(hasFailedStage(after));
+        const f = labelsMoved(before, after) ? indexFields(after) : null;
+        labels.push(f ? JSON.stringify({ tags: f.tags, categories: f.categories }) : null);
+        tsvs.push(f ? tsvectorLiteral(f) : null);
+      }
+      await this.run(`update tags of ${chunk.length} records`, (c) =>
+        c.query(
+          `UPDATE ${this.S}.videos v SET doc = u.doc::jsonb, failed = u.failed,
+             tags = CASE WHEN u.labels IS NULL THEN v.tags ELSE ARRAY(SELECT x FROM jsonb_array_elements_text(u.labels::jsonb -> 'tags') WITH ORDINALITY AS l(x, n) ORDER BY n) END,
+             categories = CASE WHEN u.labels IS NULL THEN v.categories ELSE ARRAY(SELECT x FROM jsonb_array_elements_text(u.labels::jsonb -> 'categories') WITH ORDINALITY AS l(x, n) ORDER BY n) END,
+             tsv = coalesce(u.tsv::tsvector, v.tsv)
+           FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::text[]) AS u(id, doc, failed, labels, tsv)
+           WHERE v.id = u.id`,
+          [ids, docs, failed, labels, tsvs],
+        ),
+      );
     }
   }
 

@@ -78,12 +78,28 @@ function baseName(p: string): string {
   return p.split(/[\\/]/).pop() ?? p;
 }
 
+/**
+ * The tag and category labels a store indexes, in index order: the part of `indexFields` that re-tagging can
+ * change, for stores that update only that part (`VideoStore.updateTags`).
+ */
+export function labelFields(video: Video): Pick<IndexFields, 'tags' | 'categories'> {
+  return {
+    tags: uniq([...video.tags.map((t) => label(t.name)), ...(video.ai?.tags ?? []).map(label)]),
+    categories: uniq([...video.categories.map((c) => label(c.name)), ...(video.ai?.category ? [label(video.ai.category)] : [])]),
+  };
+}
+
+/** Whether a stage failed: the index's `failed` flag (`is:failed`). */
+export function hasFailedStage(video: Video): boolean {
+  for (const k in video.stages) if (video.stages[k]!.status === 'failed') return true;
+  return false;
+}
+
 export function indexFields(video: Video): IndexFields {
   const m = video.metadata;
   const fileName = baseName(video.file.path || video.source.url || '');
   const title = video.source.title ?? m?.containerTags?.title ?? '';
-  const tags = uniq([...video.tags.map((t) => label(t.name)), ...(video.ai?.tags ?? []).map(label)]);
-  const categories = uniq([...video.categories.map((c) => label(c.name)), ...(video.ai?.category ? [label(video.ai.category)] : [])]);
+  const { tags, categories } = labelFields(video);
   const actions = uniq((video.ai?.actions ?? []).map(label));
   const description = [video.ai?.description ?? '', ...video.scenes.map((s) => s.description ?? ''), video.source.description ?? '']
     .filter(Boolean)
@@ -110,7 +126,7 @@ export function indexFields(video: Video): IndexFields {
     hasAi: video.ai !== null,
     hasDescription: Boolean(video.ai?.description || video.scenes.some((s) => s.description)),
     hasMetadata: m !== null,
-    failed: Object.values(video.stages).some((s) => s.status === 'failed'),
+    failed: hasFailedStage(video),
     tags,
     categories,
     actions,

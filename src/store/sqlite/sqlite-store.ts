@@ -4,8 +4,8 @@ import Database from 'better-sqlite3';
 import { StoreError, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import type { InputRecord, VideoStore } from '../video-store.js';
-import { FACET_SIZE, highlight, INDEX_VERSION, indexFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
+import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
+import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { sqliteSearch, sqliteWhere, type Param } from './sqlite-query.js';
 
@@ -154,6 +154,47 @@ export class SqliteStore implements VideoStore {
     // The FTS row holds the shared normalised text, so every backend tokenises the same way.
     this.stmt('INSERT INTO video_docs (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(v.id, JSON.stringify(v));
     this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
+  }
+
+  /**
+   * Re-tagging's write: the record, `updated_at` and `failed`, only the label rows that differ and the FTS row
+   * only when the tag text changed. Skips the 20-odd column upsert, its index updates and the full label and
+   * FTS rewrite that `upsertOne` does, which dominate when a rule edit rewrites every record.
+   */
+  async updateTags(changes: readonly TagUpdate[]): Promise<void> {
+    this.guard(`update tags of ${changes.length} records`, () =>
+      this.db.transaction((cs: readonly TagUpdate[]) => {
+        for (const c of cs) this.updateTagsOne(c.before, c.after);
+      })(changes),
+    );
+  }
+
+  private updateTagsOne(before: Video, after: Video): void {
+    this.writes++;
+    const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(after.updatedAt, hasFailedStage(after) ? 1 : 0, after.id) as { rowid: number } | undefined;
+    if (!row) return; // deleted since it was read
+    this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(JSON.stringify(after), after.id);
+    if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return; // labels untouched
+    const was = labelFields(before);
+    const now = labelFields(after);
+    const tagsMoved = this.syncLabels('video_tags', 'tag', after.id, was.tags, now.tags);
+    const catsMoved = this.syncLabels('video_categories', 'category', after.id, was.categories, now.categories);
+    if (tagsMoved || catsMoved) {
+      // Contentless FTS5 rows are replaced whole; the other columns come out as they went in.
+      const f = indexFields(after);
+      this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
+      this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
+    }
+  }
+
+  /** Deletes and inserts the label rows that differ; true when the ordered list changed (the tag text did). */
+  private syncLabels(table: 'video_tags' | 'video_categories', col: 'tag' | 'category', id: string, was: readonly string[], now: readonly string[]): boolean {
+    if (was.length === now.length && was.every((x, i) => x === now[i])) return false;
+    const old = new Set(was);
+    const next = new Set(now);
+    for (const x of was) if (!next.has(x)) this.stmt(`DELETE FROM ${table} WHERE video_id = ? AND ${col} = ?`).run(id, x);
+    for (const x of now) if (!old.has(x)) this.stmt(`INSERT OR IGNORE INTO ${table} (video_id, ${col}) VALUES (?, ?)`).run(id, x);
+    return true;
   }
 
   async get(id: string): Promise<Video | null> {

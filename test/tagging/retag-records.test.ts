@@ -1,0 +1,120 @@
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configWith, createLogger, type Video } from '../../src/core/index.js';
+import { SqliteStore, type TagUpdate, type VideoStore } from '../../src/store/index.js';
+import { carriedTags, createTaggingSetup, type TaggingSetup } from '../../src/tagging/index.js';
+import { createClassifyStage, createTagStage, retagRecords } from '../../src/workflow/index.js';
+import { sameItems } from '../../src/workflow/retag.js';
+import { tempDir } from '../helpers/media.js';
+import { makeRecord } from '../helpers/records.js';
+
+const config = configWith();
+const logger = createLogger({ file: null, level: 'silent', secrets: [] });
+const rulesText = (min: number) => `rules:\n  - name: long\n    when: "duration > ${min}"\n    add: [long]\n    categories: [feature]\n`;
+
+function records(): Video[] {
+  return [5, 30, 90, 200].map((d, i) =>
+    makeRecord({ id: `r${i}`, metadata: { durationSec: d, container: 'mp4', bitRate: 1, width: 1280, height: 720, fps: 30, rotation: 0, videoCodec: 'h264', audio: null, containerTags: {} } }),
+  );
+}
+
+/** The store, counting what retag writes through each method. */
+function counting(store: SqliteStore, withUpdateTags = true): VideoStore & { updated: number; upserted: number } {
+  const c = {
+    updated: 0,
+    upserted: 0,
+    kind: store.kind,
+    migrate: () => store.migrate(),
+    upsert: (v: Video) => ((c.upserted += 1), store.upsert(v)),
+    upsertMany: (vs: readonly Video[]) => ((c.upserted += vs.length), store.upsertMany(vs)),
+    get: (id: string) => store.get(id),
+    findByPath: (p: string) => store.findByPath(p),
+    search: store.search.bind(store),
+    iterate: store.iterate.bind(store),
+    count: store.count.bind(store),
+    delete: (id: string) => store.delete(id),
+    getInput: (k: string) => store.getInput(k),
+    putInput: store.putInput.bind(store),
+    listInputs: store.listInputs.bind(store),
+    close: () => store.close(),
+    ...(withUpdateTags ? { updateTags: (cs: readonly TagUpdate[]) => ((c.updated += cs.length), store.updateTags(cs)) } : {}),
+  };
+  return c;
+}
+
+describe('retagRecords', () => {
+  let t: ReturnType<typeof tempDir>;
+  let store: SqliteStore;
+  beforeEach(async () => {
+    t = tempDir('videodex-retag-records-');
+    store = new SqliteStore(path.join(t.dir, 'v.db'));
+    await store.migrate();
+    await store.upsertMany(records());
+  });
+  afterEach(async () => {
+    await store.close();
+    t.cleanup();
+  });
+
+  const retag = (s: VideoStore, setup: TaggingSetup, extra: { dryRun?: boolean } = {}) =>
+    retagRecords({ store: s, config, logger, setup, tagStage: createTagStage(setup), classifyStage: createClassifyStage(setup), ...extra });
+
+  it.each([true, false])('writes changed records only, through updateTags when the store has it (%s)', async (withUpdateTags) => {
+    const s = counting(store, withUpdateTags);
+    const setup = createTaggingSetup({ rulesText: rulesText(60) });
+    const first = await retag(s, setup);
+    expect(first.changed).toBe(4);
+    expect([s.updated, s.upserted]).toEqual(withUpdateTags ? [4, 0] : [0, 4]);
+    expect((await store.search({ text: 'tag:long' })).hits.map((h) => h.id).sort()).toEqual(['r2', 'r3']);
+    expect((await store.search({ text: 'category:feature' })).total).toBe(2);
+
+    const again = await retag(s, setup);
+    expect(again).toMatchObject({ seen: 4, upToDate: 4, changed: 0 });
+    expect(s.updated + s.upserted).toBe(4); // nothing written the second time
+
+    // an edited rule: every record is re-evaluated and gets new stage hashes; one changes its tags
+    const edited = createTaggingSetup({ rulesText: rulesText(20) });
+    const third = await retag(s, edited);
+    expect(third).toMatchObject({ seen: 4, upToDate: 0, changed: 1, tagsAdded: 1 });
+    expect((await store.search({ text: 'tag:long' })).hits.map((h) => h.id).sort()).toEqual(['r1', 'r2', 'r3']);
+    expect((await store.search({ text: 'long' })).total).toBe(3);
+    const r1 = (await store.get('r1'))!;
+    expect(r1.stages.tag?.status).toBe('done');
+    expect(r1.categories.map((c) => c.name)).toContain('feature');
+    expect((await retag(s, edited)).upToDate).toBe(4);
+  });
+
+  it('keeps a tag others added after tagging (carried), and only that', async () => {
+    const setup = createTaggingSetup({ rulesText: rulesText(60) });
+    await retag(store, setup);
+    const r3 = (await store.get('r3'))!;
+    expect(carriedTags(r3)).toEqual([]);
+    await store.upsert({ ...r3, tags: [...r3.tags, { name: 'from-ytdlp', source: 'metadata', confidence: 0.7 }] });
+    expect(carriedTags((await store.get('r3'))!).map((x) => x.name)).toEqual(['from-ytdlp']);
+    await retag(store, createTaggingSetup({ rulesText: rulesText(500) }));
+    const after = (await store.get('r3'))!;
+    expect(after.tags.map((x) => x.name)).toContain('from-ytdlp');
+    expect(after.tags.map((x) => x.name)).not.toContain('long');
+    expect(carriedTags(after).map((x) => x.name)).toEqual(['from-ytdlp']);
+    expect((await store.search({ text: 'tag:from-ytdlp' })).hits.map((h) => h.id)).toEqual(['r3']);
+  });
+
+  it('writes nothing on a dry run', async () => {
+    const s = counting(store);
+    const summary = await retag(s, createTaggingSetup({ rulesText: rulesText(60) }), { dryRun: true });
+    expect(summary.changed).toBe(4);
+    expect(s.updated + s.upserted).toBe(0);
+    expect((await store.search({ text: 'tag:long' })).total).toBe(0);
+  });
+});
+
+describe('sameItems', () => {
+  it('compares own fields whatever their order, ignoring undefined ones', () => {
+    expect(sameItems([{ name: 'a', source: 'rule', confidence: 1 }], [{ source: 'rule', name: 'a', confidence: 1 }])).toBe(true);
+    expect(sameItems([{ name: 'a', source: 'rule', rule: undefined }], [{ name: 'a', source: 'rule' }])).toBe(true);
+    expect(sameItems([{ name: 'a', source: 'rule' }], [{ name: 'a', source: 'rule', confidence: 0.5 }])).toBe(false);
+    expect(sameItems([{ name: 'a' }, { name: 'b' }], [{ name: 'b' }, { name: 'a' }])).toBe(false);
+    expect(sameItems([{ name: 'a', x: { y: 1 } }], [{ name: 'a', x: { y: 1 } }])).toBe(true);
+    expect(sameItems([{ name: 'a', x: { y: 1 } }], [{ name: 'a', x: { y: 2 } }])).toBe(false);
+  });
+});
