@@ -7,15 +7,20 @@ import { emptyFacets } from '../search-query.js';
 import type { InputRecord, VideoStore } from '../video-store.js';
 import { FACET_SIZE, highlight, INDEX_VERSION, indexFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { SqliteFacetIndex } from './sqlite-facets.js';
 import { sqliteSearch, sqliteWhere, type Param } from './sqlite-query.js';
 
 /**
  * The embedded default store: the record as JSON beside indexed columns, tag/category tables and an FTS5
  * table, all written in one transaction per upsert. WAL lets searches run while a process writes.
  */
+/** Distinct filters whose total and facets are kept until the next write. */
+const FACET_CACHE_SIZE = 64;
+
 export class SqliteStore implements VideoStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
+  private readonly facetIndex: SqliteFacetIndex;
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
@@ -32,6 +37,7 @@ export class SqliteStore implements VideoStore {
     } catch (err) {
       throw new StoreError(`cannot open SQLite database ${file}: ${(err as Error).message}`, { cause: err });
     }
+    this.facetIndex = new SqliteFacetIndex(this.db);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -143,6 +149,7 @@ export class SqliteStore implements VideoStore {
       has_description: f.hasDescription ? 1 : 0,
       has_metadata: f.hasMetadata ? 1 : 0,
     }) as { rowid: number };
+    this.facetIndex.touch(row.rowid);
     if (existed) {
       this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
@@ -185,7 +192,8 @@ export class SqliteStore implements VideoStore {
       const rows = this.stmt(sql).all(...params) as Array<{ id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number }>;
       const docs = this.docsByIds(rows.slice(0, plan.limit).map((r) => r.id));
       const w = this.whereOf(plan);
-      const total = (this.stmt(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
+      const counted = plan.facets ? this.facetsAndTotal(w) : null;
+      const total = counted ? counted.total : this.countWhere(w);
       const hasMore = rows.length > plan.limit;
       const page = rows.slice(0, plan.limit);
       const last = page.at(-1);
@@ -196,24 +204,46 @@ export class SqliteStore implements VideoStore {
           return { id: r.id, score: r.score, ...(hl ? { highlight: hl } : {}), video };
         }),
         total,
-        facets: plan.facets ? this.cachedFacets(w) : emptyFacets(),
+        facets: counted ? counted.facets : emptyFacets(),
         nextCursor: nextCursor(plan, hasMore, page.length, last && { id: last.id, name: last.name, duration: last.sort_duration, created: last.created, added: last.created_at, bytes: last.bytes }),
       };
     });
   }
 
   private writes = 0;
-  private allFacets: { key: string; facets: Facets } | null = null;
+  private facetSearches = 0;
+  private readonly facetCache = new Map<string, { total: number; facets: Facets }>();
+  private facetCacheGeneration = '';
+
+  private countWhere(w: { sql: string; params: Param[] }): number {
+    return (this.stmt(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
+  }
 
   /**
-   * Facets of the whole library (the query with no filter: a browse page) are kept until anything writes,
-   * here (`writes`) or in another process (`PRAGMA data_version`); others are computed each time.
+   * Total and facets of a match. Results are kept per filter until anything writes, here (`writes`) or in
+   * another connection (`PRAGMA data_version`): browse pages repeat the same few filters. From the second
+   * faceted search on, counts come from the in-memory facet index (a one-shot CLI search never pays for
+   * building it); the first uses SQL.
    */
-  private cachedFacets(w: { sql: string; params: Param[] }): Facets {
-    if (w.sql !== '1') return this.facets(w);
-    const key = `${this.writes}:${this.db.pragma('data_version', { simple: true }) as number}`;
-    if (this.allFacets?.key !== key) this.allFacets = { key, facets: this.facets(w) };
-    return structuredClone(this.allFacets.facets);
+  private facetsAndTotal(w: { sql: string; params: Param[] }): { total: number; facets: Facets } {
+    const generation = `${this.writes}:${this.db.pragma('data_version', { simple: true }) as number}`;
+    if (generation !== this.facetCacheGeneration) {
+      this.facetCache.clear();
+      this.facetCacheGeneration = generation;
+    }
+    const key = `${w.sql}\u0000${JSON.stringify(w.params)}`;
+    let hit = this.facetCache.get(key);
+    if (!hit) {
+      if (this.facetSearches++ === 0 && !this.facetIndex.built) hit = { total: this.countWhere(w), facets: this.sqlFacets(w) };
+      else if (w.sql === '1') hit = { total: this.countWhere(w), facets: this.facetIndex.count(null) };
+      else {
+        const rowids = this.stmt(`SELECT v.rowid FROM videos v WHERE ${w.sql}`).pluck().all(...w.params) as number[];
+        hit = { total: rowids.length, facets: this.facetIndex.count(rowids) };
+      }
+      if (this.facetCache.size >= FACET_CACHE_SIZE) this.facetCache.delete(this.facetCache.keys().next().value!);
+      this.facetCache.set(key, hit);
+    }
+    return { total: hit.total, facets: structuredClone(hit.facets) };
   }
 
   /** Records by id, in one statement per chunk. */
@@ -228,21 +258,28 @@ export class SqliteStore implements VideoStore {
   }
 
   /** Counts per tag, category, codec, source kind and resolution class over the whole match, by SQL. */
-  private facets(w: { sql: string; params: Param[] }): Facets {
+  private sqlFacets(w: { sql: string; params: Param[] }): Facets {
     const all = w.sql === '1';
     const sub = `SELECT v.id FROM videos v WHERE ${w.sql}`;
     type Row = { k: string; n: number };
     const entries = (rows: Row[]): Array<[string, number]> => rows.map((r) => [r.k, r.n]);
     const label = (table: string, col: string): Row[] =>
       this.stmt(`SELECT ${col} AS k, COUNT(*) AS n FROM ${table} ${all ? '' : `WHERE video_id IN (${sub})`} GROUP BY ${col} ORDER BY n DESC, ${col} LIMIT ${FACET_SIZE}`).all(...(all ? [] : w.params)) as Row[];
-    const column = (col: string): Row[] =>
-      this.stmt(`SELECT ${col} AS k, COUNT(*) AS n FROM videos v WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col} ORDER BY n DESC, ${col} LIMIT ${FACET_SIZE}`).all(...w.params) as Row[];
+    // The three column facets in one pass over the match (a few hundred combinations at most).
+    const combos = this.stmt(`SELECT v.codec, v.source_kind, v.resolution, COUNT(*) AS n FROM videos v WHERE ${w.sql} GROUP BY 1, 2, 3`).raw().all(...w.params) as Array<[string | null, string | null, string | null, number]>;
+    const sums = [new Map<string, number>(), new Map<string, number>(), new Map<string, number>()];
+    for (const c of combos) {
+      for (let k = 0; k < 3; k++) {
+        const key = c[k] as string | null;
+        if (key !== null) sums[k]!.set(key, (sums[k]!.get(key) ?? 0) + c[3]);
+      }
+    }
     return {
       tags: topFacet(entries(label('video_tags', 'tag')), FACET_SIZE),
       categories: topFacet(entries(label('video_categories', 'category')), FACET_SIZE),
-      codecs: topFacet(entries(column('v.codec')), FACET_SIZE),
-      sourceKinds: topFacet(entries(column('v.source_kind')), FACET_SIZE),
-      resolutions: topFacet(entries(column('v.resolution')), FACET_SIZE),
+      codecs: topFacet([...sums[0]!.entries()], FACET_SIZE),
+      sourceKinds: topFacet([...sums[1]!.entries()], FACET_SIZE),
+      resolutions: topFacet([...sums[2]!.entries()], FACET_SIZE),
     };
   }
 
@@ -276,6 +313,7 @@ export class SqliteStore implements VideoStore {
         this.writes++;
         const row = this.db.prepare('SELECT rowid FROM videos WHERE id = ?').get(id) as { rowid: number } | undefined;
         if (!row) return false;
+        this.facetIndex.touch(row.rowid);
         this.db.prepare('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
         this.db.prepare('DELETE FROM video_tags WHERE video_id = ?').run(id);
         this.db.prepare('DELETE FROM video_categories WHERE video_id = ?').run(id);
