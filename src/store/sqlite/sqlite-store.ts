@@ -8,12 +8,14 @@ import type { InputRecord, VideoStore } from '../video-store.js';
 import { FACET_SIZE, highlight, INDEX_VERSION, indexFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { SqliteFacetIndex } from './sqlite-facets.js';
-import { sqliteSearch, sqliteWhere, type Param } from './sqlite-query.js';
+import { BM25, sqliteRankedPlan, sqliteSearch, sqliteWhere, type Param, type SqliteRankedSql } from './sqlite-query.js';
 
 /**
  * The embedded default store: the record as JSON beside indexed columns, tag/category tables and an FTS5
  * table, all written in one transaction per upsert. WAL lets searches run while a process writes.
  */
+type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
+
 /** Distinct filters whose total and facets are kept until the next write. */
 const FACET_CACHE_SIZE = 64;
 
@@ -188,12 +190,18 @@ export class SqliteStore implements VideoStore {
   async search(q: SearchQuery): Promise<SearchResult> {
     const plan = planQuery(q);
     return this.guard('search', () => {
-      const { sql, params } = sqliteSearch(plan);
-      const rows = this.stmt(sql).all(...params) as Array<{ id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number }>;
+      const ranked = sqliteRankedPlan(plan);
+      const fast = ranked ? this.rankedPage(plan, ranked) : null;
+      let rows: PageRow[];
+      if (fast) rows = fast.rows;
+      else {
+        const { sql, params } = sqliteSearch(plan);
+        rows = this.stmt(sql).all(...params) as PageRow[];
+      }
       const docs = this.docsByIds(rows.slice(0, plan.limit).map((r) => r.id));
       const w = this.whereOf(plan);
       const counted = plan.facets ? this.facetsAndTotal(w) : null;
-      const total = counted ? counted.total : this.countWhere(w);
+      const total = counted ? counted.total : (fast?.total ?? this.countWhere(w));
       const hasMore = rows.length > plan.limit;
       const page = rows.slice(0, plan.limit);
       const last = page.at(-1);
@@ -208,6 +216,37 @@ export class SqliteStore implements VideoStore {
         nextCursor: nextCursor(plan, hasMore, page.length, last && { id: last.id, name: last.name, duration: last.sort_duration, created: last.created, added: last.created_at, bytes: last.bytes }),
       };
     });
+  }
+
+  /**
+   * The page of a relevance-sorted text query (see sqliteRankedPlan), with its total when known. Text only:
+   * FTS5 ranks alone and only the page's rows are looked up; null when ties in score cross the page's end
+   * (the caller then sorts the whole match by score and id). With filters: one MATCH, joined and counted in
+   * the same statement.
+   */
+  private rankedPage(plan: QueryPlan, ranked: SqliteRankedSql): { rows: PageRow[]; total: number | null } | null {
+    const need = plan.offset + plan.limit + 1;
+    if (!ranked.rest) {
+      const top = this.stmt(`SELECT rowid AS rid, -${BM25} AS score FROM videos_fts WHERE videos_fts MATCH ? ORDER BY score DESC LIMIT ?`).all(ranked.match, need + 1) as Array<{ rid: number; score: number }>;
+      if (top.length > need && top[need]!.score === top[need - 1]!.score) return null;
+      const score = new Map(top.map((r) => [r.rid, r.score]));
+      const rows: PageRow[] = [];
+      const ids = top.map((r) => r.rid);
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const got = this.stmt(`SELECT rowid AS rid, id, name, sort_duration, created, created_at, bytes FROM videos WHERE rowid IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<PageRow & { rid: number }>;
+        for (const r of got) rows.push({ id: r.id, score: score.get(r.rid)!, name: r.name, sort_duration: r.sort_duration, created: r.created, created_at: r.created_at, bytes: r.bytes });
+      }
+      rows.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const total = plan.facets ? null : (this.stmt('SELECT count(*) AS n FROM videos_fts WHERE videos_fts MATCH ?').get(ranked.match) as { n: number }).n;
+      return { rows: rows.slice(plan.offset, need), total };
+    }
+    const rows = this.stmt(
+      `WITH r AS MATERIALIZED (SELECT rowid AS rid, -${BM25} AS rank FROM videos_fts WHERE videos_fts MATCH ?)
+       SELECT r.rank AS score, v.id, v.name, v.sort_duration, v.created, v.created_at, v.bytes, count(*) OVER () AS total
+       FROM r JOIN videos v ON v.rowid = r.rid WHERE ${ranked.rest.sql} ORDER BY score DESC, v.id ASC LIMIT ? OFFSET ?`,
+    ).all(ranked.match, ...ranked.rest.params, plan.limit + 1, plan.offset) as Array<PageRow & { total: number }>;
+    return { rows, total: rows[0]?.total ?? (plan.offset === 0 ? 0 : null) };
   }
 
   private writes = 0;
