@@ -113,19 +113,7 @@ export class SqliteStore implements VideoStore {
     const m = v.metadata;
     // Only an existing record has label and FTS rows to clear (bulk loads are mostly new records).
     const existed = this.stmt('SELECT rowid FROM videos WHERE id = ?').get(v.id) as { rowid: number } | undefined;
-    const row = this.stmt(
-      `INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
-                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
-       VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
-               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)
-       ON CONFLICT(id) DO UPDATE SET path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
-         duration = excluded.duration, width = excluded.width, height = excluded.height, fps = excluded.fps, codec = excluded.codec,
-         bytes = excluded.bytes, has_audio = excluded.has_audio, scene_count = excluded.scene_count, failed = excluded.failed,
-         created_at = excluded.created_at, updated_at = excluded.updated_at, name = excluded.name, sort_duration = excluded.sort_duration,
-         audio_codec = excluded.audio_codec, container = excluded.container, resolution = excluded.resolution, created = excluded.created,
-         has_ai = excluded.has_ai, has_description = excluded.has_description, has_metadata = excluded.has_metadata
-       RETURNING rowid`,
-    ).get({
+    const cols = {
       id: v.id,
       path: v.file.path,
       title: v.source.title ?? m?.containerTags.title ?? null,
@@ -150,7 +138,24 @@ export class SqliteStore implements VideoStore {
       has_ai: f.hasAi ? 1 : 0,
       has_description: f.hasDescription ? 1 : 0,
       has_metadata: f.hasMetadata ? 1 : 0,
-    }) as { rowid: number };
+    };
+    // A new record is a plain insert (the common case in bulk loads); an existing one keeps its rowid.
+    const row = existed
+      ? (this.stmt(`INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
+                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
+       VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
+               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)
+       ON CONFLICT(id) DO UPDATE SET path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
+         duration = excluded.duration, width = excluded.width, height = excluded.height, fps = excluded.fps, codec = excluded.codec,
+         bytes = excluded.bytes, has_audio = excluded.has_audio, scene_count = excluded.scene_count, failed = excluded.failed,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, name = excluded.name, sort_duration = excluded.sort_duration,
+         audio_codec = excluded.audio_codec, container = excluded.container, resolution = excluded.resolution, created = excluded.created,
+         has_ai = excluded.has_ai, has_description = excluded.has_description, has_metadata = excluded.has_metadata
+       RETURNING rowid`).get(cols) as { rowid: number })
+      : { rowid: Number(this.stmt(`INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
+                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
+       VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
+               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)`).run(cols).lastInsertRowid) };
     this.facetIndex.touch(row.rowid);
     if (existed) {
       this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
@@ -158,14 +163,12 @@ export class SqliteStore implements VideoStore {
       this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(existed.rowid);
     }
-    const addTag = this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) VALUES (?, ?)');
-    for (const t of f.tags) addTag.run(v.id, t);
-    const addCat = this.stmt('INSERT OR IGNORE INTO video_categories (video_id, category) VALUES (?, ?)');
-    for (const c of f.categories) addCat.run(v.id, c);
-    const addAction = this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) VALUES (?, ?)');
-    for (const a of f.actions) addAction.run(v.id, a);
+    // One statement per label table rather than one per label.
+    if (f.tags.length) this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.tags));
+    if (f.categories.length) this.stmt('INSERT OR IGNORE INTO video_categories (video_id, category) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.categories));
+    if (f.actions.length) this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.actions));
     // The FTS row holds the shared normalised text, so every backend tokenises the same way.
-    this.stmt('INSERT INTO video_docs (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(v.id, JSON.stringify(v));
+    this.stmt(existed ? 'INSERT INTO video_docs (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc' : 'INSERT INTO video_docs (id, doc) VALUES (?, ?)').run(v.id, JSON.stringify(v));
     this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
   }
 
