@@ -72,20 +72,6 @@ export const PG_MIGRATIONS: PgMigration[] = [
       `CREATE TABLE IF NOT EXISTS $S.videodex_meta (key text PRIMARY KEY, value text NOT NULL)`,
     ],
   },
-  {
-    version: 2,
-    // Indexes on few-valued columns cost every write and pay back little: a filter on them matches a large share
-    // of the library, which a sequential or sort-index scan reads as fast (issue 8, search at 100k records).
-    name: 'drop indexes on few-valued columns',
-    sql: [
-      'DROP INDEX IF EXISTS $S.videos_codec',
-      'DROP INDEX IF EXISTS $S.videos_source_kind',
-      'DROP INDEX IF EXISTS $S.videos_resolution',
-      'DROP INDEX IF EXISTS $S.videos_fps',
-      'DROP INDEX IF EXISTS $S.videos_width',
-      'DROP INDEX IF EXISTS $S.videos_scenes',
-    ],
-  },
 ];
 
 /** Optional, applied on every migrate when the extension is available: fuzzy `name:` search. */
