@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/index.js';
 import { runStoreContract } from './contract.js';
+import { makeRecord } from '../helpers/records.js';
 
 const url = process.env.VIDEODEX_TEST_PG_URL;
 
@@ -35,6 +36,39 @@ if (!url) {
       },
     },
   );
+
+  describe('PostgresStore facet cache', () => {
+    it('answers from the cache only while no one (this store or another connection) wrote', async () => {
+      const a = make();
+      const schema = (a as unknown as { schema: string }).schema;
+      const b = new PostgresStore({ url, schema });
+      const tagged = (id: string, tag: string) => makeRecord({ id, tags: [{ name: tag, source: 'rule' }] });
+      try {
+        await a.migrate();
+        await a.upsert(tagged('p1', 'first'));
+        const facets = async (text = '') => {
+          const r = await a.search({ text });
+          return { total: r.total, tags: r.facets.tags };
+        };
+        expect(await facets()).toEqual({ total: 1, tags: { first: 1 } });
+        expect(await facets()).toEqual({ total: 1, tags: { first: 1 } }); // cached
+        await a.upsert(tagged('p2', 'second'));
+        expect(await facets()).toEqual({ total: 2, tags: { first: 1, second: 1 } });
+        expect(await facets('tag:second')).toEqual({ total: 1, tags: { second: 1 } });
+        await b.upsert(tagged('p3', 'second'));
+        expect(await facets('tag:second')).toEqual({ total: 2, tags: { second: 2 } });
+        await b.delete('p1');
+        expect(await facets()).toEqual({ total: 2, tags: { second: 2 } });
+        const r = await a.search({});
+        r.facets.tags.second = 99; // callers get copies
+        expect(await facets()).toEqual({ total: 2, tags: { second: 2 } });
+      } finally {
+        await b.dropSchema();
+        await b.close();
+        await a.close();
+      }
+    });
+  });
 
   describe('PostgresStore specifics', () => {
     it('records versioned migrations, uses the GIN indexes and pg_trgm', async () => {

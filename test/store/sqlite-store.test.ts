@@ -118,6 +118,8 @@ describe('SqliteStore migration from schema 1', () => {
     await s.migrate();
     expect(await s.get('old1')).toEqual(v);
     expect((await s.search({ text: 'gondola tag:boat' })).hits.map((h) => h.id)).toEqual(['old1']);
+    // Schema 3 rebuilt the text index with prefix indexes: 2- and 3-letter prefixes, and longer ones, still match.
+    for (const text of ['go*', 'gon*', 'gond*', 'leg* codec:h264']) expect((await s.search({ text })).hits.map((h) => h.id), text).toEqual(['old1']);
     await s.close();
   });
 });

@@ -105,6 +105,9 @@ function isRetryablePg(err: unknown): boolean {
   return /Connection terminated|connection .*(closed|ended)|terminating connection|Client has encountered a connection error/i.test(msg);
 }
 
+/** Distinct filters whose total and facets are kept while the data is unchanged. */
+const FACET_CACHE_SIZE = 64;
+
 export class PostgresStore implements VideoStore {
   readonly kind = 'postgres';
   private pool: Pool | null = null;
@@ -320,10 +323,9 @@ export class PostgresStore implements VideoStore {
     const offset = p.add(plan.offset);
     const sql = `SELECT v.doc, ${s.score} AS score, v.name, v.sort_duration, v.created, v.added, v.bytes
       FROM ${this.S}.videos v WHERE ${cond} ORDER BY ${s.orderBy} LIMIT ${limit} OFFSET ${offset}`;
-    const [rows, total, facets] = await Promise.all([
+    const [rows, { total, facets }] = await Promise.all([
       this.run('search', async (c) => (await c.query<{ doc: Video; score: number; name: string; sort_duration: number; created: string; added: string; bytes: number }>(sql, p.values)).rows),
-      this.countPlan(plan),
-      plan.facets ? this.facets(plan) : Promise.resolve(emptyFacets()),
+      plan.facets ? this.facetsAndTotal(plan) : this.countPlan(plan).then((n) => ({ total: n, facets: emptyFacets() })),
     ]);
     const hasMore = rows.length > plan.limit;
     const page = rows.slice(0, plan.limit);
@@ -339,24 +341,68 @@ export class PostgresStore implements VideoStore {
     };
   }
 
-  private async facets(plan: QueryPlan): Promise<Facets> {
+  private readonly facetCache = new Map<string, { total: number; facets: Facets }>();
+  private facetSnapshot = '';
+
+  /**
+   * Total and facets of a match, kept per filter while the database shows the same snapshot
+   * (`pg_current_snapshot()`: equal snapshots see the same committed data, whoever wrote). A miss computes
+   * them in a repeatable-read transaction, so the snapshot it is filed under is the one it counted.
+   */
+  private async facetsAndTotal(plan: QueryPlan): Promise<{ total: number; facets: Facets }> {
     const p = new Params();
     const where = plan.where ? pgWhere(plan.where, p) : 'true';
+    const key = `${where}\u0000${JSON.stringify(p.values)}`;
+    return this.run('facets', async (c) => {
+      const now = (await c.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]!.s;
+      const hit = now === this.facetSnapshot ? this.facetCache.get(key) : undefined;
+      if (hit) return { total: hit.total, facets: structuredClone(hit.facets) };
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      let snapshot: string;
+      let out: { total: number; facets: Facets };
+      try {
+        snapshot = (await c.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]!.s;
+        out = await this.facetQuery(c, where, p.values);
+        await c.query('COMMIT');
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      if (snapshot !== this.facetSnapshot) {
+        this.facetCache.clear();
+        this.facetSnapshot = snapshot;
+      }
+      if (this.facetCache.size >= FACET_CACHE_SIZE) this.facetCache.delete(this.facetCache.keys().next().value!);
+      this.facetCache.set(key, out);
+      return { total: out.total, facets: structuredClone(out.facets) };
+    });
+  }
+
+  /** Every facet and the total in one statement: one pass over the match. */
+  private async facetQuery(c: PoolClient, where: string, values: unknown[]): Promise<{ total: number; facets: Facets }> {
     const sql = `WITH m AS MATERIALIZED (SELECT v.tags, v.categories, v.codec, v.source_kind, v.resolution FROM ${this.S}.videos v WHERE ${where})
       SELECT 'tags' AS f, x AS k, count(*) AS n FROM m, unnest(m.tags) x GROUP BY x
       UNION ALL SELECT 'categories', x, count(*) FROM m, unnest(m.categories) x GROUP BY x
       UNION ALL SELECT 'codecs', codec, count(*) FROM m WHERE codec IS NOT NULL GROUP BY codec
       UNION ALL SELECT 'sourceKinds', source_kind, count(*) FROM m WHERE source_kind IS NOT NULL GROUP BY source_kind
-      UNION ALL SELECT 'resolutions', resolution, count(*) FROM m WHERE resolution IS NOT NULL GROUP BY resolution`;
-    const rows = await this.run('facets', async (c) => (await c.query<{ f: keyof Facets; k: string; n: string }>(sql, p.values)).rows);
+      UNION ALL SELECT 'resolutions', resolution, count(*) FROM m WHERE resolution IS NOT NULL GROUP BY resolution
+      UNION ALL SELECT 'total', NULL, count(*) FROM m`;
+    const rows = (await c.query<{ f: keyof Facets | 'total'; k: string; n: string }>(sql, values)).rows;
     const grouped: Record<keyof Facets, Array<[string, number]>> = { tags: [], categories: [], codecs: [], sourceKinds: [], resolutions: [] };
-    for (const r of rows) grouped[r.f].push([r.k, Number(r.n)]);
+    let total = 0;
+    for (const r of rows) {
+      if (r.f === 'total') total = Number(r.n);
+      else grouped[r.f].push([r.k, Number(r.n)]);
+    }
     return {
-      tags: topFacet(grouped.tags, FACET_SIZE),
-      categories: topFacet(grouped.categories, FACET_SIZE),
-      codecs: topFacet(grouped.codecs, FACET_SIZE),
-      sourceKinds: topFacet(grouped.sourceKinds, FACET_SIZE),
-      resolutions: topFacet(grouped.resolutions, FACET_SIZE),
+      total,
+      facets: {
+        tags: topFacet(grouped.tags, FACET_SIZE),
+        categories: topFacet(grouped.categories, FACET_SIZE),
+        codecs: topFacet(grouped.codecs, FACET_SIZE),
+        sourceKinds: topFacet(grouped.sourceKinds, FACET_SIZE),
+        resolutions: topFacet(grouped.resolutions, FACET_SIZE),
+      },
     };
   }
 

@@ -172,3 +172,75 @@ export function sqliteSearch(plan: QueryPlan): SqliteSearchSql {
     FROM ${from} WHERE ${conds.length ? conds.join(' AND ') : '1'} ORDER BY ${orderBy} LIMIT ? OFFSET ?`;
   return { sql, params };
 }
+
+/** A rank term as the ranking expression writes it (phrases without a prefix star). */
+function rankTerm(t: Pick<TextTerm, 'value' | 'phrase' | 'prefix'>): string {
+  return t.phrase ? `"${t.value}"` : ftsTerm(t);
+}
+
+/** A text-only subtree as one FTS5 expression (NOT only beside something positive), with its positive leaves; else null. */
+function ftsExpression(node: QueryNode, leaves: string[]): string | null {
+  switch (node.kind) {
+    case 'text':
+      leaves.push(rankTerm({ value: node.value, phrase: Boolean(node.phrase), prefix: Boolean(node.prefix) }));
+      return ftsTerm({ value: node.value, prefix: Boolean(node.prefix) });
+    case 'and': {
+      const pos: string[] = [];
+      const neg: string[] = [];
+      for (const n of node.nodes) {
+        const e = n.kind === 'not' ? ftsExpression(n.node, []) : ftsExpression(n, leaves);
+        if (e === null) return null;
+        (n.kind === 'not' ? neg : pos).push(e);
+      }
+      if (pos.length === 0) return null;
+      let out = `(${pos.join(' AND ')})`;
+      for (const e of neg) out = `(${out} NOT ${e})`;
+      return out;
+    }
+    case 'or': {
+      const parts: string[] = [];
+      for (const n of node.nodes) {
+        const e = ftsExpression(n, leaves);
+        if (e === null) return null;
+        parts.push(e);
+      }
+      return `(${parts.join(' OR ')})`;
+    }
+    default:
+      return null;
+  }
+}
+
+export interface SqliteRankedSql {
+  /** Rowids and scores of the text part, best first (`ranked`), to be joined with the filters (`rest`). */
+  match: string;
+  /** The non-text conditions ANDed with the text part, or null when the query is text only. */
+  rest: { sql: string; params: Param[] } | null;
+}
+
+/**
+ * For a relevance-sorted query whose text is one conjunct of the top-level AND (the usual `words filters`
+ * shape), one FTS5 expression that both selects and ranks. bm25 sums over the expression's phrases, so when
+ * its positive phrases are exactly the plan's terms the score equals that of the terms ORed (phrases a row
+ * lacks, like NOT ones, add nothing), and the MATCH runs once instead of twice. Null when the shape differs.
+ */
+export function sqliteRankedPlan(plan: QueryPlan): SqliteRankedSql | null {
+  if (plan.sort !== 'relevance' || plan.terms.length === 0 || !plan.where) return null;
+  const conjuncts = plan.where.kind === 'and' ? plan.where.nodes : [plan.where];
+  const textParts: QueryNode[] = [];
+  const others: QueryNode[] = [];
+  for (const n of conjuncts) {
+    if (ftsExpression(n.kind === 'not' ? n.node : n, []) !== null) textParts.push(n);
+    else others.push(n);
+  }
+  if (!textParts.some((n) => n.kind !== 'not')) return null;
+  const leaves: string[] = [];
+  const match = ftsExpression(textParts.length === 1 ? textParts[0]! : { kind: 'and', nodes: textParts }, leaves);
+  if (match === null) return null;
+  const wanted = plan.terms.map(rankTerm);
+  if (leaves.length !== wanted.length || new Set(leaves).size !== leaves.length || !wanted.every((t) => leaves.includes(t))) return null;
+  if (others.length === 0) return { match, rest: null };
+  const params: Param[] = [];
+  const rest = sqliteWhere(others.length === 1 ? others[0]! : { kind: 'and', nodes: others }, params);
+  return { match, rest: { sql: rest, params } };
+}

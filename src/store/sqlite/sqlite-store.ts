@@ -7,15 +7,22 @@ import { emptyFacets } from '../search-query.js';
 import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-import { sqliteSearch, sqliteWhere, type Param } from './sqlite-query.js';
+import { SqliteFacetIndex } from './sqlite-facets.js';
+import { BM25, sqliteRankedPlan, sqliteSearch, sqliteWhere, type Param, type SqliteRankedSql } from './sqlite-query.js';
 
 /**
  * The embedded default store: the record as JSON beside indexed columns, tag/category tables and an FTS5
  * table, all written in one transaction per upsert. WAL lets searches run while a process writes.
  */
+type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
+
+/** Distinct filters whose total and facets are kept until the next write. */
+const FACET_CACHE_SIZE = 64;
+
 export class SqliteStore implements VideoStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
+  private readonly facetIndex: SqliteFacetIndex;
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
@@ -25,9 +32,14 @@ export class SqliteStore implements VideoStore {
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 10000');
       this.db.pragma('foreign_keys = ON');
+      // The default 2 MB page cache thrashes once the label tables and sort indexes outgrow it (~10k records):
+      // every upsert then touches a dozen B-tree pages on disk. 64 MB holds a 100k-record library's indexes.
+      this.db.pragma('cache_size = -65536');
+      this.db.pragma('temp_store = MEMORY');
     } catch (err) {
       throw new StoreError(`cannot open SQLite database ${file}: ${(err as Error).message}`, { cause: err });
     }
+    this.facetIndex = new SqliteFacetIndex(this.db);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -101,19 +113,7 @@ export class SqliteStore implements VideoStore {
     const m = v.metadata;
     // Only an existing record has label and FTS rows to clear (bulk loads are mostly new records).
     const existed = this.stmt('SELECT rowid FROM videos WHERE id = ?').get(v.id) as { rowid: number } | undefined;
-    const row = this.stmt(
-      `INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
-                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
-       VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
-               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)
-       ON CONFLICT(id) DO UPDATE SET path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
-         duration = excluded.duration, width = excluded.width, height = excluded.height, fps = excluded.fps, codec = excluded.codec,
-         bytes = excluded.bytes, has_audio = excluded.has_audio, scene_count = excluded.scene_count, failed = excluded.failed,
-         created_at = excluded.created_at, updated_at = excluded.updated_at, name = excluded.name, sort_duration = excluded.sort_duration,
-         audio_codec = excluded.audio_codec, container = excluded.container, resolution = excluded.resolution, created = excluded.created,
-         has_ai = excluded.has_ai, has_description = excluded.has_description, has_metadata = excluded.has_metadata
-       RETURNING rowid`,
-    ).get({
+    const cols = {
       id: v.id,
       path: v.file.path,
       title: v.source.title ?? m?.containerTags.title ?? null,
@@ -138,21 +138,37 @@ export class SqliteStore implements VideoStore {
       has_ai: f.hasAi ? 1 : 0,
       has_description: f.hasDescription ? 1 : 0,
       has_metadata: f.hasMetadata ? 1 : 0,
-    }) as { rowid: number };
+    };
+    // A new record is a plain insert (the common case in bulk loads); an existing one keeps its rowid.
+    const row = existed
+      ? (this.stmt(`INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
+                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
+       VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
+               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)
+       ON CONFLICT(id) DO UPDATE SET path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
+         duration = excluded.duration, width = excluded.width, height = excluded.height, fps = excluded.fps, codec = excluded.codec,
+         bytes = excluded.bytes, has_audio = excluded.has_audio, scene_count = excluded.scene_count, failed = excluded.failed,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, name = excluded.name, sort_duration = excluded.sort_duration,
+         audio_codec = excluded.audio_codec, container = excluded.container, resolution = excluded.resolution, created = excluded.created,
+         has_ai = excluded.has_ai, has_description = excluded.has_description, has_metadata = excluded.has_metadata
+       RETURNING rowid`).get(cols) as { rowid: number })
+      : { rowid: Number(this.stmt(`INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
+                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
+       VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
+               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)`).run(cols).lastInsertRowid) };
+    this.facetIndex.touch(row.rowid);
     if (existed) {
       this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(existed.rowid);
     }
-    const addTag = this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) VALUES (?, ?)');
-    for (const t of f.tags) addTag.run(v.id, t);
-    const addCat = this.stmt('INSERT OR IGNORE INTO video_categories (video_id, category) VALUES (?, ?)');
-    for (const c of f.categories) addCat.run(v.id, c);
-    const addAction = this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) VALUES (?, ?)');
-    for (const a of f.actions) addAction.run(v.id, a);
+    // One statement per label table rather than one per label.
+    if (f.tags.length) this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.tags));
+    if (f.categories.length) this.stmt('INSERT OR IGNORE INTO video_categories (video_id, category) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.categories));
+    if (f.actions.length) this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.actions));
     // The FTS row holds the shared normalised text, so every backend tokenises the same way.
-    this.stmt('INSERT INTO video_docs (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(v.id, JSON.stringify(v));
+    this.stmt(existed ? 'INSERT INTO video_docs (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc' : 'INSERT INTO video_docs (id, doc) VALUES (?, ?)').run(v.id, JSON.stringify(v));
     this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
   }
 
@@ -218,11 +234,18 @@ export class SqliteStore implements VideoStore {
   async search(q: SearchQuery): Promise<SearchResult> {
     const plan = planQuery(q);
     return this.guard('search', () => {
-      const { sql, params } = sqliteSearch(plan);
-      const rows = this.stmt(sql).all(...params) as Array<{ id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number }>;
+      const ranked = sqliteRankedPlan(plan);
+      const fast = ranked ? this.rankedPage(plan, ranked) : null;
+      let rows: PageRow[];
+      if (fast) rows = fast.rows;
+      else {
+        const { sql, params } = sqliteSearch(plan);
+        rows = this.stmt(sql).all(...params) as PageRow[];
+      }
       const docs = this.docsByIds(rows.slice(0, plan.limit).map((r) => r.id));
       const w = this.whereOf(plan);
-      const total = (this.stmt(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
+      const counted = plan.facets ? this.facetsAndTotal(w) : null;
+      const total = counted ? counted.total : (fast?.total ?? this.countWhere(w));
       const hasMore = rows.length > plan.limit;
       const page = rows.slice(0, plan.limit);
       const last = page.at(-1);
@@ -233,24 +256,77 @@ export class SqliteStore implements VideoStore {
           return { id: r.id, score: r.score, ...(hl ? { highlight: hl } : {}), video };
         }),
         total,
-        facets: plan.facets ? this.cachedFacets(w) : emptyFacets(),
+        facets: counted ? counted.facets : emptyFacets(),
         nextCursor: nextCursor(plan, hasMore, page.length, last && { id: last.id, name: last.name, duration: last.sort_duration, created: last.created, added: last.created_at, bytes: last.bytes }),
       };
     });
   }
 
+  /**
+   * The page of a relevance-sorted text query (see sqliteRankedPlan), with its total when known. Text only:
+   * FTS5 ranks alone and only the page's rows are looked up; null when ties in score cross the page's end
+   * (the caller then sorts the whole match by score and id). With filters: one MATCH, joined and counted in
+   * the same statement.
+   */
+  private rankedPage(plan: QueryPlan, ranked: SqliteRankedSql): { rows: PageRow[]; total: number | null } | null {
+    const need = plan.offset + plan.limit + 1;
+    if (!ranked.rest) {
+      const top = this.stmt(`SELECT rowid AS rid, -${BM25} AS score FROM videos_fts WHERE videos_fts MATCH ? ORDER BY score DESC LIMIT ?`).all(ranked.match, need + 1) as Array<{ rid: number; score: number }>;
+      if (top.length > need && top[need]!.score === top[need - 1]!.score) return null;
+      const score = new Map(top.map((r) => [r.rid, r.score]));
+      const rows: PageRow[] = [];
+      const ids = top.map((r) => r.rid);
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const got = this.stmt(`SELECT rowid AS rid, id, name, sort_duration, created, created_at, bytes FROM videos WHERE rowid IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<PageRow & { rid: number }>;
+        for (const r of got) rows.push({ id: r.id, score: score.get(r.rid)!, name: r.name, sort_duration: r.sort_duration, created: r.created, created_at: r.created_at, bytes: r.bytes });
+      }
+      rows.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const total = plan.facets ? null : (this.stmt('SELECT count(*) AS n FROM videos_fts WHERE videos_fts MATCH ?').get(ranked.match) as { n: number }).n;
+      return { rows: rows.slice(plan.offset, need), total };
+    }
+    const rows = this.stmt(
+      `WITH r AS MATERIALIZED (SELECT rowid AS rid, -${BM25} AS rank FROM videos_fts WHERE videos_fts MATCH ?)
+       SELECT r.rank AS score, v.id, v.name, v.sort_duration, v.created, v.created_at, v.bytes, count(*) OVER () AS total
+       FROM r JOIN videos v ON v.rowid = r.rid WHERE ${ranked.rest.sql} ORDER BY score DESC, v.id ASC LIMIT ? OFFSET ?`,
+    ).all(ranked.match, ...ranked.rest.params, plan.limit + 1, plan.offset) as Array<PageRow & { total: number }>;
+    return { rows, total: rows[0]?.total ?? (plan.offset === 0 ? 0 : null) };
+  }
+
   private writes = 0;
-  private allFacets: { key: string; facets: Facets } | null = null;
+  private facetSearches = 0;
+  private readonly facetCache = new Map<string, { total: number; facets: Facets }>();
+  private facetCacheGeneration = '';
+
+  private countWhere(w: { sql: string; params: Param[] }): number {
+    return (this.stmt(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
+  }
 
   /**
-   * Facets of the whole library (the query with no filter: a browse page) are kept until anything writes,
-   * here (`writes`) or in another process (`PRAGMA data_version`); others are computed each time.
+   * Total and facets of a match. Results are kept per filter until anything writes, here (`writes`) or in
+   * another connection (`PRAGMA data_version`): browse pages repeat the same few filters. From the second
+   * faceted search on, counts come from the in-memory facet index (a one-shot CLI search never pays for
+   * building it); the first uses SQL.
    */
-  private cachedFacets(w: { sql: string; params: Param[] }): Facets {
-    if (w.sql !== '1') return this.facets(w);
-    const key = `${this.writes}:${this.db.pragma('data_version', { simple: true }) as number}`;
-    if (this.allFacets?.key !== key) this.allFacets = { key, facets: this.facets(w) };
-    return structuredClone(this.allFacets.facets);
+  private facetsAndTotal(w: { sql: string; params: Param[] }): { total: number; facets: Facets } {
+    const generation = `${this.writes}:${this.db.pragma('data_version', { simple: true }) as number}`;
+    if (generation !== this.facetCacheGeneration) {
+      this.facetCache.clear();
+      this.facetCacheGeneration = generation;
+    }
+    const key = `${w.sql}\u0000${JSON.stringify(w.params)}`;
+    let hit = this.facetCache.get(key);
+    if (!hit) {
+      if (this.facetSearches++ === 0 && !this.facetIndex.built) hit = { total: this.countWhere(w), facets: this.sqlFacets(w) };
+      else if (w.sql === '1') hit = { total: this.countWhere(w), facets: this.facetIndex.count(null) };
+      else {
+        const rowids = this.stmt(`SELECT v.rowid FROM videos v WHERE ${w.sql}`).pluck().all(...w.params) as number[];
+        hit = { total: rowids.length, facets: this.facetIndex.count(rowids) };
+      }
+      if (this.facetCache.size >= FACET_CACHE_SIZE) this.facetCache.delete(this.facetCache.keys().next().value!);
+      this.facetCache.set(key, hit);
+    }
+    return { total: hit.total, facets: structuredClone(hit.facets) };
   }
 
   /** Records by id, in one statement per chunk. */
@@ -265,21 +341,28 @@ export class SqliteStore implements VideoStore {
   }
 
   /** Counts per tag, category, codec, source kind and resolution class over the whole match, by SQL. */
-  private facets(w: { sql: string; params: Param[] }): Facets {
+  private sqlFacets(w: { sql: string; params: Param[] }): Facets {
     const all = w.sql === '1';
     const sub = `SELECT v.id FROM videos v WHERE ${w.sql}`;
     type Row = { k: string; n: number };
     const entries = (rows: Row[]): Array<[string, number]> => rows.map((r) => [r.k, r.n]);
     const label = (table: string, col: string): Row[] =>
       this.stmt(`SELECT ${col} AS k, COUNT(*) AS n FROM ${table} ${all ? '' : `WHERE video_id IN (${sub})`} GROUP BY ${col} ORDER BY n DESC, ${col} LIMIT ${FACET_SIZE}`).all(...(all ? [] : w.params)) as Row[];
-    const column = (col: string): Row[] =>
-      this.stmt(`SELECT ${col} AS k, COUNT(*) AS n FROM videos v WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col} ORDER BY n DESC, ${col} LIMIT ${FACET_SIZE}`).all(...w.params) as Row[];
+    // The three column facets in one pass over the match (a few hundred combinations at most).
+    const combos = this.stmt(`SELECT v.codec, v.source_kind, v.resolution, COUNT(*) AS n FROM videos v WHERE ${w.sql} GROUP BY 1, 2, 3`).raw().all(...w.params) as Array<[string | null, string | null, string | null, number]>;
+    const sums = [new Map<string, number>(), new Map<string, number>(), new Map<string, number>()];
+    for (const c of combos) {
+      for (let k = 0; k < 3; k++) {
+        const key = c[k] as string | null;
+        if (key !== null) sums[k]!.set(key, (sums[k]!.get(key) ?? 0) + c[3]);
+      }
+    }
     return {
       tags: topFacet(entries(label('video_tags', 'tag')), FACET_SIZE),
       categories: topFacet(entries(label('video_categories', 'category')), FACET_SIZE),
-      codecs: topFacet(entries(column('v.codec')), FACET_SIZE),
-      sourceKinds: topFacet(entries(column('v.source_kind')), FACET_SIZE),
-      resolutions: topFacet(entries(column('v.resolution')), FACET_SIZE),
+      codecs: topFacet([...sums[0]!.entries()], FACET_SIZE),
+      sourceKinds: topFacet([...sums[1]!.entries()], FACET_SIZE),
+      resolutions: topFacet([...sums[2]!.entries()], FACET_SIZE),
     };
   }
 
@@ -313,6 +396,7 @@ export class SqliteStore implements VideoStore {
         this.writes++;
         const row = this.db.prepare('SELECT rowid FROM videos WHERE id = ?').get(id) as { rowid: number } | undefined;
         if (!row) return false;
+        this.facetIndex.touch(row.rowid);
         this.db.prepare('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
         this.db.prepare('DELETE FROM video_tags WHERE video_id = ?').run(id);
         this.db.prepare('DELETE FROM video_categories WHERE video_id = ?').run(id);

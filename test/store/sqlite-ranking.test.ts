@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/index.js';
+import { tempDir } from '../helpers/media.js';
+import { makeRecord } from '../helpers/records.js';
+
+// Relevance pages of text queries take a shorter path (one MATCH that selects and ranks; for text alone, only
+// the page's rows looked up). Wrapping the query as `(q) OR id:none` keeps its matches and terms but forces the
+// general path: both must give the same hits, scores, order, totals and pages, ties included.
+const t = tempDir();
+let store: SqliteStore;
+const WORDS = ['beach', 'dog', 'ball', 'night', 'city', 'music', 'guitar', 'river'];
+beforeAll(async () => {
+  store = new SqliteStore(path.join(t.dir, 'rank.db'));
+  await store.migrate();
+  const records = Array.from({ length: 240 }, (_, i) =>
+    makeRecord({
+      id: `r${String(i).padStart(4, '0')}`,
+      // Few distinct texts, so records tie on score, some across page ends (lengths vary, so not all).
+      source: { url: `/v/${i}.mp4`, kind: 'local', fetchedAt: '2024-01-01T00:00:00.000Z', ...(i % 3 === 0 ? { title: `${WORDS[i % 8]} ${WORDS[(i >> 2) % 8]}` } : {}) },
+      tags: [{ name: WORDS[(i * 5) % 8]!, source: 'rule' }],
+      ai: i % 4 === 0 ? null : { model: 'm', endpoint: 'e', provider: 'openai', template: 't', instruction: 'i', description: `a ${WORDS[i % 8]} and a ${WORDS[(i * 3) % 8]} near the ${WORDS[(i >> 1) % 8]}${' filler'.repeat(i % 11)}`, tags: [], actions: [], promptTokens: 1, completionTokens: 1, framesSent: 1, at: 'x' },
+      metadata: { durationSec: i % 50, container: 'mp4', bitRate: 1, width: 1280, height: i % 2 ? 720 : 360, fps: 30, rotation: 0, videoCodec: i % 3 ? 'h264' : 'hevc', audio: null, containerTags: {} },
+    }),
+  );
+  await store.upsertMany(records);
+});
+afterAll(async () => {
+  await store.close();
+  t.cleanup();
+});
+
+describe('SQLite relevance pages', () => {
+  const queries = ['beach', 'beach dog', 'beach OR night', 'beach -dog', 'gui*', '"the ball"', 'ball tag:dog', 'beach OR dog height:>=720', 'night -dog codec:h264', 'dog (city OR river) -tag:beach', 'bea* duration:10..40'];
+  it.each(queries)('%s: same hits, scores and totals as the general path, page by page', async (text) => {
+    for (const facets of [false, true]) {
+      for (const offset of [0, 7, 21, 60]) {
+        const fast = await store.search({ text, limit: 7, offset, facets });
+        const general = await store.search({ text: `(${text}) OR id:none`, limit: 7, offset, facets });
+        expect(fast.hits.map((h) => [h.id, h.score]), `${text} @${offset}`).toEqual(general.hits.map((h) => [h.id, h.score]));
+        expect(fast.total).toBe(general.total);
+        expect(fast.nextCursor).toEqual(general.nextCursor);
+        if (facets) expect(fast.facets).toEqual(general.facets);
+      }
+    }
+    expect((await store.search({ text, limit: 1000, facets: false })).total).toBeGreaterThan(3);
+  });
+});
