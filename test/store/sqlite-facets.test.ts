@@ -52,6 +52,16 @@ describe('SQLite facet counts and their cache', () => {
     return async () => store.close();
   });
 
+  it('follows re-tagging through updateTags (the retag write path)', async () => {
+    const before = records.get('a')!;
+    const after: Video = { ...before, tags: [{ name: 'night', source: 'rule' }, { name: 'snow', source: 'rule' }], updatedAt: new Date().toISOString() };
+    records.set('a', after);
+    await store.updateTags([{ before, after }]);
+    await check(store, all(), '');
+    await check(store, all(), 'tag:beach');
+    await check(store, all(), 'tag:night');
+  });
+
   it('follows an upsert that changes labels and columns (cached filter and the whole library)', async () => {
     const changed = tagged('a', ['night', 'rain'], 'av1');
     records.set('a', changed);

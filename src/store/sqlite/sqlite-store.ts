@@ -189,6 +189,7 @@ export class SqliteStore implements VideoStore {
     this.writes++;
     const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(after.updatedAt, hasFailedStage(after) ? 1 : 0, after.id) as { rowid: number } | undefined;
     if (!row) return; // deleted since it was read
+    this.facetIndex.touch(row.rowid);
     this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(JSON.stringify(after), after.id);
     if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return; // labels untouched
     const was = labelFields(before);
