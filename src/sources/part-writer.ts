@@ -20,6 +20,8 @@ export interface PartWriterOptions {
   maxPendingBytes?: number;
   /** When durable: an fdatasync starts in the background after this many new bytes (default 32 MiB). */
   flushEveryBytes?: number;
+  /** A smaller batch is written anyway after this long without a write (default 50 ms). */
+  lingerMs?: number;
 }
 
 /**
@@ -39,6 +41,7 @@ export class PartWriter {
   private unflushed = 0;
   private closed = false;
   private flushCount = 0;
+  private lingerTimer: NodeJS.Timeout | null = null;
   private readonly batchBytes: number;
   private readonly maxPendingBytes: number;
   private readonly flushEveryBytes: number;
@@ -53,6 +56,19 @@ export class PartWriter {
     this.batchBytes = opts.batchBytes ?? 256 << 10;
     this.maxPendingBytes = Math.max(opts.maxPendingBytes ?? 1 << 20, this.batchBytes);
     this.flushEveryBytes = opts.flushEveryBytes ?? 32 << 20;
+  }
+
+  /**
+   * A stalled server leaves a part batch in memory; written after a short wait, a crash during the stall loses
+   * at most that wait's bytes and the resume starts where the data stopped.
+   */
+  private scheduleLinger(): void {
+    if (this.lingerTimer || this.pendingBytes === 0) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = null;
+      if (!this.closed && !this.writing && !this.failure && this.pendingBytes > 0) this.startWrite();
+    }, this.opts.lingerMs ?? 50);
+    this.lingerTimer.unref();
   }
 
   /**
@@ -87,6 +103,7 @@ export class PartWriter {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (!this.writing && this.pendingBytes >= this.batchBytes) this.startWrite();
+    else this.scheduleLinger();
     return this.pendingBytes >= this.maxPendingBytes ? this.waitForRoom() : undefined;
   }
 
@@ -134,6 +151,10 @@ export class PartWriter {
   }
 
   private startWrite(): void {
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
     const buffers = this.pending;
     const bytes = this.pendingBytes;
     const at = this.position;
@@ -148,6 +169,7 @@ export class PartWriter {
         if (this.closed) return;
         this.maybeFlush();
         if (this.pendingBytes >= this.batchBytes) this.startWrite();
+        else this.scheduleLinger();
       },
       (err: unknown) => {
         this.writing = null;

@@ -54,6 +54,19 @@ describe('PartWriter', () => {
     expect(readFileSync(file).length).toBe(Buffer.concat(chunks(100)).length);
   });
 
+  it('writes a batch smaller than batchBytes once data stops coming (a stalled server), without finish', async () => {
+    const file = path.join(tmp.dir, 'stalled');
+    const w = await PartWriter.open(file, 0, { durable: true, ...small, lingerMs: 20 });
+    const parts = chunks(3); // under batchBytes: no batch write would start on its own
+    await writeAll(w, parts);
+    const deadline = Date.now() + 10_000;
+    while (readFileSync(file).length < Buffer.concat(parts).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(readFileSync(file).equals(Buffer.concat(parts))).toBe(true);
+    await writeAll(w, chunks(2));
+    await w.finish();
+    expect(readFileSync(file).equals(Buffer.concat([...parts, ...chunks(2)]))).toBe(true);
+  });
+
   it('resumes after the bytes already in the file, keeping them', async () => {
     const file = path.join(tmp.dir, 'out');
     writeFileSync(file, 'prefix-');

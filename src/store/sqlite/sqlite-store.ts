@@ -373,10 +373,11 @@ export class SqliteStore implements VideoStore {
     let after = '';
     const page = 500;
     for (;;) {
-      const rows = this.guard(
-        'iterate',
-        () => this.stmt(`SELECT v.id, d.doc FROM videos v JOIN video_docs d ON d.id = v.id WHERE ${w.sql} AND v.id > ? ORDER BY v.id LIMIT ?`).all(...w.params, after, page) as Array<{ id: string; doc: string }>,
-      );
+      // Every record (export, retag, db copy): walk the documents alone, without the join per row.
+      const sql = w.sql === '1'
+        ? 'SELECT id, doc FROM video_docs WHERE id > ? ORDER BY id LIMIT ?'
+        : `SELECT v.id, d.doc FROM videos v JOIN video_docs d ON d.id = v.id WHERE ${w.sql} AND v.id > ? ORDER BY v.id LIMIT ?`;
+      const rows = this.guard('iterate', () => this.stmt(sql).all(...w.params, after, page) as Array<{ id: string; doc: string }>);
       for (const r of rows) yield JSON.parse(r.doc) as Video;
       if (rows.length < page) return;
       after = rows.at(-1)!.id;
