@@ -8,7 +8,7 @@ import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
 import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
 import { rewriteAll } from '../rewrite-all.js';
-import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
+import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelsMoved, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
 import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchDoc, searchPipeline, textPrefilter, toMongoDoc, type Doc, type SearchDoc } from './mongo-query.js';
 
 /** The part of a driver Collection this store uses (the real driver's Collection satisfies it; tests use mingo). */
@@ -51,16 +51,6 @@ function isRetryableMongo(err: unknown): boolean {
   if (e?.hasErrorLabel?.('RetryableWriteError') || e?.hasErrorLabel?.('TransientTransactionError')) return true;
   if (e?.code === 16500 || e?.code === 11600 || e?.code === 11602 || e?.code === 91 || e?.code === 189) return true; // 16500: Cosmos rate limited
   return RETRYABLE.test(String(e?.message ?? ''));
-}
-
-const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-
-/** Whether re-tagging changed the indexed labels (the same arrays, as retag passes them when equal, did not). */
-function labelsMoved(before: Video, after: Video): boolean {
-  if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return false;
-  const was = labelFields(before);
-  const now = labelFields(after);
-  return !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
 }
 
 export class MongoStore implements VideoStore {

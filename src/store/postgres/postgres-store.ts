@@ -16,7 +16,7 @@ import {
   highlight,
   INDEX_VERSION,
   indexFields,
-  labelFields,
+  labelsMoved,
   nextCursor,
   planQuery,
   topFacet,
@@ -81,16 +81,6 @@ function rowValues(video: Video, f: IndexFields): unknown[] {
     f.actions,
     tsvectorLiteral(f),
   ];
-}
-
-const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-
-/** Whether re-tagging changed the indexed labels (the same arrays, as retag passes them when equal, did not). */
-function labelsMoved(before: Video, after: Video): boolean {
-  if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return false;
-  const was = labelFields(before);
-  const now = labelFields(after);
-  return !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
 }
 
 const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = { doc: '::jsonb', tags: '::text[]', categories: '::text[]', actions: '::text[]', tsv: '::tsvector' };

@@ -89,6 +89,16 @@ export function labelFields(video: Video): Pick<IndexFields, 'tags' | 'categorie
   };
 }
 
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Whether re-tagging changed the indexed labels (the same arrays, as retag passes them when equal, did not). */
+export function labelsMoved(before: Video, after: Video): boolean {
+  if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return false;
+  const was = labelFields(before);
+  const now = labelFields(after);
+  return !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
+}
+
 /** Whether a stage failed: the index's `failed` flag (`is:failed`). */
 export function hasFailedStage(video: Video): boolean {
   for (const k in video.stages) if (video.stages[k]!.status === 'failed') return true;
