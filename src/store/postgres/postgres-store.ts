@@ -144,7 +144,11 @@ export class PostgresStore implements VideoStore {
     return new StoreError(`${this.where}: ${op} failed: ${msg.split('\n')[0]}`, { cause: err, retryable: isRetryablePg(err) });
   }
 
-  /** Runs `fn` with a pooled client; retries once on a dropped connection (every caller is idempotent). */
+  /**
+   * Runs `fn` with a pooled client; retries on a dropped connection (every caller is idempotent). When the server
+   * dropped them all, each idle client in the pool may be dead before the pool has noticed: each retry discards
+   * one, so the pool's size plus one attempts always reach a fresh connection.
+   */
   private async run<T>(op: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const pool = await this.getPool();
@@ -157,7 +161,7 @@ export class PostgresStore implements VideoStore {
       } catch (err) {
         client?.release(isRetryablePg(err) ? (err as Error) : undefined);
         if (this.closed) throw new StoreError(`${this.where}: store is closed`, { cause: err });
-        if (attempt < 2 && isRetryablePg(err)) {
+        if (attempt <= (this.options.poolSize ?? 10) && isRetryablePg(err)) {
           this.options.logger?.warn({ op, err: (err as Error).message }, 'postgres: retrying after a dropped connection');
           continue;
         }
