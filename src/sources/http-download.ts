@@ -10,7 +10,7 @@ import type { BandwidthLimiter } from './bandwidth-limiter.js';
 import { backoffMs, parseRetryAfter, sleep } from './retry-policy.js';
 import { contentDispositionName, moveToUniquePath, safeFileName, urlPathName, withExtension } from './media-names.js';
 import { AcquireError, SourceCode } from './source-errors.js';
-import { PartWriter } from './part-writer.js';
+import { inFolder, PartWriter } from './part-writer.js';
 
 export interface HttpDownloadOptions {
   url: string;
@@ -356,17 +356,6 @@ async function finish(
   const finalPath = await inFolder(opts.dir, () => moveToUniquePath(partPath, opts.dir, meta.name));
   if (metaPath) await rm(metaPath, { force: true });
   return { path: finalPath, bytes, sha256: digest, finalUrl: meta.finalUrl, contentType: meta.contentType };
-}
-
-/** Runs `fn`; when it fails with ENOENT, creates `dir` and runs it once more. */
-async function inFolder<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await mkdir(dir, { recursive: true });
-    return fn();
-  }
 }
 
 async function hashPrefix(file: string, bytes: number, hash: Hash): Promise<Hash> {

@@ -76,15 +76,8 @@ export class PartWriter {
    * A missing parent folder is created (someone may have removed it during a run). Throws the open error.
    */
   static async open(file: string, start: number, opts: PartWriterOptions): Promise<PartWriter> {
-    const flags = start > 0 ? 'r+' : 'w';
-    let fd: number;
-    try {
-      fd = await openAsync(file, flags);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || start > 0) throw err;
-      await mkdir(path.dirname(file), { recursive: true });
-      fd = await openAsync(file, flags);
-    }
+    // A resumed file must already be there: its folder is not made.
+    const fd = start > 0 ? await openAsync(file, 'r+') : await inFolder(path.dirname(file), () => openAsync(file, 'w'));
     return new PartWriter(fd, start, opts);
   }
 
@@ -191,6 +184,17 @@ export class PartWriter {
         this.failure ??= err;
       },
     );
+  }
+}
+
+/** Runs `fn`; when it fails with ENOENT, creates `dir` and runs it once more. */
+export async function inFolder<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true });
+    return fn();
   }
 }
 

@@ -49,6 +49,11 @@ function diff(before: Set<string>, after: Set<string>): [number, number] {
   return [added, removed];
 }
 
+/** Whether a stage entry is done by this stage version with this input hash. */
+function isDone(entry: StageEntry | undefined, stage: Stage, inputHash: string): boolean {
+  return entry?.status === 'done' && entry.version === stage.version && entry.inputHash === inputHash;
+}
+
 /** Equal plain values; JSON only for nested objects (rare on tags), so the common case allocates nothing. */
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -102,19 +107,17 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
   for await (const video of store.iterate(options.query ?? {})) {
     if (options.signal?.aborted) break;
     summary.seen++;
-    const now = new Date().toISOString();
     let next: Video;
+    let now = '';
     try {
       const tagHash = tagStage.inputHash(video, config);
-      const prevTag = video.stages.tag;
-      const prevClassify = video.stages.classify;
-      if (!options.force && prevTag?.status === 'done' && prevTag.version === tagStage.version && prevTag.inputHash === tagHash
-        && prevClassify?.status === 'done' && prevClassify.version === classifyStage.version && prevClassify.inputHash === classifyStage.inputHash(video, config)) {
+      if (!options.force && isDone(video.stages.tag, tagStage, tagHash) && isDone(video.stages.classify, classifyStage, classifyStage.inputHash(video, config))) {
         // up to date with these rules, taxonomy and taggers: tagging is deterministic, nothing would change
         summary.upToDate++;
         if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
         continue;
       }
+      now = new Date().toISOString();
       const tagged = plugins.length > 0 ? await tagRecord(video, setup, ctx, plugins) : tagRecordSync(video, setup, ctx);
       const afterTag: Video = { ...video, ...tagged };
       const tagEntry: StageEntry = { status: 'done', version: tagStage.version, inputHash: tagHash, at: now, ms: 0 };
@@ -122,6 +125,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
       const classifyEntry: StageEntry = { status: 'done', version: classifyStage.version, inputHash: classifyStage.inputHash(afterTag, config), at: now, ms: 0 };
       next = { ...afterTag, ...classified, stages: { ...video.stages, tag: tagEntry, classify: classifyEntry } };
     } catch (err) {
+      now ||= new Date().toISOString();
       const message = err instanceof Error ? err.message : String(err);
       summary.failed.push({ id: video.id, error: message });
       logger.warn({ video: video.id, err: message }, 'retag failed');
@@ -132,8 +136,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
     }
     const sameTags = sameItems(next.tags, video.tags);
     const sameCategories = sameItems(next.categories, video.categories);
-    const sameStages = video.stages.tag?.status === 'done' && video.stages.tag.version === next.stages.tag!.version && video.stages.tag.inputHash === next.stages.tag!.inputHash
-      && video.stages.classify?.status === 'done' && video.stages.classify.version === next.stages.classify!.version && video.stages.classify.inputHash === next.stages.classify!.inputHash;
+    const sameStages = isDone(video.stages.tag, tagStage, next.stages.tag!.inputHash) && isDone(video.stages.classify, classifyStage, next.stages.classify!.inputHash);
     if (sameTags && sameCategories && sameStages) {
       if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
       continue;

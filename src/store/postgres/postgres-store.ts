@@ -9,6 +9,7 @@ import { maskSecret, StoreError, type Logger, type Video } from '../../core/inde
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
 import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
+import { FacetCache } from '../facet-cache.js';
 import { rewriteAll } from '../rewrite-all.js';
 import {
   FACET_SIZE,
@@ -94,9 +95,6 @@ function isRetryablePg(err: unknown): boolean {
   const msg = err instanceof Error ? err.message : String(err);
   return /Connection terminated|connection .*(closed|ended)|terminating connection|Client has encountered a connection error/i.test(msg);
 }
-
-/** Distinct filters whose total and facets are kept while the data is unchanged. */
-const FACET_CACHE_SIZE = 64;
 
 export class PostgresStore implements VideoStore {
   readonly kind = 'postgres';
@@ -335,8 +333,7 @@ export class PostgresStore implements VideoStore {
     };
   }
 
-  private readonly facetCache = new Map<string, { total: number; facets: Facets }>();
-  private facetSnapshot = '';
+  private readonly facetCache = new FacetCache();
 
   /**
    * Total and facets of a match, kept per filter while the database shows the same snapshot
@@ -349,8 +346,8 @@ export class PostgresStore implements VideoStore {
     const key = `${where}\u0000${JSON.stringify(p.values)}`;
     return this.run('facets', async (c) => {
       const now = (await c.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]!.s;
-      const hit = now === this.facetSnapshot ? this.facetCache.get(key) : undefined;
-      if (hit) return { total: hit.total, facets: structuredClone(hit.facets) };
+      const hit = this.facetCache.get(now, key);
+      if (hit) return hit;
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       let snapshot: string;
       let out: { total: number; facets: Facets };
@@ -362,13 +359,7 @@ export class PostgresStore implements VideoStore {
         await c.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
-      if (snapshot !== this.facetSnapshot) {
-        this.facetCache.clear();
-        this.facetSnapshot = snapshot;
-      }
-      if (this.facetCache.size >= FACET_CACHE_SIZE) this.facetCache.delete(this.facetCache.keys().next().value!);
-      this.facetCache.set(key, out);
-      return { total: out.total, facets: structuredClone(out.facets) };
+      return this.facetCache.set(snapshot, key, out);
     });
   }
 

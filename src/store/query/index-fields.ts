@@ -89,7 +89,8 @@ export function labelFields(video: Video): Pick<IndexFields, 'tags' | 'categorie
   };
 }
 
-const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+/** Same labels in the same order. */
+export const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Whether re-tagging changed the indexed labels (the same arrays, as retag passes them when equal, did not). */
 export function labelsMoved(before: Video, after: Video): boolean {

@@ -5,20 +5,31 @@ import { StoreError, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
 import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
-import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
+import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, sameList, planQuery, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { FacetCache, type CountedMatch } from '../facet-cache.js';
 import { SqliteFacetIndex } from './sqlite-facets.js';
 import { BM25, sqliteRankedPlan, sqliteSearch, sqliteWhere, type Param, type SqliteRankedSql } from './sqlite-query.js';
+
+type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
+
+/** The videos row of a record, from the named columns `upsertOne` builds. */
+const INSERT_VIDEO_ROW = `INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
+                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
+       VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
+               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)`;
+/** What an existing record's row takes from the new one (its rowid, which the FTS row is keyed on, stays). */
+const UPDATE_VIDEO_ROW = `ON CONFLICT(id) DO UPDATE SET path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
+         duration = excluded.duration, width = excluded.width, height = excluded.height, fps = excluded.fps, codec = excluded.codec,
+         bytes = excluded.bytes, has_audio = excluded.has_audio, scene_count = excluded.scene_count, failed = excluded.failed,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, name = excluded.name, sort_duration = excluded.sort_duration,
+         audio_codec = excluded.audio_codec, container = excluded.container, resolution = excluded.resolution, created = excluded.created,
+         has_ai = excluded.has_ai, has_description = excluded.has_description, has_metadata = excluded.has_metadata`;
 
 /**
  * The embedded default store: the record as JSON beside indexed columns, tag/category tables and an FTS5
  * table, all written in one transaction per upsert. WAL lets searches run while a process writes.
  */
-type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
-
-/** Distinct filters whose total and facets are kept until the next write. */
-const FACET_CACHE_SIZE = 64;
-
 export class SqliteStore implements VideoStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
@@ -141,21 +152,8 @@ export class SqliteStore implements VideoStore {
     };
     // A new record is a plain insert (the common case in bulk loads); an existing one keeps its rowid.
     const row = existed
-      ? (this.stmt(`INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
-                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
-       VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
-               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)
-       ON CONFLICT(id) DO UPDATE SET path = excluded.path, title = excluded.title, source_kind = excluded.source_kind,
-         duration = excluded.duration, width = excluded.width, height = excluded.height, fps = excluded.fps, codec = excluded.codec,
-         bytes = excluded.bytes, has_audio = excluded.has_audio, scene_count = excluded.scene_count, failed = excluded.failed,
-         created_at = excluded.created_at, updated_at = excluded.updated_at, name = excluded.name, sort_duration = excluded.sort_duration,
-         audio_codec = excluded.audio_codec, container = excluded.container, resolution = excluded.resolution, created = excluded.created,
-         has_ai = excluded.has_ai, has_description = excluded.has_description, has_metadata = excluded.has_metadata
-       RETURNING rowid`).get(cols) as { rowid: number })
-      : { rowid: Number(this.stmt(`INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
-                           name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
-       VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
-               @name, @sort_duration, @audio_codec, @container, @resolution, @created, @has_ai, @has_description, @has_metadata)`).run(cols).lastInsertRowid) };
+      ? (this.stmt(`${INSERT_VIDEO_ROW} ${UPDATE_VIDEO_ROW} RETURNING rowid`).get(cols) as { rowid: number })
+      : { rowid: Number(this.stmt(INSERT_VIDEO_ROW).run(cols).lastInsertRowid) };
     this.facetIndex.touch(row.rowid);
     if (existed) {
       this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
@@ -169,7 +167,12 @@ export class SqliteStore implements VideoStore {
     if (f.actions.length) this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.actions));
     // The FTS row holds the shared normalised text, so every backend tokenises the same way.
     this.stmt(existed ? 'INSERT INTO video_docs (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc' : 'INSERT INTO video_docs (id, doc) VALUES (?, ?)').run(v.id, JSON.stringify(v));
-    this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
+    this.insertFtsRow(row.rowid, f);
+  }
+
+  /** The record's row of the contentless FTS table (the normalised text every backend tokenises the same way). */
+  private insertFtsRow(rowid: number, f: IndexFields): void {
+    this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
   }
 
   /**
@@ -200,13 +203,13 @@ export class SqliteStore implements VideoStore {
       // Contentless FTS5 rows are replaced whole; the other columns come out as they went in.
       const f = indexFields(after);
       this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
-      this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(row.rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
+      this.insertFtsRow(row.rowid, f);
     }
   }
 
   /** Deletes and inserts the label rows that differ; true when the ordered list changed (the tag text did). */
   private syncLabels(table: 'video_tags' | 'video_categories', col: 'tag' | 'category', id: string, was: readonly string[], now: readonly string[]): boolean {
-    if (was.length === now.length && was.every((x, i) => x === now[i])) return false;
+    if (sameList(was, now)) return false;
     const old = new Set(was);
     const next = new Set(now);
     for (const x of was) if (!next.has(x)) this.stmt(`DELETE FROM ${table} WHERE video_id = ? AND ${col} = ?`).run(id, x);
@@ -296,8 +299,7 @@ export class SqliteStore implements VideoStore {
 
   private writes = 0;
   private facetSearches = 0;
-  private readonly facetCache = new Map<string, { total: number; facets: Facets }>();
-  private facetCacheGeneration = '';
+  private readonly facetCache = new FacetCache();
 
   private countWhere(w: { sql: string; params: Param[] }): number {
     return (this.stmt(`SELECT COUNT(*) AS n FROM videos v WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
@@ -305,29 +307,22 @@ export class SqliteStore implements VideoStore {
 
   /**
    * Total and facets of a match. Results are kept per filter until anything writes, here (`writes`) or in
-   * another connection (`PRAGMA data_version`): browse pages repeat the same few filters. From the second
-   * faceted search on, counts come from the in-memory facet index (a one-shot CLI search never pays for
-   * building it); the first uses SQL.
+   * another connection (`PRAGMA data_version`). From the second faceted search on, counts come from the
+   * in-memory facet index (a one-shot CLI search never pays for building it); the first uses SQL.
    */
-  private facetsAndTotal(w: { sql: string; params: Param[] }): { total: number; facets: Facets } {
+  private facetsAndTotal(w: { sql: string; params: Param[] }): CountedMatch {
     const generation = `${this.writes}:${this.db.pragma('data_version', { simple: true }) as number}`;
-    if (generation !== this.facetCacheGeneration) {
-      this.facetCache.clear();
-      this.facetCacheGeneration = generation;
-    }
     const key = `${w.sql}\u0000${JSON.stringify(w.params)}`;
-    let hit = this.facetCache.get(key);
-    if (!hit) {
-      if (this.facetSearches++ === 0 && !this.facetIndex.built) hit = { total: this.countWhere(w), facets: this.sqlFacets(w) };
-      else if (w.sql === '1') hit = { total: this.countWhere(w), facets: this.facetIndex.count(null) };
-      else {
-        const rowids = this.stmt(`SELECT v.rowid FROM videos v WHERE ${w.sql}`).pluck().all(...w.params) as number[];
-        hit = { total: rowids.length, facets: this.facetIndex.count(rowids) };
-      }
-      if (this.facetCache.size >= FACET_CACHE_SIZE) this.facetCache.delete(this.facetCache.keys().next().value!);
-      this.facetCache.set(key, hit);
+    const hit = this.facetCache.get(generation, key);
+    if (hit) return hit;
+    let counted: CountedMatch;
+    if (this.facetSearches++ === 0 && !this.facetIndex.built) counted = { total: this.countWhere(w), facets: this.sqlFacets(w) };
+    else if (w.sql === '1') counted = { total: this.countWhere(w), facets: this.facetIndex.count(null) };
+    else {
+      const rowids = this.stmt(`SELECT v.rowid FROM videos v WHERE ${w.sql}`).pluck().all(...w.params) as number[];
+      counted = { total: rowids.length, facets: this.facetIndex.count(rowids) };
     }
-    return { total: hit.total, facets: structuredClone(hit.facets) };
+    return this.facetCache.set(generation, key, counted);
   }
 
   /** Records by id, in one statement per chunk. */
