@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
@@ -42,19 +43,11 @@ export function registerExport(program: Command): void {
           await writeRecords(store.iterate(q), format, process.stdout, { fields });
           return;
         }
-        const target = path.resolve(file);
-        await mkdir(path.dirname(target), { recursive: true });
-        const part = `${target}.part`;
-        let n: number;
-        if (format === 'parquet') {
-          n = await writeParquet(store.iterate(q), part, fields.length ? selectFields(fields) : defaultFields());
-        } else {
-          const stream = createWriteStream(part);
-          n = await writeRecords(store.iterate(q), format, stream, { fields });
-          stream.end();
-          await finished(stream);
-        }
-        await rename(part, target);
+        const { target, n } = await writeViaPart(file, (part) =>
+          format === 'parquet'
+            ? writeParquet(store.iterate(q), part, fields.length ? selectFields(fields) : defaultFields())
+            : streamTo(part, (stream) => writeRecords(store.iterate(q), format, stream, { fields })),
+        );
         err(`videodex: exported ${n} ${format === 'scenes-csv' ? 'scene' : 'record'}(s) to ${target}`);
       } finally {
         await app.close();
@@ -82,19 +75,35 @@ async function exportWithPlugin(app: App, name: string, q: SearchQuery, file: st
     await exporter.write(store.iterate(q), process.stdout, ctx);
     return;
   }
+  const { target, n } = await writeViaPart(file, (part) => streamTo(part, (stream) => exporter.write(store.iterate(q), stream, ctx)));
+  err(`videodex: exported ${n} record(s) to ${target} (${name}, from a plugin)`);
+}
+
+/** Writes `file` through `<file>.part` (folder made), renamed when `write` succeeds and removed when it fails. */
+async function writeViaPart(file: string, write: (part: string) => Promise<number>): Promise<{ target: string; n: number }> {
   const target = path.resolve(file);
   await mkdir(path.dirname(target), { recursive: true });
   const part = `${target}.part`;
-  const stream = createWriteStream(part);
   try {
-    const n = await exporter.write(store.iterate(q), stream, ctx);
+    const n = await write(part);
+    await rename(part, target);
+    return { target, n };
+  } catch (e) {
+    await rm(part, { force: true });
+    throw e;
+  }
+}
+
+/** A write stream on `file` for `write`, ended and flushed before returning its count. */
+async function streamTo(file: string, write: (stream: Writable) => Promise<number>): Promise<number> {
+  const stream = createWriteStream(file);
+  try {
+    const n = await write(stream);
     stream.end();
     await finished(stream);
-    await rename(part, target);
-    err(`videodex: exported ${n} record(s) to ${target} (${name}, from a plugin)`);
+    return n;
   } catch (e) {
     stream.destroy();
-    await rm(part, { force: true });
     throw e;
   }
 }
