@@ -30,7 +30,7 @@ function argValue(name: string): string | undefined {
 }
 
 const QUICK = hasFlag('--quick');
-const ROUNDS = Number(argValue('--rounds') ?? (QUICK ? 1 : 3));
+const ROUNDS = Number(argValue('--rounds') ?? (QUICK ? 1 : 5));
 const RSS = !QUICK && !hasFlag('--no-rss');
 
 function scenedetectPath(): string | null {
@@ -182,6 +182,10 @@ async function main(): Promise<void> {
   const dec = median(times.decode);
   const vdx = median(times.videodex);
   const decNoDeblock = median(times.decodeNoDeblock);
+  // Each round's videodex run against the decode-only run just before it: the machine's speed drifts by 10-20%
+  // between seconds on a shared host, and a ratio of neighbours cancels most of that drift.
+  const paired = median(times.videodex.map((t, i) => t / times.decode[i]!));
+  const pairedPy = times.pyscenedetect.length ? median(times.pyscenedetect.map((t, i) => t / times.videodex[i]!)) : NaN;
   const py = times.pyscenedetect.length ? median(times.pyscenedetect) : NaN;
   const fps = (ms: number) => (frames / ms) * 1000;
   const v = breakdown(vdxBoundaries, truth);
@@ -195,6 +199,7 @@ async function main(): Promise<void> {
     p ? `PySceneDetect       ${(py / 1000).toFixed(2).padStart(6)} ${fps(py).toFixed(0).padStart(6)}   ${(py / dec).toFixed(2)}     ${pct(p.all.f1)}  ${pct(p.all.precision)}  ${pct(p.all.recall)}  ${pct(p.cutRecall)}  ${pct(p.gradualRecall)}` : 'PySceneDetect       (not found: pass --scenedetect PATH)',
     scdet ? `ffmpeg scdet        ${(scdet.ms / 1000).toFixed(2).padStart(6)} ${fps(scdet.ms).toFixed(0).padStart(6)}   ${(scdet.ms / dec).toFixed(2)}     ${pct(scdet.f1)}` : 'ffmpeg scdet        (filter missing)',
     p ? `videodex is ${(py / vdx).toFixed(2)}x faster than PySceneDetect` : '',
+    `paired per round (median of each round's ratio): videodex ${paired.toFixed(3)}x decode-only${p ? `, ${pairedPy.toFixed(2)}x faster than PySceneDetect` : ''}`,
     `CPU time (immune to other jobs' load): decode-only ${(median(cpu.decode) / 1000).toFixed(2)} s, videodex ${(median(cpu.videodex) / 1000).toFixed(2)} s (${(median(cpu.videodex) / median(cpu.decode)).toFixed(2)}x; its ffmpeg ${(median(vdxFfmpegCpu) / 1000).toFixed(2)} s, Node ${(median(nodeCpu) / 1000).toFixed(2)} s)${p ? `, PySceneDetect ${(median(cpu.pyscenedetect) / 1000).toFixed(2)} s (${(median(cpu.pyscenedetect) / median(cpu.decode)).toFixed(2)}x)` : ''}`,
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
@@ -208,6 +213,7 @@ async function main(): Promise<void> {
     videodexMs: Math.round(vdx),
     videodexFps: Math.round(fps(vdx)),
     videodexOverDecode: Number((vdx / dec).toFixed(3)),
+    videodexOverDecodePaired: Number(paired.toFixed(3)),
     decodeCpuMs: Math.round(median(cpu.decode)),
     videodexCpuMs: Math.round(median(cpu.videodex)),
     videodexCpuOverDecode: Number((median(cpu.videodex) / median(cpu.decode)).toFixed(3)),
@@ -223,6 +229,7 @@ async function main(): Promise<void> {
       pyscenedetectOverDecode: Number((py / dec).toFixed(3)),
       pyscenedetectF1: Number(p.all.f1.toFixed(4)),
       speedupVsPyscenedetect: Number((py / vdx).toFixed(3)),
+      speedupVsPyscenedetectPaired: Number(pairedPy.toFixed(3)),
       pyscenedetectCpuMs: Math.round(median(cpu.pyscenedetect)),
       pyscenedetectCpuOverDecode: Number((median(cpu.pyscenedetect) / median(cpu.decode)).toFixed(3)),
     });

@@ -1,4 +1,5 @@
-import { blendResidual, hsvAndDiff, hsvDistance, hsvFrame, type HsvFrame } from './frame-metrics.js';
+import { blendResidual, hsvDistance, hsvFrame, type HsvFrame } from './frame-metrics.js';
+import { createHsvScorer, type HsvScorer } from './hsv-scorer.js';
 
 /** A growable Float32Array (4 bytes a frame: a 10-hour video at 30 fps is 4 MB per series). */
 export class Series {
@@ -65,6 +66,7 @@ export interface AnalyzerOptions {
  * window, never by the video.
  */
 export class FrameAnalyzer {
+  private readonly scorer: HsvScorer;
   private cur: HsvFrame;
   private prev: HsvFrame;
   private havePrev = false;
@@ -79,8 +81,8 @@ export class FrameAnalyzer {
   private frames = 0;
 
   constructor(private readonly options: AnalyzerOptions) {
-    this.cur = hsvFrame(options.frameBytes / 3);
-    this.prev = hsvFrame(options.frameBytes / 3);
+    this.scorer = createHsvScorer(options.frameBytes / 3, options.step ?? 1);
+    [this.cur, this.prev] = this.scorer.frames;
     const ringLen = options.halfWindow > 0 ? 2 * options.halfWindow + 1 : 0;
     this.ring = Array.from({ length: ringLen }, () => new Uint8Array(options.frameBytes));
   }
@@ -88,7 +90,7 @@ export class FrameAnalyzer {
   push(rgb: Uint8Array): void {
     const i = this.frames++;
     const o = this.options;
-    const stats = hsvAndDiff(rgb, this.cur, this.havePrev ? this.prev : null, o.step ?? 1);
+    const stats = this.scorer.score(rgb, this.cur, this.havePrev ? this.prev : null);
     this.content.push(stats.content);
     this.intensity.push(stats.intensity);
 

@@ -46,7 +46,7 @@ export const DEFAULT_SCENE_SETTINGS: SceneSettings = {
   dissolveThreshold: 20,
   dissolveWindowSec: 0.5,
   flashFrames: 3,
-  longSide: 256,
+  longSide: 128,
   skipLoopFilter: true,
 };
 

@@ -25,7 +25,7 @@ export const SceneDetection = {
   DissolveThreshold: num(20, { min: 1, max: 255 }, 'Mean RGB change (0-255) across a dissolve window that can make a dissolve; lower finds subtler ones.'),
   DissolveWindow: num(0.5, { min: 0.1, max: 5 }, 'Length in seconds of the window the dissolve test compares.'),
   FlashFrames: int(3, { min: 0, max: 30 }, 'A burst of at most this many frames that returns to the picture before it is a flash, not a cut (0 = off).'),
-  DownscaleWidth: int(256, { min: 32, max: 4096 }, 'Frames are scaled inside ffmpeg so their long side is at most this many pixels before scoring.'),
+  DownscaleWidth: int(128, { min: 32, max: 4096 }, 'Frames are scaled inside ffmpeg so their long side is at most this many pixels before scoring.'),
   SkipLoopFilter: bool(true, 'Decode without the H.264/HEVC deblocking filter while detecting (faster, scores barely change).'),
   KeyframePosition: oneOf(['middle', 'start', 'end'] as const, 'middle', 'Which frame of a scene becomes its keyframe.'),
   KeyframeWidth: int(480, { min: 32, max: 4096 }, 'Keyframe JPEG width in pixels (height keeps the aspect ratio).'),
