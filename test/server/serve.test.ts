@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
+import { startServe } from '../helpers/serve.js';
 
 const t = tempDir();
 const data = path.join(t.dir, 'data');
-let server: ChildProcess;
+let stop: (() => void) | undefined;
 let base = '';
 let ids: string[] = [];
 
@@ -16,20 +15,10 @@ beforeAll(async () => {
   await makeTestVideo(path.join(t.dir, 'city-night.mp4'), { seconds: 1, width: 640, height: 360, source: 'smptebars' });
   const r = await runCli(['process', t.dir, '--json', '--data-dir', data]);
   ids = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'result' && x.videoId).map((x) => x.videoId);
-  const loader = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
-  server = spawn(process.execPath, ['--import', loader, path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', data], { stdio: ['ignore', 'ignore', 'pipe'] });
-  base = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    server.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      text += d;
-      const m = /serving \S+ library on (http:\/\/\S+?)\/\s/.exec(text);
-      if (m) resolve(m[1]!);
-    });
-    server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${text}`)));
-  });
+  ({ base, stop } = await startServe(data));
 });
 afterAll(() => {
-  server?.kill('SIGTERM');
+  stop?.();
   t.cleanup();
 });
 

@@ -1,0 +1,20 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { repoRoot } from './cli.js';
+
+/** Starts `videodex serve --port 0` on a library in its own process; resolves with its base URL once it listens. */
+export async function startServe(dataDir: string): Promise<{ base: string; stop: () => void }> {
+  const loader = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+  const server = spawn(process.execPath, ['--import', loader, path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const base = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    server.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      text += d;
+      const m = /serving \S+ library on (http:\/\/\S+?)\/\s/.exec(text);
+      if (m) resolve(m[1]!);
+    });
+    server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${text}`)));
+  });
+  return { base, stop: () => server.kill('SIGTERM') };
+}

@@ -1,0 +1,142 @@
+import path from 'node:path';
+import { JSDOM, VirtualConsole } from 'jsdom';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { makeTestVideo, tempDir } from '../helpers/media.js';
+import { startServe } from '../helpers/serve.js';
+
+/**
+ * The web page's own script, run in jsdom against a real `videodex serve` on 127.0.0.1: what a person sees
+ * after typing a query, clicking a facet, making a mistake, or opening a shared link.
+ */
+const t = tempDir();
+const data = path.join(t.dir, 'data');
+const HOSTILE = '<img src=x onerror=window.pwned=1>';
+let stop: (() => void) | undefined;
+let base = '';
+let ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  await makeTestVideo(path.join(t.dir, 'surfing_beach.mp4'), { seconds: 2, width: 320, height: 240, audio: true });
+  await makeTestVideo(path.join(t.dir, 'city-night.mp4'), { seconds: 1, width: 640, height: 360, source: 'smptebars' });
+  await makeTestVideo(path.join(t.dir, `${HOSTILE}.mp4`), { seconds: 1, width: 320, height: 240 });
+  const r = await runCli(['process', t.dir, '--json', '--data-dir', data]);
+  const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'result' && x.videoId);
+  ids = Object.fromEntries(results.map((x) => [path.basename(x.input), x.videoId]));
+  ({ base, stop } = await startServe(data));
+});
+afterAll(() => {
+  stop?.();
+  t.cleanup();
+});
+
+/** The page at `query` (e.g. "?q=beach"), its script running, `fetch` going to the test server. */
+async function openPage(query: string): Promise<{ window: JSDOM['window']; errors: string[] }> {
+  const html = await (await fetch(`${base}/`)).text();
+  const errors: string[] = [];
+  const virtualConsole = new VirtualConsole();
+  // jsdom cannot play media; everything else the script reports is a failure.
+  virtualConsole.on('jsdomError', (e) => {
+    if (!/Not implemented: HTMLMediaElement/.test(e.message)) errors.push(e.message);
+  });
+  virtualConsole.on('error', (e) => errors.push(String(e)));
+  const dom = new JSDOM(html, {
+    url: `${base}/${query}`,
+    runScripts: 'dangerously',
+    pretendToBeVisual: true,
+    virtualConsole,
+    beforeParse(window) {
+      (window as unknown as { fetch: typeof fetch }).fetch = (input, init) => fetch(new URL(String(input), base), init);
+    },
+  });
+  return { window: dom.window, errors };
+}
+
+async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const text = (w: JSDOM['window'], id: string) => w.document.getElementById(id)!.textContent ?? '';
+
+describe('the web page (its script in jsdom, against videodex serve)', () => {
+  it('lists every video with its facets, and shows hostile names as text, never as markup', async () => {
+    const { window, errors } = await openPage('');
+    await until('the first results', () => text(window, 'status') === '3 videos');
+    const cards = [...window.document.querySelectorAll('#results .card')];
+    expect(cards).toHaveLength(3);
+    const names = cards.map((c) => c.querySelector('.name')!.textContent);
+    expect(names).toEqual(expect.arrayContaining(['surfing_beach.mp4', 'city-night.mp4', `${HOSTILE}.mp4`]));
+    // The hostile name is text: no element came out of it and its handler never ran.
+    expect(window.document.querySelector('img[onerror]')).toBeNull();
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+    // Cards with keyframes show them as thumbnails from the API.
+    expect(cards.some((c) => /^\/api\/videos\/[0-9a-f]+\/keyframes\/\d+$/.test(c.querySelector('img')?.getAttribute('src') ?? ''))).toBe(true);
+    const facetText = text(window, 'facets');
+    expect(facetText).toContain('Codecs');
+    expect(facetText).toContain('h264 (3)');
+    expect(errors).toEqual([]);
+  });
+
+  it('a click on a facet adds it to the query and narrows the results; the address keeps the query', async () => {
+    const { window, errors } = await openPage('');
+    await until('the first results', () => text(window, 'status') === '3 videos');
+    const beach = await until('the beach tag facet', () => [...window.document.querySelectorAll('#facets button')].find((b) => b.textContent === 'beach (1)'));
+    (beach as unknown as { click: () => void }).click();
+    await until('the narrowed results', () => text(window, 'status') === '1 video');
+    expect((window.document.getElementById('q') as unknown as { value: string }).value).toBe('tag:beach');
+    expect(window.document.querySelector('#results .card .name')!.textContent).toBe('surfing_beach.mp4');
+    expect(new URL(window.location.href).searchParams.get('q')).toBe('tag:beach');
+    expect(errors).toEqual([]);
+  });
+
+  it('a query with a mistake shows the error with a caret under its column, and no stale results', async () => {
+    const { window, errors } = await openPage('?q=surfing');
+    await until('the first results', () => text(window, 'status') === '1 video');
+    (window.document.getElementById('q') as unknown as { value: string }).value = 'surfing durtion:5';
+    const form = window.document.getElementById('search')!;
+    form.dispatchEvent(new window.Event('submit', { cancelable: true }));
+    const error = await until('the error', () => text(window, 'error'));
+    expect(error).toMatch(/unknown field 'durtion'/);
+    const lines = error.split('\n');
+    expect(lines[1]).toBe('surfing durtion:5');
+    expect(lines[2]).toBe(' '.repeat(8) + '^');
+    expect(window.document.querySelectorAll('#results .card')).toHaveLength(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('a shared link (?v=id) opens the video with its scenes; closing it drops v from the address', async () => {
+    const id = ids['surfing_beach.mp4']!;
+    expect(id).toMatch(/^[0-9a-f]+$/);
+    const { window, errors } = await openPage(`?q=beach&v=${id}`);
+    const detail = window.document.getElementById('detail')!;
+    await until('the detail panel', () => detail.style.display === 'flex');
+    expect(text(window, 'd-title')).toBe('surfing_beach.mp4');
+    expect(text(window, 'd-meta')).toMatch(/320×240 · 25 fps · h264 · aac/);
+    expect(window.document.getElementById('player')!.getAttribute('src')).toBe(`/api/videos/${id}/file`);
+    const scenes = window.document.querySelectorAll('#scenes .scene');
+    expect(scenes.length).toBeGreaterThanOrEqual(1);
+    expect(scenes[0]!.querySelector('img')!.getAttribute('src')).toBe(`/api/videos/${id}/keyframes/0`);
+    // The video and keyframe the page points at are really served.
+    expect((await fetch(`${base}/api/videos/${id}/keyframes/0`)).headers.get('content-type')).toMatch(/image\/jpeg/);
+    expect((await fetch(`${base}/api/videos/${id}/file`, { headers: { range: 'bytes=0-99' } })).status).toBe(206);
+    (detail.querySelector('.close') as unknown as { click: () => void }).click();
+    expect(detail.style.display).toBe('none');
+    const url = new URL(window.location.href);
+    expect(url.searchParams.get('v')).toBeNull();
+    expect(url.searchParams.get('q')).toBe('beach');
+    expect(errors).toEqual([]);
+  });
+
+  it('a link to a video that is not in the library says so', async () => {
+    const { window } = await openPage('?v=ffffffffffffffff');
+    const error = await until('the error', () => text(window, 'error'));
+    expect(error).toMatch(/^video ffffffffffffffff: /);
+    expect(window.document.getElementById('detail')!.style.display).not.toBe('flex');
+  });
+});
