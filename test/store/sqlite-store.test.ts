@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryError } from '../../src/core/index.js';
 import { SqliteStore } from '../../src/store/index.js';
+import { INDEX_VERSION } from '../../src/store/query/index-fields.js';
 import { runStoreContract } from './contract.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
@@ -121,6 +122,80 @@ describe('SqliteStore migration from schema 1', () => {
     // Schema 3 rebuilt the text index with prefix indexes: 2- and 3-letter prefixes, and longer ones, still match.
     for (const text of ['go*', 'gon*', 'gond*', 'leg* codec:h264']) expect((await s.search({ text })).hits.map((h) => h.id), text).toEqual(['old1']);
     await s.close();
+  });
+});
+
+describe('SqliteStore migration 4: the rowid the search index is keyed on is a declared column', () => {
+  it('keeps every rowid, so search answers as before the migration, without a reindex', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const { SQLITE_MIGRATIONS } = await import('../../src/store/sqlite/migrations.js');
+    const file = path.join(t.dir, 'v3.db');
+    // A library at schema 3 with gaps in its rowids (deleted records), as an old release left it.
+    const old = new SqliteStore(file);
+    const raw = new Database(file);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    for (const m of SQLITE_MIGRATIONS.filter((x) => x.version <= 3)) {
+      raw.exec(m.sql);
+      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, 'x');
+    }
+    // Marked current, so the reindex cannot hide a migration that loses the FTS rows' keys.
+    raw.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?)").run(String(INDEX_VERSION));
+    raw.close();
+    const words = ['gondola', 'tram', 'ferry', 'cable car', 'rickshaw', 'monorail'];
+    await old.upsertMany(words.map((w, i) => makeRecord({ id: `r${i}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `a ${w} ride` } })));
+    await old.delete('r0');
+    await old.delete('r3');
+    await old.close();
+    const before = new Database(file);
+    const rowidsBefore = before.prepare('SELECT rowid, id FROM videos ORDER BY id').all();
+    expect(before.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([1, 2, 3].map((version) => ({ version })));
+    before.close();
+
+    const s = new SqliteStore(file);
+    await s.migrate();
+    const db = new Database(file);
+    expect(db.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: 4 });
+    const cols = db.prepare('PRAGMA table_info(videos)').all() as Array<{ name: string; pk: number; type: string }>;
+    expect(cols.find((c) => c.pk === 1)).toMatchObject({ name: 'rowid', type: 'INTEGER' });
+    expect(db.prepare('SELECT rowid, id FROM videos ORDER BY id').all()).toEqual(rowidsBefore);
+    // Every index survived the table's rebuild.
+    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'videos' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>).map((r) => r.name).sort();
+    expect(indexes).toEqual(['videos_duration', 'videos_failed', 'videos_height', 'videos_path', 'videos_sort_added', 'videos_sort_bytes', 'videos_sort_created', 'videos_sort_duration', 'videos_sort_name']);
+    db.close();
+    for (const [i, w] of words.entries()) {
+      const want = i === 0 || i === 3 ? [] : [`r${i}`];
+      expect((await s.search({ text: `"${w}"` })).hits.map((h) => h.id), w).toEqual(want);
+    }
+    // The store goes on working on the new table: upserts keep a record's rowid, new ones get fresh ones.
+    await s.upsert(makeRecord({ id: 'r1', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'a funicular ride' } }));
+    await s.upsert(makeRecord({ id: 'r9', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'a hovercraft ride' } }));
+    expect((await s.search({ text: 'funicular' })).hits.map((h) => h.id)).toEqual(['r1']);
+    expect((await s.search({ text: 'tram' })).hits.map((h) => h.id)).toEqual([]);
+    expect((await s.search({ text: 'hovercraft' })).hits.map((h) => h.id)).toEqual(['r9']);
+    await s.close();
+  });
+
+  it('search survives a copy of the tables that numbers rows afresh (what a dump and restore does)', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const file = path.join(t.dir, 'copied.db');
+    const s = new SqliteStore(file);
+    await s.migrate();
+    await s.upsertMany(['alpha', 'bravo', 'charlie', 'delta'].map((w, i) => makeRecord({ id: `c${i}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `${w} clip` } })));
+    await s.delete('c0');
+    await s.close();
+    // Rebuild videos the way a restore does: the table's columns copied in another order into a fresh table.
+    const db = new Database(file);
+    const create = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'videos'").get() as { sql: string }).sql;
+    db.exec('ALTER TABLE videos RENAME TO videos_old');
+    db.exec(create);
+    db.exec('INSERT INTO videos SELECT * FROM videos_old ORDER BY id DESC');
+    db.exec('DROP TABLE videos_old');
+    db.close();
+    const again = new SqliteStore(file);
+    await again.migrate();
+    for (const [w, id] of [['bravo', 'c1'], ['charlie', 'c2'], ['delta', 'c3']] as const) expect((await again.search({ text: w })).hits.map((h) => h.id), w).toEqual([id]);
+    expect((await again.search({ text: 'alpha' })).hits).toEqual([]);
+    await again.close();
   });
 });
 

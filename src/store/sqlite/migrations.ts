@@ -105,4 +105,57 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       DROP INDEX IF EXISTS videos_scene_count;
     `,
   },
+  {
+    // The FTS rows and the in-memory facet index are keyed on the videos rowid. An implicit rowid is not part
+    // of the table's data: a dump and restore (sqlite3 .dump, a copy with INSERT ... SELECT) numbers rows
+    // afresh, and search would then answer with other videos. Declared, it is a column like any other and
+    // survives every copy. Rowids are kept, so the FTS rows stay valid without a reindex. The column is named
+    // rowid so that every query selecting rowid gets it under that name (an alias column otherwise names it).
+    version: 4,
+    sql: `
+      CREATE TABLE videos_v4 (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        title TEXT,
+        source_kind TEXT NOT NULL,
+        duration REAL,
+        width INTEGER,
+        height INTEGER,
+        fps REAL,
+        codec TEXT,
+        bytes INTEGER,
+        has_audio INTEGER,
+        scene_count INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        sort_duration REAL NOT NULL DEFAULT -1,
+        audio_codec TEXT,
+        container TEXT,
+        resolution TEXT,
+        created TEXT NOT NULL DEFAULT '',
+        has_ai INTEGER NOT NULL DEFAULT 0,
+        has_description INTEGER NOT NULL DEFAULT 0,
+        has_metadata INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO videos_v4 (rowid, id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed,
+                             created_at, updated_at, name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
+        SELECT rowid, id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed,
+               created_at, updated_at, name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata
+        FROM videos;
+      DROP TABLE videos;
+      ALTER TABLE videos_v4 RENAME TO videos;
+      CREATE INDEX videos_duration ON videos(duration);
+      CREATE INDEX videos_height ON videos(height);
+      CREATE INDEX videos_path ON videos(path);
+      CREATE INDEX videos_failed ON videos(failed) WHERE failed = 1;
+      CREATE INDEX videos_sort_added ON videos(created_at, id);
+      CREATE INDEX videos_sort_created ON videos(created, id);
+      CREATE INDEX videos_sort_duration ON videos(sort_duration, id);
+      CREATE INDEX videos_sort_name ON videos(name, id);
+      CREATE INDEX videos_sort_bytes ON videos(bytes, id);
+    `,
+  },
 ];
