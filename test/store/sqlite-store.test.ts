@@ -199,6 +199,51 @@ describe('SqliteStore migration 4: the rowid the search index is keyed on is a d
   });
 });
 
+describe('SqliteStore opened by several processes at once', () => {
+  it('a new library is migrated exactly once when four workers open it at the same moment', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const { pathToFileURL } = await import('node:url');
+    const root = path.resolve(import.meta.dirname, '../..');
+    const file = path.join(t.dir, 'shared.db');
+    const script = path.join(t.dir, 'open-and-migrate.mts');
+    writeFileSync(
+      script,
+      `import { SqliteStore } from ${JSON.stringify(pathToFileURL(path.join(root, 'src/store/index.ts')).href)};
+       const startAt = Number(process.argv[2]);
+       while (Date.now() < startAt) await new Promise((r) => setTimeout(r, 1));
+       const s = new SqliteStore(process.argv[3]);
+       await s.migrate();
+       await s.upsert(JSON.parse(process.argv[4]));
+       await s.close();`,
+    );
+    const loader = pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href;
+    // Far enough ahead that every child has loaded and waits when the moment comes.
+    const startAt = Date.now() + 4000;
+    const runs = await Promise.all(
+      [0, 1, 2, 3].map(
+        (i) =>
+          new Promise<{ code: number | null; stderr: string }>((resolve) => {
+            const child = spawn(process.execPath, ['--import', loader, script, String(startAt), file, JSON.stringify(makeRecord({ id: `w${i}` }))], { stdio: ['ignore', 'ignore', 'pipe'] });
+            let stderr = '';
+            child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+            child.on('close', (code) => resolve({ code, stderr }));
+          }),
+      ),
+    );
+    for (const r of runs) expect(r, r.stderr).toMatchObject({ code: 0 });
+    const s = new SqliteStore(file);
+    await s.migrate();
+    expect((await s.search({})).hits.map((h) => h.id).sort()).toEqual(['w0', 'w1', 'w2', 'w3']);
+    await s.close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(file);
+    const { SQLITE_MIGRATIONS } = await import('../../src/store/sqlite/migrations.js');
+    expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(SQLITE_MIGRATIONS.map((m) => ({ version: m.version })));
+    db.close();
+  }, 60_000);
+});
+
 describe('SqliteStore library-wide facets', () => {
   it('are cached until this or another connection writes', async () => {
     const file = path.join(t.dir, 'facets.db');

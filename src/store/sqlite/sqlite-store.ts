@@ -39,9 +39,10 @@ export class SqliteStore implements VideoStore {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     try {
       this.db = new Database(file);
+      // First: switching a new file to WAL needs a lock that another process opening it may hold.
+      this.db.pragma('busy_timeout = 10000');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('busy_timeout = 10000');
       this.db.pragma('foreign_keys = ON');
       // The default 2 MB page cache thrashes once the label tables and sort indexes outgrow it (~10k records):
       // every upsert then touches a dozen B-tree pages on disk. 64 MB holds a 100k-record library's indexes.
@@ -80,13 +81,18 @@ export class SqliteStore implements VideoStore {
   async migrate(): Promise<void> {
     this.guard('migrate', () => {
       this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-      const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-      for (const m of SQLITE_MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        this.db.transaction(() => {
-          this.db.exec(m.sql);
-          this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, new Date().toISOString());
-        })();
+      // Each step reads what is done under the write lock (BEGIN IMMEDIATE): two workers opening a new library
+      // at once would otherwise both see a step as missing, and the second would run it again and fail.
+      const step = this.db.transaction((): boolean => {
+        const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+        const next = SQLITE_MIGRATIONS.find((m) => !done.has(m.version));
+        if (!next) return false;
+        this.db.exec(next.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(next.version, new Date().toISOString());
+        return true;
+      });
+      while (step.immediate()) {
+        // one step a transaction, so a long library upgrade does not hold the lock for all of them at once
       }
       this.reindexIfStale();
     });
@@ -94,18 +100,19 @@ export class SqliteStore implements VideoStore {
 
   /** Rebuilds the derived columns, label tables and FTS rows when the shared index format changed. */
   private reindexIfStale(): void {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'index_version'").get() as { value: string } | undefined;
-    if (row?.value === String(INDEX_VERSION)) return;
+    const current = () => (this.db.prepare("SELECT value FROM meta WHERE key = 'index_version'").get() as { value: string } | undefined)?.value === String(INDEX_VERSION);
+    if (current()) return;
     this.db.transaction(() => {
+      if (current()) return; // another process reindexed while this one waited for the lock
       const ids = (this.db.prepare('SELECT id FROM videos').all() as { id: string }[]).map((r) => r.id);
       const getDoc = this.db.prepare('SELECT doc FROM video_docs WHERE id = ?');
       for (const id of ids) this.upsertOne(JSON.parse((getDoc.get(id) as { doc: string }).doc) as Video);
       this.db.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(INDEX_VERSION));
-    })();
+    }).immediate();
   }
 
   async upsert(video: Video): Promise<void> {
-    this.guard(`upsert ${video.id}`, () => this.db.transaction((v: Video) => this.upsertOne(v))(video));
+    this.guard(`upsert ${video.id}`, () => this.db.transaction((v: Video) => this.upsertOne(v)).immediate(video));
   }
 
   /** One transaction for the batch: the fast path for bulk loads and `db copy`. */
@@ -113,7 +120,7 @@ export class SqliteStore implements VideoStore {
     this.guard(`upsert ${videos.length} records`, () =>
       this.db.transaction((vs: readonly Video[]) => {
         for (const v of vs) this.upsertOne(v);
-      })(videos),
+      }).immediate(videos),
     );
   }
 
@@ -184,7 +191,7 @@ export class SqliteStore implements VideoStore {
     this.guard(`update tags of ${changes.length} records`, () =>
       this.db.transaction((cs: readonly TagUpdate[]) => {
         for (const c of cs) this.updateTagsOne(c.before, c.after);
-      })(changes),
+      }).immediate(changes),
     );
   }
 
@@ -401,7 +408,7 @@ export class SqliteStore implements VideoStore {
         this.db.prepare('DELETE FROM videos WHERE id = ?').run(id);
         this.db.prepare('DELETE FROM video_docs WHERE id = ?').run(id);
         return true;
-      })(),
+      }).immediate(),
     );
   }
 
