@@ -108,8 +108,13 @@ export function hsvAndDiff(rgb: Uint8Array, out: HsvFrame, prev: HsvFrame | null
     dv += z < 0 ? -z : z;
     count++;
   }
+  return frameStats(sumRgb, dh, ds, dv, count, prev !== null);
+}
+
+/** FrameStats from a frame's sums over `count` pixels (differences only when there was a previous frame). */
+export function frameStats(sumRgb: number, dh: number, ds: number, dv: number, count: number, hasPrev: boolean): FrameStats {
   const intensity = sumRgb / (3 * count);
-  if (prev === null) return { content: 0, deltaHue: 0, deltaSat: 0, deltaLum: 0, intensity };
+  if (!hasPrev) return { content: 0, deltaHue: 0, deltaSat: 0, deltaLum: 0, intensity };
   const deltaHue = dh / count;
   const deltaSat = ds / count;
   const deltaLum = dv / count;

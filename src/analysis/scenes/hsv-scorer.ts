@@ -1,4 +1,4 @@
-import { hsvAndDiff, hsvFrame, type FrameStats, type HsvFrame } from './frame-metrics.js';
+import { frameStats, hsvAndDiff, hsvFrame, type FrameStats, type HsvFrame } from './frame-metrics.js';
 import { HSV_KERNEL_WASM } from './hsv-kernel-wasm.js';
 
 /**
@@ -99,12 +99,7 @@ class WasmHsvScorer implements HsvScorer {
       ds += s[8]! + s[9]! + s[10]! + s[11]!;
       dv += s[12]! + s[13]! + s[14]! + s[15]!;
     }
-    const intensity = sumRgb / (3 * n);
-    if (prev === null) return { content: 0, deltaHue: 0, deltaSat: 0, deltaLum: 0, intensity };
-    const deltaHue = dh / n;
-    const deltaSat = ds / n;
-    const deltaLum = dv / n;
-    return { content: (deltaHue + deltaSat + deltaLum) / 3, deltaHue, deltaSat, deltaLum, intensity };
+    return frameStats(sumRgb, dh, ds, dv, n, prev !== null);
   }
 
   private owns(frame: HsvFrame): boolean {
