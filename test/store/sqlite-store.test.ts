@@ -244,6 +244,29 @@ describe('SqliteStore opened by several processes at once', () => {
   }, 60_000);
 });
 
+describe('SqliteStore opened while another process writes', () => {
+  it('an up-to-date library opens and searches while another connection holds the write lock', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const file = path.join(t.dir, 'busy.db');
+    const first = new SqliteStore(file);
+    await first.migrate();
+    await first.upsert(makeRecord({ id: 'busy1', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'harbour at dusk' } }));
+    await first.close();
+    const writer = new Database(file);
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      // Taking the write lock to check the schema would wait out the busy timeout and fail with "database is locked".
+      const reader = new SqliteStore(file);
+      await reader.migrate();
+      expect((await reader.search({ text: 'harbour' })).hits.map((h) => h.id)).toEqual(['busy1']);
+      await reader.close();
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
+  }, 30_000);
+});
+
 describe('SqliteStore library-wide facets', () => {
   it('are cached until this or another connection writes', async () => {
     const file = path.join(t.dir, 'facets.db');

@@ -81,18 +81,24 @@ export class SqliteStore implements VideoStore {
   async migrate(): Promise<void> {
     this.guard('migrate', () => {
       this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-      // Each step reads what is done under the write lock (BEGIN IMMEDIATE): two workers opening a new library
-      // at once would otherwise both see a step as missing, and the second would run it again and fail.
-      const step = this.db.transaction((): boolean => {
+      const missing = () => {
         const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-        const next = SQLITE_MIGRATIONS.find((m) => !done.has(m.version));
-        if (!next) return false;
-        this.db.exec(next.sql);
-        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(next.version, new Date().toISOString());
-        return true;
-      });
-      while (step.immediate()) {
-        // one step a transaction, so a long library upgrade does not hold the lock for all of them at once
+        return SQLITE_MIGRATIONS.find((m) => !done.has(m.version));
+      };
+      // An up-to-date library (every start of every command) takes no lock: a search must not wait for a writer.
+      if (missing()) {
+        // Each step re-reads what is done under the write lock (BEGIN IMMEDIATE): two workers opening a new
+        // library at once would otherwise both see a step as missing, and the second would run it again and fail.
+        const step = this.db.transaction((): boolean => {
+          const next = missing();
+          if (!next) return false;
+          this.db.exec(next.sql);
+          this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(next.version, new Date().toISOString());
+          return true;
+        });
+        while (step.immediate()) {
+          // one step a transaction, so a long library upgrade does not hold the lock for all of them at once
+        }
       }
       this.reindexIfStale();
     });
