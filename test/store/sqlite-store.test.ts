@@ -103,15 +103,23 @@ runStoreContract('sqlite', async () => {
   return { store, cleanup: async () => { await store.close(); dir.cleanup(); } };
 });
 
+/** A raw connection to `file` with the schema as a release at `version` left it (the steps up to it applied). */
+async function libraryAtSchema(file: string, version: number) {
+  const Database = (await import('better-sqlite3')).default;
+  const { SQLITE_MIGRATIONS } = await import('../../src/store/sqlite/migrations.js');
+  const db = new Database(file);
+  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  for (const m of SQLITE_MIGRATIONS.filter((x) => x.version <= version)) {
+    db.exec(m.sql);
+    db.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, 'x');
+  }
+  return db;
+}
+
 describe('SqliteStore migration from schema 1', () => {
   it('moves records out of the videos table and rebuilds the search index', async () => {
-    const Database = (await import('better-sqlite3')).default;
-    const { SQLITE_MIGRATIONS } = await import('../../src/store/sqlite/migrations.js');
     const file = path.join(t.dir, 'v1.db');
-    const db = new Database(file);
-    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-    db.exec(SQLITE_MIGRATIONS[0]!.sql);
-    db.prepare("INSERT INTO schema_migrations VALUES (1, 'x')").run();
+    const db = await libraryAtSchema(file, 1);
     const v = makeRecord({ id: 'old1', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'Legacy gondola ride' }, tags: [{ name: 'Boat', source: 'rule' }] });
     db.prepare("INSERT INTO videos (id, doc, path, source_kind, created_at, updated_at) VALUES (?, ?, ?, 'local', ?, ?)").run(v.id, JSON.stringify(v), v.file.path, v.createdAt, v.updatedAt);
     db.close();
@@ -128,16 +136,10 @@ describe('SqliteStore migration from schema 1', () => {
 describe('SqliteStore migration 4: the rowid the search index is keyed on is a declared column', () => {
   it('keeps every rowid, so search answers as before the migration, without a reindex', async () => {
     const Database = (await import('better-sqlite3')).default;
-    const { SQLITE_MIGRATIONS } = await import('../../src/store/sqlite/migrations.js');
     const file = path.join(t.dir, 'v3.db');
     // A library at schema 3 with gaps in its rowids (deleted records), as an old release left it.
     const old = new SqliteStore(file);
-    const raw = new Database(file);
-    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-    for (const m of SQLITE_MIGRATIONS.filter((x) => x.version <= 3)) {
-      raw.exec(m.sql);
-      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, 'x');
-    }
+    const raw = await libraryAtSchema(file, 3);
     // Marked current, so the reindex cannot hide a migration that loses the FTS rows' keys.
     raw.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?)").run(String(INDEX_VERSION));
     raw.close();

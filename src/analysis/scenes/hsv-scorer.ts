@@ -61,7 +61,6 @@ class WasmHsvScorer implements HsvScorer {
   private readonly sums: Int32Array;
   private readonly run: (rgb: number, out: number, prev: number, n: number) => void;
   private readonly rgbAt = 64;
-  private readonly js: JsHsvScorer;
 
   constructor(
     mod: WebAssembly.Module,
@@ -78,14 +77,13 @@ class WasmHsvScorer implements HsvScorer {
     this.sums = new Int32Array(memory.buffer, 0, 16);
     this.frames = [new Uint32Array(memory.buffer, frameA, pixels), new Uint32Array(memory.buffer, frameB, pixels)];
     this.run = instance.exports.score as (rgb: number, out: number, prev: number, n: number) => void;
-    this.js = new JsHsvScorer(0, 1);
   }
 
   score(rgb: Uint8Array, out: HsvFrame, prev: HsvFrame | null): FrameStats {
     const n = this.pixels;
     // Frames from elsewhere, or a short buffer: the reference kernel gives the same answer.
-    if (rgb.length < 3 * n || !this.owns(out) || (prev !== null && !this.owns(prev))) return this.js.score(rgb, out, prev);
-    this.bytes.set(rgb.length === 3 * n ? rgb : rgb.subarray(0, 3 * n), this.rgbAt);
+    if (rgb.length < 3 * n || !this.owns(out) || (prev !== null && !this.owns(prev))) return hsvAndDiff(rgb, out, prev);
+    this.bytes.set(rgb.subarray(0, 3 * n), this.rgbAt);
     const prevAt = (prev ?? out).byteOffset;
     let sumRgb = 0;
     let dh = 0;
