@@ -10,6 +10,7 @@ import type { BandwidthLimiter } from './bandwidth-limiter.js';
 import { backoffMs, parseRetryAfter, sleep } from './retry-policy.js';
 import { contentDispositionName, moveToUniquePath, safeFileName, urlPathName, withExtension } from './media-names.js';
 import { AcquireError, SourceCode } from './source-errors.js';
+import { startFileHash, type FileHashJob } from './file-hasher.js';
 import { inFolder, PartWriter } from './part-writer.js';
 
 export interface HttpDownloadOptions {
@@ -28,6 +29,8 @@ export interface HttpDownloadOptions {
   userAgent: string;
   /** Bodies smaller than this keep no resume state (fetched again whole after a crash); default 1 MiB. */
   resumeStateFrom?: number;
+  /** Bodies of at least this many bytes (or of unknown length) are hashed on a worker thread; default 8 MiB. */
+  hashThreadFrom?: number;
   /** fsync the file before the rename (default true; `[Sources] Fsync`). */
   fsync?: boolean;
   throttle?: BandwidthLimiter | null;
@@ -61,6 +64,9 @@ interface PartMeta {
   name: string;
   contentType: string | null;
 }
+
+/** Bodies from this size are hashed on the hashing thread (see file-hasher.ts). */
+const HASH_THREAD_MIN = 8 * 1024 * 1024;
 
 /** Smaller downloads keep no resume state. */
 const RESUME_STATE_MIN = 1024 * 1024;
@@ -262,26 +268,37 @@ async function attemptDownload(
     await inFolder(opts.partDir, () => writeFile(metaPath, JSON.stringify(newMeta)));
   }
 
-  const hash = createHash('sha256');
-  if (writeFrom > 0) await hashPrefix(partPath, writeFrom, hash);
+  // Large bodies are hashed on the hashing thread as they reach the file; small ones inline (a message round
+  // trip costs more than hashing a few MiB).
+  const threaded = total === null || total - writeFrom >= (opts.hashThreadFrom ?? HASH_THREAD_MIN);
+  const hash = threaded ? null : createHash('sha256');
+  if (hash && writeFrom > 0) await hashPrefix(partPath, writeFrom, hash);
   let written = writeFrom;
-  const writer = await PartWriter.open(partPath, writeFrom, { durable: opts.fsync !== false });
+  let job: FileHashJob | null = null;
+  const writer = await PartWriter.open(partPath, writeFrom, {
+    durable: opts.fsync !== false,
+    ...(threaded ? { onWritten: (end: number) => job?.advance(end) } : {}),
+  });
+  let digest: string;
   try {
+    if (threaded) job = startFileHash(partPath);
     written = await receiveBody(res.body, writer, hash, opts, writeFrom, total);
     // On disk before the rename: a power cut never leaves a final name over missing bytes.
     await writer.finish();
+    if (total !== null && written !== total) {
+      throw new AcquireError(`the body ended after ${written} of ${total} bytes`, { code: SourceCode.Truncated, retryable: true });
+    }
+    digest = job ? await job.digest(written) : hash!.digest('hex');
   } catch (err) {
+    job?.cancel();
     const useless = err instanceof AcquireError && (err.code === SourceCode.NotVideo || err.code === SourceCode.TooLarge || err.code === SourceCode.Playlist);
     // Bytes received before a break are good: written out so the next attempt resumes after them.
     await writer.close(!useless);
     if (useless) await discardPart(partPath, metaPath);
     throw err;
   }
-  if (total !== null && written !== total) {
-    throw new AcquireError(`the body ended after ${written} of ${total} bytes`, { code: SourceCode.Truncated, retryable: true });
-  }
   opts.progress?.(written, total ?? written);
-  return finish(opts, partPath, keepState ? metaPath : null, { ...newMeta, total: written }, hash.digest('hex'));
+  return finish(opts, partPath, keepState ? metaPath : null, { ...newMeta, total: written }, digest);
 }
 
 /**
@@ -290,7 +307,7 @@ async function attemptDownload(
  * first bytes for a page or playlist, and the size limit, as they arrive. Resolves with the bytes the file holds
  * (`start` included) once the body ended; rejects when it broke off, a check failed or the signal aborted.
  */
-async function receiveBody(body: Readable, writer: PartWriter, hash: Hash, opts: HttpDownloadOptions, start: number, total: number | null): Promise<number> {
+async function receiveBody(body: Readable, writer: PartWriter, hash: Hash | null, opts: HttpDownloadOptions, start: number, total: number | null): Promise<number> {
   const src: Readable = opts.throttle ? pipelineCb(body, opts.throttle.throttle(), () => undefined) : body;
   let failed: unknown = null;
   const fail = (err: unknown): void => {
@@ -310,7 +327,7 @@ async function receiveBody(body: Readable, writer: PartWriter, hash: Hash, opts:
       }
       written += chunk.length;
       if (opts.maxBytes > 0 && written > opts.maxBytes) return fail(tooLarge(opts.url, written, opts.maxBytes));
-      hash.update(chunk);
+      hash?.update(chunk);
       if (opts.progress) {
         const now = Date.now();
         if (now - lastProgress > 250) {

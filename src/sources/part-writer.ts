@@ -22,6 +22,8 @@ export interface PartWriterOptions {
   flushEveryBytes?: number;
   /** A smaller batch is written anyway after this long without a write (default 50 ms). */
   lingerMs?: number;
+  /** Called after each write with the file's new end: every byte before it is in the file. */
+  onWritten?: (end: number) => void;
 }
 
 /**
@@ -160,6 +162,7 @@ export class PartWriter {
         this.writing = null;
         this.unflushed += bytes;
         if (this.closed) return;
+        this.opts.onWritten?.(at + bytes);
         this.maybeFlush();
         if (this.pendingBytes >= this.batchBytes) this.startWrite();
         else this.scheduleLinger();

@@ -48,6 +48,7 @@ function options(url: string, extra: Partial<HttpDownloadOptions> = {}): HttpDow
     maxBytes: 0,
     userAgent: 'videodex-test',
     resumeStateFrom: 0, // the bodies here are small; resume them as if they were large
+    ...(hashThreadFrom !== undefined ? { hashThreadFrom } : {}),
     ...extra,
   };
 }
@@ -69,7 +70,17 @@ function visibleFiles(): string[] {
   return readdirSync(tmp.dir).filter((f) => !f.startsWith('.'));
 }
 
-describe('HTTP download faults (real server on 127.0.0.1)', () => {
+/** Every fault is tried with the digest taken inline and on the hashing thread (used for bodies of 8 MiB and more). */
+let hashThreadFrom: number | undefined;
+
+describe.each([
+  { mode: 'inline hash', threadFrom: undefined },
+  { mode: 'hashing thread', threadFrom: 0 },
+])('HTTP download faults (real server on 127.0.0.1), $mode', ({ threadFrom }) => {
+  beforeEach(() => {
+    hashThreadFrom = threadFrom;
+  });
+
   it('404: fails at once, not retried, nothing left behind', async () => {
     const s = await server({});
     const err = await failure(downloadHttp(options(`${s.base}/missing.mp4`)));
@@ -336,7 +347,7 @@ describe('HTTP download faults (real server on 127.0.0.1)', () => {
       },
     });
     const url = `${s.base}/kill.mp4`;
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/download-child.ts', import.meta.url)), url, tmp.dir], {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/download-child.ts', import.meta.url)), url, tmp.dir, ...(hashThreadFrom !== undefined ? [String(hashThreadFrom)] : [])], {
       stdio: 'ignore',
     });
     const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
