@@ -14,6 +14,9 @@ import { BM25, sqliteRankedPlan, sqliteSearch, sqliteWhere, type Param, type Sql
 type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
 
 /** The videos row of a record, from the named columns `upsertOne` builds. */
+/** Rows fetched past a text page, so the group of rows tied with its last score is nearly always among them. */
+const TIE_SLACK = 64;
+
 const INSERT_VIDEO_ROW = `INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
                            name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
        VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
@@ -252,7 +255,8 @@ export class SqliteStore implements VideoStore {
     const plan = planQuery(q);
     return this.guard('search', () => {
       const ranked = sqliteRankedPlan(plan);
-      const fast = ranked ? this.rankedPage(plan, ranked) : null;
+      // One snapshot for the ranking passes, the page's rows and the count.
+      const fast = ranked ? this.db.transaction(() => this.rankedPage(plan, ranked))() : null;
       let rows: PageRow[];
       if (fast) rows = fast.rows;
       else {
@@ -281,15 +285,23 @@ export class SqliteStore implements VideoStore {
 
   /**
    * The page of a relevance-sorted text query (see sqliteRankedPlan), with its total when known. Text only:
-   * FTS5 ranks alone and only the page's rows are looked up; null when ties in score cross the page's end
-   * (the caller then sorts the whole match by score and id). With filters: one MATCH, joined and counted in
-   * the same statement.
+   * FTS5 ranks alone and only the page's rows are looked up. The order is score, then id; FTS5 knows only the
+   * score, so every row scoring at least the page's last score is fetched and sorted here. Common words give
+   * many equal scores (bm25's idf is near zero for them), but the group tied at the page's end is small: a few
+   * extra rows fetched with the page hold it nearly always, and a second pass collects it when they do not.
+   * (Sorting the whole match by score and id instead cost 5x more for a word in most records.) With filters:
+   * one MATCH, joined and counted in the same statement.
    */
-  private rankedPage(plan: QueryPlan, ranked: SqliteRankedSql): { rows: PageRow[]; total: number | null } | null {
+  private rankedPage(plan: QueryPlan, ranked: SqliteRankedSql): { rows: PageRow[]; total: number | null } {
     const need = plan.offset + plan.limit + 1;
     if (!ranked.rest) {
-      const top = this.stmt(`SELECT rowid AS rid, -${BM25} AS score FROM videos_fts WHERE videos_fts MATCH ? ORDER BY score DESC LIMIT ?`).all(ranked.match, need + 1) as Array<{ rid: number; score: number }>;
-      if (top.length > need && top[need]!.score === top[need - 1]!.score) return null;
+      const fetch = need + TIE_SLACK;
+      const ranking = `SELECT rowid AS rid, -${BM25} AS score FROM videos_fts WHERE videos_fts MATCH ?`;
+      let top = this.stmt(`${ranking} ORDER BY score DESC LIMIT ?`).all(ranked.match, fetch) as Array<{ rid: number; score: number }>;
+      if (top.length >= need) {
+        const last = top[need - 1]!.score;
+        top = top.at(-1)!.score >= last && top.length === fetch ? (this.stmt(`SELECT rid, score FROM (${ranking}) WHERE score >= ?`).all(ranked.match, last) as typeof top) : top.filter((r) => r.score >= last);
+      }
       const score = new Map(top.map((r) => [r.rid, r.score]));
       const rows: PageRow[] = [];
       const ids = top.map((r) => r.rid);
