@@ -158,4 +158,12 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       CREATE INDEX videos_sort_bytes ON videos(bytes, id);
     `,
   },
+  {
+    // FTS5 rewrites a segment once a tenth of its rows are deleted (`deletemerge`, default 10), and replacing a
+    // row of the contentless table deletes it. Re-tagging or re-processing a library replaces the rows of the one
+    // big segment a bulk load makes, so a pass rewrote the whole index about ten times; at half, once or twice
+    // (retag of 20k records: 1.7k -> 2.1k records/s), and dead rows still never exceed half a segment.
+    version: 5,
+    sql: `INSERT INTO videos_fts(videos_fts, rank) VALUES('deletemerge', 50);`,
+  },
 ];

@@ -199,12 +199,17 @@ export class SqliteStore implements VideoStore {
   async updateTags(changes: readonly TagUpdate[]): Promise<void> {
     this.guard(`update tags of ${changes.length} records`, () =>
       this.db.transaction((cs: readonly TagUpdate[]) => {
-        for (const c of cs) this.updateTagsOne(c.before, c.after);
+        const fts: Array<{ rowid: number; video: Video }> = [];
+        for (const c of cs) this.updateTagsOne(c.before, c.after, fts);
+        // FTS rows last, together: FTS5 writes out its pending rows before any other statement of the
+        // transaction, so replacing them between the other writes made a tiny segment per record (2x slower).
+        for (const r of fts) this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(r.rowid);
+        for (const r of fts) this.insertFtsRow(r.rowid, indexFields(r.video));
       }).immediate(changes),
     );
   }
 
-  private updateTagsOne(before: Video, after: Video): void {
+  private updateTagsOne(before: Video, after: Video, fts: Array<{ rowid: number; video: Video }>): void {
     this.writes++;
     const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(after.updatedAt, hasFailedStage(after) ? 1 : 0, after.id) as { rowid: number } | undefined;
     if (!row) return; // deleted since it was read
@@ -215,12 +220,8 @@ export class SqliteStore implements VideoStore {
     const now = labelFields(after);
     const tagsMoved = this.syncLabels('video_tags', 'tag', after.id, was.tags, now.tags);
     const catsMoved = this.syncLabels('video_categories', 'category', after.id, was.categories, now.categories);
-    if (tagsMoved || catsMoved) {
-      // Contentless FTS5 rows are replaced whole; the other columns come out as they went in.
-      const f = indexFields(after);
-      this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
-      this.insertFtsRow(row.rowid, f);
-    }
+    // Contentless FTS5 rows are replaced whole (by the caller); the other columns come out as they went in.
+    if (tagsMoved || catsMoved) fts.push({ rowid: row.rowid, video: after });
   }
 
   /** Deletes and inserts the label rows that differ; true when the ordered list changed (the tag text did). */
