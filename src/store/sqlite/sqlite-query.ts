@@ -215,7 +215,7 @@ export interface SqliteRankedSql {
   /** Rowids and scores of the text part, best first (`ranked`), to be joined with the filters (`rest`). */
   match: string;
   /** The non-text conditions ANDed with the text part, or null when the query is text only. */
-  rest: { sql: string; params: Param[] } | null;
+  rest: { sql: string; params: Param[]; node: QueryNode } | null;
 }
 
 /**
@@ -225,8 +225,22 @@ export interface SqliteRankedSql {
  * lacks, like NOT ones, add nothing), and the MATCH runs once instead of twice. Null when the shape differs.
  */
 export function sqliteRankedPlan(plan: QueryPlan): SqliteRankedSql | null {
-  if (plan.sort !== 'relevance' || plan.terms.length === 0 || !plan.where) return null;
-  const conjuncts = plan.where.kind === 'and' ? plan.where.nodes : [plan.where];
+  if (plan.sort !== 'relevance' || plan.terms.length === 0) return null;
+  const split = sqliteTextSplit(plan.where);
+  if (!split) return null;
+  const wanted = plan.terms.map(rankTerm);
+  const { leaves } = split;
+  if (leaves.length !== wanted.length || new Set(leaves).size !== leaves.length || !wanted.every((t) => leaves.includes(t))) return null;
+  return { match: split.match, rest: split.rest };
+}
+
+/**
+ * A query whose top-level AND has text conjuncts FTS5 can evaluate alone, split into that one FTS5 expression
+ * (`match`, with its positive leaves) and the other conjuncts (`rest`); null when no positive text conjunct.
+ */
+export function sqliteTextSplit(where: QueryNode | null): (SqliteRankedSql & { leaves: string[] }) | null {
+  if (!where) return null;
+  const conjuncts = where.kind === 'and' ? where.nodes : [where];
   const textParts: QueryNode[] = [];
   const others: QueryNode[] = [];
   for (const n of conjuncts) {
@@ -237,10 +251,8 @@ export function sqliteRankedPlan(plan: QueryPlan): SqliteRankedSql | null {
   const leaves: string[] = [];
   const match = ftsExpression(textParts.length === 1 ? textParts[0]! : { kind: 'and', nodes: textParts }, leaves);
   if (match === null) return null;
-  const wanted = plan.terms.map(rankTerm);
-  if (leaves.length !== wanted.length || new Set(leaves).size !== leaves.length || !wanted.every((t) => leaves.includes(t))) return null;
-  if (others.length === 0) return { match, rest: null };
+  if (others.length === 0) return { match, rest: null, leaves };
   const params: Param[] = [];
-  const rest = sqliteWhere(others.length === 1 ? others[0]! : { kind: 'and', nodes: others }, params);
-  return { match, rest: { sql: rest, params } };
+  const node: QueryNode = others.length === 1 ? others[0]! : { kind: 'and', nodes: others };
+  return { match, rest: { sql: sqliteWhere(node, params), params, node }, leaves };
 }

@@ -8,8 +8,8 @@ import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, sameList, planQuery, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
-import { SqliteFacetIndex } from './sqlite-facets.js';
-import { BM25, sqliteRankedPlan, sqliteSearch, sqliteWhere, type Param, type SqliteRankedSql } from './sqlite-query.js';
+import { SqliteColumnIndex, type ColumnPage } from './sqlite-column-index.js';
+import { BM25, sqliteRankedPlan, sqliteTextSplit, sqliteSearch, sqliteWhere, type Param, type SqliteRankedSql } from './sqlite-query.js';
 
 type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
 
@@ -36,9 +36,21 @@ const UPDATE_VIDEO_ROW = `ON CONFLICT(id) DO UPDATE SET path = excluded.path, ti
 export class SqliteStore implements VideoStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
-  private readonly facetIndex: SqliteFacetIndex;
+  private readonly columns: SqliteColumnIndex;
+  private readonly columnMode: 'auto' | 'always' | 'off';
+  private activeMask: Uint8Array | null = null;
+  private collected: number[] | null = null;
 
-  constructor(readonly file: string) {
+  /**
+   * `columnIndex`: when searches without text are answered from the in-memory column copy (see
+   * sqlite-column-index.ts). `auto` (default): from the second search on, so a one-shot CLI search never pays
+   * for building it; `always`; `off`: always by SQL.
+   */
+  constructor(
+    readonly file: string,
+    options: { columnIndex?: 'auto' | 'always' | 'off' } = {},
+  ) {
+    this.columnMode = options.columnIndex ?? 'auto';
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     try {
       this.db = new Database(file);
@@ -54,7 +66,10 @@ export class SqliteStore implements VideoStore {
     } catch (err) {
       throw new StoreError(`cannot open SQLite database ${file}: ${(err as Error).message}`, { cause: err });
     }
-    this.facetIndex = new SqliteFacetIndex(this.db);
+    this.columns = new SqliteColumnIndex(this.db);
+    // The filters of a text query as a mask from the column copy, tested beside the MATCH (see rankedPage).
+    this.db.function('vdx_in_mask', { deterministic: false }, (rowid: unknown) => (this.activeMask?.[rowid as number] ?? 0));
+    this.db.function('vdx_collect', { deterministic: false }, (rowid: unknown) => (this.collected?.push(rowid as number), 1));
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -170,7 +185,7 @@ export class SqliteStore implements VideoStore {
     const row = existed
       ? (this.stmt(`${INSERT_VIDEO_ROW} ${UPDATE_VIDEO_ROW} RETURNING rowid`).get(cols) as { rowid: number })
       : { rowid: Number(this.stmt(INSERT_VIDEO_ROW).run(cols).lastInsertRowid) };
-    this.facetIndex.touch(row.rowid);
+    this.columns.touch(row.rowid);
     if (existed) {
       this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
@@ -213,7 +228,7 @@ export class SqliteStore implements VideoStore {
     this.writes++;
     const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(after.updatedAt, hasFailedStage(after) ? 1 : 0, after.id) as { rowid: number } | undefined;
     if (!row) return; // deleted since it was read
-    this.facetIndex.touch(row.rowid);
+    this.columns.touch(row.rowid);
     this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(JSON.stringify(after), after.id);
     if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return; // labels untouched
     const was = labelFields(before);
@@ -255,9 +270,25 @@ export class SqliteStore implements VideoStore {
   async search(q: SearchQuery): Promise<SearchResult> {
     const plan = planQuery(q);
     return this.guard('search', () => {
+      // A one-shot CLI search never pays for building the column copy: in mode `auto` it is made from the second
+      // search on, and the first is answered by SQL.
+      const first = this.columnMode === 'auto' && this.searches++ === 0 && !this.columns.built;
+      const fromColumns = this.columnPage(plan, first);
+      if (fromColumns) {
+        const page = fromColumns.rows.slice(0, plan.limit);
+        const docs = this.docsByIds(page.map((r) => r.id));
+        const last = page.at(-1);
+        return {
+          hits: page.map((r) => ({ id: r.id, score: 0, video: docs.get(r.id)! })),
+          total: fromColumns.total,
+          facets: fromColumns.facets ?? emptyFacets(),
+          nextCursor: nextCursor(plan, fromColumns.rows.length > plan.limit, page.length, last && { id: last.id, name: last.name, duration: last.sort_duration, created: last.created, added: last.created_at, bytes: last.bytes }),
+        };
+      }
       const ranked = sqliteRankedPlan(plan);
+      const restMask = ranked?.rest && !first && this.columnMode !== 'off' && this.columns.sync() ? this.columns.maskOf(ranked.rest.node) : null;
       // One snapshot for the ranking passes, the page's rows and the count.
-      const fast = ranked ? this.db.transaction(() => this.rankedPage(plan, ranked))() : null;
+      const fast = ranked ? this.db.transaction(() => this.rankedPage(plan, ranked, restMask))() : null;
       let rows: PageRow[];
       if (fast) rows = fast.rows;
       else {
@@ -266,7 +297,7 @@ export class SqliteStore implements VideoStore {
       }
       const docs = this.docsByIds(rows.slice(0, plan.limit).map((r) => r.id));
       const w = this.whereOf(plan);
-      const counted = plan.facets ? this.facetsAndTotal(w) : null;
+      const counted = plan.facets ? this.facetsAndTotal(plan, w, first) : null;
       const total = counted ? counted.total : (fast?.total ?? this.countWhere(w));
       const hasMore = rows.length > plan.limit;
       const page = rows.slice(0, plan.limit);
@@ -285,35 +316,42 @@ export class SqliteStore implements VideoStore {
   }
 
   /**
-   * The page of a relevance-sorted text query (see sqliteRankedPlan), with its total when known. Text only:
-   * FTS5 ranks alone and only the page's rows are looked up. The order is score, then id; FTS5 knows only the
-   * score, so every row scoring at least the page's last score is fetched and sorted here. Common words give
-   * many equal scores (bm25's idf is near zero for them), but the group tied at the page's end is small: a few
-   * extra rows fetched with the page hold it nearly always, and a second pass collects it when they do not.
-   * (Sorting the whole match by score and id instead cost 5x more for a word in most records.) With filters:
-   * one MATCH, joined and counted in the same statement.
+   * The page of a relevance-sorted text query (see sqliteRankedPlan), with its total when known. FTS5 ranks
+   * alone and only the page's rows are looked up, when the query is text only or its filters come as a mask from
+   * the column copy (`restMask`, read by `vdx_in_mask(rowid)` beside the MATCH, so only matching rows are ranked).
+   * The order is score, then id; FTS5 knows only the score, so every row scoring at least the page's last score
+   * is fetched and sorted here. Common words give many equal scores (bm25's idf is near zero for them), but the
+   * group tied at the page's end is small: a few extra rows fetched with the page hold it nearly always, and a
+   * second pass collects it when they do not. (Sorting the whole match by score and id instead cost 5x more for a
+   * word in most records.) Otherwise, with filters: one MATCH, joined and counted in the same statement.
    */
-  private rankedPage(plan: QueryPlan, ranked: SqliteRankedSql): { rows: PageRow[]; total: number | null } {
+  private rankedPage(plan: QueryPlan, ranked: SqliteRankedSql, restMask: Uint8Array | null): { rows: PageRow[]; total: number | null } {
     const need = plan.offset + plan.limit + 1;
-    if (!ranked.rest) {
-      const fetch = need + TIE_SLACK;
-      const ranking = `SELECT rowid AS rid, -${BM25} AS score FROM videos_fts WHERE videos_fts MATCH ?`;
-      let top = this.stmt(`${ranking} ORDER BY score DESC LIMIT ?`).all(ranked.match, fetch) as Array<{ rid: number; score: number }>;
-      if (top.length >= need) {
-        const last = top[need - 1]!.score;
-        top = top.at(-1)!.score >= last && top.length === fetch ? (this.stmt(`SELECT rid, score FROM (${ranking}) WHERE score >= ?`).all(ranked.match, last) as typeof top) : top.filter((r) => r.score >= last);
+    if (!ranked.rest || restMask) {
+      this.activeMask = restMask;
+      try {
+        const filter = restMask ? ' AND vdx_in_mask(rowid)' : '';
+        const fetch = need + TIE_SLACK;
+        const ranking = `SELECT rowid AS rid, -${BM25} AS score FROM videos_fts WHERE videos_fts MATCH ?${filter}`;
+        let top = this.stmt(`${ranking} ORDER BY score DESC LIMIT ?`).all(ranked.match, fetch) as Array<{ rid: number; score: number }>;
+        if (top.length >= need) {
+          const last = top[need - 1]!.score;
+          top = top.at(-1)!.score >= last && top.length === fetch ? (this.stmt(`SELECT rid, score FROM (${ranking}) WHERE score >= ?`).all(ranked.match, last) as typeof top) : top.filter((r) => r.score >= last);
+        }
+        const score = new Map(top.map((r) => [r.rid, r.score]));
+        const rows: PageRow[] = [];
+        const ids = top.map((r) => r.rid);
+        for (let i = 0; i < ids.length; i += 500) {
+          const chunk = ids.slice(i, i + 500);
+          const got = this.stmt(`SELECT rowid AS rid, id, name, sort_duration, created, created_at, bytes FROM videos WHERE rowid IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<PageRow & { rid: number }>;
+          for (const r of got) rows.push({ id: r.id, score: score.get(r.rid)!, name: r.name, sort_duration: r.sort_duration, created: r.created, created_at: r.created_at, bytes: r.bytes });
+        }
+        rows.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const total = plan.facets ? null : (this.stmt(`SELECT count(*) AS n FROM videos_fts WHERE videos_fts MATCH ?${filter}`).get(ranked.match) as { n: number }).n;
+        return { rows: rows.slice(plan.offset, need), total };
+      } finally {
+        this.activeMask = null;
       }
-      const score = new Map(top.map((r) => [r.rid, r.score]));
-      const rows: PageRow[] = [];
-      const ids = top.map((r) => r.rid);
-      for (let i = 0; i < ids.length; i += 500) {
-        const chunk = ids.slice(i, i + 500);
-        const got = this.stmt(`SELECT rowid AS rid, id, name, sort_duration, created, created_at, bytes FROM videos WHERE rowid IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<PageRow & { rid: number }>;
-        for (const r of got) rows.push({ id: r.id, score: score.get(r.rid)!, name: r.name, sort_duration: r.sort_duration, created: r.created, created_at: r.created_at, bytes: r.bytes });
-      }
-      rows.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const total = plan.facets ? null : (this.stmt('SELECT count(*) AS n FROM videos_fts WHERE videos_fts MATCH ?').get(ranked.match) as { n: number }).n;
-      return { rows: rows.slice(plan.offset, need), total };
     }
     const rows = this.stmt(
       `WITH r AS MATERIALIZED (SELECT rowid AS rid, -${BM25} AS rank FROM videos_fts WHERE videos_fts MATCH ?)
@@ -323,8 +361,18 @@ export class SqliteStore implements VideoStore {
     return { rows, total: rows[0]?.total ?? (plan.offset === 0 ? 0 : null) };
   }
 
+  /**
+   * A search without text answered from the column copy, or null to answer by SQL: text in the query, the
+   * first search (`first`), or a copy that is stale and was rebuilt too recently.
+   */
+  private columnPage(plan: QueryPlan, first: boolean): ColumnPage | null {
+    if (plan.terms.length > 0 || this.columnMode === 'off' || first) return null;
+    if (!this.columns.sync()) return null;
+    return this.columns.search(plan);
+  }
+
   private writes = 0;
-  private facetSearches = 0;
+  private searches = 0;
   private readonly facetCache = new FacetCache();
 
   private countWhere(w: { sql: string; params: Param[] }): number {
@@ -333,22 +381,43 @@ export class SqliteStore implements VideoStore {
 
   /**
    * Total and facets of a match. Results are kept per filter until anything writes, here (`writes`) or in
-   * another connection (`PRAGMA data_version`). From the second faceted search on, counts come from the
-   * in-memory facet index (a one-shot CLI search never pays for building it); the first uses SQL.
+   * another connection (`PRAGMA data_version`). Counts come from the column copy; by SQL on the first search
+   * (`first`), with the copy off, or while it is stale and was rebuilt too recently.
    */
-  private facetsAndTotal(w: { sql: string; params: Param[] }): CountedMatch {
+  private facetsAndTotal(plan: QueryPlan, w: { sql: string; params: Param[] }, first: boolean): CountedMatch {
     const generation = `${this.writes}:${this.db.pragma('data_version', { simple: true }) as number}`;
     const key = `${w.sql}\u0000${JSON.stringify(w.params)}`;
     const hit = this.facetCache.get(generation, key);
     if (hit) return hit;
     let counted: CountedMatch;
-    if (this.facetSearches++ === 0 && !this.facetIndex.built) counted = { total: this.countWhere(w), facets: this.sqlFacets(w) };
-    else if (w.sql === '1') counted = { total: this.countWhere(w), facets: this.facetIndex.count(null) };
+    if (first || this.columnMode === 'off' || !this.columns.sync()) counted = { total: this.countWhere(w), facets: this.sqlFacets(w) };
+    else if (w.sql === '1') counted = { total: this.countWhere(w), facets: this.columns.count(null) };
     else {
-      const rowids = this.stmt(`SELECT v.rowid FROM videos v WHERE ${w.sql}`).pluck().all(...w.params) as number[];
-      counted = { total: rowids.length, facets: this.facetIndex.count(rowids) };
+      const rowids = this.textMatchRowids(plan) ?? (this.stmt(`SELECT v.rowid FROM videos v WHERE ${w.sql}`).pluck().all(...w.params) as number[]);
+      counted = { total: rowids.length, facets: this.columns.count(rowids) };
     }
     return this.facetCache.set(generation, key, counted);
+  }
+
+  /**
+   * The rowids matching a `words filters` query, collected in one pass over the FTS5 match with the filters as
+   * a mask from the column copy (joining the match with the table and reading every rowid back cost 5x more);
+   * null for another shape. The caller has synced the copy.
+   */
+  private textMatchRowids(plan: QueryPlan): Int32Array | null {
+    const split = sqliteTextSplit(plan.where);
+    const mask = split?.rest ? this.columns.maskOf(split.rest.node) : null;
+    if (!split || (split.rest && !mask)) return null;
+    const out: number[] = [];
+    this.activeMask = mask;
+    this.collected = out;
+    try {
+      this.stmt(`SELECT count(*) FROM videos_fts WHERE videos_fts MATCH ?${mask ? ' AND vdx_in_mask(rowid)' : ''} AND vdx_collect(rowid)`).get(split.match);
+    } finally {
+      this.activeMask = null;
+      this.collected = null;
+    }
+    return Int32Array.from(out);
   }
 
   /** Records by id, in one statement per chunk. */
@@ -419,7 +488,7 @@ export class SqliteStore implements VideoStore {
         this.writes++;
         const row = this.db.prepare('SELECT rowid FROM videos WHERE id = ?').get(id) as { rowid: number } | undefined;
         if (!row) return false;
-        this.facetIndex.touch(row.rowid);
+        this.columns.touch(row.rowid);
         this.db.prepare('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
         this.db.prepare('DELETE FROM video_tags WHERE video_id = ?').run(id);
         this.db.prepare('DELETE FROM video_categories WHERE video_id = ?').run(id);

@@ -1,0 +1,188 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Video } from '../../src/core/index.js';
+import { SORT_KEYS, SqliteStore, type SearchResult } from '../../src/store/index.js';
+import { tempDir } from '../helpers/media.js';
+import { makeRecord } from '../helpers/records.js';
+
+// Searches without text are answered from an in-memory column copy once it is built. Two stores on one file,
+// one with the copy forced on and one with it off (SQL), must give the same pages, totals, facets and cursors
+// for every filter, every combination of them, every sort and every page.
+const t = tempDir();
+let seed = 7;
+const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+
+const TAGS = ['beach', 'dog', 'night', 'city', 'music', 'sports', 'food'];
+const CATS = ['sports', 'travel', 'music', 'food'];
+const ACTIONS = ['playing guitar', 'surfing', 'cooking', 'dancing'];
+
+function record(i: number): Video {
+  const hasMeta = rnd() > 0.1;
+  const w = pick([640, 1280, 1920, 3840, 1080]);
+  const v = makeRecord({
+    id: `${(i * 7919) % 1000}`.padStart(6, '0') + `-${i}`,
+    source: { url: `/lib/${pick(['Beach', 'dogs', 'Ünïcode', 'city'])}/clip ${i}.mp4`, kind: pick(['local', 'http', 'ytdlp'] as const), fetchedAt: '2024-01-01T00:00:00.000Z', ...(rnd() < 0.3 ? { title: `${pick(['Summer', 'night', 'Ça va', 'DOG park'])} ${i % 13}` } : {}), ...(rnd() < 0.3 ? { uploadedAt: `20${pick(['19', '20', '21', '22', '23'])}-0${1 + Math.floor(rnd() * 9)}-15T10:00:00.000Z` } : {}) },
+    metadata: hasMeta
+      ? {
+          durationSec: pick([0, 3.5, 12, 45, 60, 61, 300, 3600]),
+          container: pick(['mov,mp4,m4a', 'matroska,webm', 'avi']),
+          bitRate: 1000,
+          width: w,
+          height: w === 1080 ? 1920 : Math.round((w * 9) / 16),
+          fps: pick([24, 25, 29.97, 30, 60]),
+          rotation: 0,
+          videoCodec: pick(['h264', 'hevc', 'vp9']),
+          audio: rnd() < 0.7 ? { codec: pick(['aac', 'opus']), channels: 2, sampleRate: 48000 } : null,
+          containerTags: {},
+          ...(rnd() < 0.3 ? { creationTime: `20${pick(['18', '20', '22'])}-0${1 + Math.floor(rnd() * 9)}-01T00:00:00.000Z` } : {}),
+        }
+      : null,
+    tags: [...new Set(Array.from({ length: Math.floor(rnd() * 4) }, () => pick(TAGS)))].map((name) => ({ name, source: 'rule' as const })),
+    categories: [...new Set(Array.from({ length: Math.floor(rnd() * 3) }, () => pick(CATS)))].map((name) => ({ name, source: 'rule' })),
+    ai: rnd() < 0.6 ? { model: 'm', endpoint: 'e', provider: 'openai', template: 't', instruction: 'i', description: rnd() < 0.8 ? 'a clip' : '', tags: [], actions: rnd() < 0.6 ? [pick(ACTIONS)] : [], promptTokens: 1, completionTokens: 1, framesSent: 1, at: 'x' } : null,
+    scenes: Array.from({ length: Math.floor(rnd() * 4) }, (_, k) => ({ index: k, startSec: k, endSec: k + 1, startFrame: k * 25, endFrame: k * 25 + 25, transition: 'cut' as const, score: 0.5 })),
+    stages: rnd() < 0.1 ? { probe: { status: 'failed', version: '1', inputHash: 'x', at: 'x', ms: 1, error: 'bad' } } : {},
+  });
+  // Sizes that tie.
+  return { ...v, file: { ...v.file, bytes: 1000 * (1 + Math.floor(rnd() * 30)) } };
+}
+
+const LEAVES = [
+  'tag:beach', 'tag:dog', 'tag:nothing', 'category:sports', 'category:music', 'action:"playing guitar"', 'action:surfing',
+  'codec:h264', 'codec:vp9', 'audio-codec:aac', 'container:mp4', 'container:mkv', 'source:local', 'source:ytdlp',
+  'resolution:720p', 'resolution:4k', 'duration:10..60', 'duration:>60', 'duration:<=3.5', 'duration:0', 'height:>=720',
+  'width:1280', 'fps:>29.97', 'fps:30', 'scenes:>1', 'scenes:0', 'size:>15000', 'size:1000..5000', 'created:2020-01..2022-06',
+  'created:2019', 'added:2024-01-05..2024-01-20', 'has:audio', 'has:ai', 'has:description', 'has:scenes', 'has:tags',
+  'has:metadata', 'is:failed', 'is:ok', 'name:clip', 'name:summer', 'name:ca', 'id:000000-0',
+];
+
+function query(): string {
+  const leaf = (): string => (rnd() < 0.2 ? `-${pick(LEAVES)}` : pick(LEAVES));
+  switch (Math.floor(rnd() * 5)) {
+    case 0:
+      return leaf();
+    case 1:
+      return `${leaf()} ${leaf()}`;
+    case 2:
+      return `${leaf()} OR ${leaf()}`;
+    case 3:
+      return `(${leaf()} OR ${leaf()}) ${leaf()}`;
+    default:
+      return `-(${leaf()} ${leaf()}) ${rnd() < 0.5 ? leaf() : ''}`.trim();
+  }
+}
+
+const shape = (r: SearchResult) => ({ ids: r.hits.map((h) => h.id), scores: r.hits.map((h) => h.score), total: r.total, facets: r.facets, nextCursor: r.nextCursor });
+
+let sql: SqliteStore;
+let mem: SqliteStore;
+const records = Array.from({ length: 400 }, (_, i) => record(i));
+beforeAll(async () => {
+  const file = path.join(t.dir, 'cols.db');
+  const writer = new SqliteStore(file);
+  await writer.migrate();
+  await writer.upsertMany(records);
+  await writer.close();
+  sql = new SqliteStore(file, { columnIndex: 'off' });
+  mem = new SqliteStore(file, { columnIndex: 'always' });
+});
+afterAll(async () => {
+  await sql.close();
+  await mem.close();
+  t.cleanup();
+});
+
+describe('SQLite column copy', () => {
+  it('answers 300 random filter queries exactly as SQL: pages, totals, facets, every sort', async () => {
+    let nonEmpty = 0;
+    for (let i = 0; i < 300; i++) {
+      const text = query();
+      const sort = pick(SORT_KEYS);
+      const q = { text, sort, limit: 7, offset: pick([0, 0, 5, 30]), facets: rnd() < 0.5 };
+      const a = await sql.search(q);
+      const b = await mem.search(q);
+      expect(shape(b), `${text} sort:${sort} offset:${q.offset}`).toEqual(shape(a));
+      if (a.total > 0) nonEmpty++;
+    }
+    expect(nonEmpty).toBeGreaterThan(150);
+  });
+
+  it('answers words with filters (ranked by FTS5, filtered by the copy) exactly as SQL', async () => {
+    const WORDS = ['clip', 'summer', 'dog', 'park', 'night', 'clip OR park', 'cl*', '"dog park"', 'clip -night'];
+    let nonEmpty = 0;
+    for (let i = 0; i < 150; i++) {
+      const text = `${pick(WORDS)} ${query()}`;
+      const q = { text, limit: 7, offset: pick([0, 0, 5, 30]), facets: rnd() < 0.5 };
+      const a = await sql.search(q);
+      const b = await mem.search(q);
+      expect(shape(b), `${text} offset:${q.offset}`).toEqual(shape(a));
+      if (a.total > 7) nonEmpty++;
+    }
+    expect(nonEmpty).toBeGreaterThan(40);
+  });
+
+  it('follows cursors through every page of every sort exactly as SQL', async () => {
+    for (const sort of SORT_KEYS) {
+      for (const text of ['', 'has:audio', '-tag:dog', 'size:>0 OR is:failed']) {
+        let cursorA: string | null = null;
+        let cursorB: string | null = null;
+        let pages = 0;
+        do {
+          const a = await sql.search({ text, sort, limit: 9, facets: false, ...(cursorA ? { cursor: cursorA } : {}) });
+          const b = await mem.search({ text, sort, limit: 9, facets: false, ...(cursorB ? { cursor: cursorB } : {}) });
+          expect(shape(b), `${text} sort:${sort} page ${pages}`).toEqual(shape(a));
+          cursorA = a.nextCursor ?? null;
+          cursorB = b.nextCursor ?? null;
+          pages++;
+        } while (cursorA && pages < 100);
+        expect(pages, `${text} sort:${sort}`).toBeGreaterThan(text === '' ? 40 : 3);
+      }
+    }
+  });
+
+  it('follows local writes (upsert, update of labels, delete) in the next answer', async () => {
+    const file = path.join(t.dir, 'writes.db');
+    const store = new SqliteStore(file, { columnIndex: 'always' });
+    await store.migrate();
+    await store.upsertMany(records.slice(0, 50));
+    const reader = new SqliteStore(file, { columnIndex: 'off' });
+    const same = async (text: string, sort: (typeof SORT_KEYS)[number] = 'relevance') => {
+      const q = { text, sort, limit: 10, facets: true };
+      expect(shape(await store.search(q)), text).toEqual(shape(await reader.search(q)));
+    };
+    await same('tag:beach');
+    const before = (await store.get(records[3]!.id))!;
+    const after = { ...before, tags: [{ name: 'zebra', source: 'rule' as const }] };
+    await store.updateTags([{ before, after }]);
+    await same('tag:zebra');
+    expect((await store.search({ text: 'tag:zebra' })).hits.map((h) => h.id)).toEqual([before.id]);
+    await store.upsert({ ...records[60]!, id: 'new-one', source: { ...records[60]!.source, title: 'A Brand New Clip' } });
+    await same('name:brand', 'name-asc');
+    await same('', 'added-desc');
+    await store.delete(records[3]!.id);
+    await same('tag:zebra');
+    expect((await store.search({ text: 'tag:zebra' })).total).toBe(0);
+    await same('', 'size-desc');
+    await reader.close();
+    await store.close();
+  });
+
+  it('another connection writing: answers stay right (the copy rebuilds, or SQL answers while it may not yet)', async () => {
+    const file = path.join(t.dir, 'other.db');
+    const store = new SqliteStore(file, { columnIndex: 'always' });
+    await store.migrate();
+    await store.upsertMany(records.slice(0, 40));
+    expect((await store.search({ text: 'id:other-1' })).total).toBe(0);
+    const other = new SqliteStore(file);
+    for (let k = 1; k <= 3; k++) {
+      await other.upsert({ ...records[100 + k]!, id: `other-${k}` });
+      const r = await store.search({ text: `id:other-${k}`, facets: true });
+      expect(r.total).toBe(1);
+      expect(r.hits[0]!.id).toBe(`other-${k}`);
+      expect((await store.search({ text: '' })).total).toBe(40 + k);
+    }
+    await other.close();
+    await store.close();
+  });
+});
