@@ -418,7 +418,15 @@ export class SqliteColumnIndex {
 
   /** A record's labels of one kind, from `group_concat(…, char(31))`. */
   private setLabels(label: Label, rid: number, joined: string | null): void {
-    this.labels[label][rid] = joined ? Uint32Array.from(joined.split(SEP), (t) => this.dicts[label].code(t)) : undefined;
+    if (!joined) {
+      this.labels[label][rid] = undefined;
+      return;
+    }
+    const names = joined.split(SEP);
+    const dict = this.dicts[label];
+    const codes = new Uint32Array(names.length);
+    for (let i = 0; i < names.length; i++) codes[i] = dict.code(names[i]!);
+    this.labels[label][rid] = codes;
   }
 
   private clearRow(rid: number): void {
