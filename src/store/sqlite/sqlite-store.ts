@@ -13,10 +13,10 @@ import { BM25, sqliteRankedPlan, sqliteTextSplit, sqliteSearch, sqliteWhere, typ
 
 type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
 
-/** The videos row of a record, from the named columns `upsertOne` builds. */
 /** Rows fetched past a text page, so the group of rows tied with its last score is nearly always among them. */
 const TIE_SLACK = 64;
 
+/** The videos row of a record, from the named columns `upsertOne` builds. */
 const INSERT_VIDEO_ROW = `INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
                            name, sort_duration, audio_codec, container, resolution, created, has_ai, has_description, has_metadata)
        VALUES (@id, @path, @title, @source_kind, @duration, @width, @height, @fps, @codec, @bytes, @has_audio, @scene_count, @failed, @created_at, @updated_at,
