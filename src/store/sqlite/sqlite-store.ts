@@ -297,7 +297,7 @@ export class SqliteStore implements VideoStore {
       }
       const docs = this.docsByIds(rows.slice(0, plan.limit).map((r) => r.id));
       const w = this.whereOf(plan);
-      const counted = plan.facets ? this.facetsAndTotal(plan, w, first) : null;
+      const counted = plan.facets ? this.facetsAndTotal(plan, w, first, restMask) : null;
       const total = counted ? counted.total : (fast?.total ?? this.countWhere(w));
       const hasMore = rows.length > plan.limit;
       const page = rows.slice(0, plan.limit);
@@ -384,7 +384,7 @@ export class SqliteStore implements VideoStore {
    * another connection (`PRAGMA data_version`). Counts come from the column copy; by SQL on the first search
    * (`first`), with the copy off, or while it is stale and was rebuilt too recently.
    */
-  private facetsAndTotal(plan: QueryPlan, w: { sql: string; params: Param[] }, first: boolean): CountedMatch {
+  private facetsAndTotal(plan: QueryPlan, w: { sql: string; params: Param[] }, first: boolean, restMask: Uint8Array | null): CountedMatch {
     const generation = `${this.writes}:${this.db.pragma('data_version', { simple: true }) as number}`;
     const key = `${w.sql}\u0000${JSON.stringify(w.params)}`;
     const hit = this.facetCache.get(generation, key);
@@ -393,7 +393,7 @@ export class SqliteStore implements VideoStore {
     if (first || this.columnMode === 'off' || !this.columns.sync()) counted = { total: this.countWhere(w), facets: this.sqlFacets(w) };
     else if (w.sql === '1') counted = { total: this.countWhere(w), facets: this.columns.count(null) };
     else {
-      const rowids = this.textMatchRowids(plan) ?? (this.stmt(`SELECT v.rowid FROM videos v WHERE ${w.sql}`).pluck().all(...w.params) as number[]);
+      const rowids = this.textMatchRowids(plan, restMask) ?? (this.stmt(`SELECT v.rowid FROM videos v WHERE ${w.sql}`).pluck().all(...w.params) as number[]);
       counted = { total: rowids.length, facets: this.columns.count(rowids) };
     }
     return this.facetCache.set(generation, key, counted);
@@ -402,11 +402,12 @@ export class SqliteStore implements VideoStore {
   /**
    * The rowids matching a `words filters` query, collected in one pass over the FTS5 match with the filters as
    * a mask from the column copy (joining the match with the table and reading every rowid back cost 5x more);
-   * null for another shape. The caller has synced the copy.
+   * null for another shape. `restMask`: the filters' mask when the page already made it (the same conjuncts).
+   * The caller has synced the copy.
    */
-  private textMatchRowids(plan: QueryPlan): Int32Array | null {
+  private textMatchRowids(plan: QueryPlan, restMask: Uint8Array | null): Int32Array | null {
     const split = sqliteTextSplit(plan.where);
-    const mask = split?.rest ? this.columns.maskOf(split.rest.node) : null;
+    const mask = split?.rest ? (restMask ?? this.columns.maskOf(split.rest.node)) : null;
     if (!split || (split.rest && !mask)) return null;
     const out: number[] = [];
     this.activeMask = mask;
