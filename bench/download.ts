@@ -70,6 +70,18 @@ function run(cmd: string, args: string[]): Promise<void> {
 
 const curl = (args: string[]) => run('curl', args);
 
+/**
+ * Removes a finished output and waits for the disk to be quiet again before the next timed run. The root
+ * filesystem here is mounted with `discard`: deleting a fsynced 1 GiB file sends its blocks to the device as
+ * discards at the next journal commit, and a run started right after a delete measured that work (it halved
+ * the next download, whichever tool ran it). `sync` forces the commit; the pause lets the device finish.
+ */
+async function removeAndSettle(file: string): Promise<void> {
+  rmSync(file, { recursive: true, force: true });
+  await run('sync', []);
+  await new Promise((r) => setTimeout(r, 1000));
+}
+
 const work = workDir('download');
 const server = await startServer();
 const logger = createLogger({ file: null, level: 'silent', secrets: [] });
@@ -95,7 +107,7 @@ try {
     const curlOut = path.join(work, 'curl-big.bin');
     const c = await timed(() => curl(['-s', '-S', '-o', curlOut, `${server.base}/big.mp4`]));
     if (statSync(curlOut).size !== BIG) throw new Error('curl got a short file');
-    rmSync(curlOut, { force: true });
+    await removeAndSettle(curlOut);
     bestCurl = Math.min(bestCurl, c.ms);
 
     const media = path.join(work, `vdx-${round}`);
@@ -104,7 +116,7 @@ try {
       mkdirSync(media, { recursive: true });
       const v = await timed(() => src.download(`${server.base}/big.mp4`, ctxFor(media)));
       if (v.value.bytes !== BIG) throw new Error('videodex got a short file');
-      rmSync(media, { recursive: true, force: true });
+      await removeAndSettle(media);
       return v.ms;
     };
     const v = await vdx(source);
@@ -114,7 +126,7 @@ try {
       await curl(['-s', '-S', '-o', curlOut, `${server.base}/big.mp4`]);
       await run('sync', [curlOut]);
     });
-    rmSync(curlOut, { force: true });
+    await removeAndSettle(curlOut);
     bestCurlSync = Math.min(bestCurlSync, cs.ms);
     const vn = await vdx(noSyncSource);
     bestVdxNoSync = Math.min(bestVdxNoSync, vn);

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Video } from '../src/core/index.js';
 import { makeQueries, makeRecord, type Kind } from './search-data.js';
-import { compareBySort, indexFields, matches, planQuery, SqliteStore, type IndexFields, type SearchQuery, type VideoStore } from '../src/store/index.js';
+import { BULK_WRITE_BATCH, compareBySort, indexFields, matches, planQuery, SqliteStore, type IndexFields, type SearchQuery, type VideoStore } from '../src/store/index.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -41,7 +41,8 @@ async function loadStore(store: VideoStore, records: Video[]): Promise<{ wall: n
   await store.migrate();
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  for (let i = 0; i < records.length; i += 500) await store.upsertMany!(records.slice(i, i + 500));
+  // in the batches `db copy` writes
+  for (let i = 0; i < records.length; i += BULK_WRITE_BATCH) await store.upsertMany!(records.slice(i, i + BULK_WRITE_BATCH));
   const c = process.cpuUsage(c0);
   return { wall: records.length / ((performance.now() - t0) / 1000), cpu: records.length / ((c.user + c.system) / 1e6) };
 }

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { StoreError, type Video } from '../core/index.js';
-import type { VideoStore } from './video-store.js';
+import { BULK_WRITE_BATCH, type VideoStore } from './video-store.js';
 
 export interface CopyProgress {
   copied: number;
@@ -12,7 +12,7 @@ export interface CopyProgress {
 }
 
 export interface CopyOptions {
-  /** Records per write (default 500). */
+  /** Records per write (default `BULK_WRITE_BATCH`). */
   batchSize?: number;
   /** JSON file remembering the last id copied, so an interrupted copy resumes; removed on success. */
   checkpointFile?: string;
@@ -59,7 +59,7 @@ function writeCheckpoint(file: string, c: Checkpoint): void {
  * Throws StoreError when the counts or the sample differ.
  */
 export async function copyStore(from: VideoStore, to: VideoStore, options: CopyOptions = {}): Promise<CopyReport> {
-  const batchSize = options.batchSize ?? 500;
+  const batchSize = options.batchSize ?? BULK_WRITE_BATCH;
   await to.migrate();
   const total = await from.count();
   const checkpoint = readCheckpoint(options.checkpointFile);

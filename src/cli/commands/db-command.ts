@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, maskSecret } from '../../core/index.js';
-import { backendOfUrl, copyStore, openStore } from '../../store/index.js';
+import { backendOfUrl, BULK_WRITE_BATCH, copyStore, openStore } from '../../store/index.js';
 import { appFrom, err, out, positiveInt, nonNegativeInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 interface DbFlags extends CommonFlags {
@@ -51,7 +51,7 @@ export function registerDb(program: Command): void {
   withConfigOptions(db.command('copy').description('copy every record of the configured store into another (streamed, resumable, counts verified)'))
     .requiredOption('--to <url>', 'target: postgres://user:pass@host/db, mongodb://host/db, or a SQLite file path')
     .option('--schema <name>', 'PostgreSQL schema / MongoDB database of the target (default public / from the URL)')
-    .option('--batch <n>', 'records per write', positiveInt, 500)
+    .option('--batch <n>', 'records per write', positiveInt, BULK_WRITE_BATCH)
     .option('--no-resume', 'start over instead of resuming an interrupted copy')
     .option('--sample <n>', 'records compared whole after the copy (0: counts only)', nonNegativeInt, 100)
     .action(async (flags: DbFlags) => {
@@ -66,7 +66,7 @@ export function registerDb(program: Command): void {
         const started = Date.now();
         try {
           const report = await copyStore(from, target, {
-            batchSize: flags.batch ?? 500,
+            batchSize: flags.batch ?? BULK_WRITE_BATCH,
             checkpointFile,
             sample: flags.sample ?? 100,
             onProgress: (p) => {

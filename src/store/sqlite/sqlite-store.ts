@@ -9,9 +9,13 @@ import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labe
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
 import { SqliteColumnIndex, type ColumnPage } from './sqlite-column-index.js';
+import { BACKSTOP_PAGES, WalCheckpointer } from './wal-checkpointer.js';
 import { BM25, sqliteRankedPlan, sqliteTextSplit, sqliteSearch, sqliteWhere, type Param, type SqliteRankedSql } from './sqlite-query.js';
 
 type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
+
+/** The log's size past which the checkpoint thread makes it start over (see wal-checkpointer.ts). */
+const WAL_LIMIT_BYTES = 128 << 20;
 
 /** Rows fetched past a text page, so the group of rows tied with its last score is nearly always among them. */
 const TIE_SLACK = 64;
@@ -41,16 +45,26 @@ export class SqliteStore implements VideoStore {
   private activeMask: Uint8Array | null = null;
   private collected: number[] | null = null;
 
+  private readonly checkpointMode: 'thread' | 'inline';
+  /** Made on the first write (a process that only searches starts no thread). */
+  private checkpointer: WalCheckpointer | null = null;
+  private readonly walLimitBytes: number;
+
   /**
    * `columnIndex`: when searches without text are answered from the in-memory column copy (see
    * sqlite-column-index.ts). `auto` (default): from the second search on, so a one-shot CLI search never pays
    * for building it; `always`; `off`: always by SQL.
+   * `checkpoints`: who copies the write-ahead log back into the database file. `thread` (default for files):
+   * the process's checkpoint thread, after each write (see wal-checkpointer.ts); `inline`: SQLite's own, inside
+   * the commit that passes 1000 pages.
    */
   constructor(
     readonly file: string,
-    options: { columnIndex?: 'auto' | 'always' | 'off' } = {},
+    options: { columnIndex?: 'auto' | 'always' | 'off'; checkpoints?: 'thread' | 'inline'; walLimitBytes?: number } = {},
   ) {
+    this.walLimitBytes = options.walLimitBytes ?? WAL_LIMIT_BYTES;
     this.columnMode = options.columnIndex ?? 'auto';
+    this.checkpointMode = file === ':memory:' ? 'inline' : (options.checkpoints ?? 'thread');
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     try {
       this.db = new Database(file);
@@ -83,6 +97,29 @@ export class SqliteStore implements VideoStore {
       this.statements.set(sql, st);
     }
     return st;
+  }
+
+  /** After each committed write: the checkpoint thread copies the log back soon, beside the next write. */
+  private wrote(): void {
+    if (this.checkpointMode !== 'thread') return;
+    if (!this.checkpointer) {
+      const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+      this.checkpointer = new WalCheckpointer(this.file, Math.max(1, Math.floor(this.walLimitBytes / pageSize)), () => {
+        // the thread is gone: this connection checkpoints inside its commits again
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      });
+      // A backstop only: the log still stays bounded if the thread falls behind. After a checkpoint has let the
+      // log start over, its file is cut back to this size instead of keeping its largest.
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      this.db.pragma(`journal_size_limit = ${Math.min(this.walLimitBytes, 64 << 20)}`);
+    }
+    this.checkpointer.nudge();
+  }
+
+  /** The checkpoint thread's work on this file (tests and diagnostics); null before the first write. */
+  get checkpoints(): { done: number; restarts: number; failures: number; last: { log: number; checkpointed: number } | null } | null {
+    const c = this.checkpointer;
+    return c ? { done: c.done, restarts: c.restarts, failures: c.failures, last: c.last } : null;
   }
 
   private guard<T>(what: string, fn: () => T): T {
@@ -137,6 +174,7 @@ export class SqliteStore implements VideoStore {
 
   async upsert(video: Video): Promise<void> {
     this.guard(`upsert ${video.id}`, () => this.db.transaction((v: Video) => this.upsertOne(v)).immediate(video));
+    this.wrote();
   }
 
   /** One transaction for the batch: the fast path for bulk loads and `db copy`. */
@@ -146,6 +184,7 @@ export class SqliteStore implements VideoStore {
         for (const v of vs) this.upsertOne(v);
       }).immediate(videos),
     );
+    this.wrote();
   }
 
   /** Writes the record, its columns, label rows and FTS row; the caller holds a transaction. */
@@ -222,6 +261,7 @@ export class SqliteStore implements VideoStore {
         for (const r of fts) this.insertFtsRow(r.rowid, indexFields(r.video));
       }).immediate(changes),
     );
+    this.wrote();
   }
 
   private updateTagsOne(before: Video, after: Video, fts: Array<{ rowid: number; video: Video }>): void {
@@ -484,7 +524,7 @@ export class SqliteStore implements VideoStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.guard('delete', () =>
+    const deleted = this.guard('delete', () =>
       this.db.transaction(() => {
         this.writes++;
         const row = this.db.prepare('SELECT rowid FROM videos WHERE id = ?').get(id) as { rowid: number } | undefined;
@@ -499,6 +539,8 @@ export class SqliteStore implements VideoStore {
         return true;
       }).immediate(),
     );
+    if (deleted) this.wrote();
+    return deleted;
   }
 
   async getInput(key: string): Promise<InputRecord | null> {
@@ -520,6 +562,7 @@ export class SqliteStore implements VideoStore {
         )
         .run(row);
     });
+    this.wrote();
   }
 
   async listInputs(status?: InputRecord['status']): Promise<InputRecord[]> {
@@ -533,6 +576,8 @@ export class SqliteStore implements VideoStore {
 
   async close(): Promise<void> {
     this.statements.clear();
+    // The thread's connection first: this one is then the last, and closing it removes the log.
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 }
