@@ -56,6 +56,11 @@ export interface VideoStore {
    * since it was read is skipped, not re-created. Optional: callers fall back to `upsertMany`.
    */
   updateTags?(changes: readonly TagUpdate[]): Promise<void>;
+  /**
+   * Prepares what a long-lived process searches with (SQLite: the in-memory column copy), so its first users do
+   * not wait for it. `serve` calls it before listening. Optional: a store without such state has nothing to do.
+   */
+  warm?(): Promise<void>;
   /** The record, or null. */
   get(id: string): Promise<Video | null>;
   /** Records whose file path is this path. */

@@ -165,15 +165,16 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
 
     it('updateTags writes re-tagged records and keeps the index as upsert would', async () => {
       expect(store.updateTags).toBeTypeOf('function');
-      const a = makeVideo({ n: 910, title: 'Heron fishing', tags: ['striped', 'bird'], categories: ['nature'], description: 'a grey heron' });
+      const a = makeVideo({ n: 910, title: 'Heron fishing', tags: ['striped', 'bird', 'grey'], categories: ['nature'], description: 'a grey heron' });
       const b = makeVideo({ n: 911, title: 'Kestrel hover', tags: ['bird'] });
       const gone = makeVideo({ n: 912, title: 'Gone owl', tags: ['bird'] });
       for (const v of [a, b, gone]) await store.upsert(v);
       await store.delete(gone.id);
       const at = new Date().toISOString();
       const tagEntry = { status: 'done' as const, version: '1', inputHash: 'new', at, ms: 0 };
-      // a: labels change (tag and category text too); b: only stages, extra and updatedAt change, and it fails
-      const a2: Video = { ...a, tags: [{ name: 'bird', source: 'rule' }, { name: 'wader', source: 'rule', confidence: 0.9, rule: 'r1' }], categories: [{ name: 'wildlife', source: 'rule' }], extra: { _tagging: { carried: [], produced: ['bird'] } }, stages: { ...a.stages, tag: tagEntry }, updatedAt: at };
+      // a: labels change (tag and category text too; two tags go, two come, one stays); b: only stages, extra and
+      // updatedAt change, and it fails
+      const a2: Video = { ...a, tags: [{ name: 'bird', source: 'rule' }, { name: 'wader', source: 'rule', confidence: 0.9, rule: 'r1' }, { name: 'reed', source: 'rule' }], categories: [{ name: 'wildlife', source: 'rule' }], extra: { _tagging: { carried: [], produced: ['bird'] } }, stages: { ...a.stages, tag: tagEntry }, updatedAt: at };
       const b2: Video = { ...b, stages: { ...b.stages, tag: { ...tagEntry, status: 'failed', error: 'plugin threw' } }, extra: { note: 1 }, updatedAt: at };
       const gone2: Video = { ...gone, tags: [{ name: 'phantom', source: 'rule' }], updatedAt: at };
       await store.updateTags!([{ before: a, after: a2 }, { before: b, after: b2 }, { before: gone, after: gone2 }]);
@@ -181,7 +182,7 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       expect(await store.get(b.id)).toEqual(b2);
       expect(await store.get(gone.id)).toBeNull();
       const now = [...videos, a2, b2];
-      for (const text of ['tag:striped', 'tag:wader', 'tag:bird', 'tag:phantom', 'category:nature', 'category:wildlife', 'wader', 'wildlife', 'striped', 'heron', 'kestrel', 'is:failed', 'is:ok tag:bird']) {
+      for (const text of ['tag:striped', 'tag:grey', 'tag:wader', 'tag:reed', 'tag:bird', 'tag:phantom', 'category:nature', 'category:wildlife', 'wader', 'wildlife', 'striped', 'heron', 'kestrel', 'is:failed', 'is:ok tag:bird']) {
         expect([...(await allIds(store, { text }))].sort(), text).toEqual(oracle(now, { text }).map((v) => v.id).sort());
       }
       const facets = (await store.search({ text: 'tag:bird' })).facets;
@@ -189,7 +190,9 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       // a second update from the updated state: labels back to the start
       await store.updateTags!([{ before: a2, after: { ...a, updatedAt: at } }]);
       expect(await allIds(store, { text: 'striped' })).toEqual([a.id]);
+      expect(await allIds(store, { text: 'tag:grey' })).toEqual([a.id]);
       expect(await allIds(store, { text: 'wader' })).toEqual([]);
+      expect(await allIds(store, { text: 'tag:reed' })).toEqual([]);
       await store.delete(a.id);
       await store.delete(b.id);
       expect(await store.count()).toBe(videos.length);

@@ -185,4 +185,19 @@ describe('SQLite column copy', () => {
     await other.close();
     await store.close();
   });
+
+  it('warm() builds the copy up front, so the first search of a serve process is answered from it', async () => {
+    const store = new SqliteStore(path.join(t.dir, 'cols.db'));
+    const columns = (store as unknown as { columns: { built: boolean } }).columns;
+    expect(columns.built).toBe(false);
+    await store.warm();
+    expect(columns.built).toBe(true);
+    const q = { text: 'height:>=720 sort:duration-desc', limit: 9, facets: true };
+    expect(shape(await store.search(q))).toEqual(shape(await sql.search(q)));
+    const off = new SqliteStore(path.join(t.dir, 'cols.db'), { columnIndex: 'off' });
+    await off.warm();
+    expect((off as unknown as { columns: { built: boolean } }).columns.built).toBe(false);
+    await off.close();
+    await store.close();
+  });
 });

@@ -10,6 +10,10 @@ export function registerServe(program: Command): void {
     .action(async (flags: CommonFlags & { host?: string; port?: number }) => {
       const app = appFrom(flags, { 'Server.Host': flags.host, 'Server.Port': flags.port });
       const store = await app.store();
+      // before listening: the first searches would otherwise wait for it
+      const t0 = Date.now();
+      await store.warm?.();
+      app.logger.info({ ms: Date.now() - t0 }, 'search structures ready');
       const api = createHttpApi(store);
       const { Host, Port } = app.config.Server;
       await new Promise<void>((resolve, reject) => {

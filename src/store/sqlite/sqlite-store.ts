@@ -116,6 +116,12 @@ export class SqliteStore implements VideoStore {
     this.checkpointer.nudge();
   }
 
+  /** Builds the column copy now (about 2 s at 100k records) instead of on the second search. */
+  async warm(): Promise<void> {
+    if (this.columnMode === 'off') return;
+    this.guard('warm', () => this.columns.sync());
+  }
+
   /** The checkpoint thread's work on this file (tests and diagnostics); null before the first write. */
   get checkpoints(): { done: number; restarts: number; failures: number; last: { log: number; checkpointed: number } | null } | null {
     const c = this.checkpointer;
@@ -284,8 +290,14 @@ export class SqliteStore implements VideoStore {
     if (sameList(was, now)) return false;
     const old = new Set(was);
     const next = new Set(now);
-    for (const x of was) if (!next.has(x)) this.stmt(`DELETE FROM ${table} WHERE video_id = ? AND ${col} = ?`).run(id, x);
-    for (const x of now) if (!old.has(x)) this.stmt(`INSERT OR IGNORE INTO ${table} (video_id, ${col}) VALUES (?, ?)`).run(id, x);
+    const gone = was.filter((x) => !next.has(x));
+    const added = now.filter((x) => !old.has(x));
+    // one statement each way per record (a first re-tag adds some 24 tags to every record: one statement per tag
+    // made it the largest cost of the write)
+    if (gone.length === 1) this.stmt(`DELETE FROM ${table} WHERE video_id = ? AND ${col} = ?`).run(id, gone[0]);
+    else if (gone.length > 1) this.stmt(`DELETE FROM ${table} WHERE video_id = ? AND ${col} IN (SELECT value FROM json_each(?))`).run(id, JSON.stringify(gone));
+    if (added.length === 1) this.stmt(`INSERT OR IGNORE INTO ${table} (video_id, ${col}) VALUES (?, ?)`).run(id, added[0]);
+    else if (added.length > 1) this.stmt(`INSERT OR IGNORE INTO ${table} (video_id, ${col}) SELECT ?, value FROM json_each(?)`).run(id, JSON.stringify(added));
     return true;
   }
 
