@@ -123,9 +123,9 @@ export class SqliteStore implements VideoStore {
   }
 
   /** The checkpoint thread's work on this file (tests and diagnostics); null before the first write. */
-  get checkpoints(): { done: number; restarts: number; failures: number; last: { log: number; checkpointed: number } | null } | null {
+  get checkpoints(): { done: number; restarts: number; parked: number; failures: number; last: { log: number; checkpointed: number } | null } | null {
     const c = this.checkpointer;
-    return c ? { done: c.done, restarts: c.restarts, failures: c.failures, last: c.last } : null;
+    return c ? { done: c.done, restarts: c.restarts, parked: c.parked, failures: c.failures, last: c.last } : null;
   }
 
   private guard<T>(what: string, fn: () => T): T {
