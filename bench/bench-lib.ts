@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI_NODE_FLAGS, semiSpaceMb } from '../src/cli/node-flags.js';
 
 export const benchDir = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(benchDir, '..');
@@ -43,4 +44,14 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
 
 export function hasFlag(name: string): boolean {
   return process.argv.includes(name);
+}
+
+/**
+ * Runs this bench under the node flags the `videodex` launcher starts with (CLI_NODE_FLAGS), so it measures what
+ * the command does: when they are missing, the script runs itself again with them and exits with its status.
+ */
+export function runAsLauncher(): void {
+  if (semiSpaceMb() !== null) return;
+  const r = spawnSync(process.execPath, [...CLI_NODE_FLAGS, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
 }

@@ -17,7 +17,9 @@ import { configWith, createLogger, newVideo, type Video } from '../src/core/inde
 import { SqliteStore } from '../src/store/index.js';
 import { classifyRecord, createTaggingSetup, tagRecordSync } from '../src/tagging/index.js';
 import { createClassifyStage, createTagStage, retagRecords } from '../src/workflow/index.js';
-import { hasFlag, recordResult, workDir } from './bench-lib.js';
+import { hasFlag, recordResult, runAsLauncher, workDir } from './bench-lib.js';
+
+runAsLauncher();
 
 const N = hasFlag('--quick') ? 20_000 : Number(process.argv.find((a) => /^--records=\d+$/.test(a))?.split('=')[1] ?? 100_000);
 const dir = workDir('retag');

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MediaTools, runTool } from '../src/core/index.js';
+import { CLI_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const videos = path.join(root, 'demo-videos');
@@ -33,7 +34,8 @@ const SAMPLES: Sample[] = [
 function videodex(args: string[]): Promise<number> {
   process.stdout.write(`\n$ videodex ${args.join(' ')}\n`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: 'inherit', cwd: root });
+    // the launcher's node flags, as `videodex` itself starts
+    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, cli, ...args], { stdio: 'inherit', cwd: root });
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
   });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CLI_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const entry = path.join(root, 'src/cli/main.ts');
@@ -19,7 +20,8 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
     const env = { ...(options.env ?? process.env) };
     // A test must not pick up the developer's own settings.
     for (const k of Object.keys(env)) if (k.startsWith('VIDEODEX_') && !(options.env && k in options.env)) delete env[k];
-    const child = spawn(process.execPath, ['--import', tsxLoader, entry, ...args], {
+    // with the launcher's node flags, as `videodex` runs
+    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, '--import', tsxLoader, entry, ...args], {
       cwd: options.cwd ?? root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { describeError, findOnPath, INSTALL_HINTS, locateTool, MediaTools, toolVersion } from '../../core/index.js';
+import { CLI_NODE_FLAGS, semiSpaceMb } from '../node-flags.js';
 import { appFrom, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 interface Check {
@@ -16,7 +17,10 @@ export function registerDoctor(program: Command): void {
     .action(async (flags: CommonFlags & { json?: boolean }) => {
       const app = appFrom(flags);
       const checks: Check[] = [];
-      checks.push({ what: 'node', ok: Number(process.versions.node.split('.')[0]) >= 20, detail: process.version, fix: 'install Node.js 20 or newer' });
+      const semi = semiSpaceMb();
+      const nodeOk = Number(process.versions.node.split('.')[0]) >= 20;
+      const fix = !nodeOk ? 'install Node.js 20 or newer' : semi === null ? `batch work runs faster with the launcher's ${CLI_NODE_FLAGS.join(' ')} (\`videodex\` after npm link, or npx videodex)` : undefined;
+      checks.push({ what: 'node', ok: nodeOk, detail: `${process.version}; young generation ${semi === null ? "Node's default" : `${semi} MB semi-space`}`, ...(fix ? { fix } : {}) });
       let tools: MediaTools | null = null;
       try {
         tools = await app.tools();
