@@ -18,6 +18,10 @@ import path from 'node:path';
 import type { Video } from '../src/core/index.js';
 import { makeQueries, makeRecord, type Kind } from './search-data.js';
 import { BULK_WRITE_BATCH, compareBySort, indexFields, matches, planQuery, SqliteStore, type IndexFields, type SearchQuery, type VideoStore } from '../src/store/index.js';
+import { runAsLauncher } from './bench-lib.js';
+
+// as `videodex` runs node (db copy, serve)
+runAsLauncher();
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
