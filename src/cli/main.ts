@@ -1,4 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
-import { main } from './program.js';
+#!/usr/bin/env node
+import { relaunchWithNodeFlags } from './node-flags.js';
 
+// Batch commands run in a child Node with CLI_NODE_FLAGS; the CLI itself is loaded only where it runs.
+await relaunchWithNodeFlags();
+const { main } = await import('./program.js');
 process.exitCode = await main(process.argv);

@@ -1,11 +1,20 @@
+import { spawn } from 'node:child_process';
+
 /**
- * Node flags the `videodex` launcher starts with (its shebang: `#!/usr/bin/env -S node <flags>`; a test keeps
- * the two the same). Re-tagging, processing and exports parse and build many short-lived objects per record; a
- * 64 MB young generation (16 MB by default) lets most of them die before a collection copies them. Re-tagging
- * after a rule edit ran 1.4x faster (1.6x less CPU) for 20-40 MB more memory; 128 MB gained nothing more. V8
- * reads it only at start-up, so it has to be a flag, not a runtime setting.
+ * Node flags the batch commands run with. Re-tagging, processing and exports parse and build many short-lived
+ * objects per record; a 64 MB young generation (16 MB by default) lets most of them die before a collection
+ * copies them. Re-tagging after a rule edit ran 1.4x faster (1.6x less CPU) for 20-40 MB more memory; 128 MB
+ * gained nothing more. V8 reads it only at start-up (`v8.setFlagsFromString` later changed nothing, measured), and
+ * a shebang cannot pass it portably (`env -S` is missing from BusyBox, so Alpine images could not start the
+ * command), so the launcher starts Node again with it (`relaunchWithNodeFlags`).
  */
 export const CLI_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+
+/** Commands whose run is long enough, and allocation-heavy enough, to pay for a second Node start (~50 ms). */
+export const BATCH_COMMANDS: ReadonlySet<string> = new Set(['process', 'retag', 'export', 'dataset', 'db', 'worker', 'serve']);
+
+/** Set in the relaunched process: never relaunch twice, whatever its flags say. */
+const RELAUNCHED = 'VIDEODEX_NODE_RELAUNCHED';
 
 /** The young generation's semi-space this process started with, in MB, or null when Node's default is used. */
 export function semiSpaceMb(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): number | null {
@@ -17,4 +26,32 @@ export function semiSpaceMb(execArgv: readonly string[] = process.execArgv, node
     if (m) mb = Number(m[1]);
   }
   return mb;
+}
+
+/**
+ * For a batch command started without CLI_NODE_FLAGS: runs the same script again in a child Node with them
+ * (stdio shared, so pipes and the terminal work as before), forwards SIGTERM/SIGHUP to it (Ctrl-C reaches both
+ * through the terminal; this process waits for the child), and ends as the child ended: its exit code, or the
+ * same signal. Resolves with null when this process should run the command itself: not a batch command, the
+ * young generation already set (by the user too), already relaunched, or a debugger attached (`--inspect*`,
+ * whose port the child could not take).
+ */
+export async function relaunchWithNodeFlags(argv: readonly string[] = process.argv, batch: ReadonlySet<string> = BATCH_COMMANDS): Promise<null> {
+  const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (!command || !batch.has(command) || semiSpaceMb() !== null || process.env[RELAUNCHED] || process.execArgv.some((a) => a.startsWith('--inspect'))) return null;
+  const child = spawn(process.execPath, [...CLI_NODE_FLAGS, ...process.execArgv, ...argv.slice(1)], { stdio: 'inherit', env: { ...process.env, [RELAUNCHED]: '1' } });
+  const forward = (sig: NodeJS.Signals) => () => void child.kill(sig);
+  const handlers: Array<[NodeJS.Signals, () => void]> = [
+    ['SIGINT', () => undefined], // the terminal sends it to the child too; the child decides how to stop
+    ['SIGTERM', forward('SIGTERM')],
+    ['SIGHUP', forward('SIGHUP')],
+  ];
+  for (const [sig, fn] of handlers) process.on(sig, fn);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c, s) => resolve([c, s]));
+  });
+  for (const [sig, fn] of handlers) process.off(sig, fn);
+  if (signal) process.kill(process.pid, signal);
+  process.exit(code ?? 1);
 }

@@ -1,42 +1,105 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_NODE_FLAGS, semiSpaceMb } from '../../src/cli/node-flags.js';
+import { semiSpaceMb } from '../../src/cli/node-flags.js';
 import { repoRoot } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 
 const t = tempDir();
 afterAll(() => t.cleanup());
 
-const shebang = `#!/usr/bin/env -S node ${CLI_NODE_FLAGS.join(' ')}`;
+const loader = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+
+/** A stand-in CLI: relaunches for the command `batchy`, then says what it runs with and exits 7 (or hangs). */
+const script = path.join(t.dir, 'cli.mts');
+writeFileSync(
+  script,
+  `import { relaunchWithNodeFlags, semiSpaceMb } from ${JSON.stringify(pathToFileURL(path.join(repoRoot, 'src/cli/node-flags.ts')).href)};
+await relaunchWithNodeFlags(process.argv, new Set(['batchy']));
+process.stdout.write('semi=' + semiSpaceMb() + ' relaunched=' + (process.env.VIDEODEX_NODE_RELAUNCHED ?? '') + ' pid=' + process.pid + '\\n');
+if (process.argv.includes('hang')) setInterval(() => {}, 1000); else process.exitCode = 7;
+`,
+);
+
+function run(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+  delete env.VIDEODEX_NODE_RELAUNCHED;
+  const child = spawn(process.execPath, ['--import', loader, script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    onLine?.(d, child);
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  // 'exit' for the signal test: an orphaned child would keep the pipes, and 'close', from ever ending
+  return new Promise((resolve) => child.on(onLine ? 'exit' : 'close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
 
 describe('the videodex launcher', () => {
-  it('starts node with the flags the code names (source and build)', () => {
-    expect(readFileSync(path.join(repoRoot, 'src/cli/main.ts'), 'utf8').split('\n')[0]).toBe(shebang);
-    // npm ci builds dist/ (prepare); the bin users run is the built file
-    const built = path.join(repoRoot, 'dist/cli/main.js');
-    expect(existsSync(built), 'dist/ is built by npm ci').toBe(true);
-    expect(readFileSync(built, 'utf8').split('\n')[0]).toBe(shebang);
+  it('has a shebang every system runs (BusyBox env has no -S)', () => {
+    expect(readFileSync(path.join(repoRoot, 'src/cli/main.ts'), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(readFileSync(path.join(repoRoot, 'dist/cli/main.js'), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
   });
 
-  it('run as a program (the kernel reads the shebang), doctor reports the 64 MB young generation', async () => {
+  it('runs a batch command in a child Node with the 64 MB young generation, and ends with its exit code', async () => {
+    const r = await run(['batchy']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^semi=64 relaunched=1 pid=\d+\n$/);
+    expect(r.stdout).not.toContain(`pid=${process.pid}`);
+    expect(r.code).toBe(7);
+  });
+
+  it('runs any other command in place, as does a batch command started with the flag already', async () => {
+    const other = await run(['search']);
+    expect(other.stdout).toMatch(/^semi=null relaunched= /);
+    expect(other.code).toBe(7);
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '--max-semi-space-size=32' };
+    delete env.VIDEODEX_NODE_RELAUNCHED;
+    const child = spawn(process.execPath, ['--import', loader, script, 'batchy'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(out).toMatch(/^semi=32 relaunched= /);
+  });
+
+  it('passes SIGTERM to the child and ends by the same signal', async () => {
+    const r = await run(['batchy', 'hang'], (line, child) => {
+      if (line.includes('semi=')) child.kill('SIGTERM');
+    });
+    expect(r.stdout).toContain('semi=64');
+    expect(r.signal).toBe('SIGTERM');
+    // and the child is gone, not left running on its own
+    const pid = Number(/pid=(\d+)/.exec(r.stdout)![1]);
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 10_000;
+    while (alive() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(alive()).toBe(false);
+  });
+
+  it('the built command starts a batch command through the relaunch (as a program, via its shebang)', async () => {
     const built = path.join(repoRoot, 'dist/cli/main.js');
     // what npm does to a bin when it links or installs it
     chmodSync(built, statSync(built).mode | 0o111);
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
     for (const k of Object.keys(env)) if (k.startsWith('VIDEODEX_')) delete env[k];
-    const child = spawn(built, ['doctor', '--json', '--data-dir', t.dir], { cwd: t.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(built, ['retag', '--help'], { cwd: t.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     expect(code, stderr).toBe(0);
-    const report = JSON.parse(stdout) as { checks: Array<{ what: string; detail: string; fix?: string }> };
-    const node = report.checks.find((c) => c.what === 'node')!;
-    expect(node.detail).toContain('64 MB semi-space');
-    expect(node.fix).toBeUndefined();
+    expect(stdout).toContain('retag');
   });
 
   it('reads the semi-space from the flags or NODE_OPTIONS, the command line winning', () => {

@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { describeError, findOnPath, INSTALL_HINTS, locateTool, MediaTools, toolVersion } from '../../core/index.js';
-import { CLI_NODE_FLAGS, semiSpaceMb } from '../node-flags.js';
+import { BATCH_COMMANDS, CLI_NODE_FLAGS } from '../node-flags.js';
 import { appFrom, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 interface Check {
@@ -17,10 +17,13 @@ export function registerDoctor(program: Command): void {
     .action(async (flags: CommonFlags & { json?: boolean }) => {
       const app = appFrom(flags);
       const checks: Check[] = [];
-      const semi = semiSpaceMb();
       const nodeOk = Number(process.versions.node.split('.')[0]) >= 20;
-      const fix = !nodeOk ? 'install Node.js 20 or newer' : semi === null ? `batch work runs faster with the launcher's ${CLI_NODE_FLAGS.join(' ')} (\`videodex\` after npm link, or npx videodex)` : undefined;
-      checks.push({ what: 'node', ok: nodeOk, detail: `${process.version}; young generation ${semi === null ? "Node's default" : `${semi} MB semi-space`}`, ...(fix ? { fix } : {}) });
+      checks.push({
+        what: 'node',
+        ok: nodeOk,
+        detail: `${process.version}; ${[...BATCH_COMMANDS].join(', ')} run with ${CLI_NODE_FLAGS.join(' ')}`,
+        ...(nodeOk ? {} : { fix: 'install Node.js 20 or newer' }),
+      });
       let tools: MediaTools | null = null;
       try {
         tools = await app.tools();
