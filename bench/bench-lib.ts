@@ -1,9 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI_NODE_FLAGS, semiSpaceMb } from '../src/cli/node-flags.js';
+import { runWithNodeFlags, semiSpaceMb } from '../src/cli/node-flags.js';
 
 export const benchDir = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(benchDir, '..');
@@ -47,11 +47,9 @@ export function hasFlag(name: string): boolean {
 }
 
 /**
- * Runs this bench under the node flags the `videodex` launcher starts with (CLI_NODE_FLAGS), so it measures what
- * the command does: when they are missing, the script runs itself again with them and exits with its status.
+ * Runs this bench under the node flags the batch commands run with (CLI_NODE_FLAGS), so it measures what the
+ * command does: when they are missing, the script runs itself again with them, as the launcher does.
  */
-export function runAsLauncher(): void {
-  if (semiSpaceMb() !== null) return;
-  const r = spawnSync(process.execPath, [...CLI_NODE_FLAGS, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+export async function runAsLauncher(): Promise<void> {
+  if (semiSpaceMb() === null) await runWithNodeFlags(process.argv);
 }

@@ -19,7 +19,7 @@ import { classifyRecord, createTaggingSetup, tagRecordSync } from '../src/taggin
 import { createClassifyStage, createTagStage, retagRecords } from '../src/workflow/index.js';
 import { hasFlag, recordResult, runAsLauncher, workDir } from './bench-lib.js';
 
-runAsLauncher();
+await runAsLauncher();
 
 const N = hasFlag('--quick') ? 20_000 : Number(process.argv.find((a) => /^--records=\d+$/.test(a))?.split('=')[1] ?? 100_000);
 const dir = workDir('retag');

@@ -21,7 +21,7 @@ import { BULK_WRITE_BATCH, compareBySort, indexFields, matches, planQuery, Sqlit
 import { runAsLauncher } from './bench-lib.js';
 
 // as `videodex` runs node (db copy, serve)
-runAsLauncher();
+await runAsLauncher();
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

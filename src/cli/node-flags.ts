@@ -29,16 +29,23 @@ export function semiSpaceMb(execArgv: readonly string[] = process.execArgv, node
 }
 
 /**
- * For a batch command started without CLI_NODE_FLAGS: runs the same script again in a child Node with them
- * (stdio shared, so pipes and the terminal work as before), forwards SIGTERM/SIGHUP to it (Ctrl-C reaches both
- * through the terminal; this process waits for the child), and ends as the child ended: its exit code, or the
- * same signal. Resolves with null when this process should run the command itself: not a batch command, the
- * young generation already set (by the user too), already relaunched, or a debugger attached (`--inspect*`,
- * whose port the child could not take).
+ * For a batch command started without CLI_NODE_FLAGS: runs it in a child Node with them (`runWithNodeFlags`).
+ * Resolves with null when this process should run the command itself: not a batch command, the young generation
+ * already set (by the user too), already relaunched, or a debugger attached (`--inspect*`, whose port the child
+ * could not take).
  */
 export async function relaunchWithNodeFlags(argv: readonly string[] = process.argv, batch: ReadonlySet<string> = BATCH_COMMANDS): Promise<null> {
   const command = argv.slice(2).find((a) => !a.startsWith('-'));
   if (!command || !batch.has(command) || semiSpaceMb() !== null || process.env[RELAUNCHED] || process.execArgv.some((a) => a.startsWith('--inspect'))) return null;
+  return runWithNodeFlags(argv);
+}
+
+/**
+ * Runs the same script again in a child Node with CLI_NODE_FLAGS (stdio shared, so pipes and the terminal work as
+ * before), forwards SIGTERM/SIGHUP to it (Ctrl-C reaches both through the terminal; this process waits for the
+ * child), and ends as the child ended: its exit code, or the same signal. Never returns.
+ */
+export async function runWithNodeFlags(argv: readonly string[] = process.argv): Promise<never> {
   const child = spawn(process.execPath, [...CLI_NODE_FLAGS, ...process.execArgv, ...argv.slice(1)], { stdio: 'inherit', env: { ...process.env, [RELAUNCHED]: '1' } });
   const forward = (sig: NodeJS.Signals) => () => void child.kill(sig);
   const handlers: Array<[NodeJS.Signals, () => void]> = [

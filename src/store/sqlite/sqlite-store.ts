@@ -9,7 +9,7 @@ import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labe
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
 import { SqliteColumnIndex, type ColumnPage } from './sqlite-column-index.js';
-import { BACKSTOP_PAGES, WalCheckpointer } from './wal-checkpointer.js';
+import { BACKSTOP_PAGES, WalCheckpointer, type CheckpointResult } from './wal-checkpointer.js';
 import { BM25, sqliteRankedPlan, sqliteTextSplit, sqliteSearch, sqliteWhere, type Param, type SqliteRankedSql } from './sqlite-query.js';
 
 type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
@@ -123,7 +123,7 @@ export class SqliteStore implements VideoStore {
   }
 
   /** The checkpoint thread's work on this file (tests and diagnostics); null before the first write. */
-  get checkpoints(): { done: number; restarts: number; parked: number; failures: number; last: { log: number; checkpointed: number } | null } | null {
+  get checkpoints(): { done: number; restarts: number; parked: number; failures: number; last: CheckpointResult | null } | null {
     const c = this.checkpointer;
     return c ? { done: c.done, restarts: c.restarts, parked: c.parked, failures: c.failures, last: c.last } : null;
   }
