@@ -146,12 +146,18 @@ async function main(): Promise<void> {
       const { store, cleanup } = await b.open();
       try {
         const { wall: rate, cpu: cpuRate } = await loadStore(store, records);
-        log(`${b.name}: ${Math.round(rate)} records/s (${Math.round(cpuRate)} per CPU-second of this process); running ${Q} queries...`);
+        log(`${b.name}: ${Math.round(rate)} records/s (${Math.round(cpuRate)} per CPU-second of this process)`);
+        // as `videodex serve` does before it listens (SQLite: the column copy and the text index)
+        const w0 = performance.now();
+        await store.warm?.();
+        const warmMs = Math.round(performance.now() - w0);
+        log(`${b.name}: warmed in ${warmMs} ms; running ${Q} queries...`);
         const { all, byKind } = await runQueries(store, queries);
         const res = {
           loadPerSec: Math.round(rate),
           loadPerCpuSec: Math.round(cpuRate),
           loadVsJsonl: r2(rate / jsonlRate),
+          warmMs,
           p50: r2(pct(all, 50)),
           p95: r2(pct(all, 95)),
           p99: r2(pct(all, 99)),
@@ -161,7 +167,7 @@ async function main(): Promise<void> {
         results[b.name] = res;
         console.log(
           `${b.name.padEnd(9)} load ${String(res.loadPerSec).padStart(6)} rec/s (${res.loadVsJsonl}x JSONL)  ` +
-            `p50 ${res.p50} ms  p95 ${res.p95} ms  p99 ${res.p99} ms  (p95 ${res.speedupP95VsScan}x faster than the in-memory scan)`,
+            `warm ${warmMs} ms  p50 ${res.p50} ms  p95 ${res.p95} ms  p99 ${res.p99} ms  (p95 ${res.speedupP95VsScan}x faster than the in-memory scan)`,
         );
         for (const [k, v] of Object.entries(res.byKind)) console.log(`          ${k.padEnd(12)} n=${String(v.n).padStart(4)}  p50 ${v.p50} ms  p95 ${v.p95} ms`);
       } finally {

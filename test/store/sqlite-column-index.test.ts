@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Video } from '../../src/core/index.js';
-import { SORT_KEYS, SqliteStore, type SearchResult } from '../../src/store/index.js';
+import { planQuery, SORT_KEYS, SqliteStore, type SearchResult } from '../../src/store/index.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
 
@@ -201,3 +201,77 @@ describe('SQLite column copy', () => {
     await store.close();
   });
 });
+
+describe('SQLite text index (in memory, beside the column copy)', () => {
+  // The bench's realistic records (Zipf words, so common words match most records) and its query mix.
+  const answered = (s: SqliteStore) => (s as unknown as { columns: { answered: { text: number; filters: number } } }).columns.answered;
+  let tsql: SqliteStore;
+  let tmem: SqliteStore;
+  let file: string;
+  beforeAll(async () => {
+    const { makeRecord: benchRecord } = await import('../../bench/search-data.js');
+    file = path.join(t.dir, 'text.db');
+    const writer = new SqliteStore(file);
+    await writer.migrate();
+    const recs = Array.from({ length: 3000 }, (_, i) => benchRecord(i));
+    await writer.upsertMany(recs);
+    // deletes and rewrites, so FTS5's row count and average length come from an index that changed
+    for (let i = 0; i < 3000; i += 29) await writer.delete(recs[i]!.id);
+    await writer.upsertMany(recs.filter((_, i) => i % 17 === 1).map((r) => ({ ...r, ai: r.ai && { ...r.ai, description: `${r.ai.description} person person dog` } })));
+    await writer.close();
+    tsql = new SqliteStore(file, { columnIndex: 'off' });
+    tmem = new SqliteStore(file, { columnIndex: 'always' });
+  });
+  afterAll(async () => {
+    await tsql.close();
+    await tmem.close();
+  });
+
+  it('selects, counts, ranks (bm25, to the last bit) and pages text queries exactly as FTS5', async () => {
+    const { makeQueries } = await import('../../bench/search-data.js');
+    const extra = ['"person person"', 'pe*', 'ka* dog', '"dog park" OR music', 'person -dog', 'person OR dog OR (car -street)', 'zz*', 'nosuchword', 'dog tag:outdoor OR category:music', '-person', 'sort:duration-desc person', 'sort:name-asc "red car"'];
+    const qs = [...makeQueries(400).map((x) => x.q.text!), ...extra];
+    const before = answered(tmem).text;
+    let withText = 0;
+    for (const [i, text] of qs.entries()) {
+      const q = { text, limit: 10, offset: i % 7 === 0 ? 20 : 0, facets: i % 3 === 0 };
+      const a = await tsql.search(q);
+      const b = await tmem.search(q);
+      expect(shape(b), text).toEqual(shape(a));
+      expect(b.hits.map((h) => h.highlight), text).toEqual(a.hits.map((h) => h.highlight));
+      if (JSON.stringify(planQuery({ text }).where ?? {}).includes('"kind":"text"')) withText++;
+    }
+    // every query with words was answered from memory
+    expect(withText).toBeGreaterThan(200);
+    expect(answered(tmem).text - before).toBe(withText);
+  });
+
+  it('leaves words outside ASCII to FTS5 (its folding of them is its own), with the same answers', async () => {
+    const before = answered(tmem).text;
+    for (const text of ['straße', 'ørsted OR person', 'łódź*']) {
+      const q = { text, limit: 5, facets: true };
+      expect(shape(await tmem.search(q)), text).toEqual(shape(await tsql.search(q)));
+    }
+    expect(answered(tmem).text).toBe(before);
+  });
+
+  it('follows local writes to the text, and another connection\'s', async () => {
+    const mem = new SqliteStore(file, { columnIndex: 'always' });
+    const q = { text: 'quixotic', facets: false };
+    expect((await mem.search(q)).total).toBe(0);
+    const v = (await mem.search({ text: 'person', limit: 1 })).hits[0]!.video;
+    await mem.upsert({ ...v, source: { ...v.source, title: 'a quixotic journey' } });
+    const r = await mem.search(q);
+    expect(r.hits.map((h) => h.id)).toEqual([v.id]);
+    expect(r.hits[0]!.score).toBeGreaterThan(0);
+    expect(shape(r)).toEqual(shape(await tsql.search(q)));
+    await mem.delete(v.id);
+    expect((await mem.search(q)).total).toBe(0);
+    const other = new SqliteStore(file);
+    await other.upsert({ ...v, id: 'other-text', source: { ...v.source, title: 'quixotic again' } });
+    await other.close();
+    expect((await mem.search(q)).hits.map((h) => h.id)).toEqual(['other-text']);
+    await mem.close();
+  });
+});
+

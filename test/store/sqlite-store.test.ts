@@ -142,6 +142,8 @@ describe('SqliteStore migration 4: the rowid the search index is keyed on is a d
     const raw = await libraryAtSchema(file, 3);
     // Marked current, so the reindex cannot hide a migration that loses the FTS rows' keys.
     raw.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?)").run(String(INDEX_VERSION));
+    // This release's writer also keeps the text table of schema 6, which a schema-3 library lacks.
+    raw.exec('CREATE TABLE video_text (rowid INTEGER PRIMARY KEY, title TEXT NOT NULL, tags TEXT NOT NULL, description TEXT NOT NULL, file TEXT NOT NULL)');
     raw.close();
     const words = ['gondola', 'tram', 'ferry', 'cable car', 'rickshaw', 'monorail'];
     await old.upsertMany(words.map((w, i) => makeRecord({ id: `r${i}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `a ${w} ride` } })));
@@ -201,6 +203,36 @@ describe('SqliteStore migration 4: the rowid the search index is keyed on is a d
     for (const [w, id] of [['bravo', 'c1'], ['charlie', 'c2'], ['delta', 'c3']] as const) expect((await again.search({ text: w })).hits.map((h) => h.id), w).toEqual([id]);
     expect((await again.search({ text: 'alpha' })).hits).toEqual([]);
     await again.close();
+  });
+});
+
+describe('SqliteStore migration 6: the text the in-memory text index is built from', () => {
+  it('fills the text table from the records once, without a reindex, and text search answers from it', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const file = path.join(t.dir, 'v5.db');
+    const words = ['gondola', 'tram', 'ferry', 'rickshaw'];
+    const s5 = new SqliteStore(file);
+    await s5.migrate();
+    await s5.upsertMany(words.map((w, i) => makeRecord({ id: `t${i}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `a ${w} ride` } })));
+    await s5.close();
+    // Back to schema 5, as the release before left it: no text table.
+    const raw = new Database(file);
+    raw.exec('DROP TABLE video_text');
+    raw.prepare('DELETE FROM schema_migrations WHERE version = 6').run();
+    const ftsBefore = raw.prepare('SELECT count(*) AS n FROM videos_fts_data').get();
+    raw.close();
+
+    const s = new SqliteStore(file, { columnIndex: 'always' });
+    await s.migrate();
+    const db = new Database(file);
+    expect(db.prepare('SELECT rowid, title FROM video_text ORDER BY rowid').all()).toEqual(words.map((w, i) => ({ rowid: i + 1, title: `a ${w} ride` })));
+    expect(db.prepare("SELECT count(*) AS n FROM meta WHERE key = 'video_text_pending'").get()).toEqual({ n: 0 });
+    // no reindex: the FTS index was not rewritten
+    expect(db.prepare('SELECT count(*) AS n FROM videos_fts_data').get()).toEqual(ftsBefore);
+    db.close();
+    for (const [i, w] of words.entries()) expect((await s.search({ text: w })).hits.map((h) => h.id), w).toEqual([`t${i}`]);
+    expect((await s.search({ text: 'ride' })).total).toBe(4);
+    await s.close();
   });
 });
 

@@ -166,4 +166,14 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
     version: 5,
     sql: `INSERT INTO videos_fts(videos_fts, rank) VALUES('deletemerge', 50);`,
   },
+  {
+    // The FTS5 table is contentless, so its text lives only in the records' JSON; building the in-memory text
+    // index from that took 2.7 s at 100k records. Keyed by the videos rowid, like the FTS rows. Filled from the
+    // records by the store after the migration (the text is normalised in JavaScript), without a full reindex.
+    version: 6,
+    sql: `
+      CREATE TABLE IF NOT EXISTS video_text (rowid INTEGER PRIMARY KEY, title TEXT NOT NULL, tags TEXT NOT NULL, description TEXT NOT NULL, file TEXT NOT NULL);
+      INSERT INTO meta (key, value) VALUES ('video_text_pending', '1') ON CONFLICT(key) DO NOTHING;
+    `,
+  },
 ];

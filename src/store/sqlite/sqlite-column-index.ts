@@ -13,9 +13,10 @@
  * between go to SQL rather than rebuild the copy each time.
  */
 import type Database from 'better-sqlite3';
-import type { Facets, QueryNode, RangeField } from '../search-query.js';
+import { SORT_KEYS, type Facets, type QueryNode, type RangeField } from '../search-query.js';
 import type { QueryPlan } from '../query/index.js';
 import { FACET_SIZE, sortSpec, topFacet } from '../query/index.js';
+import { decodeFtsTotals, SqliteTextIndex, type FtsTotals, type PhraseStats } from './sqlite-text-index.js';
 
 /** Strings to small integers, per column. */
 class Dictionary {
@@ -60,7 +61,7 @@ const SEP = '\u001f';
 
 /** One page of a search answered from the copy: rows in order (one past the page when more follow). */
 export interface ColumnPage {
-  rows: Array<{ id: string; name: string; sort_duration: number; created: string; created_at: string; bytes: number }>;
+  rows: Array<{ id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number }>;
   total: number;
   facets: Facets | null;
 }
@@ -80,10 +81,21 @@ export class SqliteColumnIndex {
   private ranks = new Map<string, Int32Array>();
   private timeOrdinals = new Map<string, { ord: Int32Array; sorted: string[] }>();
   private labelPostings = new Map<Label, Map<number, Int32Array>>();
+  /** Each row's labels of a kind, all in one array (row r: codes[start[r]] to codes[start[r + 1]]); kept until the data changes. */
+  private labelRows = new Map<Label, { start: Int32Array; codes: Int32Array }>();
   private dataVersion: number | null = null;
   private builtAt = 0;
   private readonly dirty = new Set<number>();
   private dirtyOverflow = false;
+  /** The text index, made by the first text search after a rebuild (a library searched by filters never pays). */
+  private text: SqliteTextIndex | null = null;
+  /** Text leaves' statistics during one search (a leaf both selects and ranks). */
+  private leafStats: Map<string, PhraseStats | null> | null = null;
+  private textRow: Database.Statement | null = null;
+  /** Facet counts over every record (see count). */
+  private everyCount: RawCounts | null = null;
+  /** Searches answered here, with and without text (diagnostics and tests). */
+  readonly answered = { filters: 0, text: 0 };
 
   constructor(private readonly db: Database.Database) {
     this.allocate(0);
@@ -119,8 +131,10 @@ export class SqliteColumnIndex {
     this.dirty.clear();
     this.dirtyOverflow = false;
     this.ranks.clear();
+    this.everyCount = null;
     this.timeOrdinals.clear();
     this.labelPostings.clear();
+    this.labelRows.clear();
     return true;
   }
 
@@ -129,8 +143,24 @@ export class SqliteColumnIndex {
    * cannot answer (text, or a keyset cursor whose record changed since). The caller has synced.
    */
   search(plan: QueryPlan): ColumnPage | null {
+    if ((plan.terms.length > 0 || (plan.where && hasText(plan.where))) && !this.syncText()) return null;
+    this.leafStats = new Map();
+    try {
+      const page = this.searchSynced(plan);
+      if (page) this.answered[plan.terms.length > 0 || (plan.where && hasText(plan.where)) ? 'text' : 'filters']++;
+      return page;
+    } finally {
+      this.leafStats = null;
+    }
+  }
+
+  private searchSynced(plan: QueryPlan): ColumnPage | null {
     const mask = plan.where ? this.mask(plan.where) : null;
     if (plan.where && !mask) return null;
+    const ranking = plan.terms.map((t) => this.leaf(t.value, t.prefix));
+    if (ranking.some((l) => l === null)) return null;
+    const leaves = ranking as PhraseStats[];
+    if (plan.sort === 'relevance' && leaves.length > 0) return this.relevancePage(plan, mask, leaves);
     const spec = sortSpec(plan.sort);
     const rank = this.rank(spec ? `${SORT_SQL[spec.field]} ${spec.desc ? 'DESC' : 'ASC'}, id ASC` : 'id ASC');
     let after = -1;
@@ -153,48 +183,202 @@ export class SqliteColumnIndex {
       const k = rank[r]!;
       if (k > after && top.admits(k)) top.add(k, r);
     }
-    const rows = top.sorted().slice(plan.offset).map((r) => ({ id: this.strs.id[r]!, name: this.strs.name[r]!, sort_duration: this.nums.sortDuration[r]!, created: this.strs.created[r]!, created_at: this.strs.createdAt[r]!, bytes: this.nums.bytes[r]! }));
+    const pageRows = top.sorted().slice(plan.offset);
+    // the SQL path scores the text of a query sorted otherwise too
+    const scores = leaves.length > 0 ? this.text!.scores(Int32Array.from(pageRows), leaves, this.ftsTotals(), this.ln) : null;
+    const rows = pageRows.map((r, i) => this.pageRow(r, scores ? scores[i]! : 0));
     return { rows, total, facets: plan.facets ? this.count(matched.subarray(0, total)) : null };
+  }
+
+  private pageRow(r: number, score: number): ColumnPage['rows'][number] {
+    return { id: this.strs.id[r]!, score, name: this.strs.name[r]!, sort_duration: this.nums.sortDuration[r]!, created: this.strs.created[r]!, created_at: this.strs.createdAt[r]!, bytes: this.nums.bytes[r]! };
+  }
+
+  /** A relevance-sorted page: bm25 of every match (the text index), best first, ties by id as the SQL orders them. */
+  private relevancePage(plan: QueryPlan, mask: Uint8Array | null, leaves: PhraseStats[]): ColumnPage {
+    const present = this.present;
+    const matched = new Int32Array(present.length);
+    let total = 0;
+    for (let r = 0; r < present.length; r++) if (present[r] && (!mask || mask[r])) matched[total++] = r;
+    const rows = matched.subarray(0, total);
+    const scores = this.text!.scores(rows, leaves, this.ftsTotals(), this.ln);
+    const byId = this.rank('id ASC');
+    const top = new TopScored(plan.offset + plan.limit + 1);
+    for (let i = 0; i < total; i++) {
+      const r = rows[i]!;
+      if (top.admits(scores[i]!, byId[r]!)) top.add(scores[i]!, byId[r]!, r);
+    }
+    const page = top.sorted().slice(plan.offset).map(({ row, score }) => this.pageRow(row, score));
+    return { rows: page, total, facets: plan.facets ? this.count(rows) : null };
+  }
+
+  /**
+   * Makes now what searches otherwise make on first use after a change: every sort order, the time columns'
+   * ordinals, the label postings and the library-wide facet counts (a serve process's first users then wait for
+   * none of them). The caller has synced.
+   */
+  prepare(): void {
+    for (const key of SORT_KEYS) {
+      const spec = sortSpec(key);
+      this.rank(spec ? `${SORT_SQL[spec.field]} ${spec.desc ? 'DESC' : 'ASC'}, id ASC` : 'id ASC');
+    }
+    this.ordinals('created');
+    this.ordinals('createdAt');
+    for (const label of LABELS) this.postings(label);
+    this.allCounts();
+  }
+
+  /**
+   * Brings the text index up to date with the column copy (which the caller has synced): made on first use,
+   * in one read of the text table, when nothing was written since the copy was made. False otherwise.
+   * (Later writes reach it row by row, with the copy's.)
+   */
+  syncText(): boolean {
+    if (this.text) return true;
+    const text = new SqliteTextIndex();
+    const made = this.db.transaction((): boolean => {
+      const present = this.present;
+      const seen = new Uint8Array(present.length);
+      for (const [rid, ...columns] of this.db.prepare('SELECT rowid, title, tags, description, file FROM video_text').raw().iterate() as IterableIterator<[number, string, string, string, string]>) {
+        if (rid < present.length && present[rid]) {
+          text.setRow(rid, columns);
+          seen[rid] = 1;
+        }
+      }
+      // after the read, so the snapshot is the one read: a write since the copy was made shows here
+      if ((this.db.pragma('data_version', { simple: true }) as number) !== this.dataVersion) return false;
+      for (let r = 0; r < present.length; r++) if (present[r] && !seen[r]) text.setRow(r, null);
+      return true;
+    })();
+    if (made) {
+      text.prepare();
+      this.text = text;
+    }
+    return made;
+  }
+
+  /** SQLite's ln(), which is the C library's log, as FTS5's bm25 uses. */
+  private readonly ln = (x: number): number => (this.lnStmt ??= this.db.prepare('SELECT ln(?)').pluck()).get(x) as number;
+  private lnStmt: Database.Statement | null = null;
+
+  private ftsTotals(): FtsTotals {
+    return decodeFtsTotals((this.db.prepare('SELECT block FROM videos_fts_data WHERE id = 1').pluck().get() as Buffer | undefined) ?? null);
+  }
+
+  /** A text leaf's statistics in this search, or null when FTS5 must answer it. */
+  private leaf(value: string, prefix: boolean): PhraseStats | null {
+    const key = `${prefix ? '*' : ''}${value}`;
+    let s = this.leafStats?.get(key);
+    if (s === undefined) {
+      s = this.text ? this.text.phrase(value, prefix, this.present.length) : null;
+      this.leafStats?.set(key, s);
+    }
+    return s;
   }
 
   /** Facets over these rowids, or over every record when `rowids` is null. The caller has synced. */
   count(rowids: ArrayLike<number> | null): Facets {
-    const codec = this.codes.codec;
-    const source = this.codes.sourceKind;
-    const resolution = this.codes.resolution;
-    const tags = this.labels.tags;
-    const categories = this.labels.categories;
-    const nCodec = new Uint32Array(this.dicts.codec.names.length + 1);
-    const nSource = new Uint32Array(this.dicts.sourceKind.names.length + 1);
-    const nResolution = new Uint32Array(this.dicts.resolution.names.length + 1);
-    const nTags = new Uint32Array(this.dicts.tags.names.length);
-    const nCategories = new Uint32Array(this.dicts.categories.names.length);
-    const present = this.present;
-    const n = rowids === null ? present.length : rowids.length;
-    for (let i = 0; i < n; i++) {
-      const rid = rowids === null ? i : rowids[i]!;
-      if (!present[rid]) continue;
-      nCodec[codec[rid]!]!++;
-      nSource[source[rid]!]!++;
-      nResolution[resolution[rid]!]!++;
-      const t = tags[rid];
-      if (t) for (let j = 0; j < t.length; j++) nTags[t[j]!]!++;
-      const c = categories[rid];
-      if (c) for (let j = 0; j < c.length; j++) nCategories[c[j]!]!++;
+    const all = this.allCounts();
+    let c: RawCounts;
+    if (rowids === null) c = all;
+    else if (rowids.length * 2 > all.rows && ascending(rowids)) {
+      // Most of the library: everything, less the rows outside the match (a word in most records, a broad filter).
+      c = { rows: all.rows, codec: all.codec.slice(), source: all.source.slice(), resolution: all.resolution.slice(), tags: all.tags.slice(), categories: all.categories.slice() };
+      this.tally(c, -1, null, rowids);
+    } else {
+      c = this.emptyCounts();
+      this.tally(c, 1, rowids);
     }
     // Column counts are by code + 1 (0: NULL, not a facet value).
-    const out = (names: string[], counts: Uint32Array, offset: number): Record<string, number> => {
+    const out = (names: string[], counts: Int32Array, offset: number): Record<string, number> => {
       const entries: Array<[string, number]> = [];
       for (let c = offset; c < counts.length; c++) if (counts[c]! > 0 && names[c - offset] !== '') entries.push([names[c - offset]!, counts[c]!]);
       return topFacet(entries, FACET_SIZE);
     };
     return {
-      codecs: out(this.dicts.codec.names, nCodec, 1),
-      sourceKinds: out(this.dicts.sourceKind.names, nSource, 1),
-      resolutions: out(this.dicts.resolution.names, nResolution, 1),
-      tags: out(this.dicts.tags.names, nTags, 0),
-      categories: out(this.dicts.categories.names, nCategories, 0),
+      codecs: out(this.dicts.codec.names, c.codec, 1),
+      sourceKinds: out(this.dicts.sourceKind.names, c.source, 1),
+      resolutions: out(this.dicts.resolution.names, c.resolution, 1),
+      tags: out(this.dicts.tags.names, c.tags, 0),
+      categories: out(this.dicts.categories.names, c.categories, 0),
     };
+  }
+
+  private emptyCounts(): RawCounts {
+    return {
+      rows: 0,
+      codec: new Int32Array(this.dicts.codec.names.length + 1),
+      source: new Int32Array(this.dicts.sourceKind.names.length + 1),
+      resolution: new Int32Array(this.dicts.resolution.names.length + 1),
+      tags: new Int32Array(this.dicts.tags.names.length),
+      categories: new Int32Array(this.dicts.categories.names.length),
+    };
+  }
+
+  /** Facet counts over every record, kept until the data changes. */
+  private allCounts(): RawCounts {
+    if (!this.everyCount) {
+      const c = this.emptyCounts();
+      this.tally(c, 1, null);
+      this.everyCount = c;
+    }
+    return this.everyCount;
+  }
+
+  /** Adds (d = 1) or removes (d = -1) the facet values of rows: `rows` ascending, or every row when null, skipping `skip` (ascending) and absent rows. */
+  private tally(c: RawCounts, d: number, rows: ArrayLike<number> | null, skip: ArrayLike<number> | null = null): void {
+    const codec = this.codes.codec;
+    const source = this.codes.sourceKind;
+    const resolution = this.codes.resolution;
+    // packed per kind: a typed array per row, one object each, cost a cache miss or two per row
+    const tags = this.packedLabels('tags');
+    const categories = this.packedLabels('categories');
+    const tagStart = tags.start;
+    const tagCodes = tags.codes;
+    const catStart = categories.start;
+    const catCodes = categories.codes;
+    const present = this.present;
+    const nCodec = c.codec;
+    const nSource = c.source;
+    const nResolution = c.resolution;
+    const nTags = c.tags;
+    const nCategories = c.categories;
+    const n = rows === null ? present.length : rows.length;
+    let j = 0;
+    let counted = 0;
+    for (let i = 0; i < n; i++) {
+      const rid = rows === null ? i : rows[i]!;
+      if (skip !== null && j < skip.length && skip[j] === rid) {
+        j++;
+        continue;
+      }
+      if (!present[rid]) continue;
+      counted++;
+      nCodec[codec[rid]!]! += d;
+      nSource[source[rid]!]! += d;
+      nResolution[resolution[rid]!]! += d;
+      for (let k = tagStart[rid]!, end = tagStart[rid + 1]!; k < end; k++) nTags[tagCodes[k]!]! += d;
+      for (let k = catStart[rid]!, end = catStart[rid + 1]!; k < end; k++) nCategories[catCodes[k]!]! += d;
+    }
+    c.rows += d * counted;
+  }
+
+  private packedLabels(label: Label): { start: Int32Array; codes: Int32Array } {
+    let p = this.labelRows.get(label);
+    if (!p) {
+      const sets = this.labels[label];
+      const n = this.present.length;
+      const start = new Int32Array(n + 1);
+      for (let r = 0; r < n; r++) start[r + 1] = start[r]! + (sets[r]?.length ?? 0);
+      const codes = new Int32Array(start[n]!);
+      for (let r = 0; r < n; r++) {
+        const set = sets[r];
+        if (set) codes.set(set, start[r]!);
+      }
+      p = { start, codes };
+      this.labelRows.set(label, p);
+    }
+    return p;
   }
 
   /** The rows matching a query without text, as a mask over rowids (1: matches); null when it has text. The caller has synced. */
@@ -234,8 +418,13 @@ export class SqliteColumnIndex {
         for (let r = 0; r < n; r++) out[r] = m[r]! ^ 1;
         return out;
       }
-      case 'text':
-        return null;
+      case 'text': {
+        const s = this.leaf(node.value, Boolean(node.prefix));
+        if (!s) return null;
+        const f = s.freq;
+        for (let r = 0; r < n; r++) out[r] = f[r]! > 0 ? 1 : 0;
+        return out;
+      }
       case 'label': {
         if (node.field === 'tag' || node.field === 'category' || node.field === 'action') {
           const label = LABEL_OF[node.field];
@@ -414,6 +603,7 @@ export class SqliteColumnIndex {
     if (oldId !== undefined && oldId !== this.strs.id[rid] && this.rowOfId.get(oldId) === rid) this.rowOfId.delete(oldId);
     this.rowOfId.set(this.strs.id[rid]!, rid);
     for (const l of LABELS) this.setLabels(l, rid, i < r.length ? (r[i++] as string | null) : null);
+    if (this.text) this.text.setRow(rid, ((this.textRow ??= this.db.prepare(TEXT_ROW_SQL).raw()).get(rid) as string[] | undefined) ?? null);
   }
 
   /** A record's labels of one kind, from `group_concat(…, char(31))`. */
@@ -435,6 +625,7 @@ export class SqliteColumnIndex {
     const id = this.strs.id[rid];
     if (id !== undefined && this.rowOfId.get(id) === rid) this.rowOfId.delete(id);
     for (const l of LABELS) this.labels[l][rid] = undefined;
+    this.text?.clearRow(rid);
   }
 
   // Column order: CODE_COLUMNS, NUM_COLUMNS, FLAG_COLUMNS, STR_COLUMNS.
@@ -461,6 +652,8 @@ export class SqliteColumnIndex {
     this.strs = {} as Record<StrColumn, string[]>;
     this.labels = {} as Record<Label, Array<Uint32Array | undefined>>;
     this.rowOfId = new Map();
+    this.text = null;
+    this.everyCount = null;
     this.allocate(0);
     // One read transaction: the copy is one snapshot. A write by another connection after `dv` was read bumps
     // data_version again, so the next sync rebuilds.
@@ -487,6 +680,37 @@ export class SqliteColumnIndex {
       if (r) this.setRow(r);
       else this.clearRow(rid);
     }
+  }
+}
+
+/** Facet counts by value code (columns: code + 1, 0 for NULL), and how many rows were counted. */
+interface RawCounts {
+  rows: number;
+  codec: Int32Array;
+  source: Int32Array;
+  resolution: Int32Array;
+  tags: Int32Array;
+  categories: Int32Array;
+}
+
+function ascending(xs: ArrayLike<number>): boolean {
+  for (let i = 1; i < xs.length; i++) if (xs[i]! <= xs[i - 1]!) return false;
+  return true;
+}
+
+const TEXT_ROW_SQL = 'SELECT title, tags, description, file FROM video_text WHERE rowid = ?';
+
+function hasText(node: QueryNode): boolean {
+  switch (node.kind) {
+    case 'text':
+      return true;
+    case 'and':
+    case 'or':
+      return node.nodes.some(hasText);
+    case 'not':
+      return hasText(node.node);
+    default:
+      return false;
   }
 }
 
@@ -564,6 +788,68 @@ class TopK {
       let m = i;
       if (l < n && this.ranks[l]! > this.ranks[m]!) m = l;
       if (r < n && this.ranks[r]! > this.ranks[m]!) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+}
+
+/** The k best (score, then id rank) rows seen: a heap with the worst on top. */
+class TopScored {
+  private readonly items: Array<{ score: number; idRank: number; row: number }> = [];
+  constructor(private readonly k: number) {}
+
+  /** Whether a row would enter (worse than the worst kept: no). */
+  admits(score: number, idRank: number): boolean {
+    if (this.items.length < this.k) return this.k > 0;
+    const w = this.items[0]!;
+    return score > w.score || (score === w.score && idRank < w.idRank);
+  }
+
+  add(score: number, idRank: number, row: number): void {
+    const item = { score, idRank, row };
+    if (this.items.length < this.k) {
+      this.items.push(item);
+      this.up(this.items.length - 1);
+    } else {
+      this.items[0] = item;
+      this.down(0);
+    }
+  }
+
+  sorted(): Array<{ score: number; row: number }> {
+    return [...this.items].sort((a, b) => b.score - a.score || a.idRank - b.idRank);
+  }
+
+  /** a is worse than b */
+  private worse(a: number, b: number): boolean {
+    const x = this.items[a]!;
+    const y = this.items[b]!;
+    return x.score < y.score || (x.score === y.score && x.idRank > y.idRank);
+  }
+
+  private swap(i: number, j: number): void {
+    [this.items[i], this.items[j]] = [this.items[j]!, this.items[i]!];
+  }
+
+  private up(i: number): void {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.worse(i, p)) return;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  private down(i: number): void {
+    const n = this.items.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.worse(l, m)) m = l;
+      if (r < n && this.worse(r, m)) m = r;
       if (m === i) return;
       this.swap(i, m);
       i = m;

@@ -225,13 +225,31 @@ export interface SqliteRankedSql {
  * lacks, like NOT ones, add nothing), and the MATCH runs once instead of twice. Null when the shape differs.
  */
 export function sqliteRankedPlan(plan: QueryPlan): SqliteRankedSql | null {
-  if (plan.sort !== 'relevance' || plan.terms.length === 0) return null;
+  if (plan.sort !== 'relevance' || plan.terms.length === 0 || (plan.where && groupUnderOr(plan.where))) return null;
   const split = sqliteTextSplit(plan.where);
   if (!split) return null;
   const wanted = plan.terms.map(rankTerm);
   const { leaves } = split;
   if (leaves.length !== wanted.length || new Set(leaves).size !== leaves.length || !wanted.every((t) => leaves.includes(t))) return null;
   return { match: split.match, rest: split.rest };
+}
+
+/**
+ * Whether an AND or NOT sits under an OR. FTS5 then reports no instances of a phrase in a branch that failed
+ * for the row (`person OR (car -street)`: a row with all three, matched by person, gets no credit for car), so
+ * its bm25 is not that of the terms ORed, which the other stores and the in-memory text index rank by.
+ */
+function groupUnderOr(node: QueryNode, underOr = false): boolean {
+  switch (node.kind) {
+    case 'or':
+      return node.nodes.some((n) => groupUnderOr(n, true));
+    case 'and':
+      return underOr || node.nodes.some((n) => groupUnderOr(n, underOr));
+    case 'not':
+      return underOr || groupUnderOr(node.node, underOr);
+    default:
+      return false;
+  }
 }
 
 /**
