@@ -273,5 +273,28 @@ describe('SQLite text index (in memory, beside the column copy)', () => {
     expect((await mem.search(q)).hits.map((h) => h.id)).toEqual(['other-text']);
     await mem.close();
   });
+
+  it('another process writing: the copy is rebuilt with its text index, in one snapshot, not each search', async () => {
+    const mem = new SqliteStore(file, { columnIndex: 'always', rebuildEveryMs: 0 });
+    const q = { text: 'zeppelin OR person', limit: 10, facets: true };
+    await mem.search(q);
+    const other = new SqliteStore(file);
+    const v = (await tsql.search({ text: 'dog', limit: 1 })).hits[0]!.video;
+    await other.upsert({ ...v, id: 'zeppelin-1', source: { ...v.source, title: 'a zeppelin over the city' } });
+    const before = answered(mem).text;
+    // answered by SQL until the copy may be rebuilt (ten times its last build), then from the rebuilt copy
+    let fromMemory = false;
+    for (let i = 0; i < 100 && !fromMemory; i++) {
+      const r = await mem.search(q);
+      expect(shape(r)).toEqual(shape(await tsql.search(q)));
+      expect(r.hits[0]!.id).toBe('zeppelin-1');
+      fromMemory = answered(mem).text > before;
+      if (!fromMemory) await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(fromMemory).toBe(true);
+    await other.delete('zeppelin-1');
+    await other.close();
+    await mem.close();
+  });
 });
 

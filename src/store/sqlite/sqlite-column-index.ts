@@ -9,8 +9,10 @@
  *
  * The copy follows local writes row by row (the store marks touched rowids dirty; they are re-read before the
  * next search, so a rolled-back write leaves no trace) and is rebuilt when another connection wrote
- * (`PRAGMA data_version`), at most once per `REBUILD_EVERY_MS`: while another process keeps writing, searches in
- * between go to SQL rather than rebuild the copy each time.
+ * (`PRAGMA data_version`), at most once per `REBUILD_EVERY_MS` or ten times the last build's duration, whichever
+ * is longer: while another process keeps writing, searches in between go to SQL rather than rebuild the copy
+ * each time (at 100k records a build with the text index takes about 5 s, so at most a tenth of the time goes
+ * to rebuilding).
  */
 import type Database from 'better-sqlite3';
 import { SORT_KEYS, type Facets, type QueryNode, type RangeField } from '../search-query.js';
@@ -85,6 +87,8 @@ export class SqliteColumnIndex {
   private labelRows = new Map<Label, { start: Int32Array; codes: Int32Array }>();
   private dataVersion: number | null = null;
   private builtAt = 0;
+  /** How long the last build took (the copy, and the text index when it was made with it or after it). */
+  private buildMs = 0;
   private readonly dirty = new Set<number>();
   private dirtyOverflow = false;
   /** The text index, made by the first text search after a rebuild (a library searched by filters never pays). */
@@ -97,7 +101,11 @@ export class SqliteColumnIndex {
   /** Searches answered here, with and without text (diagnostics and tests). */
   readonly answered = { filters: 0, text: 0 };
 
-  constructor(private readonly db: Database.Database) {
+  /** `rebuildEveryMs`: the shortest time between two rebuilds (default REBUILD_EVERY_MS; tests lower it). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly rebuildEveryMs = REBUILD_EVERY_MS,
+  ) {
     this.allocate(0);
   }
 
@@ -124,7 +132,7 @@ export class SqliteColumnIndex {
   sync(): boolean {
     const dv = this.db.pragma('data_version', { simple: true }) as number;
     if (this.dataVersion !== dv || this.dirtyOverflow) {
-      if (this.dataVersion !== null && Date.now() - this.builtAt < REBUILD_EVERY_MS) return false;
+      if (this.dataVersion !== null && Date.now() - this.builtAt < Math.max(this.rebuildEveryMs, 10 * this.buildMs)) return false;
       this.rebuild(dv);
     } else if (this.dirty.size > 0) this.refresh([...this.dirty]);
     else return true;
@@ -235,26 +243,35 @@ export class SqliteColumnIndex {
    */
   syncText(): boolean {
     if (this.text) return true;
-    const text = new SqliteTextIndex();
-    const made = this.db.transaction((): boolean => {
-      const present = this.present;
-      const seen = new Uint8Array(present.length);
-      for (const [rid, ...columns] of this.db.prepare('SELECT rowid, title, tags, description, file FROM video_text').raw().iterate() as IterableIterator<[number, string, string, string, string]>) {
-        if (rid < present.length && present[rid]) {
-          text.setRow(rid, columns);
-          seen[rid] = 1;
-        }
-      }
-      // after the read, so the snapshot is the one read: a write since the copy was made shows here
-      if ((this.db.pragma('data_version', { simple: true }) as number) !== this.dataVersion) return false;
-      for (let r = 0; r < present.length; r++) if (present[r] && !seen[r]) text.setRow(r, null);
-      return true;
+    const stale = () => (this.db.pragma('data_version', { simple: true }) as number) !== this.dataVersion;
+    // Another process wrote since the copy was made: not worth reading the text of a copy about to be rebuilt.
+    if (stale()) return false;
+    const t0 = performance.now();
+    const text = this.db.transaction((): SqliteTextIndex | null => {
+      const t = this.readText();
+      // after the read, so the snapshot is the one read: a write since the check above shows here
+      return stale() ? null : t;
     })();
-    if (made) {
-      text.prepare();
-      this.text = text;
+    if (!text) return false;
+    text.prepare();
+    this.text = text;
+    this.buildMs += performance.now() - t0;
+    return true;
+  }
+
+  /** The text index of the rows in the copy, read in the caller's transaction. */
+  private readText(): SqliteTextIndex {
+    const text = new SqliteTextIndex();
+    const present = this.present;
+    const seen = new Uint8Array(present.length);
+    for (const [rid, ...columns] of this.db.prepare('SELECT rowid, title, tags, description, file FROM video_text').raw().iterate() as IterableIterator<[number, string, string, string, string]>) {
+      if (rid < present.length && present[rid]) {
+        text.setRow(rid, columns);
+        seen[rid] = 1;
+      }
     }
-    return made;
+    for (let r = 0; r < present.length; r++) if (present[r] && !seen[r]) text.setRow(r, null);
+    return text;
   }
 
   /** SQLite's ln(), which is the C library's log, as FTS5's bm25 uses. */
@@ -644,6 +661,10 @@ export class SqliteColumnIndex {
     FROM videos v WHERE v.rowid = ?`;
 
   private rebuild(dv: number): void {
+    const t0 = performance.now();
+    // A copy whose text index was in use gets a new one in the same snapshot.
+    const withText = this.text !== null;
+    const made: { text: SqliteTextIndex | null } = { text: null };
     this.dicts = this.freshDicts();
     this.present = new Uint8Array(0);
     this.codes = {} as Record<CodeColumn, Int32Array>;
@@ -668,9 +689,13 @@ export class SqliteColumnIndex {
           if (rid !== undefined) this.setLabels(label, rid, joined);
         }
       }
+      if (withText) made.text = this.readText();
     })();
+    made.text?.prepare();
+    this.text = made.text;
     this.dataVersion = dv;
     this.builtAt = Date.now();
+    this.buildMs = performance.now() - t0;
   }
 
   private refresh(rowids: number[]): void {

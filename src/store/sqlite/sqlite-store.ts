@@ -57,10 +57,12 @@ export class SqliteStore implements VideoStore {
    * `checkpoints`: who copies the write-ahead log back into the database file. `thread` (default for files):
    * the process's checkpoint thread, after each write (see wal-checkpointer.ts); `inline`: SQLite's own, inside
    * the commit that passes 1000 pages.
+   * `rebuildEveryMs`: the shortest time between two rebuilds of the column copy after other processes wrote
+   * (default 5 s, or ten times the last build's duration when longer).
    */
   constructor(
     readonly file: string,
-    options: { columnIndex?: 'auto' | 'always' | 'off'; checkpoints?: 'thread' | 'inline'; walLimitBytes?: number } = {},
+    options: { columnIndex?: 'auto' | 'always' | 'off'; checkpoints?: 'thread' | 'inline'; walLimitBytes?: number; rebuildEveryMs?: number } = {},
   ) {
     this.walLimitBytes = options.walLimitBytes ?? WAL_LIMIT_BYTES;
     this.columnMode = options.columnIndex ?? 'auto';
@@ -80,7 +82,7 @@ export class SqliteStore implements VideoStore {
     } catch (err) {
       throw new StoreError(`cannot open SQLite database ${file}: ${(err as Error).message}`, { cause: err });
     }
-    this.columns = new SqliteColumnIndex(this.db);
+    this.columns = new SqliteColumnIndex(this.db, options.rebuildEveryMs);
     // The filters of a text query as a mask from the column copy, tested beside the MATCH (see rankedPage).
     this.db.function('vdx_in_mask', { deterministic: false }, (rowid: unknown) => (this.activeMask?.[rowid as number] ?? 0));
     this.db.function('vdx_collect', { deterministic: false }, (rowid: unknown) => (this.collected?.push(rowid as number), 1));
