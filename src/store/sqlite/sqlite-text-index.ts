@@ -9,8 +9,8 @@
  * The answers are FTS5's: the same tokens (the shared normalised text, split on spaces, as the contentless
  * table got it), phrases as consecutive tokens of one column, a prefix as every term that starts with it, and
  * bm25 computed as `fts5Bm25Function` does (k1 = 1.2, b = 0.75, the column weights, idf floored at 1e-6, the
- * row's length over all columns, and FTS5's own row and token totals), in the same floating-point order. Query words outside
- * ASCII go to FTS5 instead: its case folding and diacritic removal of such tokens are its own.
+ * row's length over all columns, and FTS5's own row and token totals), in the same floating-point order. Query
+ * words outside ASCII go to FTS5 instead: its case folding and diacritic removal of such tokens are its own.
  */
 import { TEXT_FIELDS, TEXT_WEIGHTS } from '../query/index.js';
 
@@ -36,7 +36,8 @@ export interface FtsTotals {
 /**
  * FTS5's averages record (`<table>_data` row 1: the row count, then each column's token count, as SQLite
  * varints). Read rather than counted: a contentless table never subtracts a deleted row from them (measured:
- * after 104 of 3,000 records were deleted it still counts 3,000 rows and their tokens), and bm25 ranks by them.
+ * after 104 of 3,000 records were deleted it still counts 3,000 rows and their tokens; a replaced row counts
+ * twice), and bm25 ranks by them.
  */
 export function decodeFtsTotals(block: Uint8Array | null | undefined): FtsTotals {
   const values: number[] = [];
