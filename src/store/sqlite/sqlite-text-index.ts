@@ -98,23 +98,36 @@ export class SqliteTextIndex {
       lengths.set(this.lengths);
       this.lengths = lengths;
     }
-    const split = Array.from({ length: NCOL }, (_, c) => (columns?.[c] ? columns[c].split(' ') : []));
-    this.reserve(NCOL + split.reduce((n, toks) => n + toks.length, 0));
+    // At most one token per two characters (a token and its space): room for the worst case, no second pass.
+    let most = NCOL;
+    for (let c = 0; c < NCOL; c++) most += ((columns?.[c]?.length ?? 0) + 1) >> 1;
+    this.reserve(most);
+    const pool = this.pool;
+    const termIds = this.termIds;
     const start = this.used;
     let q = start + NCOL;
     for (let c = 0; c < NCOL; c++) {
       const from = q;
-      for (const tok of split[c]!) {
-        if (tok === '') continue;
-        let id = this.termIds.get(tok);
-        if (id === undefined) {
-          id = this.terms.length;
-          this.termIds.set(tok, id);
-          this.terms.push(tok);
+      const text = columns?.[c];
+      if (text) {
+        let i = 0;
+        while (i <= text.length) {
+          let j = text.indexOf(' ', i);
+          if (j < 0) j = text.length;
+          if (j > i) {
+            const tok = text.slice(i, j);
+            let id = termIds.get(tok);
+            if (id === undefined) {
+              id = this.terms.length;
+              termIds.set(tok, id);
+              this.terms.push(tok);
+            }
+            pool[q++] = id;
+          }
+          i = j + 1;
         }
-        this.pool[q++] = id;
       }
-      this.pool[start + c] = q - from;
+      pool[start + c] = q - from;
     }
     this.used = q;
     this.at[rid] = start;
@@ -288,7 +301,8 @@ export class SqliteTextIndex {
     }
     this.postings = { start, rows, freq };
     const terms = this.terms;
-    this.sortedTerms = Int32Array.from(terms.keys()).sort((a, b) => (terms[a]! < terms[b]! ? -1 : terms[a]! > terms[b]! ? 1 : 0));
+    // the dictionary only grows: sorted again only when it did
+    if (this.sortedTerms?.length !== terms.length) this.sortedTerms = Int32Array.from(terms.keys()).sort((a, b) => (terms[a]! < terms[b]! ? -1 : terms[a]! > terms[b]! ? 1 : 0));
     return this.postings;
   }
 
