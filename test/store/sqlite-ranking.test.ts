@@ -1,17 +1,20 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
+import { decodeFtsTotals } from '../../src/store/sqlite/sqlite-text-index.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
 
 // Relevance pages of text queries take a shorter path (one MATCH that selects and ranks; for text alone, only
 // the page's rows looked up). Wrapping the query as `(q) OR id:none` keeps its matches and terms but forces the
-// general path: both must give the same hits, scores, order, totals and pages, ties included.
+// general path: both must give the same hits, scores, order, totals and pages, ties included. (The store answers
+// by SQL only: the in-memory copies, which would answer both after the first search, are tested against SQL in
+// sqlite-column-index.test.ts.)
 const t = tempDir();
 let store: SqliteStore;
 const WORDS = ['beach', 'dog', 'ball', 'night', 'city', 'music', 'guitar', 'river'];
 beforeAll(async () => {
-  store = new SqliteStore(path.join(t.dir, 'rank.db'));
+  store = new SqliteStore(path.join(t.dir, 'rank.db'), { columnIndex: 'off' });
   await store.migrate();
   const records = Array.from({ length: 240 }, (_, i) =>
     makeRecord({
@@ -58,3 +61,55 @@ describe('SQLite relevance pages', () => {
     expect((await store.search({ text, limit: 1000, facets: false })).total).toBeGreaterThan(3);
   });
 });
+
+describe('SQLite FTS5 totals', () => {
+  it('are made true again when re-writes have doubled them, so ranking matches a library loaded once', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const file = path.join(t.dir, 'rewritten.db');
+    const s = new SqliteStore(file, { columnIndex: 'off' });
+    await s.migrate();
+    const version = (k: number) =>
+      Array.from({ length: 300 }, (_, i) =>
+        makeRecord({ id: `w${i}`, source: { url: `/w/${i}.mp4`, kind: 'local', fetchedAt: 'x', title: `${WORDS[i % 8]} ${WORDS[(i * k) % 8]} take ${k}` } }),
+      );
+    const totals = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return decodeFtsTotals(db.prepare('SELECT block FROM videos_fts_data WHERE id = 1').pluck().get() as Buffer);
+      } finally {
+        db.close();
+      }
+    };
+    await s.upsertMany(version(1));
+    // each re-write of a record counts it again in FTS5's totals
+    await s.upsertMany(version(2));
+    await s.upsertMany(version(3));
+    await s.upsertMany(version(4));
+    expect(totals().rows).toBe(1200);
+    expect(s.ftsRebuilds).toBe(0); // 900 rows replaced: not looked at yet
+    await s.upsertMany(version(5)); // 1,200 replaced: the look finds 1,500 rows counted for 300 records
+    expect(s.ftsRebuilds).toBe(1);
+    expect(totals().rows).toBe(300);
+
+    const fresh = new SqliteStore(path.join(t.dir, 'fresh.db'), { columnIndex: 'off' });
+    await fresh.migrate();
+    await fresh.upsertMany(version(5));
+    expect(totals()).toEqual((() => {
+      const db = new Database(path.join(t.dir, 'fresh.db'), { readonly: true });
+      try {
+        return decodeFtsTotals(db.prepare('SELECT block FROM videos_fts_data WHERE id = 1').pluck().get() as Buffer);
+      } finally {
+        db.close();
+      }
+    })());
+    for (const text of ['beach', 'take', 'dog OR night', '"beach dog"', 'gui*']) {
+      const a = await s.search({ text, limit: 10, facets: false });
+      const b = await fresh.search({ text, limit: 10, facets: false });
+      expect(a.hits.map((h) => [h.id, h.score]), text).toEqual(b.hits.map((h) => [h.id, h.score]));
+      expect(a.total).toBe(b.total);
+    }
+    await fresh.close();
+    await s.close();
+  });
+});
+
