@@ -41,6 +41,28 @@ describe('SqliteTextIndex', () => {
     expect(s.rows).toBe(49);
   });
 
+  it('answers from its postings and the rows written since they were made, as a fresh index would', () => {
+    const text = (r: number, k: number) => [`title${r % 5} take${k}`, r % 3 ? 'tag outdoor' : 'tag', `word${r % 7} dog word${(r * k) % 11} ${k > 0 ? `novel${r % 4}` : ''}`, `f${r}`];
+    const s = new SqliteTextIndex();
+    for (let r = 0; r < 2000; r++) s.setRow(r, text(r, 0));
+    s.prepare();
+    const fresh = new SqliteTextIndex();
+    // a few rows rewritten (new words among them) and a few removed: fewer than the postings are made again for
+    for (let r = 0; r < 2000; r++) {
+      if (r % 97 === 0) s.setRow(r, text(r, 1));
+      if (r % 89 === 5) s.clearRow(r);
+      if (r % 89 !== 5) fresh.setRow(r, r % 97 === 0 ? text(r, 1) : text(r, 0));
+    }
+    const words: Array<[string, boolean]> = [['dog', false], ['novel1', false], ['nov', true], ['take1', false], ['take', true], ['word3 dog', false], ['dog word', true], ['dog novel2', false], ['outdoor', false], ['title2 take1', false], ['f1', true]];
+    for (const [w, p] of words) expect(rows(s, w, p, 2000), w).toEqual(rows(fresh, w, p, 2000));
+    expect(rows(s, 'novel1', false, 2000).hits).toBeGreaterThan(0);
+    // many more rewrites: the postings are made again, with the same answers
+    for (let r = 0; r < 2000; r += 2) s.setRow(r, text(r, 2));
+    for (let r = 0; r < 2000; r += 2) if (r % 89 !== 5) fresh.setRow(r, text(r, 2));
+    for (let r = 0; r < 2000; r += 2) if (r % 89 === 5) fresh.setRow(r, text(r, 2));
+    for (const [w, p] of words) expect(rows(s, w, p, 2000), w).toEqual(rows(fresh, w, p, 2000));
+  });
+
   it('reads FTS5\'s row and token totals from its averages record, which deletes do not lower', () => {
     const db = new Database(':memory:');
     db.exec("CREATE VIRTUAL TABLE f USING fts5(a, b, content = '', contentless_delete = 1)");

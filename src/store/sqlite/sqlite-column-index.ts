@@ -19,6 +19,7 @@ import { SORT_KEYS, type Facets, type QueryNode, type RangeField } from '../sear
 import type { QueryPlan } from '../query/index.js';
 import { FACET_SIZE, sortSpec, topFacet } from '../query/index.js';
 import { TopK, TopScored } from './top-k.js';
+import { compareUtf8 } from './utf8-order.js';
 import { decodeFtsTotals, SqliteTextIndex, type FtsTotals, type PhraseStats } from './sqlite-text-index.js';
 
 /** Strings to small integers, per column. */
@@ -61,6 +62,7 @@ const MAX_DIRTY = 5000;
 /** A copy made stale by another connection is rebuilt at most this often; in between, searches use SQL. */
 const REBUILD_EVERY_MS = 5000;
 const SEP = '\u001f';
+const ID_ORDER = 'id ASC';
 
 /** One page of a search answered from the copy: rows in order (one past the page when more follow). */
 export interface ColumnPage {
@@ -171,7 +173,7 @@ export class SqliteColumnIndex {
     const leaves = ranking as PhraseStats[];
     if (plan.sort === 'relevance' && leaves.length > 0) return this.relevancePage(plan, mask, leaves);
     const spec = sortSpec(plan.sort);
-    const rank = this.rank(spec ? `${SORT_SQL[spec.field]} ${spec.desc ? 'DESC' : 'ASC'}, id ASC` : 'id ASC');
+    const rank = this.rank(spec ? `${SORT_SQL[spec.field]} ${spec.desc ? 'DESC' : 'ASC'}, id ASC` : ID_ORDER);
     let after = -1;
     if (plan.after && spec) {
       const r = this.rowOfId.get(plan.after.id);
@@ -211,11 +213,12 @@ export class SqliteColumnIndex {
     for (let r = 0; r < present.length; r++) if (present[r] && (!mask || mask[r])) matched[total++] = r;
     const rows = matched.subarray(0, total);
     const scores = this.text!.scores(rows, leaves, this.ftsTotals(), this.ln);
-    const byId = this.rank('id ASC');
-    const top = new TopScored(plan.offset + plan.limit + 1);
+    // Ties by id: by the id order's ranks when they are at hand, else by comparing the ids (the ranks are made
+    // again after any write, a pass over the library this page does not need).
+    const top = new TopScored(plan.offset + plan.limit + 1, this.ranks.get(ID_ORDER) ?? null, this.strs.id);
     for (let i = 0; i < total; i++) {
       const r = rows[i]!;
-      if (top.admits(scores[i]!, byId[r]!)) top.add(scores[i]!, byId[r]!, r);
+      if (top.admits(scores[i]!, r)) top.add(scores[i]!, r);
     }
     const page = top.sorted().slice(plan.offset).map(({ row, score }) => this.pageRow(row, score));
     return { rows: page, total, facets: plan.facets ? this.count(rows) : null };
@@ -229,7 +232,7 @@ export class SqliteColumnIndex {
   prepare(): void {
     for (const key of SORT_KEYS) {
       const spec = sortSpec(key);
-      this.rank(spec ? `${SORT_SQL[spec.field]} ${spec.desc ? 'DESC' : 'ASC'}, id ASC` : 'id ASC');
+      this.rank(spec ? `${SORT_SQL[spec.field]} ${spec.desc ? 'DESC' : 'ASC'}, id ASC` : ID_ORDER);
     }
     this.ordinals('created');
     this.ordinals('createdAt');
@@ -738,17 +741,6 @@ function hasText(node: QueryNode): boolean {
     default:
       return false;
   }
-}
-
-const SURROGATE = /[\uD800-\uDFFF]/;
-
-/**
- * SQLite's BINARY order: UTF-8 bytes. JavaScript's < compares UTF-16 units, which agrees except for characters
- * above U+FFFF (surrogate pairs), so only strings holding one are compared as bytes.
- */
-function compareUtf8(a: string, b: string): number {
-  if (SURROGATE.test(a) || SURROGATE.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** How many of `sorted` (in UTF-8 order) are below `value`. */

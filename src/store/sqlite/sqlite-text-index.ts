@@ -80,6 +80,12 @@ export class SqliteTextIndex {
   private postings: { start: Int32Array; rows: Int32Array; freq: Float32Array } | null = null;
   /** Term numbers in string order (a prefix is a range of them); made with the postings. */
   private sortedTerms: Int32Array | null = null;
+  /**
+   * Rows written since the postings were made: their entries there are out of date, so queries skip them and
+   * read these rows from the pool instead. Past a share of the library the postings are made again.
+   */
+  private readonly stale = new Set<number>();
+  private staleMask = new Uint8Array(0);
 
   /** Rows in the copy (FTS5's row count: every record has a row, text or not). */
   get rows(): number {
@@ -133,7 +139,7 @@ export class SqliteTextIndex {
     this.at[rid] = start;
     this.lengths[rid] = q - start - NCOL;
     this.rowCount++;
-    this.postings = null;
+    this.markStale(rid);
   }
 
   /** Room for `n` more entries in the pool: reclaimed from rewritten rows when they are half of it, else grown. */
@@ -171,7 +177,22 @@ export class SqliteTextIndex {
     this.at[rid] = -1;
     this.lengths[rid] = 0;
     this.rowCount--;
-    this.postings = null;
+    this.markStale(rid);
+  }
+
+  private markStale(rid: number): void {
+    if (!this.postings) return;
+    if (this.stale.size >= Math.max(256, this.rowCount >> 6)) {
+      this.postings = null;
+      return;
+    }
+    this.stale.add(rid);
+    if (rid >= this.staleMask.length) {
+      const grown = new Uint8Array(Math.max(rid + 1, this.staleMask.length * 2, 1024));
+      grown.set(this.staleMask);
+      this.staleMask = grown;
+    }
+    this.staleMask[rid] = 1;
   }
 
   /**
@@ -189,40 +210,50 @@ export class SqliteTextIndex {
         const id = this.termIds.get(tok);
         return id === undefined ? [] : [id];
       }
-      const sorted = this.sortedTerms!;
+      const sorted = this.termOrder();
       const ids: number[] = [];
       for (let i = this.lowerBound(tok); i < sorted.length && this.terms[sorted[i]!]!.startsWith(tok); i++) ids.push(sorted[i]!);
       return ids;
     });
     if (accepts.some((a) => a.length === 0)) return { freq, hits: 0 };
-    let hits = 0;
-    if (tokens.length === 1) {
-      for (const id of accepts[0]!) {
-        for (let i = p.start[id]!; i < p.start[id + 1]!; i++) {
-          const r = p.rows[i]!;
-          if (r >= size) continue;
-          if (freq[r] === 0) hits++;
-          freq[r]! += p.freq[i]!;
-        }
-      }
-      return { freq, hits };
-    }
-    // A phrase: the rows holding every one of its exact terms (its first is one: only the last can be a
-    // prefix), each row's columns scanned for the terms in a row.
-    const exact = [...new Set(accepts.filter((a) => a.length === 1).map((a) => a[0]!))];
-    const len = (t: number): number => p.start[t + 1]! - p.start[t]!;
-    exact.sort((a, b) => len(a) - len(b));
-    let candidates = p.rows.subarray(p.start[exact[0]!]!, p.start[exact[0]! + 1]!);
-    for (const t of exact.slice(1)) {
-      const has = new Uint8Array(size);
-      for (let i = p.start[t]!; i < p.start[t + 1]!; i++) if (p.rows[i]! < size) has[p.rows[i]!] = 1;
-      candidates = candidates.filter((r) => has[r] === 1);
-    }
+    // Terms newer than the postings have none there (only rows written since, which are stale, hold them).
+    const based = p.start.length - 1;
+    const from = (t: number): number => (t < based ? p.start[t]! : 0);
+    const to = (t: number): number => (t < based ? p.start[t + 1]! : 0);
+    const staleMask = this.staleMask;
+    const isStale = (r: number): boolean => r < staleMask.length && staleMask[r] === 1;
     const last = accepts.at(-1)!;
     // a prefix's terms, as flags by term number
     const lastSet = last.length > 1 || prefix ? new Uint8Array(this.terms.length) : null;
     if (lastSet) for (const t of last) lastSet[t] = 1;
-    hits = scanPhrase(this.pool, this.at, candidates, Int32Array.from(accepts.map((a) => (a.length === 1 ? a[0]! : -1))), lastSet, freq);
+    // the term at each offset: exact (every offset but a prefix's), or -1 for any term flagged in lastSet
+    const terms = Int32Array.from(accepts.map((a, k) => (lastSet && k === accepts.length - 1 ? -1 : a[0]!)));
+    const staleRows = Int32Array.from([...this.stale].filter((r) => r < size && this.at[r]! >= 0));
+    let hits = 0;
+    if (tokens.length === 1) {
+      const anyStale = staleRows.length > 0 || this.stale.size > 0;
+      for (const id of accepts[0]!) {
+        for (let i = from(id), end = to(id); i < end; i++) {
+          const r = p.rows[i]!;
+          if (r >= size || (anyStale && isStale(r))) continue;
+          if (freq[r] === 0) hits++;
+          freq[r]! += p.freq[i]!;
+        }
+      }
+      return { freq, hits: hits + (staleRows.length ? scanPhrase(this.pool, this.at, staleRows, terms, lastSet, freq) : 0) };
+    }
+    // A phrase: the rows holding every one of its exact terms (its first is one: only the last can be a
+    // prefix), each row's columns scanned for the terms in a row.
+    const exact = [...new Set(accepts.filter((a) => a.length === 1).map((a) => a[0]!))];
+    exact.sort((a, b) => to(a) - from(a) - (to(b) - from(b)));
+    let candidates = p.rows.subarray(from(exact[0]!), to(exact[0]!));
+    for (const t of exact.slice(1)) {
+      const has = new Uint8Array(size);
+      for (let i = from(t); i < to(t); i++) if (p.rows[i]! < size) has[p.rows[i]!] = 1;
+      candidates = candidates.filter((r) => has[r] === 1);
+    }
+    if (this.stale.size > 0) candidates = Int32Array.from([...candidates.filter((r) => !isStale(r)), ...staleRows]);
+    hits = scanPhrase(this.pool, this.at, candidates, terms, lastSet, freq);
     return { freq, hits };
   }
 
@@ -300,15 +331,22 @@ export class SqliteTextIndex {
       }
     }
     this.postings = { start, rows, freq };
-    const terms = this.terms;
-    // the dictionary only grows: sorted again only when it did
-    if (this.sortedTerms?.length !== terms.length) this.sortedTerms = Int32Array.from(terms.keys()).sort((a, b) => (terms[a]! < terms[b]! ? -1 : terms[a]! > terms[b]! ? 1 : 0));
+    this.stale.clear();
+    this.staleMask = new Uint8Array(0);
+    this.termOrder();
     return this.postings;
+  }
+
+  /** Term numbers in string order; the dictionary only grows, so sorted again only when it did. */
+  private termOrder(): Int32Array {
+    const terms = this.terms;
+    if (this.sortedTerms?.length !== terms.length) this.sortedTerms = Int32Array.from(terms.keys()).sort((a, b) => (terms[a]! < terms[b]! ? -1 : terms[a]! > terms[b]! ? 1 : 0));
+    return this.sortedTerms;
   }
 
   /** The first position in sortedTerms whose term is not below `s`. */
   private lowerBound(s: string): number {
-    const sorted = this.sortedTerms!;
+    const sorted = this.termOrder();
     let lo = 0;
     let hi = sorted.length;
     while (lo < hi) {
@@ -322,7 +360,7 @@ export class SqliteTextIndex {
 
 /**
  * Counts a phrase in each candidate row: `terms[k]` the term at offset k, or -1 for any term flagged in
- * `prefixed` (the last, a prefix). Writes the weighted count to `freq`; returns how many rows have one. Its own
+ * `prefixed` (the last, a prefix; for a single word, the first). Writes the weighted count to `freq`; returns how many rows have one. Its own
  * function: V8 compiles this loop far better alone than inside phrase() (measured 3x).
  */
 function scanPhrase(pool: Int32Array, at: Int32Array, candidates: Int32Array, terms: Int32Array, prefixed: Uint8Array | null, freq: Float64Array): number {
@@ -339,7 +377,7 @@ function scanPhrase(pool: Int32Array, at: Int32Array, candidates: Int32Array, te
       const end = q + pool[o + c]!;
       let count = 0;
       for (; q + n <= end; q++) {
-        if (pool[q] !== first) continue;
+        if (first >= 0 ? pool[q] !== first : prefixed![pool[q]!] !== 1) continue;
         let k = 1;
         for (; k < n; k++) {
           const want = terms[k]!;

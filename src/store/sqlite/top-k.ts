@@ -1,4 +1,5 @@
 /** The best k rows of a match, kept in a heap while the match is scanned: sorting a whole match cost more. */
+import { compareUtf8 } from './utf8-order.js';
 
 /** The k smallest ranks seen, with their rowids (a max-heap of size k). */
 export class TopK {
@@ -58,42 +59,58 @@ export class TopK {
   }
 }
 
-/** The k best (score, then id rank) rows seen: a heap with the worst on top. */
+/**
+ * The k best rows seen by score (higher first), ties by id in SQLite's order: by `idRank` (each row's position
+ * in the id order) when given, else by comparing `ids` (the ranks are made again after any write, a pass over
+ * the library that a page does not need). A heap with the worst on top.
+ */
 export class TopScored {
-  private readonly items: Array<{ score: number; idRank: number; row: number }> = [];
-  constructor(private readonly k: number) {}
+  private readonly scores: number[] = [];
+  private readonly rows: number[] = [];
+  constructor(
+    private readonly k: number,
+    private readonly idRank: Int32Array | null,
+    private readonly ids: ReadonlyArray<string | undefined>,
+  ) {}
 
-  /** Whether a row would enter (worse than the worst kept: no). */
-  admits(score: number, idRank: number): boolean {
-    if (this.items.length < this.k) return this.k > 0;
-    const w = this.items[0]!;
-    return score > w.score || (score === w.score && idRank < w.idRank);
+  private before(a: number, b: number): boolean {
+    return this.idRank ? this.idRank[a]! < this.idRank[b]! : compareUtf8(this.ids[a]!, this.ids[b]!) < 0;
   }
 
-  add(score: number, idRank: number, row: number): void {
-    const item = { score, idRank, row };
-    if (this.items.length < this.k) {
-      this.items.push(item);
-      this.up(this.items.length - 1);
+  /** Whether a row would enter (worse than the worst kept: no). */
+  admits(score: number, row: number): boolean {
+    if (this.scores.length < this.k) return this.k > 0;
+    const worst = this.scores[0]!;
+    return score > worst || (score === worst && this.before(row, this.rows[0]!));
+  }
+
+  add(score: number, row: number): void {
+    const n = this.scores.length;
+    if (n < this.k) {
+      this.scores.push(score);
+      this.rows.push(row);
+      this.up(n);
     } else {
-      this.items[0] = item;
+      this.scores[0] = score;
+      this.rows[0] = row;
       this.down(0);
     }
   }
 
   sorted(): Array<{ score: number; row: number }> {
-    return [...this.items].sort((a, b) => b.score - a.score || a.idRank - b.idRank);
+    return this.rows.map((row, i) => ({ score: this.scores[i]!, row })).sort((a, b) => b.score - a.score || (this.before(a.row, b.row) ? -1 : 1));
   }
 
-  /** a is worse than b */
-  private worse(a: number, b: number): boolean {
-    const x = this.items[a]!;
-    const y = this.items[b]!;
-    return x.score < y.score || (x.score === y.score && x.idRank > y.idRank);
+  /** item i is worse than item j */
+  private worse(i: number, j: number): boolean {
+    const x = this.scores[i]!;
+    const y = this.scores[j]!;
+    return x < y || (x === y && this.before(this.rows[j]!, this.rows[i]!));
   }
 
   private swap(i: number, j: number): void {
-    [this.items[i], this.items[j]] = [this.items[j]!, this.items[i]!];
+    [this.scores[i], this.scores[j]] = [this.scores[j]!, this.scores[i]!];
+    [this.rows[i], this.rows[j]] = [this.rows[j]!, this.rows[i]!];
   }
 
   private up(i: number): void {
@@ -106,7 +123,7 @@ export class TopScored {
   }
 
   private down(i: number): void {
-    const n = this.items.length;
+    const n = this.scores.length;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
