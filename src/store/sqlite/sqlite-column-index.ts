@@ -141,11 +141,10 @@ export class SqliteColumnIndex {
     else return true;
     this.dirty.clear();
     this.dirtyOverflow = false;
+    // (the library-wide facet counts and the packed labels are kept up to date row by row: see refresh)
     this.ranks.clear();
-    this.everyCount = null;
     this.timeOrdinals.clear();
     this.labelPostings.clear();
-    this.labelRows.clear();
     return true;
   }
 
@@ -679,6 +678,7 @@ export class SqliteColumnIndex {
     this.rowOfId = new Map();
     this.text = null;
     this.everyCount = null;
+    this.labelRows.clear();
     this.allocate(0);
     // One read transaction: the copy is one snapshot. A write by another connection after `dv` was read bumps
     // data_version again, so the next sync rebuilds.
@@ -702,13 +702,42 @@ export class SqliteColumnIndex {
     this.buildMs = performance.now() - t0;
   }
 
+  /**
+   * Re-reads rows this process wrote. The library-wide facet counts take each row's old values out and its new
+   * ones in, and the packed labels are patched where a row keeps its number of labels (else made again on use):
+   * a search right after a write then costs no pass over the library for them.
+   */
   private refresh(rowids: number[]): void {
     const st = this.db.prepare(SqliteColumnIndex.ROW_SQL).raw();
     for (const rid of rowids) {
+      if (this.everyCount && this.present[rid]) this.tallyRow(this.everyCount, rid, -1);
       const r = st.get(rid) as Row | undefined;
       if (r) this.setRow(r);
       else this.clearRow(rid);
+      if (this.everyCount && this.present[rid] && !this.tallyRow(this.everyCount, rid, 1)) this.everyCount = null;
+      for (const [label, packed] of this.labelRows) {
+        const codes = this.present[rid] ? this.labels[label][rid] : undefined;
+        const at = packed.start[rid];
+        if (at !== undefined && rid + 1 < packed.start.length && packed.start[rid + 1]! - at === (codes?.length ?? 0)) {
+          if (codes) packed.codes.set(codes, at);
+        } else this.labelRows.delete(label);
+      }
     }
+  }
+
+  /** One row's facet values in or out of `c`; false when a value is new since `c` was made (no slot for it). */
+  private tallyRow(c: RawCounts, rid: number, d: number): boolean {
+    const cells: Array<[Int32Array, number]> = [
+      [c.codec, this.codes.codec[rid]!],
+      [c.source, this.codes.sourceKind[rid]!],
+      [c.resolution, this.codes.resolution[rid]!],
+      ...[...(this.labels.tags[rid] ?? [])].map((k): [Int32Array, number] => [c.tags, k]),
+      ...[...(this.labels.categories[rid] ?? [])].map((k): [Int32Array, number] => [c.categories, k]),
+    ];
+    if (cells.some(([counts, k]) => k >= counts.length)) return false;
+    for (const [counts, k] of cells) counts[k]! += d;
+    c.rows += d;
+    return true;
   }
 }
 
