@@ -236,6 +236,37 @@ describe('SqliteStore migration 6: the text the in-memory text index is built fr
   });
 });
 
+describe('SqliteStore FTS rows', () => {
+  it('are kept when a record is written again with the same text, and replaced when its text changed', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const { decodeFtsTotals } = await import('../../src/store/sqlite/sqlite-text-index.js');
+    const file = path.join(t.dir, 'fts-rows.db');
+    const s = new SqliteStore(file, { columnIndex: 'off' });
+    await s.migrate();
+    const v = makeRecord({ id: 'same1', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'a gondola ride' } });
+    await s.upsert(v);
+    const counted = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return decodeFtsTotals(db.prepare('SELECT block FROM videos_fts_data WHERE id = 1').pluck().get() as Buffer).rows;
+      } finally {
+        db.close();
+      }
+    };
+    expect(counted()).toBe(1);
+    // what each stage of `process` does: the record again, its searchable text unchanged
+    await s.upsert({ ...v, updatedAt: '2030-01-01T00:00:00.000Z', stages: { probe: { status: 'done', version: '1', inputHash: 'h', at: 'x', ms: 1 } } });
+    await s.upsertMany([{ ...v, updatedAt: '2030-01-02T00:00:00.000Z' }]);
+    expect(counted()).toBe(1);
+    expect((await s.search({ text: 'gondola' })).hits.map((h) => h.id)).toEqual(['same1']);
+    await s.upsert({ ...v, source: { ...v.source, title: 'a ferry ride' } });
+    expect(counted()).toBe(2); // replaced: FTS5 counts the row again (see the FTS rebuild)
+    expect((await s.search({ text: 'gondola' })).total).toBe(0);
+    expect((await s.search({ text: 'ferry' })).hits.map((h) => h.id)).toEqual(['same1']);
+    await s.close();
+  });
+});
+
 describe('SqliteStore opened by several processes at once', () => {
   it('a new library is migrated exactly once when four workers open it at the same moment', async () => {
     const { spawn } = await import('node:child_process');

@@ -232,7 +232,8 @@ export class SqliteStore implements VideoStore {
       if (current()) return; // another process reindexed while this one waited for the lock
       const ids = (this.db.prepare('SELECT id FROM videos').all() as { id: string }[]).map((r) => r.id);
       const getDoc = this.db.prepare('SELECT doc FROM video_docs WHERE id = ?');
-      for (const id of ids) this.upsertOne(JSON.parse((getDoc.get(id) as { doc: string }).doc) as Video);
+      // the FTS rows rewritten even where the text is the same: the index itself may be new
+      for (const id of ids) this.upsertOne(JSON.parse((getDoc.get(id) as { doc: string }).doc) as Video, true);
       this.db.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(INDEX_VERSION));
     }).immediate();
   }
@@ -253,7 +254,7 @@ export class SqliteStore implements VideoStore {
   }
 
   /** Writes the record, its columns, label rows and FTS row; the caller holds a transaction. */
-  private upsertOne(v: Video): void {
+  private upsertOne(v: Video, rewriteFts = false): void {
     this.writes++;
     const f = indexFields(v);
     const m = v.metadata;
@@ -290,12 +291,17 @@ export class SqliteStore implements VideoStore {
       ? (this.stmt(`${INSERT_VIDEO_ROW} ${UPDATE_VIDEO_ROW} RETURNING rowid`).get(cols) as { rowid: number })
       : { rowid: Number(this.stmt(INSERT_VIDEO_ROW).run(cols).lastInsertRowid) };
     this.columns.touch(row.rowid);
+    // A record written again with the same searchable text (each stage of `process` writes it) keeps its FTS
+    // row: replacing it cost more than the rest of the write, and each replaced row inflates FTS5's totals.
+    const sameText = existed !== undefined && !rewriteFts && this.sameIndexedText(existed.rowid, f);
     if (existed) {
       this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
-      this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(existed.rowid);
-      this.ftsDead++;
+      if (!sameText) {
+        this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(existed.rowid);
+        this.ftsDead++;
+      }
     }
     // One statement per label table rather than one per label.
     if (f.tags.length) this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.tags));
@@ -303,7 +309,13 @@ export class SqliteStore implements VideoStore {
     if (f.actions.length) this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.actions));
     // The FTS row holds the shared normalised text, so every backend tokenises the same way.
     this.stmt(existed ? 'INSERT INTO video_docs (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc' : 'INSERT INTO video_docs (id, doc) VALUES (?, ?)').run(v.id, JSON.stringify(v));
-    this.insertFtsRow(row.rowid, f);
+    if (!sameText) this.insertFtsRow(row.rowid, f);
+  }
+
+  /** Whether the record's stored text row holds exactly this text. */
+  private sameIndexedText(rowid: number, f: IndexFields): boolean {
+    const t = this.stmt('SELECT title, tags, description, file FROM video_text WHERE rowid = ?').raw().get(rowid) as [string, string, string, string] | undefined;
+    return t !== undefined && t[0] === f.text.title && t[1] === f.text.tags && t[2] === f.text.description && t[3] === f.text.file;
   }
 
   /** The record's row of the contentless FTS table (the normalised text every backend tokenises the same way). */
