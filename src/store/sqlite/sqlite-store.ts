@@ -22,6 +22,11 @@ const WAL_LIMIT_BYTES = 128 << 20;
 const TIE_SLACK = 64;
 /** FTS rows replaced or deleted between two looks at FTS5's row count (a count of the library: a few ms at 100k). */
 const FTS_CHECK_EVERY = 1000;
+/**
+ * Largest library whose FTS index is rebuilt on its own: the rebuild holds the write lock (3.8 s at 100k
+ * records here), and a writer in another process waits at most 10 s (busy_timeout) before it fails.
+ */
+const FTS_REBUILD_MAX_RECORDS = 150_000;
 
 /** The videos row of a record, from the named columns `upsertOne` builds. */
 const INSERT_VIDEO_ROW = `INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
@@ -139,7 +144,8 @@ export class SqliteStore implements VideoStore {
     this.guard('FTS rebuild', () => {
       const counted = () => decodeFtsTotals(this.db.prepare('SELECT block FROM videos_fts_data WHERE id = 1').pluck().get() as Buffer | undefined).rows;
       const records = () => this.db.prepare('SELECT count(*) FROM videos').pluck().get() as number;
-      if (counted() <= 2 * records()) return;
+      const n = records();
+      if (counted() <= 2 * n || n > FTS_REBUILD_MAX_RECORDS) return;
       this.db
         .transaction(() => {
           if (counted() <= 2 * records()) return; // another process rebuilt it while this one waited
