@@ -18,7 +18,7 @@ import type Database from 'better-sqlite3';
 import { SORT_KEYS, type Facets, type QueryNode, type RangeField } from '../search-query.js';
 import type { QueryPlan } from '../query/index.js';
 import { FACET_SIZE, sortSpec, topFacet } from '../query/index.js';
-import { TopK, TopScored } from './top-k.js';
+import { TopScored } from './top-k.js';
 import { compareUtf8 } from './utf8-order.js';
 import { decodeFtsTotals, SqliteTextIndex, type FtsTotals, type PhraseStats } from './sqlite-text-index.js';
 
@@ -183,7 +183,8 @@ export class SqliteColumnIndex {
       after = rank[r]!;
     }
     const need = plan.offset + plan.limit + 1;
-    const top = new TopK(need);
+    // the best by rank: the highest score is the lowest rank (ranks are distinct, so no ties)
+    const top = new TopScored(need, null, this.strs.id);
     const present = this.present;
     const matched = new Int32Array(present.length);
     let total = 0;
@@ -191,9 +192,9 @@ export class SqliteColumnIndex {
       if (!present[r] || (mask && !mask[r])) continue;
       matched[total++] = r;
       const k = rank[r]!;
-      if (k > after && top.admits(k)) top.add(k, r);
+      if (k > after && top.admits(-k, r)) top.add(-k, r);
     }
-    const pageRows = top.sorted().slice(plan.offset);
+    const pageRows = top.sorted().slice(plan.offset).map((x) => x.row);
     // the SQL path scores the text of a query sorted otherwise too
     const scores = leaves.length > 0 ? this.text!.scores(Int32Array.from(pageRows), leaves, this.ftsTotals(), this.ln) : null;
     const rows = pageRows.map((r, i) => this.pageRow(r, scores ? scores[i]! : 0));

@@ -1,64 +1,6 @@
 /** The best k rows of a match, kept in a heap while the match is scanned: sorting a whole match cost more. */
 import { compareUtf8 } from './utf8-order.js';
 
-/** The k smallest ranks seen, with their rowids (a max-heap of size k). */
-export class TopK {
-  private readonly ranks: number[] = [];
-  private readonly rows: number[] = [];
-  constructor(private readonly k: number) {}
-
-  /** Whether `rank` would enter: cheap, so most rows of a large match skip the call to `add`. */
-  admits(rank: number): boolean {
-    return this.ranks.length < this.k || rank < this.ranks[0]!;
-  }
-
-  add(rank: number, row: number): void {
-    const n = this.ranks.length;
-    if (n < this.k) {
-      this.ranks.push(rank);
-      this.rows.push(row);
-      this.up(n);
-    } else if (this.k > 0 && rank < this.ranks[0]!) {
-      this.ranks[0] = rank;
-      this.rows[0] = row;
-      this.down(0);
-    }
-  }
-
-  /** Rowids by ascending rank. */
-  sorted(): number[] {
-    return this.rows.map((row, i) => [this.ranks[i]!, row] as const).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
-  }
-
-  private swap(i: number, j: number): void {
-    [this.ranks[i], this.ranks[j]] = [this.ranks[j]!, this.ranks[i]!];
-    [this.rows[i], this.rows[j]] = [this.rows[j]!, this.rows[i]!];
-  }
-
-  private up(i: number): void {
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (this.ranks[p]! >= this.ranks[i]!) return;
-      this.swap(i, p);
-      i = p;
-    }
-  }
-
-  private down(i: number): void {
-    const n = this.ranks.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < n && this.ranks[l]! > this.ranks[m]!) m = l;
-      if (r < n && this.ranks[r]! > this.ranks[m]!) m = r;
-      if (m === i) return;
-      this.swap(i, m);
-      i = m;
-    }
-  }
-}
-
 /**
  * The k best rows seen by score (higher first), ties by id in SQLite's order: by `idRank` (each row's position
  * in the id order) when given, else by comparing `ids` (the ranks are made again after any write, a pass over
