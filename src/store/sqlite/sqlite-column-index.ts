@@ -20,7 +20,7 @@ import type { QueryPlan } from '../query/index.js';
 import { FACET_SIZE, sortSpec, topFacet } from '../query/index.js';
 import { TopScored } from './top-k.js';
 import { compareUtf8 } from './utf8-order.js';
-import { decodeFtsTotals, SqliteTextIndex, type FtsTotals, type PhraseStats } from './sqlite-text-index.js';
+import { decodeFtsTotals, FTS_TOTALS_SQL, SqliteTextIndex, type FtsTotals, type PhraseStats } from './sqlite-text-index.js';
 
 /** Strings to small integers, per column. */
 class Dictionary {
@@ -86,7 +86,10 @@ export class SqliteColumnIndex {
   private ranks = new Map<string, Int32Array>();
   private timeOrdinals = new Map<string, { ord: Int32Array; sorted: string[] }>();
   private labelPostings = new Map<Label, Map<number, Int32Array>>();
-  /** Each row's labels of a kind, all in one array (row r: codes[start[r]] to codes[start[r + 1]]); kept until the data changes. */
+  /**
+   * Each row's labels of a kind, all in one array (row r: codes[start[r]] to codes[start[r + 1]]); made on first
+   * use, patched through this process's writes (see refresh), made again after a rebuild.
+   */
   private labelRows = new Map<Label, { start: Int32Array; codes: Int32Array }>();
   private dataVersion: number | null = null;
   private builtAt = 0;
@@ -153,11 +156,12 @@ export class SqliteColumnIndex {
    * cannot answer (text, or a keyset cursor whose record changed since). The caller has synced.
    */
   search(plan: QueryPlan): ColumnPage | null {
-    if ((plan.terms.length > 0 || (plan.where && hasText(plan.where))) && !this.syncText()) return null;
+    const withText = plan.terms.length > 0 || (plan.where !== null && hasText(plan.where));
+    if (withText && !this.syncText()) return null;
     this.leafStats = new Map();
     try {
       const page = this.searchSynced(plan);
-      if (page) this.answered[plan.terms.length > 0 || (plan.where && hasText(plan.where)) ? 'text' : 'filters']++;
+      if (page) this.answered[withText ? 'text' : 'filters']++;
       return page;
     } finally {
       this.leafStats = null;
@@ -283,8 +287,10 @@ export class SqliteColumnIndex {
   private lnStmt: Database.Statement | null = null;
 
   private ftsTotals(): FtsTotals {
-    return decodeFtsTotals((this.db.prepare('SELECT block FROM videos_fts_data WHERE id = 1').pluck().get() as Buffer | undefined) ?? null);
+    const st = (this.totalsStmt ??= this.db.prepare(FTS_TOTALS_SQL).pluck());
+    return decodeFtsTotals((st.get() as Buffer | undefined) ?? null);
   }
+  private totalsStmt: Database.Statement | null = null;
 
   /** A text leaf's statistics in this search, or null when FTS5 must answer it. */
   private leaf(value: string, prefix: boolean): PhraseStats | null {
@@ -336,7 +342,7 @@ export class SqliteColumnIndex {
     };
   }
 
-  /** Facet counts over every record, kept until the data changes. */
+  /** Facet counts over every record: made on first use, kept up to date through this process's writes (see refresh). */
   private allCounts(): RawCounts {
     if (!this.everyCount) {
       const c = this.emptyCounts();

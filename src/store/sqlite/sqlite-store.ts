@@ -10,7 +10,7 @@ import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
 import { SqliteColumnIndex, type ColumnPage } from './sqlite-column-index.js';
 import { BACKSTOP_PAGES, WalCheckpointer, type CheckpointResult } from './wal-checkpointer.js';
-import { decodeFtsTotals } from './sqlite-text-index.js';
+import { decodeFtsTotals, FTS_TOTALS_SQL } from './sqlite-text-index.js';
 import { BM25, sqliteRankedPlan, sqliteTextSplit, sqliteSearch, sqliteWhere, type Param, type SqliteRankedSql } from './sqlite-query.js';
 
 type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
@@ -142,7 +142,7 @@ export class SqliteStore implements VideoStore {
     if (this.ftsDead < FTS_CHECK_EVERY) return;
     this.ftsDead = 0;
     this.guard('FTS rebuild', () => {
-      const counted = () => decodeFtsTotals(this.db.prepare('SELECT block FROM videos_fts_data WHERE id = 1').pluck().get() as Buffer | undefined).rows;
+      const counted = () => decodeFtsTotals(this.stmt(FTS_TOTALS_SQL).pluck().get() as Buffer | undefined).rows;
       const records = () => this.db.prepare('SELECT count(*) FROM videos').pluck().get() as number;
       const n = records();
       if (counted() <= 2 * n || n > FTS_REBUILD_MAX_RECORDS) return;

@@ -39,6 +39,9 @@ export interface FtsTotals {
  * after 104 of 3,000 records were deleted it still counts 3,000 rows and their tokens; a replaced row counts
  * twice), and bm25 ranks by them.
  */
+/** Reads FTS5's averages record of the `videos_fts` table (see decodeFtsTotals). */
+export const FTS_TOTALS_SQL = 'SELECT block FROM videos_fts_data WHERE id = 1';
+
 export function decodeFtsTotals(block: Uint8Array | null | undefined): FtsTotals {
   const values: number[] = [];
   let i = 0;
