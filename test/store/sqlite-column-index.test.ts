@@ -77,15 +77,18 @@ const shape = (r: SearchResult) => ({ ids: r.hits.map((h) => h.id), scores: r.hi
 
 let sql: SqliteStore;
 let mem: SqliteStore;
-const records = Array.from({ length: 400 }, (_, i) => record(i));
-beforeAll(async () => {
-  const file = path.join(t.dir, 'cols.db');
+/** A library written by `write`, then opened twice: answered by SQL only, and from the in-memory copies. */
+async function sqlAndMemory(file: string, write: (writer: SqliteStore) => Promise<void>): Promise<[SqliteStore, SqliteStore]> {
   const writer = new SqliteStore(file);
   await writer.migrate();
-  await writer.upsertMany(records);
+  await write(writer);
   await writer.close();
-  sql = new SqliteStore(file, { columnIndex: 'off' });
-  mem = new SqliteStore(file, { columnIndex: 'always' });
+  return [new SqliteStore(file, { columnIndex: 'off' }), new SqliteStore(file, { columnIndex: 'always' })];
+}
+
+const records = Array.from({ length: 400 }, (_, i) => record(i));
+beforeAll(async () => {
+  [sql, mem] = await sqlAndMemory(path.join(t.dir, 'cols.db'), (w) => w.upsertMany(records));
 });
 afterAll(async () => {
   await sql.close();
@@ -220,16 +223,13 @@ describe('SQLite text index (in memory, beside the column copy)', () => {
   beforeAll(async () => {
     const { makeRecord: benchRecord } = await import('../../bench/search-data.js');
     file = path.join(t.dir, 'text.db');
-    const writer = new SqliteStore(file);
-    await writer.migrate();
     const recs = Array.from({ length: 3000 }, (_, i) => benchRecord(i));
-    await writer.upsertMany(recs);
-    // deletes and rewrites, so FTS5's row count and average length come from an index that changed
-    for (let i = 0; i < 3000; i += 29) await writer.delete(recs[i]!.id);
-    await writer.upsertMany(recs.filter((_, i) => i % 17 === 1).map((r) => ({ ...r, ai: r.ai && { ...r.ai, description: `${r.ai.description} person person dog` } })));
-    await writer.close();
-    tsql = new SqliteStore(file, { columnIndex: 'off' });
-    tmem = new SqliteStore(file, { columnIndex: 'always' });
+    [tsql, tmem] = await sqlAndMemory(file, async (writer) => {
+      await writer.upsertMany(recs);
+      // deletes and rewrites, so FTS5's row count and average length come from an index that changed
+      for (let i = 0; i < 3000; i += 29) await writer.delete(recs[i]!.id);
+      await writer.upsertMany(recs.filter((_, i) => i % 17 === 1).map((r) => ({ ...r, ai: r.ai && { ...r.ai, description: `${r.ai.description} person person dog` } })));
+    });
   });
   afterAll(async () => {
     await tsql.close();
