@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryError } from '../../src/core/index.js';
 import { SqliteStore } from '../../src/store/index.js';
+import { PAGE_SIZE } from '../../src/store/sqlite/sqlite-store.js';
 import { INDEX_VERSION } from '../../src/store/query/index-fields.js';
 import { runStoreContract } from './contract.js';
 import { tempDir } from '../helpers/media.js';
@@ -115,6 +116,49 @@ async function libraryAtSchema(file: string, version: number) {
   }
   return db;
 }
+
+describe('SqliteStore page size', () => {
+  const pageSize = async (file: string) => {
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.pragma('page_size', { simple: true }) as number;
+    } finally {
+      db.close();
+    }
+  };
+  // a record past 4 KiB of JSON, the size of a tagged record: it overflows a 4 KiB page, not a 16 KiB one
+  const big = (id: string) => makeRecord({ id, tags: Array.from({ length: 60 }, (_, i) => ({ name: `tag-number-${i}`, source: 'rule' as const, confidence: 0.9, rule: `rule-${i}` })) });
+
+  it('is PAGE_SIZE (16 KiB) for a new library', async () => {
+    const file = path.join(t.dir, 'pages-new.db');
+    const s = new SqliteStore(file);
+    await s.migrate();
+    await s.upsert(big('p1'));
+    await s.close();
+    expect(PAGE_SIZE).toBe(16384);
+    expect(JSON.stringify(big('p1')).length).toBeGreaterThan(4096);
+    expect(await pageSize(file)).toBe(PAGE_SIZE);
+  });
+
+  it('stays as it was for an existing library, which keeps working', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const file = path.join(t.dir, 'pages-old.db');
+    const raw = new Database(file);
+    raw.pragma('page_size = 4096');
+    raw.exec('CREATE TABLE keep_me (x)');
+    raw.pragma('journal_mode = WAL');
+    raw.close();
+    const s = new SqliteStore(file);
+    await s.migrate();
+    const record = big('p2');
+    await s.upsert(record);
+    expect(await s.get('p2')).toEqual(record);
+    expect((await s.search({ text: 'tag:tag-number-59' })).hits.map((h) => h.id)).toEqual(['p2']);
+    await s.close();
+    expect(await pageSize(file)).toBe(4096);
+  });
+});
 
 describe('SqliteStore migration from schema 1', () => {
   it('moves records out of the videos table and rebuilds the search index', async () => {

@@ -9,7 +9,7 @@ import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labe
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
 import { SqliteColumnIndex, type ColumnPage } from './sqlite-column-index.js';
-import { BACKSTOP_PAGES, WalCheckpointer, type CheckpointResult } from './wal-checkpointer.js';
+import { BACKSTOP_BYTES, WalCheckpointer, type CheckpointResult } from './wal-checkpointer.js';
 import { decodeFtsTotals, FTS_TOTALS_SQL } from './sqlite-text-index.js';
 import { BM25, sqliteRankedPlan, sqliteTextSplit, sqliteSearch, sqliteWhere, type Param, type SqliteRankedSql } from './sqlite-query.js';
 
@@ -17,6 +17,14 @@ type PageRow = { id: string; score: number; name: string; sort_duration: number;
 
 /** The log's size past which the checkpoint thread makes it start over (see wal-checkpointer.ts). */
 const WAL_LIMIT_BYTES = 128 << 20;
+
+/**
+ * Page size of a new library. A record's write touches a dozen B-trees keyed by random ids, and a bulk
+ * transaction dirties most of their pages; with 16 KiB pages there are a quarter as many to look up, log and
+ * copy back (100k records loaded at 5.6-5.7k/s against 3.9-4.1k/s with SQLite's 4 KiB; 8 KiB fell back to
+ * 3.9k/s at 100k once its indexes outgrew the page cache).
+ */
+export const PAGE_SIZE = 16384;
 
 /** Rows fetched past a text page, so the group of rows tied with its last score is nearly always among them. */
 const TIE_SLACK = 64;
@@ -80,6 +88,8 @@ export class SqliteStore implements VideoStore {
       this.db = new Database(file);
       // First: switching a new file to WAL needs a lock that another process opening it may hold.
       this.db.pragma('busy_timeout = 10000');
+      // Before the first table and before WAL, the only time SQLite takes it (an existing library keeps its own).
+      this.db.pragma(`page_size = ${PAGE_SIZE}`);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
@@ -121,7 +131,7 @@ export class SqliteStore implements VideoStore {
       });
       // A backstop only: the log still stays bounded if the thread falls behind. After a checkpoint has let the
       // log start over, its file is cut back to this size instead of keeping its largest.
-      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      this.db.pragma(`wal_autocheckpoint = ${Math.floor(BACKSTOP_BYTES / pageSize)}`);
       this.db.pragma(`journal_size_limit = ${Math.min(this.walLimitBytes, 64 << 20)}`);
     }
     this.checkpointer.nudge();

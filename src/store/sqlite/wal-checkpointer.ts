@@ -86,8 +86,8 @@ parentPort.on('message', (m) => {
 });
 `;
 
-/** Pages the writer lets the log reach before checkpointing itself (the backstop while the thread is alive). */
-export const BACKSTOP_PAGES = 16384;
+/** Log size the writer lets the log reach before checkpointing itself (the backstop while the thread is alive). */
+export const BACKSTOP_BYTES = 64 << 20;
 
 interface Shared {
   worker: Worker;
