@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { StoreError } from '../../src/core/index.js';
 import { PostgresStore } from '../../src/store/postgres/index.js';
 import { runStoreContract } from './contract.js';
 import { makeRecord } from '../helpers/records.js';
@@ -90,6 +91,48 @@ if (!url) {
         } finally {
           await client.end();
         }
+      } finally {
+        await store.dropSchema();
+        await store.close();
+      }
+    });
+
+    it('writes a bulk upsert in statements of 500, two at a time: every distinct record, the last copy of an id', async () => {
+      const store = make();
+      try {
+        await store.migrate();
+        const records = Array.from({ length: 1600 }, (_, i) => makeRecord({ id: `bulk${String(i).padStart(4, '0')}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `first copy ${i}` } }));
+        // the same ids again, later in the batch and in other statements: the later copy is the one kept
+        const again = records.slice(0, 100).map((r) => ({ ...r, source: { ...r.source, title: 'second copy' } }));
+        await store.upsertMany([...records, ...again]);
+        expect(await store.count()).toBe(1600);
+        expect((await store.get('bulk0042'))?.source.title).toBe('second copy');
+        expect((await store.get('bulk1599'))?.source.title).toBe('first copy 1599');
+        expect((await store.search({ text: '"second copy"', limit: 1 })).total).toBe(100);
+      } finally {
+        await store.dropSchema();
+        await store.close();
+      }
+    });
+
+    it('a bulk statement that fails fails the upsert with a StoreError; the statements beside it are written', async () => {
+      const store = make();
+      try {
+        await store.migrate();
+        const internals = store as unknown as { insertSql: (rows: number) => string };
+        const insertSql = internals.insertSql.bind(store);
+        let calls = 0;
+        // the second statement fails at once, while the first (500 rows) is still being written and awaited:
+        // its rejection must not go unhandled (vitest fails the run on one)
+        internals.insertSql = (rows) => (++calls === 2 ? 'INSERT INTO no_such_table VALUES (1)' : insertSql(rows));
+        const records = Array.from({ length: 1200 }, (_, i) => makeRecord({ id: `part${String(i).padStart(4, '0')}` }));
+        const err = await store.upsertMany(records).then(() => null, (e: unknown) => e);
+        expect(err).toBeInstanceOf(StoreError);
+        expect((err as Error).message).toMatch(/upsert 500 records.*no_such_table/);
+        expect(await store.count()).toBe(700);
+        expect(await store.get('part0499')).not.toBeNull();
+        expect(await store.get('part0500')).toBeNull();
+        expect(await store.get('part1199')).not.toBeNull();
       } finally {
         await store.dropSchema();
         await store.close();

@@ -87,6 +87,12 @@ function rowValues(video: Video, f: IndexFields): unknown[] {
 const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = { doc: '::jsonb', tags: '::text[]', categories: '::text[]', actions: '::text[]', tsv: '::tsvector' };
 
 /** Codes worth one more try: connection loss, admin shutdown, serialization failure, deadlock. */
+/**
+ * Chunks of a bulk upsert sent at once, each on its own pooled connection. One connection left a core idle: the
+ * server parses and writes one 500-row statement while this process builds the next (40k records: 2.4-2.6k/s
+ * with one, 3.8-4.0k/s with two, no better with three or four on two cores).
+ */
+const UPSERT_CHUNKS_IN_FLIGHT = 2;
 const RETRYABLE_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '40001', '40P01', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
 
 function isRetryablePg(err: unknown): boolean {
@@ -234,14 +240,28 @@ export class PostgresStore implements VideoStore {
     await this.run(`upsert ${video.id}`, (c) => c.query(this.insertSql(1), values));
   }
 
+  /**
+   * In statements of 500 records, each atomic on its own (a failure leaves the others written), two at a time;
+   * the ids are made distinct first, so two statements never write the same row.
+   */
   async upsertMany(videos: readonly Video[]): Promise<void> {
     const byId = new Map<string, Video>();
     for (const v of videos) byId.set(v.id, v);
     const all = [...byId.values()];
-    for (let i = 0; i < all.length; i += 500) {
-      const chunk = all.slice(i, i + 500);
-      const values = chunk.flatMap((v) => rowValues(v, indexFields(v)));
-      await this.run(`upsert ${chunk.length} records`, (c) => c.query(this.insertSql(chunk.length), values));
+    const inFlight: Array<Promise<unknown>> = [];
+    try {
+      for (let i = 0; i < all.length; i += 500) {
+        const chunk = all.slice(i, i + 500);
+        const values = chunk.flatMap((v) => rowValues(v, indexFields(v)));
+        if (inFlight.length >= UPSERT_CHUNKS_IN_FLIGHT) await inFlight.shift();
+        const sent = this.run(`upsert ${chunk.length} records`, (c) => c.query(this.insertSql(chunk.length), values));
+        // handled now, awaited below: a failure while an earlier chunk is awaited must not go unhandled
+        sent.catch(() => undefined);
+        inFlight.push(sent);
+      }
+      while (inFlight.length > 0) await inFlight.shift();
+    } finally {
+      await Promise.allSettled(inFlight);
     }
   }
 
