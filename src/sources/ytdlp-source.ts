@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { INSTALL_HINTS, locateTool, runTool, sha256File, ToolError, type Category, type Config, type SourceInfo, type Tag } from '../core/index.js';
+import { INSTALL_HINTS, locateTool, parseExternalJson, runTool, sha256File, ToolError, type Category, type Config, type SourceInfo, type Tag } from '../core/index.js';
 import type { HostLimiter } from './host-limiter.js';
 import { redactUrl } from './http-download.js';
 import type { InputItem } from './input-item.js';
@@ -161,7 +161,7 @@ export class YtDlpSource implements Source {
       }
       throw new AcquireError(`yt-dlp finished without a video file`, { code: SourceCode.YtDlpFailed });
     }
-    const info: YtDlpInfo = infoFile ? (JSON.parse(await readFile(path.join(work, infoFile), 'utf8')) as YtDlpInfo) : {};
+    const info: YtDlpInfo = infoFile ? (parseExternalJson(await readFile(path.join(work, infoFile), 'utf8')) as YtDlpInfo) : {};
     const mapped = mapYtDlpInfo(info, url);
     const mediaFile = path.join(work, media.sort()[0]!);
     const bytes = (await stat(mediaFile)).size;

@@ -21,6 +21,8 @@ beforeAll(async () => {
   writeFileSync(f('text.mp4'), 'this is not a video\n');
   writeFileSync(f('empty.mp4'), '');
   copyFileSync(f('silent.mp4'), f('no-extension'));
+  // a bell and an escape in the title, as a badly written file can carry
+  await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-i', f('silent.mp4'), '-c', 'copy', '-metadata', 'title=Bell\u0007 and\u001b escape', '-metadata', 'comment=two\nlines', f('control.mp4')]);
 });
 
 describe('probe (real ffprobe)', () => {
@@ -36,6 +38,12 @@ describe('probe (real ffprobe)', () => {
     expect(m.containerTags.title).toBe('Sunny Beach');
     expect(m.bitRate).toBeGreaterThan(0);
     expect(m.frameCount).toBe(60);
+  });
+
+  it('drops control characters from container tags (PostgreSQL cannot store a NUL), keeping newlines', async () => {
+    const m = await probeVideo(ffprobe, f('control.mp4'));
+    expect(m.containerTags.title).toBe('Bell and escape');
+    expect(m.containerTags.comment).toBe('two\nlines');
   });
 
   it('says null audio for a silent video, and reads fps from a rational', async () => {

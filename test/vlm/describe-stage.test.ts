@@ -159,6 +159,18 @@ describe('describe stage: JSON templates', () => {
     expect(s.requests).toHaveLength(1);
   });
 
+  it('drops control characters from the answer (a NUL cannot be stored in PostgreSQL), plain or JSON', async () => {
+    const s = await fake();
+    s.queue(reply.fencedJson({ ...answer, description: 'Colour\u0000 bars\u0007.', tags: ['test\u0000 pattern'] }), reply.text('A plain\u0000 answer\u001b.\nSecond line.'));
+    const json = qwen(s, { Template: 'tags-json' });
+    const patch = await createDescribeStage(json, { limiter: unlimited() }).run(sceneRecord(3), context(json, t.dir));
+    expect(patch.ai).toMatchObject({ description: 'Colour bars.', tags: ['test pattern'] });
+    const plain = qwen(s);
+    const text = await createDescribeStage(plain, { limiter: unlimited() }).run(sceneRecord(3), context(plain, t.dir));
+    expect(text.ai!.description).toBe('A plain answer.\nSecond line.');
+    expect(JSON.stringify([patch, text])).not.toMatch(/\\u00[01]/);
+  });
+
   it('repairs broken JSON with one text-only request', async () => {
     const s = await fake();
     s.queue(reply.brokenJson(), reply.text(JSON.stringify(answer)));

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { runTool, ToolError, UnsupportedMediaError, type VideoMetadata } from '../../core/index.js';
+import { parseExternalJson, runTool, ToolError, UnsupportedMediaError, type VideoMetadata } from '../../core/index.js';
 
 /** The subset of ffprobe's JSON this adapter reads. Nothing past this file sees it. */
 interface ProbeStream {
@@ -120,7 +120,7 @@ export async function probeVideo(ffprobe: string, file: string, options: ProbeOp
   }
   let json: ProbeJson;
   try {
-    json = JSON.parse(stdout.toString('utf8')) as ProbeJson;
+    json = parseExternalJson(stdout.toString('utf8')) as ProbeJson;
   } catch (err) {
     throw new UnsupportedMediaError('ffprobe returned no readable description', { cause: err });
   }

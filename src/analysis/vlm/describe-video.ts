@@ -5,6 +5,7 @@ import {
   ModelError,
   displayName,
   stableHash,
+  withoutControlChars,
   type AiDescription,
   type AuditEntry,
   type Config,
@@ -429,7 +430,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
   if (main.template.format === 'json') {
     answer = await sendParsed(main, mainMessages, mainEstimate, (t) => parseAnswer(t, main.template.required), shapeOf(main.template.required));
   } else {
-    answer = { description: (await send(main, mainMessages, 'describe', main.picks.length, mainEstimate)).trim() };
+    answer = { description: withoutControlChars(await send(main, mainMessages, 'describe', main.picks.length, mainEstimate)).trim() };
   }
 
   // Captions per scene, several scenes a request.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseExternalJson } from '../../core/index.js';
 
 /**
  * Finds the JSON value in a model answer: inside ```json fences or not, with prose before or after it.
@@ -18,7 +19,7 @@ export function extractJson(text: string): { ok: true; value: unknown } | { ok: 
         break;
       }
       try {
-        return { ok: true, value: JSON.parse(candidate.slice(start, end + 1)) };
+        return { ok: true, value: parseExternalJson(candidate.slice(start, end + 1)) };
       } catch (err) {
         lastError = `the JSON in the answer does not parse: ${(err as Error).message}`;
       }
