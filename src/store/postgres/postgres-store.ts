@@ -86,13 +86,15 @@ function rowValues(video: Video, f: IndexFields): unknown[] {
 
 const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = { doc: '::jsonb', tags: '::text[]', categories: '::text[]', actions: '::text[]', tsv: '::tsvector' };
 
-/** Codes worth one more try: connection loss, admin shutdown, serialization failure, deadlock. */
 /**
- * Chunks of a bulk upsert sent at once, each on its own pooled connection. One connection left a core idle: the
- * server parses and writes one 500-row statement while this process builds the next (40k records: 2.4-2.6k/s
- * with one, 3.8-4.0k/s with two, no better with three or four on two cores).
+ * Chunks of a bulk upsert sent at once, each on its own pooled connection. The server works on a statement in one
+ * backend process, on one core: a second connection puts a second backend on the other core (40k records:
+ * 2.4-2.6k/s with one, 3.8-4.0k/s with two, no better with three or four on two cores; building the next chunk
+ * while one statement ran, on one connection, gained nothing).
  */
 const UPSERT_CHUNKS_IN_FLIGHT = 2;
+
+/** Codes worth one more try: connection loss, admin shutdown, serialization failure, deadlock. */
 const RETRYABLE_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '40001', '40P01', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
 
 function isRetryablePg(err: unknown): boolean {

@@ -21,8 +21,9 @@ const WAL_LIMIT_BYTES = 128 << 20;
 /**
  * Page size of a new library. A record's write touches a dozen B-trees keyed by random ids, and a bulk
  * transaction dirties most of their pages; with 16 KiB pages there are a quarter as many to look up, log and
- * copy back (100k records loaded at 5.6-5.7k/s against 3.9-4.1k/s with SQLite's 4 KiB; 8 KiB fell back to
- * 3.9k/s at 100k once its indexes outgrew the page cache).
+ * copy back, and a tagged record (about 5 kB of JSON) fits in its page instead of spilling onto overflow pages
+ * that every read follows. 100k records loaded at 5.3-5.9k/s against 3.9-4.2k/s with SQLite's 4 KiB (8 KiB:
+ * 3.8-3.9k/s, two runs; 32 and 64 KiB no better than 16); see docs/stores.md.
  */
 export const PAGE_SIZE = 16384;
 
