@@ -139,6 +139,30 @@ if (!url) {
       }
     });
 
+    it('stores a record holding NUL characters (which PostgreSQL cannot) without them, by every write path', async () => {
+      const store = make();
+      try {
+        await store.migrate();
+        const nul = (id: string) =>
+          makeRecord({ id, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'Night\u0000 ride' }, tags: [{ name: 'neon\u0000', source: 'rule' }], extra: { 'odd\u0000key': 'v\u0000' } });
+        await store.upsert(nul('n1'));
+        await store.upsertMany([nul('n2'), makeRecord({ id: 'n3' })]);
+        const n1 = await store.get('n1');
+        expect(n1?.source.title).toBe('Night ride');
+        expect(n1?.tags.map((t) => t.name)).toEqual(['neon']);
+        expect(n1?.extra).toEqual({ oddkey: 'v' });
+        expect((await store.get('n2'))?.source.title).toBe('Night ride');
+        expect((await store.search({ text: 'night tag:neon' })).hits.map((h) => h.id).sort()).toEqual(['n1', 'n2']);
+        const before = (await store.get('n3'))!;
+        await store.updateTags([{ before, after: { ...before, tags: [{ name: 'late\u0000show', source: 'rule' }] } }]);
+        expect((await store.get('n3'))?.tags.map((t) => t.name)).toEqual(['lateshow']);
+        expect((await store.search({ text: 'tag:lateshow' })).hits.map((h) => h.id)).toEqual(['n3']);
+      } finally {
+        await store.dropSchema();
+        await store.close();
+      }
+    });
+
     it('names a bad URL without its password', async () => {
       const store = new PostgresStore({ url: 'postgres://u:hunter2@127.0.0.1:1/db', schema: 'x', pool: { connectionTimeoutMillis: 2000 } });
       const err = await store.get('x').catch((e: Error) => e);

@@ -60,10 +60,29 @@ const COLUMNS = [
   'tsv',
 ] as const;
 
-function rowValues(video: Video, f: IndexFields): unknown[] {
+/**
+ * The record as PostgreSQL can hold it, and its JSON. Text and jsonb cannot contain U+0000 at all, so a record
+ * with one (outside text loses it on the way in, but a record written through the library API may still have
+ * one) is stored without it rather than failing. Found in the JSON, which writes it as `\u0000`: the common
+ * case costs one scan of a string made anyway.
+ */
+function storable(video: Video): { video: Video; json: string } {
+  const json = JSON.stringify(video);
+  if (!json.includes('\\u0000')) return { video, json };
+  const clean = JSON.parse(json, function (this: Record<string, unknown>, key, value: unknown) {
+    const v = typeof value === 'string' ? value.replaceAll('\u0000', '') : value;
+    if (!key.includes('\u0000')) return v;
+    this[key.replaceAll('\u0000', '')] = v;
+    return undefined;
+  }) as Video;
+  return { video: clean, json: JSON.stringify(clean) };
+}
+
+function rowValues({ video, json }: { video: Video; json: string }): unknown[] {
+  const f = indexFields(video);
   return [
     video.id,
-    JSON.stringify(video),
+    json,
     f.name,
     f.duration,
     f.codec,
@@ -237,7 +256,7 @@ export class PostgresStore implements VideoStore {
   }
 
   async upsert(video: Video): Promise<void> {
-    const values = rowValues(video, indexFields(video));
+    const values = rowValues(storable(video));
     // One statement: atomic on its own; ON CONFLICT makes concurrent upserts of one id last-writer-wins.
     await this.run(`upsert ${video.id}`, (c) => c.query(this.insertSql(1), values));
   }
@@ -254,7 +273,7 @@ export class PostgresStore implements VideoStore {
     try {
       for (let i = 0; i < all.length; i += 500) {
         const chunk = all.slice(i, i + 500);
-        const values = chunk.flatMap((v) => rowValues(v, indexFields(v)));
+        const values = chunk.flatMap((v) => rowValues(storable(v)));
         if (inFlight.length >= UPSERT_CHUNKS_IN_FLIGHT) await inFlight.shift();
         const sent = this.run(`upsert ${chunk.length} records`, (c) => c.query(this.insertSql(chunk.length), values));
         // handled now, awaited below: a failure while an earlier chunk is awaited must not go unhandled
@@ -280,9 +299,10 @@ export class PostgresStore implements VideoStore {
       const failed: boolean[] = [];
       const labels: Array<string | null> = [];
       const tsvs: Array<string | null> = [];
-      for (const { before, after } of chunk) {
+      for (const { before, after: given } of chunk) {
+        const { video: after, json } = storable(given);
         ids.push(after.id);
-        docs.push(JSON.stringify(after));
+        docs.push(json);
         failed.push(hasFailedStage(after));
         const f = labelsMoved(before, after) ? indexFields(after) : null;
         labels.push(f ? JSON.stringify({ tags: f.tags, categories: f.categories }) : null);
