@@ -14,12 +14,17 @@ export function withoutControlChars(text: string): string {
 
 /** `JSON.parse` with every string value (keys too) passed through `withoutControlChars`. */
 export function parseExternalJson(text: string): unknown {
+  return parseJsonMappingStrings(text, withoutControlChars);
+}
+
+/** `JSON.parse` with every string, values and keys, passed through `map`. */
+export function parseJsonMappingStrings(text: string, map: (s: string) => string): unknown {
   return JSON.parse(text, function (this: Record<string, unknown>, key, value: unknown) {
-    if (typeof value === 'string') value = withoutControlChars(value);
-    const clean = withoutControlChars(key);
-    if (clean !== key) {
-      // a key with a control character in it is put back under its clean name (returning undefined drops the old)
-      this[clean] = value;
+    if (typeof value === 'string') value = map(value);
+    const mapped = map(key);
+    if (mapped !== key) {
+      // the value moves to the mapped key (returning undefined drops the old one)
+      this[mapped] = value;
       return undefined;
     }
     return value;

@@ -9,7 +9,7 @@ export { ContentCache, sha256Hex, stableHash, stableStringify } from './content-
 export { ResourceLimits } from './resource-limits.js';
 export type { Resource } from './resource-limits.js';
 export { sha256File } from './file-hash.js';
-export { parseExternalJson, withoutControlChars } from './clean-text.js';
+export { parseExternalJson, parseJsonMappingStrings, withoutControlChars } from './clean-text.js';
 export * from './tools/index.js';
 export { readAudit, summarizeUsage } from './audit-usage.js';
 export type { UsageGroup, UsageRow, UsageReport } from './audit-usage.js';

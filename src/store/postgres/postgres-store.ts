@@ -5,7 +5,7 @@
  * `pg` is loaded only when this store is opened.
  */
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { maskSecret, StoreError, type Logger, type Video } from '../../core/index.js';
+import { maskSecret, parseJsonMappingStrings, StoreError, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
 import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
@@ -69,12 +69,7 @@ const COLUMNS = [
 function storable(video: Video): { video: Video; json: string } {
   const json = JSON.stringify(video);
   if (!json.includes('\\u0000')) return { video, json };
-  const clean = JSON.parse(json, function (this: Record<string, unknown>, key, value: unknown) {
-    const v = typeof value === 'string' ? value.replaceAll('\u0000', '') : value;
-    if (!key.includes('\u0000')) return v;
-    this[key.replaceAll('\u0000', '')] = v;
-    return undefined;
-  }) as Video;
+  const clean = parseJsonMappingStrings(json, (s) => s.replaceAll('\u0000', '')) as Video;
   return { video: clean, json: JSON.stringify(clean) };
 }
 
