@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryError } from '../../src/core/index.js';
-import { SqliteStore } from '../../src/store/index.js';
+import { copyStore, SqliteStore } from '../../src/store/index.js';
 import { PAGE_SIZE } from '../../src/store/sqlite/sqlite-store.js';
 import { INDEX_VERSION } from '../../src/store/query/index-fields.js';
 import { runStoreContract } from './contract.js';
@@ -155,8 +155,15 @@ describe('SqliteStore page size', () => {
     await s.upsert(record);
     expect(await s.get('p2')).toEqual(record);
     expect((await s.search({ text: 'tag:tag-number-59' })).hits.map((h) => h.id)).toEqual(['p2']);
+    // what docs/stores.md tells its owner to do: `db copy` into a new file, which gets the new page size
+    const copy = path.join(t.dir, 'pages-copied.db');
+    const to = new SqliteStore(copy);
+    expect((await copyStore(s, to)).copied).toBe(1);
+    expect(await to.get('p2')).toEqual(record);
+    await to.close();
     await s.close();
     expect(await pageSize(file)).toBe(4096);
+    expect(await pageSize(copy)).toBe(PAGE_SIZE);
   });
 });
 
