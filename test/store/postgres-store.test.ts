@@ -16,6 +16,17 @@ if (!url) {
     const tag = randomBytes(4).toString('hex');
     return new PostgresStore({ url, schema: `vdx_test_${tag}`, poolSize: 4, pool: { application_name: `vdx_test_${tag}` } });
   };
+  /** A migrated store in a schema of its own, dropped afterwards. */
+  const withStore = async (fn: (store: PostgresStore) => Promise<void>): Promise<void> => {
+    const store = make();
+    try {
+      await store.migrate();
+      await fn(store);
+    } finally {
+      await store.dropSchema();
+      await store.close();
+    }
+  };
   runStoreContract(
     'postgres',
     async () => {
@@ -98,9 +109,7 @@ if (!url) {
     });
 
     it('writes a bulk upsert in statements of 500, two at a time: every distinct record, the last copy of an id', async () => {
-      const store = make();
-      try {
-        await store.migrate();
+      await withStore(async (store) => {
         const records = Array.from({ length: 1600 }, (_, i) => makeRecord({ id: `bulk${String(i).padStart(4, '0')}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `first copy ${i}` } }));
         // the same ids again, later in the batch and in other statements: the later copy is the one kept
         const again = records.slice(0, 100).map((r) => ({ ...r, source: { ...r.source, title: 'second copy' } }));
@@ -109,16 +118,11 @@ if (!url) {
         expect((await store.get('bulk0042'))?.source.title).toBe('second copy');
         expect((await store.get('bulk1599'))?.source.title).toBe('first copy 1599');
         expect((await store.search({ text: '"second copy"', limit: 1 })).total).toBe(100);
-      } finally {
-        await store.dropSchema();
-        await store.close();
-      }
+      });
     });
 
     it('a bulk statement that fails fails the upsert with a StoreError; the statements beside it are written', async () => {
-      const store = make();
-      try {
-        await store.migrate();
+      await withStore(async (store) => {
         const internals = store as unknown as { insertSql: (rows: number) => string };
         const insertSql = internals.insertSql.bind(store);
         let calls = 0;
@@ -133,16 +137,11 @@ if (!url) {
         expect(await store.get('part0499')).not.toBeNull();
         expect(await store.get('part0500')).toBeNull();
         expect(await store.get('part1199')).not.toBeNull();
-      } finally {
-        await store.dropSchema();
-        await store.close();
-      }
+      });
     });
 
     it('stores a record holding NUL characters (which PostgreSQL cannot) without them, by every write path', async () => {
-      const store = make();
-      try {
-        await store.migrate();
+      await withStore(async (store) => {
         const nul = (id: string) =>
           makeRecord({ id, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'Night\u0000 ride' }, tags: [{ name: 'neon\u0000', source: 'rule' }], extra: { 'odd\u0000key': 'v\u0000' } });
         await store.upsert(nul('n1'));
@@ -157,10 +156,7 @@ if (!url) {
         await store.updateTags([{ before, after: { ...before, tags: [{ name: 'late\u0000show', source: 'rule' }] } }]);
         expect((await store.get('n3'))?.tags.map((t) => t.name)).toEqual(['lateshow']);
         expect((await store.search({ text: 'tag:lateshow' })).hits.map((h) => h.id)).toEqual(['n3']);
-      } finally {
-        await store.dropSchema();
-        await store.close();
-      }
+      });
     });
 
     it('names a bad URL without its password', async () => {
