@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import {
   AuditLog,
   ConfigError,
@@ -75,7 +76,16 @@ export class App {
   store(): Promise<VideoStore> {
     this.storePromise ??= (async () => {
       const db = this.config.Database;
-      const store = await openStore({ backend: db.Backend, path: db.Path, url: db.Url, schema: db.Schema, poolSize: db.PoolSize, compat: db.Compat, logger: this.logger });
+      const store = await openStore({
+        backend: db.Backend,
+        path: db.Path,
+        url: db.Url,
+        schema: db.Schema,
+        poolSize: db.PoolSize,
+        compat: db.Compat,
+        logger: this.logger,
+        ...(db.SearchReplica ? { replicaDir: path.join(this.config.Paths.CacheDir, 'search-replica') } : {}),
+      });
       await store.migrate();
       return store;
     })();

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { ConfigError, maskSecret, type Logger } from '../core/index.js';
 import type { VideoStore } from './video-store.js';
 
@@ -15,6 +17,23 @@ export interface OpenStoreOptions {
   /** MongoDB flavour: auto (from the host name), mongodb, or cosmos (Azure Cosmos DB for MongoDB). */
   compat?: 'auto' | 'mongodb' | 'cosmos';
   logger?: Logger;
+  /** postgres: the folder of local search replicas (see search-replica.ts); absent: searches run in PostgreSQL. */
+  replicaDir?: string;
+}
+
+/**
+ * The replica file of one PostgreSQL library: named by server, database, user and schema, never by the
+ * password (which may change without the library changing).
+ */
+export function replicaFileFor(dir: string, url: string, schema: string): string {
+  let where = url;
+  try {
+    const u = new URL(url);
+    where = `${u.username}@${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    // not a URL the driver would accept either; the hash of the text still names it
+  }
+  return path.join(dir, `postgres-${createHash('sha256').update(`${where}\u0000${schema}`).digest('hex').slice(0, 16)}.db`);
 }
 
 /** The backend a URL points at, or null: `postgres://`, `postgresql://`, `mongodb://`, `mongodb+srv://`, or a file path. */
@@ -39,7 +58,14 @@ export async function openStore(o: OpenStoreOptions): Promise<VideoStore> {
     case 'postgres': {
       if (!o.url || backendOfUrl(o.url) !== 'postgres') throw new ConfigError(`[Database] Url = ${maskSecret(o.url ?? '') || '(empty)'} is not allowed: expected postgres://user:password@host:5432/database for Backend = postgres`);
       const { PostgresStore } = await import('./postgres/postgres-store.js');
-      return new PostgresStore({ url: o.url, schema: o.schema ?? 'public', poolSize: o.poolSize ?? 10, ...(o.logger ? { logger: o.logger } : {}) });
+      const schema = o.schema ?? 'public';
+      return new PostgresStore({
+        url: o.url,
+        schema,
+        poolSize: o.poolSize ?? 10,
+        ...(o.logger ? { logger: o.logger } : {}),
+        ...(o.replicaDir ? { replicaFile: replicaFileFor(o.replicaDir, o.url, schema) } : {}),
+      });
     }
     case 'mongodb': {
       if (!o.url || backendOfUrl(o.url) !== 'mongodb') throw new ConfigError(`[Database] Url = ${maskSecret(o.url ?? '') || '(empty)'} is not allowed: expected mongodb://user:password@host:27017/database (or mongodb+srv://) for Backend = mongodb`);

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { describeError, findOnPath, INSTALL_HINTS, locateTool, MediaTools, toolVersion } from '../../core/index.js';
 import { BATCH_COMMANDS, CLI_NODE_FLAGS } from '../node-flags.js';
@@ -74,6 +74,11 @@ export function registerDoctor(program: Command): void {
         const n = await store.count();
         const where = app.config.Database.Backend === 'sqlite' ? app.config.Database.Path : app.config.Database.Backend;
         checks.push({ what: 'database', ok: true, detail: `${store.kind} (${where}), ${n} video(s)${existsSync(app.config.Logging.File) ? `; log ${app.config.Logging.File}` : ''}` });
+        if (app.config.Database.Backend === 'postgres') {
+          const file = (store as { searchReplica?: { file: string } | null }).searchReplica?.file;
+          const size = file && existsSync(file) ? `${Math.round(statSync(file).size / 1048576)} MB, brought up to date before each search` : 'made by the first search';
+          checks.push({ what: 'search replica', ok: true, detail: file ? `${file} (${size})` : 'off: searches run in PostgreSQL ([Database] SearchReplica = false)' });
+        }
       } catch (e) {
         checks.push({ what: 'database', ok: false, detail: describeError(e) });
       }

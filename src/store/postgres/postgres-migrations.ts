@@ -72,6 +72,20 @@ export const PG_MIGRATIONS: PgMigration[] = [
       `CREATE TABLE IF NOT EXISTS $S.videodex_meta (key text PRIMARY KEY, value text NOT NULL)`,
     ],
   },
+  {
+    // A change feed for the local search replica (search-replica.ts): every row version carries the id of the
+    // transaction that wrote it, and deletions leave a tombstone, so a reader can ask for what changed since the
+    // oldest transaction it could not yet see (a snapshot's xmin) and miss nothing, whatever the commit order.
+    version: 2,
+    name: 'change feed: writer transaction ids, deletion tombstones, library id',
+    sql: [
+      'ALTER TABLE $S.videos ADD COLUMN IF NOT EXISTS xid xid8 NOT NULL DEFAULT pg_current_xact_id()',
+      'CREATE INDEX IF NOT EXISTS videos_xid ON $S.videos (xid, id)',
+      'CREATE TABLE IF NOT EXISTS $S.video_deletions (id text COLLATE "C" NOT NULL, xid xid8 NOT NULL DEFAULT pg_current_xact_id())',
+      'CREATE INDEX IF NOT EXISTS video_deletions_xid ON $S.video_deletions (xid)',
+      `INSERT INTO $S.videodex_meta (key, value) VALUES ('library_id', gen_random_uuid()::text) ON CONFLICT (key) DO NOTHING`,
+    ],
+  },
 ];
 
 /** Optional, applied on every migrate when the extension is available: fuzzy `name:` search. */

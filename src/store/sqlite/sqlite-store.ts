@@ -684,6 +684,15 @@ export class SqliteStore implements VideoStore {
     });
   }
 
+  /** A value of the library's own key-value table (stores built on this one keep their state there). */
+  readMeta(key: string): string | null {
+    return this.guard('read meta', () => (this.stmt('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined) ?? null);
+  }
+
+  writeMeta(key: string, value: string): void {
+    this.guard('write meta', () => this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value));
+  }
+
   async close(): Promise<void> {
     this.statements.clear();
     // The thread's connection first: this one is then the last, and closing it removes the log.
