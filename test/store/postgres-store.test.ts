@@ -95,10 +95,13 @@ if (!url) {
         try {
           const schema = (store as unknown as { schema: string }).schema;
           const m = await client.query(`SELECT version FROM "${schema}".videodex_migrations`);
-          expect(m.rows.map((r) => r.version)).toEqual([1, 2]);
+          expect(m.rows.map((r) => r.version)).toEqual([1, 2, 3]);
           const idx = await client.query('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [schema]);
           const names = idx.rows.map((r) => r.indexname);
           expect(names).toEqual(expect.arrayContaining(['videos_tsv', 'videos_tags', 'videos_name_trgm', 'videos_xid', 'video_deletions_xid']));
+          expect(names).not.toContain('videos_codec');
+          const compression = await client.query(`SELECT attcompression::text AS c FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'doc'`, [`"${schema}".videos`]);
+          expect(compression.rows[0].c).toBe('l');
         } finally {
           await client.end();
         }
@@ -123,20 +126,40 @@ if (!url) {
 
     it('a bulk statement that fails fails the upsert with a StoreError; the statements beside it are written', async () => {
       await withStore(async (store) => {
-        const internals = store as unknown as { insertSql: (rows: number) => string };
-        const insertSql = internals.insertSql.bind(store);
+        const internals = store as unknown as { copyUpsert: (c: unknown, rows: string) => Promise<void> };
+        const copyUpsert = internals.copyUpsert.bind(store);
         let calls = 0;
-        // the second statement fails at once, while the first (500 rows) is still being written and awaited:
-        // its rejection must not go unhandled (vitest fails the run on one)
-        internals.insertSql = (rows) => (++calls === 2 ? 'INSERT INTO no_such_table VALUES (1)' : insertSql(rows));
+        // the second chunk's COPY data is cut short, so the server rejects it while the first (500 rows) is still
+        // being written and awaited: its rejection must not go unhandled (vitest fails the run on one)
+        internals.copyUpsert = (c, rows) => copyUpsert(c, ++calls === 2 ? `${rows}cut\tshort\n` : rows);
         const records = Array.from({ length: 1200 }, (_, i) => makeRecord({ id: `part${String(i).padStart(4, '0')}` }));
         const err = await store.upsertMany(records).then(() => null, (e: unknown) => e);
         expect(err).toBeInstanceOf(StoreError);
-        expect((err as Error).message).toMatch(/upsert 500 records.*no_such_table/);
+        expect((err as Error).message).toMatch(/upsert 500 records failed: .*(missing data|invalid input)/);
         expect(await store.count()).toBe(700);
         expect(await store.get('part0499')).not.toBeNull();
         expect(await store.get('part0500')).toBeNull();
         expect(await store.get('part1199')).not.toBeNull();
+      });
+    });
+
+    it('a bulk upsert (COPY) carries tabs, newlines, backslashes, quotes, braces and NULL-looking text through unchanged', async () => {
+      await withStore(async (store) => {
+        const nasty = ['tab\there', 'line\nbreak\r\n', 'back\\slash \\N', 'quote " and \' ', '{brace},comma', 'NULL', '', 'émoji 🎬 ünïcode', '\\.'];
+        const records = nasty.map((text, i) =>
+          makeRecord({
+            id: `esc${i}`,
+            source: { url: `/v/${i}`, kind: 'local', fetchedAt: '2024-01-01T00:00:00.000Z', title: `${text} title${i}` },
+            tags: [{ name: text, source: 'rule' }, { name: `plain${i}`, source: 'rule' }],
+            extra: { [`key ${text}`]: text },
+          }),
+        );
+        await store.upsertMany(records);
+        for (const r of records) expect(await store.get(r.id)).toEqual(r);
+        for (let i = 0; i < nasty.length; i++) {
+          expect((await store.search({ text: `title${i}`, sort: 'name' })).hits.map((h) => h.id)).toEqual([`esc${i}`]);
+          if (nasty[i]) expect((await store.search({ tags: [nasty[i]!] })).hits.map((h) => h.id)).toEqual([`esc${i}`]);
+        }
       });
     });
 

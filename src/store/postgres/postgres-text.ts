@@ -16,11 +16,17 @@ const MAX_POSITIONS_PER_LEXEME = 255;
 const FIELD_GAP = 64;
 
 export function quoteLexeme(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  return s.includes('\\') || s.includes("'") ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'` : `'${s}'`;
+}
+
+/** A lexeme's positions as the literal lists them, built as one string (bulk loads make one per record). */
+interface Positions {
+  list: string;
+  count: number;
 }
 
 export function tsvectorLiteral(f: IndexFields): string {
-  const lexemes = new Map<string, string[]>();
+  const lexemes = new Map<string, Positions>();
   let pos = 1;
   for (const field of TEXT_FIELDS) {
     const text = f.text[field];
@@ -28,20 +34,25 @@ export function tsvectorLiteral(f: IndexFields): string {
     const w = PG_WEIGHT[field];
     for (const tok of text.split(' ')) {
       if (tok.length === 0 || tok.length > 2000) continue;
-      let list = lexemes.get(tok);
-      if (!list) {
-        list = [];
-        lexemes.set(tok, list);
+      let p = lexemes.get(tok);
+      if (!p) {
+        p = { list: '', count: 0 };
+        lexemes.set(tok, p);
       }
-      if (list.length < MAX_POSITIONS_PER_LEXEME && pos <= MAX_POS) list.push(`${pos}${w}`);
-      else if (list.length === 0) list.push(`${MAX_POS}${w}`);
+      if (p.count < MAX_POSITIONS_PER_LEXEME && pos <= MAX_POS) {
+        p.list += p.count === 0 ? `${pos}${w}` : `,${pos}${w}`;
+        p.count++;
+      } else if (p.count === 0) {
+        p.list = `${MAX_POS}${w}`;
+        p.count = 1;
+      }
       pos++;
     }
     pos += FIELD_GAP;
   }
-  const parts: string[] = [];
-  for (const [lex, positions] of lexemes) parts.push(`${quoteLexeme(lex)}:${positions.join(',')}`);
-  return parts.join(' ');
+  let out = '';
+  for (const [lex, p] of lexemes) out += `${out.length === 0 ? '' : ' '}${quoteLexeme(lex)}:${p.list}`;
+  return out;
 }
 
 /** One text leaf as a tsquery literal. */
