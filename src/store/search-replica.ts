@@ -101,7 +101,7 @@ export class SearchReplica {
     let pulled = 0;
     const next = await this.feed.changesSince(library && position ? { library, position } : null, async (batch) => {
       if (batch.reset) {
-        if (library) this.logger?.info({ replica: this.file }, 'search replica: the library changed; rebuilding the copy');
+        this.logger?.info({ replica: this.file }, library ? 'search replica: the library changed; copying it afresh' : 'search replica: copying the library (once per machine)');
         store = await this.recreate();
       }
       await this.local('write', async () => {
