@@ -94,7 +94,7 @@ export class SearchReplica {
   }
 
   private async pull(): Promise<void> {
-    if (this.closed) throw new Error('search replica is closed');
+    if (this.closed) throw new StoreError(`search replica ${this.file}: store is closed`);
     let store = await this.open();
     const [library, position] = await this.local('read its position', () => [store.readMeta(LIBRARY_KEY), store.readMeta(POSITION_KEY)]);
     const started = performance.now();

@@ -261,6 +261,7 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       expect(err).toBeInstanceOf(StoreError);
       expect((err as StoreError).message).toMatch(/closed/);
       await expect(store.upsert(videos[0]!)).rejects.toBeInstanceOf(StoreError);
+      await expect(store.search({ text: 'beach' })).rejects.toBeInstanceOf(StoreError);
     });
   });
 }
