@@ -130,6 +130,24 @@ function isRetryablePg(err: unknown): boolean {
   return /Connection terminated|connection .*(closed|ended)|terminating connection|Client has encountered a connection error/i.test(msg);
 }
 
+/** `fn` inside BEGIN (with `begin`'s options) and COMMIT, rolled back when it throws. */
+async function inTransaction<T>(c: PoolClient, begin: string, fn: () => Promise<T>): Promise<T> {
+  await c.query(begin);
+  try {
+    const out = await fn();
+    await c.query('COMMIT');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** What an upsert of an existing id sets: every column, and the change feed's writer id (see migration 2). */
+const ON_CONFLICT_UPDATE = `ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'id')
+  .map((c) => `${c} = EXCLUDED.${c}`)
+  .join(', ')}, xid = pg_current_xact_id()`;
+
 export class PostgresStore implements VideoStore, ChangeFeed {
   readonly kind = 'postgres';
   private replica: SearchReplica | null;
@@ -211,8 +229,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
 
   async migrate(): Promise<void> {
     await this.run('migrate', async (c) => {
-      await c.query('BEGIN');
-      try {
+      await inTransaction(c, 'BEGIN', async () => {
         await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`videodex:${this.schema}`]);
         await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.S}`);
         await c.query(`CREATE TABLE IF NOT EXISTS ${this.S}.videodex_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
@@ -223,11 +240,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
           await c.query(`INSERT INTO ${this.S}.videodex_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
           this.options.logger?.info({ version: m.version, name: m.name }, 'postgres: migrated');
         }
-        await c.query('COMMIT');
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      });
       try {
         // ALTER takes the table's strongest lock, so only once, not on every start of every worker
         const current = await c.query<{ c: string }>(`SELECT attcompression::text AS c FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'doc'`, [`${this.S}.videos`]);
@@ -270,11 +283,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
     const values: string[] = [];
     let n = 1;
     for (let r = 0; r < rows; r++) values.push(`(${COLUMNS.map((c) => `$${n++}${CASTS[c] ?? ''}`).join(', ')})`);
-    const updates = COLUMNS.filter((c) => c !== 'id')
-      .map((c) => `${c} = EXCLUDED.${c}`)
-      .join(', ');
-    // xid: the change feed's mark of who wrote this version (an insert takes it from the column default)
-    return `INSERT INTO ${this.S}.videos (${cols}) VALUES ${values.join(', ')} ON CONFLICT (id) DO UPDATE SET ${updates}, xid = pg_current_xact_id()`;
+    return `INSERT INTO ${this.S}.videos (${cols}) VALUES ${values.join(', ')} ${ON_CONFLICT_UPDATE}`;
   }
 
   async upsert(video: Video): Promise<void> {
@@ -315,22 +324,14 @@ export class PostgresStore implements VideoStore, ChangeFeed {
   private async copyUpsert(c: PoolClient, rows: string): Promise<void> {
     const { from: copyFrom } = (await import('pg-copy-streams')).default;
     const cols = COLUMNS.join(', ');
-    await c.query('BEGIN');
-    try {
+    await inTransaction(c, 'BEGIN', async () => {
       // Per connection, made once: the search columns' types, no constraints, emptied by each commit. A row is
       // compressed only past the largest target: a record staged compressed was decompressed to be moved and
       // compressed again (a tenth of the server's time).
       await c.query(`CREATE TEMP TABLE IF NOT EXISTS vdx_upsert_stage WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${this.S}.videos WITH NO DATA`);
       await pipeline(Readable.from([rows]), c.query(copyFrom(`COPY vdx_upsert_stage (${cols}) FROM STDIN`)));
-      const updates = COLUMNS.filter((x) => x !== 'id')
-        .map((x) => `${x} = EXCLUDED.${x}`)
-        .join(', ');
-      await c.query(`INSERT INTO ${this.S}.videos (${cols}) SELECT ${cols} FROM vdx_upsert_stage ON CONFLICT (id) DO UPDATE SET ${updates}, xid = pg_current_xact_id()`);
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+      await c.query(`INSERT INTO ${this.S}.videos (${cols}) SELECT ${cols} FROM vdx_upsert_stage ${ON_CONFLICT_UPDATE}`);
+    });
   }
 
   /**
@@ -419,8 +420,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
         ).rows[0]!;
         if ((quick.library ?? '') === from.library && !quick.changed) return { library: from.library, position: quick.xmin };
       }
-      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      try {
+      return inTransaction(c, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
         const head = (await c.query<{ xmin: string; library: string | null }>(
           `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, (SELECT value FROM ${this.S}.videodex_meta WHERE key = 'library_id') AS library`,
         )).rows[0]!;
@@ -450,12 +450,8 @@ export class PostgresStore implements VideoStore, ChangeFeed {
           const last = rows.at(-1)!;
           after = [last.at, last.id];
         }
-        await c.query('COMMIT');
         return { library, position: head.xmin };
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      });
     });
   }
 
@@ -526,17 +522,10 @@ export class PostgresStore implements VideoStore, ChangeFeed {
       const now = (await c.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]!.s;
       const hit = this.facetCache.get(now, key);
       if (hit) return hit;
-      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      let snapshot: string;
-      let out: { total: number; facets: Facets };
-      try {
-        snapshot = (await c.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]!.s;
-        out = await this.facetQuery(c, where, p.values);
-        await c.query('COMMIT');
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      const { snapshot, out } = await inTransaction(c, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => ({
+        snapshot: (await c.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]!.s,
+        out: await this.facetQuery(c, where, p.values),
+      }));
       return this.facetCache.set(snapshot, key, out);
     });
   }
