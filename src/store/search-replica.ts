@@ -22,6 +22,12 @@ export interface ChangeBatch {
   deletes: string[];
 }
 
+/** Where a replica stands in a library's change feed. */
+export interface FeedPosition {
+  library: string;
+  position: string;
+}
+
 /** Where a replica reads changes from: a team store. */
 export interface ChangeFeed {
   /**
@@ -30,7 +36,7 @@ export interface ChangeFeed {
    * identity and the position to ask from next time. Applying a batch twice is harmless, so positions may
    * overlap: what matters is that nothing committed before the call is missed.
    */
-  changesSince(from: { library: string; position: string } | null, apply: (batch: ChangeBatch) => Promise<void>): Promise<{ library: string; position: string }>;
+  changesSince(from: FeedPosition | null, apply: (batch: ChangeBatch) => Promise<void>): Promise<FeedPosition>;
 }
 
 /** The code of a failure of the local copy itself (its file or disk), as opposed to the team store's. */

@@ -38,6 +38,22 @@ if (!url) {
 } else {
   const schemaName = () => `vdx_repl_${randomBytes(4).toString('hex')}`;
   const open = (schema: string, file = path.join(dir, `${schema}.db`)) => new PostgresStore({ url, schema, poolSize: 3, replicaFile: file });
+  /** A migrated store with a replica, in a schema of its own, and a plain connection beside it; all dropped afterwards. */
+  const withRawClient = async (fn: (store: PostgresStore, client: pg.Client, schema: string) => Promise<void>): Promise<void> => {
+    const schema = schemaName();
+    const store = open(schema);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await store.migrate();
+      await fn(store, client, schema);
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await client.end();
+      await store.dropSchema();
+      await store.close();
+    }
+  };
 
   runStoreContract('postgres with search replica', async () => {
     const schema = schemaName();
@@ -111,12 +127,7 @@ if (!url) {
     });
 
     it('misses nothing that commits late: a transaction begun before a pull and committed after it is read by the next', async () => {
-      const schema = schemaName();
-      const a = open(schema);
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await a.migrate();
+      await withRawClient(async (a, client, schema) => {
         await a.upsertMany([titled('l1', 'lion'), titled('l2', 'lynx')]);
         expect((await a.search({})).total).toBe(2);
         // An open transaction takes an id older than the writes after it...
@@ -127,12 +138,7 @@ if (!url) {
         expect(ids(await a.search({ text: 'tiger' }))).toEqual(['l3']);
         await client.query('COMMIT');
         expect(ids(await a.search({ text: 'tiger' }))).toEqual(['l1', 'l3']);
-      } finally {
-        await client.query('ROLLBACK').catch(() => undefined);
-        await client.end();
-        await a.dropSchema();
-        await a.close();
-      }
+      });
     });
 
     it('keeps its place in the file: a second process pulls only what changed, and a recreated library is copied afresh', async () => {
@@ -165,12 +171,7 @@ if (!url) {
     });
 
     it('upgrades a library made before the change feed: its records get a writer id and reach the copy', async () => {
-      const schema = schemaName();
-      const store = open(schema);
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await store.migrate();
+      await withRawClient(async (store, client, schema) => {
         await store.upsertMany([titled('o1', 'otter'), titled('o2', 'otter pup')]);
         // back to schema step 1, as a library written by an older videodex is
         for (const sql of [
@@ -184,11 +185,7 @@ if (!url) {
         expect(ids(await store.search({ text: 'otter' }))).toEqual(['o1', 'o2']);
         expect(await store.delete('o2')).toBe(true);
         expect(ids(await store.search({ text: 'otter' }))).toEqual(['o1']);
-      } finally {
-        await client.end();
-        await store.dropSchema();
-        await store.close();
-      }
+      });
     });
 
     it('searches in PostgreSQL, with a warning, when the copy cannot be kept (its folder cannot be made)', async () => {

@@ -13,7 +13,7 @@ import { emptyFacets } from '../search-query.js';
 import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
 import { FacetCache } from '../facet-cache.js';
 import { rewriteAll } from '../rewrite-all.js';
-import { REPLICA_ERROR_CODE, SearchReplica, type ChangeBatch, type ChangeFeed } from '../search-replica.js';
+import { REPLICA_ERROR_CODE, SearchReplica, type ChangeBatch, type ChangeFeed, type FeedPosition } from '../search-replica.js';
 import {
   FACET_SIZE,
   hasFailedStage,
@@ -151,6 +151,8 @@ const ON_CONFLICT_UPDATE = `ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) 
 export class PostgresStore implements VideoStore, ChangeFeed {
   readonly kind = 'postgres';
   private replica: SearchReplica | null;
+  /** Pooled connections that have made their COPY staging table (a temporary table lives as long as its session). */
+  private readonly staged = new WeakSet<PoolClient>();
   private pool: Pool | null = null;
   private opening: Promise<Pool> | null = null;
   private closed = false;
@@ -324,11 +326,15 @@ export class PostgresStore implements VideoStore, ChangeFeed {
   private async copyUpsert(c: PoolClient, rows: string): Promise<void> {
     const { from: copyFrom } = (await import('pg-copy-streams')).default;
     const cols = COLUMNS.join(', ');
-    await inTransaction(c, 'BEGIN', async () => {
-      // Per connection, made once: the search columns' types, no constraints, emptied by each commit. A row is
-      // compressed only past the largest target: a record staged compressed was decompressed to be moved and
-      // compressed again (a tenth of the server's time).
+    // Per connection, made once and outside the chunk's transaction (a failed chunk must not roll it back): the
+    // search columns' types, no constraints, emptied by each commit. A row is compressed only past the largest
+    // target: a record staged compressed was decompressed to be moved and compressed again (a tenth of the
+    // server's time).
+    if (!this.staged.has(c)) {
       await c.query(`CREATE TEMP TABLE IF NOT EXISTS vdx_upsert_stage WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${this.S}.videos WITH NO DATA`);
+      this.staged.add(c);
+    }
+    await inTransaction(c, 'BEGIN', async () => {
       await pipeline(Readable.from([rows]), c.query(copyFrom(`COPY vdx_upsert_stage (${cols}) FROM STDIN`)));
       await c.query(`INSERT INTO ${this.S}.videos (${cols}) SELECT ${cols} FROM vdx_upsert_stage ${ON_CONFLICT_UPDATE}`);
     });
@@ -404,7 +410,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
    * transactions from the oldest one the previous snapshot could not see (its xmin) on, so a transaction that
    * committed late, after a later one was read, is still read next time.
    */
-  async changesSince(from: { library: string; position: string } | null, apply: (batch: ChangeBatch) => Promise<void>): Promise<{ library: string; position: string }> {
+  async changesSince(from: FeedPosition | null, apply: (batch: ChangeBatch) => Promise<void>): Promise<FeedPosition> {
     return this.run('read changes', async (c) => {
       if (from) {
         // The common case, nothing written since: one statement, whose snapshot gives the next position as the
