@@ -1,6 +1,6 @@
 import { type Config, type Logger, type StageEntry, type Video } from '../core/index.js';
 import type { SearchQuery, TagUpdate, VideoStore } from '../store/index.js';
-import { classifyRecord, tagRecord, tagRecordSync, type Tagger, type TaggingSetup } from '../tagging/index.js';
+import { classifyRecord, CLASSIFY_STATE_KEY, TAGGING_STATE_KEY, tagRecord, tagRecordSync, type Tagger, type TaggingSetup } from '../tagging/index.js';
 import type { Stage } from './stage.js';
 
 export interface RetagOptions {
@@ -80,6 +80,26 @@ export function sameItems(a: ReadonlyArray<object>, b: ReadonlyArray<object>): b
   return true;
 }
 
+/** Tagging's carry state (see record-tagging.ts) as it was: same carried items, same produced keys. */
+function sameState(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const x = a as { carried?: unknown; produced?: unknown } | undefined;
+  const y = b as { carried?: unknown; produced?: unknown } | undefined;
+  if (!x || !y || !Array.isArray(x.carried) || !Array.isArray(y.carried) || !Array.isArray(x.produced) || !Array.isArray(y.produced)) return false;
+  return sameItems(x.carried as object[], y.carried as object[]) && x.produced.length === y.produced.length && x.produced.every((k, i) => k === (y.produced as unknown[])[i]);
+}
+
+/** `extra` as retag rebuilt it (the other keys are carried over as they were) equal to what was stored. */
+function sameExtra(before: Video['extra'], after: Video['extra']): boolean {
+  if (before === after) return true;
+  if (!before || !after || Object.keys(before).length !== Object.keys(after).length) return false;
+  for (const k in after) {
+    if (!(k in before)) return false;
+    if (k === TAGGING_STATE_KEY || k === CLASSIFY_STATE_KEY ? !sameState(before[k], after[k]) : before[k] !== after[k]) return false;
+  }
+  return true;
+}
+
 /**
  * Re-runs tagging and classification over stored records: no download, no ffmpeg, no model call. Only
  * `tags`, `categories`, tagging's own state in `extra` and the two stage entries change; a record whose
@@ -149,6 +169,14 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
       summary.tagsRemoved += tr;
       summary.categoriesAdded += ca;
       summary.categoriesRemoved += cr;
+    }
+    if (sameTags && sameCategories && sameExtra(video.extra, next.extra)) {
+      // only the stage bookkeeping moved (new rules, same outcome): the record is otherwise the object read, so
+      // the store can write just the stages, and `updatedAt` stays (the record's content did not change)
+      pending.push({ before: video, after: { ...video, stages: next.stages } });
+      if (pending.length >= batchSize) await flush();
+      if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
+      continue;
     }
     // equal lists keep the stored arrays, so the store sees by identity that no label changed
     pending.push({ before: video, after: { ...next, ...(sameTags ? { tags: video.tags } : {}), ...(sameCategories ? { categories: video.categories } : {}), updatedAt: now } });

@@ -198,6 +198,36 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       expect(await store.count()).toBe(videos.length);
     });
 
+    it('updateTags with only new stages (a rule edit that changed nothing else) keeps the rest; a later upsert wins', async () => {
+      const c = makeVideo({ n: 913, title: 'Egret wading', tags: ['bird'] });
+      await store.upsert(c);
+      const entry = (status: 'done' | 'failed', inputHash: string) => ({ status, version: '1', inputHash, at: c.updatedAt, ms: 0, ...(status === 'failed' ? { error: 'plugin threw' } : {}) });
+      // the object retag passes: every field the one read except `stages`
+      const c2: Video = { ...c, stages: { ...c.stages, tag: entry('done', 'rules-2') } };
+      await store.updateTags!([{ before: c, after: c2 }]);
+      expect(await store.get(c.id)).toEqual(c2);
+      let seen: Video | undefined;
+      for await (const v of store.iterate({ text: 'egret' })) seen = v;
+      expect(seen).toEqual(c2);
+      expect((await store.search({ text: 'egret' })).hits[0]?.video).toEqual(c2);
+      expect(await allIds(store, { text: 'is:failed egret' })).toEqual([]);
+      // a failed stage moves the failed flag even on this path
+      const c3: Video = { ...c, stages: { ...c.stages, tag: entry('failed', 'rules-3') } };
+      await store.updateTags!([{ before: c2, after: c3 }]);
+      expect(await store.get(c.id)).toEqual(c3);
+      expect(await allIds(store, { text: 'is:failed egret' })).toEqual([c.id]);
+      // a full write afterwards is the record, stages included
+      const c4: Video = { ...c, stages: { ...c.stages, probe: entry('done', 'probe-2') }, updatedAt: new Date().toISOString() };
+      await store.upsert(c4);
+      expect(await store.get(c.id)).toEqual(c4);
+      expect(await allIds(store, { text: 'is:failed egret' })).toEqual([]);
+      await store.delete(c.id);
+      expect(await store.get(c.id)).toBeNull();
+      await store.upsert(c);
+      expect(await store.get(c.id)).toEqual(c);
+      await store.delete(c.id);
+    });
+
     it('keeps unicode text and a 1 MB description intact and searchable', async () => {
       const words = Array.from({ length: 185_000 }, (_, i) => ['lorem', 'ipsum', 'dolor', 'sit', 'amet', 'ünïcödé', '🎬'][i % 7]).join(' ');
       const big = `needle-start ${words} — 終わり`;

@@ -193,8 +193,10 @@ describe('SqliteStore migration 4: the rowid the search index is keyed on is a d
     const raw = await libraryAtSchema(file, 3);
     // Marked current, so the reindex cannot hide a migration that loses the FTS rows' keys.
     raw.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?)").run(String(INDEX_VERSION));
-    // This release's writer also keeps the text table of schema 6, which a schema-3 library lacks.
+    // This release's writer also keeps the text table of schema 6 and the stages table of schema 7, which a
+    // schema-3 library lacks.
     raw.exec('CREATE TABLE video_text (rowid INTEGER PRIMARY KEY, title TEXT NOT NULL, tags TEXT NOT NULL, description TEXT NOT NULL, file TEXT NOT NULL)');
+    raw.exec('CREATE TABLE video_stages (id TEXT PRIMARY KEY, stages TEXT NOT NULL) WITHOUT ROWID');
     raw.close();
     const words = ['gondola', 'tram', 'ferry', 'cable car', 'rickshaw', 'monorail'];
     await old.upsertMany(words.map((w, i) => makeRecord({ id: `r${i}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `a ${w} ride` } })));

@@ -74,7 +74,12 @@ describe('retagRecords', () => {
 
     // an edited rule: every record is re-evaluated and gets new stage hashes; one changes its tags
     const edited = createTaggingSetup({ rulesText: rulesText(20) });
+    const r0Before = (await store.get('r0'))!;
     const third = await retag(s, edited);
+    // a record whose tags came out the same gets the new stage hashes and keeps its content and updatedAt
+    const r0 = (await store.get('r0'))!;
+    expect(r0.stages.tag?.inputHash).not.toBe(r0Before.stages.tag?.inputHash);
+    expect({ ...r0, stages: r0Before.stages }).toEqual(r0Before);
     expect(third).toMatchObject({ seen: 4, upToDate: 0, changed: 1, tagsAdded: 1 });
     expect((await store.search({ text: 'tag:long' })).hits.map((h) => h.id).sort()).toEqual(['r1', 'r2', 'r3']);
     expect((await store.search({ text: 'long' })).total).toBe(3);

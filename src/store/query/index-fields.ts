@@ -100,6 +100,19 @@ export function labelsMoved(before: Video, after: Video): boolean {
   return !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
 }
 
+/**
+ * Whether re-tagging changed only the record's stage bookkeeping: retag passes the record it read with new
+ * `stages` and every other field the same object, when the tags, categories and tagging state came out equal.
+ */
+export function onlyStagesMoved(before: Video, after: Video): boolean {
+  if (before.stages === after.stages) return false;
+  for (const k in after) {
+    if (k !== 'stages' && (after as unknown as Record<string, unknown>)[k] !== (before as unknown as Record<string, unknown>)[k]) return false;
+  }
+  for (const k in before) if (!(k in after)) return false;
+  return true;
+}
+
 /** Whether a stage failed: the index's `failed` flag (`is:failed`). */
 export function hasFailedStage(video: Video): boolean {
   for (const k in video.stages) if (video.stages[k]!.status === 'failed') return true;

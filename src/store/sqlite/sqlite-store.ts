@@ -5,7 +5,7 @@ import { StoreError, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
 import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
-import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, sameList, planQuery, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
+import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
 import { SqliteColumnIndex, type ColumnPage } from './sqlite-column-index.js';
@@ -36,6 +36,17 @@ const FTS_CHECK_EVERY = 1000;
  * records here), and a writer in another process waits at most 10 s (busy_timeout) before it fails.
  */
 const FTS_REBUILD_MAX_RECORDS = 150_000;
+
+/** A record's document and, when re-tagging wrote only them since, its stages (see migration 7). */
+const DOC_COLUMNS = 'd.doc, s.stages';
+const STAGES_JOIN = 'LEFT JOIN video_stages s ON s.id = d.id';
+type DocRow = [doc: string, stages: string | null];
+
+function recordOf([doc, stages]: DocRow): Video {
+  const v = JSON.parse(doc) as Video;
+  if (stages !== null) v.stages = JSON.parse(stages) as Video['stages'];
+  return v;
+}
 
 /** The videos row of a record, from the named columns `upsertOne` builds. */
 const INSERT_VIDEO_ROW = `INSERT INTO videos (id, path, title, source_kind, duration, width, height, fps, codec, bytes, has_audio, scene_count, failed, created_at, updated_at,
@@ -248,9 +259,9 @@ export class SqliteStore implements VideoStore {
     this.db.transaction(() => {
       if (current()) return; // another process reindexed while this one waited for the lock
       const ids = (this.db.prepare('SELECT id FROM videos').all() as { id: string }[]).map((r) => r.id);
-      const getDoc = this.db.prepare('SELECT doc FROM video_docs WHERE id = ?');
+      const getDoc = this.db.prepare(`SELECT ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.id = ?`).raw();
       // the FTS rows rewritten even where the text is the same: the index itself may be new
-      for (const id of ids) this.upsertOne(JSON.parse((getDoc.get(id) as { doc: string }).doc) as Video, true);
+      for (const id of ids) this.upsertOne(recordOf(getDoc.get(id) as DocRow), true);
       this.db.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(INDEX_VERSION));
     }).immediate();
   }
@@ -312,6 +323,7 @@ export class SqliteStore implements VideoStore {
     // row: replacing it cost more than the rest of the write, and each replaced row inflates FTS5's totals.
     const sameText = existed !== undefined && !rewriteFts && this.sameIndexedText(existed.rowid, f);
     if (existed) {
+      this.stmt('DELETE FROM video_stages WHERE id = ?').run(v.id);
       this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
@@ -364,10 +376,22 @@ export class SqliteStore implements VideoStore {
 
   private updateTagsOne(before: Video, after: Video, fts: Array<{ rowid: number; video: Video }>): void {
     this.writes++;
+    if (onlyStagesMoved(before, after)) {
+      // the document stays; its `stages` are read from video_stages (and the failed flag follows them)
+      const failed = hasFailedStage(after);
+      const row = (failed === hasFailedStage(before)
+        ? this.stmt('SELECT rowid FROM videos WHERE id = ?').get(after.id)
+        : this.stmt('UPDATE videos SET failed = ? WHERE id = ? RETURNING rowid').get(failed ? 1 : 0, after.id)) as { rowid: number } | undefined;
+      if (!row) return; // deleted since it was read
+      this.columns.touch(row.rowid);
+      this.stmt('INSERT INTO video_stages (id, stages) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(after.id, JSON.stringify(after.stages));
+      return;
+    }
     const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(after.updatedAt, hasFailedStage(after) ? 1 : 0, after.id) as { rowid: number } | undefined;
     if (!row) return; // deleted since it was read
     this.columns.touch(row.rowid);
     this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(JSON.stringify(after), after.id);
+    this.stmt('DELETE FROM video_stages WHERE id = ?').run(after.id);
     if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return; // labels untouched
     const was = labelFields(before);
     const now = labelFields(after);
@@ -395,14 +419,14 @@ export class SqliteStore implements VideoStore {
 
   async get(id: string): Promise<Video | null> {
     return this.guard('get', () => {
-      const row = this.db.prepare('SELECT doc FROM video_docs WHERE id = ?').get(id) as { doc: string } | undefined;
-      return row ? (JSON.parse(row.doc) as Video) : null;
+      const row = this.stmt(`SELECT ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.id = ?`).raw().get(id) as DocRow | undefined;
+      return row ? recordOf(row) : null;
     });
   }
 
   async findByPath(file: string): Promise<Video[]> {
     return this.guard('findByPath', () =>
-      (this.db.prepare('SELECT d.doc FROM videos v JOIN video_docs d ON d.id = v.id WHERE v.path = ? ORDER BY v.id').all(file) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Video),
+      (this.stmt(`SELECT ${DOC_COLUMNS} FROM videos v JOIN video_docs d ON d.id = v.id ${STAGES_JOIN} WHERE v.path = ? ORDER BY v.id`).raw().all(file) as DocRow[]).map(recordOf),
     );
   }
 
@@ -574,8 +598,8 @@ export class SqliteStore implements VideoStore {
     const out = new Map<string, Video>();
     for (let i = 0; i < ids.length; i += 200) {
       const chunk = ids.slice(i, i + 200);
-      const rows = this.stmt(`SELECT id, doc FROM video_docs WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ id: string; doc: string }>;
-      for (const r of rows) out.set(r.id, JSON.parse(r.doc) as Video);
+      const rows = this.stmt(`SELECT d.id, ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.id IN (${chunk.map(() => '?').join(',')})`).raw().all(...chunk) as Array<[string, ...DocRow]>;
+      for (const [id, doc, stages] of rows) out.set(id, recordOf([doc, stages]));
     }
     return out;
   }
@@ -614,12 +638,12 @@ export class SqliteStore implements VideoStore {
     for (;;) {
       // Every record (export, retag, db copy): walk the documents alone, without the join per row.
       const sql = w.sql === '1'
-        ? 'SELECT id, doc FROM video_docs WHERE id > ? ORDER BY id LIMIT ?'
-        : `SELECT v.id, d.doc FROM videos v JOIN video_docs d ON d.id = v.id WHERE ${w.sql} AND v.id > ? ORDER BY v.id LIMIT ?`;
-      const rows = this.guard('iterate', () => this.stmt(sql).all(...w.params, after, page) as Array<{ id: string; doc: string }>);
-      for (const r of rows) yield JSON.parse(r.doc) as Video;
+        ? `SELECT d.id, ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.id > ? ORDER BY d.id LIMIT ?`
+        : `SELECT v.id, ${DOC_COLUMNS} FROM videos v JOIN video_docs d ON d.id = v.id ${STAGES_JOIN} WHERE ${w.sql} AND v.id > ? ORDER BY v.id LIMIT ?`;
+      const rows = this.guard('iterate', () => this.stmt(sql).raw().all(...w.params, after, page) as Array<[string, ...DocRow]>);
+      for (const [, doc, stages] of rows) yield recordOf([doc, stages]);
       if (rows.length < page) return;
-      after = rows.at(-1)!.id;
+      after = rows.at(-1)![0];
     }
   }
 
@@ -646,6 +670,7 @@ export class SqliteStore implements VideoStore {
         this.db.prepare('DELETE FROM video_actions WHERE video_id = ?').run(id);
         this.db.prepare('DELETE FROM videos WHERE id = ?').run(id);
         this.db.prepare('DELETE FROM video_docs WHERE id = ?').run(id);
+        this.db.prepare('DELETE FROM video_stages WHERE id = ?').run(id);
         return true;
       }).immediate(),
     );
