@@ -16,7 +16,7 @@ import {
 } from './core/index.js';
 import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type DatasetProgress, type DatasetReport } from './export/index.js';
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
-import { openStore, type VideoStore } from './store/index.js';
+import { openStore, type OpenStoreOptions, type VideoStore } from './store/index.js';
 import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
 import { labelVocabulary, loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
 import type { SearchQuery } from './store/index.js';
@@ -28,7 +28,7 @@ import {
   keyframesStage,
   PipelineRunner,
   probeStage,
-  retagRecords,
+  retagInParallel,
   scenesStage,
   type RetagSummary,
   type RunOptions,
@@ -73,19 +73,23 @@ export class App {
   }
 
   /** The configured store, migrated. Drivers for other backends load only when asked for. */
+  /** How `[Database]` says to open the library (plain data: retag's worker threads open it the same way). */
+  private storeOptions(): Omit<OpenStoreOptions, 'logger'> {
+    const db = this.config.Database;
+    return {
+      backend: db.Backend,
+      path: db.Path,
+      url: db.Url,
+      schema: db.Schema,
+      poolSize: db.PoolSize,
+      compat: db.Compat,
+      ...(db.SearchReplica ? { replicaDir: path.join(this.config.Paths.CacheDir, 'search-replica') } : {}),
+    };
+  }
+
   store(): Promise<VideoStore> {
     this.storePromise ??= (async () => {
-      const db = this.config.Database;
-      const store = await openStore({
-        backend: db.Backend,
-        path: db.Path,
-        url: db.Url,
-        schema: db.Schema,
-        poolSize: db.PoolSize,
-        compat: db.Compat,
-        logger: this.logger,
-        ...(db.SearchReplica ? { replicaDir: path.join(this.config.Paths.CacheDir, 'search-replica') } : {}),
-      });
+      const store = await openStore({ ...this.storeOptions(), logger: this.logger });
       await store.migrate();
       return store;
     })();
@@ -193,7 +197,7 @@ export class App {
     const [store, loaded] = await Promise.all([this.store(), this.loadPlugins()]);
     const stages = this.stages();
     const byName = (n: string) => stages.find((s) => s.name === n)!;
-    return retagRecords({
+    return retagInParallel({
       store,
       config: this.config,
       logger: this.logger,
@@ -202,6 +206,8 @@ export class App {
       classifyStage: byName('classify'),
       pluginTaggers: pluginTaggers(loaded),
       query,
+      workers: this.config.Concurrency.Cpu,
+      storeOptions: this.storeOptions(),
       ...options,
     });
   }

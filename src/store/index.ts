@@ -1,4 +1,4 @@
-export type { VideoStore, InputRecord, TagUpdate } from './video-store.js';
+export type { VideoStore, InputRecord, IterateOptions, TagUpdate } from './video-store.js';
 export { BULK_WRITE_BATCH } from './video-store.js';
 export * from './search-query.js';
 export * from './query/index.js';

@@ -26,6 +26,11 @@ export interface InputRecord {
   updatedAt: string;
 }
 
+export interface IterateOptions {
+  /** Part `index` (from 0) of `count`. */
+  shard?: { index: number; count: number };
+}
+
 /** One record as `retag` read it and the same record after re-tagging (see `VideoStore.updateTags`). */
 export interface TagUpdate {
   before: Video;
@@ -67,8 +72,13 @@ export interface VideoStore {
   findByPath(path: string): Promise<Video[]>;
   /** Matching records, ranked, with facets over the whole match. */
   search(query: SearchQuery): Promise<SearchResult>;
-  /** Streams every matching record in a stable order, holding only a page in memory. */
-  iterate(query?: SearchQuery): AsyncIterable<Video>;
+  /**
+   * Streams every matching record in a stable order, holding only a page in memory. With `shard`, only the
+   * records of that part of a split into `count` parts (stores with `shards`), so processes can share a pass.
+   */
+  iterate(query?: SearchQuery, options?: IterateOptions): AsyncIterable<Video>;
+  /** Whether `iterate` takes a shard: the parts of a split never overlap and together hold every record. */
+  readonly shards?: boolean;
   /** Number of matching records. */
   count(query?: SearchQuery): Promise<number>;
   /** Removes the record; true when it existed. */

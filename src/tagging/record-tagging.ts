@@ -18,26 +18,50 @@ interface CarryState<T> {
   produced: string[];
 }
 
-const tagKey = (t: Tag) => `${t.name}\u0000${t.source}\u0000${t.rule ?? ''}`;
-const categoryKey = (c: Category) => `${c.name}\u0000${c.source}\u0000${c.rule ?? ''}\u0000${c.label ?? ''}`;
+/**
+ * A produced item's key: its fields joined by the unit separator. Not NUL, which keys held before: PostgreSQL
+ * cannot store it and its store drops it, so keys read back from there have no separator at all. Reading
+ * accepts all three forms (see `keyIs`, `bare`).
+ */
+const SEP = '\u001f';
+const tagKey = (t: Tag) => `${t.name}${SEP}${t.source}${SEP}${t.rule ?? ''}`;
+const categoryKey = (c: Category) => `${c.name}${SEP}${c.source}${SEP}${c.rule ?? ''}${SEP}${c.label ?? ''}`;
+const isSep = (code: number) => code === 0x1f || code === 0;
 
-/** Whether `key` is `parts` joined by NUL, without building the joined string (retag checks every record). */
+/** A key without its separators, however it was stored. */
+const bare = (key: string) => key.replace(/[\u0000\u001f]/g, '');
+
+/**
+ * Whether `key` is `parts` joined (by the separator, by NUL, or by nothing as PostgreSQL kept the NUL-joined
+ * keys), without building the joined string: retag checks every record.
+ */
 function keyIs(key: string, a: string, b: string, c: string, d?: string): boolean {
-  if (key.length !== a.length + b.length + c.length + 2 + (d === undefined ? 0 : d.length + 1)) return false;
+  const parts = d === undefined ? [a, b, c] : [a, b, c, d];
   let at = 0;
-  for (const part of d === undefined ? [a, b, c] : [a, b, c, d]) {
-    if (at > 0 && key.charCodeAt(at++) !== 0) return false;
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0 && at < key.length && isSep(key.charCodeAt(at))) at++;
+    const part = parts[i]!;
     if (!key.startsWith(part, at)) return false;
     at += part.length;
   }
-  return true;
+  return at === key.length;
 }
 const tagKeyIs = (t: Tag, key: string) => keyIs(key, t.name, t.source, t.rule ?? '');
 const categoryKeyIs = (c: Category, key: string) => keyIs(key, c.name, c.source, c.rule ?? '', c.label ?? '');
 
+/** Tagging's own items say how they were made; others' (yt-dlp's tags, a list's label) do not. */
+const madeByTagging = (item: unknown) => typeof item === 'object' && item !== null && ('rule' in item || 'match' in item);
+
 function readState<T>(video: Video, key: string): CarryState<T> | null {
   const s = video.extra?.[key] as CarryState<T> | undefined;
-  return s && Array.isArray(s.carried) && Array.isArray(s.produced) ? s : null;
+  if (!s || !Array.isArray(s.carried) || !Array.isArray(s.produced)) return null;
+  // Keys without any separator were written through the PostgreSQL store that dropped their NULs; its runs
+  // could not match them, took every tag for someone else's and carried it, so a rule edit removed nothing.
+  // Such a `carried` keeps only items tagging did not make.
+  if (s.carried.length > 0 && s.produced.length > 0 && !/[\u0000\u001f]/.test(s.produced[0]!) && s.carried.some(madeByTagging)) {
+    return { carried: s.carried.filter((t) => !madeByTagging(t)), produced: s.produced };
+  }
+  return s;
 }
 
 function carried<T>(current: readonly T[], state: CarryState<T> | null, keyOf: (t: T) => string, keyIsOf: (t: T, key: string) => boolean): T[] {
@@ -49,12 +73,12 @@ function carried<T>(current: readonly T[], state: CarryState<T> | null, keyOf: (
     while (i < current.length && keyIsOf(current[i]!, made[i]!)) i++;
     if (i === current.length) return [...state.carried];
   }
-  const produced = new Set(made);
+  const produced = new Set(made.map(bare));
   const out = [...state.carried];
   const seen = new Set(out.map(keyOf));
   for (const t of current) {
     const k = keyOf(t);
-    if (!produced.has(k) && !seen.has(k)) {
+    if (!produced.has(bare(k)) && !seen.has(k)) {
       out.push(t);
       seen.add(k);
     }

@@ -22,6 +22,8 @@ export interface TaggingSetup {
   /** Changes whenever a file or setting that shapes tags or categories changes; part of the stage input hash. */
   readonly fingerprint: string;
   readonly reviewBelow: number;
+  /** What it was built from (plain data): how a worker thread builds the same setup. */
+  readonly options: TaggingSetupOptions;
 }
 
 export interface TaggingSetupOptions {
@@ -65,7 +67,7 @@ export function createTaggingSetup(options: TaggingSetupOptions = {}): TaggingSe
     ai: options.ai ?? true,
     threshold,
   });
-  return { taggers, rules, taxonomy, synonyms, categoryMapper, actionMapper, fingerprint, reviewBelow: options.reviewBelow ?? 0.75 };
+  return { taggers, rules, taxonomy, synonyms, categoryMapper, actionMapper, fingerprint, reviewBelow: options.reviewBelow ?? 0.75, options };
 }
 
 /** Reads `[Tagging]`: the rules, taxonomy and action files are parsed now, so a bad file stops the run first. */

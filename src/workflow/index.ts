@@ -15,6 +15,8 @@ export type { DescribeStageOptions } from './stages/describe-stage.js';
 export { createTagStage, TAG_STAGE_VERSION } from './stages/tag-stage.js';
 export { createClassifyStage, CLASSIFY_STAGE_VERSION } from './stages/classify-stage.js';
 export { retagRecords } from './retag.js';
+export { retagInParallel, MIN_RECORDS_PER_WORKER } from './retag-parallel.js';
+export type { ParallelRetagOptions } from './retag-parallel.js';
 export { removeVideos } from './remove-videos.js';
 export type { RemoveOptions, RemoveSummary, RemovedVideo } from './remove-videos.js';
 export type { RetagOptions, RetagSummary } from './retag.js';

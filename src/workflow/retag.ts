@@ -14,6 +14,8 @@ export interface RetagOptions {
   /** Plugin taggers (already adapted); none keeps retag on its fast synchronous path. */
   pluginTaggers?: readonly Tagger[];
   query?: SearchQuery;
+  /** Only this part of the records (see `VideoStore.iterate`): how retag workers share a pass. */
+  shard?: { index: number; count: number };
   /** Compute and count, write nothing. */
   dryRun?: boolean;
   /** Recompute records whose tag and classify stages are already up to date with these rules (default: skip them). */
@@ -124,7 +126,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
     else for (const c of pending) await store.upsert(c.after);
     pending = [];
   };
-  for await (const video of store.iterate(options.query ?? {})) {
+  for await (const video of store.iterate(options.query ?? {}, options.shard ? { shard: options.shard } : {})) {
     if (options.signal?.aborted) break;
     summary.seen++;
     let next: Video;

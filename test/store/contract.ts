@@ -198,6 +198,24 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       expect(await store.count()).toBe(videos.length);
     });
 
+    it('iterate with a shard: the parts never overlap and together are every match (stores that shard)', async () => {
+      if (!store.shards) return;
+      const ids = async (q: SearchQuery, shard?: { index: number; count: number }) => {
+        const out: string[] = [];
+        for await (const v of store.iterate(q, shard ? { shard } : {})) out.push(v.id);
+        return out;
+      };
+      for (const q of [{}, { text: 'tag:bird' }] as SearchQuery[]) {
+        const whole = await ids(q);
+        const parts = [await ids(q, { index: 0, count: 3 }), await ids(q, { index: 1, count: 3 }), await ids(q, { index: 2, count: 3 })];
+        expect(parts.flat().sort()).toEqual([...whole].sort());
+        expect(new Set(parts.flat()).size).toBe(whole.length);
+        if (whole.length >= 30) expect(parts.every((p) => p.length > 0)).toBe(true);
+        expect(await ids(q, { index: 0, count: 1 })).toEqual(whole);
+      }
+      await expect(ids({}, { index: 3, count: 3 })).rejects.toThrow(/shard 3 of 3/);
+    });
+
     it('updateTags with only new stages (a rule edit that changed nothing else) keeps the rest; a later upsert wins', async () => {
       const c = makeVideo({ n: 913, title: 'Egret wading', tags: ['bird'] });
       await store.upsert(c);

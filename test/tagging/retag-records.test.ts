@@ -104,6 +104,40 @@ describe('retagRecords', () => {
     expect((await store.search({ text: 'tag:from-ytdlp' })).hits.map((h) => h.id)).toEqual(['r3']);
   });
 
+  it('reads tagging state written with NUL-joined keys, and as PostgreSQL kept them (NULs dropped)', async () => {
+    await retag(store, createTaggingSetup({ rulesText: rulesText(60) }));
+    const r3 = (await store.get('r3'))!;
+    const state = r3.extra._tagging as { carried: unknown[]; produced: string[] };
+    expect(state.produced.length).toBeGreaterThan(0);
+    // PostgreSQL cannot store U+0000, so keys must not hold it
+    expect(JSON.stringify(r3.extra)).not.toContain('\\u0000');
+    const others = { name: 'from-ytdlp', source: 'metadata' as const, confidence: 0.7 };
+    for (const form of [(k: string) => k.replace(/\u001f/g, '\u0000'), (k: string) => k.replace(/\u001f/g, '')]) {
+      const old: Video = { ...r3, extra: { ...r3.extra, _tagging: { ...state, produced: state.produced.map(form) } } };
+      // the tags as tagging left them: none are someone else's
+      expect(carriedTags(old)).toEqual([]);
+      // one added since by someone else: only that one is
+      expect(carriedTags({ ...old, tags: [...old.tags, others] })).toEqual([others]);
+    }
+  });
+
+  it('repairs the carry state PostgreSQL runs left when keys lost their separators: a rule edit removes tags again', async () => {
+    await retag(store, createTaggingSetup({ rulesText: rulesText(60) }));
+    const r3 = (await store.get('r3'))!;
+    const state = r3.extra._tagging as { carried: Array<Record<string, unknown>>; produced: string[] };
+    expect(r3.tags.map((x) => x.name)).toContain('long');
+    const others = { name: 'from-ytdlp', source: 'metadata' as const };
+    // what such a run stored: every tag carried (tagging's own among them), keys without separators
+    const polluted: Video = { ...r3, tags: [...r3.tags, others], extra: { ...r3.extra, _tagging: { carried: [...r3.tags, others], produced: [...state.produced, 'from-ytdlpmetadata'].map((k) => k.replace(/\u001f/g, '')) } } };
+    expect(carriedTags(polluted)).toEqual([others]);
+    await store.upsert(polluted);
+    await retag(store, createTaggingSetup({ rulesText: rulesText(500) }));
+    const after = (await store.get('r3'))!;
+    expect(after.tags.map((x) => x.name)).not.toContain('long');
+    expect(after.tags.map((x) => x.name)).toContain('from-ytdlp');
+    expect(carriedTags(after)).toEqual([others]);
+  });
+
   it('writes nothing on a dry run', async () => {
     const s = counting(store);
     const summary = await retag(s, createTaggingSetup({ rulesText: rulesText(60) }), { dryRun: true });

@@ -6,7 +6,7 @@
 import { maskSecret, StoreError, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
+import type { InputRecord, IterateOptions, TagUpdate, VideoStore } from '../video-store.js';
 import { rewriteAll } from '../rewrite-all.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelsMoved, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
 import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchDoc, searchPipeline, textPrefilter, toMongoDoc, type Doc, type SearchDoc } from './mongo-query.js';
@@ -220,7 +220,9 @@ export class MongoStore implements VideoStore {
     return { tags: pick('tags'), categories: pick('categories'), codecs: pick('codecs'), sourceKinds: pick('sourceKinds'), resolutions: pick('resolutions') };
   }
 
-  async *iterate(query: SearchQuery = {}): AsyncIterable<Video> {
+  async *iterate(query: SearchQuery = {}, options: IterateOptions = {}): AsyncIterable<Video> {
+    // no `shards`: callers split work only over stores that say they can
+    if (options.shard) throw new StoreError('MongoDB: iterate cannot take a shard');
     const plan = planQuery({ ...query, facets: false });
     const base = countPipeline(plan, this.prefilter(plan))[0]!.$match as Doc;
     let after: string | null = null;

@@ -10,7 +10,7 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { maskSecret, parseJsonMappingStrings, StoreError, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
+import type { InputRecord, IterateOptions, TagUpdate, VideoStore } from '../video-store.js';
 import { FacetCache } from '../facet-cache.js';
 import { rewriteAll } from '../rewrite-all.js';
 import { REPLICA_ERROR_CODE, SearchReplica, type ChangeBatch, type ChangeFeed, type FeedPosition } from '../search-replica.js';
@@ -564,13 +564,19 @@ export class PostgresStore implements VideoStore, ChangeFeed {
     };
   }
 
-  async *iterate(query: SearchQuery = {}): AsyncIterable<Video> {
+  readonly shards = true;
+
+  async *iterate(query: SearchQuery = {}, options: IterateOptions = {}): AsyncIterable<Video> {
     // Keyset pages by id: stable, constant memory, no long-lived cursor holding a connection.
     const plan = planQuery({ ...query, facets: false });
+    const shard = options.shard;
+    if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) throw new StoreError(`iterate: no shard ${shard.index} of ${shard.count}`);
     let afterId: string | null = null;
     for (;;) {
       const p = new Params();
-      const where = plan.where ? pgWhere(plan.where, p) : 'true';
+      let where = plan.where ? pgWhere(plan.where, p) : 'true';
+      // ids are spread evenly by their hash, whatever their form
+      if (shard) where = `${where} AND (hashtext(v.id) & 2147483647) % ${p.add(shard.count)} = ${p.add(shard.index)}`;
       const cond: string = afterId === null ? where : `${where} AND v.id > ${p.add(afterId)}`;
       const rows: Array<{ doc: Video }> = await this.run('iterate', async (c): Promise<Array<{ doc: Video }>> => (await c.query<{ doc: Video }>(`SELECT v.doc FROM ${this.S}.videos v WHERE ${cond} ORDER BY v.id LIMIT 200`, p.values)).rows);
       for (const r of rows) yield r.doc;

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { StoreError, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import type { InputRecord, TagUpdate, VideoStore } from '../video-store.js';
+import type { InputRecord, IterateOptions, TagUpdate, VideoStore } from '../video-store.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
@@ -95,8 +95,8 @@ export class SqliteStore implements VideoStore {
     this.walLimitBytes = options.walLimitBytes ?? WAL_LIMIT_BYTES;
     this.columnMode = options.columnIndex ?? 'auto';
     this.checkpointMode = file === ':memory:' ? 'inline' : (options.checkpoints ?? 'thread');
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     try {
+      if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
       this.db = new Database(file);
       // First: switching a new file to WAL needs a lock that another process opening it may hold.
       this.db.pragma('busy_timeout = 10000');
@@ -630,16 +630,22 @@ export class SqliteStore implements VideoStore {
     };
   }
 
-  async *iterate(q: SearchQuery = {}): AsyncIterable<Video> {
+  readonly shards = true;
+
+  async *iterate(q: SearchQuery = {}, options: IterateOptions = {}): AsyncIterable<Video> {
     const plan = planQuery({ ...q, facets: false });
     const w = this.whereOf(plan);
+    const shard = options.shard;
+    if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) throw new StoreError(`iterate: no shard ${shard.index} of ${shard.count}`);
+    // the documents' rowids: dense, so the parts come out the same size
+    const part = shard ? ` AND d.rowid % ${shard.count} = ${shard.index}` : '';
     let after = '';
     const page = 500;
     for (;;) {
       // Every record (export, retag, db copy): walk the documents alone, without the join per row.
       const sql = w.sql === '1'
-        ? `SELECT d.id, ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.id > ? ORDER BY d.id LIMIT ?`
-        : `SELECT v.id, ${DOC_COLUMNS} FROM videos v JOIN video_docs d ON d.id = v.id ${STAGES_JOIN} WHERE ${w.sql} AND v.id > ? ORDER BY v.id LIMIT ?`;
+        ? `SELECT d.id, ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.id > ?${part} ORDER BY d.id LIMIT ?`
+        : `SELECT v.id, ${DOC_COLUMNS} FROM videos v JOIN video_docs d ON d.id = v.id ${STAGES_JOIN} WHERE ${w.sql} AND v.id > ?${part} ORDER BY v.id LIMIT ?`;
       const rows = this.guard('iterate', () => this.stmt(sql).raw().all(...w.params, after, page) as Array<[string, ...DocRow]>);
       for (const [, doc, stages] of rows) yield recordOf([doc, stages]);
       if (rows.length < page) return;
