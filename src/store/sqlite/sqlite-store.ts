@@ -379,12 +379,16 @@ export class SqliteStore implements VideoStore {
     if (onlyStagesMoved(before, after)) {
       // the document stays; its `stages` are read from video_stages (and the failed flag follows them)
       const failed = hasFailedStage(after);
-      const row = (failed === hasFailedStage(before)
-        ? this.stmt('SELECT rowid FROM videos WHERE id = ?').get(after.id)
-        : this.stmt('UPDATE videos SET failed = ? WHERE id = ? RETURNING rowid').get(failed ? 1 : 0, after.id)) as { rowid: number } | undefined;
+      const stages = JSON.stringify(after.stages);
+      if (failed === hasFailedStage(before)) {
+        // no indexed column moves; a record deleted since it was read gets no row
+        this.stmt('INSERT INTO video_stages (id, stages) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(after.id, stages, after.id);
+        return;
+      }
+      const row = this.stmt('UPDATE videos SET failed = ? WHERE id = ? RETURNING rowid').get(failed ? 1 : 0, after.id) as { rowid: number } | undefined;
       if (!row) return; // deleted since it was read
       this.columns.touch(row.rowid);
-      this.stmt('INSERT INTO video_stages (id, stages) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(after.id, JSON.stringify(after.stages));
+      this.stmt('INSERT INTO video_stages (id, stages) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(after.id, stages);
       return;
     }
     const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(after.updatedAt, hasFailedStage(after) ? 1 : 0, after.id) as { rowid: number } | undefined;
