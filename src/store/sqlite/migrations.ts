@@ -179,8 +179,8 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
   {
     // When re-tagging leaves a record's tags and categories as they were, only its stage bookkeeping changes
     // (the rules' hash). Writing that beside the document, instead of rewriting a 5 kB document, took a rule
-    // edit over 100k records from 6k to 10k records/s. A record read takes `stages` from here when a row exists;
-    // every full write of the record removes the row.
+    // edit over 100k records (two thirds of them unchanged) from 5.4-6.1k to 6.6-7.0k records/s, alternated runs
+    // in one session. A record read takes `stages` from here when a row exists; every full write removes it.
     version: 7,
     sql: `CREATE TABLE IF NOT EXISTS video_stages (id TEXT PRIMARY KEY, stages TEXT NOT NULL) WITHOUT ROWID;`,
   },
