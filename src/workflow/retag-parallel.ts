@@ -59,11 +59,13 @@ async function runWorkers(options: ParallelRetagOptions, count: number): Promise
     for (const w of threads) w.postMessage({ type: 'abort' });
   };
   options.signal?.addEventListener('abort', stopAll, { once: true });
+  // workers never search, so they open no search replica
+  const { replicaDir: _replicaDir, ...workerStore } = options.storeOptions;
   try {
     const settled = await Promise.allSettled(
       Array.from({ length: count }, (_, index) => {
         const job: RetagWorkerJob = {
-          store: options.storeOptions,
+          store: workerStore,
           setup: options.setup.options,
           config: options.config,
           shard: { index, count },
