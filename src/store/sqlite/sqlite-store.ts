@@ -641,8 +641,10 @@ export class SqliteStore implements VideoStore {
     const w = this.whereOf(plan);
     const shard = options.shard;
     if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) throw new StoreError(`iterate: no shard ${shard.index} of ${shard.count}`);
-    // the documents' rowids: dense, so the parts come out the same size
-    const part = shard ? ` AND d.rowid % ${shard.count} = ${shard.index}` : '';
+    // Blocks of 256 consecutive document rowids: a part reads and writes its own pages. Split row by row, two
+    // workers each read every page of the table (a 5 kB record leaves three to a 16 KiB page): 25% more system
+    // CPU in a two-worker retag of 100k records.
+    const part = shard ? ` AND (d.rowid >> 8) % ${shard.count} = ${shard.index}` : '';
     let after = '';
     const page = 500;
     for (;;) {
