@@ -1,4 +1,4 @@
-import type { Video } from '../core/index.js';
+import { StoreError, type Video } from '../core/index.js';
 import type { SearchQuery, SearchResult } from './search-query.js';
 
 /**
@@ -29,6 +29,15 @@ export interface InputRecord {
 export interface IterateOptions {
   /** Part `index` (from 0) of `count`. */
   shard?: { index: number; count: number };
+}
+
+/** The shard asked of `iterate`, checked: a bad one would silently skip or repeat records. */
+export function checkedShard(options: IterateOptions): IterateOptions['shard'] {
+  const shard = options.shard;
+  if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
+    throw new StoreError(`iterate: no shard ${shard.index} of ${shard.count}`);
+  }
+  return shard;
 }
 
 /** One record as `retag` read it and the same record after re-tagging (see `VideoStore.updateTags`). */

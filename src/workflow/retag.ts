@@ -172,16 +172,14 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
       summary.categoriesAdded += ca;
       summary.categoriesRemoved += cr;
     }
-    if (sameTags && sameCategories && sameExtra(video.extra, next.extra)) {
-      // only the stage bookkeeping moved (new rules, same outcome): the record is otherwise the object read, so
-      // the store can write just the stages, and `updatedAt` stays (the record's content did not change)
-      pending.push({ before: video, after: { ...video, stages: next.stages } });
-      if (pending.length >= batchSize) await flush();
-      if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
-      continue;
-    }
-    // equal lists keep the stored arrays, so the store sees by identity that no label changed
-    pending.push({ before: video, after: { ...next, ...(sameTags ? { tags: video.tags } : {}), ...(sameCategories ? { categories: video.categories } : {}), updatedAt: now } });
+    const after: Video =
+      sameTags && sameCategories && sameExtra(video.extra, next.extra)
+        ? // only the stage bookkeeping moved (new rules, same outcome): the record is otherwise the object read, so
+          // the store can write just the stages, and `updatedAt` stays (the record's content did not change)
+          { ...video, stages: next.stages }
+        : // equal lists keep the stored arrays, so the store sees by identity that no label changed
+          { ...next, ...(sameTags ? { tags: video.tags } : {}), ...(sameCategories ? { categories: video.categories } : {}), updatedAt: now };
+    pending.push({ before: video, after });
     if (pending.length >= batchSize) await flush();
     if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
   }

@@ -10,7 +10,7 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { maskSecret, parseJsonMappingStrings, StoreError, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import type { InputRecord, IterateOptions, TagUpdate, VideoStore } from '../video-store.js';
+import { checkedShard, type InputRecord, type IterateOptions, type TagUpdate, type VideoStore } from '../video-store.js';
 import { FacetCache } from '../facet-cache.js';
 import { rewriteAll } from '../rewrite-all.js';
 import { REPLICA_ERROR_CODE, SearchReplica, type ChangeBatch, type ChangeFeed, type FeedPosition } from '../search-replica.js';
@@ -569,8 +569,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
   async *iterate(query: SearchQuery = {}, options: IterateOptions = {}): AsyncIterable<Video> {
     // Keyset pages by id: stable, constant memory, no long-lived cursor holding a connection.
     const plan = planQuery({ ...query, facets: false });
-    const shard = options.shard;
-    if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) throw new StoreError(`iterate: no shard ${shard.index} of ${shard.count}`);
+    const shard = checkedShard(options);
     let afterId: string | null = null;
     for (;;) {
       const p = new Params();

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { StoreError, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import type { InputRecord, IterateOptions, TagUpdate, VideoStore } from '../video-store.js';
+import { checkedShard, type InputRecord, type IterateOptions, type TagUpdate, type VideoStore } from '../video-store.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
@@ -639,8 +639,7 @@ export class SqliteStore implements VideoStore {
   async *iterate(q: SearchQuery = {}, options: IterateOptions = {}): AsyncIterable<Video> {
     const plan = planQuery({ ...q, facets: false });
     const w = this.whereOf(plan);
-    const shard = options.shard;
-    if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) throw new StoreError(`iterate: no shard ${shard.index} of ${shard.count}`);
+    const shard = checkedShard(options);
     // Blocks of 256 consecutive document rowids: a part reads and writes its own pages. Split row by row, two
     // workers each read every page of the table (a 5 kB record leaves three to a 16 KiB page): 25% more system
     // CPU in a two-worker retag of 100k records.
