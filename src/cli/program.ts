@@ -37,12 +37,32 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Whether an error is the reader of stdout having gone (`videodex export | head`). */
+const isClosedPipe = (err: unknown) => ['EPIPE', 'ERR_STREAM_DESTROYED'].includes((err as NodeJS.ErrnoException | null)?.code ?? '');
+
+let stdoutGone = false;
+/**
+ * `videodex export | head`: once the reader has gone, what is left to write has no reader, which is no failure:
+ * the command stops at its next write, quietly, as `cat | head` does. Without a listener the first EPIPE would
+ * crash the process with a stack trace. Attached once and kept: a write may fail after the command returned.
+ */
+function watchStdout(): void {
+  if (process.stdout.listeners('error').includes(onStdoutError)) return;
+  process.stdout.on('error', onStdoutError);
+}
+function onStdoutError(err: Error): void {
+  if (!stdoutGone && !isClosedPipe(err)) throw err;
+  stdoutGone = true;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
+  watchStdout();
   try {
     await program.parseAsync([...argv]);
     return Number(process.exitCode ?? 0);
   } catch (err) {
+    if (isClosedPipe(err) && (stdoutGone || process.stdout.destroyed)) return Number(process.exitCode ?? 0);
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : ExitCode.Usage;
     }

@@ -14,14 +14,18 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Node's arguments that run the CLI from source with `args`, with the launcher's node flags as `videodex` runs. */
+export function cliArgv(args: readonly string[]): string[] {
+  return [...CLI_NODE_FLAGS, '--import', tsxLoader, entry, ...args];
+}
+
 /** Runs the real CLI (from source, through tsx) as a separate process, as a user would. */
 export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = { ...(options.env ?? process.env) };
     // A test must not pick up the developer's own settings.
     for (const k of Object.keys(env)) if (k.startsWith('VIDEODEX_') && !(options.env && k in options.env)) delete env[k];
-    // with the launcher's node flags, as `videodex` runs
-    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, '--import', tsxLoader, entry, ...args], {
+    const child = spawn(process.execPath, cliArgv(args), {
       cwd: options.cwd ?? root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

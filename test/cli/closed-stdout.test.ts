@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/index.js';
+import { cliArgv, repoRoot } from '../helpers/cli.js';
+import { tempDir } from '../helpers/media.js';
+import { makeRecord } from '../helpers/records.js';
+
+const t = tempDir();
+const data = path.join(t.dir, 'data');
+
+beforeAll(async () => {
+  const store = new SqliteStore(path.join(data, 'videodex.db'));
+  await store.migrate();
+  // far more than a pipe's 64 KiB buffer, so the export is still writing when its reader goes
+  await store.upsertMany!(Array.from({ length: 2000 }, (_, i) => makeRecord({ id: `c${String(i).padStart(15, '0')}`, tags: [{ name: `tag-${i % 50}`, source: 'rule' }] })));
+  await store.close();
+});
+afterAll(() => t.cleanup());
+
+/** Runs the CLI, reads the first chunk of its stdout, then closes the pipe as `| head -c` does. */
+function runAndCloseEarly(args: string[]): Promise<{ code: number | null; stderr: string; firstChunk: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, cliArgv(args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VIDEODEX_CONFIG: '' } });
+    let stderr = '';
+    let firstChunk = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.once('data', (d: Buffer) => {
+      firstChunk = d.toString('utf8');
+      child.stdout.destroy();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr, firstChunk }));
+  });
+}
+
+describe('stdout closed by its reader (videodex export | head)', () => {
+  it.each([['jsonl'], ['csv'], ['json']])('export --format %s stops quietly with exit code 0', async (format) => {
+    const r = await runAndCloseEarly(['export', '--format', format, '--data-dir', data]);
+    expect(r.firstChunk.length).toBeGreaterThan(0);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});
