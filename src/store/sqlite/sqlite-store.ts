@@ -10,7 +10,6 @@ import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
 import { SqliteColumnIndex, type ColumnPage } from './sqlite-column-index.js';
 import { BACKSTOP_BYTES, WalCheckpointer, type CheckpointResult } from './wal-checkpointer.js';
-import { decodeFtsTotals, FTS_TOTALS_SQL } from './sqlite-text-index.js';
 import { BM25, sqliteRankedPlan, sqliteTextSplit, sqliteSearch, sqliteWhere, type Param, type SqliteRankedSql } from './sqlite-query.js';
 
 type PageRow = { id: string; score: number; name: string; sort_duration: number; created: string; created_at: string; bytes: number };
@@ -29,13 +28,9 @@ export const PAGE_SIZE = 16384;
 
 /** Rows fetched past a text page, so the group of rows tied with its last score is nearly always among them. */
 const TIE_SLACK = 64;
-/** FTS rows replaced or deleted between two looks at FTS5's row count (a count of the library: a few ms at 100k). */
-const FTS_CHECK_EVERY = 1000;
-/**
- * Largest library whose FTS index is rebuilt on its own: the rebuild holds the write lock (3.8 s at 100k
- * records here), and a writer in another process waits at most 10 s (busy_timeout) before it fails.
- */
-const FTS_REBUILD_MAX_RECORDS = 150_000;
+/** A row of video_text: the normalised title, tags, description and file name, as the FTS row was made from. */
+type IndexedText = [title: string, tags: string, description: string, file: string];
+const sameText4 = (t: IndexedText, f: IndexFields) => t[0] === f.text.title && t[1] === f.text.tags && t[2] === f.text.description && t[3] === f.text.file;
 
 /** A record's document and, when re-tagging wrote only them since, its stages (see migration 7). */
 const DOC_COLUMNS = 'd.doc, s.stages';
@@ -133,7 +128,6 @@ export class SqliteStore implements VideoStore {
 
   /** After each committed write: the checkpoint thread copies the log back soon, beside the next write. */
   private wrote(): void {
-    this.rebuildFtsIfInflated();
     if (this.checkpointMode !== 'thread') return;
     if (!this.checkpointer) {
       const pageSize = this.db.pragma('page_size', { simple: true }) as number;
@@ -147,42 +141,6 @@ export class SqliteStore implements VideoStore {
       this.db.pragma(`journal_size_limit = ${Math.min(this.walLimitBytes, 64 << 20)}`);
     }
     this.checkpointer.nudge();
-  }
-
-  /** FTS rows replaced or deleted since the last look at FTS5's totals. */
-  private ftsDead = 0;
-
-  /**
-   * A contentless FTS5 table never lowers its row and token totals: a deleted row still counts, and a replaced
-   * one (every re-tag or re-process of a record) counts again. bm25's idf comes from that row count, so a
-   * library processed three times would be ranked as if four times its size. When the count passes twice the
-   * records, the index is rebuilt from the text table (3.8 s at 100k records, in one transaction): the totals
-   * are true again, and the space of the deleted rows is returned.
-   */
-  private rebuildFtsIfInflated(): void {
-    // only replaced and deleted rows inflate the count: a load of new records never looks
-    if (this.ftsDead < FTS_CHECK_EVERY) return;
-    this.ftsDead = 0;
-    this.guard('FTS rebuild', () => {
-      const counted = () => decodeFtsTotals(this.stmt(FTS_TOTALS_SQL).pluck().get() as Buffer | undefined).rows;
-      const records = () => this.db.prepare('SELECT count(*) FROM videos').pluck().get() as number;
-      const n = records();
-      if (counted() <= 2 * n || n > FTS_REBUILD_MAX_RECORDS) return;
-      this.db
-        .transaction(() => {
-          if (counted() <= 2 * records()) return; // another process rebuilt it while this one waited
-          this.db.prepare("INSERT INTO videos_fts(videos_fts) VALUES('delete-all')").run();
-          this.db.prepare('INSERT INTO videos_fts (rowid, title, tags, description, filename) SELECT rowid, title, tags, description, file FROM video_text').run();
-          this.rebuiltFts++;
-        })
-        .immediate();
-    });
-  }
-
-  private rebuiltFts = 0;
-  /** How many times this store rebuilt the FTS index (see rebuildFtsIfInflated; tests and diagnostics). */
-  get ftsRebuilds(): number {
-    return this.rebuiltFts;
   }
 
   /** Builds the column copy, the text index and the sort orders now (about 5 s at 100k records) instead of on the first searches. */
@@ -232,9 +190,22 @@ export class SqliteStore implements VideoStore {
           // one step a transaction, so a long library upgrade does not hold the lock for all of them at once
         }
       }
-      this.reindexIfStale();
+      // in this order: the text table is the FTS index's content, and a reindex deletes FTS rows by that content
       this.fillTextIfPending();
+      this.rebuildFtsIfPending();
+      this.reindexIfStale();
     });
+  }
+
+  /** After schema 8: the FTS index built from the text table it now reads its content from (once; a marker in meta). */
+  private rebuildFtsIfPending(): void {
+    const pending = () => this.db.prepare("SELECT 1 FROM meta WHERE key = 'fts_rebuild_pending'").get() !== undefined;
+    if (!pending()) return;
+    this.db.transaction(() => {
+      if (!pending()) return; // another process built it while this one waited for the lock
+      this.db.prepare("INSERT INTO videos_fts(videos_fts) VALUES('rebuild')").run();
+      this.db.prepare("DELETE FROM meta WHERE key = 'fts_rebuild_pending'").run();
+    }).immediate();
   }
 
   /** After schema 6: the text table's rows of the records written before it (once; a marker in meta says so). */
@@ -320,17 +291,16 @@ export class SqliteStore implements VideoStore {
       : { rowid: Number(this.stmt(INSERT_VIDEO_ROW).run(cols).lastInsertRowid) };
     this.columns.touch(row.rowid);
     // A record written again with the same searchable text (each stage of `process` writes it) keeps its FTS
-    // row: replacing it cost more than the rest of the write, and each replaced row inflates FTS5's totals.
-    const sameText = existed !== undefined && !rewriteFts && this.sameIndexedText(existed.rowid, f);
+    // row: replacing it cost more than the rest of the write.
+    const indexed = existed ? this.indexedText(existed.rowid) : undefined;
+    const sameText = indexed !== undefined && !rewriteFts && sameText4(indexed, f);
     if (existed) {
       this.stmt('DELETE FROM video_stages WHERE id = ?').run(v.id);
       this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM video_categories WHERE video_id = ?').run(v.id);
       this.stmt('DELETE FROM video_actions WHERE video_id = ?').run(v.id);
-      if (!sameText) {
-        this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(existed.rowid);
-        this.ftsDead++;
-      }
+      // FTS5 takes the row's tokens out by reading its text row, so this comes before that row is replaced
+      if (indexed !== undefined && !sameText) this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(existed.rowid);
     }
     // One statement per label table rather than one per label.
     if (f.tags.length) this.stmt('INSERT OR IGNORE INTO video_tags (video_id, tag) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.tags));
@@ -341,16 +311,18 @@ export class SqliteStore implements VideoStore {
     if (!sameText) this.insertFtsRow(row.rowid, f);
   }
 
-  /** Whether the record's stored text row holds exactly this text. */
-  private sameIndexedText(rowid: number, f: IndexFields): boolean {
-    const t = this.stmt('SELECT title, tags, description, file FROM video_text WHERE rowid = ?').raw().get(rowid) as [string, string, string, string] | undefined;
-    return t !== undefined && t[0] === f.text.title && t[1] === f.text.tags && t[2] === f.text.description && t[3] === f.text.file;
+  /** The text a record's FTS row was made from (its row of video_text), if it has one. */
+  private indexedText(rowid: number): IndexedText | undefined {
+    return this.stmt('SELECT title, tags, description, file FROM video_text WHERE rowid = ?').raw().get(rowid) as IndexedText | undefined;
   }
 
-  /** The record's row of the contentless FTS table (the normalised text every backend tokenises the same way). */
+  /**
+   * The record's text row and its FTS row (the normalised text every backend tokenises the same way). The FTS
+   * table reads its content from the text row (schema 8), so the two always go together, and a row is deleted
+   * from the FTS table before its text row changes.
+   */
   private insertFtsRow(rowid: number, f: IndexFields): void {
     this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
-    // the same text for the in-memory copy of the index (the FTS table keeps none)
     this.stmt('INSERT OR REPLACE INTO video_text (rowid, title, tags, description, file) VALUES (?, ?, ?, ?, ?)').run(rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
   }
 
@@ -367,7 +339,6 @@ export class SqliteStore implements VideoStore {
         // FTS rows last, together: FTS5 writes out its pending rows before any other statement of the
         // transaction, so replacing them between the other writes made a tiny segment per record (2x slower).
         for (const r of fts) this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(r.rowid);
-        this.ftsDead += fts.length;
         for (const r of fts) this.insertFtsRow(r.rowid, indexFields(r.video));
       }).immediate(changes),
     );
@@ -675,7 +646,6 @@ export class SqliteStore implements VideoStore {
         this.columns.touch(row.rowid);
         this.db.prepare('DELETE FROM videos_fts WHERE rowid = ?').run(row.rowid);
         this.db.prepare('DELETE FROM video_text WHERE rowid = ?').run(row.rowid);
-        this.ftsDead++;
         this.db.prepare('DELETE FROM video_tags WHERE video_id = ?').run(id);
         this.db.prepare('DELETE FROM video_categories WHERE video_id = ?').run(id);
         this.db.prepare('DELETE FROM video_actions WHERE video_id = ?').run(id);
