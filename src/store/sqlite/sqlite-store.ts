@@ -30,7 +30,7 @@ export const PAGE_SIZE = 16384;
 const TIE_SLACK = 64;
 /** A row of video_text: the normalised title, tags, description and file name, as the FTS row was made from. */
 type IndexedText = [title: string, tags: string, description: string, file: string];
-const sameText4 = (t: IndexedText, f: IndexFields) => t[0] === f.text.title && t[1] === f.text.tags && t[2] === f.text.description && t[3] === f.text.file;
+const isSameText = (t: IndexedText, f: IndexFields) => t[0] === f.text.title && t[1] === f.text.tags && t[2] === f.text.description && t[3] === f.text.file;
 
 /** A record's document and, when re-tagging wrote only them since, its stages (see migration 7). */
 const DOC_COLUMNS = 'd.doc, s.stages';
@@ -293,7 +293,7 @@ export class SqliteStore implements VideoStore {
     // A record written again with the same searchable text (each stage of `process` writes it) keeps its FTS
     // row: replacing it cost more than the rest of the write.
     const indexed = existed ? this.indexedText(existed.rowid) : undefined;
-    const sameText = indexed !== undefined && !rewriteFts && sameText4(indexed, f);
+    const sameText = indexed !== undefined && !rewriteFts && isSameText(indexed, f);
     if (existed) {
       this.stmt('DELETE FROM video_stages WHERE id = ?').run(v.id);
       this.stmt('DELETE FROM video_tags WHERE video_id = ?').run(v.id);
