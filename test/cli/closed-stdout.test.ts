@@ -21,7 +21,9 @@ afterAll(() => t.cleanup());
 /** Runs the CLI, reads the first chunk of its stdout, then closes the pipe as `| head -c` does. */
 function runAndCloseEarly(args: string[]): Promise<{ code: number | null; stderr: string; firstChunk: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cliArgv(args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VIDEODEX_CONFIG: '' } });
+    // as runCli does: the developer's own settings stay out
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VIDEODEX_')));
+    const child = spawn(process.execPath, cliArgv(args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderr = '';
     let firstChunk = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
