@@ -293,6 +293,53 @@ describe('SqliteStore migration 6: the text the in-memory text index is built fr
   });
 });
 
+describe('SqliteStore migration 8: the FTS index reads its content from the text table', () => {
+  it('rebuilds a schema 7 library\'s contentless index in the migration, with totals counting each record once', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const { decodeFtsTotals } = await import('../../src/store/sqlite/sqlite-text-index.js');
+    const file = path.join(t.dir, 'v7.db');
+    const words = ['gondola', 'tram', 'ferry', 'rickshaw'];
+    const s7 = new SqliteStore(file);
+    await s7.migrate();
+    await s7.upsertMany(words.map((w, i) => makeRecord({ id: `m${i}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `a ${w} ride` } })));
+    await s7.close();
+    // Back to schema 7, as the release before left it: a contentless index whose totals count replaced rows again.
+    const raw = new Database(file);
+    raw.exec(`
+      DROP TABLE videos_fts;
+      DROP VIEW video_text_fts;
+      CREATE VIRTUAL TABLE videos_fts USING fts5(title, tags, description, filename, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+      INSERT INTO videos_fts (rowid, title, tags, description, filename) SELECT rowid, title, tags, description, file FROM video_text;
+      DELETE FROM videos_fts WHERE rowid = 1;
+      INSERT INTO videos_fts (rowid, title, tags, description, filename) SELECT rowid, title, tags, description, file FROM video_text WHERE rowid = 1;
+    `);
+    raw.prepare('DELETE FROM schema_migrations WHERE version = 8').run();
+    const totals = (db: InstanceType<typeof Database>) => decodeFtsTotals(db.prepare('SELECT block FROM videos_fts_data WHERE id = 1').pluck().get() as Buffer);
+    expect(totals(raw).rows).toBe(5); // the replaced row counted twice
+    raw.close();
+
+    const s = new SqliteStore(file, { columnIndex: 'off' });
+    await s.migrate();
+    const db = new Database(file);
+    expect((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'videos_fts'").get() as { sql: string }).sql).toContain("content = 'video_text_fts'");
+    expect(totals(db).rows).toBe(4);
+    expect(db.prepare("SELECT count(*) AS n FROM meta WHERE key IN ('fts_rebuild_pending', 'video_text_pending')").get()).toEqual({ n: 0 });
+    db.prepare("INSERT INTO videos_fts(videos_fts) VALUES('integrity-check')").run();
+    db.close();
+    for (const [i, w] of words.entries()) expect((await s.search({ text: w })).hits.map((h) => h.id), w).toEqual([`m${i}`]);
+    expect((await s.search({ text: 'ride' })).total).toBe(4);
+    // a replaced and a deleted record leave the totals true
+    await s.upsert(makeRecord({ id: 'm0', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'a canoe ride' } }));
+    expect(await s.delete('m1')).toBe(true);
+    const after = new Database(file, { readonly: true });
+    expect(totals(after).rows).toBe(3);
+    after.close();
+    expect((await s.search({ text: 'gondola' })).total).toBe(0);
+    expect((await s.search({ text: 'canoe' })).hits.map((h) => h.id)).toEqual(['m0']);
+    await s.close();
+  });
+});
+
 describe('SqliteStore FTS rows', () => {
   it('are kept when a record is written again with the same text, and replaced when its text changed', async () => {
     const Database = (await import('better-sqlite3')).default;

@@ -190,15 +190,18 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
     // it true took a rebuild of the whole index (3.8 s at 100k records, holding the write lock) whenever the count
     // doubled, and none past 150k records. The index now reads its content from the text table that schema 6
     // added (through a view, for the column name): a delete takes out exactly what was indexed, the totals stay
-    // true, and nothing is stored twice. Built from that table by the store after the migration (see
-    // rebuildFtsIfPending), once the rows schema 6 fills are there.
+    // true, and nothing is stored twice. Built from that table in this step's transaction, so no search sees the
+    // index empty; or, when the rows schema 6 fills are not there yet, by the store once they are
+    // (rebuildFtsIfPending).
     version: 8,
     sql: `
       DROP TABLE videos_fts;
       CREATE VIEW IF NOT EXISTS video_text_fts AS SELECT rowid AS rid, title, tags, description, file AS filename FROM video_text;
       CREATE VIRTUAL TABLE videos_fts USING fts5(title, tags, description, filename, content = 'video_text_fts', content_rowid = 'rid',
                                                  tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
-      INSERT INTO meta (key, value) VALUES ('fts_rebuild_pending', '1') ON CONFLICT(key) DO NOTHING;
+      INSERT INTO videos_fts(videos_fts) SELECT 'rebuild' WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'video_text_pending');
+      INSERT INTO meta (key, value) SELECT 'fts_rebuild_pending', '1' WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'video_text_pending')
+        ON CONFLICT(key) DO NOTHING;
     `,
   },
 ];
