@@ -263,15 +263,20 @@ describe('SqliteStore migration 4: the rowid the search index is keyed on is a d
   });
 });
 
+const RIDES = ['gondola', 'tram', 'ferry', 'rickshaw'];
+/** A library of four records titled `a <ride> ride`, ids `<prefix>0`..`<prefix>3`, at the current schema. */
+async function writeRides(file: string, prefix: string): Promise<void> {
+  const s = new SqliteStore(file);
+  await s.migrate();
+  await s.upsertMany(RIDES.map((w, i) => makeRecord({ id: `${prefix}${i}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `a ${w} ride` } })));
+  await s.close();
+}
+
 describe('SqliteStore migration 6: the text the in-memory text index is built from', () => {
   it('fills the text table from the records once, without a reindex, and text search answers from it', async () => {
     const Database = (await import('better-sqlite3')).default;
     const file = path.join(t.dir, 'v5.db');
-    const words = ['gondola', 'tram', 'ferry', 'rickshaw'];
-    const s5 = new SqliteStore(file);
-    await s5.migrate();
-    await s5.upsertMany(words.map((w, i) => makeRecord({ id: `t${i}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `a ${w} ride` } })));
-    await s5.close();
+    await writeRides(file, 't');
     // Back to schema 5, as the release before left it: no text table.
     const raw = new Database(file);
     raw.exec('DROP TABLE video_text');
@@ -282,12 +287,12 @@ describe('SqliteStore migration 6: the text the in-memory text index is built fr
     const s = new SqliteStore(file, { columnIndex: 'always' });
     await s.migrate();
     const db = new Database(file);
-    expect(db.prepare('SELECT rowid, title FROM video_text ORDER BY rowid').all()).toEqual(words.map((w, i) => ({ rowid: i + 1, title: `a ${w} ride` })));
+    expect(db.prepare('SELECT rowid, title FROM video_text ORDER BY rowid').all()).toEqual(RIDES.map((w, i) => ({ rowid: i + 1, title: `a ${w} ride` })));
     expect(db.prepare("SELECT count(*) AS n FROM meta WHERE key = 'video_text_pending'").get()).toEqual({ n: 0 });
     // no reindex: the FTS index was not rewritten
     expect(db.prepare('SELECT count(*) AS n FROM videos_fts_data').get()).toEqual(ftsBefore);
     db.close();
-    for (const [i, w] of words.entries()) expect((await s.search({ text: w })).hits.map((h) => h.id), w).toEqual([`t${i}`]);
+    for (const [i, w] of RIDES.entries()) expect((await s.search({ text: w })).hits.map((h) => h.id), w).toEqual([`t${i}`]);
     expect((await s.search({ text: 'ride' })).total).toBe(4);
     await s.close();
   });
@@ -298,11 +303,7 @@ describe('SqliteStore migration 8: the FTS index reads its content from the text
     const Database = (await import('better-sqlite3')).default;
     const { decodeFtsTotals } = await import('../../src/store/sqlite/sqlite-text-index.js');
     const file = path.join(t.dir, 'v7.db');
-    const words = ['gondola', 'tram', 'ferry', 'rickshaw'];
-    const s7 = new SqliteStore(file);
-    await s7.migrate();
-    await s7.upsertMany(words.map((w, i) => makeRecord({ id: `m${i}`, source: { url: 'x', kind: 'local', fetchedAt: 'x', title: `a ${w} ride` } })));
-    await s7.close();
+    await writeRides(file, 'm');
     // Back to schema 7, as the release before left it: a contentless index whose totals count replaced rows again.
     const raw = new Database(file);
     raw.exec(`
@@ -326,7 +327,7 @@ describe('SqliteStore migration 8: the FTS index reads its content from the text
     expect(db.prepare("SELECT count(*) AS n FROM meta WHERE key IN ('fts_rebuild_pending', 'video_text_pending')").get()).toEqual({ n: 0 });
     db.prepare("INSERT INTO videos_fts(videos_fts) VALUES('integrity-check')").run();
     db.close();
-    for (const [i, w] of words.entries()) expect((await s.search({ text: w })).hits.map((h) => h.id), w).toEqual([`m${i}`]);
+    for (const [i, w] of RIDES.entries()) expect((await s.search({ text: w })).hits.map((h) => h.id), w).toEqual([`m${i}`]);
     expect((await s.search({ text: 'ride' })).total).toBe(4);
     // a replaced and a deleted record leave the totals true
     await s.upsert(makeRecord({ id: 'm0', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'a canoe ride' } }));

@@ -197,30 +197,34 @@ export class SqliteStore implements VideoStore {
     });
   }
 
-  /** After schema 8: the FTS index built from the text table it now reads its content from (once; a marker in meta). */
-  private rebuildFtsIfPending(): void {
-    const pending = () => this.db.prepare("SELECT 1 FROM meta WHERE key = 'fts_rebuild_pending'").get() !== undefined;
-    if (!pending()) return;
+  /**
+   * Work a migration left for the store (a marker key in meta): done once, under the write lock, by whichever
+   * process gets there first; the others find the marker gone when the lock is theirs.
+   */
+  private onceIfMarked(key: string, work: () => void): void {
+    const marked = () => this.db.prepare('SELECT 1 FROM meta WHERE key = ?').get(key) !== undefined;
+    if (!marked()) return;
     this.db.transaction(() => {
-      if (!pending()) return; // another process built it while this one waited for the lock
-      this.db.prepare("INSERT INTO videos_fts(videos_fts) VALUES('rebuild')").run();
-      this.db.prepare("DELETE FROM meta WHERE key = 'fts_rebuild_pending'").run();
+      if (!marked()) return;
+      work();
+      this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
     }).immediate();
   }
 
-  /** After schema 6: the text table's rows of the records written before it (once; a marker in meta says so). */
+  /** After schema 8, for a library older than schema 6: the FTS index built from the text table, once it is filled. */
+  private rebuildFtsIfPending(): void {
+    this.onceIfMarked('fts_rebuild_pending', () => this.db.prepare("INSERT INTO videos_fts(videos_fts) VALUES('rebuild')").run());
+  }
+
+  /** After schema 6: the text table's rows of the records written before it. */
   private fillTextIfPending(): void {
-    const pending = () => this.db.prepare("SELECT 1 FROM meta WHERE key = 'video_text_pending'").get() !== undefined;
-    if (!pending()) return;
-    this.db.transaction(() => {
-      if (!pending()) return; // another process filled it while this one waited for the lock
+    this.onceIfMarked('video_text_pending', () => {
       const missing = this.db.prepare('SELECT v.rowid, d.doc FROM videos v JOIN video_docs d ON d.id = v.id WHERE NOT EXISTS (SELECT 1 FROM video_text t WHERE t.rowid = v.rowid)').raw().all() as Array<[number, string]>;
       for (const [rowid, doc] of missing) {
         const { text } = indexFields(JSON.parse(doc) as Video);
         this.stmt('INSERT INTO video_text (rowid, title, tags, description, file) VALUES (?, ?, ?, ?, ?)').run(rowid, text.title, text.tags, text.description, text.file);
       }
-      this.db.prepare("DELETE FROM meta WHERE key = 'video_text_pending'").run();
-    }).immediate();
+    });
   }
 
   /** Rebuilds the derived columns, label tables and FTS rows when the shared index format changed. */
