@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryError } from '../../src/core/index.js';
 import { copyStore, SqliteStore } from '../../src/store/index.js';
@@ -374,9 +377,6 @@ describe('SqliteStore FTS rows', () => {
 
 describe('SqliteStore opened by several processes at once', () => {
   it('a new library is migrated exactly once when four workers open it at the same moment', async () => {
-    const { spawn } = await import('node:child_process');
-    const { writeFileSync } = await import('node:fs');
-    const { pathToFileURL } = await import('node:url');
     const root = path.resolve(import.meta.dirname, '../..');
     const file = path.join(t.dir, 'shared.db');
     const script = path.join(t.dir, 'open-and-migrate.mts');
@@ -415,6 +415,35 @@ describe('SqliteStore opened by several processes at once', () => {
     expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(SQLITE_MIGRATIONS.map((m) => ({ version: m.version })));
     db.close();
   }, 60_000);
+
+  it('a new file opens while another process holds its write lock mid-switch to WAL, where SQLite itself does not wait', async () => {
+    // The other process has created the file and holds its write lock, as one opening it a moment earlier does
+    // while it switches the file to WAL. Switching reads page 1 first, and a reader is not let wait for a writer.
+    const file = path.join(t.dir, 'switching.db');
+    const script = path.join(t.dir, 'hold-new-file.mjs');
+    const sqlite = pathToFileURL(path.resolve(import.meta.dirname, '../../node_modules/better-sqlite3/lib/index.js')).href;
+    writeFileSync(
+      script,
+      `import Database from ${JSON.stringify(sqlite)};
+       const db = new Database(process.argv[2]);
+       db.exec('BEGIN IMMEDIATE; CREATE TABLE holder (x)');
+       process.stdout.write('holding\\n');
+       setTimeout(() => { db.exec('COMMIT'); db.close(); }, 400);`,
+    );
+    const holder = spawn(process.execPath, [script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => holder.on('close', resolve));
+    await new Promise((resolve) => holder.stdout.once('data', resolve));
+    const s = new SqliteStore(file);
+    await s.migrate();
+    await s.upsert(makeRecord({ id: 'after-switch' }));
+    expect((await s.search({})).hits.map((h) => h.id)).toEqual(['after-switch']);
+    await s.close();
+    expect(await exited).toBe(0);
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(file);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  }, 30_000);
 });
 
 describe('SqliteStore opened while another process writes', () => {

@@ -26,6 +26,30 @@ const WAL_LIMIT_BYTES = 128 << 20;
  */
 export const PAGE_SIZE = 16384;
 
+/** How long a connection waits for another's lock before it reports "database is locked". */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Switches the file to WAL, waiting out another process that switches the same new file at that moment.
+ * SQLite answers that race with an immediate SQLITE_BUSY and never calls the busy handler: the switch reads
+ * page 1, then needs the write lock, and a connection that holds a read must not wait for a writer (the two
+ * could wait on each other for ever). Starting over without the read finds the file switched, or gets the lock.
+ */
+function switchToWal(db: Database.Database): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, 50)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw err;
+    }
+    // the constructor is synchronous, as SQLite's own busy wait is
+    Atomics.wait(sleeper, 0, 0, pauseMs);
+  }
+}
+
 /** Rows fetched past a text page, so the group of rows tied with its last score is nearly always among them. */
 const TIE_SLACK = 64;
 /** A row of video_text: the normalised title, tags, description and file name, as the FTS row was made from. */
@@ -94,10 +118,10 @@ export class SqliteStore implements VideoStore {
       if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
       this.db = new Database(file);
       // First: switching a new file to WAL needs a lock that another process opening it may hold.
-      this.db.pragma('busy_timeout = 10000');
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       // Before the first table and before WAL, the only time SQLite takes it (an existing library keeps its own).
       this.db.pragma(`page_size = ${PAGE_SIZE}`);
-      this.db.pragma('journal_mode = WAL');
+      switchToWal(this.db);
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
       // The default 2 MB page cache thrashes once the label tables and sort indexes outgrow it (~10k records):
