@@ -400,7 +400,7 @@ export class SqliteStore implements VideoStore {
     const now = labelFields(after);
     const tagsMoved = this.syncLabels('video_tags', 'tag', after.id, was.tags, now.tags);
     const catsMoved = this.syncLabels('video_categories', 'category', after.id, was.categories, now.categories);
-    // Contentless FTS5 rows are replaced whole (by the caller); the other columns come out as they went in.
+    // FTS5 rows are replaced whole, by the caller (FTS5 has no update of one column).
     if (tagsMoved || catsMoved) fts.push({ rowid: row.rowid, video: after });
   }
 

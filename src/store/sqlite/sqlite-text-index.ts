@@ -6,7 +6,7 @@
  * index as one posting array per term, so a word's weighted frequencies are one pass over its postings and its
  * scores one tight loop over the match (a few milliseconds at 100k).
  *
- * The answers are FTS5's: the same tokens (the shared normalised text, split on spaces, as the contentless
+ * The answers are FTS5's: the same tokens (the shared normalised text, split on spaces, as the FTS5
  * table got it), phrases as consecutive tokens of one column, a prefix as every term that starts with it, and
  * bm25 computed as `fts5Bm25Function` does (k1 = 1.2, b = 0.75, the column weights, idf floored at 1e-6, the
  * row's length over all columns, and FTS5's own row and token totals), in the same floating-point order. Query
@@ -35,9 +35,8 @@ export interface FtsTotals {
 
 /**
  * FTS5's averages record (`<table>_data` row 1: the row count, then each column's token count, as SQLite
- * varints). Read rather than counted: a contentless table never subtracts a deleted row from them (measured:
- * after 104 of 3,000 records were deleted it still counts 3,000 rows and their tokens; a replaced row counts
- * twice), and bm25 ranks by them.
+ * varints), which bm25 ranks by. Read rather than counted, so the copy ranks exactly as FTS5 does whatever the
+ * index's history (the contentless table before schema 8 kept deleted and replaced rows in them).
  */
 /** Reads FTS5's averages record of the `videos_fts` table (see decodeFtsTotals). */
 export const FTS_TOTALS_SQL = 'SELECT block FROM videos_fts_data WHERE id = 1';
