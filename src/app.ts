@@ -16,7 +16,7 @@ import {
 } from './core/index.js';
 import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type DatasetProgress, type DatasetReport } from './export/index.js';
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
-import { openStore, type OpenStoreOptions, type VideoStore } from './store/index.js';
+import { openStore, selectedRecords, type OpenStoreOptions, type VideoStore } from './store/index.js';
 import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
 import { labelVocabulary, loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
 import type { SearchQuery } from './store/index.js';
@@ -232,7 +232,7 @@ export class App {
     const options = datasetOptions(this.config, outDir, flags);
     const [store, tools] = await Promise.all([this.store(), this.tools()]);
     const { outDir: _out, ...hashed } = options;
-    return buildDataset(store.iterate(query), options, {
+    return buildDataset(selectedRecords(store, query), options, {
       ffmpeg: tools.ffmpeg.path,
       ffprobe: tools.ffprobe.path,
       logger: this.logger,

@@ -6,4 +6,5 @@ export { SqliteStore } from './sqlite/sqlite-store.js';
 export { replicaFileFor, openStore, backendOfUrl } from './open-store.js';
 export type { Backend, OpenStoreOptions } from './open-store.js';
 export { copyStore } from './copy-store.js';
+export { selectedRecords, selectionOf, type Selection } from './selected-records.js';
 export type { CopyOptions, CopyProgress, CopyReport } from './copy-store.js';

@@ -1,7 +1,7 @@
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config, Video } from '../core/index.js';
-import type { SearchQuery, VideoStore } from '../store/index.js';
+import { selectedRecords, type SearchQuery, type VideoStore } from '../store/index.js';
 import { keyframeDir } from './stages/keyframes-stage.js';
 
 export interface RemoveOptions {
@@ -44,7 +44,7 @@ export interface RemoveSummary {
 export async function removeVideos(options: RemoveOptions): Promise<RemoveSummary> {
   const { store, config } = options;
   const chosen: Array<{ video: Video; fileExists: boolean }> = [];
-  for await (const video of store.iterate(options.query)) {
+  for await (const video of selectedRecords(store, options.query)) {
     const fileExists = await exists(video.file.path);
     if (options.missingOnly && fileExists) continue;
     chosen.push({ video, fileExists });

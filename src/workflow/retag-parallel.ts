@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StoreError, type Config } from '../core/index.js';
 import type { OpenStoreOptions } from '../store/open-store.js';
-import type { SearchQuery } from '../store/index.js';
+import { selectionOf, type SearchQuery } from '../store/index.js';
 import type { TaggingSetupOptions } from '../tagging/index.js';
 import { retagRecords, type RetagOptions, type RetagSummary } from './retag.js';
 
@@ -21,6 +21,11 @@ export interface RetagWorkerJob {
   dryRun?: boolean;
   force?: boolean;
   batchSize?: number;
+  /**
+   * Set to 1 to stop the worker before its next record. Shared memory, not a message: the worker's pass runs
+   * without returning to its event loop (SQLite and tagging are synchronous), so a message would wait for it.
+   */
+  stop: SharedArrayBuffer;
 }
 
 export type RetagWorkerMessage =
@@ -28,7 +33,8 @@ export type RetagWorkerMessage =
   | { type: 'done'; summary: RetagSummary }
   | { type: 'error'; message: string; code?: string };
 
-export interface ParallelRetagOptions extends RetagOptions {
+export interface ParallelRetagOptions extends Omit<RetagOptions, 'signal'> {
+  signal?: AbortSignal;
   /** Worker threads wanted (`[Concurrency] Cpu`); 1 keeps retag in this thread. */
   workers: number;
   /** How the workers open the same library (their own connections). */
@@ -39,12 +45,13 @@ export interface ParallelRetagOptions extends RetagOptions {
  * `retagRecords` over several threads: tagging is CPU-bound and a rule edit re-evaluates every record, so each
  * worker takes one shard of the library (`VideoStore.iterate` with `shard`) through its own connection and
  * writes its own batches. Runs in this thread when one worker is asked for, the store cannot shard, plugin
- * taggers are loaded (they live in this thread), or the match is too small to be worth starting threads.
+ * taggers are loaded (they live in this thread), the query picks a sorted or limited selection (a search's pages,
+ * which do not split into shards), or the match is too small to be worth starting threads.
  */
 export async function retagInParallel(options: ParallelRetagOptions): Promise<RetagSummary> {
   const { store, workers } = options;
   const plugins = options.pluginTaggers ?? [];
-  if (workers <= 1 || !store.shards || plugins.length > 0 || options.shard) return retagRecords(options);
+  if (workers <= 1 || !store.shards || plugins.length > 0 || options.shard || selectionOf(options.query ?? {})) return retagRecords(options);
   const total = await store.count(options.query ?? {});
   const count = Math.min(workers, Math.floor(total / MIN_RECORDS_PER_WORKER));
   if (count <= 1) return retagRecords(options);
@@ -55,9 +62,9 @@ async function runWorkers(options: ParallelRetagOptions, count: number): Promise
   const started = Date.now();
   const seen = new Array<number>(count).fill(0);
   const threads: Worker[] = [];
-  const stopAll = () => {
-    for (const w of threads) w.postMessage({ type: 'abort' });
-  };
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const stopAll = () => Atomics.store(stop, 0, 1);
+  if (options.signal?.aborted) stopAll();
   options.signal?.addEventListener('abort', stopAll, { once: true });
   // workers never search, so they open no search replica
   const { replicaDir: _replicaDir, ...workerStore } = options.storeOptions;
@@ -69,6 +76,7 @@ async function runWorkers(options: ParallelRetagOptions, count: number): Promise
           setup: options.setup.options,
           config: options.config,
           shard: { index, count },
+          stop: stop.buffer as SharedArrayBuffer,
           ...(options.query ? { query: options.query } : {}),
           ...(options.dryRun ? { dryRun: true } : {}),
           ...(options.force ? { force: true } : {}),
@@ -76,7 +84,6 @@ async function runWorkers(options: ParallelRetagOptions, count: number): Promise
         };
         const worker = spawnRetagWorker(job);
         threads.push(worker);
-        if (options.signal?.aborted) worker.postMessage({ type: 'abort' });
         return new Promise<RetagSummary>((resolve, reject) => {
           let settled = false;
           worker.on('message', (m: RetagWorkerMessage) => {

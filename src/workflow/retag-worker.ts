@@ -14,10 +14,12 @@ import type { RetagWorkerJob, RetagWorkerMessage } from './retag-parallel.js';
 const job = workerData as RetagWorkerJob;
 const port = parentPort!;
 const post = (m: RetagWorkerMessage) => port.postMessage(m);
-const aborted = new AbortController();
-port.on('message', (m: { type: string }) => {
-  if (m.type === 'abort') aborted.abort();
-});
+const stop = new Int32Array(job.stop);
+const stopped = {
+  get aborted() {
+    return Atomics.load(stop, 0) === 1;
+  },
+};
 
 try {
   const store = await openStore(job.store);
@@ -33,7 +35,7 @@ try {
       tagStage: createTagStage(setup),
       classifyStage: createClassifyStage(setup),
       shard: job.shard,
-      signal: aborted.signal,
+      signal: stopped,
       onProgress: (seen) => post({ type: 'progress', seen }),
       ...(job.query ? { query: job.query } : {}),
       ...(job.dryRun ? { dryRun: true } : {}),

@@ -1,5 +1,5 @@
 import { type Config, type Logger, type StageEntry, type Video } from '../core/index.js';
-import type { SearchQuery, TagUpdate, VideoStore } from '../store/index.js';
+import { selectedRecords, type SearchQuery, type TagUpdate, type VideoStore } from '../store/index.js';
 import { classifyRecord, CLASSIFY_STATE_KEY, TAGGING_STATE_KEY, tagRecord, tagRecordSync, type Tagger, type TaggingSetup } from '../tagging/index.js';
 import type { Stage } from './stage.js';
 
@@ -23,7 +23,8 @@ export interface RetagOptions {
   /** Records written per transaction where the store can batch. */
   batchSize?: number;
   onProgress?: (seen: number) => void;
-  signal?: AbortSignal;
+  /** Stops before the next record once `aborted` (an AbortSignal, or a worker's view of its stop flag). */
+  signal?: { readonly aborted: boolean };
 }
 
 export interface RetagSummary {
@@ -126,7 +127,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
     else for (const c of pending) await store.upsert(c.after);
     pending = [];
   };
-  for await (const video of store.iterate(options.query ?? {}, options.shard ? { shard: options.shard } : {})) {
+  for await (const video of selectedRecords(store, options.query ?? {}, options.shard ? { shard: options.shard } : {})) {
     if (options.signal?.aborted) break;
     summary.seen++;
     let next: Video;

@@ -90,6 +90,18 @@ describe('videodex export (CLI)', () => {
     await store.close();
   });
 
+  it('exports the sorted, limited part of the match that --sort, --offset and --limit ask for (it used to export every match)', async () => {
+    const file = path.join(t.dir, 'five.db');
+    const store = new SqliteStore(file);
+    await store.migrate();
+    const five = [40, 10, 50, 20, 30].map((d, i) => makeRecord({ id: `five${i}`, metadata: { ...makeRecord().metadata!, durationSec: d } }));
+    await store.upsertMany(five);
+    await store.close();
+    const r = await runCli(['export', '--format', 'jsonl', '--sort', 'duration-desc', '--offset', '1', '--limit', '2', '--db', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Video).metadata!.durationSec)).toEqual([40, 30]);
+  });
+
   it('exports scenes-csv to stdout and parquet to a file', async () => {
     const r = await runCli(['export', '--format', 'scenes-csv', '--db', db]);
     expect(r.code).toBe(0);

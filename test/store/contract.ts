@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError, type Video } from '../../src/core/index.js';
-import type { SearchQuery, SortKey, VideoStore } from '../../src/store/index.js';
+import { selectedRecords, type SearchQuery, type SortKey, type VideoStore } from '../../src/store/index.js';
 import { compareBySort, facetCounts, indexFields, matches, parseQuery, planQuery, FACET_SIZE } from '../../src/store/query/index.js';
 import { CONTRACT_QUERIES, fixtureVideos, makeVideo } from './fixtures.js';
 
@@ -92,6 +92,18 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
           .sort((a, b) => compareBySort({ sort }, a, b))
           .map((f) => f.id);
         expect(await allIds(store, { text, sort })).toEqual(expected);
+      }
+    });
+
+    it('selects what export, retag and remove act on: the sorted, limited part of the match a query asks for', async () => {
+      for (const sort of ['duration-desc', 'name-asc'] as const) {
+        const expected = oracle(videos, { text: 'has:metadata' })
+          .map(indexFields)
+          .sort((a, b) => compareBySort({ sort }, a, b))
+          .map((f) => f.id);
+        const got: string[] = [];
+        for await (const v of selectedRecords(store, { text: 'has:metadata', sort, offset: 2, limit: 5 })) got.push(v.id);
+        expect(got, sort).toEqual(expected.slice(2, 7));
       }
     });
 

@@ -85,6 +85,21 @@ describe('retag on worker threads', () => {
     expect((await many.search({ text: 'tag:long' })).total).toBeGreaterThan(0);
   });
 
+  it('re-tags only a sorted, limited selection, in this thread, when the query asks for one', async () => {
+    const setup = createTaggingSetup({ rulesText: rules(100) });
+    // options that would fail in a worker: a selection is a search's pages, which do not split into shards
+    const nowhere = { backend: 'sqlite' as const, path: '/dev/null/x.db' };
+    const limit = MIN_RECORDS_PER_WORKER + 500;
+    const r = await retagInParallel({ store: many, config, logger, ...stagesOf(setup), workers: 2, storeOptions: nowhere, query: { sort: 'duration-desc', limit } });
+    expect(r.seen).toBe(limit);
+    const records = await all(many);
+    const done = records.filter((v) => v.stages.tag);
+    const rest = records.filter((v) => !v.stages.tag);
+    expect(done).toHaveLength(limit);
+    // the longest ones, as `search --sort duration-desc` lists them
+    expect(Math.min(...done.map((v) => v.metadata!.durationSec))).toBeGreaterThanOrEqual(Math.max(...rest.map((v) => v.metadata!.durationSec)));
+  });
+
   it('stays in this thread when the store cannot shard, the match is small, or one worker is asked for', async () => {
     const setup = createTaggingSetup({ rulesText: rules(100) });
     // options that would fail in a worker: none may start

@@ -80,4 +80,20 @@ describe('videodex remove', () => {
     expect(existsSync(lib.own.file.path)).toBe(true);
     expect(await lib.ids()).toEqual([lib.gone.id]);
   });
+
+  it('--limit removes that many of the matches, in the order asked for (it used to remove every match)', async () => {
+    const sizes = await cli('export', '--format', 'csv', '--fields', 'id,bytes', '--sort', 'size-asc', '--data-dir', lib.data);
+    const smallest = sizes.stdout.trim().split('\n')[1]!.split(',')[0];
+    expect(smallest).toBe(lib.downloaded.id);
+    const r = await cli('remove', '--all', '--sort', 'size-asc', '--limit', '1', '--data-dir', lib.data);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/removed 1 video\(s\)/);
+    expect(await lib.ids()).toEqual([lib.own.id, lib.gone.id].sort());
+    // words that only sort or limit name nothing to remove: --all is still needed, and then they count the same way
+    const bare = await cli('remove', 'limit:1 sort:size-desc', '--data-dir', lib.data);
+    expect(bare.code).toBe(3);
+    expect(await lib.ids()).toHaveLength(2);
+    await cli('remove', 'limit:1 sort:size-desc', '--all', '--data-dir', lib.data);
+    expect(await lib.ids()).toHaveLength(1);
+  });
 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CategoryCounter } from '../../tagging/index.js';
+import { selectedRecords } from '../../store/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
 import { appFrom, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
 import { renderTable } from './search-command.js';
@@ -19,7 +20,7 @@ export function registerCategories(program: Command): void {
       try {
         const store = await app.store();
         const counter = new CategoryCounter();
-        for await (const v of store.iterate(queryFromFlags(words.join(' '), flags))) counter.add(v);
+        for await (const v of selectedRecords(store, queryFromFlags(words.join(' '), flags))) counter.add(v);
         const rows = counter.result();
         if (flags.json) {
           out(JSON.stringify({ records: counter.records, unmapped: counter.unmapped, categories: rows }));

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ConfigError } from '../../core/index.js';
 import { defaultFields, EXPORT_FORMATS, selectFields, writeParquet, writeRecords } from '../../export/index.js';
-import type { SearchQuery } from '../../store/index.js';
+import { selectedRecords, type SearchQuery } from '../../store/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
 import { appFrom, err, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
@@ -40,13 +40,13 @@ export function registerExport(program: Command): void {
         if (format === 'parquet' && !file) throw new ConfigError('export --format parquet needs --out <file>.parquet');
         if (format !== 'scenes-csv' && fields.length) selectFields(fields); // unknown names fail before any output
         if (!file) {
-          await writeRecords(store.iterate(q), format, process.stdout, { fields });
+          await writeRecords(selectedRecords(store, q), format, process.stdout, { fields });
           return;
         }
         const { target, n } = await writeViaPart(file, (part) =>
           format === 'parquet'
-            ? writeParquet(store.iterate(q), part, fields.length ? selectFields(fields) : defaultFields())
-            : streamTo(part, (stream) => writeRecords(store.iterate(q), format, stream, { fields })),
+            ? writeParquet(selectedRecords(store, q), part, fields.length ? selectFields(fields) : defaultFields())
+            : streamTo(part, (stream) => writeRecords(selectedRecords(store, q), format, stream, { fields })),
         );
         err(`videodex: exported ${n} ${format === 'scenes-csv' ? 'scene' : 'record'}(s) to ${target}`);
       } finally {
@@ -72,10 +72,10 @@ async function exportWithPlugin(app: App, name: string, q: SearchQuery, file: st
   const store = await app.store();
   const ctx = { config: app.config, logger: app.logger };
   if (!file) {
-    await exporter.write(store.iterate(q), process.stdout, ctx);
+    await exporter.write(selectedRecords(store, q), process.stdout, ctx);
     return;
   }
-  const { target, n } = await writeViaPart(file, (part) => streamTo(part, (stream) => exporter.write(store.iterate(q), stream, ctx)));
+  const { target, n } = await writeViaPart(file, (part) => streamTo(part, (stream) => exporter.write(selectedRecords(store, q), stream, ctx)));
   err(`videodex: exported ${n} record(s) to ${target} (${name}, from a plugin)`);
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/index.js';
+import { queryTree } from '../../store/index.js';
 import { removeVideos } from '../../workflow/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
 import { appFrom, err, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
@@ -29,7 +30,8 @@ export function registerRemove(program: Command): void {
     .option('--json', 'the summary as JSON on stdout')
     .action(async (words: string[], flags: RemoveFlags) => {
       const q = queryFromFlags(words.join(' '), flags);
-      const selective = Object.keys(q).some((k) => !['sort', 'limit', 'offset', 'cursor'].includes(k));
+      // a query of only sort:, limit: or cursor words names no record: it would mean every one
+      const selective = queryTree(q).where !== null;
       if (!selective && !flags.all && !flags.missing) {
         throw new ConfigError('remove: give a query or filter flags naming what to remove, or --all (or --missing) to mean every record');
       }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { displayName } from '../../core/index.js';
 import { ReviewCollector } from '../../tagging/index.js';
+import { selectedRecords } from '../../store/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
 import { appFrom, number, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 import { renderTable } from './search-command.js';
@@ -24,7 +25,7 @@ export function registerReview(program: Command): void {
         const top = flags.top ?? 50;
         const review = new ReviewCollector(app.config.Tagging.ReviewBelow, flags.json ? 10_000 : top);
         let records = 0;
-        for await (const v of store.iterate(queryFromFlags(words.join(' '), flags))) {
+        for await (const v of selectedRecords(store, queryFromFlags(words.join(' '), flags))) {
           records++;
           review.add(v, displayName(v));
         }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { TagSource } from '../../core/index.js';
 import { TagCounter } from '../../tagging/index.js';
+import { selectedRecords } from '../../store/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
 import { appFrom, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 import { renderTable } from './search-command.js';
@@ -28,7 +29,7 @@ export function registerTags(program: Command): void {
       try {
         const store = await app.store();
         const counter = new TagCounter();
-        for await (const v of store.iterate(queryFromFlags(words.join(' '), flags))) counter.add(v, flags.from);
+        for await (const v of selectedRecords(store, queryFromFlags(words.join(' '), flags))) counter.add(v, flags.from);
         const rows = counter.result().filter((r) => r.videos >= (flags.minCount ?? 1));
         if (flags.json) {
           out(JSON.stringify({ records: counter.records, tags: rows }));
