@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { SourceKind } from '../core/index.js';
-import { SORT_KEYS, type Range, type SearchQuery, type SortKey } from '../store/index.js';
+import { SORT_KEYS, sortKeyOf, type Range, type SearchQuery, type SortKey } from '../store/index.js';
 import { collect, nonNegativeInt, number, positiveInt } from './shared-options.js';
 
 export { SORT_KEYS };
@@ -40,9 +40,10 @@ export function withSearchFlags(cmd: Command): Command {
       return v;
     })
     .option('--failed', 'only records with a failed stage')
-    .option('--sort <order>', `one of ${SORT_KEYS.join(', ')}`, (v: string) => {
-      if (!SORT_KEYS.includes(v as SortKey)) throw new InvalidArgumentError(`expected one of ${SORT_KEYS.join(', ')}`);
-      return v;
+    .option('--sort <order>', `one of ${SORT_KEYS.join(', ')}, or a shorthand as sort: takes (newest, longest, ...)`, (v: string) => {
+      const key = sortKeyOf(v);
+      if (!key) throw new InvalidArgumentError(`expected one of ${SORT_KEYS.join(', ')}, or newest, oldest, longest, shortest, largest, smallest`);
+      return key;
     })
     .option('--action <name>', 'the model saw this action (repeatable)', collect)
     .option('--scenes <range>', 'number of scenes, e.g. 5..', parseRange)

@@ -39,7 +39,8 @@ export function summarize(v: Video): Record<string, unknown> {
 
 function intParam(value: string | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined || value === '') return undefined;
-  const n = Number(value);
+  // digits only, as `limit:` in a query: Number() would also take '1e2', '0x10' and ' 5'
+  const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new QueryError(`${name} must be a whole number from ${min} to ${max}`, 0);
   return n;
 }
@@ -49,8 +50,9 @@ async function sendFile(file: string, type: string, rangeHeader: string | undefi
   const info = await stat(file).catch(() => null);
   if (!info?.isFile()) return Response.json({ error: 'the file is no longer on disk' }, { status: 404 });
   const headers: Record<string, string> = { 'content-type': type, 'accept-ranges': 'bytes', 'cache-control': 'private, max-age=3600' };
-  const m = rangeHeader ? /^bytes=(\d*)-(\d*)$/.exec(rangeHeader.trim()) : null;
-  if (m && (m[1] || m[2])) {
+  const m = rangeHeader ? /^bytes=(\d*)-(\d*)$/i.exec(rangeHeader.trim()) : null;
+  // a range whose last byte comes before its first is invalid, and an invalid range is ignored (RFC 9110 14.2)
+  if (m && (m[1] || m[2]) && !(m[1] && m[2] && Number(m[2]) < Number(m[1]))) {
     let start = m[1] ? Number(m[1]) : info.size - Number(m[2]);
     let end = m[1] && m[2] ? Number(m[2]) : info.size - 1;
     start = Math.max(0, start);
@@ -63,18 +65,49 @@ async function sendFile(file: string, type: string, rangeHeader: string | undefi
   return new Response(body, { status: 200, headers: { ...headers, 'content-length': String(info.size) } });
 }
 
+/** The host name of a Host header (`name:port`, `[v6]:port`), lower case. */
+function hostName(header: string): string {
+  const h = header.trim().toLowerCase();
+  return h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.replace(/:\d*$/, '');
+}
+
+export interface HttpApiOptions {
+  /**
+   * Answer only requests addressed to this machine by a loopback name (`localhost`, `127.0.0.1`, `[::1]`), as
+   * `serve` does when it listens on a loopback address: a web page elsewhere could otherwise point a name of
+   * its own at 127.0.0.1 (DNS rebinding) and read the library and its videos through the browser.
+   */
+  loopbackOnly?: boolean;
+}
+
+/** Whether an address to listen on is a loopback one (then only this machine can connect). */
+export function isLoopback(address: string): boolean {
+  const a = address.toLowerCase();
+  return a === 'localhost' || a === '::1' || a === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+}
+
 /**
  * The HTTP API and the web page over one store. Only paths that records name are ever served: a request can
  * never choose a file.
  */
-export function createHttpApi(store: VideoStore): Hono {
+export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): Hono {
   const api = new Hono();
 
   api.onError((err, c) => {
     if (err instanceof QueryError) return c.json({ error: err.message, column: err.column }, 400);
-    if (err instanceof AppError && !err.retryable) return c.json({ error: describeError(err), code: err.code }, 500);
-    return c.json({ error: describeError(err) }, 503);
+    // 503 says "try again": only for what may pass (a busy database, a dropped connection)
+    if (err instanceof AppError && err.retryable) return c.json({ error: describeError(err), code: err.code }, 503);
+    return c.json({ error: describeError(err), ...(err instanceof AppError ? { code: err.code } : {}) }, 500);
   });
+  api.notFound((c) => c.json({ error: `no such path: ${c.req.path}` }, 404));
+
+  if (options.loopbackOnly) {
+    api.use(async (c, next) => {
+      const host = c.req.header('host');
+      if (host !== undefined && !isLoopback(hostName(host))) return c.json({ error: `this server answers only to localhost, 127.0.0.1 or [::1], not ${host}` }, 403);
+      await next();
+    });
+  }
 
   api.get('/', (c) => c.html(WEB_PAGE));
   api.get('/api/health', async (c) => c.json({ ok: true, backend: store.kind, videos: await store.count() }));

@@ -1,2 +1,2 @@
-export { createHttpApi, summarize } from './http-api.js';
+export { createHttpApi, isLoopback, summarize, type HttpApiOptions } from './http-api.js';
 export { WEB_PAGE } from './web-page.js';

@@ -69,17 +69,37 @@ const el = (tag, props = {}, ...children) => {
   return n;
 };
 const fmtTime = (s) => s == null ? '-' : (s >= 3600 ? Math.floor(s / 3600) + ':' : '') + String(Math.floor(s / 60) % 60).padStart(s >= 3600 ? 2 : 1, '0') + ':' + String(Math.floor(s % 60)).padStart(2, '0');
+// The query whose results are on screen and the cursor of its next page: "More" continues that query, not
+// whatever the box holds now. 'latest' numbers the searches, so only the newest one's answer is shown.
+let shown = '';
 let cursor = null;
+let latest = 0;
+
+/** A JSON answer, or { error } when the server answered something else or could not be reached. */
+async function getJson(url) {
+  try {
+    const res = await fetch(url);
+    const body = await res.json().catch(() => ({ error: 'the server answered ' + res.status + ' ' + res.statusText }));
+    return { ok: res.ok, body };
+  } catch (e) {
+    return { ok: false, body: { error: 'cannot reach videodex serve (' + e.message + ')' } };
+  }
+}
 
 async function search(append) {
-  const q = $('q').value;
-  const params = new URLSearchParams({ q, limit: '40' });
+  const q = append ? shown : $('q').value;
+  const params = new URLSearchParams({ q });
+  // the page's size, unless the query names its own with limit:
+  if (!/(^|\\s)limit:/i.test(q)) params.set('limit', '40');
   if (append && cursor) params.set('cursor', cursor);
-  history.replaceState(null, '', '?' + new URLSearchParams({ q }));
+  if (!append) history.replaceState(null, '', '?' + new URLSearchParams({ q }));
   $('error').textContent = '';
-  const res = await fetch('/api/search?' + params);
-  const body = await res.json();
-  if (!res.ok) {
+  const mine = ++latest;
+  $('more').disabled = true;
+  const { ok, body } = await getJson('/api/search?' + params);
+  if (mine !== latest) return;
+  $('more').disabled = false;
+  if (!ok) {
     $('results').replaceChildren();
     $('facets').replaceChildren();
     $('status').textContent = '';
@@ -89,6 +109,7 @@ async function search(append) {
   }
   if (!append) $('results').replaceChildren();
   for (const h of body.hits) $('results').append(card(h));
+  shown = q;
   cursor = body.nextCursor;
   $('more').hidden = !cursor;
   $('status').textContent = body.total + ' video' + (body.total === 1 ? '' : 's');
@@ -129,9 +150,8 @@ function facets(f) {
 }
 
 async function open(id) {
-  const res = await fetch('/api/videos/' + encodeURIComponent(id));
-  if (!res.ok) { $('error').textContent = 'video ' + id + ': ' + ((await res.json()).error || res.status); return; }
-  const v = await res.json();
+  const { ok, body: v } = await getJson('/api/videos/' + encodeURIComponent(id));
+  if (!ok) { $('error').textContent = 'video ' + id + ': ' + v.error; return; }
   history.replaceState(null, '', '?' + new URLSearchParams({ q: $('q').value, v: id }));
   $('d-title').textContent = v.source.title || (v.metadata && v.metadata.containerTags.title) || v.file.path.split('/').pop();
   const m = v.metadata;

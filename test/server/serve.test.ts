@@ -1,3 +1,4 @@
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -69,5 +70,50 @@ describe('videodex serve', () => {
     expect(jpg.headers.get('content-type')).toBe('image/jpeg');
     const bytes = new Uint8Array(await jpg.arrayBuffer());
     expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
+  });
+
+  it('checks sort, limit and offset as the query language does: a bad one is a 400, a shorthand means what sort: means', async () => {
+    for (const sort of ['bogus', 'toString', 'constructor-asc', '-desc']) {
+      const res = await fetch(`${base}/api/search?sort=${sort}`);
+      expect(res.status, sort).toBe(400);
+      expect((await res.json()).error, sort).toMatch(/is not a sort order/);
+    }
+    const order = async (query: string) => ((await (await fetch(`${base}/api/search?${query}`)).json()).hits as Array<{ id: string }>).map((h) => h.id);
+    for (const word of ['size', 'longest', 'ADDED']) expect(await order(`sort=${word}`), word).toEqual(await order(`q=sort:${word}`));
+    expect(await order('sort=size')).toEqual(await order('sort=size-desc'));
+    for (const limit of ['1e2', '0x10', '%20%205', '5.0']) expect((await fetch(`${base}/api/search?limit=${limit}`)).status, limit).toBe(400);
+  });
+
+  it('answers unknown API paths with a JSON 404', async () => {
+    const res = await fetch(`${base}/api/nothing-here`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: 'no such path: /api/nothing-here' });
+  });
+
+  it('takes the range unit in any case, and ignores a range whose end comes before its start', async () => {
+    const res = await fetch(`${base}/api/videos/${ids[0]}/file`, { headers: { range: 'Bytes=0-9' } });
+    expect(res.status).toBe(206);
+    expect((await res.arrayBuffer()).byteLength).toBe(10);
+    const backwards = await fetch(`${base}/api/videos/${ids[0]}/file`, { headers: { range: 'bytes=100-50' } });
+    expect(backwards.status).toBe(200);
+    expect(Number(backwards.headers.get('content-length'))).toBeGreaterThan(100);
+    await backwards.arrayBuffer();
+  });
+
+  it('listening on 127.0.0.1, answers only requests addressed to a loopback name (no DNS rebinding)', async () => {
+    const port = Number(new URL(base).port);
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        // fetch may not set Host; a raw request says what a rebinding page's browser would send
+        http.get({ host: '127.0.0.1', port, path: '/api/health', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+    expect(await status('evil.example')).toBe(403);
+    expect(await status(`evil.example:${port}`)).toBe(403);
+    expect(await status(`127.0.0.1:${port}`)).toBe(200);
+    expect(await status(`localhost:${port}`)).toBe(200);
+    expect(await status(`[::1]:${port}`)).toBe(200);
   });
 });

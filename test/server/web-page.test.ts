@@ -139,4 +139,33 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect(error).toMatch(/^video ffffffffffffffff: /);
     expect(window.document.getElementById('detail')!.style.display).not.toBe('flex');
   });
+
+  it('a limit: in the box sets the page size; More continues the query on screen, not what the box holds now', async () => {
+    const { window, errors } = await openPage('?q=limit:1');
+    await until('the first page', () => text(window, 'status') === '3 videos');
+    const cards = () => [...window.document.querySelectorAll('#results .card .name')].map((c) => c.textContent);
+    expect(cards()).toHaveLength(1);
+    const more = window.document.getElementById('more') as unknown as { hidden: boolean; click: () => void };
+    expect(more.hidden).toBe(false);
+    // typed but not searched: More must not send this text with the other query's cursor
+    (window.document.getElementById('q') as unknown as { value: string }).value = 'surfing';
+    more.click();
+    await until('the second page', () => cards().length === 2);
+    more.click();
+    await until('the third page', () => cards().length === 3);
+    expect(new Set(cards()).size).toBe(3);
+    expect(more.hidden).toBe(true);
+    expect(text(window, 'error')).toBe('');
+    expect(errors).toEqual([]);
+  });
+
+  it('says what the server answered when the answer is not JSON (a query too long for a request line)', async () => {
+    const { window, errors } = await openPage('');
+    await until('the first results', () => text(window, 'status') === '3 videos');
+    (window.document.getElementById('q') as unknown as { value: string }).value = '日'.repeat(2000);
+    window.document.getElementById('search')!.dispatchEvent(new window.Event('submit', { cancelable: true }));
+    expect(await until('the error', () => text(window, 'error'))).toMatch(/^the server answered 431/);
+    expect(window.document.querySelectorAll('#results .card')).toHaveLength(0);
+    expect(errors).toEqual([]);
+  });
 });

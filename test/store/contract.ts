@@ -304,6 +304,12 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
     it('rejects bad queries with QueryError, not a database error', async () => {
       await expect(store.search({ text: 'durtion:5' })).rejects.toMatchObject({ code: 'E_QUERY' });
       await expect(store.search({ cursor: 'bm9wZQ' })).rejects.toMatchObject({ code: 'E_QUERY' });
+      // a sort from outside the text (HTTP, the library API) is checked as `sort:` is, never put into a query
+      for (const sort of ['bogus', 'toString', 'constructor-asc', 'name-foo']) {
+        await expect(store.search({ sort: sort as SortKey }), sort).rejects.toMatchObject({ code: 'E_QUERY' });
+      }
+      const shorthand = await store.search({ sort: 'Longest' as SortKey, limit: 3, facets: false });
+      expect(shorthand.hits.map((h) => h.id)).toEqual((await store.search({ sort: 'duration-desc', limit: 3, facets: false })).hits.map((h) => h.id));
     });
 
     if (options.breakConnection) {

@@ -1,6 +1,6 @@
 import { serve } from '@hono/node-server';
 import type { Command } from 'commander';
-import { createHttpApi } from '../../server/index.js';
+import { createHttpApi, isLoopback } from '../../server/index.js';
 import { appFrom, err, nonNegativeInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 export function registerServe(program: Command): void {
@@ -14,8 +14,9 @@ export function registerServe(program: Command): void {
       const t0 = Date.now();
       await store.warm?.();
       app.logger.info({ ms: Date.now() - t0 }, 'search structures ready');
-      const api = createHttpApi(store);
       const { Host, Port } = app.config.Server;
+      // listening on loopback means "this machine only": refuse requests for other host names too (DNS rebinding)
+      const api = createHttpApi(store, { loopbackOnly: isLoopback(Host) });
       await new Promise<void>((resolve, reject) => {
         const server = serve({ fetch: api.fetch, hostname: Host, port: Port }, (info) => {
           // Scripts and tests read this line to find the port.

@@ -101,6 +101,19 @@ const SORT_SHORTHAND: Record<string, SortKey> = {
   smallest: 'size-asc',
 };
 
+/** A sort order as `sort:` takes it (a key or a shorthand, any case), or null. */
+export function sortKeyOf(word: string): SortKey | null {
+  const w = word.trim().toLowerCase();
+  return (SORT_KEYS as readonly string[]).includes(w) ? (w as SortKey) : (SORT_SHORTHAND[w] ?? null);
+}
+
+/** A sort order given outside the query text (a flag, an HTTP parameter), checked as `sort:` is. */
+export function checkedSortKey(word: string): SortKey {
+  const key = sortKeyOf(word);
+  if (!key) throw new QueryError(`sort: '${word}' is not a sort order${suggestion([...SORT_KEYS, ...Object.keys(SORT_SHORTHAND)], word.trim())}`, 0);
+  return key;
+}
+
 type Tok =
   | { t: 'word'; v: string; pos: number }
   | { t: 'phrase'; v: string; pos: number }
@@ -383,9 +396,8 @@ class Parser {
         return { kind: 'id', value: v };
       case 'sort': {
         option();
-        const w = v.toLowerCase();
-        const key = (SORT_KEYS as readonly string[]).includes(w) ? (w as SortKey) : SORT_SHORTHAND[w];
-        if (!key) bad(`'${v}' is not a sort order`, suggestion([...SORT_KEYS, ...Object.keys(SORT_SHORTHAND)], w));
+        const key = sortKeyOf(v);
+        if (!key) return bad(`'${v}' is not a sort order`, suggestion([...SORT_KEYS, ...Object.keys(SORT_SHORTHAND)], v.toLowerCase()));
         this.options.sort = key;
         return null;
       }

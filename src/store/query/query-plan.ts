@@ -1,7 +1,7 @@
 import { QueryError } from '../../core/index.js';
 import type { QueryNode, SearchQuery, SortKey } from '../search-query.js';
 import type { IndexFields } from './index-fields.js';
-import { MAX_LIMIT, parseQuery } from './query-parser.js';
+import { checkedSortKey, MAX_LIMIT, parseQuery } from './query-parser.js';
 import { normalizeText } from './text.js';
 
 export const DEFAULT_LIMIT = 20;
@@ -132,7 +132,8 @@ export function decodeCursor(s: string): KeysetCursor | { offset: number } {
 export function planQuery(q: SearchQuery = {}): QueryPlan {
   const { where, options } = queryTree(q);
   const terms = positiveTerms(where);
-  const sort: SortKey = q.sort ?? options.sort ?? (terms.length > 0 ? 'relevance' : 'added-desc');
+  // a sort given outside the text (HTTP, the library API) is checked as `sort:` is: never a column name unchecked
+  const sort: SortKey = (q.sort !== undefined ? checkedSortKey(q.sort) : options.sort) ?? (terms.length > 0 ? 'relevance' : 'added-desc');
   const limitRaw = q.limit ?? options.limit ?? DEFAULT_LIMIT;
   const limit = Math.max(0, Math.min(MAX_LIMIT, Math.floor(limitRaw)));
   let offset = Math.max(0, Math.floor(q.offset ?? options.offset ?? 0));
