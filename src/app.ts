@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   AuditLog,
@@ -72,7 +72,6 @@ export class App {
     return new App(loaded, options);
   }
 
-  /** The configured store, migrated. Drivers for other backends load only when asked for. */
   /** How `[Database]` says to open the library (plain data: retag's worker threads open it the same way). */
   private storeOptions(): Omit<OpenStoreOptions, 'logger'> {
     const db = this.config.Database;
@@ -87,6 +86,7 @@ export class App {
     };
   }
 
+  /** The configured store, migrated (a new SQLite library is made). Drivers for other backends load only when asked for. */
   store(): Promise<VideoStore> {
     this.storePromise ??= (async () => {
       const store = await openStore({ ...this.storeOptions(), logger: this.logger });
@@ -149,6 +149,19 @@ export class App {
     return this.stageList.stages;
   }
 
+  /**
+   * The library a command reads or changes, which must exist. On SQLite a path with no database is a mistake (a
+   * typo in --data-dir, a file name given to --out) that `store()` would answer with a new empty library and
+   * "no matches". `process`, `worker`, `db migrate` and `db copy --to` make one.
+   */
+  async library(): Promise<VideoStore> {
+    const db = this.config.Database;
+    if (db.Backend === 'sqlite' && db.Path !== ':memory:' && !existsSync(db.Path)) {
+      throw new ConfigError(`no library at ${db.Path}: process some videos first (videodex process <folder>), or point --data-dir or --db at an existing library`);
+    }
+    return this.store();
+  }
+
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {
     const g = this.config.General;
     return expandInputs(inputs, listFiles, { videoExtensions: g.VideoExtensions, sniffContent: g.SniffContent, followSymlinks: g.FollowSymlinks });
@@ -194,7 +207,7 @@ export class App {
    * with the current rules, taxonomy and plugin taggers.
    */
   async retag(query: SearchQuery = {}, options: { dryRun?: boolean; force?: boolean; onProgress?: (seen: number) => void; signal?: AbortSignal } = {}): Promise<RetagSummary> {
-    const [store, loaded] = await Promise.all([this.store(), this.loadPlugins()]);
+    const [store, loaded] = await Promise.all([this.library(), this.loadPlugins()]);
     const stages = this.stages();
     const byName = (n: string) => stages.find((s) => s.name === n)!;
     return retagInParallel({
@@ -230,7 +243,7 @@ export class App {
     hooks: { onProgress?(p: DatasetProgress): void; signal?: AbortSignal } = {},
   ): Promise<DatasetReport> {
     const options = datasetOptions(this.config, outDir, flags);
-    const [store, tools] = await Promise.all([this.store(), this.tools()]);
+    const [store, tools] = await Promise.all([this.library(), this.tools()]);
     const { outDir: _out, ...hashed } = options;
     return buildDataset(selectedRecords(store, query), options, {
       ffmpeg: tools.ffmpeg.path,

@@ -72,7 +72,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     process.stderr.write(`videodex: ${describeError(err)}\n`);
     if (err instanceof ConfigError) return ExitCode.Config;
-    if (err instanceof AppError && err.code === 'E_NOT_FOUND') return ExitCode.SomeFailed;
+    if (err instanceof AppError && (err.code === 'E_NOT_FOUND' || err.code === 'E_AMBIGUOUS')) return ExitCode.SomeFailed;
     return ExitCode.Fatal;
   }
 }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { SourceKind } from '../core/index.js';
+import { ConfigError, type SourceKind } from '../core/index.js';
 import { SORT_KEYS, sortKeyOf, type Range, type SearchQuery, type SortKey } from '../store/index.js';
 import { collect, nonNegativeInt, number, positiveInt } from './shared-options.js';
 
@@ -74,6 +74,14 @@ export interface SearchFlags {
   cursor?: string;
 }
 
+/** `--width 1000..2000 --min-width 100`: both hold, so the larger minimum; one above the range's maximum is a mistake. */
+function withMin(range: Range | undefined, min: number | undefined, name: 'width' | 'height'): Range {
+  const r: Range = { ...range };
+  if (min !== undefined) r.min = Math.max(min, r.min ?? min);
+  if (min !== undefined && r.max !== undefined && min > r.max) throw new ConfigError(`--min-${name} ${min} is above the --${name} range's maximum ${r.max}: nothing could match`);
+  return r;
+}
+
 export function queryFromFlags(text: string, f: SearchFlags): SearchQuery {
   const q: SearchQuery = {};
   if (text.trim()) q.text = text.trim();
@@ -82,8 +90,8 @@ export function queryFromFlags(text: string, f: SearchFlags): SearchQuery {
   if (f.notTag?.length) q.notTags = f.notTag;
   if (f.category?.length) q.categories = f.category;
   if (f.duration) q.duration = f.duration;
-  if (f.width || f.minWidth !== undefined) q.width = { ...f.width, ...(f.minWidth !== undefined ? { min: f.minWidth } : {}) };
-  if (f.height || f.minHeight !== undefined) q.height = { ...f.height, ...(f.minHeight !== undefined ? { min: f.minHeight } : {}) };
+  if (f.width || f.minWidth !== undefined) q.width = withMin(f.width, f.minWidth, 'width');
+  if (f.height || f.minHeight !== undefined) q.height = withMin(f.height, f.minHeight, 'height');
   if (f.fps) q.fps = f.fps;
   if (f.codec) q.codec = f.codec;
   if (f.source) q.sourceKind = f.source;
@@ -94,5 +102,7 @@ export function queryFromFlags(text: string, f: SearchFlags): SearchQuery {
   if (f.action?.length) q.actions = f.action;
   if (f.scenes) q.scenes = f.scenes;
   if (f.cursor) q.cursor = f.cursor;
+  // a cursor carries its own position: an offset beside it was dropped without a word
+  if (f.cursor && f.offset !== undefined) throw new ConfigError('--cursor and --offset: give one (the cursor already says where the page starts)');
   return q;
 }

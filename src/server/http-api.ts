@@ -122,6 +122,7 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     if (offset !== undefined) q.offset = offset;
     const cursor = c.req.query('cursor');
     if (cursor) q.cursor = cursor;
+    if (cursor && offset !== undefined) throw new QueryError('cursor and offset: give one (the cursor already says where the page starts)', 0);
     const sort = c.req.query('sort');
     if (sort) q.sort = sort as SortKey;
     const result = await store.search(q);

@@ -240,6 +240,8 @@ export class PipelineRunner {
     let ran = ranSoFar;
     let failed = false;
     const plan: string[] = [];
+    // A dry run runs nothing, so a stage after one it would run still looks up to date; the plan lists it too.
+    const plannedStages = new Set<string>();
 
     for (const stage of this.stages) {
       if (signal.aborted) return { videoId: video.id, status: 'aborted', ran };
@@ -264,12 +266,13 @@ export class PipelineRunner {
       const prev = video.stages[stage.name];
       const same = prev?.version === stage.version && prev.inputHash === inputHash;
       const forced = force.has(stage.name) || force.has('all');
-      if (same && prev?.status === 'done' && !forced) {
+      const after = options.dryRun ? stage.needs.find((n) => plannedStages.has(n)) : undefined;
+      if (same && prev?.status === 'done' && !forced && !after) {
         summary.stagesUpToDate++;
         end('up-to-date', 0);
         continue;
       }
-      if (same && prev?.status === 'failed' && !forced && !options.retryFailed) {
+      if (same && prev?.status === 'failed' && !forced && !after && !options.retryFailed) {
         failed = true;
         summary.failures.push({ input: item.raw, videoId: video.id, stage: stage.name, error: prev.error ?? 'failed earlier', earlier: true });
         end('failed-before', 0, prev.error);
@@ -280,7 +283,9 @@ export class PipelineRunner {
         const planned = stage.plan ? await stage.plan(video, ctx).catch((e) => `plan failed: ${describeError(e)}`) : '';
         const detail = typeof planned === 'string' ? planned : planned.text;
         if (typeof planned !== 'string' && planned.estimatedTokens) summary.estimatedTokens = (summary.estimatedTokens ?? 0) + planned.estimatedTokens;
-        plan.push(detail ? `${stage.name}: ${detail}` : stage.name);
+        const why = after && same && !forced ? `may run again after ${after}` : '';
+        plan.push([stage.name, [detail, why].filter(Boolean).join('; ')].filter(Boolean).join(': '));
+        plannedStages.add(stage.name);
         continue;
       }
       const cacheKey = stage.cacheable ? ContentCache.key(video.file.sha256, stage.name, stage.version, inputHash) : null;

@@ -1,7 +1,7 @@
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config, Video } from '../core/index.js';
-import { selectedRecords, type SearchQuery, type VideoStore } from '../store/index.js';
+import { selectedRecords, selectionOf, type SearchQuery, type VideoStore } from '../store/index.js';
 import { keyframeDir } from './stages/keyframes-stage.js';
 
 export interface RemoveOptions {
@@ -44,9 +44,20 @@ export interface RemoveSummary {
 export async function removeVideos(options: RemoveOptions): Promise<RemoveSummary> {
   const { store, config } = options;
   const chosen: Array<{ video: Video; fileExists: boolean }> = [];
-  for await (const video of selectedRecords(store, options.query)) {
+  // With --missing, a limit and an offset count missing records: the query's order is kept, its paging applied
+  // here after the file check (`remove --missing --limit 10` prunes ten, not those of the ten newest that are gone).
+  const selection = options.missingOnly ? selectionOf(options.query) : null;
+  const query = selection ? { ...options.query, limit: Number.MAX_SAFE_INTEGER, offset: 0 } : options.query;
+  let skip = selection?.offset ?? 0;
+  const limit = selection?.limit ?? Number.POSITIVE_INFINITY;
+  for await (const video of selectedRecords(store, query)) {
+    if (chosen.length >= limit) break;
     const fileExists = await exists(video.file.path);
     if (options.missingOnly && fileExists) continue;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
     chosen.push({ video, fileExists });
   }
   const summary: RemoveSummary = { removed: [], bytesFreed: 0, dryRun: Boolean(options.dryRun) };

@@ -96,4 +96,14 @@ describe('videodex remove', () => {
     await cli('remove', 'limit:1 sort:size-desc', '--all', '--data-dir', lib.data);
     expect(await lib.ids()).toHaveLength(1);
   });
+
+  it('--missing --limit counts missing records: the first record in that order has its file, the limit still finds the missing one', async () => {
+    const first = await cli('export', '--format', 'csv', '--fields', 'id', '--sort', 'added-asc', '--limit', '1', '--data-dir', lib.data);
+    expect(first.stdout.trim().split('\n')[1]).not.toBe(lib.gone.id);
+    // the offset skips missing records too: past the only one, nothing
+    const past = await cli('remove', '--missing', '--sort', 'added-asc', '--limit', '1', '--offset', '1', '--dry-run', '--json', '--data-dir', lib.data);
+    expect(JSON.parse(past.stdout).removed).toEqual([]);
+    const r = await cli('remove', '--missing', '--sort', 'added-asc', '--limit', '1', '--json', '--data-dir', lib.data);
+    expect(JSON.parse(r.stdout).removed.map((x: Video) => x.id)).toEqual([lib.gone.id]);
+  });
 });

@@ -155,6 +155,19 @@ describe('PipelineRunner', () => {
     expect(one.calls).toHaveLength(2);
   });
 
+  it('a dry run with --force lists the stages after the forced one too (they may run again), and still runs nothing', async () => {
+    const h = await harness({ 'a.mp4': 'aaa' });
+    const one = countingStage('one', ['acquire']);
+    const two = countingStage('two', ['one']);
+    const other = countingStage('other', ['acquire']);
+    await h.runner([one.stage, two.stage, other.stage]).run(h.items);
+    const events: RunEvent[] = [];
+    await h.runner([one.stage, two.stage, other.stage]).run(h.items, { dryRun: true, force: ['one'], onEvent: (e) => events.push(e) });
+    const plan = events.find((e) => e.type === 'plan' && e.videoId !== null);
+    expect(plan && 'lines' in plan ? plan.lines : null).toEqual(['one', 'two: may run again after one']);
+    expect([one.calls, two.calls, other.calls].map((c) => c.length)).toEqual([1, 1, 1]);
+  });
+
   it('treats the same content reached twice as one video with both sources', async () => {
     const h = await harness({ 'a.mp4': 'same', 'copy-of-a.mp4': 'same' });
     const s = await h.runner([countingStage('one', ['acquire']).stage], { Concurrency: { Cpu: 1 } }).run(h.items);

@@ -18,7 +18,7 @@ export function registerCategories(program: Command): void {
     .action(async (words: string[], flags: SearchFlags & CommonFlags & { json?: boolean }) => {
       const app = appFrom(flags);
       try {
-        const store = await app.store();
+        const store = await app.library();
         const counter = new CategoryCounter();
         for await (const v of selectedRecords(store, queryFromFlags(words.join(' '), flags))) counter.add(v);
         const rows = counter.result();

@@ -3,22 +3,32 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, ExitCode } from '../../core/index.js';
 import { datasetStats, formatDatasetStats, type DatasetFlags, type DatasetProgress, type DatasetReport } from '../../export/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
-import { appFrom, collect, err, nonNegativeInt, number, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
+import { appFrom, collect, err, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
-/** The dataset options as flags: `--target-fps` because `--fps` is the search filter. */
-interface BuildFlags extends SearchFlags, CommonFlags, Omit<DatasetFlags, 'fps' | 'minClip' | 'maxClip'> {
+/**
+ * The dataset options as flags: `--target-fps` because `--fps` is the search filter. Values that override a
+ * `[Dataset]` key stay as typed: datasetOptions reads and checks them by that key's rule, as for config.ini.
+ */
+interface BuildFlags extends SearchFlags, CommonFlags {
+  labels?: string;
+  clip?: string;
   minClip?: string;
   maxClip?: string;
-  targetFps?: number;
+  targetFps?: string;
+  shortSide?: string;
+  copy?: boolean;
+  audio?: boolean;
+  maxPerVideo?: string;
+  maxPerClass?: string;
+  split?: string;
+  seed?: string;
+  format?: string[];
+  dedup?: boolean;
+  dedupThreshold?: string;
+  shardSize?: string;
+  concurrency?: number;
   json?: boolean;
   quiet?: boolean;
-}
-
-function size(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('expected a size like 512M or 2G');
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Math.round(Number(m[1]) * mult);
 }
 
 const PHASES: Record<DatasetProgress['phase'], string> = { plan: 'planning', clips: 'clips', dedup: 'dedup', write: 'writing' };
@@ -93,18 +103,18 @@ export function registerDataset(program: Command): void {
     .option('--clip <mode>', 'scene, or window:<sec>[:<stride>] ([Dataset] Clip)')
     .option('--min-clip <sec>', 'shortest clip, e.g. 1s ([Dataset] MinClipSec)')
     .option('--max-clip <sec>', 'longest clip; longer scenes are cut in parts ([Dataset] MaxClipSec)')
-    .option('--target-fps <n>', 'clip frame rate, 0 keeps the source ([Dataset] Fps)', number)
-    .option('--short-side <px>', 'clip short side, 0 keeps the source ([Dataset] ShortSide)', nonNegativeInt)
+    .option('--target-fps <n>', 'clip frame rate, 0 keeps the source ([Dataset] Fps)')
+    .option('--short-side <px>', 'clip short side, 0 keeps the source ([Dataset] ShortSide)')
     .option('--copy', 'stream copy when no rate/size change (starts snap to keyframes) ([Dataset] Copy)')
     .option('--audio', 'keep audio ([Dataset] Audio)')
-    .option('--max-per-video <n>', 'most clips per video ([Dataset] MaxClipsPerVideo)', nonNegativeInt)
-    .option('--max-per-class <n>', 'most clips per label ([Dataset] MaxClipsPerClass)', nonNegativeInt)
+    .option('--max-per-video <n>', 'most clips per video ([Dataset] MaxClipsPerVideo)')
+    .option('--max-per-class <n>', 'most clips per label ([Dataset] MaxClipsPerClass)')
     .option('--split <spec>', 'train,val,test ratios like 0.8,0.1,0.1, or list ([Dataset] Split)')
-    .option('--seed <n>', 'split seed ([Dataset] Seed)', nonNegativeInt)
+    .option('--seed <n>', 'split seed ([Dataset] Seed)')
     .option('--format <list>', 'folder, mmaction, webdataset, manifest; comma-separated or repeated ([Dataset] Formats)', collect)
     .option('--no-dedup', 'keep near-duplicate clips ([Dataset] Dedup)')
-    .option('--dedup-threshold <bits>', 'mean differing bits per frame for a duplicate ([Dataset] DedupThreshold)', nonNegativeInt)
-    .option('--shard-size <size>', 'WebDataset shard size, e.g. 512M ([Dataset] ShardSize)', size)
+    .option('--dedup-threshold <bits>', 'mean differing bits per frame for a duplicate ([Dataset] DedupThreshold)')
+    .option('--shard-size <size>', 'WebDataset shard size, e.g. 512M ([Dataset] ShardSize)')
     .option('--concurrency <n>', 'clips cut at once ([Concurrency] Cpu)', positiveInt)
     .option('--json', 'print the report as JSON on stdout')
     .option('-q, --quiet', 'no progress')

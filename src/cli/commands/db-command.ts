@@ -14,34 +14,69 @@ interface DbFlags extends CommonFlags {
   sample?: number;
 }
 
+/**
+ * How a store location is printed: a SQLite file path as given (maskSecret would star the whole of anything that
+ * is not a `scheme://` URL), a URL through maskSecret, so its password stays starred.
+ */
+export function shownLocation(url: string): string {
+  return backendOfUrl(url) === 'sqlite' ? url : maskSecret(url);
+}
+
+/** The database a MongoDB URL names in its path, if any (then it wins over --schema, as over [Database] Schema). */
+function mongoDatabaseOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url.replace(/^mongodb\+srv:/i, 'mongodb:')).pathname.replace(/^\//, ''));
+  } catch {
+    return '';
+  }
+}
+
+/** Refuses a --schema the store at `url` would not use, rather than ignoring it. */
+function checkSchemaApplies(schema: string | undefined, backend: string, url: string, where: string): void {
+  if (schema === undefined) return;
+  if (backend === 'sqlite') throw new ConfigError(`--schema ${schema}: ${where} is a SQLite store, which has no schemas (--schema is for PostgreSQL and MongoDB)`);
+  const named = backend === 'mongodb' ? mongoDatabaseOf(url) : '';
+  if (named) throw new ConfigError(`--schema ${schema}: ${where} names its MongoDB database (${named}) in the URL, which wins over --schema`);
+}
+
 /** Opens the store a URL (or SQLite path) names, with the config's pool size. */
-async function storeAt(url: string, flags: DbFlags, poolSize: number, compat: 'auto' | 'mongodb' | 'cosmos') {
+async function storeAt(url: string, flags: DbFlags, poolSize: number, compat: 'auto' | 'mongodb' | 'cosmos', where: string) {
   const backend = backendOfUrl(url);
   if (!backend) throw new ConfigError(`${maskSecret(url)}: not a store URL (expected postgres://, mongodb://, mongodb+srv:// or a SQLite file path)`);
+  checkSchemaApplies(flags.schema, backend, url, where);
   return openStore({ backend, url, path: path.resolve(url.replace(/^sqlite:(\/\/)?/i, '')), schema: flags.schema ?? 'public', poolSize, compat });
 }
 
 export function registerDb(program: Command): void {
   const db = program.command('db').description('database schema and moving a library between backends');
 
-  withConfigOptions(db.command('migrate').description('create or upgrade the schema of the configured store (or --url)'))
+  withConfigOptions(
+    db
+      .command('migrate')
+      .description(
+        'create or upgrade the schema of the configured store (or --url); --schema names the PostgreSQL schema ' +
+          '(MongoDB: the database, when the URL names none) of either, in place of [Database] Schema, and is refused for SQLite',
+      ),
+  )
     .option('--url <url>', 'another store: postgres://, mongodb:// or a SQLite file')
-    .option('--schema <name>', 'PostgreSQL schema / MongoDB database for --url (default public / from the URL)')
+    .option('--schema <name>', 'PostgreSQL schema / MongoDB database of --url, or of the configured store (default: [Database] Schema for the configured store, public / from the URL for --url); not for SQLite')
     .action(async (flags: DbFlags) => {
-      const app = appFrom(flags);
+      // Without --url, --schema is the configured store's [Database] Schema for this run.
+      const app = appFrom(flags, flags.url ? {} : { 'Database.Schema': flags.schema });
       try {
         if (flags.url) {
-          const store = await storeAt(flags.url, flags, app.config.Database.PoolSize, app.config.Database.Compat);
+          const store = await storeAt(flags.url, flags, app.config.Database.PoolSize, app.config.Database.Compat, `--url ${shownLocation(flags.url)}`);
           try {
             await store.migrate();
-            out(`migrated ${store.kind} at ${maskSecret(flags.url)}`);
+            out(`migrated ${store.kind} at ${shownLocation(flags.url)}${flags.schema ? `, schema ${flags.schema}` : ''}`);
           } finally {
             await store.close();
           }
         } else {
-          const store = await app.store(); // migrates
           const d = app.config.Database;
-          out(`migrated ${store.kind} at ${d.Backend === 'sqlite' ? d.Path : maskSecret(d.Url)}`);
+          checkSchemaApplies(flags.schema, d.Backend, d.Url, 'the configured store');
+          const store = await app.store(); // migrates
+          out(`migrated ${store.kind} at ${d.Backend === 'sqlite' ? d.Path : maskSecret(d.Url)}${flags.schema ? `, schema ${flags.schema}` : ''}`);
         }
       } finally {
         await app.close();
@@ -50,7 +85,7 @@ export function registerDb(program: Command): void {
 
   withConfigOptions(db.command('copy').description('copy every record of the configured store into another (streamed, resumable, counts verified)'))
     .requiredOption('--to <url>', 'target: postgres://user:pass@host/db, mongodb://host/db, or a SQLite file path')
-    .option('--schema <name>', 'PostgreSQL schema / MongoDB database of the target (default public / from the URL)')
+    .option('--schema <name>', 'PostgreSQL schema / MongoDB database of the target (default public / from the URL); not for a SQLite target')
     .option('--batch <n>', 'records per write', positiveInt, BULK_WRITE_BATCH)
     .option('--no-resume', 'start over instead of resuming an interrupted copy')
     .option('--sample <n>', 'records compared whole after the copy (0: counts only)', nonNegativeInt, 100)
@@ -58,8 +93,8 @@ export function registerDb(program: Command): void {
       const app = appFrom(flags);
       const to = flags.to!;
       try {
-        const from = await app.store();
-        const target = await storeAt(to, flags, app.config.Database.PoolSize, app.config.Database.Compat);
+        const from = await app.library();
+        const target = await storeAt(to, flags, app.config.Database.PoolSize, app.config.Database.Compat, `--to ${shownLocation(to)}`);
         const key = createHash('sha256').update(`${to}\n${flags.schema ?? ''}`).digest('hex').slice(0, 12);
         const checkpointFile = path.join(app.config.Paths.DataDir, `db-copy-${key}.json`);
         if (flags.resume === false) (await import('node:fs')).rmSync(checkpointFile, { force: true });
@@ -75,7 +110,7 @@ export function registerDb(program: Command): void {
             },
           });
           out(
-            `copied ${report.copied} records${report.resumedAfter ? ` (resumed: ${report.resumedAfter} already there)` : ''} and ${report.inputs} input rows to ${target.kind} at ${maskSecret(to)}; ` +
+            `copied ${report.copied} records${report.resumedAfter ? ` (resumed: ${report.resumedAfter} already there)` : ''} and ${report.inputs} input rows to ${target.kind} at ${shownLocation(to)}; ` +
               `counts verified (${report.sourceCount} = ${report.targetCount}), ${report.sampled} records compared whole`,
           );
         } finally {

@@ -34,7 +34,7 @@ export function registerExport(program: Command): void {
           await exportWithPlugin(app, flags.format!, q, file, flags.fields);
           return;
         }
-        const store = await app.store();
+        const store = await app.library();
         const format = app.config.Export.Format;
         const fields = app.config.Export.Fields;
         if (format === 'parquet' && !file) throw new ConfigError('export --format parquet needs --out <file>.parquet');
@@ -69,7 +69,7 @@ async function exportWithPlugin(app: App, name: string, q: SearchQuery, file: st
     );
   }
   if (fields) throw new ConfigError(`export: --fields does not apply to the plugin format "${name}", which chooses its own output`);
-  const store = await app.store();
+  const store = await app.library();
   const ctx = { config: app.config, logger: app.logger };
   if (!file) {
     await exporter.write(selectedRecords(store, q), process.stdout, ctx);

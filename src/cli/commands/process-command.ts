@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError, ExitCode } from '../../core/index.js';
 import type { RunEvent } from '../../workflow/index.js';
 import { createReporter, formatSummary } from '../progress-reporter.js';
+import { forcedStages } from '../forced-stages.js';
 import { appFrom, collect, err, number, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 interface ProcessFlags extends CommonFlags {
@@ -59,11 +60,8 @@ export function registerProcess(program: Command): void {
         'QwenVL.Model': flags.model,
         [flags.useVpc ? 'QwenVL.VpcEndpoint' : 'QwenVL.PublicEndpoint']: flags.endpoint,
       });
-      const force = (flags.force ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+      const force = await forcedStages(app, flags.force);
       await app.loadPlugins();
-      const known = new Set(['all', 'acquire', ...app.stages().map((s) => s.name)]);
-      const unknown = force.filter((f) => !known.has(f));
-      if (unknown.length) throw new ConfigError(`--force ${unknown.join(',')}: no such stage; stages: ${[...known].join(', ')}`);
       const reporter = createReporter(process.stderr, Boolean(flags.quiet));
       const controller = new AbortController();
       const onSigint = () => {

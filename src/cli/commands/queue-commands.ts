@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/index.js';
 import { enqueueItems, queueCounts, runWorker } from '../../workflow/index.js';
 import { createReporter } from '../progress-reporter.js';
+import { forcedStages } from '../forced-stages.js';
 import { appFrom, collect, err, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 interface QueueFlags extends CommonFlags {
@@ -34,12 +35,13 @@ export function registerQueue(program: Command): void {
       if (!inputs.length && !flags.inputFile?.length) throw new ConfigError('enqueue: give inputs or --input-file');
       const app = appFrom(flags, queueOverrides(flags));
       try {
+        const force = await forcedStages(app, flags.force);
         const expanded = await app.expand(inputs, flags.inputFile ?? []);
         for (const p of expanded.problems) err(`videodex: ${p.raw}: ${p.message}`);
         const q = app.config.Queue;
         const r = await enqueueItems({ redisUrl: q.RedisUrl, name: q.Name }, expanded.items, {
           retryFailed: Boolean(flags.retryFailed),
-          force: (flags.force ?? []).flatMap((f) => f.split(',')),
+          force,
         });
         if (flags.json) out(JSON.stringify({ ...r, problems: expanded.problems.length }));
         else err(`videodex: queued ${r.added} input(s) on ${q.Name}${r.alreadyQueued ? `, ${r.alreadyQueued} already queued` : ''}`);

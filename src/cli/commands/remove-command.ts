@@ -38,7 +38,7 @@ export function registerRemove(program: Command): void {
       const app = appFrom(flags);
       try {
         const summary = await removeVideos({
-          store: await app.store(),
+          store: await app.library(),
           config: app.config,
           query: q,
           missingOnly: Boolean(flags.missing),

@@ -21,7 +21,7 @@ export function registerReview(program: Command): void {
     .action(async (words: string[], flags: SearchFlags & CommonFlags & { below?: number; top?: number; json?: boolean }) => {
       const app = appFrom(flags, { 'Tagging.ReviewBelow': flags.below });
       try {
-        const store = await app.store();
+        const store = await app.library();
         const top = flags.top ?? 50;
         const review = new ReviewCollector(app.config.Tagging.ReviewBelow, flags.json ? 10_000 : top);
         let records = 0;

@@ -2,7 +2,7 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { detectScenes, probeVideo, scenesToCsv, sceneSettingsFrom, shapeFromMetadata } from '../../analysis/index.js';
-import { AppError, UnsupportedMediaError } from '../../core/index.js';
+import { AppError, ConfigError, UnsupportedMediaError } from '../../core/index.js';
 import { appFrom, err, number, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 interface ScenesFlags extends CommonFlags {
@@ -22,6 +22,18 @@ interface ScenesFlags extends CommonFlags {
 }
 
 /**
+ * Flags that contradict each other or do nothing without another: refused before any work (a ConfigError,
+ * exit code 3, like every other flag combination a command cannot honour) rather than one silently winning.
+ */
+function checkScenesFlags(flags: ScenesFlags): void {
+  if (flags.csv && flags.json) throw new ConfigError('scenes: --csv and --json cannot be used together (choose one output format)');
+  if (flags.threshold !== undefined && flags.sceneThreshold !== undefined && flags.threshold !== flags.sceneThreshold) {
+    throw new ConfigError(`scenes: --threshold ${flags.threshold} and --scene-threshold ${flags.sceneThreshold} conflict (--scene-threshold is the same setting as --threshold; give one)`);
+  }
+  if (flags.skipCuts && !flags.csv) throw new ConfigError('scenes: --skip-cuts needs --csv (it drops the timecode row of the CSV)');
+}
+
+/**
  * `videodex scenes <video>`: detect scenes in one file without touching the library; PySceneDetect's
  * `list-scenes` CSV (`--csv`), the scene list as JSON (`--json`) or a short table.
  */
@@ -32,13 +44,13 @@ export function registerScenes(program: Command): void {
       .description('detect the scenes of one video file and print them (PySceneDetect list-scenes CSV with --csv)')
       .argument('<video>', 'a video file'),
   )
-    .option('--csv', "PySceneDetect's list-scenes CSV columns")
-    .option('--json', 'the scene list as JSON')
+    .option('--csv', "PySceneDetect's list-scenes CSV columns (not with --json)")
+    .option('--json', 'the scene list as JSON (not with --csv)')
     .option('-o, --output <file>', 'write to this file instead of stdout')
-    .option('--skip-cuts', 'CSV without the leading "Timecode List:" row (plain RFC 4180)')
+    .option('--skip-cuts', 'with --csv: no leading "Timecode List:" row (plain RFC 4180)')
     .option('--detector <kind>', 'content, adaptive or threshold ([SceneDetection] Detector)')
     .option('--threshold <n>', 'content threshold, PySceneDetect scale 0-255 ([SceneDetection] Threshold)', number)
-    .option('--scene-threshold <n>', 'same as --threshold', number)
+    .option('--scene-threshold <n>', 'same as --threshold (both with different values is an error)', number)
     .option('--min-scene-len <len>', 'frames ("15") or seconds ("0.6s") ([SceneDetection] MinSceneLen)')
     .option('--adaptive-threshold <n>', 'adaptive ratio ([SceneDetection] AdaptiveThreshold)', number)
     .option('--fade-threshold <n>', 'black level for fades ([SceneDetection] FadeThreshold)', number)
@@ -46,6 +58,7 @@ export function registerScenes(program: Command): void {
     .option('--no-dissolves', 'do not look for cross-dissolves ([SceneDetection] DetectDissolves)')
     .option('-q, --quiet', 'no summary on stderr')
     .action(async (video: string, flags: ScenesFlags) => {
+      checkScenesFlags(flags);
       const app = appFrom(flags, {
         'SceneDetection.Detector': flags.detector,
         'SceneDetection.Threshold': flags.threshold ?? flags.sceneThreshold,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { displayName } from '../../core/index.js';
+import { ConfigError, displayName } from '../../core/index.js';
+import { MAX_LIMIT } from '../../store/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
 import { appFrom, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
@@ -14,10 +15,12 @@ export function registerSearch(program: Command): void {
   )
     .option('--json', 'results as JSON on stdout (hits, total, facets)')
     .action(async (words: string[], flags: SearchFlags & CommonFlags & { json?: boolean }) => {
+      // a page, as limit: in the query: more was cut to 1000 without a word (export, retag and the like take any)
+      if (flags.limit !== undefined && flags.limit > MAX_LIMIT) throw new ConfigError(`--limit ${flags.limit}: a search page holds at most ${MAX_LIMIT} (follow --cursor for the next, or use export)`);
+      const q = queryFromFlags(words.join(' '), flags);
       const app = appFrom(flags);
       try {
-        const store = await app.store();
-        const q = queryFromFlags(words.join(' '), flags);
+        const store = await app.library();
         const result = await store.search(q);
         if (flags.json) {
           out(JSON.stringify({ total: result.total, hits: result.hits, facets: result.facets, nextCursor: result.nextCursor ?? null }));

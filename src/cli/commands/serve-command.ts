@@ -9,7 +9,7 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port ([Server] Port; 0 = any free port)', nonNegativeInt)
     .action(async (flags: CommonFlags & { host?: string; port?: number }) => {
       const app = appFrom(flags, { 'Server.Host': flags.host, 'Server.Port': flags.port });
-      const store = await app.store();
+      const store = await app.library();
       // before listening: the first searches would otherwise wait for it
       const t0 = Date.now();
       await store.warm?.();

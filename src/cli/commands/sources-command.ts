@@ -15,7 +15,7 @@ export function registerSources(program: Command): void {
     .action(async (flags: StatusFlags) => {
       const app = appFrom(flags);
       try {
-        const store = await app.store();
+        const store = await app.library();
         const rows = await store.listInputs();
         if (flags.failed) {
           for (const r of rows.filter((x) => x.status === 'failed')) {

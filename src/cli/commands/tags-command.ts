@@ -27,7 +27,7 @@ export function registerTags(program: Command): void {
     .action(async (words: string[], flags: SearchFlags & CommonFlags & { from?: string; minCount?: number; top?: number; json?: boolean }) => {
       const app = appFrom(flags);
       try {
-        const store = await app.store();
+        const store = await app.library();
         const counter = new TagCounter();
         for await (const v of selectedRecords(store, queryFromFlags(words.join(' '), flags))) counter.add(v, flags.from);
         const rows = counter.result().filter((r) => r.videos >= (flags.minCount ?? 1));

@@ -11,7 +11,29 @@ interface UsageFlags extends CommonFlags {
   auditFile?: string;
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Whether `text` is YYYY-MM-DD and a day the calendar has (no 2024-02-30, no month 13). */
+function isRealDay(text: string): boolean {
+  const m = DAY.exec(text);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(0);
+  t.setUTCFullYear(y, mo - 1, d); // not Date.UTC, which reads years 0-99 as 1900-1999
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
+
+/** --since and --until: real days, the first not after the second; a ConfigError (exit 3) naming the flag otherwise. */
+function checkDays(flags: UsageFlags): void {
+  for (const [name, v] of [['--since', flags.since], ['--until', flags.until]] as const) {
+    if (v === undefined) continue;
+    if (!DAY.test(v)) throw new ConfigError(`${name} ${v}: expected a day as YYYY-MM-DD`);
+    if (!isRealDay(v)) throw new ConfigError(`${name} ${v}: no such day (expected a day as YYYY-MM-DD)`);
+  }
+  if (flags.since !== undefined && flags.until !== undefined && flags.since > flags.until) {
+    throw new ConfigError(`--since ${flags.since} is after --until ${flags.until}: no day can match`);
+  }
+}
 
 function cells(r: UsageRow, by: UsageGroup): Record<string, string> {
   return {
@@ -32,14 +54,12 @@ function cells(r: UsageRow, by: UsageGroup): Record<string, string> {
 export function registerUsage(program: Command): void {
   withConfigOptions(program.command('usage').description('model usage from the audit trail: requests, frames and tokens per day and model'))
     .addOption(new Option('--by <group>', 'group rows by').choices(['day', 'model', 'day,model']).default('day,model'))
-    .option('--since <day>', 'from this day on (YYYY-MM-DD, UTC)')
+    .option('--since <day>', 'from this day on (YYYY-MM-DD, UTC; not after --until)')
     .option('--until <day>', 'up to this day (YYYY-MM-DD, UTC)')
     .option('--audit-file <file>', 'audit trail to read ([Logging] AuditFile)')
     .option('--json', 'as JSON')
     .action(async (flags: UsageFlags) => {
-      for (const [name, v] of [['--since', flags.since], ['--until', flags.until]] as const) {
-        if (v !== undefined && !DAY.test(v)) throw new ConfigError(`${name} ${v}: expected a day as YYYY-MM-DD`);
-      }
+      checkDays(flags);
       const app = appFrom(flags, { 'Logging.AuditFile': flags.auditFile });
       try {
         const by = flags.by ?? 'day,model';

@@ -1,4 +1,4 @@
-import { ConfigError, type Config } from '../../core/index.js';
+import { CONFIG_SPEC, ConfigError, type Config } from '../../core/index.js';
 import {
   DATASET_FORMATS,
   type ClipMode,
@@ -85,35 +85,84 @@ export function parseFormats(values: readonly string[]): DatasetFormat[] {
   return [...out];
 }
 
-/** Flag values of `videodex dataset build`; anything unset falls back to `[Dataset]` in the config. */
+/**
+ * Flag values of `videodex dataset build`; anything unset falls back to `[Dataset]` in the config. A value may be
+ * the flag's text as typed: it is read and checked by the same rule as its `[Dataset]` key (as config.ini and
+ * `VIDEODEX_DATASET_*` are), so a flag can never set what the config would refuse.
+ */
 export interface DatasetFlags {
   labels?: string;
   clip?: string;
+  /** Seconds, or a duration like `1s`, `500ms`. */
   minClip?: string | number;
   maxClip?: string | number;
-  fps?: number;
-  shortSide?: number;
+  fps?: string | number;
+  shortSide?: string | number;
   copy?: boolean;
   audio?: boolean;
-  maxPerVideo?: number;
-  maxPerClass?: number;
+  maxPerVideo?: string | number;
+  maxPerClass?: string | number;
   split?: string;
-  seed?: number;
+  seed?: string | number;
   format?: string[];
   dedup?: boolean;
-  dedupThreshold?: number;
-  shardSize?: number;
+  dedupThreshold?: string | number;
+  /** Bytes, or a size like `512M`. */
+  shardSize?: string | number;
   concurrency?: number;
+}
+
+/**
+ * Which `[Dataset]` key each flag overrides, and the flag's name in messages. The key's schema in
+ * src/core/config/sections/dataset.ts is the one rule for both; `seconds` flags also take durations (`500ms`).
+ */
+const FLAG_KEYS = {
+  minClip: { key: 'MinClipSec', flag: '--min-clip', seconds: true },
+  maxClip: { key: 'MaxClipSec', flag: '--max-clip', seconds: true },
+  fps: { key: 'Fps', flag: '--target-fps' },
+  shortSide: { key: 'ShortSide', flag: '--short-side' },
+  copy: { key: 'Copy', flag: '--copy' },
+  audio: { key: 'Audio', flag: '--audio' },
+  maxPerVideo: { key: 'MaxClipsPerVideo', flag: '--max-per-video' },
+  maxPerClass: { key: 'MaxClipsPerClass', flag: '--max-per-class' },
+  seed: { key: 'Seed', flag: '--seed' },
+  dedup: { key: 'Dedup', flag: '--no-dedup' },
+  dedupThreshold: { key: 'DedupThreshold', flag: '--dedup-threshold' },
+  shardSize: { key: 'ShardSize', flag: '--shard-size' },
+} as const satisfies Partial<Record<keyof DatasetFlags, { key: keyof Config['Dataset']; flag: string; seconds?: true }>>;
+
+type CheckedFlag = keyof typeof FLAG_KEYS;
+type ValueOf<F extends CheckedFlag> = Config['Dataset'][(typeof FLAG_KEYS)[F]['key']];
+
+/**
+ * A flag's value, or the config's when the flag is unset, checked by its `[Dataset]` key's schema (which also
+ * reads text, as from config.ini). Throws ConfigError naming the flag, the value and what the key allows.
+ */
+function flagOr<F extends CheckedFlag>(config: Config, flags: DatasetFlags, name: F): ValueOf<F> {
+  const entry: { key: keyof Config['Dataset']; flag: string; seconds?: true } = FLAG_KEYS[name];
+  const { key, flag } = entry;
+  const raw = flags[name];
+  if (raw === undefined) return config.Dataset[key] as ValueOf<F>;
+  const value = entry.seconds && typeof raw === 'string' ? parseSeconds(raw, flag) : raw;
+  const spec = CONFIG_SPEC.Dataset[key];
+  const result = spec.schema.safeParse(value);
+  if (!result.success) {
+    const allowed = spec.allowed + (entry.seconds ? ' (seconds)' : '');
+    throw new ConfigError(`${flag} ${JSON.stringify(raw)} is not allowed: expected ${allowed}, as for [Dataset] ${key}`);
+  }
+  return result.data as ValueOf<F>;
 }
 
 /** The builder's options from the config's [Dataset] section and flags. Throws ConfigError on a bad value. */
 export function datasetOptions(config: Config, outDir: string, flags: DatasetFlags = {}): DatasetOptions {
   const d = config.Dataset;
-  const secs = (v: string | number | undefined, def: number, what: string) =>
-    v === undefined ? def : typeof v === 'number' ? v : parseSeconds(v, what);
-  const minClipSec = secs(flags.minClip, d.MinClipSec, '--min-clip');
-  const maxClipSec = secs(flags.maxClip, d.MaxClipSec, '--max-clip');
-  if (maxClipSec < minClipSec) throw new ConfigError(`--max-clip (${maxClipSec} s) is shorter than --min-clip (${minClipSec} s)`);
+  const minClipSec = flagOr(config, flags, 'minClip');
+  const maxClipSec = flagOr(config, flags, 'maxClip');
+  if (maxClipSec < minClipSec) {
+    const min = flags.minClip !== undefined ? '--min-clip' : '[Dataset] MinClipSec';
+    const max = flags.maxClip !== undefined ? '--max-clip' : '[Dataset] MaxClipSec';
+    throw new ConfigError(`${max} (${maxClipSec} s) is shorter than ${min} (${minClipSec} s)`);
+  }
   const concurrency = flags.concurrency ?? config.Concurrency.Cpu;
   return {
     outDir,
@@ -122,20 +171,20 @@ export function datasetOptions(config: Config, outDir: string, flags: DatasetFla
     minClipSec,
     maxClipSec,
     encode: {
-      fps: flags.fps ?? d.Fps,
-      shortSide: flags.shortSide ?? d.ShortSide,
-      copy: flags.copy ?? d.Copy,
-      audio: flags.audio ?? d.Audio,
+      fps: flagOr(config, flags, 'fps'),
+      shortSide: flagOr(config, flags, 'shortSide'),
+      copy: flagOr(config, flags, 'copy'),
+      audio: flagOr(config, flags, 'audio'),
       crf: d.Crf,
       preset: d.Preset,
     },
-    maxClipsPerVideo: flags.maxPerVideo ?? d.MaxClipsPerVideo,
-    maxClipsPerClass: flags.maxPerClass ?? d.MaxClipsPerClass,
+    maxClipsPerVideo: flagOr(config, flags, 'maxPerVideo'),
+    maxClipsPerClass: flagOr(config, flags, 'maxPerClass'),
     split: parseSplit(flags.split ?? d.Split),
-    seed: flags.seed ?? d.Seed,
+    seed: flagOr(config, flags, 'seed'),
     formats: parseFormats(flags.format && flags.format.length > 0 ? flags.format : d.Formats),
-    dedup: { enabled: flags.dedup ?? d.Dedup, threshold: flags.dedupThreshold ?? d.DedupThreshold, frames: d.DedupFrames },
-    shardSize: flags.shardSize ?? d.ShardSize,
+    dedup: { enabled: flagOr(config, flags, 'dedup'), threshold: flagOr(config, flags, 'dedupThreshold'), frames: d.DedupFrames },
+    shardSize: flagOr(config, flags, 'shardSize'),
     concurrency: Math.max(1, concurrency),
   };
 }

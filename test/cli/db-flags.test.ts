@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maskSecret } from '../../src/core/index.js';
+import { SqliteStore } from '../../src/store/index.js';
+import { PostgresStore } from '../../src/store/postgres/index.js';
+import { runCliInProcess } from '../helpers/cli.js';
+import { tempDir } from '../helpers/media.js';
+import { makeRecord } from '../helpers/records.js';
+
+// `videodex db migrate` / `db copy`: a SQLite target is printed as its path (not ***), a URL keeps its password
+// starred, and --schema is applied or refused, never silently dropped.
+const t = tempDir('videodex-db-flags-');
+const data = path.join(t.dir, 'data');
+afterAll(() => t.cleanup());
+
+beforeAll(async () => {
+  const source = new SqliteStore(path.join(data, 'videodex.db'));
+  await source.migrate();
+  await source.upsertMany([makeRecord(), makeRecord(), makeRecord()]);
+  await source.close();
+});
+
+/** A config file whose [Database] section is `lines`. */
+function configWith(name: string, lines: string[]): string {
+  const file = path.join(t.dir, `${name}.ini`);
+  writeFileSync(file, ['[Database]', ...lines, ''].join('\n'));
+  return file;
+}
+
+describe('videodex db migrate / db copy print a SQLite target as its path', () => {
+  it('db migrate --url <sqlite file> prints the file, not ***', async () => {
+    const file = path.join(t.dir, 'other.db');
+    const r = await runCliInProcess('db', 'migrate', '--url', file, '--data-dir', data);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`migrated sqlite at ${file}\n`);
+    expect(existsSync(file)).toBe(true);
+  });
+
+  it('db copy --to <sqlite file> prints the file, not ***', async () => {
+    const file = path.join(t.dir, 'copy.db');
+    const r = await runCliInProcess('db', 'copy', '--to', file, '--data-dir', data);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`copied 3 records and 0 input rows to sqlite at ${file}; counts verified (3 = 3), 3 records compared whole\n`);
+    expect(r.stdout).not.toContain('***');
+  });
+
+  it('a URL is still printed with its password starred (in the --schema error, before any connection)', async () => {
+    const r = await runCliInProcess('db', 'migrate', '--url', 'mongodb://vdx:s3cret-pw@127.0.0.1:1/named', '--schema', 'other', '--data-dir', data);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('videodex: --schema other: --url mongodb://vdx:***@127.0.0.1:1/named names its MongoDB database (named) in the URL, which wins over --schema\n');
+    expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
+    expect(maskSecret('postgres://vdx:s3cret-pw@db.internal:5432/videodex')).toBe('postgres://vdx:***@db.internal:5432/videodex');
+  });
+});
+
+describe('videodex db migrate --schema without --url', () => {
+  it('is refused on a SQLite library, naming the flag (exit 3), and makes nothing', async () => {
+    const empty = path.join(t.dir, 'no-library');
+    const r = await runCliInProcess('db', 'migrate', '--schema', 'foo', '--data-dir', empty);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('videodex: --schema foo: the configured store is a SQLite store, which has no schemas (--schema is for PostgreSQL and MongoDB)\n');
+    expect(existsSync(path.join(empty, 'videodex.db'))).toBe(false);
+  });
+
+  it('is refused for a SQLite --url or --to as well (exit 3)', async () => {
+    const file = path.join(t.dir, 'schema.db');
+    const m = await runCliInProcess('db', 'migrate', '--url', file, '--schema', 'foo', '--data-dir', data);
+    expect(m.code).toBe(3);
+    expect(m.stderr).toBe(`videodex: --schema foo: --url ${file} is a SQLite store, which has no schemas (--schema is for PostgreSQL and MongoDB)\n`);
+    const c = await runCliInProcess('db', 'copy', '--to', file, '--schema', 'foo', '--data-dir', data);
+    expect(c.code).toBe(3);
+    expect(c.stderr).toBe(`videodex: --schema foo: --to ${file} is a SQLite store, which has no schemas (--schema is for PostgreSQL and MongoDB)\n`);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('is refused when the configured MongoDB URL names its database, which would win over it (exit 3)', async () => {
+    const config = configWith('mongo', ['Backend = mongodb', 'Url = mongodb://vdx:s3cret-pw@127.0.0.1:1/named']);
+    const r = await runCliInProcess('db', 'migrate', '--schema', 'other', '--config', config, '--data-dir', data);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('videodex: --schema other: the configured store names its MongoDB database (named) in the URL, which wins over --schema\n');
+  });
+
+  const pgUrl = process.env.VIDEODEX_TEST_PG_URL;
+  it.skipIf(!pgUrl)('migrates that schema of the configured PostgreSQL store, in place of [Database] Schema', async () => {
+    const schema = `vdx_cli_${randomBytes(4).toString('hex')}`;
+    const dir = path.join(t.dir, 'pg');
+    mkdirSync(dir, { recursive: true });
+    const config = configWith('pg', ['Backend = postgres', `Url = ${pgUrl}`, 'SearchReplica = false']);
+    const pg = new PostgresStore({ url: pgUrl!, schema });
+    try {
+      const r = await runCliInProcess('db', 'migrate', '--schema', schema, '--config', config, '--data-dir', dir);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`migrated postgres at ${maskSecret(pgUrl!)}, schema ${schema}\n`);
+      expect(await pg.count()).toBe(0); // the schema's tables exist
+    } finally {
+      await pg.dropSchema().catch(() => undefined);
+      await pg.close();
+    }
+  });
+});

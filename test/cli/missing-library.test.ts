@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../helpers/cli.js';
+import { tempDir } from '../helpers/media.js';
+
+const t = tempDir('videodex-nolib-');
+afterAll(() => t.cleanup());
+
+describe('a command over a library that is not there', () => {
+  // A typo in --data-dir used to make a new empty library and answer "no matches" (exit 0).
+  const commands: string[][] = [
+    ['search', 'beach'],
+    ['show', '0123456789abcdef'],
+    ['export', '--format', 'jsonl'],
+    ['tags'],
+    ['categories'],
+    ['review'],
+    ['retag'],
+    ['remove', '--all'],
+    ['sources', 'status'],
+    ['dataset', 'build', '-o', path.join(t.dir, 'ds')],
+    ['serve', '--port', '0'],
+  ];
+  it.each(commands)('%s says so and makes nothing', async (...args) => {
+    const dir = path.join(t.dir, `typo-${args[0]}`);
+    const r = await runCliInProcess(...args, '--data-dir', dir);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(`no library at ${path.join(dir, 'videodex.db')}: process some videos first`);
+    expect(r.stdout).toBe('');
+    expect(existsSync(path.join(dir, 'videodex.db'))).toBe(false);
+  });
+
+  it('--db naming a missing file is the same mistake', async () => {
+    const file = path.join(t.dir, 'nodb.db');
+    const r = await runCliInProcess('search', '--db', file);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`no library at ${file}`);
+    expect(existsSync(file)).toBe(false);
+  });
+});
