@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskSecret } from '../../src/core/index.js';
 import { SqliteStore } from '../../src/store/index.js';
 import { PostgresStore } from '../../src/store/postgres/index.js';
-import { runCliInProcess } from '../helpers/cli.js';
+import { runCliInProcess, expectConfigError } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
 
@@ -59,9 +59,7 @@ describe('videodex db migrate --schema without --url', () => {
   it('is refused on a SQLite library, naming the flag (exit 3), and makes nothing', async () => {
     const empty = path.join(t.dir, 'no-library');
     const r = await runCliInProcess('db', 'migrate', '--schema', 'foo', '--data-dir', empty);
-    expect(r.code).toBe(3);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('videodex: --schema foo: the configured store is a SQLite store, which has no schemas (--schema is for PostgreSQL and MongoDB)\n');
+    await expectConfigError(r, '--schema foo: the configured store is a SQLite store, which has no schemas (--schema is for PostgreSQL and MongoDB)');
     expect(existsSync(path.join(empty, 'videodex.db'))).toBe(false);
   });
 

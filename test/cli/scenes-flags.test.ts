@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliInProcess } from '../helpers/cli.js';
+import { runCliInProcess, expectConfigError } from '../helpers/cli.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
 
 // `videodex scenes` refuses flags that contradict each other or do nothing alone, instead of one silently winning.
@@ -18,9 +18,7 @@ const scenes = (...flags: string[]) => runCliInProcess('scenes', video, '--data-
 describe('videodex scenes flag conflicts', () => {
   it('--csv with --json is an error naming both (exit 3), not CSV; either alone still works', async () => {
     const r = await scenes('--csv', '--json');
-    expect(r.code).toBe(3);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('videodex: scenes: --csv and --json cannot be used together (choose one output format)\n');
+    await expectConfigError(r, 'scenes: --csv and --json cannot be used together (choose one output format)');
     const json = await scenes('--json');
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ fps: 10, frames: 10 });
@@ -31,9 +29,7 @@ describe('videodex scenes flag conflicts', () => {
 
   it('--threshold and --scene-threshold with different values is an error naming both (exit 3); the same value is fine', async () => {
     const r = await scenes('--threshold', '5', '--scene-threshold', '50', '--json');
-    expect(r.code).toBe(3);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('videodex: scenes: --threshold 5 and --scene-threshold 50 conflict (--scene-threshold is the same setting as --threshold; give one)\n');
+    await expectConfigError(r, 'scenes: --threshold 5 and --scene-threshold 50 conflict (--scene-threshold is the same setting as --threshold; give one)');
     const same = await scenes('--threshold', '250', '--scene-threshold', '250', '--json');
     expect(same.code, same.stderr).toBe(0);
     expect(JSON.parse(same.stdout)).toMatchObject({ frames: 10, scenes: [expect.objectContaining({ startFrame: 0 })] });
@@ -41,9 +37,7 @@ describe('videodex scenes flag conflicts', () => {
 
   it('--skip-cuts without --csv is an error naming the flag it needs (exit 3); with --csv it drops the timecode row', async () => {
     const plain = await scenes('--skip-cuts');
-    expect(plain.code).toBe(3);
-    expect(plain.stdout).toBe('');
-    expect(plain.stderr).toBe('videodex: scenes: --skip-cuts needs --csv (it drops the timecode row of the CSV)\n');
+    await expectConfigError(plain, 'scenes: --skip-cuts needs --csv (it drops the timecode row of the CSV)');
     const json = await scenes('--skip-cuts', '--json');
     expect(json.code).toBe(3);
     expect(json.stderr).toBe('videodex: scenes: --skip-cuts needs --csv (it drops the timecode row of the CSV)\n');

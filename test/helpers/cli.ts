@@ -63,3 +63,11 @@ export async function runCliInProcess(...args: string[]): Promise<CliResult> {
     process.exitCode = before;
   }
 }
+
+/** A flag or config mistake as the CLI reports it: exit 3, nothing on stdout, this one line on stderr. */
+export async function expectConfigError(r: CliResult, line: string): Promise<void> {
+  const { expect } = await import('vitest');
+  expect(r.code, r.stderr).toBe(3);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toBe(`videodex: ${line}\n`);
+}
