@@ -45,11 +45,19 @@ function intParam(value: string | undefined, name: string, min: number, max: num
   return n;
 }
 
-/** Serves a file with HTTP Range support, so a browser can seek to a scene without downloading the whole video. */
-async function sendFile(file: string, type: string, rangeHeader: string | undefined): Promise<Response> {
+/**
+ * Serves a file with HTTP Range support, so a browser can seek to a scene without downloading the whole video.
+ * Revalidated on every use by its size and time (a 304 when unchanged): keyframes are rewritten under the same
+ * names when a video is processed again, and an hour of caching showed the old ones.
+ */
+async function sendFile(file: string, type: string, header: (name: string) => string | undefined): Promise<Response> {
   const info = await stat(file).catch(() => null);
   if (!info?.isFile()) return Response.json({ error: 'the file is no longer on disk' }, { status: 404 });
-  const headers: Record<string, string> = { 'content-type': type, 'accept-ranges': 'bytes', 'cache-control': 'private, max-age=3600' };
+  const etag = `W/"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`;
+  const headers: Record<string, string> = { 'content-type': type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-cache', etag, 'last-modified': info.mtime.toUTCString() };
+  const known = header('if-none-match');
+  if (known && known.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return new Response(null, { status: 304, headers: { etag, 'cache-control': headers['cache-control']! } });
+  const rangeHeader = header('range');
   const m = rangeHeader ? /^bytes=(\d*)-(\d*)$/i.exec(rangeHeader.trim()) : null;
   // a range whose last byte comes before its first is invalid, and an invalid range is ignored (RFC 9110 14.2)
   if (m && (m[1] || m[2]) && !(m[1] && m[2] && Number(m[2]) < Number(m[1]))) {
@@ -148,20 +156,20 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     const v = await record(c.req.param('id'));
     if (!v) return c.json({ error: 'no such video' }, 404);
     const type = VIDEO_TYPES[path.extname(v.file.path).toLowerCase()] ?? 'application/octet-stream';
-    return sendFile(v.file.path, type, c.req.header('range'));
+    return sendFile(v.file.path, type, (name) => c.req.header(name));
   });
 
   api.get('/api/videos/:id/keyframes/:index', async (c) => {
     const v = await record(c.req.param('id'));
     const scene = v?.scenes.find((s) => String(s.index) === c.req.param('index'));
     if (!scene?.keyframe) return c.json({ error: 'no such keyframe' }, 404);
-    return sendFile(scene.keyframe, 'image/jpeg', c.req.header('range'));
+    return sendFile(scene.keyframe, 'image/jpeg', (name) => c.req.header(name));
   });
 
   api.get('/api/videos/:id/contact-sheet', async (c) => {
     const v = await record(c.req.param('id'));
     if (!v?.contactSheet) return c.json({ error: 'no contact sheet' }, 404);
-    return sendFile(v.contactSheet, 'image/jpeg', c.req.header('range'));
+    return sendFile(v.contactSheet, 'image/jpeg', (name) => c.req.header(name));
   });
 
   return api;

@@ -116,4 +116,24 @@ describe('videodex serve', () => {
     expect(await status(`localhost:${port}`)).toBe(200);
     expect(await status(`[::1]:${port}`)).toBe(200);
   });
+
+  it('revalidates files by an ETag: 304 while unchanged, the new bytes once a keyframe is rewritten', async () => {
+    const v = await (await fetch(`${base}/api/videos/${ids[0]}`)).json();
+    const url = `${base}/api/videos/${ids[0]}/keyframes/${v.scenes[0].index}`;
+    const first = await fetch(url);
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^W\/"/);
+    expect(first.headers.get('cache-control')).toBe('private, no-cache');
+    await first.arrayBuffer();
+    const again = await fetch(url, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    // processing again rewrites keyframes under the same names: the old tag must no longer match
+    const { appendFileSync, utimesSync } = await import('node:fs');
+    appendFileSync(v.scenes[0].keyframe, Buffer.from([0]));
+    utimesSync(v.scenes[0].keyframe, new Date(), new Date(Date.now() + 5000));
+    const changed = await fetch(url, { headers: { 'if-none-match': etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    await changed.arrayBuffer();
+  });
 });

@@ -131,6 +131,23 @@ describe('query language', () => {
     expect(p.terms).toEqual([{ value: 'beach', phrase: false, prefix: false }]);
     expect(() => planQuery({ cursor: 'garbage!' })).toThrow(QueryError);
   });
+
+  it('takes a cursor only as search makes it: a hand-made one with the wrong value type is an error, not an empty page', () => {
+    const made = (c: unknown) => Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
+    expect(planQuery({ sort: 'added-desc', cursor: made({ sort: 'added-desc', value: '2024-01-01T00:00:00.000Z', id: 'x' }) }).after).toMatchObject({ value: '2024-01-01T00:00:00.000Z' });
+    expect(planQuery({ sort: 'size-asc', cursor: made({ sort: 'size-asc', value: 10, id: 'x' }) }).after).toMatchObject({ value: 10 });
+    expect(planQuery({ cursor: made({ offset: 40 }) }).offset).toBe(40);
+    for (const bad of [
+      { sort: 'added-desc', value: 1, id: 'x' },
+      { sort: 'size-asc', value: '10', id: 'x' },
+      { sort: 'toString', value: 'a', id: 'x' },
+      { sort: 'duration-desc', value: null, id: 'x' },
+      { offset: 1e300 },
+      { offset: -1 },
+    ]) {
+      expect(() => planQuery({ cursor: made(bad) }), JSON.stringify(bad)).toThrow(/cursor: not a cursor from this search/);
+    }
+  });
 });
 
 describe('query parser fuzz', () => {

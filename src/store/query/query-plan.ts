@@ -1,7 +1,7 @@
 import { QueryError } from '../../core/index.js';
 import type { QueryNode, SearchQuery, SortKey } from '../search-query.js';
 import type { IndexFields } from './index-fields.js';
-import { checkedSortKey, MAX_LIMIT, parseQuery } from './query-parser.js';
+import { checkedSortKey, MAX_LIMIT, parseQuery, sortKeyOf } from './query-parser.js';
 import { normalizeText } from './text.js';
 
 export const DEFAULT_LIMIT = 20;
@@ -118,9 +118,14 @@ export function encodeCursor(c: KeysetCursor | { offset: number }): string {
 export function decodeCursor(s: string): KeysetCursor | { offset: number } {
   try {
     const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (typeof v.offset === 'number' && Number.isInteger(v.offset) && v.offset >= 0) return { offset: v.offset };
-    if (typeof v.sort === 'string' && typeof v.id === 'string' && (typeof v.value === 'string' || typeof v.value === 'number')) {
-      return { sort: v.sort as SortKey, value: v.value, id: v.id };
+    if (typeof v.offset === 'number' && Number.isSafeInteger(v.offset) && v.offset >= 0) return { offset: v.offset };
+    const sort = typeof v.sort === 'string' ? sortKeyOf(v.sort) : null;
+    const spec = sort ? sortSpec(sort) : null;
+    // the value is the sort column's: a number for duration and size, text otherwise (a hand-made cursor with the
+    // other type matched nothing and answered an empty page)
+    const numeric = spec?.field === 'duration' || spec?.field === 'bytes';
+    if (sort && spec && typeof v.id === 'string' && typeof v.value === (numeric ? 'number' : 'string') && (!numeric || Number.isFinite(v.value))) {
+      return { sort, value: v.value as string | number, id: v.id };
     }
   } catch {
     // fall through
