@@ -48,6 +48,23 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
     expect(w3.stderr.match(/: unchanged/g), w3.stderr).toHaveLength(2);
   });
 
+  it('enqueueing again with --force gives a job still waiting the new options, instead of dropping them', async () => {
+    const q2 = ['--redis', redisUrl!, '--queue', `${queue}-force`, '--data-dir', path.join(t.dir, 'data-force')];
+    const input = path.join(t.dir, 'a.mp4');
+    await runCli(['enqueue', input, ...q2], { env });
+    expect(finishedJobs((await runCli(['worker', '--exit-when-empty', ...q2], { env })).stderr)).toBe(1);
+    // queued again with nothing to do, then asked to redo scenes while that job still waits
+    await runCli(['enqueue', input, ...q2], { env });
+    const forced = await runCli(['enqueue', input, '--force', 'scenes', '--json', ...q2], { env });
+    expect(JSON.parse(forced.stdout)).toMatchObject({ added: 0, alreadyQueued: 1, updated: 1 });
+    const same = await runCli(['enqueue', input, '--force', 'scenes', '--json', ...q2], { env });
+    expect(JSON.parse(same.stdout)).toMatchObject({ added: 0, alreadyQueued: 1, updated: 0 });
+    const w = await runCli(['worker', '--exit-when-empty', ...q2], { env });
+    expect(finishedJobs(w.stderr)).toBe(1);
+    expect(w.stderr).not.toMatch(/: unchanged/);
+    expect(w.stderr).toMatch(/a\.mp4 \([0-9a-f]+\): done/);
+  }, 120_000);
+
   it('a worker on an empty queue exits at once with --exit-when-empty', async () => {
     const w = await runCli(['worker', '--exit-when-empty', '--redis', redisUrl!, '--queue', `${queue}-empty`, '--data-dir', path.join(t.dir, 'data2')], { env });
     expect(w.code).toBe(0);

@@ -44,7 +44,7 @@ export function registerQueue(program: Command): void {
           force,
         });
         if (flags.json) out(JSON.stringify({ ...r, problems: expanded.problems.length }));
-        else err(`videodex: queued ${r.added} input(s) on ${q.Name}${r.alreadyQueued ? `, ${r.alreadyQueued} already queued` : ''}`);
+        else err(`videodex: queued ${r.added} input(s) on ${q.Name}${r.alreadyQueued ? `, ${r.alreadyQueued} already queued` : ''}${r.updated ? ` (${r.updated} waiting given the new options)` : ''}`);
         process.exitCode = expanded.problems.length ? 1 : 0;
       } finally {
         await app.close();

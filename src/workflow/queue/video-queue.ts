@@ -69,14 +69,26 @@ export function jobIdFor(item: InputItem): string {
   return createHash('sha256').update(item.key).digest('hex').slice(0, 40);
 }
 
-/** Adds one job per input. Returns how many were added and how many were already waiting or running. */
-export async function enqueueItems(settings: QueueSettings, items: readonly InputItem[], options: { retryFailed?: boolean; force?: string[]; attempts?: number } = {}): Promise<{ added: number; alreadyQueued: number }> {
+/** A waiting job's data with the options of a later enqueue added: forced stages joined, retry-failed if either asked. */
+export function withLaterOptions(data: VideoJobData, options: { retryFailed?: boolean; force?: readonly string[] }): VideoJobData | null {
+  const force = [...new Set([...(data.force ?? []), ...(options.force ?? [])])];
+  const retryFailed = Boolean(data.retryFailed || options.retryFailed);
+  if (force.length === (data.force?.length ?? 0) && retryFailed === Boolean(data.retryFailed)) return null;
+  return { ...data, ...(retryFailed ? { retryFailed: true } : {}), ...(force.length ? { force } : {}) };
+}
+
+/**
+ * Adds one job per input. Returns how many were added, how many were already waiting or running, and how many of
+ * those that still wait took this call's --force / --retry-failed (a running job keeps what it started with).
+ */
+export async function enqueueItems(settings: QueueSettings, items: readonly InputItem[], options: { retryFailed?: boolean; force?: string[]; attempts?: number } = {}): Promise<{ added: number; alreadyQueued: number; updated: number }> {
   const { Queue, Redis } = await loadDrivers();
   const connection = await connect(Redis, settings.redisUrl);
   const queue = new Queue<VideoJobData, VideoJobResult>(settings.name, { connection });
   try {
     let added = 0;
     let alreadyQueued = 0;
+    let updated = 0;
     for (let i = 0; i < items.length; i += 500) {
       const batch = items.slice(i, i + 500);
       const ids = batch.map(jobIdFor);
@@ -85,6 +97,18 @@ export async function enqueueItems(settings: QueueSettings, items: readonly Inpu
       // A finished job with the same id would block the new one: clear it, its work is on the record.
       await Promise.all(fresh.map((item) => queue.remove(jobIdFor(item)).catch(() => 0)));
       alreadyQueued += batch.length - fresh.length;
+      if (options.retryFailed || options.force?.length) {
+        // re-enqueueing with --force used to count the input as queued and drop the new options
+        const waiting = ids.filter((_, j) => ['waiting', 'delayed', 'prioritized'].includes(existing[j] as string));
+        for (const id of waiting) {
+          const job = await queue.getJob(id);
+          const next = job ? withLaterOptions(job.data, options) : null;
+          if (job && next) {
+            await job.updateData(next);
+            updated++;
+          }
+        }
+      }
       await queue.addBulk(
         fresh.map((item) => ({
           name: 'video',
@@ -100,7 +124,7 @@ export async function enqueueItems(settings: QueueSettings, items: readonly Inpu
       );
       added += fresh.length;
     }
-    return { added, alreadyQueued };
+    return { added, alreadyQueued, updated };
   } finally {
     await queue.close();
     connection.disconnect();
