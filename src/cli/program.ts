@@ -26,6 +26,9 @@ const COMMANDS: Array<(program: Command) => void> = [
   registerCategories, registerReview, registerUsage, registerDb, registerServe, registerQueue, registerConfig, registerDoctor,
 ];
 
+/** What the user named is not there (a video, an id prefix naming several, a dataset folder): exit 1, as `show` always did. */
+const NOT_FOUND_CODES = new Set(['E_NOT_FOUND', 'E_AMBIGUOUS', 'E_DATASET_MISSING']);
+
 export function buildProgram(): Command {
   const program = new Command('videodex')
     .description('turn piles of videos into a searchable, tagged, AI-described library and training datasets')
@@ -72,7 +75,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     process.stderr.write(`videodex: ${describeError(err)}\n`);
     if (err instanceof ConfigError) return ExitCode.Config;
-    if (err instanceof AppError && (err.code === 'E_NOT_FOUND' || err.code === 'E_AMBIGUOUS')) return ExitCode.SomeFailed;
+    if (err instanceof AppError && NOT_FOUND_CODES.has(err.code)) return ExitCode.SomeFailed;
     return ExitCode.Fatal;
   }
 }

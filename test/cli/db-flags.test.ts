@@ -99,3 +99,14 @@ describe('videodex db migrate --schema without --url', () => {
     }
   });
 });
+
+describe('db copy resuming', () => {
+  it('one interrupted copy per target, however its SQLite path is written', async () => {
+    const { copyCheckpointKey } = await import('../../src/cli/commands/db-command.js');
+    const rel = path.relative(process.cwd(), path.join(t.dir, 'target.db'));
+    expect(copyCheckpointKey(rel, undefined)).toBe(copyCheckpointKey(path.join(t.dir, 'target.db'), undefined));
+    expect(copyCheckpointKey(`sqlite://${path.join(t.dir, 'target.db')}`, undefined)).toBe(copyCheckpointKey(rel, undefined));
+    expect(copyCheckpointKey(rel, undefined)).not.toBe(copyCheckpointKey(path.join(t.dir, 'other.db'), undefined));
+    expect(copyCheckpointKey('postgres://db/x', 'a')).not.toBe(copyCheckpointKey('postgres://db/x', 'b'));
+  });
+});

@@ -31,6 +31,13 @@ describe('a command over a library that is not there', () => {
     expect(existsSync(path.join(dir, 'videodex.db'))).toBe(false);
   });
 
+  it('dataset stats on a folder with no dataset says so with exit 1, as show does for an unknown id', async () => {
+    const dir = path.join(t.dir, 'no-dataset');
+    const r = await runCliInProcess('dataset', 'stats', dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`videodex: ${dir}: no dataset.json (not a videodex dataset, or its build never finished)\n`);
+  });
+
   it('--db naming a missing file is the same mistake', async () => {
     const file = path.join(t.dir, 'nodb.db');
     const r = await runCliInProcess('search', '--db', file);

@@ -22,6 +22,12 @@ export function shownLocation(url: string): string {
   return backendOfUrl(url) === 'sqlite' ? url : maskSecret(url);
 }
 
+/** Which interrupted copy a `db copy --to` resumes: one per target, however its SQLite path was written. */
+export function copyCheckpointKey(to: string, schema: string | undefined): string {
+  const target = backendOfUrl(to) === 'sqlite' ? path.resolve(to.replace(/^sqlite:(\/\/)?/i, '')) : to;
+  return createHash('sha256').update(`${target}\n${schema ?? ''}`).digest('hex').slice(0, 12);
+}
+
 /** The database a MongoDB URL names in its path, if any (then it wins over --schema, as over [Database] Schema). */
 function mongoDatabaseOf(url: string): string {
   try {
@@ -95,7 +101,7 @@ export function registerDb(program: Command): void {
       try {
         const from = await app.library();
         const target = await storeAt(to, flags, app.config.Database.PoolSize, app.config.Database.Compat, `--to ${shownLocation(to)}`);
-        const key = createHash('sha256').update(`${to}\n${flags.schema ?? ''}`).digest('hex').slice(0, 12);
+        const key = copyCheckpointKey(to, flags.schema);
         const checkpointFile = path.join(app.config.Paths.DataDir, `db-copy-${key}.json`);
         if (flags.resume === false) (await import('node:fs')).rmSync(checkpointFile, { force: true });
         const started = Date.now();
