@@ -165,13 +165,16 @@ export class PipelineRunner {
         ran++;
         summary.stagesRun++;
       } catch (err) {
+        // Stopped (Ctrl-C), not failed: nothing is recorded, so the next run resumes the download (its .part is
+        // kept) instead of reporting a failure "from an earlier run" that only --retry-failed would redo.
+        if (signal.aborted) return { videoId: null, status: 'aborted', ran };
         const message = describeError(err);
         const code = (err as { code?: string }).code ?? null;
         await store.putInput(inputRow(item, prior, { status: 'failed', videoId: null, error: message, errorCode: code }));
         logger.warn({ input: item.raw, err: message, code }, 'acquire failed');
         emit({ type: 'stage-end', input: item, videoId: null, stage: 'acquire', outcome: 'failed', ms: Date.now() - t0, error: message });
         fail({ videoId: null, stage: 'acquire', error: message, earlier: false });
-        return { videoId: null, status: signal.aborted ? 'aborted' : 'failed', ran };
+        return { videoId: null, status: 'failed', ran };
       }
       videoId = acquired.sha256.slice(0, this.deps.config.General.IdLength);
       emit({ type: 'stage-end', input: item, videoId, stage: 'acquire', outcome: 'done', ms: Date.now() - t0 });
@@ -309,6 +312,8 @@ export class PipelineRunner {
         summary.stagesRun++;
         end('done', ms);
       } catch (err) {
+        // a stage cut short by Ctrl-C is not a failure of the video: the next run runs it again
+        if (signal.aborted) return { videoId: video.id, status: 'aborted', ran };
         const ms = Date.now() - t0;
         const message = describeError(err);
         const code = (err as { code?: string }).code;

@@ -168,6 +168,34 @@ describe('PipelineRunner', () => {
     expect([one.calls, two.calls, other.calls].map((c) => c.length)).toEqual([1, 1, 1]);
   });
 
+  it('a stage cut short by an abort (Ctrl-C) is not recorded as failed: the next run runs it again', async () => {
+    const h = await harness({ 'a.mp4': 'aaa' });
+    const controller = new AbortController();
+    let calls = 0;
+    const slow: Stage = {
+      name: 'slow',
+      version: '1',
+      needs: ['acquire'],
+      resource: 'cpu',
+      cacheable: false,
+      inputHash: (v) => hashInputs(v.file.sha256),
+      run(_v, ctx) {
+        calls++;
+        if (calls > 1) return Promise.resolve({});
+        setTimeout(() => controller.abort(), 10);
+        return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('This operation was aborted'))));
+      },
+    };
+    const first = await h.runner([slow]).run(h.items, { signal: controller.signal });
+    expect(first.failures).toEqual([]);
+    const stored = (await h.store.search({})).hits[0]?.video;
+    expect(stored!.stages.slow).toBeUndefined();
+    const second = await h.runner([slow]).run(h.items);
+    expect(second.failures).toEqual([]);
+    expect(calls).toBe(2);
+    expect((await h.store.get(stored!.id))!.stages.slow!.status).toBe('done');
+  });
+
   it('treats the same content reached twice as one video with both sources', async () => {
     const h = await harness({ 'a.mp4': 'same', 'copy-of-a.mp4': 'same' });
     const s = await h.runner([countingStage('one', ['acquire']).stage], { Concurrency: { Cpu: 1 } }).run(h.items);
