@@ -181,23 +181,28 @@ export function readInputList(text: string, file: string): { entries: ListEntry[
     });
     return { entries, problems: [] };
   }
-  let rows: Array<Record<string, string>>;
+  let rows: Array<{ record: Record<string, string>; info: { lines: number } }>;
   try {
     rows = parseCsv(clean, {
       columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
       skip_empty_lines: true,
       trim: true,
       relax_column_count: true,
+      // a line starting with # is a comment; a # inside a row is data (`C# basics`, `clip.mp4#t=3`)
       comment: '#',
-    }) as Array<Record<string, string>>;
+      comment_no_infix: true,
+      // each record's line in the file, so a message names the line a person sees (comments and blanks count)
+      info: true,
+    }) as unknown as Array<{ record: Record<string, string>; info: { lines: number } }>;
   } catch (err) {
     return { entries: [], problems: [{ raw: file, message: `not a readable CSV list: ${(err as Error).message}` }] };
   }
   const entries: ListEntry[] = [];
   const problems: InputProblem[] = [];
   const pick = (row: Record<string, string>, names: string[]) => names.map((n) => row[n]).find((v) => v !== undefined && v !== '');
-  rows.forEach((row, i) => {
-    const where = `${path.basename(file)} row ${i + 2}`;
+  rows.forEach(({ record: row, info }) => {
+    const line = info.lines;
+    const where = `${path.basename(file)} row ${line}`;
     const url = pick(row, URL_COLUMNS);
     const id = pick(row, ID_COLUMNS);
     const raw = url ?? (id ? `https://www.youtube.com/watch?v=${encodeURIComponent(id)}` : undefined);
@@ -227,7 +232,7 @@ export function readInputList(text: string, file: string): { entries: ListEntry[
       raw,
       list: {
         file,
-        row: i + 2,
+        row: line,
         ...(label ? { label } : {}),
         ...(split ? { split } : {}),
         ...(start !== undefined ? { start } : {}),

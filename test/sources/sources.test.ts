@@ -176,6 +176,17 @@ describe('labelled lists (Kinetics CSV)', () => {
     expect(r.problems.map((p) => `${p.raw}: ${p.message}`)).toEqual(['k.csv row 3: no url or youtube_id', 'k.csv row 4: end (3) must be after start (5)']);
   });
 
+  it('names the line a person sees (comments and blank lines count), and keeps a # inside a row as data', () => {
+    const csv = 'url,label\n# a comment\n\nhttp://h/hash%23name.mp4,C# basics\nhttp://h/a.mp4#t=3,x\nclips/a.mp4,bad,5,1\n';
+    const withTimes = csv.replace('url,label', 'url,label,start,end');
+    const r = readInputList(withTimes, '/lists/c.csv');
+    expect(r.entries).toEqual([
+      { raw: 'http://h/hash%23name.mp4', list: { file: '/lists/c.csv', row: 4, label: 'C# basics' } },
+      { raw: 'http://h/a.mp4#t=3', list: { file: '/lists/c.csv', row: 5, label: 'x' } },
+    ]);
+    expect(r.problems.map((p) => `${p.raw}: ${p.message}`)).toEqual(['c.csv row 6: end (1) must be after start (5)']);
+  });
+
   it('downloads, trims (copy on a keyframe, re-encode off one), labels as list categories', async () => {
     const { sources, ctx, mediaDir } = setup('list1');
     const listFile = path.join(t.dir, 'train.csv');
