@@ -86,6 +86,30 @@ describe('config', () => {
     expect(maskSecret('')).toBe('');
   });
 
+  it('treats credentials written into any URL as secrets: a ?password= of a database, an endpoint user:pass@ or ?api-key=', () => {
+    const loaded = loadConfig({
+      env: {
+        VIDEODEX_DATABASE_URL: 'postgres://u@db/x?password=s3cretQP&sslmode=require',
+        VIDEODEX_QWENVL_PUBLICENDPOINT: 'http://epuser:epPASSWD1@127.0.0.1:9/v1?api-key=epQUERYKEY1',
+      },
+    });
+    const secrets = secretValues(loaded);
+    expect(secrets).toEqual(expect.arrayContaining(['s3cretQP', 'epPASSWD1', 'epQUERYKEY1']));
+    const text = JSON.stringify(describeConfig(loaded));
+    for (const s of ['s3cretQP', 'epPASSWD1', 'epQUERYKEY1']) expect(text).not.toContain(s);
+    expect(maskSecret('postgres://u@db/x?password=s3cretQP&sslmode=require')).toBe('postgres://u@db/x?password=***&sslmode=require');
+    // a URL with nothing secret in it is shown as it is
+    expect(describeConfig(loadConfig({ env: { VIDEODEX_QWENVL_PUBLICENDPOINT: 'http://127.0.0.1:9/v1?x=1' } })).find((r) => r.key === 'PublicEndpoint')!.value).toBe('http://127.0.0.1:9/v1?x=1');
+  });
+
+  it('scrubs a key from a model error before cutting the message, so no part of it is kept', async () => {
+    const { httpModelError } = await import('../../src/analysis/vlm/endpoint.js');
+    const key = 'sk-ENVsecretKEY9876543210';
+    const e = httpModelError('openai', 'at http://x', 401, { error: { message: `${'x'.repeat(290)}${key}` } }, undefined, [key]);
+    expect(e.message).not.toContain('sk-ENVsecr');
+    expect(e.message).toContain('HTTP 401');
+  });
+
   it('parses sizes, lists and booleans from strings', () => {
     const { config } = loadConfig({ env: { VIDEODEX_SOURCES_MAXBYTES: '2G', VIDEODEX_GENERAL_VIDEOEXTENSIONS: 'mp4, mkv', VIDEODEX_GENERAL_SNIFFCONTENT: 'no' } });
     expect(config.Sources.MaxBytes).toBe(2 * 1024 ** 3);

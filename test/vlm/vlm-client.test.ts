@@ -45,6 +45,19 @@ describe('openai provider (official SDK)', () => {
     expect(imagesIn(body)[0]).toBe(`data:image/jpeg;base64,${frame.jpegBase64}`);
   });
 
+  it('a password or key written into the endpoint URL never reaches the error (fetch quotes the URL it refuses)', async () => {
+    const endpoint = 'http://epuser:epPASSWD1@127.0.0.1:9/v1?api-key=epQUERYKEY1';
+    const clients = [
+      new OpenAiVlmClient({ endpoint, accessKey: KEY, authHeader: 'auto', frameListFormat: 'dashscope' }),
+      new PaiEasVlmClient({ endpoint, accessKey: KEY, authHeader: 'auto', requestFormat: 'openai', responsePath: '', frameListFormat: 'dashscope' }),
+    ];
+    for (const client of clients) {
+      const err = await client.describe(request()).then(() => null, (e: Error) => e);
+      expect(err, client.provider).toBeInstanceOf(Error);
+      expect(err!.message, client.provider).not.toMatch(/epPASSWD1|epQUERYKEY1/);
+    }
+  });
+
   it('sends the PAI-EAS token as is (no Bearer) when AuthHeader = token', async () => {
     const s = await fake({ auth: { openai: KEY } });
     const client = new OpenAiVlmClient({ endpoint: `${s.url}/api/predict/svc/v1/chat/completions`, accessKey: KEY, authHeader: 'token', frameListFormat: 'dashscope' });

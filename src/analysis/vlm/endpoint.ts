@@ -88,15 +88,16 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** The provider's error code and message from an error body (OpenAI, DashScope and EAS shapes). */
-export function errorDetails(body: unknown): { code?: string; message?: string } {
-  if (!body || typeof body !== 'object') return typeof body === 'string' && body.trim() ? { message: body.trim().slice(0, 300) } : {};
+export function errorDetails(body: unknown, secrets: readonly string[] = []): { code?: string; message?: string } {
+  // scrubbed before it is cut: a key cut in two would no longer match and its first characters would be kept
+  if (!body || typeof body !== 'object') return typeof body === 'string' && body.trim() ? { message: redact(body.trim(), secrets).slice(0, 300) } : {};
   const b = body as Record<string, unknown>;
   const inner = (b.error && typeof b.error === 'object' ? b.error : b) as Record<string, unknown>;
   const code = inner.code ?? b.code ?? inner.type;
   const message = inner.message ?? b.message ?? (typeof b.error === 'string' ? b.error : undefined);
   return {
     ...(code !== undefined && code !== null ? { code: String(code) } : {}),
-    ...(typeof message === 'string' ? { message: message.slice(0, 300) } : {}),
+    ...(typeof message === 'string' ? { message: redact(message, secrets).slice(0, 300) } : {}),
   };
 }
 
@@ -109,7 +110,7 @@ export function httpModelError(
   retryAfter: number | undefined,
   secrets: readonly string[],
 ): ModelError {
-  const { code, message } = errorDetails(body);
+  const { code, message } = errorDetails(body, secrets);
   const hint =
     status === 401 || status === 403
       ? ' (check [QwenVL] AccessKey / VIDEODEX_QWEN_ACCESS_KEY and AuthHeader)'

@@ -1,5 +1,5 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { ModelError, redact } from '../../core/index.js';
+import { ModelError, redact, urlSecrets } from '../../core/index.js';
 import { authorizationValue, endpointLabel, httpModelError, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
 import type { VlmClient, VlmRequest, VlmResponse } from './vlm-client.js';
 import { openAiMessages, type FrameListFormat } from './wire-format.js';
@@ -26,7 +26,8 @@ export class OpenAiVlmClient implements VlmClient {
     const baseURL = openAiBaseUrl(options.endpoint);
     this.endpointLabel = endpointLabel(baseURL);
     const auth = resolveAuth(options.authHeader, 'openai', options.endpoint, options.accessKey);
-    this.secrets = options.accessKey ? [options.accessKey] : [];
+    // the key, and any password or key written into the endpoint URL (fetch's own errors quote the URL)
+    this.secrets = [options.accessKey, ...urlSecrets(options.endpoint)].filter((s) => s.length >= 4);
     this.sdk = new OpenAI({
       baseURL,
       // The SDK insists on a key; the header below decides what is really sent.

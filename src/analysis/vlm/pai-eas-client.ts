@@ -1,4 +1,4 @@
-import { ModelError, redact } from '../../core/index.js';
+import { ModelError, redact, urlSecrets } from '../../core/index.js';
 import { authorizationValue, endpointLabel, httpModelError, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
 import { fmtSec } from './openai-client.js';
 import type { VlmClient, VlmRequest, VlmResponse, VlmUsage } from './vlm-client.js';
@@ -41,7 +41,8 @@ export class PaiEasVlmClient implements VlmClient {
     this.url = parseEndpoint(options.endpoint).toString();
     this.endpointLabel = endpointLabel(this.url);
     this.authorization = authorizationValue(resolveAuth(options.authHeader, 'pai-eas', this.url, options.accessKey), options.accessKey);
-    this.secrets = options.accessKey ? [options.accessKey] : [];
+    // the key, and any password or key written into the endpoint URL (fetch's own errors quote the URL)
+    this.secrets = [options.accessKey, ...urlSecrets(options.endpoint)].filter((s) => s.length >= 4);
   }
 
   /** The JSON body for a request, per EasRequestFormat. */

@@ -11,16 +11,34 @@ export interface ConfigRow {
   doc: string;
 }
 
-/** Masks a secret: a URL keeps its shape with the password starred; anything else becomes ***. */
+/** Query parameters that carry credentials (`?password=`, `?api-key=`, `?sig=`, `?access_token=`...). */
+const SECRET_PARAM = /pass|pwd|secret|token|key|sig|auth|credential/i;
+
+/** A URL's credentials: its password and the values of credential-like query parameters (raw and decoded). */
+export function urlSecrets(value: string): string[] {
+  if (!value.includes('://')) return [];
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  if (u.password) out.push(u.password, decodeURIComponent(u.password));
+  for (const [name, v] of u.searchParams) if (SECRET_PARAM.test(name) && v) out.push(v, encodeURIComponent(v));
+  return [...new Set(out)];
+}
+
+/** Masks a secret: a URL keeps its shape with its password and credential parameters starred; anything else becomes ***. */
 export function maskSecret(value: string): string {
   if (!value) return '';
   try {
     const u = new URL(value);
-    if (u.password) {
-      u.password = '***';
-      return u.toString();
+    if (u.protocol && value.includes('://')) {
+      if (u.password) u.password = '***';
+      for (const name of [...u.searchParams.keys()]) if (SECRET_PARAM.test(name)) u.searchParams.set(name, '***');
+      return u.password || [...u.searchParams.keys()].some((n) => SECRET_PARAM.test(n)) ? u.toString().replaceAll('%2A%2A%2A', '***') : value;
     }
-    if (u.protocol && value.includes('://')) return value;
   } catch {
     // not a URL: mask whole
   }
@@ -37,28 +55,28 @@ export function describeConfig(loaded: LoadedConfig): ConfigRow[] {
   for (const [section, keys] of Object.entries(CONFIG_SPEC)) {
     for (const [key, spec] of Object.entries(keys as Record<string, ConfigKey>)) {
       const raw = (loaded.config as unknown as Record<string, Record<string, unknown>>)[section]![key];
-      const value = spec.secret ? maskSecret(show(raw)) : show(raw);
+      // an endpoint is not a secret, but a password or key written into its URL is
+      const value = spec.secret || urlSecrets(show(raw)).length > 0 ? maskSecret(show(raw)) : show(raw);
       rows.push({ section, key, value, source: loaded.sources[`${section}.${key}`] ?? 'default', env: envName(section, key), doc: spec.doc });
     }
   }
   return rows;
 }
 
-/** Every secret value in the config, so logs and errors can scrub them wherever they appear. */
+/**
+ * Every secret value in the config, so logs and errors can scrub them wherever they appear: the secret keys'
+ * values, and the credentials written into any URL (a database URL's password, an endpoint's `user:pass@` or
+ * `?api-key=`), which reach error messages when a connection fails.
+ */
 export function secretValues(loaded: LoadedConfig): string[] {
   const out: string[] = [];
   for (const [section, keys] of Object.entries(CONFIG_SPEC)) {
     for (const [key, spec] of Object.entries(keys as Record<string, ConfigKey>)) {
-      if (!spec.secret) continue;
-      const raw = String((loaded.config as unknown as Record<string, Record<string, unknown>>)[section]![key] ?? '');
+      const raw = show((loaded.config as unknown as Record<string, Record<string, unknown>>)[section]![key] ?? '');
       if (!raw) continue;
-      try {
-        const u = new URL(raw);
-        if (u.password) out.push(decodeURIComponent(u.password), u.password);
-        else if (!raw.includes('://')) out.push(raw);
-      } catch {
-        out.push(raw);
-      }
+      const inUrl = urlSecrets(raw);
+      out.push(...inUrl);
+      if (spec.secret && inUrl.length === 0 && !raw.includes('://')) out.push(raw);
     }
   }
   return [...new Set(out.filter((s) => s.length >= 4))];
