@@ -110,6 +110,21 @@ describe('config', () => {
     expect(e.message).toContain('HTTP 401');
   });
 
+  it('refuses what the INI parser took silently: a # or ; inside a value, a key set twice, a key outside a section; reads a BOM', () => {
+    const load = (text: string) => {
+      const { dir, file } = withIni(text);
+      return () => loadConfig({ file, env: {}, cwd: dir });
+    };
+    expect(load('[QwenVL]\nAccessKey = sk-abcd#efgh;ijkl\n')).toThrowError(/config\.ini:2: the value of AccessKey has a # inside it, where a comment would start; put the value in quotes/);
+    expect(load('[Concurrency]\nCpu = 2\ncpu = 5\n')).toThrowError(/config\.ini:3: cpu is set twice in \[concurrency\] \(also on line 2\); keep one/);
+    expect(load('Cpu = 3\n[Concurrency]\n')).toThrowError(/config\.ini:1: Cpu = \.\.\. sits outside any section/);
+    // what works: a quoted value keeps its # and ;, a comment after a space, a byte order mark
+    const { dir, file } = withIni('\uFEFF[QwenVL]\nAccessKey = "sk-abcd#efgh;ijkl"\n[Concurrency]\nCpu = 3 ; three\n');
+    const { config } = loadConfig({ file, env: {}, cwd: dir });
+    expect(config.QwenVL.AccessKey).toBe('sk-abcd#efgh;ijkl');
+    expect(config.Concurrency.Cpu).toBe(3);
+  });
+
   it('parses sizes, lists and booleans from strings', () => {
     const { config } = loadConfig({ env: { VIDEODEX_SOURCES_MAXBYTES: '2G', VIDEODEX_GENERAL_VIDEOEXTENSIONS: 'mp4, mkv', VIDEODEX_GENERAL_SNIFFCONTENT: 'no' } });
     expect(config.Sources.MaxBytes).toBe(2 * 1024 ** 3);
