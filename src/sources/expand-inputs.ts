@@ -112,7 +112,18 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
   return { items, problems };
 }
 
-async function scanFolder(dir: string, options: ExpandOptions, found: (file: string) => void, problems: InputProblem[]): Promise<void> {
+/**
+ * The video files under `dir`. `visited` holds the folders already scanned by device and inode: with
+ * FollowSymlinks a link back up the tree (`sub/loop -> ..`) would otherwise list the same files again at every
+ * depth until the system's link limit (163 inputs for 1 file).
+ */
+async function scanFolder(dir: string, options: ExpandOptions, found: (file: string) => void, problems: InputProblem[], visited = new Set<string>()): Promise<void> {
+  const here = await stat(dir).catch(() => null);
+  if (here) {
+    const id = `${here.dev}:${here.ino}`;
+    if (visited.has(id)) return;
+    visited.add(id);
+  }
   const exts = new Set(options.videoExtensions.map((e) => e.toLowerCase().replace(/^\./, '')));
   let entries;
   try {
@@ -134,7 +145,7 @@ async function scanFolder(dir: string, options: ExpandOptions, found: (file: str
       isFile = info?.isFile() ?? false;
     }
     if (isDir) {
-      await scanFolder(full, options, found, problems);
+      await scanFolder(full, options, found, problems, visited);
       continue;
     }
     if (!isFile) continue;

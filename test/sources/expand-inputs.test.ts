@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandInputs, safeFileName } from '../../src/sources/index.js';
@@ -22,6 +22,16 @@ beforeAll(async () => {
 });
 
 describe('expandInputs', () => {
+  it('with FollowSymlinks, a link back up the tree is scanned once, not again at every depth', async () => {
+    const tree = path.join(t.dir, 'looped');
+    mkdirSync(path.join(tree, 'sub'), { recursive: true });
+    copyFileSync(path.join(t.dir, 'lib/a.mp4'), path.join(tree, 'sub/v.mp4'));
+    symlinkSync('..', path.join(tree, 'sub/loop'));
+    const r = await expandInputs([tree], [], { ...opts, followSymlinks: true });
+    expect(r.items.map((i) => path.relative(tree, i.path!))).toEqual(['sub/v.mp4']);
+    expect(r.problems).toEqual([]);
+  });
+
   it('scans folders recursively by extension and by content', async () => {
     const r = await expandInputs([path.join(t.dir, 'lib')], [], opts);
     expect(r.items.map((i) => path.relative(t.dir, i.path!)).sort()).toEqual(['lib/a.mp4', 'lib/sub/odd-name.bin']);
