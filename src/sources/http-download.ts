@@ -98,9 +98,29 @@ export function partPathFor(partDir: string, url: string): string {
  */
 export async function downloadHttp(opts: HttpDownloadOptions): Promise<HttpDownloadResult> {
   validateUrl(opts.url);
+  const partPath = partPathFor(opts.partDir, opts.url);
+  // One download per `.part` at a time: list rows that cut several clips from one URL are separate inputs, and
+  // two of them writing and renaming the same `.part` at once lost one row (ENOENT on the rename).
+  const before = partsInUse.get(partPath) ?? Promise.resolve();
+  const mine = before.then(() => downloadInto(opts, partPath));
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
+  );
+  partsInUse.set(partPath, settled);
+  try {
+    return await mine;
+  } finally {
+    if (partsInUse.get(partPath) === settled) partsInUse.delete(partPath);
+  }
+}
+
+/** The download in progress (or last queued) per `.part` path in this process. */
+const partsInUse = new Map<string, Promise<void>>();
+
+async function downloadInto(opts: HttpDownloadOptions, partPath: string): Promise<HttpDownloadResult> {
   // No mkdir per item: the part folder is created when writing into it fails with ENOENT (first download, or
   // someone removed it during a run).
-  const partPath = partPathFor(opts.partDir, opts.url);
   const metaPath = `${partPath}.json`;
   let resumedFrom = 0;
   for (let attempt = 1; ; attempt++) {

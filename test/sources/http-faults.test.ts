@@ -91,6 +91,14 @@ describe.each([
     expect(visibleFiles()).toEqual([]);
   });
 
+  it('the same URL fetched by two inputs at once (list rows cutting clips from one video): both get the whole file', async () => {
+    const s = await server({ '/shared.mp4': (req, res) => setTimeout(() => serveBytes(res, req, BODY), 50) });
+    const [a, b] = await Promise.all([downloadHttp(options(`${s.base}/shared.mp4`)), downloadHttp(options(`${s.base}/shared.mp4`))]);
+    expect(a.path).not.toBe(b.path);
+    for (const r of [a, b]) expect(readFileSync(r.path).equals(BODY)).toBe(true);
+    expect(s.hitsOf('/shared.mp4')).toHaveLength(2);
+  });
+
   it('a media folder (and its .partial) removed during a run is made again by the next download', async () => {
     const s = await server({ '/a.mp4': (req, res) => serveBytes(res, req, BODY), '/b.mp4': (req, res) => serveBytes(res, req, BODY) });
     const dir = path.join(tmp.dir, 'media');
