@@ -34,6 +34,16 @@ export async function keyframesBetween(ffprobe: string, file: string, from: numb
     .filter((n) => Number.isFinite(n));
 }
 
+/** How many video packets `file` holds (0 when it has no video stream). */
+async function videoPackets(ffprobe: string, file: string, signal?: AbortSignal): Promise<number> {
+  const { stdout } = await runTool(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file], {
+    timeoutMs: 120_000,
+    ...(signal ? { signal } : {}),
+  });
+  const n = Number.parseInt(stdout.toString('utf8').trim(), 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
 /**
  * Cuts `[start, end)` of `file` into `out` (written as `.part`, then renamed by the caller). `auto` stream-copies
  * when a keyframe sits at `start` (no quality loss, instant) and re-encodes (H.264 CRF 18 + AAC) otherwise, so
@@ -120,7 +130,8 @@ export class ListAwareSource implements Source {
       throw new AcquireError(`cutting ${start}-${end ?? 'end'} s of ${input.raw} failed: ${why}`, { code: SourceCode.Trim, cause: err });
     }
     const info = await stat(part).catch(() => null);
-    if (!info || info.size === 0) {
+    // a start past the end still gives a file: the container's header, with no frame in it
+    if (!info || info.size === 0 || (await videoPackets(ffprobe, part, ctx.signal).catch(() => 0)) === 0) {
       await rm(part, { force: true });
       throw new AcquireError(`cutting ${start}-${end ?? 'end'} s of ${input.raw} gave an empty clip (is start past the end?)`, { code: SourceCode.Trim });
     }

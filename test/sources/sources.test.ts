@@ -211,6 +211,17 @@ describe('labelled lists (Kinetics CSV)', () => {
   });
 });
 
+describe('labelled lists, a row past the end', () => {
+  it('a start past the end of the video is E_TRIM, not a clip with no frame in it', async () => {
+    const { sources, ctx, mediaDir } = setup('list-past');
+    const listFile = path.join(t.dir, 'past.csv');
+    writeFileSync(listFile, `url,label,start,end\n${path.join(t.dir, 'clip.mp4')},late,100,102\n`);
+    const { items } = await expandInputs([], [listFile], { videoExtensions: ['mp4'], sniffContent: true, followSymlinks: false });
+    await expect(acquire(sources, items[0]!, ctx)).rejects.toMatchObject({ code: 'E_TRIM', message: expect.stringMatching(/gave an empty clip \(is start past the end\?\)/) });
+    expect(existsSync(mediaDir) ? readdirSync(mediaDir).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+  });
+});
+
 describe('local files', () => {
   it('reference, link and copy modes', async () => {
     const file = path.join(t.dir, 'clip.mp4');
