@@ -61,11 +61,25 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
   const cwd = options.cwd ?? process.cwd();
   const items: InputItem[] = [];
   const problems: InputProblem[] = [];
-  const seen = new Set<string>();
+  const byKey = new Map<string, number>();
   const add = (item: InputItem) => {
-    if (seen.has(item.key)) return;
-    seen.add(item.key);
-    items.push(item);
+    const at = byKey.get(item.key);
+    if (at === undefined) {
+      byKey.set(item.key, items.length);
+      items.push(item);
+      return;
+    }
+    // The same input twice is one input; what a list says about it must not vanish without a word.
+    const first = items[at]!;
+    if (!item.list || (item.list.label === undefined && item.list.split === undefined)) return;
+    if (!first.list || (first.list.label === undefined && first.list.split === undefined)) {
+      items[at] = { ...first, list: { ...first.list, ...item.list } };
+      return;
+    }
+    if (first.list.label !== item.list.label || first.list.split !== item.list.split) {
+      const said = (l: NonNullable<InputItem['list']>) => `${path.basename(l.file)}${l.row !== undefined ? ` row ${l.row}` : ''} (label ${JSON.stringify(l.label ?? '')}, split ${JSON.stringify(l.split ?? '')})`;
+      problems.push({ raw: item.raw, message: `listed again in ${said(item.list)}; the first, ${said(first.list)}, is used` });
+    }
   };
 
   const addOne = async (raw: string, base: string, list?: InputItem['list']) => {

@@ -32,6 +32,15 @@ describe('expandInputs', () => {
     expect(r.problems).toEqual([]);
   });
 
+  it('the same input twice is one input: the label of a list joins it, two different labels are reported', async () => {
+    const csv = path.join(t.dir, 'labels.csv');
+    writeFileSync(csv, 'url,label,split\nlib/a.mp4,x,test\nlib/a.mp4,y,train\n');
+    const r = await expandInputs([path.join(t.dir, 'lib/a.mp4')], [csv], opts);
+    expect(r.items).toHaveLength(1);
+    expect(r.items[0]!.list).toMatchObject({ label: 'x', split: 'test', row: 2 });
+    expect(r.problems).toEqual([{ raw: 'lib/a.mp4', message: 'listed again in labels.csv row 3 (label "y", split "train"); the first, labels.csv row 2 (label "x", split "test"), is used' }]);
+  });
+
   it('scans folders recursively by extension and by content', async () => {
     const r = await expandInputs([path.join(t.dir, 'lib')], [], opts);
     expect(r.items.map((i) => path.relative(t.dir, i.path!)).sort()).toEqual(['lib/a.mp4', 'lib/sub/odd-name.bin']);
