@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import {
   AuditLog,
   ContentCache,
@@ -205,6 +205,9 @@ export class PipelineRunner {
           video = mergeSourceInto(video, acquired.source);
           // The earlier copy may be gone; point at the one we have now.
           if (!(await stat(video.file.path).catch(() => null))) video = { ...video, file: { ...video.file, path: acquired.path, storage: acquired.storage } };
+          // Otherwise this is a second copy of a video already kept (another URL, a copy of the same file): one
+          // videodex made itself is removed, so media holds each video once. A file of the user's is never touched.
+          else if (acquired.path !== video.file.path && acquired.storage !== 'reference') await rm(acquired.path, { force: true });
         }
         video = mergeTagged(video, acquired.tags ?? [], acquired.categories ?? []);
         video = { ...video, stages: { ...video.stages, acquire: entry }, updatedAt: now };

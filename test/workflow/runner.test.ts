@@ -1,4 +1,4 @@
-import { writeFileSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -202,6 +202,16 @@ describe('PipelineRunner', () => {
     expect(s.videos).toHaveLength(1);
     const v = (await h.store.get(s.videos[0]!))!;
     expect([v.source.url, ...v.alsoFrom.map((x) => x.url)].map((u) => path.basename(u)).sort()).toEqual(['a.mp4', 'copy-of-a.mp4']);
+  });
+
+  it('keeps one copy in media of a video reached twice: the second copy videodex made is removed, the originals stay', async () => {
+    const h = await harness({ 'a.mp4': 'same', 'copy-of-a.mp4': 'same' });
+    const s = await h.runner([countingStage('one', ['acquire']).stage], { Concurrency: { Cpu: 1 }, Sources: { LocalMode: 'copy' } }).run(h.items);
+    expect(s.videos).toHaveLength(1);
+    const v = (await h.store.get(s.videos[0]!))!;
+    const media = path.dirname(v.file.path);
+    expect(readdirSync(media).filter((f) => !f.startsWith('.'))).toEqual([path.basename(v.file.path)]);
+    expect(h.items.every((i) => existsSync(i.path!))).toBe(true);
   });
 
   it('re-hashes a local file only when its size or mtime changed', async () => {
