@@ -32,15 +32,24 @@ export function urlSecrets(value: string): string[] {
 /** Masks a secret: a URL keeps its shape with its password and credential parameters starred; anything else becomes ***. */
 export function maskSecret(value: string): string {
   if (!value) return '';
-  try {
-    const u = new URL(value);
-    if (u.protocol && value.includes('://')) {
-      if (u.password) u.password = '***';
-      for (const name of [...u.searchParams.keys()]) if (SECRET_PARAM.test(name)) u.searchParams.set(name, '***');
-      return u.password || [...u.searchParams.keys()].some((n) => SECRET_PARAM.test(n)) ? u.toString().replaceAll('%2A%2A%2A', '***') : value;
+  if (value.includes('://')) {
+    try {
+      const u = new URL(value);
+      let masked = false;
+      if (u.password) {
+        u.password = '***';
+        masked = true;
+      }
+      for (const name of [...u.searchParams.keys()]) {
+        if (!SECRET_PARAM.test(name)) continue;
+        u.searchParams.set(name, '***');
+        masked = true;
+      }
+      // a URL with nothing secret in it is shown as written (serialising it again could re-encode it)
+      return masked ? u.toString() : value;
+    } catch {
+      // not a URL: mask whole
     }
-  } catch {
-    // not a URL: mask whole
   }
   return '***';
 }
