@@ -18,7 +18,7 @@ import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type 
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
 import { openStore, selectedRecords, type OpenStoreOptions, type VideoStore } from './store/index.js';
 import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
-import { labelVocabulary, loadTaggingSetup, type TaggingSetup } from './tagging/index.js';
+import { labelVocabulary, loadTaggingSetup, readSetupLedger, recordSetup, type TaggingSetup } from './tagging/index.js';
 import type { SearchQuery } from './store/index.js';
 import {
   createClassifyStage,
@@ -34,6 +34,7 @@ import {
   type RunOptions,
   type RunSummary,
   type Stage,
+  type HashingStage,
 } from './workflow/index.js';
 
 export interface AppOptions extends LoadConfigOptions {
@@ -52,7 +53,7 @@ export class App {
   private storePromise: Promise<VideoStore> | null = null;
   private toolsPromise: Promise<MediaTools> | null = null;
   private sourceSet: SourceSet | null = null;
-  private stageList: { plugins: LoadedPlugin[]; stages: Stage[] } | null = null;
+  private stageList: { plugins: LoadedPlugin[]; stages: Stage[]; tag: HashingStage; classify: HashingStage } | null = null;
   private pluginsPromise: Promise<LoadedPlugin[]> | null = null;
   private loadedPlugins: LoadedPlugin[] = [];
   private taggingSetup: TaggingSetup | null = null;
@@ -142,9 +143,11 @@ export class App {
       const setup = this.tagging();
       const analysis: Stage[] = [probeStage, scenesStage, keyframesStage, createDescribeStage(this.config, { afterKeyframes: true, vocabulary: labelVocabulary(setup.taxonomy) })];
       const plugins = pluginStages(this.loadedPlugins);
-      const finishing: Stage[] = [createTagStage(setup, pluginTaggers(this.loadedPlugins)), createClassifyStage(setup), indexStage];
+      const tag = createTagStage(setup, pluginTaggers(this.loadedPlugins));
+      const classify = createClassifyStage(setup);
+      const finishing: Stage[] = [tag, classify, indexStage];
       checkPluginNeeds(this.loadedPlugins, [...analysis, ...finishing].map((s) => s.name));
-      this.stageList = { plugins: this.loadedPlugins, stages: [...analysis, ...plugins, ...finishing] };
+      this.stageList = { plugins: this.loadedPlugins, stages: [...analysis, ...plugins, ...finishing], tag, classify };
     }
     return this.stageList.stages;
   }
@@ -170,6 +173,8 @@ export class App {
   async runner(): Promise<PipelineRunner> {
     mkdirSync(this.config.Paths.DataDir, { recursive: true });
     const [store, tools] = await Promise.all([this.store(), this.tools(), this.loadPlugins()]);
+    // the records this run tags carry only a hash of the setup: a later retag finds its rules here
+    recordSetup(this.config.Paths.DataDir, this.tagging());
     return new PipelineRunner({
       config: this.config,
       logger: this.logger,
@@ -208,15 +213,21 @@ export class App {
    */
   async retag(query: SearchQuery = {}, options: { dryRun?: boolean; force?: boolean; onProgress?: (seen: number) => void; signal?: AbortSignal } = {}): Promise<RetagSummary> {
     const [store, loaded] = await Promise.all([this.library(), this.loadPlugins()]);
-    const stages = this.stages();
-    const byName = (n: string) => stages.find((s) => s.name === n)!;
+    this.stages();
+    const { tag, classify } = this.stageList!;
+    const setup = this.tagging();
+    const dataDir = this.config.Paths.DataDir;
+    // the setups earlier runs tagged with, for telling the records a rule edit cannot change (rule-diff.ts)
+    const earlier = readSetupLedger(dataDir).map((e) => e.options);
+    if (!options.dryRun) recordSetup(dataDir, setup);
     return retagInParallel({
       store,
       config: this.config,
       logger: this.logger,
-      setup: this.tagging(),
-      tagStage: byName('tag'),
-      classifyStage: byName('classify'),
+      setup,
+      tagStage: tag,
+      classifyStage: classify,
+      earlier,
       pluginTaggers: pluginTaggers(loaded),
       query,
       workers: this.config.Concurrency.Cpu,

@@ -12,7 +12,11 @@ export type { Taxonomy, TaxonomyCategory, Mapping, MatchKind } from './taxonomy.
 export { createTaggingSetup, loadTaggingSetup, computeTags, computeTagsSync, classify, needsReview, pluginStageTags, OPEN_CONFIDENCE } from './tagging-setup.js';
 export type { TaggingSetup, TaggingSetupOptions } from './tagging-setup.js';
 export { normalizeTag, singular, splitWords, stem, tokenSimilarity, similarityTokens, DEFAULT_STOP_WORDS } from './words.js';
-export { tagRecord, tagRecordSync, classifyRecord, carriedTags, carriedCategories, taggingInputs, classifyInputs, TAGGING_STATE_KEY, CLASSIFY_STATE_KEY } from './record-tagging.js';
+export { tagRecord, tagRecordSync, classifyRecord, carriedTags, carriedCategories, taggingInputs, classifyInputs, matchesTaggingState, TAGGING_STATE_KEY, CLASSIFY_STATE_KEY } from './record-tagging.js';
 export type { TagPatch, ClassifyPatch } from './record-tagging.js';
 export { TagCounter, CategoryCounter, ReviewCollector } from './tag-stats.js';
 export type { TagCount, CategoryCount, UnmappedAnswer, LowConfidenceItem } from './tag-stats.js';
+export { planRuleEdit } from './rule-diff.js';
+export type { RuleEditPlan } from './rule-diff.js';
+export { readSetupLedger, recordSetup, SETUP_LEDGER_FILE, SETUP_LEDGER_SIZE } from './setup-ledger.js';
+export type { SetupLedgerEntry } from './setup-ledger.js';

@@ -36,15 +36,18 @@ const bare = (key: string) => key.replace(/[\u0000\u001f]/g, '');
  * keys), without building the joined string: retag checks every record.
  */
 function keyIs(key: string, a: string, b: string, c: string, d?: string): boolean {
-  const parts = d === undefined ? [a, b, c] : [a, b, c, d];
-  let at = 0;
-  for (let i = 0; i < parts.length; i++) {
-    if (i > 0 && at < key.length && isSep(key.charCodeAt(at))) at++;
-    const part = parts[i]!;
-    if (!key.startsWith(part, at)) return false;
-    at += part.length;
-  }
+  let at = partEnd(key, 0, a, false);
+  if (at >= 0) at = partEnd(key, at, b, true);
+  if (at >= 0) at = partEnd(key, at, c, true);
+  if (at >= 0 && d !== undefined) at = partEnd(key, at, d, true);
   return at === key.length;
+}
+
+/** Where `part` ends in `key` when it starts at `at` (after a separator, if `afterSep` and there is one); -1 if it does not. */
+function partEnd(key: string, at: number, part: string, afterSep: boolean): number {
+  if (at < 0) return -1;
+  if (afterSep && at < key.length && isSep(key.charCodeAt(at))) at++;
+  return key.startsWith(part, at) ? at + part.length : -1;
 }
 const tagKeyIs = (t: Tag, key: string) => keyIs(key, t.name, t.source, t.rule ?? '');
 const categoryKeyIs = (c: Category, key: string) => keyIs(key, c.name, c.source, c.rule ?? '', c.label ?? '');
@@ -93,6 +96,26 @@ export function carriedTags(video: Video): Tag[] {
 
 export function carriedCategories(video: Video): Category[] {
   return carried(video.categories, readState<Category>(video, CLASSIFY_STATE_KEY), categoryKey, categoryKeyIs);
+}
+
+/**
+ * Whether the record's tags and categories are exactly what its last tagging and classification produced (with
+ * what they carried): nothing changed them since, so recomputing them with the same setup gives them back.
+ */
+export function matchesTaggingState(video: Video): boolean {
+  const tags = readState<Tag>(video, TAGGING_STATE_KEY);
+  const cats = readState<Category>(video, CLASSIFY_STATE_KEY);
+  if (!tags || !cats || video.tags.length !== tags.produced.length || video.categories.length < cats.produced.length) return false;
+  for (let i = 0; i < video.tags.length; i++) if (!tagKeyIs(video.tags[i]!, tags.produced[i]!)) return false;
+  const n = cats.produced.length;
+  for (let i = 0; i < n; i++) if (!categoryKeyIs(video.categories[i]!, cats.produced[i]!)) return false;
+  // after the produced ones, classification appends the carried ones it did not produce itself
+  if (cats.carried.length === 0) return video.categories.length === n;
+  const produced = new Set(cats.produced.map(bare));
+  const rest = cats.carried.filter((c) => !produced.has(bare(categoryKey(c))));
+  if (video.categories.length !== n + rest.length) return false;
+  for (let i = 0; i < rest.length; i++) if (categoryKey(video.categories[n + i]!) !== categoryKey(rest[i]!)) return false;
+  return true;
 }
 
 function carryTagger(tags: Tag[]): Tagger {

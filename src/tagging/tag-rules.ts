@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import { ConfigError, editDistance, type Category, type Tag, type Video } from '../core/index.js';
+import { ConfigError, editDistance, stableStringify, type Category, type Tag, type Video } from '../core/index.js';
 import { originalPath } from './filename-tagger.js';
 import { mergeTags, stronger } from './tag-merge.js';
 import { parseStructuredText, readTextFile, type FileLocator } from './structured-file.js';
@@ -435,7 +435,12 @@ const ruleSchema = z
     message: 'the rule does nothing: give add, remove, categories or removeCategories',
   });
 
-export type CompiledRule = z.output<typeof ruleSchema> & { readonly line: number; readonly order: number };
+export type CompiledRule = z.output<typeof ruleSchema> & {
+  readonly line: number;
+  readonly order: number;
+  /** The rule as written, as stable JSON: two rule sets hold the same rule when these are equal (see rule-diff.ts). */
+  readonly source: string;
+};
 
 /** Parsed and compiled rules, sorted: highest priority first, then file order. */
 export interface RuleSet {
@@ -464,10 +469,10 @@ const rulesFileSchema = z.unknown().transform((data, ctx) => {
     for (const issue of r.error.issues) ctx.issues.push({ ...issue, path: wrapped ? ['rules', ...issue.path] : issue.path, input: undefined } as never);
     return z.NEVER;
   }
-  return { rules: r.data, wrapped };
+  return { rules: r.data, raw: list as unknown[], wrapped };
 });
 
-function finish(parsed: z.output<typeof ruleSchema>[], locator: FileLocator, wrapped: boolean, file: string | null, shown: string): RuleSet {
+function finish(parsed: z.output<typeof ruleSchema>[], raw: readonly unknown[], locator: FileLocator, wrapped: boolean, file: string | null, shown: string): RuleSet {
   const lineOf = (i: number) => locator.line(wrapped ? ['rules', i] : [i]);
   const seen = new Map<string, number>();
   const rules: CompiledRule[] = [];
@@ -477,7 +482,7 @@ function finish(parsed: z.output<typeof ruleSchema>[], locator: FileLocator, wra
       throw new ConfigError(`${shown}:${lineOf(i)}: tag rules: rules[${i}].name: "${r.name}" is already the name of the rule at line ${lineOf(prev)}`);
     }
     seen.set(r.name, i);
-    if (r.enabled) rules.push({ ...r, line: lineOf(i), order: i });
+    if (r.enabled) rules.push({ ...r, line: lineOf(i), order: i, source: stableStringify(raw[i]) });
   });
   rules.sort((a, b) => b.priority - a.priority || a.order - b.order);
   return { file, rules };
@@ -496,7 +501,7 @@ export function parseRules(text: string, shownName = '<rules>'): RuleSet {
 
 function compileRulesText(text: string, file: string | null, shownName: string): RuleSet {
   const { data, locator } = parseStructuredText(text, rulesFileSchema, 'tag rules', shownName, 'rules');
-  return finish(data.rules, locator, data.wrapped, file, shownName);
+  return finish(data.rules, data.raw, locator, data.wrapped, file, shownName);
 }
 
 /** An empty rule set (no rules file). */

@@ -21,6 +21,8 @@ export interface TaggingSetup {
   readonly actionMapper: LabelMapper | null;
   /** Changes whenever a file or setting that shapes tags or categories changes; part of the stage input hash. */
   readonly fingerprint: string;
+  /** The same without the rules: two setups whose rules alone differ share it (a rule edit, see rule-diff.ts). */
+  readonly baseFingerprint: string;
   readonly reviewBelow: number;
   /** What it was built from (plain data): how a worker thread builds the same setup. */
   readonly options: TaggingSetupOptions;
@@ -58,16 +60,16 @@ export function createTaggingSetup(options: TaggingSetupOptions = {}): TaggingSe
   if (options.filename !== false) taggers.push(createFilenameTagger(typeof options.filename === 'object' ? options.filename : {}));
   if (options.metadata !== false) taggers.push(createMetadataTagger());
   if (options.ai !== false) taggers.push(createAiTagger(synonyms));
-  const fingerprint = stableHash({
-    rules: options.rulesText === undefined ? null : sha256Hex(options.rulesText),
+  const shaping = {
     taxonomy: options.taxonomyText === undefined ? null : sha256Hex(options.taxonomyText),
     actions: options.actionLabelsText === undefined ? null : sha256Hex(options.actionLabelsText),
     filename: options.filename ?? true,
     metadata: options.metadata ?? true,
     ai: options.ai ?? true,
     threshold,
-  });
-  return { taggers, rules, taxonomy, synonyms, categoryMapper, actionMapper, fingerprint, reviewBelow: options.reviewBelow ?? 0.75, options };
+  };
+  const fingerprint = stableHash({ rules: options.rulesText === undefined ? null : sha256Hex(options.rulesText), ...shaping });
+  return { taggers, rules, taxonomy, synonyms, categoryMapper, actionMapper, fingerprint, baseFingerprint: stableHash(shaping), reviewBelow: options.reviewBelow ?? 0.75, options };
 }
 
 /** Reads `[Tagging]`: the rules, taxonomy and action files are parsed now, so a bad file stops the run first. */

@@ -13,12 +13,13 @@ export { keyframesStage, keyframesInputHash, keyframeDir } from './stages/keyfra
 export { createDescribeStage, NO_ENDPOINT_REASON } from './stages/describe-stage.js';
 export type { DescribeStageOptions } from './stages/describe-stage.js';
 export { createTagStage, TAG_STAGE_VERSION } from './stages/tag-stage.js';
+export type { HashingStage } from './stages/tag-stage.js';
 export { createClassifyStage, CLASSIFY_STAGE_VERSION } from './stages/classify-stage.js';
-export { retagRecords } from './retag.js';
+export { retagRecords, earlierSetups } from './retag.js';
+export type { RetagOptions, RetagSummary, EarlierSetup } from './retag.js';
 export { retagInParallel, MIN_RECORDS_PER_WORKER } from './retag-parallel.js';
 export type { ParallelRetagOptions } from './retag-parallel.js';
 export { removeVideos } from './remove-videos.js';
 export type { RemoveOptions, RemoveSummary, RemovedVideo } from './remove-videos.js';
-export type { RetagOptions, RetagSummary } from './retag.js';
 export { enqueueItems, queueCounts, runWorker, jobIdFor } from './queue/video-queue.js';
 export type { VideoJobData, VideoJobResult, QueueSettings, QueueCounts, WorkerOptions } from './queue/video-queue.js';

@@ -17,6 +17,7 @@ export interface RetagWorkerJob {
   setup: TaggingSetupOptions;
   config: Config;
   shard: { index: number; count: number };
+  earlier?: TaggingSetupOptions[];
   query?: SearchQuery;
   dryRun?: boolean;
   force?: boolean;
@@ -78,6 +79,7 @@ async function runWorkers(options: ParallelRetagOptions, count: number): Promise
           shard: { index, count },
           stop: stop.buffer as SharedArrayBuffer,
           ...(options.query ? { query: options.query } : {}),
+          ...(options.earlier?.length ? { earlier: [...options.earlier] } : {}),
           ...(options.dryRun ? { dryRun: true } : {}),
           ...(options.force ? { force: true } : {}),
           ...(options.batchSize ? { batchSize: options.batchSize } : {}),
@@ -126,11 +128,12 @@ async function runWorkers(options: ParallelRetagOptions, count: number): Promise
 }
 
 function mergeSummaries(parts: readonly RetagSummary[], ms: number): RetagSummary {
-  const out: RetagSummary = { seen: 0, upToDate: 0, changed: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms };
+  const out: RetagSummary = { seen: 0, upToDate: 0, changed: 0, unaffected: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms };
   for (const p of parts) {
     out.seen += p.seen;
     out.upToDate += p.upToDate;
     out.changed += p.changed;
+    out.unaffected += p.unaffected;
     out.tagsAdded += p.tagsAdded;
     out.tagsRemoved += p.tagsRemoved;
     out.categoriesAdded += p.categoriesAdded;

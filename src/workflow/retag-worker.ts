@@ -38,6 +38,7 @@ try {
       signal: stopped,
       onProgress: (seen) => post({ type: 'progress', seen }),
       ...(job.query ? { query: job.query } : {}),
+      ...(job.earlier ? { earlier: job.earlier } : {}),
       ...(job.dryRun ? { dryRun: true } : {}),
       ...(job.force ? { force: true } : {}),
       ...(job.batchSize ? { batchSize: job.batchSize } : {}),

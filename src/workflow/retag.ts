@@ -1,7 +1,51 @@
 import { type Config, type Logger, type StageEntry, type Video } from '../core/index.js';
 import { selectedRecords, type SearchQuery, type TagUpdate, type VideoStore } from '../store/index.js';
-import { classifyRecord, CLASSIFY_STATE_KEY, TAGGING_STATE_KEY, tagRecord, tagRecordSync, type Tagger, type TaggingSetup } from '../tagging/index.js';
+import {
+  classifyInputs,
+  classifyRecord,
+  CLASSIFY_STATE_KEY,
+  createTaggingSetup,
+  matchesTaggingState,
+  planRuleEdit,
+  TAGGING_STATE_KEY,
+  taggingInputs,
+  tagRecord,
+  tagRecordSync,
+  type RuleEditPlan,
+  type Tagger,
+  type TaggingSetup,
+  type TaggingSetupOptions,
+} from '../tagging/index.js';
 import type { Stage } from './stage.js';
+import { createClassifyStage } from './stages/classify-stage.js';
+import { createTagStage, type HashingStage } from './stages/tag-stage.js';
+
+/** A setup records may have been tagged with, and what going from it to the current one can change. */
+export interface EarlierSetup {
+  tagStage: HashingStage;
+  classifyStage: HashingStage;
+  plan: RuleEditPlan;
+}
+
+/**
+ * The earlier setups (newest first, e.g. from the setup ledger) that differ from `current` only in rules that
+ * `planRuleEdit` can reason about. The others are dropped: their records are recomputed.
+ */
+export function earlierSetups(current: TaggingSetup, earlier: readonly TaggingSetupOptions[]): EarlierSetup[] {
+  const out: EarlierSetup[] = [];
+  for (const options of earlier) {
+    let setup: TaggingSetup;
+    try {
+      setup = createTaggingSetup(options);
+    } catch {
+      continue; // a ledger entry that no longer parses (an older rules language) helps no record
+    }
+    if (setup.fingerprint === current.fingerprint || setup.baseFingerprint !== current.baseFingerprint) continue;
+    const plan = planRuleEdit(setup.rules, current.rules);
+    if (plan) out.push({ tagStage: createTagStage(setup), classifyStage: createClassifyStage(setup), plan });
+  }
+  return out;
+}
 
 export interface RetagOptions {
   store: VideoStore;
@@ -9,8 +53,15 @@ export interface RetagOptions {
   logger: Logger;
   setup: TaggingSetup;
   /** The `tag` and `classify` stages as built for the pipeline: their versions and input hashes are recorded. */
-  tagStage: Stage;
-  classifyStage: Stage;
+  tagStage: HashingStage;
+  classifyStage: HashingStage;
+  /**
+   * Setups the records may have been tagged with, newest first (the setup ledger's). A record tagged with one of
+   * them that differs from `setup` only in rules (see `earlierSetups`), whose inputs and labels are as that
+   * tagging left them, and which no changed rule treats differently, is not recomputed: only its stage entries
+   * move to the current setup. Unused with plugin taggers or `force`.
+   */
+  earlier?: readonly TaggingSetupOptions[];
   /** Plugin taggers (already adapted); none keeps retag on its fast synchronous path. */
   pluginTaggers?: readonly Tagger[];
   query?: SearchQuery;
@@ -33,6 +84,8 @@ export interface RetagSummary {
   upToDate: number;
   /** Records whose tags or categories changed (written unless dry run). */
   changed: number;
+  /** Records a rule edit could not change, told by evaluating the changed rules alone (see rule-diff.ts). */
+  unaffected: number;
   tagsAdded: number;
   tagsRemoved: number;
   categoriesAdded: number;
@@ -104,6 +157,22 @@ function sameExtra(before: Video['extra'], after: Video['extra']): boolean {
 }
 
 /**
+ * Whether `video` was tagged and classified with one of the earlier setups, on the inputs it has now, its labels
+ * are as that left them, and the rules that setup and the current one do not share act on it alike.
+ */
+function unaffectedByEdit(video: Video, tagInputs: string, classifyInputsOnce: () => string, earlier: readonly EarlierSetup[]): boolean {
+  const tag = video.stages.tag;
+  const cls = video.stages.classify;
+  if (tag?.status !== 'done' || cls?.status !== 'done') return false;
+  for (const e of earlier) {
+    if (tag.version !== e.tagStage.version || cls.version !== e.classifyStage.version) continue;
+    if (e.tagStage.hashInputs(tagInputs) !== tag.inputHash || e.classifyStage.hashInputs(classifyInputsOnce()) !== cls.inputHash) continue;
+    return matchesTaggingState(video) && e.plan.unaffected(video);
+  }
+  return false;
+}
+
+/**
  * Re-runs tagging and classification over stored records: no download, no ffmpeg, no model call. Only
  * `tags`, `categories`, tagging's own state in `extra` and the two stage entries change; a record whose
  * result is the same is not written. Streams the store, so memory stays flat whatever the library size.
@@ -113,7 +182,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
   const started = Date.now();
   const plugins = options.pluginTaggers ?? [];
   const ctx = { config, logger };
-  const summary: RetagSummary = { seen: 0, upToDate: 0, changed: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
+  const summary: RetagSummary = { seen: 0, upToDate: 0, changed: 0, unaffected: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
   const batchSize = options.batchSize ?? 500;
   let pending: TagUpdate[] = [];
   const flush = async () => {
@@ -127,20 +196,36 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
     else for (const c of pending) await store.upsert(c.after);
     pending = [];
   };
+  const earlier = plugins.length > 0 || options.force ? [] : earlierSetups(setup, options.earlier ?? []);
   for await (const video of selectedRecords(store, options.query ?? {}, options.shard ? { shard: options.shard } : {})) {
     if (options.signal?.aborted) break;
     summary.seen++;
     let next: Video;
     let now = '';
     try {
-      const tagHash = tagStage.inputHash(video, config);
-      if (!options.force && isDone(video.stages.tag, tagStage, tagHash) && isDone(video.stages.classify, classifyStage, classifyStage.inputHash(video, config))) {
+      // each inputs string is built once: the current setup and the earlier ones hash the same string
+      const tagInputs = taggingInputs(video);
+      let classifyIn: string | null = null;
+      const classifyInputsOnce = () => (classifyIn ??= classifyInputs(video));
+      const tagHash = tagStage.hashInputs(tagInputs);
+      if (!options.force && isDone(video.stages.tag, tagStage, tagHash) && isDone(video.stages.classify, classifyStage, classifyStage.hashInputs(classifyInputsOnce()))) {
         // up to date with these rules, taxonomy and taggers: tagging is deterministic, nothing would change
         summary.upToDate++;
         if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
         continue;
       }
       now = new Date().toISOString();
+      if (earlier.length > 0 && unaffectedByEdit(video, tagInputs, classifyInputsOnce, earlier)) {
+        // tagged with an earlier setup that this one differs from only in rules that do not touch this record:
+        // its labels stay, and its stage entries say it is up to date with the current setup
+        summary.unaffected++;
+        const done = (stage: HashingStage, inputHash: string): StageEntry => ({ status: 'done', version: stage.version, inputHash, at: now, ms: 0 });
+        const stages = { ...video.stages, tag: done(tagStage, tagHash), classify: done(classifyStage, classifyStage.hashInputs(classifyInputsOnce())) };
+        pending.push({ before: video, after: { ...video, stages } });
+        if (pending.length >= batchSize) await flush();
+        if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
+        continue;
+      }
       const tagged = plugins.length > 0 ? await tagRecord(video, setup, ctx, plugins) : tagRecordSync(video, setup, ctx);
       const afterTag: Video = { ...video, ...tagged };
       const tagEntry: StageEntry = { status: 'done', version: tagStage.version, inputHash: tagHash, at: now, ms: 0 };
