@@ -9,7 +9,7 @@ export { parseRules, loadRules, compileCondition, compileComparison, applyTagRul
 export type { RuleSet, CompiledRule, Predicate } from './tag-rules.js';
 export { parseTaxonomy, loadTaxonomy, parseActionLabels, LabelMapper, ancestors, labelVocabulary, EMPTY_TAXONOMY } from './taxonomy.js';
 export type { Taxonomy, TaxonomyCategory, Mapping, MatchKind } from './taxonomy.js';
-export { createTaggingSetup, loadTaggingSetup, computeTags, computeTagsSync, classify, needsReview, pluginStageTags, OPEN_CONFIDENCE } from './tagging-setup.js';
+export { createTaggingSetup, setupFingerprints, loadTaggingSetup, computeTags, computeTagsSync, classify, needsReview, pluginStageTags, OPEN_CONFIDENCE } from './tagging-setup.js';
 export type { TaggingSetup, TaggingSetupOptions } from './tagging-setup.js';
 export { normalizeTag, singular, splitWords, stem, tokenSimilarity, similarityTokens, DEFAULT_STOP_WORDS } from './words.js';
 export { tagRecord, tagRecordSync, classifyRecord, carriedTags, carriedCategories, taggingInputs, classifyInputs, matchesTaggingState, TAGGING_STATE_KEY, CLASSIFY_STATE_KEY } from './record-tagging.js';

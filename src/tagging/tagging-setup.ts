@@ -42,6 +42,19 @@ export interface TaggingSetupOptions {
   reviewBelow?: number;
 }
 
+/** A setup's `fingerprint` and `baseFingerprint` from its options alone, without parsing its files. */
+export function setupFingerprints(options: TaggingSetupOptions): { fingerprint: string; baseFingerprint: string } {
+  const shaping = {
+    taxonomy: options.taxonomyText === undefined ? null : sha256Hex(options.taxonomyText),
+    actions: options.actionLabelsText === undefined ? null : sha256Hex(options.actionLabelsText),
+    filename: options.filename ?? true,
+    metadata: options.metadata ?? true,
+    ai: options.ai ?? true,
+    threshold: options.fuzzyThreshold ?? 0.8,
+  };
+  return { fingerprint: stableHash({ rules: options.rulesText === undefined ? null : sha256Hex(options.rulesText), ...shaping }), baseFingerprint: stableHash(shaping) };
+}
+
 /** Builds a setup from texts and switches (tests, library users, and `loadTaggingSetup`). */
 export function createTaggingSetup(options: TaggingSetupOptions = {}): TaggingSetup {
   const rules = options.rulesText !== undefined ? parseRules(options.rulesText, options.rulesName ?? '<rules>') : NO_RULES;
@@ -60,16 +73,8 @@ export function createTaggingSetup(options: TaggingSetupOptions = {}): TaggingSe
   if (options.filename !== false) taggers.push(createFilenameTagger(typeof options.filename === 'object' ? options.filename : {}));
   if (options.metadata !== false) taggers.push(createMetadataTagger());
   if (options.ai !== false) taggers.push(createAiTagger(synonyms));
-  const shaping = {
-    taxonomy: options.taxonomyText === undefined ? null : sha256Hex(options.taxonomyText),
-    actions: options.actionLabelsText === undefined ? null : sha256Hex(options.actionLabelsText),
-    filename: options.filename ?? true,
-    metadata: options.metadata ?? true,
-    ai: options.ai ?? true,
-    threshold,
-  };
-  const fingerprint = stableHash({ rules: options.rulesText === undefined ? null : sha256Hex(options.rulesText), ...shaping });
-  return { taggers, rules, taxonomy, synonyms, categoryMapper, actionMapper, fingerprint, baseFingerprint: stableHash(shaping), reviewBelow: options.reviewBelow ?? 0.75, options };
+  const { fingerprint, baseFingerprint } = setupFingerprints(options);
+  return { taggers, rules, taxonomy, synonyms, categoryMapper, actionMapper, fingerprint, baseFingerprint, reviewBelow: options.reviewBelow ?? 0.75, options };
 }
 
 /** Reads `[Tagging]`: the rules, taxonomy and action files are parsed now, so a bad file stops the run first. */

@@ -6,6 +6,7 @@ import {
   CLASSIFY_STATE_KEY,
   createTaggingSetup,
   matchesTaggingState,
+  setupFingerprints,
   planRuleEdit,
   TAGGING_STATE_KEY,
   taggingInputs,
@@ -36,11 +37,13 @@ export function earlierSetups(current: TaggingSetup, earlier: readonly TaggingSe
   for (const options of earlier) {
     let setup: TaggingSetup;
     try {
+      // the files are parsed only for setups that differ from the current one in their rules alone
+      const f = setupFingerprints(options);
+      if (f.fingerprint === current.fingerprint || f.baseFingerprint !== current.baseFingerprint) continue;
       setup = createTaggingSetup(options);
     } catch {
       continue; // a ledger entry that no longer parses (an older rules language) helps no record
     }
-    if (setup.fingerprint === current.fingerprint || setup.baseFingerprint !== current.baseFingerprint) continue;
     const plan = planRuleEdit(setup.rules, current.rules);
     if (plan) out.push({ tagStage: createTagStage(setup), classifyStage: createClassifyStage(setup), plan });
   }
