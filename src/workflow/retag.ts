@@ -17,7 +17,6 @@ import {
   type TaggingSetup,
   type TaggingSetupOptions,
 } from '../tagging/index.js';
-import type { Stage } from './stage.js';
 import { createClassifyStage } from './stages/classify-stage.js';
 import { createTagStage, type HashingStage } from './stages/tag-stage.js';
 
@@ -109,7 +108,7 @@ function diff(before: Set<string>, after: Set<string>): [number, number] {
 }
 
 /** Whether a stage entry is done by this stage version with this input hash. */
-function isDone(entry: StageEntry | undefined, stage: Stage, inputHash: string): boolean {
+function isDone(entry: StageEntry | undefined, stage: HashingStage, inputHash: string): boolean {
   return entry?.status === 'done' && entry.version === stage.version && entry.inputHash === inputHash;
 }
 

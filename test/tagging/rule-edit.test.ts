@@ -212,6 +212,63 @@ describe('retag after a rule edit skips the records the edit cannot change', () 
   });
 });
 
+const pgUrl = process.env.VIDEODEX_TEST_PG_URL;
+
+/** The edit sequence on `store` with the ledger's setups, against a full recompute of the same records in SQLite. */
+async function againstFullRecompute(store: VideoStore, dir: string): Promise<void> {
+  const full = new SqliteStore(path.join(dir, 'full.db'));
+  try {
+    await store.migrate();
+    await full.migrate();
+    const records = library(300);
+    await store.upsertMany!(records);
+    await full.upsertMany(records);
+    const steps = [BASE, [BASE[0]!.replace('> 60', '> 150'), ...BASE.slice(1)], [...BASE.slice(0, 4), 'name: short, when: "duration < 40", add: [short]'], BASE];
+    const history: TaggingSetup[] = [];
+    let skipped = 0;
+    for (const rules of steps) {
+      const s = setupOf(rules);
+      const a = await run(store, s, [...history].reverse());
+      const b = await run(full, s);
+      history.push(s);
+      skipped += a.unaffected;
+      expect(counts(a)).toEqual(counts(b));
+      expect((await all(store)).map(comparable)).toEqual((await all(full)).map(comparable));
+    }
+    expect(skipped).toBeGreaterThan(0);
+  } finally {
+    await full.close();
+  }
+}
+
+describe('retag after a rule edit on the other stores', () => {
+  it('MongoDB (the adapter over mingo) writes what a full recompute writes', async () => {
+    const { MongoStore } = await import('../../src/store/mongodb/index.js');
+    const { mingoCollections } = await import('../store/mingo-collection.js');
+    const t = tempDir('videodex-rule-edit-mongo-');
+    const store = new MongoStore(mingoCollections(), 'cosmos', 'mongodb mingo');
+    try {
+      await againstFullRecompute(store, t.dir);
+    } finally {
+      await store.close();
+      t.cleanup();
+    }
+  });
+
+  it.skipIf(!pgUrl)('PostgreSQL writes what a full recompute writes', async () => {
+    const { PostgresStore } = await import('../../src/store/postgres/index.js');
+    const pg = new PostgresStore({ url: pgUrl!, schema: `vdx_test_rule_edit_${Date.now().toString(36)}`, poolSize: 2 });
+    const t = tempDir('videodex-rule-edit-pg-');
+    try {
+      await againstFullRecompute(pg, t.dir);
+    } finally {
+      t.cleanup();
+      await pg.dropSchema();
+      await pg.close();
+    }
+  });
+});
+
 describe('the setup ledger', () => {
   let t: ReturnType<typeof tempDir>;
   beforeEach(() => {
