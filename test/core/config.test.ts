@@ -67,6 +67,13 @@ describe('config', () => {
 
   it('stops on a bad environment value and an unknown VIDEODEX_ key', () => {
     expect(() => loadConfig({ env: { VIDEODEX_CONCURRENCY_CPU: '0' } })).toThrowError(/environment VIDEODEX_CONCURRENCY_CPU: \[Concurrency\] Cpu/);
+    // a section videodex does not know: stopped like an unknown key, with the setting meant
+    expect(() => loadConfig({ env: { VIDEODEX_DATABSE_PATH: '/tmp/x.db' } })).toThrowError(
+      /environment: VIDEODEX_DATABSE_PATH is not a setting videodex knows \(did you mean VIDEODEX_DATABASE_PATH\?\)/,
+    );
+    // what is not a setting: the config file, aliases, the launcher's mark, test and bench set-up
+    const others = { VIDEODEX_CONFIG: '', VIDEODEX_QWEN_ACCESS_KEY: 'k', VIDEODEX_NODE_RELAUNCHED: '1', VIDEODEX_TEST_PG_URL: 'x', VIDEODEX_BENCH_PG_URL: 'x' };
+    expect(loadConfig({ env: others, cwd: '/srv/x' }).config.QwenVL.AccessKey).toBe('k');
     expect(() => loadConfig({ env: { VIDEODEX_CONCURRENCY_GPU: '1' } })).toThrowError(/VIDEODEX_CONCURRENCY_GPU is not a key/);
   });
 

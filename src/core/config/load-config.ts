@@ -77,6 +77,23 @@ function parseValue(where: string, section: SectionName, key: string, spec: Conf
   return result.data;
 }
 
+/** `VIDEODEX_*` variables that are not settings: the config file, the launcher's mark, test and bench set-up. */
+const NOT_SETTINGS = /^VIDEODEX_(CONFIG|NODE_RELAUNCHED)$|^VIDEODEX_(TEST|BENCH)_/;
+
+/**
+ * A `VIDEODEX_*` variable whose section videodex does not know (`VIDEODEX_DATABSE_PATH`) would be ignored, and
+ * the run would go on with the default the user meant to replace: it stops the run, as an unknown key does.
+ */
+function checkEnvSections(env: NodeJS.ProcessEnv): void {
+  const aliases = new Set(SECTIONS.flatMap((s) => Object.keys(CONFIG_SPEC[s]).flatMap((k) => keySpec(s, k)?.envAliases ?? [])));
+  const prefixes = SECTIONS.map((s) => `VIDEODEX_${s.toUpperCase()}_`);
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('VIDEODEX_') || NOT_SETTINGS.test(name) || aliases.has(name) || prefixes.some((p) => name.startsWith(p))) continue;
+    const known = SECTIONS.flatMap((s) => Object.keys(CONFIG_SPEC[s]).map((k) => envName(s, k)));
+    throw new ConfigError(`environment: ${name} is not a setting videodex knows${suggest(known, name)}; settings are VIDEODEX_<SECTION>_<KEY>, sections: ${SECTIONS.join(', ')}`);
+  }
+}
+
 /** The env var for a key: VIDEODEX_<SECTION>_<KEY>, upper case. */
 export function envName(section: string, key: string): string {
   return `VIDEODEX_${section.toUpperCase()}_${key.toUpperCase()}`;
@@ -174,6 +191,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     }
   }
 
+  checkEnvSections(env);
   for (const s of SECTIONS) {
     const keys = Object.keys(CONFIG_SPEC[s]);
     const prefix = `VIDEODEX_${s.toUpperCase()}_`;
