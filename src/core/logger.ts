@@ -10,15 +10,21 @@ export type { Logger };
  */
 export function createLogger(options: { file: string | null; level: string; secrets: readonly string[] }): Logger {
   if (!options.file || options.level === 'silent') return pino({ level: 'silent' });
-  mkdirSync(path.dirname(options.file), { recursive: true });
-  const destination = pino.destination({ dest: options.file, sync: true, mkdir: true });
+  const file = options.file;
   const secrets = options.secrets.filter((s) => s.length >= 4);
-  const scrubbed = secrets.length === 0 ? destination : scrubbingStream(destination, secrets);
-  return pino({ level: options.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, scrubbed);
-}
-
-function scrubbingStream(dest: { write(s: string): unknown }, secrets: readonly string[]): { write(s: string): void } {
-  return { write: (line: string) => void dest.write(redact(line, secrets)) };
+  // Opened on the first line: a command that stops before logging anything (a typo in --data-dir) leaves no
+  // data folder with an empty log behind.
+  let destination: { write(s: string): unknown } | null = null;
+  const stream = {
+    write(line: string): void {
+      if (!destination) {
+        mkdirSync(path.dirname(file), { recursive: true });
+        destination = pino.destination({ dest: file, sync: true, mkdir: true });
+      }
+      destination.write(secrets.length === 0 ? line : redact(line, secrets));
+    },
+  };
+  return pino({ level: options.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
 }
 
 /** Replaces every occurrence of every secret with ***. */

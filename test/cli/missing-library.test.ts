@@ -29,6 +29,8 @@ describe('a command over a library that is not there', () => {
     expect(r.stderr).toContain(`no library at ${path.join(dir, 'videodex.db')}: process some videos first`);
     expect(r.stdout).toBe('');
     expect(existsSync(path.join(dir, 'videodex.db'))).toBe(false);
+    // nor the folder: the log file is opened on its first line, and nothing was logged
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('dataset stats on a folder with no dataset says so with exit 1, as show does for an unknown id', async () => {
