@@ -61,6 +61,17 @@ describe('config', () => {
     f = withIni('[Concurrency]\nDownloads = -2\n');
     expect(() => loadConfig({ file: f.file, cwd: f.dir, env: {} })).toThrowError(/Downloads = "-2" is not allowed/);
     cleanup();
+    // a number is a plain decimal: hex and exponents are refused, not read as 16 and 100
+    for (const v of ['0x10', '1e2', '.5.']) {
+      f = withIni(`[SceneDetection]\nThreshold = ${v}\n`);
+      expect(() => loadConfig({ file: f.file, cwd: f.dir, env: {} }), v).toThrowError(/\[SceneDetection\] Threshold = ".*" is not allowed: expected a number/);
+      cleanup();
+    }
+    for (const [v, n] of [['27.5', 27.5], ['+30', 30], ['.5', 0.5], ['30.', 30]] as const) {
+      f = withIni(`[SceneDetection]\nThreshold = ${v}\n`);
+      expect(loadConfig({ file: f.file, cwd: f.dir, env: {} }).config.SceneDetection.Threshold, v).toBe(n);
+      cleanup();
+    }
     f = withIni('[SceneDetection]\nDetector = magic\n');
     expect(() => loadConfig({ file: f.file, cwd: f.dir, env: {} })).toThrowError(/expected one of content, adaptive, threshold/);
   });

@@ -46,7 +46,8 @@ export function num(def: number, range: { min?: number; max?: number }, doc: str
   const schema = z.preprocess(
     (v) => {
       const t = trimmed(v);
-      return typeof t === 'string' && t !== '' && Number.isFinite(Number(t)) ? Number(t) : t;
+      // plain decimals only: Number() also takes "0x10", "1e2" and "  ", which no one means in a config file
+      return typeof t === 'string' && /^[-+]?(\d+\.?\d*|\.\d+)$/.test(t) ? Number(t) : t;
     },
     z.number({ error: allowed }).min(min, { error: allowed }).max(max, { error: allowed }),
   );
