@@ -127,6 +127,24 @@ export class App {
     return this.taggingSetup;
   }
 
+  /** The pipeline's `tag` and `classify` stages, whose versions and input hashes retag records. */
+  private taggingStages(): { tag: HashingStage; classify: HashingStage } {
+    this.stages();
+    return this.stageList!;
+  }
+
+  /**
+   * Adds the tagging setup to the data folder's ledger: the records a run tags carry only a hash of it, and a
+   * later retag finds its rules there. Only a speed-up for that retag, so a failure to write it is logged, not fatal.
+   */
+  private rememberSetup(): void {
+    try {
+      recordSetup(this.config.Paths.DataDir, this.tagging());
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'could not record the tagging setup; a retag after a rule edit will recompute every record');
+    }
+  }
+
   /** Exporters added by plugins, by name (after `loadPlugins()`). */
   exporters(): Map<string, PluginExporter> {
     return pluginExporters(this.loadedPlugins);
@@ -173,8 +191,7 @@ export class App {
   async runner(): Promise<PipelineRunner> {
     mkdirSync(this.config.Paths.DataDir, { recursive: true });
     const [store, tools] = await Promise.all([this.store(), this.tools(), this.loadPlugins()]);
-    // the records this run tags carry only a hash of the setup: a later retag finds its rules here
-    recordSetup(this.config.Paths.DataDir, this.tagging());
+    this.rememberSetup();
     return new PipelineRunner({
       config: this.config,
       logger: this.logger,
@@ -213,13 +230,12 @@ export class App {
    */
   async retag(query: SearchQuery = {}, options: { dryRun?: boolean; force?: boolean; onProgress?: (seen: number) => void; signal?: AbortSignal } = {}): Promise<RetagSummary> {
     const [store, loaded] = await Promise.all([this.library(), this.loadPlugins()]);
-    this.stages();
-    const { tag, classify } = this.stageList!;
+    const { tag, classify } = this.taggingStages();
     const setup = this.tagging();
     const dataDir = this.config.Paths.DataDir;
     // the setups earlier runs tagged with, for telling the records a rule edit cannot change (rule-diff.ts)
     const earlier = readSetupLedger(dataDir).map((e) => e.options);
-    if (!options.dryRun) recordSetup(dataDir, setup);
+    if (!options.dryRun) this.rememberSetup();
     return retagInParallel({
       store,
       config: this.config,

@@ -1,6 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { App } from '../../src/app.js';
 import { configWith, createLogger, type Video } from '../../src/core/index.js';
 import { SqliteStore, type VideoStore } from '../../src/store/index.js';
 import { createTaggingSetup, planRuleEdit, readSetupLedger, recordSetup, SETUP_LEDGER_FILE, SETUP_LEDGER_SIZE, type TaggingSetup } from '../../src/tagging/index.js';
@@ -297,5 +298,44 @@ describe('the setup ledger', () => {
     }
     recordSetup(t.dir, setupOf(BASE));
     expect(JSON.parse(readFileSync(file, 'utf8')).setups).toHaveLength(1);
+  });
+
+  it('is what `videodex retag` reads and writes in the data folder, and a ledger it cannot write only costs speed', async () => {
+    const rules = path.join(t.dir, 'rules.yaml');
+    const dataDir = path.join(t.dir, 'data');
+    const db = path.join(dataDir, 'videodex.db');
+    const lib = new SqliteStore(db);
+    await lib.migrate();
+    await lib.upsertMany(library(200));
+    await lib.close();
+    const app = () => new App({ config: configWith({ Paths: { DataDir: dataDir }, Database: { Path: db }, Tagging: { RulesFile: rules, Taxonomy: '' }, Concurrency: { Cpu: 1 } }), sources: {}, file: null }, { logToFile: false });
+    const retag = async (options: { dryRun?: boolean } = {}) => {
+      const a = app();
+      try {
+        return await a.retag({}, options);
+      } finally {
+        await a.close();
+      }
+    };
+    writeFileSync(rules, rulesText(...BASE));
+    expect((await retag()).changed).toBe(200);
+    expect(readSetupLedger(dataDir)).toHaveLength(1);
+    writeFileSync(rules, rulesText(BASE[0]!.replace('> 60', '> 150'), ...BASE.slice(1)));
+    const dry = await retag({ dryRun: true });
+    expect(dry.unaffected).toBeGreaterThan(0);
+    expect(readSetupLedger(dataDir)).toHaveLength(1); // a dry run writes nothing
+    const edited = await retag();
+    expect(edited).toMatchObject({ changed: dry.changed, unaffected: dry.unaffected });
+    expect(edited.changed + edited.unaffected).toBe(200);
+    expect(readSetupLedger(dataDir)).toHaveLength(2);
+
+    // a ledger that cannot be read or written (here a folder in its place): every record is recomputed, no failure
+    rmSync(path.join(dataDir, SETUP_LEDGER_FILE));
+    mkdirSync(path.join(dataDir, SETUP_LEDGER_FILE, 'x'), { recursive: true });
+    writeFileSync(rules, rulesText(...BASE));
+    const blind = await retag();
+    expect(blind).toMatchObject({ unaffected: 0, failed: [] });
+    expect(blind.changed).toBe(edited.changed);
+    expect(existsSync(path.join(dataDir, SETUP_LEDGER_FILE, 'x'))).toBe(true);
   });
 });
