@@ -31,7 +31,10 @@ export const reply = {
 export interface RecordedRequest {
   at: number;
   method: string;
+  /** The path alone, without the query string. */
   path: string;
+  /** The raw query string without its `?` ('' when there is none), as the client sent it. */
+  query: string;
   /** 'openai' for .../chat/completions, 'eas' for the raw route. */
   route: 'openai' | 'eas' | 'other';
   authorization: string | undefined;
@@ -105,12 +108,14 @@ export class FakeVlmServer {
     } catch {
       // recorded as text
     }
-    const path = (req.url ?? '/').split('?')[0]!;
+    const [path, ...rest] = (req.url ?? '/').split('?') as [string, ...string[]];
+    const query = rest.join('?');
     const route: RecordedRequest['route'] = /\/chat\/completions$/.test(path) ? 'openai' : path === (this.options.easPath ?? '/api/predict/qwen') ? 'eas' : 'other';
     const rec: RecordedRequest = {
       at: performance.now(),
       method: req.method ?? 'GET',
       path,
+      query,
       route,
       authorization: req.headers.authorization,
       headers: req.headers,

@@ -41,7 +41,8 @@ export function endpointLabel(url: string): string {
 /**
  * The base URL the OpenAI SDK wants (it appends /chat/completions): a full .../chat/completions URL loses
  * that suffix; a URL ending in /v<N> is kept; anything else gets /v1 (the service root of a PAI-EAS
- * deployment, http://localhost:8000 for vLLM...).
+ * deployment, http://localhost:8000 for vLLM...). The query string and fragment are left out: the SDK would
+ * append its path after them (`...?api-version=1/chat/completions`); the query goes as `endpointQuery`.
  */
 export function openAiBaseUrl(url: string): string {
   const u = parseEndpoint(url);
@@ -49,7 +50,27 @@ export function openAiBaseUrl(url: string): string {
   if (/\/chat\/completions$/.test(p)) p = p.replace(/\/chat\/completions$/, '');
   else if (!/\/v\d+$/.test(p)) p = `${p}/v1`;
   u.pathname = p;
+  u.search = '';
+  u.hash = '';
   return u.toString().replace(/\/$/, '');
+}
+
+/**
+ * The endpoint's query parameters, decoded and in order (`?api-version=2024-06-01` for Azure-style
+ * gateways), for a client that sends them on every request after the path it appends (the OpenAI SDK's
+ * `defaultQuery`). Key-like values stay secrets: callers scrub `urlSecrets(url)` as before. A parameter
+ * given twice is refused (a ConfigError naming it, never its value): `defaultQuery` holds one value a name.
+ */
+export function endpointQuery(url: string): Record<string, string> {
+  const entries = [...parseEndpoint(url).searchParams];
+  const seen = new Set<string>();
+  for (const [name] of entries) {
+    if (seen.has(name)) {
+      throw new ConfigError(`[QwenVL] endpoint ${endpointLabel(url)} repeats the query parameter ${JSON.stringify(name)}; give each parameter once`);
+    }
+    seen.add(name);
+  }
+  return Object.fromEntries(entries);
 }
 
 /** Whether the key goes as `Authorization: Bearer <key>`, `Authorization: <key>`, or not at all. */

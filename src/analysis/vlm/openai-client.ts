@@ -1,6 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
-import { authorizationValue, endpointLabel, httpModelError, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
+import { authorizationValue, endpointLabel, endpointQuery, httpModelError, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
 import type { VlmClient, VlmRequest, VlmResponse } from './vlm-client.js';
 import { openAiMessages, type FrameListFormat } from './wire-format.js';
 
@@ -14,7 +14,8 @@ export interface OpenAiClientOptions {
 /**
  * OpenAI-compatible chat completions through the official `openai` SDK (DashScope compatible mode, PAI-EAS
  * OpenAI-style deployments, vLLM, Ollama, LM Studio). The SDK's own retries are off: `ReliableVlm` retries.
- * PAI-EAS wants the token without "Bearer": the Authorization header is then set by hand.
+ * PAI-EAS wants the token without "Bearer": the Authorization header is then set by hand. A query string in
+ * the endpoint is split off the base URL and sent on every request (`defaultQuery`).
  */
 export class OpenAiVlmClient implements VlmClient {
   readonly provider = 'openai';
@@ -30,6 +31,8 @@ export class OpenAiVlmClient implements VlmClient {
     this.secrets = [options.accessKey, ...urlSecrets(options.endpoint)].filter((s) => s.length >= 4);
     this.sdk = new OpenAI({
       baseURL,
+      // The endpoint's query string (e.g. ?api-version=...), sent on every request after the path the SDK adds.
+      defaultQuery: endpointQuery(options.endpoint),
       // The SDK insists on a key; the header below decides what is really sent.
       apiKey: options.accessKey || 'unused',
       maxRetries: 0,
