@@ -2,6 +2,7 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { fileTypeFromBuffer } from 'file-type';
+import { looksLikeText } from './content-sniff.js';
 import type { InputItem } from './input-item.js';
 
 export interface InputProblem {
@@ -46,10 +47,9 @@ export async function sniffFile(file: string): Promise<{ video: boolean | null; 
   }
 }
 
-function looksLikeText(buf: Buffer): boolean {
-  let printable = 0;
-  for (const b of buf) if (b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc2) printable++;
-  return printable / buf.length > 0.97 && !buf.includes(0);
+/** Where a list entry sits, as every message about it says: `urls.txt row 4`, the line in the file (comments and blanks count). */
+export function listPlace(list: { file: string; row?: number }): string {
+  return `${path.basename(list.file)}${list.row !== undefined ? ` row ${list.row}` : ''}`;
 }
 
 /**
@@ -77,12 +77,15 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
       return;
     }
     if (first.list.label !== item.list.label || first.list.split !== item.list.split) {
-      const said = (l: NonNullable<InputItem['list']>) => `${path.basename(l.file)}${l.row !== undefined ? ` row ${l.row}` : ''} (label ${JSON.stringify(l.label ?? '')}, split ${JSON.stringify(l.split ?? '')})`;
+      const said = (l: NonNullable<InputItem['list']>) => `${listPlace(l)} (label ${JSON.stringify(l.label ?? '')}, split ${JSON.stringify(l.split ?? '')})`;
       problems.push({ raw: item.raw, message: `listed again in ${said(item.list)}; the first, ${said(first.list)}, is used` });
     }
   };
 
   const addOne = async (raw: string, base: string, list?: InputItem['list']) => {
+    // A problem with a list entry (plain or CSV) starts with its place, as CSV row problems do:
+    // `urls.txt row 4: missing.mp4: no such file or folder`.
+    const problem = (message: string): InputProblem => (list ? { raw: listPlace(list), message: `${raw}: ${message}` } : { raw, message });
     // A list row that cuts a segment is its own input: the same video may give several clips.
     const segment = list && (list.start !== undefined || list.end !== undefined) ? `#t=${list.start ?? 0},${list.end ?? ''}` : '';
     if (isUrl(raw) || /^(ytdl|yt-dlp):/i.test(raw)) {
@@ -94,15 +97,16 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
     try {
       info = await stat(abs);
     } catch {
-      problems.push({ raw, message: 'no such file or folder' });
+      problems.push(problem('no such file or folder'));
       return;
     }
     if (info.isDirectory()) {
       const before = items.length;
       const skipped: InputProblem[] = [];
       await scanFolder(abs, options, (file) => add({ key: file, raw: file, kind: 'local', path: file }), skipped);
-      problems.push(...skipped);
-      if (items.length === before) problems.push({ raw, message: 'folder contains no videos' });
+      // the folder itself unreadable is the entry's problem; a file skipped inside it is named by its own path
+      problems.push(...skipped.map((p) => (list && p.raw === abs ? problem(p.message) : p)));
+      if (items.length === before) problems.push(problem('folder contains no videos'));
     } else {
       add({ key: `${abs}${segment}`, raw, kind: 'local', path: abs, ...(list ? { list } : {}) });
     }
@@ -227,7 +231,7 @@ export function readInputList(text: string, file: string): { entries: ListEntry[
   const pick = (row: Record<string, string>, names: string[]) => names.map((n) => row[n]).find((v) => v !== undefined && v !== '');
   rows.forEach(({ record: row, info }) => {
     const line = info.lines;
-    const where = `${path.basename(file)} row ${line}`;
+    const where = listPlace({ file, row: line });
     const url = pick(row, URL_COLUMNS);
     const id = pick(row, ID_COLUMNS);
     const raw = url ?? (id ? `https://www.youtube.com/watch?v=${encodeURIComponent(id)}` : undefined);

@@ -7,6 +7,7 @@ import { finished } from 'node:stream/promises';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../core/index.js';
 import type { BandwidthLimiter } from './bandwidth-limiter.js';
+import { SNIFF_BYTES, sniffNotVideo, videoSignature } from './content-sniff.js';
 import { backoffMs, parseRetryAfter, sleep } from './retry-policy.js';
 import { contentDispositionName, moveToUniquePath, safeFileName, urlPathName, withExtension } from './media-names.js';
 import { AcquireError, SourceCode } from './source-errors.js';
@@ -272,7 +273,7 @@ async function attemptDownload(
     throw statusError(status, opts.url, header(res.headers, 'retry-after'));
   }
 
-  rejectNonVideoType(contentType, opts.url);
+  rejectPlaylistType(contentType);
   if (opts.maxBytes > 0 && total !== null && total > opts.maxBytes) {
     await res.body.dump().catch(() => undefined);
     await discardPart(partPath, metaPath);
@@ -299,10 +300,19 @@ async function attemptDownload(
     durable: opts.fsync !== false,
     ...(threaded ? { onWritten: (end: number) => job?.advance(end) } : {}),
   });
+  // The first bytes say whether this is a video at all; only from offset 0 (a resumed body starts mid-file, and
+  // its start was judged when it was fetched).
+  let judged = writeFrom > 0;
+  const judge = judged
+    ? null
+    : (head: Buffer, bytes: number | null) => {
+        judged = true;
+        return judgeBody(head, { url: opts.url, finalUrl: res.finalUrl, contentType, bytes });
+      };
   let digest: string;
   try {
     if (threaded) job = startFileHash(partPath);
-    written = await receiveBody(res.body, writer, hash, opts, writeFrom, total);
+    written = await receiveBody(res.body, writer, hash, opts, writeFrom, total, judge);
     // On disk before the rename: a power cut never leaves a final name over missing bytes.
     await writer.finish();
     if (total !== null && written !== total) {
@@ -311,8 +321,9 @@ async function attemptDownload(
     digest = job ? await job.digest(written) : hash!.digest('hex');
   } catch (err) {
     job?.cancel();
-    const useless = err instanceof AcquireError && (err.code === SourceCode.NotVideo || err.code === SourceCode.TooLarge || err.code === SourceCode.Playlist);
-    // Bytes received before a break are good: written out so the next attempt resumes after them.
+    // Bytes received before a break are good: written out so the next attempt resumes after them. Not when their
+    // start was never judged (the body broke off within the first SNIFF_BYTES): a resume would skip the check.
+    const useless = !judged || (err instanceof AcquireError && (err.code === SourceCode.NotVideo || err.code === SourceCode.TooLarge || err.code === SourceCode.Playlist));
     await writer.close(!useless);
     if (useless) await discardPart(partPath, metaPath);
     throw err;
@@ -323,27 +334,47 @@ async function attemptDownload(
 
 /**
  * Feeds the body to the hash and the writer: one 'data' listener, paused only when the disk falls behind (a
- * stream pipeline with a counting Transform cost a promise and two stream hand-offs per 64 KiB chunk). Checks the
- * first bytes for a page or playlist, and the size limit, as they arrive. Resolves with the bytes the file holds
- * (`start` included) once the body ended; rejects when it broke off, a check failed or the signal aborted.
+ * stream pipeline with a counting Transform cost a promise and two stream hand-offs per 64 KiB chunk). Hands the
+ * first SNIFF_BYTES (or the whole body, when shorter) to `judge`, and checks the size limit, as they arrive; the
+ * bytes before the verdict only reach the `.part`, which the caller discards on a refusal. Resolves with the
+ * bytes the file holds (`start` included) once the body ended; rejects when it broke off, a check failed or the
+ * signal aborted.
  */
-async function receiveBody(body: Readable, writer: PartWriter, hash: Hash | null, opts: HttpDownloadOptions, start: number, total: number | null): Promise<number> {
+async function receiveBody(
+  body: Readable,
+  writer: PartWriter,
+  hash: Hash | null,
+  opts: HttpDownloadOptions,
+  start: number,
+  total: number | null,
+  judge: ((head: Buffer, bytes: number | null) => AcquireError | null) | null,
+): Promise<number> {
   const src: Readable = opts.throttle ? pipelineCb(body, opts.throttle.throttle(), () => undefined) : body;
   let failed: unknown = null;
   const fail = (err: unknown): void => {
     failed ??= err;
     src.destroy(err as Error);
   };
-  let sniffed = start > 0;
+  // the first bytes, until there are enough to judge (a server may send a page a few bytes at a time)
+  let head: Buffer[] | null = judge ? [] : null;
+  let headBytes = 0;
+  const verdict = (ended: boolean): AcquireError | null => {
+    const first = Buffer.concat(head!);
+    head = null;
+    return judge!(first, ended ? first.length : total);
+  };
   let written = start;
   let lastProgress = 0;
   src.on('data', (chunk: Buffer) => {
     if (failed) return;
     try {
-      if (!sniffed) {
-        sniffed = true;
-        const why = sniffNotVideo(chunk);
-        if (why) return fail(notVideo(opts.url, why));
+      if (head) {
+        head.push(chunk);
+        headBytes += chunk.length;
+        if (headBytes >= SNIFF_BYTES) {
+          const refused = verdict(false);
+          if (refused) return fail(refused);
+        }
       }
       written += chunk.length;
       if (opts.maxBytes > 0 && written > opts.maxBytes) return fail(tooLarge(opts.url, written, opts.maxBytes));
@@ -377,6 +408,11 @@ async function receiveBody(body: Readable, writer: PartWriter, hash: Hash | null
     opts.signal?.removeEventListener('abort', onAbort);
   }
   if (failed) throw failed;
+  // a body shorter than SNIFF_BYTES is judged whole, before the caller renames anything
+  if (head) {
+    const refused = verdict(true);
+    if (refused) throw refused;
+  }
   return written;
 }
 
@@ -479,35 +515,51 @@ function statusError(status: number, url: string, retryAfter: string | null): Ac
   return new AcquireError(`HTTP ${status}${names[status] ? ` ${names[status]}` : ''}${hint}`, { code, status, retryable: status === 408 });
 }
 
-function rejectNonVideoType(contentType: string | null, url: string): void {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+function mimeOf(contentType: string | null): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** A manifest type is known from the headers alone (the HLS source takes it over), even on a resumed body. */
+function rejectPlaylistType(contentType: string | null): void {
+  const type = mimeOf(contentType);
   if (type === 'application/vnd.apple.mpegurl' || type === 'application/x-mpegurl' || type === 'application/dash+xml') {
     throw new AcquireError(`is a streaming playlist (${type}), not a file`, { code: SourceCode.Playlist });
   }
-  if (type === 'text/html' || type === 'application/xhtml+xml') throw notVideo(url, `an HTML page (${type})`);
-  if (type === 'application/json' || type.endsWith('+json') || type === 'application/xml' || type === 'text/xml' || type === 'text/plain') {
-    throw notVideo(url, `${type}`);
-  }
 }
 
-/** Recognises the first bytes of a body that is plainly not a video. */
-export function sniffNotVideo(first: Buffer): string | null {
-  const head = first.subarray(0, 512).toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
-  if (head.startsWith('#EXTM3U')) return 'an HLS playlist';
-  const lower = head.toLowerCase();
-  if (lower.startsWith('<!doctype html') || lower.startsWith('<html') || (lower.startsWith('<') && /<(head|body|title|div|script)[\s>]/.test(lower))) {
-    return 'an HTML page';
-  }
-  if (lower.startsWith('<?xml') && lower.includes('<mpd')) return 'a DASH manifest';
-  if (/^[{[]\s*["{[\]}]/.test(head)) return 'JSON';
+/** What a declared document type is, in words; null for types that may hold a video (video/*, octet-stream, ...). */
+function documentType(type: string): string | null {
+  if (type === 'text/html' || type === 'application/xhtml+xml') return 'an HTML page';
+  if (type === 'application/json' || type.endsWith('+json')) return 'JSON';
+  if (type === 'application/xml' || type === 'text/xml' || type.endsWith('+xml')) return 'an XML document';
+  if (type.startsWith('text/')) return 'text';
   return null;
 }
 
-function notVideo(url: string, what: string): AcquireError {
+/**
+ * Whether the first bytes of a body (from offset 0) may be a video; the refusal when not. Real video bytes pass
+ * whatever the Content-Type says (servers label files text/plain or octet-stream). Otherwise a page, JSON or a
+ * manifest is recognised under any type; any other XML or text only when the type is text/*, a document type,
+ * application/octet-stream or missing; and a declared document type is believed for bytes no video starts with.
+ */
+function judgeBody(head: Buffer, at: { url: string; finalUrl: string; contentType: string | null; bytes: number | null }): AcquireError | null {
+  if (videoSignature(head)) return null;
+  const type = mimeOf(at.contentType);
+  const declared = documentType(type);
+  const loose = declared !== null || type === '' || type === 'application/octet-stream' || type === 'binary/octet-stream';
+  const what = sniffNotVideo(head, { anyText: loose }) ?? declared;
+  if (!what) return null;
   if (what === 'an HLS playlist' || what === 'a DASH manifest') {
     return new AcquireError(`is ${what}, not a file`, { code: SourceCode.Playlist });
   }
-  return new AcquireError(`the server sent ${what} instead of a video`, { code: SourceCode.NotVideo, page: what.includes('HTML') });
+  // Neither the URL (the CLI's line starts with the input) nor the size: the run's summary groups failures by
+  // message, and a thousand expired links behind one login page should read as one line.
+  const details = [type || 'no Content-Type', ...(at.finalUrl !== at.url ? [`redirected to ${shortUrl(at.finalUrl)}`] : [])];
+  return new AcquireError(`the server sent ${what}, not a video (${details.join('; ')})`, {
+    code: SourceCode.NotVideo,
+    retryable: false,
+    page: what === 'an HTML page',
+  });
 }
 
 function tooLarge(url: string, bytes: number, max: number): AcquireError {

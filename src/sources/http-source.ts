@@ -78,7 +78,8 @@ export class HttpSource implements Source {
           return await page.fetchPage(url, ctx);
         } catch (inner) {
           const why = inner instanceof Error ? inner.message.replace(/^yt-dlp: /, '') : String(inner);
-          throw new AcquireError(`a web page, not a video, and yt-dlp found none on it: ${why}`, {
+          // what the server sent (and its type) and why yt-dlp found no video there, on one line
+          throw new AcquireError(`${err.message}, and yt-dlp found none on it: ${why}`, {
             code: err.code,
             retryable: inner instanceof AcquireError && inner.retryable,
             cause: inner,

@@ -57,7 +57,28 @@ describe('expandInputs', () => {
     const r = await expandInputs([path.join(t.dir, 'lib/a.mp4')], [path.join(t.dir, 'list.txt')], opts);
     expect(r.items.map((i) => i.kind)).toEqual(['local', 'url']);
     expect(r.items[1]!.url).toBe('https://example.test/v.mp4');
-    expect(r.problems).toEqual([{ raw: 'missing.mp4', message: 'no such file or folder' }]);
+    expect(r.problems).toEqual([{ raw: 'list.txt row 5', message: 'missing.mp4: no such file or folder' }]);
+  });
+
+  it('a problem with a plain list entry names the list and its line, as CSV rows do (comments, blanks, BOM and CRLF counted right)', async () => {
+    const list = path.join(t.dir, 'urls.txt');
+    writeFileSync(list, ['\uFEFF# videos to fetch', '', 'https://example.test/a.mp4', 'missing.mp4', '# a folder next', 'nothing', 'http//typo.example/b.mp4', 'lib/a.mp4', ''].join('\r\n'));
+    const r = await expandInputs([path.join(t.dir, 'nope.mp4')], [list], opts);
+    expect(r.items.map((i) => i.raw)).toEqual(['https://example.test/a.mp4', 'lib/a.mp4']);
+    expect(r.problems).toEqual([
+      { raw: path.join(t.dir, 'nope.mp4'), message: 'no such file or folder' }, // a command-line input: as before
+      { raw: 'urls.txt row 4', message: 'missing.mp4: no such file or folder' },
+      { raw: 'urls.txt row 6', message: 'nothing: folder contains no videos' },
+      { raw: 'urls.txt row 7', message: 'http//typo.example/b.mp4: no such file or folder' },
+    ]);
+    // the same words as a CSV row's problems, whose rows go through the same helper
+    const csv = path.join(t.dir, 'rows.csv');
+    writeFileSync(csv, 'url,label\n# kept out\nmissing.mp4,x\n,y\n');
+    const c = await expandInputs([], [csv], opts);
+    expect(c.problems).toEqual([
+      { raw: 'rows.csv row 4', message: 'no url or youtube_id' },
+      { raw: 'rows.csv row 3', message: 'missing.mp4: no such file or folder' },
+    ]);
   });
 
   it('takes explicitly named files without sniffing (ffprobe decides later)', async () => {

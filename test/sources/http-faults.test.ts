@@ -3,12 +3,13 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configWith, createLogger } from '../../src/core/index.js';
+import { SNIFF_BYTES } from '../../src/sources/content-sniff.js';
 import { downloadHttp, partPathFor, type HttpDownloadOptions } from '../../src/sources/http-download.js';
 import { HttpSource } from '../../src/sources/http-source.js';
 import { AcquireError } from '../../src/sources/source-errors.js';
-import { tempDir } from '../helpers/media.js';
+import { makeTestVideo, tempDir } from '../helpers/media.js';
 import { serveBytes, sha256, startTestServer, videoLikeBytes } from '../helpers/http-server.js';
 
 const BODY = videoLikeBytes(256 * 1024);
@@ -17,6 +18,24 @@ const HALF = 128 * 1024;
 let tmp: { dir: string; cleanup: () => void };
 let agent: Agent;
 let servers: Array<{ close(): Promise<void> }>;
+
+/** A real video (ffmpeg -f lavfi), for the content checks: real bytes, not a made-up header. */
+const fixtures = tempDir('videodex-http-video-');
+let realMp4: Buffer;
+beforeAll(async () => {
+  realMp4 = readFileSync(await makeTestVideo(path.join(fixtures.dir, 'real.mp4'), { seconds: 1, width: 160, height: 120, fps: 10 }));
+});
+afterAll(() => fixtures.cleanup());
+
+/** A login wall: what servers answer 200 with when a signed link expired or a session is needed. */
+const LOGIN_PAGE = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head>\n<body><form action="/login" method="post"><input name="user"><input type="password" name="pass"></form></body></html>\n`;
+
+/** Nothing of a refused body is kept: no visible file, no `.part` and no resume state. */
+function nothingKept(): void {
+  expect(visibleFiles()).toEqual([]);
+  const partial = path.join(tmp.dir, '.partial');
+  expect(existsSync(partial) ? readdirSync(partial) : []).toEqual([]);
+}
 
 beforeEach(() => {
   tmp = tempDir('videodex-http-');
@@ -231,23 +250,107 @@ describe.each([
     expect(visibleFiles()).toEqual([]);
   });
 
-  it('HTML instead of a video: refused at once', async () => {
+  it('an HTML page served as text/html or application/octet-stream: refused at once, naming the type; nothing kept', async () => {
+    const page = Buffer.from(LOGIN_PAGE);
     const s = await server({
-      '/page': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>x</title>'),
-      '/disguised.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end('<!DOCTYPE html>\n<html><body>login</body></html>'),
+      '/page.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(page.length) }).end(page),
+      '/disguised.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(page.length) }).end(page),
       '/api.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end('{"error": "expired"}'),
     });
-    const html = await failure(downloadHttp(options(`${s.base}/page`)));
-    expect(html.code).toBe('E_NOT_VIDEO');
-    expect(html.message).toMatch(/sent an HTML page \(text\/html\) instead of a video/);
-    const sniffed = await failure(downloadHttp(options(`${s.base}/disguised.mp4`)));
-    expect(sniffed.code).toBe('E_NOT_VIDEO');
-    expect(sniffed.message).toMatch(/HTML page instead of a video/);
+    for (const [route, type] of [['/page.mp4', 'text/html'], ['/disguised.mp4', 'application/octet-stream']] as const) {
+      const err = await failure(downloadHttp(options(`${s.base}${route}?sig=secret`)));
+      expect(err.code).toBe('E_NOT_VIDEO');
+      expect(err.retryable).toBe(false);
+      expect(err.page).toBe(true); // HttpSource still offers a page to yt-dlp
+      // the URL without its query string (signed links carry credentials there)
+      expect(err.message).toBe(`the server sent an HTML page, not a video (${type})`);
+      expect(s.hitsOf(route)).toHaveLength(1);
+      nothingKept();
+    }
     const json = await failure(downloadHttp(options(`${s.base}/api.mp4`)));
-    expect(json.message).toMatch(/sent JSON instead of a video/);
-    expect(s.hitsOf('/disguised.mp4')).toHaveLength(1);
-    expect(readdirSync(tmp.dir).filter((f) => f !== '.partial')).toEqual([]);
-    expect(readdirSync(path.join(tmp.dir, '.partial'))).toEqual([]);
+    expect(json.message).toBe('the server sent JSON, not a video (application/octet-stream)');
+    nothingKept();
+  });
+
+  it('pages, XML and text the old first-chunk check let through are refused too', async () => {
+    const s = await server({
+      // a few bytes at a time: the first chunk alone ("<") says nothing
+      '/trickle.mp4': (_q, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.write(LOGIN_PAGE.slice(0, 1), () => setTimeout(() => res.end(LOGIN_PAGE.slice(1)), 30));
+      },
+      '/commented.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(`<!-- ${'build info '.repeat(80)} -->\n${LOGIN_PAGE}`),
+      '/s3.mp4': (_q, res) =>
+        void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>'),
+      '/untyped.mp4': (_q, res) => void res.writeHead(200).end('Access denied: this link has expired. Ask the owner for a new one.\n'),
+      '/moved.mp4': (_q, res) => void res.writeHead(302, { location: '/login' }).end(),
+      '/login': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end(LOGIN_PAGE),
+    });
+    const trickle = await failure(downloadHttp(options(`${s.base}/trickle.mp4`)));
+    expect(trickle.message).toBe('the server sent an HTML page, not a video (application/octet-stream)');
+    const commented = await failure(downloadHttp(options(`${s.base}/commented.mp4`)));
+    expect(commented.message).toMatch(/^the server sent an HTML page, not a video \(application\/octet-stream\)$/);
+    const xml = await failure(downloadHttp(options(`${s.base}/s3.mp4`)));
+    expect(xml.message).toMatch(/^the server sent an XML document, not a video \(application\/octet-stream\)$/);
+    expect(xml.page).toBeUndefined();
+    const text = await failure(downloadHttp(options(`${s.base}/untyped.mp4`)));
+    expect(text.message).toMatch(/^the server sent text, not a video \(no Content-Type\)$/);
+    const moved = await failure(downloadHttp(options(`${s.base}/moved.mp4`)));
+    expect(moved.message).toBe(`the server sent an HTML page, not a video (text/html; redirected to ${s.base}/login)`);
+    for (const e of [trickle, commented, xml, text, moved]) {
+      expect(e.code).toBe('E_NOT_VIDEO');
+      expect(e.retryable).toBe(false);
+    }
+    nothingKept();
+  });
+
+  it('a real video is never refused, whatever the Content-Type says', async () => {
+    const s = await server({
+      '/octet.mp4': (req, res) => serveBytes(res, req, realMp4, { headers: { 'content-type': 'application/octet-stream' } }),
+      '/plain.mp4': (req, res) => serveBytes(res, req, realMp4, { headers: { 'content-type': 'text/plain' } }),
+      '/untyped': (_q, res) => void res.writeHead(200).end(realMp4),
+    });
+    for (const route of ['/octet.mp4', '/plain.mp4', '/untyped']) {
+      const r = await downloadHttp(options(`${s.base}${route}`));
+      expect(r.sha256).toBe(sha256(realMp4));
+      expect(readFileSync(r.path).equals(realMp4)).toBe(true);
+    }
+    expect(visibleFiles().sort()).toEqual(['octet.mp4', 'plain.mp4', 'untyped.mp4']);
+  });
+
+  it('a resumed download is not judged again: its Range body starts mid-file, whatever bytes and type it has', async () => {
+    // a video whose second half happens to start like a page, served by a server that says text/plain
+    const body = Buffer.concat([realMp4, Buffer.from(LOGIN_PAGE), videoLikeBytes(64 * 1024, 4)]);
+    const cut = realMp4.length;
+    expect(cut).toBeGreaterThan(SNIFF_BYTES); // the first attempt gets far enough to be judged, so its bytes are kept
+    const s = await server({
+      '/resume.mp4': (req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(body.length), etag: '"r"', 'accept-ranges': 'bytes' });
+          res.write(body.subarray(0, cut), () => setTimeout(() => req.socket.destroy(), 50));
+        } else serveBytes(res, req, body, { etag: '"r"', headers: { 'content-type': 'text/plain' } });
+      },
+    });
+    const r = await downloadHttp(options(`${s.base}/resume.mp4`));
+    expect(r.attempts).toBe(2);
+    expect(s.hitsOf('/resume.mp4')[1]!.range).toMatch(/^bytes=\d+-$/);
+    expect(r.resumedFrom).toBeGreaterThan(0);
+    expect(r.sha256).toBe(sha256(body));
+  });
+
+  it('a body that breaks off before its first bytes were judged is fetched again from zero, not resumed past the check', async () => {
+    const s = await server({
+      '/early.mp4': (req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(BODY.length), etag: '"e"', 'accept-ranges': 'bytes' });
+          res.write(BODY.subarray(0, 100), () => setTimeout(() => req.socket.destroy(), 50));
+        } else serveBytes(res, req, BODY, { etag: '"e"' });
+      },
+    });
+    const r = await downloadHttp(options(`${s.base}/early.mp4`));
+    expect(r.attempts).toBe(2);
+    expect(s.hitsOf('/early.mp4')[1]!.range).toBeUndefined();
+    expect(r.sha256).toBe(sha256(BODY));
   });
 
   it('redirect loop: named, not retried', async () => {
@@ -390,6 +493,7 @@ describe.each([
       '/ok2.mp4': (req, res) => slow(req, res),
       '/ok3.mp4': (req, res) => slow(req, res),
       '/gone.mp4': (_q, res) => void res.writeHead(404).end(),
+      '/login.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(LOGIN_PAGE),
     });
     function slow(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) {
       active++;
@@ -402,10 +506,15 @@ describe.each([
     const config = configWith({ Sources: { PerHost: 2, Retries: 1, RetryBackoffMs: 5 } });
     const source = new HttpSource(config);
     const ctx = { config, logger: createLogger({ file: null, level: 'silent', secrets: [] }), signal: new AbortController().signal, mediaDir: tmp.dir, progress: () => {} };
-    const names = ['ok1.mp4', 'gone.mp4', 'ok2.mp4', 'ok3.mp4'];
+    const names = ['ok1.mp4', 'gone.mp4', 'login.mp4', 'ok2.mp4', 'ok3.mp4'];
     const results = await Promise.allSettled(names.map((n) => source.acquire({ key: `${s.base}/${n}`, raw: n, kind: 'url', url: `${s.base}/${n}` }, ctx)));
     await source.close();
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'E_NOT_VIDEO',
+      retryable: false,
+      message: 'the server sent an HTML page, not a video (application/octet-stream)',
+    });
     expect(peak).toBeLessThanOrEqual(2);
     expect(visibleFiles().sort()).toEqual(['ok1.mp4', 'ok2.mp4', 'ok3.mp4']);
   });

@@ -114,7 +114,10 @@ describe('yt-dlp source (generic extractor against a local page)', () => {
 
   it('a page with no video: one clear line naming both failures', async () => {
     const { sources, ctx } = setup('yt3');
-    await expect(acquire(sources, url(`${server.base}/nothing.html`), ctx)).rejects.toThrow(/^a web page, not a video, and yt-dlp found none on it: .*Unsupported URL/);
+    const err = await acquire(sources, url(`${server.base}/nothing.html`), ctx).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^the server sent an HTML page, not a video \(text\/html\), and yt-dlp found none on it: .*Unsupported URL/);
+    expect((err as Error).message).not.toContain('\n');
+    expect(err).toMatchObject({ code: 'E_NOT_VIDEO', retryable: false });
   });
 
   it('missing yt-dlp: a clear install message, only for inputs that need it', async () => {

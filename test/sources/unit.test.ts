@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BandwidthLimiter } from '../../src/sources/bandwidth-limiter.js';
-import { sniffNotVideo } from '../../src/sources/http-download.js';
+import { sniffNotVideo, videoSignature } from '../../src/sources/content-sniff.js';
 import { contentDispositionName, safeFileName } from '../../src/sources/media-names.js';
 import { backoffMs, parseRetryAfter } from '../../src/sources/retry-policy.js';
 import { readInputList } from '../../src/sources/expand-inputs.js';
@@ -46,6 +46,43 @@ describe('content sniffing', () => {
     expect(sniffNotVideo(Buffer.from('#EXTM3U\n#EXT-X-VERSION:3'))).toBe('an HLS playlist');
     expect(sniffNotVideo(Buffer.from([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70]))).toBeNull();
     expect(sniffNotVideo(Buffer.from([0x1a, 0x45, 0xdf, 0xa3]))).toBeNull();
+  });
+
+  it('names other XML and text only when asked (bodies whose type does not claim a video)', () => {
+    const xml = Buffer.from('<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>');
+    const text = Buffer.from('Access denied. Your link has expired.\n');
+    expect(sniffNotVideo(xml)).toBeNull();
+    expect(sniffNotVideo(text)).toBeNull();
+    expect(sniffNotVideo(xml, { anyText: true })).toBe('an XML document');
+    expect(sniffNotVideo(Buffer.from('<Error><Code>AccessDenied</Code></Error>'), { anyText: true })).toBe('an XML document');
+    expect(sniffNotVideo(text, { anyText: true })).toBe('text');
+    expect(sniffNotVideo(Buffer.from(`<!-- ${'x'.repeat(1000)} -->\n<html><head>`))).toBe('an HTML page');
+  });
+
+  it('never names video bytes, and no text passes for a video', () => {
+    const pad = (head: number[], size = 600) => Buffer.concat([Buffer.from(head), Buffer.alloc(size - head.length, 0x80)]);
+    const ts = Buffer.alloc(188 * 3, 0xff);
+    for (const at of [0, 188, 376]) Buffer.from([0x47, 0x40, 0x00, 0x10]).copy(ts, at);
+    const videos: Record<string, Buffer> = {
+      mp4: pad([0, 0, 0, 0x20, ...Buffer.from('ftypisom')]),
+      quicktime: pad([0, 0, 0, 0x08, ...Buffer.from('wide')]),
+      matroska: pad([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81]),
+      'mpeg-ts': ts,
+      mpeg: pad([0, 0, 1, 0xba, 0x44]),
+      avi: pad([...Buffer.from('RIFF'), 0x10, 0, 0, 0, ...Buffer.from('AVI LIST')]),
+      flv: pad([0x46, 0x4c, 0x56, 0x01, 0x05, 0, 0, 0, 0x09]),
+      ogg: pad([...Buffer.from('OggS'), 0, 0x02]),
+      asf: pad([0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11]),
+      y4m: Buffer.from(`YUV4MPEG2 W160 H120 F25:1 Ip A1:1 C420jpeg\nFRAME\n${'A'.repeat(1000)}`),
+    };
+    for (const [name, head] of Object.entries(videos)) {
+      expect([name, videoSignature(head)]).toEqual([name, name === 'quicktime' ? 'mp4' : name]);
+      expect([name, sniffNotVideo(head, { anyText: true })]).toEqual([name, null]);
+    }
+    // text that starts like a signature is still text: 'G' as an MPEG-TS sync byte, 'free' where an MP4 box type sits
+    expect(videoSignature(Buffer.from(`Gone. ${'This file was removed. '.repeat(40)}`))).toBeNull();
+    expect(videoSignature(Buffer.from('Try free for 30 days'))).toBeNull();
+    expect(sniffNotVideo(Buffer.from('Try free for 30 days'), { anyText: true })).toBe('text');
   });
 });
 
