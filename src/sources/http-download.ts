@@ -305,9 +305,9 @@ async function attemptDownload(
   let judged = writeFrom > 0;
   const judge = judged
     ? null
-    : (head: Buffer, bytes: number | null) => {
+    : (head: Buffer) => {
         judged = true;
-        return judgeBody(head, { url: opts.url, finalUrl: res.finalUrl, contentType, bytes });
+        return judgeBody(head, { url: opts.url, finalUrl: res.finalUrl, contentType });
       };
   let digest: string;
   try {
@@ -347,7 +347,7 @@ async function receiveBody(
   opts: HttpDownloadOptions,
   start: number,
   total: number | null,
-  judge: ((head: Buffer, bytes: number | null) => AcquireError | null) | null,
+  judge: ((head: Buffer) => AcquireError | null) | null,
 ): Promise<number> {
   const src: Readable = opts.throttle ? pipelineCb(body, opts.throttle.throttle(), () => undefined) : body;
   let failed: unknown = null;
@@ -358,10 +358,10 @@ async function receiveBody(
   // the first bytes, until there are enough to judge (a server may send a page a few bytes at a time)
   let head: Buffer[] | null = judge ? [] : null;
   let headBytes = 0;
-  const verdict = (ended: boolean): AcquireError | null => {
+  const verdict = (): AcquireError | null => {
     const first = Buffer.concat(head!);
     head = null;
-    return judge!(first, ended ? first.length : total);
+    return judge!(first);
   };
   let written = start;
   let lastProgress = 0;
@@ -372,7 +372,7 @@ async function receiveBody(
         head.push(chunk);
         headBytes += chunk.length;
         if (headBytes >= SNIFF_BYTES) {
-          const refused = verdict(false);
+          const refused = verdict();
           if (refused) return fail(refused);
         }
       }
@@ -410,7 +410,7 @@ async function receiveBody(
   if (failed) throw failed;
   // a body shorter than SNIFF_BYTES is judged whole, before the caller renames anything
   if (head) {
-    const refused = verdict(true);
+    const refused = verdict();
     if (refused) throw refused;
   }
   return written;
@@ -542,7 +542,7 @@ function documentType(type: string): string | null {
  * manifest is recognised under any type; any other XML or text only when the type is text/*, a document type,
  * application/octet-stream or missing; and a declared document type is believed for bytes no video starts with.
  */
-function judgeBody(head: Buffer, at: { url: string; finalUrl: string; contentType: string | null; bytes: number | null }): AcquireError | null {
+function judgeBody(head: Buffer, at: { url: string; finalUrl: string; contentType: string | null }): AcquireError | null {
   if (videoSignature(head)) return null;
   const type = mimeOf(at.contentType);
   const declared = documentType(type);
