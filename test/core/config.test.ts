@@ -88,6 +88,14 @@ describe('config', () => {
     expect(() => loadConfig({ env: { VIDEODEX_CONCURRENCY_GPU: '1' } })).toThrowError(/VIDEODEX_CONCURRENCY_GPU is not a key/);
   });
 
+  it('an empty DataDir is the default folder, as an empty path is for every other path', () => {
+    const f = withIni('[Paths]\nDataDir =\n');
+    const { config } = loadConfig({ file: f.file, cwd: f.dir, env: {} });
+    expect(config.Paths.DataDir).toBe(path.join(f.dir, 'videodex-data'));
+    expect(config.Database.Path).toBe(path.join(f.dir, 'videodex-data', 'videodex.db'));
+    cleanup();
+  });
+
   it('names a missing explicit config file', () => {
     expect(() => loadConfig({ file: '/nonexistent/videodex.ini', env: {} })).toThrowError(/videodex\.ini: config file not found/);
   });

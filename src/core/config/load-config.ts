@@ -229,7 +229,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 
 function deriveDefaults(values: Record<string, Record<string, unknown>>, cwd: string): void {
   const paths = values.Paths!;
-  const dataDir = path.resolve(cwd, String(paths.DataDir));
+  // empty means the default, as it does for every other path (not the working folder, which would fill it)
+  const dataDir = path.resolve(cwd, String(paths.DataDir || keySpec('Paths', 'DataDir')!.default));
   paths.DataDir = dataDir;
   const within = (v: unknown, name: string) => (v ? path.resolve(cwd, String(v)) : path.join(dataDir, name));
   paths.MediaDir = within(paths.MediaDir, 'media');
