@@ -7,6 +7,7 @@ import { createTaggingSetup, type TaggingSetup } from '../../src/tagging/index.j
 import { createClassifyStage, createTagStage, MIN_RECORDS_PER_WORKER, retagInParallel, retagRecords } from '../../src/workflow/index.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
+import { allRecords, comparable } from './retag-helpers.js';
 
 const config = configWith();
 const logger = createLogger({ file: null, level: 'silent', secrets: [] });
@@ -26,17 +27,7 @@ function library(): Video[] {
   );
 }
 
-/** A record without what differs between two runs of the same retag: the times. */
-function comparable(v: Video): unknown {
-  const stages = Object.fromEntries(Object.entries(v.stages).map(([k, e]) => [k, { ...e, at: '' }]));
-  return { ...v, stages, updatedAt: '' };
-}
-
-async function all(store: VideoStore): Promise<Video[]> {
-  const out: Video[] = [];
-  for await (const v of store.iterate()) out.push(v);
-  return out;
-}
+const all = allRecords;
 
 describe('retag on worker threads', () => {
   let t: ReturnType<typeof tempDir>;

@@ -1,18 +1,14 @@
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configWith, createLogger, type Video } from '../../src/core/index.js';
-import { SqliteStore, type VideoStore } from '../../src/store/index.js';
+import type { Video } from '../../src/core/index.js';
+import type { VideoStore } from '../../src/store/index.js';
 import { createTaggingSetup, type TaggingSetup } from '../../src/tagging/index.js';
-import { createClassifyStage, createTagStage, retagRecords, type RetagSummary } from '../../src/workflow/index.js';
-import { tempDir } from '../helpers/media.js';
 import { makeRecord } from './records.js';
+import { allRecords, comparable, counts, retagWith, twoLibraries } from './retag-helpers.js';
 
 /**
  * Random rule sets and random edits, retagged with the earlier setups (skipping what an edit cannot change) and
  * from scratch: the two libraries must stay equal. A seeded generator, so a failure repeats.
  */
-const config = configWith();
-const logger = createLogger({ file: null, level: 'silent', secrets: [] });
 const WORDS = ['beach', 'boat', 'city', 'snow', 'dog', 'surf'];
 const TAGS = ['hd', 'landscape', 'short', 'beach', 'boat', 'x1', 'x2', 'x3', 'sea'];
 
@@ -108,37 +104,14 @@ function library(n: number): Video[] {
   );
 }
 
-async function all(store: VideoStore): Promise<unknown[]> {
-  const out: unknown[] = [];
-  for await (const v of store.iterate()) {
-    const stages = Object.fromEntries(Object.entries(v.stages).map(([k, e]) => [k, { ...e, at: '' }]));
-    out.push({ ...v, stages, updatedAt: '' });
-  }
-  return out;
-}
-
-const run = (store: VideoStore, setup: TaggingSetup, earlier: TaggingSetup[] = []) =>
-  retagRecords({ store, config, logger, setup, tagStage: createTagStage(setup), classifyStage: createClassifyStage(setup), earlier: earlier.map((e) => e.options) });
-const counts = ({ ms: _ms, unaffected: _u, ...rest }: RetagSummary) => rest;
+const all = async (store: VideoStore) => (await allRecords(store)).map(comparable);
 
 describe('retag after random rule edits', () => {
-  let t: ReturnType<typeof tempDir>;
-  let inc: SqliteStore;
-  let full: SqliteStore;
+  let libs: Awaited<ReturnType<typeof twoLibraries>>;
   beforeEach(async () => {
-    t = tempDir('videodex-rule-edit-random-');
-    inc = new SqliteStore(path.join(t.dir, 'inc.db'));
-    full = new SqliteStore(path.join(t.dir, 'full.db'));
-    for (const s of [inc, full]) {
-      await s.migrate();
-      await s.upsertMany(library(240));
-    }
+    libs = await twoLibraries('videodex-rule-edit-random-', library(240));
   });
-  afterEach(async () => {
-    await inc.close();
-    await full.close();
-    t.cleanup();
-  });
+  afterEach(() => libs.close());
 
   it.each([1, 2, 3])('seed %i: skipping what an edit cannot change writes what recomputing writes', async (seed) => {
     const r = rng(seed);
@@ -147,8 +120,9 @@ describe('retag after random rule edits', () => {
     let skipped = 0;
     for (let step = 0; step < 12; step++) {
       const s = createTaggingSetup({ rulesText: text(rules) });
-      const a = await run(inc, s, [...history].reverse().slice(0, 8));
-      const b = await run(full, s);
+      const { inc, full } = libs;
+      const a = await retagWith(inc, s, [...history].reverse().slice(0, 8));
+      const b = await retagWith(full, s);
       history.push(s);
       skipped += a.unaffected;
       expect(counts(a), `seed ${seed} step ${step}\n${text(rules)}`).toEqual(counts(b));

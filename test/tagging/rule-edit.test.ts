@@ -5,9 +5,10 @@ import { App } from '../../src/app.js';
 import { configWith, createLogger, type Video } from '../../src/core/index.js';
 import { SqliteStore, type VideoStore } from '../../src/store/index.js';
 import { createTaggingSetup, planRuleEdit, readSetupLedger, recordSetup, SETUP_LEDGER_FILE, SETUP_LEDGER_SIZE, type TaggingSetup } from '../../src/tagging/index.js';
-import { createClassifyStage, createTagStage, earlierSetups, retagInParallel, retagRecords, type RetagSummary } from '../../src/workflow/index.js';
+import { createClassifyStage, createTagStage, earlierSetups, retagInParallel } from '../../src/workflow/index.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from './records.js';
+import { allRecords, comparable, counts, retagWith, twoLibraries } from './retag-helpers.js';
 
 const config = configWith();
 const logger = createLogger({ file: null, level: 'silent', secrets: [] });
@@ -36,21 +37,8 @@ function library(n: number): Video[] {
   );
 }
 
-async function all(store: VideoStore): Promise<Video[]> {
-  const out: Video[] = [];
-  for await (const v of store.iterate()) out.push(v);
-  return out;
-}
-
-/** A record without the times two runs of the same retag differ in. */
-function comparable(v: Video): unknown {
-  const stages = Object.fromEntries(Object.entries(v.stages).map(([k, e]) => [k, { ...e, at: '' }]));
-  return { ...v, stages, updatedAt: '' };
-}
-
-const run = (store: VideoStore, setup: TaggingSetup, earlier: TaggingSetup[] = [], extra: { force?: boolean } = {}) =>
-  retagRecords({ store, config, logger, setup, tagStage: createTagStage(setup), classifyStage: createClassifyStage(setup), earlier: earlier.map((e) => e.options), ...extra });
-const counts = ({ ms: _ms, unaffected: _u, ...rest }: RetagSummary) => rest;
+const all = allRecords;
+const run = retagWith;
 
 describe('planRuleEdit: which records a rule edit can change', () => {
   const rec = (duration: number, file = '/v/clip.mp4') => makeRecord({ path: file, metadata: { durationSec: duration } });
@@ -114,23 +102,14 @@ describe('planRuleEdit: which records a rule edit can change', () => {
 });
 
 describe('retag after a rule edit skips the records the edit cannot change', () => {
-  let t: ReturnType<typeof tempDir>;
+  let libs: Awaited<ReturnType<typeof twoLibraries>>;
   let inc: SqliteStore;
   let full: SqliteStore;
   beforeEach(async () => {
-    t = tempDir('videodex-rule-edit-');
-    inc = new SqliteStore(path.join(t.dir, 'inc.db'));
-    full = new SqliteStore(path.join(t.dir, 'full.db'));
-    for (const s of [inc, full]) {
-      await s.migrate();
-      await s.upsertMany(library(400));
-    }
+    libs = await twoLibraries('videodex-rule-edit-', library(400));
+    ({ inc, full } = libs);
   });
-  afterEach(async () => {
-    await inc.close();
-    await full.close();
-    t.cleanup();
-  });
+  afterEach(() => libs.close());
 
   it('writes exactly what recomputing every record writes, edit after edit', async () => {
     const s0 = setupOf(BASE);
@@ -204,7 +183,7 @@ describe('retag after a rule edit skips the records the edit cannot change', () 
     await run(inc, s1, [s0]);
     const parallel = await retagInParallel({
       store: inc, config, logger, setup: s0, tagStage: createTagStage(s0), classifyStage: createClassifyStage(s0), earlier: [s1.options],
-      workers: 2, storeOptions: { backend: 'sqlite', path: path.join(t.dir, 'inc.db') },
+      workers: 2, storeOptions: { backend: 'sqlite', path: path.join(libs.dir, 'inc.db') },
     });
     const single = await run(full, s0);
     expect(parallel.unaffected).toBeGreaterThan(1000);
