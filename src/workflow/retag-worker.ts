@@ -1,6 +1,7 @@
 /**
  * One retag worker thread (see retag-parallel.ts): opens its own connection to the library, builds the tagging
- * setup from the same options, and re-tags its shard of the records with the single-threaded `retagRecords`.
+ * setup from the same options, and re-tags the parts of the records it takes with the single-threaded
+ * `retagRecords`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../core/index.js';
@@ -9,17 +10,12 @@ import { createTaggingSetup } from '../tagging/index.js';
 import { createClassifyStage } from './stages/classify-stage.js';
 import { createTagStage } from './stages/tag-stage.js';
 import { retagRecords } from './retag.js';
-import type { RetagWorkerJob, RetagWorkerMessage } from './retag-parallel.js';
+import { workerPass, type RetagWorkerJob, type RetagWorkerMessage } from './retag-parallel.js';
 
 const job = workerData as RetagWorkerJob;
 const port = parentPort!;
 const post = (m: RetagWorkerMessage) => port.postMessage(m);
-const stop = new Int32Array(job.stop);
-const stopped = {
-  get aborted() {
-    return Atomics.load(stop, 0) === 1;
-  },
-};
+const pass = workerPass(job);
 
 try {
   const store = await openStore(job.store);
@@ -34,9 +30,9 @@ try {
       setup,
       tagStage: createTagStage(setup),
       classifyStage: createClassifyStage(setup),
-      shard: job.shard,
-      signal: stopped,
-      onProgress: (seen) => post({ type: 'progress', seen }),
+      claimShard: pass.claimShard,
+      signal: pass.signal,
+      onProgress: pass.onProgress,
       ...(job.query ? { query: job.query } : {}),
       ...(job.earlier ? { earlier: job.earlier } : {}),
       ...(job.dryRun ? { dryRun: true } : {}),
@@ -48,5 +44,6 @@ try {
     await store.close();
   }
 } catch (err) {
+  pass.stop();
   post({ type: 'error', message: err instanceof Error ? err.message : String(err), ...((err as { code?: string }).code ? { code: (err as { code: string }).code } : {}) });
 }

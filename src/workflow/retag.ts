@@ -67,8 +67,13 @@ export interface RetagOptions {
   /** Plugin taggers (already adapted); none keeps retag on its fast synchronous path. */
   pluginTaggers?: readonly Tagger[];
   query?: SearchQuery;
-  /** Only this part of the records (see `VideoStore.iterate`): how retag workers share a pass. */
+  /** Only this part of the records (see `VideoStore.iterate`). */
   shard?: { index: number; count: number };
+  /**
+   * Parts of the records taken one at a time until it answers null (each a `VideoStore.iterate` shard): how the
+   * threads of a parallel retag share a pass, a faster thread (or one that started sooner) taking more parts.
+   */
+  claimShard?: () => { index: number; count: number } | null;
   /** Compute and count, write nothing. */
   dryRun?: boolean;
   /** Recompute records whose tag and classify stages are already up to date with these rules (default: skip them). */
@@ -174,6 +179,11 @@ function unaffectedByEdit(video: Video, tagInputs: string, classifyInputsOnce: (
   return false;
 }
 
+/** The records of each part `claim` hands out, part after part, until it has none left. */
+async function* claimedRecords(store: VideoStore, query: SearchQuery, claim: () => { index: number; count: number } | null): AsyncGenerator<Video> {
+  for (let shard = claim(); shard; shard = claim()) yield* selectedRecords(store, query, { shard });
+}
+
 /**
  * Re-runs tagging and classification over stored records: no download, no ffmpeg, no model call. Only
  * `tags`, `categories`, tagging's own state in `extra` and the two stage entries change; a record whose
@@ -199,7 +209,8 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
     pending = [];
   };
   const earlier = plugins.length > 0 || options.force ? [] : earlierSetups(setup, options.earlier ?? []);
-  for await (const video of selectedRecords(store, options.query ?? {}, options.shard ? { shard: options.shard } : {})) {
+  const records = options.claimShard ? claimedRecords(store, options.query ?? {}, options.claimShard) : selectedRecords(store, options.query ?? {}, options.shard ? { shard: options.shard } : {});
+  for await (const video of records) {
     if (options.signal?.aborted) break;
     summary.seen++;
     let next: Video;

@@ -194,7 +194,7 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       expect(await store.get(b.id)).toEqual(b2);
       expect(await store.get(gone.id)).toBeNull();
       const now = [...videos, a2, b2];
-      for (const text of ['tag:striped', 'tag:grey', 'tag:wader', 'tag:reed', 'tag:bird', 'tag:phantom', 'category:nature', 'category:wildlife', 'wader', 'wildlife', 'striped', 'heron', 'kestrel', 'is:failed', 'is:ok tag:bird']) {
+      for (const text of ['tag:striped', 'tag:grey', 'tag:wader', 'tag:reed', 'tag:bird', 'tag:phantom', 'category:nature', 'category:wildlife', 'wader', 'wildlife', 'striped', 'heron', 'fishing', 'grey', 'kestrel', 'is:failed', 'is:ok tag:bird']) {
         expect([...(await allIds(store, { text }))].sort(), text).toEqual(oracle(now, { text }).map((v) => v.id).sort());
       }
       const facets = (await store.search({ text: 'tag:bird' })).facets;

@@ -5,6 +5,7 @@ import { configWith, createLogger, type Video } from '../../src/core/index.js';
 import { SqliteStore, type VideoStore } from '../../src/store/index.js';
 import { createTaggingSetup, type TaggingSetup } from '../../src/tagging/index.js';
 import { createClassifyStage, createTagStage, MIN_RECORDS_PER_WORKER, retagInParallel, retagRecords } from '../../src/workflow/index.js';
+import { partClaimer } from '../../src/workflow/retag-parallel.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
 import { allRecords, comparable } from './retag-helpers.js';
@@ -28,6 +29,21 @@ function library(): Video[] {
 }
 
 const all = allRecords;
+
+describe('the parts a parallel retag shares out', () => {
+  it('hands out each part once, across threads, and none once the pass stops', () => {
+    const shared = new Int32Array(new SharedArrayBuffer(16));
+    const [a, b] = [partClaimer(shared, 5), partClaimer(shared, 5)];
+    const taken = [a(), b(), b(), a(), a(), b(), a()];
+    expect(taken.map((s) => s?.index ?? null)).toEqual([0, 1, 2, 3, 4, null, null]);
+    expect(taken.every((s) => s === null || s.count === 5)).toBe(true);
+    const stopped = new Int32Array(new SharedArrayBuffer(16));
+    const c = partClaimer(stopped, 5);
+    expect(c()).toEqual({ index: 0, count: 5 });
+    Atomics.store(stopped, 0, 1);
+    expect(c()).toBeNull();
+  });
+});
 
 describe('retag on worker threads', () => {
   let t: ReturnType<typeof tempDir>;
@@ -106,9 +122,13 @@ describe('retag on worker threads', () => {
 
   it('fails with the worker\'s cause when a worker cannot open the library, and the library stays usable', async () => {
     const setup = createTaggingSetup({ rulesText: rules(100) });
-    await expect(retagInParallel({ store: many, config, logger, ...stagesOf(setup), workers: 2, storeOptions: { backend: 'sqlite', path: '/dev/null/x.db' } })).rejects.toThrow(
-      /retag worker [12] of 2: .*\/dev\/null\/x\.db/,
-    );
+    // this thread is one of the two: it starts at once, and the worker that fails stops it
+    let counted = 0;
+    const failing = retagInParallel({ store: many, config, logger, ...stagesOf(setup), workers: 2, storeOptions: { backend: 'sqlite', path: '/dev/null/x.db' }, onProgress: (n) => (counted = n) });
+    await expect(failing).rejects.toThrow(/retag worker 1 of 1: .*\/dev\/null\/x\.db/);
+    // what this thread counted before it stopped is written
+    const kept = await retagRecords({ store: many, config, logger, ...stagesOf(setup), dryRun: true });
+    expect(kept.upToDate).toBeGreaterThanOrEqual(counted);
     const after = await retagInParallel({ store: many, config, logger, ...stagesOf(setup), workers: 2, storeOptions: { backend: 'sqlite', path: manyFile } });
     expect(after.seen).toBe(N);
   });

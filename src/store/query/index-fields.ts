@@ -89,6 +89,18 @@ export function labelFields(video: Video): Pick<IndexFields, 'tags' | 'categorie
   };
 }
 
+function actionLabels(video: Video): string[] {
+  return uniq((video.ai?.actions ?? []).map(label));
+}
+
+/**
+ * The indexed tag text (`text.tags` of `indexFields`): tags, categories and the model's actions. Re-tagging
+ * changes it and nothing else of the text, so stores that update only labels build just this.
+ */
+export function tagText(video: Video, labels: Pick<IndexFields, 'tags' | 'categories'> = labelFields(video)): string {
+  return capIndexText(indexText([...labels.tags, ...labels.categories, ...actionLabels(video)].join(' \n ')));
+}
+
 /** Same labels in the same order. */
 export const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -124,7 +136,7 @@ export function indexFields(video: Video): IndexFields {
   const fileName = baseName(video.file.path || video.source.url || '');
   const title = video.source.title ?? m?.containerTags?.title ?? '';
   const { tags, categories } = labelFields(video);
-  const actions = uniq((video.ai?.actions ?? []).map(label));
+  const actions = actionLabels(video);
   const description = [video.ai?.description ?? '', ...video.scenes.map((s) => s.description ?? ''), video.source.description ?? '']
     .filter(Boolean)
     .join('\n');
@@ -156,7 +168,7 @@ export function indexFields(video: Video): IndexFields {
     actions,
     text: {
       title: capIndexText(indexText([title, video.source.uploader ?? ''].join(' '))),
-      tags: capIndexText(indexText([...tags, ...categories, ...actions].join(' \n '))),
+      tags: tagText(video, { tags, categories }),
       description: capIndexText(indexText(description)),
       // camelCase split too, so "beachDay_2024.mp4" finds "beach".
       file: capIndexText(indexText(fileName.replace(/(\p{Ll})(\p{Lu})/gu, '$1 $2'))),

@@ -5,7 +5,7 @@ import { StoreError, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
 import { checkedShard, type InputRecord, type IterateOptions, type TagUpdate, type VideoStore } from '../video-store.js';
-import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
+import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, tagText, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
 import { SqliteColumnIndex, type ColumnPage } from './sqlite-column-index.js';
@@ -60,6 +60,40 @@ const isSameText = (t: IndexedText, f: IndexFields) => t[0] === f.text.title && 
 const DOC_COLUMNS = 'd.doc, s.stages';
 const STAGES_JOIN = 'LEFT JOIN video_stages s ON s.id = d.id';
 type DocRow = [doc: string, stages: string | null];
+
+/** Label rows to delete and to insert; null when the ordered list is the same. */
+interface LabelChange {
+  gone: string[];
+  added: string[];
+}
+
+/** What re-tagging writes for one record, worked out outside the write transaction. */
+type TagWrite =
+  | { kind: 'stages'; id: string; stages: string; failed: 0 | 1 | null }
+  | { kind: 'record'; id: string; updatedAt: string; failed: 0 | 1; doc: string; tags: LabelChange | null; categories: LabelChange | null; tagText: string | null; after: Video };
+
+function labelChange(was: readonly string[], now: readonly string[]): LabelChange | null {
+  if (sameList(was, now)) return null;
+  const old = new Set(was);
+  const next = new Set(now);
+  return { gone: was.filter((x) => !next.has(x)), added: now.filter((x) => !old.has(x)) };
+}
+
+function tagWrite({ before, after }: TagUpdate): TagWrite {
+  const failed = hasFailedStage(after) ? 1 : 0;
+  if (onlyStagesMoved(before, after)) {
+    return { kind: 'stages', id: after.id, stages: JSON.stringify(after.stages), failed: failed === (hasFailedStage(before) ? 1 : 0) ? null : failed };
+  }
+  const write: TagWrite = { kind: 'record', id: after.id, updatedAt: after.updatedAt, failed, doc: JSON.stringify(after), tags: null, categories: null, tagText: null, after };
+  if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return write; // labels untouched
+  const was = labelFields(before);
+  const now = labelFields(after);
+  write.tags = labelChange(was.tags, now.tags);
+  write.categories = labelChange(was.categories, now.categories);
+  // the rest of the indexed text (title, description, file name) is what re-tagging does not change
+  if (write.tags || write.categories) write.tagText = tagText(after, now);
+  return write;
+}
 
 function recordOf([doc, stages]: DocRow): Video {
   const v = JSON.parse(doc) as Video;
@@ -336,7 +370,7 @@ export class SqliteStore implements VideoStore {
     if (f.actions.length) this.stmt('INSERT OR IGNORE INTO video_actions (video_id, action) SELECT ?, value FROM json_each(?)').run(v.id, JSON.stringify(f.actions));
     // The FTS row holds the shared normalised text, so every backend tokenises the same way.
     this.stmt(existed ? 'INSERT INTO video_docs (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc' : 'INSERT INTO video_docs (id, doc) VALUES (?, ?)').run(v.id, JSON.stringify(v));
-    if (!sameText) this.insertFtsRow(row.rowid, f);
+    if (!sameText) this.insertFtsText(row.rowid, f.text);
   }
 
   /** The text a record's FTS row was made from (its row of video_text), if it has one. */
@@ -349,75 +383,75 @@ export class SqliteStore implements VideoStore {
    * table reads its content from the text row (schema 8), so the two always go together, and a row is deleted
    * from the FTS table before its text row changes.
    */
-  private insertFtsRow(rowid: number, f: IndexFields): void {
-    this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
-    this.stmt('INSERT OR REPLACE INTO video_text (rowid, title, tags, description, file) VALUES (?, ?, ?, ?, ?)').run(rowid, f.text.title, f.text.tags, f.text.description, f.text.file);
+  private insertFtsText(rowid: number, t: IndexFields['text']): void {
+    this.stmt('INSERT INTO videos_fts (rowid, title, tags, description, filename) VALUES (?, ?, ?, ?, ?)').run(rowid, t.title, t.tags, t.description, t.file);
+    this.stmt('INSERT OR REPLACE INTO video_text (rowid, title, tags, description, file) VALUES (?, ?, ?, ?, ?)').run(rowid, t.title, t.tags, t.description, t.file);
   }
 
   /**
    * Re-tagging's write: the record, `updated_at` and `failed`, only the label rows that differ and the FTS row
    * only when the tag text changed. Skips the 20-odd column upsert, its index updates and the full label and
-   * FTS rewrite that `upsertOne` does, which dominate when a rule edit rewrites every record.
+   * FTS rewrite that `upsertOne` does, which dominate when a rule edit rewrites every record. What to write is
+   * worked out before the transaction (`tagWrite`): the JSON, the label differences and the index text are half
+   * the time of a changed record's write, and parallel retag threads wait for each other's write lock.
    */
   async updateTags(changes: readonly TagUpdate[]): Promise<void> {
+    const writes = changes.map(tagWrite);
     this.guard(`update tags of ${changes.length} records`, () =>
-      this.db.transaction((cs: readonly TagUpdate[]) => {
-        const fts: Array<{ rowid: number; video: Video }> = [];
-        for (const c of cs) this.updateTagsOne(c.before, c.after, fts);
+      this.db.transaction((ws: readonly TagWrite[]) => {
+        const fts: Array<{ rowid: number; write: TagWrite & { kind: 'record' } }> = [];
+        for (const w of ws) this.updateTagsOne(w, fts);
+        // The stored text with the new tag text (re-tagging changes no other); a record without a text row yet
+        // gets its whole text. Read before the FTS rows go, which read their text row to take out its tokens.
+        const texts = fts.map(({ rowid, write }) => {
+          const kept = this.indexedText(rowid);
+          return kept ? { title: kept[0], tags: write.tagText!, description: kept[2], file: kept[3] } : indexFields(write.after).text;
+        });
         // FTS rows last, together: FTS5 writes out its pending rows before any other statement of the
         // transaction, so replacing them between the other writes made a tiny segment per record (2x slower).
         for (const r of fts) this.stmt('DELETE FROM videos_fts WHERE rowid = ?').run(r.rowid);
-        for (const r of fts) this.insertFtsRow(r.rowid, indexFields(r.video));
-      }).immediate(changes),
+        for (let i = 0; i < fts.length; i++) this.insertFtsText(fts[i]!.rowid, texts[i]!);
+      }).immediate(writes),
     );
     this.wrote();
   }
 
-  private updateTagsOne(before: Video, after: Video, fts: Array<{ rowid: number; video: Video }>): void {
+  private updateTagsOne(w: TagWrite, fts: Array<{ rowid: number; write: TagWrite & { kind: 'record' } }>): void {
     this.writes++;
-    if (onlyStagesMoved(before, after)) {
+    if (w.kind === 'stages') {
       // the document stays; its `stages` are read from video_stages (and the failed flag follows them)
-      const failed = hasFailedStage(after);
-      const stages = JSON.stringify(after.stages);
-      if (failed === hasFailedStage(before)) {
+      if (w.failed === null) {
         // no indexed column moves; a record deleted since it was read gets no row
-        this.stmt('INSERT INTO video_stages (id, stages) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(after.id, stages, after.id);
+        this.stmt('INSERT INTO video_stages (id, stages) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(w.id, w.stages, w.id);
         return;
       }
-      const row = this.stmt('UPDATE videos SET failed = ? WHERE id = ? RETURNING rowid').get(failed ? 1 : 0, after.id) as { rowid: number } | undefined;
+      const row = this.stmt('UPDATE videos SET failed = ? WHERE id = ? RETURNING rowid').get(w.failed, w.id) as { rowid: number } | undefined;
       if (!row) return; // deleted since it was read
       this.columns.touch(row.rowid);
-      this.stmt('INSERT INTO video_stages (id, stages) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(after.id, stages);
+      this.stmt('INSERT INTO video_stages (id, stages) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(w.id, w.stages);
       return;
     }
-    const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(after.updatedAt, hasFailedStage(after) ? 1 : 0, after.id) as { rowid: number } | undefined;
+    const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(w.updatedAt, w.failed, w.id) as { rowid: number } | undefined;
     if (!row) return; // deleted since it was read
     this.columns.touch(row.rowid);
-    this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(JSON.stringify(after), after.id);
-    this.stmt('DELETE FROM video_stages WHERE id = ?').run(after.id);
-    if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return; // labels untouched
-    const was = labelFields(before);
-    const now = labelFields(after);
-    const tagsMoved = this.syncLabels('video_tags', 'tag', after.id, was.tags, now.tags);
-    const catsMoved = this.syncLabels('video_categories', 'category', after.id, was.categories, now.categories);
+    this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(w.doc, w.id);
+    this.stmt('DELETE FROM video_stages WHERE id = ?').run(w.id);
+    this.syncLabels('video_tags', 'tag', w.id, w.tags);
+    this.syncLabels('video_categories', 'category', w.id, w.categories);
     // FTS5 rows are replaced whole, by the caller (FTS5 has no update of one column).
-    if (tagsMoved || catsMoved) fts.push({ rowid: row.rowid, video: after });
+    if (w.tagText !== null) fts.push({ rowid: row.rowid, write: w });
   }
 
-  /** Deletes and inserts the label rows that differ; true when the ordered list changed (the tag text did). */
-  private syncLabels(table: 'video_tags' | 'video_categories', col: 'tag' | 'category', id: string, was: readonly string[], now: readonly string[]): boolean {
-    if (sameList(was, now)) return false;
-    const old = new Set(was);
-    const next = new Set(now);
-    const gone = was.filter((x) => !next.has(x));
-    const added = now.filter((x) => !old.has(x));
+  /** Deletes and inserts the label rows that differ. */
+  private syncLabels(table: 'video_tags' | 'video_categories', col: 'tag' | 'category', id: string, change: LabelChange | null): void {
+    if (!change) return;
+    const { gone, added } = change;
     // one statement each way per record (a first re-tag adds some 24 tags to every record: one statement per tag
     // made it the largest cost of the write)
     if (gone.length === 1) this.stmt(`DELETE FROM ${table} WHERE video_id = ? AND ${col} = ?`).run(id, gone[0]);
     else if (gone.length > 1) this.stmt(`DELETE FROM ${table} WHERE video_id = ? AND ${col} IN (SELECT value FROM json_each(?))`).run(id, JSON.stringify(gone));
     if (added.length === 1) this.stmt(`INSERT OR IGNORE INTO ${table} (video_id, ${col}) VALUES (?, ?)`).run(id, added[0]);
     else if (added.length > 1) this.stmt(`INSERT OR IGNORE INTO ${table} (video_id, ${col}) SELECT ?, value FROM json_each(?)`).run(id, JSON.stringify(added));
-    return true;
   }
 
   async get(id: string): Promise<Video | null> {
