@@ -12,7 +12,8 @@ export type { Taxonomy, TaxonomyCategory, Mapping, MatchKind } from './taxonomy.
 export { createTaggingSetup, setupFingerprints, loadTaggingSetup, computeTags, computeTagsSync, classify, needsReview, pluginStageTags, OPEN_CONFIDENCE } from './tagging-setup.js';
 export type { TaggingSetup, TaggingSetupOptions } from './tagging-setup.js';
 export { normalizeTag, singular, splitWords, stem, tokenSimilarity, similarityTokens, DEFAULT_STOP_WORDS } from './words.js';
-export { tagRecord, tagRecordSync, classifyRecord, carriedTags, carriedCategories, taggingInputs, classifyInputs, matchesTaggingState, TAGGING_STATE_KEY, CLASSIFY_STATE_KEY } from './record-tagging.js';
+export { tagRecord, tagRecordSync, classifyRecord, carriedTags, carriedCategories, taggingInputs, classifyInputs, inputParts, matchesTaggingState, TAGGING_STATE_KEY, CLASSIFY_STATE_KEY } from './record-tagging.js';
+export type { InputParts } from './record-tagging.js';
 export type { TagPatch, ClassifyPatch } from './record-tagging.js';
 export { TagCounter, CategoryCounter, ReviewCollector } from './tag-stats.js';
 export type { TagCount, CategoryCount, UnmappedAnswer, LowConfidenceItem } from './tag-stats.js';

@@ -181,37 +181,49 @@ function sourceKey(video: Video): unknown[] {
   return [s.url, s.kind, s.title ?? null, s.uploader ?? null, l ? [l.label ?? null, l.split ?? null] : null, others.length ? stableStringify(others) : null];
 }
 
+/** JSON of a value, `null` where JSON.stringify gives nothing (undefined), as inside an array. */
+const json = (x: unknown): string => JSON.stringify(x) ?? 'null';
+
+/**
+ * The JSON of the record fields both stages' input strings read (source, file, metadata, scene descriptions),
+ * built once per record: `retag` builds both strings for every record, and for a re-tagged one the classify
+ * string again (its tags changed, these fields did not).
+ */
+export interface InputParts {
+  source: string;
+  path: string;
+  bytes: string;
+  metadata: string;
+  scenes: string;
+}
+
+export function inputParts(video: Video): InputParts {
+  return {
+    source: json(sourceKey(video)),
+    path: json(video.file?.path),
+    bytes: json(video.file?.bytes),
+    metadata: json(metadataKey(video)),
+    scenes: json((video.scenes ?? []).map((s) => s.description ?? '')),
+  };
+}
+
 /**
  * The record fields tagging reads, as one string, for the `tag` stage's input hash. Built with fixed field
  * orders (and sorted keys where a store may reorder them, e.g. PostgreSQL jsonb) rather than a generic stable
- * stringify: `retag` computes it for every record, so it must be cheap.
+ * stringify: `retag` computes it for every record, so it must be cheap. The JSON of an array of the parts, as
+ * it was built before the parts were shared: stored stage hashes stay valid.
  */
-export function taggingInputs(video: Video): string {
+export function taggingInputs(video: Video, parts: InputParts = inputParts(video)): string {
   const { [TAGGING_STATE_KEY]: _t, [CLASSIFY_STATE_KEY]: _c, ...others } = video.extra ?? {};
   const ai = video.ai;
-  return JSON.stringify([
-    sourceKey(video),
-    video.file?.path,
-    video.file?.bytes,
-    metadataKey(video),
-    ai ? [ai.description, ai.tags, ai.category ?? null, ai.actions, ai.model] : null,
-    (video.scenes ?? []).map((s) => s.description ?? ''),
-    Object.keys(others).length ? stableStringify(others) : null,
-    JSON.stringify(carriedTags(video)),
-  ]);
+  const aiPart = json(ai ? [ai.description, ai.tags, ai.category ?? null, ai.actions, ai.model] : null);
+  const othersPart = json(Object.keys(others).length ? stableStringify(others) : null);
+  return `[${parts.source},${parts.path},${parts.bytes},${parts.metadata},${aiPart},${parts.scenes},${othersPart},${json(JSON.stringify(carriedTags(video)))}]`;
 }
 
 /** The record fields classification reads, as one string, for the `classify` stage's input hash. */
-export function classifyInputs(video: Video): string {
+export function classifyInputs(video: Video, parts: InputParts = inputParts(video)): string {
   const ai = video.ai;
-  return JSON.stringify([
-    video.tags.map((t) => t.name),
-    JSON.stringify(carriedCategories(video)),
-    sourceKey(video),
-    metadataKey(video),
-    ai ? [ai.description, ai.category ?? null, ai.actions] : null,
-    (video.scenes ?? []).map((s) => s.description ?? ''),
-    video.file?.path,
-    video.file?.bytes,
-  ]);
+  const aiPart = json(ai ? [ai.description, ai.category ?? null, ai.actions] : null);
+  return `[${json(video.tags.map((t) => t.name))},${json(JSON.stringify(carriedCategories(video)))},${parts.source},${parts.metadata},${aiPart},${parts.scenes},${parts.path},${parts.bytes}]`;
 }

@@ -3,6 +3,7 @@ import { selectedRecords, type SearchQuery, type TagUpdate, type VideoStore } fr
 import {
   classifyInputs,
   classifyRecord,
+  inputParts,
   CLASSIFY_STATE_KEY,
   createTaggingSetup,
   matchesTaggingState,
@@ -217,9 +218,10 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
     let now = '';
     try {
       // each inputs string is built once: the current setup and the earlier ones hash the same string
-      const tagInputs = taggingInputs(video);
+      const parts = inputParts(video);
+      const tagInputs = taggingInputs(video, parts);
       let classifyIn: string | null = null;
-      const classifyInputsOnce = () => (classifyIn ??= classifyInputs(video));
+      const classifyInputsOnce = () => (classifyIn ??= classifyInputs(video, parts));
       const tagHash = tagStage.hashInputs(tagInputs);
       if (!options.force && isDone(video.stages.tag, tagStage, tagHash) && isDone(video.stages.classify, classifyStage, classifyStage.hashInputs(classifyInputsOnce()))) {
         // up to date with these rules, taxonomy and taggers: tagging is deterministic, nothing would change
@@ -243,7 +245,8 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
       const afterTag: Video = { ...video, ...tagged };
       const tagEntry: StageEntry = { status: 'done', version: tagStage.version, inputHash: tagHash, at: now, ms: 0 };
       const classified = classifyRecord(afterTag, setup);
-      const classifyEntry: StageEntry = { status: 'done', version: classifyStage.version, inputHash: classifyStage.inputHash(afterTag, config), at: now, ms: 0 };
+      // re-tagging changed the tags the classify string reads, not the parts
+      const classifyEntry: StageEntry = { status: 'done', version: classifyStage.version, inputHash: classifyStage.hashInputs(classifyInputs(afterTag, parts)), at: now, ms: 0 };
       next = { ...afterTag, ...classified, stages: { ...video.stages, tag: tagEntry, classify: classifyEntry } };
     } catch (err) {
       now ||= new Date().toISOString();
