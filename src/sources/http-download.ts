@@ -547,7 +547,8 @@ function judgeBody(head: Buffer, at: { url: string; finalUrl: string; contentTyp
   const type = mimeOf(at.contentType);
   const declared = documentType(type);
   const loose = declared !== null || type === '' || type === 'application/octet-stream' || type === 'binary/octet-stream';
-  const what = sniffNotVideo(head, { anyText: loose }) ?? declared;
+  // an empty body is no video whatever its type says (it was saved, and failed at the probe as invalid data)
+  const what = head.length === 0 ? 'an empty body' : (sniffNotVideo(head, { anyText: loose }) ?? declared);
   if (!what) return null;
   if (what === 'an HLS playlist' || what === 'a DASH manifest') {
     return new AcquireError(`is ${what}, not a file`, { code: SourceCode.Playlist });

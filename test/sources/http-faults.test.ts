@@ -304,6 +304,25 @@ describe.each([
     nothingKept();
   });
 
+  it('an empty body is refused whatever its Content-Type, and no file is kept', async () => {
+    const s = await server({
+      '/untyped.mp4': (_q, res) => void res.writeHead(200).end(),
+      '/video.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': '0' }).end(),
+      '/chunked.mp4': (_q, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.end();
+      },
+    });
+    const untyped = await failure(downloadHttp(options(`${s.base}/untyped.mp4`)));
+    expect(untyped.message).toBe('the server sent an empty body, not a video (no Content-Type)');
+    const typed = await failure(downloadHttp(options(`${s.base}/video.mp4`)));
+    expect(typed.message).toBe('the server sent an empty body, not a video (video/mp4)');
+    const chunked = await failure(downloadHttp(options(`${s.base}/chunked.mp4`)));
+    expect(chunked.message).toBe('the server sent an empty body, not a video (application/octet-stream)');
+    for (const e of [untyped, typed, chunked]) expect(e).toMatchObject({ code: 'E_NOT_VIDEO', retryable: false });
+    nothingKept();
+  });
+
   it('a real video is never refused, whatever the Content-Type says', async () => {
     const s = await server({
       '/octet.mp4': (req, res) => serveBytes(res, req, realMp4, { headers: { 'content-type': 'application/octet-stream' } }),
