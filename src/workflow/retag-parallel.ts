@@ -28,6 +28,15 @@ const SEEN = 2;
  */
 const PARTS_PER_THREAD = 16;
 
+/** The pass's stop flag as `retagRecords` reads it, before each record. */
+function stopSignal(shared: Int32Array): { readonly aborted: boolean } {
+  return {
+    get aborted() {
+      return Atomics.load(shared, STOP) === 1;
+    },
+  };
+}
+
 /** The next part of the split into `parts` that no thread has taken yet, or null when none is left or the pass stops. */
 export function partClaimer(shared: Int32Array, parts: number): () => { index: number; count: number } | null {
   return () => {
@@ -61,11 +70,7 @@ export type RetagWorkerMessage = { type: 'done'; summary: RetagSummary } | { typ
 export function workerPass(job: RetagWorkerJob): { signal: { readonly aborted: boolean }; claimShard: () => { index: number; count: number } | null; onProgress: (seen: number) => void; stop: () => void } {
   const shared = new Int32Array(job.shared);
   return {
-    signal: {
-      get aborted() {
-        return Atomics.load(shared, STOP) === 1;
-      },
-    },
+    signal: stopSignal(shared),
     claimShard: partClaimer(shared, job.parts),
     onProgress: (seen) => Atomics.store(shared, SEEN + job.index, seen),
     // a failing worker stops the others at their next record: the pass ends with its error
@@ -92,7 +97,7 @@ export interface ParallelRetagOptions extends Omit<RetagOptions, 'signal'> {
 export async function retagInParallel(options: ParallelRetagOptions): Promise<RetagSummary> {
   const { store, workers } = options;
   const plugins = options.pluginTaggers ?? [];
-  if (workers <= 1 || !store.shards || plugins.length > 0 || options.shard || options.claimShard || selectionOf(options.query ?? {})) return retagRecords(options);
+  if (workers <= 1 || !store.shards || plugins.length > 0 || options.claimShard || selectionOf(options.query ?? {})) return retagRecords(options);
   const total = await store.count(options.query ?? {});
   const count = Math.min(workers, Math.floor(total / MIN_RECORDS_PER_WORKER));
   if (count <= 1) return retagRecords(options);
@@ -135,7 +140,7 @@ async function runThreads(options: ParallelRetagOptions, count: number): Promise
       const worker = spawnRetagWorker(job);
       threads.push(worker);
       const name = `retag worker ${index + 1} of ${spawned}`;
-      return new Promise<RetagSummary>((resolve, reject) => {
+      const run = new Promise<RetagSummary>((resolve, reject) => {
         let settled = false;
         worker.on('message', (m: RetagWorkerMessage) => {
           settled = true;
@@ -154,17 +159,16 @@ async function runThreads(options: ParallelRetagOptions, count: number): Promise
         stopAll();
         throw err;
       });
+      // awaited below on every path but a failed start of a later worker, where it must not go unhandled
+      run.catch(() => undefined);
+      return run;
     });
     // this thread's share, while the workers start; its own progress carries theirs, which it cannot hear meanwhile
     let own: RetagSummary;
     try {
       own = await retagRecords({
         ...options,
-        signal: {
-          get aborted() {
-            return Atomics.load(shared, STOP) === 1;
-          },
-        },
+        signal: stopSignal(shared),
         claimShard: partClaimer(shared, parts),
         onProgress: (seen) => {
           ownSeen = seen;

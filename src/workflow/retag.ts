@@ -68,8 +68,6 @@ export interface RetagOptions {
   /** Plugin taggers (already adapted); none keeps retag on its fast synchronous path. */
   pluginTaggers?: readonly Tagger[];
   query?: SearchQuery;
-  /** Only this part of the records (see `VideoStore.iterate`). */
-  shard?: { index: number; count: number };
   /**
    * Parts of the records taken one at a time until it answers null (each a `VideoStore.iterate` shard): how the
    * threads of a parallel retag share a pass, a faster thread (or one that started sooner) taking more parts.
@@ -210,7 +208,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
     pending = [];
   };
   const earlier = plugins.length > 0 || options.force ? [] : earlierSetups(setup, options.earlier ?? []);
-  const records = options.claimShard ? claimedRecords(store, options.query ?? {}, options.claimShard) : selectedRecords(store, options.query ?? {}, options.shard ? { shard: options.shard } : {});
+  const records = options.claimShard ? claimedRecords(store, options.query ?? {}, options.claimShard) : selectedRecords(store, options.query ?? {});
   for await (const video of records) {
     if (options.signal?.aborted) break;
     summary.seen++;
