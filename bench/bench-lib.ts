@@ -3,6 +3,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { runWithNodeFlags, semiSpaceMb } from '../src/cli/node-flags.js';
 
 export const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -52,4 +53,37 @@ export function hasFlag(name: string): boolean {
  */
 export async function runAsLauncher(): Promise<void> {
   if (semiSpaceMb() === null) await runWithNodeFlags(process.argv);
+}
+
+/** Samples the process's RSS on a thread of its own (plain JavaScript, so it runs the same under tsx). */
+const RSS_SAMPLER = `
+const { workerData } = require('node:worker_threads');
+const peak = new Int32Array(workerData.peak);
+setInterval(() => {
+  const kb = Math.round(process.memoryUsage.rss() / 1024);
+  if (kb > Atomics.load(peak, 0)) Atomics.store(peak, 0, kb);
+}, workerData.everyMs);
+`;
+
+/**
+ * The process's peak RSS, sampled every `everyMs` on a thread of its own. A timer in the main thread does not
+ * fire while that thread runs synchronous work (SQLite, tagging, a retag thread's share of a pass), so it
+ * missed the peaks of exactly the phases being measured. RSS is the whole process's, worker threads included.
+ */
+export function rssSampler(everyMs = 20): { reset(): void; peakBytes(): number; stop(): Promise<number> } {
+  const peak = new Int32Array(new SharedArrayBuffer(4));
+  const now = () => Math.round(process.memoryUsage.rss() / 1024);
+  Atomics.store(peak, 0, now());
+  const worker = new Worker(RSS_SAMPLER, { eval: true, workerData: { peak: peak.buffer, everyMs } });
+  worker.unref();
+  const peakBytes = () => Math.max(Atomics.load(peak, 0), now()) * 1024;
+  return {
+    reset: () => Atomics.store(peak, 0, now()),
+    peakBytes,
+    stop: async () => {
+      const bytes = peakBytes();
+      await worker.terminate();
+      return bytes;
+    },
+  };
 }

@@ -15,7 +15,7 @@ import { configWith, findOnPath, runTool, type Video } from '../src/core/index.j
 import { buildDataset, datasetOptions, encodeArgs, readManifest, type PlannedClip } from '../src/export/index.js';
 import { SqliteStore } from '../src/store/index.js';
 import { sceneRecord } from '../test/helpers/scene-videos.js';
-import { hasFlag, recordResult, timed, workDir } from './bench-lib.js';
+import { hasFlag, recordResult, rssSampler, timed, workDir } from './bench-lib.js';
 
 /** CPU seconds used by finished child processes (ffmpeg), from /proc/self/stat cutime + cstime. */
 function childCpuSec(): number {
@@ -88,10 +88,9 @@ async function main(): Promise<void> {
   await Promise.all(records.map((r) => runTool(ffmpeg, ['-v', 'error', '-i', r.file.path, '-f', 'null', '-', '-frames:v', '1'])));
 
   const cpu0 = childCpuSec();
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const sampler = rssSampler(50);
   const built = await timed(() => buildDataset(store.iterate({}), options, { ffmpeg, ffprobe }));
-  clearInterval(sampler);
+  const peakRss = await sampler.stop();
   const cpuBuild = childCpuSec() - cpu0;
   const clips = built.value.clips;
   if (clips !== VIDEOS * SCENES || built.value.failed.length) throw new Error(`expected ${VIDEOS * SCENES} clips, got ${clips} (${built.value.failed.length} failed)`);

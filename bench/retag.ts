@@ -10,7 +10,7 @@
  *   edited xW  the same edit undone by `retagInParallel` on W worker threads (one per core, at least 2), started
  *              from the compiled build (built first) as an installed videodex starts them; the two take turns
  *              twice, and the faster round of each is reported.
- * Prints records/s, ratios to the baseline, and peak RSS per phase (RSS sampled every 20 ms, with the RSS at
+ * Prints records/s, ratios to the baseline, and peak RSS per phase (RSS sampled every 20 ms on a thread of its own, with the RSS at
  * each quarter of the run, to show it stays flat). Appends a JSON line to bench/results.jsonl.
  */
 import { execFileSync } from 'node:child_process';
@@ -22,7 +22,7 @@ import { configWith, createLogger, newVideo, type Video } from '../src/core/inde
 import { SqliteStore } from '../src/store/index.js';
 import { classifyRecord, createTaggingSetup, tagRecordSync } from '../src/tagging/index.js';
 import { createClassifyStage, createTagStage, retagInParallel, retagRecords, type RetagSummary } from '../src/workflow/index.js';
-import { hasFlag, recordResult, repoRoot, runAsLauncher, workDir } from './bench-lib.js';
+import { hasFlag, recordResult, repoRoot, rssSampler, runAsLauncher, workDir } from './bench-lib.js';
 
 await runAsLauncher();
 
@@ -102,15 +102,11 @@ const TAXONOMY = `categories:\n${CATEGORIES.map((c, i) => `  - name: ${c}\n    k
 
 // ------------------------------------------------------------------------------------------------ measuring
 
-let peak = 0;
 let marks: number[] = [];
-const sampler = setInterval(() => {
-  peak = Math.max(peak, process.memoryUsage().rss);
-}, 20);
-sampler.unref();
+const sampler = rssSampler(20);
 const mb = (b: number) => Math.round(b / 1024 / 1024);
 function resetPeak(): void {
-  peak = process.memoryUsage().rss;
+  sampler.reset();
   marks = [];
 }
 function onProgress(seen: number): void {
@@ -130,8 +126,7 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<{ rate: num
   const value = await fn();
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  peak = Math.max(peak, process.memoryUsage().rss);
-  const r = { rate: Math.round((N / ms) * 1000), cpuRate: Math.round(N / ((c.user + c.system) / 1e6)), peakMb: mb(peak), quarterMb: marks, value };
+  const r = { rate: Math.round((N / ms) * 1000), cpuRate: Math.round(N / ((c.user + c.system) / 1e6)), peakMb: mb(sampler.peakBytes()), quarterMb: marks, value };
   process.stdout.write(
     `  ${name.padEnd(10)} ${String(r.rate).padStart(8)} records/s wall ${String(r.cpuRate).padStart(8)} records/CPU-s   peak RSS ${r.peakMb} MB   RSS by quarter ${marks.join(' / ')} MB\n`,
   );
@@ -200,7 +195,7 @@ async function main(): Promise<void> {
   const best = (xs: typeof edits) => xs.reduce((a, b) => (b.rate > a.rate ? b : a));
   const edit = best(edits);
   const editParallel = best(editsParallel);
-  clearInterval(sampler);
+  await sampler.stop();
   await store.close();
 
   const ratio = (x: number) => Math.round((x / baseline.cpuRate) * 100) / 100;
