@@ -6,7 +6,7 @@ import { StoreError, type Config } from '../core/index.js';
 import type { OpenStoreOptions } from '../store/open-store.js';
 import { selectionOf, type SearchQuery } from '../store/index.js';
 import type { TaggingSetupOptions } from '../tagging/index.js';
-import { retagRecords, type RetagOptions, type RetagSummary } from './retag.js';
+import { retagRecords, type Part, type RetagOptions, type RetagSummary } from './retag.js';
 
 /** Below this many records one thread finishes before worker threads would have started. */
 export const MIN_RECORDS_PER_WORKER = 2_000;
@@ -38,7 +38,7 @@ function stopSignal(shared: Int32Array): { readonly aborted: boolean } {
 }
 
 /** The next part of the split into `parts` that no thread has taken yet, or null when none is left or the pass stops. */
-export function partClaimer(shared: Int32Array, parts: number): () => { index: number; count: number } | null {
+export function partClaimer(shared: Int32Array, parts: number): () => Part | null {
   return () => {
     if (Atomics.load(shared, STOP) === 1) return null;
     const index = Atomics.add(shared, NEXT_PART, 1);
@@ -67,7 +67,7 @@ export interface RetagWorkerJob {
 export type RetagWorkerMessage = { type: 'done'; summary: RetagSummary } | { type: 'error'; message: string; code?: string };
 
 /** A worker's view of the pass: when to stop, which part to take next, where to count what it has seen. */
-export function workerPass(job: RetagWorkerJob): { signal: { readonly aborted: boolean }; claimShard: () => { index: number; count: number } | null; onProgress: (seen: number) => void; stop: () => void } {
+export function workerPass(job: RetagWorkerJob): { signal: { readonly aborted: boolean }; claimShard: () => Part | null; onProgress: (seen: number) => void; stop: () => void } {
   const shared = new Int32Array(job.shared);
   return {
     signal: stopSignal(shared),

@@ -1,5 +1,8 @@
 import { type Config, type Logger, type StageEntry, type Video } from '../core/index.js';
-import { selectedRecords, type SearchQuery, type TagUpdate, type VideoStore } from '../store/index.js';
+import { selectedRecords, type IterateOptions, type SearchQuery, type TagUpdate, type VideoStore } from '../store/index.js';
+
+/** One part of a split of the records (`VideoStore.iterate`'s shard). */
+export type Part = NonNullable<IterateOptions['shard']>;
 import {
   classifyInputs,
   classifyRecord,
@@ -72,7 +75,7 @@ export interface RetagOptions {
    * Parts of the records taken one at a time until it answers null (each a `VideoStore.iterate` shard): how the
    * threads of a parallel retag share a pass, a faster thread (or one that started sooner) taking more parts.
    */
-  claimShard?: () => { index: number; count: number } | null;
+  claimShard?: () => Part | null;
   /** Compute and count, write nothing. */
   dryRun?: boolean;
   /** Recompute records whose tag and classify stages are already up to date with these rules (default: skip them). */
@@ -179,7 +182,7 @@ function unaffectedByEdit(video: Video, tagInputs: string, classifyInputsOnce: (
 }
 
 /** The records of each part `claim` hands out, part after part, until it has none left. */
-async function* claimedRecords(store: VideoStore, query: SearchQuery, claim: () => { index: number; count: number } | null): AsyncGenerator<Video> {
+async function* claimedRecords(store: VideoStore, query: SearchQuery, claim: () => Part | null): AsyncGenerator<Video> {
   for (let shard = claim(); shard; shard = claim()) yield* selectedRecords(store, query, { shard });
 }
 

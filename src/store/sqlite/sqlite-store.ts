@@ -67,10 +67,11 @@ interface LabelChange {
   added: string[];
 }
 
+/** A re-tagged record whose document changed: `tagText` when its labels (so its index text) changed too. */
+type RecordWrite = { kind: 'record'; id: string; updatedAt: string; failed: 0 | 1; doc: string; tags: LabelChange | null; categories: LabelChange | null; tagText: string | null; after: Video };
+
 /** What re-tagging writes for one record, worked out outside the write transaction. */
-type TagWrite =
-  | { kind: 'stages'; id: string; stages: string; failed: 0 | 1 | null }
-  | { kind: 'record'; id: string; updatedAt: string; failed: 0 | 1; doc: string; tags: LabelChange | null; categories: LabelChange | null; tagText: string | null; after: Video };
+type TagWrite = { kind: 'stages'; id: string; stages: string; failed: 0 | 1 | null } | RecordWrite;
 
 function labelChange(was: readonly string[], now: readonly string[]): LabelChange | null {
   if (sameList(was, now)) return null;
@@ -399,7 +400,7 @@ export class SqliteStore implements VideoStore {
     const writes = changes.map(tagWrite);
     this.guard(`update tags of ${changes.length} records`, () =>
       this.db.transaction((ws: readonly TagWrite[]) => {
-        const fts: Array<{ rowid: number; write: TagWrite & { kind: 'record' } }> = [];
+        const fts: Array<{ rowid: number; write: RecordWrite }> = [];
         for (const w of ws) this.updateTagsOne(w, fts);
         // The stored text with the new tag text (re-tagging changes no other); a record without a text row yet
         // gets its whole text. Read before the FTS rows go, which read their text row to take out its tokens.
@@ -416,7 +417,7 @@ export class SqliteStore implements VideoStore {
     this.wrote();
   }
 
-  private updateTagsOne(w: TagWrite, fts: Array<{ rowid: number; write: TagWrite & { kind: 'record' } }>): void {
+  private updateTagsOne(w: TagWrite, fts: Array<{ rowid: number; write: RecordWrite }>): void {
     this.writes++;
     if (w.kind === 'stages') {
       // the document stays; its `stages` are read from video_stages (and the failed flag follows them)
