@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AppError, ConfigError, describeError, ExitCode, QueryError } from '../core/index.js';
 import { registerConfig } from './commands/config-command.js';
+import { scrubbed } from './shared-options.js';
 import { registerDb } from './commands/db-command.js';
 import { registerDataset } from './commands/dataset-command.js';
 import { registerDoctor } from './commands/doctor-command.js';
@@ -73,7 +74,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`videodex: query: ${err.message}\n`);
       return ExitCode.Usage;
     }
-    process.stderr.write(`videodex: ${describeError(err)}\n`);
+    process.stderr.write(`videodex: ${scrubbed(describeError(err))}\n`);
     if (err instanceof ConfigError) return ExitCode.Config;
     if (err instanceof AppError && NOT_FOUND_CODES.has(err.code)) return ExitCode.SomeFailed;
     return ExitCode.Fatal;

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { RunEvent, RunSummary } from '../workflow/index.js';
+import { scrubbed } from './shared-options.js';
 
 export interface Reporter {
   onEvent(e: RunEvent): void;
@@ -18,7 +19,8 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
   const tty = Boolean(stream.isTTY) && !quiet;
   let total = 0;
   let finished = 0;
-  const line = (text: string) => {
+  const line = (raw: string) => {
+    const text = scrubbed(raw);
     if (tty && multibar) multibar.log(text + '\n');
     else stream.write(text + '\n');
   };

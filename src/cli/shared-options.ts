@@ -1,5 +1,17 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { App } from '../app.js';
+import { redact } from '../core/index.js';
+
+/**
+ * The secrets of the apps this process built. What the CLI prints last (a command's failure) may quote a
+ * library's error that no one scrubbed; it is scrubbed here. A new list each time: `redact` keeps its forms per list.
+ */
+let knownSecrets: readonly string[] = [];
+
+/** Text the CLI prints, with every secret it knows of starred. */
+export function scrubbed(text: string): string {
+  return knownSecrets.length ? redact(text, knownSecrets) : text;
+}
 
 /** Options every command takes; they map onto config keys. */
 export function withConfigOptions(cmd: Command, options: { outIsDataDir?: boolean } = {}): Command {
@@ -24,7 +36,7 @@ export interface CommonFlags {
 
 /** Builds the app from flags on top of env and config.ini. */
 export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> = {}): App {
-  return App.create({
+  const app = App.create({
     ...(flags.config ? { file: flags.config } : {}),
     overrides: {
       'Database.Path': flags.db,
@@ -33,6 +45,8 @@ export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> =
       ...overrides,
     },
   });
+  knownSecrets = [...new Set([...knownSecrets, ...app.secrets])];
+  return app;
 }
 
 export function positiveInt(value: string): number {
@@ -63,5 +77,5 @@ export function out(line: string): void {
 }
 
 export function err(line: string): void {
-  process.stderr.write(line + '\n');
+  process.stderr.write(scrubbed(line) + '\n');
 }

@@ -1,7 +1,7 @@
 export * from './errors.js';
 export * from './config/index.js';
 export * from './video.js';
-export { createLogger, redact } from './logger.js';
+export { createLogger, redact, secretForms } from './logger.js';
 export type { Logger } from './logger.js';
 export { AuditLog } from './audit-log.js';
 export type { AuditEntry } from './audit-log.js';

@@ -27,9 +27,40 @@ export function createLogger(options: { file: string | null; level: string; secr
   return pino({ level: options.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
 }
 
-/** Replaces every occurrence of every secret with ***. */
+/** RFC 3986's percent-encoding: `encodeURIComponent` leaves `!'()*`, which SDKs (and URLSearchParams) encode. */
+const strictEncode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const lowerHex = (s: string) => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+
+/**
+ * The forms a secret takes in text videodex writes or is sent back: as it is; escaped inside a JSON string (a
+ * log line, the audit trail, a server's JSON answer); percent-encoded in a URL, as `encodeURIComponent`, RFC 3986
+ * (the OpenAI SDK's query values) and HTML forms (`+` for a space) write it, with either case of hex digit; and
+ * base64, as an `Authorization: Basic` header carries a password. A secret found in none of these forms is not
+ * found; a shorter one than 4 characters is not looked for (it would star ordinary words).
+ */
+export function secretForms(secret: string): string[] {
+  if (secret.length < 4) return [];
+  const encoded = [encodeURIComponent(secret), strictEncode(secret), new URLSearchParams([['', secret]]).toString().slice(1)];
+  const forms = [secret, JSON.stringify(secret).slice(1, -1), ...encoded, ...encoded.map(lowerHex)];
+  const base64 = Buffer.from(secret, 'utf8').toString('base64');
+  forms.push(base64, base64.replace(/=+$/, ''), Buffer.from(secret, 'utf8').toString('base64url'));
+  return [...new Set(forms)];
+}
+
+/** Every form of every secret, longest first (a form that holds another is starred whole); kept per list. */
+const formsOf = new WeakMap<readonly string[], string[]>();
+function allForms(secrets: readonly string[]): string[] {
+  let forms = formsOf.get(secrets);
+  if (!forms) {
+    forms = [...new Set(secrets.flatMap(secretForms))].sort((a, b) => b.length - a.length);
+    formsOf.set(secrets, forms);
+  }
+  return forms;
+}
+
+/** Replaces every occurrence of every secret, in any of its forms (see `secretForms`), with ***. */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) if (s && out.includes(s)) out = out.split(s).join('***');
+  for (const s of allForms(secrets)) if (out.includes(s)) out = out.split(s).join('***');
   return out;
 }

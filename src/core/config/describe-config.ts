@@ -14,7 +14,19 @@ export interface ConfigRow {
 /** Query parameters that carry credentials (`?password=`, `?api-key=`, `?sig=`, `?access_token=`...). */
 const SECRET_PARAM = /pass|pwd|secret|token|key|sig|auth|credential/i;
 
-/** A URL's credentials: its password and the values of credential-like query parameters (raw and decoded). */
+/** A URL part decoded; as written when it is not valid percent-encoding (`%zz` stays in a URL as it is). */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
+ * A URL's credentials: its password (as written and decoded), `user:password` (what a Basic authorization
+ * encodes) and the values of credential-like query parameters. `redact` looks for their encoded forms too.
+ */
 export function urlSecrets(value: string): string[] {
   if (!value.includes('://')) return [];
   let u: URL;
@@ -24,8 +36,11 @@ export function urlSecrets(value: string): string[] {
     return [];
   }
   const out: string[] = [];
-  if (u.password) out.push(u.password, decodeURIComponent(u.password));
-  for (const [name, v] of u.searchParams) if (SECRET_PARAM.test(name) && v) out.push(v, encodeURIComponent(v));
+  if (u.password) {
+    const password = decoded(u.password);
+    out.push(u.password, password, `${decoded(u.username)}:${password}`);
+  }
+  for (const [name, v] of u.searchParams) if (SECRET_PARAM.test(name) && v) out.push(v);
   return [...new Set(out)];
 }
 
