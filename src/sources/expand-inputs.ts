@@ -4,6 +4,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { fileTypeFromBuffer } from 'file-type';
 import { looksLikeText } from './content-sniff.js';
 import type { InputItem } from './input-item.js';
+import { fsCause } from './source-errors.js';
 
 export interface InputProblem {
   raw: string;
@@ -96,8 +97,8 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
     let info;
     try {
       info = await stat(abs);
-    } catch {
-      problems.push(problem('no such file or folder'));
+    } catch (err) {
+      problems.push(problem(fsCause(err)));
       return;
     }
     if (info.isDirectory()) {
@@ -118,8 +119,9 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
     let text: string;
     try {
       text = await readFile(abs, 'utf8');
-    } catch {
-      problems.push({ raw: listFile, message: 'list file not found' });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push({ raw: listFile, message: code === 'ENOENT' || code === 'ENOTDIR' ? 'list file not found' : `cannot read the list file: ${fsCause(err)}` });
       continue;
     }
     const parsed = readInputList(text, abs);
@@ -147,7 +149,7 @@ async function scanFolder(dir: string, options: ExpandOptions, found: (file: str
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    problems.push({ raw: dir, message: `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? err}` });
+    problems.push({ raw: dir, message: `cannot read folder: ${fsCause(err)}` });
     return;
   }
   entries.sort((a, b) => a.name.localeCompare(b.name));

@@ -4,7 +4,7 @@ import { sha256File } from '../core/index.js';
 import type { InputItem } from './input-item.js';
 import { moveToUniquePath, safeFileName } from './media-names.js';
 import { PARTIAL_DIR } from './partial-dir.js';
-import { AcquireError, SourceCode } from './source-errors.js';
+import { AcquireError, localFileError, SourceCode } from './source-errors.js';
 import type { AcquireContext, Acquired, Source } from './source.js';
 
 /**
@@ -20,16 +20,21 @@ export class LocalSource implements Source {
 
   async acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired> {
     const file = input.path!;
-    const info = await stat(file).catch(() => null);
-    if (!info) throw new AcquireError('no such file', { code: 'E_NOT_FOUND' });
+    const info = await stat(file).catch((err: unknown) => {
+      throw localFileError(err, 'read');
+    });
     if (!info.isFile()) throw new AcquireError('not a regular file', { code: SourceCode.LocalMissing });
     if (info.size === 0) throw new AcquireError('empty file (0 bytes)', { code: 'E_EMPTY' });
-    const sha256 = await sha256File(file);
+    const sha256 = await sha256File(file).catch((err: unknown) => {
+      throw localFileError(err, 'read');
+    });
     const mode = ctx.config.Sources.LocalMode;
     let finalPath = file;
     let storage: Acquired['storage'] = 'reference';
     if (mode !== 'reference') {
-      await mkdir(ctx.mediaDir, { recursive: true });
+      await mkdir(ctx.mediaDir, { recursive: true }).catch((err: unknown) => {
+        throw localFileError(err, 'copy', ctx.mediaDir);
+      });
       const name = safeFileName(path.basename(file));
       if (mode === 'link') {
         try {
@@ -41,14 +46,15 @@ export class LocalSource implements Source {
       }
       if (storage === 'reference') {
         const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
-        await mkdir(partDir, { recursive: true });
         const part = path.join(partDir, `${sha256.slice(0, 32)}.copy.part`);
         try {
+          await mkdir(partDir, { recursive: true });
           await copyFile(file, part);
           finalPath = await moveToUniquePath(part, ctx.mediaDir, name);
         } catch (err) {
-          await rm(part, { force: true });
-          throw err;
+          await rm(part, { force: true }).catch(() => undefined);
+          // the file was just read whole (hashed): what fails now is writing the copy
+          throw localFileError(err, 'copy', ctx.mediaDir);
         }
         storage = 'copy';
       }
