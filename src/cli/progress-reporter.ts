@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { RunEvent, RunSummary } from '../workflow/index.js';
+import { listPlace, type InputItem } from '../sources/index.js';
 import { scrubbed } from './shared-options.js';
 
 export interface Reporter {
@@ -9,6 +10,11 @@ export interface Reporter {
 
 function name(raw: string): string {
   return raw.length > 60 ? `…${raw.slice(-59)}` : raw;
+}
+
+/** An input as a failure line names it: a list's entry by its list and row first, as input problems are named. */
+function place(input: InputItem): string {
+  return input.list ? `${listPlace(input.list)}: ${name(input.raw)}` : name(input.raw);
 }
 
 /**
@@ -47,7 +53,7 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
           break;
         case 'stage-end':
           bars.get(e.stage)?.increment(1, { note: e.outcome === 'failed' ? 'failed' : '' });
-          if (e.outcome === 'failed') line(`videodex: ${name(e.input.raw)}: ${e.stage}: ${e.error ?? 'failed'}`);
+          if (e.outcome === 'failed') line(`videodex: ${place(e.input)}: ${e.stage}: ${e.error ?? 'failed'}`);
           // A stage skipped for a run-wide reason (no model endpoint) is said once, not per video.
           if (e.outcome === 'skipped' && e.error && !skipNotes.has(`${e.stage}\0${e.error}`)) {
             skipNotes.add(`${e.stage}\0${e.error}`);

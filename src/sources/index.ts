@@ -1,10 +1,11 @@
 export type { InputItem } from './input-item.js';
 export type { Source, AcquireContext, Acquired } from './source.js';
-export { expandInputs, isUrl, sniffFile, readInputList } from './expand-inputs.js';
+export { expandInputs, isUrl, listPlace, sniffFile, readInputList } from './expand-inputs.js';
 export type { ExpandOptions, ExpandedInputs, InputProblem } from './expand-inputs.js';
 export { createSources } from './create-sources.js';
 export type { SourceSet } from './create-sources.js';
 export { LocalSource } from './local-source.js';
+export { unsupportedInput } from './source-errors.js';
 export { HttpSource, createSharedLimits } from './http-source.js';
 export { HlsSource, isStreamManifestUrl } from './hls-source.js';
 export { YtDlpSource, mapYtDlpInfo, parseProgressLine } from './ytdlp-source.js';

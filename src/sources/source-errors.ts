@@ -77,3 +77,10 @@ export function localFileError(err: unknown, doing: 'read' | 'copy', mediaDir = 
   // too many open files passes: the run retries it once others have closed
   return new AcquireError(`cannot read the file: ${cause}`, { code: SourceCode.Unreadable, retryable: code === 'EMFILE' || code === 'ENFILE', cause: err });
 }
+
+/** An input no source takes (`ftp://…`, `s3://…`): what videodex reads instead, with a stable code. */
+export function unsupportedInput(input: { raw: string; url?: string }): AcquireError {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(input.url ?? input.raw)?.[1]?.toLowerCase();
+  const what = scheme ? `${scheme}: addresses are not read` : 'not an address or file videodex reads';
+  return new AcquireError(`${what}; videodex reads http(s) URLs, HLS/DASH manifests (.m3u8, .mpd), ytdl: addresses and local files`, { code: SourceCode.NoHandler });
+}

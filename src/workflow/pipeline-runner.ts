@@ -13,7 +13,7 @@ import {
   type Video,
   type VideoPatch,
 } from '../core/index.js';
-import type { Acquired, InputItem, Source } from '../sources/index.js';
+import { unsupportedInput, type Acquired, type InputItem, type Source } from '../sources/index.js';
 import type { InputRecord, VideoStore } from '../store/index.js';
 import type { Failure, InputStatus, RunEvent, RunSummary, StageOutcome } from './run-events.js';
 import type { Stage, StageContext } from './stage.js';
@@ -151,7 +151,7 @@ export class PipelineRunner {
       const t0 = Date.now();
       try {
         const source = this.deps.sources.find((s) => s.canHandle(item));
-        if (!source) throw new Error(`no source can read ${item.raw}`);
+        if (!source) throw unsupportedInput(item);
         acquired = await this.limits.run(item.kind === 'url' ? 'net' : 'cpu', () =>
           source.acquire(item, {
             config: this.deps.config,

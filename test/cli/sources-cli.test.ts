@@ -31,8 +31,9 @@ describe('videodex sources status and process --retry-failed', () => {
   it('logs every list row, groups failures by cause, and retries only the failed ones', async () => {
     const first = await runCli(['process', '--input-file', path.join(t.dir, 'list.csv'), '--data-dir', data, '-q'], { env });
     expect(first.code).toBe(1);
-    expect(first.stderr).toMatch(/b\.mp4: acquire: HTTP 404 Not Found/);
-    expect(first.stderr).toMatch(/c\.mp4: acquire: HTTP 503 server error/);
+    // a list's entry is named by its list and row first, as input problems are
+    expect(first.stderr).toMatch(/videodex: list\.csv row 3: http:\/\/127\.0\.0\.1:\d+\/b\.mp4: acquire: HTTP 404 Not Found/);
+    expect(first.stderr).toMatch(/videodex: list\.csv row 4: http:\/\/127\.0\.0\.1:\d+\/c\.mp4: acquire: HTTP 503 server error/);
 
     const status = await runCli(['sources', 'status', '--data-dir', data], { env });
     expect(status.code).toBe(0);
@@ -61,5 +62,20 @@ describe('videodex sources status and process --retry-failed', () => {
     const b = JSON.parse((await runCli(['show', results.find((r: { input: string }) => r.input.endsWith('b.mp4')).videoId, '--data-dir', data], { env })).stdout);
     expect(b.categories).toContainEqual(expect.objectContaining({ name: 'running', source: 'list' }));
     expect(b.source.list).toMatchObject({ label: 'running', split: 'val' });
+  });
+});
+
+describe('an address no source reads', () => {
+  it('fails that list row with E_NO_SOURCE, naming the list row and what videodex reads; the other rows go on', async () => {
+    const dir = path.join(t.dir, 'ftp');
+    writeFileSync(path.join(t.dir, 'mixed.txt'), `# two entries\nftp://127.0.0.1/pub/x.mp4\n${server.base}/a.mp4\n`);
+    const r = await runCli(['process', '--input-file', path.join(t.dir, 'mixed.txt'), '--data-dir', dir, '-q'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'videodex: mixed.txt row 2: ftp://127.0.0.1/pub/x.mp4: acquire: ftp: addresses are not read; videodex reads http(s) URLs, HLS/DASH manifests (.m3u8, .mpd), ytdl: addresses and local files',
+    );
+    const status = JSON.parse((await runCli(['sources', 'status', '--json', '--data-dir', dir], { env })).stdout);
+    expect(status).toMatchObject({ total: 2, done: 1, failed: 1 });
+    expect(JSON.stringify(status.failures)).toContain('E_NO_SOURCE');
   });
 });
