@@ -6,6 +6,7 @@ import type { HostLimiter } from './host-limiter.js';
 import { redactUrl } from './http-download.js';
 import type { InputItem } from './input-item.js';
 import { moveToUniquePath, safeFileName, urlPathName } from './media-names.js';
+import { withPart } from './part-lock.js';
 import { PARTIAL_DIR } from './partial-dir.js';
 import { backoffMs, sleep } from './retry-policy.js';
 import { AcquireError, SourceCode } from './source-errors.js';
@@ -46,12 +47,16 @@ export class HlsSource implements Source {
   }
 
   private async fetchStream(url: string, ctx: AcquireContext): Promise<Acquired> {
-    const s = this.config.Sources;
     const ffmpeg = ctx.tools?.ffmpeg.path ?? findOnPath('ffmpeg');
     if (!ffmpeg) throw new AcquireError(`HLS/DASH needs ffmpeg; install it: apt-get install -y ffmpeg`, { code: 'E_TOOL_MISSING' });
     const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
-    await mkdir(partDir, { recursive: true });
     const part = path.join(partDir, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.hls.part`);
+    return withPart(part, () => this.copyStream(url, ffmpeg, part, ctx));
+  }
+
+  private async copyStream(url: string, ffmpeg: string, part: string, ctx: AcquireContext): Promise<Acquired> {
+    const s = this.config.Sources;
+    await mkdir(path.dirname(part), { recursive: true });
     const args = [
       '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
       '-user_agent', s.UserAgent,

@@ -13,6 +13,7 @@ import { contentDispositionName, moveToUniquePath, safeFileName, urlPathName, wi
 import { AcquireError, SourceCode } from './source-errors.js';
 import { startFileHash, type FileHashJob } from './file-hasher.js';
 import { inFolder, PartWriter } from './part-writer.js';
+import { withPart } from './part-lock.js';
 
 export interface HttpDownloadOptions {
   url: string;
@@ -100,24 +101,8 @@ export function partPathFor(partDir: string, url: string): string {
 export async function downloadHttp(opts: HttpDownloadOptions): Promise<HttpDownloadResult> {
   validateUrl(opts.url);
   const partPath = partPathFor(opts.partDir, opts.url);
-  // One download per `.part` at a time: list rows that cut several clips from one URL are separate inputs, and
-  // two of them writing and renaming the same `.part` at once lost one row (ENOENT on the rename).
-  const before = partsInUse.get(partPath) ?? Promise.resolve();
-  const mine = before.then(() => downloadInto(opts, partPath));
-  const settled = mine.then(
-    () => undefined,
-    () => undefined,
-  );
-  partsInUse.set(partPath, settled);
-  try {
-    return await mine;
-  } finally {
-    if (partsInUse.get(partPath) === settled) partsInUse.delete(partPath);
-  }
+  return withPart(partPath, () => downloadInto(opts, partPath));
 }
-
-/** The download in progress (or last queued) per `.part` path in this process. */
-const partsInUse = new Map<string, Promise<void>>();
 
 async function downloadInto(opts: HttpDownloadOptions, partPath: string): Promise<HttpDownloadResult> {
   // No mkdir per item: the part folder is created when writing into it fails with ENOENT (first download, or

@@ -40,6 +40,10 @@ beforeAll(async () => {
     '/nothing.html': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>no video here</body></html>'),
     '/live': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(path.join(hlsDir, 'index.m3u8')).toString().replace(/^(index\d+\.ts)$/gm, '/show/ep1/$1')),
     ...hlsFiles,
+    // the same stream, each file 100 ms late: two copies of it overlap from start to end
+    ...Object.fromEntries(
+      Object.entries(hlsFiles).map(([p, h]) => [p.replace('/show/', '/slow/'), (q: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void setTimeout(() => h(q, res), 100)]),
+    ),
   });
 });
 afterAll(async () => {
@@ -146,6 +150,16 @@ describe('HLS/DASH source', () => {
     expect(await durationOf(a.path)).toBeGreaterThan(3.5);
     const { stdout } = await runTool(tools.ffprobe.path, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width', '-of', 'csv=p=0', a.path]);
     expect(stdout.toString().trim()).toBe('h264,160');
+  });
+
+  it('two inputs of one stream at once (list rows cutting two clips from it) each get a whole copy', async () => {
+    const { sources, ctx, mediaDir } = setup('hls-twice');
+    const u = `${server.base}/slow/ep1/index.m3u8`;
+    const [a, b] = await Promise.all([acquire(sources, url(u), ctx), acquire(sources, url(u), ctx)]);
+    expect(a.path).not.toBe(b.path);
+    expect(a.sha256).toBe(b.sha256);
+    for (const f of [a.path, b.path]) expect(await durationOf(f)).toBeGreaterThan(3.5);
+    expect(readdirSync(path.join(mediaDir, '.partial'))).toEqual([]);
   });
 
   it('a manifest served without .m3u8 is recognised and handed to ffmpeg', async () => {
