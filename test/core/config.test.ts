@@ -112,6 +112,14 @@ describe('config', () => {
     expect(maskSecret('')).toBe('');
   });
 
+  it('an empty environment variable counts as unset: the next alias, or the file, stays in force', () => {
+    expect(loadConfig({ env: { VIDEODEX_QWENVL_ACCESSKEY: '', DASHSCOPE_API_KEY: 'sk-alias-1234' } }).config.QwenVL.AccessKey).toBe('sk-alias-1234');
+    const { dir, file } = withIni('[Concurrency]\nCpu = 3\n');
+    const loaded = loadConfig({ file, cwd: dir, env: { VIDEODEX_CONCURRENCY_CPU: '' } });
+    expect(loaded.config.Concurrency.Cpu).toBe(3);
+    expect(loaded.sources['Concurrency.Cpu']).toBe('file');
+  });
+
   it('treats credentials written into any URL as secrets: a ?password= of a database, an endpoint user:pass@ or ?api-key=', () => {
     const loaded = loadConfig({
       env: {
