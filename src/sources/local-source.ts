@@ -3,6 +3,7 @@ import path from 'node:path';
 import { sha256File } from '../core/index.js';
 import type { InputItem } from './input-item.js';
 import { moveToUniquePath, safeFileName } from './media-names.js';
+import { withPart } from './part-lock.js';
 import { PARTIAL_DIR } from './partial-dir.js';
 import { AcquireError, localFileError, SourceCode } from './source-errors.js';
 import type { AcquireContext, Acquired, Source } from './source.js';
@@ -46,16 +47,19 @@ export class LocalSource implements Source {
       }
       if (storage === 'reference') {
         const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
+        // named by content: two files with the same bytes copied at once share it
         const part = path.join(partDir, `${sha256.slice(0, 32)}.copy.part`);
-        try {
-          await mkdir(partDir, { recursive: true });
-          await copyFile(file, part);
-          finalPath = await moveToUniquePath(part, ctx.mediaDir, name);
-        } catch (err) {
-          await rm(part, { force: true }).catch(() => undefined);
-          // the file was just read whole (hashed): what fails now is writing the copy
-          throw localFileError(err, 'copy', ctx.mediaDir);
-        }
+        finalPath = await withPart(part, async () => {
+          try {
+            await mkdir(partDir, { recursive: true });
+            await copyFile(file, part);
+            return await moveToUniquePath(part, ctx.mediaDir, name);
+          } catch (err) {
+            await rm(part, { force: true }).catch(() => undefined);
+            // the file was just read whole (hashed): what fails now is writing the copy
+            throw localFileError(err, 'copy', ctx.mediaDir);
+          }
+        });
         storage = 'copy';
       }
     }

@@ -240,6 +240,20 @@ describe('labelled lists, a row past the end', () => {
 });
 
 describe('local files', () => {
+  it('copy mode: two files with the same bytes copied at once each get their own copy', async () => {
+    const big = Buffer.alloc(32 << 20, 7);
+    const a = path.join(t.dir, 'twin-a.mp4');
+    const b = path.join(t.dir, 'twin-b.mp4');
+    writeFileSync(a, big);
+    writeFileSync(b, big);
+    const copy = setup('loc-twins', { Sources: { LocalMode: 'copy' } });
+    const item = (f: string): InputItem => ({ key: f, raw: f, kind: 'local', path: f });
+    const [ca, cb] = await Promise.all([acquire(copy.sources, item(a), copy.ctx), acquire(copy.sources, item(b), copy.ctx)]);
+    expect(ca.path).not.toBe(cb.path);
+    for (const c of [ca, cb]) expect(statSync(c.path).size).toBe(big.length);
+    expect(readdirSync(path.join(copy.mediaDir, '.partial'))).toEqual([]);
+  });
+
   it('reference, link and copy modes', async () => {
     const file = path.join(t.dir, 'clip.mp4');
     const item: InputItem = { key: file, raw: file, kind: 'local', path: file };
