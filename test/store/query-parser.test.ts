@@ -84,6 +84,18 @@ describe('query language', () => {
     expect(parseQuery('sort:longest').sort).toBe('duration-desc');
   });
 
+  it("words that name an object's built-in members are unknown words, not a crash or a silent match", () => {
+    for (const w of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'CONSTRUCTOR']) {
+      // a word with underscores is no field name at all: `__proto__:x` is text, as `my_clip:x` is
+      if (!w.startsWith('_')) {
+        expect(err(`${w}:x`).message, w).toMatch(/^unknown field '/);
+        expect(err(`-${w}:x`).message, w).toMatch(/^unknown field '/);
+      }
+      expect(err(`sort:${w}`).message, w).toMatch(/not a sort order|sort:/);
+      for (const f of ['source', 'kind', 'resolution', 'res', 'from']) expect(err(`${f}:${w}`).message, `${f}:${w}`).toMatch(/is not one of/);
+    }
+  });
+
   it('points at the column and suggests the field', () => {
     const e = err('durtion:10..60');
     expect(e.message).toBe("unknown field 'durtion' at 1:1 (did you mean duration?)");

@@ -101,10 +101,18 @@ const SORT_SHORTHAND: Record<string, SortKey> = {
   smallest: 'size-asc',
 };
 
+/**
+ * The table's own entry for a word the user typed: `constructor` or `__proto__` as a field, alias or sort name
+ * must be unknown, not the object's built-in members (which crashed the search).
+ */
+function own<T>(table: Readonly<Record<string, T>>, word: string): T | undefined {
+  return Object.hasOwn(table, word) ? table[word] : undefined;
+}
+
 /** A sort order as `sort:` takes it (a key or a shorthand, any case), or null. */
 export function sortKeyOf(word: string): SortKey | null {
   const w = word.trim().toLowerCase();
-  return (SORT_KEYS as readonly string[]).includes(w) ? (w as SortKey) : (SORT_SHORTHAND[w] ?? null);
+  return (SORT_KEYS as readonly string[]).includes(w) ? (w as SortKey) : (own(SORT_SHORTHAND, w) ?? null);
 }
 
 /** A sort order given outside the query text (a flag, an HTTP parameter), checked as `sort:` is. */
@@ -351,7 +359,7 @@ class Parser {
 
   private field(t: Extract<Tok, { t: 'field' }>, negated: boolean): QueryNode | null {
     const lower = t.key.toLowerCase();
-    const name = FIELDS[lower] ? lower : ALIASES[lower];
+    const name = own(FIELDS, lower) ? lower : own(ALIASES, lower);
     if (!name) {
       const all = [...Object.keys(FIELDS)];
       fail(this.input, t.pos, `unknown field '${t.key}'`, suggestion(all, lower));
@@ -367,7 +375,7 @@ class Parser {
       case 'label': {
         let value = normalizeText(v).trim().replace(/\s+/g, ' ');
         if (value === '') bad(`'${v}' has nothing to match`);
-        if (spec.aliases?.[value]) value = spec.aliases[value]!;
+        value = (spec.aliases && own(spec.aliases, value)) ?? value;
         if (spec.values && !spec.values.includes(value)) bad(`'${v}' is not one of ${spec.values.join(', ')}`, suggestion(spec.values, value));
         return { kind: 'label', field: spec.field, value };
       }
