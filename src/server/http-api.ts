@@ -1,10 +1,12 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { AppError, QueryError, describeError, type Video } from '../core/index.js';
-import type { SearchQuery, SortKey, VideoStore } from '../store/index.js';
+import { MAX_OFFSET, type SearchQuery, type SortKey, type VideoStore } from '../store/index.js';
 import { WEB_PAGE } from './web-page.js';
 
 const VIDEO_TYPES: Record<string, string> = {
@@ -14,7 +16,19 @@ const VIDEO_TYPES: Record<string, string> = {
   '.webm': 'video/webm',
   '.mkv': 'video/x-matroska',
   '.ogv': 'video/ogg',
+  '.ts': 'video/mp2t',
+  '.m2ts': 'video/mp2t',
+  '.mts': 'video/mp2t',
+  '.mpg': 'video/mpeg',
+  '.mpeg': 'video/mpeg',
+  '.3gp': 'video/3gpp',
+  '.avi': 'video/x-msvideo',
+  '.flv': 'video/x-flv',
+  '.wmv': 'video/x-ms-wmv',
 };
+
+/** The routes, for a 405 naming what they take when a path is one of them but the method is not GET or HEAD. */
+const ROUTES = [/^\/$/, /^\/api\/health$/, /^\/api\/search$/, /^\/api\/videos\/[^/]+$/, /^\/api\/videos\/[^/]+\/(file|contact-sheet)$/, /^\/api\/videos\/[^/]+\/keyframes\/[^/]+$/];
 
 /** The fields a result list needs; the whole record is one more request away. */
 export function summarize(v: Video): Record<string, unknown> {
@@ -45,32 +59,87 @@ function intParam(value: string | undefined, name: string, min: number, max: num
   return n;
 }
 
+/** Why an opened file may not be served (a one-line reason), or null when it may. */
+type FileCheck = (file: FileHandle, info: Stats) => Promise<string | null>;
+
 /**
  * Serves a file with HTTP Range support, so a browser can seek to a scene without downloading the whole video.
  * Revalidated on every use by its size and time (a 304 when unchanged): keyframes are rewritten under the same
- * names when a video is processed again, and an hour of caching showed the old ones.
+ * names when a video is processed again, and an hour of caching showed the old ones. The file is opened first and
+ * checked and sent through that one descriptor, so what was checked is what is sent, whatever the path names by
+ * then. The ETag is strong (size and time, as nginx makes it), so `If-Range` can resume a download with it.
  */
-async function sendFile(file: string, type: string, header: (name: string) => string | undefined): Promise<Response> {
-  const info = await stat(file).catch(() => null);
-  if (!info?.isFile()) return Response.json({ error: 'the file is no longer on disk' }, { status: 404 });
-  const etag = `W/"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`;
-  const headers: Record<string, string> = { 'content-type': type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-cache', etag, 'last-modified': info.mtime.toUTCString() };
-  const known = header('if-none-match');
-  if (known && known.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return new Response(null, { status: 304, headers: { etag, 'cache-control': headers['cache-control']! } });
-  const rangeHeader = header('range');
-  const m = rangeHeader ? /^bytes=(\d*)-(\d*)$/i.exec(rangeHeader.trim()) : null;
-  // a range whose last byte comes before its first is invalid, and an invalid range is ignored (RFC 9110 14.2)
-  if (m && (m[1] || m[2]) && !(m[1] && m[2] && Number(m[2]) < Number(m[1]))) {
-    let start = m[1] ? Number(m[1]) : info.size - Number(m[2]);
-    let end = m[1] && m[2] ? Number(m[2]) : info.size - 1;
-    start = Math.max(0, start);
-    end = Math.min(end, info.size - 1);
-    if (start > end) return new Response(null, { status: 416, headers: { 'content-range': `bytes */${info.size}` } });
-    const body = Readable.toWeb(createReadStream(file, { start, end })) as unknown as ReadableStream;
-    return new Response(body, { status: 206, headers: { ...headers, 'content-range': `bytes ${start}-${end}/${info.size}`, 'content-length': String(end - start + 1) } });
+async function sendFile(file: string, type: string, req: { method: string; header(name: string): string | undefined }, check?: FileCheck): Promise<Response> {
+  const header = (name: string) => req.header(name);
+  const handle = await open(file, 'r').catch(() => null);
+  if (!handle) return Response.json({ error: 'the file is no longer on disk' }, { status: 404 });
+  let streaming = false;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return Response.json({ error: 'the file is no longer on disk' }, { status: 404 });
+    const refused = check ? await check(handle, info) : null;
+    if (refused) return Response.json({ error: refused }, { status: 404 });
+    const etag = `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`;
+    const lastModified = info.mtime.toUTCString();
+    const headers: Record<string, string> = { 'content-type': type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-cache', etag, 'last-modified': lastModified };
+    const known = header('if-none-match');
+    if (known && known.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) return new Response(null, { status: 304, headers: { etag, 'cache-control': headers['cache-control']! } });
+    // a range is honoured only for the file its validator names (RFC 9110 13.1.5): an old copy's tail would
+    // otherwise be spliced onto new bytes
+    const ifRange = header('if-range')?.trim();
+    const rangeHeader = ifRange === undefined || ifRange === etag || ifRange === lastModified ? header('range') : undefined;
+    const m = rangeHeader ? /^bytes=(\d*)-(\d*)$/i.exec(rangeHeader.trim()) : null;
+    let start = 0;
+    let end = info.size - 1;
+    let status = 200;
+    // a range whose last byte comes before its first is invalid, and an invalid range is ignored (RFC 9110 14.2)
+    if (m && (m[1] || m[2]) && !(m[1] && m[2] && Number(m[2]) < Number(m[1]))) {
+      start = Math.max(0, m[1] ? Number(m[1]) : info.size - Number(m[2]));
+      end = Math.min(m[1] && m[2] ? Number(m[2]) : info.size - 1, info.size - 1);
+      if (start > end) return Response.json({ error: `no byte of the range is in the file (${info.size} bytes)` }, { status: 416, headers: { 'content-range': `bytes */${info.size}` } });
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${end}/${info.size}`;
+    }
+    headers['content-length'] = String(end - start + 1);
+    // HEAD: the headers alone (a body stream nobody reads would hold the descriptor until collected)
+    if (info.size === 0 || req.method === 'HEAD') return new Response(null, { status, headers });
+    const body = Readable.toWeb(handle.createReadStream({ start, end, autoClose: true })) as unknown as ReadableStream;
+    streaming = true;
+    return new Response(body, { status, headers });
+  } finally {
+    if (!streaming) await handle.close();
   }
-  const body = Readable.toWeb(createReadStream(file)) as unknown as ReadableStream;
-  return new Response(body, { status: 200, headers: { ...headers, 'content-length': String(info.size) } });
+}
+
+/** The SHA-256 of an opened file, read through its descriptor. */
+async function sha256Of(handle: FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(handle.createReadStream({ start: 0, autoClose: false }), hash);
+  return hash.digest('hex');
+}
+
+/**
+ * Whether the file at a record's path is still the one indexed, so a path cannot be made to serve another file
+ * (a symbolic link to /etc/passwd put in a video's place, in a folder others can write). Its size must be the
+ * record's. A file the pipeline itself saw at that path (its acquisition row's size and time) is the indexed one;
+ * any other is hashed once and compared with the record's SHA-256, the answer kept per file identity (device,
+ * inode, size, time) while the server runs.
+ */
+function indexedFileCheck(store: VideoStore): (v: Video) => FileCheck {
+  const verified = new Map<string, boolean>();
+  return (v) => async (handle, info) => {
+    const changed = 'the file on disk is not the one indexed (it changed since); run videodex process on it again';
+    if (info.size !== v.file.bytes) return changed;
+    const identity = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
+    let same = verified.get(identity);
+    if (same === undefined) {
+      const row = await store.getInput(v.file.path);
+      same = row?.status === 'done' && row.videoId === v.id && row.fileSize === info.size && row.fileMtimeMs === info.mtimeMs ? true : (await sha256Of(handle)) === v.file.sha256;
+      if (verified.size >= 10_000) verified.clear();
+      verified.set(identity, same);
+    }
+    return same ? null : changed;
+  };
 }
 
 /** The host name of a Host header (`name:port`, `[v6]:port`), lower case. */
@@ -81,7 +150,7 @@ function hostName(header: string): string {
 
 export interface HttpApiOptions {
   /**
-   * Answer only requests addressed to this machine by a loopback name (`localhost`, `127.0.0.1`, `[::1]`), as
+   * Answer only requests addressed to this machine by a loopback name (`localhost`, `127.x.x.x`, `[::1]`), as
    * `serve` does when it listens on a loopback address: a web page elsewhere could otherwise point a name of
    * its own at 127.0.0.1 (DNS rebinding) and read the library and its videos through the browser.
    */
@@ -107,12 +176,18 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     if (err instanceof AppError && err.retryable) return c.json({ error: describeError(err), code: err.code }, 503);
     return c.json({ error: describeError(err), ...(err instanceof AppError ? { code: err.code } : {}) }, 500);
   });
-  api.notFound((c) => c.json({ error: `no such path: ${c.req.path}` }, 404));
+  api.notFound((c) => {
+    if (ROUTES.some((r) => r.test(c.req.path))) {
+      c.header('allow', 'GET, HEAD');
+      return c.json({ error: `${c.req.method} is not allowed here: ${c.req.path} answers GET and HEAD` }, 405);
+    }
+    return c.json({ error: `no such path: ${c.req.path}` }, 404);
+  });
 
   if (options.loopbackOnly) {
     api.use(async (c, next) => {
       const host = c.req.header('host');
-      if (host !== undefined && !isLoopback(hostName(host))) return c.json({ error: `this server answers only to localhost, 127.0.0.1 or [::1], not ${host}` }, 403);
+      if (host !== undefined && !isLoopback(hostName(host))) return c.json({ error: `this server answers only to a loopback name (localhost, 127.x.x.x or [::1]), not ${host}` }, 403);
       await next();
     });
   }
@@ -122,10 +197,11 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
 
   api.get('/api/search', async (c) => {
     const q: SearchQuery = {};
-    const text = c.req.query('q')?.trim();
-    if (text) q.text = text;
+    // as sent, not trimmed: the columns of a query error count from its first character
+    const text = c.req.query('q');
+    if (text?.trim()) q.text = text;
     const limit = intParam(c.req.query('limit'), 'limit', 1, 1000);
-    const offset = intParam(c.req.query('offset'), 'offset', 0, 10_000_000);
+    const offset = intParam(c.req.query('offset'), 'offset', 0, MAX_OFFSET);
     if (limit !== undefined) q.limit = limit;
     if (offset !== undefined) q.offset = offset;
     const cursor = c.req.query('cursor');
@@ -152,24 +228,25 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     return v ? c.json(v) : c.json({ error: 'no such video' }, 404);
   });
 
+  const indexedFile = indexedFileCheck(store);
   api.get('/api/videos/:id/file', async (c) => {
     const v = await record(c.req.param('id'));
     if (!v) return c.json({ error: 'no such video' }, 404);
     const type = VIDEO_TYPES[path.extname(v.file.path).toLowerCase()] ?? 'application/octet-stream';
-    return sendFile(v.file.path, type, (name) => c.req.header(name));
+    return sendFile(v.file.path, type, c.req, indexedFile(v));
   });
 
   api.get('/api/videos/:id/keyframes/:index', async (c) => {
     const v = await record(c.req.param('id'));
     const scene = v?.scenes.find((s) => String(s.index) === c.req.param('index'));
     if (!scene?.keyframe) return c.json({ error: 'no such keyframe' }, 404);
-    return sendFile(scene.keyframe, 'image/jpeg', (name) => c.req.header(name));
+    return sendFile(scene.keyframe, 'image/jpeg', c.req);
   });
 
   api.get('/api/videos/:id/contact-sheet', async (c) => {
     const v = await record(c.req.param('id'));
     if (!v?.contactSheet) return c.json({ error: 'no contact sheet' }, 404);
-    return sendFile(v.contactSheet, 'image/jpeg', (name) => c.req.header(name));
+    return sendFile(v.contactSheet, 'image/jpeg', c.req);
   });
 
   return api;

@@ -141,12 +141,21 @@ function facets(f) {
       const b = el('button', { text: name + ' (' + n + ')' });
       b.addEventListener('click', () => {
         const term = field + ':' + (/[\\s:"]/.test(name) ? '"' + name.replace(/"/g, '') + '"' : name);
-        $('q').value = ($('q').value + ' ' + term).trim();
+        $('q').value = narrowed(shown, term);
         search(false);
       });
       box.append(b);
     }
   }
+}
+
+/**
+ * The query the facet counts were made for, narrowed by a term. OR binds looser than the space (AND), so a query
+ * with an OR is put in parentheses first: 'a OR b tag:x' would narrow only b.
+ */
+function narrowed(q, term) {
+  if (!q.trim()) return term;
+  return /(^|\\s)(OR|\\|\\|?)(\\s|$)/.test(q) ? '(' + q.trim() + ') ' + term : q.trim() + ' ' + term;
 }
 
 async function open(id) {

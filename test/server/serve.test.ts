@@ -122,7 +122,7 @@ describe('videodex serve', () => {
     const url = `${base}/api/videos/${ids[0]}/keyframes/${v.scenes[0].index}`;
     const first = await fetch(url);
     const etag = first.headers.get('etag')!;
-    expect(etag).toMatch(/^W\/"/);
+    expect(etag).toMatch(/^"/);
     expect(first.headers.get('cache-control')).toBe('private, no-cache');
     await first.arrayBuffer();
     const again = await fetch(url, { headers: { 'if-none-match': etag } });
@@ -135,5 +135,90 @@ describe('videodex serve', () => {
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);
     await changed.arrayBuffer();
+  });
+});
+
+describe('videodex serve: methods, validators and the files it will send', () => {
+  it('answers another method on a route with 405 and Allow, and HEAD with the headers alone', async () => {
+    for (const [method, p] of [['POST', '/api/search?q=a'], ['DELETE', `/api/videos/${ids[0]}`], ['PUT', `/api/videos/${ids[0]}/file`], ['OPTIONS', '/']] as const) {
+      const res = await fetch(`${base}${p}`, { method });
+      expect(res.status, `${method} ${p}`).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
+      expect((await res.json()).error).toMatch(new RegExp(`^${method} is not allowed here`));
+    }
+    const head = await fetch(`${base}/api/videos/${ids[0]}/file`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get('content-length'))).toBeGreaterThan(1000);
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('honours a range only for the file its If-Range names (a stale validator gets the whole file)', async () => {
+    const url = `${base}/api/videos/${ids[0]}/file`;
+    const first = await fetch(url);
+    const etag = first.headers.get('etag')!;
+    const size = (await first.arrayBuffer()).byteLength;
+    // strong, so that If-Range can match it
+    expect(etag).toMatch(/^"[0-9a-z]+-[0-9a-z]+"$/);
+    const resumed = await fetch(url, { headers: { range: 'bytes=10-19', 'if-range': etag } });
+    expect([resumed.status, (await resumed.arrayBuffer()).byteLength]).toEqual([206, 10]);
+    const byDate = await fetch(url, { headers: { range: 'bytes=10-19', 'if-range': first.headers.get('last-modified')! } });
+    expect([byDate.status, (await byDate.arrayBuffer()).byteLength]).toEqual([206, 10]);
+    for (const stale of ['"stale"', 'W/"stale"', 'Thu, 01 Jan 1970 00:00:00 GMT']) {
+      const res = await fetch(url, { headers: { range: 'bytes=10-19', 'if-range': stale } });
+      expect([res.status, (await res.arrayBuffer()).byteLength], stale).toEqual([200, size]);
+    }
+    // a weak tag from an older server still revalidates
+    expect((await fetch(url, { headers: { 'if-none-match': `W/${etag}` } })).status).toBe(304);
+  });
+
+  it('counts query error columns from the first character sent, and a bad offset says its bounds', async () => {
+    const body = await (await fetch(`${base}/api/search?q=${encodeURIComponent('  durtion:5')}`)).json();
+    expect(body.column).toBe(3);
+    const off = await (await fetch(`${base}/api/search?q=${encodeURIComponent('offset:99999999')}`)).json();
+    expect(off.error).toBe("offset: '99999999' is not a whole number from 0 to 10000000 at 1:8");
+    const sorted = await fetch(`${base}/api/search?sort=constructor`);
+    expect(sorted.status).toBe(400);
+    expect(await (await fetch(`${base}/api/search?q=${encodeURIComponent(`id:${ids[0]!.toUpperCase()}`)}`)).json()).toMatchObject({ total: 1 });
+  });
+
+  it('sends a video only while its path holds the file indexed: not a link to another file, nor other bytes of the same size', async () => {
+    const fs = await import('node:fs');
+    const v = await (await fetch(`${base}/api/videos/${ids[0]}`)).json();
+    const file: string = v.file.path;
+    const url = `${base}/api/videos/${ids[0]}/file`;
+    const status = async () => {
+      const res = await fetch(url);
+      const body = res.status === 200 ? null : await res.json();
+      if (res.status === 200) await res.arrayBuffer();
+      return [res.status, body?.error ?? null];
+    };
+    const refused = [404, 'the file on disk is not the one indexed (it changed since); run videodex process on it again'];
+    expect(await status()).toEqual([200, null]);
+    const kept = `${file}.kept`;
+    fs.renameSync(file, kept);
+    try {
+      // a link to a file outside the library
+      fs.symlinkSync(path.resolve('package.json'), file);
+      expect(await status()).toEqual(refused);
+      fs.unlinkSync(file);
+      // other bytes of exactly the indexed size, through a link or in place
+      const same = path.join(t.dir, 'same-size.bin');
+      fs.writeFileSync(same, Buffer.alloc(v.file.bytes, 0x41));
+      fs.symlinkSync(same, file);
+      expect(await status()).toEqual(refused);
+      fs.unlinkSync(file);
+      fs.copyFileSync(same, file);
+      expect(await status()).toEqual(refused);
+      fs.unlinkSync(file);
+      // the indexed bytes in a new file (another inode and time): hashed once, then served
+      fs.copyFileSync(kept, file);
+      expect(await status()).toEqual([200, null]);
+      expect(await status()).toEqual([200, null]);
+    } finally {
+      fs.rmSync(file, { force: true });
+      fs.renameSync(kept, file);
+    }
+    // the file the pipeline acquired, back in place: served without hashing it again
+    expect(await status()).toEqual([200, null]);
   });
 });

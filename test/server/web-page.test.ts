@@ -95,6 +95,19 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a facet narrows the query its counts were made for: an OR query is put in parentheses first', async () => {
+    const { window, errors } = await openPage(`?q=${encodeURIComponent('surfing OR city')}`);
+    await until('the first results', () => text(window, 'status') === '2 videos');
+    // typed but not searched: the facets still count 'surfing OR city'
+    (window.document.getElementById('q') as unknown as { value: string }).value = 'something else';
+    const night = await until('the night tag facet', () => [...window.document.querySelectorAll('#facets button')].find((b) => b.textContent === 'night (1)'));
+    (night as unknown as { click: () => void }).click();
+    await until('the narrowed results', () => text(window, 'status') === '1 video');
+    expect((window.document.getElementById('q') as unknown as { value: string }).value).toBe('(surfing OR city) tag:night');
+    expect(window.document.querySelector('#results .card .name')!.textContent).toBe('city-night.mp4');
+    expect(errors).toEqual([]);
+  });
+
   it('a query with a mistake shows the error with a caret under its column, and no stale results', async () => {
     const { window, errors } = await openPage('?q=surfing');
     await until('the first results', () => text(window, 'status') === '1 video');

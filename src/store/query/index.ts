@@ -1,4 +1,4 @@
-export { parseQuery, FIELDS, MAX_QUERY_LENGTH, MAX_LIMIT, sortKeyOf, checkedSortKey } from './query-parser.js';
+export { parseQuery, FIELDS, MAX_QUERY_LENGTH, MAX_LIMIT, MAX_OFFSET, sortKeyOf, checkedSortKey } from './query-parser.js';
 export {
   planQuery,
   queryTree,

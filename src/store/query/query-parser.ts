@@ -17,6 +17,8 @@ import { normalizeText, tokenize } from './text.js';
 export const MAX_QUERY_LENGTH = 4096;
 export const MAX_DEPTH = 32;
 export const MAX_LIMIT = 1000;
+/** The deepest a page may start (`offset:`, the API's `offset=`): further is what cursors are for. */
+export const MAX_OFFSET = 10_000_000;
 
 type FieldSpec =
   | { type: 'label'; field: LabelField; values?: readonly string[]; aliases?: Record<string, string> }
@@ -401,7 +403,8 @@ class Parser {
       }
       case 'id':
         if (!/^[0-9a-zA-Z_-]{1,128}$/.test(v)) bad(`'${v}' is not an id`);
-        return { kind: 'id', value: v };
+        // ids are lower-case hex, and `/api/videos/<ID>` takes any case: so does `id:`
+        return { kind: 'id', value: /^[0-9a-f]+$/i.test(v) ? v.toLowerCase() : v };
       case 'sort': {
         option();
         const key = sortKeyOf(v);
@@ -417,7 +420,7 @@ class Parser {
       }
       case 'offset': {
         option();
-        if (!/^\d{1,9}$/.test(v)) bad(`'${v}' is not a whole number`);
+        if (!/^\d{1,9}$/.test(v) || Number(v) > MAX_OFFSET) bad(`'${v}' is not a whole number from 0 to ${MAX_OFFSET}`);
         this.options.offset = Number(v);
         return null;
       }

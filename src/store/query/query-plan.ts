@@ -130,7 +130,8 @@ export function decodeCursor(s: string): KeysetCursor | { offset: number } {
   } catch {
     // fall through
   }
-  throw new QueryError('cursor: not a cursor from this search', 1);
+  // no column: a cursor comes from a parameter or flag as often as from the query text
+  throw new QueryError('cursor: not a cursor from this search', 0);
 }
 
 /** Resolves defaults, parses `text`, folds flat fields and decodes the cursor. Throws QueryError. */
