@@ -123,14 +123,14 @@ async function sha256Of(handle: FileHandle): Promise<string> {
  * (a symbolic link to /etc/passwd put in a video's place, in a folder others can write). Its size must be the
  * record's. A file the pipeline itself saw at that path (its acquisition row's size and time) is the indexed one;
  * any other is hashed once and compared with the record's SHA-256, the answer kept per file identity (device,
- * inode, size, time) while the server runs.
+ * inode, size, time) and record hash while the server runs.
  */
 function indexedFileCheck(store: VideoStore): (v: Video) => FileCheck {
   const verified = new Map<string, boolean>();
   return (v) => async (handle, info) => {
     const changed = 'the file on disk is not the one indexed (it changed since); run videodex process on it again';
     if (info.size !== v.file.bytes) return changed;
-    const identity = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
+    const identity = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${v.file.sha256}`;
     let same = verified.get(identity);
     if (same === undefined) {
       const row = await store.getInput(v.file.path);
