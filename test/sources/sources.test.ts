@@ -38,6 +38,8 @@ beforeAll(async () => {
     '/evil.m3u8': (_q, res) =>
       void res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end('#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n'),
     '/nothing.html': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>no video here</body></html>'),
+    // an expired link: a login page served as the video it was
+    '/expired.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4' }).end('<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>log in</form></body></html>'),
     '/live': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(path.join(hlsDir, 'index.m3u8')).toString().replace(/^(index\d+\.ts)$/gm, '/show/ep1/$1')),
     ...hlsFiles,
     // the same stream, each file 100 ms late: two copies of it overlap from start to end
@@ -122,6 +124,15 @@ describe('yt-dlp source (generic extractor against a local page)', () => {
     expect((err as Error).message).toMatch(/^the server sent an HTML page, not a video \(text\/html\), and yt-dlp found none on it: .*Unsupported URL/);
     expect((err as Error).message).not.toContain('\n');
     expect(err).toMatchObject({ code: 'E_NOT_VIDEO', retryable: false });
+  });
+
+  it('a page served as a video at a .mp4 URL: yt-dlp saves the page, which is refused as not a video, and nothing is kept', async () => {
+    const { sources, ctx, mediaDir } = setup('yt6');
+    const err = await acquire(sources, url(`${server.base}/expired.mp4`), ctx).catch((e: Error) => e);
+    expect((err as Error).message).toBe('the server sent an HTML page, not a video (video/mp4), and yt-dlp found none on it: it saved an HTML page, not a video');
+    expect(err).toMatchObject({ code: 'E_NOT_VIDEO', retryable: false });
+    expect(readdirSync(mediaDir).filter((f) => f !== '.partial')).toEqual([]);
+    expect(readdirSync(path.join(mediaDir, '.partial'))).toEqual([]);
   });
 
   it('missing yt-dlp: a clear install message, only for inputs that need it', async () => {
