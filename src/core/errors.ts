@@ -117,4 +117,6 @@ export const ExitCode = {
   Usage: 2,
   Config: 3,
   Fatal: 4,
+  /** Stopped by Ctrl-C before every input was done (128 + SIGINT, as shells report it). */
+  Interrupted: 130,
 } as const;

@@ -87,9 +87,12 @@ export function registerProcess(program: Command): void {
           },
         });
         reporter.stop();
+        const stopped = controller.signal.aborted;
         err(formatSummary(summary, Boolean(flags.dryRun)));
-        if (flags.json) out(JSON.stringify({ type: 'summary', ...summary }));
-        process.exitCode = summary.failures.length || summary.problems.length ? ExitCode.SomeFailed : ExitCode.Ok;
+        // what was done is kept; the same command carries on from there (nothing is recorded as failed)
+        if (stopped) err('videodex: stopped by Ctrl-C before every input was done; run the same command again to go on');
+        if (flags.json) out(JSON.stringify({ type: 'summary', ...summary, ...(stopped ? { stopped: true } : {}) }));
+        process.exitCode = stopped ? ExitCode.Interrupted : summary.failures.length || summary.problems.length ? ExitCode.SomeFailed : ExitCode.Ok;
       } finally {
         process.off('SIGINT', onSigint);
         reporter.stop();
