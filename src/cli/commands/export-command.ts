@@ -27,7 +27,9 @@ export function registerExport(program: Command): void {
     .action(async (words: string[], flags: SearchFlags & CommonFlags & { format?: string; fields?: string }) => {
       const file = flags.out;
       const builtIn = flags.format === undefined || (EXPORT_FORMATS as readonly string[]).includes(flags.format);
-      const app = appFrom({ ...flags, outIsFile: true }, { 'Export.Format': builtIn ? flags.format : undefined, 'Export.Fields': flags.fields });
+      // `-o lib.csv` means CSV: a file named for one format and filled with another (the configured) is a trap
+      const asked = flags.format ?? (file ? formatOfFileName(file) : undefined);
+      const app = appFrom({ ...flags, outIsFile: true }, { 'Export.Format': builtIn ? asked : undefined, 'Export.Fields': flags.fields });
       try {
         const q = queryFromFlags(words.join(' '), flags);
         if (!builtIn) {
@@ -53,6 +55,19 @@ export function registerExport(program: Command): void {
         await app.close();
       }
     });
+}
+
+const FORMAT_OF_EXTENSION = new Map<string, (typeof EXPORT_FORMATS)[number]>([
+  ['.csv', 'csv'],
+  ['.parquet', 'parquet'],
+  ['.json', 'json'],
+  ['.jsonl', 'jsonl'],
+  ['.ndjson', 'jsonl'],
+]);
+
+/** The built-in format a file name's extension names, if any. */
+export function formatOfFileName(file: string): (typeof EXPORT_FORMATS)[number] | undefined {
+  return FORMAT_OF_EXTENSION.get(path.extname(file).toLowerCase());
 }
 
 /**
