@@ -59,6 +59,42 @@ describe('planClips', () => {
     expect(plan.clips.map((c) => [c.startSec, c.endSec])).toEqual([[2, 6], [5, 9], [8, 12]]);
   });
 
+  it('starts window k on the frame nearest k strides, without adding up the rounding of the stride', () => {
+    // 0.5 s at 25 fps is 12.5 frames: rounded once and added up it drifted 20 ms a window (0, 520, 1040, 1560, 2080 ms)
+    const r = rec([75]);
+    const plan = planClips(r, { ...baseOpts, clip: parseClipMode('window:1s:0.5s') });
+    const starts = plan.clips.map((c) => c.startSec * 1000);
+    expect(starts).toHaveLength(5);
+    starts.forEach((ms, k) => expect(Math.abs(ms - k * 500)).toBeLessThanOrEqual(20));
+    expect(plan.clips.map((c) => c.startFrame)).toEqual([0, 13, 25, 38, 50]);
+    expect(plan.clips.every((c) => c.endFrame - c.startFrame === 25)).toBe(true);
+    // many windows: the last start is still on its own frame, not 20 ms late per window before it
+    const long = planClips(rec([25 * 60]), { ...baseOpts, clip: parseClipMode('window:1s:0.5s') });
+    expect(long.clips).toHaveLength(119);
+    expect(long.clips.at(-1)!.startFrame).toBe(Math.round(118 * 12.5));
+    expect(long.clips.at(-1)!.startSec).toBeCloseTo(59, 6);
+    // a stride under a frame still moves a frame a window
+    expect(planClips(rec([30]), { ...baseOpts, clip: parseClipMode('window:1s:10ms') }).clips.map((c) => c.startFrame)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it("uses the whole file of a list row cut at acquisition, and the row's range of a file that was not cut", () => {
+    const cut = rec([50]);
+    cut.source.list = { file: 'l.csv', label: 'jump', start: 1, end: 3, trim: 'copy' };
+    const whole = planClips(cut, baseOpts);
+    expect(whole.clips.map((c) => [c.startFrame, c.endFrame, c.startSec, c.endSec, c.sourceOffsetSec])).toEqual([[0, 50, 0, 2, 1]]);
+    // start past the file's length (2.5-5.5 s of a 4 s video, cut to 1.5 s): still the whole cut
+    const late = rec([38]);
+    late.source.list = { file: 'l.csv', label: 'jump', start: 2.5, end: 5.5, trim: 'reencode' };
+    expect(planClips(late, baseOpts).clips.map((c) => [c.startFrame, c.endFrame, c.sourceOffsetSec])).toEqual([[0, 38, 2.5]]);
+    // the same row on a full-length file (never cut): its range of the file, on the file's own timeline
+    const full = rec([100]);
+    full.source.list = { file: 'l.csv', label: 'jump', start: 1, end: 3 };
+    expect(planClips(full, baseOpts).clips.map((c) => [c.startFrame, c.endFrame, c.startSec, c.endSec, c.sourceOffsetSec])).toEqual([[25, 75, 1, 3, 0]]);
+    const far = rec([100]);
+    far.source.list = { file: 'l.csv', label: 'jump', start: 5, end: 8 };
+    expect(planClips(far, baseOpts).reason).toMatch(/the list's time range 5-8 s is outside the video \(4\.00 s\)/);
+  });
+
   it('says why when the window is longer than the video, or there are no scenes or labels', () => {
     const short = rec([75]);
     const w = planClips(short, { ...baseOpts, clip: parseClipMode('window:5s') });

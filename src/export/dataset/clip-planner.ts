@@ -23,9 +23,25 @@ export function spread<T>(items: readonly T[], k: number): T[] {
 }
 
 /**
+ * How a labelled list row's time range applies to a record's file.
+ * - The file is already the row's cut (`source.list.trim` set: acquisition cut `[start, end)` out of the
+ *   downloaded video): the whole file is the labelled segment, and the file starts `start` seconds into the
+ *   source (`offsetSec`). Applying start/end to it again would cut the cut.
+ * - Otherwise (no list, no start/end, or a full-length file whose row was never cut): `start`/`end` limit the
+ *   clips to that range of the file, which is the source itself (`offsetSec` 0).
+ */
+export function listRange(video: Video): { cut: boolean; start?: number; end?: number; offsetSec: number } {
+  const list = video.source.list;
+  if (!list) return { cut: false, offsetSec: 0 };
+  if (list.trim !== undefined) return { cut: true, offsetSec: Math.max(0, list.start ?? 0) };
+  return { cut: false, ...(list.start !== undefined ? { start: list.start } : {}), ...(list.end !== undefined ? { end: list.end } : {}), offsetSec: 0 };
+}
+
+/**
  * The clips of one video: one per scene (long scenes cut into equal parts no longer than the max, short ones
- * skipped) or fixed windows; limited to the list's start/end when the video came from a labelled list row;
- * boundaries on source frames. Returns a reason instead when the video gives no clip.
+ * skipped) or fixed windows; limited to the list's start/end when the video came from a labelled list row and
+ * its file was not already cut to that row (see `listRange`); boundaries on the record's file's frames, so
+ * `startSec`/`endSec` are seconds into that file. Returns a reason instead when the video gives no clip.
  */
 export function planClips(video: Video, options: Pick<DatasetOptions, 'labels' | 'clip' | 'minClipSec' | 'maxClipSec' | 'maxClipsPerVideo'>): PlanResult {
   const name = displayName(video);
@@ -35,10 +51,10 @@ export function planClips(video: Video, options: Pick<DatasetOptions, 'labels' |
   if (labels.length === 0) return { clips: [], reason: `${name}: no label from ${describeLabelSource(options.labels)}` };
   const fps = meta.fps;
   const totalFrames = meta.frameCount && meta.frameCount > 0 ? meta.frameCount : Math.floor(meta.durationSec * fps + EPS);
-  const list = video.source.list;
-  const regionStart = list?.start !== undefined ? Math.max(0, Math.round(list.start * fps)) : 0;
-  const regionEnd = list?.end !== undefined ? Math.min(totalFrames, Math.round(list.end * fps)) : totalFrames;
-  if (regionEnd <= regionStart) return { clips: [], reason: `${name}: the list's time range ${list?.start}-${list?.end} s is outside the video (${meta.durationSec.toFixed(2)} s)` };
+  const range = listRange(video);
+  const regionStart = range.start !== undefined ? Math.max(0, Math.round(range.start * fps)) : 0;
+  const regionEnd = range.end !== undefined ? Math.min(totalFrames, Math.round(range.end * fps)) : totalFrames;
+  if (regionEnd <= regionStart) return { clips: [], reason: `${name}: the list's time range ${range.start ?? 0}-${range.end ?? 'end'} s is outside the video (${meta.durationSec.toFixed(2)} s)` };
 
   const ranges: Array<{ s: number; e: number; scene: number | null; description: string | null }> = [];
   if (options.clip.kind === 'scene') {
@@ -62,8 +78,14 @@ export function planClips(video: Video, options: Pick<DatasetOptions, 'labels' |
     }
   } else {
     const winF = Math.max(1, Math.round(options.clip.seconds * fps));
-    const strideF = Math.max(1, Math.round(options.clip.strideSec * fps));
-    for (let s = regionStart; s + winF <= regionEnd; s += strideF) ranges.push({ s, e: s + winF, scene: null, description: null });
+    // Window k starts on the frame nearest k strides in (at least a frame apart): rounding the stride once and
+    // adding it up would carry its rounding error into every later window (0.5 s at 25 fps: 13 frames, 520 ms).
+    const strideF = Math.max(1, options.clip.strideSec * fps);
+    for (let k = 0; ; k++) {
+      const s = regionStart + Math.round(k * strideF);
+      if (s + winF > regionEnd) break;
+      ranges.push({ s, e: s + winF, scene: null, description: null });
+    }
     if (ranges.length === 0) {
       const len = (regionEnd - regionStart) / fps;
       return { clips: [], reason: `${name}: the clip window (${options.clip.seconds} s) is longer than the video (${len.toFixed(2)} s)` };
@@ -85,6 +107,7 @@ export function planClips(video: Video, options: Pick<DatasetOptions, 'labels' |
       labels,
       startSec,
       endSec,
+      sourceOffsetSec: range.offsetSec,
       startFrame: r.s,
       endFrame: r.e,
       sourceFps: fps,

@@ -390,6 +390,8 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
         youtubeId: c.youtubeId,
         startSec: c.startSec,
         endSec: c.endSec,
+        sourceStartSec: c.startSec + (c.sourceOffsetSec ?? 0),
+        sourceEndSec: c.endSec + (c.sourceOffsetSec ?? 0),
         writtenStartSec: e.writtenStartSec,
         durationSec: e.durationSec,
         scene: c.scene,

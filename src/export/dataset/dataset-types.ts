@@ -61,9 +61,16 @@ export interface PlannedClip {
   label: string;
   /** Every label the source gave, primary first. */
   labels: string[];
+  /** Seconds into the record's file (`sourcePath`), the file the clip is cut from. */
   startSec: number;
   endSec: number;
-  /** Frames at the source rate, end exclusive. */
+  /**
+   * Where the record's file starts in the source (`sourceUrl`), in seconds: the list row's start when
+   * acquisition cut the file to that row (`source.list.trim`), else 0 (also when absent). Source time = file
+   * time + this.
+   */
+  sourceOffsetSec?: number;
+  /** Frames of the record's file (at the source rate), end exclusive. */
   startFrame: number;
   endFrame: number;
   sourceFps: number;
@@ -88,8 +95,12 @@ export interface DatasetClip {
   videoId: string;
   source: string;
   youtubeId: string | null;
+  /** Seconds into the record's file (for a list row cut at acquisition: into that cut, from 0). */
   startSec: number;
   endSec: number;
+  /** The same range in seconds into the source video (`source`): start/end plus where the record's file starts in it. */
+  sourceStartSec: number;
+  sourceEndSec: number;
   /** Time range actually written (differs from start/end when stream copy snapped to a keyframe). */
   writtenStartSec: number;
   durationSec: number;

@@ -27,7 +27,8 @@ function seconds(n: number): number {
 /**
  * Kinetics-style CSVs, one per split plus `all.csv`, in `annotations/`: `label,youtube_id,time_start,
  * time_end,split` when every clip comes from YouTube, else `label,video_id,...` with videodex ids. Times are
- * seconds into the source video (milliseconds kept, where Kinetics has whole seconds).
+ * seconds into the video the id column names (milliseconds kept, where Kinetics has whole seconds): the YouTube
+ * video for `youtube_id`; the record's file for `video_id`, which for a list row cut at acquisition is that cut.
  */
 export function writeKineticsCsv(outDir: string, clips: readonly DatasetClip[]): string[] {
   const youtube = clips.length > 0 && clips.every((c) => c.youtubeId);
@@ -35,7 +36,11 @@ export function writeKineticsCsv(outDir: string, clips: readonly DatasetClip[]):
   const files: string[] = [];
   const rows = (cs: readonly DatasetClip[]) =>
     stringify(
-      cs.map((c) => [c.label, youtube ? c.youtubeId : c.videoId, seconds(c.startSec), seconds(c.endSec), c.split]),
+      cs.map((c) =>
+        youtube
+          ? [c.label, c.youtubeId, seconds(c.sourceStartSec), seconds(c.sourceEndSec), c.split]
+          : [c.label, c.videoId, seconds(c.startSec), seconds(c.endSec), c.split],
+      ),
       { header: true, columns: ['label', idColumn, 'time_start', 'time_end', 'split'] },
     );
   for (const [split, cs] of bySplit(clips)) {
@@ -88,6 +93,8 @@ export function sampleJson(c: DatasetClip): Record<string, unknown> {
     youtube_id: c.youtubeId,
     time_start: seconds(c.startSec),
     time_end: seconds(c.endSec),
+    source_time_start: seconds(c.sourceStartSec),
+    source_time_end: seconds(c.sourceEndSec),
     duration: seconds(c.durationSec),
     scene: c.scene,
     caption: c.description,
