@@ -187,6 +187,16 @@ export interface ListEntry {
   list: NonNullable<InputItem['list']>;
 }
 
+/**
+ * A plain list line without its comment, trimmed: a `#` at the start of the line or after a space or tab starts
+ * a comment (`http://host/beach.mp4   # the beach`); one right after other text is part of the entry (the
+ * fragment of `http://h/v.mp4#t=5`, a path `take#2.mp4`). Empty for a blank or comment line.
+ */
+function listEntryText(line: string): string {
+  const comment = /(?:^|\s)#/.exec(line);
+  return (comment ? line.slice(0, comment.index) : line).trim();
+}
+
 const URL_COLUMNS = ['url', 'path', 'file', 'video'];
 const ID_COLUMNS = ['youtube_id', 'youtubeid', 'yt_id'];
 
@@ -198,7 +208,8 @@ const ID_COLUMNS = ['youtube_id', 'youtubeid', 'yt_id'];
  */
 export function readInputList(text: string, file: string): { entries: ListEntry[]; problems: InputProblem[] } {
   const clean = text.replace(/^\uFEFF/, '');
-  const firstLine = clean.split(/\r?\n/).find((l) => l.trim() && !l.trim().startsWith('#')) ?? '';
+  // the first entry, without its comment: `a.mp4  # url, label` is a plain list, not a CSV header
+  const firstLine = clean.split(/\r?\n/).map(listEntryText).find(Boolean) ?? '';
   const header = firstLine.split(',').map((h) => h.trim().replace(/^"|"$/g, '').toLowerCase());
   const isCsv = header.length > 1 || header.some((h) => [...URL_COLUMNS, ...ID_COLUMNS].includes(h)) || /\.csv$/i.test(file);
   if (!isCsv || !header.some((h) => [...URL_COLUMNS, ...ID_COLUMNS].includes(h))) {
@@ -207,8 +218,8 @@ export function readInputList(text: string, file: string): { entries: ListEntry[
     }
     const entries: ListEntry[] = [];
     clean.split(/\r?\n/).forEach((line, i) => {
-      const entry = line.trim();
-      if (entry && !entry.startsWith('#')) entries.push({ raw: entry, list: { file, row: i + 1 } });
+      const entry = listEntryText(line);
+      if (entry) entries.push({ raw: entry, list: { file, row: i + 1 } });
     });
     return { entries, problems: [] };
   }

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import ini from 'ini';
 import { loadConfig } from '../../src/core/index.js';
+import { readIni } from '../../src/core/config/read-ini.js';
 import { exampleIni, withTable } from '../../scripts/gen-config-docs.js';
 import { repoRoot } from '../helpers/cli.js';
 
@@ -16,7 +16,7 @@ describe('config docs', () => {
 
   it('config.example.ini, uncommented, is a valid config with the defaults', () => {
     const text = exampleIni().split('\n').map((l) => (/^;[A-Za-z]+ = /.test(l) ? l.slice(1) : l)).join('\n');
-    const parsed = ini.parse(text);
+    const parsed = readIni(text, 'config.example.ini');
     expect(Object.keys(parsed)).toContain('QwenVL');
     const dir = mkdtempSync(path.join(tmpdir(), 'vdx-ini-'));
     writeFileSync(path.join(dir, 'config.ini'), text);

@@ -159,6 +159,49 @@ describe('config', () => {
     expect(config.Concurrency.Cpu).toBe(3);
   });
 
+  it('reads a quoted value exactly, with or without a comment after it; an unclosed quote or text after it stops the run', () => {
+    const read = (text: string) => {
+      const { dir, file } = withIni(text);
+      return loadConfig({ file, env: {}, cwd: dir }).config;
+    };
+    // the closing quote ends the value: a # or ; inside stays, the comment after it goes, the quotes go
+    expect(read('[Sources]\nUserAgent = "my agent #2" ; note\n').Sources.UserAgent).toBe('my agent #2');
+    expect(read('[Sources]\nUserAgent = "my agent" ; note\n').Sources.UserAgent).toBe('my agent');
+    expect(read('[Sources]\nUserAgent = "my agent"   # note\n').Sources.UserAgent).toBe('my agent');
+    expect(read("[Sources]\nUserAgent = 'it is #1; really' ; note\n").Sources.UserAgent).toBe('it is #1; really');
+    expect(read('[QwenVL]\nDefaultInstruction = "Say #1; then stop" ; why\n').QwenVL.DefaultInstruction).toBe('Say #1; then stop');
+    expect(read('[QwenVL]\nAccessKey = "ab#cd;ef" ; prod key\n').QwenVL.AccessKey).toBe('ab#cd;ef');
+    // quoted values read as before: JSON escapes in double quotes, single quotes as written
+    expect(read("[Paths]\nDataDir = 'C:\\Videos\\new'\n").Paths.DataDir).toContain('C:\\Videos\\new');
+    expect(read('[Sources]\nUserAgent = "say \\"hi\\" #1" ; q\n').Sources.UserAgent).toBe('say "hi" #1');
+    expect(read('[Sources]\nUserAgent = ""\n').Sources.UserAgent).toBe('');
+
+    const load = (text: string) => {
+      const { dir, file } = withIni(text);
+      return () => loadConfig({ file, env: {}, cwd: dir });
+    };
+    expect(load('[Sources]\nUserAgent = "my agent #2 ; note\n')).toThrowError(
+      /^config\.ini:2: the value of \[Sources\] UserAgent opens a " that is never closed; close the quote on the same line$/,
+    );
+    expect(load('[QwenVL]\nAccessKey = "ab#cd" ef\n')).toThrowError(
+      /^config\.ini:2: the value of \[QwenVL\] AccessKey has text after its closing quote; only a comment may follow it, after a space \(\.\.\. ; note\)$/,
+    );
+    expect(load('[Sources]\nUserAgent = "a";note\n')).toThrowError(/config\.ini:2: the value of \[Sources\] UserAgent has text after its closing quote/);
+    expect(load('[Paths]\nDataDir = "C:\\Videos"\n')).toThrowError(/config\.ini:2: the value of \[Paths\] DataDir has a \\ that starts no escape inside "\.\.\."; write \\\\ for a backslash, or use single quotes/);
+    // the key is a secret: the message shows none of it
+    expect(load('[QwenVL]\nAccessKey = "sk-secret-part" sk-more\n')).toThrowError(/^(?!.*sk-).*$/);
+  });
+
+  it('a comment after a value starts at a ; or # after a space, even with a # or ; in its own text', () => {
+    const { dir, file } = withIni('[Concurrency] ; the pools\nCpu = 3 ; three#per core\nAi = 5 # five;ish\n[Sources]\nUserAgent = ; none yet\n');
+    const { config } = loadConfig({ file, env: {}, cwd: dir });
+    expect([config.Concurrency.Cpu, config.Concurrency.Ai, config.Sources.UserAgent]).toEqual([3, 5, '']);
+    const bad = withIni('[QwenVL] AccessKey = sk-on-the-header-line\n');
+    expect(() => loadConfig({ file: bad.file, env: {}, cwd: bad.dir })).toThrowError(
+      /^config\.ini:1: text follows the section header \[QwenVL\]; put each Key = value on a line of its own \(a comment may follow the header, after a space\)$/,
+    );
+  });
+
   it('parses sizes, lists and booleans from strings', () => {
     const { config } = loadConfig({ env: { VIDEODEX_SOURCES_MAXBYTES: '2G', VIDEODEX_GENERAL_VIDEOEXTENSIONS: 'mp4, mkv', VIDEODEX_GENERAL_SNIFFCONTENT: 'no' } });
     expect(config.Sources.MaxBytes).toBe(2 * 1024 ** 3);

@@ -81,6 +81,31 @@ describe('expandInputs', () => {
     ]);
   });
 
+  it('a # after a space starts a comment in a plain list; a # inside a URL or path (a fragment) stays', async () => {
+    const list = path.join(t.dir, 'commented.txt');
+    writeFileSync(list, [
+      'http://host/beach.mp4   # trailing comment',
+      'http://h/v.mp4#t=5',
+      'http://h/w.mp4#t=5\t# both',
+      'lib/a.mp4 # a path, with a comment (url, file)',
+      '   # only a comment',
+      'missing.mp4 #gone',
+    ].join('\n'));
+    const r = await expandInputs([], [list], opts);
+    expect(r.items.map((i) => i.raw)).toEqual(['http://host/beach.mp4', 'http://h/v.mp4#t=5', 'http://h/w.mp4#t=5', 'lib/a.mp4']);
+    expect(r.items[3]!.path).toBe(path.join(t.dir, 'lib/a.mp4'));
+    expect(r.problems).toEqual([{ raw: 'commented.txt row 6', message: 'missing.mp4: no such file or folder' }]);
+    // a list whose first entry's comment names CSV columns is still a plain list
+    const first = path.join(t.dir, 'first.txt');
+    writeFileSync(first, 'http://host/a.mp4  # was: label, url\n');
+    expect((await expandInputs([], [first], opts)).items.map((i) => i.raw)).toEqual(['http://host/a.mp4']);
+    // CSV keeps its rule: a line starting with # is a comment, a # inside a row is data
+    const csv = path.join(t.dir, 'hash.csv');
+    writeFileSync(csv, 'url,label\n# kept out\nhttp://h/c.mp4#t=3,C# basics\nhttp://h/d.mp4,take #2\n');
+    const c = await expandInputs([], [csv], opts);
+    expect(c.items.map((i) => [i.raw, i.list?.label])).toEqual([['http://h/c.mp4#t=3', 'C# basics'], ['http://h/d.mp4', 'take #2']]);
+  });
+
   it('takes explicitly named files without sniffing (ffprobe decides later)', async () => {
     const r = await expandInputs([path.join(t.dir, 'lib/notes.mp4')], [], opts);
     expect(r.items).toHaveLength(1);

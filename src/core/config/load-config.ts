@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import ini from 'ini';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { ConfigKey } from './config-key.js';
+import { readIni } from './read-ini.js';
 import { CONFIG_SPEC } from './sections/index.js';
 
 type Spec = typeof CONFIG_SPEC;
@@ -100,36 +100,6 @@ export function envName(section: string, key: string): string {
 }
 
 /**
- * What the INI parser would take silently: a key outside any section, a key set twice (the last one won), and
- * a `;` or `#` inside an unquoted value, which starts a comment there (`AccessKey = sk-ab#cd` sent `sk-ab`).
- * A comment after a value needs a space before it: `Cpu = 3 ; three`.
- */
-function checkIniLines(text: string, where: string): void {
-  let section: string | null = null;
-  const seen = new Map<string, number>();
-  text.split(/\r?\n/).forEach((rawLine, i) => {
-    const line = rawLine.trim();
-    const at = `${where}:${i + 1}`;
-    if (!line || line.startsWith(';') || line.startsWith('#')) return;
-    if (line.startsWith('[')) {
-      section = line.replace(/^\[|\].*$/g, '').trim().toLowerCase();
-      return;
-    }
-    const eq = line.indexOf('=');
-    const key = (eq < 0 ? line : line.slice(0, eq)).trim();
-    if (section === null) throw new ConfigError(`${at}: ${key} = ... sits outside any section; put it under a [Section] header`);
-    const id = `${section}.${key.toLowerCase()}`;
-    const before = seen.get(id);
-    if (before !== undefined) throw new ConfigError(`${at}: ${key} is set twice in [${section}] (also on line ${before}); keep one`);
-    seen.set(id, i + 1);
-    const value = eq < 0 ? '' : line.slice(eq + 1).trim();
-    if (/^["']/.test(value)) return;
-    const cut = /[^\s][;#]/.exec(value);
-    if (cut) throw new ConfigError(`${at}: the value of ${key} has a ${value[cut.index + 1]} inside it, where a comment would start; put the value in quotes ("...")`);
-  });
-}
-
-/**
  * Reads config.ini, then the environment, then flags, validating every value against the one schema.
  * Throws ConfigError naming file, section, key and what is allowed; nothing has run yet when it does.
  */
@@ -161,8 +131,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const where = relative && !relative.startsWith('..') ? relative : file;
     try {
       const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-      checkIniLines(text, where);
-      parsed = ini.parse(text);
+      parsed = readIni(text, where);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(`${file}: cannot read config file: ${(err as Error).message}`, { cause: err });
