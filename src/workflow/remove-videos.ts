@@ -1,6 +1,6 @@
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config, Video } from '../core/index.js';
+import type { Config, SourceInfo, Video } from '../core/index.js';
 import { selectedRecords, selectionOf, type SearchQuery, type VideoStore } from '../store/index.js';
 import { keyframeDir } from './stages/keyframes-stage.js';
 
@@ -27,8 +27,19 @@ export interface RemovedVideo {
   keptBecause?: string;
 }
 
+/** A record --missing kept: its file was gone but the same video is still at another path the record lists. */
+export interface RepointedVideo {
+  id: string;
+  /** The vanished file.path. */
+  from: string;
+  /** The listed path the record now points at. */
+  to: string;
+}
+
 export interface RemoveSummary {
   removed: RemovedVideo[];
+  /** With missingOnly: records kept and pointed at a surviving copy instead of being removed. */
+  repointed: RepointedVideo[];
   /** Bytes of media files deleted. */
   bytesFreed: number;
   dryRun: boolean;
@@ -44,8 +55,11 @@ export interface RemoveSummary {
 export async function removeVideos(options: RemoveOptions): Promise<RemoveSummary> {
   const { store, config } = options;
   const chosen: Array<{ video: Video; fileExists: boolean }> = [];
+  const repoint: Array<{ video: Video; to: string }> = [];
   // With --missing, a limit and an offset count missing records: the query's order is kept, its paging applied
   // here after the file check (`remove --missing --limit 10` prunes ten, not those of the ten newest that are gone).
+  // A missing record whose video is still at another path it lists is not removed but re-pointed (the record is
+  // keyed by content, so that file is the same video): it is no removal, so it takes no place in the limit or offset.
   const selection = options.missingOnly ? selectionOf(options.query) : null;
   const query = selection ? { ...options.query, limit: Number.MAX_SAFE_INTEGER, offset: 0 } : options.query;
   let skip = selection?.offset ?? 0;
@@ -54,13 +68,30 @@ export async function removeVideos(options: RemoveOptions): Promise<RemoveSummar
     if (chosen.length >= limit) break;
     const fileExists = await exists(video.file.path);
     if (options.missingOnly && fileExists) continue;
+    if (options.missingOnly) {
+      const to = await survivingCopy(video);
+      if (to) {
+        repoint.push({ video, to });
+        continue;
+      }
+    }
     if (skip > 0) {
       skip--;
       continue;
     }
     chosen.push({ video, fileExists });
   }
-  const summary: RemoveSummary = { removed: [], bytesFreed: 0, dryRun: Boolean(options.dryRun) };
+  const summary: RemoveSummary = { removed: [], repointed: [], bytesFreed: 0, dryRun: Boolean(options.dryRun) };
+  for (const { video, to } of repoint) {
+    if (!options.dryRun) {
+      // Written from the record as it is now (a run may have changed it since it was read), and only while it
+      // still points at the vanished file: a run that found the video again has re-pointed it already.
+      const now = await store.get(video.id);
+      if (!now || now.file.path !== video.file.path) continue;
+      await store.upsert(await pointedAt(now, to));
+    }
+    summary.repointed.push({ id: video.id, from: video.file.path, to });
+  }
   for (const { video, fileExists } of chosen) {
     const entry: RemovedVideo = { id: video.id, path: video.file.path, fileExists, deleted: [] };
     const kfDir = keyframeDir(video, config);
@@ -81,6 +112,48 @@ export async function removeVideos(options: RemoveOptions): Promise<RemoveSummar
     summary.removed.push(entry);
   }
   return summary;
+}
+
+/** Local paths the record lists (its source, then alsoFrom), in that order, once each, without its file.path. */
+function listedPaths(video: Video): string[] {
+  const paths = [video.source, ...video.alsoFrom].filter((s) => s.kind === 'local').map((s) => s.url);
+  return [...new Set(paths)].filter((p) => p !== video.file.path);
+}
+
+/**
+ * The first listed path that still holds the record's video: a regular file of the record's size (the record is
+ * keyed by the content's hash, and a local input is listed only after hashing to it). Null when none does.
+ */
+async function survivingCopy(video: Video): Promise<string | null> {
+  for (const p of listedPaths(video)) {
+    const info = await stat(p).catch(() => null);
+    if (info?.isFile() && info.size === video.file.bytes) return p;
+  }
+  return null;
+}
+
+/**
+ * The record pointing at `to`, a file of the user's (indexed where it is, so `reference`: --media never deletes
+ * it). Local paths that are gone leave the record's list. When the source itself was such a path, the entry for
+ * `to` becomes the source, so alsoFrom does not repeat the record's own file.
+ */
+async function pointedAt(video: Video, to: string): Promise<Video> {
+  const gone = new Set<string>();
+  for (const s of [video.source, ...video.alsoFrom]) {
+    if (s.kind === 'local' && s.url !== to && !(await exists(s.url))) gone.add(s.url);
+  }
+  gone.add(video.file.path);
+  const kept = (s: SourceInfo) => !(s.kind === 'local' && gone.has(s.url));
+  let source = video.source;
+  let alsoFrom = video.alsoFrom.filter(kept);
+  if (!kept(source)) {
+    const i = alsoFrom.findIndex((s) => s.kind === 'local' && s.url === to);
+    if (i >= 0) {
+      source = alsoFrom[i]!;
+      alsoFrom = alsoFrom.filter((_, j) => j !== i);
+    }
+  }
+  return { ...video, source, alsoFrom, file: { ...video.file, path: to, storage: 'reference' }, updatedAt: new Date().toISOString() };
 }
 
 /** Null when the file is videodex's to delete; otherwise why not. */

@@ -23,7 +23,7 @@ export function registerRemove(program: Command): void {
         .argument('[query...]', 'as for search; id:<id> names one video'),
     ),
   )
-    .option('--missing', 'only videos whose file is gone (prune after moving or deleting files)')
+    .option('--missing', 'only videos whose file is gone (prune after moving or deleting files); one still at another path it lists is re-pointed there, not removed')
     .option('--media', 'also delete the media files videodex downloaded, copied or linked into MediaDir (never your own files)')
     .option('--all', 'allow removing with no query: every record (or every missing one with --missing)')
     .option('--dry-run', 'list what would be removed, change nothing')
@@ -48,9 +48,13 @@ export function registerRemove(program: Command): void {
         for (const r of summary.removed) {
           err(`${summary.dryRun ? 'would remove' : 'removed'} ${r.id} ${r.path}${r.fileExists ? '' : ' (file missing)'}${r.keptBecause ? `; file kept: ${r.keptBecause}` : ''}`);
         }
+        for (const r of summary.repointed) {
+          err(`${summary.dryRun ? 'would re-point' : 're-pointed'} ${r.id} ${r.from} -> ${r.to} (file missing; the same video is still there)`);
+        }
         if (flags.json) out(JSON.stringify(summary));
         const mb = (summary.bytesFreed / 1e6).toFixed(1);
-        err(`videodex: ${summary.dryRun ? '(dry run) would remove' : 'removed'} ${summary.removed.length} video(s)${flags.media ? `, ${mb} MB of media` : ''}`);
+        const repointed = summary.repointed.length ? `; ${summary.dryRun ? 'would re-point' : 're-pointed'} ${summary.repointed.length} to a copy still on disk` : '';
+        err(`videodex: ${summary.dryRun ? '(dry run) would remove' : 'removed'} ${summary.removed.length} video(s)${flags.media ? `, ${mb} MB of media` : ''}${repointed}`);
       } finally {
         await app.close();
       }
