@@ -18,7 +18,7 @@ import type { InputRecord, VideoStore } from '../store/index.js';
 import type { Failure, InputStatus, RunEvent, RunSummary, StageOutcome } from './run-events.js';
 import type { Stage, StageContext } from './stage.js';
 import { orderStages } from './stage-order.js';
-import { mergeSourceInto, mergeTagged } from './record-merge.js';
+import { mergeSourceInto, mergeTagged, pointedAt } from './record-merge.js';
 
 export const ACQUIRE_VERSION = '1';
 
@@ -204,7 +204,7 @@ export class PipelineRunner {
         } else {
           video = mergeSourceInto(video, acquired.source);
           // The earlier copy may be gone; point at the one we have now.
-          if (!(await stat(video.file.path).catch(() => null))) video = { ...video, file: { ...video.file, path: acquired.path, storage: acquired.storage } };
+          if (!(await stat(video.file.path).catch(() => null))) video = await pointedAt(video, acquired.path, acquired.storage, { forgetGone: false });
           // Otherwise this is a second copy of a video already kept (another URL, a copy of the same file): one
           // videodex made itself is removed, so media holds each video once. A file of the user's is never touched.
           else if (acquired.path !== video.file.path && acquired.storage !== 'reference') await rm(acquired.path, { force: true });

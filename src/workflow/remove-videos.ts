@@ -1,8 +1,9 @@
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config, SourceInfo, Video } from '../core/index.js';
+import type { Config, Video } from '../core/index.js';
 import { selectedRecords, selectionOf, type SearchQuery, type VideoStore } from '../store/index.js';
 import { keyframeDir } from './stages/keyframes-stage.js';
+import { pointedAt } from './record-merge.js';
 
 export interface RemoveOptions {
   store: VideoStore;
@@ -88,7 +89,8 @@ export async function removeVideos(options: RemoveOptions): Promise<RemoveSummar
       // still points at the vanished file: a run that found the video again has re-pointed it already.
       const now = await store.get(video.id);
       if (!now || now.file.path !== video.file.path) continue;
-      await store.upsert(await pointedAt(now, to));
+      // a file of the user's, indexed where it is: --media never deletes it
+      await store.upsert(await pointedAt(now, to, 'reference', { forgetGone: true }));
     }
     summary.repointed.push({ id: video.id, from: video.file.path, to });
   }
@@ -130,30 +132,6 @@ async function survivingCopy(video: Video): Promise<string | null> {
     if (info?.isFile() && info.size === video.file.bytes) return p;
   }
   return null;
-}
-
-/**
- * The record pointing at `to`, a file of the user's (indexed where it is, so `reference`: --media never deletes
- * it). Local paths that are gone leave the record's list. When the source itself was such a path, the entry for
- * `to` becomes the source, so alsoFrom does not repeat the record's own file.
- */
-async function pointedAt(video: Video, to: string): Promise<Video> {
-  const gone = new Set<string>();
-  for (const s of [video.source, ...video.alsoFrom]) {
-    if (s.kind === 'local' && s.url !== to && !(await exists(s.url))) gone.add(s.url);
-  }
-  gone.add(video.file.path);
-  const kept = (s: SourceInfo) => !(s.kind === 'local' && gone.has(s.url));
-  let source = video.source;
-  let alsoFrom = video.alsoFrom.filter(kept);
-  if (!kept(source)) {
-    const i = alsoFrom.findIndex((s) => s.kind === 'local' && s.url === to);
-    if (i >= 0) {
-      source = alsoFrom[i]!;
-      alsoFrom = alsoFrom.filter((_, j) => j !== i);
-    }
-  }
-  return { ...video, source, alsoFrom, file: { ...video.file, path: to, storage: 'reference' }, updatedAt: new Date().toISOString() };
 }
 
 /** Null when the file is videodex's to delete; otherwise why not. */

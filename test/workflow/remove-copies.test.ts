@@ -115,7 +115,7 @@ describe('videodex remove --missing with another copy of the same video on disk'
     expect(existsSync(data)).toBe(true);
   });
 
-  it('a record whose alsoFrom repeats its own file (re-processed after its first file went) is re-pointed and that path leaves the list', async () => {
+  it('re-processed after its first file went, then that file back and the second gone: re-pointed to the first, the gone one leaves the list', async () => {
     const { a, b, record, run } = await twoCopies();
     rmSync(a);
     expect((await run('process', b)).code).toBe(0);
@@ -130,5 +130,18 @@ describe('videodex remove --missing with another copy of the same video on disk'
     expect(after!.file.path).toBe(a);
     expect(after!.source.url).toBe(a);
     expect(after!.alsoFrom).toEqual([]);
+  });
+});
+
+describe('process again after the indexed copy vanished', () => {
+  it("points the record at the copy it has now, which becomes its source; the vanished one stays listed, not the record's own file", async () => {
+    const { a, b, record, run } = await twoCopies();
+    rmSync(a);
+    const p = await run('process', b);
+    expect(p.code, p.stderr).toBe(0);
+    const [v] = await record();
+    expect(v!.file.path).toBe(b);
+    expect(v!.source.url).toBe(b);
+    expect(v!.alsoFrom.map((s) => s.url)).toEqual([a]);
   });
 });
