@@ -1,4 +1,5 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { describeError, findOnPath, INSTALL_HINTS, locateTool, MediaTools, toolVersion } from '../../core/index.js';
 import { BATCH_COMMANDS, CLI_NODE_FLAGS } from '../node-flags.js';
@@ -61,26 +62,34 @@ export function registerDoctor(program: Command): void {
         }
       }
       checks.push({ what: 'config file', ok: true, detail: app.loaded.file ?? 'none (defaults, environment and flags)' });
+      // Checked, not made: a doctor run with a mistyped --data-dir must not leave a folder and an empty library
+      // behind that then pass every check.
       const dataDir = app.config.Paths.DataDir;
+      const made = existsSync(dataDir);
+      const writable = nearestFolder(dataDir);
       try {
-        mkdirSync(dataDir, { recursive: true });
-        accessSync(dataDir, constants.W_OK);
-        checks.push({ what: 'data folder', ok: true, detail: dataDir });
+        accessSync(writable, constants.W_OK);
+        checks.push({ what: 'data folder', ok: true, detail: made ? dataDir : `${dataDir} (not there yet: the first process run makes it, in ${writable})` });
       } catch (e) {
         checks.push({ what: 'data folder', ok: false, detail: `${dataDir}: ${describeError(e)}`, fix: 'choose a writable folder with --data-dir or [Paths] DataDir' });
       }
-      try {
-        const store = await app.store();
-        const n = await store.count();
-        const where = app.config.Database.Backend === 'sqlite' ? app.config.Database.Path : app.config.Database.Backend;
-        checks.push({ what: 'database', ok: true, detail: `${store.kind} (${where}), ${n} video(s)${existsSync(app.config.Logging.File) ? `; log ${app.config.Logging.File}` : ''}` });
-        if (app.config.Database.Backend === 'postgres') {
-          const file = (store as { searchReplica?: { file: string } | null }).searchReplica?.file;
-          const size = file && existsSync(file) ? `${Math.round(statSync(file).size / 1048576)} MB, brought up to date before each search` : 'made by the first search';
-          checks.push({ what: 'search replica', ok: true, detail: file ? `${file} (${size})` : 'off: searches run in PostgreSQL ([Database] SearchReplica = false)' });
+      const db = app.config.Database;
+      if (db.Backend === 'sqlite' && db.Path !== ':memory:' && !existsSync(db.Path)) {
+        checks.push({ what: 'database', ok: true, detail: `sqlite (${db.Path}): no library there yet; videodex process <folder> makes it` });
+      } else {
+        try {
+          const store = await app.store();
+          const n = await store.count();
+          const where = app.config.Database.Backend === 'sqlite' ? app.config.Database.Path : app.config.Database.Backend;
+          checks.push({ what: 'database', ok: true, detail: `${store.kind} (${where}), ${n} video(s)${existsSync(app.config.Logging.File) ? `; log ${app.config.Logging.File}` : ''}` });
+          if (app.config.Database.Backend === 'postgres') {
+            const file = (store as { searchReplica?: { file: string } | null }).searchReplica?.file;
+            const size = file && existsSync(file) ? `${Math.round(statSync(file).size / 1048576)} MB, brought up to date before each search` : 'made by the first search';
+            checks.push({ what: 'search replica', ok: true, detail: file ? `${file} (${size})` : 'off: searches run in PostgreSQL ([Database] SearchReplica = false)' });
+          }
+        } catch (e) {
+          checks.push({ what: 'database', ok: false, detail: describeError(e) });
         }
-      } catch (e) {
-        checks.push({ what: 'database', ok: false, detail: describeError(e) });
       }
       await app.close();
       if (flags.json) out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));
@@ -92,4 +101,11 @@ export function registerDoctor(program: Command): void {
       }
       process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
     });
+}
+
+/** The folder itself when it exists, else its nearest existing parent (where making it would need write access). */
+function nearestFolder(dir: string): string {
+  let at = path.resolve(dir);
+  while (!existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
+  return at;
 }
