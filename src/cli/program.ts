@@ -28,7 +28,8 @@ const COMMANDS: Array<(program: Command) => void> = [
 ];
 
 /** What the user named is not there (a video, an id prefix naming several, a dataset folder): exit 1, as `show` always did. */
-const NOT_FOUND_CODES = new Set(['E_NOT_FOUND', 'E_AMBIGUOUS', 'E_DATASET_MISSING']);
+/** Failures of what was asked, not of videodex: exit 1, as a run with a failed input. */
+const NOT_FOUND_CODES = new Set(['E_NOT_FOUND', 'E_AMBIGUOUS', 'E_DATASET_MISSING', 'E_DATASET_EMPTY', 'E_INPUT_FAILED']);
 
 export function buildProgram(): Command {
   const program = new Command('videodex')

@@ -46,3 +46,18 @@ describe('videodex scenes flag conflicts', () => {
     expect(csv.stdout.split('\n')[0]).toMatch(/^Scene Number,Start Frame,/);
   });
 });
+
+describe('videodex scenes on an input it cannot read', () => {
+  it('a corrupt video or a text file is its one input failing: exit 1 and one line naming it (a missing tool stays exit 4)', async () => {
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const broken = path.join(t.dir, 'broken.mp4');
+    writeFileSync(broken, readFileSync(video).subarray(0, 200));
+    const text = path.join(t.dir, 'notes.mp4');
+    writeFileSync(text, 'just some text\n');
+    for (const f of [broken, text]) {
+      const r = await runCliInProcess('scenes', f, '--data-dir', data, '-q');
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^videodex: ${path.basename(f).replace('.', '\\.')}: .+\\n$`));
+    }
+  });
+});

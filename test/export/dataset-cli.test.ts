@@ -45,11 +45,12 @@ describe('videodex dataset', () => {
     expect(bad.code).toBe(3);
     expect(bad.stderr.trim()).toMatch(/^videodex: --clip window length "zz" is not a duration/);
     const empty = await runCli(['dataset', 'build', '--db', db, '-o', path.join(t.dir, 'y'), '--labels', 'action', '-q']);
-    expect(empty.code).not.toBe(0);
+    // nothing to build from what was asked is a failure of the request (1), not of videodex (4)
+    expect(empty.code).toBe(1);
     expect(empty.stderr.trim().split('\n')).toHaveLength(1);
     expect(empty.stderr).toMatch(/no clips to build .*no label from action/);
     const missing = await runCli(['dataset', 'stats', path.join(t.dir, 'nope')]);
-    expect(missing.code).not.toBe(0);
+    expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no dataset\.json/);
   });
 });

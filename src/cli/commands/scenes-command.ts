@@ -80,7 +80,8 @@ export function registerScenes(program: Command): void {
           fps = shape.fps;
           result = await detectScenes({ ffmpeg: tools.ffmpeg.path, file: video, shape, settings: sceneSettingsFrom(app.config) });
         } catch (e) {
-          if (e instanceof UnsupportedMediaError || e instanceof AppError) throw new AppError(e.code, `${name}: ${e.message}`, { cause: e });
+          // the input could not be read (corrupt, not a video): the one input failed (exit 1); a missing tool stays fatal
+          if ((e instanceof UnsupportedMediaError || e instanceof AppError) && e.code !== 'E_TOOL_MISSING') throw new AppError('E_INPUT_FAILED', `${name}: ${e.message}`, { cause: e });
           throw e;
         }
         let text: string;
