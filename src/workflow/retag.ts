@@ -93,6 +93,8 @@ export interface RetagSummary {
   upToDate: number;
   /** Records whose tags or categories changed (written unless dry run). */
   changed: number;
+  /** Records recomputed (new rules or taggers) whose tags and categories came out as they were. */
+  same: number;
   /** Records a rule edit could not change, told by evaluating the changed rules alone (see rule-diff.ts). */
   unaffected: number;
   tagsAdded: number;
@@ -196,7 +198,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
   const started = Date.now();
   const plugins = options.pluginTaggers ?? [];
   const ctx = { config, logger };
-  const summary: RetagSummary = { seen: 0, upToDate: 0, changed: 0, unaffected: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
+  const summary: RetagSummary = { seen: 0, upToDate: 0, changed: 0, same: 0, unaffected: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
   const batchSize = options.batchSize ?? 500;
   let pending: TagUpdate[] = [];
   const flush = async () => {
@@ -262,6 +264,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
     const sameTags = sameItems(next.tags, video.tags);
     const sameCategories = sameItems(next.categories, video.categories);
     const sameStages = isDone(video.stages.tag, tagStage, next.stages.tag!.inputHash) && isDone(video.stages.classify, classifyStage, next.stages.classify!.inputHash);
+    if (sameTags && sameCategories) summary.same++;
     if (sameTags && sameCategories && sameStages) {
       if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
       continue;

@@ -113,9 +113,10 @@ describe('tagging through the CLI on real videos', () => {
 
     // nothing changed since: a second retag writes nothing, and process finds tag and classify up to date
     const again = await cli('retag', '--config', config, '--data-dir', path.join(dir, 'data'));
-    expect(again.stderr).toMatch(/retag 2 record\(s\): 0 changed, 2 up to date/);
+    expect(again.stderr).toMatch(/retag 2 record\(s\): 0 changed, 0 recomputed as they were, 2 up to date/);
     const forced = await cli('retag', '--config', config, '--data-dir', path.join(dir, 'data'), '--force', '--json');
-    expect(JSON.parse(forced.stdout)).toMatchObject({ seen: 2, changed: 0, upToDate: 0 });
+    // every record is accounted for: recomputed, with the same tags and categories
+    expect(JSON.parse(forced.stdout)).toMatchObject({ seen: 2, changed: 0, same: 2, upToDate: 0 });
     const proc = await cli('process', '--config', config, '--data-dir', path.join(dir, 'data'), '--json', '-q', path.join(dir, 'Holiday Trip'));
     const results = proc.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'result');
     // index re-runs once after a retag changed tags; tag and classify do not

@@ -26,8 +26,8 @@ export function retagWith(store: VideoStore, setup: TaggingSetup, earlier: Taggi
   return retagRecords({ store, config, logger, setup, tagStage: createTagStage(setup), classifyStage: createClassifyStage(setup), earlier: earlier.map((e) => e.options), ...extra });
 }
 
-/** A summary's counts, without its time and the records it skipped (which only a retag with earlier setups has). */
-export const counts = ({ ms: _ms, unaffected: _u, ...rest }: RetagSummary) => rest;
+/** What a retag counted, as recomputing everything would count it: a record left alone as unaffected comes out the same. */
+export const counts = ({ ms: _ms, unaffected, same, ...rest }: RetagSummary) => ({ ...rest, same: same + unaffected });
 
 /**
  * Two SQLite libraries holding the same records in a temporary folder: one retagged with the earlier setups

@@ -80,7 +80,7 @@ describe('retagRecords', () => {
     const r0 = (await store.get('r0'))!;
     expect(r0.stages.tag?.inputHash).not.toBe(r0Before.stages.tag?.inputHash);
     expect({ ...r0, stages: r0Before.stages }).toEqual(r0Before);
-    expect(third).toMatchObject({ seen: 4, upToDate: 0, changed: 1, tagsAdded: 1 });
+    expect(third).toMatchObject({ seen: 4, upToDate: 0, changed: 1, same: 3, tagsAdded: 1 });
     expect((await store.search({ text: 'tag:long' })).hits.map((h) => h.id).sort()).toEqual(['r1', 'r2', 'r3']);
     expect((await store.search({ text: 'long' })).total).toBe(3);
     const r1 = (await store.get('r1'))!;
