@@ -95,7 +95,11 @@ export function carriedTags(video: Video): Tag[] {
 }
 
 export function carriedCategories(video: Video): Category[] {
-  return carried(video.categories, readState<Category>(video, CLASSIFY_STATE_KEY), categoryKey, categoryKeyIs);
+  const all = carried(video.categories, readState<Category>(video, CLASSIFY_STATE_KEY), categoryKey, categoryKeyIs);
+  // acquisition's copy of the list label: classification gives that label itself, as an action category (with
+  // this copy kept, a labelled row had its label twice: `category:` and `action:` both matched it)
+  const label = video.source?.list?.label;
+  return label ? all.filter((c) => !(c.source === 'list' && c.name === label && c.kind === undefined)) : all;
 }
 
 /**

@@ -50,7 +50,9 @@ describe('the stage input strings', () => {
   });
 });
 
+// The full record's classify string changed once on purpose: acquisition's copy of its list label is no longer
+// carried (classification gives the label itself, as an action), so such records are classified again, once.
 const GOLDEN = [
-  ['d5ac64957e673c30318c80a8fa5c967012fba56ca246a1c2839e8fb551638a39', '0615d7ad097f6467e0ede5866f92f9c5ffd81a785904a62e94715101659eca17'],
+  ['d5ac64957e673c30318c80a8fa5c967012fba56ca246a1c2839e8fb551638a39', '7f6d2a45b57a359ed4edb675fcc9eba52ffcbc45840ee8364302bfe3422ab8c6'],
   ['2bb8085000392d364f92c6a26b95ff0d8d5811a15967ce4aa92e190ed5d26c11', '9d4ff0eaf93f75e86831df3b8673ea6ac3f35a721429aed80ad046aba4c02ba3'],
 ];

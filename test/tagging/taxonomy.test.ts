@@ -178,4 +178,16 @@ describe('re-tagging a record', () => {
     const second = classifyRecord({ ...v, ...first, ai: null }, setup);
     expect(second.categories.map((c) => c.name)).toEqual(['curated']);
   });
+
+  it("a list row's label is one action category, not also acquisition's copy of it (both category: and action: matched)", () => {
+    const setup = createTaggingSetup();
+    const v = makeRecord({ label: 'surfing' });
+    // as acquisition leaves it: the list's label among the categories
+    v.categories = [{ name: 'surfing', source: 'list' }];
+    const once = classifyRecord(v, setup);
+    expect(once.categories).toEqual([{ name: 'surfing', source: 'list', confidence: 1, kind: 'action', rule: 'list label' }]);
+    // another list category (not the row's label) is still carried
+    v.categories = [{ name: 'surfing', source: 'list' }, { name: 'curated', source: 'list' }];
+    expect(classifyRecord(v, setup).categories.map((c) => `${c.name}/${c.kind ?? 'category'}`)).toEqual(['surfing/action', 'curated/category']);
+  });
 });
