@@ -14,6 +14,7 @@ import { registerServe } from './commands/serve-command.js';
 import { registerShow } from './commands/show-command.js';
 import { registerSources } from './commands/sources-command.js';
 import { registerUsage } from './commands/usage-command.js';
+import { QueryWordsCommand } from './query-args.js';
 
 import { registerCategories } from './commands/categories-command.js';
 import { registerRemove } from './commands/remove-command.js';
@@ -32,10 +33,14 @@ const COMMANDS: Array<(program: Command) => void> = [
 const NOT_FOUND_CODES = new Set(['E_NOT_FOUND', 'E_AMBIGUOUS', 'E_DATASET_MISSING', 'E_DATASET_EMPTY', 'E_INPUT_FAILED']);
 
 export function buildProgram(): Command {
-  const program = new Command('videodex')
+  // A QueryWordsCommand, as every subcommand then is: a query command (search, export, remove, dataset build, ...)
+  // takes `-tag:silent` or `-night` among its flags as a query word, not as an unknown option (query-args.ts).
+  const program = new QueryWordsCommand('videodex')
     .description('turn piles of videos into a searchable, tagged, AI-described library and training datasets')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    // -V / --version only before the command name: after it, `search -Vlog` is a query word, not the version
+    .enablePositionalOptions()
     .exitOverride();
   for (const register of COMMANDS) register(program);
   for (const cmd of program.commands) cmd.exitOverride();

@@ -139,7 +139,7 @@ export class PipelineRunner {
 
     if (!reused) {
       if (prior?.status === 'failed' && !options.retryFailed && !forceAll && !force.has('acquire')) {
-        emit({ type: 'stage-end', input: item, videoId: null, stage: 'acquire', outcome: 'failed-before', ms: 0, error: prior.error ?? '' });
+        emit({ type: 'stage-end', input: item, videoId: null, stage: 'acquire', outcome: 'failed-before', ms: 0, error: prior.error ?? '', ...(prior.errorCode ? { errorCode: prior.errorCode } : {}) });
         fail({ videoId: null, stage: 'acquire', error: prior.error ?? 'failed earlier', earlier: true });
         return { videoId: null, status: 'failed', ran };
       }
@@ -172,7 +172,7 @@ export class PipelineRunner {
         const code = (err as { code?: string }).code ?? null;
         await store.putInput(inputRow(item, prior, { status: 'failed', videoId: null, error: message, errorCode: code }));
         logger.warn({ input: item.raw, err: message, code }, 'acquire failed');
-        emit({ type: 'stage-end', input: item, videoId: null, stage: 'acquire', outcome: 'failed', ms: Date.now() - t0, error: message });
+        emit({ type: 'stage-end', input: item, videoId: null, stage: 'acquire', outcome: 'failed', ms: Date.now() - t0, error: message, ...(code ? { errorCode: code } : {}) });
         fail({ videoId: null, stage: 'acquire', error: message, earlier: false });
         return { videoId: null, status: 'failed', ran };
       }
@@ -251,8 +251,8 @@ export class PipelineRunner {
 
     for (const stage of this.stages) {
       if (signal.aborted) return { videoId: video.id, status: 'aborted', ran };
-      const end = (outcome: StageOutcome, ms: number, error?: string) =>
-        emit({ type: 'stage-end', input: item, videoId: video.id, stage: stage.name, outcome, ms, ...(error ? { error } : {}) });
+      const end = (outcome: StageOutcome, ms: number, error?: string, errorCode?: string) =>
+        emit({ type: 'stage-end', input: item, videoId: video.id, stage: stage.name, outcome, ms, ...(error ? { error } : {}), ...(errorCode ? { errorCode } : {}) });
       const blockedBy = stage.needs.find((n) => !['done', 'skipped'].includes(video.stages[n]?.status ?? ''));
       if (blockedBy) {
         end('blocked', 0, `${blockedBy} did not finish`);
@@ -281,7 +281,7 @@ export class PipelineRunner {
       if (same && prev?.status === 'failed' && !forced && !after && !options.retryFailed) {
         failed = true;
         summary.failures.push({ input: item.raw, videoId: video.id, stage: stage.name, error: prev.error ?? 'failed earlier', earlier: true });
-        end('failed-before', 0, prev.error);
+        end('failed-before', 0, prev.error, prev.errorCode);
         continue;
       }
       const ctx = this.context(item, video, signal, emit, stage.name);
@@ -327,7 +327,7 @@ export class PipelineRunner {
         summary.failures.push({ input: item.raw, videoId: video.id, stage: stage.name, error: message, earlier: false });
         ran++;
         summary.stagesRun++;
-        end('failed', ms, message);
+        end('failed', ms, message, code);
       }
     }
     if (options.dryRun) {

@@ -7,7 +7,7 @@ export type RunEvent =
   | { type: 'input-problem'; raw: string; message: string }
   | { type: 'stage-start'; input: InputItem; videoId: string | null; stage: string }
   | { type: 'stage-progress'; input: InputItem; videoId: string | null; stage: string; fraction: number }
-  | { type: 'stage-end'; input: InputItem; videoId: string | null; stage: string; outcome: StageOutcome; ms: number; error?: string }
+  | { type: 'stage-end'; input: InputItem; videoId: string | null; stage: string; outcome: StageOutcome; ms: number; error?: string; errorCode?: string }
   | { type: 'plan'; input: InputItem; videoId: string | null; lines: string[] }
   | { type: 'input-end'; input: InputItem; videoId: string | null; status: InputStatus; ran: number };
 

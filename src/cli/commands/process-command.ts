@@ -70,6 +70,7 @@ export function registerProcess(program: Command): void {
         controller.abort();
       };
       process.on('SIGINT', onSigint);
+      const results = jsonResults();
       try {
         const onlyFailed = Boolean(flags.retryFailed) && !inputs.length && !flags.inputFile?.length;
         const summary = await app.process(inputs, {
@@ -81,9 +82,7 @@ export function registerProcess(program: Command): void {
           signal: controller.signal,
           onEvent: (e: RunEvent) => {
             reporter.onEvent(e);
-            if (flags.json && e.type === 'input-end') {
-              out(JSON.stringify({ type: 'result', input: e.input.raw, videoId: e.videoId, status: e.status, stagesRun: e.ran }));
-            }
+            if (flags.json) results(e);
           },
         });
         reporter.stop();
@@ -99,4 +98,22 @@ export function registerProcess(program: Command): void {
         await app.close();
       }
     });
+}
+
+/**
+ * The `--json` result line of each input. A failed input's line carries the stage that failed, its one-line
+ * error (the text of the stderr failure line) and its code when there is one, from the input's first failed
+ * `stage-end` event.
+ */
+function jsonResults(): (e: RunEvent) => void {
+  const failures = new Map<string, { stage: string; error: string; code?: string }>();
+  return (e) => {
+    if (e.type === 'stage-end' && (e.outcome === 'failed' || e.outcome === 'failed-before') && !failures.has(e.input.key)) {
+      failures.set(e.input.key, { stage: e.stage, error: e.error || 'failed', ...(e.errorCode ? { code: e.errorCode } : {}) });
+    }
+    if (e.type !== 'input-end') return;
+    const failure = e.status === 'failed' ? failures.get(e.input.key) : undefined;
+    failures.delete(e.input.key);
+    out(JSON.stringify({ type: 'result', input: e.input.raw, videoId: e.videoId, status: e.status, stagesRun: e.ran, ...failure }));
+  };
 }
