@@ -22,6 +22,8 @@ export interface RemovedVideo {
   path: string;
   /** Whether the video file was there when the record was removed. */
   fileExists: boolean;
+  /** The path holds another file now (its size is not the record's): the video was replaced there. */
+  fileChanged?: boolean;
   /** Files and folders deleted with the record (keyframes; media with deleteMedia). */
   deleted: string[];
   /** Why the video file was kept although deleteMedia asked for it (it is the user's own file). */
@@ -55,7 +57,7 @@ export interface RemoveSummary {
  */
 export async function removeVideos(options: RemoveOptions): Promise<RemoveSummary> {
   const { store, config } = options;
-  const chosen: Array<{ video: Video; fileExists: boolean }> = [];
+  const chosen: Array<{ video: Video; fileExists: boolean; held: boolean }> = [];
   const repoint: Array<{ video: Video; to: string }> = [];
   // With --missing, a limit and an offset count missing records: the query's order is kept, its paging applied
   // here after the file check (`remove --missing --limit 10` prunes ten, not those of the ten newest that are gone).
@@ -67,8 +69,11 @@ export async function removeVideos(options: RemoveOptions): Promise<RemoveSummar
   const limit = selection?.limit ?? Number.POSITIVE_INFINITY;
   for await (const video of selectedRecords(store, query)) {
     if (chosen.length >= limit) break;
-    const fileExists = await exists(video.file.path);
-    if (options.missingOnly && fileExists) continue;
+    const info = await stat(video.file.path).catch(() => null);
+    const fileExists = info !== null;
+    // a path that now holds another file (replaced in place: a new record has the new bytes) no longer holds this video
+    const held = info !== null && info.isFile() && info.size === video.file.bytes;
+    if (options.missingOnly && held) continue;
     if (options.missingOnly) {
       const to = await survivingCopy(video);
       if (to) {
@@ -80,7 +85,7 @@ export async function removeVideos(options: RemoveOptions): Promise<RemoveSummar
       skip--;
       continue;
     }
-    chosen.push({ video, fileExists });
+    chosen.push({ video, fileExists, held });
   }
   const summary: RemoveSummary = { removed: [], repointed: [], bytesFreed: 0, dryRun: Boolean(options.dryRun) };
   for (const { video, to } of repoint) {
@@ -94,11 +99,12 @@ export async function removeVideos(options: RemoveOptions): Promise<RemoveSummar
     }
     summary.repointed.push({ id: video.id, from: video.file.path, to });
   }
-  for (const { video, fileExists } of chosen) {
-    const entry: RemovedVideo = { id: video.id, path: video.file.path, fileExists, deleted: [] };
+  for (const { video, fileExists, held } of chosen) {
+    const entry: RemovedVideo = { id: video.id, path: video.file.path, fileExists, ...(fileExists && !held ? { fileChanged: true } : {}), deleted: [] };
     const kfDir = keyframeDir(video, config);
     if (await exists(kfDir)) entry.deleted.push(kfDir);
-    if (options.deleteMedia && fileExists) {
+    // only a file that still holds this video: another one in its place may be another record's
+    if (options.deleteMedia && held) {
       const why = mediaKeptBecause(video, config.Paths.MediaDir);
       if (why) entry.keptBecause = why;
       else {

@@ -46,7 +46,7 @@ export function registerRemove(program: Command): void {
           dryRun: Boolean(flags.dryRun),
         });
         for (const r of summary.removed) {
-          err(`${summary.dryRun ? 'would remove' : 'removed'} ${r.id} ${r.path}${r.fileExists ? '' : ' (file missing)'}${r.keptBecause ? `; file kept: ${r.keptBecause}` : ''}`);
+          err(`${summary.dryRun ? 'would remove' : 'removed'} ${r.id} ${r.path}${r.fileChanged ? ' (file replaced: another video is there now)' : r.fileExists ? '' : ' (file missing)'}${r.keptBecause ? `; file kept: ${r.keptBecause}` : ''}`);
         }
         for (const r of summary.repointed) {
           err(`${summary.dryRun ? 'would re-point' : 're-pointed'} ${r.id} ${r.from} -> ${r.to} (file missing; the same video is still there)`);

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AppError, type Video } from '../../core/index.js';
@@ -10,10 +11,7 @@ export function registerShow(program: Command): void {
       try {
         const store = await app.library();
         let video = await store.get(ref);
-        if (!video) {
-          const byPath = await store.findByPath(path.resolve(ref));
-          video = byPath[0] ?? null;
-        }
+        if (!video) video = current(await store.findByPath(path.resolve(ref)), path.resolve(ref));
         if (!video && /^[0-9a-f]{4,}$/i.test(ref)) {
           // a prefix must name one video: the first of several would be a guess
           const found: Video[] = [];
@@ -27,4 +25,14 @@ export function registerShow(program: Command): void {
         await app.close();
       }
     });
+}
+
+/**
+ * Of the records of a path, the one of the file there now: a file replaced in place leaves its old record beside
+ * the new one until `remove --missing` prunes it. The one whose size is the file's, then the newest.
+ */
+function current(records: readonly Video[], file: string): Video | null {
+  const size = existsSync(file) ? statSync(file).size : -1;
+  const rank = (v: Video) => (v.file.bytes === size ? 1 : 0);
+  return [...records].sort((a, b) => rank(b) - rank(a) || (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0))[0] ?? null;
 }
