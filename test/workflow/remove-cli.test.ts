@@ -16,13 +16,14 @@ afterAll(() => t.cleanup());
 let n = 0;
 async function library(): Promise<{ data: string; own: Video; downloaded: Video; gone: Video; ids: () => Promise<string[]> }> {
   const data = path.join(t.dir, `lib${++n}`);
-  const file = (p: string) => {
+  const file = (p: string, bytes = 1000) => {
     mkdirSync(path.dirname(p), { recursive: true });
-    writeFileSync(p, 'x'.repeat(1000));
+    writeFileSync(p, 'x'.repeat(bytes));
     return p;
   };
   const own = makeRecord({ tags: [{ name: 'mine', source: 'rule' }] });
-  own.file = { ...own.file, path: file(path.join(t.dir, `videos${n}`, 'own.mp4')), storage: 'reference' };
+  // each file the size its record says: a file of another size is one replaced in place (remove --missing)
+  own.file = { ...own.file, path: file(path.join(t.dir, `videos${n}`, 'own.mp4'), 2000), bytes: 2000, storage: 'reference' };
   const downloaded = makeRecord({ tags: [{ name: 'web', source: 'rule' }] });
   downloaded.file = { ...downloaded.file, path: file(path.join(data, 'media', 'clip.mp4')), bytes: 1000, storage: 'download' };
   const gone = makeRecord();
