@@ -9,7 +9,11 @@ export type FakeReply =
   | { kind: 'hang' }
   | { kind: 'empty' }
   /** 200 with a body that is not JSON. */
-  | { kind: 'garbage' };
+  | { kind: 'garbage' }
+  /** 200 and the start of a body, then nothing more (the connection stays open). */
+  | { kind: 'stallBody' }
+  /** 200 with a Content-Length, part of the body, then the connection dropped. */
+  | { kind: 'cutBody' };
 
 export const reply = {
   text: (text: string): FakeReply => ({ kind: 'text', text }),
@@ -23,6 +27,8 @@ export const reply = {
   hang: (): FakeReply => ({ kind: 'hang' }),
   empty: (): FakeReply => ({ kind: 'empty' }),
   garbage: (): FakeReply => ({ kind: 'garbage' }),
+  stallBody: (): FakeReply => ({ kind: 'stallBody' }),
+  cutBody: (): FakeReply => ({ kind: 'cutBody' }),
   fencedJson: (value: unknown): FakeReply => ({ kind: 'text', text: 'Here is the JSON you asked for:\n```json\n' + JSON.stringify(value, null, 2) + '\n```\nLet me know if you need more.' }),
   brokenJson: (): FakeReply => ({ kind: 'text', text: '{"description": "a red car", "tags": ["car", "red"' }),
   wrongShape: (): FakeReply => ({ kind: 'text', text: '{"summary": "a red car", "labels": 3}' }),
@@ -140,6 +146,17 @@ export class FakeVlmServer {
     if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs));
     if (next.kind === 'status') {
       return this.send(res, rec, next.status, next.body ?? { error: { message: `scripted ${next.status}`, code: `E${next.status}` } }, next.retryAfter);
+    }
+    if (next.kind === 'stallBody' || next.kind === 'cutBody') {
+      rec.status = 200;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' });
+      res.write('{"id":"x","choices":');
+      if (next.kind === 'cutBody') setTimeout(() => res.destroy(), 20);
+      else {
+        this.hanging.add(res);
+        res.on('close', () => this.hanging.delete(res));
+      }
+      return;
     }
     if (next.kind === 'garbage') {
       res.writeHead(200, { 'content-type': 'application/json' });

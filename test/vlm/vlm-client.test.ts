@@ -183,6 +183,30 @@ describe('retries', () => {
     expect(s.requests.map((r) => r.reply)).toEqual(['hang', 'text']);
   });
 
+  it('times out a server that sends its headers and then stalls in the body, and retries (it waited for ever)', async () => {
+    const s = await fake();
+    s.queue(reply.stallBody());
+    const out = await reliable(client(s)).call(request({ timeoutMs: 300 }));
+    expect(out.ok).toBe(true);
+    expect(out.retries).toBe(1);
+    expect(s.requests.map((r) => r.reply)).toEqual(['stallBody', 'text']);
+    s.queue(reply.stallBody(), reply.stallBody());
+    const failed = await reliable(client(s), { ...fast, retries: 1 }).call(request({ timeoutMs: 200 }));
+    expect(!failed.ok && failed.error.code).toBe('E_MODEL_TIMEOUT');
+  });
+
+  it('retries a connection dropped in the middle of the answer, as a connection failure', async () => {
+    const s = await fake();
+    s.queue(reply.cutBody(), reply.cutBody());
+    const out = await reliable(client(s), { ...fast, retries: 1 }).call(request());
+    expect(out.ok).toBe(false);
+    expect(s.requests).toHaveLength(2);
+    expect(!out.ok && out.error.code).toBe('E_MODEL_CONNECTION');
+    expect(!out.ok && out.error.message).toMatch(/connection failed: .*\(in the middle of the answer\)/);
+    s.queue(reply.cutBody());
+    expect((await reliable(client(s)).call(request())).ok).toBe(true);
+  });
+
   it('gives up on a server that always hangs with a timeout error', async () => {
     const s = await fake();
     s.queue(reply.hang(), reply.hang());

@@ -52,15 +52,18 @@ export class OpenAiVlmClient implements VlmClient {
       temperature: request.temperature,
       stream: false,
     };
+    // The SDK's timeout stops at the headers: a server that sends them and then stalls in the body held the run
+    // for ever. This deadline covers the whole answer.
+    const deadline = AbortSignal.timeout(request.timeoutMs);
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
       completion = await this.sdk.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, {
         timeout: request.timeoutMs,
         maxRetries: 0,
-        ...(request.signal ? { signal: request.signal } : {}),
+        signal: request.signal ? AbortSignal.any([request.signal, deadline]) : deadline,
       });
     } catch (err) {
-      throw this.toModelError(err, request);
+      throw this.toModelError(err, request, deadline);
     }
     const choice = completion?.choices?.[0];
     const content = choice?.message?.content as unknown;
@@ -76,12 +79,12 @@ export class OpenAiVlmClient implements VlmClient {
     };
   }
 
-  private toModelError(err: unknown, request: VlmRequest): ModelError {
+  private toModelError(err: unknown, request: VlmRequest, deadline: AbortSignal): ModelError {
     const where = `${this.provider} ${this.endpointLabel}`;
-    if (err instanceof APIUserAbortError || request.signal?.aborted) {
+    if (request.signal?.aborted) {
       return new ModelError(`${where}: request aborted`, { cause: err, retryable: false, code: 'E_MODEL_ABORTED' });
     }
-    if (err instanceof APIConnectionTimeoutError) {
+    if (err instanceof APIConnectionTimeoutError || deadline.aborted) {
       return new ModelError(`${where}: no answer within ${fmtSec(request.timeoutMs)} ([QwenVL] TimeoutSec)`, { retryable: true, code: 'E_MODEL_TIMEOUT' });
     }
     if (err instanceof APIConnectionError) {
@@ -91,6 +94,14 @@ export class OpenAiVlmClient implements VlmClient {
     if (err instanceof APIError && typeof err.status === 'number') {
       const headers = err.headers as Headers | undefined;
       return httpModelError(this.provider, this.endpointLabel, err.status, err.error ?? err.message, retryAfterMs((n) => headers?.get(n)), this.secrets);
+    }
+    if (err instanceof APIUserAbortError) {
+      return new ModelError(`${where}: request aborted`, { cause: err, retryable: false, code: 'E_MODEL_ABORTED' });
+    }
+    // the connection dropped while the answer was arriving (undici's `terminated`): a dropped connection, retried
+    const dropped = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
+    if (err instanceof TypeError && (err.message === 'terminated' || dropped?.code === 'UND_ERR_SOCKET')) {
+      return new ModelError(redact(`${where}: connection failed: ${dropped?.message ?? err.message} (in the middle of the answer)`, this.secrets), { retryable: true, code: 'E_MODEL_CONNECTION' });
     }
     const message = err instanceof Error ? err.message : String(err);
     const hint = err instanceof SyntaxError ? ' (the reply is not JSON: is the endpoint an OpenAI-compatible API?)' : '';
