@@ -35,15 +35,20 @@ const lowerHex = (s: string) => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase(
  * The forms a secret takes in text videodex writes or is sent back: as it is; escaped inside a JSON string (a
  * log line, the audit trail, a server's JSON answer); percent-encoded in a URL, as `encodeURIComponent`, RFC 3986
  * (the OpenAI SDK's query values) and HTML forms (`+` for a space) write it, with either case of hex digit; and
- * base64, as an `Authorization: Basic` header carries a password. A secret found in none of these forms is not
+ * base64, alone (an `Authorization: Basic` header carries a password so) and after `Bearer ` (a server echoing
+ * the header it got). A secret found in none of these forms is not
  * found; a shorter one than 4 characters is not looked for (it would star ordinary words).
  */
 export function secretForms(secret: string): string[] {
   if (secret.length < 4) return [];
   const encoded = [encodeURIComponent(secret), strictEncode(secret), new URLSearchParams([['', secret]]).toString().slice(1)];
   const forms = [secret, JSON.stringify(secret).slice(1, -1), ...encoded, ...encoded.map(lowerHex)];
-  const base64 = Buffer.from(secret, 'utf8').toString('base64');
-  forms.push(base64, base64.replace(/=+$/, ''), Buffer.from(secret, 'utf8').toString('base64url'));
+  // base64 depends on what comes before the secret: alone, and as an Authorization header carries it (a server
+  // echoing `base64("Bearer <key>")` leaked the key)
+  for (const text of [secret, `Bearer ${secret}`]) {
+    const base64 = Buffer.from(text, 'utf8').toString('base64');
+    forms.push(base64, base64.replace(/=+$/, ''), Buffer.from(text, 'utf8').toString('base64url'));
+  }
   return [...new Set(forms)];
 }
 

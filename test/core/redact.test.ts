@@ -23,6 +23,7 @@ const carriers = {
   base64: Buffer.from(KEY).toString('base64'),
   base64Unpadded: Buffer.from(KEY).toString('base64').replace(/=+$/, ''),
   base64url: Buffer.from(KEY).toString('base64url'),
+  base64OfBearerHeader: Buffer.from(`Bearer ${KEY}`).toString('base64'),
 };
 
 const dirs: string[] = [];
@@ -45,7 +46,8 @@ describe('redact: a secret is starred in every form it travels in', () => {
 
   it('the forms of a plain key are the key and its base64 (nothing encodes it otherwise)', () => {
     const plain = 'sk-Plain_Key-123';
-    expect(secretForms(plain).sort()).toEqual([plain, Buffer.from(plain).toString('base64'), Buffer.from(plain).toString('base64url')].filter((f, i, a) => a.indexOf(f) === i).sort());
+    const b64 = (t: string) => [Buffer.from(t).toString('base64'), Buffer.from(t).toString('base64').replace(/=+$/, ''), Buffer.from(t).toString('base64url')];
+    expect(secretForms(plain).sort()).toEqual([...new Set([plain, ...b64(plain), ...b64(`Bearer ${plain}`)])].sort());
   });
 
   it('does not look for a secret shorter than 4 characters (it would star ordinary words)', () => {
