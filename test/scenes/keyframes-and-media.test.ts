@@ -59,6 +59,18 @@ describe('keyframes', () => {
     expect(existsSync(`${sheet}.part`)).toBe(false);
   });
 
+  it('are made smaller to KeyframeWidth, never larger (a bigger keyframe only costs the model tokens), with both ffmpeg builds', async () => {
+    const { locateTool } = await import('../../src/core/index.js');
+    const widthOf = async (f: string) => Number((await runTool(ffprobe, ['-v', 'error', '-show_entries', 'stream=width', '-of', 'csv=p=0', f])).stdout.toString().trim());
+    for (const [name, bin] of [['system', ffmpeg], ['bundled', locateTool('ffmpeg', '', '').path]] as const) {
+      const big = await extractKeyframes({ ffmpeg: bin, file: rgb, scenes, fps: 25, outDir: path.join(t.dir, `kf-wide-${name}`), position: 'middle', width: 4096, quality: 3 });
+      const small = await extractKeyframes({ ffmpeg: bin, file: rgb, scenes, fps: 25, outDir: path.join(t.dir, `kf-narrow-${name}`), position: 'middle', width: 64, quality: 3 });
+      const source = Number((await runTool(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width', '-of', 'csv=p=0', rgb])).stdout.toString().trim());
+      expect(await widthOf(big[0]!), name).toBe(source);
+      expect(await widthOf(small[0]!), name).toBe(64);
+    }
+  });
+
   it('work with the 2018 bundled ffmpeg too', async () => {
     const { locateTool } = await import('../../src/core/index.js');
     const bundled = locateTool('ffmpeg', '', '').path;

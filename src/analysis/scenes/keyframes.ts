@@ -48,7 +48,8 @@ export async function extractKeyframes(options: KeyframeOptions): Promise<string
   }
   const fps = options.fps > 0 ? options.fps : 25;
   const batch = Math.max(1, options.batch ?? 8);
-  const vf = [...(options.interlaced ? ['yadif'] : []), `scale=${options.width}:-2`].join(',');
+  // never enlarged: a 320-wide video's keyframes at 480 were 2.25x the pixels, and the model's visual tokens with them
+  const vf = [...(options.interlaced ? ['yadif'] : []), `scale='trunc(min(${options.width},iw)/2)*2':-2`].join(',');
   const paths: string[] = options.scenes.map((s) => path.join(options.outDir, keyframeName(s.index)));
   for (let at = 0; at < options.scenes.length; at += batch) {
     const group = options.scenes.slice(at, at + batch);

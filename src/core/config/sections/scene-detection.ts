@@ -28,7 +28,7 @@ export const SceneDetection = {
   DownscaleWidth: int(128, { min: 32, max: 4096 }, 'Frames are scaled inside ffmpeg so their long side is at most this many pixels before scoring.'),
   SkipLoopFilter: bool(true, 'Decode without the H.264/HEVC deblocking filter while detecting (faster, scores barely change).'),
   KeyframePosition: oneOf(['middle', 'start', 'end'] as const, 'middle', 'Which frame of a scene becomes its keyframe.'),
-  KeyframeWidth: int(480, { min: 32, max: 4096 }, 'Keyframe JPEG width in pixels (height keeps the aspect ratio).'),
+  KeyframeWidth: int(480, { min: 32, max: 4096 }, 'Keyframe JPEG width in pixels (height keeps the aspect ratio); a narrower video keeps its own width, never enlarged.'),
   KeyframeQuality: int(3, { min: 1, max: 31 }, 'Keyframe JPEG quality (ffmpeg -q:v, 1 best).'),
   ContactSheet: bool(true, 'Write a contact sheet (all keyframes in a grid) per video.'),
   ContactSheetColumns: int(4, { min: 1, max: 32 }, 'Columns of the contact sheet.'),
