@@ -10,6 +10,8 @@ export type FakeReply =
   | { kind: 'empty' }
   /** 200 with a body that is not JSON. */
   | { kind: 'garbage' }
+  /** 200 with a web page (text/html), as a login or error page at a wrong URL. */
+  | { kind: 'html' }
   /** 200 and the start of a body, then nothing more (the connection stays open). */
   | { kind: 'stallBody' }
   /** 200 with a Content-Length, part of the body, then the connection dropped. */
@@ -27,6 +29,7 @@ export const reply = {
   hang: (): FakeReply => ({ kind: 'hang' }),
   empty: (): FakeReply => ({ kind: 'empty' }),
   garbage: (): FakeReply => ({ kind: 'garbage' }),
+  html: (): FakeReply => ({ kind: 'html' }),
   stallBody: (): FakeReply => ({ kind: 'stallBody' }),
   cutBody: (): FakeReply => ({ kind: 'cutBody' }),
   fencedJson: (value: unknown): FakeReply => ({ kind: 'text', text: 'Here is the JSON you asked for:\n```json\n' + JSON.stringify(value, null, 2) + '\n```\nLet me know if you need more.' }),
@@ -156,6 +159,12 @@ export class FakeVlmServer {
         this.hanging.add(res);
         res.on('close', () => this.hanging.delete(res));
       }
+      return;
+    }
+    if (next.kind === 'html') {
+      rec.status = 200;
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!DOCTYPE html><html><head><title>Sign in</title></head><body>log in</body></html>');
       return;
     }
     if (next.kind === 'garbage') {

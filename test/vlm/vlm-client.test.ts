@@ -207,6 +207,16 @@ describe('retries', () => {
     expect((await reliable(client(s)).call(request())).ok).toBe(true);
   });
 
+  it('a web page answered with 200 is named as one, not retried as an empty answer', async () => {
+    const s = await fake();
+    s.queue(reply.html());
+    const out = await reliable(client(s)).call(request());
+    expect(out.ok).toBe(false);
+    expect(s.requests).toHaveLength(1);
+    expect(!out.ok && out.error.code).toBe('E_MODEL_ANSWER');
+    expect(!out.ok && out.error.message).toMatch(/: the reply is an HTML page, not an answer \(check the endpoint URL\)$/);
+  });
+
   it('gives up on a server that always hangs with a timeout error', async () => {
     const s = await fake();
     s.queue(reply.hang(), reply.hang());

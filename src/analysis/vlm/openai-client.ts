@@ -65,7 +65,13 @@ export class OpenAiVlmClient implements VlmClient {
     } catch (err) {
       throw this.toModelError(err, request, deadline);
     }
-    const choice = completion?.choices?.[0];
+    // The SDK hands back a body that is not JSON as text: a login or error page answered with 200 read as an
+    // empty answer, retried, with advice about images and MaxOutputTokens.
+    if (typeof completion !== 'object' || completion === null || !Array.isArray((completion as { choices?: unknown }).choices)) {
+      const what = typeof completion === 'string' && /^\s*</.test(completion) ? 'an HTML page' : 'not a chat completion';
+      throw new ModelError(`${this.provider} ${this.endpointLabel}: the reply is ${what}, not an answer (check the endpoint URL)`, { code: 'E_MODEL_ANSWER' });
+    }
+    const choice = completion.choices[0];
     const content = choice?.message?.content as unknown;
     const text = typeof content === 'string' ? content : Array.isArray(content) ? content.map((c) => (c as { text?: string }).text ?? '').join('') : '';
     return {
