@@ -104,4 +104,15 @@ describe('videodex process with the model (CLI, separate process)', () => {
     expect(r.stderr).toMatch(/videodex: template .*mine\.txt: unknown variable \{\{audience\}\}/);
     expect(pub.requests.length).toBe(before);
   });
+
+  it('stops with a config error before any call when the endpoint has a user and password in it (HTTP clients refuse such a URL)', async () => {
+    const data = path.join(t.dir, 'userinfo');
+    const before = pub.requests.length;
+    const endpoint = `${pub.url.replace('http://', 'http://bob:PWSECRETxyz@')}/v1`;
+    const r = await runCli(['process', clip, '--data-dir', data, '--endpoint', endpoint]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/videodex: \[QwenVL\] endpoint .* has a user name or password in it, which HTTP clients refuse; put the key in \[QwenVL\] AccessKey/);
+    expect(r.stderr).not.toContain('PWSECRETxyz');
+    expect(pub.requests.length).toBe(before);
+  });
 });

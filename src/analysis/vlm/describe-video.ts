@@ -12,7 +12,7 @@ import {
   type Scene,
   type Video,
 } from '../../core/index.js';
-import { chooseEndpoint, endpointLabel, type AuthHeader, type Provider } from './endpoint.js';
+import { chooseEndpoint, endpointLabel, parseEndpoint, type AuthHeader, type Provider } from './endpoint.js';
 import { renderFrames, targetFrameSize } from './frame-images.js';
 import { selectFrames, type FramePick, type FrameSelection } from './frame-selection.js';
 import { parseAnswer, parseCaptions, type Answer, type AnswerField, type ParseResult } from './json-answer.js';
@@ -109,10 +109,10 @@ export function describeSettings(config: Config, vocabulary: LabelVocabulary = N
  */
 export function validateDescribeSettings(s: DescribeSettings): void {
   if (s.endpoint) {
-    try {
-      new URL(s.endpoint);
-    } catch {
-      throw new ConfigError(`[QwenVL] endpoint ${endpointLabel(s.endpoint)} is not a URL; expected e.g. https://host/v1`);
+    const u = parseEndpoint(s.endpoint);
+    // fetch refuses a URL with credentials: every video would fail (and be retried) with that at run time
+    if (u.username || u.password) {
+      throw new ConfigError(`[QwenVL] endpoint ${endpointLabel(s.endpoint)} has a user name or password in it, which HTTP clients refuse; put the key in [QwenVL] AccessKey (or VIDEODEX_QWEN_ACCESS_KEY) instead`);
     }
   }
   const templates = [loadTemplate(s.template, s.templatesDir)];
