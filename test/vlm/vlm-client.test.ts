@@ -217,6 +217,19 @@ describe('retries', () => {
     expect(!out.ok && out.error.message).toMatch(/: the reply is an HTML page, not an answer \(check the endpoint URL\)$/);
   });
 
+  it('refuses an answer far longer than MaxOutputTokens allows, without retrying or keeping it', async () => {
+    const s = await fake();
+    s.queue(reply.text('x'.repeat(64 * 32 + 4097)));
+    const out = await reliable(client(s)).call(request({ maxOutputTokens: 64 }));
+    expect(out.ok).toBe(false);
+    expect(s.requests).toHaveLength(1);
+    expect(!out.ok && out.error.code).toBe('E_MODEL_ANSWER');
+    expect(!out.ok && out.error.message).toMatch(/the answer is 6145 characters, more than 64 tokens \(\[QwenVL\] MaxOutputTokens\) can be; not kept$/);
+    // a long answer within the bound is kept
+    s.queue(reply.text('y'.repeat(64 * 32)));
+    expect((await reliable(client(s)).call(request({ maxOutputTokens: 64 }))).ok).toBe(true);
+  });
+
   it('gives up on a server that always hangs with a timeout error', async () => {
     const s = await fake();
     s.queue(reply.hang(), reply.hang());

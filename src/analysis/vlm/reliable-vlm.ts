@@ -60,6 +60,11 @@ export class ReliableVlm {
         if (!response.text.trim()) {
           throw new ModelError(`${this.provider} ${this.endpointLabel}: empty answer`, { retryable: true, status: 200, code: 'E_MODEL_EMPTY' });
         }
+        // no token is 32 characters: an answer past that is not the model's (a 50 MB reply was stored whole)
+        const most = request.maxOutputTokens * 32 + 4096;
+        if (response.text.length > most) {
+          throw new ModelError(`${this.provider} ${this.endpointLabel}: the answer is ${response.text.length} characters, more than ${request.maxOutputTokens} tokens ([QwenVL] MaxOutputTokens) can be; not kept`, { status: 200, code: 'E_MODEL_ANSWER' });
+        }
         return { ok: true, response, retries, latencyMs: Math.round(performance.now() - started), status: 200 };
       } catch (err) {
         error =
