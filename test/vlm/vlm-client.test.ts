@@ -230,6 +230,16 @@ describe('retries', () => {
     expect((await reliable(client(s)).call(request({ maxOutputTokens: 64 }))).ok).toBe(true);
   });
 
+  it("counts the model's time as latency, not the wait for a turn under the rate limit", async () => {
+    const s = await fake();
+    // 20 a minute: the second call waits about 3 s for its turn, and the answer itself is immediate
+    const limited = new ReliableVlm(client(s), new RateLimiter(20, 1), fast);
+    const first = await limited.call(request());
+    const second = await limited.call(request());
+    expect(first.ok && second.ok).toBe(true);
+    expect(second.latencyMs).toBeLessThan(2500);
+  });
+
   it('gives up on a server that always hangs with a timeout error', async () => {
     const s = await fake();
     s.queue(reply.hang(), reply.hang());
