@@ -240,6 +240,16 @@ describe('retries', () => {
     expect(second.latencyMs).toBeLessThan(2500);
   });
 
+  it('a Retry-After longer than it waits fails the call at once, saying so, instead of waiting the cap at every retry', async () => {
+    const s = await fake();
+    s.queue(reply.rateLimited('100000'));
+    const out = await reliable(client(s)).call(request());
+    expect(out.ok).toBe(false);
+    expect(s.requests).toHaveLength(1);
+    expect(!out.ok && out.error.message).toMatch(/: the server asks to wait 100000 s, longer than the 5 s videodex waits; run again later \(--retry-failed\)$/);
+    expect(!out.ok && out.error.code).toBe('E_MODEL_RATE');
+  });
+
   it('gives up on a server that always hangs with a timeout error', async () => {
     const s = await fake();
     s.queue(reply.hang(), reply.hang());

@@ -78,6 +78,13 @@ export class ReliableVlm {
                 code: request.signal?.aborted ? 'E_MODEL_ABORTED' : 'E_MODEL',
               });
       }
+      // a wait longer than the cap would hold the run (and an AI slot) for the cap at every retry, silently: the
+      // video fails now, and a later run (--retry-failed) asks again
+      if (error.retryable && error.retryAfterMs !== undefined && error.retryAfterMs > this.policy.maxRetryAfterMs) {
+        const asks = `the server asks to wait ${Math.ceil(error.retryAfterMs / 1000)} s, longer than the ${Math.round(this.policy.maxRetryAfterMs / 1000)} s videodex waits; run again later (--retry-failed)`;
+        error = withMessage(error, `${error.message}: ${asks}`);
+        return { ok: false, error, retries, latencyMs: Math.round(latency), ...(error.status !== undefined ? { status: error.status } : {}) };
+      }
       const giveUp = !error.retryable || retries >= this.policy.retries || request.signal?.aborted;
       if (giveUp) {
         const tried = retries > 0 ? ` (after ${retries + 1} attempts)` : '';
