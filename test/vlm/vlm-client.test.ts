@@ -92,6 +92,18 @@ describe('openai provider (official SDK)', () => {
     expect((err as ModelError).message).toMatch(/HTTP 401.*AccessKey/);
     expect((err as ModelError).message).not.toContain(KEY);
   });
+
+  it("keeps the code and message of an error body in DashScope's shape (no error wrapper), as the pai-eas provider does", async () => {
+    const s = await fake();
+    s.queue(reply.status(401, undefined, { code: 'InvalidApiKey', message: 'Invalid API-key provided.', request_id: 'r-1' }));
+    const client = new OpenAiVlmClient({ endpoint: s.url, accessKey: KEY, authHeader: 'bearer', frameListFormat: 'dashscope' });
+    const err = (await client.describe(request()).catch((e: unknown) => e)) as ModelError;
+    expect(err).toBeInstanceOf(ModelError);
+    expect(err.status).toBe(401);
+    expect(err.message).toContain('InvalidApiKey');
+    expect(err.message).toContain('Invalid API-key provided.');
+    expect(err.message).not.toContain('no body');
+  });
 });
 
 describe('pai-eas provider (raw)', () => {

@@ -41,6 +41,7 @@ export class OpenAiVlmClient implements VlmClient {
       organization: null,
       project: null,
       logLevel: 'off',
+      fetch: keepErrorBodies,
     });
   }
 
@@ -117,4 +118,25 @@ export class OpenAiVlmClient implements VlmClient {
 
 export function fmtSec(ms: number): string {
   return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+}
+
+/**
+ * fetch, with an error body that lacks OpenAI's `{ "error": ... }` wrapper (DashScope's and PAI-EAS's
+ * `{ "code", "message" }`) wrapped in one: the SDK keeps only `body.error`, so such an answer read
+ * `401 status code (no body)`, its code and message lost.
+ */
+async function keepErrorBodies(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const res = await fetch(input, init);
+  if (res.ok || !(res.headers.get('content-type') ?? '').includes('json')) return res;
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const wrapped = body !== null && typeof body === 'object' && !Array.isArray(body) && !('error' in body) ? JSON.stringify({ error: body }) : text;
+  const headers = new Headers(res.headers);
+  headers.delete('content-length');
+  return new Response(wrapped, { status: res.status, statusText: res.statusText, headers });
 }
