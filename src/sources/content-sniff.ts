@@ -1,3 +1,5 @@
+import { open } from 'node:fs/promises';
+
 /**
  * What the first bytes of a file or a download say it is. Synchronous on purpose: a download decides inside its
  * 'data' handler, before a byte reaches the final name. (The folder scan's `sniffFile` asks file-type, which is
@@ -58,4 +60,16 @@ export function sniffNotVideo(first: Buffer, options: { anyText?: boolean } = {}
   if (lower.startsWith('<?xml')) return 'an XML document';
   if (looksLikeText(first.subarray(0, SNIFF_BYTES))) return lower.startsWith('<') ? 'an XML document' : 'text';
   return null;
+}
+
+/** The first `bytes` bytes of a file (fewer when it is shorter), for the tests above on a file already on disk. */
+export async function fileHead(file: string, bytes: number = SNIFF_BYTES): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }

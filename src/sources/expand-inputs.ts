@@ -1,8 +1,8 @@
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { fileTypeFromBuffer } from 'file-type';
-import { looksLikeText } from './content-sniff.js';
+import { fileHead, looksLikeText } from './content-sniff.js';
 import type { InputItem } from './input-item.js';
 import { fsCause } from './source-errors.js';
 
@@ -30,22 +30,16 @@ export function isUrl(text: string): boolean {
 
 /** What the first bytes of a file say it is: a video, something else (named), or unknown. */
 export async function sniffFile(file: string): Promise<{ video: boolean | null; what: string }> {
-  const handle = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(4100);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    const head = buf.subarray(0, bytesRead);
-    if (bytesRead === 0) return { video: null, what: 'empty' };
-    const type = await fileTypeFromBuffer(head);
-    if (type) {
-      const video = type.mime.startsWith('video/') || ['application/x-matroska', 'application/mxf'].includes(type.mime);
-      return { video, what: type.mime };
-    }
-    if (looksLikeText(head)) return { video: false, what: 'text' };
-    return { video: null, what: 'unknown' };
-  } finally {
-    await handle.close();
+  // file-type reads up to 4100 bytes for its longest signature
+  const head = await fileHead(file, 4100);
+  if (head.length === 0) return { video: null, what: 'empty' };
+  const type = await fileTypeFromBuffer(head);
+  if (type) {
+    const video = type.mime.startsWith('video/') || ['application/x-matroska', 'application/mxf'].includes(type.mime);
+    return { video, what: type.mime };
   }
+  if (looksLikeText(head)) return { video: false, what: 'text' };
+  return { video: null, what: 'unknown' };
 }
 
 /** Where a list entry sits, as every message about it says: `urls.txt row 4`, the line in the file (comments and blanks count). */

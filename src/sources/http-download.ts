@@ -574,7 +574,7 @@ export function toAcquireError(err: unknown, url: string): AcquireError {
     return new AcquireError(`network error ${net}`, { code: SourceCode.Network, retryable: true, cause: err });
   }
   if (/^(ENOSPC|EACCES|EPERM|EROFS|EDQUOT)$/.test(code)) {
-    return new AcquireError(`cannot write the download: ${e.message ?? code}`, { code: 'E_DISK', retryable: false, cause: err });
+    return new AcquireError(`cannot write the download: ${e.message ?? code}`, { code: SourceCode.Disk, retryable: false, cause: err });
   }
   return new AcquireError(`${e?.message ?? String(err)}`, { code: SourceCode.Network, retryable: code.startsWith('UND_ERR'), cause: err });
 }

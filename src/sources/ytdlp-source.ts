@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { INSTALL_HINTS, locateTool, parseExternalJson, runTool, sha256File, ToolError, type Category, type Config, type SourceInfo, type Tag } from '../core/index.js';
-import { SNIFF_BYTES, sniffNotVideo } from './content-sniff.js';
+import { fileHead, sniffNotVideo } from './content-sniff.js';
 import type { HostLimiter } from './host-limiter.js';
 import { redactUrl } from './http-download.js';
 import type { InputItem } from './input-item.js';
@@ -167,7 +167,7 @@ export class YtDlpSource implements Source {
     const mediaFile = path.join(work, media.sort()[0]!);
     // yt-dlp's generic extractor saves what the URL serves when it finds no video on it: a login page at a .mp4
     // URL was kept as a video, failed at probe, and every expired link's page became one record
-    const notVideo = sniffNotVideo(await headOf(mediaFile), { anyText: true });
+    const notVideo = sniffNotVideo(await fileHead(mediaFile), { anyText: true });
     if (notVideo) {
       await rm(work, { recursive: true, force: true });
       throw new AcquireError(`it saved ${notVideo}, not a video`, { code: SourceCode.NotVideo });
@@ -181,18 +181,6 @@ export class YtDlpSource implements Source {
     ctx.logger.info({ url: redactUrl(url), path: finalPath, extractor: info.extractor_key }, 'yt-dlp download done');
     ctx.progress(bytes, bytes);
     return { path: finalPath, bytes, sha256, storage: 'download', source: mapped.source, tags: mapped.tags, categories: mapped.categories };
-  }
-}
-
-/** The first bytes of a file, as much as sniffing reads. */
-async function headOf(file: string): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
   }
 }
 
