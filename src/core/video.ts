@@ -118,6 +118,11 @@ export interface StageEntry {
   status: StageStatus;
   version: string;
   inputHash: string;
+  /**
+   * For stages whose `inputHash` combines a digest of the record's inputs with the stage's setup (tag, classify):
+   * that digest, so the hash under another setup is computed without reading the record again (see retag.ts).
+   */
+  inputDigest?: string;
   at: string;
   ms: number;
   error?: string;

@@ -1,4 +1,4 @@
-export type { VideoStore, InputRecord, IterateOptions, TagUpdate } from './video-store.js';
+export type { VideoStore, InputRecord, IterateOptions, TagUpdate, StagesMove, TagStateRow, TagStateVisit } from './video-store.js';
 export { BULK_WRITE_BATCH } from './video-store.js';
 export * from './search-query.js';
 export * from './query/index.js';
@@ -6,5 +6,5 @@ export { SqliteStore } from './sqlite/sqlite-store.js';
 export { replicaFileFor, openStore, backendOfUrl } from './open-store.js';
 export type { Backend, OpenStoreOptions } from './open-store.js';
 export { copyStore } from './copy-store.js';
-export { selectedRecords, selectionOf, type Selection } from './selected-records.js';
+export { selectedRecords, selectionOf, matchesEveryRecord, type Selection } from './selected-records.js';
 export type { CopyOptions, CopyProgress, CopyReport } from './copy-store.js';

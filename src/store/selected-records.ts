@@ -26,6 +26,11 @@ export function selectionOf(q: SearchQuery): Selection | null {
   return Object.keys(s).length > 0 ? s : null;
 }
 
+/** Whether the query matches every record, in no particular order (no condition, sort, limit, offset or cursor). */
+export function matchesEveryRecord(q: SearchQuery): boolean {
+  return queryTree(q).where === null && selectionOf(q) === null;
+}
+
 /**
  * The records a command over a query acts on (export, retag, remove, dataset, the tag and category counts).
  * Without a sort, limit, offset or cursor: every match, streamed by `iterate`. With any of them: the records

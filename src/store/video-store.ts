@@ -44,7 +44,32 @@ export function checkedShard(options: IterateOptions): IterateOptions['shard'] {
 export interface TagUpdate {
   before: Video;
   after: Video;
+  /**
+   * Tagging's view of `after` (`ruleSubjectView`, as JSON), for a store that keeps tag states (see
+   * `VideoStore.iterateTagStates`): given when retag computed or checked `after`'s tag and classify entries
+   * against the record itself.
+   */
+  tagState?: string;
 }
+
+/** A record's stages moved without reading it (its tag state said they may; see `iterateTagStates`). */
+export interface StagesMove {
+  id: string;
+  stages: Video['stages'];
+}
+
+/**
+ * A record's stages and tag state, as `iterateTagStates` shows them to its judge: `tagState` is null unless retag
+ * checked the stored stages against the record and nothing else wrote the record since.
+ */
+export interface TagStateRow {
+  id: string;
+  stages: Video['stages'] | null;
+  tagState: string | null;
+}
+
+/** A record `iterateTagStates` visited: what the judge said of it, or, when it said nothing (null), the record read. */
+export type TagStateVisit<T> = { id: string; judged: T; video?: undefined } | { id: string; judged: null; video: Video };
 
 /**
  * Where records live. Every method throws StoreError on database failure (`retryable` for dropped
@@ -67,9 +92,19 @@ export interface VideoStore {
    * and `updatedAt` (what `retag` changes): the record, and of the search index only what those fields feed
    * (tag and category labels, the tag text, the failed flag), in one transaction or round trip per call where
    * the backend allows. Far cheaper than `upsert` when a rule edit rewrites every record. A record deleted
-   * since it was read is skipped, not re-created. Optional: callers fall back to `upsertMany`.
+   * since it was read is skipped, not re-created. With `wait: false`, a store whose writers take turns (SQLite)
+   * writes nothing and answers false when another holds the write lock, so the caller can go on and try again
+   * later. Optional: callers fall back to `upsertMany`.
    */
-  updateTags?(changes: readonly TagUpdate[]): Promise<void>;
+  updateTags?(changes: readonly TagUpdate[], moves?: readonly StagesMove[], options?: { wait?: boolean }): Promise<boolean | void>;
+  /**
+   * Every record (in the parts `shard` splits them into, `iterate`'s split) by its stages and tag state alone:
+   * `judge` sees each, and only the records it says nothing of (null) are read. A store that has it keeps the
+   * `tagState` given with an update beside the stages written with it, drops it whenever the record is written
+   * otherwise, and writes `moves` (given to `updateTags`) only to records whose tag state is still there. Retag
+   * then checks a record that nothing else wrote since it last re-tagged it without reading it. Optional.
+   */
+  iterateTagStates?<T>(judge: (row: TagStateRow) => T | null, options?: IterateOptions): AsyncIterable<TagStateVisit<T>>;
   /**
    * Prepares what a long-lived process searches with (SQLite: the in-memory column copy), so its first users do
    * not wait for it. `serve` calls it before listening. Optional: a store without such state has nothing to do.

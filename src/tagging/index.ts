@@ -5,7 +5,7 @@ export { createMetadataTagger, metadataTags, resolutionClass, orientation, durat
 export { createAiTagger, aiTags, buildSynonymTable, normalizeAiLabel, BUILTIN_SYNONYMS, AI_TAG_CONFIDENCE, AI_ACTION_CONFIDENCE } from './ai-tagger.js';
 export type { SynonymTable } from './ai-tagger.js';
 export { mergeTags, mergeCategories, confidenceOf, UNMAPPED } from './tag-merge.js';
-export { parseRules, loadRules, compileCondition, compileComparison, applyTagRules, applyCategoryRules, RuleSubject, RULE_FIELDS, NO_RULES } from './tag-rules.js';
+export { parseRules, loadRules, compileCondition, compileComparison, applyTagRules, applyCategoryRules, RuleSubject, ruleSubjectView, RULE_FIELDS, NO_RULES } from './tag-rules.js';
 export type { RuleSet, CompiledRule, Predicate } from './tag-rules.js';
 export { parseTaxonomy, loadTaxonomy, parseActionLabels, LabelMapper, ancestors, labelVocabulary, EMPTY_TAXONOMY } from './taxonomy.js';
 export type { Taxonomy, TaxonomyCategory, Mapping, MatchKind } from './taxonomy.js';

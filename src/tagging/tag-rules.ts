@@ -63,6 +63,28 @@ export const RULE_FIELDS: Readonly<Record<string, FieldSpec>> = {
 
 // ---------------------------------------------------------------------------------------------- subject
 
+/**
+ * The part of a record that rule conditions read without the tagging state (`tag`, `tags`, `category` and
+ * `tagCount` read that): source, file, metadata, scene count and descriptions, and the model's answer fields.
+ * Retag keeps it, as JSON, beside the stage entries it verified against the record (SQLite's `video_stages`), so a
+ * rule edit is evaluated on it without reading the whole record. Anything a field or condition reads must be here
+ * (the subject test evaluates every field and condition on both).
+ */
+export function ruleSubjectView(video: Video): Video {
+  const { source: s, file, ai } = video;
+  const source = { kind: s.kind, url: s.url, ...(s.title !== undefined ? { title: s.title } : {}), ...(s.uploader !== undefined ? { uploader: s.uploader } : {}), ...(s.list ? { list: s.list } : {}) };
+  return {
+    source,
+    file: { path: file?.path, bytes: file?.bytes },
+    metadata: video.metadata,
+    scenes: (video.scenes ?? []).map((x) => (x.description ? { description: x.description } : {})),
+    ai: ai ? { model: ai.model, category: ai.category, description: ai.description } : ai,
+    tags: [],
+    categories: [],
+  } as unknown as Video;
+}
+
+
 /** What conditions look at: the record plus values computed once per video, on first use. */
 export class RuleSubject {
   private pathValue: string | null = null;

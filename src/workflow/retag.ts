@@ -1,5 +1,5 @@
 import { type Config, type Logger, type StageEntry, type Video } from '../core/index.js';
-import { selectedRecords, type IterateOptions, type SearchQuery, type TagUpdate, type VideoStore } from '../store/index.js';
+import { matchesEveryRecord, selectedRecords, type IterateOptions, type SearchQuery, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore } from '../store/index.js';
 
 /** One part of a split of the records (`VideoStore.iterate`'s shard). */
 export type Part = NonNullable<IterateOptions['shard']>;
@@ -12,6 +12,7 @@ import {
   matchesTaggingState,
   setupFingerprints,
   planRuleEdit,
+  ruleSubjectView,
   TAGGING_STATE_KEY,
   taggingInputs,
   tagRecord,
@@ -116,6 +117,11 @@ function diff(before: Set<string>, after: Set<string>): [number, number] {
   return [added, removed];
 }
 
+/** The entry retag writes for a stage done on inputs whose digest is `digest`: the digest kept, for the next retag. */
+function doneEntry(stage: HashingStage, digest: string, at: string): StageEntry {
+  return { status: 'done', version: stage.version, inputHash: stage.hashDigest(digest), inputDigest: digest, at, ms: 0 };
+}
+
 /** Whether a stage entry is done by this stage version with this input hash. */
 function isDone(entry: StageEntry | undefined, stage: HashingStage, inputHash: string): boolean {
   return entry?.status === 'done' && entry.version === stage.version && entry.inputHash === inputHash;
@@ -171,16 +177,37 @@ function sameExtra(before: Video['extra'], after: Video['extra']): boolean {
  * Whether `video` was tagged and classified with one of the earlier setups, on the inputs it has now, its labels
  * are as that left them, and the rules that setup and the current one do not share act on it alike.
  */
-function unaffectedByEdit(video: Video, tagInputs: string, classifyInputsOnce: () => string, earlier: readonly EarlierSetup[]): boolean {
+function unaffectedByEdit(video: Video, tagDigest: string, classifyDigest: () => string, earlier: readonly EarlierSetup[]): boolean {
   const tag = video.stages.tag;
   const cls = video.stages.classify;
   if (tag?.status !== 'done' || cls?.status !== 'done') return false;
   for (const e of earlier) {
     if (tag.version !== e.tagStage.version || cls.version !== e.classifyStage.version) continue;
-    if (e.tagStage.hashInputs(tagInputs) !== tag.inputHash || e.classifyStage.hashInputs(classifyInputsOnce()) !== cls.inputHash) continue;
+    if (e.tagStage.hashDigest(tagDigest) !== tag.inputHash || e.classifyStage.hashDigest(classifyDigest()) !== cls.inputHash) continue;
     return matchesTaggingState(video) && e.plan.unaffected(video);
   }
   return false;
+}
+
+/**
+ * What a record's tag state tells without reading the record (see `VideoStore.iterateTagStates`): 'up to date',
+ * the stages to move it to (tagged with an earlier setup, inputs as they were, and the rule edit acts on it alike),
+ * 'recompute' (the same, but the edit may change it), or null: read it and see. A tag state is there only while the record is as retag last checked it, so the
+ * input digests in its entries are still those of the record.
+ */
+function judgeByTagState(row: TagStateRow, tagStage: HashingStage, classifyStage: HashingStage, earlier: readonly EarlierSetup[]): 'upToDate' | 'recompute' | Video['stages'] | null {
+  const tag = row.stages?.tag;
+  const cls = row.stages?.classify;
+  if (row.tagState === null || tag?.status !== 'done' || cls?.status !== 'done' || !tag.inputDigest || !cls.inputDigest) return null;
+  if (isDone(tag, tagStage, tagStage.hashDigest(tag.inputDigest)) && isDone(cls, classifyStage, classifyStage.hashDigest(cls.inputDigest))) return 'upToDate';
+  for (const e of earlier) {
+    if (tag.version !== e.tagStage.version || cls.version !== e.classifyStage.version) continue;
+    if (e.tagStage.hashDigest(tag.inputDigest) !== tag.inputHash || e.classifyStage.hashDigest(cls.inputDigest) !== cls.inputHash) continue;
+    if (!e.plan.unaffected(JSON.parse(row.tagState) as Video)) return 'recompute';
+    const now = new Date().toISOString();
+    return { ...row.stages, tag: doneEntry(tagStage, tag.inputDigest, now), classify: doneEntry(classifyStage, cls.inputDigest, now) };
+  }
+  return null;
 }
 
 /** The records of each part `claim` hands out, part after part, until it has none left. */
@@ -188,10 +215,25 @@ async function* claimedRecords(store: VideoStore, query: SearchQuery, claim: () 
   for (let shard = claim(); shard; shard = claim()) yield* selectedRecords(store, query, { shard });
 }
 
+/** Every record by its tag state (see `VideoStore.iterateTagStates`), part after part as `claim` hands them out (or all, without one). */
+async function* claimedTagStates<T>(store: TagStateStore, judge: (row: TagStateRow) => T | null, claim: (() => Part | null) | undefined): AsyncGenerator<TagStateVisit<T>> {
+  if (!claim) {
+    yield* store.iterateTagStates(judge);
+    return;
+  }
+  for (let shard = claim(); shard; shard = claim()) yield* store.iterateTagStates(judge, { shard });
+}
+
+type TagStateStore = VideoStore & Required<Pick<VideoStore, 'iterateTagStates'>>;
+
 /**
  * Re-runs tagging and classification over stored records: no download, no ffmpeg, no model call. Only
  * `tags`, `categories`, tagging's own state in `extra` and the two stage entries change; a record whose
  * result is the same is not written. Streams the store, so memory stays flat whatever the library size.
+ *
+ * Over every record of a store that keeps tag states (SQLite), the pass walks those instead of the documents: a
+ * record retag checked before, and nothing wrote since, is found up to date, or moved to the current setup after
+ * a rule edit that cannot change it, without reading its document; only the others are read and recomputed.
  */
 export async function retagRecords(options: RetagOptions): Promise<RetagSummary> {
   const { store, config, logger, setup, tagStage, classifyStage } = options;
@@ -200,75 +242,97 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
   const ctx = { config, logger };
   const summary: RetagSummary = { seen: 0, upToDate: 0, changed: 0, same: 0, unaffected: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
   const batchSize = options.batchSize ?? 500;
+  const query = options.query ?? {};
+  // tag states are kept by retag alone, for its plain pass over every record (plugin taggers run elsewhere)
+  const tagStates = store.iterateTagStates && plugins.length === 0 && !options.force && matchesEveryRecord(query) ? (store as TagStateStore) : null;
   let pending: TagUpdate[] = [];
-  const flush = async () => {
-    if (pending.length === 0 || options.dryRun) {
+  let moves: StagesMove[] = [];
+  // A full batch is offered to a store whose writers take turns without waiting for the lock: when another thread
+  // holds it, this one goes on re-tagging and offers the grown batch again a quarter batch later, and waits only
+  // at four batches (and at the end).
+  let offerAt = batchSize;
+  const flush = async (final = false) => {
+    if ((pending.length === 0 && moves.length === 0) || options.dryRun) {
       pending = [];
+      moves = [];
       return;
     }
     // updateTags writes only what re-tagging changed; the others rewrite whole records
-    if (store.updateTags) await store.updateTags(pending);
-    else if (store.upsertMany) await store.upsertMany(pending.map((c) => c.after));
+    if (store.updateTags) {
+      const size = pending.length + moves.length;
+      const written = await store.updateTags(pending, moves, final || size >= 4 * batchSize ? {} : { wait: false });
+      if (written === false) {
+        offerAt = size + Math.ceil(batchSize / 4);
+        return;
+      }
+    } else if (store.upsertMany) await store.upsertMany(pending.map((c) => c.after));
     else for (const c of pending) await store.upsert(c.after);
     pending = [];
+    moves = [];
+    offerAt = batchSize;
+  };
+  const write = async (update: TagUpdate) => {
+    if (tagStates && update.after.stages.tag?.status === 'done') update.tagState = JSON.stringify(ruleSubjectView(update.after));
+    pending.push(update);
+    if (pending.length + moves.length >= offerAt) await flush();
+  };
+  const progress = () => {
+    if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
   };
   const earlier = plugins.length > 0 || options.force ? [] : earlierSetups(setup, options.earlier ?? []);
-  const records = options.claimShard ? claimedRecords(store, options.query ?? {}, options.claimShard) : selectedRecords(store, options.query ?? {});
-  for await (const video of records) {
-    if (options.signal?.aborted) break;
-    summary.seen++;
+
+  /**
+   * One record read from the store: checked, and recomputed unless its stages say it is up to date. `judged`: the
+   * digest of its tagging inputs when its tag state already told that it must be recomputed.
+   */
+  const retagOne = async (video: Video, judged?: string): Promise<void> => {
     let next: Video;
     let now = '';
     try {
-      // each inputs string is built once: the current setup and the earlier ones hash the same string
+      // each inputs string is built and digested once: the current setup and the earlier ones hash the digest
       const parts = inputParts(video);
-      const tagInputs = taggingInputs(video, parts);
-      let classifyIn: string | null = null;
-      const classifyInputsOnce = () => (classifyIn ??= classifyInputs(video, parts));
-      const tagHash = tagStage.hashInputs(tagInputs);
-      if (!options.force && isDone(video.stages.tag, tagStage, tagHash) && isDone(video.stages.classify, classifyStage, classifyStage.hashInputs(classifyInputsOnce()))) {
+      const tagDigest = judged ?? tagStage.digestInputs(taggingInputs(video, parts));
+      let classifyDigest: string | null = null;
+      const classifyDigestOnce = () => (classifyDigest ??= classifyStage.digestInputs(classifyInputs(video, parts)));
+      if (judged === undefined && !options.force && isDone(video.stages.tag, tagStage, tagStage.hashDigest(tagDigest)) && isDone(video.stages.classify, classifyStage, classifyStage.hashDigest(classifyDigestOnce()))) {
         // up to date with these rules, taxonomy and taggers: tagging is deterministic, nothing would change
         summary.upToDate++;
-        if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
-        continue;
+        if (tagStates && (!video.stages.tag!.inputDigest || !video.stages.classify!.inputDigest)) {
+          // written by `process` (or an older retag): the digests and the tag state let the next pass skip reading it
+          const stages = { ...video.stages, tag: { ...video.stages.tag!, inputDigest: tagDigest }, classify: { ...video.stages.classify!, inputDigest: classifyDigestOnce() } };
+          await write({ before: video, after: { ...video, stages } });
+        }
+        return;
       }
       now = new Date().toISOString();
-      if (earlier.length > 0 && unaffectedByEdit(video, tagInputs, classifyInputsOnce, earlier)) {
+      if (judged === undefined && earlier.length > 0 && unaffectedByEdit(video, tagDigest, classifyDigestOnce, earlier)) {
         // tagged with an earlier setup that this one differs from only in rules that do not touch this record:
         // its labels stay, and its stage entries say it is up to date with the current setup
         summary.unaffected++;
-        const done = (stage: HashingStage, inputHash: string): StageEntry => ({ status: 'done', version: stage.version, inputHash, at: now, ms: 0 });
-        const stages = { ...video.stages, tag: done(tagStage, tagHash), classify: done(classifyStage, classifyStage.hashInputs(classifyInputsOnce())) };
-        pending.push({ before: video, after: { ...video, stages } });
-        if (pending.length >= batchSize) await flush();
-        if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
-        continue;
+        const stages = { ...video.stages, tag: doneEntry(tagStage, tagDigest, now), classify: doneEntry(classifyStage, classifyDigestOnce(), now) };
+        await write({ before: video, after: { ...video, stages } });
+        return;
       }
       const tagged = plugins.length > 0 ? await tagRecord(video, setup, ctx, plugins) : tagRecordSync(video, setup, ctx);
       const afterTag: Video = { ...video, ...tagged };
-      const tagEntry: StageEntry = { status: 'done', version: tagStage.version, inputHash: tagHash, at: now, ms: 0 };
       const classified = classifyRecord(afterTag, setup);
       // re-tagging changed the tags the classify string reads, not the parts
-      const classifyEntry: StageEntry = { status: 'done', version: classifyStage.version, inputHash: classifyStage.hashInputs(classifyInputs(afterTag, parts)), at: now, ms: 0 };
-      next = { ...afterTag, ...classified, stages: { ...video.stages, tag: tagEntry, classify: classifyEntry } };
+      const stages = { ...video.stages, tag: doneEntry(tagStage, tagDigest, now), classify: doneEntry(classifyStage, classifyStage.digestInputs(classifyInputs(afterTag, parts)), now) };
+      next = { ...afterTag, ...classified, stages };
     } catch (err) {
       now ||= new Date().toISOString();
       const message = err instanceof Error ? err.message : String(err);
       summary.failed.push({ id: video.id, error: message });
       logger.warn({ video: video.id, err: message }, 'retag failed');
       const entry: StageEntry = { status: 'failed', version: tagStage.version, inputHash: '', at: now, ms: 0, error: message, ...((err as { code?: string }).code ? { errorCode: (err as { code: string }).code } : {}) };
-      pending.push({ before: video, after: { ...video, stages: { ...video.stages, tag: entry }, updatedAt: now } });
-      if (pending.length >= batchSize) await flush();
-      continue;
+      await write({ before: video, after: { ...video, stages: { ...video.stages, tag: entry }, updatedAt: now } });
+      return;
     }
     const sameTags = sameItems(next.tags, video.tags);
     const sameCategories = sameItems(next.categories, video.categories);
     const sameStages = isDone(video.stages.tag, tagStage, next.stages.tag!.inputHash) && isDone(video.stages.classify, classifyStage, next.stages.classify!.inputHash);
     if (sameTags && sameCategories) summary.same++;
-    if (sameTags && sameCategories && sameStages) {
-      if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
-      continue;
-    }
+    if (sameTags && sameCategories && sameStages) return;
     if (!sameTags || !sameCategories) {
       summary.changed++;
       const [ta, tr] = diff(names(video.tags), names(next.tags));
@@ -285,11 +349,43 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
           { ...video, stages: next.stages }
         : // equal lists keep the stored arrays, so the store sees by identity that no label changed
           { ...next, ...(sameTags ? { tags: video.tags } : {}), ...(sameCategories ? { categories: video.categories } : {}), updatedAt: now };
-    pending.push({ before: video, after });
-    if (pending.length >= batchSize) await flush();
-    if (summary.seen % 1000 === 0) options.onProgress?.(summary.seen);
+    await write({ before: video, after });
+  };
+
+  if (tagStates) {
+    // records whose tag state showed they must be recomputed, with their tagging inputs digest
+    const recompute = new Map<string, string>();
+    const judge = (row: TagStateRow) => {
+      const verdict = judgeByTagState(row, tagStage, classifyStage, earlier);
+      if (verdict === 'recompute') recompute.set(row.id, row.stages!.tag!.inputDigest!);
+      return verdict === 'recompute' ? null : verdict;
+    };
+    for await (const visit of claimedTagStates(tagStates, judge, options.claimShard)) {
+      if (options.signal?.aborted) break;
+      summary.seen++;
+      if (visit.judged === 'upToDate') {
+        summary.upToDate++;
+      } else if (visit.judged) {
+        summary.unaffected++;
+        moves.push({ id: visit.id, stages: visit.judged });
+        if (pending.length + moves.length >= offerAt) await flush();
+      } else {
+        const digest = recompute.get(visit.id);
+        recompute.delete(visit.id);
+        await retagOne(visit.video, digest);
+      }
+      progress();
+    }
+  } else {
+    const records = options.claimShard ? claimedRecords(store, query, options.claimShard) : selectedRecords(store, query);
+    for await (const video of records) {
+      if (options.signal?.aborted) break;
+      summary.seen++;
+      await retagOne(video);
+      progress();
+    }
   }
-  await flush();
+  await flush(true);
   options.onProgress?.(summary.seen);
   summary.ms = Date.now() - started;
   return summary;

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { StoreError, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import { checkedShard, type InputRecord, type IterateOptions, type TagUpdate, type VideoStore } from '../video-store.js';
+import { checkedShard, type InputRecord, type IterateOptions, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore } from '../video-store.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, tagText, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
@@ -68,10 +68,10 @@ interface LabelChange {
 }
 
 /** A re-tagged record whose document changed: `tagText` when its labels (so its index text) changed too. */
-type RecordWrite = { kind: 'record'; id: string; updatedAt: string; failed: 0 | 1; doc: string; tags: LabelChange | null; categories: LabelChange | null; tagText: string | null; after: Video };
+type RecordWrite = { kind: 'record'; id: string; updatedAt: string; failed: 0 | 1; doc: string; stages: string | null; tagState: string | null; tags: LabelChange | null; categories: LabelChange | null; tagText: string | null; after: Video };
 
 /** What re-tagging writes for one record, worked out outside the write transaction. */
-type TagWrite = { kind: 'stages'; id: string; stages: string; failed: 0 | 1 | null } | RecordWrite;
+type TagWrite = { kind: 'stages'; id: string; stages: string; tagState: string | null; failed: 0 | 1 | null } | RecordWrite;
 
 function labelChange(was: readonly string[], now: readonly string[]): LabelChange | null {
   if (sameList(was, now)) return null;
@@ -80,12 +80,15 @@ function labelChange(was: readonly string[], now: readonly string[]): LabelChang
   return { gone: was.filter((x) => !next.has(x)), added: now.filter((x) => !old.has(x)) };
 }
 
-function tagWrite({ before, after }: TagUpdate): TagWrite {
+function tagWrite({ before, after, tagState }: TagUpdate): TagWrite {
   const failed = hasFailedStage(after) ? 1 : 0;
   if (onlyStagesMoved(before, after)) {
-    return { kind: 'stages', id: after.id, stages: JSON.stringify(after.stages), failed: failed === (hasFailedStage(before) ? 1 : 0) ? null : failed };
+    return { kind: 'stages', id: after.id, stages: JSON.stringify(after.stages), tagState: tagState ?? null, failed: failed === (hasFailedStage(before) ? 1 : 0) ? null : failed };
   }
-  const write: TagWrite = { kind: 'record', id: after.id, updatedAt: after.updatedAt, failed, doc: JSON.stringify(after), tags: null, categories: null, tagText: null, after };
+  const write: TagWrite = {
+    kind: 'record', id: after.id, updatedAt: after.updatedAt, failed, doc: JSON.stringify(after), stages: tagState ? JSON.stringify(after.stages) : null, tagState: tagState ?? null,
+    tags: null, categories: null, tagText: null, after,
+  };
   if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return write; // labels untouched
   const was = labelFields(before);
   const now = labelFields(after);
@@ -396,10 +399,42 @@ export class SqliteStore implements VideoStore {
    * worked out before the transaction (`tagWrite`): the JSON, the label differences and the index text are half
    * the time of a changed record's write, and parallel retag threads wait for each other's write lock.
    */
-  async updateTags(changes: readonly TagUpdate[]): Promise<void> {
-    const writes = changes.map(tagWrite);
-    this.guard(`update tags of ${changes.length} records`, () =>
+  async updateTags(changes: readonly TagUpdate[], moves: readonly StagesMove[] = [], options: { wait?: boolean } = {}): Promise<boolean> {
+    const writes = changes.map((c) => {
+      let w = this.preparedTagWrites.get(c);
+      if (!w) this.preparedTagWrites.set(c, (w = tagWrite(c)));
+      return w;
+    });
+    const moved = moves.map((m) => [JSON.stringify(m.stages), m.id] as const);
+    if (options.wait === false) {
+      // one try for the write lock: a caller with more work to do goes on with it rather than sleep while another
+      // thread or process writes (the busy handler's sleeps left a core idle in parallel retag)
+      this.db.pragma('busy_timeout = 0');
+      try {
+        this.writeTags(writes, moved);
+      } catch (err) {
+        if ((err as { cause?: { code?: string } }).cause?.code === 'SQLITE_BUSY') return false;
+        throw err;
+      } finally {
+        if (this.db.open) this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+    } else {
+      this.writeTags(writes, moved);
+    }
+    this.wrote();
+    return true;
+  }
+
+  /** What an update writes, worked out once: an update that found the lock taken is offered again with more. */
+  private readonly preparedTagWrites = new WeakMap<TagUpdate, TagWrite>();
+
+  private writeTags(writes: readonly TagWrite[], moved: ReadonlyArray<readonly [string, string]>): void {
+    this.guard(`update tags of ${writes.length + moved.length} records`, () =>
       this.db.transaction((ws: readonly TagWrite[]) => {
+        // only where the tag state the move was judged on is still there: a full write of the record since removed
+        // the row (and with it the tag state), so the record keeps the stages that write gave it
+        for (const [stages, id] of moved) this.stmt('UPDATE video_stages SET stages = ? WHERE id = ? AND tag_state IS NOT NULL').run(stages, id);
+        this.writes += moved.length;
         const fts: Array<{ rowid: number; write: RecordWrite }> = [];
         for (const w of ws) this.updateTagsOne(w, fts);
         // The stored text with the new tag text (re-tagging changes no other); a record without a text row yet
@@ -414,7 +449,6 @@ export class SqliteStore implements VideoStore {
         for (let i = 0; i < fts.length; i++) this.insertFtsText(fts[i]!.rowid, texts[i]!);
       }).immediate(writes),
     );
-    this.wrote();
   }
 
   private updateTagsOne(w: TagWrite, fts: Array<{ rowid: number; write: RecordWrite }>): void {
@@ -423,20 +457,24 @@ export class SqliteStore implements VideoStore {
       // the document stays; its `stages` are read from video_stages (and the failed flag follows them)
       if (w.failed === null) {
         // no indexed column moves; a record deleted since it was read gets no row
-        this.stmt('INSERT INTO video_stages (id, stages) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(w.id, w.stages, w.id);
+        if (w.tagState === null) this.stmt('INSERT INTO video_stages (id, stages) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(w.id, w.stages, w.id);
+        else this.stmt('INSERT INTO video_stages (id, stages, tag_state) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages, tag_state = excluded.tag_state').run(w.id, w.stages, w.tagState, w.id);
         return;
       }
       const row = this.stmt('UPDATE videos SET failed = ? WHERE id = ? RETURNING rowid').get(w.failed, w.id) as { rowid: number } | undefined;
       if (!row) return; // deleted since it was read
       this.columns.touch(row.rowid);
-      this.stmt('INSERT INTO video_stages (id, stages) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(w.id, w.stages);
+      if (w.tagState === null) this.stmt('INSERT INTO video_stages (id, stages) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(w.id, w.stages);
+      else this.stmt('INSERT INTO video_stages (id, stages, tag_state) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages, tag_state = excluded.tag_state').run(w.id, w.stages, w.tagState);
       return;
     }
     const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(w.updatedAt, w.failed, w.id) as { rowid: number } | undefined;
     if (!row) return; // deleted since it was read
     this.columns.touch(row.rowid);
     this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(w.doc, w.id);
-    this.stmt('DELETE FROM video_stages WHERE id = ?').run(w.id);
+    // the document holds these stages too; the row says retag checked them against this document
+    if (w.tagState === null) this.stmt('DELETE FROM video_stages WHERE id = ?').run(w.id);
+    else this.stmt('INSERT INTO video_stages (id, stages, tag_state) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages, tag_state = excluded.tag_state').run(w.id, w.stages, w.tagState);
     this.syncLabels('video_tags', 'tag', w.id, w.tags);
     this.syncLabels('video_categories', 'category', w.id, w.categories);
     // FTS5 rows are replaced whole, by the caller (FTS5 has no update of one column).
@@ -669,6 +707,37 @@ export class SqliteStore implements VideoStore {
   }
 
   readonly shards = true;
+
+  async *iterateTagStates<T>(judge: (row: TagStateRow) => T | null, options: IterateOptions = {}): AsyncIterable<TagStateVisit<T>> {
+    const shard = checkedShard(options);
+    // The documents' own split (see `iterate`), walked block by block: a filter on the shard would read every page
+    // of the table in every part. A block's documents that must be read are then read from the pages the walk has
+    // just loaded, by rowid, instead of one lookup by id each (about 20 µs a record).
+    const walk = `SELECT d.rowid, d.id, s.stages, s.tag_state FROM video_docs d ${STAGES_JOIN} WHERE d.rowid >= ? AND d.rowid < ? ORDER BY d.rowid`;
+    const read = `SELECT d.rowid, ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.rowid IN (SELECT value FROM json_each(?))`;
+    const last = this.guard('iterate tag states', () => (this.stmt('SELECT max(rowid) AS n FROM video_docs').get() as { n: number | null }).n ?? -1);
+    const step = shard?.count ?? 1;
+    for (let block = shard?.index ?? 0; block <= last >> 8; block += step) {
+      const rows = this.guard('iterate tag states', () => this.stmt(walk).raw().all(block << 8, (block + 1) << 8) as Array<[number, string, string | null, string | null]>);
+      const judged = rows.map(([, id, stages, tagState]) => judge({ id, stages: stages === null ? null : (JSON.parse(stages) as Video['stages']), tagState }));
+      const unread = rows.filter((_, i) => judged[i] === null).map(([rowid]) => rowid);
+      const docs = new Map<number, DocRow>();
+      if (unread.length > 0) {
+        for (const [rowid, doc, stages] of this.guard('iterate tag states', () => this.stmt(read).raw().all(JSON.stringify(unread)) as Array<[number, ...DocRow]>)) docs.set(rowid, [doc, stages]);
+      }
+      for (let i = 0; i < rows.length; i++) {
+        const [rowid, id] = rows[i]!;
+        const verdict = judged[i]!;
+        if (verdict !== null) {
+          yield { id, judged: verdict };
+          continue;
+        }
+        const doc = docs.get(rowid);
+        if (doc) yield { id, judged: null, video: recordOf(doc) }; // else removed since the walk read it
+      }
+    }
+  }
+
 
   async *iterate(q: SearchQuery = {}, options: IterateOptions = {}): AsyncIterable<Video> {
     const plan = planQuery({ ...q, facets: false });

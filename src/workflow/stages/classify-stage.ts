@@ -1,6 +1,5 @@
 import { classifyRecord, classifyInputs, type TaggingSetup } from '../../tagging/index.js';
-import { sha256Hex } from '../../core/index.js';
-import type { HashingStage } from './tag-stage.js';
+import { setupHasher, type HashingStage } from './tag-stage.js';
 
 export const CLASSIFY_STAGE_VERSION = '1';
 
@@ -9,14 +8,14 @@ export const CLASSIFY_STAGE_VERSION = '1';
  * and the rules' category actions → `categories`. Runs on final tags, so it needs `tag`.
  */
 export function createClassifyStage(setup: TaggingSetup): HashingStage {
-  const hashInputs = (inputs: string) => sha256Hex(`${setup.fingerprint}\n${inputs}`).slice(0, 32);
+  const hasher = setupHasher(setup.fingerprint);
   return {
     name: 'classify',
     version: CLASSIFY_STAGE_VERSION,
     needs: ['tag'],
     resource: 'none',
-    inputHash: (video) => hashInputs(classifyInputs(video)),
-    hashInputs,
+    inputHash: (video) => hasher.hashDigest(hasher.digestInputs(classifyInputs(video))),
+    ...hasher,
     async run(video) {
       return classifyRecord(video, setup);
     },

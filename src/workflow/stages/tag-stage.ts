@@ -4,10 +4,27 @@ import type { Stage } from '../stage.js';
 
 export const TAG_STAGE_VERSION = '1';
 
-/** A stage whose input hash can be taken from its inputs string, which retag builds once and hashes under several setups. */
+/**
+ * A stage whose input hash is a digest of the record's inputs string (`taggingInputs`, `classifyInputs`)
+ * combined with the stage's setup. Retag builds the string once and hashes it under several setups, and a record
+ * whose digest is stored (`StageEntry.inputDigest`) is checked against another setup without being read again.
+ */
 export interface HashingStage extends Stage {
-  /** `inputHash` of a record whose inputs string (`taggingInputs`, `classifyInputs`) is `inputs`. */
-  hashInputs(inputs: string): string;
+  /** The digest of an inputs string, whatever the setup. */
+  digestInputs(inputs: string): string;
+  /** `inputHash` of a record whose inputs digest is `digest`. */
+  hashDigest(digest: string): string;
+}
+
+/** `inputHash` of a record whose inputs string is `inputs`. */
+export const hashInputsOf = (stage: HashingStage, inputs: string): string => stage.hashDigest(stage.digestInputs(inputs));
+
+/** A stage's setup part and a record's inputs digest, combined: short strings, so a hash costs about a microsecond. */
+export function setupHasher(setupId: string): Pick<HashingStage, 'digestInputs' | 'hashDigest'> {
+  return {
+    digestInputs: (inputs) => sha256Hex(inputs).slice(0, 32),
+    hashDigest: (digest) => sha256Hex(`${setupId}\n${digest}`).slice(0, 32),
+  };
 }
 
 /**
@@ -18,15 +35,15 @@ export interface HashingStage extends Stage {
  */
 export function createTagStage(setup: TaggingSetup, pluginTaggers: ReadonlyArray<Tagger & { version?: string }> = []): HashingStage {
   const taggerIds = pluginTaggers.map((t) => `${t.name}@${t.version ?? ''}`).join(',');
-  const hashInputs = (inputs: string) => sha256Hex(`${setup.fingerprint}\n${taggerIds}\n${inputs}`).slice(0, 32);
+  const hasher = setupHasher(`${setup.fingerprint}\n${taggerIds}`);
   return {
     name: 'tag',
     version: TAG_STAGE_VERSION,
     needs: ['probe'],
     resource: pluginTaggers.length > 0 ? 'cpu' : 'none',
     // a plain digest of strings: retag computes this for every stored record, so no generic stable stringify
-    inputHash: (video) => hashInputs(taggingInputs(video)),
-    hashInputs,
+    inputHash: (video) => hasher.hashDigest(hasher.digestInputs(taggingInputs(video))),
+    ...hasher,
     async run(video, ctx) {
       return tagRecord(video, setup, { config: ctx.config, logger: ctx.logger }, pluginTaggers);
     },
