@@ -271,8 +271,8 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
     moves = [];
     offerAt = batchSize;
   };
-  const write = async (update: TagUpdate) => {
-    if (tagStates && update.after.stages.tag?.status === 'done') update.tagState = JSON.stringify(ruleSubjectView(update.after));
+  const write = async (update: TagUpdate, tagState?: string) => {
+    if (tagStates && update.after.stages.tag?.status === 'done') update.tagState = tagState ?? JSON.stringify(ruleSubjectView(update.after));
     pending.push(update);
     if (pending.length + moves.length >= offerAt) await flush();
   };
@@ -283,15 +283,16 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
 
   /**
    * One record read from the store: checked, and recomputed unless its stages say it is up to date. `judged`: the
-   * digest of its tagging inputs when its tag state already told that it must be recomputed.
+   * digest of its tagging inputs and its tag state, when that already told that it must be recomputed (re-tagging
+   * changes no field the tag state holds, so it stays).
    */
-  const retagOne = async (video: Video, judged?: string): Promise<void> => {
+  const retagOne = async (video: Video, judged?: { digest: string; tagState: string }): Promise<void> => {
     let next: Video;
     let now = '';
     try {
       // each inputs string is built and digested once: the current setup and the earlier ones hash the digest
       const parts = inputParts(video);
-      const tagDigest = judged ?? tagStage.digestInputs(taggingInputs(video, parts));
+      const tagDigest = judged?.digest ?? tagStage.digestInputs(taggingInputs(video, parts));
       let classifyDigest: string | null = null;
       const classifyDigestOnce = () => (classifyDigest ??= classifyStage.digestInputs(classifyInputs(video, parts)));
       if (judged === undefined && !options.force && isDone(video.stages.tag, tagStage, tagStage.hashDigest(tagDigest)) && isDone(video.stages.classify, classifyStage, classifyStage.hashDigest(classifyDigestOnce()))) {
@@ -349,15 +350,15 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
           { ...video, stages: next.stages }
         : // equal lists keep the stored arrays, so the store sees by identity that no label changed
           { ...next, ...(sameTags ? { tags: video.tags } : {}), ...(sameCategories ? { categories: video.categories } : {}), updatedAt: now };
-    await write({ before: video, after });
+    await write({ before: video, after }, judged?.tagState);
   };
 
   if (tagStates) {
-    // records whose tag state showed they must be recomputed, with their tagging inputs digest
-    const recompute = new Map<string, string>();
+    // records whose tag state showed they must be recomputed, with their tagging inputs digest and the tag state
+    const recompute = new Map<string, { digest: string; tagState: string }>();
     const judge = (row: TagStateRow) => {
       const verdict = judgeByTagState(row, tagStage, classifyStage, earlier);
-      if (verdict === 'recompute') recompute.set(row.id, row.stages!.tag!.inputDigest!);
+      if (verdict === 'recompute') recompute.set(row.id, { digest: row.stages!.tag!.inputDigest!, tagState: row.tagState! });
       return verdict === 'recompute' ? null : verdict;
     };
     for await (const visit of claimedTagStates(tagStates, judge, options.claimShard)) {
