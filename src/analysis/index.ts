@@ -19,4 +19,4 @@ export {
   TEMPLATE_VARIABLES,
   NO_VOCABULARY,
 } from './vlm/index.js';
-export type { DescribePlan, DescribeSettings, LabelVocabulary, VlmClient, VlmRequest, VlmResponse } from './vlm/index.js';
+export type { DescribePlan, DescribeSettings, KeptAnswer, KeptAnswers, LabelVocabulary, VlmClient, VlmRequest, VlmResponse } from './vlm/index.js';

@@ -1,5 +1,5 @@
 import crypto, { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -23,6 +23,11 @@ export class ContentCache {
     } catch {
       return undefined;
     }
+  }
+
+  /** Removes an entry; a missing one is no error. */
+  delete(key: string): void {
+    rmSync(this.fileFor(key), { force: true });
   }
 
   put(key: string, value: unknown): void {

@@ -253,6 +253,62 @@ describe('describe stage: per-scene captions', () => {
   });
 });
 
+describe('describe stage: answers kept between attempts', () => {
+  const captioning = (fail: (batch: number) => boolean) => {
+    let batch = 0;
+    return (req: RecordedRequest) => {
+      const n = imagesIn(req.body).length;
+      if (!textIn(req.body).includes('caption')) return reply.text('The whole video.');
+      batch++;
+      return fail(batch) ? reply.status(400, undefined, { error: { message: 'image refused', code: 'InvalidParameter' } }) : reply.text(JSON.stringify({ captions: Array.from({ length: n }, (_, i) => `scene caption ${i + 1}`) }));
+    };
+  };
+
+  it('a failed caption batch does not make the next run pay again for the requests that succeeded; a complete run keeps nothing', async () => {
+    const dir = path.join(t.dir, 'kept-answers');
+    mkdirSync(dir, { recursive: true });
+    const first = await fake({ defaultReply: captioning((b) => b === 2) });
+    const config = qwen(first, { PerScene: true, SceneBatchSize: 2, Retries: 0 }, dir);
+    const video = sceneRecord(5);
+    await expect(createDescribeStage(config, { limiter: unlimited() }).run(video, context(config, dir))).rejects.toThrow(/image refused/);
+    expect(first.requests).toHaveLength(3); // the whole video, batch 1, batch 2 (refused)
+
+    const second = await fake({ defaultReply: captioning(() => false) });
+    const again = qwen(second, { PerScene: true, SceneBatchSize: 2, Retries: 0 }, dir);
+    const patch = await createDescribeStage(again, { limiter: unlimited() }).run(video, context(again, dir));
+    // only batches 2 and 3 are asked: the whole-video answer and batch 1 were kept from the failed run
+    expect(second.requests).toHaveLength(2);
+    expect(second.requests.map((r) => imagesIn(r.body).length)).toEqual([2, 1]);
+    expect(patch.ai!.description).toBe('The whole video.');
+    expect(patch.scenes!.map((sc) => sc.description)).toEqual(['scene caption 1', 'scene caption 2', 'scene caption 1', 'scene caption 2', 'scene caption 1']);
+    // what the kept answers cost counts in the description's usage, as if asked now
+    const paid = [...first.requests, ...second.requests].filter((r) => r.status === 200);
+    expect(paid).toHaveLength(4);
+    expect(patch.ai!.promptTokens).toBe(paid.reduce((n, r) => n + 100 + imagesIn(r.body).length * 170, 0)); // the fake's usage
+
+    // complete: nothing is kept, so a forced re-run asks everything again
+    const third = await fake({ defaultReply: captioning(() => false) });
+    const forced = qwen(third, { PerScene: true, SceneBatchSize: 2, Retries: 0 }, dir);
+    await createDescribeStage(forced, { limiter: unlimited() }).run(video, context(forced, dir));
+    expect(third.requests).toHaveLength(4);
+  });
+
+  it('keeps no answer that did not parse, so the next run asks again', async () => {
+    const dir = path.join(t.dir, 'kept-unusable');
+    mkdirSync(dir, { recursive: true });
+    const s = await fake();
+    const config = qwen(s, { Template: 'tags-json', Retries: 0 }, dir);
+    const video = sceneRecord(2);
+    s.queue(reply.brokenJson(), reply.brokenJson());
+    await expect(createDescribeStage(config, { limiter: unlimited() }).run(video, context(config, dir))).rejects.toThrow(/not valid JSON even after one repair request/);
+    expect(s.requests).toHaveLength(2);
+    s.queue(reply.fencedJson({ description: 'a red car', tags: ['car'], category: null, actions: [] }));
+    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(video, context(config, dir));
+    expect(s.requests).toHaveLength(3);
+    expect(patch.ai!.description).toBe('a red car');
+  });
+});
+
 describe('describe stage: config checks before any call', () => {
   it('throws a ConfigError for an unknown template variable when the stage is built', async () => {
     const s = await fake();

@@ -298,8 +298,28 @@ export function describeInputHash(video: Video, s: DescribeSettings): string {
   });
 }
 
+/** A usable answer kept from an earlier attempt at the same description, and what it cost. */
+export interface KeptAnswer {
+  text: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/**
+ * Answers kept between attempts at one description (the same video and input hash), by request: `0` is the
+ * whole-video request, `1`... the scene-caption batches. A description that fails after some requests succeeded
+ * (a caption batch refused, a crash) then pays for those again on the next run only if they were not kept.
+ */
+export interface KeptAnswers {
+  get(request: string): KeptAnswer | undefined;
+  put(request: string, answer: KeptAnswer): void;
+  /** The description is complete (and cached whole by the runner): its requests' answers are no longer needed. */
+  clear(requests: readonly string[]): void;
+}
+
 export interface DescribeDeps {
   vlm: ReliableVlm;
+  kept?: KeptAnswers;
   /** Where each request is recorded (the audit trail); never given the key. */
   audit: { append(entry: AuditEntry): void };
   ffmpeg: string;
@@ -309,6 +329,8 @@ export interface DescribeDeps {
 
 export interface DescribeResult {
   ai: AiDescription;
+  /** Requests answered from `kept` (no call made). */
+  reused: number;
   /** The record's scenes with captions, in PerScene mode. */
   scenes?: Scene[];
 }
@@ -358,7 +380,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     return picks.map((p) => frameCache.get(key(p))!);
   };
 
-  const send = async (req: PlannedRequest, messages: VlmMessage[], purpose: string, frames: number, estimated: number): Promise<string> => {
+  const send = async (req: PlannedRequest, messages: VlmMessage[], purpose: string, frames: number, estimated: number): Promise<{ text: string; promptTokens: number; completionTokens: number }> => {
     const outcome: CallOutcome = await deps.vlm.call({
       model: s.model,
       messages,
@@ -398,18 +420,42 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
         ...(outcome.error.providerCode !== undefined ? { providerCode: outcome.error.providerCode } : {}),
       });
     }
-    return outcome.response.text;
+    return { text: outcome.response.text, promptTokens: u.promptTokens ?? 0, completionTokens: u.completionTokens ?? 0 };
   };
 
-  /** Sends a request whose answer must parse; one text-only repair request when it does not. */
-  const sendParsed = async <T>(req: PlannedRequest, messages: VlmMessage[], estimated: number, parse: (t: string) => ParseResult<T>, shape: string): Promise<T> => {
-    const text = await send(req, messages, req.purpose, req.picks.length, estimated);
-    const first = parse(text);
-    if (first.ok) return first.value;
-    const prompt = repairPrompt(shape, first.error, text);
+  let reused = 0;
+  /** A kept answer for request `slot`, counted as spent again in this description's usage. */
+  const keptAnswer = (slot: string): string | undefined => {
+    const k = deps.kept?.get(slot);
+    if (!k) return undefined;
+    reused++;
+    usage.prompt += k.promptTokens;
+    usage.completion += k.completionTokens;
+    return k.text;
+  };
+
+  /**
+   * Sends a request whose answer must parse; one text-only repair request when it does not. A usable answer is
+   * kept under `slot` until the description is complete; an unusable one is not, so a later run asks again.
+   */
+  const sendParsed = async <T>(slot: string, req: PlannedRequest, messages: () => Promise<VlmMessage[]>, estimated: number, parse: (t: string) => ParseResult<T>, shape: string): Promise<T> => {
+    const kept = keptAnswer(slot);
+    const keptParsed = kept === undefined ? undefined : parse(kept);
+    if (keptParsed?.ok) return keptParsed.value;
+    // (the frames are rendered only for a request that is sent)
+    const got = await send(req, await messages(), req.purpose, req.picks.length, estimated);
+    const first = parse(got.text);
+    if (first.ok) {
+      deps.kept?.put(slot, got);
+      return first.value;
+    }
+    const prompt = repairPrompt(shape, first.error, got.text);
     const repaired = await send(req, [{ role: 'user', content: [{ type: 'text', text: prompt }] }], 'repair', 0, textTokens(prompt));
-    const second = parse(repaired);
-    if (second.ok) return second.value;
+    const second = parse(repaired.text);
+    if (second.ok) {
+      deps.kept?.put(slot, { text: repaired.text, promptTokens: got.promptTokens + repaired.promptTokens, completionTokens: got.completionTokens + repaired.completionTokens });
+      return second.value;
+    }
     throw new ModelError(`${name}: the model's answer for template ${req.template.name} is not valid JSON even after one repair request: ${second.error}`, {
       code: 'E_MODEL_JSON',
     });
@@ -417,20 +463,28 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
 
   // The description of the whole video.
   const main = plan.requests[0]!;
-  let visual: VlmPart;
-  if (plan.videoInput === 'url') {
-    visual = { type: 'video-url', url: plan.videoUrl ?? `data:video/${path.extname(video.file.path).slice(1) || 'mp4'};base64,${readFileSync(video.file.path).toString('base64')}` };
-  } else {
-    const frames = await framesFor(main.picks);
-    visual = plan.videoInput === 'frames' ? { type: 'frames', frames } : { type: 'images', frames };
-  }
-  const mainMessages: VlmMessage[] = [{ role: 'user', content: [visual, { type: 'text', text: main.prompt }] }];
+  const mainMessages = async (): Promise<VlmMessage[]> => {
+    let visual: VlmPart;
+    if (plan.videoInput === 'url') {
+      visual = { type: 'video-url', url: plan.videoUrl ?? `data:video/${path.extname(video.file.path).slice(1) || 'mp4'};base64,${readFileSync(video.file.path).toString('base64')}` };
+    } else {
+      const frames = await framesFor(main.picks);
+      visual = plan.videoInput === 'frames' ? { type: 'frames', frames } : { type: 'images', frames };
+    }
+    return [{ role: 'user', content: [visual, { type: 'text', text: main.prompt }] }];
+  };
   const mainEstimate = main.visualTokens + main.textTokens;
   let answer: Answer;
   if (main.template.format === 'json') {
-    answer = await sendParsed(main, mainMessages, mainEstimate, (t) => parseAnswer(t, main.template.required), shapeOf(main.template.required));
+    answer = await sendParsed('0', main, mainMessages, mainEstimate, (t) => parseAnswer(t, main.template.required), shapeOf(main.template.required));
   } else {
-    answer = { description: withoutControlChars(await send(main, mainMessages, 'describe', main.picks.length, mainEstimate)).trim() };
+    let text = keptAnswer('0');
+    if (text === undefined) {
+      const got = await send(main, await mainMessages(), 'describe', main.picks.length, mainEstimate);
+      deps.kept?.put('0', got);
+      text = got.text;
+    }
+    answer = { description: withoutControlChars(text).trim() };
   }
 
   // Captions per scene, several scenes a request.
@@ -438,12 +492,11 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
   const captionRequests = plan.requests.slice(1);
   if (captionRequests.length > 0) {
     const captions = new Map<number, string>();
-    for (const req of captionRequests) {
-      const frames = await framesFor(req.picks);
-      const messages: VlmMessage[] = [{ role: 'user', content: [{ type: 'images', frames }, { type: 'text', text: req.prompt }] }];
+    for (const [i, req] of captionRequests.entries()) {
       const n = req.picks.length;
-      const got = await sendParsed(req, messages, req.visualTokens + req.textTokens, (t) => parseCaptions(t, n), `{"captions": [${n} strings, one per image in order]}.`);
-      req.picks.forEach((p, i) => captions.set(p.sceneIndex!, got[i]!));
+      const messages = async (): Promise<VlmMessage[]> => [{ role: 'user', content: [{ type: 'images', frames: await framesFor(req.picks) }, { type: 'text', text: req.prompt }] }];
+      const got = await sendParsed(String(i + 1), req, messages, req.visualTokens + req.textTokens, (t) => parseCaptions(t, n), `{"captions": [${n} strings, one per image in order]}.`);
+      req.picks.forEach((p, j) => captions.set(p.sceneIndex!, got[j]!));
     }
     scenes = video.scenes.map((sc) => (captions.has(sc.index) ? { ...sc, description: captions.get(sc.index)! } : sc));
   }
@@ -465,5 +518,6 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     framesSent: plan.framesSent,
     at: now().toISOString(),
   };
-  return { ai, ...(scenes ? { scenes } : {}) };
+  deps.kept?.clear(plan.requests.map((_, i) => String(i)));
+  return { ai, reused, ...(scenes ? { scenes } : {}) };
 }

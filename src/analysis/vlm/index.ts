@@ -16,7 +16,7 @@ export {
   describeVideo,
   NO_VOCABULARY,
 } from './describe-video.js';
-export type { DescribeSettings, DescribePlan, DescribeDeps, DescribeResult, PlannedRequest, LabelVocabulary } from './describe-video.js';
+export type { DescribeSettings, DescribePlan, DescribeDeps, DescribeResult, KeptAnswer, KeptAnswers, PlannedRequest, LabelVocabulary } from './describe-video.js';
 export { selectFrames, thinEvenly, evenTimes } from './frame-selection.js';
 export type { FramePick, FrameSelection } from './frame-selection.js';
 export { jpegSize, jpegBufferSize, renderFrames, targetFrameSize } from './frame-images.js';

@@ -7,12 +7,14 @@ import {
   planDescription,
   validateDescribeSettings,
   type DescribePlan,
+  type KeptAnswer,
+  type KeptAnswers,
   type LabelVocabulary,
   type RateLimiter,
   type ReliableVlm,
   type VlmClient,
 } from '../../analysis/index.js';
-import { stableHash, type Config, type Video, type VideoPatch } from '../../core/index.js';
+import { ContentCache, stableHash, type Config, type Video, type VideoPatch } from '../../core/index.js';
 import type { Stage, StageContext, StagePlan } from '../stage.js';
 
 export interface DescribeStageOptions {
@@ -25,6 +27,8 @@ export interface DescribeStageOptions {
   /** The taxonomy and action labels the templates offer the model (from the tagging setup); none by default. */
   vocabulary?: LabelVocabulary;
 }
+
+const DESCRIBE_VERSION = '1';
 
 export const NO_ENDPOINT_REASON =
   'no model endpoint configured: set [QwenVL] PublicEndpoint (or VIDEODEX_QWENVL_PUBLICENDPOINT, or --endpoint) to describe videos';
@@ -54,7 +58,7 @@ export function createDescribeStage(config: Config, options: DescribeStageOption
 
   return {
     name: 'describe',
-    version: '1',
+    version: DESCRIBE_VERSION,
     needs: options.afterKeyframes ? ['probe', 'keyframes'] : ['probe'],
     resource: 'ai',
     cacheable: true,
@@ -78,14 +82,23 @@ export function createDescribeStage(config: Config, options: DescribeStageOption
 
     async run(video: Video, ctx: StageContext): Promise<VideoPatch> {
       const settings = settingsOf(ctx.config);
+      // usable answers are kept, by request, until the description is complete: a run that fails at the third
+      // caption batch (or is killed) does not pay again for the whole-video request and the first two
+      const keyOf = (request: string) => ContentCache.key(video.file.sha256, 'describe-request', DESCRIBE_VERSION, describeInputHash(video, settings), request);
+      const kept: KeptAnswers = {
+        get: (request) => ctx.cache.get<KeptAnswer>(keyOf(request)),
+        put: (request, answer) => ctx.cache.put(keyOf(request), answer),
+        clear: (requests) => requests.forEach((r) => ctx.cache.delete(keyOf(r))),
+      };
       const result = await describeVideo(video, settings, {
         vlm: vlmFor(settings),
+        kept,
         audit: ctx.audit,
         ffmpeg: ctx.tools.ffmpeg.path,
         signal: ctx.signal,
       });
       ctx.logger.info(
-        { video: video.id, frames: result.ai.framesSent, estimatedTokens: result.ai.estimatedTokens, promptTokens: result.ai.promptTokens, template: result.ai.template },
+        { video: video.id, frames: result.ai.framesSent, estimatedTokens: result.ai.estimatedTokens, promptTokens: result.ai.promptTokens, template: result.ai.template, ...(result.reused ? { answersKeptFromEarlierAttempt: result.reused } : {}) },
         'described',
       );
       return { ai: result.ai, ...(result.scenes ? { scenes: result.scenes } : {}) };
