@@ -718,13 +718,17 @@ export class SqliteStore implements VideoStore {
     const last = this.guard('iterate tag states', () => (this.stmt('SELECT max(rowid) AS n FROM video_docs').get() as { n: number | null }).n ?? -1);
     const step = shard?.count ?? 1;
     for (let block = shard?.index ?? 0; block <= last >> 8; block += step) {
-      const rows = this.guard('iterate tag states', () => this.stmt(walk).raw().all(block << 8, (block + 1) << 8) as Array<[number, string, string | null, string | null]>);
-      const judged = rows.map(([, id, stages, tagState]) => judge({ id, stages: stages === null ? null : (JSON.parse(stages) as Video['stages']), tagState }));
-      const unread = rows.filter((_, i) => judged[i] === null).map(([rowid]) => rowid);
-      const docs = new Map<number, DocRow>();
-      if (unread.length > 0) {
-        for (const [rowid, doc, stages] of this.guard('iterate tag states', () => this.stmt(read).raw().all(JSON.stringify(unread)) as Array<[number, ...DocRow]>)) docs.set(rowid, [doc, stages]);
-      }
+      // one read transaction: the documents read are those the judged rows belong to, whatever writes meanwhile
+      const { rows, judged, docs } = this.guard('iterate tag states', () =>
+        this.db.transaction(() => {
+          const rows = this.stmt(walk).raw().all(block << 8, (block + 1) << 8) as Array<[number, string, string | null, string | null]>;
+          const judged = rows.map(([, id, stages, tagState]) => judge({ id, stages: stages === null ? null : (JSON.parse(stages) as Video['stages']), tagState }));
+          const unread = rows.filter((_, i) => judged[i] === null).map(([rowid]) => rowid);
+          const docs = new Map<number, DocRow>();
+          if (unread.length > 0) for (const [rowid, doc, stages] of this.stmt(read).raw().all(JSON.stringify(unread)) as Array<[number, ...DocRow]>) docs.set(rowid, [doc, stages]);
+          return { rows, judged, docs };
+        })(),
+      );
       for (let i = 0; i < rows.length; i++) {
         const [rowid, id] = rows[i]!;
         const verdict = judged[i]!;
