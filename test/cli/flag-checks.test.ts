@@ -17,6 +17,15 @@ beforeAll(async () => {
     makeRecord({ id: 'ab12000000000001', metadata: meta(640) }),
     makeRecord({ id: 'ab12000000000002', metadata: meta(1280) }),
     makeRecord({ id: 'cd34000000000003', metadata: meta(1920) }),
+    // clips cut from list rows: their files are in the media folder, their source is the original
+    ...[1, 2].map((row) => {
+      const v = makeRecord({ id: `ee5600000000000${row}`, metadata: meta(640) });
+      return { ...v, source: { ...v.source, url: '/footage/match.mp4', list: { file: '/lists/k.csv', label: 'kick', row } }, file: { ...v.file, path: `${data}/media/clip-${row}.mp4` } };
+    }),
+    (() => {
+      const v = makeRecord({ id: 'ff78000000000009', metadata: meta(640) });
+      return { ...v, source: { ...v.source, url: 'https://example.com/one.mp4' }, file: { ...v.file, path: `${data}/media/one.mp4` } };
+    })(),
   ]);
   await store.close();
 });
@@ -58,6 +67,17 @@ describe('show', () => {
     const one = await cli('show', 'cd34', '--data-dir', data);
     expect(one.code).toBe(0);
     expect(JSON.parse(one.stdout).id).toBe('cd34000000000003');
+  });
+
+  it('finds a video by the file or URL it came from; several clips of one file are an error listing them', async () => {
+    const url = await cli('show', 'https://example.com/one.mp4', '--data-dir', data);
+    expect(url.code).toBe(0);
+    expect(JSON.parse(url.stdout).id).toBe('ff78000000000009');
+    const r = await cli('show', '/footage/match.mp4', '--data-dir', data);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('videodex: /footage/match.mp4: 2 videos came from it (ee56000000000001 (row 1), ee56000000000002 (row 2)): give one id\n');
+    const none = await cli('show', '/footage/other.mp4', '--data-dir', data);
+    expect(none.stderr).toBe('videodex: /footage/other.mp4: no such video in the library\n');
   });
 });
 

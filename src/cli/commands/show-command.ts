@@ -12,12 +12,23 @@ export function registerShow(program: Command): void {
         const store = await app.library();
         let video = await store.get(ref);
         if (!video) video = current(await store.findByPath(path.resolve(ref)), path.resolve(ref));
-        if (!video && /^[0-9a-f]{4,}$/i.test(ref)) {
-          // a prefix must name one video: the first of several would be a guess
-          const found: Video[] = [];
-          for await (const v of store.iterate()) if (v.id.startsWith(ref.toLowerCase()) && found.push(v) > 5) break;
-          if (found.length > 1) throw new AppError('E_AMBIGUOUS', `${ref}: ${found.length > 5 ? 'more than 5' : found.length} videos have ids starting so (${found.slice(0, 5).map((v) => v.id).join(', ')}): give more of the id`);
-          video = found[0] ?? null;
+        if (!video) {
+          // an id prefix, or the file or URL a video came from (a list row's clip has a file of its own in MediaDir);
+          // either must name one video: the first of several would be a guess
+          const prefix = /^[0-9a-f]{4,}$/i.test(ref) ? ref.toLowerCase() : null;
+          const origins = new Set([ref, path.resolve(ref)]);
+          const cameFrom = (v: Video) => origins.has(v.source.url) || v.alsoFrom.some((s) => origins.has(s.url));
+          const byPrefix: Video[] = [];
+          const bySource: Video[] = [];
+          for await (const v of store.iterate()) {
+            if (prefix && v.id.startsWith(prefix)) byPrefix.push(v);
+            if (cameFrom(v)) bySource.push(v);
+            if (byPrefix.length > 5) break;
+          }
+          const list = (vs: Video[]) => `${vs.slice(0, 5).map((v) => `${v.id}${v.source.list?.row !== undefined ? ` (row ${v.source.list.row})` : ''}`).join(', ')}${vs.length > 5 ? ', ...' : ''}`;
+          if (byPrefix.length > 1) throw new AppError('E_AMBIGUOUS', `${ref}: ${byPrefix.length > 5 ? 'more than 5' : byPrefix.length} videos have ids starting so (${list(byPrefix)}): give more of the id`);
+          if (!byPrefix.length && bySource.length > 1) throw new AppError('E_AMBIGUOUS', `${ref}: ${bySource.length} videos came from it (${list(bySource)}): give one id`);
+          video = byPrefix[0] ?? bySource[0] ?? null;
         }
         if (!video) throw new AppError('E_NOT_FOUND', `${ref}: no such video in the library`);
         out(JSON.stringify(video, null, 2));
