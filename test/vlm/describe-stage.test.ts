@@ -188,7 +188,7 @@ describe('describe stage: JSON templates', () => {
     const config = qwen(s, { Template: 'tags-json' });
     const err = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, t.dir)).catch((e: unknown) => e);
     expect((err as ModelError).code).toBe('E_MODEL_JSON');
-    expect((err as ModelError).message).toMatch(/clip\.mp4: .*tags-json is not valid JSON even after one repair request: wrong shape: missing description, tags/);
+    expect((err as ModelError).message).toMatch(/clip\.mp4: .*tags-json is not usable even after one repair request: wrong shape: missing description, tags/);
     expect(s.requests).toHaveLength(2);
   });
 
@@ -300,7 +300,7 @@ describe('describe stage: answers kept between attempts', () => {
     const config = qwen(s, { Template: 'tags-json', Retries: 0 }, dir);
     const video = sceneRecord(2);
     s.queue(reply.brokenJson(), reply.brokenJson());
-    await expect(createDescribeStage(config, { limiter: unlimited() }).run(video, context(config, dir))).rejects.toThrow(/not valid JSON even after one repair request/);
+    await expect(createDescribeStage(config, { limiter: unlimited() }).run(video, context(config, dir))).rejects.toThrow(/not usable even after one repair request: the JSON in the answer is cut off/);
     expect(s.requests).toHaveLength(2);
     s.queue(reply.fencedJson({ description: 'a red car', tags: ['car'], category: null, actions: [] }));
     const patch = await createDescribeStage(config, { limiter: unlimited() }).run(video, context(config, dir));

@@ -456,7 +456,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
       deps.kept?.put(slot, { text: repaired.text, promptTokens: got.promptTokens + repaired.promptTokens, completionTokens: got.completionTokens + repaired.completionTokens });
       return second.value;
     }
-    throw new ModelError(`${name}: the model's answer for template ${req.template.name} is not valid JSON even after one repair request: ${second.error}`, {
+    throw new ModelError(`${name}: the model's answer for template ${req.template.name} is not usable even after one repair request: ${second.error}`, {
       code: 'E_MODEL_JSON',
     });
   };
