@@ -96,6 +96,14 @@ describe('config', () => {
     cleanup();
   });
 
+  it('refuses a folder or file under /proc or /sys (Node would never return from making it) before any work', () => {
+    expect(() => loadConfig({ env: { VIDEODEX_PATHS_DATADIR: '/proc/videodex' } })).toThrow(
+      '[Paths] DataDir = /proc/videodex is under /proc, a kernel file system where videodex cannot make its files: choose another folder',
+    );
+    expect(() => loadConfig({ env: {}, overrides: { 'Logging.AuditFile': '/sys/audit.jsonl' } })).toThrow(/\[Logging\] AuditFile = \/sys\/audit\.jsonl is under \/sys/);
+    expect(() => loadConfig({ env: {}, overrides: { 'Paths.DataDir': '/processed/videos' } })).not.toThrow();
+  });
+
   it('names a missing explicit config file', () => {
     expect(() => loadConfig({ file: '/nonexistent/videodex.ini', env: {} })).toThrowError(/videodex\.ini: config file not found/);
   });

@@ -211,6 +211,18 @@ function deriveDefaults(values: Record<string, Record<string, unknown>>, cwd: st
   const log = values.Logging!;
   log.File = within(log.File, 'videodex.log');
   log.AuditFile = within(log.AuditFile, 'audit.jsonl');
+  // Node's recursive mkdir never returns under procfs or sysfs (it loops on their ENOENT): say so instead of hanging
+  const places: Array<[string, Record<string, unknown>, string]> = [
+    ...(['DataDir', 'MediaDir', 'CacheDir', 'KeyframesDir', 'TemplatesDir'] as const).map((k): [string, Record<string, unknown>, string] => ['Paths', paths, k]),
+    ['Database', db, 'Path'],
+    ['Logging', log, 'File'],
+    ['Logging', log, 'AuditFile'],
+  ];
+  for (const [section, v, key] of places) {
+    const p = String(v[key]);
+    const pseudo = /^\/(proc|sys)(\/|$)/.exec(p)?.[1];
+    if (pseudo) throw new ConfigError(`[${section}] ${key} = ${p} is under /${pseudo}, a kernel file system where videodex cannot make its files: choose another folder`);
+  }
   for (const key of ['RulesFile', 'Taxonomy', 'ActionLabels'] as const) {
     const v = values.Tagging![key];
     if (v) values.Tagging![key] = path.resolve(cwd, String(v));
