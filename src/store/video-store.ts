@@ -56,6 +56,8 @@ export interface TagUpdate {
 export interface StagesMove {
   id: string;
   stages: Video['stages'];
+  /** The stages as stored when judged (`TagStateRow.storedStages`): the move applies only to that version. */
+  was: string;
 }
 
 /**
@@ -65,6 +67,8 @@ export interface StagesMove {
 export interface TagStateRow {
   id: string;
   stages: Video['stages'] | null;
+  /** `stages` as stored, for a move to name the version it was judged on. */
+  storedStages: string | null;
   tagState: string | null;
 }
 
@@ -101,7 +105,8 @@ export interface VideoStore {
    * Every record (in the parts `shard` splits them into, `iterate`'s split) by its stages and tag state alone:
    * `judge` sees each, and only the records it says nothing of (null) are read. A store that has it keeps the
    * `tagState` given with an update beside the stages written with it, drops it whenever the record is written
-   * otherwise, and writes `moves` (given to `updateTags`) only to records whose tag state is still there. Retag
+   * otherwise, writes `moves` (given to `updateTags`) only to records whose stages are still as judged, and an
+   * update's tag state only while the record's document is still the one it handed out. Retag
    * then checks a record that nothing else wrote since it last re-tagged it without reading it. Optional.
    */
   iterateTagStates?<T>(judge: (row: TagStateRow) => T | null, options?: IterateOptions): AsyncIterable<TagStateVisit<T>>;

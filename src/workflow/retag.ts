@@ -195,7 +195,7 @@ function unaffectedByEdit(video: Video, tagDigest: string, classifyDigest: () =>
  * 'recompute' (the same, but the edit may change it), or null: read it and see. A tag state is there only while the record is as retag last checked it, so the
  * input digests in its entries are still those of the record.
  */
-function judgeByTagState(row: TagStateRow, tagStage: HashingStage, classifyStage: HashingStage, earlier: readonly EarlierSetup[]): 'upToDate' | 'recompute' | Video['stages'] | null {
+function judgeByTagState(row: TagStateRow, tagStage: HashingStage, classifyStage: HashingStage, earlier: readonly EarlierSetup[]): 'upToDate' | 'recompute' | StagesMove | null {
   const tag = row.stages?.tag;
   const cls = row.stages?.classify;
   if (row.tagState === null || tag?.status !== 'done' || cls?.status !== 'done' || !tag.inputDigest || !cls.inputDigest) return null;
@@ -205,7 +205,7 @@ function judgeByTagState(row: TagStateRow, tagStage: HashingStage, classifyStage
     if (e.tagStage.hashDigest(tag.inputDigest) !== tag.inputHash || e.classifyStage.hashDigest(cls.inputDigest) !== cls.inputHash) continue;
     if (!e.plan.unaffected(JSON.parse(row.tagState) as Video)) return 'recompute';
     const now = new Date().toISOString();
-    return { ...row.stages, tag: doneEntry(tagStage, tag.inputDigest, now), classify: doneEntry(classifyStage, cls.inputDigest, now) };
+    return { id: row.id, stages: { ...row.stages, tag: doneEntry(tagStage, tag.inputDigest, now), classify: doneEntry(classifyStage, cls.inputDigest, now) }, was: row.storedStages! };
   }
   return null;
 }
@@ -298,8 +298,10 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
       if (judged === undefined && !options.force && isDone(video.stages.tag, tagStage, tagStage.hashDigest(tagDigest)) && isDone(video.stages.classify, classifyStage, classifyStage.hashDigest(classifyDigestOnce()))) {
         // up to date with these rules, taxonomy and taggers: tagging is deterministic, nothing would change
         summary.upToDate++;
-        if (tagStates && (!video.stages.tag!.inputDigest || !video.stages.classify!.inputDigest)) {
-          // written by `process` (or an older retag): the digests and the tag state let the next pass skip reading it
+        if (tagStates && matchesTaggingState(video)) {
+          // read because it had no tag state (written by \`process\`, an older retag, any full write): with the
+          // digests and the tag state the next pass need not read it. Not for labels changed since tagging, which
+          // a rule edit must recompute (see \`unaffectedByEdit\`).
           const stages = { ...video.stages, tag: { ...video.stages.tag!, inputDigest: tagDigest }, classify: { ...video.stages.classify!, inputDigest: classifyDigestOnce() } };
           await write({ before: video, after: { ...video, stages } });
         }
@@ -368,7 +370,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
         summary.upToDate++;
       } else if (visit.judged) {
         summary.unaffected++;
-        moves.push({ id: visit.id, stages: visit.judged });
+        moves.push(visit.judged);
         if (pending.length + moves.length >= offerAt) await flush();
       } else {
         const digest = recompute.get(visit.id);

@@ -10,7 +10,7 @@ import { retagWith } from './retag-helpers.js';
 
 const rules = (durationOver: number) =>
   createTaggingSetup({
-    rulesText: `rules:\n  - { name: long, when: "duration > ${durationOver}", add: [long] }\n  - { name: beachy, when: { filename: "*beach*" }, add: [beachy] }\n`,
+    rulesText: `rules:\n  - { name: long, when: "duration > ${durationOver}", add: [long] }\n  - { name: beachy, when: { filename: "*beach*" }, add: [beachy], categories: [seaside] }\n`,
   });
 
 function library(n: number): Video[] {
@@ -81,34 +81,91 @@ describe('retag by tag state (SQLite)', () => {
     expect(after.read()).toBe(0);
   });
 
-  it('moves stages only while the tag state they were judged on is there', async () => {
+  /** The stages of each record as stored, by a walk that reads no document. */
+  async function storedStages(): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    for await (const _ of store.iterateTagStates((row) => (out.set(row.id, row.storedStages), 'seen'))) void _;
+    return out;
+  }
+
+  it('moves stages only while they are as judged: not after a full write of the record, nor after another stage write', async () => {
     await retagWith(store, rules(100));
-    const kept = (await store.get('r0001'))!;
-    const rewritten = (await store.get('r0003'))!;
-    await store.upsert(rewritten); // a full write: the tag state goes
-    const moved = { ...kept.stages, tag: { ...kept.stages.tag!, inputHash: 'moved' } };
+    const was = await storedStages();
+    const v1 = (await store.get('r0001'))!;
+    const v3 = (await store.get('r0003'))!;
+    const v5 = (await store.get('r0005'))!;
+    await store.upsert(v3); // a full write: the row and its tag state go
+    const other = { ...v5.stages, tag: { ...v5.stages.tag!, at: 'later' } };
+    await store.updateTags([], [{ id: 'r0005', stages: other, was: was.get('r0005')! }]); // the stages move once...
+    const moved = (v: Video) => ({ ...v.stages, tag: { ...v.stages.tag!, inputHash: 'moved' } });
     await store.updateTags([], [
-      { id: 'r0001', stages: moved },
-      { id: 'r0003', stages: { ...rewritten.stages, tag: { ...rewritten.stages.tag!, inputHash: 'moved' } } },
+      { id: 'r0001', stages: moved(v1), was: was.get('r0001')! },
+      { id: 'r0003', stages: moved(v3), was: was.get('r0003')! },
+      { id: 'r0005', stages: moved(v5), was: was.get('r0005')! }, // ...so this move, judged on the first version, does not apply
     ]);
     expect((await store.get('r0001'))!.stages.tag!.inputHash).toBe('moved');
-    expect((await store.get('r0003'))!.stages.tag!.inputHash).toBe(rewritten.stages.tag!.inputHash);
+    expect((await store.get('r0003'))!.stages.tag!.inputHash).toBe(v3.stages.tag!.inputHash);
+    expect((await store.get('r0005'))!.stages.tag!).toMatchObject({ inputHash: v5.stages.tag!.inputHash, at: 'later' });
+  });
+
+  it('a record written by another process while retag re-tagged it keeps that write, and is read again by the next retag', async () => {
+    const s0 = rules(100);
+    await retagWith(store, s0);
+    const before = (await store.get('r0012'))!;
+    await store.upsert({ ...before, metadata: { ...before.metadata!, durationSec: 50 } }); // no tag state: the next pass reads it
+    const other = new SqliteStore(path.join(t.dir, 'lib.db'));
+    // the other process writes the record after this retag read it, before its batch is written
+    const racing = Object.create(store) as SqliteStore;
+    racing.iterateTagStates = async function* <T>(judge: (row: TagStateRow) => T | null, options?: Parameters<SqliteStore['iterateTagStates']>[1]) {
+      for await (const visit of store.iterateTagStates(judge, options)) {
+        if (visit.video?.id === 'r0012') await other.upsert({ ...visit.video, ai: { ...visit.video.ai!, description: 'a cat on a sofa' }, metadata: { ...visit.video.metadata!, durationSec: 5 } });
+        yield visit;
+      }
+    };
+    expect(await retagWith(racing, s0)).toMatchObject({ changed: 1 });
+    await other.close();
+    const after = (await store.get('r0012'))!;
+    expect(after.ai!.description).toBe('a cat on a sofa'); // the other write stands, whole
+    expect(after.metadata!.durationSec).toBe(5);
+    const next = counting(store);
+    expect(await retagWith(next.store, s0)).toMatchObject({ changed: 1 }); // 5 s: no longer long
+    expect(next.read()).toBe(1);
+    expect((await store.get('r0012'))!.tags.map((x) => x.name)).not.toContain('long');
+  });
+
+  it('a record whose labels were changed by a full write is recomputed by the next rule edit, and its tag state comes back', async () => {
+    const s0 = rules(100);
+    await retagWith(store, s0);
+    const v = (await store.get('r0001'))!;
+    expect(v.categories.map((c) => c.name)).toEqual(['seaside']);
+    await store.upsert({ ...v, categories: [] }); // labels changed outside tagging
+    await store.upsert(await store.get('r0002').then((x) => x!)); // an unchanged record written whole
+    const plain = counting(store);
+    expect(await retagWith(plain.store, s0)).toMatchObject({ upToDate: 40 });
+    expect(plain.read()).toBe(2);
+    const again = counting(store);
+    await retagWith(again.store, s0);
+    expect(again.read()).toBe(1); // r0002 has its tag state back; r0001 keeps none: its labels are not tagging's
+    const edit = counting(store);
+    expect(await retagWith(edit.store, rules(200), [s0])).toMatchObject({ changed: 11 });
+    expect((await store.get('r0001'))!.categories.map((c) => c.name)).toEqual(['seaside']);
   });
 
   it('does not wait for the write lock when asked not to: nothing is written and it says so', async () => {
     await retagWith(store, rules(100));
+    const was = (await storedStages()).get('r0001')!;
     const v = (await store.get('r0001'))!;
     const other = new Database(path.join(t.dir, 'lib.db'));
     other.exec('BEGIN IMMEDIATE');
     const stages = { ...v.stages, tag: { ...v.stages.tag!, inputHash: 'later' } };
     try {
-      expect(await store.updateTags([], [{ id: 'r0001', stages }], { wait: false })).toBe(false);
+      expect(await store.updateTags([], [{ id: 'r0001', stages, was }], { wait: false })).toBe(false);
       expect((await store.get('r0001'))!.stages.tag!.inputHash).toBe(v.stages.tag!.inputHash);
     } finally {
       other.exec('ROLLBACK');
       other.close();
     }
-    expect(await store.updateTags([], [{ id: 'r0001', stages }], { wait: false })).toBe(true);
+    expect(await store.updateTags([], [{ id: 'r0001', stages, was }], { wait: false })).toBe(true);
     expect((await store.get('r0001'))!.stages.tag!.inputHash).toBe('later');
   });
 });

@@ -293,6 +293,23 @@ describe('describe stage: answers kept between attempts', () => {
     expect(third.requests).toHaveLength(4);
   });
 
+  it('reuses a kept caption answer only for the same scenes: batches cut otherwise after a failure are asked again', async () => {
+    const dir = path.join(t.dir, 'kept-batches');
+    mkdirSync(dir, { recursive: true });
+    const first = await fake({ defaultReply: captioning((b) => b === 3) });
+    const config = qwen(first, { PerScene: true, SceneBatchSize: 4, Retries: 0 }, dir);
+    const video = sceneRecord(10);
+    await expect(createDescribeStage(config, { limiter: unlimited() }).run(video, context(config, dir))).rejects.toThrow(/image refused/);
+    expect(first.requests.slice(1).map((r) => imagesIn(r.body).length)).toEqual([4, 4, 2]); // the third batch refused
+
+    const second = await fake({ defaultReply: captioning(() => false) });
+    const again = qwen(second, { PerScene: true, SceneBatchSize: 6, Retries: 0 }, dir);
+    const patch = await createDescribeStage(again, { limiter: unlimited() }).run(video, context(again, dir));
+    // the whole-video answer is kept; no batch of 6 and 4 scenes was asked before, so both are asked
+    expect(second.requests.map((r) => imagesIn(r.body).length)).toEqual([6, 4]);
+    expect(patch.scenes!.map((sc) => sc.description)).toEqual([1, 2, 3, 4, 5, 6, 1, 2, 3, 4].map((k) => `scene caption ${k}`));
+  });
+
   it('keeps no answer that did not parse, so the next run asks again', async () => {
     const dir = path.join(t.dir, 'kept-unusable');
     mkdirSync(dir, { recursive: true });

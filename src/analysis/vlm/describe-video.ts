@@ -306,8 +306,8 @@ export interface KeptAnswer {
 }
 
 /**
- * Answers kept between attempts at one description (the same video and input hash), by request: `0` is the
- * whole-video request, `1`... the scene-caption batches. A description that fails after some requests succeeded
+ * Answers kept between attempts at one description (the same video and input hash), by request (a key of its
+ * prompt and frames: the whole-video request, each scene-caption batch). A description that fails after some requests succeeded
  * (a caption batch refused, a crash) then pays for those again on the next run only if they were not kept.
  */
 export interface KeptAnswers {
@@ -354,6 +354,15 @@ function repairPrompt(shape: string, error: string, answer: string): string {
     `It is not usable: ${error}.\n` +
     `Reply with only the corrected JSON object and no other text.\n\nPrevious answer:\n${answer.slice(0, REPAIR_ANSWER_CHARS)}`
   );
+}
+
+/**
+ * What identifies a request among a video's descriptions with the same inputs: its prompt and the frames it sends
+ * (which scenes, times, keyframes, size). A kept answer is reused only for the same request, whatever batches the
+ * scenes fall into now.
+ */
+function requestKey(req: PlannedRequest, plan: DescribePlan): string {
+  return stableHash([req.purpose, req.template.hash, req.prompt, req.picks.map((p) => [p.sceneIndex ?? null, p.timeSec, p.keyframe ?? null]), plan.frameSize, plan.videoInput, plan.videoUrl ?? null]);
 }
 
 /**
@@ -424,10 +433,8 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
   };
 
   let reused = 0;
-  /** A kept answer for request `slot`, counted as spent again in this description's usage. */
-  const keptAnswer = (slot: string): string | undefined => {
-    const k = deps.kept?.get(slot);
-    if (!k) return undefined;
+  /** A kept answer, once used: counted as spent in this description's usage (it was paid for). */
+  const useKept = (k: KeptAnswer): string => {
     reused++;
     usage.prompt += k.promptTokens;
     usage.completion += k.completionTokens;
@@ -436,12 +443,16 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
 
   /**
    * Sends a request whose answer must parse; one text-only repair request when it does not. A usable answer is
-   * kept under `slot` until the description is complete; an unusable one is not, so a later run asks again.
+   * kept under the request's key until the description is complete; an unusable one is not, so a later run asks again.
    */
-  const sendParsed = async <T>(slot: string, req: PlannedRequest, messages: () => Promise<VlmMessage[]>, estimated: number, parse: (t: string) => ParseResult<T>, shape: string): Promise<T> => {
-    const kept = keptAnswer(slot);
-    const keptParsed = kept === undefined ? undefined : parse(kept);
-    if (keptParsed?.ok) return keptParsed.value;
+  const sendParsed = async <T>(req: PlannedRequest, messages: () => Promise<VlmMessage[]>, estimated: number, parse: (t: string) => ParseResult<T>, shape: string): Promise<T> => {
+    const slot = requestKey(req, plan);
+    const kept = deps.kept?.get(slot);
+    const keptParsed = kept === undefined ? undefined : parse(kept.text);
+    if (kept && keptParsed?.ok) {
+      useKept(kept);
+      return keptParsed.value;
+    }
     // (the frames are rendered only for a request that is sent)
     const got = await send(req, await messages(), req.purpose, req.picks.length, estimated);
     const first = parse(got.text);
@@ -476,12 +487,13 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
   const mainEstimate = main.visualTokens + main.textTokens;
   let answer: Answer;
   if (main.template.format === 'json') {
-    answer = await sendParsed('0', main, mainMessages, mainEstimate, (t) => parseAnswer(t, main.template.required), shapeOf(main.template.required));
+    answer = await sendParsed(main, mainMessages, mainEstimate, (t) => parseAnswer(t, main.template.required), shapeOf(main.template.required));
   } else {
-    let text = keptAnswer('0');
+    const kept = deps.kept?.get(requestKey(main, plan));
+    let text = kept ? useKept(kept) : undefined;
     if (text === undefined) {
       const got = await send(main, await mainMessages(), 'describe', main.picks.length, mainEstimate);
-      deps.kept?.put('0', got);
+      deps.kept?.put(requestKey(main, plan), got);
       text = got.text;
     }
     answer = { description: withoutControlChars(text).trim() };
@@ -492,10 +504,10 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
   const captionRequests = plan.requests.slice(1);
   if (captionRequests.length > 0) {
     const captions = new Map<number, string>();
-    for (const [i, req] of captionRequests.entries()) {
+    for (const req of captionRequests) {
       const n = req.picks.length;
       const messages = async (): Promise<VlmMessage[]> => [{ role: 'user', content: [{ type: 'images', frames: await framesFor(req.picks) }, { type: 'text', text: req.prompt }] }];
-      const got = await sendParsed(String(i + 1), req, messages, req.visualTokens + req.textTokens, (t) => parseCaptions(t, n), `{"captions": [${n} strings, one per image in order]}.`);
+      const got = await sendParsed(req, messages, req.visualTokens + req.textTokens, (t) => parseCaptions(t, n), `{"captions": [${n} strings, one per image in order]}.`);
       req.picks.forEach((p, j) => captions.set(p.sceneIndex!, got[j]!));
     }
     scenes = video.scenes.map((sc) => (captions.has(sc.index) ? { ...sc, description: captions.get(sc.index)! } : sc));
@@ -518,6 +530,6 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     framesSent: plan.framesSent,
     at: now().toISOString(),
   };
-  deps.kept?.clear(plan.requests.map((_, i) => String(i)));
+  deps.kept?.clear(plan.requests.map((r) => requestKey(r, plan)));
   return { ai, reused, ...(scenes ? { scenes } : {}) };
 }

@@ -68,10 +68,14 @@ interface LabelChange {
 }
 
 /** A re-tagged record whose document changed: `tagText` when its labels (so its index text) changed too. */
-type RecordWrite = { kind: 'record'; id: string; updatedAt: string; failed: 0 | 1; doc: string; stages: string | null; tagState: string | null; tags: LabelChange | null; categories: LabelChange | null; tagText: string | null; after: Video };
+type RecordWrite = {
+  kind: 'record'; id: string; updatedAt: string; failed: 0 | 1; doc: string; stages: string | null; tagState: string | null; readDoc: string | null;
+  tags: LabelChange | null; categories: LabelChange | null; tagText: string | null; after: Video;
+};
 
 /** What re-tagging writes for one record, worked out outside the write transaction. */
-type TagWrite = { kind: 'stages'; id: string; stages: string; tagState: string | null; failed: 0 | 1 | null } | RecordWrite;
+/** `tagState` comes with `readDoc`, the document as read: the write stands only while the document is still that. */
+type TagWrite = { kind: 'stages'; id: string; stages: string; tagState: string | null; readDoc: string | null; failed: 0 | 1 | null } | RecordWrite;
 
 function labelChange(was: readonly string[], now: readonly string[]): LabelChange | null {
   if (sameList(was, now)) return null;
@@ -80,13 +84,16 @@ function labelChange(was: readonly string[], now: readonly string[]): LabelChang
   return { gone: was.filter((x) => !next.has(x)), added: now.filter((x) => !old.has(x)) };
 }
 
-function tagWrite({ before, after, tagState }: TagUpdate): TagWrite {
+function tagWrite({ before, after, tagState: given }: TagUpdate, readDoc: string | undefined): TagWrite {
   const failed = hasFailedStage(after) ? 1 : 0;
+  // a tag state says the stages were checked against the document: only for a document this store handed out
+  const tagState = given && readDoc !== undefined ? given : null;
+  const checked = tagState === null ? null : readDoc!;
   if (onlyStagesMoved(before, after)) {
-    return { kind: 'stages', id: after.id, stages: JSON.stringify(after.stages), tagState: tagState ?? null, failed: failed === (hasFailedStage(before) ? 1 : 0) ? null : failed };
+    return { kind: 'stages', id: after.id, stages: JSON.stringify(after.stages), tagState, readDoc: checked, failed: failed === (hasFailedStage(before) ? 1 : 0) ? null : failed };
   }
   const write: TagWrite = {
-    kind: 'record', id: after.id, updatedAt: after.updatedAt, failed, doc: JSON.stringify(after), stages: tagState ? JSON.stringify(after.stages) : null, tagState: tagState ?? null,
+    kind: 'record', id: after.id, updatedAt: after.updatedAt, failed, doc: JSON.stringify(after), stages: tagState ? JSON.stringify(after.stages) : null, tagState, readDoc: checked,
     tags: null, categories: null, tagText: null, after,
   };
   if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return write; // labels untouched
@@ -402,10 +409,10 @@ export class SqliteStore implements VideoStore {
   async updateTags(changes: readonly TagUpdate[], moves: readonly StagesMove[] = [], options: { wait?: boolean } = {}): Promise<boolean> {
     const writes = changes.map((c) => {
       let w = this.preparedTagWrites.get(c);
-      if (!w) this.preparedTagWrites.set(c, (w = tagWrite(c)));
+      if (!w) this.preparedTagWrites.set(c, (w = tagWrite(c, this.handedOut.get(c.before))));
       return w;
     });
-    const moved = moves.map((m) => [JSON.stringify(m.stages), m.id] as const);
+    const moved = moves.map((m) => [JSON.stringify(m.stages), m.id, m.was] as const);
     if (options.wait === false) {
       // one try for the write lock: a caller with more work to do goes on with it rather than sleep while another
       // thread or process writes (the busy handler's sleeps left a core idle in parallel retag)
@@ -413,7 +420,7 @@ export class SqliteStore implements VideoStore {
       try {
         this.writeTags(writes, moved);
       } catch (err) {
-        if ((err as { cause?: { code?: string } }).cause?.code === 'SQLITE_BUSY') return false;
+        if (String((err as { cause?: { code?: string } }).cause?.code).startsWith('SQLITE_BUSY')) return false;
         throw err;
       } finally {
         if (this.db.open) this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -425,15 +432,21 @@ export class SqliteStore implements VideoStore {
     return true;
   }
 
+  /**
+   * The document text of each record `iterateTagStates` read, by the object it gave: an update that carries a tag
+   * state is written only while the document is still that text (see `updateTagsOne`).
+   */
+  private readonly handedOut = new WeakMap<Video, string>();
+
   /** What an update writes, worked out once: an update that found the lock taken is offered again with more. */
   private readonly preparedTagWrites = new WeakMap<TagUpdate, TagWrite>();
 
-  private writeTags(writes: readonly TagWrite[], moved: ReadonlyArray<readonly [string, string]>): void {
+  private writeTags(writes: readonly TagWrite[], moved: ReadonlyArray<readonly [string, string, string]>): void {
     this.guard(`update tags of ${writes.length + moved.length} records`, () =>
       this.db.transaction((ws: readonly TagWrite[]) => {
         // only where the tag state the move was judged on is still there: a full write of the record since removed
         // the row (and with it the tag state), so the record keeps the stages that write gave it
-        for (const [stages, id] of moved) this.stmt('UPDATE video_stages SET stages = ? WHERE id = ? AND tag_state IS NOT NULL').run(stages, id);
+        for (const [stages, id, was] of moved) this.stmt('UPDATE video_stages SET stages = ? WHERE id = ? AND stages = ? AND tag_state IS NOT NULL').run(stages, id, was);
         this.writes += moved.length;
         const fts: Array<{ rowid: number; write: RecordWrite }> = [];
         for (const w of ws) this.updateTagsOne(w, fts);
@@ -453,6 +466,9 @@ export class SqliteStore implements VideoStore {
 
   private updateTagsOne(w: TagWrite, fts: Array<{ rowid: number; write: RecordWrite }>): void {
     this.writes++;
+    // Written since retag read it (by \`process\`, say): that write stands, and without a tag state (it removed the
+    // row), so the next retag reads the record again. Kept, this write would restore a tag state of the old document.
+    if (w.readDoc !== null && this.stmt('SELECT 1 FROM video_docs WHERE id = ? AND doc = ?').get(w.id, w.readDoc) === undefined) return;
     if (w.kind === 'stages') {
       // the document stays; its `stages` are read from video_stages (and the failed flag follows them)
       if (w.failed === null) {
@@ -717,12 +733,13 @@ export class SqliteStore implements VideoStore {
     const read = `SELECT d.rowid, ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.rowid IN (SELECT value FROM json_each(?))`;
     const last = this.guard('iterate tag states', () => (this.stmt('SELECT max(rowid) AS n FROM video_docs').get() as { n: number | null }).n ?? -1);
     const step = shard?.count ?? 1;
-    for (let block = shard?.index ?? 0; block <= last >> 8; block += step) {
+    // (rowids may pass 2^31: no bit shifts)
+    for (let block = shard?.index ?? 0; block <= Math.floor(last / 256); block += step) {
       // one read transaction: the documents read are those the judged rows belong to, whatever writes meanwhile
       const { rows, judged, docs } = this.guard('iterate tag states', () =>
         this.db.transaction(() => {
-          const rows = this.stmt(walk).raw().all(block << 8, (block + 1) << 8) as Array<[number, string, string | null, string | null]>;
-          const judged = rows.map(([, id, stages, tagState]) => judge({ id, stages: stages === null ? null : (JSON.parse(stages) as Video['stages']), tagState }));
+          const rows = this.stmt(walk).raw().all(block * 256, (block + 1) * 256) as Array<[number, string, string | null, string | null]>;
+          const judged = rows.map(([, id, stages, tagState]) => judge({ id, stages: stages === null ? null : (JSON.parse(stages) as Video['stages']), storedStages: stages, tagState }));
           const unread = rows.filter((_, i) => judged[i] === null).map(([rowid]) => rowid);
           const docs = new Map<number, DocRow>();
           if (unread.length > 0) for (const [rowid, doc, stages] of this.stmt(read).raw().all(JSON.stringify(unread)) as Array<[number, ...DocRow]>) docs.set(rowid, [doc, stages]);
@@ -737,7 +754,10 @@ export class SqliteStore implements VideoStore {
           continue;
         }
         const doc = docs.get(rowid);
-        if (doc) yield { id, judged: null, video: recordOf(doc) }; // else removed since the walk read it
+        if (!doc) continue; // removed since the walk read it
+        const video = recordOf(doc);
+        this.handedOut.set(video, doc[0]);
+        yield { id, judged: null, video };
       }
     }
   }
