@@ -466,17 +466,18 @@ export class SqliteStore implements VideoStore {
 
   private updateTagsOne(w: TagWrite, fts: Array<{ rowid: number; write: RecordWrite }>): void {
     this.writes++;
-    // Written since retag read it (by \`process\`, say): that write stands, and without a tag state (it removed the
-    // row), so the next retag reads the record again. Kept, this write would restore a tag state of the old document.
-    if (w.readDoc !== null && this.stmt('SELECT 1 FROM video_docs WHERE id = ? AND doc = ?').get(w.id, w.readDoc) === undefined) return;
+    // A write with a tag state stands only while the document is the text retag read. Written since (by
+    // `process`, say), that other write stands, without a tag state (it removed the row), so the next retag reads
+    // the record again; kept, this write would restore a tag state of the old document.
     if (w.kind === 'stages') {
       // the document stays; its `stages` are read from video_stages (and the failed flag follows them)
       if (w.failed === null) {
         // no indexed column moves; a record deleted since it was read gets no row
-        if (w.tagState === null) this.stmt('INSERT INTO video_stages (id, stages) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(w.id, w.stages, w.id);
-        else this.stmt('INSERT INTO video_stages (id, stages, tag_state) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages, tag_state = excluded.tag_state').run(w.id, w.stages, w.tagState, w.id);
+        if (w.readDoc === null) this.stmt('INSERT INTO video_stages (id, stages) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages').run(w.id, w.stages, w.id);
+        else this.stmt('INSERT INTO video_stages (id, stages, tag_state) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM video_docs WHERE id = ? AND doc = ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages, tag_state = excluded.tag_state').run(w.id, w.stages, w.tagState, w.id, w.readDoc);
         return;
       }
+      if (w.readDoc !== null && this.stmt('SELECT 1 FROM video_docs WHERE id = ? AND doc = ?').get(w.id, w.readDoc) === undefined) return;
       const row = this.stmt('UPDATE videos SET failed = ? WHERE id = ? RETURNING rowid').get(w.failed, w.id) as { rowid: number } | undefined;
       if (!row) return; // deleted since it was read
       this.columns.touch(row.rowid);
@@ -484,10 +485,12 @@ export class SqliteStore implements VideoStore {
       else this.stmt('INSERT INTO video_stages (id, stages, tag_state) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages, tag_state = excluded.tag_state').run(w.id, w.stages, w.tagState);
       return;
     }
+    // the document first: a record deleted (or, with a tag state, written) since it was read is left as it is
+    const doc = w.readDoc === null ? this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(w.doc, w.id) : this.stmt('UPDATE video_docs SET doc = ? WHERE id = ? AND doc = ?').run(w.doc, w.id, w.readDoc);
+    if (doc.changes === 0) return;
     const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(w.updatedAt, w.failed, w.id) as { rowid: number } | undefined;
-    if (!row) return; // deleted since it was read
+    if (!row) return;
     this.columns.touch(row.rowid);
-    this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(w.doc, w.id);
     // the document holds these stages too; the row says retag checked them against this document
     if (w.tagState === null) this.stmt('DELETE FROM video_stages WHERE id = ?').run(w.id);
     else this.stmt('INSERT INTO video_stages (id, stages, tag_state) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages, tag_state = excluded.tag_state').run(w.id, w.stages, w.tagState);
