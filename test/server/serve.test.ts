@@ -1,3 +1,4 @@
+import net from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,5 +221,34 @@ describe('videodex serve: methods, validators and the files it will send', () =>
     }
     // the file the pipeline acquired, back in place: served without hashing it again
     expect(await status()).toEqual([200, null]);
+  });
+});
+
+describe('videodex serve: requests the HTTP layer refuses', () => {
+  /** A raw request on a socket of its own, and the whole answer (the server closes the connection). */
+  async function raw(request: Buffer): Promise<string> {
+    const { port } = new URL(base);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.write(request);
+    const chunks: Buffer[] = [];
+    for await (const c of socket) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('latin1');
+  }
+  const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: string };
+
+  it('takes a Host header in capitals (host names are case-insensitive)', async () => {
+    const { port } = new URL(base);
+    const answer = await raw(Buffer.from(`GET /api/health HTTP/1.1\r\nHost: LOCALHOST:${port}\r\nConnection: close\r\n\r\n`));
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"ok":true');
+  });
+
+  it('answers an oversized request or bytes that are not HTTP with a JSON error, as every other error', async () => {
+    const long = await fetch(`${base}/api/search?q=${'a'.repeat(17_000)}`);
+    expect(long.status).toBe(431);
+    expect(await long.json()).toEqual({ error: 'the request line and headers are over 16 kB' });
+    const bytes = await raw(Buffer.concat([Buffer.from('GET /api/search?q='), Buffer.from([0xff, 0x01]), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]));
+    expect(bytes).toMatch(/^HTTP\/1\.1 400 /);
+    expect(bodyOf(bytes).error).toMatch(/^(not a valid HTTP request|bad request)/);
   });
 });

@@ -1,6 +1,5 @@
-import { serve } from '@hono/node-server';
 import type { Command } from 'commander';
-import { createHttpApi, isLoopback } from '../../server/index.js';
+import { createHttpApi, isLoopback, listenHttp } from '../../server/index.js';
 import { appFrom, err, nonNegativeInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 export function registerServe(program: Command): void {
@@ -18,9 +17,9 @@ export function registerServe(program: Command): void {
       // listening on loopback means "this machine only": refuse requests for other host names too (DNS rebinding)
       const api = createHttpApi(store, { loopbackOnly: isLoopback(Host) });
       await new Promise<void>((resolve, reject) => {
-        const server = serve({ fetch: api.fetch, hostname: Host, port: Port }, (info) => {
+        const server = listenHttp(api.fetch, Host, Port, (port) => {
           // Scripts and tests read this line to find the port.
-          err(`videodex: serving ${store.kind} library on http://${Host.includes(':') ? `[${Host}]` : Host}:${info.port}/`);
+          err(`videodex: serving ${store.kind} library on http://${Host.includes(':') ? `[${Host}]` : Host}:${port}/`);
         });
         server.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${Host}:${Port}: ${e.code ?? e.message}`)));
         const stop = () => server.close(() => resolve());
