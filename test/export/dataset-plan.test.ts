@@ -227,6 +227,24 @@ describe('dHash and duplicates', () => {
       ['c', 'b', false],
     ]);
   });
+
+  it('removes a clip only within the threshold of one kept, of another video: not at the far end of a chain, nor for its own video', () => {
+    const frame = (bits: number) => Uint8Array.from([(1 << bits) - 1, 0, 0, 0, 0, 0, 0, 0]); // `bits` ones in a row
+    const items = [
+      { clip: clip('p', 'P', 'x', 'train'), hash: frame(0) },
+      { clip: clip('q', 'Q', 'x', 'train'), hash: frame(2) }, // 2 from p
+      { clip: clip('r', 'R', 'x', 'train'), hash: frame(4) }, // 2 from q, 4 from p
+      { clip: clip('s1', 'S', 'y', 'val'), hash: Uint8Array.from([0, 255, 0, 0, 0, 0, 0, 0]) },
+      { clip: clip('s2', 'S', 'y', 'val'), hash: Uint8Array.from([0, 255, 0, 0, 0, 0, 0, 0]) },
+      { clip: clip('t', 'T', 'y', 'val'), hash: Uint8Array.from([0, 254, 0, 0, 0, 0, 0, 0]) },
+    ];
+    const removed = findDuplicates(items, 2);
+    expect(removed.map((r) => [r.clip, r.duplicateOf, r.distance])).toEqual([
+      ['q', 'p', 2],
+      ['t', 's1', 1],
+    ]);
+    expect(removed.every((r) => r.distance <= 2)).toBe(true);
+  });
 });
 
 describe('batching', () => {

@@ -72,9 +72,10 @@ const PROTECT: Record<SplitName, number> = { test: 3, val: 2, train: 1 };
 
 /**
  * Near-duplicate clips of different source videos (mean distance <= threshold bits per frame), grouped
- * transitively. In each group one split is kept (the one holding most members, ties to test, then val):
- * members in other splits are removed first (they would leak across splits), then all but the first of the
- * kept split (same-split copies). Pairwise comparison: fine for tens of thousands of clips.
+ * transitively. In each group one split is kept (the one holding most members, ties to test, then val); its
+ * clips, then the others', are kept one by one unless within the threshold of a clip of another video kept
+ * before: so a clip in another split goes when it would leak, a same-split copy when it repeats one, and no
+ * clip goes for a chain alone. Pairwise comparison: fine for tens of thousands of clips.
  */
 export function findDuplicates(items: readonly HashedClip[], threshold: number): DuplicateRemoval[] {
   const n = items.length;
@@ -86,7 +87,8 @@ export function findDuplicates(items: readonly HashedClip[], threshold: number):
     }
     return i;
   };
-  const closest = new Map<number, { j: number; d: number }>();
+  // clips with a duplicate of another video within the threshold
+  const paired = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const a = items[i]!;
     for (let j = i + 1; j < n; j++) {
@@ -95,14 +97,14 @@ export function findDuplicates(items: readonly HashedClip[], threshold: number):
       const d = hashDistance(a.hash, b.hash);
       if (d <= threshold) {
         parent[find(j)] = find(i);
-        if ((closest.get(i)?.d ?? Infinity) > d) closest.set(i, { j, d });
-        if ((closest.get(j)?.d ?? Infinity) > d) closest.set(j, { j: i, d });
+        paired[i] = 1;
+        paired[j] = 1;
       }
     }
   }
   const groups = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
-    if (!closest.has(i)) continue;
+    if (!paired[i]) continue;
     const r = find(i);
     const g = groups.get(r);
     if (g) g.push(i);
@@ -114,19 +116,32 @@ export function findDuplicates(items: readonly HashedClip[], threshold: number):
     const counts = new Map<SplitName, number>();
     for (const m of members) counts.set(items[m]!.clip.split, (counts.get(items[m]!.clip.split) ?? 0) + 1);
     const keptSplit = [...counts.entries()].sort((x, y) => y[1] - x[1] || PROTECT[y[0]] - PROTECT[x[0]])[0]![0];
-    const inKept = members.filter((m) => items[m]!.clip.split === keptSplit).sort((x, y) => (items[x]!.clip.id < items[y]!.clip.id ? -1 : 1));
-    const keeper = inKept[0]!;
-    const k = items[keeper]!.clip;
-    for (const m of members) {
-      if (m === keeper) continue;
+    // The kept split's clips first, then the others, each by id. A clip goes only when a clip kept before it, of
+    // another video, is within the threshold: a group joins clips through others, and a clip at the far end of a
+    // chain (or of the same video as the one kept) is no duplicate of it.
+    const inKeptFirst = (m: number) => (items[m]!.clip.split === keptSplit ? 0 : 1);
+    const order = [...members].sort((x, y) => inKeptFirst(x) - inKeptFirst(y) || (items[x]!.clip.id < items[y]!.clip.id ? -1 : 1));
+    const keepers: number[] = [];
+    for (const m of order) {
       const c = items[m]!.clip;
+      let best: { k: number; d: number } | null = null;
+      for (const k of keepers) {
+        if (items[k]!.clip.videoId === c.videoId) continue;
+        const d = hashDistance(items[m]!.hash, items[k]!.hash);
+        if (d <= threshold && (!best || d < best.d)) best = { k, d };
+      }
+      if (!best) {
+        keepers.push(m);
+        continue;
+      }
+      const k = items[best.k]!.clip;
       const removal: DuplicateRemoval = {
         clip: c.id,
         videoId: c.videoId,
         split: c.split,
         duplicateOf: k.id,
         duplicateOfSplit: k.split,
-        distance: Math.round(hashDistance(items[m]!.hash, items[keeper]!.hash) * 100) / 100,
+        distance: Math.round(best.d * 100) / 100,
         crossSplit: c.split !== k.split,
       };
       (removal.crossSplit ? cross : same).push(removal);
