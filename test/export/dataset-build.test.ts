@@ -133,7 +133,7 @@ describe('dataset build', () => {
     expect(s.perSplit).toEqual({ train: 6, val: 6, test: 0 });
     expect(s.lengths.map((b) => b.count)).toEqual([4, 8]);
     expect(s.shortest!.seconds).toBeCloseTo(0.8, 5);
-    expect(formatDatasetStats(s)).toMatch(/leakage: 0 videos in more than one split, 0 near-duplicate pairs across splits \(ok\)/);
+    expect(formatDatasetStats(s)).toMatch(/leakage: 0 videos and 0 source videos in more than one split, 0 near-duplicate pairs across splits \(ok\)/);
   });
 
   it('re-runs without re-encoding, and moves clips when only the split changes', async () => {

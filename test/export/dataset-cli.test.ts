@@ -37,7 +37,7 @@ describe('videodex dataset', () => {
     const s = await runCli(['dataset', 'stats', out]);
     expect(s.code).toBe(0);
     expect(s.stdout).toMatch(/6 clips from 3 videos, 2 classes/);
-    expect(s.stdout).toMatch(/leakage: 0 videos in more than one split.*\(ok\)/);
+    expect(s.stdout).toMatch(/leakage: 0 videos and 0 source videos in more than one split.*\(ok\)/);
   });
 
   it('exits non-zero with one line for a bad flag or an empty label source', async () => {

@@ -167,6 +167,18 @@ describe('assignSplits', () => {
     expect(seen.size).toBeGreaterThan(40);
   });
 
+  it('puts the videos cut from one source (a list\'s rows of one video) in one split, whatever their labels', () => {
+    const rows = Array.from({ length: 10 }, (_, i) => ({ videoId: `row${i}`, label: i < 7 ? 'kick' : 'run', clips: 1, source: '/footage/long.mp4' }));
+    const others = Array.from({ length: 40 }, (_, i) => ({ videoId: `v${i}`, label: ['kick', 'run'][i % 2]!, clips: 1, source: `/footage/v${i}.mp4` }));
+    for (let seed = 0; seed < 20; seed++) {
+      const splits = assignSplits([...rows, ...others], parseSplit('0.5,0.25,0.25'), seed);
+      expect(new Set(rows.map((r) => splits.get(r.videoId))).size).toBe(1);
+      expect(new Set(others.map((r) => splits.get(r.videoId))).size).toBe(3);
+    }
+    // a video alone in its source keeps the split it had before sources were grouped
+    expect(assignSplits(others, parseSplit('0.5,0.25,0.25'), 3)).toEqual(assignSplits(others.map(({ source: _s, ...v }) => v), parseSplit('0.5,0.25,0.25'), 3));
+  });
+
   it('stratifies by label: each class gets close to its share of clips in every split', () => {
     const videos = Array.from({ length: 90 }, (_, i) => ({ videoId: `v${i}`, label: ['a', 'b', 'c'][i % 3]!, clips: 4 }));
     const splits = assignSplits(videos, parseSplit('0.8,0.1,0.1'), 7);

@@ -65,13 +65,19 @@ export interface SplitInput {
   clips: number;
   /** The split column of the list row the video came from, if any. */
   listSplit?: string | undefined;
+  /**
+   * The source the video was cut from (its URL or path): the rows of one list video, each a record of its own,
+   * share it. Videos sharing a source go to one split together.
+   */
+  source?: string | undefined;
 }
 
 /**
- * Assigns every video (and so all its clips) to one split. Grouped: a video never spans two splits.
- * Stratified: each label is split on its own, videos taken in a seeded order and each given to the split
- * furthest below its share of that label's clips. With `list`, a recognised list split wins and the other
- * videos are split by the fallback ratios.
+ * Assigns every video (and so all its clips) to one split. Grouped: a video never spans two splits, nor do the
+ * videos cut from one source (a list's rows of one video). Stratified: each label is split on its own, sources
+ * taken in a seeded order and each given to the split furthest below its share of that label's clips (a source
+ * whose videos have several labels counts under the one with most clips). With `list`, a recognised list split
+ * wins and the other videos are split by the fallback ratios.
  */
 export function assignSplits(videos: readonly SplitInput[], spec: SplitSpec, seed: number): Map<string, SplitName> {
   const out = new Map<string, SplitName>();
@@ -82,9 +88,16 @@ export function assignSplits(videos: readonly SplitInput[], spec: SplitSpec, see
     else rest.push(v);
   }
   const ratios = spec.kind === 'ratio' ? spec.ratios : spec.fallback;
-  for (const group of groupBy(rest, (v) => v.label).values()) {
+  // a source of one video keeps that video's id as its key: the seeded order of such videos is as it always was
+  const sources = [...groupBy(rest, (v) => (v.source ? `source:${v.source}` : `video:${v.videoId}`)).values()].map((videos) => {
+    const perLabel = new Map<string, number>();
+    for (const v of videos) perLabel.set(v.label, (perLabel.get(v.label) ?? 0) + v.clips);
+    const label = [...perLabel.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
+    return { key: videos.length === 1 ? videos[0]!.videoId : `source:${videos[0]!.source}`, label, videos, clips: videos.reduce((n, v) => n + v.clips, 0) };
+  });
+  for (const group of groupBy(sources, (g) => g.label).values()) {
     const ordered = group
-      .map((v) => ({ v, rank: seededRank(seed, v.videoId) }))
+      .map((v) => ({ v, rank: seededRank(seed, v.key) }))
       .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0))
       .map((x) => x.v);
     const have: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
@@ -102,7 +115,7 @@ export function assignSplits(videos: readonly SplitInput[], spec: SplitSpec, see
         }
       }
       have[best] += v.clips;
-      out.set(v.videoId, best);
+      for (const member of v.videos) out.set(member.videoId, best);
     }
   }
   return out;

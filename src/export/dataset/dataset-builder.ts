@@ -129,7 +129,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
       continue;
     }
     planned.push(...plan.clips);
-    splitInputs.push({ videoId: video.id, label: plan.clips[0]!.label, clips: plan.clips.length, listSplit: video.source.list?.split });
+    splitInputs.push({ videoId: video.id, label: plan.clips[0]!.label, clips: plan.clips.length, listSplit: video.source.list?.split, source: video.source.url || undefined });
   }
   planned = capPerClass(planned, options.maxClipsPerClass, options.seed);
   if (planned.length === 0) {

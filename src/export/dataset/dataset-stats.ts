@@ -20,6 +20,8 @@ export interface DatasetStats {
   longest: { clip: string; seconds: number } | null;
   /** Videos with clips in more than one split (must be empty). */
   leakedVideos: Array<{ videoId: string; splits: SplitName[] }>;
+  /** Sources (a list's video, cut into several records) with clips in more than one split (must be empty). */
+  leakedSources: Array<{ source: string; splits: SplitName[] }>;
   /** Pairs of clips from different videos in different splits whose hashes are within the threshold (must be empty). */
   crossSplitNearDuplicates: Array<{ a: string; b: string; distance: number }>;
   duplicatesRemoved: DuplicateRemoval[];
@@ -45,6 +47,7 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
   const perSplit: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
   const perClass: Record<string, Record<SplitName, number>> = {};
   const splitsOfVideo = new Map<string, Set<SplitName>>();
+  const splitsOfSource = new Map<string, Set<SplitName>>();
   const hist = new Map<number, number>();
   let shortest: DatasetStats['shortest'] = null;
   let longest: DatasetStats['longest'] = null;
@@ -55,6 +58,11 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
     const s = splitsOfVideo.get(c.videoId) ?? new Set<SplitName>();
     s.add(c.split);
     splitsOfVideo.set(c.videoId, s);
+    if (c.source) {
+      const t = splitsOfSource.get(c.source) ?? new Set<SplitName>();
+      t.add(c.split);
+      splitsOfSource.set(c.source, t);
+    }
     const b = Math.floor(c.durationSec / bin + 1e-9);
     hist.set(b, (hist.get(b) ?? 0) + 1);
     if (!shortest || c.durationSec < shortest.seconds) shortest = { clip: c.id, seconds: c.durationSec };
@@ -66,6 +74,9 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
   const leakedVideos = [...splitsOfVideo.entries()]
     .filter(([, s]) => s.size > 1)
     .map(([videoId, s]) => ({ videoId, splits: SPLITS.filter((x) => s.has(x)) }));
+  const leakedSources = [...splitsOfSource.entries()]
+    .filter(([, s]) => s.size > 1)
+    .map(([source, s]) => ({ source, splits: SPLITS.filter((x) => s.has(x)) }));
 
   const crossSplitNearDuplicates: DatasetStats['crossSplitNearDuplicates'] = [];
   const threshold = m.options.dedup?.threshold ?? 10;
@@ -92,6 +103,7 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
     shortest,
     longest,
     leakedVideos,
+    leakedSources,
     crossSplitNearDuplicates,
     duplicatesRemoved: m.duplicates,
     missingFiles,
@@ -122,7 +134,10 @@ export function formatDatasetStats(s: DatasetStats): string {
   }
   if (s.shortest && s.longest) lines.push(`  shortest ${s.shortest.seconds.toFixed(3)} s (${s.shortest.clip}), longest ${s.longest.seconds.toFixed(3)} s (${s.longest.clip})`);
   lines.push('');
-  lines.push(`leakage: ${s.leakedVideos.length} videos in more than one split, ${s.crossSplitNearDuplicates.length} near-duplicate pairs across splits${s.leakedVideos.length + s.crossSplitNearDuplicates.length === 0 ? ' (ok)' : ' (PROBLEM)'}`);
+  const leaks = s.leakedVideos.length + s.leakedSources.length + s.crossSplitNearDuplicates.length;
+  lines.push(
+    `leakage: ${s.leakedVideos.length} videos and ${s.leakedSources.length} source videos in more than one split, ${s.crossSplitNearDuplicates.length} near-duplicate pairs across splits${leaks === 0 ? ' (ok)' : ' (PROBLEM)'}`,
+  );
   const cross = s.duplicatesRemoved.filter((d) => d.crossSplit).length;
   lines.push(`duplicates removed at build: ${s.duplicatesRemoved.length} (${cross} across splits, ${s.duplicatesRemoved.length - cross} within a split)`);
   for (const d of s.duplicatesRemoved.slice(0, 20)) lines.push(`  ${d.clip} (${d.split}) ~ ${d.duplicateOf} (${d.duplicateOfSplit}), ${d.distance} bits`);
