@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import tar from 'tar-stream';
@@ -144,6 +144,21 @@ describe('dataset build', () => {
     expect(moved.encoded).toBe(0);
     expect(moved.perSplit).toEqual({ train: 0, val: 0, test: 12 });
     expect(existsSync(path.join(out, 'train'))).toBe(false);
+    // what the first build wrote and this one did not is gone: a loader finds no stale list or shard
+    for (const stale of ['annotations/train.csv', 'annotations/val.csv', 'train_list_videos.txt', 'val_list_videos.txt', 'webdataset', 'shards.json']) {
+      expect(existsSync(path.join(out, stale)), stale).toBe(false);
+    }
+    expect(readManifest(out).files.sort()).toEqual(['annotations/all.csv', 'annotations/test.csv', 'dataset.json', 'label_map.txt']);
+    expect(readdirSync(out).sort()).toEqual(['.videodex-dataset', 'annotations', 'dataset.json', 'label_map.txt', 'test']);
+  });
+
+  it('refuses a folder that holds other files and no dataset, and writes nothing there', async () => {
+    const mine = path.join(t.dir, 'my-notes');
+    mkdirSync(mine);
+    writeFileSync(path.join(mine, 'label_map.txt'), 'my own labels\n');
+    await expect(buildDataset(iterate(records), opts(mine, { labels: 'list' }), deps)).rejects.toThrow(/my-notes holds other files and no videodex dataset: choose a new or empty folder/);
+    expect(readdirSync(mine)).toEqual(['label_map.txt']);
+    expect(readFileSync(path.join(mine, 'label_map.txt'), 'utf8')).toBe('my own labels\n');
   });
 });
 

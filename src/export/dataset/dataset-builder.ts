@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { AppError, describeError, displayName, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
+import { AppError, ConfigError, describeError, displayName, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
 import { labelDirName } from './clip-labels.js';
 import { batchArgs, batchClips, canCopy, copyArgs, encodeArgs, keyframeStart, keyframeTimes, outputFrames } from './clip-encoder.js';
 import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
@@ -99,6 +99,34 @@ function removeEmptyDirs(dir: string, stopAt: string): void {
 }
 
 /**
+ * The output files (relative) an earlier build listed in the folder's dataset.json, inside the folder and outside
+ * its work folder; none for a new or empty folder, or one an interrupted first build left.
+ * @throws ConfigError when the folder holds other files: a build would overwrite them without a word.
+ */
+function earlierBuildFiles(outDir: string, workDir: string): string[] {
+  if (!existsSync(outDir)) return [];
+  const manifestFile = path.join(outDir, MANIFEST);
+  let files: unknown = null;
+  try {
+    const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as Partial<DatasetManifest>;
+    if (m.format === 'videodex-dataset') files = m.files;
+  } catch {
+    // no dataset.json, or not ours
+  }
+  if (!Array.isArray(files)) {
+    if (!existsSync(workDir) && readdirSync(outDir).length > 0) {
+      throw new ConfigError(`dataset build: ${outDir} holds other files and no videodex dataset: choose a new or empty folder, or a dataset folder to build again`);
+    }
+    return [];
+  }
+  return files.filter((f): f is string => {
+    if (typeof f !== 'string') return false;
+    const abs = path.resolve(outDir, f);
+    return abs.startsWith(outDir + path.sep) && !abs.startsWith(workDir + path.sep) && abs !== path.join(outDir, MANIFEST);
+  });
+}
+
+/**
  * Builds an action-recognition dataset from records: plans clips (scenes or windows), labels them, splits
  * videos into train/val/test (grouped by video, stratified by label, seeded), cuts the clips with ffmpeg
  * under `options.concurrency` jobs, removes near-duplicates across videos (cross-split first) and writes the
@@ -109,6 +137,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
   const t0 = Date.now();
   const outDir = path.resolve(options.outDir);
   const workDir = path.join(outDir, WORK_DIR);
+  const previousFiles = earlierBuildFiles(outDir, workDir);
   mkdirSync(workDir, { recursive: true });
   const journal = new DatasetJournal(workDir);
   const progress = deps.onProgress ?? (() => {});
@@ -433,6 +462,15 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
     failed,
   };
   writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  // what an earlier build wrote and this one did not (a split now empty, fewer shards, a format not asked again):
+  // left, a loader would read stale lists and shards beside the new ones
+  const written = new Set(manifest.files);
+  for (const f of previousFiles) {
+    if (written.has(f)) continue;
+    const abs = path.resolve(outDir, f);
+    rmSync(abs, { force: true });
+    removeEmptyDirs(path.dirname(abs), outDir);
+  }
   progress({ phase: 'write', done: options.formats.length, total: options.formats.length });
 
   return {
