@@ -35,9 +35,21 @@ export function semiSpaceMb(execArgv: readonly string[] = process.execArgv, node
  * could not take).
  */
 export async function relaunchWithNodeFlags(argv: readonly string[] = process.argv, batch: ReadonlySet<string> = BATCH_COMMANDS): Promise<null> {
+  if (process.env[RELAUNCHED]) stopWithLauncher();
   const command = argv.slice(2).find((a) => !a.startsWith('-'));
   if (!command || !batch.has(command) || semiSpaceMb() !== null || process.env[RELAUNCHED] || process.execArgv.some((a) => a.startsWith('--inspect'))) return null;
   return runWithNodeFlags(argv);
+}
+
+/**
+ * In the relaunched child: stops as on SIGTERM when the launcher is gone. A launcher killed outright (SIGKILL, an
+ * OOM kill) cannot pass anything on, and its child, the one doing the work, went on alone; the channel the
+ * launcher opened closes with it whatever killed it. The channel does not keep the child alive.
+ */
+function stopWithLauncher(): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }
 
 /**
@@ -46,7 +58,8 @@ export async function relaunchWithNodeFlags(argv: readonly string[] = process.ar
  * child), and ends as the child ended: its exit code, or the same signal. Never returns.
  */
 export async function runWithNodeFlags(argv: readonly string[] = process.argv): Promise<never> {
-  const child = spawn(process.execPath, [...CLI_NODE_FLAGS, ...process.execArgv, ...argv.slice(1)], { stdio: 'inherit', env: { ...process.env, [RELAUNCHED]: '1' } });
+  // (the channel tells the child when this process is gone: see stopWithLauncher)
+  const child = spawn(process.execPath, [...CLI_NODE_FLAGS, ...process.execArgv, ...argv.slice(1)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [RELAUNCHED]: '1' } });
   const forward = (sig: NodeJS.Signals) => () => void child.kill(sig);
   const handlers: Array<[NodeJS.Signals, () => void]> = [
     ['SIGINT', () => undefined], // the terminal sends it to the child too; the child decides how to stop

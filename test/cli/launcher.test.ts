@@ -86,6 +86,25 @@ describe('the videodex launcher', () => {
     expect(alive()).toBe(false);
   });
 
+  it('stops the child when the launcher is killed outright (SIGKILL cannot be passed on)', async () => {
+    const r = await run(['batchy', 'hang'], (line, child) => {
+      if (line.includes('semi=')) child.kill('SIGKILL');
+    });
+    expect(r.signal).toBe('SIGKILL');
+    const pid = Number(/pid=(\d+)/.exec(r.stdout)![1]);
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 10_000;
+    while (alive() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(alive()).toBe(false);
+  });
+
   it('the built command starts a batch command through the relaunch (as a program, via its shebang)', async () => {
     const built = path.join(repoRoot, 'dist/cli/main.js');
     // what npm does to a bin when it links or installs it

@@ -1,7 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { cliArgv, runCli } from '../helpers/cli.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
 
 const redisUrl = process.env.VIDEODEX_TEST_REDIS_URL;
@@ -64,6 +66,32 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
     expect(w.stderr).not.toMatch(/: unchanged/);
     expect(w.stderr).toMatch(/a\.mp4 \([0-9a-f]+\): done/);
   }, 120_000);
+
+  it('a worker stopped mid-job (SIGTERM) puts the job back unfinished; the next worker finishes it', async () => {
+    const q3 = ['--redis', redisUrl!, '--queue', `${queue}-stop`, '--data-dir', path.join(t.dir, 'data-stop')];
+    const long = path.join(t.dir, 'long.mp4');
+    await makeTestVideo(long, { seconds: 150, width: 640, height: 360 });
+    await runCli(['enqueue', long, ...q3], { env });
+    const worker = spawn(process.execPath, [...cliArgv(['worker', ...q3])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    worker.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
+    // stop it once the video is in the library (acquired and probed), while its scenes are being detected
+    const db = path.join(t.dir, 'data-stop', 'videodex.db');
+    for (let i = 0; i < 600 && !(existsSync(db) && (await runCli(['search', '--json', '--data-dir', path.join(t.dir, 'data-stop')])).stdout.includes('"total":1')); i++) await delay(100);
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/long\.mp4: stopped before its end; back on the queue/);
+    expect(stderr).toMatch(/worker finished 0 job\(s\), 0 with failures, 1 put back on the queue unfinished/);
+    const status = JSON.parse((await runCli(['queue', 'status', '--json', ...q3], { env })).stdout);
+    expect(status.completed).toBe(0);
+    expect(status.waiting + status.delayed).toBe(1);
+    const next = await runCli(['worker', '--exit-when-empty', ...q3], { env });
+    expect(next.stderr).toMatch(/long\.mp4 \([0-9a-f]+\): done/);
+    const found = JSON.parse((await runCli(['search', '--json', '--data-dir', path.join(t.dir, 'data-stop')])).stdout);
+    const shown = JSON.parse((await runCli(['show', found.hits[0].id, '--data-dir', path.join(t.dir, 'data-stop')])).stdout);
+    expect(shown.stages).toMatchObject({ scenes: { status: 'done' }, tag: { status: 'done' } });
+  }, 180_000);
 
   it('a worker on an empty queue exits at once with --exit-when-empty', async () => {
     const w = await runCli(['worker', '--exit-when-empty', '--redis', redisUrl!, '--queue', `${queue}-empty`, '--data-dir', path.join(t.dir, 'data2')], { env });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../../core/index.js';
+import { ConfigError, ExitCode } from '../../core/index.js';
 import { enqueueItems, queueCounts, runWorker } from '../../workflow/index.js';
 import { createReporter } from '../progress-reporter.js';
 import { forcedStages } from '../forced-stages.js';
@@ -59,8 +59,14 @@ export function registerQueue(program: Command): void {
     .action(async (flags: QueueFlags & { concurrency?: number; exitWhenEmpty?: boolean; quiet?: boolean; useVpc?: boolean }) => {
       const app = appFrom(flags, { ...queueOverrides(flags), 'Queue.WorkerConcurrency': flags.concurrency, 'QwenVL.UseVpc': flags.useVpc ? true : undefined });
       const controller = new AbortController();
+      let interrupted = false;
+      const onInterrupt = () => {
+        interrupted = true;
+        controller.abort();
+      };
+      // SIGTERM is how a supervisor (systemd, Kubernetes) stops a worker: a clean stop, not a failure
       const onSignal = () => controller.abort();
-      process.on('SIGINT', onSignal);
+      process.on('SIGINT', onInterrupt);
       process.on('SIGTERM', onSignal);
       const reporter = createReporter(process.stderr, true);
       try {
@@ -68,6 +74,7 @@ export function registerQueue(program: Command): void {
         const q = app.config.Queue;
         if (!flags.quiet) err(`videodex: worker on ${q.Name} (concurrency ${q.WorkerConcurrency})`);
         let failed = 0;
+        let returned = 0;
         const r = await runWorker(runner, {
           redisUrl: q.RedisUrl,
           name: q.Name,
@@ -80,11 +87,19 @@ export function registerQueue(program: Command): void {
             if (result.status === 'failed') failed++;
             if (!flags.quiet) err(`videodex: ${item.raw}${result.videoIds.length ? ` (${result.videoIds.join(',')})` : ''}: ${result.status}`);
           },
+          onJobFailed: (item, error, attempts) => {
+            failed++;
+            err(`videodex: ${item.raw}: failed after ${attempts} attempt(s): ${error} (enqueue it again to retry)`);
+          },
+          onJobReturned: (item) => {
+            returned++;
+            if (!flags.quiet) err(`videodex: ${item.raw}: stopped before its end; back on the queue`);
+          },
         });
-        err(`videodex: worker finished ${r.jobs} job(s), ${failed} with failures`);
-        process.exitCode = failed ? 1 : 0;
+        err(`videodex: worker finished ${r.jobs} job(s), ${failed} with failures${returned ? `, ${returned} put back on the queue unfinished` : ''}`);
+        process.exitCode = interrupted ? ExitCode.Interrupted : failed ? 1 : 0;
       } finally {
-        process.off('SIGINT', onSignal);
+        process.off('SIGINT', onInterrupt);
         process.off('SIGTERM', onSignal);
         await app.close();
       }

@@ -33,8 +33,8 @@ export interface QueueCounts {
 
 // bullmq and ioredis load only when a queue is used: a single-machine user never pays for them.
 async function loadDrivers() {
-  const [{ Queue, Worker }, { Redis }] = await Promise.all([import('bullmq'), import('ioredis')]);
-  return { Queue, Worker, Redis };
+  const [{ Queue, Worker, DelayedError }, { Redis }] = await Promise.all([import('bullmq'), import('ioredis')]);
+  return { Queue, Worker, DelayedError, Redis };
 }
 
 type RedisClass = Awaited<ReturnType<typeof loadDrivers>>['Redis'];
@@ -152,7 +152,17 @@ export interface WorkerOptions extends QueueSettings {
   logger: Logger;
   onEvent?: (e: RunEvent) => void;
   onJob?: (item: InputItem, result: VideoJobResult) => void;
+  /** A job that failed for good: every attempt failed on an error outside the video (the database, Redis). */
+  onJobFailed?: (item: InputItem, error: string, attempts: number) => void;
+  /** A job this worker stopped before its end (Ctrl-C, SIGTERM): back on the queue for any worker. */
+  onJobReturned?: (item: InputItem) => void;
 }
+
+/**
+ * Times a job may be found stalled (its worker died or hung: a crash, SIGKILL, a machine lost) and go back to the
+ * queue before it fails. BullMQ's default, 1, failed a job for good after its worker died twice, with no word.
+ */
+export const MAX_STALLED = 3;
 
 function resultOf(summary: RunSummary): VideoJobResult {
   return {
@@ -168,26 +178,37 @@ function resultOf(summary: RunSummary): VideoJobResult {
  * gone) fail the job, which BullMQ then retries with backoff.
  */
 export async function runWorker(runner: PipelineRunner, options: WorkerOptions): Promise<{ jobs: number }> {
-  const { Worker, Queue, Redis } = await loadDrivers();
+  const { Worker, Queue, DelayedError, Redis } = await loadDrivers();
   const connection = await connect(Redis, options.redisUrl);
   let jobs = 0;
   const worker = new Worker<VideoJobData, VideoJobResult>(
     options.name,
-    async (job) => {
+    async (job, token) => {
       const summary = await runner.run([job.data.item], {
         retryFailed: Boolean(job.data.retryFailed) || job.attemptsMade > 0,
         force: job.data.force ?? [],
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       });
+      if (options.signal?.aborted && summary.done + summary.unchanged + summary.failed < summary.inputs) {
+        // stopped before the video's last stage: not done. Back on the queue at once, for this or another worker,
+        // without using up an attempt (what it finished is on the record, and the next run skips it)
+        await job.moveToDelayed(Date.now(), token);
+        options.onJobReturned?.(job.data.item);
+        throw new DelayedError();
+      }
       jobs++;
       const result = resultOf(summary);
       options.onJob?.(job.data.item, result);
       return result;
     },
-    { connection, concurrency: options.concurrency, autorun: false },
+    { connection, concurrency: options.concurrency, autorun: false, maxStalledCount: MAX_STALLED },
   );
-  worker.on('failed', (job, err) => options.logger.warn({ job: job?.id, input: job?.data.item.raw, err: err.message }, 'job failed'));
+  worker.on('failed', (job, err) => {
+    options.logger.warn({ job: job?.id, input: job?.data.item.raw, attempt: job?.attemptsMade, err: err.message }, 'job failed');
+    // the last attempt (a retried one goes back to the queue with backoff and says nothing yet)
+    if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled more than allowable limit/.test(err.message))) options.onJobFailed?.(job.data.item, err.message, job.attemptsMade);
+  });
   worker.on('error', (err) => options.logger.error({ err: err.message }, 'worker error'));
 
   const stop = () => void worker.close();
