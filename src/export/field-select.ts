@@ -27,8 +27,12 @@ const RECORD_KEYS = new Set(['id', 'source', 'alsoFrom', 'file', 'metadata', 'sc
  * list of columns.
  */
 export function selectFields(names: readonly string[]): Field[] {
+  const seen = new Set<string>();
   return names.map((raw) => {
     const name = raw.trim();
+    // one column per name: a file with two columns of one name is one many readers refuse (pyarrow, pandas)
+    if (seen.has(name)) throw new ConfigError(`--fields ${JSON.stringify(name)} is given twice`);
+    seen.add(name);
     const col = CSV_COLUMNS.find((c) => c.name === name);
     if (col) return { name, get: col.get, flat: true };
     const parts = name.split('.');

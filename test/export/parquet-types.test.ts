@@ -120,4 +120,9 @@ describe('parquet export: paths the record schema leaves open (extra.*) are type
     expect((await read(file)).map((r) => r['metadata.fps'])).toEqual([30, 29.97, null]);
     expect(existsSync(file)).toBe(true);
   });
+
+  it('refuses a field given twice (a file with two columns of one name is one readers refuse)', () => {
+    expect(() => selectFields(['id', 'width', 'metadata.width', ' id'])).toThrow('--fields "id" is given twice');
+    expect(selectFields(['id', 'width', 'metadata.width']).map((f) => f.name)).toEqual(['id', 'width', 'metadata.width']);
+  });
 });

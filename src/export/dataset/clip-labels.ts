@@ -22,7 +22,7 @@ function unique(labels: readonly string[]): string[] {
  * - `list`: the label column of the labelled list the video came from (also tags/categories of source `list`).
  * - `category`: its categories, most confident first.
  * - `action`: the actions the model named.
- * - `tag:<prefix>`: tags starting with the prefix, prefix removed (`tag:action/` turns `action/run` into `run`).
+ * - `tag:<prefix>`: tags starting with the prefix, prefix removed (`tag:action-` turns `action-run` into `run`; stored tag names are normalised, `/` becoming `-`).
  */
 export function labelsOf(video: Video, source: LabelSource): string[] {
   switch (source.kind) {

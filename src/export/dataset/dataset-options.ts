@@ -18,7 +18,7 @@ export function parseLabelSource(text: string): LabelSource {
   if (lower === 'list' || lower === 'labels') return { kind: 'list' };
   if (lower.startsWith('tag:')) {
     const prefix = t.slice(4);
-    if (!prefix) throw new ConfigError('--labels tag:<prefix> needs a prefix, e.g. tag:action/');
+    if (!prefix) throw new ConfigError('--labels tag:<prefix> needs a prefix, e.g. tag:action-');
     return { kind: 'tag', prefix };
   }
   throw new ConfigError(`--labels ${JSON.stringify(text)} is not allowed: expected category, action, list or tag:<prefix>`);
