@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
-import { runCli } from '../helpers/cli.js';
+import { cliArgv, repoRoot, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 import { lifeScene, makeSceneVideo, sceneRecord } from '../helpers/scene-videos.js';
 
@@ -53,4 +54,37 @@ describe('videodex dataset', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no dataset\.json/);
   });
+});
+
+describe('Ctrl-C during dataset build', () => {
+  it('stops, keeps the finished clips, says so, exits 130, and the same command goes on from there', async () => {
+    const longDb = path.join(t.dir, 'long.db');
+    const store = new SqliteStore(longDb);
+    await store.migrate();
+    const file = path.join(t.dir, 'long.mp4');
+    await makeSceneVideo(file, [lifeScene(1500, 99)]);
+    await store.upsert(sceneRecord(file, [1500], { categories: [{ name: 'run', source: 'rule' }] }));
+    await store.close();
+    const dsOut = path.join(t.dir, 'ds-stop');
+    const args = ['dataset', 'build', '--db', longDb, '-o', dsOut, '--clip', 'window:1s:1s', '--copy', '--no-dedup', '--concurrency', '1', '-q'];
+    const env = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('VIDEODEX_')) delete env[k];
+    const child = spawn(process.execPath, cliArgv(args), { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const clips = () => (existsSync(path.join(dsOut, 'train', 'run')) ? readdirSync(path.join(dsOut, 'train', 'run')).filter((f) => f.endsWith('.mp4')).length : 0);
+    for (const started = Date.now(); clips() < 3; ) {
+      if (Date.now() - started > 60_000) throw new Error(`no clip was cut: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // as a terminal does: to the whole process group
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toContain('videodex: dataset build stopped by Ctrl-C; finished clips are kept, and the same command goes on from there');
+    expect(stderr).not.toMatch(/ffmpeg aborted/);
+    const again = await runCli([...args.filter((a) => a !== '-q'), '--json', '-q']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).reused).toBeGreaterThanOrEqual(3);
+  }, 120_000);
 });

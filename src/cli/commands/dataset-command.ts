@@ -149,7 +149,17 @@ export function registerDataset(program: Command): void {
           ...(flags.dedupThreshold !== undefined ? { dedupThreshold: flags.dedupThreshold } : {}),
           ...(flags.shardSize !== undefined ? { shardSize: flags.shardSize } : {}),
         };
-        const report = await app.buildDataset(q, flags.out, datasetFlags, { onProgress: (p) => reporter.onProgress(p), signal: controller.signal });
+        let report: Awaited<ReturnType<typeof app.buildDataset>>;
+        try {
+          report = await app.buildDataset(q, flags.out, datasetFlags, { onProgress: (p) => reporter.onProgress(p), signal: controller.signal });
+        } catch (e) {
+          if (!controller.signal.aborted) throw e;
+          // the clip in flight failed because it was stopped: no fault of ffmpeg (which exit 4 would have said)
+          reporter.stop();
+          err('videodex: dataset build stopped by Ctrl-C; finished clips are kept, and the same command goes on from there');
+          process.exitCode = ExitCode.Interrupted;
+          return;
+        }
         reporter.stop();
         err(formatReport(report));
         if (flags.json) out(JSON.stringify(report));
