@@ -38,6 +38,20 @@ function run(args: string[], onLine?: (line: string, child: ReturnType<typeof sp
   return new Promise((resolve) => child.on(onLine ? 'exit' : 'close', (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
+/** Whether the process `pid` has ended within `ms`. */
+async function goneWithin(pid: number, ms: number): Promise<boolean> {
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const deadline = Date.now() + ms; alive() && Date.now() < deadline; ) await new Promise((res) => setTimeout(res, 50));
+  return !alive();
+}
+
 describe('the videodex launcher', () => {
   it('has a shebang every system runs (BusyBox env has no -S)', () => {
     expect(readFileSync(path.join(repoRoot, 'src/cli/main.ts'), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
@@ -72,18 +86,7 @@ describe('the videodex launcher', () => {
     expect(r.stdout).toContain('semi=64');
     expect(r.signal).toBe('SIGTERM');
     // and the child is gone, not left running on its own
-    const pid = Number(/pid=(\d+)/.exec(r.stdout)![1]);
-    const alive = () => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    const deadline = Date.now() + 10_000;
-    while (alive() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-    expect(alive()).toBe(false);
+    expect(await goneWithin(Number(/pid=(\d+)/.exec(r.stdout)![1]), 10_000)).toBe(true);
   });
 
   it('stops the child when the launcher is killed outright (SIGKILL cannot be passed on)', async () => {
@@ -91,18 +94,7 @@ describe('the videodex launcher', () => {
       if (line.includes('semi=')) child.kill('SIGKILL');
     });
     expect(r.signal).toBe('SIGKILL');
-    const pid = Number(/pid=(\d+)/.exec(r.stdout)![1]);
-    const alive = () => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    const deadline = Date.now() + 10_000;
-    while (alive() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-    expect(alive()).toBe(false);
+    expect(await goneWithin(Number(/pid=(\d+)/.exec(r.stdout)![1]), 10_000)).toBe(true);
   });
 
   it('the built command starts a batch command through the relaunch (as a program, via its shebang)', async () => {
