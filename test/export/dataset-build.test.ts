@@ -134,6 +134,22 @@ describe('dataset build', () => {
     expect(s.lengths.map((b) => b.count)).toEqual([4, 8]);
     expect(s.shortest!.seconds).toBeCloseTo(0.8, 5);
     expect(formatDatasetStats(s)).toMatch(/leakage: 0 videos and 0 source videos in more than one split, 0 near-duplicate pairs across splits \(ok\)/);
+    expect(s.damagedFiles).toEqual([]);
+  });
+
+  it('reports a clip file that is not the size dataset.json gives (cut short, emptied)', () => {
+    const clip = readManifest(out).clips[0]!;
+    const file = path.join(out, clip.path);
+    const bytes = readFileSync(file);
+    try {
+      writeFileSync(file, '');
+      const s = datasetStats(out);
+      expect(s.damagedFiles).toEqual([clip.path]);
+      expect(s.missingFiles).toEqual([]);
+      expect(formatDatasetStats(s)).toContain(`files not the size dataset.json gives: 1 (first: ${clip.path})`);
+    } finally {
+      writeFileSync(file, bytes);
+    }
   });
 
   it('re-runs without re-encoding, and moves clips when only the split changes', async () => {

@@ -184,7 +184,7 @@ export function registerDataset(program: Command): void {
     .action((dir: string, flags: { json?: boolean; bin?: number }) => {
       const s = datasetStats(dir, flags.bin ? { histogramBinSec: flags.bin } : {});
       out(flags.json ? JSON.stringify(s, null, 2) : formatDatasetStats(s));
-      const bad = s.leakedVideos.length + s.leakedSources.length + s.crossSplitNearDuplicates.length + s.missingFiles.length;
+      const bad = s.leakedVideos.length + s.leakedSources.length + s.crossSplitNearDuplicates.length + s.missingFiles.length + s.damagedFiles.length;
       process.exitCode = bad ? ExitCode.SomeFailed : ExitCode.Ok;
     });
 }

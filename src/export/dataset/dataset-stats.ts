@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../core/index.js';
 import { hashDistance } from './clip-dhash.js';
@@ -26,6 +26,8 @@ export interface DatasetStats {
   crossSplitNearDuplicates: Array<{ a: string; b: string; distance: number }>;
   duplicatesRemoved: DuplicateRemoval[];
   missingFiles: string[];
+  /** Clip files whose size is not the manifest's (cut short, emptied, replaced). */
+  damagedFiles: string[];
   skippedVideos: number;
   failedClips: number;
 }
@@ -52,6 +54,7 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
   let shortest: DatasetStats['shortest'] = null;
   let longest: DatasetStats['longest'] = null;
   const missingFiles: string[] = [];
+  const damagedFiles: string[] = [];
   for (const c of m.clips) {
     perSplit[c.split]++;
     (perClass[c.label] ??= { train: 0, val: 0, test: 0 })[c.split]++;
@@ -67,7 +70,9 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
     hist.set(b, (hist.get(b) ?? 0) + 1);
     if (!shortest || c.durationSec < shortest.seconds) shortest = { clip: c.id, seconds: c.durationSec };
     if (!longest || c.durationSec > longest.seconds) longest = { clip: c.id, seconds: c.durationSec };
-    if (!existsSync(path.join(dir, c.path))) missingFiles.push(c.path);
+    const size = statSync(path.join(dir, c.path), { throwIfNoEntry: false })?.size;
+    if (size === undefined) missingFiles.push(c.path);
+    else if (typeof c.bytes === 'number' && size !== c.bytes) damagedFiles.push(c.path);
   }
   const maxBin = Math.max(-1, ...hist.keys());
   const lengths = Array.from({ length: maxBin + 1 }, (_, i) => ({ from: i * bin, to: (i + 1) * bin, count: hist.get(i) ?? 0 }));
@@ -107,6 +112,7 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
     crossSplitNearDuplicates,
     duplicatesRemoved: m.duplicates,
     missingFiles,
+    damagedFiles,
     skippedVideos: m.skipped.length,
     failedClips: m.failed.length,
   };
@@ -143,6 +149,7 @@ export function formatDatasetStats(s: DatasetStats): string {
   for (const d of s.duplicatesRemoved.slice(0, 20)) lines.push(`  ${d.clip} (${d.split}) ~ ${d.duplicateOf} (${d.duplicateOfSplit}), ${d.distance} bits`);
   if (s.duplicatesRemoved.length > 20) lines.push(`  ... ${s.duplicatesRemoved.length - 20} more in dataset.json`);
   if (s.missingFiles.length > 0) lines.push(`missing files: ${s.missingFiles.length} (first: ${s.missingFiles[0]})`);
+  if (s.damagedFiles.length > 0) lines.push(`files not the size dataset.json gives: ${s.damagedFiles.length} (first: ${s.damagedFiles[0]})`);
   if (s.skippedVideos > 0 || s.failedClips > 0) lines.push(`skipped videos: ${s.skippedVideos}, failed clips: ${s.failedClips} (see dataset.json)`);
   return lines.join('\n');
 }
