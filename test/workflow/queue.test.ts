@@ -48,6 +48,8 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
     const w3 = await runCli(['worker', '--exit-when-empty', ...common()], { env });
     expect(finishedJobs(w3.stderr)).toBe(3);
     expect(w3.stderr.match(/: unchanged/g), w3.stderr).toHaveLength(2);
+    // a failure of an earlier run says what it was and how to try again
+    expect(w3.stderr).toMatch(/broken\.mp4 \([0-9a-f]+\): failed: probe: .+ \(failed before; enqueue it with --retry-failed to try again\)/);
   });
 
   it('enqueueing again with --force gives a job still waiting the new options, instead of dropping them', async () => {

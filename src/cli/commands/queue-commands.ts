@@ -85,7 +85,10 @@ export function registerQueue(program: Command): void {
           onEvent: (e) => reporter.onEvent(e),
           onJob: (item, result) => {
             if (result.status === 'failed') failed++;
-            if (!flags.quiet) err(`videodex: ${item.raw}${result.videoIds.length ? ` (${result.videoIds.join(',')})` : ''}: ${result.status}`);
+            const first = result.failures[0];
+            // a failure of an earlier run is reported by nobody else: say what it was and how to try again
+            const cause = result.status === 'failed' && first?.earlier ? `: ${first.stage}: ${first.error} (failed before; enqueue it with --retry-failed to try again)` : '';
+            if (!flags.quiet || cause) err(`videodex: ${item.raw}${result.videoIds.length ? ` (${result.videoIds.join(',')})` : ''}: ${result.status}${cause}`);
           },
           onJobFailed: (item, error, attempts) => {
             failed++;

@@ -15,7 +15,8 @@ export interface VideoJobData {
 export interface VideoJobResult {
   videoIds: string[];
   status: 'done' | 'unchanged' | 'failed';
-  failures: Array<{ stage: string; error: string }>;
+  /** `earlier`: the stage failed in an earlier run, and was not run again (enqueue with --retry-failed for that). */
+  failures: Array<{ stage: string; error: string; earlier?: boolean }>;
 }
 
 export interface QueueSettings {
@@ -168,7 +169,7 @@ function resultOf(summary: RunSummary): VideoJobResult {
   return {
     videoIds: summary.videos,
     status: summary.failures.length ? 'failed' : summary.stagesRun ? 'done' : 'unchanged',
-    failures: summary.failures.map((f) => ({ stage: f.stage, error: f.error })),
+    failures: summary.failures.map((f) => ({ stage: f.stage, error: f.error, ...(f.earlier ? { earlier: true } : {}) })),
   };
 }
 
