@@ -104,6 +104,10 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
   it('says clearly when Redis cannot be reached', async () => {
     const r = await runCli(['queue', 'status', '--redis', 'redis://127.0.0.1:1', '--queue', queue, '--data-dir', path.join(t.dir, 'data')], { env, timeoutMs: 30_000 });
     expect(r.code).toBe(4);
-    expect(r.stderr.trim()).toMatch(/^videodex: cannot reach Redis at 127.0.0.1:1: /);
+    // the cause, not "Connection is closed"
+    expect(r.stderr.trim()).toMatch(/^videodex: cannot reach Redis at 127.0.0.1:1: connect ECONNREFUSED 127\.0\.0\.1:1$/);
+    const bare = await runCli(['queue', 'status', '--redis', 'queue-host:6379', '--queue', queue, '--data-dir', path.join(t.dir, 'data')], { env, timeoutMs: 30_000 });
+    expect(bare.code).toBe(3);
+    expect(bare.stderr.trim()).toBe('videodex: [Queue] RedisUrl is not a Redis URL (expected redis://host:port or rediss://host:port)');
   });
 });

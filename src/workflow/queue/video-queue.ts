@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError, type Logger } from '../../core/index.js';
+import { AppError, ConfigError, type Logger } from '../../core/index.js';
 import type { InputItem } from '../../sources/index.js';
 import type { PipelineRunner } from '../pipeline-runner.js';
 import type { RunEvent, RunSummary } from '../run-events.js';
@@ -45,20 +45,24 @@ type RedisClass = Awaited<ReturnType<typeof loadDrivers>>['Redis'];
  * never part of the message.
  */
 async function connect(Redis: RedisClass, url: string): Promise<InstanceType<RedisClass>> {
-  let where = 'Redis';
+  let u: URL | null = null;
   try {
-    const u = new URL(url);
-    where = `Redis at ${u.hostname}:${u.port || 6379}`;
+    u = new URL(url);
   } catch {
-    throw new AppError('E_QUEUE', `[Queue] RedisUrl is not a URL (expected redis://host:port)`);
+    // stays null
   }
+  // `queue-host:6379` parses as a URL of scheme `queue-host:`, with no host
+  if (!u || !['redis:', 'rediss:'].includes(u.protocol) || !u.hostname) throw new ConfigError(`[Queue] RedisUrl is not a Redis URL (expected redis://host:port or rediss://host:port)`);
+  const where = `Redis at ${u.hostname}:${u.port || 6379}`;
   const client = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true, connectTimeout: 5000, retryStrategy: (n: number) => (n > 3 ? null : 250 * n) });
-  client.on('error', () => undefined);
+  // the cause (refused, host not found, timed out): the connect promise itself only says the connection closed
+  let cause: string | null = null;
+  client.on('error', (e: Error) => (cause = e.message));
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw new AppError('E_QUEUE', `cannot reach ${where}: ${(err as Error).message}`, { cause: err, retryable: true });
+    throw new AppError('E_QUEUE', `cannot reach ${where}: ${cause ?? (err as Error).message}`, { cause: err, retryable: true });
   }
   // Once connected, a worker should ride out Redis restarts: retry without a limit from here on.
   client.options.retryStrategy = (n: number) => Math.min(n * 500, 5000);
