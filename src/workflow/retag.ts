@@ -181,33 +181,35 @@ function unaffectedByEdit(video: Video, tagDigest: string, classifyDigest: () =>
   const tag = video.stages.tag;
   const cls = video.stages.classify;
   if (tag?.status !== 'done' || cls?.status !== 'done') return false;
+  const e = taggedWith(tag, cls, tagDigest, classifyDigest, earlier);
+  return e !== null && matchesTaggingState(video) && e.plan.unaffected(video);
+}
+
+/** The earlier setup whose stage versions and hashes of these input digests are the entries' own, if any. */
+function taggedWith(tag: StageEntry, cls: StageEntry, tagDigest: string, classifyDigest: () => string, earlier: readonly EarlierSetup[]): EarlierSetup | null {
   for (const e of earlier) {
     if (tag.version !== e.tagStage.version || cls.version !== e.classifyStage.version) continue;
-    if (e.tagStage.hashDigest(tagDigest) !== tag.inputHash || e.classifyStage.hashDigest(classifyDigest()) !== cls.inputHash) continue;
-    return matchesTaggingState(video) && e.plan.unaffected(video);
+    if (e.tagStage.hashDigest(tagDigest) === tag.inputHash && e.classifyStage.hashDigest(classifyDigest()) === cls.inputHash) return e;
   }
-  return false;
+  return null;
 }
 
 /**
  * What a record's tag state tells without reading the record (see `VideoStore.iterateTagStates`): 'up to date',
  * the stages to move it to (tagged with an earlier setup, inputs as they were, and the rule edit acts on it alike),
- * 'recompute' (the same, but the edit may change it), or null: read it and see. A tag state is there only while the record is as retag last checked it, so the
- * input digests in its entries are still those of the record.
+ * 'recompute' (the same, but the edit may change it), or null: read it and see. A tag state is there only while
+ * the record is as retag last checked it, so the input digests in its entries are still those of the record.
  */
 function judgeByTagState(row: TagStateRow, tagStage: HashingStage, classifyStage: HashingStage, earlier: readonly EarlierSetup[]): 'upToDate' | 'recompute' | StagesMove | null {
   const tag = row.stages?.tag;
   const cls = row.stages?.classify;
   if (row.tagState === null || tag?.status !== 'done' || cls?.status !== 'done' || !tag.inputDigest || !cls.inputDigest) return null;
   if (isDone(tag, tagStage, tagStage.hashDigest(tag.inputDigest)) && isDone(cls, classifyStage, classifyStage.hashDigest(cls.inputDigest))) return 'upToDate';
-  for (const e of earlier) {
-    if (tag.version !== e.tagStage.version || cls.version !== e.classifyStage.version) continue;
-    if (e.tagStage.hashDigest(tag.inputDigest) !== tag.inputHash || e.classifyStage.hashDigest(cls.inputDigest) !== cls.inputHash) continue;
-    if (!e.plan.unaffected(JSON.parse(row.tagState) as Video)) return 'recompute';
-    const now = new Date().toISOString();
-    return { id: row.id, stages: { ...row.stages, tag: doneEntry(tagStage, tag.inputDigest, now), classify: doneEntry(classifyStage, cls.inputDigest, now) }, was: row.storedStages! };
-  }
-  return null;
+  const e = taggedWith(tag, cls, tag.inputDigest, () => cls.inputDigest!, earlier);
+  if (!e) return null;
+  if (!e.plan.unaffected(JSON.parse(row.tagState) as Video)) return 'recompute';
+  const now = new Date().toISOString();
+  return { id: row.id, stages: { ...row.stages, tag: doneEntry(tagStage, tag.inputDigest, now), classify: doneEntry(classifyStage, cls.inputDigest, now) }, was: row.storedStages! };
 }
 
 /** The records of each part `claim` hands out, part after part, until it has none left. */

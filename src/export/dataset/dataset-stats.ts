@@ -42,6 +42,17 @@ export function readManifest(dir: string): DatasetManifest {
   }
 }
 
+function addSplit(splits: Map<string, Set<SplitName>>, key: string, split: SplitName): void {
+  const s = splits.get(key);
+  if (s) s.add(split);
+  else splits.set(key, new Set([split]));
+}
+
+/** The keys with clips in more than one split, with those splits in order. */
+function inSeveralSplits(splits: ReadonlyMap<string, ReadonlySet<SplitName>>): Array<[string, SplitName[]]> {
+  return [...splits.entries()].filter(([, s]) => s.size > 1).map(([k, s]) => [k, SPLITS.filter((x) => s.has(x))]);
+}
+
 /** Balance, lengths and leakage checks of a built dataset, from its dataset.json and the files on disk. */
 export function datasetStats(dir: string, options: { histogramBinSec?: number } = {}): DatasetStats {
   const m = readManifest(dir);
@@ -58,14 +69,8 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
   for (const c of m.clips) {
     perSplit[c.split]++;
     (perClass[c.label] ??= { train: 0, val: 0, test: 0 })[c.split]++;
-    const s = splitsOfVideo.get(c.videoId) ?? new Set<SplitName>();
-    s.add(c.split);
-    splitsOfVideo.set(c.videoId, s);
-    if (c.source) {
-      const t = splitsOfSource.get(c.source) ?? new Set<SplitName>();
-      t.add(c.split);
-      splitsOfSource.set(c.source, t);
-    }
+    addSplit(splitsOfVideo, c.videoId, c.split);
+    if (c.source) addSplit(splitsOfSource, c.source, c.split);
     const b = Math.floor(c.durationSec / bin + 1e-9);
     hist.set(b, (hist.get(b) ?? 0) + 1);
     if (!shortest || c.durationSec < shortest.seconds) shortest = { clip: c.id, seconds: c.durationSec };
@@ -76,12 +81,8 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
   }
   const maxBin = Math.max(-1, ...hist.keys());
   const lengths = Array.from({ length: maxBin + 1 }, (_, i) => ({ from: i * bin, to: (i + 1) * bin, count: hist.get(i) ?? 0 }));
-  const leakedVideos = [...splitsOfVideo.entries()]
-    .filter(([, s]) => s.size > 1)
-    .map(([videoId, s]) => ({ videoId, splits: SPLITS.filter((x) => s.has(x)) }));
-  const leakedSources = [...splitsOfSource.entries()]
-    .filter(([, s]) => s.size > 1)
-    .map(([source, s]) => ({ source, splits: SPLITS.filter((x) => s.has(x)) }));
+  const leakedVideos = inSeveralSplits(splitsOfVideo).map(([videoId, splits]) => ({ videoId, splits }));
+  const leakedSources = inSeveralSplits(splitsOfSource).map(([source, splits]) => ({ source, splits }));
 
   const crossSplitNearDuplicates: DatasetStats['crossSplitNearDuplicates'] = [];
   const threshold = m.options.dedup?.threshold ?? 10;
