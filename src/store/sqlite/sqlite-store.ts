@@ -729,12 +729,13 @@ export class SqliteStore implements VideoStore {
 
   async *iterateTagStates<T>(judge: (row: TagStateRow) => T | null, options: IterateOptions = {}): AsyncIterable<TagStateVisit<T>> {
     const shard = checkedShard(options);
-    // The documents' own split (see `iterate`), walked block by block: a filter on the shard would read every page
-    // of the table in every part. A block's documents that must be read are then read from the pages the walk has
-    // just loaded, by rowid, instead of one lookup by id each (about 20 µs a record).
-    const walk = `SELECT d.rowid, d.id, s.stages, s.tag_state FROM video_docs d ${STAGES_JOIN} WHERE d.rowid >= ? AND d.rowid < ? ORDER BY d.rowid`;
+    // Walked block by block over the narrow `videos` rows, not the documents: a filter on the shard would read every
+    // page of the table in every part, and the documents' pages hold the documents (a record's 5 kB are stored in
+    // its leaf), so walking them read 590 MB at 100k records where this reads 120 MB. The document's rowid comes
+    // from the id index alone; the documents that must be read are then read by it, the block's in one statement.
+    const walk = `SELECT d.rowid, v.id, s.stages, s.tag_state FROM videos v JOIN video_docs d ON d.id = v.id ${STAGES_JOIN} WHERE v.rowid >= ? AND v.rowid < ? ORDER BY v.rowid`;
     const read = `SELECT d.rowid, ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.rowid IN (SELECT value FROM json_each(?))`;
-    const last = this.guard('iterate tag states', () => (this.stmt('SELECT max(rowid) AS n FROM video_docs').get() as { n: number | null }).n ?? -1);
+    const last = this.guard('iterate tag states', () => (this.stmt('SELECT max(rowid) AS n FROM videos').get() as { n: number | null }).n ?? -1);
     const step = shard?.count ?? 1;
     // (rowids may pass 2^31: no bit shifts)
     for (let block = shard?.index ?? 0; block <= Math.floor(last / 256); block += step) {
