@@ -79,9 +79,21 @@ export type TagStateVisit<T> = { id: string; judged: T; video?: undefined } | { 
  * Where records live. Every method throws StoreError on database failure (`retryable` for dropped
  * connections). Records are stored and returned whole; adapters keep their own indexes in step.
  */
+/** Which library a store holds: an id made once with its database, and where that is (no secret), for messages. */
+export interface LibraryIdentity {
+  id: string;
+  where: string;
+}
+
 export interface VideoStore {
   /** The backend's name, for doctor and logs. */
   readonly kind: string;
+  /**
+   * The library's identity: the same for every process and machine that opens this database, another for any
+   * other database (a copy made by `db copy` too). Queue jobs carry it, so a worker never files a video into a
+   * library other than the one it was queued for.
+   */
+  library(): Promise<LibraryIdentity>;
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
   /** Inserts or replaces the record, with its search index, atomically. */

@@ -47,6 +47,20 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       await h?.cleanup();
     });
 
+    it('has one library identity, kept across calls, another for another database, and no secret in where', async () => {
+      const a = await store.library();
+      expect(a.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await store.library()).toEqual(a);
+      expect(a.where).not.toMatch(/\/\/[^/@]*:(?!\*\*\*@)[^/@]+@/);
+      const other = await factory();
+      try {
+        await other.store.migrate();
+        expect((await other.store.library()).id).not.toBe(a.id);
+      } finally {
+        await other.cleanup();
+      }
+    });
+
     it('gets records back whole, and null for unknown ids', async () => {
       for (const v of videos.slice(0, 8)) expect(await store.get(v.id)).toEqual(v);
       expect(await store.get('0000000000000000')).toBeNull();

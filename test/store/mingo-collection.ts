@@ -37,7 +37,7 @@ export class MingoCollection implements MongoCollectionLike {
     this.check();
     for (const op of ops) {
       if (op.updateOne) {
-        await this.updateOne(op.updateOne as { filter: Doc; update: { $set: Doc }; upsert?: boolean });
+        await this.updateOne(op.updateOne as { filter: Doc; update: { $set?: Doc; $setOnInsert?: Doc }; upsert?: boolean });
         continue;
       }
       const r = op.replaceOne as { filter: Doc; replacement: Doc; upsert: boolean };
@@ -46,10 +46,19 @@ export class MingoCollection implements MongoCollectionLike {
     return { ok: 1 };
   }
 
-  /** `$set` by `_id` only (dotted paths allowed): what the store's bulk updates send. */
-  private async updateOne(u: { filter: Doc; update: { $set: Doc }; upsert?: boolean }): Promise<void> {
+  /**
+   * `$set` by `_id` only (dotted paths allowed): what the store's bulk updates send; or an upsert of `$setOnInsert`
+   * alone (plain fields), what the library id is made with.
+   */
+  private async updateOne(u: { filter: Doc; update: { $set?: Doc; $setOnInsert?: Doc }; upsert?: boolean }): Promise<void> {
     const keys = Object.keys(u.update);
-    if (keys.length !== 1 || keys[0] !== '$set' || u.upsert) throw new Error(`mingo stand-in: unsupported update ${JSON.stringify(keys)}`);
+    if (keys.length === 1 && keys[0] === '$setOnInsert' && u.upsert) {
+      await Promise.resolve();
+      const id = String(u.filter._id);
+      if (!this.docs.has(id)) this.docs.set(id, structuredClone({ ...u.update.$setOnInsert, _id: id }));
+      return;
+    }
+    if (keys.length !== 1 || keys[0] !== '$set' || u.upsert || !u.update.$set) throw new Error(`mingo stand-in: unsupported update ${JSON.stringify(keys)}`);
     await Promise.resolve();
     const doc = this.docs.get(String(u.filter._id));
     if (!doc) return;

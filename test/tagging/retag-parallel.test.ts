@@ -198,6 +198,7 @@ describe.skipIf(!pgUrl)('retag on worker threads over PostgreSQL', () => {
 function bound(s: SqliteStore): VideoStore {
   return {
     kind: s.kind,
+    library: () => s.library(),
     migrate: () => s.migrate(),
     upsert: (v) => s.upsert(v),
     get: (id) => s.get(id),

@@ -24,6 +24,7 @@ function counting(store: SqliteStore, withUpdateTags = true): VideoStore & { upd
     updated: 0,
     upserted: 0,
     kind: store.kind,
+    library: () => store.library(),
     migrate: () => store.migrate(),
     upsert: (v: Video) => ((c.upserted += 1), store.upsert(v)),
     upsertMany: (vs: readonly Video[]) => ((c.upserted += vs.length), store.upsertMany(vs)),

@@ -95,6 +95,23 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
     expect(shown.stages).toMatchObject({ scenes: { status: 'done' }, tag: { status: 'done' } });
   }, 180_000);
 
+  it('a worker writing to another library than the enqueuer puts the job back untouched and stops (exit 3)', async () => {
+    const name = ['--redis', redisUrl!, '--queue', `${queue}-library`];
+    const input = path.join(t.dir, 'a.mp4');
+    await runCli(['enqueue', input, ...name, '--data-dir', path.join(t.dir, 'data-lib')], { env });
+    const wrong = await runCli(['worker', '--exit-when-empty', ...name, '--data-dir', path.join(t.dir, 'data-elsewhere')], { env });
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain(`${input}: queued for the library at SQLite ${path.join(t.dir, 'data-lib', 'videodex.db')}, but this worker files videos into SQLite ${path.join(t.dir, 'data-elsewhere', 'videodex.db')}`);
+    // nothing filed there, and the job still waits for a worker of its library
+    expect(JSON.parse((await runCli(['search', '--json', '--data-dir', path.join(t.dir, 'data-elsewhere')])).stdout).total).toBe(0);
+    const status = JSON.parse((await runCli(['queue', 'status', '--json', ...name], { env })).stdout);
+    expect(status).toMatchObject({ completed: 0, failed: 0 });
+    expect(status.waiting + status.delayed).toBe(1);
+    const right = await runCli(['worker', '--exit-when-empty', ...name, '--data-dir', path.join(t.dir, 'data-lib')], { env });
+    expect(right.code, right.stderr).toBe(0);
+    expect(right.stderr).toMatch(/a\.mp4 \([0-9a-f]+\): done/);
+  }, 120_000);
+
   it('a worker on an empty queue exits at once with --exit-when-empty', async () => {
     const w = await runCli(['worker', '--exit-when-empty', '--redis', redisUrl!, '--queue', `${queue}-empty`, '--data-dir', path.join(t.dir, 'data2')], { env });
     expect(w.code).toBe(0);

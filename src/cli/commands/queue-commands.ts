@@ -39,9 +39,12 @@ export function registerQueue(program: Command): void {
         const expanded = await app.expand(inputs, flags.inputFile ?? []);
         for (const p of expanded.problems) err(`videodex: ${p.raw}: ${p.message}`);
         const q = app.config.Queue;
+        // each job names this library: a worker writing to another puts it back and stops
+        const library = await (await app.store()).library();
         const r = await enqueueItems({ redisUrl: q.RedisUrl, name: q.Name }, expanded.items, {
           retryFailed: Boolean(flags.retryFailed),
           force,
+          library,
         });
         if (flags.json) out(JSON.stringify({ ...r, problems: expanded.problems.length }));
         else err(`videodex: queued ${r.added} input(s) on ${q.Name}${r.alreadyQueued ? `, ${r.alreadyQueued} already queued` : ''}${r.updated ? ` (${r.updated} waiting given the new options)` : ''}`);
@@ -71,6 +74,7 @@ export function registerQueue(program: Command): void {
       const reporter = createReporter(process.stderr, true);
       try {
         const runner = await app.runner();
+        const library = await (await app.store()).library();
         const q = app.config.Queue;
         if (!flags.quiet) err(`videodex: worker on ${q.Name} (concurrency ${q.WorkerConcurrency})`);
         let failed = 0;
@@ -81,6 +85,7 @@ export function registerQueue(program: Command): void {
           concurrency: q.WorkerConcurrency,
           exitWhenEmpty: Boolean(flags.exitWhenEmpty),
           signal: controller.signal,
+          library,
           logger: app.logger,
           onEvent: (e) => reporter.onEvent(e),
           onJob: (item, result) => {

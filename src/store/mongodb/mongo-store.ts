@@ -3,10 +3,11 @@
  * shared search fields under `_s`; filters and facets are translated by mongo-query.ts. The `mongodb` driver
  * is loaded only when this store connects.
  */
+import { randomUUID } from 'node:crypto';
 import { maskSecret, StoreError, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import type { InputRecord, IterateOptions, TagUpdate, VideoStore } from '../video-store.js';
+import type { InputRecord, IterateOptions, LibraryIdentity, TagUpdate, VideoStore } from '../video-store.js';
 import { rewriteAll } from '../rewrite-all.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelsMoved, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
 import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchDoc, searchPipeline, textPrefilter, toMongoDoc, type Doc, type SearchDoc } from './mongo-query.js';
@@ -181,6 +182,21 @@ export class MongoStore implements VideoStore {
 
   private prefilter(plan: QueryPlan): Doc | null {
     return this.flavour === 'mongodb' ? textPrefilter(plan) : null;
+  }
+
+  async library(): Promise<LibraryIdentity> {
+    const made = { _id: 'library_id', value: randomUUID() };
+    const id = await this.run('library', async () => {
+      // made on first use; two processes racing both read the one that was inserted first
+      try {
+        await this.c.meta.bulkWrite([{ updateOne: { filter: { _id: 'library_id' }, update: { $setOnInsert: { value: made.value } }, upsert: true } }]);
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000) throw err;
+      }
+      return (await this.c.meta.findOne({ _id: 'library_id' }))?.value;
+    });
+    if (typeof id !== 'string') throw new StoreError(`${this.where}: the library has no id (videodex_meta.library_id)`);
+    return { id, where: this.where };
   }
 
   async count(query: SearchQuery = {}): Promise<number> {

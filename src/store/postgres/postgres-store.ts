@@ -10,7 +10,7 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { maskSecret, parseJsonMappingStrings, StoreError, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import { checkedShard, type InputRecord, type IterateOptions, type TagUpdate, type VideoStore } from '../video-store.js';
+import { checkedShard, type InputRecord, type IterateOptions, type LibraryIdentity, type TagUpdate, type VideoStore } from '../video-store.js';
 import { FacetCache } from '../facet-cache.js';
 import { rewriteAll } from '../rewrite-all.js';
 import { REPLICA_ERROR_CODE, SearchReplica, type ChangeBatch, type ChangeFeed, type FeedPosition } from '../search-replica.js';
@@ -392,6 +392,13 @@ export class PostgresStore implements VideoStore, ChangeFeed {
     return this.run(`delete ${id}`, async (c) =>
       ((await c.query(`WITH gone AS (DELETE FROM ${this.S}.videos WHERE id = $1 RETURNING id) INSERT INTO ${this.S}.video_deletions (id) SELECT id FROM gone`, [id])).rowCount ?? 0) > 0,
     );
+  }
+
+  async library(): Promise<LibraryIdentity> {
+    // the id schema 1 made with the meta table
+    const id = await this.run('library', async (c) => (await c.query<{ value: string }>(`SELECT value FROM ${this.S}.videodex_meta WHERE key = 'library_id'`)).rows[0]?.value);
+    if (!id) throw new StoreError(`${this.where}: the library has no id (videodex_meta.library_id); run videodex db migrate`);
+    return { id, where: this.schema === 'public' ? this.where : `${this.where} schema ${this.schema}` };
   }
 
   async count(query: SearchQuery = {}): Promise<number> {

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import { checkedShard, type InputRecord, type IterateOptions, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore } from '../video-store.js';
+import { checkedShard, type InputRecord, type IterateOptions, type LibraryIdentity, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore } from '../video-store.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, tagText, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
@@ -787,6 +788,15 @@ export class SqliteStore implements VideoStore {
       if (rows.length < page) return;
       after = rows.at(-1)![0];
     }
+  }
+
+  async library(): Promise<LibraryIdentity> {
+    const where = `SQLite ${this.file === ':memory:' ? ':memory:' : path.resolve(this.file)}`;
+    return this.guard('library', () => {
+      // made on first use: a library from before this key gets its id the first time a queue needs it
+      this.stmt("INSERT INTO meta (key, value) VALUES ('library_id', ?) ON CONFLICT(key) DO NOTHING").run(randomUUID());
+      return { id: (this.stmt("SELECT value FROM meta WHERE key = 'library_id'").get() as { value: string }).value, where };
+    });
   }
 
   async count(q: SearchQuery = {}): Promise<number> {

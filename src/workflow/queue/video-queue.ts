@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError, ConfigError, type Logger } from '../../core/index.js';
 import type { InputItem } from '../../sources/index.js';
+import type { LibraryIdentity } from '../../store/index.js';
 import type { PipelineRunner } from '../pipeline-runner.js';
 import type { RunEvent, RunSummary } from '../run-events.js';
 
@@ -9,6 +10,8 @@ export interface VideoJobData {
   item: InputItem;
   retryFailed?: boolean;
   force?: string[];
+  /** The library it was queued for (jobs queued before jobs carried it have none, and any worker takes them). */
+  library?: LibraryIdentity;
 }
 
 /** What a finished job stores in Redis: enough to report, never the record itself. */
@@ -86,7 +89,7 @@ export function withLaterOptions(data: VideoJobData, options: { retryFailed?: bo
  * Adds one job per input. Returns how many were added, how many were already waiting or running, and how many of
  * those that still wait took this call's --force / --retry-failed (a running job keeps what it started with).
  */
-export async function enqueueItems(settings: QueueSettings, items: readonly InputItem[], options: { retryFailed?: boolean; force?: string[]; attempts?: number } = {}): Promise<{ added: number; alreadyQueued: number; updated: number }> {
+export async function enqueueItems(settings: QueueSettings, items: readonly InputItem[], options: { retryFailed?: boolean; force?: string[]; attempts?: number; library?: LibraryIdentity } = {}): Promise<{ added: number; alreadyQueued: number; updated: number }> {
   const { Queue, Redis } = await loadDrivers();
   const connection = await connect(Redis, settings.redisUrl);
   const queue = new Queue<VideoJobData, VideoJobResult>(settings.name, { connection });
@@ -117,7 +120,7 @@ export async function enqueueItems(settings: QueueSettings, items: readonly Inpu
       await queue.addBulk(
         fresh.map((item) => ({
           name: 'video',
-          data: { item, ...(options.retryFailed ? { retryFailed: true } : {}), ...(options.force?.length ? { force: options.force } : {}) },
+          data: { item, ...(options.retryFailed ? { retryFailed: true } : {}), ...(options.force?.length ? { force: options.force } : {}), ...(options.library ? { library: options.library } : {}) },
           opts: {
             jobId: jobIdFor(item),
             attempts: options.attempts ?? 3,
@@ -161,6 +164,18 @@ export interface WorkerOptions extends QueueSettings {
   onJobFailed?: (item: InputItem, error: string, attempts: number) => void;
   /** A job this worker stopped before its end (Ctrl-C, SIGTERM): back on the queue for any worker. */
   onJobReturned?: (item: InputItem) => void;
+  /** The library this worker files videos into: a job queued for another is put back, and the worker stops. */
+  library?: LibraryIdentity;
+}
+
+/** A job queued for a library other than the worker's: the worker put it back and stopped (exit 3). */
+export class WrongLibraryError extends ConfigError {
+  constructor(readonly item: InputItem, queued: LibraryIdentity, worker: LibraryIdentity) {
+    super(
+      `${item.raw}: queued for the library at ${queued.where}, but this worker files videos into ${worker.where}; ` +
+        `start workers with the enqueuer's [Database] settings (the job is back on the queue, untouched)`,
+    );
+  }
 }
 
 /**
@@ -186,9 +201,19 @@ export async function runWorker(runner: PipelineRunner, options: WorkerOptions):
   const { Worker, Queue, DelayedError, Redis } = await loadDrivers();
   const connection = await connect(Redis, options.redisUrl);
   let jobs = 0;
+  let wrongLibrary: WrongLibraryError | null = null;
   const worker = new Worker<VideoJobData, VideoJobResult>(
     options.name,
     async (job, token) => {
+      const queued = job.data.library;
+      if (queued && options.library && queued.id !== options.library.id) {
+        // Filed here, the video would land in a library its enqueuer never reads, and the job would say done. Put
+        // back at once for a worker of that library; this one is misconfigured for the queue, so it takes no more.
+        await job.moveToDelayed(Date.now(), token);
+        wrongLibrary ??= new WrongLibraryError(job.data.item, queued, options.library);
+        void worker.close();
+        throw new DelayedError();
+      }
       const summary = await runner.run([job.data.item], {
         retryFailed: Boolean(job.data.retryFailed) || job.attemptsMade > 0,
         force: job.data.force ?? [],
@@ -250,5 +275,6 @@ export async function runWorker(runner: PipelineRunner, options: WorkerOptions):
     }
     connection.disconnect();
   }
+  if (wrongLibrary) throw wrongLibrary;
   return { jobs };
 }
