@@ -50,19 +50,51 @@ function stopWithLauncher(): void {
   if (!process.channel) return;
   process.channel.unref();
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  takeInterruptsFromLauncher();
+}
+
+/** What the launcher sends when it got a SIGINT (see takeInterruptsFromLauncher). */
+const INTERRUPT_MESSAGE = 'videodex:SIGINT';
+
+/**
+ * In the relaunched child: a SIGINT the launcher got is this process's too, once. Ctrl-C in a terminal reaches
+ * both processes (one process group), but `kill -INT <pid>` from a supervisor or a script reaches the launcher
+ * alone, which used to ignore it: the work went on. A second SIGINT means "quit now" to the commands that stop
+ * gracefully, so the launcher's word counts only when this process did not get one itself just then.
+ */
+function takeInterruptsFromLauncher(): void {
+  let own = 0;
+  const mark = () => (own = Date.now());
+  // Seen only while the command listens for SIGINT itself: a listener of ours alone would take away Node's
+  // default (exit at once), which the other commands rely on.
+  process.on('newListener', (event, fn) => {
+    if (event === 'SIGINT' && fn !== mark && !process.listeners('SIGINT').includes(mark)) process.prependListener('SIGINT', mark);
+  });
+  process.on('removeListener', (event) => {
+    if (event === 'SIGINT' && process.listeners('SIGINT').every((l) => l === mark)) process.off('SIGINT', mark);
+  });
+  process.on('message', (m) => {
+    if (m !== INTERRUPT_MESSAGE) return;
+    const sent = Date.now();
+    // the terminal's own SIGINT to this process may be handled just after the message
+    setTimeout(() => {
+      if (own < sent - 500) process.kill(process.pid, 'SIGINT');
+    }, 100);
+  });
 }
 
 /**
  * Runs the same script again in a child Node with CLI_NODE_FLAGS (stdio shared, so pipes and the terminal work as
- * before), forwards SIGTERM/SIGHUP to it (Ctrl-C reaches both through the terminal; this process waits for the
- * child), and ends as the child ended: its exit code, or the same signal. Never returns.
+ * before), forwards SIGTERM/SIGHUP to it and SIGINT as a message (Ctrl-C in a terminal reaches both processes),
+ * and ends as the child ended: its exit code, or the same signal. Never returns.
  */
 export async function runWithNodeFlags(argv: readonly string[] = process.argv): Promise<never> {
   // (the channel tells the child when this process is gone: see stopWithLauncher)
   const child = spawn(process.execPath, [...CLI_NODE_FLAGS, ...process.execArgv, ...argv.slice(1)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [RELAUNCHED]: '1' } });
   const forward = (sig: NodeJS.Signals) => () => void child.kill(sig);
   const handlers: Array<[NodeJS.Signals, () => void]> = [
-    ['SIGINT', () => undefined], // the terminal sends it to the child too; the child decides how to stop
+    // passed as a message: the child takes it unless the terminal gave it the same SIGINT (takeInterruptsFromLauncher)
+    ['SIGINT', () => void (child.connected && child.send(INTERRUPT_MESSAGE, () => undefined))],
     ['SIGTERM', forward('SIGTERM')],
     ['SIGHUP', forward('SIGHUP')],
   ];

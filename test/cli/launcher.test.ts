@@ -18,15 +18,24 @@ writeFileSync(
   script,
   `import { relaunchWithNodeFlags, semiSpaceMb } from ${JSON.stringify(pathToFileURL(path.join(repoRoot, 'src/cli/node-flags.ts')).href)};
 await relaunchWithNodeFlags(process.argv, new Set(['batchy']));
+if (process.argv.includes('graceful')) {
+  // (listening before it says it runs) stops a second after its first SIGINT, as process does; a second SIGINT would show
+  let n = 0;
+  process.on('SIGINT', () => {
+    process.stdout.write('sigint ' + ++n + '\\n');
+    setTimeout(() => process.exit(130), 1000);
+  });
+}
 process.stdout.write('semi=' + semiSpaceMb() + ' relaunched=' + (process.env.VIDEODEX_NODE_RELAUNCHED ?? '') + ' pid=' + process.pid + '\\n');
-if (process.argv.includes('hang')) setInterval(() => {}, 1000); else process.exitCode = 7;
+if (process.argv.includes('hang') || process.argv.includes('graceful')) setInterval(() => {}, 1000); else process.exitCode = 7;
 `,
 );
 
-function run(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function run(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void, options: { detached?: boolean } = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
   delete env.VIDEODEX_NODE_RELAUNCHED;
-  const child = spawn(process.execPath, ['--import', loader, script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // detached: a process group of its own, as a shell gives a job, that the test can signal as a terminal does
+  const child = spawn(process.execPath, ['--import', loader, script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: Boolean(options.detached) });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -87,6 +96,27 @@ describe('the videodex launcher', () => {
     expect(r.signal).toBe('SIGTERM');
     // and the child is gone, not left running on its own
     expect(await goneWithin(Number(/pid=(\d+)/.exec(r.stdout)![1]), 10_000)).toBe(true);
+  });
+
+  it('passes a SIGINT sent to the launcher alone to the child, once', async () => {
+    const r = await run(['batchy', 'graceful'], (line, child) => {
+      if (line.includes('semi=')) child.kill('SIGINT');
+    });
+    expect(r.stdout).toMatch(/semi=64 relaunched=1 pid=\d+\nsigint 1\n$/);
+    expect(r.code).toBe(130);
+  });
+
+  it('a SIGINT to the whole process group (Ctrl-C in a terminal) reaches the child once, not twice', async () => {
+    const group = (line: string, child: ReturnType<typeof spawn>) => {
+      if (line.includes('semi=')) process.kill(-child.pid!, 'SIGINT');
+    };
+    const graceful = await run(['batchy', 'graceful'], group, { detached: true });
+    expect(graceful.stdout).toMatch(/semi=64 relaunched=1 pid=\d+\nsigint 1\n$/);
+    expect(graceful.code).toBe(130);
+    // a command with no SIGINT handler of its own stops at once, as Node does by default
+    const plain = await run(['batchy', 'hang'], group, { detached: true });
+    expect(plain.signal).toBe('SIGINT');
+    expect(await goneWithin(Number(/pid=(\d+)/.exec(plain.stdout)![1]), 10_000)).toBe(true);
   });
 
   it('stops the child when the launcher is killed outright (SIGKILL cannot be passed on)', async () => {
