@@ -18,7 +18,7 @@ import type { InputRecord, VideoStore } from '../store/index.js';
 import type { Failure, InputStatus, RunEvent, RunSummary, StageOutcome } from './run-events.js';
 import type { Stage, StageContext } from './stage.js';
 import { orderStages } from './stage-order.js';
-import { mergeSourceInto, mergeTagged, pointedAt } from './record-merge.js';
+import { mergeSourceInto, mergeTagged, pointedAt, relisted } from './record-merge.js';
 
 export const ACQUIRE_VERSION = '1';
 
@@ -202,7 +202,9 @@ export class PipelineRunner {
         if (!video) {
           video = newVideo(id, acquired.source, { path: acquired.path, bytes: acquired.bytes, sha256: acquired.sha256, storage: acquired.storage }, now);
         } else {
+          // the same source with another list row (a label fixed, --force acquire) takes the row
           video = mergeSourceInto(video, acquired.source);
+          video = relisted(video, item) ?? video;
           // The earlier copy may be gone; point at the one we have now.
           if (!(await stat(video.file.path).catch(() => null))) video = await pointedAt(video, acquired.path, acquired.storage, { forgetGone: false });
           // Otherwise this is a second copy of a video already kept (another URL, a copy of the same file): one
@@ -212,6 +214,13 @@ export class PipelineRunner {
         video = mergeTagged(video, acquired.tags ?? [], acquired.categories ?? []);
         video = { ...video, stages: { ...video.stages, acquire: entry }, updatedAt: now };
         await store.upsert(video);
+      } else if (video) {
+        const relabelled = relisted(video, item);
+        if (relabelled) {
+          logger.info({ input: item.raw, id, list: relabelled.source.list ?? null }, 'list row changed since acquisition: the record takes it');
+          video = { ...relabelled, updatedAt: new Date().toISOString() };
+          if (!options.dryRun) await store.upsert(video);
+        }
       }
       if (!video) throw new Error(`internal: record ${id} vanished`);
       return this.runStages(item, video, options, signal, emit, summary, ran);

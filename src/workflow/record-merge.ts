@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Category, SourceInfo, Tag, Video } from '../core/index.js';
+import type { InputItem } from '../sources/index.js';
 
 /** Keeps a second place the same content came from, once. */
 export function mergeSourceInto(video: Video, source: SourceInfo): Video {
@@ -47,4 +48,30 @@ export async function pointedAt(video: Video, to: string, storage: NonNullable<V
     source = promoted;
   }
   return { ...video, source, alsoFrom, file: { ...video.file, path: to, storage }, updatedAt: new Date().toISOString() };
+}
+
+/**
+ * The record with what its list row says now, when the row (label, split, or the list and row it came from)
+ * differs from the one the video was acquired with; null when nothing changed or the record has no source for
+ * this input. A label fixed in the list, or the same file in another list, relabels the video on the next run
+ * (the last list run wins); the acquisition was the same, so it is not repeated, and tagging and classification,
+ * which read the label, run again. The acquisition's copy of the old label goes with it.
+ */
+export function relisted(video: Video, item: InputItem): Video | null {
+  const row = item.list;
+  const url = item.kind === 'local' ? item.path : item.url;
+  if (!row || !url) return null;
+  const sources = [video.source, ...video.alsoFrom];
+  const at = sources.findIndex((s) => s.url === url);
+  if (at < 0) return null;
+  const was = sources[at]!.list;
+  if (was && was.file === row.file && was.row === row.row && was.label === row.label && was.split === row.split) return null;
+  const list: NonNullable<SourceInfo['list']> = { ...was, ...row };
+  if (row.label === undefined) delete list.label;
+  if (row.split === undefined) delete list.split;
+  const source = { ...sources[at]!, list };
+  const oldLabel = was?.label;
+  const categories = video.categories.filter((c) => !(oldLabel !== undefined && oldLabel !== row.label && c.source === 'list' && c.name === oldLabel && c.kind === undefined));
+  const moved = at === 0 ? { ...video, source, categories } : { ...video, alsoFrom: video.alsoFrom.map((s, i) => (i === at - 1 ? source : s)), categories };
+  return row.label ? mergeTagged(moved, [], [{ name: row.label, source: 'list' }]) : moved;
 }

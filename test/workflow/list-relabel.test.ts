@@ -1,0 +1,52 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { makeTestVideo, tempDir } from '../helpers/media.js';
+
+/** A row of a labelled list that changes after its video was processed: the next run takes it, acquiring nothing. */
+describe('a list row changed after its video was processed', () => {
+  const t = tempDir();
+  const data = () => ['--data-dir', path.join(t.dir, 'data')];
+  const video = () => path.join(t.dir, 'a.mp4');
+  const show = async () => JSON.parse((await runCli(['show', video(), ...data()])).stdout) as { source: { list?: Record<string, unknown> }; categories: Array<{ name: string; source: string; kind?: string }>; stages: Record<string, { at: string }> };
+  const run = async (list: string) => {
+    const r = await runCli(['process', '-i', list, '--json', ...data()]);
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; done?: number; unchanged?: number });
+  };
+
+  beforeAll(async () => {
+    await makeTestVideo(video(), { seconds: 1 });
+  });
+  afterAll(() => t.cleanup());
+
+  it('relabels it (a label fixed in the list, the same file in another list), with no old label left behind', async () => {
+    const list = path.join(t.dir, 'train.csv');
+    writeFileSync(list, 'url,label,split\na.mp4,cooking,train\n');
+    await run(list);
+    const first = await show();
+    expect(first.source.list).toMatchObject({ label: 'cooking', split: 'train', row: 2 });
+    const acquiredAt = first.stages.acquire!.at;
+
+    // the label and split fixed in the list
+    writeFileSync(list, 'url,label,split\na.mp4,baking,val\n');
+    expect((await run(list)).at(-1)).toMatchObject({ type: 'summary', done: 1, unchanged: 0 });
+    const fixed = await show();
+    expect(fixed.source.list).toMatchObject({ file: list, row: 2, label: 'baking', split: 'val' });
+    expect(fixed.categories.filter((c) => c.source === 'list').map((c) => c.name)).toEqual(['baking']);
+    expect(fixed.stages.acquire!.at).toBe(acquiredAt);
+    expect(JSON.parse((await runCli(['search', 'category:baking', '--json', ...data()])).stdout).total).toBe(1);
+    expect(JSON.parse((await runCli(['search', 'category:cooking', '--json', ...data()])).stdout).total).toBe(0);
+    // nothing changed since: nothing to do
+    expect((await run(list)).at(-1)).toMatchObject({ type: 'summary', done: 0, unchanged: 1 });
+
+    // another list naming the same file: the last list run wins
+    const other = path.join(t.dir, 'more.csv');
+    writeFileSync(other, '# relabelled\nurl,label\na.mp4,frying\n');
+    await run(other);
+    const moved = await show();
+    expect(moved.source.list).toEqual({ file: other, row: 3, label: 'frying' });
+    expect(moved.categories.filter((c) => c.source === 'list').map((c) => c.name)).toEqual(['frying']);
+  });
+});
