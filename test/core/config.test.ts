@@ -49,6 +49,25 @@ describe('config', () => {
     expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(/config\.ini: \[Concurrency\] Downlods is not a key videodex knows \(did you mean Downloads\?\)/);
   });
 
+  it('never shows a line with no "=" that holds no key: it may be a secret written with a colon or pasted alone', () => {
+    for (const [line, at] of [['AccessKey: sk-live-SECRET123456', 3], ['sk-live-SECRET123456', 3], ['SECRET123456abcdef', 3], ['sk-live-SECRET123456', 1]] as const) {
+      const { file, dir } = withIni(at === 1 ? `${line}\n[QwenVL]\n` : `[QwenVL]\nModel = qwen\n${line}\n`);
+      let message = '';
+      try {
+        loadConfig({ file, cwd: dir, env: {} });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/it may (hold|be) a secret/);
+      expect(message).not.toContain('SECRET');
+      if (line.includes(':')) expect(message).toContain(`config.ini:${at}:`);
+    }
+    // a misspelt key alone on its line is still named, with the suggestion
+    const { file, dir } = withIni('[Concurrency]\nDownlods\n');
+    expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(/Downlods is not a key videodex knows \(did you mean Downloads\?\)/);
+  });
+
   it('stops on an unknown section', () => {
     const { file, dir } = withIni('[Concurency]\nCpu = 3\n');
     expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(/\[Concurency\] is not a section videodex knows \(did you mean Concurrency\?\)/);

@@ -149,6 +149,10 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       const keys = Object.keys(CONFIG_SPEC[section]);
       for (const [rawKey, raw] of Object.entries(body as Record<string, unknown>)) {
         const key = findCaseInsensitive(keys, rawKey);
+        if (!key && raw === true && !suggest(keys, rawKey)) {
+          // a word alone on its line, like no key: perhaps a secret pasted by itself
+          throw new ConfigError(`${where}: [${section}] a line with no "=" holds no key videodex knows (its text is not shown: it may be a secret); keys: ${keys.join(', ')}`);
+        }
         if (!key) {
           throw new ConfigError(
             `${where}: [${section}] ${rawKey} is not a key videodex knows${suggest(keys, rawKey)}; keys: ${keys.join(', ')}`,

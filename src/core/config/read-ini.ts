@@ -41,6 +41,11 @@ export function readIni(text: string, where: string): IniSections {
     }
     const eq = line.indexOf('=');
     const key = (eq < 0 ? line : line.slice(0, eq)).trim();
+    // A line with no `=` whose text is no key name (`AccessKey: sk-...`, a key pasted alone) is shown by its
+    // number only: its text may be the secret.
+    if (eq < 0 && !/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) {
+      throw new ConfigError(`${at}: ${section === null ? '' : `[${section}] `}this line is not Key = value (its text is not shown: it may hold a secret)`);
+    }
     if (section === null || body === null) throw new ConfigError(`${at}: ${key} = ... sits outside any section; put it under a [Section] header`);
     if (!key) throw new ConfigError(`${at}: [${section}] = ... has no key; write Key = value`);
     const id = `${section.toLowerCase()}.${key.toLowerCase()}`;
