@@ -171,6 +171,21 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       expect(all.length).toBe(videos.length);
     });
 
+    it('tag: and category: match the record tags and categories, not the raw model answer; tag: as tag names are written', async () => {
+      const base = makeVideo({ n: 9001, title: 'raw answer check', tags: ['slow-motion'], categories: ['sports'] });
+      // the model said Dogs, Automobile and Vehicles; tagging dropped them (a rule, AiTags = false)
+      const v: Video = { ...base, ai: { ...base.ai!, tags: ['Dogs', 'Automobile'], category: 'Vehicles' } };
+      await store.upsert(v);
+      try {
+        const ids = async (text: string) => (await store.search({ text, limit: 1000, facets: false })).hits.map((h) => h.id);
+        for (const q of ['tag:dogs', 'tag:dog', 'tag:automobile', 'category:vehicles']) expect(await ids(q), q).not.toContain(v.id);
+        for (const q of ['tag:"slow motion"', 'tag:Slow-Motion', 'tag:slow-motion', 'category:sports']) expect(await ids(q), q).toContain(v.id);
+        expect((await store.search({ tags: ['Slow Motion'], limit: 1000, facets: false })).hits.map((h) => h.id)).toContain(v.id);
+      } finally {
+        await store.delete(v.id);
+      }
+    });
+
     it('updates the index on upsert and removes it on delete', async () => {
       const v = makeVideo({ n: 900, title: 'Zebra crossing', tags: ['striped'], description: 'black and white' });
       await store.upsert(v);

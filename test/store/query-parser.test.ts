@@ -64,7 +64,10 @@ describe('query language', () => {
     expect(parseQuery('Café').where).toEqual({ kind: 'text', value: 'cafe' });
     expect(parseQuery('danc*').where).toEqual({ kind: 'text', value: 'danc', prefix: true });
     expect(parseQuery('slow-motion').where).toEqual({ kind: 'text', value: 'slow motion', phrase: true });
-    expect(parseQuery('tag:"Slow  Motion"').where).toEqual({ kind: 'label', field: 'tag', value: 'slow motion' });
+    // a tag as tag names are written: words joined by '-'
+    expect(parseQuery('tag:"Slow  Motion"').where).toEqual({ kind: 'label', field: 'tag', value: 'slow-motion' });
+    expect(parseQuery('tag:Slow-Motion').where).toEqual({ kind: 'label', field: 'tag', value: 'slow-motion' });
+    expect(parseQuery('category:"Slow  Motion"').where).toEqual({ kind: 'label', field: 'category', value: 'slow motion' });
     expect(parseQuery('日本 ビデオ').where).toMatchObject({ kind: 'and', nodes: [{ value: '日本' }, { value: 'ビデオ' }] });
   });
 

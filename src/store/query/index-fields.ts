@@ -1,8 +1,12 @@
 import type { Video } from '../../core/index.js';
 import { capIndexText, indexText, normalizeText } from './text.js';
 
-/** Bump when indexFields or the tokenizer changes what is indexed: stores rebuild their search columns on migrate. */
-export const INDEX_VERSION = 1;
+/**
+ * Bump when indexFields or the tokenizer changes what is indexed: stores rebuild their search columns on migrate.
+ * 2: `tag:` and `category:` index the record's own tags and categories only, not the model's raw answer (a tag a
+ * rule removed, or AiTags = false, still matched), and tag labels are tag names' form (`slow-motion`).
+ */
+export const INDEX_VERSION = 2;
 
 /** The searchable text fields, strongest first, with the weights every store uses for ranking. */
 export const TEXT_FIELDS = ['title', 'tags', 'description', 'file'] as const;
@@ -62,6 +66,24 @@ function label(s: string): string {
   return normalizeText(s).trim().replace(/\s+/g, ' ');
 }
 
+/**
+ * A tag's label as `tag:` compares it: words joined by `-`, as tag names are stored (`slow motion` and `Slow-Motion`
+ * are `slow-motion`), lower case and without diacritics, as every label. Names tagging made are unchanged by it; a
+ * name with no letter or digit keeps its own text, so it can still be asked for.
+ */
+export function tagLabel(s: string): string {
+  const words = normalizeText(s)
+    .split(/[^\p{L}\p{N}:+#.]+/u)
+    .map((w) => w.replace(/^[.:]+|[.:]+$/g, ''))
+    .filter(Boolean);
+  return words.length ? words.join('-') : label(s);
+}
+
+/** A label a query names (`tag:`, `category:`, `codec:`...), in the form that field's labels are indexed in. */
+export function labelValue(field: string, raw: string): string {
+  return field === 'tag' ? tagLabel(raw) : label(raw);
+}
+
 function uniq(xs: string[]): string[] {
   return [...new Set(xs.filter((x) => x !== ''))];
 }
@@ -84,8 +106,10 @@ function baseName(p: string): string {
  */
 export function labelFields(video: Video): Pick<IndexFields, 'tags' | 'categories'> {
   return {
-    tags: uniq([...video.tags.map((t) => label(t.name)), ...(video.ai?.tags ?? []).map(label)]),
-    categories: uniq([...video.categories.map((c) => label(c.name)), ...(video.ai?.category ? [label(video.ai.category)] : [])]),
+    // the record's own: what the model answered reaches them through tagging and classification, which a rule or
+    // a setting may overrule
+    tags: uniq(video.tags.map((t) => tagLabel(t.name))),
+    categories: uniq(video.categories.map((c) => label(c.name))),
   };
 }
 

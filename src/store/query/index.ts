@@ -12,7 +12,7 @@ export {
   FACET_SIZE,
 } from './query-plan.js';
 export type { QueryPlan, TextTerm, KeysetCursor, SortField } from './query-plan.js';
-export { indexFields, labelFields, tagText, labelsMoved, onlyStagesMoved, sameList, hasFailedStage, INDEX_VERSION, resolutionClass, isoDate, TEXT_FIELDS, TEXT_WEIGHTS } from './index-fields.js';
+export { indexFields, labelFields, tagLabel, tagText, labelsMoved, onlyStagesMoved, sameList, hasFailedStage, INDEX_VERSION, resolutionClass, isoDate, TEXT_FIELDS, TEXT_WEIGHTS } from './index-fields.js';
 export type { IndexFields, TextField } from './index-fields.js';
 export { matches, compareBySort, facetCounts, topFacet, inRange, inTime } from './evaluate.js';
 export { highlight } from './highlight.js';

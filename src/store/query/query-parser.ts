@@ -12,6 +12,7 @@
 import { editDistance, QueryError } from '../../core/index.js';
 import type { HasWhat, LabelField, QueryNode, Range, RangeField, SearchQuery, SortKey, TimeField, TimeRange } from '../search-query.js';
 import { SORT_KEYS } from '../search-query.js';
+import { labelValue } from './index-fields.js';
 import { normalizeText, tokenize } from './text.js';
 
 export const MAX_QUERY_LENGTH = 4096;
@@ -375,7 +376,7 @@ class Parser {
     };
     switch (spec.type) {
       case 'label': {
-        let value = normalizeText(v).trim().replace(/\s+/g, ' ');
+        let value = labelValue(spec.field, v);
         if (value === '') bad(`'${v}' has nothing to match`);
         value = (spec.aliases && own(spec.aliases, value)) ?? value;
         if (spec.values && !spec.values.includes(value)) bad(`'${v}' is not one of ${spec.values.join(', ')}`, suggestion(spec.values, value));

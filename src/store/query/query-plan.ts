@@ -1,6 +1,6 @@
 import { QueryError } from '../../core/index.js';
 import type { QueryNode, SearchQuery, SortKey } from '../search-query.js';
-import type { IndexFields } from './index-fields.js';
+import { labelValue, type IndexFields } from './index-fields.js';
 import { checkedSortKey, MAX_LIMIT, parseQuery, sortKeyOf } from './query-parser.js';
 import { normalizeText } from './text.js';
 
@@ -36,7 +36,7 @@ export interface QueryPlan {
 
 function labels(field: 'tag' | 'category' | 'action', values: string[] | undefined, mode: 'all' | 'any' | 'none'): QueryNode[] {
   if (!values?.length) return [];
-  const leaves: QueryNode[] = values.map((v) => ({ kind: 'label', field, value: normalizeText(v).trim().replace(/\s+/g, ' ') }));
+  const leaves: QueryNode[] = values.map((v) => ({ kind: 'label', field, value: labelValue(field, v) }));
   if (mode === 'all') return leaves;
   if (mode === 'none') return leaves.map((node) => ({ kind: 'not', node }));
   return [{ kind: 'or', nodes: leaves }];
