@@ -1,5 +1,5 @@
 import type { Tag, Video, VideoPatch } from '../core/index.js';
-import type { Tagger, TaggerContext } from '../tagging/index.js';
+import { normalizeTag, TAGGING_STATE_KEY, type Tagger, type TaggerContext } from '../tagging/index.js';
 import type { Stage, StageContext } from '../workflow/index.js';
 import type { PluginExporter, PluginTagger, VideodexPlugin } from './plugin-api.js';
 import { PluginError } from './plugin-error.js';
@@ -62,21 +62,46 @@ export function adaptPluginStage(plugin: VideodexPlugin, stage: Stage): Stage {
   return adapted;
 }
 
+/** Longest tag name a plugin may give: past it, the plugin is answering with something that is not a tag. */
+const MAX_TAG_NAME = 100;
+
+/**
+ * A tag a plugin gave, as every tag is stored: its name normalised as tag names are (lower case, words joined by
+ * `-`; a plural stays, the plugin chose its words), a confidence only within 0..1, credited to the plugin. Null for a name with
+ * nothing left (`"  "`); a name too long to be a tag fails the plugin's stage for this video.
+ */
+function pluginTag(pluginName: string, what: string, raw: Partial<Tag>, rule: string): Tag | null {
+  const name = normalizeTag(raw.name!, { keepPlural: true });
+  if (!name) return null;
+  if (name.length > MAX_TAG_NAME) throw new PluginError(pluginName, `${what}: a tag name of ${name.length} characters (at most ${MAX_TAG_NAME}): ${name.slice(0, 40)}...`);
+  const confidence = typeof raw.confidence === 'number' && raw.confidence >= 0 && raw.confidence <= 1 ? raw.confidence : undefined;
+  return { name, source: 'plugin', rule: typeof raw.rule === 'string' && raw.rule ? raw.rule : rule, ...(confidence !== undefined ? { confidence } : {}) };
+}
+
+/**
+ * A plugin stage's tags replace the ones its last run gave (on the record, in `extra[plugin].tags`, and in the
+ * tags tagging carries over, where one dropped since would otherwise live on); the `tag` stage merges them with
+ * the other taggers' (the strongest evidence of a name wins), so a name another tagger gave is credited too.
+ */
 function creditTags(pluginName: string, video: Video, patch: VideoPatch): VideoPatch {
   if (!Array.isArray(patch.tags)) return patch;
-  const before = new Set(video.tags.map((t) => t.name));
   const added: Tag[] = [];
   for (const t of patch.tags as unknown[]) {
-    const tag = typeof t === 'string' ? { name: t } : (t as Partial<Tag>);
-    if (!tag || typeof tag.name !== 'string' || !tag.name || before.has(tag.name)) continue;
-    added.push({ name: tag.name, source: 'plugin', rule: tag.rule ?? pluginName, ...(typeof tag.confidence === 'number' ? { confidence: tag.confidence } : {}) });
+    const raw = typeof t === 'string' ? { name: t } : (t as Partial<Tag>);
+    if (!raw || typeof raw.name !== 'string') continue;
+    const tag = pluginTag(pluginName, 'stage', raw, pluginName);
+    if (tag && !added.some((a) => a.name === tag.name)) added.push(tag);
   }
   const extra = { ...video.extra, ...(patch.extra ?? {}) };
   const mine = extra[pluginName] && typeof extra[pluginName] === 'object' ? (extra[pluginName] as Record<string, unknown>) : {};
-  const previous = Array.isArray(mine.tags) ? (mine.tags as Tag[]).filter((t) => !added.some((a) => a.name === (typeof t === 'string' ? t : t.name))) : [];
-  extra[pluginName] = { ...mine, tags: [...previous, ...added] };
+  const before = Array.isArray(video.extra?.[pluginName] && (video.extra[pluginName] as { tags?: unknown }).tags) ? ((video.extra[pluginName] as { tags: unknown[] }).tags) : [];
+  const given = new Set(before.map((p) => (typeof p === 'string' ? `${p}\u001f${pluginName}` : `${(p as Tag).name}\u001f${(p as Tag).rule ?? pluginName}`)));
+  const wasGiven = (t: Tag) => t.source === 'plugin' && given.has(`${t.name}\u001f${t.rule ?? pluginName}`);
+  extra[pluginName] = { ...mine, tags: added };
+  const state = extra[TAGGING_STATE_KEY] as { carried?: unknown } | undefined;
+  if (state && Array.isArray(state.carried)) extra[TAGGING_STATE_KEY] = { ...state, carried: (state.carried as Tag[]).filter((t) => !wasGiven(t)) };
   const { tags: _dropped, ...rest } = patch;
-  return { ...rest, tags: [...video.tags, ...added], extra };
+  return { ...rest, tags: [...video.tags.filter((t) => !wasGiven(t)), ...added], extra };
 }
 
 /** A plugin tagger as the `tag` stage sees it: errors name the plugin, tags are checked and credited. */
@@ -85,11 +110,10 @@ export function adaptPluginTagger(plugin: VideodexPlugin, tagger: PluginTagger):
     if (!Array.isArray(result)) throw new PluginError(plugin.name, `tagger ${tagger.name}: returned ${typeof result}, not a list of tags`);
     const out: Tag[] = [];
     for (const t of result) {
-      const tag = typeof t === 'string' ? { name: t } : (t as Partial<Tag>);
-      if (!tag || typeof tag.name !== 'string') throw new PluginError(plugin.name, `tagger ${tagger.name}: a tag without a name`);
-      if (!tag.name) continue;
-      const confidence = typeof tag.confidence === 'number' && tag.confidence >= 0 && tag.confidence <= 1 ? tag.confidence : undefined;
-      out.push({ name: tag.name, source: 'plugin', rule: tag.rule ?? `${plugin.name}/${tagger.name}`, ...(confidence !== undefined ? { confidence } : {}) });
+      const raw = typeof t === 'string' ? { name: t } : (t as Partial<Tag>);
+      if (!raw || typeof raw.name !== 'string') throw new PluginError(plugin.name, `tagger ${tagger.name}: a tag without a name`);
+      const tag = pluginTag(plugin.name, `tagger ${tagger.name}`, raw, `${plugin.name}/${tagger.name}`);
+      if (tag) out.push(tag);
     }
     return out;
   };

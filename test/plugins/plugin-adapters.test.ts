@@ -16,12 +16,30 @@ describe('plugin adapters', () => {
     const v = makeRecord();
     v.tags = [{ name: 'hd', source: 'metadata', confidence: 1 }];
     const patch = await adapted.run(v, ctx);
-    expect(patch.tags).toEqual([
-      { name: 'hd', source: 'metadata', confidence: 1 },
-      { name: 'shiny', source: 'plugin', rule: 'demo' },
-      { name: 'blurry', source: 'plugin', rule: 'demo', confidence: 0.4 },
-    ]);
-    expect(patch.extra!.demo).toEqual({ score: 1, tags: [{ name: 'shiny', source: 'plugin', rule: 'demo' }, { name: 'blurry', source: 'plugin', rule: 'demo', confidence: 0.4 }] });
+    // a name another tagger gave is credited too: the tag stage keeps the strongest evidence
+    const mine = [{ name: 'shiny', source: 'plugin', rule: 'demo' }, { name: 'blurry', source: 'plugin', rule: 'demo', confidence: 0.4 }, { name: 'hd', source: 'plugin', rule: 'demo', confidence: 1 }];
+    expect(patch.tags).toEqual([{ name: 'hd', source: 'metadata', confidence: 1 }, ...mine]);
+    expect(patch.extra!.demo).toEqual({ score: 1, tags: mine });
+  });
+
+  it('a stage run again replaces the tags it gave, on the record and in what tagging carries; names are tag names', async () => {
+    let say: unknown[] = ['red'];
+    const stage: Stage = { name: 's', version: '1', needs: [], resource: 'cpu', inputHash: () => 'h', run: async () => ({ tags: say }) as never };
+    const adapted = adaptPluginStage(plugin, stage);
+    const v = makeRecord();
+    v.tags = [{ name: 'hd', source: 'metadata', confidence: 1 }];
+    const first = { ...v, ...(await adapted.run(v, ctx)) } as typeof v;
+    // the tag stage has since carried the plugin's tag over (as it carries what others give)
+    first.extra = { ...first.extra, _tagging: { carried: [{ name: 'red', source: 'plugin', rule: 'demo' }, { name: 'vlog', source: 'metadata' }], produced: [] } };
+    say = ['Blue Sky', '  ', 'RED!', { name: 'x', confidence: 7 }];
+    const second = await adapted.run(first, ctx);
+    expect(second.tags).toEqual([{ name: 'hd', source: 'metadata', confidence: 1 }, { name: 'blue-sky', source: 'plugin', rule: 'demo' }, { name: 'red', source: 'plugin', rule: 'demo' }, { name: 'x', source: 'plugin', rule: 'demo' }]);
+    say = ['blue sky'];
+    const third = await adapted.run({ ...first, ...second } as typeof v, ctx);
+    expect(third.tags).toEqual([{ name: 'hd', source: 'metadata', confidence: 1 }, { name: 'blue-sky', source: 'plugin', rule: 'demo' }]);
+    expect((third.extra!._tagging as { carried: unknown[] }).carried).toEqual([{ name: 'vlog', source: 'metadata' }]);
+    say = ['a'.repeat(3000)];
+    await expect(adapted.run(v, ctx)).rejects.toThrow(/plugin demo: stage: a tag name of 3000 characters \(at most 100\)/);
   });
 
   it('turns a throw from inputHash or skipReason into a failure of run, not of the whole run', async () => {

@@ -141,4 +141,49 @@ describe('plugins in the pipeline', () => {
       await app.close();
     }
   });
+
+  it('a plugin stage run again replaces its tags (none left behind); its tag wins over a weaker one of the same name', async () => {
+    writePlugin(
+      path.join(dir, 'plugins'),
+      'flip',
+      `export default {
+  name: 'flip', version: '1.0.0', apiVersion: 1,
+  stages: [{
+    name: 'flip', version: '1', needs: ['probe'], resource: 'cpu',
+    inputHash: () => String(globalThis.__flip),
+    async run(video) { return { tags: [{ name: globalThis.__flip, confidence: 0.9 }, 'Named Tag!', '  ', 'Dogs', 'dogs'] }; },
+  }],
+};
+`,
+    );
+    const videos = path.join(dir, 'flips');
+    mkdirSync(videos);
+    // the file name gives the tag dark too, at a lower confidence
+    await makeTestVideo(path.join(videos, 'dark_clip.mp4'), { seconds: 1, width: 160, height: 120, fps: 10 });
+    const app = testApp(dir, { 'Plugins.Modules': './plugins/flip.mjs', 'Paths.DataDir': path.join(dir, 'flip-data') });
+    const g = globalThis as { __flip?: string };
+    try {
+      const seen: string[][] = [];
+      for (const tag of ['red', 'blue', 'red', 'dark']) {
+        g.__flip = tag;
+        const summary = await app.process([videos]);
+        expect(summary.failures).toEqual([]);
+        const [video] = await (await app.store()).findByPath(path.join(videos, 'dark_clip.mp4'));
+        seen.push(video!.tags.filter((t) => t.source === 'plugin').map((t) => t.name).sort());
+        if (tag === 'dark') {
+          expect(video!.tags.filter((t) => t.name === 'dark')).toEqual([{ name: 'dark', source: 'plugin', rule: 'flip', confidence: 0.9 }]);
+          expect((video!.extra.flip as { tags: unknown[] }).tags).toHaveLength(3);
+        }
+      }
+      expect(seen).toEqual([
+        ['dogs', 'named-tag', 'red'],
+        ['blue', 'dogs', 'named-tag'],
+        ['dogs', 'named-tag', 'red'],
+        ['dark', 'dogs', 'named-tag'],
+      ]);
+    } finally {
+      delete g.__flip;
+      await app.close();
+    }
+  });
 });
