@@ -68,6 +68,23 @@ describe('config', () => {
     expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(/Downlods is not a key videodex knows \(did you mean Downloads\?\)/);
   });
 
+  it('reads a relative path in a config file as relative to the file; from a flag or the environment, to the working folder', () => {
+    const { file, dir } = withIni('[Paths]\nDataDir = data\nCacheDir = ../shared-cache\n[Tagging]\nRulesFile = rules.yaml\n[Plugins]\nModules = ./plugins/p.mjs, some-package\n');
+    const elsewhere = path.join(dir, 'work', 'elsewhere');
+    const c = loadConfig({ file, cwd: elsewhere, env: {} }).config;
+    expect(c.Paths.DataDir).toBe(path.join(dir, 'data'));
+    expect(c.Paths.CacheDir).toBe(path.join(path.dirname(dir), 'shared-cache'));
+    expect(c.Database.Path).toBe(path.join(dir, 'data', 'videodex.db'));
+    expect(c.Tagging.RulesFile).toBe(path.join(dir, 'rules.yaml'));
+    expect(c.Plugins.Modules).toEqual([path.join(dir, 'plugins', 'p.mjs'), 'some-package']);
+    const fromEnv = loadConfig({ file, cwd: elsewhere, env: { VIDEODEX_PATHS_DATADIR: 'mine' } }).config;
+    expect(fromEnv.Paths.DataDir).toBe(path.join(elsewhere, 'mine'));
+    const fromFlag = loadConfig({ file, cwd: elsewhere, env: {}, overrides: { 'Tagging.RulesFile': 'r.yaml' } }).config;
+    expect(fromFlag.Tagging.RulesFile).toBe(path.join(elsewhere, 'r.yaml'));
+    // not set anywhere: the default, in the working folder
+    expect(loadConfig({ file: withIni('[General]\nIdLength = 20\n').file, cwd: elsewhere, env: {} }).config.Paths.DataDir).toBe(path.join(elsewhere, 'videodex-data'));
+  });
+
   it('stops on an unknown section', () => {
     const { file, dir } = withIni('[Concurency]\nCpu = 3\n');
     expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(/\[Concurency\] is not a section videodex knows \(did you mean Concurrency\?\)/);

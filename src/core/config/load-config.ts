@@ -195,26 +195,36 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     sources[dotted] = 'flag';
   }
 
-  deriveDefaults(values, cwd);
+  // A path written in a config file is relative to that file's folder (`--config /srv/lib/config.ini` with
+  // `DataDir = data` is /srv/lib/data wherever videodex runs, not a new empty library beside the caller); one from
+  // a flag or the environment, or a default, to the working folder.
+  const fileDir = file ? path.dirname(file) : cwd;
+  deriveDefaults(values, cwd, (section, key) => (sources[`${section}.${key}`] === 'file' ? fileDir : cwd));
   const config = deepFreeze(values) as unknown as Config;
   return { config, sources: Object.freeze(sources), file };
 }
 
-function deriveDefaults(values: Record<string, Record<string, unknown>>, cwd: string): void {
+/** The folder a key's relative path is relative to. */
+type BaseOf = (section: SectionName, key: string) => string;
+
+function deriveDefaults(values: Record<string, Record<string, unknown>>, cwd: string, baseOf: BaseOf): void {
   const paths = values.Paths!;
   // empty means the default, as it does for every other path (not the working folder, which would fill it)
-  const dataDir = path.resolve(cwd, String(paths.DataDir || keySpec('Paths', 'DataDir')!.default));
+  const dataDir = paths.DataDir ? path.resolve(baseOf('Paths', 'DataDir'), String(paths.DataDir)) : path.resolve(cwd, String(keySpec('Paths', 'DataDir')!.default));
   paths.DataDir = dataDir;
-  const within = (v: unknown, name: string) => (v ? path.resolve(cwd, String(v)) : path.join(dataDir, name));
-  paths.MediaDir = within(paths.MediaDir, 'media');
-  paths.CacheDir = within(paths.CacheDir, 'cache');
-  paths.KeyframesDir = within(paths.KeyframesDir, 'keyframes');
-  paths.TemplatesDir = within(paths.TemplatesDir, 'templates');
+  const within = (section: SectionName, key: string, name: string) => {
+    const v = values[section]![key];
+    return v ? path.resolve(baseOf(section, key), String(v)) : path.join(dataDir, name);
+  };
+  paths.MediaDir = within('Paths', 'MediaDir', 'media');
+  paths.CacheDir = within('Paths', 'CacheDir', 'cache');
+  paths.KeyframesDir = within('Paths', 'KeyframesDir', 'keyframes');
+  paths.TemplatesDir = within('Paths', 'TemplatesDir', 'templates');
   const db = values.Database!;
-  db.Path = within(db.Path, 'videodex.db');
+  db.Path = within('Database', 'Path', 'videodex.db');
   const log = values.Logging!;
-  log.File = within(log.File, 'videodex.log');
-  log.AuditFile = within(log.AuditFile, 'audit.jsonl');
+  log.File = within('Logging', 'File', 'videodex.log');
+  log.AuditFile = within('Logging', 'AuditFile', 'audit.jsonl');
   // Node's recursive mkdir never returns under procfs or sysfs (it loops on their ENOENT): say so instead of hanging
   const places: Array<[string, Record<string, unknown>, string]> = [
     ...(['DataDir', 'MediaDir', 'CacheDir', 'KeyframesDir', 'TemplatesDir'] as const).map((k): [string, Record<string, unknown>, string] => ['Paths', paths, k]),
@@ -229,10 +239,10 @@ function deriveDefaults(values: Record<string, Record<string, unknown>>, cwd: st
   }
   for (const key of ['RulesFile', 'Taxonomy', 'ActionLabels'] as const) {
     const v = values.Tagging![key];
-    if (v) values.Tagging![key] = path.resolve(cwd, String(v));
+    if (v) values.Tagging![key] = path.resolve(baseOf('Tagging', key), String(v));
   }
-  // Plugin modules given as relative paths are relative to where videodex runs; package names stay as they are.
-  values.Plugins!.Modules = (values.Plugins!.Modules as string[]).map((m) => (/^\.{1,2}[\\/]/.test(m) ? path.resolve(cwd, m) : m));
+  // Plugin modules given as relative paths are relative as other paths are; package names stay as they are.
+  values.Plugins!.Modules = (values.Plugins!.Modules as string[]).map((m) => (/^\.{1,2}[\\/]/.test(m) ? path.resolve(baseOf('Plugins', 'Modules'), m) : m));
 }
 
 function deepFreeze<T>(obj: T): T {
