@@ -3,6 +3,7 @@ import { ConfigError, ExitCode } from '../../core/index.js';
 import type { RunEvent } from '../../workflow/index.js';
 import { createReporter, formatSummary } from '../progress-reporter.js';
 import { forcedStages } from '../forced-stages.js';
+import { watchForStuckStages } from '../stuck-run.js';
 import { appFrom, collect, err, number, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 interface ProcessFlags extends CommonFlags {
@@ -70,6 +71,7 @@ export function registerProcess(program: Command): void {
         controller.abort();
       };
       process.on('SIGINT', onSigint);
+      const stuck = watchForStuckStages(err);
       const results = jsonResults();
       try {
         const onlyFailed = Boolean(flags.retryFailed) && !inputs.length && !flags.inputFile?.length;
@@ -81,6 +83,7 @@ export function registerProcess(program: Command): void {
           dryRun: Boolean(flags.dryRun),
           signal: controller.signal,
           onEvent: (e: RunEvent) => {
+            stuck.onEvent(e);
             reporter.onEvent(e);
             if (flags.json) results(e);
           },
@@ -94,6 +97,7 @@ export function registerProcess(program: Command): void {
         process.exitCode = stopped ? ExitCode.Interrupted : summary.failures.length || summary.problems.length ? ExitCode.SomeFailed : ExitCode.Ok;
       } finally {
         process.off('SIGINT', onSigint);
+        stuck.stop();
         reporter.stop();
         await app.close();
       }
