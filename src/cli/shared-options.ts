@@ -37,7 +37,7 @@ export interface CommonFlags {
 /** Builds the app from flags on top of env and config.ini. */
 export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> = {}): App {
   const app = App.create({
-    ...(flags.config ? { file: flags.config } : {}),
+    ...(flags.config !== undefined ? { file: flags.config } : {}),
     overrides: {
       'Database.Path': flags.db,
       'Paths.DataDir': flags.dataDir ?? (typeof flags.out === 'string' && !flags.outIsFile ? flags.out : undefined),

@@ -85,6 +85,12 @@ describe('config', () => {
     expect(loadConfig({ file: withIni('[General]\nIdLength = 20\n').file, cwd: elsewhere, env: {} }).config.Paths.DataDir).toBe(path.join(elsewhere, 'videodex-data'));
   });
 
+  it('refuses an empty --config rather than reading ./config.ini instead', () => {
+    const { dir } = withIni('[General]\nIdLength = 20\n');
+    expect(() => loadConfig({ file: '', cwd: dir, env: {} })).toThrowError(/--config names no file/);
+    expect(loadConfig({ cwd: dir, env: { VIDEODEX_CONFIG: '' } }).config.General.IdLength).toBe(20);
+  });
+
   it('stops on an unknown section', () => {
     const { file, dir } = withIni('[Concurency]\nCpu = 3\n');
     expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(/\[Concurency\] is not a section videodex knows \(did you mean Concurrency\?\)/);

@@ -116,6 +116,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     }
   }
 
+  // an empty variable counts as unset, as every variable does; an empty --config (an unset "$CFG") is a mistake
+  if (options.file === '') throw new ConfigError('--config names no file (an empty path)');
   const explicit = options.file ?? env.VIDEODEX_CONFIG;
   let file: string | null = null;
   if (explicit) {
