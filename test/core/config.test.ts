@@ -91,6 +91,12 @@ describe('config', () => {
     expect(loadConfig({ cwd: dir, env: { VIDEODEX_CONFIG: '' } }).config.General.IdLength).toBe(20);
   });
 
+  it('says a UTF-16 file is UTF-16', () => {
+    const { file, dir } = withIni('');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('[General]\r\nIdLength = 20\r\n', 'utf16le')]));
+    expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(/config\.ini: the file is UTF-16; save it as UTF-8/);
+  });
+
   it('stops on an unknown section', () => {
     const { file, dir } = withIni('[Concurency]\nCpu = 3\n');
     expect(() => loadConfig({ file, cwd: dir, env: {} })).toThrowError(/\[Concurency\] is not a section videodex knows \(did you mean Concurrency\?\)/);

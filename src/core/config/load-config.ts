@@ -132,8 +132,10 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const relative = path.relative(cwd, file);
     const where = relative && !relative.startsWith('..') ? relative : file;
     try {
-      const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-      parsed = readIni(text, where);
+      const bytes = readFileSync(file);
+      // Windows editors save "Unicode" as UTF-16, which read as UTF-8 is a line of noise in every message
+      if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) throw new ConfigError(`${where}: the file is UTF-16; save it as UTF-8`);
+      parsed = readIni(bytes.toString('utf8').replace(/^\uFEFF/, ''), where);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(`${file}: cannot read config file: ${(err as Error).message}`, { cause: err });
