@@ -58,7 +58,8 @@ export class HlsSource implements Source {
     const s = this.config.Sources;
     await mkdir(path.dirname(part), { recursive: true });
     const args = [
-      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+      // warnings, not only errors: a segment ffmpeg skips is only a warning (see SegmentWatch)
+      '-hide_banner', '-nostdin', '-loglevel', 'warning', '-y',
       '-user_agent', s.UserAgent,
       '-rw_timeout', String(s.IdleTimeoutSec * 1_000_000),
       // Network protocols only: a hostile playlist must not make ffmpeg read local files as segments.
@@ -80,18 +81,30 @@ export class HlsSource implements Source {
       }
     };
     for (let attempt = 1; ; attempt++) {
+      const watch = new SegmentWatch();
+      // the copy stops at the first skipped segment: what follows could only go into a file with a gap
+      const stop = new AbortController();
+      const onStderrLine = (line: string) => {
+        if (watch.feed(line)) stop.abort();
+      };
+      let err: AcquireError | null = null;
       try {
-        await runTool(ffmpeg, args, { timeoutMs: s.ToolTimeoutSec * 1000, signal: ctx.signal, onStdoutLine });
-        break;
+        await runTool(ffmpeg, args, { timeoutMs: s.ToolTimeoutSec * 1000, signal: AbortSignal.any([ctx.signal, stop.signal]), onStdoutLine, onStderrLine });
       } catch (raw) {
-        await rm(part, { force: true });
-        if (ctx.signal.aborted) throw raw;
-        const err = classifyFfmpegError(raw, url);
-        if (!err.retryable || attempt > s.Retries) throw err;
-        const wait = backoffMs(attempt - 1, s.RetryBackoffMs);
-        ctx.logger.warn({ url: redactUrl(url), attempt, waitMs: wait }, `stream retry: ${err.message}`);
-        await sleep(wait, ctx.signal);
+        if (ctx.signal.aborted) {
+          await rm(part, { force: true });
+          throw raw;
+        }
+        err = watch.failure ?? classifyFfmpegError(raw, url);
       }
+      // ffmpeg may also reach the end (exit 0) before the stop: a skipped segment fails the copy either way
+      err ??= watch.failure;
+      if (!err) break;
+      await rm(part, { force: true });
+      if (!err.retryable || attempt > s.Retries) throw err;
+      const wait = backoffMs(attempt - 1, s.RetryBackoffMs);
+      ctx.logger.warn({ url: redactUrl(url), attempt, waitMs: wait }, `stream retry: ${err.message}`);
+      await sleep(wait, ctx.signal);
     }
     const info = await stat(part).catch(() => null);
     if (!info || info.size === 0) {
@@ -125,15 +138,58 @@ export function classifyFfmpegError(raw: unknown, url: string): AcquireError {
   const tail = raw.stderrTail;
   const lastLine = tail.split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? raw.message;
   if (raw.code === 'E_TOOL_TIMEOUT') return new AcquireError(`ffmpeg ran longer than [Sources] ToolTimeoutSec`, { code: SourceCode.Hls, retryable: true, cause: raw });
-  const status = /(?:Server returned|HTTP error) (\d{3})/i.exec(tail) ?? /Server returned (4|5)XX/i.exec(tail);
-  if (status) {
-    const code = status[1]!.length === 1 ? Number(status[1]) * 100 : Number(status[1]);
-    const retryable = code >= 500 || code === 429;
-    const what = code === 404 ? 'HTTP 404 Not Found' : code === 403 ? 'HTTP 403 Forbidden' : `HTTP ${status[1]!.length === 1 ? `${status[1]}xx` : code}`;
-    return new AcquireError(`stream ${what}`, { code: code === 404 ? 'E_HTTP_404' : code === 403 ? 'E_HTTP_403' : code === 429 ? SourceCode.RateLimited : code >= 500 ? SourceCode.ServerError : SourceCode.HttpStatus, status: code, retryable, cause: raw });
-  }
-  if (/Connection refused|Connection reset|timed out|Operation timed out|Network is unreachable|End of file|I\/O error/i.test(tail)) {
+  const status = httpFailure(tail);
+  if (status) return new AcquireError(`stream ${status.what}`, { ...status.options, cause: raw });
+  if (NETWORK_FAILURE.test(tail)) {
     return new AcquireError(`stream network error: ${lastLine}`, { code: SourceCode.Network, retryable: true, cause: raw });
   }
   return new AcquireError(`ffmpeg could not copy the stream: ${lastLine}`, { code: SourceCode.Hls, cause: raw });
+}
+
+const NETWORK_FAILURE = /Connection refused|Connection reset|timed out|Operation timed out|Network is unreachable|End of file|I\/O error/i;
+
+/** The HTTP status ffmpeg reports in `text`, in words, with the code and retryability of the same HTTP answer. */
+function httpFailure(text: string): { what: string; options: { code: string; status: number; retryable: boolean } } | null {
+  const status = /(?:Server returned|HTTP error) (\d{3})/i.exec(text) ?? /Server returned (4|5)XX/i.exec(text);
+  if (!status) return null;
+  const code = status[1]!.length === 1 ? Number(status[1]) * 100 : Number(status[1]);
+  const what = code === 404 ? 'HTTP 404 Not Found' : code === 403 ? 'HTTP 403 Forbidden' : `HTTP ${status[1]!.length === 1 ? `${status[1]}xx` : code}`;
+  return {
+    what,
+    options: {
+      code: code === 404 ? 'E_HTTP_404' : code === 403 ? 'E_HTTP_403' : code === 429 ? SourceCode.RateLimited : code >= 500 ? SourceCode.ServerError : SourceCode.HttpStatus,
+      status: code,
+      retryable: code >= 500 || code === 429,
+    },
+  };
+}
+
+/**
+ * Watches ffmpeg's stderr for a segment (HLS) or fragment (DASH) it could not fetch. ffmpeg warns, skips it and
+ * still exits 0, so without this the saved file silently misses that footage. The failure carries the cause
+ * from the lines just before the warning: the HTTP status, or the network error.
+ */
+class SegmentWatch {
+  failure: AcquireError | null = null;
+  private recent: string[] = [];
+
+  /** True once a segment failed (the first failure is kept). */
+  feed(line: string): boolean {
+    if (this.failure) return true;
+    const m = /Failed to open (segment (\d+) of playlist (\d+)|fragment)/i.exec(line);
+    if (!m) {
+      this.recent = [...this.recent.slice(-5), line];
+      return false;
+    }
+    const which = m[2] !== undefined ? `segment ${m[2]} of playlist ${m[3]}` : 'a fragment';
+    const before = this.recent.join('\n');
+    const status = httpFailure(before);
+    const cause = this.recent.map((l) => l.replace(/^\[[^\]]*\]\s*/, '').trim()).filter(Boolean).at(-1);
+    const gap = 'not saved with footage missing';
+    if (status) this.failure = new AcquireError(`stream ${which} could not be fetched (${status.what}); ${gap}`, status.options);
+    else if (NETWORK_FAILURE.test(before)) {
+      this.failure = new AcquireError(`stream ${which} could not be fetched (network error: ${cause}); ${gap}`, { code: SourceCode.Network, retryable: true });
+    } else this.failure = new AcquireError(`stream ${which} could not be fetched${cause ? ` (${cause})` : ''}; ${gap}`, { code: SourceCode.Hls });
+    return true;
+  }
 }

@@ -42,12 +42,33 @@ beforeAll(async () => {
     '/expired.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4' }).end('<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>log in</form></body></html>'),
     '/live': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(path.join(hlsDir, 'index.m3u8')).toString().replace(/^(index\d+\.ts)$/gm, '/show/ep1/$1')),
     ...hlsFiles,
+    // the same stream with its second segment missing (404), always failing (503), or failing (503) until ffmpeg
+    // fetches the manifest again, i.e. on the first attempt only
+    ...streamVariant(hlsFiles, '/gap/', () => 404),
+    ...streamVariant(hlsFiles, '/down/', () => 503),
+    ...streamVariant(hlsFiles, '/flaky/', () => (server.hitsOf('/flaky/ep1/index.m3u8').length < 2 ? 503 : null)),
     // the same stream, each file 100 ms late: two copies of it overlap from start to end
     ...Object.fromEntries(
       Object.entries(hlsFiles).map(([p, h]) => [p.replace('/show/', '/slow/'), (q: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void setTimeout(() => h(q, res), 100)]),
     ),
   });
 });
+type Route = (q: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
+
+/** The stream's routes under another folder, its second segment answering `status()` (or served when null). */
+function streamVariant(files: Record<string, Route>, prefix: string, status: () => number | null): Record<string, Route> {
+  return Object.fromEntries(
+    Object.entries(files).map(([p, h]) => [
+      p.replace('/show/', prefix),
+      (q, res) => {
+        const code = p.endsWith('/index1.ts') ? status() : null;
+        if (code === null) h(q, res);
+        else res.writeHead(code, { 'content-type': 'text/plain' }).end('no');
+      },
+    ]),
+  );
+}
+
 afterAll(async () => {
   for (const c of closers) await c();
   await server?.close();
@@ -184,6 +205,30 @@ describe('HLS/DASH source', () => {
     const { sources, ctx, mediaDir } = setup('hls4');
     await expect(acquire(sources, url(`${server.base}/evil.m3u8`), ctx)).rejects.toThrow(/ffmpeg could not copy the stream|not on whitelist|held no audio or video/);
     expect(existsSync(mediaDir) ? readdirSync(mediaDir).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+  });
+
+  it('a segment that answers 404 fails the copy, naming the segment, instead of saving a file with a gap', async () => {
+    const { sources, ctx, mediaDir } = setup('hls-gap');
+    const err = await acquire(sources, url(`${server.base}/gap/ep1/index.m3u8`), ctx).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_HTTP_404', retryable: false, message: 'stream segment 1 of playlist 0 could not be fetched (HTTP 404 Not Found); not saved with footage missing' });
+    expect(server.hitsOf('/gap/ep1/index.m3u8')).toHaveLength(1);
+    expect(existsSync(mediaDir) ? readdirSync(mediaDir).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+    expect(readdirSync(path.join(mediaDir, '.partial'))).toEqual([]);
+  });
+
+  it('a segment that answers 5xx is retried, and fails as a server error once the retries are used up', async () => {
+    const { sources, ctx, mediaDir } = setup('hls-down');
+    const err = await acquire(sources, url(`${server.base}/down/ep1/index.m3u8`), ctx).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_HTTP_5XX', retryable: true, message: expect.stringMatching(/^stream segment 1 of playlist 0 could not be fetched \(HTTP 503\)/) });
+    expect(server.hitsOf('/down/ep1/index.m3u8')).toHaveLength(2); // Retries = 1
+    expect(existsSync(mediaDir) ? readdirSync(mediaDir).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+  });
+
+  it('a segment that fails once is fetched on the retry: the whole stream is saved', async () => {
+    const { sources, ctx } = setup('hls-flaky');
+    const a = await acquire(sources, url(`${server.base}/flaky/ep1/index.m3u8`), ctx);
+    expect(server.hitsOf('/flaky/ep1/index.m3u8')).toHaveLength(2);
+    expect(await durationOf(a.path)).toBeGreaterThan(3.5);
   });
 
   it('a 404 manifest fails at once with one line', async () => {

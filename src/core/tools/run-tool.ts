@@ -12,6 +12,8 @@ export interface RunToolOptions {
   cwd?: string;
   /** Receives stdout line by line as the tool prints it (progress reports); stdout is then not kept. */
   onStdoutLine?: (line: string) => void;
+  /** Receives stderr line by line as the tool prints it (the tail is still kept for the error). */
+  onStderrLine?: (line: string) => void;
 }
 
 export interface RunToolResult {
@@ -67,8 +69,14 @@ export function runTool(command: string, args: readonly string[], options: RunTo
       else out.push(chunk);
     });
     child.stderr.setEncoding('utf8');
+    let pendingErrLine = '';
     child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_TAIL);
+      if (options.onStderrLine) {
+        const lines = (pendingErrLine + chunk).split('\n');
+        pendingErrLine = lines.pop()!.slice(-STDERR_TAIL);
+        for (const line of lines) options.onStderrLine(line.replace(/\r$/, ''));
+      }
     });
     const finish = (fn: () => void) => {
       if (settled) return;
