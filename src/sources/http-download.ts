@@ -193,11 +193,12 @@ async function attemptDownload(
     meta = null;
   }
   // Without resume state any old .part is ignored: it is opened with 'w' (truncated) below.
-  // Resume only with something that proves the remote file is the same one: a validator, or at least the
-  // total length (checked against Content-Range below).
+  // Resume only with a validator the server checks in If-Range, which proves the remote file is the same one. The
+  // total length proves nothing (a file re-encoded or fixed in place often keeps it), and a weak ETag may not be
+  // sent in If-Range (RFC 9110 13.1.5): a Range alone would splice two versions of a changed file.
   const strongEtag = meta?.etag && !meta.etag.startsWith('W/') ? meta.etag : null;
   const validator = strongEtag ?? meta?.lastModified ?? null;
-  if (offset > 0 && !validator && meta?.total == null) {
+  if (offset > 0 && !validator) {
     opts.logger?.info({ url: redactUrl(opts.url) }, 'partial download has no validator; restarting from zero');
     await discardPart(partPath, metaPath);
     meta = null;

@@ -59,11 +59,11 @@ export function sha256(buf: Buffer): string {
 
 /**
  * Serves `body` as a well-behaved server would: ETag, Accept-Ranges, 206 for `Range: bytes=N-` (and If-Range
- * honoured), 416 past the end.
+ * honoured), 416 past the end. `etag: null` sends no ETag (a server without validators honours every Range).
  */
-export function serveBytes(res: ServerResponse, req: IncomingMessage, body: Buffer, opts: { etag?: string; headers?: Record<string, string> } = {}): void {
-  const etag = opts.etag ?? `"${sha256(body).slice(0, 16)}"`;
-  const base = { 'content-type': 'video/mp4', 'accept-ranges': 'bytes', etag, ...(opts.headers ?? {}) };
+export function serveBytes(res: ServerResponse, req: IncomingMessage, body: Buffer, opts: { etag?: string | null; headers?: Record<string, string> } = {}): void {
+  const etag = opts.etag === undefined ? `"${sha256(body).slice(0, 16)}"` : opts.etag;
+  const base = { 'content-type': 'video/mp4', 'accept-ranges': 'bytes', ...(etag !== null ? { etag } : {}), ...(opts.headers ?? {}) };
   const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
   const ifRange = req.headers['if-range'];
   if (m && (!ifRange || ifRange === etag)) {

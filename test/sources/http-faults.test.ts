@@ -466,6 +466,27 @@ describe.each([
     expect(r.sha256).toBe(sha256(v2));
   });
 
+  it.each([
+    { validators: 'no ETag or Last-Modified', etag: null },
+    { validators: 'only a weak ETag (not allowed in If-Range)', etag: 'W/"w"' },
+  ])('$validators: an interrupted body is fetched again whole, never spliced with a changed file', async ({ etag }) => {
+    // the same length, other bytes: only a validator could tell the two versions apart
+    const v2 = videoLikeBytes(BODY.length, 2);
+    const s = await server({
+      '/noval.mp4': (req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length), 'accept-ranges': 'bytes', ...(etag ? { etag } : {}) });
+          res.write(BODY.subarray(0, HALF), () => setTimeout(() => req.socket.destroy(), 50));
+        } else serveBytes(res, req, v2, { etag });
+      },
+    });
+    const r = await downloadHttp(options(`${s.base}/noval.mp4`));
+    expect(r.attempts).toBe(2);
+    expect(s.hitsOf('/noval.mp4')[1]).toMatchObject({ range: undefined, ifRange: undefined });
+    expect(r.resumedFrom).toBe(0);
+    expect(r.sha256).toBe(sha256(v2));
+  });
+
   it('SIGKILL mid-download, then resume: the finished file has the original sha256', async () => {
     const big = videoLikeBytes(2 * 1024 * 1024, 3);
     const s = await server({
