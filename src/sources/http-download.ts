@@ -253,9 +253,15 @@ async function attemptDownload(
     // The part already holds every byte: an earlier run died between the last write and the rename.
     await res.body.dump();
     return finish(opts, partPath, metaPath, meta);
+  } else if (status === 416 && offset > 0) {
+    // The Range was ours, not the user's: the file shrank (or the server ignored If-Range), so the part is no good.
+    // Fetched again whole, in this attempt: without a Range a 416 cannot come back, so this recurses once at most.
+    await res.body.dump();
+    await discardPart(partPath, metaPath);
+    opts.logger?.info({ url: redactUrl(opts.url), offset }, 'the server refused the resume range (416); restarting from zero');
+    return attemptDownload(opts, partPath, metaPath, noteResume);
   } else {
     await res.body.dump();
-    if (status === 416) await discardPart(partPath, metaPath);
     throw statusError(status, opts.url, header(res.headers, 'retry-after'));
   }
 

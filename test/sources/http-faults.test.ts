@@ -487,6 +487,28 @@ describe.each([
     expect(r.sha256).toBe(sha256(v2));
   });
 
+  it('a 416 to the resume Range (the file shrank, If-Range ignored): the part is dropped and the file fetched whole', async () => {
+    const smaller = videoLikeBytes(HALF / 2, 4);
+    const s = await server({
+      '/shrunk.mp4': (req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length), etag: '"big"', 'accept-ranges': 'bytes' });
+          res.write(BODY.subarray(0, HALF), () => setTimeout(() => req.socket.destroy(), 50));
+        } else if (req.headers.range) {
+          // past the end of the new file, and this server does not look at If-Range
+          res.writeHead(416, { 'content-range': `bytes */${smaller.length}` }).end();
+        } else serveBytes(res, req, smaller, { etag: '"small"' });
+      },
+    });
+    const r = await downloadHttp(options(`${s.base}/shrunk.mp4`, { retries: 1 }));
+    const hits = s.hitsOf('/shrunk.mp4');
+    expect(hits[1]!.range).toMatch(/^bytes=\d+-$/);
+    expect(hits[2]!.range).toBeUndefined();
+    expect(hits).toHaveLength(3);
+    expect(r.sha256).toBe(sha256(smaller));
+    expect(readdirSync(path.join(tmp.dir, '.partial'))).toEqual([]);
+  });
+
   it('SIGKILL mid-download, then resume: the finished file has the original sha256', async () => {
     const big = videoLikeBytes(2 * 1024 * 1024, 3);
     const s = await server({
