@@ -56,6 +56,14 @@ export interface HttpDownloadResult {
   resumedFrom: number;
 }
 
+/** What one attempt did with the `.part`, for telling progress from failure. */
+interface AttemptTrack {
+  /** The offset it resumed from (0 when it started over). */
+  from: number;
+  /** Bytes a `.part` the next attempt can resume from holds after it failed (0 when none). */
+  kept: number;
+}
+
 /** Resume state kept beside a `.part` file. */
 interface PartMeta {
   url: string;
@@ -109,16 +117,26 @@ async function downloadInto(opts: HttpDownloadOptions, partPath: string): Promis
   // someone removed it during a run).
   const metaPath = `${partPath}.json`;
   let resumedFrom = 0;
+  // The most bytes a resumable .part has held. An attempt that leaves more made progress: it does not count
+  // against the retries and the next one starts at once (a server that answers each Range with a capped 206, a
+  // link that drops every few hundred MB). Attempts that bring nothing new use the retries up as before.
+  let best = 0;
+  let failures = 0;
   for (let attempt = 1; ; attempt++) {
+    const track: AttemptTrack = { from: 0, kept: 0 };
     try {
       const result = await attemptDownload(opts, partPath, metaPath, (n) => {
         if (attempt === 1 || resumedFrom === 0) resumedFrom = n;
-      });
+      }, track);
       return { ...result, attempts: attempt, resumedFrom };
     } catch (raw) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? raw;
       const err = toAcquireError(raw, opts.url);
-      if (!err.retryable || attempt > opts.retries) {
+      best = Math.max(best, track.from);
+      const progressed = err.retryable && track.kept > best;
+      best = Math.max(best, track.kept);
+      failures = progressed ? 0 : failures + 1;
+      if (!err.retryable || failures > opts.retries) {
         if (attempt > 1 && err.retryable) {
           throw new AcquireError(`${err.message} (gave up after ${attempt} attempts)`, {
             code: err.code,
@@ -129,7 +147,7 @@ async function downloadInto(opts: HttpDownloadOptions, partPath: string): Promis
         }
         throw err;
       }
-      let wait = backoffMs(attempt - 1, opts.backoffMs);
+      let wait = progressed ? 0 : backoffMs(failures - 1, opts.backoffMs);
       if (err.retryAfterMs !== undefined) {
         if (err.retryAfterMs > opts.maxRetryWaitMs) {
           throw new AcquireError(
@@ -173,6 +191,15 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
 }
 
+/**
+ * The validator for `If-Range`: the strong ETag, else Last-Modified. A weak ETag may not be sent there (RFC 9110
+ * 13.1.5); without one, a `.part` cannot be resumed safely.
+ */
+function ifRangeValidator(meta: Pick<PartMeta, 'etag' | 'lastModified'> | null): string | null {
+  const strongEtag = meta?.etag && !meta.etag.startsWith('W/') ? meta.etag : null;
+  return strongEtag ?? meta?.lastModified ?? null;
+}
+
 /** `bytes 100-199/1000` → {start, end, total}; total null for `*`. */
 function parseContentRange(value: string | null): { start: number; end: number; total: number | null } | null {
   const m = value ? /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(value.trim()) : null;
@@ -185,6 +212,7 @@ async function attemptDownload(
   partPath: string,
   metaPath: string,
   noteResume: (offset: number) => void,
+  track: AttemptTrack,
 ): Promise<Omit<HttpDownloadResult, 'attempts' | 'resumedFrom'>> {
   let meta = await readMeta(metaPath, opts.url);
   let offset = meta ? await sizeOf(partPath) : 0;
@@ -196,14 +224,14 @@ async function attemptDownload(
   // Resume only with a validator the server checks in If-Range, which proves the remote file is the same one. The
   // total length proves nothing (a file re-encoded or fixed in place often keeps it), and a weak ETag may not be
   // sent in If-Range (RFC 9110 13.1.5): a Range alone would splice two versions of a changed file.
-  const strongEtag = meta?.etag && !meta.etag.startsWith('W/') ? meta.etag : null;
-  const validator = strongEtag ?? meta?.lastModified ?? null;
+  const validator = ifRangeValidator(meta);
   if (offset > 0 && !validator) {
     opts.logger?.info({ url: redactUrl(opts.url) }, 'partial download has no validator; restarting from zero');
     await discardPart(partPath, metaPath);
     meta = null;
     offset = 0;
   }
+  track.from = offset;
 
   const headers: Record<string, string> = {
     'user-agent': opts.userAgent,
@@ -259,7 +287,7 @@ async function attemptDownload(
     await res.body.dump();
     await discardPart(partPath, metaPath);
     opts.logger?.info({ url: redactUrl(opts.url), offset }, 'the server refused the resume range (416); restarting from zero');
-    return attemptDownload(opts, partPath, metaPath, noteResume);
+    return attemptDownload(opts, partPath, metaPath, noteResume, track);
   } else {
     await res.body.dump();
     throw statusError(status, opts.url, header(res.headers, 'retry-after'));
@@ -273,7 +301,11 @@ async function attemptDownload(
   }
 
   const name = writeFrom > 0 && meta ? meta.name : fileNameFor(res.headers, res.finalUrl, contentType);
-  const newMeta: PartMeta = { url: opts.url, finalUrl: res.finalUrl, etag, lastModified, total, name, contentType };
+  // a 206 without the validators keeps those of the part it continues (the next range still needs an If-Range)
+  const newMeta: PartMeta =
+    writeFrom > 0 && meta
+      ? { url: opts.url, finalUrl: res.finalUrl, etag: etag ?? meta.etag, lastModified: lastModified ?? meta.lastModified, total, name, contentType }
+      : { url: opts.url, finalUrl: res.finalUrl, etag, lastModified, total, name, contentType };
   // Resume state only where resuming can pay: a small file is fetched again whole (two fewer file operations
   // per item when collecting thousands of clips).
   const keepState = writeFrom > 0 || total === null || total >= (opts.resumeStateFrom ?? RESUME_STATE_MIN);
@@ -318,6 +350,7 @@ async function attemptDownload(
     const useless = !judged || (err instanceof AcquireError && (err.code === SourceCode.NotVideo || err.code === SourceCode.TooLarge || err.code === SourceCode.Playlist));
     await writer.close(!useless);
     if (useless) await discardPart(partPath, metaPath);
+    else if (keepState && ifRangeValidator(newMeta)) track.kept = await sizeOf(partPath);
     throw err;
   }
   opts.progress?.(written, total ?? written);

@@ -509,6 +509,53 @@ describe.each([
     expect(readdirSync(path.join(tmp.dir, '.partial'))).toEqual([]);
   });
 
+  it('a server that answers each Range with a short 206: every chunk is progress, not a failed attempt', async () => {
+    const CHUNK = 40 * 1024;
+    const s = await server({
+      '/capped.mp4': (req, res) => {
+        const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+        if (!m) {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length), etag: '"c"', 'accept-ranges': 'bytes' });
+          res.write(BODY.subarray(0, CHUNK), () => setTimeout(() => req.socket.destroy(), 50));
+          return;
+        }
+        // a valid 206 for the first CHUNK bytes of the range only, without the ETag
+        const start = Number(m[1]);
+        const end = Math.min(BODY.length, start + CHUNK) - 1;
+        res.writeHead(206, { 'content-type': 'video/mp4', 'content-length': String(end - start + 1), 'content-range': `bytes ${start}-${end}/${BODY.length}` });
+        res.end(BODY.subarray(start, end + 1));
+      },
+    });
+    const waits: number[] = [];
+    const r = await downloadHttp(options(`${s.base}/capped.mp4`, { retries: 1, onRetry: (_e, _n, wait) => waits.push(wait) }));
+    expect(r.sha256).toBe(sha256(BODY));
+    const hits = s.hitsOf('/capped.mp4');
+    expect(hits).toHaveLength(Math.ceil(BODY.length / CHUNK));
+    expect(hits.slice(1).every((h) => h.ifRange === '"c"')).toBe(true);
+    expect(waits).toEqual(hits.slice(1).map(() => 0));
+  });
+
+  it('a server that sends nothing new after a first part still fails once the retries are used up', async () => {
+    const s = await server({
+      '/stuckrange.mp4': (req, res) => {
+        if (!req.headers.range) {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length), etag: '"x"', 'accept-ranges': 'bytes' });
+          res.write(BODY.subarray(0, HALF), () => setTimeout(() => req.socket.destroy(), 50));
+          return;
+        }
+        // the headers of a good 206, then the connection closes before any byte
+        res.writeHead(206, { 'content-type': 'video/mp4', etag: '"x"', 'content-length': String(BODY.length - HALF), 'content-range': `bytes ${HALF}-${BODY.length - 1}/${BODY.length}` });
+        res.flushHeaders();
+        setTimeout(() => req.socket.destroy(), 50);
+      },
+    });
+    const err = await failure(downloadHttp(options(`${s.base}/stuckrange.mp4`, { retries: 1 })));
+    expect(err.code).toBe('E_TRUNCATED');
+    // the first attempt brought HALF (progress); the two after it brought nothing and used up Retries = 1
+    expect(err.message).toMatch(/gave up after 3 attempts/);
+    expect(s.hitsOf('/stuckrange.mp4')).toHaveLength(3);
+  });
+
   it('SIGKILL mid-download, then resume: the finished file has the original sha256', async () => {
     const big = videoLikeBytes(2 * 1024 * 1024, 3);
     const s = await server({
