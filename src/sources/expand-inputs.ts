@@ -81,6 +81,11 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
     // A problem with a list entry (plain or CSV) starts with its place, as CSV row problems do:
     // `urls.txt row 4: missing.mp4: no such file or folder`.
     const problem = (message: string): InputProblem => (list ? { raw: listPlace(list), message: `${raw}: ${message}` } : { raw, message });
+    // An empty argument (an unset "$URL") would resolve to the working folder and scan all of it.
+    if (raw.trim() === '') {
+      problems.push(list ? problem('empty input') : { raw: JSON.stringify(raw), message: 'empty input' });
+      return;
+    }
     // A list row that cuts a segment is its own input: the same video may give several clips.
     const segment = list && (list.start !== undefined || list.end !== undefined) ? `#t=${list.start ?? 0},${list.end ?? ''}` : '';
     if (isUrl(raw) || /^(ytdl|yt-dlp):/i.test(raw)) {

@@ -47,6 +47,15 @@ describe('expandInputs', () => {
     expect(r.problems).toEqual([expect.objectContaining({ message: expect.stringMatching(/notes\.mp4|named \.mp4 but its content is text/) })]);
   });
 
+  it('an empty argument (an unset "$URL") is a problem, not a scan of the working folder', async () => {
+    const r = await expandInputs(['', '  '], [], { ...opts, cwd: path.join(t.dir, 'lib') });
+    expect(r.items).toEqual([]);
+    expect(r.problems).toEqual([
+      { raw: '""', message: 'empty input' },
+      { raw: '"  "', message: 'empty input' },
+    ]);
+  });
+
   it('says so for a folder with no videos and a path that does not exist', async () => {
     const r = await expandInputs([path.join(t.dir, 'nothing'), path.join(t.dir, 'nope.mp4')], [], opts);
     expect(r.items).toEqual([]);
