@@ -57,6 +57,7 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
   const items: InputItem[] = [];
   const problems: InputProblem[] = [];
   const byKey = new Map<string, number>();
+  const skippedSaid = new Set<string>();
   const add = (item: InputItem) => {
     const at = byKey.get(item.key);
     if (at === undefined) {
@@ -101,12 +102,23 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
       return;
     }
     if (info.isDirectory()) {
-      const before = items.length;
+      // videos found, not new items: a folder given twice, or after a file in it, adds nothing new and has videos
+      let videos = 0;
       const skipped: InputProblem[] = [];
-      await scanFolder(abs, options, (file) => add({ key: file, raw: file, kind: 'local', path: file }), skipped);
-      // the folder itself unreadable is the entry's problem; a file skipped inside it is named by its own path
-      problems.push(...skipped.map((p) => (list && p.raw === abs ? problem(p.message) : p)));
-      if (items.length === before) problems.push(problem('folder contains no videos'));
+      await scanFolder(abs, options, (file) => {
+        videos++;
+        add({ key: file, raw: file, kind: 'local', path: file });
+      }, skipped);
+      for (const p of skipped) {
+        // the folder itself unreadable is the entry's problem; a file skipped inside it is named by its own path,
+        // once however many spellings of its folder were given
+        if (list && p.raw === abs) problems.push(problem(p.message));
+        else if (!skippedSaid.has(`${p.raw}\0${p.message}`)) {
+          skippedSaid.add(`${p.raw}\0${p.message}`);
+          problems.push(p);
+        }
+      }
+      if (videos === 0) problems.push(problem('folder contains no videos'));
     } else {
       add({ key: `${abs}${segment}`, raw, kind: 'local', path: abs, ...(list ? { list } : {}) });
     }

@@ -56,6 +56,16 @@ describe('expandInputs', () => {
     ]);
   });
 
+  it('a folder given twice, or after a file in it, is scanned without a false "no videos" and says a skipped file once', async () => {
+    const lib = path.join(t.dir, 'lib');
+    const twice = await expandInputs(['lib', './lib/', lib], [], { ...opts, cwd: t.dir });
+    expect(twice.items.map((i) => path.relative(t.dir, i.path!)).sort()).toEqual(['lib/a.mp4', 'lib/sub/odd-name.bin']);
+    expect(twice.problems).toEqual([{ raw: path.join(lib, 'notes.mp4'), message: 'skipped: named .mp4 but its content is text, not a video' }]);
+    const fileFirst = await expandInputs(['lib/a.mp4', 'lib/sub/odd-name.bin', 'lib'], [], { ...opts, cwd: t.dir });
+    expect(fileFirst.items).toHaveLength(2);
+    expect(fileFirst.problems.map((p) => p.message)).toEqual(['skipped: named .mp4 but its content is text, not a video']);
+  });
+
   it('says so for a folder with no videos and a path that does not exist', async () => {
     const r = await expandInputs([path.join(t.dir, 'nothing'), path.join(t.dir, 'nope.mp4')], [], opts);
     expect(r.items).toEqual([]);
