@@ -1,8 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { fileTypeFromBuffer } from 'file-type';
 import { fileHead, looksLikeText } from './content-sniff.js';
+import { readCsvRows } from './csv-rows.js';
 import type { InputItem } from './input-item.js';
 import { fsCause } from './source-errors.js';
 
@@ -234,27 +234,18 @@ export function readInputList(text: string, file: string): { entries: ListEntry[
     });
     return { entries, problems: [] };
   }
-  let rows: Array<{ record: Record<string, string>; info: { lines: number } }>;
-  try {
-    rows = parseCsv(clean, {
-      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
-      skip_empty_lines: true,
-      trim: true,
-      relax_column_count: true,
-      // a line starting with # is a comment; a # inside a row is data (`C# basics`, `clip.mp4#t=3`)
-      comment: '#',
-      comment_no_infix: true,
-      // each record's line in the file, so a message names the line a person sees (comments and blanks count)
-      info: true,
-    }) as unknown as Array<{ record: Record<string, string>; info: { lines: number } }>;
-  } catch (err) {
-    return { entries: [], problems: [{ raw: file, message: `not a readable CSV list: ${(err as Error).message}` }] };
-  }
+  const csv = readCsvRows(clean);
+  if (!csv) return { entries: [], problems: [{ raw: file, message: 'not a readable CSV list: its header cannot be read' }] };
   const entries: ListEntry[] = [];
   const problems: InputProblem[] = [];
+  // rows that could not be read are said in line order among the others
+  let bad = 0;
+  const badUpTo = (line: number) => {
+    for (; bad < csv.bad.length && csv.bad[bad]!.line < line; bad++) problems.push({ raw: listPlace({ file, row: csv.bad[bad]!.line }), message: csv.bad[bad]!.message });
+  };
   const pick = (row: Record<string, string>, names: string[]) => names.map((n) => row[n]).find((v) => v !== undefined && v !== '');
-  rows.forEach(({ record: row, info }) => {
-    const line = info.lines;
+  csv.rows.forEach(({ record: row, line }) => {
+    badUpTo(line);
     const where = listPlace({ file, row: line });
     const url = pick(row, URL_COLUMNS);
     const id = pick(row, ID_COLUMNS);
@@ -293,5 +284,6 @@ export function readInputList(text: string, file: string): { entries: ListEntry[
       },
     });
   });
+  badUpTo(Infinity);
   return { entries, problems };
 }

@@ -249,6 +249,26 @@ describe('labelled lists (Kinetics CSV)', () => {
     expect(r.problems.map((p) => `${p.raw}: ${p.message}`)).toEqual(['k.csv row 3: no url or youtube_id', 'k.csv row 4: end (3) must be after start (5)']);
   });
 
+  it('a row with an unclosed quote is a problem naming its line; the rows before and after it run', () => {
+    const csv = 'url,label\nhttp://h/1.mp4,a\n# a comment\n"http://h/2.mp4,b\nhttp://h/3.mp4,"c, quoted"\n\nhttp://h/4.mp4,d\n"http://h/5.mp4,e\n';
+    const r = readInputList(csv, '/lists/q.csv');
+    expect(r.entries.map((e) => [e.raw, e.list.label, e.list.row])).toEqual([
+      ['http://h/1.mp4', 'a', 2],
+      ['http://h/3.mp4', 'c, quoted', 5],
+      ['http://h/4.mp4', 'd', 7],
+    ]);
+    expect(r.problems.map((p) => `${p.raw}: ${p.message}`)).toEqual([
+      'q.csv row 4: not a readable CSV row: a quote opened on this line is not closed on it',
+      'q.csv row 8: not a readable CSV row: a quote opened on this line is not closed on it',
+    ]);
+  });
+
+  it('a row with a stray character after its closing quote is a problem of that row only', () => {
+    const r = readInputList('url,label\nhttp://h/1.mp4,"a"x\nhttp://h/2.mp4,b\n', '/lists/s.csv');
+    expect(r.entries.map((e) => e.raw)).toEqual(['http://h/2.mp4']);
+    expect(r.problems).toEqual([{ raw: 's.csv row 2', message: expect.stringMatching(/^not a readable CSV row: Invalid Closing Quote: got "x" instead of delimiter/) }]);
+  });
+
   it('names the line a person sees (comments and blank lines count), and keeps a # inside a row as data', () => {
     const csv = 'url,label\n# a comment\n\nhttp://h/hash%23name.mp4,C# basics\nhttp://h/a.mp4#t=3,x\nclips/a.mp4,bad,5,1\n';
     const withTimes = csv.replace('url,label', 'url,label,start,end');
