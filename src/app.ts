@@ -206,7 +206,9 @@ export class App {
 
   /**
    * The inputs the acquisition log marks failed, rebuilt as items: rows from a list file are read again from it
-   * (keeping label, start, end), the others from their key (a URL or an absolute path).
+   * (keeping label, start, end), the others from their key (a URL or an absolute path). A row whose list can no
+   * longer be read is a problem, not run: its label, start and end are only in the list, and the bare URL would
+   * record the whole video under the row's key (a clip key `…#t=0.5,2` marked done with no clip cut).
    */
   async failedInputs(): Promise<ExpandedInputs> {
     const store = await this.store();
@@ -214,14 +216,26 @@ export class App {
     const keys = new Set(failed.map((r) => r.key));
     const lists = [...new Set(failed.map((r) => r.listFile).filter((f): f is string => !!f))];
     const fromLists = lists.length ? await this.expand([], lists) : { items: [], problems: [] };
+    const unreadable = new Map(fromLists.problems.filter((p) => lists.includes(p.raw)).map((p) => [p.raw, p.message]));
     const items = fromLists.items.filter((i) => keys.has(i.key));
+    const problems = [...fromLists.problems];
     const found = new Set(items.map((i) => i.key));
     for (const r of failed) {
       if (found.has(r.key)) continue;
-      if (isUrl(r.key) || /^(ytdl|yt-dlp):/i.test(r.key)) items.push({ key: r.key, raw: r.key, kind: 'url', url: r.key.replace(/#t=[\d.]*,[\d.]*$/, '') });
-      else if (!r.key.includes('#t=')) items.push({ key: r.key, raw: r.key, kind: 'local', path: r.key });
+      const listGone = r.listFile ? unreadable.get(r.listFile) : undefined;
+      if (listGone !== undefined) {
+        problems.push({ raw: r.key, message: `not retried: its list ${r.listFile} cannot be read (${listGone}), so its label, start and end are unknown` });
+        continue;
+      }
+      if (r.listFile && SEGMENT_KEY.test(r.key)) {
+        // a clip's row edited out of its list: its start and end are gone with it
+        problems.push({ raw: r.key, message: `not retried: the row is no longer in its list ${r.listFile}, so its start and end are unknown` });
+        continue;
+      }
+      if (isUrl(r.key) || /^(ytdl|yt-dlp):/i.test(r.key)) items.push({ key: r.key, raw: r.key, kind: 'url', url: r.key });
+      else items.push({ key: r.key, raw: r.key, kind: 'local', path: r.key });
     }
-    return { items, problems: fromLists.problems };
+    return { items, problems };
   }
 
   /**
@@ -290,6 +304,9 @@ export class App {
     this.logger.flush?.();
   }
 }
+
+/** The `#t=<start>,<end>` a list row with a segment adds to its input key (expand-inputs.ts). */
+const SEGMENT_KEY = /#t=[\d.]*,[\d.]*$/;
 
 /** Library entry point: a pipeline over a config (config.ini, env and overrides as for the CLI). */
 export function createPipeline(options: AppOptions = {}): App {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -9,6 +9,7 @@ const t = tempDir('videodex-sources-cli-');
 const data = path.join(t.dir, 'data');
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let healthy = false;
+let dHealthy = false;
 const env = { ...process.env, VIDEODEX_SOURCES_RETRIES: '0' };
 
 beforeAll(async () => {
@@ -19,6 +20,9 @@ beforeAll(async () => {
     '/a.mp4': (req, res) => serveBytes(res, req, a),
     '/b.mp4': (req, res) => (healthy ? serveBytes(res, req, b) : void res.writeHead(404).end()),
     '/c.mp4': (req, res) => (healthy ? serveBytes(res, req, c) : void res.writeHead(503).end()),
+    '/d.mp4': (req, res) => (dHealthy ? serveBytes(res, req, a) : void res.writeHead(503).end()),
+    '/e.mp4': (req, res) => (dHealthy ? serveBytes(res, req, a) : void res.writeHead(503).end()),
+    '/f.mp4': (req, res) => (dHealthy ? serveBytes(res, req, a) : void res.writeHead(503).end()),
   });
   writeFileSync(path.join(t.dir, 'list.csv'), `url,label,start,end,split\n${server.base}/a.mp4,surfing,0,1,train\n${server.base}/b.mp4,running,,,val\n${server.base}/c.mp4,jumping,,,train\n`);
 });
@@ -62,6 +66,35 @@ describe('videodex sources status and process --retry-failed', () => {
     const b = JSON.parse((await runCli(['show', results.find((r: { input: string }) => r.input.endsWith('b.mp4')).videoId, '--data-dir', data], { env })).stdout);
     expect(b.categories).toContainEqual(expect.objectContaining({ name: 'running', source: 'list' }));
     expect(b.source.list).toMatchObject({ label: 'running', split: 'val' });
+  });
+});
+
+describe('process --retry-failed of list rows whose list is gone or changed', () => {
+  it('reports each such row as a problem and runs none of them (no whole video under a clip key); rows of a list still there run', async () => {
+    const dir = path.join(t.dir, 'moved');
+    const moved = path.join(t.dir, 'moved.csv');
+    const kept = path.join(t.dir, 'kept.csv');
+    writeFileSync(moved, `url,label,start,end\n${server.base}/d.mp4,jumping,0.5,2\n`);
+    writeFileSync(kept, `url,label,start,end\n${server.base}/e.mp4,diving,0,1\n${server.base}/f.mp4,rowing,0,1\n`);
+    const first = await runCli(['process', '-i', moved, '-i', kept, '--data-dir', dir, '-q'], { env });
+    expect(first.code).toBe(1);
+    expect(JSON.parse((await runCli(['sources', 'status', '--json', '--data-dir', dir], { env })).stdout)).toMatchObject({ total: 3, failed: 3 });
+
+    dHealthy = true;
+    rmSync(moved);
+    // the f.mp4 row is edited out of its list: its start and end are gone too
+    writeFileSync(kept, `url,label,start,end\n${server.base}/e.mp4,diving,0,1\n`);
+    const hits = server.hitsOf('/d.mp4').length;
+    const retry = await runCli(['process', '--retry-failed', '--data-dir', dir, '--json', '-q'], { env });
+    expect(retry.code).toBe(1);
+    expect(retry.stderr).toMatch(/videodex: http:\/\/127\.0\.0\.1:\d+\/d\.mp4#t=0\.5,2: not retried: its list \S*moved\.csv cannot be read \(list file not found\), so its label, start and end are unknown/);
+    expect(retry.stderr).toMatch(/videodex: http:\/\/127\.0\.0\.1:\d+\/f\.mp4#t=0,1: not retried: the row is no longer in its list \S*kept\.csv, so its start and end are unknown/);
+    expect(server.hitsOf('/d.mp4')).toHaveLength(hits);
+    expect(server.hitsOf('/f.mp4')).toHaveLength(1);
+    const results = retry.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'result');
+    expect(results.map((r: { input: string }) => path.basename(r.input))).toEqual(['e.mp4']);
+    const status = JSON.parse((await runCli(['sources', 'status', '--json', '--data-dir', dir], { env })).stdout);
+    expect(status).toMatchObject({ total: 3, done: 1, failed: 2 });
   });
 });
 
