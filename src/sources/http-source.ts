@@ -71,7 +71,11 @@ export class HttpSource implements Source {
       const page = this.fallbacks.page;
       if (err.page && page) {
         if (page.binary() instanceof AcquireError) {
-          throw new AcquireError(`${err.message} (install yt-dlp to take videos from web pages: ${INSTALL_HINTS['yt-dlp']})`, { code: err.code, cause: err });
+          // turned off on purpose: telling the user to install it would be wrong
+          const message = this.config.Sources.YtDlp.trim().toLowerCase() === 'off'
+            ? `${err.message}; yt-dlp, which looks for videos on web pages, is turned off ([Sources] YtDlp = off)`
+            : `${err.message} (install yt-dlp to take videos from web pages: ${INSTALL_HINTS['yt-dlp']})`;
+          throw new AcquireError(message, { code: err.code, cause: err });
         }
         ctx.logger.info({ url: redactUrl(url) }, 'the URL is a web page; asking yt-dlp for its video');
         try {

@@ -164,6 +164,12 @@ describe('yt-dlp source (generic extractor against a local page)', () => {
     expect(ok.sha256).toBe(sha256(clip));
     const off = setup('yt5', { Sources: { YtDlp: 'off' } });
     await expect(acquire(off.sources, url('https://youtu.be/abc'), off.ctx)).rejects.toThrow(/turned off \(\[Sources\] YtDlp = off\)/);
+    // a page says yt-dlp is off, as the other inputs do, not to install it
+    const page = await acquire(off.sources, url(`${server.base}/page.html`), off.ctx).catch((e: Error) => e);
+    expect(page).toMatchObject({
+      code: 'E_NOT_VIDEO',
+      message: 'the server sent an HTML page, not a video (text/html); yt-dlp, which looks for videos on web pages, is turned off ([Sources] YtDlp = off)',
+    });
   });
 });
 
