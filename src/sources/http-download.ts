@@ -311,6 +311,9 @@ async function attemptDownload(
   const keepState = writeFrom > 0 || total === null || total >= (opts.resumeStateFrom ?? RESUME_STATE_MIN);
   if (keepState) {
     await inFolder(opts.partDir, () => writeFile(metaPath, JSON.stringify(newMeta)));
+  } else if (meta) {
+    // the state of an earlier, larger body the server has replaced: nothing would remove it later
+    await rm(metaPath, { force: true });
   }
 
   // Large bodies are hashed on the hashing thread as they reach the file; small ones inline (a message round

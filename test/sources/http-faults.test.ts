@@ -437,6 +437,23 @@ describe.each([
     expect(r.sha256).toBe(sha256(BODY));
   });
 
+  it('a large body replaced by a small one between attempts: its resume state does not stay behind', async () => {
+    const small = videoLikeBytes(64 * 1024, 5);
+    const s = await server({
+      '/replaced.mp4': (req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BODY.length), etag: '"large"', 'accept-ranges': 'bytes' });
+          res.write(BODY.subarray(0, HALF), () => setTimeout(() => req.socket.destroy(), 50));
+        } else serveBytes(res, req, small, { etag: '"small"' }); // If-Range "large" no longer matches: a 200
+      },
+    });
+    // the first body is large enough to keep resume state, the second is not
+    const r = await downloadHttp(options(`${s.base}/replaced.mp4`, { resumeStateFrom: 128 * 1024 }));
+    expect(s.hitsOf('/replaced.mp4')[1]!.ifRange).toBe('"large"');
+    expect(r.sha256).toBe(sha256(small));
+    expect(readdirSync(path.join(tmp.dir, '.partial'))).toEqual([]);
+  });
+
   it('a server that ignores Range: the retry restarts from zero and the file is right', async () => {
     const s = await server({
       '/norange.mp4': (req, res, n) => {
