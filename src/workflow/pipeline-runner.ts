@@ -18,7 +18,7 @@ import type { InputRecord, VideoStore } from '../store/index.js';
 import type { Failure, InputStatus, RunEvent, RunSummary, StageOutcome } from './run-events.js';
 import type { Stage, StageContext } from './stage.js';
 import { orderStages } from './stage-order.js';
-import { mergeSourceInto, mergeTagged, pointedAt, relisted } from './record-merge.js';
+import { keepingSceneOutputs, mergeSourceInto, mergeTagged, pointedAt, relisted } from './record-merge.js';
 
 export const ACQUIRE_VERSION = '1';
 
@@ -282,7 +282,10 @@ export class PipelineRunner {
       const same = prev?.version === stage.version && prev.inputHash === inputHash;
       const forced = force.has(stage.name) || force.has('all');
       const after = options.dryRun ? stage.needs.find((n) => plannedStages.has(n)) : undefined;
-      if (same && prev?.status === 'done' && !forced && !after) {
+      // A record that lost what the stage wrote (an older release dropped keyframe paths) is not up to date
+      // whatever its input hash says: the next run repairs it.
+      const lost = stage.outputMissing?.(video, config) ?? false;
+      if (same && prev?.status === 'done' && !forced && !after && !lost) {
         summary.stagesUpToDate++;
         end('up-to-date', 0);
         continue;
@@ -365,7 +368,7 @@ function withEntry(video: Video, name: string, entry: StageEntry): Video {
 }
 
 function applyPatch(video: Video, patch: VideoPatch, name: string, entry: StageEntry): Video {
-  return withEntry({ ...video, ...patch }, name, entry);
+  return withEntry({ ...video, ...keepingSceneOutputs(video, patch) }, name, entry);
 }
 
 function inputRow(item: InputItem, prior: InputRecord | null, fields: Partial<InputRecord> & Pick<InputRecord, 'status' | 'videoId'>): InputRecord {

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { Category, SourceInfo, Tag, Video } from '../core/index.js';
+import type { Category, Scene, SourceInfo, Tag, Video, VideoPatch } from '../core/index.js';
 import type { InputItem } from '../sources/index.js';
 
 /** Keeps a second place the same content came from, once. */
@@ -74,4 +74,27 @@ export function relisted(video: Video, item: InputItem): Video | null {
   const categories = video.categories.filter((c) => !(oldLabel !== undefined && oldLabel !== row.label && c.source === 'list' && c.name === oldLabel && c.kind === undefined));
   const moved = at === 0 ? { ...video, source, categories } : { ...video, alsoFrom: video.alsoFrom.map((s, i) => (i === at - 1 ? source : s)), categories };
   return row.label ? mergeTagged(moved, [], [{ name: row.label, source: 'list' }]) : moved;
+}
+
+/**
+ * The patch with its scenes keeping what later stages wrote on the record's scenes (keyframe paths, captions),
+ * when its scene list has the same boundaries. Scene detection re-run with other settings often finds the same
+ * cuts; its output has no keyframes, and the keyframes and describe stages, keyed on the boundaries, rightly see
+ * nothing to redo, so replacing the list wholesale lost their work for good. Moved boundaries take the new list
+ * as it is: those stages run again.
+ */
+export function keepingSceneOutputs(video: Video, patch: VideoPatch): VideoPatch {
+  const next = patch.scenes;
+  const old = video.scenes;
+  if (!next || next === old || next.length !== old.length) return patch;
+  if (next.some((s, i) => s.startFrame !== old[i]!.startFrame || s.endFrame !== old[i]!.endFrame)) return patch;
+  const scenes = next.map((s, i): Scene => {
+    const was = old[i]!;
+    return {
+      ...s,
+      ...(s.keyframe === undefined && was.keyframe !== undefined ? { keyframe: was.keyframe } : {}),
+      ...(s.description === undefined && was.description !== undefined ? { description: was.description } : {}),
+    };
+  });
+  return { ...patch, scenes };
 }

@@ -42,6 +42,11 @@ export interface Stage {
    * model may also return its estimated tokens, which the runner totals.
    */
   plan?(video: Video, ctx: StageContext): Promise<string | StagePlan>;
+  /**
+   * Optional: true when the record lacks what this stage's last successful run put on it (another stage's patch
+   * dropped it), so the stage runs again although its version and input hash match.
+   */
+  outputMissing?(video: Video, config: Config): boolean;
   /** Cache the patch by (content hash, version, input hash) in the content cache; for expensive stages. */
   readonly cacheable?: boolean;
   run(video: Video, ctx: StageContext): Promise<VideoPatch>;

@@ -28,6 +28,9 @@ export const keyframesStage: Stage = {
   needs: ['scenes'],
   resource: 'cpu',
   inputHash: keyframesInputHash,
+  // Records damaged by an older scenes re-run that dropped keyframe paths with unchanged boundaries get them back.
+  outputMissing: (video, config) =>
+    video.scenes.some((s) => !s.keyframe) || (config.SceneDetection.ContactSheet && video.scenes.length > 0 && !video.contactSheet),
   skipReason: (video, config) =>
     !config.SceneDetection.Enabled ? '[SceneDetection] Enabled = false' : video.scenes.length === 0 ? 'no scenes' : null,
   async plan(video, ctx) {
