@@ -142,6 +142,17 @@ describe('awkward media', () => {
     expect(result.scenes).toEqual([expect.objectContaining({ startFrame: 0, endFrame: 10, transition: 'start' })]);
   });
 
+  it.each([
+    ['fade out, then black to the end', ['-f', 'lavfi', '-i', 'smptebars=s=160x120:r=25:d=3', '-vf', 'fade=t=out:st=1:d=1']],
+    ['fade out on the last frames', ['-f', 'lavfi', '-i', 'smptebars=s=160x120:r=25:d=2', '-vf', 'fade=t=out:st=1:d=1']],
+    ['black, then fade in', ['-filter_complex', 'color=c=black:s=160x120:r=25:d=1[a];smptebars=s=160x120:r=25:d=2,fade=t=in:st=0:d=1[b];[a][b]concat=n=2:v=1:a=0[v]', '-map', '[v]']],
+  ])('%s: one scene (black at the very start or end is no boundary, nor are its ramps)', async (name, input) => {
+    const file = path.join(t.dir, `edge-${name.replace(/\W+/g, '-')}.mp4`);
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', ...input, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file]);
+    const { result } = await detect(file);
+    expect(result.scenes.map((s) => [s.startFrame, s.transition])).toEqual([[0, 'start']]);
+  });
+
   it('no video stream: a clear error', async () => {
     const file = path.join(t.dir, 'song.m4a');
     await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', '-c:a', 'aac', file]);

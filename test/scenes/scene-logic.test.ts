@@ -73,6 +73,14 @@ describe('boundaries', () => {
     expect(b).toHaveLength(1);
     expect(b[0]).toMatchObject({ frame: 12, transition: 'fade', span: [5, 18] });
   });
+  it('fades: the ramp into black at the very end, or out of black at the very start, absorbs its content spikes', () => {
+    const out = [100, 100, 100, 100, 100, 100, 100, 80, 60, 40, 20, 5, 5, 5];
+    const c = new Array(out.length).fill(1);
+    c[11] = 80;
+    expect(findBoundaries(series(c, out), settings, 0)).toEqual([]);
+    const into = [...out].reverse();
+    expect(findBoundaries(series([...c].reverse(), into), settings, 0)).toEqual([]);
+  });
   it('adaptive: a spike among calm neighbours is a cut, a spike amid motion is not', () => {
     const c = new Array(40).fill(2);
     c[10] = 40;

@@ -21,7 +21,11 @@ export interface Boundary {
 export function findBoundaries(series: FrameSeries, settings: SceneSettings, minLen: number): Boundary[] {
   const flashFrames = flashMask(series);
   const candidates: Boundary[] = [];
-  const fades = settings.detector === 'threshold' || settings.fades ? findFades(series, settings) : [];
+  const runs = settings.detector === 'threshold' || settings.fades ? blackRuns(series, settings) : [];
+  const fades = runs.filter((r) => !r.edge).map((r) => r.boundary);
+  // Black at the very start or end is no boundary, but its ramps are still a fade: the content spike where the
+  // picture leaves or reaches black, and the ramp's blend, must not become a cut or a dissolve of their own.
+  const fadeSpans = runs.map((r) => r.boundary);
   if (settings.detector === 'content') candidates.push(...contentCuts(series, settings, flashFrames));
   if (settings.detector === 'adaptive') candidates.push(...adaptiveCuts(series, settings, flashFrames));
   const dissolves = settings.detector !== 'threshold' && settings.dissolves ? findDissolves(series, settings, flashFrames) : [];
@@ -29,9 +33,9 @@ export function findBoundaries(series: FrameSeries, settings: SceneSettings, min
   // A fade absorbs every other candidate inside its span: its content spikes near black, its linear ramps.
   const absorbed = (b: Boundary, gradual: Boundary[], margin: number) =>
     gradual.some((g) => g.span && b.frame >= g.span[0] - margin && b.frame <= g.span[1] + margin);
-  const cuts = candidates.filter((c) => !absorbed(c, fades, 2));
+  const cuts = candidates.filter((c) => !absorbed(c, fadeSpans, 2));
   // A dissolve is kept only where no cut explains the change.
-  const keptDissolves = dissolves.filter((d) => !absorbed(d, fades, 2) && !cuts.some((c) => d.span && c.frame >= d.span[0] - series.halfWindow && c.frame <= d.span[1] + series.halfWindow));
+  const keptDissolves = dissolves.filter((d) => !absorbed(d, fadeSpans, 2) && !cuts.some((c) => d.span && c.frame >= d.span[0] - series.halfWindow && c.frame <= d.span[1] + series.halfWindow));
   const all = [...cuts, ...fades, ...keptDissolves].sort((a, b) => a.frame - b.frame);
   return applyMinSceneLen(all, minLen, series.frames);
 }
@@ -73,10 +77,18 @@ export function adaptiveCuts(series: FrameSeries, settings: SceneSettings, flash
 /**
  * Fades through black: a run of frames darker than fadeThreshold between two non-black frames is one boundary,
  * at the middle of the run (PySceneDetect's ThresholdDetector with fade_bias 0). The span reaches out over the
- * darkening and brightening ramps on each side. Runs touching the first or last frame are not boundaries.
+ * darkening and brightening ramps on each side. Runs touching the first or last frame are not boundaries (a
+ * fade in from or out to black), though findBoundaries still lets their spans absorb other candidates.
  */
 export function findFades(series: FrameSeries, settings: SceneSettings): Boundary[] {
-  const out: Boundary[] = [];
+  return blackRuns(series, settings)
+    .filter((r) => !r.edge)
+    .map((r) => r.boundary);
+}
+
+/** Every run of black frames as a fade with its span; `edge` when it touches the first or the last frame. */
+function blackRuns(series: FrameSeries, settings: SceneSettings): Array<{ boundary: Boundary; edge: boolean }> {
+  const out: Array<{ boundary: Boundary; edge: boolean }> = [];
   const y = series.intensity;
   const n = series.frames;
   const black = (i: number) => y[i]! < settings.fadeThreshold;
@@ -89,7 +101,6 @@ export function findFades(series: FrameSeries, settings: SceneSettings): Boundar
     const start = i;
     while (i < n && black(i)) i++;
     const end = i - 1;
-    if (start === 0 || end === n - 1) continue;
     // The ramps: frames getting steadily darker before the run and brighter after it (a flat picture ends them).
     const maxRamp = 120;
     let from = start;
@@ -101,10 +112,8 @@ export function findFades(series: FrameSeries, settings: SceneSettings): Boundar
     let darkest = 255;
     for (let k = start; k <= end; k++) darkest = Math.min(darkest, y[k]!);
     out.push({
-      frame: Math.floor((start + end + 1) / 2),
-      transition: 'fade',
-      score: round3(Math.max(before, after) - darkest),
-      span: [from, to],
+      boundary: { frame: Math.floor((start + end + 1) / 2), transition: 'fade', score: round3(Math.max(before, after) - darkest), span: [from, to] },
+      edge: start === 0 || end === n - 1,
     });
   }
   return out;
