@@ -71,6 +71,25 @@ describe('keyframes', () => {
     }
   });
 
+  it('in MPEG-TS and MPEG-PS, where input seeking is not frame-accurate, come from their own scene', async () => {
+    for (const [format, ext] of [['mpegts', 'ts'], ['mpeg', 'mpg']] as const) {
+      const file = path.join(t.dir, `rgb.${ext}`);
+      await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-i', rgb, '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '75', '-f', format, file]);
+      const { stdout } = await runTool(ffprobe, ['-v', 'error', '-show_entries', 'format=format_name', '-of', 'csv=p=0', file]);
+      const container = stdout.toString().trim();
+      for (const position of ['start', 'middle', 'end'] as const) {
+        const files = await extractKeyframes({ ffmpeg, ffprobe, container, file, scenes, fps: 25, outDir: path.join(t.dir, `kf-${ext}-${position}`), position, width: 64, quality: 3 });
+        expect((await Promise.all(files.map(colourOf))).map(dominant), `${ext} ${position}`).toEqual(['red', 'green', 'blue']);
+      }
+    }
+  });
+
+  it('say which scene got no frame when a seek finds none, instead of failing on a missing file', async () => {
+    const past = scenesFromBoundaries([{ frame: 25, transition: 'cut' as const, score: 90 }], 200, 25);
+    const err = await extractKeyframes({ ffmpeg, file: rgb, scenes: past, fps: 25, outDir: path.join(t.dir, 'kf-past'), position: 'end', width: 64, quality: 3 }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^ffmpeg wrote no keyframe for scene 2 \(frame 199, 7\.940 s\)/);
+  });
+
   it('work with the 2018 bundled ffmpeg too', async () => {
     const { locateTool } = await import('../../src/core/index.js');
     const bundled = locateTool('ffmpeg', '', '').path;

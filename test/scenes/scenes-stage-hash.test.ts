@@ -34,6 +34,10 @@ describe('scenes stage input hash', () => {
       }
     });
   }
+  it('keyframes of MPEG-TS/PS videos, once taken by an inexact seek, are redone', () => {
+    const ts = { ...video, metadata: { ...video.metadata, container: 'mpegts' } };
+    expect(keyframesInputHash(ts, base)).not.toBe(keyframesInputHash(video, base));
+  });
   it('keyframes do not re-run because of the keyframe paths they wrote themselves', () => {
     const written = { ...video, scenes: video.scenes.map((s) => ({ ...s, keyframe: '/kf/scene-0001.jpg' })) };
     expect(keyframesInputHash(written, base)).toBe(keyframesInputHash(video, base));

@@ -13,5 +13,6 @@ export { shapeFromMetadata, probeStreamShape } from './stream-shape.js';
 export { scoreBoundaries } from './scene-accuracy.js';
 export type { Accuracy, TruthTransition } from './scene-accuracy.js';
 export { extractKeyframes, writeContactSheet, keyframeIndex, keyframeName } from './keyframes.js';
+export { seeksInexactly } from './seek-points.js';
 export type { KeyframeOptions, KeyframePosition, ContactSheetOptions } from './keyframes.js';
 export { scenesToCsv, timecode, SCENE_CSV_HEADER } from './scene-csv.js';

@@ -1,6 +1,7 @@
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { runTool, type Scene } from '../../core/index.js';
+import { runTool, ToolError, type Scene } from '../../core/index.js';
+import { keyFrameTimes, seekBefore, seeksInexactly } from './seek-points.js';
 
 export type KeyframePosition = 'middle' | 'start' | 'end';
 
@@ -17,6 +18,10 @@ export interface KeyframeOptions {
   /** ffmpeg -q:v, 1 best .. 31 worst. */
   quality: number;
   interlaced?: boolean;
+  /** ffprobe's format name (the record's `metadata.container`): MPEG-TS and MPEG-PS are seeked from key frames. */
+  container?: string;
+  /** Lists the key frames of containers whose input seeking is not frame-accurate. */
+  ffprobe?: string;
   signal?: AbortSignal;
   /** Seeks per ffmpeg process: fewer processes, same accuracy. */
   batch?: number;
@@ -39,7 +44,10 @@ export function keyframeName(index: number): string {
 /**
  * Writes one JPEG per scene, seek-accurate: ffmpeg seeks to the keyframe before the target and decodes up to
  * it (input -ss with accurate seeking), aiming half a frame early so rounding never lands on the frame before.
- * Several seeks share one ffmpeg process. Returns the paths, in scene order.
+ * In MPEG-TS/PS, where the input seek is not exact, the input seek goes before the key frame (listed from the
+ * packets) and an output -ss decodes on to the target. Several seeks share one ffmpeg process. Returns the
+ * paths, in scene order.
+ * @throws ToolError when ffmpeg fails or writes no frame for a scene.
  */
 export async function extractKeyframes(options: KeyframeOptions): Promise<string[]> {
   mkdirSync(options.outDir, { recursive: true });
@@ -50,21 +58,30 @@ export async function extractKeyframes(options: KeyframeOptions): Promise<string
   const batch = Math.max(1, options.batch ?? 8);
   // never enlarged: a 320-wide video's keyframes at 480 were 2.25x the pixels, and the model's visual tokens with them
   const vf = [...(options.interlaced ? ['yadif'] : []), `scale='trunc(min(${options.width},iw)/2)*2':-2`].join(',');
-  const paths: string[] = options.scenes.map((s) => path.join(options.outDir, keyframeName(s.index)));
+  const keys = seeksInexactly(options.container) && options.ffprobe ? await keyFrameTimes(options.ffprobe, options.file, options.signal) : null;
+  const target = (scene: Scene) => {
+    const frame = keyframeIndex(scene, options.position);
+    return frame === 0 ? 0 : (frame - 0.5) / fps;
+  };
   for (let at = 0; at < options.scenes.length; at += batch) {
     const group = options.scenes.slice(at, at + batch);
+    const seeks = group.map((scene) => (keys ? seekBefore(target(scene), keys) : { input: target(scene), output: 0 }));
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
-    for (const scene of group) {
-      const frame = keyframeIndex(scene, options.position);
-      const t = frame === 0 ? 0 : (frame - 0.5) / fps;
-      args.push('-ss', t.toFixed(6), '-i', options.file);
-    }
+    for (const seek of seeks) args.push('-ss', seek.input.toFixed(6), '-i', options.file);
     group.forEach((scene, i) => {
-      args.push('-map', `${i}:v:0`, '-an', '-sn', '-dn', '-frames:v', '1', '-vf', vf, '-q:v', String(options.quality), '-f', 'image2', '-update', '1', `${paths[scene.index] ?? path.join(options.outDir, keyframeName(scene.index))}.part`);
+      const out = seeks[i]!.output > 0 ? ['-ss', seeks[i]!.output.toFixed(6)] : [];
+      args.push('-map', `${i}:v:0`, ...out, '-an', '-sn', '-dn', '-frames:v', '1', '-vf', vf, '-q:v', String(options.quality), '-f', 'image2', '-update', '1', `${path.join(options.outDir, keyframeName(scene.index))}.part`);
     });
     await runTool(options.ffmpeg, args, { timeoutMs: 10 * 60_000, ...(options.signal ? { signal: options.signal } : {}) });
     for (const scene of group) {
       const file = path.join(options.outDir, keyframeName(scene.index));
+      // ffmpeg exits 0 with no output when a seek finds no frame: say which scene, not a bare rename ENOENT
+      if (!existsSync(`${file}.part`)) {
+        throw new ToolError(
+          `ffmpeg wrote no keyframe for scene ${scene.index + 1} (frame ${keyframeIndex(scene, options.position)}, ${target(scene).toFixed(3)} s): no frame was decoded there`,
+          { command: options.ffmpeg, args },
+        );
+      }
       renameSync(`${file}.part`, file);
     }
     options.progress?.(Math.min(1, (at + group.length) / options.scenes.length));

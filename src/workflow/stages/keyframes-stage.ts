@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { extractKeyframes, writeContactSheet } from '../../analysis/index.js';
+import { extractKeyframes, seeksInexactly, writeContactSheet } from '../../analysis/index.js';
 import type { Config, Video } from '../../core/index.js';
 import { hashInputs } from '../pipeline-runner.js';
 import type { Stage } from '../stage.js';
@@ -18,6 +18,9 @@ export function keyframesInputHash(video: Video, config: Config): string {
     video.scenes.map((x) => [x.startFrame, x.endFrame]),
     keyframeDir(video, config),
     { position: s.KeyframePosition, width: s.KeyframeWidth, quality: s.KeyframeQuality, sheet: s.ContactSheet, columns: s.ContactSheetColumns },
+    // MPEG-TS/PS keyframes were taken from the wrong scene before they were seeked from key frames: redo those
+    // only (an element added for every video would redo every library's keyframes)
+    ...(seeksInexactly(video.metadata?.container) ? ['seek-from-key-frame'] : []),
   );
 }
 
@@ -49,6 +52,8 @@ export const keyframesStage: Stage = {
       width: s.KeyframeWidth,
       quality: s.KeyframeQuality,
       interlaced: video.metadata?.interlaced ?? false,
+      ...(video.metadata?.container ? { container: video.metadata.container } : {}),
+      ffprobe: ctx.tools.ffprobe.path,
       signal: ctx.signal,
       progress: (f) => ctx.progress(s.ContactSheet ? f * 0.9 : f),
     });
