@@ -44,6 +44,7 @@ export interface VideoMetadata {
   fps: number;
   /** Frames, when the container says or it can be derived. */
   frameCount?: number;
+  /** Clockwise degrees (0, 90, 180, 270) the stored picture is turned for display, as the legacy rotate tag says. */
   rotation: number;
   videoCodec: string;
   pixelFormat?: string;

@@ -17,7 +17,7 @@ export const CSV_COLUMNS: ReadonlyArray<{ name: string; doc: string; get: (v: Vi
   { name: 'bytes', doc: 'file size', get: (v) => v.file.bytes },
   { name: 'sha256', doc: 'file sha256', get: (v) => v.file.sha256 },
   { name: 'container', doc: 'container format', get: (v) => v.metadata?.container ?? '' },
-  { name: 'rotation', doc: 'rotation in degrees', get: (v) => v.metadata?.rotation ?? null },
+  { name: 'rotation', doc: 'clockwise rotation for display in degrees (0, 90, 180, 270)', get: (v) => v.metadata?.rotation ?? null },
   { name: 'scene_count', doc: 'number of scenes', get: (v) => v.scenes.length },
   { name: 'tags', doc: 'tag names joined with ;', get: (v) => v.tags.map((t) => t.name).join(';') },
   { name: 'categories', doc: 'category names joined with ;', get: (v) => v.categories.map((c) => c.name).join(';') },

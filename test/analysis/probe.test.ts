@@ -59,6 +59,21 @@ describe('probe (real ffprobe)', () => {
     expect(m.height).toBe(320);
   });
 
+  it('rotation is the clockwise turn that shows the picture upright (the legacy rotate tag\'s sense)', async () => {
+    // red on top of blue, stored; ffmpeg's autorotation shows it turned, and the record must say which way
+    const file = f('halves.mp4');
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-filter_complex', 'color=c=red:s=160x60:d=1[a];color=c=blue:s=160x60:d=1[b];[a][b]vstack,format=yuv420p[v]', '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', f('halves-plain.mp4')]);
+    for (const tag of ['90', '270']) {
+      await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-i', f('halves-plain.mp4'), '-c', 'copy', '-metadata:s:v:0', `rotate=${tag}`, file]);
+      const m = await probeVideo(ffprobe, file);
+      const { stdout } = await runTool(testFfmpeg(), ['-loglevel', 'error', '-i', file, '-frames:v', '1', '-vf', 'format=rgb24,scale=2:2:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+      const leftIsRed = stdout[0]! > stdout[2]!;
+      // turned clockwise, the top (red) goes to the right; counter-clockwise, to the left
+      expect(m.rotation, `rotate=${tag} shown with red on the ${leftIsRed ? 'left' : 'right'}`).toBe(leftIsRed ? 270 : 90);
+      expect([m.width, m.height]).toEqual([120, 160]);
+    }
+  });
+
   it.each([
     ['audio.m4a', /no video stream \(only audio\)/],
     ['truncated.mp4', /not a readable video|no duration/],
@@ -79,7 +94,9 @@ describe('probe (real ffprobe)', () => {
         { codec_type: 'video', codec_name: 'hevc', width: 1920, height: 1080, avg_frame_rate: '60/1', r_frame_rate: '60/1', pix_fmt: 'yuv420p10le', side_data_list: [{ side_data_type: 'Display Matrix', rotation: -90 }] },
       ],
     });
-    expect(m).toMatchObject({ videoCodec: 'hevc', width: 1080, height: 1920, rotation: 270, fps: 60, bitDepth: 10 });
+    expect(m).toMatchObject({ videoCodec: 'hevc', width: 1080, height: 1920, rotation: 90, fps: 60, bitDepth: 10 });
+    const tagged = (rotate: string) => toVideoMetadata({ format: { duration: '1' }, streams: [{ codec_type: 'video', width: 4, height: 2, tags: { rotate } }] }).rotation;
+    expect([tagged('90'), tagged('270'), tagged('-90')]).toEqual([90, 270, 270]);
     expect(parseRate('0/0')).toBe(0);
   });
 });

@@ -39,11 +39,14 @@ export function parseRate(rate: string | undefined): number {
   return d ? n! / d : 0;
 }
 
+/**
+ * Clockwise degrees (0..359) to turn the stored picture to show it upright, as the legacy `rotate` tag says.
+ * ffprobe's display-matrix `rotation` is counter-clockwise: a rotate tag of 90 is a display matrix of -90.
+ */
 function rotationOf(stream: ProbeStream): number {
   const fromSide = stream.side_data_list?.find((s) => typeof s.rotation === 'number')?.rotation;
-  const raw = fromSide ?? (stream.tags?.rotate !== undefined ? Number(stream.tags.rotate) : 0);
+  const raw = fromSide !== undefined ? -fromSide : stream.tags?.rotate !== undefined ? Number(stream.tags.rotate) : 0;
   if (!Number.isFinite(raw)) return 0;
-  // Display matrices say -90 where the rotate tag says 270: normalise to 0..359.
   return ((Math.round(raw) % 360) + 360) % 360;
 }
 

@@ -5,7 +5,8 @@ import type { Stage } from '../stage.js';
 /** ffprobe → `metadata`. Depends only on the file's content. */
 export const probeStage: Stage = {
   name: 'probe',
-  version: '1',
+  // 2: rotation is clockwise (it had the display matrix's counter-clockwise sign); records are probed again
+  version: '2',
   needs: ['acquire'],
   resource: 'cpu',
   inputHash: (video) => hashInputs(video.file.sha256),
