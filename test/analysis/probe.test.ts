@@ -86,6 +86,19 @@ describe('probe (real ffprobe)', () => {
     expect((err as Error).message).not.toContain('\n');
   });
 
+  it('bit depth: from bits_per_raw_sample, else from the pixel format (12-bit is 12, 8-bit VP9 is 8)', async () => {
+    const depth = (pix_fmt: string, bits?: string) =>
+      toVideoMetadata({ format: { duration: '1' }, streams: [{ codec_type: 'video', codec_name: 'vp9', width: 4, height: 2, pix_fmt, ...(bits ? { bits_per_raw_sample: bits } : {}) }] }).bitDepth;
+    expect(['yuv420p12le', 'yuv444p12be', 'gbrp12le', 'gray12le', 'yuv420p10le', 'p010le', 'p016le', 'yuv420p', 'yuvj420p', 'nv12', 'rgb24', 'rgb48le', 'weird'].map((f) => depth(f)))
+      .toEqual([12, 12, 12, 12, 10, 10, 16, 8, 8, 8, 8, 16, undefined]);
+    expect(depth('yuv420p', '10')).toBe(10);
+    for (const [pix, bits] of [['yuv420p12le', 12], ['yuv420p', 8]] as const) {
+      const file = f(`vp9-${bits}.webm`);
+      await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=0.4', '-c:v', 'libvpx-vp9', '-pix_fmt', pix, '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '100k', file]);
+      expect((await probeVideo(ffprobe, file)).bitDepth, pix).toBe(bits);
+    }
+  });
+
   it('maps display-matrix rotation and attached pictures from ffprobe JSON', () => {
     const m = toVideoMetadata({
       format: { format_name: 'mov', duration: '4' },

@@ -50,6 +50,19 @@ function rotationOf(stream: ProbeStream): number {
   return ((Math.round(raw) % 360) + 360) % 360;
 }
 
+/**
+ * Bits per sample from a pixel format's name, for codecs whose stream has no bits_per_raw_sample (VP9, AV1): the
+ * number after the planar `p` (yuv420p12le, gbrp10le), in P010-style and gray names; 8 for the plain 8-bit
+ * formats; undefined when the name does not say.
+ */
+function bitDepthOf(pixFmt: string): number | undefined {
+  const deep = /(?:^p0|^y2|^gray|p)(9|10|12|14|16)(?:le|be)?$/.exec(pixFmt);
+  if (deep) return Number(deep[1]);
+  if (/^(?:rgba?64|bgra?64|rgb48|bgr48)(?:le|be)?$/.test(pixFmt)) return 16;
+  if (/^(?:yuvj?a?4[0-4][0-4]p|gbra?p|nv(?:12|21|16|24|42)|gray|rgb24|bgr24|rgba|bgra|argb|abgr|[0x]rgb|rgb[0x]|[0x]bgr|bgr[0x]|yuyv422|uyvy422|yvyu422|pal8)$/.test(pixFmt)) return 8;
+  return undefined;
+}
+
 function lowerKeys(tags: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(tags ?? {})) out[k.toLowerCase()] = String(v);
@@ -76,7 +89,7 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   const durationSec = Number(json.format?.duration ?? video.duration ?? 0) || 0;
   const nbFrames = video.nb_frames ? Number(video.nb_frames) : NaN;
   const formatTags = lowerKeys(json.format?.tags);
-  const bitDepth = video.bits_per_raw_sample ? Number(video.bits_per_raw_sample) : /1[02]le|1[02]be|p010/.test(video.pix_fmt ?? '') ? 10 : undefined;
+  const bitDepth = Number(video.bits_per_raw_sample) || bitDepthOf(video.pix_fmt ?? '');
   const meta: VideoMetadata = {
     durationSec,
     container: json.format?.format_name ?? 'unknown',

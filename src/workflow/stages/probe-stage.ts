@@ -5,8 +5,9 @@ import type { Stage } from '../stage.js';
 /** ffprobe → `metadata`. Depends only on the file's content. */
 export const probeStage: Stage = {
   name: 'probe',
-  // 2: rotation is clockwise (it had the display matrix's counter-clockwise sign); records are probed again
-  version: '2',
+  // 2: rotation is clockwise (it had the display matrix's counter-clockwise sign); 3: 12-bit was recorded as
+  // 10-bit and 8-bit VP9 had no bitDepth. Records are probed again.
+  version: '3',
   needs: ['acquire'],
   resource: 'cpu',
   inputHash: (video) => hashInputs(video.file.sha256),
