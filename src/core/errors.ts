@@ -36,9 +36,11 @@ export class ToolError extends AppError {
   readonly args: readonly string[];
   readonly exitCode: number | null;
   readonly stderrTail: string;
+  /** The signal that killed the tool on its own (a crash such as SIGSEGV), not one videodex sent. */
+  readonly signal: string | null;
   constructor(
     message: string,
-    details: { command: string; args?: readonly string[]; exitCode?: number | null; stderrTail?: string },
+    details: { command: string; args?: readonly string[]; exitCode?: number | null; stderrTail?: string; signal?: string | null },
     options: { cause?: unknown; retryable?: boolean; code?: string } = {},
   ) {
     super(options.code ?? 'E_TOOL', message, options);
@@ -46,6 +48,7 @@ export class ToolError extends AppError {
     this.args = details.args ?? [];
     this.exitCode = details.exitCode ?? null;
     this.stderrTail = details.stderrTail ?? '';
+    this.signal = details.signal ?? null;
   }
 }
 

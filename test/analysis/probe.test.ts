@@ -1,8 +1,8 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeVideo, toVideoMetadata, parseRate } from '../../src/analysis/index.js';
-import { findOnPath, runTool, UnsupportedMediaError } from '../../src/core/index.js';
+import { findOnPath, locateTool, runTool, ToolError, UnsupportedMediaError } from '../../src/core/index.js';
 import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
 
 const ffprobe = findOnPath('ffprobe')!;
@@ -97,6 +97,26 @@ describe('probe (real ffprobe)', () => {
       await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=0.4', '-c:v', 'libvpx-vp9', '-pix_fmt', pix, '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '100k', file]);
       expect((await probeVideo(ffprobe, file)).bitDepth, pix).toBe(bits);
     }
+  });
+
+  it('an ffprobe that crashes is reported as a crash of the tool, not as a corrupt file', async () => {
+    const crashing = f('crashing-ffprobe');
+    writeFileSync(crashing, '#!/bin/sh\nkill -SEGV $$\n');
+    chmodSync(crashing, 0o755);
+    const err = await probeVideo(crashing, f('silent.mp4'), { bundled: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ToolError);
+    expect(err).not.toBeInstanceOf(UnsupportedMediaError);
+    expect((err as Error).message).toBe('ffprobe crashed (SIGSEGV) reading it; the bundled ffprobe cannot read this file: install ffmpeg (apt-get install -y ffmpeg)');
+    expect(((await probeVideo(crashing, f('silent.mp4')).catch((e: unknown) => e)) as Error).message).toBe('ffprobe crashed (SIGSEGV) reading it');
+  });
+
+  it('the bundled 2018 ffprobe on MPEG-TS: reads it, or says it crashed', async () => {
+    const ts = f('clip.ts');
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-i', f('silent.mp4'), '-c', 'copy', '-f', 'mpegts', ts]);
+    const bundled = locateTool('ffprobe', '', '').path;
+    const result = await probeVideo(bundled, ts, { bundled: true }).catch((e: unknown) => e);
+    if (result instanceof Error) expect(result.message).toMatch(/^ffprobe crashed \(SIG\w+\) reading it; the bundled ffprobe cannot read this file/);
+    else expect((result as { width: number }).width).toBe(320);
   });
 
   it('maps display-matrix rotation and attached pictures from ffprobe JSON', () => {

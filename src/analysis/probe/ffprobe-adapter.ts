@@ -26,6 +26,8 @@ interface ProbeJson {
 }
 
 export interface ProbeOptions {
+  /** The ffprobe is the npm package's 2018 build: a crash then says to install a system ffmpeg. */
+  bundled?: boolean;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
@@ -127,6 +129,11 @@ export async function probeVideo(ffprobe: string, file: string, options: ProbeOp
       { timeoutMs: options.timeoutMs ?? 60_000, ...(options.signal ? { signal: options.signal } : {}) },
     ));
   } catch (err) {
+    // A tool that crashes says nothing about the file: report the crash, not a corrupt video.
+    if (err instanceof ToolError && err.code === 'E_TOOL' && err.signal) {
+      const hint = options.bundled ? `; the bundled ffprobe cannot read this file: install ffmpeg (apt-get install -y ffmpeg)` : '';
+      throw new ToolError(`ffprobe crashed (${err.signal}) reading it${hint}`, { command: ffprobe, args: err.args, exitCode: err.exitCode, stderrTail: err.stderrTail, signal: err.signal }, { cause: err, code: 'E_TOOL_CRASH' });
+    }
     if (err instanceof ToolError && err.code === 'E_TOOL') {
       const why = err.stderrTail.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? 'unreadable';
       const clean = why.replace(/^.*?:\s*(?=[A-Z])/, '');

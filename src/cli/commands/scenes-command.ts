@@ -75,7 +75,7 @@ export function registerScenes(program: Command): void {
         let result;
         let fps: number;
         try {
-          const metadata = await probeVideo(tools.ffprobe.path, video);
+          const metadata = await probeVideo(tools.ffprobe.path, video, { bundled: tools.ffprobe.origin === 'bundled' });
           const shape = shapeFromMetadata(metadata);
           fps = shape.fps;
           result = await detectScenes({ ffmpeg: tools.ffmpeg.path, file: video, shape, settings: sceneSettingsFrom(app.config) });

@@ -106,7 +106,7 @@ export function runTool(command: string, args: readonly string[], options: RunTo
           reject(new ToolError(`${name} ${killedFor}`, { command, args, exitCode, stderrTail: stderr }, { retryable: killedFor.startsWith('timed out'), code: 'E_TOOL_TIMEOUT' }));
         } else if (exitCode !== 0 && !(options.okExitCodes ?? []).includes(exitCode)) {
           const why = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
-          reject(new ToolError(`${name} ${why}`, { command, args, exitCode, stderrTail: stderr }));
+          reject(new ToolError(`${name} ${why}`, { command, args, exitCode, stderrTail: stderr, signal }));
         } else {
           resolve({ stdout: Buffer.concat(out), stderr, exitCode });
         }

@@ -12,7 +12,7 @@ export const probeStage: Stage = {
   resource: 'cpu',
   inputHash: (video) => hashInputs(video.file.sha256),
   async run(video, ctx) {
-    const metadata = await probeVideo(ctx.tools.ffprobe.path, video.file.path, { signal: ctx.signal, timeoutMs: 120_000 });
+    const metadata = await probeVideo(ctx.tools.ffprobe.path, video.file.path, { signal: ctx.signal, timeoutMs: 120_000, bundled: ctx.tools.ffprobe.origin === 'bundled' });
     return { metadata };
   },
 };
