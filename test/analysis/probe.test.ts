@@ -16,6 +16,9 @@ beforeAll(async () => {
   await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=30000/1001:d=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', f('ntsc.mp4')]);
   await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-i', f('silent.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', f('rotated.mp4')]);
   await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', '-c:a', 'aac', f('audio.m4a')]);
+  await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=160x120', '-frames:v', '1', f('cover.png')]);
+  copyFileSync(f('cover.png'), f('image.mp4'));
+  await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', '-i', f('cover.png'), '-map', '0', '-map', '1', '-c:a', 'aac', '-c:v', 'png', '-disposition:v:0', 'attached_pic', f('song-cover.m4a')]);
   const whole = readFileSync(f('av.mp4'));
   writeFileSync(f('truncated.mp4'), whole.subarray(0, Math.floor(whole.length / 3)));
   writeFileSync(f('text.mp4'), 'this is not a video\n');
@@ -76,6 +79,8 @@ describe('probe (real ffprobe)', () => {
 
   it.each([
     ['audio.m4a', /no video stream \(only audio\)/],
+    ['song-cover.m4a', /^no video stream \(only audio, with cover art\)$/],
+    ['image.mp4', /^content is an image \(png\), not a video$/],
     ['truncated.mp4', /not a readable video|no duration/],
     ['text.mp4', /not a readable video/],
     ['empty.mp4', /empty file \(0 bytes\)/],

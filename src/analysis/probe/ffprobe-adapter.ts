@@ -74,10 +74,18 @@ function lowerKeys(tags: Record<string, string> | undefined): Record<string, str
 /** Turns ffprobe JSON into the record's metadata, or says clearly why the file is not a usable video. */
 export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   const streams = json.streams ?? [];
+  // A still image read by an image demuxer (a PNG named .mp4) has a one-frame "video" stream and no duration.
+  const format = json.format?.format_name ?? '';
+  if (/_pipe$/.test(format) || format === 'image2') {
+    throw new UnsupportedMediaError(`content is an image (${streams[0]?.codec_name ?? format.replace(/_pipe$/, '')}), not a video`);
+  }
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   if (!video) {
-    const kinds = [...new Set(streams.map((s) => s.codec_type).filter(Boolean))];
-    throw new UnsupportedMediaError(kinds.length ? `no video stream (only ${kinds.join(', ')})` : 'no video stream');
+    // cover art is a picture stream of codec_type video: naming it "video" contradicted "no video stream"
+    const cover = streams.some((s) => s.disposition?.attached_pic);
+    const kinds = [...new Set(streams.filter((s) => !s.disposition?.attached_pic).map((s) => s.codec_type).filter(Boolean))];
+    const only = kinds.length ? `only ${kinds.join(', ')}${cover ? ', with cover art' : ''}` : cover ? 'only cover art' : '';
+    throw new UnsupportedMediaError(only ? `no video stream (${only})` : 'no video stream');
   }
   const audio = streams.find((s) => s.codec_type === 'audio');
   const rotation = rotationOf(video);
