@@ -9,7 +9,7 @@ export type { StreamShape, FrameReaderOptions } from './frame-reader.js';
 export { hsvAndDiff, hsvAt, hsvDistance, hsvFrame, blendResidual } from './frame-metrics.js';
 export { DEFAULT_SCENE_SETTINGS, sceneSettingsFrom, minSceneFrames } from './scene-settings.js';
 export type { SceneSettings, DetectorKind } from './scene-settings.js';
-export { shapeFromMetadata, probeStreamShape } from './stream-shape.js';
+export { shapeFromMetadata, probeStreamShape, untoldRate } from './stream-shape.js';
 export { scoreBoundaries } from './scene-accuracy.js';
 export type { Accuracy, TruthTransition } from './scene-accuracy.js';
 export { extractKeyframes, writeContactSheet, keyframeIndex, keyframeName } from './keyframes.js';

@@ -12,8 +12,18 @@ export function shapeFromMetadata(metadata: VideoMetadata | null): StreamShape {
     fps: metadata.fps > 0 ? metadata.fps : 25,
     durationSec: metadata.durationSec,
     ...(metadata.frameCount !== undefined ? { frameCount: metadata.frameCount } : {}),
-    ...(metadata.variableFrameRate !== undefined ? { variableFrameRate: metadata.variableFrameRate } : {}),
+    ...(metadata.variableFrameRate !== undefined || untoldRate(metadata.container) ? { variableFrameRate: (metadata.variableFrameRate ?? false) || untoldRate(metadata.container) } : {}),
   };
+}
+
+/**
+ * Matroska/WebM, where ffprobe gives avg_frame_rate = r_frame_rate even for a variable rate, so a variable rate
+ * cannot be told from the probe. Their frames are always resampled to the stream's rate: a constant-rate file
+ * comes out frame for frame the same (millisecond timestamps are far within half a frame), a variable one gets
+ * frame n at n / fps like any other.
+ */
+export function untoldRate(container: string | undefined): boolean {
+  return (container ?? '').split(',').some((name) => name.trim() === 'matroska' || name.trim() === 'webm');
 }
 
 interface ProbeStream {
@@ -42,10 +52,10 @@ function rate(text: string | undefined): number {
 export async function probeStreamShape(ffprobe: string, file: string, signal?: AbortSignal): Promise<StreamShape> {
   const { stdout } = await runTool(
     ffprobe,
-    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=codec_type,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic:format=duration', '-of', 'json', file],
+    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=codec_type,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic:format=duration,format_name', '-of', 'json', file],
     { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
   );
-  const json = JSON.parse(stdout.toString('utf8')) as { streams?: ProbeStream[]; format?: { duration?: string } };
+  const json = JSON.parse(stdout.toString('utf8')) as { streams?: ProbeStream[]; format?: { duration?: string; format_name?: string } };
   const stream = (json.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic && (s.width ?? 0) > 0);
   if (!stream) throw new UnsupportedMediaError('no video stream to detect scenes in');
   const rotation = Math.abs(Number(stream.tags?.rotate ?? stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0)) % 180;
@@ -62,6 +72,6 @@ export async function probeStreamShape(ffprobe: string, file: string, signal?: A
     fps,
     durationSec,
     ...(frames > 0 ? { frameCount: frames } : {}),
-    variableFrameRate: avg > 0 && real > 0 && Math.abs(avg - real) / real > 0.01,
+    variableFrameRate: (avg > 0 && real > 0 && Math.abs(avg - real) / real > 0.01) || untoldRate(json.format?.format_name),
   };
 }

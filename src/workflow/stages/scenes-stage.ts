@@ -1,4 +1,4 @@
-import { detectScenes, sceneSettingsFrom, shapeFromMetadata } from '../../analysis/index.js';
+import { detectScenes, sceneSettingsFrom, shapeFromMetadata, untoldRate } from '../../analysis/index.js';
 import type { Config, Video } from '../../core/index.js';
 import { hashInputs } from '../pipeline-runner.js';
 import type { Stage } from '../stage.js';
@@ -10,6 +10,8 @@ export function scenesInputHash(video: Video, config: Config): string {
     video.file.sha256,
     m ? { w: m.width, h: m.height, fps: m.fps, frames: m.frameCount ?? null, vfr: m.variableFrameRate ?? false, rot: m.rotation } : null,
     sceneSettingsFrom(config),
+    // Matroska/WebM frames were read at their stored times before they were resampled: redo those scene lists only
+    ...(untoldRate(m?.container) ? ['resampled'] : []),
   );
 }
 
