@@ -44,6 +44,10 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
               cliProgress.Presets.shades_grey,
             );
             for (const s of e.stages) bars.set(s, multibar.create(total, 0, { stage: s.padEnd(10), note: '' }));
+            // The redraw timer must not keep the process alive by itself: a run whose work can never finish (a
+            // stage that never settles) is told by the event loop going empty (see stuck-run.ts).
+            const bar = multibar as unknown as { timer?: NodeJS.Timeout | null; on(event: string, fn: () => void): void };
+            bar.on('update-post', () => bar.timer?.unref?.());
           } else if (!quiet) {
             stream.write(`videodex: ${total} input${total === 1 ? '' : 's'}, stages: ${e.stages.join(' → ')}\n`);
           }

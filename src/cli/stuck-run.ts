@@ -7,7 +7,7 @@ import { ExitCode } from '../core/index.js';
  * neither done nor failed; this names the stages in flight and ends it as a fatal error instead. Returns the
  * event handler to feed the run's events to, and a function that stops watching.
  */
-export function watchForStuckStages(say: (line: string) => void): { onEvent: (e: RunEvent) => void; stop: () => void } {
+export function watchForStuckStages(say: (line: string) => void, beforeSaying: () => void = () => undefined): { onEvent: (e: RunEvent) => void; stop: () => void } {
   const inFlight = new Map<string, string>();
   const onEvent = (e: RunEvent) => {
     if (e.type !== 'stage-start' && e.type !== 'stage-end') return;
@@ -17,6 +17,8 @@ export function watchForStuckStages(say: (line: string) => void): { onEvent: (e:
   };
   const onBeforeExit = () => {
     const stuck = [...inFlight.values()];
+    // (the progress bars first: they hide the cursor until stopped)
+    beforeSaying();
     for (const s of stuck.length ? stuck : ['the run']) say(`videodex: ${s} never finished: its promise never settles and nothing is left running (a plugin stage that does not resolve?); stopping`);
     process.exit(ExitCode.Fatal);
   };

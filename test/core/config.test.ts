@@ -50,7 +50,15 @@ describe('config', () => {
   });
 
   it('never shows a line with no "=" that holds no key: it may be a secret written with a colon or pasted alone', () => {
-    for (const [line, at] of [['AccessKey: sk-live-SECRET123456', 3], ['sk-live-SECRET123456', 3], ['SECRET123456abcdef', 3], ['sk-live-SECRET123456', 1]] as const) {
+    const cases = [
+      ['AccessKey: sk-live-SECRET123456', 3],
+      ['sk-live-SECRET123456', 3],
+      ['SECRET123456abcdef', 3],
+      ['sk-live-SECRET123456', 1],
+      ['skSECRET9f8a7b6c5d4e3f2a1', 1],
+      ['c2VjcmV0SECRETrZXktMTIz==', 3],
+    ] as const;
+    for (const [line, at] of cases) {
       const { file, dir } = withIni(at === 1 ? `${line}\n[QwenVL]\n` : `[QwenVL]\nModel = qwen\n${line}\n`);
       let message = '';
       try {
@@ -61,7 +69,7 @@ describe('config', () => {
       }
       expect(message).toMatch(/it may (hold|be) a secret/);
       expect(message).not.toContain('SECRET');
-      if (line.includes(':')) expect(message).toContain(`config.ini:${at}:`);
+      expect(message).toContain(`config.ini:${at}:`);
     }
     // a misspelt key alone on its line is still named, with the suggestion
     const { file, dir } = withIni('[Concurrency]\nDownlods\n');

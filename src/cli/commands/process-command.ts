@@ -71,7 +71,7 @@ export function registerProcess(program: Command): void {
         controller.abort();
       };
       process.on('SIGINT', onSigint);
-      const stuck = watchForStuckStages(err);
+      const stuck = watchForStuckStages(err, () => reporter.stop());
       const results = jsonResults();
       try {
         const onlyFailed = Boolean(flags.retryFailed) && !inputs.length && !flags.inputFile?.length;

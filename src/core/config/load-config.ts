@@ -135,7 +135,12 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       const bytes = readFileSync(file);
       // Windows editors save "Unicode" as UTF-16, which read as UTF-8 is a line of noise in every message
       if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) throw new ConfigError(`${where}: the file is UTF-16; save it as UTF-8`);
-      parsed = readIni(bytes.toString('utf8').replace(/^\uFEFF/, ''), where);
+      parsed = readIni(bytes.toString('utf8').replace(/^\uFEFF/, ''), where, (s, k) => {
+        const section = findCaseInsensitive(SECTIONS, s);
+        if (!section) return true; // the unknown section is the error, named alone
+        const keys = Object.keys(CONFIG_SPEC[section]);
+        return findCaseInsensitive(keys, k) !== undefined || suggest(keys, k) !== '';
+      });
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(`${file}: cannot read config file: ${(err as Error).message}`, { cause: err });
@@ -153,10 +158,6 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       const keys = Object.keys(CONFIG_SPEC[section]);
       for (const [rawKey, raw] of Object.entries(body as Record<string, unknown>)) {
         const key = findCaseInsensitive(keys, rawKey);
-        if (!key && raw === true && !suggest(keys, rawKey)) {
-          // a word alone on its line, like no key: perhaps a secret pasted by itself
-          throw new ConfigError(`${where}: [${section}] a line with no "=" holds no key videodex knows (its text is not shown: it may be a secret); keys: ${keys.join(', ')}`);
-        }
         if (!key) {
           throw new ConfigError(
             `${where}: [${section}] ${rawKey} is not a key videodex knows${suggest(keys, rawKey)}; keys: ${keys.join(', ')}`,

@@ -19,7 +19,7 @@ export type IniSections = Record<string, Record<string, string | true>>;
  * The `ini` package read the file before: it took a quoted value only when the line ended with the quote, so
  * `"my agent #2" ; note` was cut at the first `#` with its opening quote kept (`"my agent`).
  */
-export function readIni(text: string, where: string): IniSections {
+export function readIni(text: string, where: string, mayShow: (section: string, key: string) => boolean = () => true): IniSections {
   const out: IniSections = Object.create(null) as IniSections;
   let section: string | null = null;
   let body: Record<string, string | true> | null = null;
@@ -41,9 +41,11 @@ export function readIni(text: string, where: string): IniSections {
     }
     const eq = line.indexOf('=');
     const key = (eq < 0 ? line : line.slice(0, eq)).trim();
-    // A line with no `=` whose text is no key name (`AccessKey: sk-...`, a key pasted alone) is shown by its
-    // number only: its text may be the secret.
-    if (eq < 0 && !/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) {
+    // A line that is no `Key = value` is shown by its number only, for its text may be the secret: no `=` and no
+    // key name (`AccessKey: sk-...`), or a word that is no key (nor close to one) alone on its line or ending in
+    // `=`s (a base64 secret's padding), and any such line outside a section.
+    const padded = eq >= 0 && /^=+$/.test(line.slice(eq + 1).trim());
+    if ((eq < 0 || padded) && (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key) || section === null || !mayShow(section, key))) {
       throw new ConfigError(`${at}: ${section === null ? '' : `[${section}] `}this line is not Key = value (its text is not shown: it may hold a secret)`);
     }
     if (section === null || body === null) throw new ConfigError(`${at}: ${key} = ... sits outside any section; put it under a [Section] header`);
