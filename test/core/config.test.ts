@@ -85,6 +85,12 @@ describe('config', () => {
     expect(c.Database.Path).toBe(path.join(dir, 'data', 'videodex.db'));
     expect(c.Tagging.RulesFile).toBe(path.join(dir, 'rules.yaml'));
     expect(c.Plugins.Modules).toEqual([path.join(dir, 'plugins', 'p.mjs'), 'some-package']);
+    // keys taking a name or a path: a path is rebased, a name is not
+    const { file: tools } = withIni('[Paths]\nFfmpeg = ./bin/ffmpeg\nFfprobe = auto\n[Sources]\nYtDlp = yt-dlp\n[QwenVL]\nTemplate = prompts/mine.txt\nSceneTemplate = scene-captions\n');
+    const t = loadConfig({ file: tools, cwd: elsewhere, env: {} }).config;
+    expect([t.Paths.Ffmpeg, t.Paths.Ffprobe, t.Sources.YtDlp, t.QwenVL.Template, t.QwenVL.SceneTemplate]).toEqual([
+      path.join(path.dirname(tools), 'bin', 'ffmpeg'), 'auto', 'yt-dlp', path.join(path.dirname(tools), 'prompts', 'mine.txt'), 'scene-captions',
+    ]);
     const fromEnv = loadConfig({ file, cwd: elsewhere, env: { VIDEODEX_PATHS_DATADIR: 'mine' } }).config;
     expect(fromEnv.Paths.DataDir).toBe(path.join(elsewhere, 'mine'));
     const fromFlag = loadConfig({ file, cwd: elsewhere, env: {}, overrides: { 'Tagging.RulesFile': 'r.yaml' } }).config;

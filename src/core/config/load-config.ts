@@ -246,6 +246,13 @@ function deriveDefaults(values: Record<string, Record<string, unknown>>, cwd: st
     const v = values.Tagging![key];
     if (v) values.Tagging![key] = path.resolve(baseOf('Tagging', key), String(v));
   }
+  // Keys that take a name or a path (a tool on PATH, a shipped template): a relative path (one with a separator, or
+  // a template's .txt file) is relative as other paths are; names stay as they are.
+  const pathLike = (v: string, txt: boolean) => !path.isAbsolute(v) && (/[\\/]/.test(v) || (txt && v.endsWith('.txt')));
+  for (const [section, key, txt] of [['Paths', 'Ffmpeg', false], ['Paths', 'Ffprobe', false], ['Sources', 'YtDlp', false], ['QwenVL', 'Template', true], ['QwenVL', 'SceneTemplate', true]] as const) {
+    const v = values[section]![key];
+    if (typeof v === 'string' && pathLike(v, txt)) values[section]![key] = path.resolve(baseOf(section, key), v);
+  }
   // Plugin modules given as relative paths are relative as other paths are; package names stay as they are.
   values.Plugins!.Modules = (values.Plugins!.Modules as string[]).map((m) => (/^\.{1,2}[\\/]/.test(m) ? path.resolve(baseOf('Plugins', 'Modules'), m) : m));
 }
