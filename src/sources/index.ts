@@ -8,7 +8,7 @@ export { LocalSource } from './local-source.js';
 export { unsupportedInput } from './source-errors.js';
 export { HttpSource, createSharedLimits } from './http-source.js';
 export { HlsSource, isStreamManifestUrl } from './hls-source.js';
-export { YtDlpSource, mapYtDlpInfo, parseProgressLine } from './ytdlp-source.js';
+export { YtDlpSource, YTDLP_PREFIX, mapYtDlpInfo, parseProgressLine } from './ytdlp-source.js';
 export type { YtDlpInfo } from './ytdlp-source.js';
 export { ListAwareSource, trimVideo } from './list-source.js';
 export { downloadHttp } from './http-download.js';

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Category, Scene, SourceInfo, Tag, Video, VideoPatch } from '../core/index.js';
-import type { InputItem } from '../sources/index.js';
+import { YTDLP_PREFIX, type InputItem } from '../sources/index.js';
 
 /** Keeps a second place the same content came from, once. */
 export function mergeSourceInto(video: Video, source: SourceInfo): Video {
@@ -59,10 +59,14 @@ export async function pointedAt(video: Video, to: string, storage: NonNullable<V
  */
 export function relisted(video: Video, item: InputItem): Video | null {
   const row = item.list;
-  const url = item.kind === 'local' ? item.path : item.url;
+  // as the source recorded it: yt-dlp's sources drop the `ytdl:` that sent the URL to it
+  const url = item.kind === 'local' ? item.path : item.url?.replace(YTDLP_PREFIX, '');
   if (!row || !url) return null;
   const sources = [video.source, ...video.alsoFrom];
-  const at = sources.findIndex((s) => s.url === url);
+  // by address, else by the list row it came from, else the record's only source (the input was acquired as it)
+  let at = sources.findIndex((s) => s.url === url);
+  if (at < 0) at = sources.findIndex((s) => s.list?.file === row.file && s.list.row === row.row);
+  if (at < 0 && sources.length === 1) at = 0;
   if (at < 0) return null;
   const was = sources[at]!.list;
   if (was && was.file === row.file && was.row === row.row && was.label === row.label && was.split === row.split) return null;

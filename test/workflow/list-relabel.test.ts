@@ -3,6 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
+import { makeRecord } from '../helpers/records.js';
+import type { InputItem } from '../../src/sources/index.js';
+import { relisted } from '../../src/workflow/record-merge.js';
 
 /** A row of a labelled list that changes after its video was processed: the next run takes it, acquiring nothing. */
 describe('a list row changed after its video was processed', () => {
@@ -48,5 +51,24 @@ describe('a list row changed after its video was processed', () => {
     const moved = await show();
     expect(moved.source.list).toEqual({ file: other, row: 3, label: 'frying' });
     expect(moved.categories.filter((c) => c.source === 'list').map((c) => c.name)).toEqual(['frying']);
+  });
+});
+
+describe('relisted', () => {
+  const record = (url: string, list?: Record<string, unknown>) => makeRecord({ source: { url, kind: 'ytdlp', fetchedAt: '2024-01-01T00:00:00.000Z', ...(list ? { list } : {}) } as never });
+  const row = { file: '/lists/a.csv', row: 2, label: 'new' };
+
+  it('finds the source of a ytdl: row, of a row by its list place, and a record with one source', () => {
+    const item: InputItem = { key: 'ytdl:https://h/page', raw: 'ytdl:https://h/page', kind: 'url', url: 'ytdl:https://h/page', list: row };
+    expect(relisted(record('https://h/page', { file: '/lists/a.csv', row: 2, label: 'old' }), item)?.source.list?.label).toBe('new');
+    // yt-dlp recorded another form of the address: the same list row
+    expect(relisted(record('https://www.h/page?v=1', { file: '/lists/a.csv', row: 2, label: 'old' }), item)?.source.list?.label).toBe('new');
+    // the record's only source, from no list before
+    expect(relisted(record('https://www.h/other'), item)?.source.list).toEqual(row);
+    // two sources, neither this row's: nothing to say
+    const two = { ...record('https://x/1'), alsoFrom: [{ url: 'https://x/2', kind: 'http' as const, fetchedAt: '2024-01-01T00:00:00.000Z' }] };
+    expect(relisted(two, item)).toBeNull();
+    // unchanged
+    expect(relisted(record('https://h/page', row), item)).toBeNull();
   });
 });
