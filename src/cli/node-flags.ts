@@ -64,7 +64,12 @@ const INTERRUPT_MESSAGE = 'videodex:SIGINT';
  */
 function takeInterruptsFromLauncher(): void {
   let own = 0;
-  const mark = () => (own = Date.now());
+  // SIGINTs this process sent itself for the launcher: not the terminal's, so they do not hide the next message
+  let forwarded = 0;
+  const mark = () => {
+    if (forwarded > 0) forwarded--;
+    else own = Date.now();
+  };
   // Seen only while the command listens for SIGINT itself: a listener of ours alone would take away Node's
   // default (exit at once), which the other commands rely on.
   process.on('newListener', (event, fn) => {
@@ -78,7 +83,10 @@ function takeInterruptsFromLauncher(): void {
     const sent = Date.now();
     // the terminal's own SIGINT to this process may be handled just after the message
     setTimeout(() => {
-      if (own < sent - 500) process.kill(process.pid, 'SIGINT');
+      if (own >= sent - 500) return;
+      // counted only while a listener of ours will see it (without one, the default ends the process)
+      if (process.listeners('SIGINT').includes(mark)) forwarded++;
+      process.kill(process.pid, 'SIGINT');
     }, 100);
   });
 }

@@ -106,6 +106,15 @@ describe('the videodex launcher', () => {
     expect(r.code).toBe(130);
   });
 
+  it('a second SIGINT sent to the launcher soon after the first reaches the child too (quit now)', async () => {
+    const r = await run(['batchy', 'graceful'], (line, child) => {
+      if (!line.includes('semi=')) return;
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGINT'), 250);
+    });
+    expect(r.stdout).toMatch(/sigint 1\nsigint 2\n$/);
+  });
+
   it('a SIGINT to the whole process group (Ctrl-C in a terminal) reaches the child once, not twice', async () => {
     const group = (line: string, child: ReturnType<typeof spawn>) => {
       if (line.includes('semi=')) process.kill(-child.pid!, 'SIGINT');
