@@ -154,7 +154,8 @@ export function normalizeTag(raw: string, options: { keepPlural?: boolean } = {}
     .normalize('NFKC')
     .toLowerCase()
     .trim()
-    .split(/[^\p{L}\p{N}:+#.]+/u)
+    // marks stay in their word: lower-casing İ gives i and a combining dot, which split off made `i-stanbul`
+    .split(/[^\p{L}\p{M}\p{N}:+#.]+/u)
     .map((w) => w.replace(/^[.:]+|[.:]+$/g, ''))
     .filter(Boolean);
   let out = '';

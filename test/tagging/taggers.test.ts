@@ -17,6 +17,7 @@ import {
   similarityTokens,
 } from '../../src/tagging/index.js';
 import { makeRecord, names } from './records.js';
+import { tagLabel } from '../../src/store/index.js';
 
 describe('words', () => {
   it('splits separators, camelCase and letter/digit boundaries', () => {
@@ -31,6 +32,9 @@ describe('words', () => {
     expect(normalizeTag('  Golden Retrievers ')).toBe('golden-retriever');
     expect(normalizeTag('has_audio')).toBe('has-audio');
     expect(normalizeTag('Dogs', { keepPlural: true })).toBe('dogs');
+    // a combining mark that lower-casing leaves (İ is i and a dot) stays in its word, and tag: finds it as typed
+    expect(normalizeTag('İstanbul')).toBe('i\u0307stanbul');
+    expect(tagLabel(normalizeTag('İstanbul'))).toBe(tagLabel('İstanbul'));
     expect(normalizeTag('!!!')).toBe('');
   });
   it('scores token similarity', () => {
