@@ -96,8 +96,58 @@ export class ListAwareSource implements Source {
     return this.inner.canHandle(input);
   }
 
+  /**
+   * The whole videos that several rows of this run cut clips from, by address: fetched once and kept until the
+   * last of those rows has its clip (or the run ends). Each row fetched the whole video again: fifty labelled
+   * segments of one long video meant fifty downloads of it.
+   */
+  private readonly wholes = new Map<string, { rows: number; whole?: Promise<Acquired> }>();
+
+  beginRun(items: readonly InputItem[]): void {
+    this.wholes.clear();
+    const rows = new Map<string, number>();
+    for (const item of items) {
+      const at = this.segmentOf(item);
+      if (at) rows.set(at, (rows.get(at) ?? 0) + 1);
+    }
+    for (const [at, n] of rows) if (n > 1) this.wholes.set(at, { rows: n });
+  }
+
+  async endRun(): Promise<void> {
+    const left = [...this.wholes.values()];
+    this.wholes.clear();
+    await Promise.all(left.map((w) => this.dropWhole(w.whole)));
+  }
+
+  /** The address of a row that cuts a clip from a video this source takes; null for any other input. */
+  private segmentOf(item: InputItem): string | null {
+    const l = item.list;
+    if (!l || (l.start === undefined && l.end === undefined) || !this.canHandle(item)) return null;
+    return item.kind === 'local' ? `local:${item.path}` : `url:${item.url}`;
+  }
+
+  private async dropWhole(whole: Promise<Acquired> | undefined): Promise<void> {
+    const acquired = whole ? await whole.catch(() => null) : null;
+    // a user's own file (reference) is never touched
+    if (acquired && acquired.storage !== 'reference') await rm(acquired.path, { force: true });
+  }
+
   async acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired> {
-    const acquired = await this.inner.acquire(input, ctx);
+    const at = this.segmentOf(input);
+    const shared = at ? this.wholes.get(at) : undefined;
+    if (!shared) return this.acquireRow(input, ctx, await this.inner.acquire(input, ctx), false);
+    try {
+      shared.whole ??= this.inner.acquire(input, ctx);
+      return await this.acquireRow(input, ctx, await shared.whole, true);
+    } finally {
+      if (--shared.rows === 0 && this.wholes.get(at!) === shared) {
+        this.wholes.delete(at!);
+        await this.dropWhole(shared.whole);
+      }
+    }
+  }
+
+  private async acquireRow(input: InputItem, ctx: AcquireContext, acquired: Acquired, keepWhole: boolean): Promise<Acquired> {
     const list = input.list;
     if (!list) return acquired;
     const categories = [...(acquired.categories ?? [])];
@@ -106,12 +156,12 @@ export class ListAwareSource implements Source {
     if (list.start === undefined && list.end === undefined) {
       return { ...acquired, categories, source: { ...acquired.source, list: sourceList } };
     }
-    const clip = await this.cut(acquired, list.start ?? 0, list.end, ctx, input);
+    const clip = await this.cut(acquired, list.start ?? 0, list.end, ctx, input, keepWhole);
     sourceList.trim = clip.method;
     return { ...clip.acquired, categories, source: { ...acquired.source, list: sourceList } };
   }
 
-  private async cut(acquired: Acquired, start: number, end: number | undefined, ctx: AcquireContext, input: InputItem): Promise<{ acquired: Acquired; method: TrimMethod }> {
+  private async cut(acquired: Acquired, start: number, end: number | undefined, ctx: AcquireContext, input: InputItem, keepWhole: boolean): Promise<{ acquired: Acquired; method: TrimMethod }> {
     const ffmpeg = ctx.tools?.ffmpeg.path ?? findOnPath('ffmpeg');
     const ffprobe = ctx.tools?.ffprobe.path ?? findOnPath('ffprobe');
     if (!ffmpeg || !ffprobe) throw new AcquireError('trimming a list row needs ffmpeg and ffprobe; install them: apt-get install -y ffmpeg', { code: 'E_TOOL_MISSING' });
@@ -138,8 +188,9 @@ export class ListAwareSource implements Source {
     const sha256 = await sha256File(part);
     const stem = path.basename(acquired.path, path.extname(acquired.path));
     const finalPath = await moveToUniquePath(part, ctx.mediaDir, `${safeFileName(stem)}_${stamp(start)}_${end === undefined ? 'end' : stamp(end)}.mp4`);
-    // The full-length file was only a means to the clip; a user's own file (reference) is never touched.
-    if (acquired.storage !== 'reference') await rm(acquired.path, { force: true });
+    // The full-length file was only a means to the clip (other rows' clips too, when kept); a user's own file
+    // (reference) is never touched.
+    if (!keepWhole && acquired.storage !== 'reference') await rm(acquired.path, { force: true });
     ctx.logger.info({ input: input.raw, start, end, method }, 'list row trimmed');
     return {
       method,

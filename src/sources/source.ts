@@ -34,4 +34,8 @@ export interface Source {
   /** Whether this source takes the input (first match wins, in the order sources are registered). */
   canHandle(input: InputItem): boolean;
   acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired>;
+  /** Told a run's inputs before it starts, so work they have in common can be done once. Optional. */
+  beginRun?(items: readonly InputItem[]): void;
+  /** Told the run ended (also when stopped): what was kept for its inputs goes. Optional. */
+  endRun?(): Promise<void>;
 }

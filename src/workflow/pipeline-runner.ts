@@ -95,7 +95,12 @@ export class PipelineRunner {
         emit({ type: 'input-end', input: item, videoId: result.videoId, status: result.status, ran: result.ran });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+    for (const s of this.deps.sources) s.beginRun?.(items);
+    try {
+      await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+    } finally {
+      await Promise.all(this.deps.sources.map((s) => s.endRun?.()));
+    }
     summary.videos = [...videos];
     summary.ms = Date.now() - started;
     this.deps.logger.info({ summary: { ...summary, videos: summary.videos.length } }, 'run finished');

@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
+import { startTestServer } from '../helpers/http-server.js';
 import type { InputItem } from '../../src/sources/index.js';
 import { relisted } from '../../src/workflow/record-merge.js';
 
@@ -70,5 +71,29 @@ describe('relisted', () => {
     expect(relisted(two, item)).toBeNull();
     // unchanged
     expect(relisted(record('https://h/page', row), item)).toBeNull();
+  });
+});
+
+describe('several rows cutting clips from one video', () => {
+  const t = tempDir();
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  beforeAll(async () => {
+    const clip = readFileSync(await makeTestVideo(path.join(t.dir, 'long.mp4'), { seconds: 4, width: 160, height: 120, fps: 10 }));
+    server = await startTestServer({ '/long.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(clip.length) }).end(clip) });
+  });
+  afterAll(async () => {
+    await server.close();
+    t.cleanup();
+  });
+
+  it('download the video once for all of them, and keep only the clips', async () => {
+    const list = path.join(t.dir, 'segments.csv');
+    writeFileSync(list, `url,label,start,end\n${server.base}/long.mp4,a,0,1\n${server.base}/long.mp4,b,1,2\n${server.base}/long.mp4,c,2,3.5\n`);
+    const data = path.join(t.dir, 'data');
+    const r = await runCli(['process', '-i', list, '--json', '--data-dir', data]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ done: 3, failed: 0 });
+    expect(server.hitsOf('/long.mp4')).toHaveLength(1);
+    expect(readdirSync(path.join(data, 'media')).filter((f) => !f.startsWith('.')).sort()).toEqual(['long_000000_000001.mp4', 'long_000001_000002.mp4', 'long_000002_000003.500.mp4']);
   });
 });
