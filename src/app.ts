@@ -270,7 +270,7 @@ export class App {
   async process(inputs: readonly string[], options: RunOptions & { listFiles?: readonly string[]; onlyFailed?: boolean } = {}): Promise<RunSummary> {
     const expanded = options.onlyFailed ? await this.failedInputs() : await this.expand(inputs, options.listFiles ?? []);
     const runner = await this.runner();
-    return runner.run(expanded.items, { ...options, problems: [...(options.problems ?? []), ...expanded.problems] });
+    return runner.run(expanded.items, { ...options, problems: [...(options.problems ?? []), ...expanded.problems], ...(expanded.unreadable ? { unreadable: expanded.unreadable } : {}) });
   }
 
   /**

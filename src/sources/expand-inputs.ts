@@ -4,7 +4,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import { fileHead, looksLikeText } from './content-sniff.js';
 import { readCsvRows } from './csv-rows.js';
 import type { InputItem } from './input-item.js';
-import { fsCause } from './source-errors.js';
+import { fsCause, localFileError } from './source-errors.js';
 
 export interface InputProblem {
   raw: string;
@@ -22,6 +22,11 @@ export interface ExpandOptions {
 export interface ExpandedInputs {
   items: InputItem[];
   problems: InputProblem[];
+  /**
+   * List rows naming a local file that cannot be read (also among the problems): inputs of their list all the
+   * same, so the acquisition log keeps them as failed (`sources status` counts them, `--retry-failed` tries them).
+   */
+  unreadable?: Array<{ item: InputItem; error: string; errorCode: string }>;
 }
 
 export function isUrl(text: string): boolean {
@@ -56,6 +61,7 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
   const cwd = options.cwd ?? process.cwd();
   const items: InputItem[] = [];
   const problems: InputProblem[] = [];
+  const unreadable: NonNullable<ExpandedInputs['unreadable']> = [];
   const byKey = new Map<string, number>();
   const skippedSaid = new Set<string>();
   const add = (item: InputItem) => {
@@ -98,7 +104,9 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
     try {
       info = await stat(abs);
     } catch (err) {
-      problems.push(problem(fsCause(err)));
+      const p = problem(fsCause(err));
+      problems.push(p);
+      if (list) unreadable.push({ item: { key: `${abs}${segment}`, raw, kind: 'local', path: abs, list }, error: p.message, errorCode: localFileError(err, 'read').code });
       return;
     }
     if (info.isDirectory()) {
@@ -140,7 +148,7 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
     const base = path.dirname(abs);
     for (const entry of parsed.entries) await addOne(entry.raw, base, entry.list);
   }
-  return { items, problems };
+  return { items, problems, ...(unreadable.length ? { unreadable } : {}) };
 }
 
 /**

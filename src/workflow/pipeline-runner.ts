@@ -13,7 +13,7 @@ import {
   type Video,
   type VideoPatch,
 } from '../core/index.js';
-import { unsupportedInput, type Acquired, type InputItem, type Source } from '../sources/index.js';
+import { unsupportedInput, type Acquired, type ExpandedInputs, type InputItem, type Source } from '../sources/index.js';
 import type { InputRecord, VideoStore } from '../store/index.js';
 import type { Failure, InputStatus, RunEvent, RunSummary, StageOutcome } from './run-events.js';
 import type { Stage, StageContext } from './stage.js';
@@ -42,6 +42,8 @@ export interface RunOptions {
   onEvent?: (event: RunEvent) => void;
   /** Problems found while expanding inputs, carried into the summary. */
   problems?: ReadonlyArray<{ raw: string; message: string }>;
+  /** List rows whose file cannot be read (among the problems too): the acquisition log keeps them as failed. */
+  unreadable?: ExpandedInputs['unreadable'];
 }
 
 /**
@@ -79,6 +81,13 @@ export class PipelineRunner {
       ms: 0,
     };
     for (const p of summary.problems) emit({ type: 'input-problem', ...p });
+    if (!options.dryRun) {
+      for (const u of options.unreadable ?? []) {
+        const prior = await this.deps.store.getInput(u.item.key);
+        // an input done before keeps its record and its row: the file may be back before the next run
+        if (prior?.status !== 'done') await this.deps.store.putInput(inputRow(u.item, prior, { status: 'failed', videoId: null, error: u.error, errorCode: u.errorCode }));
+      }
+    }
     const c = this.deps.config.Concurrency;
     // Enough videos in flight to keep every resource busy, few enough to bound memory on huge lists.
     const width = Math.min(64, Math.max(2, (c.Downloads + c.Cpu + c.Ai) * 2));

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -110,5 +110,25 @@ describe('an address no source reads', () => {
     const status = JSON.parse((await runCli(['sources', 'status', '--json', '--data-dir', dir], { env })).stdout);
     expect(status).toMatchObject({ total: 2, done: 1, failed: 1 });
     expect(JSON.stringify(status.failures)).toContain('E_NO_SOURCE');
+  });
+});
+
+describe('a list row naming a file that is not there', () => {
+  it('is in the acquisition log as failed, counted by sources status and tried again by --retry-failed', async () => {
+    const dir = path.join(t.dir, 'missing-row');
+    const lib = path.join(dir, 'data');
+    mkdirSync(dir, { recursive: true });
+    await makeTestVideo(path.join(dir, 'here.mp4'), { seconds: 1, width: 160, height: 120 });
+    writeFileSync(path.join(dir, 'list.txt'), 'here.mp4\nlater.mp4\n');
+    const first = await runCli(['process', '-i', path.join(dir, 'list.txt'), '--data-dir', lib]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain('list.txt row 2: later.mp4: no such file or folder');
+    const status = JSON.parse((await runCli(['sources', 'status', '--json', '--data-dir', lib])).stdout);
+    expect(status).toMatchObject({ done: 1, failed: 1 });
+    expect(JSON.stringify(status)).toContain('E_NOT_FOUND');
+    await makeTestVideo(path.join(dir, 'later.mp4'), { seconds: 1, width: 160, height: 120, source: 'smptebars' });
+    const retry = await runCli(['process', '--retry-failed', '--data-dir', lib]);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(JSON.parse((await runCli(['sources', 'status', '--json', '--data-dir', lib])).stdout)).toMatchObject({ done: 2, failed: 0 });
   });
 });
