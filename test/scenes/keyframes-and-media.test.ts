@@ -57,6 +57,10 @@ describe('keyframes', () => {
     // 2 columns x 2 rows of 64x36 cells, 4 px padding between and margin around
     expect(stdout.toString().trim()).toBe(`${2 * 64 + 4 + 8},${2 * 36 + 4 + 8}`);
     expect(existsSync(`${sheet}.part`)).toBe(false);
+    // cells wider than the keyframes: the keyframes' own size, not enlarged
+    const wide = await writeContactSheet({ ffmpeg, dir, count: 3, columns: 2, cellWidth: 320, quality: 3 });
+    const size = (await runTool(ffprobe, ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', wide])).stdout.toString().trim();
+    expect(size).toBe(`${2 * 64 + 4 + 8},${2 * 36 + 4 + 8}`);
   });
 
   it('are made smaller to KeyframeWidth, never larger (a bigger keyframe only costs the model tokens), with both ffmpeg builds', async () => {

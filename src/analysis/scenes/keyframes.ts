@@ -113,7 +113,8 @@ export async function writeContactSheet(options: ContactSheetOptions): Promise<s
     [
       '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
       '-framerate', '1', '-start_number', '1', '-i', path.join(options.dir, 'scene-%04d.jpg'),
-      '-vf', `scale=${cellWidth}:-2,tile=${columns}x${rows}:padding=4:margin=4`,
+      // cells no wider than the keyframes: an enlarged keyframe shows nothing more, at twice the bytes
+      '-vf', `scale='trunc(min(${cellWidth},iw)/2)*2':-2,tile=${columns}x${rows}:padding=4:margin=4`,
       '-frames:v', '1', '-q:v', String(options.quality), '-f', 'image2', '-update', '1', `${out}.part`,
     ],
     { timeoutMs: 10 * 60_000, ...(options.signal ? { signal: options.signal } : {}) },
