@@ -9,7 +9,10 @@ export interface Reporter {
 }
 
 function name(raw: string): string {
-  return raw.length > 60 ? `…${raw.slice(-59)}` : raw;
+  // control characters written as escapes: a newline in a file name split the line, and an escape sequence in
+  // one would have been played by the terminal
+  const shown = raw.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return shown.length > 60 ? `…${shown.slice(-59)}` : shown;
 }
 
 /** An input as a failure line names it: a list's entry by its list and row first, as input problems are named. */

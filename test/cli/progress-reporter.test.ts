@@ -28,3 +28,18 @@ describe('progress bars on a terminal', () => {
     expect(timers()).toBe(running);
   });
 });
+
+describe('progress lines', () => {
+  it('write control characters of a file name as escapes: one line, and no escape sequence reaches the terminal', () => {
+    const stream = new PassThrough();
+    let out = '';
+    stream.on('data', (d: Buffer) => (out += d.toString()));
+    const reporter = createReporter(stream as unknown as NodeJS.WriteStream);
+    const raw = '/v/two\nlines\u001b[31mred.mp4';
+    reporter.onEvent({ type: 'stage-end', input: { key: raw, raw, kind: 'local', path: raw }, videoId: null, stage: 'acquire', outcome: 'failed', ms: 0, error: 'no such file' });
+    reporter.stop();
+    expect(out).toContain('two\\nlines\\x1b[31mred.mp4: acquire: no such file');
+    expect(out).not.toContain('\u001b');
+    expect(out.trim().split('\n')).toHaveLength(1);
+  });
+});
