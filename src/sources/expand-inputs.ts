@@ -179,9 +179,16 @@ async function scanFolder(dir: string, options: ExpandOptions, found: (file: str
     let isFile = entry.isFile();
     if (entry.isSymbolicLink()) {
       if (!options.followSymlinks) continue;
-      const info = await stat(full).catch(() => null);
-      isDir = info?.isDirectory() ?? false;
-      isFile = info?.isFile() ?? false;
+      let info = null;
+      try {
+        info = await stat(full);
+      } catch (err) {
+        // a broken or looping link named as a video is said, as the same path given directly is
+        if (exts.has(path.extname(entry.name).slice(1).toLowerCase())) problems.push({ raw: full, message: `skipped: a link that leads nowhere (${fsCause(err)})` });
+        continue;
+      }
+      isDir = info.isDirectory();
+      isFile = info.isFile();
     }
     if (isDir) {
       await scanFolder(full, options, found, problems, visited);

@@ -32,6 +32,21 @@ describe('expandInputs', () => {
     expect(r.problems).toEqual([]);
   });
 
+  it('with FollowSymlinks, a broken or looping link named as a video is reported, not skipped without a word', async () => {
+    const tree = path.join(t.dir, 'links');
+    mkdirSync(tree, { recursive: true });
+    copyFileSync(path.join(t.dir, 'lib/a.mp4'), path.join(tree, 'ok.mp4'));
+    symlinkSync('gone.mp4', path.join(tree, 'dangling.mp4'));
+    symlinkSync('self.mp4', path.join(tree, 'self.mp4'));
+    symlinkSync('gone', path.join(tree, 'not-a-video-name'));
+    const r = await expandInputs([tree], [], { ...opts, followSymlinks: true });
+    expect(r.items.map((i) => path.basename(i.path!))).toEqual(['ok.mp4']);
+    expect(r.problems.map((p) => `${path.basename(p.raw)}: ${p.message}`)).toEqual([
+      'dangling.mp4: skipped: a link that leads nowhere (no such file or folder)',
+      expect.stringMatching(/^self\.mp4: skipped: a link that leads nowhere \(.*ELOOP.*\)$/),
+    ]);
+  });
+
   it('the same input twice is one input: the label of a list joins it, two different labels are reported', async () => {
     const csv = path.join(t.dir, 'labels.csv');
     writeFileSync(csv, 'url,label,split\nlib/a.mp4,x,test\nlib/a.mp4,y,train\n');
