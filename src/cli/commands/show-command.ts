@@ -5,7 +5,7 @@ import { AppError, type Video } from '../../core/index.js';
 import { appFrom, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 export function registerShow(program: Command): void {
-  withConfigOptions(program.command('show').description('print one whole record as JSON').argument('<id|path>', 'video id (or a unique prefix) or file path'))
+  withConfigOptions(program.command('show').description('print one whole record as JSON').argument('<id|path>', 'video id (or a unique prefix of 4+ characters) or file path'))
     .action(async (ref: string, flags: CommonFlags) => {
       const app = appFrom(flags);
       try {
