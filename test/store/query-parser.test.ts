@@ -60,6 +60,13 @@ describe('query language', () => {
     expect(parseQuery('tag:a OR tag:b OR NOT tag:c').where).toMatchObject({ kind: 'or', nodes: [{}, {}, { kind: 'not' }] });
   });
 
+  it('refuses a filter written without its colon (duration>60), saying how to write it; other words with > stay words', () => {
+    expect(() => parseQuery('beach duration>60')).toThrowError(/'duration>60' looks like a filter at 1:7 \(write duration:>60\)/);
+    expect(() => parseQuery('h>=720')).toThrowError(/\(write h:>=720\)/);
+    expect(() => parseQuery('codec=hevc')).toThrowError(/\(write codec:hevc\)/);
+    expect(parseQuery('a>b').where).toMatchObject({ kind: 'text' });
+  });
+
   it('normalises words: case, diacritics, prefix*, hyphenated words as phrases', () => {
     expect(parseQuery('Café').where).toEqual({ kind: 'text', value: 'cafe' });
     expect(parseQuery('danc*').where).toEqual({ kind: 'text', value: 'danc', prefix: true });

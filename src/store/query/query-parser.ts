@@ -340,7 +340,7 @@ class Parser {
         return { kind: 'text', value: tokens.join(' '), phrase: true };
       }
       case 'word':
-        return this.word(t.v);
+        return this.word(t.v, t.pos);
       case 'field':
         return this.field(t, negated);
       default:
@@ -349,7 +349,11 @@ class Parser {
   }
 
   /** A bare word: its tokens ANDed ("slow-motion" means slow motion); a trailing * makes the last a prefix. */
-  private word(v: string): QueryNode | null {
+  private word(v: string, pos: number): QueryNode | null {
+    // `duration>60` is a filter written without its colon: searched as the words duration and 60, it found nothing
+    const comparison = /^([a-z-]+)(>=|<=|>|<|=)(.+)$/i.exec(v);
+    const named = comparison && (own(FIELDS, comparison[1]!.toLowerCase()) ? comparison[1]!.toLowerCase() : own(ALIASES, comparison[1]!.toLowerCase()));
+    if (comparison && named) fail(this.input, pos, `'${v}' looks like a filter`, ` (write ${comparison[1]}:${comparison[2] === '=' ? '' : comparison[2]}${comparison[3]})`);
     const prefix = v.endsWith('*');
     const tokens = tokenize(v);
     if (tokens.length === 0) return null;
