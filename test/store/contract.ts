@@ -181,6 +181,19 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
         for (const q of ['tag:dogs', 'tag:dog', 'tag:automobile', 'category:vehicles']) expect(await ids(q), q).not.toContain(v.id);
         for (const q of ['tag:"slow motion"', 'tag:Slow-Motion', 'tag:slow-motion', 'category:sports']) expect(await ids(q), q).toContain(v.id);
         expect((await store.search({ tags: ['Slow Motion'], limit: 1000, facets: false })).hits.map((h) => h.id)).toContain(v.id);
+        // action: the record's action categories (mapped answers, a list's label) and the model's own words
+        const acted: Video = { ...v, ai: { ...v.ai!, actions: ['biking'] }, categories: [...v.categories, { name: 'riding a bike', source: 'ai', kind: 'action' }], updatedAt: '2025-06-01T00:00:00.000Z' };
+        await store.upsert(acted);
+        for (const q of ['action:"riding a bike"', 'action:biking']) expect(await ids(q), q).toContain(v.id);
+        // re-tagging that drops the action category: action: follows (the model's words stay)
+        if (store.updateTags) {
+          const dropped: Video = { ...acted, categories: v.categories, updatedAt: '2025-06-02T00:00:00.000Z' };
+          await store.updateTags([{ before: acted, after: dropped }]);
+          expect(await ids('action:"riding a bike"')).not.toContain(v.id);
+          expect(await ids('action:biking')).toContain(v.id);
+          await store.updateTags([{ before: dropped, after: acted }]);
+          expect(await ids('action:"riding a bike"')).toContain(v.id);
+        }
       } finally {
         await store.delete(v.id);
       }

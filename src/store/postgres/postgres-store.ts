@@ -359,7 +359,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
         docs.push(json);
         failed.push(hasFailedStage(after));
         const f = labelsMoved(before, after) ? indexFields(after) : null;
-        labels.push(f ? JSON.stringify({ tags: f.tags, categories: f.categories }) : null);
+        labels.push(f ? JSON.stringify({ tags: f.tags, categories: f.categories, actions: f.actions }) : null);
         tsvs.push(f ? tsvectorLiteral(f) : null);
       }
       await this.run(`update tags of ${chunk.length} records`, (c) =>
@@ -367,6 +367,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
           `UPDATE ${this.S}.videos v SET doc = u.doc::jsonb, failed = u.failed,
              tags = CASE WHEN u.labels IS NULL THEN v.tags ELSE ARRAY(SELECT x FROM jsonb_array_elements_text(u.labels::jsonb -> 'tags') WITH ORDINALITY AS l(x, n) ORDER BY n) END,
              categories = CASE WHEN u.labels IS NULL THEN v.categories ELSE ARRAY(SELECT x FROM jsonb_array_elements_text(u.labels::jsonb -> 'categories') WITH ORDINALITY AS l(x, n) ORDER BY n) END,
+             actions = CASE WHEN u.labels IS NULL THEN v.actions ELSE ARRAY(SELECT x FROM jsonb_array_elements_text(u.labels::jsonb -> 'actions') WITH ORDINALITY AS l(x, n) ORDER BY n) END,
              tsv = coalesce(u.tsv::tsvector, v.tsv), xid = pg_current_xact_id()
            FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::text[]) AS u(id, doc, failed, labels, tsv)
            WHERE v.id = u.id`,

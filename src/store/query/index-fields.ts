@@ -4,7 +4,9 @@ import { capIndexText, indexText, normalizeText } from './text.js';
 /**
  * Bump when indexFields or the tokenizer changes what is indexed: stores rebuild their search columns on migrate.
  * 2: `tag:` and `category:` index the record's own tags and categories only, not the model's raw answer (a tag a
- * rule removed, or AiTags = false, still matched), and tag labels are tag names' form (`slow-motion`).
+ * rule removed, or AiTags = false, still matched), and tag labels are tag names' form (`slow-motion`); `action:`
+ * indexes the record's action categories (the model's answers mapped onto the action labels, a list's label) as
+ * well as the model's own words.
  */
 export const INDEX_VERSION = 2;
 
@@ -104,17 +106,19 @@ function baseName(p: string): string {
  * The tag and category labels a store indexes, in index order: the part of `indexFields` that re-tagging can
  * change, for stores that update only that part (`VideoStore.updateTags`).
  */
-export function labelFields(video: Video): Pick<IndexFields, 'tags' | 'categories'> {
+export function labelFields(video: Video): Pick<IndexFields, 'tags' | 'categories' | 'actions'> {
   return {
     // the record's own: what the model answered reaches them through tagging and classification, which a rule or
     // a setting may overrule
     tags: uniq(video.tags.map((t) => tagLabel(t.name))),
     categories: uniq(video.categories.map((c) => label(c.name))),
+    actions: uniq([...video.categories.filter((c) => c.kind === 'action').map((c) => label(c.name)), ...actionLabels(video)]),
   };
 }
 
+/** The model's actions in its own words. */
 function actionLabels(video: Video): string[] {
-  return uniq((video.ai?.actions ?? []).map(label));
+  return uniq((video.ai?.actions ?? []).filter((a): a is string => typeof a === 'string').map(label));
 }
 
 /**
@@ -133,7 +137,7 @@ export function labelsMoved(before: Video, after: Video): boolean {
   if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return false;
   const was = labelFields(before);
   const now = labelFields(after);
-  return !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories);
+  return !sameList(was.tags, now.tags) || !sameList(was.categories, now.categories) || !sameList(was.actions, now.actions);
 }
 
 /**
@@ -159,8 +163,7 @@ export function indexFields(video: Video): IndexFields {
   const m = video.metadata;
   const fileName = baseName(video.file.path || video.source.url || '');
   const title = video.source.title ?? m?.containerTags?.title ?? '';
-  const { tags, categories } = labelFields(video);
-  const actions = actionLabels(video);
+  const { tags, categories, actions } = labelFields(video);
   const description = [video.ai?.description ?? '', ...video.scenes.map((s) => s.description ?? ''), video.source.description ?? '']
     .filter(Boolean)
     .join('\n');

@@ -71,7 +71,7 @@ interface LabelChange {
 /** A re-tagged record whose document changed: `tagText` when its labels (so its index text) changed too. */
 type RecordWrite = {
   kind: 'record'; id: string; updatedAt: string; failed: 0 | 1; doc: string; stages: string | null; tagState: string | null; readDoc: string | null;
-  tags: LabelChange | null; categories: LabelChange | null; tagText: string | null; after: Video;
+  tags: LabelChange | null; categories: LabelChange | null; actions: LabelChange | null; tagText: string | null; after: Video;
 };
 
 /** What re-tagging writes for one record, worked out outside the write transaction. */
@@ -95,13 +95,14 @@ function tagWrite({ before, after, tagState: given }: TagUpdate, readDoc: string
   }
   const write: TagWrite = {
     kind: 'record', id: after.id, updatedAt: after.updatedAt, failed, doc: JSON.stringify(after), stages: tagState ? JSON.stringify(after.stages) : null, tagState, readDoc: checked,
-    tags: null, categories: null, tagText: null, after,
+    tags: null, categories: null, actions: null, tagText: null, after,
   };
   if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return write; // labels untouched
   const was = labelFields(before);
   const now = labelFields(after);
   write.tags = labelChange(was.tags, now.tags);
   write.categories = labelChange(was.categories, now.categories);
+  write.actions = labelChange(was.actions, now.actions);
   // the rest of the indexed text (title, description, file name) is what re-tagging does not change
   if (write.tags || write.categories) write.tagText = tagText(after, now);
   return write;
@@ -497,12 +498,13 @@ export class SqliteStore implements VideoStore {
     else this.stmt('INSERT INTO video_stages (id, stages, tag_state) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages, tag_state = excluded.tag_state').run(w.id, w.stages, w.tagState);
     this.syncLabels('video_tags', 'tag', w.id, w.tags);
     this.syncLabels('video_categories', 'category', w.id, w.categories);
+    this.syncLabels('video_actions', 'action', w.id, w.actions);
     // FTS5 rows are replaced whole, by the caller (FTS5 has no update of one column).
     if (w.tagText !== null) fts.push({ rowid: row.rowid, write: w });
   }
 
   /** Deletes and inserts the label rows that differ. */
-  private syncLabels(table: 'video_tags' | 'video_categories', col: 'tag' | 'category', id: string, change: LabelChange | null): void {
+  private syncLabels(table: 'video_tags' | 'video_categories' | 'video_actions', col: 'tag' | 'category' | 'action', id: string, change: LabelChange | null): void {
     if (!change) return;
     const { gone, added } = change;
     // one statement each way per record (a first re-tag adds some 24 tags to every record: one statement per tag
