@@ -49,7 +49,8 @@ export const RULE_FIELDS: Readonly<Record<string, FieldSpec>> = {
   pixelFormat: { type: 'string', doc: 'pixel format', get: (v) => v.metadata?.pixelFormat },
   source: { type: 'string', doc: 'source kind: local, http, ytdlp, hls', get: (v) => v.source?.kind },
   url: { type: 'string', doc: 'the input URL or path', get: (v) => v.source?.url },
-  title: { type: 'string', doc: 'source title', get: (v) => v.source?.title },
+  // the title search shows: the site's, else the container's (a local file's `title` tag)
+  title: { type: 'string', doc: "title: the site's, else the file's container title", get: (v) => v.source?.title ?? v.metadata?.containerTags?.title },
   uploader: { type: 'string', doc: 'uploader', get: (v) => v.source?.uploader },
   label: { type: 'string', doc: 'label from a labelled list', get: (v) => v.source?.list?.label },
   split: { type: 'string', doc: 'split from a labelled list', get: (v) => v.source?.list?.split },

@@ -41,6 +41,10 @@ describe('conditions', () => {
     expect(test('codec != h264', v)).toBe(true);
     expect(test('title ~ pasta', v)).toBe(true);
     expect(test('title !~ pasta', v)).toBe(false);
+    // a local file has no site title: its container's title is the title, as search shows it
+    const local = { ...v, source: { url: '/v/a.mp4', kind: 'local' as const, fetchedAt: v.source.fetchedAt }, metadata: { ...v.metadata!, containerTags: { title: 'Cooking pasta day one' } } };
+    expect(test('title ~ "day one"', local)).toBe(true);
+    expect(test('title ~ "day one"', { ...local, metadata: { ...local.metadata, containerTags: {} } })).toBe(false);
     expect(test('model ~ "qwen2"', v)).toBe(true);
     expect(test('hasAudio == false', v)).toBe(true);
     expect(test('hasAi != true', v)).toBe(false);

@@ -2,7 +2,8 @@ import { tagRecord, taggingInputs, type Tagger, type TaggingSetup } from '../../
 import { sha256Hex } from '../../core/index.js';
 import type { Stage } from '../stage.js';
 
-export const TAG_STAGE_VERSION = '1';
+/** 2: the rule field `title` reads a local file's container title too; a mark stays in its word in tag names. */
+export const TAG_STAGE_VERSION = '2';
 
 /**
  * A stage whose input hash is a digest of the record's inputs string (`taggingInputs`, `classifyInputs`)
