@@ -94,7 +94,8 @@ function creditTags(pluginName: string, video: Video, patch: VideoPatch): VideoP
   }
   const extra = { ...video.extra, ...(patch.extra ?? {}) };
   const mine = extra[pluginName] && typeof extra[pluginName] === 'object' ? (extra[pluginName] as Record<string, unknown>) : {};
-  const before = Array.isArray(video.extra?.[pluginName] && (video.extra[pluginName] as { tags?: unknown }).tags) ? ((video.extra[pluginName] as { tags: unknown[] }).tags) : [];
+  const last = video.extra?.[pluginName] as { tags?: unknown } | undefined;
+  const before: unknown[] = Array.isArray(last?.tags) ? last.tags : [];
   const given = new Set(before.map((p) => (typeof p === 'string' ? `${p}\u001f${pluginName}` : `${(p as Tag).name}\u001f${(p as Tag).rule ?? pluginName}`)));
   const wasGiven = (t: Tag) => t.source === 'plugin' && given.has(`${t.name}\u001f${t.rule ?? pluginName}`);
   extra[pluginName] = { ...mine, tags: added };
