@@ -63,6 +63,23 @@ export function parseTaxonomy(text: string, shownName = '<taxonomy>'): Taxonomy 
     if (prev !== undefined) throw new ConfigError(`${at(i, c.name)}: taxonomy: category "${c.name}" repeats "${categories[prev]!.name}"`);
     byKey.set(key, i);
   });
+  // A keyword can mean one category only: the mapper would give an answer equal to it to the first one, or to the
+  // category so named, and the user's other entry would silently never match.
+  const keywordOf = new Map<string, number>();
+  categories.forEach((c, i) => {
+    for (const k of c.keywords) {
+      const key = normalizeTag(k);
+      const named = byKey.get(key);
+      if (named !== undefined && named !== i) {
+        throw new ConfigError(`${at(i, c.name, 'keywords')}: taxonomy: keyword "${k}" of category "${c.name}" is the name of category "${categories[named]!.name}", so answers "${k}" map there`);
+      }
+      const prev = keywordOf.get(key);
+      if (prev !== undefined && prev !== i) {
+        throw new ConfigError(`${at(i, c.name, 'keywords')}: taxonomy: keyword "${k}" is given to both "${categories[prev]!.name}" and "${c.name}"; an answer can map to one category only`);
+      }
+      keywordOf.set(key, i);
+    }
+  });
   const names = new Set(categories.map((c) => c.name));
   categories.forEach((c, i) => {
     if (c.parent !== null && !names.has(c.parent)) {
@@ -76,6 +93,17 @@ export function parseTaxonomy(text: string, shownName = '<taxonomy>'): Taxonomy 
       p = categories.find((x) => x.name === p)!.parent;
     }
   });
+  const variantOf = new Map<string, string>();
+  for (const [preferred, variants] of Object.entries(data.synonyms)) {
+    for (const v of variants) {
+      const key = normalizeTag(v);
+      const prev = variantOf.get(key);
+      if (prev !== undefined && normalizeTag(prev) !== normalizeTag(preferred)) {
+        throw new ConfigError(`${locator.at(['synonyms', preferred])}: taxonomy: synonym "${v}" is given to both "${prev}" and "${preferred}"; a word can stand for one name only`);
+      }
+      variantOf.set(key, preferred);
+    }
+  }
   return { categories, actions: dedupe(data.actions), synonyms: data.synonyms };
 }
 

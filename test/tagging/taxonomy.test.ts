@@ -58,11 +58,19 @@ describe('taxonomy file', () => {
       ['categories:\n  - {name: a, parent: b}\n  - {name: b, parent: a}\n', /is its own ancestor/],
       ['categories:\n  - name: Sports\n  - name: sports\n', /^tx:3:\d+: taxonomy: category "sports" repeats "Sports"/],
       ['categories:\n  - name: a\n    keywrods: [x]\n', /^tx:3:\d+: taxonomy: categories\[0\]\.keywrods: Unrecognized key/],
+      // one keyword for two categories: an answer could map to one only, and the other entry would never match
+      ['categories:\n  - name: food\n    keywords: [BBQ, recipe]\n  - name: outdoors\n    keywords: [hike, bbq]\n', /^tx:5:\d+: taxonomy: keyword "bbq" is given to both "food" and "outdoors"/],
+      ['synonyms:\n  car: [automobile, auto]\n  truck: [lorry, Automobile]\n', /^tx:3:\d+: taxonomy: synonym "Automobile" is given to both "car" and "truck"/],
+      ['categories:\n  - name: food\n  - name: cooking\n    synonyms: [Food]\n', /^tx:3:\d+: taxonomy: keyword "Food" of category "cooking" is the name of category "food"/],
     ];
     for (const [text, re] of cases) {
       expect(() => parseTaxonomy(text, 'tx')).toThrow(ConfigError);
       expect(() => parseTaxonomy(text, 'tx')).toThrow(re);
     }
+  });
+  it('accepts a keyword that repeats its own category name or is given twice to one category', () => {
+    const t = parseTaxonomy('categories:\n  - name: food\n    keywords: [Food, recipe, Recipe]\n', 'tx');
+    expect(t.categories[0]!.keywords).toEqual(['Food', 'recipe', 'Recipe']);
   });
   it('reads action label lists: comments, header, quotes, CSV first column', () => {
     expect(parseActionLabels(ACTIONS)).toEqual(['riding a bike', 'riding a horse', 'playing piano', 'juggling balls', 'dribbling basketball']);
