@@ -105,7 +105,7 @@ export interface Category {
   source: TagSource | string;
   confidence?: number;
   rule?: string;
-  /** 'action' for labels from the action vocabulary; absent for taxonomy categories. */
+  /** 'action' for labels from the action vocabulary, 'category' for the others; absent on categories from outside tagging (acquisition). */
   kind?: 'category' | 'action';
   /** The model's own words when they were mapped (or could not be mapped: name 'unmapped'). */
   label?: string;

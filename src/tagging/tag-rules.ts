@@ -103,7 +103,8 @@ export class RuleSubject {
     categories: Iterable<string> = video.categories.map((c) => c.name),
   ) {
     this.tags = new Set(tags);
-    this.categories = new Set(categories);
+    // in the form rules name them (a rule's `street food` is `street-food`), whatever the vocabulary's spelling
+    this.categories = new Set(Array.from(categories, categoryKey));
   }
 
   /** The original path (local path, URL path or yt-dlp title). */
@@ -567,11 +568,17 @@ export function applyTagRules(ruleSet: RuleSet, video: Video, tags: readonly Tag
   return [...byName.values()];
 }
 
+/** A category name in the form rules give it, to compare with theirs. */
+const categoryKey = (name: string) => normalizeTag(name, { keepPlural: true });
+
+/** The vocabulary's own name and kind for a category a rule names (`street-food` is the taxonomy's `street food`). */
+export type RuleCategoryLabel = (name: string) => { name: string; kind: 'category' | 'action' };
+
 /**
  * Applies the category actions of the rules to a record whose tags are final. Same order and precedence as
  * the tag actions. Returns the categories to add and the names to remove.
  */
-export function applyCategoryRules(ruleSet: RuleSet, video: Video, categories: readonly Category[]): Category[] {
+export function applyCategoryRules(ruleSet: RuleSet, video: Video, categories: readonly Category[], labelOf: RuleCategoryLabel = (name) => ({ name, kind: 'category' })): Category[] {
   if (ruleSet.rules.length === 0) return [...categories];
   const subject = new RuleSubject(video, video.tags.map((t) => t.name), categories.map((c) => c.name));
   let out = [...categories];
@@ -582,13 +589,13 @@ export function applyCategoryRules(ruleSet: RuleSet, video: Video, categories: r
     for (const name of rule.removeCategories) {
       if (decided.has(name)) continue;
       decided.add(name);
-      out = out.filter((c) => c.name !== name);
+      out = out.filter((c) => categoryKey(c.name) !== name);
       subject.categories.delete(name);
     }
     for (const name of rule.categories) {
       if (decided.has(name)) continue;
       decided.add(name);
-      out.push({ name, source: 'rule', confidence: rule.confidence, rule: rule.name });
+      out.push({ ...labelOf(name), source: 'rule', confidence: rule.confidence, rule: rule.name });
       subject.categories.add(name);
     }
   }

@@ -4,8 +4,9 @@ import { createFilenameTagger, type FilenameTaggerOptions } from './filename-tag
 import { createMetadataTagger } from './metadata-tagger.js';
 import { readTextFile } from './structured-file.js';
 import { mergeCategories, mergeTags, UNMAPPED } from './tag-merge.js';
-import { applyCategoryRules, applyTagRules, NO_RULES, parseRules, type RuleSet } from './tag-rules.js';
+import { applyCategoryRules, applyTagRules, NO_RULES, parseRules, type RuleCategoryLabel, type RuleSet } from './tag-rules.js';
 import type { Tagger, TaggerContext } from './tagger.js';
+import { normalizeTag } from './words.js';
 import { ancestors, EMPTY_TAXONOMY, LabelMapper, parseActionLabels, parseTaxonomy, type Taxonomy } from './taxonomy.js';
 
 /** Everything tagging and classification need, loaded and checked once before any work. */
@@ -174,7 +175,27 @@ export function classify(video: Video, setup: TaggingSetup): Category[] {
   }
   const listLabel = video.source?.list?.label;
   if (listLabel) out.push({ name: listLabel, source: 'list', confidence: 1, kind: 'action', rule: 'list label' });
-  return mergeCategories(applyCategoryRules(setup.rules, video, mergeCategories(out)));
+  return mergeCategories(applyCategoryRules(setup.rules, video, mergeCategories(out), ruleCategoryLabel(setup)));
+}
+
+const labelsBySetup = new WeakMap<TaggingSetup, RuleCategoryLabel>();
+
+/**
+ * A category a rule adds under the vocabulary's own name and kind: a taxonomy category, else an action when it
+ * names a label of the action vocabulary (so `action:` and the datasets' action labels see it and it merges with
+ * the model's mapped action), else a category as the rule names it.
+ */
+function ruleCategoryLabel(setup: TaggingSetup): RuleCategoryLabel {
+  let labelOf = labelsBySetup.get(setup);
+  if (!labelOf) {
+    const key = (name: string) => normalizeTag(name, { keepPlural: true });
+    const known = new Map<string, { name: string; kind: 'category' | 'action' }>();
+    for (const a of setup.taxonomy.actions) known.set(key(a), { name: a, kind: 'action' });
+    for (const c of setup.taxonomy.categories) known.set(key(c.name), { name: c.name, kind: 'category' });
+    labelOf = (name) => known.get(name) ?? { name, kind: 'category' };
+    labelsBySetup.set(setup, labelOf);
+  }
+  return labelOf;
 }
 
 /** Whether a category needs a person's look: unmapped, or below the review threshold. */

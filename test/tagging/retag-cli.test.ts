@@ -68,7 +68,7 @@ describe('tagging through the CLI on real videos', () => {
     expect(tagOf(tall, '30fps')).toBeDefined();
     expect(tagOf(tall, 'cat')).toMatchObject({ source: 'metadata', rule: 'container:keywords' });
     expect(tagOf(tall, 'jane-doe')).toBeDefined();
-    expect(tall.categories).toEqual([{ name: 'mobile', source: 'rule', confidence: 1, rule: 'vertical' }]);
+    expect(tall.categories).toEqual([{ name: 'mobile', source: 'rule', confidence: 1, kind: 'category', rule: 'vertical' }]);
     expect(tall.stages.tag!.status).toBe('done');
     expect(tall.stages.classify!.status).toBe('done');
   });

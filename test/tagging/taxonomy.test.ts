@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/core/index.js';
+import { ConfigError, configWith, createLogger } from '../../src/core/index.js';
+
+const silentLogger = createLogger({ file: null, level: 'silent', secrets: [] });
 import {
   classify,
   classifyRecord,
@@ -10,6 +12,7 @@ import {
   parseActionLabels,
   parseTaxonomy,
   tagRecord,
+  tagRecordSync,
   UNMAPPED,
 } from '../../src/tagging/index.js';
 import { makeRecord, names } from './records.js';
@@ -148,8 +151,39 @@ describe('classify', () => {
     v.tags = [{ name: 'pasta', source: 'filename', confidence: 0.5 }];
     expect(classify(v, s)).toEqual([
       { name: 'riding a horse', source: 'list', confidence: 1, kind: 'action', rule: 'list label' },
-      { name: 'cooking', source: 'rule', confidence: 1, rule: 'food' },
+      { name: 'cooking', source: 'rule', confidence: 1, kind: 'category', rule: 'food' },
     ]);
+  });
+  it('gives a rule category its kind: an action when it names an action label, merged with the model\'s mapped action', () => {
+    const s = createTaggingSetup({ taxonomyText: TAXONOMY, rulesText: '- {name: strum, when: {tag: guitar}, categories: [Playing Guitar, music, cooking]}' });
+    const v = makeRecord({ ai: { actions: ['playing guitar'] } });
+    v.tags = [{ name: 'guitar', source: 'filename', confidence: 0.5 }];
+    const cats = classify(v, s);
+    // one entry for the action under the vocabulary's name, not a kind-less `playing-guitar` twin
+    expect(cats.filter((c) => /playing.guitar/i.test(c.name)).map((c) => [c.name, c.kind])).toEqual([['playing guitar', 'action']]);
+    expect(cats.find((c) => c.name === 'music')).toMatchObject({ source: 'rule', kind: 'category' });
+    expect(cats.find((c) => c.name === 'cooking')).toMatchObject({ source: 'rule', kind: 'category' });
+    expect(cats.every((c) => c.kind !== undefined)).toBe(true);
+  });
+  it('rules name a category of several words as the taxonomy spells it: conditions, removal and additions match it', () => {
+    const rules = `
+- {name: tag-it, when: {category: "Street Food"}, add: snack}
+- {name: drop-it, priority: 5, when: {tag: vegan}, removeCategories: [street food]}
+- {name: add-it, when: {tag: stall}, categories: [STREET FOOD]}
+`;
+    const s = createTaggingSetup({ taxonomyText: TAXONOMY, rulesText: rules });
+    const mapped = makeRecord({ ai: { category: 'street food' } });
+    mapped.categories = classify(mapped, s);
+    expect(mapped.categories.map((c) => c.name)).toEqual(['street food', 'cooking']);
+    // a tag rule reads the categories the record has
+    const tagged = { ...mapped, ...tagRecordSync(mapped, s, { config: configWith(), logger: silentLogger }) };
+    expect(names(tagged.tags)).toContain('snack');
+    const vegan = makeRecord({ ai: { category: 'street food' } });
+    vegan.tags = [{ name: 'vegan', source: 'filename', confidence: 0.5 }];
+    expect(classify(vegan, s).map((c) => c.name)).toEqual(['cooking']);
+    const stall = makeRecord();
+    stall.tags = [{ name: 'stall', source: 'filename', confidence: 0.5 }];
+    expect(classify(stall, s)).toEqual([{ name: 'street food', source: 'rule', confidence: 1, kind: 'category', rule: 'add-it' }]);
   });
 });
 

@@ -1,7 +1,9 @@
 import { classifyRecord, classifyInputs, type TaggingSetup } from '../../tagging/index.js';
 import { setupHasher, type HashingStage } from './tag-stage.js';
 
-export const CLASSIFY_STAGE_VERSION = '1';
+// 2: a category a rule adds takes the vocabulary's name and kind (an action when it names an action label), a
+// rule's `category:` condition and `removeCategories` match a category of several words or capitals
+export const CLASSIFY_STAGE_VERSION = '2';
 
 /**
  * `classify`: the model's category and actions mapped onto the taxonomy and action vocabulary, list labels

@@ -2,8 +2,11 @@ import { tagRecord, taggingInputs, type Tagger, type TaggingSetup } from '../../
 import { sha256Hex } from '../../core/index.js';
 import type { Stage } from '../stage.js';
 
-/** 2: the rule field `title` reads a local file's container title too; a mark stays in its word in tag names. */
-export const TAG_STAGE_VERSION = '2';
+/**
+ * 2: the rule field `title` reads a local file's container title too; a mark stays in its word in tag names.
+ * 3: a rule's `category:` condition matches a category of several words or capitals (`street food`).
+ */
+export const TAG_STAGE_VERSION = '3';
 
 /**
  * A stage whose input hash is a digest of the record's inputs string (`taggingInputs`, `classifyInputs`)
