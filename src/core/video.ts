@@ -51,6 +51,11 @@ export interface VideoMetadata {
   bitDepth?: number;
   interlaced?: boolean;
   variableFrameRate?: boolean;
+  /**
+   * The file ends before its header says (cut short): what the header promised. `durationSec` and `frameCount`
+   * are then what is really there.
+   */
+  truncated?: { headerSec: number; headerFrames: number };
   audio: AudioInfo | null;
   creationTime?: string;
   containerTags: Record<string, string>;

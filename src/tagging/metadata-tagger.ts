@@ -70,6 +70,7 @@ function technicalTags(m: VideoMetadata): Tag[] {
   if (m.bitDepth && m.bitDepth > 8) add(`${m.bitDepth}-bit`, 'bit-depth');
   if (m.interlaced) add('interlaced', 'interlaced');
   if (m.variableFrameRate) add('variable-frame-rate', 'variable-frame-rate');
+  if (m.truncated) add('truncated', 'truncated');
   if (m.rotation && m.rotation % 360 !== 0) add('rotated', 'rotation');
   if (m.audio && m.audio.channels > 2) add('surround-audio', 'audio-channels');
   return out;

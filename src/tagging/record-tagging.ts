@@ -175,6 +175,8 @@ function metadataKey(video: Video): unknown[] | null {
     m.durationSec, m.container, m.bitRate, m.width, m.height, m.fps, m.frameCount ?? null, m.rotation, m.videoCodec,
     m.pixelFormat ?? null, m.bitDepth ?? null, m.interlaced ?? null, m.variableFrameRate ?? null,
     m.audio ? [m.audio.codec, m.audio.channels, m.audio.sampleRate] : null, m.creationTime ?? null, sortedEntries(m.containerTags),
+    // only when set: the other records' digests stay as they were
+    ...(m.truncated ? ['truncated'] : []),
   ];
 }
 

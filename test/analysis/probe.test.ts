@@ -21,6 +21,10 @@ beforeAll(async () => {
   await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', '-i', f('cover.png'), '-map', '0', '-map', '1', '-c:a', 'aac', '-c:v', 'png', '-disposition:v:0', 'attached_pic', f('song-cover.m4a')]);
   const whole = readFileSync(f('av.mp4'));
   writeFileSync(f('truncated.mp4'), whole.subarray(0, Math.floor(whole.length / 3)));
+  // header first (faststart), then cut: the header promises 10 s that are not all there
+  await makeTestVideo(f('faststart.mp4'), { seconds: 10, width: 320, height: 240, fps: 25, extra: ['-movflags', '+faststart'] });
+  const fast = readFileSync(f('faststart.mp4'));
+  writeFileSync(f('cut-short.mp4'), fast.subarray(0, Math.floor(fast.length * 0.4)));
   writeFileSync(f('text.mp4'), 'this is not a video\n');
   writeFileSync(f('empty.mp4'), '');
   copyFileSync(f('silent.mp4'), f('no-extension'));
@@ -75,6 +79,21 @@ describe('probe (real ffprobe)', () => {
       expect(m.rotation, `rotate=${tag} shown with red on the ${leftIsRed ? 'left' : 'right'}`).toBe(leftIsRed ? 270 : 90);
       expect([m.width, m.height]).toEqual([120, 160]);
     }
+  });
+
+  it('a file cut short after its header: duration and frames are what is there, and the header\'s promise is kept apart', async () => {
+    const whole = await probeVideo(ffprobe, f('faststart.mp4'));
+    expect(whole.truncated).toBeUndefined();
+    expect(whole.frameCount).toBe(250);
+    expect(whole.durationSec).toBe(10);
+    const cut = await probeVideo(ffprobe, f('cut-short.mp4'));
+    expect(cut.truncated).toEqual({ headerSec: 10, headerFrames: 250 });
+    expect(cut.frameCount).toBeGreaterThan(0);
+    expect(cut.frameCount).toBeLessThan(200);
+    expect(cut.durationSec).toBeCloseTo(cut.frameCount! / 25, 2);
+    // what decodes agrees with the frames recorded
+    const { stdout } = await runTool(ffprobe, ['-v', 'quiet', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', f('cut-short.mp4')]);
+    expect(Math.abs(Number(stdout.toString().trim()) - cut.frameCount!)).toBeLessThanOrEqual(2);
   });
 
   it.each([

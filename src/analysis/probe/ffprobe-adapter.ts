@@ -10,6 +10,8 @@ interface ProbeStream {
   avg_frame_rate?: string;
   r_frame_rate?: string;
   nb_frames?: string;
+  /** Packets demuxed (`-count_packets`): the frames that are in the file, whatever its header says. */
+  nb_read_packets?: string;
   pix_fmt?: string;
   bits_per_raw_sample?: string;
   field_order?: string;
@@ -116,6 +118,15 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   };
   if (Number.isFinite(nbFrames) && nbFrames > 0) meta.frameCount = nbFrames;
   else if (fps && durationSec) meta.frameCount = Math.round(fps * durationSec);
+  // A file cut short (a copy or download that stopped) keeps a header that promises all of it: with the frame
+  // count of that header and the packets really there, the record says how much plays, so scene lists, frames
+  // sent to the model, clips and duration rules stay within it.
+  const present = video.nb_read_packets ? Number(video.nb_read_packets) : NaN;
+  if (Number.isFinite(nbFrames) && nbFrames > 0 && Number.isFinite(present) && nbFrames - present >= Math.max(2, nbFrames * 0.02)) {
+    meta.truncated = { headerSec: durationSec, headerFrames: nbFrames };
+    meta.frameCount = present;
+    if (fps) meta.durationSec = Math.round((present / fps) * 1000) / 1000;
+  }
   if (video.pix_fmt) meta.pixelFormat = video.pix_fmt;
   if (bitDepth && Number.isFinite(bitDepth)) meta.bitDepth = bitDepth;
   if (video.field_order && !['progressive', 'unknown'].includes(video.field_order)) meta.interlaced = true;
@@ -133,7 +144,9 @@ export async function probeVideo(ffprobe: string, file: string, options: ProbeOp
   try {
     ({ stdout } = await runTool(
       ffprobe,
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '--', file],
+      // -count_packets demuxes the whole file (no decoding: a fraction of a second per GB read, and the hash
+      // has just read it) to tell a file cut short from its header
+      ['-v', 'error', '-count_packets', '-print_format', 'json', '-show_format', '-show_streams', '--', file],
       { timeoutMs: options.timeoutMs ?? 60_000, ...(options.signal ? { signal: options.signal } : {}) },
     ));
   } catch (err) {

@@ -13,6 +13,9 @@ export const probeStage: Stage = {
   inputHash: (video) => hashInputs(video.file.sha256),
   async run(video, ctx) {
     const metadata = await probeVideo(ctx.tools.ffprobe.path, video.file.path, { signal: ctx.signal, timeoutMs: 120_000, bundled: ctx.tools.ffprobe.origin === 'bundled' });
+    if (metadata.truncated) {
+      ctx.logger.warn({ video: video.id, file: video.file.path, playsSec: metadata.durationSec, headerSec: metadata.truncated.headerSec }, 'file is cut short: its header promises more than is there');
+    }
     return { metadata };
   },
 };
