@@ -93,18 +93,39 @@ export class RuleSubject {
   readonly fields = new Map<string, FieldValue>();
   /** Current tag names; rules update it as they add and remove. */
   readonly tags: Set<string>;
-  readonly categories: Set<string>;
+  private categorySet: Set<string> | null = null;
   private text: string | null = null;
   private stems: Set<string> | null = null;
 
   constructor(
     readonly video: Video,
     tags: Iterable<string> = video.tags.map((t) => t.name),
-    categories: Iterable<string> = video.categories.map((c) => c.name),
+    private readonly categoryNames: Iterable<string> | null = null,
   ) {
     this.tags = new Set(tags);
-    // in the form rules name them (a rule's `street food` is `street-food`), whatever the vocabulary's spelling
-    this.categories = new Set(Array.from(categories, categoryKey));
+  }
+
+  /**
+   * Current category names, in the form rules name them (a rule's `street food` is `street-food`) whatever the
+   * vocabulary's spelling; rules update it as they add and remove. Built on first use: most rules never look.
+   */
+  get categories(): ReadonlySet<string> {
+    if (!this.categorySet) {
+      this.categorySet = new Set(Array.from(this.categoryNames ?? this.video.categories.map((c) => c.name), categoryKey));
+      for (const [add, name] of this.categoryEdits) if (add) this.categorySet.add(name);
+      else this.categorySet.delete(name);
+      this.categoryEdits.length = 0;
+    }
+    return this.categorySet;
+  }
+
+  /** Category actions of rules, kept in order until a condition reads the categories. */
+  private readonly categoryEdits: Array<[add: boolean, name: string]> = [];
+
+  editCategory(add: boolean, name: string): void {
+    if (!this.categorySet) this.categoryEdits.push([add, name]);
+    else if (add) this.categorySet.add(name);
+    else this.categorySet.delete(name);
   }
 
   /** The original path (local path, URL path or yt-dlp title). */
@@ -325,7 +346,7 @@ function nameMatcher(value: unknown, path: PropertyKey[]): (name: string) => boo
   return (name) => name === want;
 }
 
-function compileSetTest(value: unknown, path: PropertyKey[], pick: (s: RuleSubject) => Set<string>): Predicate {
+function compileSetTest(value: unknown, path: PropertyKey[], pick: (s: RuleSubject) => ReadonlySet<string>): Predicate {
   const one = (v: unknown, p: PropertyKey[]): Predicate => {
     const m = nameMatcher(v, p);
     if (typeof v === 'string' && !/[*?[\]{}]/.test(v)) {
@@ -590,13 +611,14 @@ export function applyCategoryRules(ruleSet: RuleSet, video: Video, categories: r
       if (decided.has(name)) continue;
       decided.add(name);
       out = out.filter((c) => categoryKey(c.name) !== name);
-      subject.categories.delete(name);
+      subject.editCategory(false, name);
     }
     for (const name of rule.categories) {
       if (decided.has(name)) continue;
       decided.add(name);
-      out.push({ ...labelOf(name), source: 'rule', confidence: rule.confidence, rule: rule.name });
-      subject.categories.add(name);
+      const label = labelOf(name);
+      out.push({ name: label.name, source: 'rule', confidence: rule.confidence, kind: label.kind, rule: rule.name });
+      subject.editCategory(true, name);
     }
   }
   return out;
