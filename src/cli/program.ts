@@ -30,7 +30,7 @@ const COMMANDS: Array<(program: Command) => void> = [
 
 /** What the user named is not there (a video, an id prefix naming several, a dataset folder): exit 1, as `show` always did. */
 /** Failures of what was asked, not of videodex: exit 1, as a run with a failed input. */
-const NOT_FOUND_CODES = new Set(['E_NOT_FOUND', 'E_AMBIGUOUS', 'E_DATASET_MISSING', 'E_DATASET_EMPTY', 'E_INPUT_FAILED']);
+const NOT_FOUND_CODES = new Set(['E_NOT_FOUND', 'E_AMBIGUOUS', 'E_DATASET_MISSING', 'E_DATASET_EMPTY', 'E_DATASET_LABELS', 'E_INPUT_FAILED']);
 
 export function buildProgram(): Command {
   // A QueryWordsCommand, as every subcommand then is: a query command (search, export, remove, dataset build, ...)

@@ -239,6 +239,19 @@ describe('near-duplicate removal', () => {
 });
 
 describe('bad input', () => {
+  it('refuses, before writing anything, labels that would share a class folder, naming both and a video of each', async () => {
+    const spaced = sceneRecord(records[0]!.file.path, SCENES, { label: 'a b', id: 'aaaa000000000001' });
+    const underscored = sceneRecord(records[2]!.file.path, SCENES, { label: 'A_B', id: 'aaaa000000000002' });
+    const out = path.join(t.dir, 'ds-clash');
+    await expect(buildDataset(iterate([underscored, spaced]), opts(out, { labels: 'list' }), deps)).rejects.toThrow(
+      /^dataset: labels "A_B" \(src-2\.mp4\) and "a b" \(src-0\.mp4\) would share the class folder "A_B" \(folder names turn spaces and path characters into _, and ignore case\)/,
+    );
+    expect(existsSync(out)).toBe(false);
+    // without class folders (WebDataset only) the labels stay two classes, as the shards name them
+    const shards = await buildDataset(iterate([underscored, spaced]), opts(path.join(t.dir, 'ds-clash-wds'), { labels: 'list', format: ['webdataset'], split: '1,0,0' }), deps);
+    expect(Object.keys(shards.perClass).sort()).toEqual(['A_B', 'a b']);
+  });
+
   it('fails with one clear line when the label source yields nothing', async () => {
     await expect(buildDataset(iterate(records), opts(path.join(t.dir, 'ds-none'), { labels: 'tag:action/' }), deps)).rejects.toThrow(
       /no clips to build \(none of 4 videos gave a clip; first: src-0\.mp4: no label from tags starting with "action\/"/,

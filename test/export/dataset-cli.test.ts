@@ -56,6 +56,24 @@ describe('videodex dataset', () => {
   });
 });
 
+describe('labels that would share a class folder', () => {
+  it('stop the build with exit 1 and one line naming both, before any clip is cut', async () => {
+    const clashDb = path.join(t.dir, 'clash.db');
+    const store = new SqliteStore(clashDb);
+    await store.migrate();
+    for (const [i, label] of ['High Jump', 'high_jump'].entries()) {
+      await store.upsert(sceneRecord(path.join(t.dir, `v${i}.mp4`), [30, 30], { id: `c1a5000000000${i}00`, categories: [{ name: label, source: 'rule' }] }));
+    }
+    await store.close();
+    const clashOut = path.join(t.dir, 'ds-clash');
+    const r = await runCli(['dataset', 'build', '--db', clashDb, '-o', clashOut, '--labels', 'category', '--min-clip', '0.5s', '-q']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^videodex: dataset: labels "High Jump" \(v0\.mp4\) and "high_jump" \(v1\.mp4\) would share the class folder "High_Jump"/);
+    expect(existsSync(clashOut)).toBe(false);
+  });
+});
+
 describe('Ctrl-C during dataset build', () => {
   it('stops, keeps the finished clips, says so, exits 130, and the same command goes on from there', async () => {
     const longDb = path.join(t.dir, 'long.db');

@@ -57,6 +57,22 @@ export function labelDirName(label: string): string {
   return s.slice(0, 120) || '_';
 }
 
+/**
+ * The first two labels (in sorted order, so the same labels always name the same pair) that would share a class
+ * folder: same `labelDirName` but for case, since a case-insensitive file system (macOS, Windows) merges `Run` and
+ * `run` when the dataset is copied there. Null when every label gets a folder of its own.
+ */
+export function labelFolderClash(labels: Iterable<string>): { a: string; b: string; folder: string } | null {
+  const seen = new Map<string, string>();
+  for (const label of [...new Set(labels)].sort()) {
+    const folder = labelDirName(label);
+    const other = seen.get(folder.toLowerCase());
+    if (other !== undefined) return { a: other, b: label, folder: labelDirName(other) };
+    seen.set(folder.toLowerCase(), label);
+  }
+  return null;
+}
+
 /** The YouTube id of a source URL, or null. */
 export function youtubeIdOf(url: string): string | null {
   try {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, r
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { AppError, ConfigError, describeError, displayName, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
-import { labelDirName } from './clip-labels.js';
+import { labelDirName, labelFolderClash } from './clip-labels.js';
 import { batchArgs, batchClips, canCopy, copyArgs, encodeArgs, keyframeStart, keyframeTimes, outputFrames } from './clip-encoder.js';
 import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
 import { describeLabelSource, planClips } from './clip-planner.js';
@@ -138,8 +138,6 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
   const outDir = path.resolve(options.outDir);
   const workDir = path.join(outDir, WORK_DIR);
   const previousFiles = earlierBuildFiles(outDir, workDir);
-  mkdirSync(workDir, { recursive: true });
-  const journal = new DatasetJournal(workDir);
   const progress = deps.onProgress ?? (() => {});
   const log = deps.logger;
 
@@ -147,6 +145,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
   const skipped: SkippedVideo[] = [];
   let planned: PlannedClip[] = [];
   const splitInputs: SplitInput[] = [];
+  const videoOfLabel = new Map<string, string>();
   let seen = 0;
   for await (const video of videos) {
     deps.signal?.throwIfAborted();
@@ -158,6 +157,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
       continue;
     }
     planned.push(...plan.clips);
+    if (!videoOfLabel.has(plan.clips[0]!.label)) videoOfLabel.set(plan.clips[0]!.label, displayName(video));
     splitInputs.push({ videoId: video.id, label: plan.clips[0]!.label, clips: plan.clips.length, listSplit: video.source.list?.split, source: video.source.url || undefined });
   }
   planned = capPerClass(planned, options.maxClipsPerClass, options.seed);
@@ -165,6 +165,19 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
     const why = seen === 0 ? 'the query matched no video' : `none of ${seen} videos gave a clip; first: ${skipped[0]?.reason ?? 'unknown'}`;
     throw new AppError('E_DATASET_EMPTY', `dataset: no clips to build (${why}; labels from ${describeLabelSource(options.labels)})`);
   }
+  // Two labels in one class folder are one class to every loader that reads classes from folders: refused before
+  // any clip is cut, since guessing whether `a b` and `a_b` are one class or two is the user's call.
+  const clash = clipRoot(options) === '' ? labelFolderClash(planned.map((c) => c.label)) : null;
+  if (clash) {
+    const named = (l: string) => `${JSON.stringify(l)} (${videoOfLabel.get(l) ?? 'unknown'})`;
+    throw new AppError(
+      'E_DATASET_LABELS',
+      `dataset: labels ${named(clash.a)} and ${named(clash.b)} would share the class folder "${clash.folder}" (folder names turn spaces and path characters into _, and ignore case); rename one, or make both one label, where the labels come from (${describeLabelSource(options.labels)})`,
+    );
+  }
+  // made only now: a build refused above leaves no trace in a new folder
+  mkdirSync(workDir, { recursive: true });
+  const journal = new DatasetJournal(workDir);
   const clipsPerVideo = new Map<string, number>();
   for (const c of planned) clipsPerVideo.set(c.videoId, (clipsPerVideo.get(c.videoId) ?? 0) + 1);
   const splits = assignSplits(
