@@ -214,6 +214,31 @@ describe('clip boundaries', () => {
   });
 });
 
+describe('stream copy with B-frames', () => {
+  it('ends each clip within its scene: no frame of the next scene, exactly the packets it says', async () => {
+    const file = path.join(t.dir, 'colors-bframes.mp4');
+    const frames = [30, 40, 20];
+    await makeSceneVideo(file, [{ frames: 30, source: 'color=c=red' }, { frames: 40, source: 'color=c=lime' }, { frames: 20, source: 'color=c=blue' }], { gop: 10, bframes: 3 });
+    const r = sceneRecord(file, frames, { label: 'colors' });
+    const out = path.join(t.dir, 'ds-copy-bframes');
+    const rep = await buildDataset(iterate([r]), opts(out, { labels: 'list', split: '1,0,0', dedup: false, copy: true }), deps);
+    expect(rep.copied).toBe(3);
+    const expected = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
+    for (const c of readManifest(out).clips) {
+      const p = path.join(out, c.path);
+      const n = (await probeClip(p)).frames;
+      expect(n).toBe(Math.round(c.durationSec * 25));
+      expect(c.writtenStartSec + c.durationSec).toBeLessThanOrEqual(c.endSec + 1e-6);
+      // B-frames move the reachable end back by a few frames at most
+      expect(c.writtenStartSec + c.durationSec).toBeGreaterThanOrEqual(c.endSec - 4 / 25 - 1e-6);
+      for (const idx of [0, n - 1]) {
+        const got = await frameColor(p, idx);
+        got.forEach((v, i) => expect(Math.abs(v - expected[c.scene!]![i]!), `${c.id} frame ${idx}`).toBeLessThan(40));
+      }
+    }
+  });
+});
+
 describe('near-duplicate removal', () => {
   it('catches a re-encoded copy of a video and removes it across splits first', async () => {
     const original = records[0]!;

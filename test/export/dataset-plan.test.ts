@@ -269,3 +269,25 @@ describe('batching', () => {
     expect(hashSampleIndices(2, 4)).toEqual([0, 1]);
   });
 });
+
+describe('stream copy range', () => {
+  // Decode order of a stream with a keyframe every 8 frames and B-frames: I0 P4 B2 B1 B3 P7 B5 B6 | I8 P12 B10 B9 B11 ...
+  const order = [0, 4, 2, 1, 3, 7, 5, 6];
+  const packets = [0, 8, 16].flatMap((g) => order.map((f) => ({ pts: (g + f) / 25, key: f === 0 })));
+
+  it('ends where decode and display order meet at or before the end, never on a frame shown after it', async () => {
+    const { copyRange, packetIndex } = await import('../../src/export/dataset/clip-encoder.js');
+    const index = packetIndex(packets);
+    // [8, 16): the second GOP exactly
+    expect(copyRange(index, 8 / 25, 16 / 25, 0.1)).toEqual({ startSec: 8 / 25, endSec: 16 / 25, frames: 8 });
+    // [1, 14): starts at the keyframe 8; frame 15 is decoded before 13, so 8-12 is the longest exact run
+    expect(copyRange(index, 1 / 25, 14 / 25, 0.1)).toEqual({ startSec: 8 / 25, endSec: 13 / 25, frames: 5 });
+    // [8, 12): frame 12 is decoded before 9-11, so only the keyframe can end exactly
+    expect(copyRange(index, 8 / 25, 12 / 25, 0.04)).toEqual({ startSec: 8 / 25, endSec: 9 / 25, frames: 1 });
+    // too short once snapped, or no keyframe in range: re-encode instead
+    expect(copyRange(index, 1 / 25, 14 / 25, 0.3)).toBeNull();
+    expect(copyRange(index, 17 / 25, 24 / 25, 0.04)).toBeNull();
+    // the last frames of the file
+    expect(copyRange(index, 16 / 25, 24 / 25, 0.1)).toEqual({ startSec: 16 / 25, endSec: 24 / 25, frames: 8 });
+  });
+});

@@ -16,10 +16,10 @@ export function lifeScene(frames: number, seed: number): SceneSpec {
 
 /**
  * A video made of known scenes (lavfi sources concatenated, hard cuts), H.264 with a keyframe every `gop`
- * frames. Returns the file.
+ * frames and `bframes` B-frames at most between references (0: none, as ultrafast makes). Returns the file.
  */
-export async function makeSceneVideo(file: string, scenes: readonly SceneSpec[], options: { fps?: number; width?: number; height?: number; gop?: number } = {}): Promise<string> {
-  const { fps = 25, width = 160, height = 120, gop = 25 } = options;
+export async function makeSceneVideo(file: string, scenes: readonly SceneSpec[], options: { fps?: number; width?: number; height?: number; gop?: number; bframes?: number } = {}): Promise<string> {
+  const { fps = 25, width = 160, height = 120, gop = 25, bframes = 0 } = options;
   const args = ['-hide_banner', '-loglevel', 'error', '-y'];
   for (const s of scenes) {
     const sep = s.source.includes('=') ? ':' : '=';
@@ -27,7 +27,7 @@ export async function makeSceneVideo(file: string, scenes: readonly SceneSpec[],
   }
   const chains = scenes.map((s, i) => `[${i}:v]trim=end_frame=${s.frames},setpts=PTS-STARTPTS,format=yuv420p[v${i}]`);
   const filter = `${chains.join(';')};${scenes.map((_, i) => `[v${i}]`).join('')}concat=n=${scenes.length}:v=1:a=0[out]`;
-  args.push('-filter_complex', filter, '-map', '[out]', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(gop), '-pix_fmt', 'yuv420p', '-r', String(fps), file);
+  args.push('-filter_complex', filter, '-map', '[out]', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(gop), '-bf', String(bframes), '-pix_fmt', 'yuv420p', '-r', String(fps), file);
   await runTool(testFfmpeg(), args, { timeoutMs: 120_000 });
   return file;
 }

@@ -74,38 +74,101 @@ export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: 
   return args;
 }
 
-/** ffmpeg arguments that stream-copy `[start, end)` seconds; `start` must be a keyframe. */
-export function copyArgs(source: string, startSec: number, endSec: number, audio: boolean, output: string): string[] {
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-ss', sec(startSec), '-i', source, '-t', sec(endSec - startSec), '-map', '0:v:0'];
+/**
+ * ffmpeg arguments that stream-copy `frames` packets from `startSec` (a keyframe): the packets `copyRange` chose.
+ * A packet count, not `-t` alone: ffmpeg ends a stream copy on decode timestamps, which with B-frames lag the
+ * shown ones, so `-t` wrote the frames after the end too. `-t` still ends the audio.
+ */
+export function copyArgs(source: string, startSec: number, endSec: number, frames: number, audio: boolean, output: string): string[] {
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-ss', sec(startSec), '-i', source, '-t', sec(endSec - startSec), '-map', '0:v:0', '-frames:v', String(frames)];
   if (audio) args.push('-map', '0:a:0?');
   else args.push('-an');
   args.push('-c', 'copy', '-sn', '-dn', '-map_metadata', '-1', '-avoid_negative_ts', 'make_zero', '-movflags', '+faststart', '-f', 'mp4', output);
   return args;
 }
 
-/** Keyframe times of the first video stream, read from packet flags (no decoding). */
-export async function keyframeTimes(ffprobe: string, file: string, signal?: AbortSignal): Promise<number[]> {
+/** The first video stream's packets: when each is shown, in decode (file) order, and its keyframes. */
+export interface PacketIndex {
+  /** Shown time of each packet, in decode order. */
+  pts: number[];
+  /** Decode-order positions of the keyframes (their shown times rise). */
+  keys: number[];
+  /** Every shown time, sorted. */
+  shown: number[];
+}
+
+/** Reads the packet index of a file's first video stream from packet headers (no decoding). */
+export async function videoPackets(ffprobe: string, file: string, signal?: AbortSignal): Promise<PacketIndex> {
   const { stdout } = await runTool(
     ffprobe,
     ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file],
     { timeoutMs: 10 * 60_000, ...(signal ? { signal } : {}), maxStdoutBytes: 256 * 1024 * 1024 },
   );
-  const times: number[] = [];
-  for (const line of stdout.toString('utf8').split('\n')) {
-    const [t, flags] = line.split(',');
-    if (flags?.includes('K') && t && t !== 'N/A') times.push(Number(t));
-  }
-  return times.sort((a, b) => a - b);
+  return packetIndex(
+    stdout
+      .toString('utf8')
+      .split('\n')
+      .map((line) => line.split(','))
+      .filter(([t, flags]) => t && t !== 'N/A' && flags !== undefined)
+      .map(([t, flags]) => ({ pts: Number(t), key: flags!.includes('K') })),
+  );
 }
 
-/** The first keyframe at or after `start` and before `end - minLen`, or null. */
-export function keyframeStart(keyframes: readonly number[], start: number, end: number, minLen: number): number | null {
-  const tol = 1e-3;
-  for (const k of keyframes) {
-    if (k < start - tol) continue;
-    return k <= end - minLen + tol ? k : null;
+/** The index of packets given in decode order. */
+export function packetIndex(packets: ReadonlyArray<{ pts: number; key: boolean }>): PacketIndex {
+  const keys: number[] = [];
+  packets.forEach((p, i) => {
+    if (p.key && (keys.length === 0 || p.pts > packets[keys.at(-1)!]!.pts)) keys.push(i);
+  });
+  return { pts: packets.map((p) => p.pts), keys, shown: packets.map((p) => p.pts).sort((a, b) => a - b) };
+}
+
+const TOL = 1e-3;
+
+/** How many of the sorted times are at or before `t`. */
+function countUpTo(sorted: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! <= t + TOL) lo = mid + 1;
+    else hi = mid;
   }
-  return null;
+  return lo;
+}
+
+/**
+ * What a stream copy of `[start, end)` can write: from the first keyframe at or after `start` (so no frame of
+ * what comes before), the most packets in decode order that are exactly the frames shown from that keyframe up
+ * to a time at or before `end` (so no frame of what comes after). With B-frames a frame shown before `end` can
+ * follow, in decode order, one shown at or after it: the clip then ends at the last point before `end` where
+ * decode and display order meet (a few frames early). Null when that leaves less than `minLen` seconds, or no
+ * such point follows the keyframe (frames shown before it decoded after it: an open GOP).
+ */
+export function copyRange(index: PacketIndex, start: number, end: number, minLen: number): { startSec: number; endSec: number; frames: number } | null {
+  let lo = 0;
+  let hi = index.keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (index.pts[index.keys[mid]!]! < start - TOL) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo === index.keys.length) return null;
+  const kf = index.keys[lo]!;
+  const k = index.pts[kf]!;
+  if (k > end - minLen + TOL) return null;
+  const before = countUpTo(index.shown, k - 2 * TOL);
+  let best: { endSec: number; frames: number } | null = null;
+  let last = -Infinity;
+  for (let j = kf; j < index.pts.length; j++) {
+    const pts = index.pts[j]!;
+    if (pts >= end - TOL || pts < k - TOL) break;
+    last = Math.max(last, pts);
+    const upTo = countUpTo(index.shown, last);
+    if (upTo - before === j - kf + 1) best = { endSec: Math.min(index.shown[upTo] ?? end, end), frames: j - kf + 1 };
+  }
+  if (!best || best.endSec - k < minLen - TOL) return null;
+  return { startSec: k, ...best };
 }
 
 export interface BatchOutput {

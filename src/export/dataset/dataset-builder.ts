@@ -3,7 +3,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { AppError, ConfigError, describeError, displayName, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
 import { labelDirName, labelFolderClash } from './clip-labels.js';
-import { batchArgs, batchClips, canCopy, copyArgs, encodeArgs, keyframeStart, keyframeTimes, outputFrames } from './clip-encoder.js';
+import { batchArgs, batchClips, canCopy, copyArgs, copyRange, encodeArgs, outputFrames, videoPackets, type PacketIndex } from './clip-encoder.js';
 import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
 import { describeLabelSource, planClips } from './clip-planner.js';
 import { assignSplits, capPerClass, withSplits, type SplitInput } from './clip-splitter.js';
@@ -77,7 +77,8 @@ function clipRelPath(options: DatasetOptions, clip: AssignedClip): string {
 
 function clipSpec(clip: PlannedClip, options: DatasetOptions): string {
   const mode = canCopy(options.encode) ? 'copy' : 'encode';
-  const enc = mode === 'copy' ? { copy: true, audio: options.encode.audio, minClipSec: options.minClipSec } : { ...options.encode, copy: false };
+  // cut 2: copies end on a packet count (cut 1 ran past the end with B-frames), so those are made again
+  const enc = mode === 'copy' ? { copy: true, audio: options.encode.audio, minClipSec: options.minClipSec, cut: 2 } : { ...options.encode, copy: false };
   return stableHash({ v: CLIP_ENCODER_VERSION, video: clip.videoId, s: clip.startFrame, e: clip.endFrame, fps: clip.sourceFps, enc });
 }
 
@@ -191,7 +192,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
   // 2. Cut (or reuse) every clip, and hash it for dedup.
   const copyMode = canCopy(options.encode);
   const threads = options.concurrency > 1 ? 1 : 0;
-  const keyframes = new Map<string, Promise<number[]>>();
+  const packets = new Map<string, Promise<PacketIndex>>();
   const results = new Map<string, JournalEntry>();
   const failed: DatasetReport['failed'] = [];
   let encoded = 0;
@@ -254,20 +255,23 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
     let frameCount = outputFrames(clip, options.encode.fps);
     let duration = frameCount / (options.encode.fps || clip.sourceFps);
     if (copyMode) {
-      let kfs = keyframes.get(clip.videoId);
-      if (!kfs) {
-        kfs = keyframeTimes(deps.ffprobe, clip.sourcePath, deps.signal);
-        keyframes.set(clip.videoId, kfs);
+      let index = packets.get(clip.videoId);
+      if (!index) {
+        index = videoPackets(deps.ffprobe, clip.sourcePath, deps.signal);
+        packets.set(clip.videoId, index);
       }
-      const k = keyframeStart(await kfs, clip.startSec, clip.endSec, Math.min(options.minClipSec, clip.endSec - clip.startSec));
-      if (k !== null) {
+      const range = copyRange(await index, clip.startSec, clip.endSec, Math.min(options.minClipSec, clip.endSec - clip.startSec));
+      if (range) {
         mode = 'copy';
-        writtenStart = k;
-        duration = clip.endSec - k;
-        frameCount = Math.max(1, Math.round(duration * clip.sourceFps));
+        writtenStart = range.startSec;
+        duration = range.endSec - range.startSec;
+        frameCount = range.frames;
       }
     }
-    const args = mode === 'copy' ? copyArgs(clip.sourcePath, writtenStart, clip.endSec, options.encode.audio, part) : encodeArgs(clip, options.encode, part, threads);
+    const args =
+      mode === 'copy'
+        ? copyArgs(clip.sourcePath, writtenStart, writtenStart + duration, frameCount, options.encode.audio, part)
+        : encodeArgs(clip, options.encode, part, threads);
     try {
       await runTool(deps.ffmpeg, args, { timeoutMs: 60 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}), maxStdoutBytes: 1024 * 1024 });
       if (statSync(part).size === 0) throw new AppError('E_DATASET_CLIP', 'ffmpeg wrote an empty clip');
