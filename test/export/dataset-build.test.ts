@@ -239,6 +239,21 @@ describe('stream copy with B-frames', () => {
   });
 });
 
+describe('splits by source video', () => {
+  it('puts list rows naming one YouTube video in different URL forms in one split, and stats sees them as one source', async () => {
+    const forms = ['https://youtu.be/abcdefghijk', 'https://www.youtube.com/watch?v=abcdefghijk&t=30s'];
+    const rows = forms.map((url, i) => sceneRecord(records[i * 2]!.file.path, SCENES, { label: 'jump', url, id: `babe00000000000${i}` }));
+    const rep = await buildDataset(iterate(rows), opts(path.join(t.dir, 'ds-yt'), { labels: 'list', split: '0.5,0.5,0', dedup: false }), deps);
+    expect(Object.values(rep.perSplit).filter((n) => n > 0)).toHaveLength(1);
+    // a list that puts the two rows in two splits itself: the leak is reported
+    rows[0]!.source.list = { ...rows[0]!.source.list!, split: 'train' };
+    rows[1]!.source.list = { ...rows[1]!.source.list!, split: 'test' };
+    const listed = path.join(t.dir, 'ds-yt-list');
+    await buildDataset(iterate(rows), opts(listed, { labels: 'list', split: 'list', dedup: false }), deps);
+    expect(datasetStats(listed).leakedSources).toEqual([{ source: 'https://www.youtube.com/watch?v=abcdefghijk', splits: ['train', 'test'] }]);
+  });
+});
+
 describe('near-duplicate removal', () => {
   it('catches a re-encoded copy of a video and removes it across splits first', async () => {
     const original = records[0]!;

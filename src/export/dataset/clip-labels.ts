@@ -90,3 +90,12 @@ export function youtubeIdOf(url: string): string | null {
   }
   return null;
 }
+
+/**
+ * The source video a record comes from, one string for every way of naming it: the watch URL for a YouTube video
+ * (`youtu.be/<id>`, `/shorts/<id>`, `watch?v=<id>&t=30` are one video), else the URL or path as given. Splits
+ * group by it, so two list rows naming one video differently cannot land in two splits.
+ */
+export function sourceVideoKey(url: string, youtubeId: string | null): string {
+  return youtubeId ? `https://www.youtube.com/watch?v=${youtubeId}` : url;
+}

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, r
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { AppError, ConfigError, describeError, displayName, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
-import { labelDirName, labelFolderClash } from './clip-labels.js';
+import { labelDirName, labelFolderClash, sourceVideoKey } from './clip-labels.js';
 import { batchArgs, batchClips, canCopy, copyArgs, copyRange, encodeArgs, outputFrames, videoPackets, type PacketIndex } from './clip-encoder.js';
 import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
 import { describeLabelSource, planClips } from './clip-planner.js';
@@ -159,7 +159,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
     }
     planned.push(...plan.clips);
     if (!videoOfLabel.has(plan.clips[0]!.label)) videoOfLabel.set(plan.clips[0]!.label, displayName(video));
-    splitInputs.push({ videoId: video.id, label: plan.clips[0]!.label, clips: plan.clips.length, listSplit: video.source.list?.split, source: video.source.url || undefined });
+    splitInputs.push({ videoId: video.id, label: plan.clips[0]!.label, clips: plan.clips.length, listSplit: video.source.list?.split, source: sourceVideoKey(video.source.url, plan.clips[0]!.youtubeId) || undefined });
   }
   planned = capPerClass(planned, options.maxClipsPerClass, options.seed);
   if (planned.length === 0) {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../core/index.js';
+import { sourceVideoKey } from './clip-labels.js';
 import { hashDistance } from './clip-dhash.js';
 import { MANIFEST, type DatasetManifest } from './dataset-builder.js';
 import { SPLITS, type DuplicateRemoval, type SplitName } from './dataset-types.js';
@@ -70,7 +71,8 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
     perSplit[c.split]++;
     (perClass[c.label] ??= { train: 0, val: 0, test: 0 })[c.split]++;
     addSplit(splitsOfVideo, c.videoId, c.split);
-    if (c.source) addSplit(splitsOfSource, c.source, c.split);
+    const source = sourceVideoKey(c.source, c.youtubeId ?? null);
+    if (source) addSplit(splitsOfSource, source, c.split);
     const b = Math.floor(c.durationSec / bin + 1e-9);
     hist.set(b, (hist.get(b) ?? 0) + 1);
     if (!shortest || c.durationSec < shortest.seconds) shortest = { clip: c.id, seconds: c.durationSec };

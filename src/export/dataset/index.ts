@@ -4,7 +4,7 @@ export { datasetStats, formatDatasetStats, readManifest } from './dataset-stats.
 export type { DatasetStats } from './dataset-stats.js';
 export { datasetOptions, parseClipMode, parseFormats, parseLabelSource, parseSeconds, parseSplit } from './dataset-options.js';
 export type { DatasetFlags } from './dataset-options.js';
-export { labelsOf, labelDirName, labelFolderClash, youtubeIdOf } from './clip-labels.js';
+export { labelsOf, labelDirName, labelFolderClash, sourceVideoKey, youtubeIdOf } from './clip-labels.js';
 export { planClips, clipId, spread } from './clip-planner.js';
 export { assignSplits, capPerClass, normalizeSplit } from './clip-splitter.js';
 export { dhashFrame, dhashFrames, hashClip, hashDistance, findDuplicates } from './clip-dhash.js';
