@@ -5,7 +5,7 @@ import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configWith, findOnPath, runTool, type Video } from '../../src/core/index.js';
 import { buildDataset, datasetOptions, datasetStats, formatDatasetStats, readManifest, type DatasetOptions } from '../../src/export/dataset/index.js';
-import { tempDir, testFfmpeg } from '../helpers/media.js';
+import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
 import { frameColor, iterate, lifeScene, makeSceneVideo, probeClip, sceneRecord } from '../helpers/scene-videos.js';
 
 const t = tempDir('videodex-dataset-');
@@ -211,6 +211,29 @@ describe('clip boundaries', () => {
       const want = expected[c.scene!]!;
       got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(40));
     }
+  });
+});
+
+describe('clips cut one ffmpeg each (--audio)', () => {
+  it('have exactly their scene\'s frames, from a video with or without sound', async () => {
+    const silent = path.join(t.dir, 'colors-silent.mp4');
+    await makeSceneVideo(silent, [{ frames: 30, source: 'color=c=red' }, { frames: 40, source: 'color=c=lime' }, { frames: 20, source: 'color=c=blue' }], { gop: 10 });
+    const sound = path.join(t.dir, 'with-audio.mp4');
+    await makeTestVideo(sound, { seconds: 3, width: 160, height: 120, audio: true });
+    const records = [sceneRecord(silent, [30, 40, 20], { label: 'colors' }), sceneRecord(sound, [25, 30, 20], { label: 'talk' })];
+    const out = path.join(t.dir, 'ds-audio');
+    const rep = await buildDataset(iterate(records), opts(out, { labels: 'list', split: '1,0,0', dedup: false, audio: true }), deps);
+    expect(rep.clips).toBe(6);
+    const clips = readManifest(out).clips.sort((a, b) => a.label.localeCompare(b.label) || a.scene! - b.scene!);
+    const frames = await Promise.all(clips.map(async (c) => (await probeClip(path.join(out, c.path))).frames));
+    expect(frames).toEqual([30, 40, 20, 25, 30, 20]);
+    const expected = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
+    for (const [i, c] of clips.slice(0, 3).entries()) {
+      const got = await frameColor(path.join(out, c.path), frames[i]! - 1);
+      got.forEach((v, k) => expect(Math.abs(v - expected[c.scene!]![k]!), c.id).toBeLessThan(40));
+    }
+    const { stdout } = await runTool(ffprobe, ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', path.join(out, clips[4]!.path)]);
+    expect(stdout.toString().trim()).toBe('aac');
   });
 });
 

@@ -47,7 +47,12 @@ export function outputFrames(clip: Pick<PlannedClip, 'startFrame' | 'endFrame' |
  * several jobs at once, 1 each uses the cores better than one job with many threads.
  */
 export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: string, threads: number): string[] {
-  const filters: string[] = [];
+  // The seek lands half a frame before the first frame, so that frame would be stamped half a frame in; the
+  // encoder rounds that up to a whole frame, and `-t` then cut the clip's last frame. Video restarts at 0, and
+  // the audio is trimmed by the same half frame to stay in sync with it.
+  const seek = seekSec(clip.startFrame, clip.sourceFps);
+  const lead = clip.startFrame / clip.sourceFps - seek;
+  const filters: string[] = ['setpts=PTS-STARTPTS'];
   if (settings.fps > 0) filters.push(`fps=${settings.fps}`);
   if (settings.shortSide > 0) filters.push(shortSideScale(settings.shortSide));
   const frames = outputFrames(clip, settings.fps);
@@ -55,13 +60,16 @@ export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: 
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
     '-threads', String(threads),
-    '-ss', sec(seekSec(clip.startFrame, clip.sourceFps)),
+    '-ss', sec(seek),
     '-i', clip.sourcePath,
     '-t', sec(dur),
     '-map', '0:v:0',
   ];
-  if (settings.audio) args.push('-map', '0:a:0?');
-  if (filters.length > 0) args.push('-vf', filters.join(','));
+  if (settings.audio) {
+    args.push('-map', '0:a:0?');
+    if (lead > 0) args.push('-af', `atrim=start=${sec(lead)},asetpts=PTS-STARTPTS`);
+  }
+  args.push('-vf', filters.join(','));
   args.push(
     '-frames:v', String(frames),
     '-c:v', 'libx264', '-preset', settings.preset, '-crf', String(settings.crf), '-pix_fmt', 'yuv420p',

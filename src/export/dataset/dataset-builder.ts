@@ -78,7 +78,8 @@ function clipRelPath(options: DatasetOptions, clip: AssignedClip): string {
 function clipSpec(clip: PlannedClip, options: DatasetOptions): string {
   const mode = canCopy(options.encode) ? 'copy' : 'encode';
   // cut 2: copies end on a packet count (cut 1 ran past the end with B-frames), so those are made again
-  const enc = mode === 'copy' ? { copy: true, audio: options.encode.audio, minClipSec: options.minClipSec, cut: 2 } : { ...options.encode, copy: false };
+  // cut 2 of clips cut one ffmpeg each (with audio): cut 1 lost their last frame on videos without sound
+  const enc = mode === 'copy' ? { copy: true, audio: options.encode.audio, minClipSec: options.minClipSec, cut: 2 } : { ...options.encode, copy: false, ...(options.encode.audio ? { cut: 2 } : {}) };
   return stableHash({ v: CLIP_ENCODER_VERSION, video: clip.videoId, s: clip.startFrame, e: clip.endFrame, fps: clip.sourceFps, enc });
 }
 
