@@ -175,6 +175,10 @@ describe('dataset build', () => {
     await expect(buildDataset(iterate(records), opts(mine, { labels: 'list' }), deps)).rejects.toThrow(/my-notes holds other files and no videodex dataset: choose a new or empty folder/);
     expect(readdirSync(mine)).toEqual(['label_map.txt']);
     expect(readFileSync(path.join(mine, 'label_map.txt'), 'utf8')).toBe('my own labels\n');
+    const file = path.join(t.dir, 'notes.txt');
+    writeFileSync(file, 'mine\n');
+    await expect(buildDataset(iterate(records), opts(file, { labels: 'list' }), deps)).rejects.toThrow(/^dataset build: .*notes\.txt is a file, not a folder/);
+    expect(readFileSync(file, 'utf8')).toBe('mine\n');
   });
 });
 

@@ -103,10 +103,11 @@ function removeEmptyDirs(dir: string, stopAt: string): void {
 /**
  * The output files (relative) an earlier build listed in the folder's dataset.json, inside the folder and outside
  * its work folder; none for a new or empty folder, or one an interrupted first build left.
- * @throws ConfigError when the folder holds other files: a build would overwrite them without a word.
+ * @throws ConfigError when the folder holds other files (a build would overwrite them without a word), or is a file.
  */
 function earlierBuildFiles(outDir: string, workDir: string): string[] {
   if (!existsSync(outDir)) return [];
+  if (!statSync(outDir).isDirectory()) throw new ConfigError(`dataset build: ${outDir} is a file, not a folder: -o names the dataset folder`);
   const manifestFile = path.join(outDir, MANIFEST);
   let files: unknown = null;
   try {
