@@ -325,15 +325,28 @@ describe('bad input', () => {
     );
   });
 
-  it('reports clips ffmpeg cannot cut (a vanished file) without stopping the others', async () => {
+  it('reports clips of a vanished file, naming the video and the cause, without stopping the others', async () => {
     const gone = sceneRecord(records[0]!.file.path, SCENES, { label: 'jump', id: 'feedfeedfeedfeed' });
     gone.file = { ...gone.file, path: path.join(t.dir, 'vanished.mp4') };
     const out = path.join(t.dir, 'ds-gone');
     const rep = await buildDataset(iterate([gone, records[2]!]), opts(out, { labels: 'list', split: '1,0,0', dedup: false }), deps);
     expect(rep.clips).toBe(3);
     expect(rep.failed).toHaveLength(3);
-    expect(rep.failed[0]!.videoId).toBe('feedfeedfeedfeed');
-    expect(rep.failed[0]!.error).toMatch(/ffmpeg exited with code \d+: .*vanished\.mp4: No such file or directory/);
+    expect(rep.failed[0]).toMatchObject({ videoId: 'feedfeedfeedfeed', name: 'vanished.mp4' });
+    expect(rep.failed[0]!.error).toBe(`file not found: ${gone.file.path} (moved or deleted since it was processed)`);
+    expect(readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.part'))).toEqual([]);
+  });
+
+  it('reports clips ffmpeg cannot cut (a file that is no video) without stopping the others', async () => {
+    const junk = path.join(t.dir, 'junk.mp4');
+    writeFileSync(junk, 'not a video\n');
+    const broken = sceneRecord(junk, SCENES, { label: 'jump', id: 'badbadbadbadbad0' });
+    const out = path.join(t.dir, 'ds-junk');
+    const rep = await buildDataset(iterate([broken, records[2]!]), opts(out, { labels: 'list', split: '1,0,0', dedup: false }), deps);
+    expect(rep.clips).toBe(3);
+    expect(rep.failed).toHaveLength(3);
+    expect(rep.failed[0]).toMatchObject({ videoId: 'badbadbadbadbad0', name: 'junk.mp4' });
+    expect(rep.failed[0]!.error).toMatch(/ffmpeg exited with code \d+: .*junk\.mp4: Invalid data found/);
     expect(readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.part'))).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
@@ -71,6 +71,25 @@ describe('labels that would share a class folder', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^videodex: dataset: labels "High Jump" \(v0\.mp4\) and "high_jump" \(v1\.mp4\) would share the class folder "High_Jump"/);
     expect(existsSync(clashOut)).toBe(false);
+  });
+});
+
+describe('a video whose file is gone', () => {
+  it('fails its clips with one line naming it and the cause, builds the rest, and exits 1', async () => {
+    const goneDb = path.join(t.dir, 'gone.db');
+    const store = new SqliteStore(goneDb);
+    await store.migrate();
+    const file = path.join(t.dir, 'soon gone.mp4');
+    await makeSceneVideo(file, [lifeScene(30, 51), lifeScene(30, 52)]);
+    await store.upsert(sceneRecord(file, [30, 30], { categories: [{ name: 'run', source: 'rule' }] }));
+    await store.upsert(sceneRecord(path.join(t.dir, 'v2.mp4'), [30, 30], { categories: [{ name: 'sit', source: 'rule' }] }));
+    await store.close();
+    rmSync(file);
+    const r = await runCli(['dataset', 'build', '--db', goneDb, '-o', path.join(t.dir, 'ds-gone'), '--min-clip', '0.5s', '-q']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/: 2 clips from 1 videos/);
+    const lines = r.stderr.split('\n').filter((l) => l.includes('soon gone'));
+    expect(lines).toEqual([`videodex: soon gone.mp4: 2 clips: file not found: ${file} (moved or deleted since it was processed)`]);
   });
 });
 

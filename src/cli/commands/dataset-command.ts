@@ -82,7 +82,16 @@ export function formatReport(r: DatasetReport): string {
     for (const s of r.skipped.slice(0, 10)) lines.push(`    ${s.reason}`);
     if (r.skipped.length > 10) lines.push(`    ... ${r.skipped.length - 10} more in dataset.json "skipped"`);
   }
-  for (const f of r.failed.slice(0, 10)) lines.push(`videodex: ${f.videoId}: clip ${f.clip}: ${f.error}`);
+  // one line per video and cause: a video whose file is gone fails all its clips for one reason
+  const causes = new Map<string, { f: DatasetReport['failed'][number]; n: number }>();
+  for (const f of r.failed) {
+    const key = `${f.videoId}\u0000${f.error}`;
+    const seen = causes.get(key);
+    if (seen) seen.n++;
+    else causes.set(key, { f, n: 1 });
+  }
+  for (const { f, n } of [...causes.values()].slice(0, 10)) lines.push(`videodex: ${f.name}: ${n === 1 ? `clip ${f.clip}` : `${n} clips`}: ${f.error}`);
+  if (causes.size > 10) lines.push(`videodex: ... ${causes.size - 10} more in dataset.json "failed"`);
   return lines.join('\n');
 }
 

@@ -149,6 +149,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
   let planned: PlannedClip[] = [];
   const splitInputs: SplitInput[] = [];
   const videoOfLabel = new Map<string, string>();
+  const nameOf = new Map<string, string>();
   let seen = 0;
   for await (const video of videos) {
     deps.signal?.throwIfAborted();
@@ -160,6 +161,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
       continue;
     }
     planned.push(...plan.clips);
+    nameOf.set(video.id, displayName(video));
     if (!videoOfLabel.has(plan.clips[0]!.label)) videoOfLabel.set(plan.clips[0]!.label, displayName(video));
     splitInputs.push({ videoId: video.id, label: plan.clips[0]!.label, clips: plan.clips.length, listSplit: video.source.list?.split, source: sourceVideoKey(video.source.url, plan.clips[0]!.youtubeId) || undefined });
   }
@@ -215,7 +217,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
   const fail = (clip: AssignedClip, err: unknown) => {
     if (deps.signal?.aborted) throw err;
     const error = describeError(err);
-    failed.push({ clip: clip.id, videoId: clip.videoId, error });
+    failed.push({ clip: clip.id, videoId: clip.videoId, name: nameOf.get(clip.videoId) ?? clip.videoId, error });
     log?.warn({ clip: clip.id, video: clip.videoId, err: error }, 'dataset clip failed');
   };
   const tick = () => {
@@ -362,13 +364,24 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
       }),
     );
   }
+  // A file gone since it was processed fails its clips with that cause, not with an ffmpeg run and its stderr each.
+  // Checked only for clips to cut: clips already cut from it are kept.
+  const present = new Map<string, boolean>();
+  const cuttable = toCut.filter((clip) => {
+    let here = present.get(clip.videoId);
+    if (here === undefined) present.set(clip.videoId, (here = existsSync(clip.sourcePath)));
+    if (here) return true;
+    fail(clip, new AppError('E_DATASET_SOURCE', `file not found: ${clip.sourcePath} (moved or deleted since it was processed)`));
+    tick();
+    return false;
+  });
   const batchable = !copyMode && !options.encode.audio;
   if (batchable) {
     const perVideo = new Map<string, AssignedClip[]>();
-    for (const c of toCut) (perVideo.get(c.videoId) ?? perVideo.set(c.videoId, []).get(c.videoId)!).push(c);
+    for (const c of cuttable) (perVideo.get(c.videoId) ?? perVideo.set(c.videoId, []).get(c.videoId)!).push(c);
     for (const clips of perVideo.values()) for (const batch of batchClips(clips)) jobs.push(limit(() => cutBatch(batch)));
   } else {
-    for (const clip of toCut) {
+    for (const clip of cuttable) {
       jobs.push(
         limit(async () => {
           try {

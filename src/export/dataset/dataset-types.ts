@@ -146,7 +146,8 @@ export interface DatasetReport {
   copied: number;
   duplicates: DuplicateRemoval[];
   skipped: SkippedVideo[];
-  failed: Array<{ clip: string; videoId: string; error: string }>;
+  /** Clips that could not be cut: the video's id and display name (file name or title), and why. */
+  failed: Array<{ clip: string; videoId: string; name: string; error: string }>;
   files: string[];
   ms: number;
 }
