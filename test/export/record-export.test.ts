@@ -114,6 +114,10 @@ describe('videodex export (CLI)', () => {
     const bad = await runCli(['export', '--format', 'parquet', '--db', db]);
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/needs --out/);
+    const folder = await runCli(['export', '--format', 'parquet', '--out', t.dir, '--db', db]);
+    expect(folder.code).toBe(3);
+    expect(folder.stderr).toBe(`videodex: export: --out ${t.dir} is a folder, not a file\n`);
+    expect(existsSync(`${t.dir}.part`)).toBe(false);
     const badField = await runCli(['export', '--format', 'csv', '--fields', 'nope', '--db', db]);
     expect(badField.code).toBe(3);
     expect(badField.stdout).toBe('');

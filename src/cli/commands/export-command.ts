@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -97,6 +97,10 @@ async function exportWithPlugin(app: App, name: string, q: SearchQuery, file: st
 /** Writes `file` through `<file>.part` (folder made), renamed when `write` succeeds and removed when it fails. */
 async function writeViaPart(file: string, write: (part: string) => Promise<number>): Promise<{ target: string; n: number }> {
   const target = path.resolve(file);
+  // checked before a record is read: the rename at the end would fail only after the whole export
+  if ((await stat(target).catch(() => null))?.isDirectory()) {
+    throw new ConfigError(`export: --out ${file} is a folder, not a file`);
+  }
   await mkdir(path.dirname(target), { recursive: true });
   const part = `${target}.part`;
   try {
