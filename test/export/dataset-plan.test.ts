@@ -135,6 +135,9 @@ describe('labels', () => {
     expect(() => parseLabelSource('colour')).toThrow(ConfigError);
     expect(() => parseClipMode('window:abc')).toThrow(/not a duration/);
     expect(() => parseSplit('0.8,x')).toThrow(/ratios/);
+    // a missing val is not a test ratio moved into val's place
+    expect(() => parseSplit('0.8,,0.2')).toThrow(/--split "0\.8,,0\.2" is not allowed/);
+    expect(parseSplit('0.8,0,0.2')).toEqual({ kind: 'ratio', ratios: { train: 0.8, val: 0, test: 0.2 } });
     expect(() => parseFormats(['folder', 'tfrecord'])).toThrow(/tfrecord/);
     expect(parseSplit('8,1,1')).toEqual({ kind: 'ratio', ratios: { train: 0.8, val: 0.1, test: 0.1 } });
     expect(parseFormats(['kinetics,wds'])).toEqual(['folder', 'webdataset', 'manifest']);

@@ -50,8 +50,9 @@ export function parseClipMode(text: string): ClipMode {
 const DEFAULT_RATIOS: Record<SplitName, number> = { train: 0.8, val: 0.1, test: 0.1 };
 
 function parseRatios(text: string): Record<SplitName, number> {
-  const parts = text.split(/[,/:]/).map((s) => s.trim()).filter(Boolean);
-  const nums = parts.map(Number);
+  // an empty place is an error, not skipped: `0.8,,0.2` means no val and 0.2 test, and read as 0.8,0.2 it was val
+  const parts = text.split(/[,/:]/).map((s) => s.trim());
+  const nums = parts.map((p) => (p === '' ? NaN : Number(p)));
   if (nums.length < 1 || nums.length > 3 || nums.some((n) => !Number.isFinite(n) || n < 0)) {
     throw new ConfigError(`--split ${JSON.stringify(text)} is not allowed: expected train,val,test ratios like 0.8,0.1,0.1, or list`);
   }
