@@ -281,6 +281,21 @@ describe('splits by source video', () => {
   });
 });
 
+describe('long labels', () => {
+  it('get a class folder the file system takes (at most 200 bytes, whole characters); the full label stays in the label map', async () => {
+    const label = `${'跑'.repeat(100)}🏃`;
+    const r = sceneRecord(records[0]!.file.path, SCENES, { label, id: 'cafe000000000001' });
+    const out = path.join(t.dir, 'ds-long-label');
+    const rep = await buildDataset(iterate([r]), opts(out, { labels: 'list', split: '1,0,0', dedup: false }), deps);
+    expect(rep.failed).toEqual([]);
+    expect(rep.clips).toBe(3);
+    const [folder] = readdirSync(path.join(out, 'train'));
+    expect(Buffer.byteLength(folder!)).toBeLessThanOrEqual(200);
+    expect(label.startsWith(folder!)).toBe(true);
+    expect(readFileSync(path.join(out, 'label_map.txt'), 'utf8')).toBe(`${label}\n`);
+  });
+});
+
 describe('near-duplicate removal', () => {
   it('catches a re-encoded copy of a video and removes it across splits first', async () => {
     const original = records[0]!;

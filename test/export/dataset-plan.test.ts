@@ -126,6 +126,7 @@ describe('labels', () => {
     expect(labelsOf(r, parseLabelSource('action'))).toEqual([]);
     expect(labelsOf(r, parseLabelSource('list'))).toEqual([]);
     expect(labelDirName('air drumming/../x')).toBe('air_drumming_.._x');
+    expect(labelDirName('a'.repeat(119) + '🏃')).toBe('a'.repeat(119));
     expect(youtubeIdOf('https://www.youtube.com/watch?v=abc_DEF-12')).toBe('abc_DEF-12');
     expect(youtubeIdOf('https://youtu.be/xyz')).toBe('xyz');
     expect(youtubeIdOf('/videos/a.mp4')).toBeNull();

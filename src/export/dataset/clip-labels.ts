@@ -54,7 +54,23 @@ export function labelDirName(label: string): string {
     .replace(/[\\/:*?"<>|\x00-\x1f]/g, '_')
     .replace(/\s+/g, '_')
     .replace(/^\.+/, '_');
-  return s.slice(0, 120) || '_';
+  return fitName(s) || '_';
+}
+
+/**
+ * At most 120 UTF-16 units and 200 UTF-8 bytes, cut between characters: file systems limit a name to 255 bytes,
+ * which 120 CJK characters (360 bytes) pass, and half an emoji is no character at all.
+ */
+function fitName(s: string): string {
+  let out = '';
+  let bytes = 0;
+  for (const ch of s) {
+    const b = Buffer.byteLength(ch, 'utf8');
+    if (out.length + ch.length > 120 || bytes + b > 200) break;
+    out += ch;
+    bytes += b;
+  }
+  return out;
 }
 
 /**
