@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configWith, findOnPath } from '../../src/core/index.js';
-import { buildDataset, datasetOptions, readManifest } from '../../src/export/dataset/index.js';
+import { buildDataset, datasetOptions, datasetStats, readManifest } from '../../src/export/dataset/index.js';
 import { tempDir, testFfmpeg } from '../helpers/media.js';
 import { iterate, lifeScene, makeSceneVideo, sceneRecord } from '../helpers/scene-videos.js';
 
@@ -57,5 +57,39 @@ describe('dataset build resume', () => {
     expect(readManifest(out).clips).toHaveLength(12);
     expect(readdirSync(dir).filter((f) => f.endsWith('.part'))).toEqual([]);
     expect(readdirSync(dir).filter((f) => f.endsWith('.mp4'))).toHaveLength(12);
+  });
+
+  it('stopped while building again into a dataset, leaves no dataset.json naming clips it has moved', async () => {
+    const ffmpeg = testFfmpeg();
+    const ffprobe = findOnPath('ffprobe')!;
+    const videos = await Promise.all(
+      ['a', 'b'].map(async (name, v) => {
+        const file = path.join(t.dir, `${name}.mp4`);
+        await makeSceneVideo(file, [25, 25, 25, 25].map((n, k) => lifeScene(n, v * 10 + k + 200)));
+        return sceneRecord(file, [25, 25, 25, 25], { label: 'walk' });
+      }),
+    );
+    const out = path.join(t.dir, 'ds-again');
+    const options = (split: string) => datasetOptions(configWith({ Concurrency: { Cpu: 1 }, Dataset: { MinClipSec: 0.5 } }), out, { labels: 'list', split, dedup: false });
+    await buildDataset(iterate(videos.slice(0, 1)), options('1,0,0'), { ffmpeg, ffprobe });
+    expect(existsSync(path.join(out, 'annotations/train.csv'))).toBe(true);
+    // again with the first video's clips moved to test and a second video to cut: stopped once the moves are done
+    const controller = new AbortController();
+    const stop = buildDataset(iterate(videos), options('0,0,1'), {
+      ffmpeg,
+      ffprobe,
+      signal: controller.signal,
+      onProgress: (p) => p.phase === 'clips' && p.done >= 4 && controller.abort(),
+    });
+    await expect(stop).rejects.toThrow();
+    expect(existsSync(path.join(out, 'test/walk'))).toBe(true);
+    expect(existsSync(path.join(out, 'dataset.json'))).toBe(false);
+    expect(() => datasetStats(out)).toThrow(/no dataset\.json/);
+    const rep = await buildDataset(iterate(videos), options('0,0,1'), { ffmpeg, ffprobe });
+    expect(rep.clips).toBe(8);
+    expect(datasetStats(out).missingFiles).toEqual([]);
+    // what the first build wrote and this one did not is gone, though the stopped build came between
+    expect(existsSync(path.join(out, 'annotations/train.csv'))).toBe(false);
+    expect(existsSync(path.join(out, '.videodex-dataset/rebuilding.json'))).toBe(false);
   });
 });

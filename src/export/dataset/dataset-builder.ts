@@ -26,6 +26,8 @@ import { writeFileAtomic, writeKineticsCsv, writeLabelMap, writeMmactionLists, w
 export const CLIP_ENCODER_VERSION = '1';
 export const WORK_DIR = '.videodex-dataset';
 export const MANIFEST = 'dataset.json';
+/** Where the earlier build's dataset.json waits in the work folder while a build runs. */
+const REBUILDING = 'rebuilding.json';
 
 export interface DatasetDeps {
   ffmpeg: string;
@@ -108,13 +110,15 @@ function removeEmptyDirs(dir: string, stopAt: string): void {
 function earlierBuildFiles(outDir: string, workDir: string): string[] {
   if (!existsSync(outDir)) return [];
   if (!statSync(outDir).isDirectory()) throw new ConfigError(`dataset build: ${outDir} is a file, not a folder: -o names the dataset folder`);
-  const manifestFile = path.join(outDir, MANIFEST);
   let files: unknown = null;
-  try {
-    const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as Partial<DatasetManifest>;
-    if (m.format === 'videodex-dataset') files = m.files;
-  } catch {
-    // no dataset.json, or not ours
+  for (const manifestFile of [path.join(outDir, MANIFEST), path.join(workDir, REBUILDING)]) {
+    try {
+      const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as Partial<DatasetManifest>;
+      if (m.format === 'videodex-dataset') files = m.files;
+      break;
+    } catch {
+      // no such file, or not ours
+    }
   }
   if (!Array.isArray(files)) {
     if (!existsSync(workDir) && readdirSync(outDir).length > 0) {
@@ -183,6 +187,9 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
   // made only now: a build refused above leaves no trace in a new folder
   mkdirSync(workDir, { recursive: true });
   const journal = new DatasetJournal(workDir);
+  // The clips are moved to their new places before any is cut: a build stopped then would leave the earlier
+  // dataset.json naming files no longer there. Without it, the folder says its build never finished.
+  if (existsSync(path.join(outDir, MANIFEST))) renameSync(path.join(outDir, MANIFEST), path.join(workDir, REBUILDING));
   const clipsPerVideo = new Map<string, number>();
   for (const c of planned) clipsPerVideo.set(c.videoId, (clipsPerVideo.get(c.videoId) ?? 0) + 1);
   const splits = assignSplits(
@@ -494,6 +501,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
     failed,
   };
   writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  rmSync(path.join(workDir, REBUILDING), { force: true });
   // what an earlier build wrote and this one did not (a split now empty, fewer shards, a format not asked again):
   // left, a loader would read stale lists and shards beside the new ones
   const written = new Set(manifest.files);
