@@ -296,6 +296,53 @@ describe('long labels', () => {
   });
 });
 
+describe('files whose timestamps do not start at 0, or that seek inexactly (MPEG-TS)', () => {
+  const frames = [30, 40, 20, 35, 25, 30, 40, 20, 35, 25];
+  const colors = ['red', 'lime', 'blue', 'white', 'black'];
+  const rgb = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [0, 0, 0]];
+  let mp4 = '';
+  beforeAll(async () => {
+    mp4 = path.join(t.dir, 'ten-colors.mp4');
+    await makeSceneVideo(mp4, frames.map((n, i) => ({ frames: n, source: `color=c=${colors[i % 5]}` })), { gop: 10, bframes: 3 });
+  });
+
+  async function expectSceneClips(out: string, mode: 'encode' | 'copy' | 'any'): Promise<void> {
+    for (const c of readManifest(out).clips) {
+      const p = path.join(out, c.path);
+      const n = (await probeClip(p)).frames;
+      if (mode !== 'any') expect(c.mode, c.id).toBe(mode);
+      if (c.mode === 'encode') expect(n, c.id).toBe(frames[c.scene!]);
+      else expect(n, c.id).toBe(Math.round(c.durationSec * 25));
+      expect(c.writtenStartSec, c.id).toBeGreaterThanOrEqual(c.startSec - 1e-6);
+      for (const idx of [0, n - 1]) {
+        const got = await frameColor(p, idx);
+        got.forEach((v, k) => expect(Math.abs(v - rgb[c.scene! % 5]![k]!), `${c.id} frame ${idx}`).toBeLessThan(40));
+      }
+    }
+  }
+
+  it('cuts an MPEG-TS exactly, one ffmpeg a clip or stream copy asked (re-encoded then)', async () => {
+    const ts = path.join(t.dir, 'ten-colors.ts');
+    await runTool(ffmpeg, ['-v', 'error', '-y', '-i', mp4, '-c', 'copy', ts]);
+    const r = sceneRecord(ts, frames, { label: 'colors' });
+    r.metadata!.container = 'mpegts';
+    for (const flags of [{ audio: true }, { copy: true }]) {
+      const out = path.join(t.dir, `ds-ts-${Object.keys(flags)[0]}`);
+      await buildDataset(iterate([r]), opts(out, { labels: 'list', split: '1,0,0', dedup: false, ...flags }), deps);
+      await expectSceneClips(out, 'encode');
+    }
+  });
+
+  it('stream-copies from key frames on the file\'s own timeline when it starts later than 0', async () => {
+    const late = path.join(t.dir, 'ten-colors-late.mp4');
+    await runTool(ffmpeg, ['-v', 'error', '-y', '-i', mp4, '-c', 'copy', '-output_ts_offset', '1.48', late]);
+    const out = path.join(t.dir, 'ds-late-copy');
+    const rep = await buildDataset(iterate([sceneRecord(late, frames, { label: 'colors' })]), opts(out, { labels: 'list', split: '1,0,0', dedup: false, copy: true }), deps);
+    expect(rep.copied).toBeGreaterThan(0);
+    await expectSceneClips(out, 'any');
+  });
+});
+
 describe('near-duplicate removal', () => {
   it('catches a re-encoded copy of a video and removes it across splits first', async () => {
     const original = records[0]!;

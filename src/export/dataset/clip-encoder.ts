@@ -34,6 +34,21 @@ export function canCopy(settings: EncodeSettings): boolean {
   return settings.copy && settings.fps === 0 && settings.shortSide === 0;
 }
 
+/**
+ * Where to seek the input for a cut whose first frame is at `target` seconds: there itself, unless the container
+ * seeks inexactly; then a second before the key frame at or before it, so the byte search cannot land past it
+ * (the frames between are dropped on timestamps). `keys`: key frame times from the file's start, sorted.
+ */
+export function inputSeekSec(target: number, inexact: boolean, keys: readonly number[]): number {
+  if (!inexact) return target;
+  let key = 0;
+  for (const k of keys) {
+    if (k > target + 1e-6) break;
+    key = k;
+  }
+  return Math.max(0, Math.min(key, target) - 1);
+}
+
 /** Output frame count of a re-encoded clip: its source frames, converted to the target rate. */
 export function outputFrames(clip: Pick<PlannedClip, 'startFrame' | 'endFrame' | 'sourceFps'>, fps: number): number {
   const frames = clip.endFrame - clip.startFrame;
@@ -46,13 +61,15 @@ export function outputFrames(clip: Pick<PlannedClip, 'startFrame' | 'endFrame' |
  * exactly its frames (converted to the target rate), optional short-side scale. `threads` per job: with
  * several jobs at once, 1 each uses the cores better than one job with many threads.
  */
-export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: string, threads: number): string[] {
+export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: string, threads: number, inputSeek = seekSec(clip.startFrame, clip.sourceFps)): string[] {
   // The seek lands half a frame before the first frame, so that frame would be stamped half a frame in; the
   // encoder rounds that up to a whole frame, and `-t` then cut the clip's last frame. Video restarts at 0, and
-  // the audio is trimmed by the same half frame to stay in sync with it.
-  const seek = seekSec(clip.startFrame, clip.sourceFps);
+  // the audio is trimmed by the same half frame to stay in sync with it. An earlier input seek (see
+  // inputSeekSec) is made up by trimming on timestamps.
+  const seek = inputSeek;
+  const skip = seekSec(clip.startFrame, clip.sourceFps) - seek;
   const lead = clip.startFrame / clip.sourceFps - seek;
-  const filters: string[] = ['setpts=PTS-STARTPTS'];
+  const filters: string[] = [...(skip > 1e-6 ? [`trim=start=${sec(skip)}`] : []), 'setpts=PTS-STARTPTS'];
   if (settings.fps > 0) filters.push(`fps=${settings.fps}`);
   if (settings.shortSide > 0) filters.push(shortSideScale(settings.shortSide));
   const frames = outputFrames(clip, settings.fps);
@@ -105,21 +122,25 @@ export interface PacketIndex {
   shown: number[];
 }
 
-/** Reads the packet index of a file's first video stream from packet headers (no decoding). */
+/**
+ * Reads the packet index of a file's first video stream from packet headers (no decoding), in seconds from the
+ * file's start time: the origin of ffmpeg's `-ss` and of the clips' times (an MPEG-TS may start at 1.4 s).
+ */
 export async function videoPackets(ffprobe: string, file: string, signal?: AbortSignal): Promise<PacketIndex> {
   const { stdout } = await runTool(
     ffprobe,
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file],
+    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags:format=start_time', '-of', 'csv', '--', file],
     { timeoutMs: 10 * 60_000, ...(signal ? { signal } : {}), maxStdoutBytes: 256 * 1024 * 1024 },
   );
-  return packetIndex(
-    stdout
-      .toString('utf8')
-      .split('\n')
-      .map((line) => line.split(','))
-      .filter(([t, flags]) => t && t !== 'N/A' && flags !== undefined)
-      .map(([t, flags]) => ({ pts: Number(t), key: flags!.includes('K') })),
-  );
+  let start = 0;
+  const packets: Array<{ pts: number; key: boolean }> = [];
+  for (const line of stdout.toString('utf8').split('\n')) {
+    const [section, a, b] = line.split(',');
+    if (!a || !Number.isFinite(Number(a))) continue;
+    if (section === 'format') start = Number(a);
+    else if (section === 'packet' && b !== undefined) packets.push({ pts: Number(a), key: b.includes('K') });
+  }
+  return packetIndex(packets.map((p) => ({ pts: p.pts - start, key: p.key })));
 }
 
 /** The index of packets given in decode order. */
@@ -217,11 +238,11 @@ export function batchClips<T extends Pick<PlannedClip, 'startFrame' | 'endFrame'
  * the source is split, each branch trimmed to its clip's exact source frames, then rate/size filters and
  * its own x264 encoder. Saves a process start and a seek per clip, which dominate for short clips.
  */
-export function batchArgs(outputs: readonly BatchOutput[], settings: EncodeSettings, threads: number, hashFrames: number): string[] {
+export function batchArgs(outputs: readonly BatchOutput[], settings: EncodeSettings, threads: number, hashFrames: number, inputSeek?: number): string[] {
   const first = outputs.reduce((m, o) => Math.min(m, o.clip.startFrame), Infinity);
   const last = outputs.reduce((m, o) => Math.max(m, o.clip.endFrame), 0);
   const src = outputs[0]!.clip;
-  const base = seekSec(first, src.sourceFps);
+  const base = inputSeek ?? seekSec(first, src.sourceFps);
   // Trim on timestamps relative to the seek point, half a frame early on both ends: frame k sits at
   // k/fps - base, so [start-0.5, end-0.5) frames holds exactly the clip's frames whatever the rounding.
   const post: string[] = [];
@@ -244,7 +265,7 @@ export function batchArgs(outputs: readonly BatchOutput[], settings: EncodeSetti
     '-threads', String(threads),
     '-ss', sec(base),
     '-i', src.sourcePath,
-    '-t', sec((last - first + 1) / src.sourceFps),
+    '-t', sec((last + 1) / src.sourceFps - base),
     '-filter_complex', chains.join(';'),
   ];
   outputs.forEach((o, i) => {

@@ -1,3 +1,4 @@
+import { seeksInexactly } from '../../analysis/index.js';
 import { displayName, type Video } from '../../core/index.js';
 import { labelsOf, youtubeIdOf } from './clip-labels.js';
 import type { DatasetOptions, PlannedClip } from './dataset-types.js';
@@ -111,6 +112,7 @@ export function planClips(video: Video, options: Pick<DatasetOptions, 'labels' |
       startFrame: r.s,
       endFrame: r.e,
       sourceFps: fps,
+      ...(seeksInexactly(meta.container) ? { inexactSeek: true } : {}),
       scene: r.scene,
       description: r.description,
     };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { AppError, ConfigError, describeError, displayName, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
 import { labelDirName, labelFolderClash, sourceVideoKey } from './clip-labels.js';
-import { batchArgs, batchClips, canCopy, copyArgs, copyRange, encodeArgs, outputFrames, videoPackets, type PacketIndex } from './clip-encoder.js';
+import { batchArgs, batchClips, canCopy, copyArgs, copyRange, encodeArgs, inputSeekSec, outputFrames, seekSec, videoPackets, type PacketIndex } from './clip-encoder.js';
 import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
 import { describeLabelSource, planClips } from './clip-planner.js';
 import { assignSplits, capPerClass, withSplits, type SplitInput } from './clip-splitter.js';
@@ -78,11 +78,12 @@ function clipRelPath(options: DatasetOptions, clip: AssignedClip): string {
 }
 
 function clipSpec(clip: PlannedClip, options: DatasetOptions): string {
-  const mode = canCopy(options.encode) ? 'copy' : 'encode';
+  const mode = canCopy(options.encode) && !clip.inexactSeek ? 'copy' : 'encode';
   // cut 2: copies end on a packet count (cut 1 ran past the end with B-frames), so those are made again
   // cut 2 of clips cut one ffmpeg each (with audio): cut 1 lost their last frame on videos without sound
   const enc = mode === 'copy' ? { copy: true, audio: options.encode.audio, minClipSec: options.minClipSec, cut: 2 } : { ...options.encode, copy: false, ...(options.encode.audio ? { cut: 2 } : {}) };
-  return stableHash({ v: CLIP_ENCODER_VERSION, video: clip.videoId, s: clip.startFrame, e: clip.endFrame, fps: clip.sourceFps, enc });
+  // seek from a key frame: clips of MPEG-TS/PS cut before could start late (and so end in the next scene)
+  return stableHash({ v: CLIP_ENCODER_VERSION, video: clip.videoId, s: clip.startFrame, e: clip.endFrame, fps: clip.sourceFps, enc, ...(clip.inexactSeek ? { seek: 'key' } : {}) });
 }
 
 function emptyPerSplit(): Record<SplitName, number> {
@@ -204,6 +205,21 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
   const copyMode = canCopy(options.encode);
   const threads = options.concurrency > 1 ? 1 : 0;
   const packets = new Map<string, Promise<PacketIndex>>();
+  const packetsOf = (clip: AssignedClip): Promise<PacketIndex> => {
+    let index = packets.get(clip.videoId);
+    if (!index) {
+      index = videoPackets(deps.ffprobe, clip.sourcePath, deps.signal);
+      packets.set(clip.videoId, index);
+    }
+    return index;
+  };
+  /** The input seek for a cut starting at `startFrame` of the clip's file (see inputSeekSec). */
+  const inputSeek = async (clip: AssignedClip, startFrame: number): Promise<number> => {
+    const target = seekSec(startFrame, clip.sourceFps);
+    if (!clip.inexactSeek) return target;
+    const index = await packetsOf(clip);
+    return inputSeekSec(target, true, index.keys.map((i) => index.pts[i]!));
+  };
   const results = new Map<string, JournalEntry>();
   const failed: DatasetReport['failed'] = [];
   let encoded = 0;
@@ -265,13 +281,8 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
     let writtenStart = clip.startSec;
     let frameCount = outputFrames(clip, options.encode.fps);
     let duration = frameCount / (options.encode.fps || clip.sourceFps);
-    if (copyMode) {
-      let index = packets.get(clip.videoId);
-      if (!index) {
-        index = videoPackets(deps.ffprobe, clip.sourcePath, deps.signal);
-        packets.set(clip.videoId, index);
-      }
-      const range = copyRange(await index, clip.startSec, clip.endSec, Math.min(options.minClipSec, clip.endSec - clip.startSec));
+    if (copyMode && !clip.inexactSeek) {
+      const range = copyRange(await packetsOf(clip), clip.startSec, clip.endSec, Math.min(options.minClipSec, clip.endSec - clip.startSec));
       if (range) {
         mode = 'copy';
         writtenStart = range.startSec;
@@ -282,7 +293,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
     const args =
       mode === 'copy'
         ? copyArgs(clip.sourcePath, writtenStart, writtenStart + duration, frameCount, options.encode.audio, part)
-        : encodeArgs(clip, options.encode, part, threads);
+        : encodeArgs(clip, options.encode, part, threads, await inputSeek(clip, clip.startFrame));
     try {
       await runTool(deps.ffmpeg, args, { timeoutMs: 60 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}), maxStdoutBytes: 1024 * 1024 });
       if (statSync(part).size === 0) throw new AppError('E_DATASET_CLIP', 'ffmpeg wrote an empty clip');
@@ -308,7 +319,8 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
       return { clip, file: `${abs}.part`, hashFile: hashing ? path.join(tmpDir, `${clip.id}.gray`) : null };
     });
     try {
-      await runTool(deps.ffmpeg, batchArgs(outputs, options.encode, threads, K), { timeoutMs: 60 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}), maxStdoutBytes: 1024 * 1024 });
+      const first = batch.reduce((m, c) => Math.min(m, c.startFrame), Infinity);
+      await runTool(deps.ffmpeg, batchArgs(outputs, options.encode, threads, K, await inputSeek(batch[0]!, first)), { timeoutMs: 60 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}), maxStdoutBytes: 1024 * 1024 });
       for (const o of outputs) if (statSync(o.file).size === 0) throw new AppError('E_DATASET_CLIP', 'ffmpeg wrote an empty clip');
     } catch (err) {
       for (const o of outputs) {

@@ -74,6 +74,11 @@ export interface PlannedClip {
   startFrame: number;
   endFrame: number;
   sourceFps: number;
+  /**
+   * The file's container seeks by a search over its bytes (MPEG-TS, MPEG-PS): an input seek may land after the
+   * clip's first frame, so the cut seeks a key frame and a margin before it, and is not stream-copied.
+   */
+  inexactSeek?: boolean;
   /** Scene index the clip was cut from, or null for windows. */
   scene: number | null;
   description: string | null;
