@@ -296,7 +296,7 @@ describe('long labels', () => {
   });
 });
 
-describe('files whose timestamps do not start at 0, or that seek inexactly (MPEG-TS)', () => {
+describe('files whose timestamps do not start at 0, or whose seeks are not exact (MPEG-TS, Matroska)', () => {
   const frames = [30, 40, 20, 35, 25, 30, 40, 20, 35, 25];
   const colors = ['red', 'lime', 'blue', 'white', 'black'];
   const rgb = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [0, 0, 0]];
@@ -331,6 +331,17 @@ describe('files whose timestamps do not start at 0, or that seek inexactly (MPEG
       await buildDataset(iterate([r]), opts(out, { labels: 'list', split: '1,0,0', dedup: false, ...flags }), deps);
       await expectSceneClips(out, 'encode');
     }
+  });
+
+  it('re-encodes a Matroska file asked to stream-copy: its seek lands on an earlier key frame, in the previous scene', async () => {
+    const mkv = path.join(t.dir, 'ten-colors.mkv');
+    await runTool(ffmpeg, ['-v', 'error', '-y', '-i', mp4, '-c', 'copy', mkv]);
+    const r = sceneRecord(mkv, frames, { label: 'colors' });
+    r.metadata!.container = 'matroska,webm';
+    const out = path.join(t.dir, 'ds-mkv-copy');
+    const rep = await buildDataset(iterate([r]), opts(out, { labels: 'list', split: '1,0,0', dedup: false, copy: true }), deps);
+    expect(rep.copied).toBe(0);
+    await expectSceneClips(out, 'encode');
   });
 
   it('stream-copies from key frames on the file\'s own timeline when it starts later than 0', async () => {

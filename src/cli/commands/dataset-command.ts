@@ -114,7 +114,7 @@ export function registerDataset(program: Command): void {
     .option('--max-clip <sec>', 'longest clip; longer scenes are cut in parts ([Dataset] MaxClipSec)')
     .option('--target-fps <n>', 'clip frame rate, 0 keeps the source ([Dataset] Fps)')
     .option('--short-side <px>', 'clip short side, 0 keeps the source ([Dataset] ShortSide)')
-    .option('--copy', 'stream copy when no rate/size change (start and end snap inward to where a copy can cut) ([Dataset] Copy)')
+    .option('--copy', 'stream copy (MP4/MOV) when no rate/size change; start and end snap inward to where a copy can cut ([Dataset] Copy)')
     .option('--audio', 'keep audio ([Dataset] Audio)')
     .option('--max-per-video <n>', 'most clips per video ([Dataset] MaxClipsPerVideo)')
     .option('--max-per-class <n>', 'most clips per label ([Dataset] MaxClipsPerClass)')

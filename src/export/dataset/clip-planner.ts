@@ -113,11 +113,18 @@ export function planClips(video: Video, options: Pick<DatasetOptions, 'labels' |
       endFrame: r.e,
       sourceFps: fps,
       ...(seeksInexactly(meta.container) ? { inexactSeek: true } : {}),
+      ...(copiesExactly(meta.container) ? {} : { streamCopy: false as const }),
       scene: r.scene,
       description: r.description,
     };
   });
   return { clips, reason: null };
+}
+
+/** Whether a stream copy from ffmpeg's input seek starts exactly on the asked key frame: MP4/MOV (a full sample index). */
+export function copiesExactly(container: string | undefined): boolean {
+  const names = (container ?? '').split(',').map((n) => n.trim());
+  return (names.includes('mov') || names.includes('mp4')) && !seeksInexactly(container);
 }
 
 export function describeLabelSource(source: DatasetOptions['labels']): string {

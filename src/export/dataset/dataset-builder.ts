@@ -78,7 +78,7 @@ function clipRelPath(options: DatasetOptions, clip: AssignedClip): string {
 }
 
 function clipSpec(clip: PlannedClip, options: DatasetOptions): string {
-  const mode = canCopy(options.encode) && !clip.inexactSeek ? 'copy' : 'encode';
+  const mode = canCopy(options.encode) && clip.streamCopy !== false ? 'copy' : 'encode';
   // cut 2: copies end on a packet count (cut 1 ran past the end with B-frames), so those are made again
   // cut 2 of clips cut one ffmpeg each (with audio): cut 1 lost their last frame on videos without sound
   const enc = mode === 'copy' ? { copy: true, audio: options.encode.audio, minClipSec: options.minClipSec, cut: 2 } : { ...options.encode, copy: false, ...(options.encode.audio ? { cut: 2 } : {}) };
@@ -281,7 +281,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
     let writtenStart = clip.startSec;
     let frameCount = outputFrames(clip, options.encode.fps);
     let duration = frameCount / (options.encode.fps || clip.sourceFps);
-    if (copyMode && !clip.inexactSeek) {
+    if (copyMode && clip.streamCopy !== false) {
       const range = copyRange(await packetsOf(clip), clip.startSec, clip.endSec, Math.min(options.minClipSec, clip.endSec - clip.startSec));
       if (range) {
         mode = 'copy';

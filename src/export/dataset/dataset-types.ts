@@ -79,6 +79,11 @@ export interface PlannedClip {
    * clip's first frame, so the cut seeks a key frame and a margin before it, and is not stream-copied.
    */
   inexactSeek?: boolean;
+  /**
+   * False when a stream copy cannot start exactly on a key frame of the file: only MP4/MOV index every sample,
+   * elsewhere (Matroska/WebM, MPEG-TS) ffmpeg's seek lands on an earlier key frame. Such clips are re-encoded.
+   */
+  streamCopy?: false;
   /** Scene index the clip was cut from, or null for windows. */
   scene: number | null;
   description: string | null;

@@ -8,7 +8,7 @@ export const Dataset = {
   MaxClipSec: num(10, { min: 0.1 }, 'Longest clip, seconds; longer scenes are cut into consecutive clips of at most this length.'),
   Fps: num(0, { min: 0, max: 240 }, 'Frame rate of the clips (0 = keep the source rate).'),
   ShortSide: int(0, { min: 0, max: 4320 }, 'Short side of the clips in pixels, aspect kept (0 = keep the source size). 224 or 256 are usual.'),
-  Copy: bool(false, 'Stream-copy clips instead of re-encoding when no fps or size change is asked; starts snap forward to a keyframe and ends back to where the clip can be cut (a few frames early with B-frames).'),
+  Copy: bool(false, 'Stream-copy clips of MP4/MOV files instead of re-encoding when no fps or size change is asked; starts snap forward to a keyframe and ends back to where the clip can be cut (a few frames early with B-frames).'),
   Audio: bool(false, 'Keep the audio track in clips (re-encoded to AAC).'),
   Crf: int(23, { min: 0, max: 51 }, 'x264 quality of re-encoded clips (lower is better and bigger).'),
   Preset: oneOf(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'] as const, 'veryfast', 'x264 speed preset of re-encoded clips.'),
