@@ -204,6 +204,19 @@ describe('assignSplits', () => {
     const splits = assignSplits(videos, parseSplit('list'), 0);
     expect(Object.fromEntries(splits)).toEqual({ a: 'val', b: 'test', c: 'train', d: 'train' });
   });
+
+  it('sends a list row without a split where the rows of its source with one went, so the source is in one split', () => {
+    const videos = [
+      { videoId: 'listed', label: 'x', clips: 3, listSplit: 'test', source: 'https://www.youtube.com/watch?v=abcdefghijk' },
+      { videoId: 'unlisted', label: 'x', clips: 1, source: 'https://www.youtube.com/watch?v=abcdefghijk' },
+      { videoId: 'other', label: 'x', clips: 1, source: 'https://www.youtube.com/watch?v=zzzzzzzzzzz' },
+    ];
+    for (let seed = 0; seed < 10; seed++) {
+      const splits = assignSplits(videos, parseSplit('list'), seed);
+      expect(splits.get('unlisted')).toBe('test');
+      expect(splits.get('other')).toBe('train');
+    }
+  });
 });
 
 function clip(id: string, videoId: string, label: string, split: AssignedClip['split'] = 'train'): AssignedClip {

@@ -77,14 +77,27 @@ export interface SplitInput {
  * videos cut from one source (a list's rows of one video). Stratified: each label is split on its own, sources
  * taken in a seeded order and each given to the split furthest below its share of that label's clips (a source
  * whose videos have several labels counts under the one with most clips). With `list`, a recognised list split
- * wins and the other videos are split by the fallback ratios.
+ * wins, a video without one goes where the listed videos of its source went (the split with most of their clips),
+ * and the other videos are split by the fallback ratios.
  */
 export function assignSplits(videos: readonly SplitInput[], spec: SplitSpec, seed: number): Map<string, SplitName> {
   const out = new Map<string, SplitName>();
-  const rest: SplitInput[] = [];
+  const unlisted: SplitInput[] = [];
+  // the listed splits of each source, by clips: a row without a split goes where its source's rows went
+  const listedOfSource = new Map<string, Record<SplitName, number>>();
   for (const v of videos) {
     const fixed = spec.kind === 'list' ? normalizeSplit(v.listSplit) : null;
-    if (fixed) out.set(v.videoId, fixed);
+    if (!fixed) {
+      unlisted.push(v);
+      continue;
+    }
+    out.set(v.videoId, fixed);
+    if (v.source) (listedOfSource.get(v.source) ?? listedOfSource.set(v.source, { train: 0, val: 0, test: 0 }).get(v.source)!)[fixed] += v.clips;
+  }
+  const rest: SplitInput[] = [];
+  for (const v of unlisted) {
+    const listed = v.source ? listedOfSource.get(v.source) : undefined;
+    if (listed) out.set(v.videoId, SPLITS.reduce((best, s) => (listed[s] > listed[best] ? s : best), SPLITS[0]!));
     else rest.push(v);
   }
   const ratios = spec.kind === 'ratio' ? spec.ratios : spec.fallback;
