@@ -129,6 +129,9 @@ describe('labels', () => {
     expect(labelDirName('a'.repeat(119) + '🏃')).toBe('a'.repeat(119));
     expect(youtubeIdOf('https://www.youtube.com/watch?v=abc_DEF-12')).toBe('abc_DEF-12');
     expect(youtubeIdOf('https://youtu.be/xyz')).toBe('xyz');
+    // one video (one split group) however it is linked
+    expect(youtubeIdOf('https://www.youtube.com/live/abc_DEF-12?si=x')).toBe('abc_DEF-12');
+    expect(youtubeIdOf('https://music.youtube.com/watch?v=abc_DEF-12')).toBe('abc_DEF-12');
     expect(youtubeIdOf('/videos/a.mp4')).toBeNull();
   });
 

@@ -93,12 +93,12 @@ export function labelFolderClash(labels: Iterable<string>): { a: string; b: stri
 export function youtubeIdOf(url: string): string | null {
   try {
     const u = new URL(url);
-    const host = u.hostname.replace(/^www\.|^m\./, '');
+    const host = u.hostname.replace(/^www\.|^m\.|^music\./, '');
     if (host === 'youtu.be') return u.pathname.slice(1) || null;
     if (host === 'youtube.com' || host === 'youtube-nocookie.com') {
       const v = u.searchParams.get('v');
       if (v) return v;
-      const m = /^\/(?:shorts|embed|v)\/([\w-]+)/.exec(u.pathname);
+      const m = /^\/(?:shorts|embed|v|live)\/([\w-]+)/.exec(u.pathname);
       return m ? m[1]! : null;
     }
   } catch {
