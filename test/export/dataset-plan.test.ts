@@ -125,6 +125,10 @@ describe('labels', () => {
     expect(labelsOf(r, parseLabelSource('tag:action/'))).toEqual(['run', 'jump']);
     expect(labelsOf(r, parseLabelSource('action'))).toEqual([]);
     expect(labelsOf(r, parseLabelSource('list'))).toEqual([]);
+    const withActions = (actions: string[]) =>
+      makeRecord({ ai: { model: 'm', endpoint: 'e', provider: 'openai', template: 't', instruction: 'i', description: 'd', tags: [], actions, promptTokens: 0, completionTokens: 0, framesSent: 0, at: '2024-01-01T00:00:00.000Z' } });
+    // typed composed and decomposed, one label
+    expect(labelsOf(withActions(['cafe\u0301']), parseLabelSource('action'))).toEqual(['caf\u00e9']);
     expect(labelDirName('air drumming/../x')).toBe('air_drumming_.._x');
     expect(labelDirName('a'.repeat(119) + '🏃')).toBe('a'.repeat(119));
     expect(youtubeIdOf('https://www.youtube.com/watch?v=abc_DEF-12')).toBe('abc_DEF-12');

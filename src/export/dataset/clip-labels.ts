@@ -1,8 +1,9 @@
 import type { Video } from '../../core/index.js';
 import type { LabelSource } from './dataset-types.js';
 
+// NFC: `café` typed on macOS (decomposed) and elsewhere (composed) is one label, not two that look alike
 function clean(label: string): string {
-  return label.replace(/\s+/g, ' ').trim();
+  return label.normalize('NFC').replace(/\s+/g, ' ').trim();
 }
 
 function byConfidence<T extends { confidence?: number }>(items: readonly T[]): T[] {
