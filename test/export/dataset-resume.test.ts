@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -91,5 +91,34 @@ describe('dataset build resume', () => {
     // what the first build wrote and this one did not is gone, though the stopped build came between
     expect(existsSync(path.join(out, 'annotations/train.csv'))).toBe(false);
     expect(existsSync(path.join(out, '.videodex-dataset/rebuilding.json'))).toBe(false);
+  });
+
+  it('refuses a second build into a folder while one runs, and takes over the lock of one that died', async () => {
+    const ffmpeg = testFfmpeg();
+    const ffprobe = findOnPath('ffprobe')!;
+    const file = path.join(t.dir, 'locked.mp4');
+    await makeSceneVideo(file, [25, 25, 25, 25].map((n, k) => lifeScene(n, k + 300)));
+    const record = sceneRecord(file, [25, 25, 25, 25], { label: 'walk' });
+    const out = path.join(t.dir, 'ds-locked');
+    const options = datasetOptions(configWith({ Concurrency: { Cpu: 1 }, Dataset: { MinClipSec: 0.5 } }), out, { labels: 'list', split: '1,0,0' });
+    let second: Promise<unknown> | null = null;
+    const first = buildDataset(iterate([record]), options, {
+      ffmpeg,
+      ffprobe,
+      // once the first has begun cutting, a second is started into the same folder
+      onProgress: (p) => {
+        if (p.phase === 'clips' && !second) second = buildDataset(iterate([record]), options, { ffmpeg, ffprobe }).then(() => 'built', (e: unknown) => e);
+      },
+    });
+    expect((await first).clips).toBe(4);
+    expect(String(await second!)).toMatch(new RegExp(`dataset build: .*ds-locked is being built by another videodex \\(pid ${process.pid}\\)`));
+    expect(existsSync(path.join(out, '.videodex-dataset/lock'))).toBe(false);
+    // a lock left by a process that is gone does not stop the next build
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(path.join(out, '.videodex-dataset/lock'), String(gone));
+    expect((await buildDataset(iterate([record]), options, { ffmpeg, ffprobe })).reused).toBe(4);
+    // nor does one with this process's pid that this process does not hold (a restarted container reuses pids)
+    writeFileSync(path.join(out, '.videodex-dataset/lock'), String(process.pid));
+    expect((await buildDataset(iterate([record]), options, { ffmpeg, ffprobe })).reused).toBe(4);
   });
 });

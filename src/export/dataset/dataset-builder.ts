@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { AppError, ConfigError, describeError, displayName, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
@@ -142,6 +142,61 @@ function earlierBuildFiles(outDir: string, workDir: string): string[] {
  * Per-clip failures are reported, not thrown; throws AppError E_DATASET_EMPTY when nothing can be built.
  */
 export async function buildDataset(videos: AsyncIterable<Video>, options: DatasetOptions, deps: DatasetDeps): Promise<DatasetReport> {
+  const lock = { release: () => {} };
+  try {
+    return await build(videos, options, deps, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Takes `<work>/lock` for this process: two builds into one folder would cut, move and delete the same clips
+ * under each other. A lock whose process is gone (a crash, a kill) is taken over. Returns its release.
+ * @throws ConfigError while another live process holds it.
+ */
+function lockDataset(outDir: string, workDir: string): () => void {
+  const file = path.join(workDir, 'lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      heldLocks.add(file);
+      return () => {
+        heldLocks.delete(file);
+        rmSync(file, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let pid = NaN;
+      try {
+        pid = Number(readFileSync(file, 'utf8').trim());
+      } catch {
+        // released meanwhile
+      }
+      // our own pid on a lock we do not hold: left by an earlier process that had it (a container restarted)
+      const held = pid === process.pid ? heldLocks.has(file) : Number.isInteger(pid) && pid > 0 && processAlive(pid);
+      if (held) {
+        throw new ConfigError(`dataset build: ${outDir} is being built by another videodex (pid ${pid}); wait for it to finish, or stop it (no such build running: remove ${file})`);
+      }
+      if (attempt > 0) throw err;
+      rmSync(file, { force: true });
+    }
+  }
+}
+
+/** The locks this process holds. */
+const heldLocks = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps: DatasetDeps, lock: { release: () => void }): Promise<DatasetReport> {
   const t0 = Date.now();
   const outDir = path.resolve(options.outDir);
   const workDir = path.join(outDir, WORK_DIR);
@@ -187,6 +242,7 @@ export async function buildDataset(videos: AsyncIterable<Video>, options: Datase
   }
   // made only now: a build refused above leaves no trace in a new folder
   mkdirSync(workDir, { recursive: true });
+  lock.release = lockDataset(outDir, workDir);
   const journal = new DatasetJournal(workDir);
   // The clips are moved to their new places before any is cut: a build stopped then would leave the earlier
   // dataset.json naming files no longer there. Without it, the folder says its build never finished.
