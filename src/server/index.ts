@@ -1,3 +1,3 @@
 export { createHttpApi, isLoopback, summarize, type HttpApiOptions } from './http-api.js';
 export { WEB_PAGE } from './web-page.js';
-export { listenHttp } from './listen-http.js';
+export { closeHttp, listenHttp } from './listen-http.js';

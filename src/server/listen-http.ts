@@ -39,3 +39,20 @@ export function listenHttp(fetch: (req: Request) => Response | Promise<Response>
   });
   return server;
 }
+
+/**
+ * Stops taking connections and resolves once the server is closed. Requests in flight get `graceMs` to finish;
+ * then their connections are cut. A browser tab with a video open holds its download for as long as the tab
+ * stays open (a paused player keeps reading), and `server.close()` alone waited for it: `serve` went on after
+ * SIGTERM until a supervisor killed it. A cut video download is only a seek away from resuming (Range).
+ */
+export function closeHttp(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
-import { createHttpApi, isLoopback, listenHttp } from '../../server/index.js';
+import { closeHttp, createHttpApi, isLoopback, listenHttp } from '../../server/index.js';
 import { appFrom, err, nonNegativeInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
+
+/** How long a stopping server lets requests in flight finish before it closes their connections. */
+const STOP_GRACE_MS = 3000;
 
 export function registerServe(program: Command): void {
   withConfigOptions(program.command('serve').description('the HTTP API and the web page: search, filter, browse, play a video from a scene'))
@@ -22,7 +25,8 @@ export function registerServe(program: Command): void {
           err(`videodex: serving ${store.kind} library on http://${Host.includes(':') ? `[${Host}]` : Host}:${port}/`);
         });
         server.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${Host}:${Port}: ${e.code ?? e.message}`)));
-        const stop = () => server.close(() => resolve());
+        // a few seconds for the answers in flight; a video still streaming to a browser is then cut
+        const stop = () => void closeHttp(server, STOP_GRACE_MS).then(resolve);
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
