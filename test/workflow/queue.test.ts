@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import path from 'node:path';
@@ -111,6 +112,45 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
     expect(right.code, right.stderr).toBe(0);
     expect(right.stderr).toMatch(/a\.mp4 \([0-9a-f]+\): done/);
   }, 120_000);
+
+  it('a worker told to stop while Redis is gone stops anyway, naming the job it could not put back (it waited for Redis for ever)', async () => {
+    // Redis reached through a proxy of the test's own, so that it can go away for this worker alone
+    const redis = new URL(redisUrl!);
+    const sockets = new Set<net.Socket>();
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(redis.port || 6379), redis.hostname);
+      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+        sockets.add(a);
+        a.on('error', () => b.destroy()).on('close', () => b.destroy());
+        a.pipe(b);
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const viaProxy = `redis://${redis.username || redis.password ? `${redis.username}:${redis.password}@` : ''}127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    const name = `${queue}-redis-gone`;
+    const data = path.join(t.dir, 'data-redis-gone');
+    const long = path.join(t.dir, 'long-redis-gone.mp4');
+    await makeTestVideo(long, { seconds: 150, width: 640, height: 360 });
+    await runCli(['enqueue', long, '--redis', redisUrl!, '--queue', name, '--data-dir', data], { env });
+    const worker = spawn(process.execPath, [...cliArgv(['worker', '--redis', viaProxy, '--queue', name, '--data-dir', data])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    worker.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
+    try {
+      // the job in flight: its video is in the library, its scenes being detected
+      for (let i = 0; i < 600 && !(existsSync(path.join(data, 'videodex.db')) && (await runCli(['search', '--json', '--data-dir', data])).stdout.includes('"total":1')); i++) await delay(100);
+      proxy.close();
+      for (const s of sockets) s.destroy();
+      worker.kill('SIGTERM');
+      const code = await Promise.race([exited, delay(60_000).then(() => 'still running')]);
+      expect(code, stderr).toBe(0);
+      expect(stderr).toMatch(/stopped without Redis \(unreachable for \d+ s\)/);
+      expect(stderr).toMatch(/long-redis-gone\.mp4: stopped before its end; Redis is unreachable, so it goes back to the queue once its lock runs out there/);
+    } finally {
+      worker.kill('SIGKILL');
+      proxy.close();
+    }
+  }, 240_000);
 
   it('a worker on an empty queue exits at once with --exit-when-empty', async () => {
     const w = await runCli(['worker', '--exit-when-empty', '--redis', redisUrl!, '--queue', `${queue}-empty`, '--data-dir', path.join(t.dir, 'data2')], { env });

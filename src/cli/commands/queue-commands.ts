@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, ExitCode } from '../../core/index.js';
-import { enqueueItems, queueCounts, runWorker } from '../../workflow/index.js';
+import { enqueueItems, queueCounts, runWorker, STOP_WITHOUT_REDIS_MS } from '../../workflow/index.js';
 import { createReporter } from '../progress-reporter.js';
 import { forcedStages } from '../forced-stages.js';
 import { appFrom, collect, err, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
@@ -63,15 +63,21 @@ export function registerQueue(program: Command): void {
       const app = appFrom(flags, { ...queueOverrides(flags), 'Queue.WorkerConcurrency': flags.concurrency, 'QwenVL.UseVpc': flags.useVpc ? true : undefined });
       const controller = new AbortController();
       let interrupted = false;
-      const onInterrupt = () => {
-        interrupted = true;
+      const stopping = () => {
+        if (controller.signal.aborted) return;
+        if (!flags.quiet) err('videodex: stopping: putting the jobs in flight back on the queue');
         controller.abort();
       };
+      const onInterrupt = () => {
+        interrupted = true;
+        stopping();
+      };
       // SIGTERM is how a supervisor (systemd, Kubernetes) stops a worker: a clean stop, not a failure
-      const onSignal = () => controller.abort();
+      const onSignal = () => stopping();
       process.on('SIGINT', onInterrupt);
       process.on('SIGTERM', onSignal);
       const reporter = createReporter(process.stderr, true);
+      let redisLost = false;
       try {
         const runner = await app.runner();
         const library = await (await app.store()).library();
@@ -104,13 +110,18 @@ export function registerQueue(program: Command): void {
             if (!flags.quiet) err(`videodex: ${item.raw}: stopped before its end; back on the queue`);
           },
         });
-        err(`videodex: worker finished ${r.jobs} job(s), ${failed} with failures${returned ? `, ${returned} put back on the queue unfinished` : ''}`);
+        if (r.redisLost) err(`videodex: stopped without Redis (unreachable for ${STOP_WITHOUT_REDIS_MS / 1000} s)`);
+        for (const item of r.leftInFlight) err(`videodex: ${item.raw}: stopped before its end; Redis is unreachable, so it goes back to the queue once its lock runs out there`);
+        err(`videodex: worker finished ${r.jobs} job(s), ${failed} with failures${returned ? `, ${returned} put back on the queue unfinished` : ''}${r.leftInFlight.length ? `, ${r.leftInFlight.length} left for Redis to hand out again` : ''}`);
         process.exitCode = interrupted ? ExitCode.Interrupted : failed ? 1 : 0;
+        redisLost = r.redisLost;
       } finally {
         process.off('SIGINT', onInterrupt);
         process.off('SIGTERM', onSignal);
         await app.close();
       }
+      // BullMQ would go on trying to reach Redis, and the process with it
+      if (redisLost) process.exit();
     });
 
   const queue = program.command('queue').description('inspect the BullMQ queue');

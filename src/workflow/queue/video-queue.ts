@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Job } from 'bullmq';
 import { AppError, ConfigError, type Logger } from '../../core/index.js';
 import type { InputItem } from '../../sources/index.js';
 import type { LibraryIdentity } from '../../store/index.js';
@@ -192,48 +193,77 @@ function resultOf(summary: RunSummary): VideoJobResult {
   };
 }
 
+export interface WorkerOutcome {
+  /** Jobs this worker finished. */
+  jobs: number;
+  /**
+   * Redis was unreachable when the worker was told to stop, and stayed so for STOP_WITHOUT_REDIS_MS: the worker
+   * stopped without it. BullMQ's timers then keep retrying Redis for ever; end the process.
+   */
+  redisLost: boolean;
+  /** With redisLost: the inputs of the jobs it stopped and could not put back (Redis hands them out again once their lock runs out). */
+  leftInFlight: InputItem[];
+}
+
+/**
+ * How long a stopping worker waits for Redis to come back before it gives up putting its jobs in flight back. BullMQ
+ * waits for Redis without end to close, so a worker told to stop while Redis was gone never stopped (SIGTERM and
+ * Ctrl-C alike, any number of times). What it leaves is not lost: its lock runs out and the job is taken back.
+ */
+export const STOP_WITHOUT_REDIS_MS = 5000;
+
 /**
  * Runs jobs from the queue through the same runner as `process`: same stages, records and cache rules. A
  * video's failure is recorded on its record and completes the job; only infrastructure errors (the database
  * gone) fail the job, which BullMQ then retries with backoff.
  */
-export async function runWorker(runner: PipelineRunner, options: WorkerOptions): Promise<{ jobs: number }> {
+export async function runWorker(runner: PipelineRunner, options: WorkerOptions): Promise<WorkerOutcome> {
   const { Worker, Queue, DelayedError, Redis } = await loadDrivers();
   const connection = await connect(Redis, options.redisUrl);
   let jobs = 0;
   let wrongLibrary: WrongLibraryError | null = null;
+  // jobs taken and not yet ended (a job being put back included): what a worker that gives up on Redis leaves
+  const inFlight = new Set<InputItem>();
   const worker = new Worker<VideoJobData, VideoJobResult>(
     options.name,
     async (job, token) => {
-      const queued = job.data.library;
-      if (queued && options.library && queued.id !== options.library.id) {
-        // Filed here, the video would land in a library its enqueuer never reads, and the job would say done. Put
-        // back at once for a worker of that library; this one is misconfigured for the queue, so it takes no more.
-        await job.moveToDelayed(Date.now(), token);
-        wrongLibrary ??= new WrongLibraryError(job.data.item, queued, options.library);
-        void worker.close();
-        throw new DelayedError();
+      inFlight.add(job.data.item);
+      try {
+        return await processJob(job, token);
+      } finally {
+        inFlight.delete(job.data.item);
       }
-      const summary = await runner.run([job.data.item], {
-        retryFailed: Boolean(job.data.retryFailed) || job.attemptsMade > 0,
-        force: job.data.force ?? [],
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-      });
-      if (options.signal?.aborted && summary.done + summary.unchanged + summary.failed < summary.inputs) {
-        // stopped before the video's last stage: not done. Back on the queue at once, for this or another worker,
-        // without using up an attempt (what it finished is on the record, and the next run skips it)
-        await job.moveToDelayed(Date.now(), token);
-        options.onJobReturned?.(job.data.item);
-        throw new DelayedError();
-      }
-      jobs++;
-      const result = resultOf(summary);
-      options.onJob?.(job.data.item, result);
-      return result;
     },
     { connection, concurrency: options.concurrency, autorun: false, maxStalledCount: MAX_STALLED },
   );
+  async function processJob(job: Job<VideoJobData, VideoJobResult>, token: string | undefined): Promise<VideoJobResult> {
+    const queued = job.data.library;
+    if (queued && options.library && queued.id !== options.library.id) {
+      // Filed here, the video would land in a library its enqueuer never reads, and the job would say done. Put
+      // back at once for a worker of that library; this one is misconfigured for the queue, so it takes no more.
+      await job.moveToDelayed(Date.now(), token);
+      wrongLibrary ??= new WrongLibraryError(job.data.item, queued, options.library);
+      void worker.close();
+      throw new DelayedError();
+    }
+    const summary = await runner.run([job.data.item], {
+      retryFailed: Boolean(job.data.retryFailed) || job.attemptsMade > 0,
+      force: job.data.force ?? [],
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+    if (options.signal?.aborted && summary.done + summary.unchanged + summary.failed < summary.inputs) {
+      // stopped before the video's last stage: not done. Back on the queue at once, for this or another worker,
+      // without using up an attempt (what it finished is on the record, and the next run skips it)
+      await job.moveToDelayed(Date.now(), token);
+      options.onJobReturned?.(job.data.item);
+      throw new DelayedError();
+    }
+    jobs++;
+    const result = resultOf(summary);
+    options.onJob?.(job.data.item, result);
+    return result;
+  }
   worker.on('failed', (job, err) => {
     options.logger.warn({ job: job?.id, input: job?.data.item.raw, attempt: job?.attemptsMade, err: err.message }, 'job failed');
     // the last attempt (a retried one goes back to the queue with backoff and says nothing yet)
@@ -241,7 +271,17 @@ export async function runWorker(runner: PipelineRunner, options: WorkerOptions):
   });
   worker.on('error', (err) => options.logger.error({ err: err.message }, 'worker error'));
 
-  const stop = () => void worker.close();
+  let redisGone: NodeJS.Timeout | null = null;
+  let gaveUp: () => void = () => undefined;
+  const givenUp = new Promise<'gave up'>((resolve) => (gaveUp = () => resolve('gave up')));
+  const stop = () => {
+    void worker.close();
+    let downSince: number | null = null;
+    redisGone = setInterval(() => {
+      if (connection.status === 'ready') downSince = null;
+      else if ((downSince ??= Date.now()) <= Date.now() - STOP_WITHOUT_REDIS_MS) gaveUp();
+    }, 250);
+  };
   options.signal?.addEventListener('abort', stop, { once: true });
   let probe: InstanceType<typeof Queue> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -262,19 +302,24 @@ export async function runWorker(runner: PipelineRunner, options: WorkerOptions):
     timer = setInterval(() => void check().catch(() => undefined), 1000);
     setImmediate(() => void check().catch(() => undefined));
   }
+  let leftInFlight: InputItem[] = [];
+  let redisLost = false;
   try {
-    await worker.run();
+    redisLost = (await Promise.race([worker.run(), givenUp])) === 'gave up';
+    if (redisLost) leftInFlight = [...inFlight];
   } finally {
     options.signal?.removeEventListener('abort', stop);
     if (timer) clearInterval(timer);
-    await worker.close();
+    if (redisGone) clearInterval(redisGone);
+    // without Redis, BullMQ's close would wait for it
+    if (!redisLost) await worker.close();
     if (probe) {
       const probeClient = await probe.client;
-      await probe.close().catch(() => undefined);
+      if (!redisLost) await probe.close().catch(() => undefined);
       probeClient.disconnect();
     }
     connection.disconnect();
   }
   if (wrongLibrary) throw wrongLibrary;
-  return { jobs };
+  return { jobs, leftInFlight, redisLost };
 }
