@@ -140,7 +140,9 @@ function facets(f) {
     for (const [name, n] of entries.slice(0, 15)) {
       const b = el('button', { text: name + ' (' + n + ')' });
       b.addEventListener('click', () => {
-        const term = field + ':' + (/[\\s:"]/.test(name) ? '"' + name.replace(/"/g, '') + '"' : name);
+        // quoted unless plainly one word: a bracket, a star or a quote would be read as query syntax (a label
+        // 'dog(s)' searched for dog AND s), and the quotes of a name are part of it, escaped, not dropped
+        const term = field + ':' + (/^[\\p{L}\\p{M}\\p{N}._+#-]+$/u.test(name) ? name : '"' + name.replace(/["\\\\]/g, '\\\\$&') + '"');
         $('q').value = narrowed(shown, term);
         search(false);
       });

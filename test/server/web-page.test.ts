@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { JSDOM, VirtualConsole } from 'jsdom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,10 @@ beforeAll(async () => {
   const r = await runCli(['process', t.dir, '--json', '--data-dir', data]);
   const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'result' && x.videoId);
   ids = Object.fromEntries(results.map((x) => [path.basename(x.input), x.videoId]));
+  // labels of a list become categories, written as the list has them: brackets and quotes included
+  const list = path.join(t.dir, 'labels.csv');
+  writeFileSync(list, `path,label\n"${path.join(t.dir, 'city-night.mp4')}",night(s)\n"${path.join(t.dir, 'surfing_beach.mp4')}","say ""cheese"""\n`);
+  await runCli(['process', '-i', list, '--data-dir', data]);
   ({ base, stop } = await startServe(data));
 });
 afterAll(() => {
@@ -92,6 +97,23 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect((window.document.getElementById('q') as unknown as { value: string }).value).toBe('tag:beach');
     expect(window.document.querySelector('#results .card .name')!.textContent).toBe('surfing_beach.mp4');
     expect(new URL(window.location.href).searchParams.get('q')).toBe('tag:beach');
+    expect(errors).toEqual([]);
+  });
+
+  it('a click on a facet whose name has brackets or quotes finds its videos (it searched for other words, or a name without its quotes)', async () => {
+    const { window, errors } = await openPage('');
+    await until('the first results', () => text(window, 'status') === '3 videos');
+    for (const [name, file] of [['night(s)', 'city-night.mp4'], ['say "cheese"', 'surfing_beach.mp4']]) {
+      const facet = await until(`the ${name} facet`, () => [...window.document.querySelectorAll('#facets button')].find((b) => b.textContent === `${name} (1)`));
+      (facet as unknown as { click: () => void }).click();
+      await until(`the videos of ${name}`, () => text(window, 'status') !== '3 videos' && text(window, 'status'));
+      expect([text(window, 'status'), text(window, 'error')], name).toEqual(['1 video', '']);
+      expect(window.document.querySelector('#results .card .name')!.textContent).toBe(file);
+      // back to the whole library for the next one
+      (window.document.getElementById('q') as unknown as { value: string }).value = '';
+      window.document.getElementById('search')!.dispatchEvent(new window.Event('submit', { cancelable: true }));
+      await until('the whole library again', () => text(window, 'status') === '3 videos');
+    }
     expect(errors).toEqual([]);
   });
 
