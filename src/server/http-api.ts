@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants, open, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
@@ -71,7 +71,10 @@ type FileCheck = (file: FileHandle, info: Stats) => Promise<string | null>;
  */
 async function sendFile(file: string, type: string, req: { method: string; header(name: string): string | undefined }, check?: FileCheck): Promise<Response> {
   const header = (name: string) => req.header(name);
-  const handle = await open(file, 'r').catch(() => null);
+  // O_NONBLOCK: a named pipe put at a record's path would otherwise hold open() until something wrote to it, and
+  // with it one of libuv's four file threads; four such requests stopped every file the server sends, for good.
+  // A regular file reads as ever; anything else is refused below.
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => null);
   if (!handle) return Response.json({ error: 'the file is no longer on disk' }, { status: 404 });
   let streaming = false;
   try {

@@ -224,6 +224,35 @@ describe('videodex serve: methods, validators and the files it will send', () =>
   });
 });
 
+describe('videodex serve: what is at a record path', () => {
+  it('refuses a named pipe put in place of a video at once, and goes on sending other files (each one held a file thread for good)', async () => {
+    const fs = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const v = await (await fetch(`${base}/api/videos/${ids[0]}`)).json();
+    const file: string = v.file.path;
+    const kept = `${file}.kept`;
+    fs.renameSync(file, kept);
+    try {
+      execFileSync('mkfifo', [file]);
+      // more requests than libuv has file threads (4)
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          const res = await fetch(`${base}/api/videos/${ids[0]}/file`, { signal: AbortSignal.timeout(30_000) });
+          return [res.status, (await res.json()).error];
+        }),
+      );
+      for (const a of answers) expect(a).toEqual([404, 'the file is no longer on disk']);
+      const other = await (await fetch(`${base}/api/videos/${ids[1]}`)).json();
+      const jpg = await fetch(`${base}/api/videos/${ids[1]}/keyframes/${other.scenes[0].index}`, { signal: AbortSignal.timeout(30_000) });
+      expect(jpg.status).toBe(200);
+      await jpg.arrayBuffer();
+    } finally {
+      fs.rmSync(file, { force: true });
+      fs.renameSync(kept, file);
+    }
+  }, 90_000);
+});
+
 describe('videodex serve: requests the HTTP layer refuses', () => {
   /** A raw request on a socket of its own, and the whole answer (the server closes the connection). */
   async function raw(request: Buffer): Promise<string> {
