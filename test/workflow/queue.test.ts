@@ -152,6 +152,29 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
     }
   }, 240_000);
 
+  /** A job put on the queue by another program: its data holds no videodex input. */
+  async function addForeignJob(name: string): Promise<string> {
+    const [{ Queue }, { Redis }] = await Promise.all([import('bullmq'), import('ioredis')]);
+    const connection = new Redis(redisUrl!, { maxRetriesPerRequest: null });
+    const q = new Queue(name, { connection });
+    try {
+      const job = await q.add('video', { something: 'else' }, { attempts: 3, backoff: { type: 'fixed', delay: 100 } });
+      return job.id!;
+    } finally {
+      await q.close();
+      connection.disconnect();
+    }
+  }
+
+  it('a job with no input in it fails at once with a reason and counts as a failure (the worker said nothing and exited 0)', async () => {
+    const name = ['--redis', redisUrl!, '--queue', `${queue}-foreign`, '--data-dir', path.join(t.dir, 'data-foreign')];
+    const id = await addForeignJob(`${queue}-foreign`);
+    const w = await runCli(['worker', '--exit-when-empty', ...name], { env });
+    expect(w.code, w.stderr).toBe(1);
+    expect(w.stderr).toContain(`videodex: job ${id}: failed after 1 attempt(s): not a videodex job (no input in its data); put inputs on the queue with videodex enqueue`);
+    expect(w.stderr).toMatch(/worker finished 0 job\(s\), 1 with failures/);
+  });
+
   it('a worker on an empty queue exits at once with --exit-when-empty', async () => {
     const w = await runCli(['worker', '--exit-when-empty', '--redis', redisUrl!, '--queue', `${queue}-empty`, '--data-dir', path.join(t.dir, 'data2')], { env });
     expect(w.code).toBe(0);

@@ -101,9 +101,9 @@ export function registerQueue(program: Command): void {
             const cause = result.status === 'failed' && first?.earlier ? `: ${first.stage}: ${first.error} (failed before; enqueue it with --retry-failed to try again)` : '';
             if (!flags.quiet || cause) err(`videodex: ${item.raw}${result.videoIds.length ? ` (${result.videoIds.join(',')})` : ''}: ${result.status}${cause}`);
           },
-          onJobFailed: (item, error, attempts) => {
+          onJobFailed: (input, error, attempts) => {
             failed++;
-            err(`videodex: ${item.raw}: failed after ${attempts} attempt(s): ${error} (enqueue it again to retry)`);
+            err(`videodex: ${input}: failed after ${attempts} attempt(s): ${error} (enqueue it again to retry)`);
           },
           onJobReturned: (item) => {
             returned++;

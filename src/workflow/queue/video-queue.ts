@@ -38,8 +38,8 @@ export interface QueueCounts {
 
 // bullmq and ioredis load only when a queue is used: a single-machine user never pays for them.
 async function loadDrivers() {
-  const [{ Queue, Worker, DelayedError }, { Redis }] = await Promise.all([import('bullmq'), import('ioredis')]);
-  return { Queue, Worker, DelayedError, Redis };
+  const [{ Queue, Worker, DelayedError, UnrecoverableError }, { Redis }] = await Promise.all([import('bullmq'), import('ioredis')]);
+  return { Queue, Worker, DelayedError, UnrecoverableError, Redis };
 }
 
 type RedisClass = Awaited<ReturnType<typeof loadDrivers>>['Redis'];
@@ -162,7 +162,7 @@ export interface WorkerOptions extends QueueSettings {
   onEvent?: (e: RunEvent) => void;
   onJob?: (item: InputItem, result: VideoJobResult) => void;
   /** A job that failed for good: every attempt failed on an error outside the video (the database, Redis). */
-  onJobFailed?: (item: InputItem, error: string, attempts: number) => void;
+  onJobFailed?: (input: string, error: string, attempts: number) => void;
   /** A job this worker stopped before its end (Ctrl-C, SIGTERM): back on the queue for any worker. */
   onJobReturned?: (item: InputItem) => void;
   /** The library this worker files videos into: a job queued for another is put back, and the worker stops. */
@@ -218,7 +218,7 @@ export const STOP_WITHOUT_REDIS_MS = 5000;
  * gone) fail the job, which BullMQ then retries with backoff.
  */
 export async function runWorker(runner: PipelineRunner, options: WorkerOptions): Promise<WorkerOutcome> {
-  const { Worker, Queue, DelayedError, Redis } = await loadDrivers();
+  const { Worker, Queue, DelayedError, UnrecoverableError, Redis } = await loadDrivers();
   const connection = await connect(Redis, options.redisUrl);
   let jobs = 0;
   let wrongLibrary: WrongLibraryError | null = null;
@@ -227,6 +227,9 @@ export async function runWorker(runner: PipelineRunner, options: WorkerOptions):
   const worker = new Worker<VideoJobData, VideoJobResult>(
     options.name,
     async (job, token) => {
+      // A job without an input (put on this queue by another program, or by hand) failed every attempt on a
+      // TypeError, and then the failure handler itself threw on it: the worker said nothing and exited 0.
+      if (typeof job.data?.item?.key !== 'string' || typeof job.data.item.raw !== 'string') throw new UnrecoverableError(`not a videodex job (no input in its data); put inputs on the queue with videodex enqueue`);
       inFlight.add(job.data.item);
       try {
         return await processJob(job, token);
@@ -265,9 +268,11 @@ export async function runWorker(runner: PipelineRunner, options: WorkerOptions):
     return result;
   }
   worker.on('failed', (job, err) => {
-    options.logger.warn({ job: job?.id, input: job?.data.item.raw, attempt: job?.attemptsMade, err: err.message }, 'job failed');
+    const item: InputItem | undefined = job?.data?.item;
+    options.logger.warn({ job: job?.id, input: item?.raw, attempt: job?.attemptsMade, err: err.message }, 'job failed');
     // the last attempt (a retried one goes back to the queue with backoff and says nothing yet)
-    if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled more than allowable limit/.test(err.message))) options.onJobFailed?.(job.data.item, err.message, job.attemptsMade);
+    const last = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError || /stalled more than allowable limit/.test(err.message));
+    if (last) options.onJobFailed?.(item?.raw ?? `job ${job.id}`, err.message, job.attemptsMade);
   });
   worker.on('error', (err) => options.logger.error({ err: err.message }, 'worker error'));
 
