@@ -22,4 +22,4 @@ export type { ParallelRetagOptions } from './retag-parallel.js';
 export { removeVideos } from './remove-videos.js';
 export type { RemoveOptions, RemoveSummary, RemovedVideo } from './remove-videos.js';
 export { enqueueItems, queueCounts, runWorker, jobIdFor, WrongLibraryError, STOP_WITHOUT_REDIS_MS } from './queue/video-queue.js';
-export type { VideoJobData, VideoJobResult, QueueSettings, QueueCounts, WorkerOptions, WorkerOutcome } from './queue/video-queue.js';
+export type { VideoJobData, VideoJobResult, QueueSettings, QueueCounts, WorkerOptions, WorkerOutcome, FailedJob } from './queue/video-queue.js';

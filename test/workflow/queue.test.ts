@@ -175,6 +175,17 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
     expect(w.stderr).toMatch(/worker finished 0 job\(s\), 1 with failures/);
   });
 
+  it('queue status names the failed jobs and why they failed (only the stderr of their worker, maybe on another machine, said it)', async () => {
+    const name = ['--redis', redisUrl!, '--queue', `${queue}-failed`, '--data-dir', path.join(t.dir, 'data-failed')];
+    const id = await addForeignJob(`${queue}-failed`);
+    await runCli(['worker', '--exit-when-empty', ...name], { env });
+    const status = JSON.parse((await runCli(['queue', 'status', '--json', ...name], { env })).stdout);
+    expect(status).toMatchObject({ failed: 1, failedJobs: [{ input: `job ${id}`, attempts: 1, error: expect.stringMatching(/^not a videodex job/) }] });
+    expect(Date.parse(status.failedJobs[0].at)).not.toBeNaN();
+    const text = (await runCli(['queue', 'status', ...name], { env })).stdout;
+    expect(text).toMatch(new RegExp(`^failed jobs:\n  job ${id}: failed after 1 attempt\\(s\\) at \\S+: not a videodex job`, 'm'));
+  });
+
   it('a worker on an empty queue exits at once with --exit-when-empty', async () => {
     const w = await runCli(['worker', '--exit-when-empty', '--redis', redisUrl!, '--queue', `${queue}-empty`, '--data-dir', path.join(t.dir, 'data2')], { env });
     expect(w.code).toBe(0);

@@ -132,7 +132,13 @@ export function registerQueue(program: Command): void {
       try {
         const q = app.config.Queue;
         const c = await queueCounts({ redisUrl: q.RedisUrl, name: q.Name });
-        out(flags.json ? JSON.stringify(c) : Object.entries(c).map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n'));
+        if (flags.json) out(JSON.stringify(c));
+        else {
+          const { failedJobs, ...counts } = c;
+          const lines = Object.entries(counts).map(([k, v]) => `${k.padEnd(10)} ${v}`);
+          if (failedJobs.length) lines.push(`failed jobs${c.failed > failedJobs.length ? ` (the newest ${failedJobs.length})` : ''}:`, ...failedJobs.map((f) => `  ${f.input}: failed after ${f.attempts} attempt(s)${f.at ? ` at ${f.at}` : ''}: ${f.error}`));
+          out(lines.join('\n'));
+        }
       } finally {
         await app.close();
       }

@@ -34,7 +34,21 @@ export interface QueueCounts {
   delayed: number;
   completed: number;
   failed: number;
+  /** The newest failed jobs (up to FAILED_SHOWN), newest first: what failed and why, wherever its worker ran. */
+  failedJobs: FailedJob[];
 }
+
+/** A job that failed for good, as the queue keeps it. */
+export interface FailedJob {
+  input: string;
+  attempts: number;
+  error: string;
+  /** When it failed (ISO 8601), when Redis kept it. */
+  at: string | null;
+}
+
+/** How many failed jobs `queue status` names. */
+export const FAILED_SHOWN = 20;
 
 // bullmq and ioredis load only when a queue is used: a single-machine user never pays for them.
 async function loadDrivers() {
@@ -146,7 +160,14 @@ export async function queueCounts(settings: QueueSettings): Promise<QueueCounts>
   const queue = new Queue(settings.name, { connection });
   try {
     const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
-    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 };
+    // the failure was said only on the stderr of the worker that had it, often on another machine
+    const failedJobs = (await queue.getFailed(0, FAILED_SHOWN - 1)).filter(Boolean).map((j) => ({
+      input: (j.data as Partial<VideoJobData> | undefined)?.item?.raw ?? `job ${j.id}`,
+      attempts: j.attemptsMade,
+      error: j.failedReason || 'no reason recorded',
+      at: j.finishedOn ? new Date(j.finishedOn).toISOString() : null,
+    }));
+    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0, failedJobs };
   } finally {
     await queue.close();
     connection.disconnect();
