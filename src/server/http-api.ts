@@ -130,16 +130,27 @@ async function sha256Of(handle: FileHandle): Promise<string> {
  */
 function indexedFileCheck(store: VideoStore): (v: Video) => FileCheck {
   const verified = new Map<string, boolean>();
+  // One check a file identity at a time: a player opens a video with several requests at once (and a page can
+  // ask for it a hundred times), and each one read the whole file to hash it until the first had an answer.
+  const checking = new Map<string, Promise<boolean>>();
   return (v) => async (handle, info) => {
     const changed = 'the file on disk is not the one indexed (it changed since); run videodex process on it again';
     if (info.size !== v.file.bytes) return changed;
     const identity = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${v.file.sha256}`;
     let same = verified.get(identity);
     if (same === undefined) {
-      const row = await store.getInput(v.file.path);
-      same = row?.status === 'done' && row.videoId === v.id && row.fileSize === info.size && row.fileMtimeMs === info.mtimeMs ? true : (await sha256Of(handle)) === v.file.sha256;
-      if (verified.size >= 10_000) verified.clear();
-      verified.set(identity, same);
+      let pending = checking.get(identity);
+      if (!pending) {
+        pending = (async () => {
+          const row = await store.getInput(v.file.path);
+          const ok = row?.status === 'done' && row.videoId === v.id && row.fileSize === info.size && row.fileMtimeMs === info.mtimeMs ? true : (await sha256Of(handle)) === v.file.sha256;
+          if (verified.size >= 10_000) verified.clear();
+          verified.set(identity, ok);
+          return ok;
+        })().finally(() => checking.delete(identity));
+        checking.set(identity, pending);
+      }
+      same = await pending;
     }
     return same ? null : changed;
   };

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { repoRoot } from './cli.js';
 
 /** Starts `videodex serve --port 0` on a library in its own process; resolves with its base URL once it listens. */
-export async function startServe(dataDir: string): Promise<{ base: string; stop: () => void; exited: Promise<number | null> }> {
+export async function startServe(dataDir: string): Promise<{ base: string; stop: () => void; exited: Promise<number | null>; pid: number }> {
   const loader = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
   const server = spawn(process.execPath, ['--import', loader, path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
@@ -17,5 +17,5 @@ export async function startServe(dataDir: string): Promise<{ base: string; stop:
     });
     server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${text}`)));
   });
-  return { base, stop: () => server.kill('SIGTERM'), exited };
+  return { base, stop: () => server.kill('SIGTERM'), exited, pid: server.pid! };
 }
