@@ -70,6 +70,27 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
     expect(w.stderr).toMatch(/a\.mp4 \([0-9a-f]+\): done/);
   }, 120_000);
 
+  it('enqueueing a labelled list for inputs still waiting gives them its labels, instead of dropping them; a second label is said', async () => {
+    const q = ['--redis', redisUrl!, '--queue', `${queue}-label`, '--data-dir', path.join(t.dir, 'data-label')];
+    const input = path.join(t.dir, 'a.mp4');
+    expect(JSON.parse((await runCli(['enqueue', input, '--json', ...q], { env })).stdout)).toMatchObject({ added: 1 });
+    const labels = path.join(t.dir, 'labels.csv');
+    writeFileSync(labels, `path,label,split\n${input},surfing,train\n`);
+    const labelled = await runCli(['enqueue', '-i', labels, '--json', ...q], { env });
+    expect(JSON.parse(labelled.stdout)).toMatchObject({ added: 0, alreadyQueued: 1, updated: 1, problems: 0 });
+    const other = path.join(t.dir, 'other-labels.csv');
+    writeFileSync(other, `path,label\n${input},skating\n`);
+    const again = await runCli(['enqueue', '-i', other, '--json', ...q], { env });
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ updated: 0, problems: 1 });
+    expect(again.stderr).toContain(`videodex: ${input}: listed again in ${other} row 2 (label "skating", split ""); the job already queued, from ${labels} row 2 (label "surfing", split "train"), is used`);
+    const w = await runCli(['worker', '--exit-when-empty', ...q], { env });
+    expect(w.stderr).toMatch(/a\.mp4 \([0-9a-f]+\): done/);
+    const found = JSON.parse((await runCli(['search', 'category:surfing', '--json', '--data-dir', path.join(t.dir, 'data-label')])).stdout);
+    expect(found.total).toBe(1);
+    expect(found.hits[0].video.source.list).toMatchObject({ label: 'surfing', split: 'train' });
+  }, 120_000);
+
   it('a worker stopped mid-job (SIGTERM) puts the job back unfinished; the next worker finishes it', async () => {
     const q3 = ['--redis', redisUrl!, '--queue', `${queue}-stop`, '--data-dir', path.join(t.dir, 'data-stop')];
     const long = path.join(t.dir, 'long.mp4');

@@ -46,9 +46,11 @@ export function registerQueue(program: Command): void {
           force,
           library,
         });
-        if (flags.json) out(JSON.stringify({ ...r, problems: expanded.problems.length }));
+        for (const p of r.problems) err(`videodex: ${p.raw}: ${p.message}`);
+        const problems = expanded.problems.length + r.problems.length;
+        if (flags.json) out(JSON.stringify({ ...r, problems }));
         else err(`videodex: queued ${r.added} input(s) on ${q.Name}${r.alreadyQueued ? `, ${r.alreadyQueued} already queued` : ''}${r.updated ? ` (${r.updated} waiting given the new options)` : ''}`);
-        process.exitCode = expanded.problems.length ? 1 : 0;
+        process.exitCode = problems ? 1 : 0;
       } finally {
         await app.close();
       }

@@ -92,19 +92,41 @@ export function jobIdFor(item: InputItem): string {
   return createHash('sha256').update(item.key).digest('hex').slice(0, 40);
 }
 
-/** A waiting job's data with the options of a later enqueue added: forced stages joined, retry-failed if either asked. */
-export function withLaterOptions(data: VideoJobData, options: { retryFailed?: boolean; force?: readonly string[] }): VideoJobData | null {
+/** Whether a list row says something about its video (a label or a split), not only where it is. */
+const labelled = (list: InputItem['list']): boolean => list !== undefined && (list.label !== undefined || list.split !== undefined);
+
+/**
+ * A waiting job's data with the options of a later enqueue added: forced stages joined, retry-failed if either
+ * asked, and the label and split of a list row naming its input when the job has none (as `process` takes them).
+ */
+export function withLaterOptions(data: VideoJobData, options: { retryFailed?: boolean; force?: readonly string[] }, later?: InputItem): VideoJobData | null {
   const force = [...new Set([...(data.force ?? []), ...(options.force ?? [])])];
   const retryFailed = Boolean(data.retryFailed || options.retryFailed);
-  if (force.length === (data.force?.length ?? 0) && retryFailed === Boolean(data.retryFailed)) return null;
-  return { ...data, ...(retryFailed ? { retryFailed: true } : {}), ...(force.length ? { force } : {}) };
+  const list = later?.list && labelled(later.list) && !labelled(data.item.list) ? { ...data.item.list, ...later.list } : undefined;
+  if (force.length === (data.force?.length ?? 0) && retryFailed === Boolean(data.retryFailed) && !list) return null;
+  return { ...data, ...(retryFailed ? { retryFailed: true } : {}), ...(force.length ? { force } : {}), ...(list ? { item: { ...data.item, list } } : {}) };
+}
+
+/** Why a later list row's label or split cannot go with a job already queued for its input, or null when it can or says none. */
+function laterListProblem(queued: InputItem, later: InputItem, running: boolean): string | null {
+  if (!later.list || !labelled(later.list)) return null;
+  const said = (l: NonNullable<InputItem['list']>) => `${l.file}${l.row !== undefined ? ` row ${l.row}` : ''} (label ${JSON.stringify(l.label ?? '')}, split ${JSON.stringify(l.split ?? '')})`;
+  if (queued.list && labelled(queued.list)) {
+    if (queued.list.label === later.list.label && queued.list.split === later.list.split) return null;
+    return `listed again in ${said(later.list)}; the job already queued, from ${said(queued.list)}, is used`;
+  }
+  return running ? `running now without the label of ${said(later.list)}; enqueue it again once it is done` : null;
 }
 
 /**
  * Adds one job per input. Returns how many were added, how many were already waiting or running, and how many of
  * those that still wait took this call's --force / --retry-failed (a running job keeps what it started with).
  */
-export async function enqueueItems(settings: QueueSettings, items: readonly InputItem[], options: { retryFailed?: boolean; force?: string[]; attempts?: number; library?: LibraryIdentity } = {}): Promise<{ added: number; alreadyQueued: number; updated: number }> {
+export async function enqueueItems(
+  settings: QueueSettings,
+  items: readonly InputItem[],
+  options: { retryFailed?: boolean; force?: string[]; attempts?: number; library?: LibraryIdentity } = {},
+): Promise<{ added: number; alreadyQueued: number; updated: number; problems: Array<{ raw: string; message: string }> }> {
   const { Queue, Redis } = await loadDrivers();
   const connection = await connect(Redis, settings.redisUrl);
   const queue = new Queue<VideoJobData, VideoJobResult>(settings.name, { connection });
@@ -112,6 +134,7 @@ export async function enqueueItems(settings: QueueSettings, items: readonly Inpu
     let added = 0;
     let alreadyQueued = 0;
     let updated = 0;
+    const problems: Array<{ raw: string; message: string }> = [];
     for (let i = 0; i < items.length; i += 500) {
       const batch = items.slice(i, i + 500);
       const ids = batch.map(jobIdFor);
@@ -120,18 +143,24 @@ export async function enqueueItems(settings: QueueSettings, items: readonly Inpu
       // A finished job with the same id would block the new one: clear it, its work is on the record.
       await Promise.all(fresh.map((item) => queue.remove(jobIdFor(item)).catch(() => 0)));
       alreadyQueued += batch.length - fresh.length;
-      if (options.retryFailed || options.force?.length) {
-        // re-enqueueing with --force used to count the input as queued and drop the new options
-        const waiting = ids.filter((_, j) => ['waiting', 'delayed', 'prioritized'].includes(existing[j] as string));
-        for (const id of waiting) {
-          const job = await queue.getJob(id);
-          const next = job ? withLaterOptions(job.data, options) : null;
-          if (job && next) {
-            await job.updateData(next);
-            updated++;
-          }
-        }
+      // re-enqueueing with --force, or from a labelled list, used to count the input as queued and drop what it added
+      const adds = Boolean(options.retryFailed || options.force?.length);
+      const isWaiting = (j: number) => ['waiting', 'delayed', 'prioritized'].includes(existing[j] as string);
+      // a batch's jobs read at once, as their states are: a large list enqueued again is one round trip a batch
+      const queued = batch.map((_, j) => j).filter((j) => (isWaiting(j) || existing[j] === 'active') && (adds || labelled(batch[j]!.list)));
+      const jobs = await Promise.all(queued.map((j) => queue.getJob(ids[j]!)));
+      const updates: Array<Promise<void>> = [];
+      for (const [k, j] of queued.entries()) {
+        const job = jobs[k];
+        if (!job) continue;
+        const item = batch[j]!;
+        const problem = laterListProblem(job.data.item, item, !isWaiting(j));
+        if (problem) problems.push({ raw: item.raw, message: problem });
+        const next = isWaiting(j) ? withLaterOptions(job.data, options, item) : null;
+        if (next) updates.push(job.updateData(next));
       }
+      await Promise.all(updates);
+      updated += updates.length;
       await queue.addBulk(
         fresh.map((item) => ({
           name: 'video',
@@ -147,7 +176,7 @@ export async function enqueueItems(settings: QueueSettings, items: readonly Inpu
       );
       added += fresh.length;
     }
-    return { added, alreadyQueued, updated };
+    return { added, alreadyQueued, updated, problems };
   } finally {
     await queue.close();
     connection.disconnect();
