@@ -69,12 +69,12 @@ type FileCheck = (file: FileHandle, info: Stats) => Promise<string | null>;
  * checked and sent through that one descriptor, so what was checked is what is sent, whatever the path names by
  * then. The ETag is strong (size and time, as nginx makes it), so `If-Range` can resume a download with it.
  */
-async function sendFile(file: string, type: string, req: { method: string; header(name: string): string | undefined }, check?: FileCheck): Promise<Response> {
+async function sendFile(file: string, type: string, req: { method: string; header(name: string): string | undefined }, check?: FileCheck, options: { noFollow?: boolean } = {}): Promise<Response> {
   const header = (name: string) => req.header(name);
   // O_NONBLOCK: a named pipe put at a record's path would otherwise hold open() until something wrote to it, and
   // with it one of libuv's four file threads; four such requests stopped every file the server sends, for good.
   // A regular file reads as ever; anything else is refused below.
-  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => null);
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0)).catch(() => null);
   if (!handle) return Response.json({ error: 'the file is no longer on disk' }, { status: 404 });
   let streaming = false;
   try {
@@ -113,6 +113,18 @@ async function sendFile(file: string, type: string, req: { method: string; heade
     if (!streaming) await handle.close();
   }
 }
+
+/**
+ * Whether an opened keyframe or contact sheet is a JPEG, as the pipeline writes them. Their paths are only strings in
+ * the record (in a database other machines write, too), and any file they named was sent as an image: /etc/passwd
+ * among them. With the link refused at open (O_NOFOLLOW: the pipeline never writes one), a file swapped in is
+ * sent only when it is a JPEG.
+ */
+const jpegCheck: FileCheck = async (handle, info) => {
+  const head = Buffer.alloc(3);
+  const { bytesRead } = info.size >= 3 ? await handle.read(head, 0, 3, 0) : { bytesRead: 0 };
+  return bytesRead === 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff ? null : 'not a JPEG image; run videodex process on its video again';
+};
 
 /** The SHA-256 of an opened file, read through its descriptor. */
 async function sha256Of(handle: FileHandle): Promise<string> {
@@ -254,13 +266,13 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     const v = await record(c.req.param('id'));
     const scene = v?.scenes.find((s) => String(s.index) === c.req.param('index'));
     if (!scene?.keyframe) return c.json({ error: 'no such keyframe' }, 404);
-    return sendFile(scene.keyframe, 'image/jpeg', c.req);
+    return sendFile(scene.keyframe, 'image/jpeg', c.req, jpegCheck, { noFollow: true });
   });
 
   api.get('/api/videos/:id/contact-sheet', async (c) => {
     const v = await record(c.req.param('id'));
     if (!v?.contactSheet) return c.json({ error: 'no contact sheet' }, 404);
-    return sendFile(v.contactSheet, 'image/jpeg', c.req);
+    return sendFile(v.contactSheet, 'image/jpeg', c.req, jpegCheck, { noFollow: true });
   });
 
   return api;

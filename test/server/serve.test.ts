@@ -253,6 +253,39 @@ describe('videodex serve: what is at a record path', () => {
   }, 90_000);
 });
 
+describe('videodex serve: keyframes and contact sheets', () => {
+  it('sends only JPEGs, never through a link: a keyframe path naming another file sent it as an image', async () => {
+    const fs = await import('node:fs');
+    const v = await (await fetch(`${base}/api/videos/${ids[1]}`)).json();
+    const sheet = `${base}/api/videos/${ids[1]}/contact-sheet`;
+    const urls: Array<[string, string]> = [[`${base}/api/videos/${ids[1]}/keyframes/${v.scenes[0].index}`, v.scenes[0].keyframe], [sheet, v.contactSheet]];
+    for (const [url, file] of urls) {
+      const answer = async () => {
+        const res = await fetch(url);
+        return [res.status, res.status === 200 ? (await res.arrayBuffer(), null) : (await res.json()).error];
+      };
+      expect(await answer(), url).toEqual([200, null]);
+      const kept = `${file}.kept`;
+      fs.renameSync(file, kept);
+      try {
+        fs.symlinkSync(path.resolve('package.json'), file);
+        expect(await answer(), url).toEqual([404, 'the file is no longer on disk']);
+        fs.unlinkSync(file);
+        // a link even to the keyframe itself: the pipeline never writes one
+        fs.symlinkSync(kept, file);
+        expect((await answer())[0], url).toBe(404);
+        fs.unlinkSync(file);
+        fs.copyFileSync(path.resolve('package.json'), file);
+        expect(await answer(), url).toEqual([404, 'not a JPEG image; run videodex process on its video again']);
+      } finally {
+        fs.rmSync(file, { force: true });
+        fs.renameSync(kept, file);
+      }
+      expect(await answer(), url).toEqual([200, null]);
+    }
+  });
+});
+
 describe('videodex serve: requests the HTTP layer refuses', () => {
   /** A raw request on a socket of its own, and the whole answer (the server closes the connection). */
   async function raw(request: Buffer): Promise<string> {
