@@ -213,6 +213,15 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
     expect(finishedJobs(w.stderr)).toBe(0);
   });
 
+  it('refuses a RedisUrl whose database Redis does not have (it went on in database 0, with every other queue there)', async () => {
+    const url = new URL(redisUrl!);
+    url.pathname = '/999';
+    const r = await runCli(['queue', 'status', '--json', '--redis', url.href, '--queue', queue, '--data-dir', path.join(t.dir, 'data')], { env, timeoutMs: 30_000 });
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.stderr.trim()).toMatch(/^videodex: \[Queue\] RedisUrl names database 999, which Redis at [^ ]+ refused: ERR .*out of range/);
+    expect(r.stderr).not.toContain(url.password || 'no password in this URL');
+  });
+
   it('says clearly when Redis cannot be reached', async () => {
     const r = await runCli(['queue', 'status', '--redis', 'redis://127.0.0.1:1', '--queue', queue, '--data-dir', path.join(t.dir, 'data')], { env, timeoutMs: 30_000 });
     expect(r.code).toBe(4);

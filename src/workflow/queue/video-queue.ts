@@ -82,6 +82,17 @@ async function connect(Redis: RedisClass, url: string): Promise<InstanceType<Red
     client.disconnect();
     throw new AppError('E_QUEUE', `cannot reach ${where}: ${cause ?? (err as Error).message}`, { cause: err, retryable: true });
   }
+  // ioredis selects the URL's database on connecting, and when Redis refuses (an index past its `databases`) it
+  // says so only in an error event and goes on in database 0: workers meant to be kept apart by it shared one queue.
+  const db = client.options.db ?? 0;
+  if (db !== 0) {
+    try {
+      await client.select(db);
+    } catch (err) {
+      client.disconnect();
+      throw new ConfigError(`[Queue] RedisUrl names database ${db}, which ${where} refused: ${(err as Error).message}`, { cause: err });
+    }
+  }
   // Once connected, a worker should ride out Redis restarts: retry without a limit from here on.
   client.options.retryStrategy = (n: number) => Math.min(n * 500, 5000);
   return client;
