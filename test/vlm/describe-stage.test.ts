@@ -437,6 +437,30 @@ describe('describe failures in the pipeline', () => {
   });
 });
 
+describe('a refused key in the pipeline', () => {
+  it('asks once, not once per video: the other videos fail with the same error unsent, and the audit has one line', async () => {
+    const s = await fake({ auth: { openai: 'Bearer the-right-key' } });
+    const clips = [clip];
+    for (const c of ['red', 'blue']) clips.push(await makeTestVideo(path.join(t.dir, `refused-${c}.mp4`), { seconds: 1, width: 160, height: 120, fps: 5, source: `color=c=${c}` }));
+    const data = path.join(t.dir, 'refused-data');
+    const app = new App(
+      loadConfig({ env: {}, overrides: { 'Paths.DataDir': data, 'QwenVL.PublicEndpoint': s.url, 'QwenVL.AccessKey': CANARY, 'QwenVL.BackoffMs': 5, 'Concurrency.Ai': 1 } }),
+      { logToFile: false },
+    );
+    const summary = await app.process(clips);
+    const store = await app.store();
+    const records = await Promise.all(summary.videos.map((id) => store.get(id)));
+    await app.close();
+    expect(s.requests).toHaveLength(1);
+    expect(summary.failures).toHaveLength(3);
+    for (const f of summary.failures) expect(f).toMatchObject({ stage: 'describe', error: expect.stringMatching(/HTTP 401 Unauthorized/) });
+    for (const r of records) expect(r!.stages.describe).toMatchObject({ status: 'failed', errorCode: 'E_MODEL_AUTH' });
+    const audit = readFileSync(path.join(data, 'audit.jsonl'), 'utf8').trim().split('\n');
+    expect(audit).toHaveLength(1);
+    expect(JSON.parse(audit[0]!)).toMatchObject({ status: 'error', httpStatus: 401, errorCode: 'E_MODEL_AUTH' });
+  });
+});
+
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = path.join(dir, name);

@@ -3,6 +3,7 @@ import {
   OpenAiVlmClient,
   PaiEasVlmClient,
   RateLimiter,
+  REFUSED_KEY_MS,
   ReliableVlm,
   type EasRequestFormat,
   type FrameImage,
@@ -184,6 +185,26 @@ describe('retries', () => {
     expect(out.ok).toBe(false);
     expect(out.status).toBe(status);
     expect(s.requests).toHaveLength(1);
+  });
+
+  it('a refused key stops later calls unsent for a while (one 401, not one per video), then tries again', async () => {
+    const s = await fake({ auth: { openai: 'Bearer the-right-key' } });
+    let clock = 0;
+    const vlm = new ReliableVlm(client(s), new RateLimiter(100_000), fast, Math.random, () => clock);
+    const outs = [await vlm.call(request()), await vlm.call(request()), await vlm.call(request())];
+    expect(s.requests).toHaveLength(1);
+    for (const out of outs) {
+      expect(out.ok).toBe(false);
+      expect(!out.ok && out.error.code).toBe('E_MODEL_AUTH');
+      expect(out.status).toBe(401);
+    }
+    expect(!outs[0]!.ok && outs[0]!.notSent).toBeUndefined();
+    expect(!outs[2]!.ok && outs[2]!.notSent).toBe(true);
+    expect(!outs[2]!.ok && outs[2]!.error.message).toMatch(/HTTP 401 Unauthorized.*; not sent: the server refused this key moments ago/);
+    expect(!outs[2]!.ok && outs[2]!.error.message).not.toContain(KEY);
+    clock += REFUSED_KEY_MS;
+    await vlm.call(request());
+    expect(s.requests).toHaveLength(2);
   });
 
   it('times out a hanging server per request and retries', async () => {

@@ -401,25 +401,28 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     const u: VlmUsage = outcome.ok ? outcome.response.usage : {};
     usage.prompt += u.promptTokens ?? 0;
     usage.completion += u.completionTokens ?? 0;
-    deps.audit.append({
-      at: now().toISOString(),
-      videoId: video.id,
-      provider: deps.vlm.provider,
-      endpoint: deps.vlm.endpointLabel,
-      model: s.model,
-      template: req.template.name,
-      templateHash: req.template.hash,
-      purpose,
-      frames,
-      estimatedTokens: estimated,
-      ...(u.promptTokens !== undefined ? { promptTokens: u.promptTokens } : {}),
-      ...(u.completionTokens !== undefined ? { completionTokens: u.completionTokens } : {}),
-      latencyMs: outcome.latencyMs,
-      status: outcome.ok ? 'ok' : 'error',
-      ...(outcome.status !== undefined ? { httpStatus: outcome.status } : {}),
-      retries: outcome.retries,
-      ...(outcome.ok ? {} : { error: outcome.error.message, errorCode: outcome.error.code }),
-    });
+    // a call refused before it was sent (the key was refused moments ago) is not a call: no audit line
+    if (outcome.ok || !outcome.notSent) {
+      deps.audit.append({
+        at: now().toISOString(),
+        videoId: video.id,
+        provider: deps.vlm.provider,
+        endpoint: deps.vlm.endpointLabel,
+        model: s.model,
+        template: req.template.name,
+        templateHash: req.template.hash,
+        purpose,
+        frames,
+        estimatedTokens: estimated,
+        ...(u.promptTokens !== undefined ? { promptTokens: u.promptTokens } : {}),
+        ...(u.completionTokens !== undefined ? { completionTokens: u.completionTokens } : {}),
+        latencyMs: outcome.latencyMs,
+        status: outcome.ok ? 'ok' : 'error',
+        ...(outcome.status !== undefined ? { httpStatus: outcome.status } : {}),
+        retries: outcome.retries,
+        ...(outcome.ok ? {} : { error: outcome.error.message, errorCode: outcome.error.code }),
+      });
+    }
     if (!outcome.ok) {
       throw new ModelError(`${name}: ${outcome.error.message}`, {
         cause: outcome.error,

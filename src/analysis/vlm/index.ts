@@ -2,7 +2,7 @@ export type { FrameImage, VlmClient, VlmMessage, VlmPart, VlmRequest, VlmRespons
 export { OpenAiVlmClient } from './openai-client.js';
 export { PaiEasVlmClient, answerText } from './pai-eas-client.js';
 export type { EasRequestFormat } from './pai-eas-client.js';
-export { ReliableVlm, DEFAULT_RETRY } from './reliable-vlm.js';
+export { ReliableVlm, DEFAULT_RETRY, REFUSED_KEY_MS } from './reliable-vlm.js';
 export type { CallOutcome, RetryPolicy } from './reliable-vlm.js';
 export { RateLimiter, sharedRateLimiter, sleep } from './rate-limiter.js';
 export { createVlmClient, createReliableVlm } from './create-vlm.js';

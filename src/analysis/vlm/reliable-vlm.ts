@@ -16,7 +16,15 @@ export const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 1000, maxDe
 
 export type CallOutcome =
   | { ok: true; response: VlmResponse; retries: number; latencyMs: number; status: number }
-  | { ok: false; error: ModelError; retries: number; latencyMs: number; status?: number };
+  /** `notSent`: refused without a request (the key was refused moments before): no call to audit. */
+  | { ok: false; error: ModelError; retries: number; latencyMs: number; status?: number; notSent?: true };
+
+/**
+ * How long a key the server refused (401/403) keeps later calls from being sent: a run over a thousand videos
+ * with a wrong key asked the server a thousand times, each video failing with the same 401. A minute, not for
+ * ever: a long-lived worker or server sends again once the key is put right at the provider.
+ */
+export const REFUSED_KEY_MS = 60_000;
 
 /**
  * A VlmClient with the reliability a batch run needs: the process-wide requests-per-minute limiter before
@@ -30,7 +38,18 @@ export class ReliableVlm {
     private readonly limiter: RateLimiter,
     private readonly policy: RetryPolicy = DEFAULT_RETRY,
     private readonly random: () => number = Math.random,
+    private readonly now: () => number = () => performance.now(),
   ) {}
+
+  private refused: { error: ModelError; at: number } | null = null;
+
+  /** The failure to give without sending while a refusal of the key is recent, else null. */
+  private refusal(): CallOutcome | null {
+    const r = this.refused;
+    if (!r || this.now() - r.at >= REFUSED_KEY_MS) return null;
+    const error = withMessage(r.error, `${r.error.message}; not sent: the server refused this key moments ago, fix it and run again with --retry-failed`);
+    return { ok: false, error, retries: 0, latencyMs: 0, notSent: true, ...(r.error.status !== undefined ? { status: r.error.status } : {}) };
+  }
 
   get provider(): string {
     return this.client.provider;
@@ -54,10 +73,15 @@ export class ReliableVlm {
     // (three instant answers were logged at 78, 851 and 1725 ms: the queue of a 60-a-minute limit)
     let latency = 0;
     let retries = 0;
+    const early = this.refusal();
+    if (early) return early;
     for (;;) {
       let error: ModelError;
       try {
         await this.limiter.acquire(request.signal);
+        // a caller that queued for its turn while another's call was refused is refused too, unsent
+        const refused = this.refusal();
+        if (refused) return { ...refused, retries };
         const sent = performance.now();
         const response = await this.client.describe(request).finally(() => (latency += performance.now() - sent));
         if (!response.text.trim()) {
@@ -85,6 +109,7 @@ export class ReliableVlm {
         error = withMessage(error, `${error.message}: ${asks}`);
         return { ok: false, error, retries, latencyMs: Math.round(latency), ...(error.status !== undefined ? { status: error.status } : {}) };
       }
+      if (error.code === 'E_MODEL_AUTH') this.refused = { error, at: this.now() };
       const giveUp = !error.retryable || retries >= this.policy.retries || request.signal?.aborted;
       if (giveUp) {
         const tried = retries > 0 ? ` (after ${retries + 1} attempts)` : '';
