@@ -145,6 +145,17 @@ describe('describe stage: VideoInput = url', () => {
     expect(s.requests[0]!.body.messages[0].content[0]).toEqual({ type: 'video_url', video_url: { url: 'https://cdn.example/clip.mp4' } });
     expect(patch.ai!.framesSent).toBe(0);
   });
+
+  it('tells the model of the frames the server samples, not of "0 frames" with no frame times', async () => {
+    const s = await fake();
+    const config = qwen(s, { VideoInput: 'url' });
+    const video = sceneRecord(3, { source: { url: 'https://cdn.example/clip.mp4', kind: 'http', fetchedAt: '2024-01-01T00:00:00Z' } });
+    await createDescribeStage(config, { limiter: unlimited() }).run(video, context(config, t.dir));
+    const prompt = textIn(s.requests[0]!.body);
+    expect(prompt).toContain('You are looking at about 12 frames taken in order');
+    expect(prompt).toContain('Frame times: spread evenly over the video (sampled by the server).');
+    expect(prompt).not.toMatch(/\b0 frames|Frame times: \./);
+  });
 });
 
 describe('describe stage: JSON templates', () => {

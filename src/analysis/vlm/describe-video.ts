@@ -153,7 +153,11 @@ function fmtTime(t: number): string {
   return `${(Math.round(t * 10) / 10).toFixed(1)} s`;
 }
 
-function templateValues(video: Video, s: DescribeSettings, template: PromptTemplate, picks: readonly FramePick[]): TemplateValues {
+/**
+ * `frames`: what the model is shown when the server samples the video itself (VideoInput = url) rather than
+ * the picks: the prompt said "You are looking at 0 frames ... Frame times: ." of a video it was shown.
+ */
+function templateValues(video: Video, s: DescribeSettings, template: PromptTemplate, picks: readonly FramePick[], frames?: { count: string; times: string }): TemplateValues {
   const md = video.metadata;
   const uses = (v: string) => template.variables.includes(v as never);
   const list = (names: string[]) => (names.length ? names.join(', ') : 'none');
@@ -169,8 +173,8 @@ function templateValues(video: Video, s: DescribeSettings, template: PromptTempl
     taxonomy: uses('taxonomy') ? list([...s.vocabulary.categories]) : '',
     taxonomyGuide: uses('taxonomyGuide') ? s.vocabulary.categoryGuide || 'none' : '',
     actionLabels: uses('actionLabels') ? list([...s.vocabulary.actions]) : '',
-    frameCount: String(picks.length),
-    frameTimes: picks.map((p, i) => `${i + 1}: ${fmtTime(p.timeSec)}`).join(', '),
+    frameCount: frames?.count ?? String(picks.length),
+    frameTimes: frames?.times ?? picks.map((p, i) => `${i + 1}: ${fmtTime(p.timeSec)}`).join(', '),
   };
 }
 
@@ -204,7 +208,7 @@ export function planDescription(video: Video, s: DescribeSettings): DescribePlan
       );
     }
     const sampling = qwenDefaultSampling(md.durationSec, videoSize ?? { width: 448, height: 252 }, md.frameCount);
-    const prompt = renderTemplate(template, templateValues(video, s, template, []));
+    const prompt = renderTemplate(template, templateValues(video, s, template, [], { count: `about ${sampling.frames}`, times: 'spread evenly over the video (sampled by the server)' }));
     requests.push({ purpose: 'describe', template, prompt, picks: [], visualTokens: sampling.tokens, textTokens: textTokens(prompt) });
   } else {
     frameSize = targetFrameSize(selection.picks, videoSize, s.maxPixelsPerFrame);

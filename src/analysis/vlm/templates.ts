@@ -17,8 +17,8 @@ export const TEMPLATE_VARIABLES = {
   taxonomy: 'category names from [Tagging] Taxonomy, comma-separated, or "none"',
   taxonomyGuide: 'the taxonomy as an indented tree with each category\'s description and keywords, or "none"',
   actionLabels: 'action labels from [Tagging] ActionLabels and the taxonomy\'s actions, comma-separated, or "none"',
-  frameCount: 'frames sent in this request',
-  frameTimes: 'the time of each frame sent, e.g. "1: 0.0 s, 2: 4.5 s"',
+  frameCount: 'frames sent in this request (VideoInput = url: "about N", the server\'s sampling as estimated)',
+  frameTimes: 'the time of each frame sent, e.g. "1: 0.0 s, 2: 4.5 s" (VideoInput = url: that the server samples them)',
 } as const;
 
 export type TemplateVariable = keyof typeof TEMPLATE_VARIABLES;
