@@ -169,6 +169,26 @@ describe('retries', () => {
     expect(s.requests[1]!.at - s.requests[0]!.at).toBeGreaterThanOrEqual(950);
   });
 
+  it("a 429's Retry-After holds the other callers of the endpoint too, not only the one refused", async () => {
+    const s = await fake();
+    s.queue(reply.rateLimited('1'));
+    const inner = client(s);
+    let refused!: () => void;
+    const wasRefused = new Promise<void>((resolve) => (refused = resolve));
+    const watched = { provider: inner.provider, endpointLabel: inner.endpointLabel, describe: (r: VlmRequest) => inner.describe(r).catch((e: unknown) => { refused(); throw e; }) };
+    const vlm = reliable(watched);
+    const first = vlm.call(request());
+    await wasRefused;
+    // (the refused call's own handling of the 429 settles first)
+    await new Promise((resolve) => setImmediate(resolve));
+    // another worker's call, made while the first waits out the Retry-After
+    const second = await vlm.call(request());
+    expect(second.ok && (await first).ok).toBe(true);
+    expect(s.requests).toHaveLength(3);
+    expect(s.requests[0]!.status).toBe(429);
+    for (const later of s.requests.slice(1)) expect(later.at - s.requests[0]!.at).toBeGreaterThanOrEqual(900);
+  });
+
   it('retries 500s up to Retries, then gives one error saying how many attempts', async () => {
     const s = await fake();
     s.queue(reply.status(500), reply.status(502), reply.status(503), reply.status(500), reply.text('too late'));

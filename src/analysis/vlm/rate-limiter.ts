@@ -9,6 +9,7 @@ export class RateLimiter {
   private readonly intervalMs: number;
   private readonly burst: number;
   private queue: Promise<void> = Promise.resolve();
+  private pausedUntil = 0;
 
   constructor(
     readonly rpm: number,
@@ -30,6 +31,14 @@ export class RateLimiter {
     return turn;
   }
 
+  /**
+   * Holds every waiter for `ms` from now (at least): a server that answers 429 with Retry-After refuses the
+   * other workers' requests too until then, and each refusal used up one of that video's retries.
+   */
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
+  }
+
   private refill(): void {
     const t = this.now();
     this.tokens = Math.min(this.burst, this.tokens + (t - this.last) / this.intervalMs);
@@ -39,6 +48,11 @@ export class RateLimiter {
   private async takeToken(signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
+      const paused = this.pausedUntil - this.now();
+      if (paused > 0) {
+        await sleep(paused, signal);
+        continue;
+      }
       this.refill();
       if (this.tokens >= 1) {
         this.tokens -= 1;

@@ -29,8 +29,8 @@ export const REFUSED_KEY_MS = 60_000;
 /**
  * A VlmClient with the reliability a batch run needs: the process-wide requests-per-minute limiter before
  * every attempt, a per-attempt timeout (in the request), and retries with exponential backoff and jitter on
- * 429, 5xx, timeouts, dropped connections and empty answers, honouring Retry-After. 400, 401 and 403 are
- * never retried.
+ * 429, 5xx, timeouts, dropped connections and empty answers, honouring Retry-After (for every caller sharing the
+ * limiter). 400, 401 and 403 are never retried.
  */
 export class ReliableVlm {
   constructor(
@@ -117,8 +117,11 @@ export class ReliableVlm {
         return { ok: false, error: final, retries, latencyMs: Math.round(latency), ...(error.status !== undefined ? { status: error.status } : {}) };
       }
       retries += 1;
+      const delay = this.delayFor(retries, error);
+      // the server's own word on when it takes requests again holds for every caller of this endpoint
+      if (error.retryAfterMs !== undefined) this.limiter.pause(delay);
       try {
-        await sleep(this.delayFor(retries, error), request.signal);
+        await sleep(delay, request.signal);
       } catch {
         // aborted while waiting: the next loop gives up
       }
