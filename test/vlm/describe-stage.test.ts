@@ -182,6 +182,16 @@ describe('describe stage: JSON templates', () => {
     expect(JSON.stringify([patch, text])).not.toMatch(/\\u00[01]/);
   });
 
+  it("reads a Python-style answer (single quotes, None, a trailing comma) without paying for a repair request", async () => {
+    const s = await fake();
+    s.queue(reply.text("{'description': 'Colour bars and a moving gradient.', 'tags': ['test pattern', 'colour',], 'category': None, 'actions': []}"));
+    const config = qwen(s, { Template: 'tags-json' });
+    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, t.dir));
+    expect(patch.ai).toMatchObject({ description: answer.description, tags: answer.tags, actions: [] });
+    expect(patch.ai!.category).toBeUndefined();
+    expect(s.requests).toHaveLength(1);
+  });
+
   it('repairs broken JSON with one text-only request', async () => {
     const s = await fake();
     s.queue(reply.brokenJson(), reply.text(JSON.stringify(answer)));

@@ -101,6 +101,26 @@ describe('JSON answers', () => {
     expect(extractJson('no json here').ok).toBe(false);
   });
 
+  it('reads what models write instead of JSON: single quotes, None/True/False, trailing commas, comments, JSON inside a string', () => {
+    const want = { description: "the dog's ball", tags: ['dog', 'ball'], category: null };
+    expect(extractJson(`{'description': "the dog's ball", 'tags': ['dog', 'ball'], 'category': None}`)).toEqual({ ok: true, value: want });
+    expect(extractJson('```json\n{"description": "the dog\'s ball", "tags": ["dog", "ball",], "category": null,}\n```')).toEqual({ ok: true, value: want });
+    expect(extractJson('{"description": "the dog\'s ball", // what it is\n "tags": ["dog", "ball"], /* none fits */ "category": null}')).toEqual({ ok: true, value: want });
+    expect(extractJson(JSON.stringify(JSON.stringify(want)))).toEqual({ ok: true, value: want });
+    expect(extractJson("{'ok': True, 'no': False}")).toEqual({ ok: true, value: { ok: true, no: false } });
+    // what is inside double-quoted strings is left alone
+    expect(extractJson('{"description": "see http://x.y // None, True\'s", "tags": []}')).toEqual({ ok: true, value: { description: "see http://x.y // None, True's", tags: [] } });
+  });
+
+  it('finds the answer after a bracket that never closes, and takes no list of tags from inside a cut answer', () => {
+    expect(extractJson('<think>the frames show {a car</think>\n{"description": "a car", "tags": ["car"]}')).toEqual({ ok: true, value: { description: 'a car', tags: ['car'] } });
+    expect(extractJson('Tags [car, red] and {"description": "x", "tags": ["a"]}')).toEqual({ ok: true, value: { description: 'x', tags: ['a'] } });
+    const cut = parseAnswer('{"description": "a red car", "tags": ["car", "red"]', ['description']);
+    expect(!cut.ok && cut.error).toMatch(/cut off/);
+    const broken = parseAnswer('{"description": "a red car", "tags": ["car", "red"], oops}', ['description']);
+    expect(!broken.ok && broken.error).toMatch(/does not parse/);
+  });
+
   it('validates the shape and the required fields, normalising tags', () => {
     const ok = parseAnswer('{"description":"x","tags":"beach, surf , beach","category":"sport","actions":["surfing"]}', ['description', 'tags']);
     expect(ok).toEqual({ ok: true, value: { description: 'x', tags: ['beach', 'surf'], category: 'sport', actions: ['surfing'] } });

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { parseExternalJson } from '../../core/index.js';
 
 /**
- * Finds the JSON value in a model answer: inside ```json fences or not, with prose before or after it.
- * Returns the first complete object (or array) that parses, or an error saying why none did.
+ * Finds the JSON value in a model answer: inside ```json fences or not, with prose before or after it, or
+ * encoded as one JSON string. Returns the first complete object (or array) that parses, or an error saying why
+ * none did. What small models write instead of JSON is read too (single-quoted strings, None/True/False,
+ * trailing commas, comments): each of those cost a repair request, for an answer that was plain to read.
  */
 export function extractJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
   const candidates: string[] = [];
@@ -11,21 +13,94 @@ export function extractJson(text: string): { ok: true; value: unknown } | { ok: 
   for (let m = fence.exec(text); m; m = fence.exec(text)) if (m[1]!.trim()) candidates.push(m[1]!);
   candidates.push(text);
   let lastError = 'the answer holds no JSON object';
-  for (const candidate of candidates) {
+  for (const candidate of candidates.flatMap((c) => [...decodedString(c), c])) {
+    // Past a bracket that never closes (prose, a <think> block, a cut answer) or one that holds no JSON, the
+    // brackets inside it are parts of it: an object there may be the answer, a lone list of tags is not.
+    let within = -1;
+    let unclosed = false;
     for (let start = firstOpen(candidate, 0); start !== -1; start = firstOpen(candidate, start + 1)) {
+      const nested = unclosed || start < within;
+      if (nested && candidate[start] !== '{') continue;
       const end = matchingClose(candidate, start);
       if (end === -1) {
-        lastError = 'the JSON in the answer is cut off (no closing bracket)';
-        break;
+        if (!nested) lastError = 'the JSON in the answer is cut off (no closing bracket)';
+        unclosed = true;
+        continue;
       }
-      try {
-        return { ok: true, value: parseExternalJson(candidate.slice(start, end + 1)) };
-      } catch (err) {
-        lastError = `the JSON in the answer does not parse: ${(err as Error).message}`;
-      }
+      const span = candidate.slice(start, end + 1);
+      const value = parseLenient(span);
+      if (value.ok) return value;
+      if (!nested) lastError = `the JSON in the answer does not parse: ${value.error}`;
+      within = Math.max(within, end);
     }
   }
   return { ok: false, error: lastError };
+}
+
+/** The text a candidate encodes when it is one JSON string (an answer JSON-encoded once more), else nothing. */
+function decodedString(candidate: string): string[] {
+  const t = candidate.trim();
+  if (!t.startsWith('"')) return [];
+  try {
+    const v: unknown = JSON.parse(t);
+    return typeof v === 'string' ? [v] : [];
+  } catch {
+    return [];
+  }
+}
+
+function parseLenient(span: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: parseExternalJson(span) };
+  } catch (err) {
+    try {
+      return { ok: true, value: parseExternalJson(relaxedJson(span)) };
+    } catch {
+      // the strict parser's message says where the text went wrong
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+}
+
+/**
+ * JSON from a Python-style literal: single-quoted strings become double-quoted, None/True/False null/true/false,
+ * trailing commas and comments go. Text inside double-quoted strings is left as it is.
+ */
+function relaxedJson(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j;
+    } else if (c === "'") {
+      let s = '';
+      let j = i + 1;
+      for (; j < text.length && text[j] !== "'"; j++) {
+        if (text[j] === '\\' && j + 1 < text.length) {
+          j++;
+          s += text[j] === "'" ? "'" : `\\${text[j]}`;
+        } else s += text[j] === '"' ? '\\"' : text[j];
+      }
+      out += `"${s}"`;
+      i = j;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else if (c === '/' && text[i + 1] === '*') {
+      const close = text.indexOf('*/', i + 2);
+      i = close === -1 ? text.length : close + 1;
+    } else if (c === ',' && /^\s*[}\]]/.test(text.slice(i + 1))) {
+      // a trailing comma
+    } else if (/[A-Za-z_]/.test(c)) {
+      const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))![0];
+      out += word === 'None' ? 'null' : word === 'True' ? 'true' : word === 'False' ? 'false' : word;
+      i += word.length - 1;
+    } else out += c;
+  }
+  return out;
 }
 
 function firstOpen(text: string, from: number): number {
