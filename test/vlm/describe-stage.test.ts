@@ -458,6 +458,22 @@ describe('describe failures in the pipeline', () => {
   });
 });
 
+describe('describe stage: tokens billed', () => {
+  it('counts an empty answer that was retried in the audit line and the description (the server billed it)', async () => {
+    const s = await fake();
+    s.queue(reply.empty());
+    const config = qwen(s);
+    const dir = path.join(t.dir, 'billed');
+    mkdirSync(dir, { recursive: true });
+    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, dir));
+    expect(s.requests).toHaveLength(2);
+    const line = JSON.parse(readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim());
+    const images = imagesIn(s.requests[0]!.body).length;
+    expect(line).toMatchObject({ status: 'ok', retries: 1, promptTokens: 2 * (100 + 170 * images) });
+    expect(patch.ai!.promptTokens).toBe(2 * (100 + 170 * images));
+  });
+});
+
 describe('a refused key in the pipeline', () => {
   it('asks once, not once per video: the other videos fail with the same error unsent, and the audit has one line', async () => {
     const s = await fake({ auth: { openai: 'Bearer the-right-key' } });

@@ -320,6 +320,19 @@ describe('retries', () => {
     expect(s.requests).toHaveLength(2);
   });
 
+  it('counts the tokens of every answer the server sent, the empty one retried and the one too long to keep too (they were billed)', async () => {
+    const s = await fake();
+    s.queue(reply.empty());
+    const out = await reliable(client(s)).call(request());
+    // the fake bills 100 + 170 an image of prompt, a token a 4 characters of answer
+    expect(out.ok && out.response.usage).toEqual({ promptTokens: 440, completionTokens: 9 });
+    expect(out.usage).toEqual({ promptTokens: 880, completionTokens: 9 });
+    s.queue(reply.text('x'.repeat(64 * 32 + 4097)));
+    const long = await reliable(client(s)).call(request({ maxOutputTokens: 64 }));
+    expect(long.ok).toBe(false);
+    expect(long.usage).toEqual({ promptTokens: 440, completionTokens: 1537 });
+  });
+
   it('retries a refused connection', async () => {
     const s = await fake();
     const url = s.url;

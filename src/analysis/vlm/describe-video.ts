@@ -402,7 +402,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
       timeoutMs: s.timeoutMs,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
-    const u: VlmUsage = outcome.ok ? outcome.response.usage : {};
+    const u: VlmUsage = outcome.usage;
     usage.prompt += u.promptTokens ?? 0;
     usage.completion += u.completionTokens ?? 0;
     // a call refused before it was sent (the key was refused moments ago) is not a call: no audit line

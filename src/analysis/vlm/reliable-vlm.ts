@@ -1,6 +1,6 @@
 import { ModelError } from '../../core/index.js';
 import { RateLimiter, sleep } from './rate-limiter.js';
-import type { VlmClient, VlmRequest, VlmResponse } from './vlm-client.js';
+import type { VlmClient, VlmRequest, VlmResponse, VlmUsage } from './vlm-client.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -14,10 +14,14 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 1000, maxDelayMs: 60_000, maxRetryAfterMs: 300_000 };
 
+/**
+ * `usage`: the tokens of every answer the server sent during the call, kept or not (an empty answer that was
+ * retried, an answer too long to keep: both were billed). `notSent`: refused without a request (the key was
+ * refused moments before): no call to audit.
+ */
 export type CallOutcome =
-  | { ok: true; response: VlmResponse; retries: number; latencyMs: number; status: number }
-  /** `notSent`: refused without a request (the key was refused moments before): no call to audit. */
-  | { ok: false; error: ModelError; retries: number; latencyMs: number; status?: number; notSent?: true };
+  | { ok: true; response: VlmResponse; usage: VlmUsage; retries: number; latencyMs: number; status: number }
+  | { ok: false; error: ModelError; usage: VlmUsage; retries: number; latencyMs: number; status?: number; notSent?: true };
 
 /**
  * How long a key the server refused (401/403) keeps later calls from being sent: a run over a thousand videos
@@ -48,7 +52,7 @@ export class ReliableVlm {
     const r = this.refused;
     if (!r || this.now() - r.at >= REFUSED_KEY_MS) return null;
     const error = withMessage(r.error, `${r.error.message}; not sent: the server refused this key moments ago, fix it and run again with --retry-failed`);
-    return { ok: false, error, retries: 0, latencyMs: 0, notSent: true, ...(r.error.status !== undefined ? { status: r.error.status } : {}) };
+    return { ok: false, error, usage: {}, retries: 0, latencyMs: 0, notSent: true, ...(r.error.status !== undefined ? { status: r.error.status } : {}) };
   }
 
   get provider(): string {
@@ -73,6 +77,7 @@ export class ReliableVlm {
     // (three instant answers were logged at 78, 851 and 1725 ms: the queue of a 60-a-minute limit)
     let latency = 0;
     let retries = 0;
+    let usage: VlmUsage = {};
     const early = this.refusal();
     if (early) return early;
     for (;;) {
@@ -81,9 +86,10 @@ export class ReliableVlm {
         await this.limiter.acquire(request.signal);
         // a caller that queued for its turn while another's call was refused is refused too, unsent
         const refused = this.refusal();
-        if (refused) return { ...refused, retries };
+        if (refused) return { ...refused, usage, retries };
         const sent = performance.now();
         const response = await this.client.describe(request).finally(() => (latency += performance.now() - sent));
+        usage = addUsage(usage, response.usage);
         if (!response.text.trim()) {
           throw new ModelError(`${this.provider} ${this.endpointLabel}: empty answer`, { retryable: true, status: 200, code: 'E_MODEL_EMPTY' });
         }
@@ -92,7 +98,7 @@ export class ReliableVlm {
         if (response.text.length > most) {
           throw new ModelError(`${this.provider} ${this.endpointLabel}: the answer is ${response.text.length} characters, more than ${request.maxOutputTokens} tokens ([QwenVL] MaxOutputTokens) can be; not kept`, { status: 200, code: 'E_MODEL_ANSWER' });
         }
-        return { ok: true, response, retries, latencyMs: Math.round(latency), status: 200 };
+        return { ok: true, response, usage, retries, latencyMs: Math.round(latency), status: 200 };
       } catch (err) {
         error =
           err instanceof ModelError
@@ -107,14 +113,14 @@ export class ReliableVlm {
       if (error.retryable && error.retryAfterMs !== undefined && error.retryAfterMs > this.policy.maxRetryAfterMs) {
         const asks = `the server asks to wait ${Math.ceil(error.retryAfterMs / 1000)} s, longer than the ${Math.round(this.policy.maxRetryAfterMs / 1000)} s videodex waits; run again later (--retry-failed)`;
         error = withMessage(error, `${error.message}: ${asks}`);
-        return { ok: false, error, retries, latencyMs: Math.round(latency), ...(error.status !== undefined ? { status: error.status } : {}) };
+        return { ok: false, error, usage, retries, latencyMs: Math.round(latency), ...(error.status !== undefined ? { status: error.status } : {}) };
       }
       if (error.code === 'E_MODEL_AUTH') this.refused = { error, at: this.now() };
       const giveUp = !error.retryable || retries >= this.policy.retries || request.signal?.aborted;
       if (giveUp) {
         const tried = retries > 0 ? ` (after ${retries + 1} attempts)` : '';
         const final = retries > 0 ? withMessage(error, `${error.message}${tried}`) : error;
-        return { ok: false, error: final, retries, latencyMs: Math.round(latency), ...(error.status !== undefined ? { status: error.status } : {}) };
+        return { ok: false, error: final, usage, retries, latencyMs: Math.round(latency), ...(error.status !== undefined ? { status: error.status } : {}) };
       }
       retries += 1;
       const delay = this.delayFor(retries, error);
@@ -127,6 +133,13 @@ export class ReliableVlm {
       }
     }
   }
+}
+
+function addUsage(a: VlmUsage, b: VlmUsage): VlmUsage {
+  const sum = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : x + y);
+  const promptTokens = sum(a.promptTokens, b.promptTokens);
+  const completionTokens = sum(a.completionTokens, b.completionTokens);
+  return { ...(promptTokens !== undefined ? { promptTokens } : {}), ...(completionTokens !== undefined ? { completionTokens } : {}) };
 }
 
 function withMessage(err: ModelError, message: string): ModelError {
