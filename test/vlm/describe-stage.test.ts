@@ -359,6 +359,16 @@ describe('describe stage: config checks before any call', () => {
     expect(s.requests).toHaveLength(0);
   });
 
+  it('refuses VideoInput = frames with fewer than the 4 frames a DashScope frame list takes, before any call', async () => {
+    const s = await fake();
+    expect(() => createDescribeStage(qwen(s, { VideoInput: 'frames', MinFrames: 2 }))).toThrow(ConfigError);
+    expect(() => createDescribeStage(qwen(s, { VideoInput: 'frames', MaxFrames: 3 }))).toThrow(/at least 4 frames, but MaxFrames = 3 lets fewer go/);
+    // vLLM takes any number, and images are images
+    expect(() => createDescribeStage(qwen(s, { VideoInput: 'frames', FrameListFormat: 'vllm', MinFrames: 2 }))).not.toThrow();
+    expect(() => createDescribeStage(qwen(s, { VideoInput: 'images', MinFrames: 1, MaxFrames: 1 }))).not.toThrow();
+    expect(s.requests).toHaveLength(0);
+  });
+
   it('is skipped with a reason when no endpoint is configured', () => {
     const config = configWith({ Paths: { DataDir: t.dir } });
     const stage = createDescribeStage(config);

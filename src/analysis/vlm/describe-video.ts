@@ -103,9 +103,13 @@ export function describeSettings(config: Config, vocabulary: LabelVocabulary = N
   };
 }
 
+/** Fewest frames DashScope takes in a frame list (`{"type":"video","video":[...]}`). */
+const DASHSCOPE_MIN_FRAMES = 4;
+
 /**
  * Checks what can be checked before any call: the templates exist and use only known variables, label
- * files the templates use are readable, the endpoint parses. Throws ConfigError.
+ * files the templates use are readable, the endpoint parses, a DashScope frame list can have its 4 frames.
+ * Throws ConfigError.
  */
 export function validateDescribeSettings(s: DescribeSettings): void {
   if (s.endpoint) {
@@ -114,6 +118,13 @@ export function validateDescribeSettings(s: DescribeSettings): void {
     if (u.username || u.password) {
       throw new ConfigError(`[QwenVL] endpoint ${endpointLabel(s.endpoint)} has a user name or password in it, which HTTP clients refuse; put the key in [QwenVL] AccessKey (or VIDEODEX_QWEN_ACCESS_KEY) instead`);
     }
+  }
+  // DashScope refuses a frame list of fewer than 4 frames (HTTP 400): every video with fewer scenes would fail
+  const fewest = Math.min(s.minFrames, s.maxFrames);
+  if (s.videoInput === 'frames' && s.frameListFormat === 'dashscope' && fewest < DASHSCOPE_MIN_FRAMES) {
+    throw new ConfigError(
+      `[QwenVL] VideoInput = frames sends a DashScope frame list, which takes at least ${DASHSCOPE_MIN_FRAMES} frames, but ${s.maxFrames < s.minFrames ? `MaxFrames = ${s.maxFrames}` : `MinFrames = ${s.minFrames}`} lets fewer go; raise it to ${DASHSCOPE_MIN_FRAMES} or more, or use VideoInput = images (or FrameListFormat = vllm for a vLLM server)`,
+    );
   }
   const templates = [loadTemplate(s.template, s.templatesDir)];
   if (s.perScene) templates.push(loadTemplate(s.sceneTemplate, s.templatesDir));
