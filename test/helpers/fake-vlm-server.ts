@@ -4,7 +4,8 @@ import { afterEach } from 'vitest';
 
 /** What the fake does with one request. */
 export type FakeReply =
-  | { kind: 'text'; text: string }
+  /** `finishReason`: what the answer says stopped the model ('stop' unless given; 'length' for a cut answer). */
+  | { kind: 'text'; text: string; finishReason?: string }
   | { kind: 'status'; status: number; retryAfter?: string; body?: unknown }
   | { kind: 'hang' }
   | { kind: 'empty' }
@@ -19,6 +20,8 @@ export type FakeReply =
 
 export const reply = {
   text: (text: string): FakeReply => ({ kind: 'text', text }),
+  /** An answer the server cut at max_tokens (finish_reason "length"). */
+  cutAtMaxTokens: (text: string): FakeReply => ({ kind: 'text', text, finishReason: 'length' }),
   status: (status: number, retryAfter?: string, body?: unknown): FakeReply => ({ kind: 'status', status, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(body !== undefined ? { body } : {}) }),
   rateLimited: (retryAfter = '1'): FakeReply => ({
     kind: 'status',
@@ -173,7 +176,8 @@ export class FakeVlmServer {
       return;
     }
     const text = next.kind === 'empty' ? '' : next.text;
-    return this.send(res, rec, 200, route === 'openai' ? openAiAnswer(body, text) : easAnswer(body, text));
+    const finish = (next.kind === 'text' && next.finishReason) || 'stop';
+    return this.send(res, rec, 200, route === 'openai' ? openAiAnswer(body, text, finish) : easAnswer(body, text, finish));
   }
 
   private send(res: ServerResponse, rec: RecordedRequest, status: number, body: unknown, retryAfter?: string): void {
@@ -208,24 +212,24 @@ export function textIn(body: any): string {
     .join('\n');
 }
 
-function openAiAnswer(body: any, text: string): unknown {
+function openAiAnswer(body: any, text: string, finish = 'stop'): unknown {
   const images = imagesIn(body).length;
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: body?.model ?? 'fake',
-    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finish }],
     usage: { prompt_tokens: 100 + images * 170, completion_tokens: Math.ceil(text.length / 4), total_tokens: 100 + images * 170 + Math.ceil(text.length / 4) },
   };
 }
 
-function easAnswer(body: any, text: string): unknown {
+function easAnswer(body: any, text: string, finish = 'stop'): unknown {
   if (body?.input) {
-    return { output: { choices: [{ finish_reason: 'stop', message: { role: 'assistant', content: [{ text }] } }] }, usage: { input_tokens: 321, output_tokens: 12 } };
+    return { output: { choices: [{ finish_reason: finish, message: { role: 'assistant', content: [{ text }] } }] }, usage: { input_tokens: 321, output_tokens: 12 } };
   }
   if (body?.prompt !== undefined) return { response: text };
-  return openAiAnswer(body, text);
+  return openAiAnswer(body, text, finish);
 }
 
 /** A `fake(options)` that starts a FakeVlmServer and stops every one it started after each test. */

@@ -203,6 +203,21 @@ describe('describe stage: JSON templates', () => {
     expect(textIn(s.requests[1]!.body)).toMatch(/cut off[\s\S]*Previous answer:\n\{"description": "a red car"/);
   });
 
+  it('an answer cut at MaxOutputTokens fails naming that setting, without a repair request that would be cut again', async () => {
+    const s = await fake();
+    s.queue(reply.cutAtMaxTokens('{"description": "Colour bars and a moving gradient, with'));
+    const config = qwen(s, { Template: 'tags-json', MaxOutputTokens: 16 });
+    const err = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, t.dir)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as ModelError).code).toBe('E_MODEL_JSON');
+    expect((err as ModelError).message).toMatch(/was cut at \[QwenVL\] MaxOutputTokens = 16 before it was usable \(the JSON in the answer is cut off .*\); raise MaxOutputTokens$/);
+    expect(s.requests).toHaveLength(1);
+    // a complete answer that just reached the limit is kept
+    s.queue(reply.cutAtMaxTokens(JSON.stringify(answer)));
+    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, t.dir));
+    expect(patch.ai!.tags).toEqual(answer.tags);
+  });
+
   it('records a failure, not a guess, when the repaired answer still has the wrong shape', async () => {
     const s = await fake();
     s.queue(reply.wrongShape(), reply.wrongShape());

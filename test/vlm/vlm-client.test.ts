@@ -128,6 +128,14 @@ describe('pai-eas provider (raw)', () => {
     expect(res).toMatchObject({ text: expect.stringMatching(/test pattern/), usage: { promptTokens: 321, completionTokens: 12 } });
   });
 
+  it('reads why the model stopped (finish_reason) from the dashscope and openai reply shapes', async () => {
+    const s = await fake();
+    s.queue(reply.cutAtMaxTokens('{"description": "a'), reply.cutAtMaxTokens('{"description": "a'));
+    expect((await eas(s, 'dashscope').describe(request())).finishReason).toBe('length');
+    expect((await eas(s, 'openai').describe(request())).finishReason).toBe('length');
+    expect((await eas(s, 'dashscope').describe(request())).finishReason).toBe('stop');
+  });
+
   it('maps the prompt body and reads the answer at EasResponsePath', async () => {
     const s = await fake();
     const res = await eas(s, 'prompt', 'response').describe(request());

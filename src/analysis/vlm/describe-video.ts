@@ -404,7 +404,13 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     return picks.map((p) => frameCache.get(key(p))!);
   };
 
-  const send = async (req: PlannedRequest, messages: VlmMessage[], purpose: string, frames: number, estimated: number): Promise<{ text: string; promptTokens: number; completionTokens: number }> => {
+  const send = async (
+    req: PlannedRequest,
+    messages: VlmMessage[],
+    purpose: string,
+    frames: number,
+    estimated: number,
+  ): Promise<{ text: string; promptTokens: number; completionTokens: number; finishReason?: string }> => {
     const outcome: CallOutcome = await deps.vlm.call({
       model: s.model,
       messages,
@@ -447,7 +453,12 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
         ...(outcome.error.providerCode !== undefined ? { providerCode: outcome.error.providerCode } : {}),
       });
     }
-    return { text: outcome.response.text, promptTokens: u.promptTokens ?? 0, completionTokens: u.completionTokens ?? 0 };
+    return {
+      text: outcome.response.text,
+      promptTokens: u.promptTokens ?? 0,
+      completionTokens: u.completionTokens ?? 0,
+      ...(outcome.response.finishReason ? { finishReason: outcome.response.finishReason } : {}),
+    };
   };
 
   let reused = 0;
@@ -475,8 +486,16 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     const got = await send(req, await messages(), req.purpose, req.picks.length, estimated);
     const first = parse(got.text);
     if (first.ok) {
-      deps.kept?.put(slot, got);
+      deps.kept?.put(slot, { text: got.text, promptTokens: got.promptTokens, completionTokens: got.completionTokens });
       return first.value;
+    }
+    // Cut at MaxOutputTokens: a repair request restates the same answer and is cut at the same place, paid for
+    // nothing, and the error said only "cut off", not which setting cut it.
+    if (got.finishReason === 'length') {
+      throw new ModelError(
+        `${name}: the model's answer for template ${req.template.name} was cut at [QwenVL] MaxOutputTokens = ${s.maxOutputTokens} before it was usable (${first.error}); raise MaxOutputTokens`,
+        { code: 'E_MODEL_JSON' },
+      );
     }
     const prompt = repairPrompt(shape, first.error, got.text);
     const repaired = await send(req, [{ role: 'user', content: [{ type: 'text', text: prompt }] }], 'repair', 0, textTokens(prompt));
@@ -511,7 +530,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     let text = kept ? useKept(kept) : undefined;
     if (text === undefined) {
       const got = await send(main, await mainMessages(), 'describe', main.picks.length, mainEstimate);
-      deps.kept?.put(requestKey(main, plan), got);
+      deps.kept?.put(requestKey(main, plan), { text: got.text, promptTokens: got.promptTokens, completionTokens: got.completionTokens });
       text = got.text;
     }
     answer = { description: withoutControlChars(text).trim() };

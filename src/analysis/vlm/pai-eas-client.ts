@@ -28,7 +28,8 @@ export interface PaiEasClientOptions {
  * Response mapping: `[QwenVL] EasResponsePath` (e.g. `output.text`), else the first of
  * `choices[0].message.content`, `output.choices[0].message.content`, `output.text`, `response`, `text`,
  * `answer`, `result`, or the body itself when it is plain text. Usage from `usage.prompt_tokens|input_tokens`
- * and `usage.completion_tokens|output_tokens`.
+ * and `usage.completion_tokens|output_tokens`; the finish reason from `choices.0.finish_reason`,
+ * `output.choices.0.finish_reason` or `output.finish_reason`.
  */
 export class PaiEasVlmClient implements VlmClient {
   readonly provider = 'pai-eas';
@@ -107,7 +108,8 @@ export class PaiEasVlmClient implements VlmClient {
       const path = this.options.responsePath ? `at ${this.options.responsePath}` : 'in any known shape';
       throw new ModelError(`${where}: the reply has no answer text ${path}; set [QwenVL] EasResponsePath`, { code: 'E_MODEL_ANSWER' });
     }
-    return { text, usage: usageOf(body) };
+    const finishReason = ['choices.0.finish_reason', 'output.choices.0.finish_reason', 'output.finish_reason'].map((p) => at(body, p)).find((v) => typeof v === 'string' && v);
+    return { text, usage: usageOf(body), ...(typeof finishReason === 'string' ? { finishReason } : {}) };
   }
 }
 
