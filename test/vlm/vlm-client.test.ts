@@ -206,6 +206,22 @@ describe('retries', () => {
     expect(!out.ok && out.error.message).toMatch(/HTTP 500.*after 4 attempts/);
   });
 
+  it("retries PAI-EAS's 450 (its request queue was full and dropped the request), for both providers", async () => {
+    const s = await fake();
+    s.queue(reply.status(450, undefined, 'queue is full'));
+    const eas = new PaiEasVlmClient({ endpoint: s.easUrl, accessKey: KEY, authHeader: 'auto', requestFormat: 'openai', responsePath: '', frameListFormat: 'dashscope' });
+    const out = await reliable(eas).call(request());
+    expect(out.ok).toBe(true);
+    expect(out.retries).toBe(1);
+    s.queue(reply.status(450, undefined, 'queue is full'));
+    const openai = await reliable(client(s)).call(request());
+    expect(openai.ok && openai.retries).toBe(1);
+    s.queue(reply.status(450), reply.status(450));
+    const failed = await reliable(client(s), { ...fast, retries: 1 }).call(request());
+    expect(!failed.ok && failed.error.code).toBe('E_MODEL_RATE');
+    expect(!failed.ok && failed.error.message).toMatch(/HTTP 450 .*\(the EAS service's request queue is full\) \(after 2 attempts\)$/);
+  });
+
   it.each([400, 401, 403])('never retries %i', async (status) => {
     const s = await fake();
     s.queue(reply.status(status));

@@ -103,9 +103,15 @@ export function retryAfterMs(get: (name: string) => string | null | undefined, n
   return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
 
-/** Statuses worth another try: rate limits, server errors, request timeouts. Never 400, 401, 403. */
+/**
+ * PAI-EAS's answer when the service's request queue is full: the request was dropped unread, and EAS's own
+ * guidance is to retry it (another instance may take it). It failed a video at the first busy moment.
+ */
+export const EAS_QUEUE_FULL = 450;
+
+/** Statuses worth another try: rate limits, a full EAS queue, server errors, request timeouts. Never 400, 401, 403. */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 425 || status === 429 || status >= 500;
+  return status === 408 || status === 409 || status === 425 || status === 429 || status === EAS_QUEUE_FULL || status >= 500;
 }
 
 /** The provider's error code and message from an error body (OpenAI, DashScope and EAS shapes). */
@@ -139,13 +145,15 @@ export function httpModelError(
         ? ' (check the endpoint path and [QwenVL] Model)'
         : status === 429
           ? ' (rate limited)'
-          : '';
+          : status === EAS_QUEUE_FULL
+            ? " (the EAS service's request queue is full)"
+            : '';
   const text = `${provider} ${label} answered HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}${hint}`;
   return new ModelError(redact(text, secrets), {
     status,
     retryable: isRetryableStatus(status),
     ...(code ? { providerCode: code } : {}),
     ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
-    code: status === 429 ? 'E_MODEL_RATE' : status === 401 || status === 403 ? 'E_MODEL_AUTH' : 'E_MODEL_HTTP',
+    code: status === 429 || status === EAS_QUEUE_FULL ? 'E_MODEL_RATE' : status === 401 || status === 403 ? 'E_MODEL_AUTH' : 'E_MODEL_HTTP',
   });
 }
