@@ -218,6 +218,19 @@ describe('describe stage: JSON templates', () => {
     expect(patch.ai!.tags).toEqual(answer.tags);
   });
 
+  it('a JSON template that requires no field does not keep an answer with none of them as an empty description', async () => {
+    const dir = path.join(t.dir, 'no-required');
+    mkdirSync(path.join(dir, 'templates'), { recursive: true });
+    writeFileSync(path.join(dir, 'templates', 'mine.txt'), '---\nformat: json\n---\nDescribe {{title}} as {"description": "...", "tags": ["..."]}\n');
+    const s = await fake();
+    s.queue(reply.wrongShape(), reply.text('{"description": "a red car", "tags": ["car"]}'));
+    const config = qwen(s, { Template: 'mine' }, dir);
+    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, dir));
+    expect(s.requests).toHaveLength(2);
+    expect(textIn(s.requests[1]!.body)).toMatch(/It is not usable: wrong shape: none of description, tags, category, actions in the answer/);
+    expect(patch.ai).toMatchObject({ description: 'a red car', tags: ['car'] });
+  });
+
   it('records a failure, not a guess, when the repaired answer still has the wrong shape', async () => {
     const s = await fake();
     s.queue(reply.wrongShape(), reply.wrongShape());

@@ -130,6 +130,14 @@ describe('JSON answers', () => {
     expect(parseAnswer('{"description": 5}', []).ok).toBe(false);
   });
 
+  it('refuses an answer with none of the fields, even when the template requires none (it was kept as an empty description)', () => {
+    const none = parseAnswer('{"summary": "a red car", "labels": ["car"]}', []);
+    expect(none).toEqual({ ok: false, error: 'wrong shape: none of description, tags, category, actions in the answer' });
+    expect(parseAnswer('{"captions": ["a"]}', []).ok).toBe(false);
+    expect(parseAnswer('{"actions": []}', [])).toEqual({ ok: true, value: { actions: [] } });
+    expect(parseAnswer('{"category": null}', [])).toEqual({ ok: true, value: { category: null } });
+  });
+
   it('checks the caption count', () => {
     expect(parseCaptions('{"captions":["a","b"]}', 2)).toEqual({ ok: true, value: ['a', 'b'] });
     expect(parseCaptions('["a"]', 1)).toEqual({ ok: true, value: ['a'] });

@@ -168,6 +168,10 @@ export function parseAnswer(text: string, required: readonly AnswerField[]): Par
     return v === undefined || v === null || (typeof v === 'string' && !v.trim());
   });
   if (missing.length > 0) return { ok: false, error: `wrong shape: missing ${missing.join(', ')}` };
+  // every field is optional, so {"summary": ...} passed as an answer with nothing in it: an empty description kept
+  if (ANSWER_FIELDS.every((f) => parsed.data[f] === undefined)) {
+    return { ok: false, error: `wrong shape: none of ${ANSWER_FIELDS.join(', ')} in the answer` };
+  }
   return { ok: true, value: parsed.data };
 }
 
