@@ -170,6 +170,9 @@ describe('templates', () => {
     expect(() => parseTemplate('x', '/t/x.txt', 'Hello {{titel}}')).toThrow(ConfigError);
     expect(() => parseTemplate('x', '/t/x.txt', 'Hello {{titel}}')).toThrow(/unknown variable \{\{titel\}\} \(did you mean \{\{title\}\}\?\)/);
     expect(() => parseTemplate('x', '/t/x.txt', '---\nformat: yaml\n---\nhi')).toThrow(/format must be text or json/);
+    // required fields of a template whose answer would be kept as plain text
+    expect(() => parseTemplate('x', '/t/x.txt', '---\nrequired: description, tags\n---\nReply {"description": "...", "tags": []}')).toThrow(/required: description, tags needs format: json/);
+    expect(parseTemplate('x', '/t/x.txt', '---\nrequired: tags\nformat: json\n---\nhi').required).toEqual(['tags']);
     expect(() => loadTemplate('no-such-template', '')).toThrow(/not found.*available: .*describe/);
   });
 });

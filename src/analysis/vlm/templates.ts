@@ -75,7 +75,8 @@ const cache = new Map<string, { mtimeMs: number; template: PromptTemplate }>();
 /**
  * Finds and parses a template: a path (with a slash or ending in .txt), else `<name>.txt` in the user's
  * TemplatesDir, else in the shipped templates. Checks every `{{variable}}`.
- * @throws ConfigError when it is missing, unreadable, or uses an unknown variable or front-matter key.
+ * @throws ConfigError when it is missing, unreadable, or uses an unknown variable or front-matter key, or
+ *   names required fields without format: json.
  */
 export function loadTemplate(name: string, userDir: string): PromptTemplate {
   const file = resolveTemplateFile(name, userDir);
@@ -131,6 +132,10 @@ export function parseTemplate(name: string, file: string, text: string): PromptT
         throw new ConfigError(`${where}: front matter key ${m[1]} is not known; keys: format, required, about`);
       }
     }
+  }
+  // without format: json the answer is kept as plain text: the JSON the template asks for became the description
+  if (required.length > 0 && format !== 'json') {
+    throw new ConfigError(`${where}: required: ${required.join(', ')} needs format: json in the front matter (without it the answer is kept as plain text)`);
   }
   const variables: TemplateVariable[] = [];
   for (const m of body.matchAll(VAR)) {
