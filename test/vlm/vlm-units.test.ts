@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -23,6 +23,7 @@ import {
   videoTokens,
 } from '../../src/analysis/vlm/index.js';
 import { ConfigError, ModelError, summarizeUsage } from '../../src/core/index.js';
+import { repoRoot } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 
 const t = tempDir('videodex-vlm-units-');
@@ -154,6 +155,16 @@ describe('templates', () => {
     }
     expect(loadTemplate('tags-json', '').format).toBe('json');
     expect(loadTemplate('tags-json', '').required).toEqual(['description', 'tags']);
+  });
+
+  it('reads the example template of docs/model.md as written, comments after the front matter values included', () => {
+    const docs = readFileSync(path.join(repoRoot, 'docs', 'model.md'), 'utf8');
+    const example = /## Templates[\s\S]*?```\n([\s\S]*?)```/.exec(docs)![1]!;
+    expect(example).toMatch(/format: json +# /);
+    const tpl = parseTemplate('example', '/t/example.txt', example);
+    expect(tpl.format).toBe('json');
+    expect(tpl.required).toEqual(['description', 'tags']);
+    expect(parseTemplate('x', '/t/x.txt', '---\nabout: #1 template\nformat: text # plain\n---\nhi').format).toBe('text');
   });
 
   it('lets a file in TemplatesDir override a shipped one', () => {

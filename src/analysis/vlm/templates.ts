@@ -104,7 +104,10 @@ function resolveTemplateFile(name: string, userDir: string): string {
   throw new ConfigError(`template ${name} not found in ${userDir || '(no TemplatesDir)'} nor the shipped templates; available: ${known.join(', ') || 'none'}`);
 }
 
-/** Parses template text: optional front matter (format, required) between --- lines, then the body. */
+/**
+ * Parses template text: optional front matter (format, required) between --- lines, then the body. A front
+ * matter line may end in a `# comment`.
+ */
 export function parseTemplate(name: string, file: string, text: string): PromptTemplate {
   const where = `template ${file}`;
   let body = text;
@@ -119,7 +122,8 @@ export function parseTemplate(name: string, file: string, text: string): PromptT
       const m = /^([A-Za-z]+)\s*:\s*(.*)$/.exec(line);
       if (!m) throw new ConfigError(`${where}: front matter line ${JSON.stringify(line)} is not "key: value"`);
       const key = m[1]!.toLowerCase();
-      const value = m[2]!.trim();
+      // a comment after the value (`format: json   # text or json`), as docs/model.md writes it: it read as the value
+      const value = m[2]!.replace(/(^|\s)#.*$/, '').trim();
       if (key === 'format') {
         if (value !== 'text' && value !== 'json') throw new ConfigError(`${where}: format must be text or json, not ${value}`);
         format = value;
