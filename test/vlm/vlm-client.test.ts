@@ -251,6 +251,19 @@ describe('retries', () => {
     expect(s.requests).toHaveLength(2);
   });
 
+  it("DashScope's Arrearage (an account with an overdue payment) is refused like a wrong key: asked once, said plainly", async () => {
+    const s = await fake();
+    const arrears = { error: { code: 'Arrearage', message: 'Access denied, please make sure your account is in good standing.', type: 'Arrearage' } };
+    s.queue(reply.status(400, undefined, arrears), reply.status(400, undefined, arrears));
+    const vlm = reliable(client(s));
+    const first = await vlm.call(request());
+    const second = await vlm.call(request());
+    expect(s.requests).toHaveLength(1);
+    expect(!first.ok && first.error.code).toBe('E_MODEL_AUTH');
+    expect(!first.ok && first.error.message).toMatch(/HTTP 400 Arrearage: Access denied.* \(the account behind the key has an overdue payment: settle it in the Alibaba Cloud console\)$/);
+    expect(!second.ok && second.notSent).toBe(true);
+  });
+
   it('times out a hanging server per request and retries', async () => {
     const s = await fake();
     s.queue(reply.hang());

@@ -138,10 +138,15 @@ export function httpModelError(
   secrets: readonly string[],
 ): ModelError {
   const { code, message } = errorDetails(body, secrets);
+  // DashScope refuses every request of an account with an overdue payment (HTTP 400 Arrearage): like a wrong key,
+  // a refusal of the whole run, not of this video
+  const arrears = code === 'Arrearage';
   const hint =
     status === 401 || status === 403
       ? ' (check [QwenVL] AccessKey / VIDEODEX_QWEN_ACCESS_KEY and AuthHeader)'
-      : status === 404
+      : arrears
+        ? ' (the account behind the key has an overdue payment: settle it in the Alibaba Cloud console)'
+        : status === 404
         ? ' (check the endpoint path and [QwenVL] Model)'
         : status === 429
           ? ' (rate limited)'
@@ -154,6 +159,6 @@ export function httpModelError(
     retryable: isRetryableStatus(status),
     ...(code ? { providerCode: code } : {}),
     ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
-    code: status === 429 || status === EAS_QUEUE_FULL ? 'E_MODEL_RATE' : status === 401 || status === 403 ? 'E_MODEL_AUTH' : 'E_MODEL_HTTP',
+    code: status === 429 || status === EAS_QUEUE_FULL ? 'E_MODEL_RATE' : status === 401 || status === 403 || arrears ? 'E_MODEL_AUTH' : 'E_MODEL_HTTP',
   });
 }

@@ -24,9 +24,10 @@ export type CallOutcome =
   | { ok: false; error: ModelError; usage: VlmUsage; retries: number; latencyMs: number; status?: number; notSent?: true };
 
 /**
- * How long a key the server refused (401/403) keeps later calls from being sent: a run over a thousand videos
- * with a wrong key asked the server a thousand times, each video failing with the same 401. A minute, not for
- * ever: a long-lived worker or server sends again once the key is put right at the provider.
+ * How long a key the server refused (E_MODEL_AUTH: 401, 403, DashScope's Arrearage) keeps later calls from being
+ * sent: a run over a thousand videos with a wrong key asked the server a thousand times, each video failing with
+ * the same 401. A minute, not for ever: a long-lived worker or server sends again once the key is put right at
+ * the provider.
  */
 export const REFUSED_KEY_MS = 60_000;
 
