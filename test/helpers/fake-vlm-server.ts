@@ -11,6 +11,8 @@ export type FakeReply =
   | { kind: 'empty' }
   /** 200 with a body that is not JSON. */
   | { kind: 'garbage' }
+  /** 200 with this JSON body as it is (a deployment's own reply shape, an error it answers with 200). */
+  | { kind: 'json'; body: unknown }
   /** 200 with a web page (text/html), as a login or error page at a wrong URL. */
   | { kind: 'html' }
   /** 200 and the start of a body, then nothing more (the connection stays open). */
@@ -33,6 +35,7 @@ export const reply = {
   empty: (): FakeReply => ({ kind: 'empty' }),
   garbage: (): FakeReply => ({ kind: 'garbage' }),
   html: (): FakeReply => ({ kind: 'html' }),
+  json: (body: unknown): FakeReply => ({ kind: 'json', body }),
   stallBody: (): FakeReply => ({ kind: 'stallBody' }),
   cutBody: (): FakeReply => ({ kind: 'cutBody' }),
   fencedJson: (value: unknown): FakeReply => ({ kind: 'text', text: 'Here is the JSON you asked for:\n```json\n' + JSON.stringify(value, null, 2) + '\n```\nLet me know if you need more.' }),
@@ -164,6 +167,7 @@ export class FakeVlmServer {
       }
       return;
     }
+    if (next.kind === 'json') return this.send(res, rec, 200, next.body);
     if (next.kind === 'html') {
       rec.status = 200;
       res.writeHead(200, { 'content-type': 'text/html' });

@@ -145,6 +145,26 @@ describe('pai-eas provider (raw)', () => {
     expect((bad as ModelError).message).toMatch(/no answer text at output\.text/);
   });
 
+  it('names an error the deployment answered with 200 as an error, not as an answer to look for elsewhere', async () => {
+    const s = await fake();
+    s.queue(
+      reply.json({ error: `CUDA out of memory (token ${KEY})` }),
+      reply.json({ code: 'ProcessorError', message: 'model not loaded' }),
+      reply.json({ data: { out: 'x' } }),
+      reply.json({ code: 200, message: 'success', data: { out: 'x' } }),
+    );
+    const oom = (await eas(s, 'prompt').describe(request()).catch((e: unknown) => e)) as ModelError;
+    expect(oom.code).toBe('E_MODEL_ANSWER');
+    expect(oom.message).toMatch(/: answered 200 with an error: CUDA out of memory \(token \*+\)$/);
+    const coded = (await eas(s, 'prompt').describe(request()).catch((e: unknown) => e)) as ModelError;
+    expect(coded.message).toMatch(/: answered 200 with an error ProcessorError: model not loaded$/);
+    // a reply with no error and no answer still points at EasResponsePath
+    const elsewhere = (await eas(s, 'prompt').describe(request()).catch((e: unknown) => e)) as ModelError;
+    expect(elsewhere.message).toMatch(/set \[QwenVL\] EasResponsePath$/);
+    const wrapped = (await eas(s, 'prompt').describe(request()).catch((e: unknown) => e)) as ModelError;
+    expect(wrapped.message).toMatch(/set \[QwenVL\] EasResponsePath$/);
+  });
+
   it('refuses an HTML page as an answer, for both providers', async () => {
     const s = await fake();
     s.queue(reply.garbage(), reply.garbage());

@@ -1,5 +1,5 @@
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
-import { authorizationValue, endpointLabel, httpModelError, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
+import { authorizationValue, endpointLabel, errorDetails, httpModelError, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
 import { fmtSec } from './openai-client.js';
 import type { VlmClient, VlmRequest, VlmResponse, VlmUsage } from './vlm-client.js';
 import { allFrames, dashScopeMessages, openAiMessages, promptText, type FrameListFormat } from './wire-format.js';
@@ -104,6 +104,12 @@ export class PaiEasVlmClient implements VlmClient {
       throw new ModelError(`${where}: the reply is an HTML page, not an answer (check the endpoint URL)`, { code: 'E_MODEL_ANSWER' });
     }
     const text = answerText(body, this.options.responsePath);
+    // a custom processor that fails often says so with 200 and {"error": ...} or {"code", "message"}: that read as
+    // a reply whose answer was elsewhere, and sent the user to EasResponsePath
+    if (text === undefined && isErrorBody(body)) {
+      const { code, message } = errorDetails(body, this.secrets);
+      throw new ModelError(redact(`${where}: answered 200 with an error${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, this.secrets), { status: 200, code: 'E_MODEL_ANSWER' });
+    }
     if (text === undefined) {
       const path = this.options.responsePath ? `at ${this.options.responsePath}` : 'in any known shape';
       throw new ModelError(`${where}: the reply has no answer text ${path}; set [QwenVL] EasResponsePath`, { code: 'E_MODEL_ANSWER' });
@@ -114,6 +120,14 @@ export class PaiEasVlmClient implements VlmClient {
 }
 
 const KNOWN_PATHS = ['choices.0.message.content', 'output.choices.0.message.content', 'output.text', 'response', 'text', 'answer', 'result', 'output'];
+
+function isErrorBody(body: unknown): boolean {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  const b = body as Record<string, unknown>;
+  if (b.error !== undefined && b.error !== null && b.error !== false && b.error !== '') return true;
+  // {"code": 200, "message": "success", "data": ...} wraps an answer: the answer is elsewhere, not an error
+  return b.code !== undefined && b.code !== null && typeof b.message === 'string' && !/^(0|200|ok|success)$/i.test(String(b.code));
+}
 
 function at(value: unknown, dotted: string): unknown {
   let cur = value;
