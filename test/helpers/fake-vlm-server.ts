@@ -11,6 +11,8 @@ export type FakeReply =
   | { kind: 'empty' }
   /** 200 with a body that is not JSON. */
   | { kind: 'garbage' }
+  /** 200 with these bytes and this Content-Type (a body in another charset than UTF-8). */
+  | { kind: 'bytes'; contentType: string; body: Buffer }
   /** 200 with this JSON body as it is (a deployment's own reply shape, an error it answers with 200). */
   | { kind: 'json'; body: unknown }
   /** 200 with a web page (text/html), as a login or error page at a wrong URL. */
@@ -36,6 +38,7 @@ export const reply = {
   garbage: (): FakeReply => ({ kind: 'garbage' }),
   html: (): FakeReply => ({ kind: 'html' }),
   json: (body: unknown): FakeReply => ({ kind: 'json', body }),
+  bytes: (contentType: string, body: Buffer): FakeReply => ({ kind: 'bytes', contentType, body }),
   stallBody: (): FakeReply => ({ kind: 'stallBody' }),
   cutBody: (): FakeReply => ({ kind: 'cutBody' }),
   fencedJson: (value: unknown): FakeReply => ({ kind: 'text', text: 'Here is the JSON you asked for:\n```json\n' + JSON.stringify(value, null, 2) + '\n```\nLet me know if you need more.' }),
@@ -168,6 +171,11 @@ export class FakeVlmServer {
       return;
     }
     if (next.kind === 'json') return this.send(res, rec, 200, next.body);
+    if (next.kind === 'bytes') {
+      res.writeHead(200, { 'content-type': next.contentType });
+      res.end(next.body);
+      return;
+    }
     if (next.kind === 'html') {
       rec.status = 200;
       res.writeHead(200, { 'content-type': 'text/html' });

@@ -165,6 +165,18 @@ describe('pai-eas provider (raw)', () => {
     expect(wrapped.message).toMatch(/set \[QwenVL\] EasResponsePath$/);
   });
 
+  it('reads a reply in the charset its Content-Type names (GBK from a custom deployment), for both providers', async () => {
+    const s = await fake();
+    // "你好" in GBK, inside a chat completion and a raw reply
+    const hello = Buffer.from([0xc4, 0xe3, 0xba, 0xc3]);
+    const completion = Buffer.concat([Buffer.from('{"choices":[{"index":0,"message":{"role":"assistant","content":"'), hello, Buffer.from('"},"finish_reason":"stop"}]}')]);
+    const raw = Buffer.concat([Buffer.from('{"response":"'), hello, Buffer.from('"}')]);
+    s.queue(reply.bytes('application/json; charset=GBK', raw), reply.bytes('application/json;charset="gbk"', completion));
+    expect((await eas(s, 'prompt').describe(request())).text).toBe('你好');
+    const openai = new OpenAiVlmClient({ endpoint: s.url, accessKey: KEY, authHeader: 'bearer', frameListFormat: 'dashscope' });
+    expect((await openai.describe(request())).text).toBe('你好');
+  });
+
   it('refuses an HTML page as an answer, for both providers', async () => {
     const s = await fake();
     s.queue(reply.garbage(), reply.garbage());

@@ -162,3 +162,29 @@ export function httpModelError(
     code: status === 429 || status === EAS_QUEUE_FULL ? 'E_MODEL_RATE' : status === 401 || status === 403 || arrears ? 'E_MODEL_AUTH' : 'E_MODEL_HTTP',
   });
 }
+
+function charsetOf(contentType: string | null): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
+}
+
+/** Whether a Content-Type names a charset other than UTF-8. */
+export function namesOtherCharset(contentType: string | null): boolean {
+  const charset = charsetOf(contentType);
+  return charset !== undefined && !/^utf-?8$/i.test(charset);
+}
+
+/**
+ * A reply body as text in the charset its Content-Type names (`application/json; charset=gbk` from a custom
+ * deployment), UTF-8 when it names none or one Node does not know. fetch's text() and the SDK read every body
+ * as UTF-8: a GBK answer came back as replacement characters, stored as the description.
+ */
+export function decodeBody(bytes: Uint8Array, contentType: string | null): string {
+  if (namesOtherCharset(contentType)) {
+    try {
+      return new TextDecoder(charsetOf(contentType)).decode(bytes);
+    } catch {
+      // an unknown label: read as UTF-8 below
+    }
+  }
+  return new TextDecoder().decode(bytes);
+}

@@ -1,6 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
-import { authorizationValue, endpointLabel, endpointQuery, httpModelError, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
+import { authorizationValue, decodeBody, endpointLabel, endpointQuery, httpModelError, namesOtherCharset, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
 import type { VlmClient, VlmRequest, VlmResponse } from './vlm-client.js';
 import { openAiMessages, type FrameListFormat } from './wire-format.js';
 
@@ -121,14 +121,22 @@ export function fmtSec(ms: number): string {
 }
 
 /**
- * fetch, with an error body that lacks OpenAI's `{ "error": ... }` wrapper (DashScope's and PAI-EAS's
+ * fetch, with a body in another charset than UTF-8 re-encoded, and an error body that lacks OpenAI's `{ "error": ... }` wrapper (DashScope's and PAI-EAS's
  * `{ "code", "message" }`) wrapped in one: the SDK keeps only `body.error`, so such an answer read
  * `401 status code (no body)`, its code and message lost.
  */
 async function keepErrorBodies(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   const res = await fetch(input, init);
-  if (res.ok || !(res.headers.get('content-type') ?? '').includes('json')) return res;
-  const text = await res.text();
+  const type = res.headers.get('content-type');
+  // the SDK reads every body as UTF-8: one in another charset is handed on re-encoded
+  if (res.ok && namesOtherCharset(type)) {
+    const headers = new Headers(res.headers);
+    headers.delete('content-length');
+    headers.set('content-type', (type ?? '').replace(/;\s*charset\s*=\s*"?[^";\s]+"?/i, '; charset=utf-8'));
+    return new Response(decodeBody(new Uint8Array(await res.arrayBuffer()), type), { status: res.status, statusText: res.statusText, headers });
+  }
+  if (res.ok || !(type ?? '').includes('json')) return res;
+  const text = decodeBody(new Uint8Array(await res.arrayBuffer()), type);
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -1,5 +1,5 @@
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
-import { authorizationValue, endpointLabel, errorDetails, httpModelError, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
+import { authorizationValue, decodeBody, endpointLabel, errorDetails, httpModelError, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
 import { fmtSec } from './openai-client.js';
 import type { VlmClient, VlmRequest, VlmResponse, VlmUsage } from './vlm-client.js';
 import { allFrames, dashScopeMessages, openAiMessages, promptText, type FrameListFormat } from './wire-format.js';
@@ -82,7 +82,7 @@ export class PaiEasVlmClient implements VlmClient {
     let raw: string;
     try {
       res = await fetch(this.url, { method: 'POST', headers, body: JSON.stringify(this.requestBody(request)), signal });
-      raw = await res.text();
+      raw = decodeBody(new Uint8Array(await res.arrayBuffer()), res.headers.get('content-type'));
     } catch (err) {
       if (request.signal?.aborted) throw new ModelError(`${where}: request aborted`, { cause: err, code: 'E_MODEL_ABORTED' });
       if (timeout.aborted) {
