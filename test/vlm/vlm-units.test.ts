@@ -167,6 +167,14 @@ describe('templates', () => {
     expect(parseTemplate('x', '/t/x.txt', '---\nabout: #1 template\nformat: text # plain\n---\nhi').format).toBe('text');
   });
 
+  it('a template that is not a readable file (a folder of that name) stops with a ConfigError naming it', () => {
+    const dir = path.join(t.dir, 'folder-templates');
+    mkdirSync(path.join(dir, 'describe.txt'), { recursive: true });
+    expect(() => loadTemplate('describe', dir)).toThrow(ConfigError);
+    expect(() => loadTemplate('describe', dir)).toThrow(/^template describe: .*describe\.txt cannot be read \(EISDIR\); it must be a readable text file$/);
+    expect(() => loadTemplate(path.join(dir, 'describe.txt'), '')).toThrow(ConfigError);
+  });
+
   it('lets a file in TemplatesDir override a shipped one', () => {
     const dir = path.join(t.dir, 'user-templates');
     mkdirSync(dir, { recursive: true });

@@ -80,10 +80,19 @@ const cache = new Map<string, { mtimeMs: number; template: PromptTemplate }>();
  */
 export function loadTemplate(name: string, userDir: string): PromptTemplate {
   const file = resolveTemplateFile(name, userDir);
-  const mtimeMs = statSync(file).mtimeMs;
-  const hit = cache.get(file);
-  if (hit && hit.mtimeMs === mtimeMs && hit.template.name === name) return hit.template;
-  const template = parseTemplate(name, file, readFileSync(file, 'utf8'));
+  let mtimeMs: number;
+  let text: string;
+  try {
+    mtimeMs = statSync(file).mtimeMs;
+    const hit = cache.get(file);
+    if (hit && hit.mtimeMs === mtimeMs && hit.template.name === name) return hit.template;
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    // a folder of that name, a file without read permission: the run stopped with a bare "EISDIR: ... read"
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(`template ${name}: ${file} cannot be read (${code}); it must be a readable text file`, { cause: err });
+  }
+  const template = parseTemplate(name, file, text);
   cache.set(file, { mtimeMs, template });
   return template;
 }
