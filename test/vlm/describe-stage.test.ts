@@ -146,6 +146,26 @@ describe('describe stage: VideoInput = url', () => {
     expect(patch.ai!.framesSent).toBe(0);
   });
 
+  it('sends no page yt-dlp read, HLS playlist or trimmed list row as the video URL: the file is inlined, or the video refused', async () => {
+    const s = await fake();
+    const config = qwen(s, { VideoInput: 'url' });
+    const at = '2024-01-01T00:00:00Z';
+    const notTheFile = [
+      { url: 'https://www.youtube.com/watch?v=abc', kind: 'ytdlp' as const, fetchedAt: at },
+      { url: 'https://cdn.example/live/index.m3u8', kind: 'hls' as const, fetchedAt: at },
+      { url: 'https://cdn.example/full.mp4', kind: 'http' as const, fetchedAt: at, list: { file: 'k.csv', start: 10, end: 20, trim: 'copy' as const } },
+    ];
+    const stage = createDescribeStage(config, { limiter: unlimited() });
+    for (const source of notTheFile) {
+      await stage.run(sceneRecord(3, { source }), context(config, t.dir));
+      const sent = s.requests.at(-1)!.body.messages[0].content[0];
+      expect(sent.type).toBe('video_url');
+      expect(sent.video_url.url).toMatch(/^data:video\/mp4;base64,/);
+    }
+    const big = sceneRecord(3, { source: notTheFile[0]!, file: { path: clip, bytes: 50_000_000, sha256: 'cd'.repeat(32) } });
+    expect(() => stage.planDetails(big, config)).toThrow(/needs a direct http\(s\) download of the video \(not a yt-dlp page, an HLS playlist or a trimmed clip\)/);
+  });
+
   it('tells the model of the frames the server samples, not of "0 frames" with no frame times', async () => {
     const s = await fake();
     const config = qwen(s, { VideoInput: 'url' });

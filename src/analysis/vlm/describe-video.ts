@@ -189,9 +189,16 @@ function templateValues(video: Video, s: DescribeSettings, template: PromptTempl
   };
 }
 
+/**
+ * A URL the server can fetch this very video from: a direct http(s) download, not a page yt-dlp read the video
+ * from nor an HLS playlist (neither is a video file a server can take), nor a list row cut to a clip (the URL
+ * holds the whole video: the model described what the clip was cut from).
+ */
 function videoUrlFor(video: Video): string | undefined {
-  const candidates = [video.source.url, ...video.alsoFrom.map((s) => s.url)];
-  return candidates.find((u) => /^https?:\/\//i.test(u));
+  const direct = [video.source, ...video.alsoFrom].find(
+    (s) => s.kind === 'http' && /^https?:\/\//i.test(s.url) && s.list?.start === undefined && s.list?.end === undefined && s.list?.trim === undefined,
+  );
+  return direct?.url;
 }
 
 const INLINE_VIDEO_LIMIT = 10 * 1024 * 1024;
@@ -214,7 +221,7 @@ export function planDescription(video: Video, s: DescribeSettings): DescribePlan
     videoUrl = videoUrlFor(video);
     if (!videoUrl && video.file.bytes > INLINE_VIDEO_LIMIT) {
       throw new ModelError(
-        `${displayName(video)}: VideoInput = url needs an http(s) source or a file under 10 MB to inline; use VideoInput = images or frames`,
+        `${displayName(video)}: VideoInput = url needs a direct http(s) download of the video (not a yt-dlp page, an HLS playlist or a trimmed clip) or a file under 10 MB to inline; use VideoInput = images or frames`,
         { code: 'E_MODEL_INPUT' },
       );
     }
