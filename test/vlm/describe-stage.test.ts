@@ -166,6 +166,15 @@ describe('describe stage: VideoInput = url', () => {
     expect(() => stage.planDetails(big, config)).toThrow(/needs a direct http\(s\) download of the video \(not a yt-dlp page, an HLS playlist or a trimmed clip\)/);
   });
 
+  it('inlines a file only when its base64 fits the 10 MB limit (a 9 MB file is 12 MB of base64)', () => {
+    const s = { url: '/videos/clip.mp4', kind: 'local' as const, fetchedAt: '2024-01-01T00:00:00Z' };
+    const config = configWith({ QwenVL: { PublicEndpoint: 'http://127.0.0.1:9/v1', VideoInput: 'url' } });
+    const stage = createDescribeStage(config, { limiter: unlimited() });
+    const sized = (bytes: number) => sceneRecord(3, { source: s, file: { path: clip, bytes, sha256: 'ef'.repeat(32) } });
+    expect(() => stage.planDetails(sized(9 * 1024 * 1024), config)).toThrow(/or a file under 7\.5 MB to inline \(10 MB as base64\)/);
+    expect(stage.planDetails(sized(7 * 1024 * 1024), config).videoInput).toBe('url');
+  });
+
   it('tells the model of the frames the server samples, not of "0 frames" with no frame times', async () => {
     const s = await fake();
     const config = qwen(s, { VideoInput: 'url' });

@@ -201,7 +201,12 @@ function videoUrlFor(video: Video): string | undefined {
   return direct?.url;
 }
 
+/** DashScope's limit on an inlined video: the base64 text, a third larger than the file. */
 const INLINE_VIDEO_LIMIT = 10 * 1024 * 1024;
+
+function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
 
 /**
  * What describing this video would send: frames, their size, prompts and the estimated tokens, and whether
@@ -219,9 +224,10 @@ export function planDescription(video: Video, s: DescribeSettings): DescribePlan
 
   if (s.videoInput === 'url') {
     videoUrl = videoUrlFor(video);
-    if (!videoUrl && video.file.bytes > INLINE_VIDEO_LIMIT) {
+    // the file's size was compared with the limit, so a 9 MB file went out as 12 MB of base64 and was refused
+    if (!videoUrl && base64Length(video.file.bytes) > INLINE_VIDEO_LIMIT) {
       throw new ModelError(
-        `${displayName(video)}: VideoInput = url needs a direct http(s) download of the video (not a yt-dlp page, an HLS playlist or a trimmed clip) or a file under 10 MB to inline; use VideoInput = images or frames`,
+        `${displayName(video)}: VideoInput = url needs a direct http(s) download of the video (not a yt-dlp page, an HLS playlist or a trimmed clip) or a file under 7.5 MB to inline (10 MB as base64); use VideoInput = images or frames`,
         { code: 'E_MODEL_INPUT' },
       );
     }
