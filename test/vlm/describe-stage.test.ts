@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpegBufferSize, RateLimiter } from '../../src/analysis/vlm/index.js';
+import { jpegBufferSize, OpenAiVlmClient, RateLimiter } from '../../src/analysis/vlm/index.js';
 import { App } from '../../src/app.js';
 import { AuditLog, ConfigError, configWith, ContentCache, loadConfig, MediaTools, ModelError, runTool, type Config, type Scene, type Video } from '../../src/core/index.js';
 import { createDescribeStage, type StageContext } from '../../src/workflow/index.js';
@@ -414,6 +414,10 @@ describe('describe stage: config checks before any call', () => {
     expect(() => createDescribeStage(config)).toThrow(ConfigError);
     expect(() => createDescribeStage(config)).toThrow(/mine\.txt: unknown variable \{\{langauge\}\}/);
     expect(s.requests).toHaveLength(0);
+    // a library user's own client, with no endpoint configured: checked the same, when the stage is built
+    const client = new OpenAiVlmClient({ endpoint: s.url, accessKey: '', authHeader: 'none', frameListFormat: 'dashscope' });
+    const noEndpoint = configWith({ Paths: { DataDir: t.dir, TemplatesDir: dir }, QwenVL: { Template: 'mine' } });
+    expect(() => createDescribeStage(noEndpoint, { client })).toThrow(/mine\.txt: unknown variable \{\{langauge\}\}/);
   });
 
   it('refuses VideoInput = frames with fewer than the 4 frames a DashScope frame list takes, before any call', async () => {

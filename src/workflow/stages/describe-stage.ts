@@ -42,7 +42,9 @@ export const NO_ENDPOINT_REASON =
 export function createDescribeStage(config: Config, options: DescribeStageOptions = {}): Stage & { planDetails(video: Video, config: Config): DescribePlan } {
   const settingsOf = (cfg: Config) => describeSettings(cfg, options.vocabulary);
   const initial = settingsOf(config);
-  if (initial.endpoint) validateDescribeSettings(initial);
+  // with a client of its own the stage runs without an endpoint: its templates are checked all the same (they
+  // failed each video instead, one ConfigError a record)
+  if (initial.endpoint || options.client) validateDescribeSettings(initial);
   let vlm: { key: string; value: ReliableVlm } | null = null;
 
   const vlmFor = (settings: ReturnType<typeof settingsOf>): ReliableVlm => {
