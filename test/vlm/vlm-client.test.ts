@@ -296,6 +296,29 @@ describe('retries', () => {
     expect(!second.ok && second.notSent).toBe(true);
   });
 
+  it('a call stopped while it waits for its turn under the rate limit says it was not sent (no call to audit)', async () => {
+    const s = await fake();
+    // one a minute: the second call waits about a minute for its turn
+    const vlm = new ReliableVlm(client(s), new RateLimiter(1, 1), fast);
+    expect((await vlm.call(request())).ok).toBe(true);
+    const stop = new AbortController();
+    const waiting = vlm.call(request({ signal: stop.signal }));
+    stop.abort();
+    const out = await waiting;
+    expect(out.ok).toBe(false);
+    expect(!out.ok && out.notSent).toBe(true);
+    expect(!out.ok && out.error.code).toBe('E_MODEL_ABORTED');
+    expect(s.requests).toHaveLength(1);
+    // one stopped in the middle of its request was sent: that call is audited
+    s.queue(reply.hang());
+    const mid = new AbortController();
+    const sending = reliable(client(s)).call(request({ signal: mid.signal }));
+    while (s.requests.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    mid.abort();
+    const cut = await sending;
+    expect(!cut.ok && cut.notSent).toBeUndefined();
+  });
+
   it('times out a hanging server per request and retries', async () => {
     const s = await fake();
     s.queue(reply.hang());

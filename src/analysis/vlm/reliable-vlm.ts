@@ -16,8 +16,8 @@ export const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 1000, maxDe
 
 /**
  * `usage`: the tokens of every answer the server sent during the call, kept or not (an empty answer that was
- * retried, an answer too long to keep: both were billed). `notSent`: refused without a request (the key was
- * refused moments before): no call to audit.
+ * retried, an answer too long to keep: both were billed). `notSent`: failed without a request (the key was
+ * refused moments before, or the run stopped while the call waited for its turn): no call to audit.
  */
 export type CallOutcome =
   | { ok: true; response: VlmResponse; usage: VlmUsage; retries: number; latencyMs: number; status: number }
@@ -79,6 +79,7 @@ export class ReliableVlm {
     let latency = 0;
     let retries = 0;
     let usage: VlmUsage = {};
+    let sentAny = false;
     const early = this.refusal();
     if (early) return early;
     for (;;) {
@@ -89,6 +90,7 @@ export class ReliableVlm {
         const refused = this.refusal();
         if (refused) return { ...refused, usage, retries };
         const sent = performance.now();
+        sentAny = true;
         const response = await this.client.describe(request).finally(() => (latency += performance.now() - sent));
         usage = addUsage(usage, response.usage);
         if (!response.text.trim()) {
@@ -121,7 +123,9 @@ export class ReliableVlm {
       if (giveUp) {
         const tried = retries > 0 ? ` (after ${retries + 1} attempts)` : '';
         const final = retries > 0 ? withMessage(error, `${error.message}${tried}`) : error;
-        return { ok: false, error: final, usage, retries, latencyMs: Math.round(latency), ...(error.status !== undefined ? { status: error.status } : {}) };
+        // stopped (Ctrl-C) while waiting for its turn under the rate limit: no request went out, no call to audit
+        const unsent = !sentAny && request.signal?.aborted ? { notSent: true as const } : {};
+        return { ok: false, error: final, usage, retries, latencyMs: Math.round(latency), ...unsent, ...(error.status !== undefined ? { status: error.status } : {}) };
       }
       retries += 1;
       const delay = this.delayFor(retries, error);
