@@ -143,6 +143,9 @@ describe('JSON answers', () => {
     expect(parseCaptions('{"captions":["a","b"]}', 2)).toEqual({ ok: true, value: ['a', 'b'] });
     expect(parseCaptions('["a"]', 1)).toEqual({ ok: true, value: ['a'] });
     expect(parseCaptions('{"captions":["a"]}', 2).ok).toBe(false);
+    // numbered captions, as models often write them
+    expect(parseCaptions('{"captions": [{"image": 1, "caption": " a "}, {"image": 2, "text": "b"}, {"scene": 3, "description": "c"}]}', 3)).toEqual({ ok: true, value: ['a', 'b', 'c'] });
+    expect(parseCaptions('{"captions": [{"image": 1}]}', 1).ok).toBe(false);
   });
 });
 

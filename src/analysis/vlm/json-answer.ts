@@ -151,8 +151,19 @@ export type Answer = z.infer<typeof AnswerSchema>;
 export const ANSWER_FIELDS = ['description', 'tags', 'category', 'actions'] as const;
 export type AnswerField = (typeof ANSWER_FIELDS)[number];
 
+/**
+ * One caption: a string, or an object holding it (`{"image": 1, "caption": "..."}`, as models often number their
+ * captions): that cost a repair request for captions that were there.
+ */
+const caption = z.union([
+  z.string(),
+  z.object({ caption: z.string() }).transform((o) => o.caption),
+  z.object({ text: z.string() }).transform((o) => o.text),
+  z.object({ description: z.string() }).transform((o) => o.description),
+]);
+
 /** The per-scene captions answer: one caption per image, in order. */
-export const CaptionsSchema = z.object({ captions: z.array(z.string().transform((s) => s.trim())).min(1) });
+export const CaptionsSchema = z.object({ captions: z.array(caption.transform((s) => s.trim())).min(1) });
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
