@@ -217,6 +217,10 @@ describe('endpoints and auth', () => {
     expect(resolveAuth('auto', 'openai', 'https://svc.1.cn-hangzhou.pai-eas.aliyuncs.com/api/predict/svc', 'k')).toBe('token');
     expect(resolveAuth('auto', 'openai', 'https://dashscope.aliyuncs.com/compatible-mode/v1', 'k')).toBe('bearer');
     expect(resolveAuth('bearer', 'openai', 'http://x', '')).toBe('none');
+    // DashScope's native API through the raw provider (EasRequestFormat = dashscope) takes Bearer like its compatible mode
+    expect(resolveAuth('auto', 'pai-eas', 'https://dashscope-intl.aliyuncs.com/api/v1/services/aigc/multimodal-generation/generation', 'k')).toBe('bearer');
+    expect(resolveAuth('auto', 'pai-eas', 'https://dashscope.aliyuncs.com/api/v1/services/aigc/multimodal-generation/generation', 'k')).toBe('bearer');
+    expect(resolveAuth('token', 'pai-eas', 'https://dashscope.aliyuncs.com/api/v1/x', 'k')).toBe('token');
   });
 
   it('picks the VPC endpoint with UseVpc and refuses UseVpc without one', () => {

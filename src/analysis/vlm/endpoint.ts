@@ -77,13 +77,17 @@ export function endpointQuery(url: string): Record<string, string> {
 export function resolveAuth(mode: AuthHeader, provider: Provider, url: string, key: string): 'bearer' | 'token' | 'none' {
   if (!key) return 'none';
   if (mode !== 'auto') return mode;
-  if (provider === 'pai-eas') return 'token';
+  let host = '';
   try {
-    if (/\.pai-eas\.aliyuncs\.com$/i.test(new URL(url).hostname)) return 'token';
+    host = new URL(url).hostname;
   } catch {
     // parseEndpoint reports bad URLs
   }
-  return 'bearer';
+  if (/\.pai-eas\.aliyuncs\.com$/i.test(host)) return 'token';
+  // DashScope's native API (the pai-eas provider with EasRequestFormat = dashscope) wants Bearer: without it
+  // every request was refused with 401
+  if (/(^|\.)dashscope(-intl)?\.aliyuncs\.com$/i.test(host)) return 'bearer';
+  return provider === 'pai-eas' ? 'token' : 'bearer';
 }
 
 /** The Authorization header value, or null when none is sent. */
