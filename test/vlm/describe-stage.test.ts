@@ -420,6 +420,16 @@ describe('describe stage: config checks before any call', () => {
     expect(() => createDescribeStage(noEndpoint, { client })).toThrow(/mine\.txt: unknown variable \{\{langauge\}\}/);
   });
 
+  it('refuses an endpoint that repeats a query parameter when the stage is built, not at every video', async () => {
+    const s = await fake();
+    const config = qwen(s, { PublicEndpoint: `${s.url}/v1?api-version=1&api-version=2` });
+    expect(() => createDescribeStage(config)).toThrow(ConfigError);
+    expect(() => createDescribeStage(config)).toThrow(/repeats the query parameter "api-version"/);
+    // the raw provider posts to the URL as given: a repeat is its own business
+    expect(() => createDescribeStage(qwen(s, { Provider: 'pai-eas', PublicEndpoint: `${s.easUrl}?a=1&a=2` }))).not.toThrow();
+    expect(s.requests).toHaveLength(0);
+  });
+
   it('refuses VideoInput = frames with fewer than the 4 frames a DashScope frame list takes, before any call', async () => {
     const s = await fake();
     expect(() => createDescribeStage(qwen(s, { VideoInput: 'frames', MinFrames: 2 }))).toThrow(ConfigError);

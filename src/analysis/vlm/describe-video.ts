@@ -12,7 +12,7 @@ import {
   type Scene,
   type Video,
 } from '../../core/index.js';
-import { chooseEndpoint, endpointLabel, parseEndpoint, type AuthHeader, type Provider } from './endpoint.js';
+import { chooseEndpoint, endpointLabel, endpointQuery, parseEndpoint, type AuthHeader, type Provider } from './endpoint.js';
 import { renderFrames, targetFrameSize } from './frame-images.js';
 import { selectFrames, type FramePick, type FrameSelection } from './frame-selection.js';
 import { parseAnswer, parseCaptions, type Answer, type AnswerField, type ParseResult } from './json-answer.js';
@@ -118,6 +118,8 @@ export function validateDescribeSettings(s: DescribeSettings): void {
     if (u.username || u.password) {
       throw new ConfigError(`[QwenVL] endpoint ${endpointLabel(s.endpoint)} has a user name or password in it, which HTTP clients refuse; put the key in [QwenVL] AccessKey (or VIDEODEX_QWEN_ACCESS_KEY) instead`);
     }
+    // the openai client is made at the first video: a parameter given twice failed every video with this instead
+    if (s.provider === 'openai') endpointQuery(s.endpoint);
   }
   // DashScope refuses a frame list of fewer than 4 frames (HTTP 400): every video with fewer scenes would fail
   const fewest = Math.min(s.minFrames, s.maxFrames);
