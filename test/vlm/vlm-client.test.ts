@@ -425,6 +425,20 @@ describe('retries', () => {
     expect(long.usage).toEqual({ promptTokens: 440, completionTokens: 1537 });
   });
 
+  it('does not retry an empty answer the token limit or a content filter stopped (the same request stops the same way, billed)', async () => {
+    const s = await fake();
+    s.queue(reply.cutAtMaxTokens(''));
+    const out = await reliable(client(s)).call(request());
+    expect(out.ok).toBe(false);
+    expect(s.requests).toHaveLength(1);
+    expect(!out.ok && out.error.code).toBe('E_MODEL_EMPTY');
+    expect(!out.ok && out.error.message).toMatch(/empty answer: the model used all 64 tokens \(\[QwenVL\] MaxOutputTokens\) before answering; raise MaxOutputTokens$/);
+    s.queue({ kind: 'text', text: '', finishReason: 'content_filter' });
+    const filtered = await reliable(client(s)).call(request());
+    expect(!filtered.ok && filtered.error.message).toMatch(/empty answer: the server's content filter withheld it$/);
+    expect(s.requests).toHaveLength(2);
+  });
+
   it('retries a refused connection', async () => {
     const s = await fake();
     const url = s.url;

@@ -94,6 +94,14 @@ export class ReliableVlm {
         const response = await this.client.describe(request).finally(() => (latency += performance.now() - sent));
         usage = addUsage(usage, response.usage);
         if (!response.text.trim()) {
+          // stopped by the token limit (a thinking model spent it all on reasoning) or by a content filter: asked
+          // again, the same request stops the same way, each attempt billed
+          if (response.finishReason === 'length') {
+            throw new ModelError(`${this.provider} ${this.endpointLabel}: empty answer: the model used all ${request.maxOutputTokens} tokens ([QwenVL] MaxOutputTokens) before answering; raise MaxOutputTokens`, { status: 200, code: 'E_MODEL_EMPTY' });
+          }
+          if (response.finishReason === 'content_filter') {
+            throw new ModelError(`${this.provider} ${this.endpointLabel}: empty answer: the server's content filter withheld it`, { status: 200, code: 'E_MODEL_EMPTY' });
+          }
           throw new ModelError(`${this.provider} ${this.endpointLabel}: empty answer`, { retryable: true, status: 200, code: 'E_MODEL_EMPTY' });
         }
         // no token is 32 characters: an answer past that is not the model's (a 50 MB reply was stored whole)
