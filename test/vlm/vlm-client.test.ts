@@ -254,6 +254,14 @@ describe('retries', () => {
     expect(!failed.ok && failed.error.message).toMatch(/HTTP 450 .*\(the EAS service's request queue is full\) \(after 2 attempts\)$/);
   });
 
+  it("retries a 408 and, when every attempt gets one, points at PAI-EAS's 5 s keepalive", async () => {
+    const s = await fake();
+    s.queue(reply.status(408), reply.status(408));
+    const out = await reliable(client(s), { ...fast, retries: 1 }).call(request());
+    expect(s.requests).toHaveLength(2);
+    expect(!out.ok && out.error.message).toMatch(/HTTP 408 .*\(the server gave up on the request; on PAI-EAS raise the service's metadata\.rpc\.keepalive, 5000 ms by default\) \(after 2 attempts\)$/);
+  });
+
   it.each([400, 401, 403])('never retries %i', async (status) => {
     const s = await fake();
     s.queue(reply.status(status));

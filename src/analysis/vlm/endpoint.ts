@@ -145,6 +145,8 @@ export function httpModelError(
   // DashScope refuses every request of an account with an overdue payment (HTTP 400 Arrearage): like a wrong key,
   // a refusal of the whole run, not of this video
   const arrears = code === 'Arrearage';
+  // a 408 from PAI-EAS: the service stops a request after metadata.rpc.keepalive, 5 s unless set, shorter than
+  // most answers about a dozen frames take, so every video failed with a bare 408
   const hint =
     status === 401 || status === 403
       ? ' (check [QwenVL] AccessKey / VIDEODEX_QWEN_ACCESS_KEY and AuthHeader)'
@@ -156,7 +158,9 @@ export function httpModelError(
           ? ' (rate limited)'
           : status === EAS_QUEUE_FULL
             ? " (the EAS service's request queue is full)"
-            : '';
+            : status === 408
+              ? " (the server gave up on the request; on PAI-EAS raise the service's metadata.rpc.keepalive, 5000 ms by default)"
+              : '';
   const text = `${provider} ${label} answered HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}${hint}`;
   return new ModelError(redact(text, secrets), {
     status,
