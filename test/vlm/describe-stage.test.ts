@@ -221,6 +221,26 @@ describe('describe stage: JSON templates', () => {
     expect(s.requests).toHaveLength(1);
   });
 
+  it("leaves out a thinking model's <think> block: not in a plain description, no draft JSON in it taken as the answer", async () => {
+    const s = await fake();
+    s.queue(
+      reply.text('<think>\nThe frames show bars. Maybe {"description": "draft", "tags": ["draft"]}?\n</think>\n\n{"description": "final", "tags": ["bars"]}'),
+      reply.text('<think>Let me look at each frame in turn.</think>\n\nColour bars, then a gradient.'),
+    );
+    const json = qwen(s, { Template: 'tags-json' });
+    const patch = await createDescribeStage(json, { limiter: unlimited() }).run(sceneRecord(3), context(json, t.dir));
+    expect(patch.ai).toMatchObject({ description: 'final', tags: ['bars'] });
+    const plain = qwen(s);
+    const text = await createDescribeStage(plain, { limiter: unlimited() }).run(sceneRecord(3), context(plain, t.dir));
+    expect(text.ai!.description).toBe('Colour bars, then a gradient.');
+    expect(s.requests).toHaveLength(2);
+    // reasoning and nothing else is no description
+    s.queue(reply.cutAtMaxTokens('<think>First, the bars.</think>'));
+    await expect(createDescribeStage(plain, { limiter: unlimited() }).run(sceneRecord(3), context(plain, t.dir))).rejects.toThrow(
+      /answer holds only its reasoning \(<think>\.\.\.<\/think>\), no description: it used all 512 tokens; raise \[QwenVL\] MaxOutputTokens$/,
+    );
+  });
+
   it('repairs broken JSON with one text-only request', async () => {
     const s = await fake();
     s.queue(reply.brokenJson(), reply.text(JSON.stringify(answer)));

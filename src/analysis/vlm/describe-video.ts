@@ -15,7 +15,7 @@ import {
 import { chooseEndpoint, endpointLabel, endpointQuery, parseEndpoint, type AuthHeader, type Provider } from './endpoint.js';
 import { renderFrames, targetFrameSize } from './frame-images.js';
 import { selectFrames, type FramePick, type FrameSelection } from './frame-selection.js';
-import { parseAnswer, parseCaptions, type Answer, type AnswerField, type ParseResult } from './json-answer.js';
+import { parseAnswer, parseCaptions, withoutReasoning, type Answer, type AnswerField, type ParseResult } from './json-answer.js';
 import type { EasRequestFormat } from './pai-eas-client.js';
 import { imagesTokens, qwenDefaultSampling, textTokens, videoTokens, type Size } from './qwen-tokens.js';
 import type { CallOutcome, ReliableVlm } from './reliable-vlm.js';
@@ -545,10 +545,15 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     let text = kept ? useKept(kept) : undefined;
     if (text === undefined) {
       const got = await send(main, await mainMessages(), 'describe', main.picks.length, mainEstimate);
+      if (!withoutReasoning(got.text).trim()) {
+        throw new ModelError(`${name}: the model's answer holds only its reasoning (<think>...</think>), no description${got.finishReason === 'length' ? `: it used all ${s.maxOutputTokens} tokens; raise [QwenVL] MaxOutputTokens` : ''}`, {
+          code: 'E_MODEL_EMPTY',
+        });
+      }
       deps.kept?.put(requestKey(main, plan), { text: got.text, promptTokens: got.promptTokens, completionTokens: got.completionTokens });
       text = got.text;
     }
-    answer = { description: withoutControlChars(text).trim() };
+    answer = { description: withoutControlChars(withoutReasoning(text)).trim() };
   }
 
   // Captions per scene, several scenes a request.

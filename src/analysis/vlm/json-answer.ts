@@ -7,7 +7,8 @@ import { parseExternalJson } from '../../core/index.js';
  * none did. What small models write instead of JSON is read too (single-quoted strings, None/True/False,
  * trailing commas, comments): each of those cost a repair request, for an answer that was plain to read.
  */
-export function extractJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+export function extractJson(answer: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  const text = withoutReasoning(answer);
   const candidates: string[] = [];
   const fence = /```(?:json|JSON)?\s*\n?([\s\S]*?)(?:```|$)/g;
   for (let m = fence.exec(text); m; m = fence.exec(text)) if (m[1]!.trim()) candidates.push(m[1]!);
@@ -35,6 +36,14 @@ export function extractJson(text: string): { ok: true; value: unknown } | { ok: 
     }
   }
   return { ok: false, error: lastError };
+}
+
+/**
+ * The answer without the reasoning a thinking model (Qwen3-VL, QVQ) writes first in `<think>...</think>` when the
+ * server does not split it off: it became the description, and a draft JSON object in it was taken as the answer.
+ */
+export function withoutReasoning(answer: string): string {
+  return answer.replace(/^\s*<think>[\s\S]*?<\/think>\s*/i, '');
 }
 
 /** The text a candidate encodes when it is one JSON string (an answer JSON-encoded once more), else nothing. */
