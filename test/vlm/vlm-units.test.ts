@@ -131,6 +131,18 @@ describe('JSON answers', () => {
     expect(parseAnswer('{"description": 5}', []).ok).toBe(false);
   });
 
+  it('reads what models write for "no category" as null, and a list of one category as that category', () => {
+    const category = (c: string) => {
+      const r = parseAnswer(`{"description": "x", "category": ${c}}`, ['description']);
+      return r.ok ? r.value.category : r.error;
+    };
+    for (const none of ['""', '" "', '"null"', '"None"', '"N/A"', 'null']) expect(category(none), none).toBeNull();
+    expect(category('["sport"]')).toBe('sport');
+    expect(category('" sport "')).toBe('sport');
+    expect(category('"Nonesuch"')).toBe('Nonesuch');
+    expect(category('["sport", "music"]')).toMatch(/wrong shape: category/);
+  });
+
   it('refuses an answer with none of the fields, even when the template requires none (it was kept as an empty description)', () => {
     const none = parseAnswer('{"summary": "a red car", "labels": ["car"]}', []);
     expect(none).toEqual({ ok: false, error: 'wrong shape: none of description, tags, category, actions in the answer' });

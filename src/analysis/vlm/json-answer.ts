@@ -147,11 +147,23 @@ const labels = z
   .transform((v) => (typeof v === 'string' ? v.split(',') : v.map(String)))
   .transform((arr) => [...new Set(arr.map((s) => s.trim()).filter(Boolean))]);
 
+/**
+ * The category: a name or null. What models write for "none fits" ("", "null", "None", "n/a") is null: "" cost a
+ * repair request, and "null" was kept as a category named null. A list of one name is that name.
+ */
+const category = z.preprocess(
+  (v) => {
+    const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+    return typeof one === 'string' && /^\s*(null|none|n\/a)?\s*$/i.test(one) ? null : one;
+  },
+  z.union([label, z.null()]),
+);
+
 /** The answer of JSON templates (tags-json, action-recognition, your own): every field optional here. */
 export const AnswerSchema = z.object({
   description: z.string().optional(),
   tags: labels.optional(),
-  category: z.union([label, z.null()]).optional(),
+  category: category.optional(),
   actions: labels.optional(),
 });
 
