@@ -131,6 +131,13 @@ describe('JSON answers', () => {
     expect(parseAnswer('{"description": 5}', []).ok).toBe(false);
   });
 
+  it('reads null for a list as an empty list, and a null description as none (missing when required)', () => {
+    expect(parseAnswer('{"description": "x", "tags": ["a"], "actions": null}', ['description'])).toEqual({ ok: true, value: { description: 'x', tags: ['a'], actions: [] } });
+    expect(parseAnswer('{"description": "nobody moves", "actions": null}', ['actions'])).toEqual({ ok: true, value: { description: 'nobody moves', actions: [] } });
+    expect(parseAnswer('{"description": null, "tags": ["a"]}', ['tags'])).toEqual({ ok: true, value: { tags: ['a'] } });
+    expect(parseAnswer('{"description": null, "tags": ["a"]}', ['description'])).toEqual({ ok: false, error: 'wrong shape: missing description' });
+  });
+
   it('reads what models write for "no category" as null, and a list of one category as that category', () => {
     const category = (c: string) => {
       const r = parseAnswer(`{"description": "x", "category": ${c}}`, ['description']);

@@ -141,10 +141,13 @@ function matchingClose(text: string, start: number): number {
 
 const label = z.string().transform((s) => s.trim()).pipe(z.string().min(1));
 
-/** A list of labels; a comma-separated string is accepted too. Trimmed, de-duplicated, empty ones dropped. */
+/**
+ * A list of labels; a comma-separated string is accepted too, and null as none (`"actions": null` for "nobody
+ * does anything" cost a repair request). Trimmed, de-duplicated, empty ones dropped.
+ */
 const labels = z
-  .union([z.array(z.union([z.string(), z.number()])), z.string()])
-  .transform((v) => (typeof v === 'string' ? v.split(',') : v.map(String)))
+  .union([z.array(z.union([z.string(), z.number()])), z.string(), z.null()])
+  .transform((v) => (v === null ? [] : typeof v === 'string' ? v.split(',') : v.map(String)))
   .transform((arr) => [...new Set(arr.map((s) => s.trim()).filter(Boolean))]);
 
 /**
@@ -161,7 +164,12 @@ const category = z.preprocess(
 
 /** The answer of JSON templates (tags-json, action-recognition, your own): every field optional here. */
 export const AnswerSchema = z.object({
-  description: z.string().optional(),
+  // null is no description: missing when the template requires one, rather than a wrong shape
+  description: z
+    .string()
+    .nullable()
+    .transform((v) => v ?? undefined)
+    .optional(),
   tags: labels.optional(),
   category: category.optional(),
   actions: labels.optional(),
