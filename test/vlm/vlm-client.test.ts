@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns/promises';
 import { describe, expect, it } from 'vitest';
 import {
   OpenAiVlmClient,
@@ -27,6 +28,12 @@ function request(overrides: Partial<VlmRequest> = {}): VlmRequest {
 }
 
 const fake = fakeVlmServers();
+
+// a host name that cannot resolve (RFC 2606): ENOTFOUND wherever a resolver answers, as any with a network does
+const invalidHost = await lookup('no-such-host.invalid').then(
+  () => 'resolved',
+  (e: NodeJS.ErrnoException) => e.code,
+);
 
 const fast = { retries: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 5000 };
 const reliable = (client: ConstructorParameters<typeof ReliableVlm>[0], policy = fast) => new ReliableVlm(client, new RateLimiter(100_000), policy);
@@ -456,5 +463,22 @@ describe('retries', () => {
     expect(out.ok).toBe(false);
     expect(out.retries).toBe(2);
     expect(!out.ok && out.error.code).toBe('E_MODEL_CONNECTION');
+    // what failed, not fetch's "fetch failed"
+    expect(!out.ok && out.error.message).toMatch(/: connection failed: connect ECONNREFUSED 127\.0\.0\.1:\d+ \(after 3 attempts\)$/);
+  });
+
+  it.skipIf(invalidHost !== 'ENOTFOUND')('does not retry a host name that does not resolve, and sends no more calls to it for a while, for both providers', async () => {
+    for (const c of [
+      new OpenAiVlmClient({ endpoint: 'http://no-such-host.invalid/v1', accessKey: KEY, authHeader: 'bearer', frameListFormat: 'dashscope' }),
+      new PaiEasVlmClient({ endpoint: 'http://no-such-host.invalid/api/predict/x', accessKey: KEY, authHeader: 'auto', requestFormat: 'openai', responsePath: '', frameListFormat: 'dashscope' }),
+    ]) {
+      const vlm = reliable(c);
+      const out = await vlm.call(request());
+      expect(out.retries).toBe(0);
+      expect(!out.ok && out.error.message).toMatch(/: connection failed: getaddrinfo ENOTFOUND no-such-host\.invalid \(the host name does not resolve: check \[QwenVL\] PublicEndpoint \/ VpcEndpoint\)$/);
+      const next = await vlm.call(request());
+      expect(!next.ok && next.notSent).toBe(true);
+      expect(!next.ok && next.error.message).toMatch(/not sent: the endpoint's host did not resolve moments ago/);
+    }
   });
 });

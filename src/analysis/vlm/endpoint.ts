@@ -196,3 +196,17 @@ export function decodeBody(bytes: Uint8Array, contentType: string | null): strin
   }
   return new TextDecoder().decode(bytes);
 }
+
+/**
+ * A ModelError for a connection that failed: the innermost cause's message (fetch and the SDK say only "fetch
+ * failed"; the cause says ECONNREFUSED, ENOTFOUND...), scrubbed. A host name that does not resolve is not
+ * retried: it is the endpoint, not the moment, and each video spent its retries and backoff on it.
+ */
+export function connectionError(where: string, err: unknown, secrets: readonly string[]): ModelError {
+  let inner: unknown = err;
+  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
+  const message = inner instanceof Error ? inner.message : String(inner);
+  const unresolvable = (inner as { code?: unknown } | null)?.code === 'ENOTFOUND';
+  const hint = unresolvable ? ' (the host name does not resolve: check [QwenVL] PublicEndpoint / VpcEndpoint)' : '';
+  return new ModelError(redact(`${where}: connection failed: ${message}${hint}`, secrets), { retryable: !unresolvable, code: 'E_MODEL_CONNECTION' });
+}

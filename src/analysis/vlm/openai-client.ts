@@ -1,6 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
-import { authorizationValue, decodeBody, endpointLabel, endpointQuery, httpModelError, namesOtherCharset, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
+import { authorizationValue, connectionError, decodeBody, endpointLabel, endpointQuery, httpModelError, namesOtherCharset, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
 import type { VlmClient, VlmRequest, VlmResponse } from './vlm-client.js';
 import { openAiMessages, type FrameListFormat } from './wire-format.js';
 
@@ -94,10 +94,7 @@ export class OpenAiVlmClient implements VlmClient {
     if (err instanceof APIConnectionTimeoutError || deadline.aborted) {
       return new ModelError(`${where}: no answer within ${fmtSec(request.timeoutMs)} ([QwenVL] TimeoutSec)`, { retryable: true, code: 'E_MODEL_TIMEOUT' });
     }
-    if (err instanceof APIConnectionError) {
-      const cause = (err.cause as Error | undefined)?.message ?? err.message;
-      return new ModelError(redact(`${where}: connection failed: ${cause}`, this.secrets), { retryable: true, code: 'E_MODEL_CONNECTION' });
-    }
+    if (err instanceof APIConnectionError) return connectionError(where, err, this.secrets);
     if (err instanceof APIError && typeof err.status === 'number') {
       const headers = err.headers as Headers | undefined;
       return httpModelError(this.provider, this.endpointLabel, err.status, err.error ?? err.message, retryAfterMs((n) => headers?.get(n)), this.secrets);

@@ -1,5 +1,5 @@
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
-import { authorizationValue, decodeBody, endpointLabel, errorDetails, httpModelError, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
+import { authorizationValue, connectionError, decodeBody, endpointLabel, errorDetails, httpModelError, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
 import { fmtSec } from './openai-client.js';
 import type { VlmClient, VlmRequest, VlmResponse, VlmUsage } from './vlm-client.js';
 import { allFrames, dashScopeMessages, openAiMessages, promptText, type FrameListFormat } from './wire-format.js';
@@ -88,8 +88,7 @@ export class PaiEasVlmClient implements VlmClient {
       if (timeout.aborted) {
         throw new ModelError(`${where}: no answer within ${fmtSec(request.timeoutMs)} ([QwenVL] TimeoutSec)`, { retryable: true, code: 'E_MODEL_TIMEOUT' });
       }
-      const cause = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
-      throw new ModelError(redact(`${where}: connection failed: ${cause}`, this.secrets), { retryable: true, code: 'E_MODEL_CONNECTION' });
+      throw connectionError(where, err, this.secrets);
     }
     let body: unknown = raw;
     try {

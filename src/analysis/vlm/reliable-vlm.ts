@@ -24,10 +24,10 @@ export type CallOutcome =
   | { ok: false; error: ModelError; usage: VlmUsage; retries: number; latencyMs: number; status?: number; notSent?: true };
 
 /**
- * How long a key the server refused (E_MODEL_AUTH: 401, 403, DashScope's Arrearage) keeps later calls from being
- * sent: a run over a thousand videos with a wrong key asked the server a thousand times, each video failing with
- * the same 401. A minute, not for ever: a long-lived worker or server sends again once the key is put right at
- * the provider.
+ * How long a key the server refused (E_MODEL_AUTH: 401, 403, DashScope's Arrearage), or an endpoint whose host
+ * does not resolve, keeps later calls from being sent: a run over a thousand videos with a wrong key asked the
+ * server a thousand times, each video failing with the same 401. A minute, not for ever: a long-lived worker or
+ * server sends again once the key (or the DNS) is put right.
  */
 export const REFUSED_KEY_MS = 60_000;
 
@@ -52,7 +52,8 @@ export class ReliableVlm {
   private refusal(): CallOutcome | null {
     const r = this.refused;
     if (!r || this.now() - r.at >= REFUSED_KEY_MS) return null;
-    const error = withMessage(r.error, `${r.error.message}; not sent: the server refused this key moments ago, fix it and run again with --retry-failed`);
+    const what = r.error.code === 'E_MODEL_AUTH' ? 'the server refused this key' : "the endpoint's host did not resolve";
+    const error = withMessage(r.error, `${r.error.message}; not sent: ${what} moments ago, fix it and run again with --retry-failed`);
     return { ok: false, error, usage: {}, retries: 0, latencyMs: 0, notSent: true, ...(r.error.status !== undefined ? { status: r.error.status } : {}) };
   }
 
@@ -126,7 +127,8 @@ export class ReliableVlm {
         error = withMessage(error, `${error.message}: ${asks}`);
         return { ok: false, error, usage, retries, latencyMs: Math.round(latency), ...(error.status !== undefined ? { status: error.status } : {}) };
       }
-      if (error.code === 'E_MODEL_AUTH') this.refused = { error, at: this.now() };
+      // failures of the endpoint, not of this video: a key refused, a host name that does not resolve
+      if (error.code === 'E_MODEL_AUTH' || (error.code === 'E_MODEL_CONNECTION' && !error.retryable)) this.refused = { error, at: this.now() };
       const giveUp = !error.retryable || retries >= this.policy.retries || request.signal?.aborted;
       if (giveUp) {
         const tried = retries > 0 ? ` (after ${retries + 1} attempts)` : '';
