@@ -73,7 +73,9 @@ function parseLenient(span: string): { ok: true; value: unknown } | { ok: false;
 
 /**
  * JSON from a Python-style literal: single-quoted strings become double-quoted, None/True/False null/true/false,
- * trailing commas and comments go. Text inside double-quoted strings is left as it is.
+ * trailing commas and comments go. Text inside double-quoted strings is left as it is. Narrower than a general
+ * JSON repairer (jsonrepair) on purpose: that one also quotes bare words, so prose such as `tags [car, red]` before
+ * the answer became a valid list and was taken for it.
  */
 function relaxedJson(text: string): string {
   let out = '';
