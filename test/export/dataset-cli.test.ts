@@ -93,6 +93,28 @@ describe('a video whose file is gone', () => {
   });
 });
 
+describe('a dataset whose every clip failed', () => {
+  it('makes stats say it has no clips and exit 1, as for no dataset', async () => {
+    const failDb = path.join(t.dir, 'all-fail.db');
+    const store = new SqliteStore(failDb);
+    await store.migrate();
+    const file = path.join(t.dir, 'gone too.mp4');
+    await makeSceneVideo(file, [lifeScene(30, 61), lifeScene(30, 62)]);
+    await store.upsert(sceneRecord(file, [30, 30], { categories: [{ name: 'run', source: 'rule' }] }));
+    await store.close();
+    rmSync(file);
+    const dsOut = path.join(t.dir, 'ds-all-failed');
+    const build = await runCli(['dataset', 'build', '--db', failDb, '-o', dsOut, '--min-clip', '0.5s', '-q']);
+    expect(build.code).toBe(1);
+    expect(existsSync(path.join(dsOut, 'dataset.json'))).toBe(true);
+    for (const json of [[], ['--json']]) {
+      const s = await runCli(['dataset', 'stats', dsOut, ...json]);
+      expect(s.code, s.stderr).toBe(1);
+      expect(s.stderr).toBe(`videodex: dataset: ${dsOut} has no clips: all 2 failed at build (see "failed" in dataset.json)\n`);
+    }
+  });
+});
+
 describe('Ctrl-C during dataset build', () => {
   it('stops, keeps the finished clips, says so, exits 130, and the same command goes on from there', async () => {
     const longDb = path.join(t.dir, 'long.db');

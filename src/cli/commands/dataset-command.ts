@@ -193,7 +193,9 @@ export function registerDataset(program: Command): void {
     .action((dir: string, flags: { json?: boolean; bin?: number }) => {
       const s = datasetStats(dir, flags.bin ? { histogramBinSec: flags.bin } : {});
       out(flags.json ? JSON.stringify(s, null, 2) : formatDatasetStats(s));
+      // a finished build whose every clip failed is as empty to a trainer as no dataset: exit 1 says so to scripts
+      if (s.clips === 0) err(`videodex: dataset: ${dir} has no clips${s.failedClips ? `: all ${s.failedClips} failed at build (see "failed" in dataset.json)` : ''}`);
       const bad = s.leakedVideos.length + s.leakedSources.length + s.crossSplitNearDuplicates.length + s.missingFiles.length + s.damagedFiles.length;
-      process.exitCode = bad ? ExitCode.SomeFailed : ExitCode.Ok;
+      process.exitCode = bad || s.clips === 0 ? ExitCode.SomeFailed : ExitCode.Ok;
     });
 }
