@@ -285,7 +285,7 @@ export class App {
   ): Promise<DatasetReport> {
     const options = datasetOptions(this.config, outDir, flags);
     const [store, tools] = await Promise.all([this.library(), this.tools()]);
-    const { outDir: _out, ...hashed } = options;
+    const { outDir: _out, resplit: _resplit, ...hashed } = options;
     return buildDataset(selectedRecords(store, query), options, {
       ffmpeg: tools.ffmpeg.path,
       ffprobe: tools.ffprobe.path,

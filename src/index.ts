@@ -15,4 +15,4 @@ export type { VideodexPlugin, PluginTagger, PluginTag, PluginExporter, PluginFac
 export { normalizeTag, mergeTags, labelVocabulary, createTaggingSetup, computeTags, classify, parseRules } from './tagging/index.js';
 export type { TaggingSetup, Taxonomy, RuleSet } from './tagging/index.js';
 export { buildDataset, datasetOptions, datasetStats, formatDatasetStats, readManifest, writeRecords, writeParquet } from './export/index.js';
-export type { DatasetOptions, DatasetReport, DatasetStats, DatasetManifest, DatasetFlags, ExportFormat } from './export/index.js';
+export type { DatasetOptions, DatasetReport, DatasetStats, DatasetManifest, DatasetFlags, SplitHistory, ExportFormat } from './export/index.js';

@@ -156,7 +156,7 @@ describe('dataset build', () => {
     const again = await buildDataset(iterate(records), opts(out, { labels: 'list', split: '0.5,0.5,0', format: ['folder', 'mmaction', 'webdataset'], shortSide: 64, seed: 3 }), deps);
     expect(again.encoded).toBe(0);
     expect(again.reused).toBe(12);
-    const moved = await buildDataset(iterate(records), opts(out, { labels: 'list', split: '0,0,1', format: ['folder'], shortSide: 64, seed: 3 }), deps);
+    const moved = await buildDataset(iterate(records), opts(out, { labels: 'list', split: '0,0,1', format: ['folder'], shortSide: 64, seed: 3, resplit: true }), deps);
     expect(moved.encoded).toBe(0);
     expect(moved.perSplit).toEqual({ train: 0, val: 0, test: 12 });
     expect(existsSync(path.join(out, 'train'))).toBe(false);
@@ -278,6 +278,67 @@ describe('splits by source video', () => {
     const listed = path.join(t.dir, 'ds-yt-list');
     await buildDataset(iterate(rows), opts(listed, { labels: 'list', split: 'list', dedup: false }), deps);
     expect(datasetStats(listed).leakedSources).toEqual([{ source: 'https://www.youtube.com/watch?v=abcdefghijk', splits: ['train', 'test'] }]);
+  });
+});
+
+describe('splits across builds into one folder', () => {
+  it('keep every earlier video in its split when videos are added or removed; other ratios or seed need --resplit', async () => {
+    const more = await Promise.all(
+      ['jump', 'jump', 'swim', 'swim'].map(async (label, v) => {
+        const file = path.join(t.dir, `more-${v}.mp4`);
+        await makeSceneVideo(file, SCENES.map((n, k) => lifeScene(n, v * 10 + k + 500)));
+        return sceneRecord(file, SCENES, { label });
+      }),
+    );
+    const out = path.join(t.dir, 'ds-versions');
+    const flags = { labels: 'list', split: '0.5,0.5,0', seed: 1, format: ['folder'] };
+    const splitOf = (dir: string) => new Map(readManifest(dir).clips.map((c) => [c.videoId, c.split]));
+    await buildDataset(iterate(records), opts(out, flags), deps);
+    const v1 = splitOf(out);
+    expect(datasetStats(out).splits).toMatchObject({ mode: 'new', kept: 0, added: 4 });
+
+    // v2: four videos more, given in another order: the first four stay where they were
+    const v2rep = await buildDataset(iterate([...more, ...records].reverse()), opts(out, flags), deps);
+    const v2 = splitOf(out);
+    for (const [id, split] of v1) expect(v2.get(id), id).toBe(split);
+    // the new ones fill each label's shares, counted with the kept clips
+    expect(v2rep.perClass).toEqual({ jump: { train: 6, val: 6, test: 0 }, swim: { train: 6, val: 6, test: 0 } });
+    const s2 = datasetStats(out);
+    expect(s2.splits).toEqual({ mode: 'kept', earlierBuild: expect.any(String), kept: 4, moved: 0, added: 4, left: 0 });
+    expect(formatDatasetStats(s2)).toMatch(/^splits kept from the build of \S+: 4 source videos kept their split, 0 moved, 4 new, 0 left$/m);
+    expect(s2.leakedVideos).toEqual([]);
+
+    // v3: a val video removed from the library leaves, the others stay; a new one takes its place in val
+    const leaving = records.find((r) => r.source.list?.label === 'jump' && v2.get(r.id) === 'val')!;
+    const stays = records.filter((r) => r !== leaving);
+    const file = path.join(t.dir, 'more-4.mp4');
+    await makeSceneVideo(file, SCENES.map((n, k) => lifeScene(n, k + 600)));
+    const newcomer = sceneRecord(file, SCENES, { label: 'jump' });
+    await buildDataset(iterate([...stays, ...more, newcomer]), opts(out, flags), deps);
+    const v3 = splitOf(out);
+    expect(v3.has(leaving.id)).toBe(false);
+    for (const [id, split] of v3) expect(split, id).toBe(id === newcomer.id ? 'val' : v2.get(id));
+    expect(datasetStats(out).splits).toMatchObject({ mode: 'kept', kept: 7, added: 1, left: 1 });
+    // ... and back again, it returns to val: dealt out anew, it would go to train (jump is 6/6 without it)
+    await buildDataset(iterate([...records, ...more, newcomer]), opts(out, flags), deps);
+    expect(splitOf(out)).toEqual(new Map([...v3, [leaving.id, 'val']]));
+    await buildDataset(iterate([...records, ...more]), opts(out, flags), deps);
+
+    // another seed would split differently: refused before anything is touched, unless asked to split again
+    const manifest = readFileSync(path.join(out, 'dataset.json'), 'utf8');
+    await expect(buildDataset(iterate([...records, ...more]), opts(out, { ...flags, seed: 2 }), deps)).rejects.toThrow(
+      /ds-versions was split with --split 0\.5,0\.5,0 --seed 1, this build asks --split 0\.5,0\.5,0 --seed 2: .*add --resplit to split every video again/,
+    );
+    expect(readFileSync(path.join(out, 'dataset.json'), 'utf8')).toBe(manifest);
+    const fresh = path.join(t.dir, 'ds-versions-fresh');
+    await buildDataset(iterate([...records, ...more]), opts(fresh, { ...flags, seed: 2 }), deps);
+    const again = await buildDataset(iterate([...records, ...more]), opts(out, { ...flags, seed: 2, resplit: true }), deps);
+    expect(again.encoded).toBe(0);
+    expect(splitOf(out)).toEqual(splitOf(fresh));
+    const moved = [...v2].filter(([id, split]) => splitOf(out).get(id) !== split).length;
+    expect(moved).toBeGreaterThan(0);
+    expect(again.splits).toMatchObject({ mode: 'resplit', kept: 8 - moved, moved, added: 0, left: 0 });
+    expect(formatDatasetStats(datasetStats(out))).toMatch(/^splits made again \(--resplit\) over the build of \S+: .*; a model trained on the earlier build must not be tested on this one$/m);
   });
 });
 

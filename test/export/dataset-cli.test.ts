@@ -41,6 +41,26 @@ describe('videodex dataset', () => {
     expect(s.stdout).toMatch(/leakage: 0 videos and 0 source videos in more than one split.*\(ok\)/);
   });
 
+  it('refuses other split ratios or seed into a built dataset (exit 3, one line) unless --resplit is given', async () => {
+    const base = ['dataset', 'build', '--db', db, '-o', out, '--labels', 'tag:action/', '--min-clip', '0.5s', '--format', 'mmaction,webdataset', '--short-side', '32', '-q'];
+    const manifest = readFileSync(path.join(out, 'dataset.json'), 'utf8');
+    const refused = await runCli([...base, '--split', '0.5,0.5,0', '--seed', '4']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/^videodex: dataset build: .*ds was split with --split 0\.5,0\.5,0 --seed 0, this build asks --split 0\.5,0\.5,0 --seed 4: .*add --resplit/);
+    expect(readFileSync(path.join(out, 'dataset.json'), 'utf8')).toBe(manifest);
+    const same = await runCli([...base, '--split', '0.5,0.5,0']);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stderr).toMatch(/splits kept from the build of \S+: 3 source videos kept their split, 0 moved, 0 new, 0 left/);
+    const again = await runCli([...base, '--split', '0.5,0.5,0', '--seed', '4', '--resplit']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/splits made again \(--resplit\) over the build of \S+: \d source videos kept their split, \d moved, 0 new, 0 left/);
+    const s = await runCli(['dataset', 'stats', out]);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(/^splits made again \(--resplit\) over the build of /m);
+    expect(JSON.parse(readFileSync(path.join(out, 'dataset.json'), 'utf8')).options).not.toHaveProperty('resplit');
+  });
+
   it('exits non-zero with one line for a bad flag or an empty label source', async () => {
     const bad = await runCli(['dataset', 'build', '--db', db, '-o', path.join(t.dir, 'x'), '--clip', 'window:zz']);
     expect(bad.code).toBe(3);

@@ -230,6 +230,45 @@ function clip(id: string, videoId: string, label: string, split: AssignedClip['s
   return { id, videoId, label, labels: [label], split, sourcePath: '', sourceUrl: '', youtubeId: null, startSec: 0, endSec: 1, startFrame: 0, endFrame: 25, sourceFps: 25, scene: 0, description: null } satisfies PlannedClip & { split: string };
 }
 
+describe('assignSplits over an earlier build', () => {
+  const ratio = parseSplit('0.8,0.1,0.1');
+  const first = Array.from({ length: 90 }, (_, i) => ({ videoId: `old${i}`, label: ['a', 'b', 'c'][i % 3]!, clips: 4, source: `/footage/old${i}.mp4` }));
+  const added = Array.from({ length: 90 }, (_, i) => ({ videoId: `new${i}`, label: ['a', 'b', 'c'][i % 3]!, clips: 4, source: `/footage/new${i}.mp4` }));
+
+  it('keeps each source in its earlier split and deals out only new ones, to the shares counted with the kept clips', () => {
+    for (const seed of [0, 7, 11]) {
+      const v1 = assignSplits(first, ratio, seed);
+      const v2 = assignSplits([...added, ...first.map((v) => ({ ...v, earlier: v1.get(v.videoId)! }))], ratio, seed);
+      for (const v of first) expect(v2.get(v.videoId), v.videoId).toBe(v1.get(v.videoId));
+      for (const label of ['a', 'b', 'c']) {
+        const of = [...first, ...added].filter((v) => v.label === label).map((v) => v2.get(v.videoId));
+        expect([of.filter((s) => s === 'train').length, of.filter((s) => s === 'val').length, of.filter((s) => s === 'test').length]).toEqual([48, 6, 6]);
+      }
+    }
+  });
+
+  it('fills the split the kept clips left short, rather than dealing the new sources out as if alone', () => {
+    const kept = Array.from({ length: 10 }, (_, i) => ({ videoId: `k${i}`, label: 'x', clips: 2, earlier: 'train' as const }));
+    const fresh = Array.from({ length: 10 }, (_, i) => ({ videoId: `f${i}`, label: 'x', clips: 2 }));
+    const splits = assignSplits([...kept, ...fresh], parseSplit('0.5,0.5,0'), 3);
+    expect(fresh.map((v) => splits.get(v.videoId))).toEqual(Array(10).fill('val'));
+  });
+
+  it("keeps a whole source in one split, and lets a list row's own split column win over the earlier split", () => {
+    const videos = [
+      { videoId: 'r1', label: 'x', clips: 1, source: 'https://www.youtube.com/watch?v=abcdefghijk', earlier: 'val' as const },
+      { videoId: 'r2', label: 'y', clips: 1, source: 'https://www.youtube.com/watch?v=abcdefghijk' },
+      { videoId: 'listed', label: 'x', clips: 1, listSplit: 'test', earlier: 'train' as const },
+      { videoId: 'follows', label: 'x', clips: 1, source: 'https://www.youtube.com/watch?v=zzzzzzzzzzz', listSplit: 'train', earlier: 'test' as const },
+      { videoId: 'unlisted', label: 'x', clips: 1, source: 'https://www.youtube.com/watch?v=zzzzzzzzzzz', earlier: 'test' as const },
+    ];
+    for (let seed = 0; seed < 10; seed++) {
+      const splits = assignSplits(videos, parseSplit('list'), seed);
+      expect(Object.fromEntries(splits), String(seed)).toEqual({ r1: 'val', r2: 'val', listed: 'test', follows: 'train', unlisted: 'train' });
+    }
+  });
+});
+
 describe('capPerClass', () => {
   it('takes round-robin over videos so a cap keeps many videos', () => {
     const clips = [clip('a1', 'A', 'x'), clip('a2', 'A', 'x'), clip('a3', 'A', 'x'), clip('b1', 'B', 'x'), clip('c1', 'C', 'x'), clip('y1', 'A', 'y')];

@@ -70,7 +70,7 @@ describe('dataset build resume', () => {
       }),
     );
     const out = path.join(t.dir, 'ds-again');
-    const options = (split: string) => datasetOptions(configWith({ Concurrency: { Cpu: 1 }, Dataset: { MinClipSec: 0.5 } }), out, { labels: 'list', split, dedup: false });
+    const options = (split: string) => datasetOptions(configWith({ Concurrency: { Cpu: 1 }, Dataset: { MinClipSec: 0.5 } }), out, { labels: 'list', split, dedup: false, resplit: true });
     await buildDataset(iterate(videos.slice(0, 1)), options('1,0,0'), { ffmpeg, ffprobe });
     expect(existsSync(path.join(out, 'annotations/train.csv'))).toBe(true);
     // again with the first video's clips moved to test and a second video to cut: stopped once the moves are done

@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, ExitCode } from '../../core/index.js';
-import { datasetStats, formatDatasetStats, type DatasetFlags, type DatasetProgress, type DatasetReport } from '../../export/index.js';
+import { datasetStats, formatDatasetStats, splitHistoryLine, type DatasetFlags, type DatasetProgress, type DatasetReport } from '../../export/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
 import { appFrom, collect, err, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
@@ -27,6 +27,7 @@ interface BuildFlags extends SearchFlags, CommonFlags {
   dedupThreshold?: string;
   shardSize?: string;
   concurrency?: number;
+  resplit?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -72,6 +73,8 @@ export function formatReport(r: DatasetReport): string {
     `videodex: dataset ${r.outDir}: ${r.clips} clips from ${r.videos} videos (train ${r.perSplit.train}, val ${r.perSplit.val}, test ${r.perSplit.test}), ` +
       `${Object.keys(r.perClass).length} classes; ${r.encoded} encoded, ${r.copied} stream-copied, ${r.reused} reused; ${(r.ms / 1000).toFixed(1)} s`,
   ];
+  const splits = splitHistoryLine(r.splits);
+  if (splits) lines.push(`  ${splits}`);
   if (r.duplicates.length) {
     const cross = r.duplicates.filter((d) => d.crossSplit).length;
     lines.push(`  near-duplicates removed: ${r.duplicates.length} (${cross} across splits); see dataset.json "duplicates"`);
@@ -120,6 +123,7 @@ export function registerDataset(program: Command): void {
     .option('--max-per-class <n>', 'most clips per label ([Dataset] MaxClipsPerClass)')
     .option('--split <spec>', 'train,val,test ratios like 0.8,0.1,0.1, or list ([Dataset] Split)')
     .option('--seed <n>', 'split seed ([Dataset] Seed)')
+    .option('--resplit', 'split every video again, instead of keeping the split each source video had in the earlier build in --out')
     .option('--format <list>', 'folder, mmaction, webdataset, manifest; comma-separated or repeated ([Dataset] Formats)', collect)
     .option('--no-dedup', 'keep near-duplicate clips ([Dataset] Dedup)')
     .option('--dedup-threshold <bits>', 'mean differing bits per frame for a duplicate ([Dataset] DedupThreshold)')
@@ -157,6 +161,7 @@ export function registerDataset(program: Command): void {
           ...(flags.dedup === false ? { dedup: false } : {}),
           ...(flags.dedupThreshold !== undefined ? { dedupThreshold: flags.dedupThreshold } : {}),
           ...(flags.shardSize !== undefined ? { shardSize: flags.shardSize } : {}),
+          ...(flags.resplit ? { resplit: true } : {}),
         };
         let report: Awaited<ReturnType<typeof app.buildDataset>>;
         try {

@@ -70,6 +70,22 @@ export interface SplitInput {
    * share it. Videos sharing a source go to one split together.
    */
   source?: string | undefined;
+  /**
+   * The split the video's source had in an earlier build of the same dataset folder: the source keeps it, so a
+   * model trained on that build is never tested on its own training videos in this one. A list row's own split
+   * column still wins.
+   */
+  earlier?: SplitName | undefined;
+}
+
+/** The unit of assignment a video belongs to: its source when it has one, else the video alone. */
+export function splitGroupKey(v: Pick<SplitInput, 'videoId' | 'source'>): string {
+  return v.source ? `source:${v.source}` : `video:${v.videoId}`;
+}
+
+/** The split holding most of the counted clips; ties go to the first in SPLITS order. */
+export function mostClips(counts: Readonly<Record<SplitName, number>>): SplitName {
+  return SPLITS.reduce((best, s) => (counts[s] > counts[best] ? s : best), SPLITS[0]!);
 }
 
 /**
@@ -78,7 +94,9 @@ export interface SplitInput {
  * taken in a seeded order and each given to the split furthest below its share of that label's clips (a source
  * whose videos have several labels counts under the one with most clips). With `list`, a recognised list split
  * wins, a video without one goes where the listed videos of its source went (the split with most of their clips),
- * and the other videos are split by the fallback ratios.
+ * and the other videos are split by the fallback ratios. A source whose videos carry an `earlier` split keeps it
+ * (the one of most clips, should they differ), and its clips count towards that split's share of its label: only
+ * sources new to the dataset are dealt out, to the splits furthest below their share.
  */
 export function assignSplits(videos: readonly SplitInput[], spec: SplitSpec, seed: number): Map<string, SplitName> {
   const out = new Map<string, SplitName>();
@@ -97,24 +115,40 @@ export function assignSplits(videos: readonly SplitInput[], spec: SplitSpec, see
   const rest: SplitInput[] = [];
   for (const v of unlisted) {
     const listed = v.source ? listedOfSource.get(v.source) : undefined;
-    if (listed) out.set(v.videoId, SPLITS.reduce((best, s) => (listed[s] > listed[best] ? s : best), SPLITS[0]!));
+    if (listed) out.set(v.videoId, mostClips(listed));
     else rest.push(v);
   }
   const ratios = spec.kind === 'ratio' ? spec.ratios : spec.fallback;
   // a source of one video keeps that video's id as its key: the seeded order of such videos is as it always was
-  const sources = [...groupBy(rest, (v) => (v.source ? `source:${v.source}` : `video:${v.videoId}`)).values()].map((videos) => {
+  const sources = [...groupBy(rest, splitGroupKey).values()].map((videos) => {
     const perLabel = new Map<string, number>();
-    for (const v of videos) perLabel.set(v.label, (perLabel.get(v.label) ?? 0) + v.clips);
+    const earlier: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
+    let kept = false;
+    for (const v of videos) {
+      perLabel.set(v.label, (perLabel.get(v.label) ?? 0) + v.clips);
+      if (v.earlier) {
+        kept = true;
+        earlier[v.earlier] += v.clips;
+      }
+    }
     const label = [...perLabel.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
-    return { key: videos.length === 1 ? videos[0]!.videoId : `source:${videos[0]!.source}`, label, videos, clips: videos.reduce((n, v) => n + v.clips, 0) };
+    const key = videos.length === 1 ? videos[0]!.videoId : `source:${videos[0]!.source}`;
+    return { key, label, videos, clips: videos.reduce((n, v) => n + v.clips, 0), kept: kept ? mostClips(earlier) : null };
   });
   for (const group of groupBy(sources, (g) => g.label).values()) {
+    const have: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
+    let total = 0;
+    for (const v of group) {
+      if (!v.kept) continue;
+      total += v.clips;
+      have[v.kept] += v.clips;
+      for (const member of v.videos) out.set(member.videoId, v.kept);
+    }
     const ordered = group
+      .filter((v) => !v.kept)
       .map((v) => ({ v, rank: seededRank(seed, v.key) }))
       .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0))
       .map((x) => x.v);
-    const have: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
-    let total = 0;
     for (const v of ordered) {
       total += v.clips;
       let best: SplitName = 'train';

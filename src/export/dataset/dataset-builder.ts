@@ -6,7 +6,7 @@ import { labelDirName, labelFolderClash, sourceVideoKey } from './clip-labels.js
 import { batchArgs, batchClips, canCopy, copyArgs, copyRange, encodeArgs, inputSeekSec, outputFrames, seekSec, videoPackets, type PacketIndex } from './clip-encoder.js';
 import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
 import { describeLabelSource, planClips } from './clip-planner.js';
-import { assignSplits, capPerClass, withSplits, type SplitInput } from './clip-splitter.js';
+import { assignSplits, capPerClass, mostClips, splitGroupKey, withSplits, type SplitInput } from './clip-splitter.js';
 import { DatasetJournal, type JournalEntry } from './dataset-journal.js';
 import {
   SPLITS,
@@ -18,7 +18,9 @@ import {
   type DuplicateRemoval,
   type PlannedClip,
   type SkippedVideo,
+  type SplitHistory,
   type SplitName,
+  type SplitSpec,
 } from './dataset-types.js';
 import { writeFileAtomic, writeKineticsCsv, writeLabelMap, writeMmactionLists, writeWebDataset } from './dataset-writers.js';
 
@@ -57,6 +59,12 @@ export interface DatasetManifest {
   duplicates: DuplicateRemoval[];
   skipped: SkippedVideo[];
   failed: DatasetReport['failed'];
+  /**
+   * How the splits relate to the earlier build, and the split of every source video dealt out in this folder
+   * since it was last re-split (by splitGroupKey), also of those that have left: one that comes back returns to
+   * its split. Absent in datasets built before splits were kept.
+   */
+  splits?: SplitHistory & { sources: Record<string, SplitName> };
 }
 
 export function videodexVersion(): string {
@@ -104,18 +112,23 @@ function removeEmptyDirs(dir: string, stopAt: string): void {
 }
 
 /**
- * The output files (relative) an earlier build listed in the folder's dataset.json, inside the folder and outside
- * its work folder; none for a new or empty folder, or one an interrupted first build left.
+ * The earlier build in the folder: its manifest (the one a stopped rebuild set aside, if any), and the output
+ * files (relative) it listed, inside the folder and outside its work folder. None for a new or empty folder, or
+ * one an interrupted first build left.
  * @throws ConfigError when the folder holds other files (a build would overwrite them without a word), or is a file.
  */
-function earlierBuildFiles(outDir: string, workDir: string): string[] {
-  if (!existsSync(outDir)) return [];
+function earlierBuild(outDir: string, workDir: string): { files: string[]; manifest: Partial<DatasetManifest> | null } {
+  if (!existsSync(outDir)) return { files: [], manifest: null };
   if (!statSync(outDir).isDirectory()) throw new ConfigError(`dataset build: ${outDir} is a file, not a folder: -o names the dataset folder`);
   let files: unknown = null;
+  let manifest: Partial<DatasetManifest> | null = null;
   for (const manifestFile of [path.join(outDir, MANIFEST), path.join(workDir, REBUILDING)]) {
     try {
       const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as Partial<DatasetManifest>;
-      if (m.format === 'videodex-dataset') files = m.files;
+      if (m.format === 'videodex-dataset') {
+        files = m.files;
+        manifest = m;
+      }
       break;
     } catch {
       // no such file, or not ours
@@ -125,13 +138,73 @@ function earlierBuildFiles(outDir: string, workDir: string): string[] {
     if (!existsSync(workDir) && readdirSync(outDir).length > 0) {
       throw new ConfigError(`dataset build: ${outDir} holds other files and no videodex dataset: choose a new or empty folder, or a dataset folder to build again`);
     }
-    return [];
+    return { files: [], manifest };
   }
-  return files.filter((f): f is string => {
+  const inFolder = files.filter((f): f is string => {
     if (typeof f !== 'string') return false;
     const abs = path.resolve(outDir, f);
     return abs.startsWith(outDir + path.sep) && !abs.startsWith(workDir + path.sep) && abs !== path.join(outDir, MANIFEST);
   });
+  return { files: inFolder, manifest };
+}
+
+const isSplit = (s: unknown): s is SplitName => typeof s === 'string' && (SPLITS as readonly string[]).includes(s);
+
+/**
+ * The splits an earlier build dealt out: by splitGroupKey (its memory of every source, else its clips' sources),
+ * and by video id (its clips and the clips it removed as duplicates: a video whose file moved keeps its id).
+ * Where one key had clips in several splits (a build from before sources were grouped), the split of most clips.
+ */
+function earlierSplits(m: Partial<DatasetManifest> | null): { bySource: Map<string, SplitName>; byVideo: Map<string, SplitName>; inClips: Set<string> } {
+  const bySource = new Map<string, SplitName>();
+  const byVideo = new Map<string, SplitName>();
+  const inClips = new Set<string>();
+  if (!m) return { bySource, byVideo, inClips };
+  const count = (tally: Map<string, Record<SplitName, number>>, key: string, split: SplitName) => {
+    (tally.get(key) ?? tally.set(key, emptyPerSplit()).get(key)!)[split]++;
+  };
+  const sourceTally = new Map<string, Record<SplitName, number>>();
+  const videoTally = new Map<string, Record<SplitName, number>>();
+  for (const c of Array.isArray(m.clips) ? m.clips : []) {
+    if (!isSplit(c?.split) || typeof c.videoId !== 'string') continue;
+    const source = typeof c.source === 'string' ? sourceVideoKey(c.source, c.youtubeId ?? null) || undefined : undefined;
+    const key = splitGroupKey({ videoId: c.videoId, source });
+    inClips.add(key);
+    count(sourceTally, key, c.split);
+    count(videoTally, c.videoId, c.split);
+  }
+  for (const d of Array.isArray(m.duplicates) ? m.duplicates : []) {
+    if (isSplit(d?.split) && typeof d.videoId === 'string') count(videoTally, d.videoId, d.split);
+  }
+  const remembered = m.splits?.sources;
+  if (remembered && typeof remembered === 'object') for (const [key, split] of Object.entries(remembered)) if (isSplit(split)) bySource.set(key, split);
+  for (const [key, tally] of sourceTally) if (!bySource.has(key)) bySource.set(key, mostClips(tally));
+  for (const [id, tally] of videoTally) byVideo.set(id, mostClips(tally));
+  return { bySource, byVideo, inClips };
+}
+
+function splitRatios(spec: SplitSpec): Record<SplitName, number> {
+  return spec.kind === 'list' ? spec.fallback : spec.ratios;
+}
+
+/** A split spec as `--split` takes it. */
+function splitText(spec: SplitSpec): string {
+  const ratios = SPLITS.map((s) => Number(splitRatios(spec)[s].toFixed(4))).join(',');
+  return spec.kind === 'list' ? `list:${ratios}` : ratios;
+}
+
+/**
+ * False when the earlier build surely split by other ratios or seed. One it cannot read (hand-edited, foreign)
+ * counts as the same: keeping its splits is the choice that cannot leak.
+ */
+function sameSplitSettings(earlier: Partial<DatasetManifest['options']> | undefined, options: DatasetOptions): boolean {
+  const spec = earlier?.split as Partial<SplitSpec> | undefined;
+  if (spec?.kind !== 'ratio' && spec?.kind !== 'list') return true;
+  const ratios = spec.kind === 'ratio' ? (spec as { ratios?: Record<SplitName, number> }).ratios : (spec as { fallback?: Record<SplitName, number> }).fallback;
+  if (!ratios || !SPLITS.every((s) => typeof ratios[s] === 'number')) return true;
+  if (spec.kind !== options.split.kind) return false;
+  if (!SPLITS.every((s) => Math.abs(ratios[s] - splitRatios(options.split)[s]) < 1e-9)) return false;
+  return typeof earlier?.seed !== 'number' || earlier.seed === options.seed;
 }
 
 /**
@@ -200,7 +273,20 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
   const t0 = Date.now();
   const outDir = path.resolve(options.outDir);
   const workDir = path.join(outDir, WORK_DIR);
-  const previousFiles = earlierBuildFiles(outDir, workDir);
+  const earlier = earlierBuild(outDir, workDir);
+  const previousFiles = earlier.files;
+  const before = earlierSplits(earlier.manifest);
+  const resplit = options.resplit === true;
+  // Kept splits with new ratios or seed would match neither the old split nor the new one, and splitting again
+  // moves videos between train and test under a model trained on the earlier build: the user says which.
+  if (!resplit && before.bySource.size + before.byVideo.size > 0 && !sameSplitSettings(earlier.manifest?.options, options)) {
+    const was = earlier.manifest!.options!;
+    throw new ConfigError(
+      `dataset build: ${outDir} was split with --split ${splitText(was.split!)} --seed ${was.seed ?? '?'}, this build asks --split ${splitText(options.split)} --seed ${options.seed}: ` +
+        'each source video keeps its split from the earlier build, so new ratios or seed would reach only new videos; add --resplit to split every video again ' +
+        '(a model trained on the earlier build must then not be tested on this one), or build into a new folder',
+    );
+  }
   const progress = deps.onProgress ?? (() => {});
   const log = deps.logger;
 
@@ -249,11 +335,14 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
   if (existsSync(path.join(outDir, MANIFEST))) renameSync(path.join(outDir, MANIFEST), path.join(workDir, REBUILDING));
   const clipsPerVideo = new Map<string, number>();
   for (const c of planned) clipsPerVideo.set(c.videoId, (clipsPerVideo.get(c.videoId) ?? 0) + 1);
-  const splits = assignSplits(
-    splitInputs.filter((s) => clipsPerVideo.has(s.videoId)).map((s) => ({ ...s, clips: clipsPerVideo.get(s.videoId)! })),
-    options.split,
-    options.seed,
-  );
+  const toSplit = splitInputs
+    .filter((s) => clipsPerVideo.has(s.videoId))
+    .map((s) => {
+      const had = before.bySource.get(splitGroupKey(s)) ?? before.byVideo.get(s.videoId);
+      return { ...s, clips: clipsPerVideo.get(s.videoId)!, ...(had ? { earlier: had } : {}) };
+    });
+  const splits = assignSplits(resplit ? toSplit.map(({ earlier: _e, ...s }) => s) : toSplit, options.split, options.seed);
+  const splitHistory = historyOf(toSplit, splits, before, earlier.manifest, resplit);
   const assigned = withSplits(planned, splits);
   const byId = new Map(assigned.map((c) => [c.id, c]));
 
@@ -551,7 +640,7 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
   const manifestFile = path.join(outDir, MANIFEST);
   files.push(manifestFile);
   const rel = (f: string) => path.relative(outDir, f).split(path.sep).join('/');
-  const { outDir: _omit, ...optionsForManifest } = options;
+  const { outDir: _omit, resplit: _resplit, ...optionsForManifest } = options;
   const manifest: DatasetManifest = {
     format: 'videodex-dataset',
     formatVersion: 1,
@@ -567,6 +656,7 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
     duplicates,
     skipped,
     failed,
+    splits: splitHistory,
   };
   writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   rmSync(path.join(workDir, REBUILDING), { force: true });
@@ -594,6 +684,50 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
     skipped,
     failed,
     files: files.map(rel),
+    splits: summary(splitHistory),
     ms: Date.now() - t0,
   };
+}
+
+function summary(h: SplitHistory & { sources: Record<string, SplitName> }): SplitHistory {
+  const { sources: _sources, ...rest } = h;
+  return rest;
+}
+
+/**
+ * The split history of this build: per source video (splitGroupKey), whether it kept its earlier split, moved,
+ * is new or left; and the memory of every source's split, those that left included (forgotten on a re-split).
+ */
+function historyOf(
+  inputs: ReadonlyArray<SplitInput & { earlier?: SplitName }>,
+  splits: ReadonlyMap<string, SplitName>,
+  before: ReturnType<typeof earlierSplits>,
+  earlierManifest: Partial<DatasetManifest> | null,
+  resplit: boolean,
+): SplitHistory & { sources: Record<string, SplitName> } {
+  const groups = new Map<string, { now: Record<SplitName, number>; had: SplitName | undefined }>();
+  for (const v of inputs) {
+    const key = splitGroupKey(v);
+    const g = groups.get(key) ?? groups.set(key, { now: emptyPerSplit(), had: undefined }).get(key)!;
+    g.now[splits.get(v.videoId) ?? 'train'] += v.clips;
+    g.had ??= v.earlier;
+  }
+  const sources: Record<string, SplitName> = {};
+  if (!resplit) for (const [key, split] of before.bySource) if (!groups.has(key)) sources[key] = split;
+  let kept = 0;
+  let moved = 0;
+  let added = 0;
+  for (const [key, g] of groups) {
+    const now = mostClips(g.now);
+    sources[key] = now;
+    if (!g.had) added++;
+    else if (g.had === now) kept++;
+    else moved++;
+  }
+  const left = [...before.inClips].filter((key) => !groups.has(key)).length;
+  // sorted: a rebuild of the same videos writes the same dataset.json, whatever order the store returned them in
+  const sorted = Object.fromEntries(Object.entries(sources).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const hadAny = before.bySource.size + before.byVideo.size > 0;
+  const earlierBuild = hadAny && typeof earlierManifest?.createdAt === 'string' ? earlierManifest.createdAt : null;
+  return { mode: !hadAny ? 'new' : resplit ? 'resplit' : 'kept', earlierBuild, kept, moved, added, left, sources: sorted };
 }

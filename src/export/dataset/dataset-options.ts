@@ -111,6 +111,8 @@ export interface DatasetFlags {
   /** Bytes, or a size like `512M`. */
   shardSize?: string | number;
   concurrency?: number;
+  /** Split every video again instead of keeping the earlier build's splits (see DatasetOptions.resplit). */
+  resplit?: boolean;
 }
 
 /**
@@ -187,5 +189,6 @@ export function datasetOptions(config: Config, outDir: string, flags: DatasetFla
     dedup: { enabled: flagOr(config, flags, 'dedup'), threshold: flagOr(config, flags, 'dedupThreshold'), frames: d.DedupFrames },
     shardSize: flagOr(config, flags, 'shardSize'),
     concurrency: Math.max(1, concurrency),
+    ...(flags.resplit ? { resplit: true } : {}),
   };
 }

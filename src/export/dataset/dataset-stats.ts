@@ -4,7 +4,7 @@ import { AppError } from '../../core/index.js';
 import { sourceVideoKey } from './clip-labels.js';
 import { hashDistance } from './clip-dhash.js';
 import { MANIFEST, type DatasetManifest } from './dataset-builder.js';
-import { SPLITS, type DuplicateRemoval, type SplitName } from './dataset-types.js';
+import { SPLITS, type DuplicateRemoval, type SplitHistory, type SplitName } from './dataset-types.js';
 
 export interface DatasetStats {
   dir: string;
@@ -31,6 +31,19 @@ export interface DatasetStats {
   damagedFiles: string[];
   skippedVideos: number;
   failedClips: number;
+  /** Whether the build kept the earlier build's splits, and how many source videos kept, moved, came and left; null for a dataset built before splits were kept. */
+  splits: SplitHistory | null;
+}
+
+/** One line on where a build's splits came from, or null for a first build. */
+export function splitHistoryLine(h: SplitHistory): string | null {
+  if (h.mode === 'new') return null;
+  const counts = `${h.kept} source videos kept their split, ${h.moved} moved, ${h.added} new, ${h.left} left`;
+  const when = h.earlierBuild ?? 'unknown';
+  if (h.mode === 'kept') return `splits kept from the build of ${when}: ${counts}`;
+  // the one fact about a re-split that a user evaluating models across versions must not miss
+  const warning = h.moved > 0 ? '; a model trained on the earlier build must not be tested on this one' : '';
+  return `splits made again (--resplit) over the build of ${when}: ${counts}${warning}`;
 }
 
 export function readManifest(dir: string): DatasetManifest {
@@ -118,6 +131,7 @@ export function datasetStats(dir: string, options: { histogramBinSec?: number } 
     damagedFiles,
     skippedVideos: m.skipped.length,
     failedClips: m.failed.length,
+    splits: m.splits ? { mode: m.splits.mode, earlierBuild: m.splits.earlierBuild, kept: m.splits.kept, moved: m.splits.moved, added: m.splits.added, left: m.splits.left } : null,
   };
 }
 
@@ -151,6 +165,7 @@ export function formatDatasetStats(s: DatasetStats): string {
   lines.push(`duplicates removed at build: ${s.duplicatesRemoved.length} (${cross} across splits, ${s.duplicatesRemoved.length - cross} within a split)`);
   for (const d of s.duplicatesRemoved.slice(0, 20)) lines.push(`  ${d.clip} (${d.split}) ~ ${d.duplicateOf} (${d.duplicateOfSplit}), ${d.distance} bits`);
   if (s.duplicatesRemoved.length > 20) lines.push(`  ... ${s.duplicatesRemoved.length - 20} more in dataset.json`);
+  if (s.splits) lines.push(splitHistoryLine(s.splits) ?? 'splits: first build in this folder, none kept from an earlier one');
   if (s.missingFiles.length > 0) lines.push(`missing files: ${s.missingFiles.length} (first: ${s.missingFiles[0]})`);
   if (s.damagedFiles.length > 0) lines.push(`files not the size dataset.json gives: ${s.damagedFiles.length} (first: ${s.damagedFiles[0]})`);
   if (s.skippedVideos > 0 || s.failedClips > 0) lines.push(`skipped videos: ${s.skippedVideos}, failed clips: ${s.failedClips} (see dataset.json)`);

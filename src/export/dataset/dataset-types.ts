@@ -47,6 +47,11 @@ export interface DatasetOptions {
   shardSize: number;
   /** Clips encoded at once ([Concurrency] Cpu). */
   concurrency: number;
+  /**
+   * Split every video again, as into a new folder, instead of keeping the split each source video had in the
+   * earlier build there. An act of this build, not a setting: not kept in dataset.json's options.
+   */
+  resplit?: boolean;
 }
 
 /** A clip the planner chose, before splitting. */
@@ -145,6 +150,25 @@ export interface DatasetProgress {
   total: number;
 }
 
+/** How a build's splits relate to the earlier build in its folder (`splits` in dataset.json). */
+export interface SplitHistory {
+  /**
+   * `new`: no earlier build had clips to keep; `kept`: each source video of the earlier build kept its split and
+   * only new ones were dealt out; `resplit`: every video was split again (`--resplit`).
+   */
+  mode: 'new' | 'kept' | 'resplit';
+  /** When the earlier build was made (its `createdAt`), or null. */
+  earlierBuild: string | null;
+  /** Source videos of this build in the split they had before. */
+  kept: number;
+  /** Source videos of this build in another split than before: by a list row's split column, or re-split. */
+  moved: number;
+  /** Source videos new to the dataset, dealt out by this build. */
+  added: number;
+  /** Source videos of the earlier build not in this one (removed from the library, or no longer matched). */
+  left: number;
+}
+
 export interface DatasetReport {
   outDir: string;
   videos: number;
@@ -159,5 +183,6 @@ export interface DatasetReport {
   /** Clips that could not be cut: the video's id and display name (file name or title), and why. */
   failed: Array<{ clip: string; videoId: string; name: string; error: string }>;
   files: string[];
+  splits: SplitHistory;
   ms: number;
 }

@@ -1,6 +1,6 @@
 export { buildDataset, videodexVersion, MANIFEST, WORK_DIR, CLIP_ENCODER_VERSION } from './dataset-builder.js';
 export type { DatasetDeps, DatasetManifest } from './dataset-builder.js';
-export { datasetStats, formatDatasetStats, readManifest } from './dataset-stats.js';
+export { datasetStats, formatDatasetStats, readManifest, splitHistoryLine } from './dataset-stats.js';
 export type { DatasetStats } from './dataset-stats.js';
 export { datasetOptions, parseClipMode, parseFormats, parseLabelSource, parseSeconds, parseSplit } from './dataset-options.js';
 export type { DatasetFlags } from './dataset-options.js';
