@@ -303,6 +303,21 @@ describe('dHash and duplicates', () => {
     ]);
   });
 
+  it('keeps the earlier build\'s clip when a new video in another split is a near-copy of it (a model trained on that build saw it)', () => {
+    const h = (b: number) => Uint8Array.from([b, 1, 2, 3, 4, 5, 6, 7]);
+    const items = [
+      { clip: clip('old', 'OLD', 'x', 'train'), hash: h(0b1111_0000) },
+      { clip: clip('new', 'NEW', 'x', 'test'), hash: h(0b1111_0001) },
+    ];
+    // a first build: a tie keeps the test clip (evaluation splits matter more)
+    expect(findDuplicates(items, 2).map((r) => [r.clip, r.duplicateOf])).toEqual([['old', 'new']]);
+    // building again: the train clip was in the earlier build, so the new test copy goes
+    expect(findDuplicates(items, 2, (c) => c.videoId === 'OLD').map((r) => [r.clip, r.duplicateOf, r.crossSplit])).toEqual([['new', 'old', true]]);
+    // even when new copies outnumber it
+    const more = [...items, { clip: clip('new2', 'NEW2', 'x', 'test'), hash: h(0b1111_0011) }];
+    expect(findDuplicates(more, 2, (c) => c.videoId === 'OLD').map((r) => r.clip).sort()).toEqual(['new', 'new2']);
+  });
+
   it('removes a clip only within the threshold of one kept, of another video: not at the far end of a chain, nor for its own video', () => {
     const frame = (bits: number) => Uint8Array.from([(1 << bits) - 1, 0, 0, 0, 0, 0, 0, 0]); // `bits` ones in a row
     const items = [

@@ -72,12 +72,13 @@ const PROTECT: Record<SplitName, number> = { test: 3, val: 2, train: 1 };
 
 /**
  * Near-duplicate clips of different source videos (mean distance <= threshold bits per frame), grouped
- * transitively. In each group one split is kept (the one holding most members, ties to test, then val); its
+ * transitively. In each group one split is kept (the one holding most members, ties to test, then val; counting
+ * only the members `fromEarlierBuild` names when there are any); its
  * clips, then the others', are kept one by one unless within the threshold of a clip of another video kept
  * before: so a clip in another split goes when it would leak, a same-split copy when it repeats one, and no
  * clip goes for a chain alone. Pairwise comparison: fine for tens of thousands of clips.
  */
-export function findDuplicates(items: readonly HashedClip[], threshold: number): DuplicateRemoval[] {
+export function findDuplicates(items: readonly HashedClip[], threshold: number, fromEarlierBuild: (clip: AssignedClip) => boolean = () => false): DuplicateRemoval[] {
   const n = items.length;
   const parent = Int32Array.from({ length: n }, (_, i) => i);
   const find = (i: number): number => {
@@ -113,14 +114,17 @@ export function findDuplicates(items: readonly HashedClip[], threshold: number):
   const cross: DuplicateRemoval[] = [];
   const same: DuplicateRemoval[] = [];
   for (const members of groups.values()) {
+    // Clips the earlier build in this folder already had, in the split they had, decide first: a model trained
+    // on that build has seen them, so a new near-copy in another split is what must go, not they.
+    const earlier = members.filter((m) => fromEarlierBuild(items[m]!.clip));
     const counts = new Map<SplitName, number>();
-    for (const m of members) counts.set(items[m]!.clip.split, (counts.get(items[m]!.clip.split) ?? 0) + 1);
+    for (const m of earlier.length > 0 ? earlier : members) counts.set(items[m]!.clip.split, (counts.get(items[m]!.clip.split) ?? 0) + 1);
     const keptSplit = [...counts.entries()].sort((x, y) => y[1] - x[1] || PROTECT[y[0]] - PROTECT[x[0]])[0]![0];
-    // The kept split's clips first, then the others, each by id. A clip goes only when a clip kept before it, of
-    // another video, is within the threshold: a group joins clips through others, and a clip at the far end of a
-    // chain (or of the same video as the one kept) is no duplicate of it.
-    const inKeptFirst = (m: number) => (items[m]!.clip.split === keptSplit ? 0 : 1);
-    const order = [...members].sort((x, y) => inKeptFirst(x) - inKeptFirst(y) || (items[x]!.clip.id < items[y]!.clip.id ? -1 : 1));
+    // The kept split's clips first (the earlier build's before new ones), then the others, each by id. A clip goes
+    // only when a clip kept before it, of another video, is within the threshold: a group joins clips through
+    // others, and a clip at the far end of a chain (or of the same video as the one kept) is no duplicate of it.
+    const rank = (m: number) => (items[m]!.clip.split === keptSplit ? 0 : 2) + (earlier.includes(m) ? 0 : 1);
+    const order = [...members].sort((x, y) => rank(x) - rank(y) || (items[x]!.clip.id < items[y]!.clip.id ? -1 : 1));
     const keepers: number[] = [];
     for (const m of order) {
       const c = items[m]!.clip;

@@ -571,7 +571,9 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
       const e = results.get(c.id);
       if (e?.hash) hashed.push({ clip: c, hash: Uint8Array.from(Buffer.from(e.hash, 'hex')) });
     }
-    duplicates = findDuplicates(hashed, options.dedup.threshold);
+    // clips the earlier build had in the split they keep now: a new near-copy in another split goes, not they
+    const hadClip = new Set(resplit ? [] : (Array.isArray(earlier.manifest?.clips) ? earlier.manifest.clips : []).map((c) => `${c?.videoId}\u0000${c?.split}`));
+    duplicates = findDuplicates(hashed, options.dedup.threshold, (c) => hadClip.has(`${c.videoId}\u0000${c.split}`));
     for (const d of duplicates) {
       const e = results.get(d.clip)!;
       const parked = path.join(WORK_DIR, 'duplicates', `${d.clip}.mp4`).split(path.sep).join('/');
