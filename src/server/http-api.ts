@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
 import { AppError, QueryError, describeError, type Video } from '../core/index.js';
 import { MAX_OFFSET, type SearchQuery, type SortKey, type VideoStore } from '../store/index.js';
 import { WEB_PAGE } from './web-page.js';
@@ -189,6 +190,9 @@ export function isLoopback(address: string): boolean {
   return a === 'localhost' || a === '::1' || a === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
 }
 
+/** CSP source of the web page's inline script (a hash of its text, so an edit of the page cannot forget it). */
+const PAGE_SCRIPT_HASH = `'sha256-${createHash('sha256').update(/<script>([\s\S]*?)<\/script>/.exec(WEB_PAGE)![1]!).digest('base64')}'`;
+
 /**
  * The HTTP API and the web page over one store. Only paths that records name are ever served: a request can
  * never choose a file.
@@ -217,6 +221,26 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
       await next();
     });
   }
+
+  api.use(
+    secureHeaders({
+      // The page's one inline script by its hash, nothing else: a title or tag that got past the page's
+      // text-only insertion could still not run as script, nor load from or send to another origin.
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: [PAGE_SCRIPT_HASH],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'self'"],
+      },
+      // keyframes and videos stay embeddable by the user's own pages on another port (an <img> needs no CORS)
+      crossOriginResourcePolicy: false,
+      // plain HTTP on a loopback address: HSTS belongs to a TLS proxy in front, if any
+      strictTransportSecurity: false,
+    }),
+  );
 
   api.get('/', (c) => c.html(WEB_PAGE));
   api.get('/api/health', async (c) => c.json({ ok: true, backend: store.kind, videos: await store.count() }));

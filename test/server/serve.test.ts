@@ -32,6 +32,25 @@ describe('videodex serve', () => {
     expect(await (await fetch(`${base}/api/health`)).json()).toMatchObject({ ok: true, backend: 'sqlite', videos: 2 });
   });
 
+  it('sends security headers: a CSP allowing the page\'s own script by hash and nothing from elsewhere, nosniff, no HSTS', async () => {
+    const page = await fetch(`${base}/`);
+    const html = await page.text();
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+    const { createHash } = await import('node:crypto');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain(`script-src 'sha256-${createHash('sha256').update(script).digest('base64')}'`);
+    expect(csp).toMatch(/default-src 'self'/);
+    expect(csp).toMatch(/object-src 'none'/);
+    expect(csp).toMatch(/frame-ancestors 'self'/);
+    expect(csp).not.toMatch(/script-src[^;]*'unsafe-inline'/);
+    for (const r of [page, await fetch(`${base}/api/search?q=beach`), await fetch(`${base}/api/videos/${ids[0]}/contact-sheet`)]) {
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('strict-transport-security')).toBeNull();
+      // the user's own pages on another port may show keyframes and videos
+      expect(r.headers.get('cross-origin-resource-policy')).toBeNull();
+    }
+  });
+
   it('searches with the query language and returns summaries, facets and thumbnails', async () => {
     expect(ids).toHaveLength(2);
     const all = await (await fetch(`${base}/api/search?q=`)).json();
