@@ -263,6 +263,9 @@ describe('backoff and rate limit', () => {
     const vlm = new ReliableVlm(fakeClient, new RateLimiter(60), { retries: 4, baseDelayMs: 1000, maxDelayMs: 8000, maxRetryAfterMs: 30_000 }, () => 1);
     expect(vlm.delayFor(1, new ModelError('x', { retryAfterMs: 2500 }))).toBe(2500);
     expect(vlm.delayFor(1, new ModelError('x', { retryAfterMs: 99_000 }))).toBe(30_000);
+    // a Retry-After of 0 (or a date past) is the least wait, not a retry at once: the backoff still holds
+    expect(vlm.delayFor(1, new ModelError('x', { retryAfterMs: 0 }))).toBe(1000);
+    expect(vlm.delayFor(3, new ModelError('x', { retryAfterMs: 0 }))).toBe(4000);
     expect(vlm.delayFor(1, new ModelError('x'))).toBe(1000);
     expect(vlm.delayFor(3, new ModelError('x'))).toBe(4000);
     expect(vlm.delayFor(9, new ModelError('x'))).toBe(8000);

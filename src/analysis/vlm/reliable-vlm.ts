@@ -65,12 +65,17 @@ export class ReliableVlm {
     return this.client.endpointLabel;
   }
 
-  /** The delay before retry number `retry` (1-based): Retry-After when given, else backoff with full jitter. */
+  /**
+   * The delay before retry number `retry` (1-based): backoff with jitter, or the Retry-After when it asks for
+   * longer. A Retry-After is the least wait: one of 0 (or a date already past) retried at once, and a server
+   * that kept saying so used up every retry within milliseconds.
+   */
   delayFor(retry: number, err: ModelError): number {
-    if (err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, this.policy.maxRetryAfterMs);
     const ceiling = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (retry - 1));
     // Half fixed, half random: spreads workers apart without ever retrying at once.
-    return ceiling / 2 + (this.random() * ceiling) / 2;
+    const backoff = ceiling / 2 + (this.random() * ceiling) / 2;
+    if (err.retryAfterMs !== undefined) return Math.min(Math.max(err.retryAfterMs, backoff), this.policy.maxRetryAfterMs);
+    return backoff;
   }
 
   /** Sends the request, retrying what may succeed later. Never throws: the outcome says what happened. */

@@ -33,7 +33,7 @@ export const QwenVL = {
   MaxOutputTokens: int(512, { min: 1, max: 32768 }, 'Most tokens in an answer.'),
   TimeoutSec: num(120, { min: 0.05, max: 3600 }, 'Per-request timeout in seconds.'),
   Retries: int(4, { min: 0, max: 20 }, 'Retries on 429, 5xx, PAI-EAS 450 (queue full), timeouts and dropped connections (never on 400, 401, 403).'),
-  BackoffMs: int(1000, { min: 0, max: 600_000 }, 'First retry delay; doubles each retry (with jitter, at most 60 s). A Retry-After header from the server wins, up to 300 s (a longer one fails the call at once).'),
+  BackoffMs: int(1000, { min: 0, max: 600_000 }, 'First retry delay; doubles each retry (with jitter, at most 60 s). A Retry-After header from the server asking for longer wins, up to 300 s (a longer one fails the call at once).'),
   RequestsPerMinute: int(60, { min: 1, max: 1_000_000 }, 'Requests per minute to one endpoint, shared by every worker in the process.'),
   VideoInput: oneOf(
     ['frames', 'images', 'url'] as const,
