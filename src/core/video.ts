@@ -92,6 +92,8 @@ export interface AiDescription {
   completionTokens: number;
   estimatedTokens?: number;
   framesSent: number;
+  /** The answer stopped at [QwenVL] MaxOutputTokens: the description may end mid-sentence. */
+  cutOff?: boolean;
   at: string;
 }
 

@@ -267,6 +267,17 @@ describe('describe stage: JSON templates', () => {
     expect(patch.ai!.tags).toEqual(answer.tags);
   });
 
+  it('a plain-text description cut at MaxOutputTokens is kept and says so (cutOff); a whole one does not', async () => {
+    const s = await fake();
+    s.queue(reply.cutAtMaxTokens('Colour bars and a moving gradient, with a'), reply.text('Colour bars and a moving gradient.'));
+    const config = qwen(s, { MaxOutputTokens: 16 });
+    const cut = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, t.dir));
+    expect(cut.ai).toMatchObject({ description: 'Colour bars and a moving gradient, with a', cutOff: true });
+    const whole = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, path.join(t.dir, 'other')));
+    expect(whole.ai!.description).toBe('Colour bars and a moving gradient.');
+    expect(whole.ai!.cutOff).toBeUndefined();
+  });
+
   it('a JSON template that requires no field does not keep an answer with none of them as an empty description', async () => {
     const dir = path.join(t.dir, 'no-required');
     mkdirSync(path.join(dir, 'templates'), { recursive: true });

@@ -333,6 +333,8 @@ export interface KeptAnswer {
   text: string;
   promptTokens: number;
   completionTokens: number;
+  /** The model stopped at MaxOutputTokens (a text answer, kept as far as it went). */
+  cutOff?: boolean;
 }
 
 /**
@@ -538,11 +540,13 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
   };
   const mainEstimate = main.visualTokens + main.textTokens;
   let answer: Answer;
+  let cutOff = false;
   if (main.template.format === 'json') {
     answer = await sendParsed(main, mainMessages, mainEstimate, (t) => parseAnswer(t, main.template.required), shapeOf(main.template.required));
   } else {
     const kept = deps.kept?.get(requestKey(main, plan));
     let text = kept ? useKept(kept) : undefined;
+    if (kept?.cutOff) cutOff = true;
     if (text === undefined) {
       const got = await send(main, await mainMessages(), 'describe', main.picks.length, mainEstimate);
       if (!withoutReasoning(got.text).trim()) {
@@ -550,7 +554,9 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
           code: 'E_MODEL_EMPTY',
         });
       }
-      deps.kept?.put(requestKey(main, plan), { text: got.text, promptTokens: got.promptTokens, completionTokens: got.completionTokens });
+      // a description cut at the token limit is still worth keeping, but the record says so
+      cutOff = got.finishReason === 'length';
+      deps.kept?.put(requestKey(main, plan), { text: got.text, promptTokens: got.promptTokens, completionTokens: got.completionTokens, ...(cutOff ? { cutOff } : {}) });
       text = got.text;
     }
     answer = { description: withoutControlChars(withoutReasoning(text)).trim() };
@@ -585,6 +591,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     completionTokens: usage.completion,
     estimatedTokens: plan.estimatedTokens,
     framesSent: plan.framesSent,
+    ...(cutOff ? { cutOff: true } : {}),
     at: now().toISOString(),
   };
   deps.kept?.clear(plan.requests.map((r) => requestKey(r, plan)));
