@@ -147,7 +147,8 @@ export async function probeVideo(ffprobe: string, file: string, options: ProbeOp
       // -count_packets demuxes the whole file (no decoding: a fraction of a second per GB read, and the hash
       // has just read it) to tell a file cut short from its header
       ['-v', 'error', '-count_packets', '-print_format', 'json', '-show_format', '-show_streams', '--', file],
-      { timeoutMs: options.timeoutMs ?? 60_000, ...(options.signal ? { signal: options.signal } : {}) },
+      // reading the whole file takes its time on slow disks: the limit grows by a second per 25 MB
+      { timeoutMs: (options.timeoutMs ?? 60_000) + Math.ceil(info.size / 25_000), ...(options.signal ? { signal: options.signal } : {}) },
     ));
   } catch (err) {
     // A tool that crashes says nothing about the file: report the crash, not a corrupt video.
