@@ -9,6 +9,7 @@ import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
 import type { InputRecord, IterateOptions, LibraryIdentity, TagUpdate, VideoStore } from '../video-store.js';
 import { rewriteAll } from '../rewrite-all.js';
+import { refuseNewerLibrary } from '../newer-library.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelsMoved, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
 import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchDoc, searchPipeline, textPrefilter, toMongoDoc, type Doc, type SearchDoc } from './mongo-query.js';
 
@@ -114,11 +115,13 @@ export class MongoStore implements VideoStore {
   }
 
   async migrate(): Promise<void> {
+    // read first: a library from a newer videodex is refused before this one changes its indexes or documents
+    const meta = await this.run('migrate', () => this.c.meta.findOne({ _id: 'index_version' }));
+    refuseNewerLibrary(this.where, 'index format', meta?.value as number | string | undefined, INDEX_VERSION);
     await this.run('migrate', async () => {
       await this.c.videos.createIndexes(indexSpecs(this.flavour));
       await this.c.inputs.createIndexes([{ key: { status: 1 }, name: 'status' }]);
     });
-    const meta = await this.run('migrate', () => this.c.meta.findOne({ _id: 'index_version' }));
     if (meta?.value === INDEX_VERSION) return;
     if (meta) {
       this.logger?.info({ from: meta.value, to: INDEX_VERSION }, 'mongodb: rebuilding search fields');

@@ -13,6 +13,7 @@ import { emptyFacets } from '../search-query.js';
 import { checkedShard, type InputRecord, type IterateOptions, type LibraryIdentity, type TagUpdate, type VideoStore } from '../video-store.js';
 import { FacetCache } from '../facet-cache.js';
 import { rewriteAll } from '../rewrite-all.js';
+import { refuseNewerLibrary } from '../newer-library.js';
 import { REPLICA_ERROR_CODE, SearchReplica, type ChangeBatch, type ChangeFeed, type FeedPosition } from '../search-replica.js';
 import {
   FACET_SIZE,
@@ -236,6 +237,13 @@ export class PostgresStore implements VideoStore, ChangeFeed {
         await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.S}`);
         await c.query(`CREATE TABLE IF NOT EXISTS ${this.S}.videodex_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
         const done = new Set((await c.query<{ version: number }>(`SELECT version FROM ${this.S}.videodex_migrations`)).rows.map((r) => r.version));
+        const shown = this.schema === 'public' ? this.where : `${this.where} schema ${this.schema}`;
+        refuseNewerLibrary(shown, 'schema', Math.max(0, ...done), Math.max(...PG_MIGRATIONS.map((m) => m.version)));
+        // the meta table is there from schema step 1 on; checked before any step runs, as the schema is
+        if (done.size > 0) {
+          const index = await c.query<{ value: string }>(`SELECT value FROM ${this.S}.videodex_meta WHERE key = 'index_version'`);
+          refuseNewerLibrary(shown, 'index format', index.rows[0]?.value, INDEX_VERSION);
+        }
         for (const m of PG_MIGRATIONS) {
           if (done.has(m.version)) continue;
           for (const sql of m.sql) await c.query(sql.replaceAll('$S', this.S));

@@ -8,6 +8,7 @@ import { emptyFacets } from '../search-query.js';
 import { checkedShard, type InputRecord, type IterateOptions, type LibraryIdentity, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore } from '../video-store.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, tagText, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { refuseNewerLibrary } from '../newer-library.js';
 import { FacetCache, type CountedMatch } from '../facet-cache.js';
 import { SqliteColumnIndex, type ColumnPage } from './sqlite-column-index.js';
 import { BACKSTOP_BYTES, WalCheckpointer, type CheckpointResult } from './wal-checkpointer.js';
@@ -242,6 +243,12 @@ export class SqliteStore implements VideoStore {
   async migrate(): Promise<void> {
     this.guard('migrate', () => {
       this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+      // before any step or reindex, so a library from a newer videodex is left exactly as it was
+      const where = `SQLite ${this.file}`;
+      refuseNewerLibrary(where, 'schema', (this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v, Math.max(...SQLITE_MIGRATIONS.map((m) => m.version)));
+      if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get()) {
+        refuseNewerLibrary(where, 'index format', (this.db.prepare("SELECT value FROM meta WHERE key = 'index_version'").get() as { value: string } | undefined)?.value, INDEX_VERSION);
+      }
       const missing = () => {
         const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
         return SQLITE_MIGRATIONS.find((m) => !done.has(m.version));
