@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError, type Video } from '../../src/core/index.js';
 import { selectedRecords, type SearchQuery, type SortKey, type VideoStore } from '../../src/store/index.js';
 import { compareBySort, facetCounts, indexFields, matches, parseQuery, planQuery, FACET_SIZE } from '../../src/store/query/index.js';
+import { MAX_NAME_CHARS } from '../../src/store/query/index-fields.js';
 import { CONTRACT_QUERIES, fixtureVideos, makeVideo } from './fixtures.js';
 
 export interface StoreHandle {
@@ -316,6 +317,32 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       expect(await allIds(store, { text: 'unicode' })).toEqual([v.id]);
       expect(await allIds(store, { text: 'tag:"emoji 🎉"' })).toEqual([v.id]);
       await store.delete(v.id);
+    });
+
+    it('stores a record whose title runs to pages; name: and sort:name see its first MAX_NAME_CHARS characters', async () => {
+      // Random words, so the name does not compress below PostgreSQL's B-tree entry limit (about 2.7 kB): such a
+      // record failed to store there, while SQLite kept it.
+      let seed = 7;
+      const word = () => ((seed = (seed * 48271) % 2147483647), `w${seed.toString(36)}`);
+      const title = `Longtitle ${Array.from({ length: 2000 }, word).join(' ')} 終わり tailword`;
+      expect(Buffer.byteLength(title)).toBeGreaterThan(8 * 1024);
+      const v = makeVideo({ n: 905, title });
+      await store.upsert(v);
+      try {
+        expect(await store.get(v.id)).toEqual(v);
+        const name = indexFields(v).name;
+        expect(Array.from(name)).toHaveLength(MAX_NAME_CHARS);
+        expect(title.toLowerCase().startsWith(name)).toBe(true);
+        expect(await allIds(store, { text: 'tailword' })).toEqual([v.id]);
+        expect(await allIds(store, { text: `name:"${name.slice(-40)}"` })).toEqual([v.id]);
+        expect(await allIds(store, { text: 'name:tailword' })).toEqual([]);
+        for (const sort of ['name-asc', 'name-desc'] as const) {
+          const expected = [...videos, v].map(indexFields).sort((a, b) => compareBySort({ sort }, a, b)).map((f) => f.id);
+          expect(await allIds(store, { text: '', sort })).toEqual(expected);
+        }
+      } finally {
+        await store.delete(v.id);
+      }
     });
 
     it('survives concurrent upserts of the same id: one whole record wins, the index agrees', async () => {

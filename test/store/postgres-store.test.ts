@@ -95,7 +95,7 @@ if (!url) {
         try {
           const schema = (store as unknown as { schema: string }).schema;
           const m = await client.query(`SELECT version FROM "${schema}".videodex_migrations`);
-          expect(m.rows.map((r) => r.version)).toEqual([1, 2, 3]);
+          expect(m.rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
           const idx = await client.query('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [schema]);
           const names = idx.rows.map((r) => r.indexname);
           expect(names).toEqual(expect.arrayContaining(['videos_tsv', 'videos_tags', 'videos_name_trgm', 'videos_xid', 'video_deletions_xid']));

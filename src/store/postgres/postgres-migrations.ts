@@ -95,6 +95,14 @@ export const PG_MIGRATIONS: PgMigration[] = [
     name: 'drop the indexes of low-cardinality filter columns',
     sql: ['videos_width', 'videos_fps', 'videos_scenes', 'videos_codec', 'videos_source_kind', 'videos_resolution'].map((i) => `DROP INDEX IF EXISTS $S.${i}`),
   },
+  {
+    // A name past about 2.7 kB does not fit a B-tree entry (videos_name): such records failed to store. Names are
+    // now kept to MAX_NAME_CHARS code points on every store (index-fields.ts); these are the ones stored before,
+    // long but compressible enough to have fitted. left() counts code points, as the cut in JavaScript does.
+    version: 4,
+    name: 'names cut to 512 characters',
+    sql: ['UPDATE $S.videos SET name = left(name, 512) WHERE length(name) > 512'],
+  },
 ];
 
 /**

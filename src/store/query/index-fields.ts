@@ -10,6 +10,21 @@ import { capIndexText, indexText, normalizeText } from './text.js';
  */
 export const INDEX_VERSION = 2;
 
+/**
+ * Characters (code points) of the name kept for `name:` and `sort:name`. PostgreSQL refuses a B-tree index entry
+ * past about 2.7 kB, so a record whose title ran to pages (a container's title tag, say) could not be stored there
+ * at all; 512 characters of up to 4 bytes always fit. The whole title is still searched as text. SQLite's schema
+ * step 10 and PostgreSQL's step 4 cut the names stored before this, the same way (`substr` and `left` count code
+ * points too).
+ */
+export const MAX_NAME_CHARS = 512;
+
+function cappedName(s: string): string {
+  if (s.length <= MAX_NAME_CHARS) return s;
+  const chars = Array.from(s);
+  return chars.length <= MAX_NAME_CHARS ? s : chars.slice(0, MAX_NAME_CHARS).join('');
+}
+
 /** The searchable text fields, strongest first, with the weights every store uses for ranking. */
 export const TEXT_FIELDS = ['title', 'tags', 'description', 'file'] as const;
 export type TextField = (typeof TEXT_FIELDS)[number];
@@ -170,7 +185,7 @@ export function indexFields(video: Video): IndexFields {
   const added = isoDate(video.createdAt) ?? new Date(0).toISOString();
   return {
     id: video.id,
-    name: normalizeText(title || fileName),
+    name: cappedName(normalizeText(title || fileName)),
     duration: m?.durationSec ?? -1,
     durationSec: m?.durationSec ?? null,
     width: m?.width ?? null,

@@ -211,4 +211,9 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
     version: 9,
     sql: `ALTER TABLE video_stages ADD COLUMN tag_state TEXT;`,
   },
+  {
+    // Names are kept to MAX_NAME_CHARS code points (index-fields.ts), as on every store; substr counts code points.
+    version: 10,
+    sql: `UPDATE videos SET name = substr(name, 1, 512) WHERE length(name) > 512;`,
+  },
 ];
