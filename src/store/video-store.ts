@@ -104,6 +104,12 @@ export interface VideoStore {
    */
   upsertMany?(videos: readonly Video[]): Promise<void>;
   /**
+   * The record as this store gives it back once written, when that is not the record itself: PostgreSQL holds
+   * no U+0000 and no lone UTF-16 surrogate (see postgres-store.ts). `db copy` compares copied records with this.
+   * Optional: the record as it is.
+   */
+  storedForm?(video: Video): Video;
+  /**
    * Writes records that differ from what was read (`before`) only in `tags`, `categories`, `extra`, `stages`
    * and `updatedAt` (what `retag` changes): the record, and of the search index only what those fields feed
    * (tag and category labels, the tag text, the failed flag), in one transaction or round trip per call where

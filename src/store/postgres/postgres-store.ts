@@ -73,17 +73,29 @@ const COLUMNS = [
   'tsv',
 ] as const;
 
+/** A UTF-16 surrogate without its other half: not a character, so not text UTF-8 (or jsonb) can hold. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** How JSON.stringify writes one (a pair is written as it is); a `\\ud8..` in the text only costs the slow path. */
+const ESCAPED_SURROGATE = /\\ud[89a-f]/i;
+const holdable = (s: string): string => s.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
+
 /**
- * The record as PostgreSQL can hold it, and its JSON. Text and jsonb cannot contain U+0000 at all, so a record
- * with one (outside text loses it on the way in, but a record written through the library API may still have
- * one) is stored without it rather than failing. Found in the JSON, which writes it as `\u0000`: the common
- * case costs one scan of a string made anyway.
+ * A value as PostgreSQL can hold it, and its JSON. Text and jsonb cannot contain U+0000 at all, so a record
+ * with one (outside text loses it on the way in, but a record written through the library API, or kept by an
+ * older SQLite library, may still have one) is stored without it rather than failing. jsonb refuses a lone
+ * surrogate's `\udXXX` escape as well (JSON.parse of a Python-written info.json can give one): it becomes U+FFFD,
+ * as any UTF-8 writer makes it. Both are found in the JSON: the common case costs one scan of a string made anyway.
  */
+function storableJson<T>(value: T): { value: T; json: string } {
+  const json = JSON.stringify(value);
+  if (!json.includes('\\u0000') && !ESCAPED_SURROGATE.test(json)) return { value, json };
+  const clean = parseJsonMappingStrings(json, holdable) as T;
+  return { value: clean, json: JSON.stringify(clean) };
+}
+
 function storable(video: Video): { video: Video; json: string } {
-  const json = JSON.stringify(video);
-  if (!json.includes('\\u0000')) return { video, json };
-  const clean = parseJsonMappingStrings(json, (s) => s.replaceAll('\u0000', '')) as Video;
-  return { video: clean, json: JSON.stringify(clean) };
+  const { value, json } = storableJson(video);
+  return { video: value, json };
 }
 
 function rowValues({ video, json }: { video: Video; json: string }): unknown[] {
@@ -294,6 +306,10 @@ export class PostgresStore implements VideoStore, ChangeFeed {
     let n = 1;
     for (let r = 0; r < rows; r++) values.push(`(${COLUMNS.map((c) => `$${n++}${CASTS[c] ?? ''}`).join(', ')})`);
     return `INSERT INTO ${this.S}.videos (${cols}) VALUES ${values.join(', ')} ${ON_CONFLICT_UPDATE}`;
+  }
+
+  storedForm(video: Video): Video {
+    return storable(video).video;
   }
 
   async upsert(video: Video): Promise<void> {
@@ -606,7 +622,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
 
   async putInput(row: InputRecord): Promise<void> {
     await this.run('put input', (c) =>
-      c.query(`INSERT INTO ${this.S}.inputs (key, status, row) VALUES ($1, $2, $3::jsonb) ON CONFLICT (key) DO UPDATE SET status = EXCLUDED.status, row = EXCLUDED.row`, [row.key, row.status, JSON.stringify(row)]),
+      c.query(`INSERT INTO ${this.S}.inputs (key, status, row) VALUES ($1, $2, $3::jsonb) ON CONFLICT (key) DO UPDATE SET status = EXCLUDED.status, row = EXCLUDED.row`, [holdable(row.key), row.status, storableJson(row).json]),
     );
   }
 
