@@ -156,7 +156,8 @@ describe('SqliteStore page size', () => {
     const file = path.join(t.dir, 'pages-old.db');
     const raw = new Database(file);
     raw.pragma('page_size = 4096');
-    raw.exec('CREATE TABLE keep_me (x)');
+    // a library made with 4 KiB pages (every library has this table from its first migrate on)
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
     raw.pragma('journal_mode = WAL');
     raw.close();
     const s = new SqliteStore(file);
@@ -425,7 +426,7 @@ describe('SqliteStore opened by several processes at once', () => {
 
   it('a new file opens while another process holds its write lock mid-switch to WAL, where SQLite itself does not wait', async () => {
     // The other process has created the file and holds its write lock, as one opening it a moment earlier does
-    // while it switches the file to WAL. Switching reads page 1 first, and a reader is not let wait for a writer.
+    // while it switches the file to WAL (and makes the first table a library has). Switching reads page 1 first, and a reader is not let wait for a writer.
     const file = path.join(t.dir, 'switching.db');
     const script = path.join(t.dir, 'hold-new-file.mjs');
     const sqlite = pathToFileURL(path.resolve(import.meta.dirname, '../../node_modules/better-sqlite3/lib/index.js')).href;
@@ -433,7 +434,7 @@ describe('SqliteStore opened by several processes at once', () => {
       script,
       `import Database from ${JSON.stringify(sqlite)};
        const db = new Database(process.argv[2]);
-       db.exec('BEGIN IMMEDIATE; CREATE TABLE holder (x)');
+       db.exec('BEGIN IMMEDIATE; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
        process.stdout.write('holding\\n');
        setTimeout(() => { db.exec('COMMIT'); db.close(); }, 400);`,
     );

@@ -52,6 +52,19 @@ function switchToWal(db: Database.Database): void {
   }
 }
 
+/**
+ * Refuses a SQLite file that holds tables but is not a videodex library (another program's database, given as
+ * `--db` or `db copy --to` by mistake) before anything writes to it: opening it as a library switched it to WAL
+ * and added videodex's tables, even for a search. Every library has `schema_migrations` from its first migrate
+ * on, and a new file has no tables at all.
+ */
+function refuseForeignDatabase(db: Database.Database): void {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+  if (tables.length === 0 || tables.includes('schema_migrations')) return;
+  const shown = tables.length > 5 ? `${tables.slice(0, 5).join(', ')} and ${tables.length - 5} more` : tables.join(', ');
+  throw new Error(`it is a SQLite database but not a videodex library (its tables: ${shown}); nothing was changed: give a videodex library or a new file`);
+}
+
 /** Rows fetched past a text page, so the group of rows tied with its last score is nearly always among them. */
 const TIE_SLACK = 64;
 /** A row of video_text: the normalised title, tags, description and file name, as the FTS row was made from. */
@@ -162,11 +175,13 @@ export class SqliteStore implements VideoStore {
     this.walLimitBytes = options.walLimitBytes ?? WAL_LIMIT_BYTES;
     this.columnMode = options.columnIndex ?? 'auto';
     this.checkpointMode = file === ':memory:' ? 'inline' : (options.checkpoints ?? 'thread');
+    let opened: Database.Database | undefined;
     try {
       if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-      this.db = new Database(file);
+      this.db = opened = new Database(file);
       // First: switching a new file to WAL needs a lock that another process opening it may hold.
       this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      if (file !== ':memory:') refuseForeignDatabase(this.db);
       // Before the first table and before WAL, the only time SQLite takes it (an existing library keeps its own).
       this.db.pragma(`page_size = ${PAGE_SIZE}`);
       switchToWal(this.db);
@@ -177,6 +192,8 @@ export class SqliteStore implements VideoStore {
       this.db.pragma('cache_size = -65536');
       this.db.pragma('temp_store = MEMORY');
     } catch (err) {
+      // a file refused after it was opened is let go, not held open by a store that was never made
+      opened?.close();
       throw new StoreError(`cannot open SQLite database ${file}: ${(err as Error).message}`, { cause: err });
     }
     this.columns = new SqliteColumnIndex(this.db, options.rebuildEveryMs);
