@@ -345,6 +345,23 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       }
     });
 
+    it('takes LIKE, glob and regex characters in name: literally', async () => {
+      const odd = [
+        makeVideo({ n: 911, title: '50% off_sale \\ star*name ?q [a-z] ^$ (x|y).' }),
+        makeVideo({ n: 912, title: '500 offxsale starxname xq a ^ x y' }),
+      ];
+      for (const v of odd) await store.upsert(v);
+      try {
+        for (const q of ['name:50%', 'name:"%"', 'name:f_s', 'name:"\\\\"', 'name:"r*n"', 'name:"?q"', 'name:"[a-z]"', 'name:"^$"', 'name:"(x|y)."']) {
+          expect(await allIds(store, { text: q }), q).toEqual([odd[0]!.id]);
+        }
+        // the same questions answered by the reference evaluator over everything stored
+        for (const q of ['name:_', 'name:.', 'name:%']) expect((await allIds(store, { text: q })).sort(), q).toEqual(oracle([...videos, ...odd], { text: q }).map((v) => v.id).sort());
+      } finally {
+        for (const v of odd) await store.delete(v.id);
+      }
+    });
+
     it('survives concurrent upserts of the same id: one whole record wins, the index agrees', async () => {
       const base = makeVideo({ n: 902, title: 'Race' });
       const versions = Array.from({ length: 12 }, (_, i) => ({ ...base, tags: [{ name: `race${i}`, source: 'rule' as const }], source: { ...base.source, title: `Race variant${i}` } }));
