@@ -250,6 +250,17 @@ export class PostgresStore implements VideoStore, ChangeFeed {
         await c.query(`CREATE TABLE IF NOT EXISTS ${this.S}.videodex_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
         const done = new Set((await c.query<{ version: number }>(`SELECT version FROM ${this.S}.videodex_migrations`)).rows.map((r) => r.version));
         const shown = this.schema === 'public' ? this.where : `${this.where} schema ${this.schema}`;
+        if (done.size === 0) {
+          // Another program's tables of these names: step 1's IF NOT EXISTS would pass them by and fail later on
+          // a missing column ("column tsv does not exist"), or worse, alter them. The transaction undoes the rest.
+          const taken = await c.query<{ name: string }>(
+            `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2) ORDER BY 1`,
+            [this.schema, ['videos', 'inputs', 'videodex_meta', 'video_deletions']],
+          );
+          if (taken.rows.length) {
+            throw new StoreError(`${shown} already holds ${taken.rows.map((r) => r.name).join(', ')}, made by something other than videodex (it has no migrations recorded); nothing was changed: give videodex a schema of its own ([Database] Schema, --schema)`);
+          }
+        }
         refuseNewerLibrary(shown, 'schema', Math.max(0, ...done), Math.max(...PG_MIGRATIONS.map((m) => m.version)));
         // the meta table is there from schema step 1 on; checked before any step runs, as the schema is
         if (done.size > 0) {
