@@ -61,6 +61,12 @@ function writeCheckpoint(file: string, c: Checkpoint): void {
 export async function copyStore(from: VideoStore, to: VideoStore, options: CopyOptions = {}): Promise<CopyReport> {
   const batchSize = options.batchSize ?? BULK_WRITE_BATCH;
   await to.migrate();
+  // A target that is the source (the same file however its path is written, the same PostgreSQL schema) was
+  // "copied" onto itself, every record rewritten, and reported verified: a backup that was not one.
+  const [source, target] = await Promise.all([from.library(), to.library()]);
+  if (source.id === target.id) {
+    throw new StoreError(`db copy: the target ${target.where} is the library being copied (${source.where}), or a copy of its files (the same library id); nothing was copied`);
+  }
   const total = await from.count();
   const checkpoint = readCheckpoint(options.checkpointFile);
   const resumeAfter = checkpoint?.lastId ?? null;

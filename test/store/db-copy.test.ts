@@ -7,7 +7,7 @@ import { StoreError, type Video } from '../../src/core/index.js';
 import { copyStore, SqliteStore, type VideoStore } from '../../src/store/index.js';
 import { MongoStore } from '../../src/store/mongodb/index.js';
 import { PostgresStore } from '../../src/store/postgres/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runCliInProcess } from '../helpers/cli.js';
 import { fixtureVideos } from './fixtures.js';
 import { makeRecord } from '../helpers/records.js';
 import { mingoCollections } from './mingo-collection.js';
@@ -93,6 +93,21 @@ describe('db copy', () => {
     const bad = await runCli(['search', 'durtion:5', '--data-dir', data]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe("videodex: query: unknown field 'durtion' at 1:1 (did you mean duration?)");
+  });
+
+  it('refuses a target that is the library being copied, however its path is written', async () => {
+    // it was "copied" onto itself and reported verified: a backup that was not one
+    const data = path.join(dir, 'data-self');
+    await (await seeded(path.join(data, 'videodex.db'), videos.slice(0, 3))).close();
+    for (const to of [path.join(data, 'videodex.db'), path.join(data, 'sub', '..', 'videodex.db'), `sqlite:${path.join(data, 'videodex.db')}`]) {
+      const r = await runCliInProcess('db', 'copy', '--to', to, '--data-dir', data);
+      expect(r.code, to).toBe(4);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`db copy: the target SQLite ${path.join(data, 'videodex.db')} is the library being copied`);
+    }
+    const from = await seeded(path.join(dir, 'self-a.db'), videos.slice(0, 3));
+    await expect(copyStore(from, from)).rejects.toThrow(/is the library being copied.*nothing was copied/);
+    await from.close();
   });
 
   const pgUrl = process.env.VIDEODEX_TEST_PG_URL;
