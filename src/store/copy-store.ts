@@ -99,7 +99,14 @@ export async function copyStore(from: VideoStore, to: VideoStore, options: CopyO
 
   const [sourceCount, targetCount, targetInputs] = await Promise.all([from.count(), to.count(), to.listInputs()]);
   if (sourceCount !== targetCount) {
-    throw new StoreError(`db copy: counts differ after copying: source has ${sourceCount} records, target ${targetCount} (the target held other records, or the source changed during the copy)`);
+    let again = '';
+    if (resumeAfter !== null && options.checkpointFile) {
+      // Records the source gained while the copy was stopped, below the checkpoint's id, were skipped, and every
+      // later run resumed after that id and failed the same way. Without the checkpoint the next run copies all.
+      rmSync(options.checkpointFile, { force: true });
+      again = '; this run resumed an earlier copy, and records the source gained in between were skipped: run it again to copy every record';
+    }
+    throw new StoreError(`db copy: counts differ after copying: source has ${sourceCount} records, target ${targetCount} (the target held other records, or the source changed during the copy)${again}`);
   }
   if (targetInputs.length < inputs.length) throw new StoreError(`db copy: acquisition log differs: source ${inputs.length} rows, target ${targetInputs.length}`);
 

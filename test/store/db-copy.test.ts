@@ -69,6 +69,23 @@ describe('db copy', () => {
     await from.close();
   });
 
+  it('a resumed copy that missed records the source gained meanwhile fails once, and the next run copies them', async () => {
+    // the checkpoint stayed, so every later run resumed after its id, skipped them again and failed the same way
+    const from = await seeded(path.join(dir, 'gained.db'), videos.slice(0, 20));
+    const to = new SqliteStore(path.join(dir, 'gained-to.db'));
+    const checkpointFile = path.join(dir, 'ck-gained.json');
+    await expect(copyStore(from, failingAfter(to, 2), { batchSize: 5, checkpointFile })).rejects.toThrow('connection lost');
+    await from.upsert({ ...videos[30]!, id: '0000-gained' }); // before every id copied, in id order
+    await expect(copyStore(from, to, { batchSize: 5, checkpointFile })).rejects.toThrow(/counts differ after copying: source has 21 records, target 20 .*run it again to copy every record/);
+    const report = await copyStore(from, to, { batchSize: 5, checkpointFile });
+    expect(report.resumedAfter).toBe(0);
+    expect(report.targetCount).toBe(21);
+    expect(await to.get('0000-gained')).toEqual(await from.get('0000-gained'));
+    expect(existsSync(checkpointFile)).toBe(false);
+    await from.close();
+    await to.close();
+  });
+
   it('refuses to call a copy good when the target holds other records', async () => {
     const from = await seeded(path.join(dir, 'b.db'), videos.slice(0, 5));
     const to = await seeded(path.join(dir, 'c.db'), videos.slice(10, 12));
