@@ -3,7 +3,7 @@ export { BULK_WRITE_BATCH } from './video-store.js';
 export * from './search-query.js';
 export * from './query/index.js';
 export { SqliteStore } from './sqlite/sqlite-store.js';
-export { replicaFileFor, openStore, backendOfUrl } from './open-store.js';
+export { replicaFileFor, openStore, backendOfUrl, PG_SCHEMA_NAME } from './open-store.js';
 export type { Backend, OpenStoreOptions } from './open-store.js';
 export { copyStore } from './copy-store.js';
 export { selectedRecords, selectionOf, matchesEveryRecord, type Selection } from './selected-records.js';

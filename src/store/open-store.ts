@@ -36,6 +36,9 @@ export function replicaFileFor(dir: string, url: string, schema: string): string
   return path.join(dir, `postgres-${createHash('sha256').update(`${where}\u0000${schema}`).digest('hex').slice(0, 16)}.db`);
 }
 
+/** What the PostgreSQL store takes as a schema name: one it can quote without escaping (see postgres-store.ts). */
+export const PG_SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
 /** The backend a URL points at, or null: `postgres://`, `postgresql://`, `mongodb://`, `mongodb+srv://`, or a file path. */
 export function backendOfUrl(url: string): Backend | null {
   if (/^postgres(ql)?:\/\//i.test(url)) return 'postgres';
@@ -59,6 +62,8 @@ export async function openStore(o: OpenStoreOptions): Promise<VideoStore> {
       if (!o.url || backendOfUrl(o.url) !== 'postgres') throw new ConfigError(`[Database] Url = ${maskSecret(o.url ?? '') || '(empty)'} is not allowed: expected postgres://user:password@host:5432/database for Backend = postgres`);
       const { PostgresStore } = await import('./postgres/postgres-store.js');
       const schema = o.schema ?? 'public';
+      // a config mistake, stopped as one (exit 3) before any connection, rather than a store failure
+      if (!PG_SCHEMA_NAME.test(schema)) throw new ConfigError(`[Database] Schema = ${schema} is not allowed for PostgreSQL: letters, digits and _, not starting with a digit, up to 63 characters`);
       return new PostgresStore({
         url: o.url,
         schema,

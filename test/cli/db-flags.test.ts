@@ -81,6 +81,17 @@ describe('videodex db migrate --schema without --url', () => {
     expect(r.stderr).toBe('videodex: --schema other: the configured store names its MongoDB database (named) in the URL, which wins over --schema\n');
   });
 
+  it('a PostgreSQL schema name the store cannot take is a config error (exit 3, was 4), before any connection', async () => {
+    // port 1: nothing listens, so a connection attempt would fail differently
+    const m = await runCliInProcess('db', 'migrate', '--url', 'postgres://vdx:s3cret-pw@127.0.0.1:1/db', '--schema', 'my-lib', '--data-dir', data);
+    expect(m.code).toBe(3);
+    expect(m.stderr).toBe('videodex: --schema my-lib: not allowed for PostgreSQL: letters, digits and _, not starting with a digit, up to 63 characters\n');
+    const config = configWith('pg-bad-schema', ['Backend = postgres', 'Url = postgres://vdx:s3cret-pw@127.0.0.1:1/db', 'Schema = team-a', 'SearchReplica = false']);
+    const s = await runCliInProcess('search', 'cat', '--config', config, '--data-dir', data);
+    expect(s.code).toBe(3);
+    expect(s.stderr).toBe('videodex: [Database] Schema = team-a is not allowed for PostgreSQL: letters, digits and _, not starting with a digit, up to 63 characters\n');
+  });
+
   const pgUrl = process.env.VIDEODEX_TEST_PG_URL;
   it.skipIf(!pgUrl)('migrates that schema of the configured PostgreSQL store, in place of [Database] Schema', async () => {
     const schema = `vdx_cli_${randomBytes(4).toString('hex')}`;

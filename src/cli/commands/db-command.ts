@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, maskSecret } from '../../core/index.js';
-import { backendOfUrl, BULK_WRITE_BATCH, copyStore, openStore } from '../../store/index.js';
+import { backendOfUrl, BULK_WRITE_BATCH, copyStore, openStore, PG_SCHEMA_NAME } from '../../store/index.js';
 import { appFrom, err, out, positiveInt, nonNegativeInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 interface DbFlags extends CommonFlags {
@@ -41,6 +41,7 @@ function mongoDatabaseOf(url: string): string {
 function checkSchemaApplies(schema: string | undefined, backend: string, url: string, where: string): void {
   if (schema === undefined) return;
   if (backend === 'sqlite') throw new ConfigError(`--schema ${schema}: ${where} is a SQLite store, which has no schemas (--schema is for PostgreSQL and MongoDB)`);
+  if (backend === 'postgres' && !PG_SCHEMA_NAME.test(schema)) throw new ConfigError(`--schema ${schema}: not allowed for PostgreSQL: letters, digits and _, not starting with a digit, up to 63 characters`);
   const named = backend === 'mongodb' ? mongoDatabaseOf(url) : '';
   if (named) throw new ConfigError(`--schema ${schema}: ${where} names its MongoDB database (${named}) in the URL, which wins over --schema`);
 }

@@ -14,6 +14,7 @@ import { checkedShard, type InputRecord, type IterateOptions, type LibraryIdenti
 import { FacetCache } from '../facet-cache.js';
 import { rewriteAll } from '../rewrite-all.js';
 import { refuseNewerLibrary } from '../newer-library.js';
+import { PG_SCHEMA_NAME } from '../open-store.js';
 import { REPLICA_ERROR_CODE, SearchReplica, type ChangeBatch, type ChangeFeed, type FeedPosition } from '../search-replica.js';
 import {
   FACET_SIZE,
@@ -175,7 +176,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
 
   constructor(private readonly options: PostgresStoreOptions) {
     const schema = options.schema ?? 'public';
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new StoreError(`postgres: schema '${schema}' is not a plain identifier`);
+    if (!PG_SCHEMA_NAME.test(schema)) throw new StoreError(`postgres: schema '${schema}' is not a plain identifier`);
     this.schema = schema;
     this.S = `"${schema}"`;
     this.replica = options.replicaFile ? new SearchReplica(options.replicaFile, this, options.logger) : null;

@@ -5,7 +5,7 @@ export const Database = {
   Path: str('', 'SQLite file (default: <DataDir>/videodex.db).'),
   Url: str('', 'postgres:// or mongodb:// URL for the team backends. Its password is masked everywhere.', { secret: true }),
   PoolSize: int(10, { min: 1, max: 1000 }, 'Connections in the pool (postgres, mongodb).'),
-  Schema: str('public', 'PostgreSQL schema; for MongoDB the database name when the URL names none (default videodex).'),
+  Schema: str('public', 'PostgreSQL schema (letters, digits and _, not starting with a digit, up to 63 characters); for MongoDB the database name when the URL names none (default videodex).'),
   SearchReplica: bool(
     true,
     'postgres: answer searches from a local SQLite copy of the library in <CacheDir>/search-replica, brought up to date from the server before each search (fast totals, facets and ranking; see docs/stores.md). false: searches run in PostgreSQL.',
