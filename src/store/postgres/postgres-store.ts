@@ -275,20 +275,27 @@ export class PostgresStore implements VideoStore, ChangeFeed {
           this.options.logger?.info({ version: m.version, name: m.name }, 'postgres: migrated');
         }
       });
+      // One worker at a time, database-wide (the extension is the database's): workers starting together raced to
+      // create the trigram index, and the losers logged "pg_trgm not available" of a server that had it.
+      await c.query('SELECT pg_advisory_lock(hashtext($1))', ['videodex:optional-steps']);
       try {
-        // ALTER takes the table's strongest lock, so only once, not on every start of every worker
-        const current = await c.query<{ c: string }>(`SELECT attcompression::text AS c FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'doc'`, [`${this.S}.videos`]);
-        if (current.rows[0]?.c !== 'l') await c.query(PG_LZ4_DOCS.replaceAll('$S', this.S));
-      } catch (err) {
-        this.options.logger?.info({ err: (err as Error).message }, 'postgres: lz4 not available; records are compressed with pglz');
-      }
-      // pg_trgm is optional: a trusted extension the database owner can usually create.
-      try {
-        await c.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
-        await c.query(PG_TRGM_INDEX.replaceAll('$S', this.S));
-        this.trgm = true;
-      } catch (err) {
-        this.options.logger?.info({ err: (err as Error).message }, 'postgres: pg_trgm not available; name: searches scan');
+        try {
+          // ALTER takes the table's strongest lock, so only once, not on every start of every worker
+          const current = await c.query<{ c: string }>(`SELECT attcompression::text AS c FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'doc'`, [`${this.S}.videos`]);
+          if (current.rows[0]?.c !== 'l') await c.query(PG_LZ4_DOCS.replaceAll('$S', this.S));
+        } catch (err) {
+          this.options.logger?.info({ err: (err as Error).message }, 'postgres: lz4 not available; records are compressed with pglz');
+        }
+        // pg_trgm is optional: a trusted extension the database owner can usually create.
+        try {
+          await c.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+          await c.query(PG_TRGM_INDEX.replaceAll('$S', this.S));
+          this.trgm = true;
+        } catch (err) {
+          this.options.logger?.info({ err: (err as Error).message }, 'postgres: pg_trgm not available; name: searches scan');
+        }
+      } finally {
+        await c.query('SELECT pg_advisory_unlock(hashtext($1))', ['videodex:optional-steps']);
       }
     });
     await this.reindexIfStale();
