@@ -65,6 +65,12 @@ function refuseForeignDatabase(db: Database.Database): void {
   throw new Error(`it is a SQLite database but not a videodex library (its tables: ${shown}); nothing was changed: give a videodex library or a new file`);
 }
 
+/**
+ * What to do about a file whose pages are damaged (a disk fault, a copy taken mid-write without its -wal), which
+ * SQLite only calls "database disk image is malformed".
+ */
+const damagedHint = (code: string): string => (code.startsWith('SQLITE_CORRUPT') ? ' (the library file is damaged: restore it from a backup; see "A damaged library" in docs/stores.md)' : '');
+
 /** Rows fetched past a text page, so the group of rows tied with its last score is nearly always among them. */
 const TIE_SLACK = 64;
 /** A row of video_text: the normalised title, tags, description and file name, as the FTS row was made from. */
@@ -194,7 +200,7 @@ export class SqliteStore implements VideoStore {
     } catch (err) {
       // a file refused after it was opened is let go, not held open by a store that was never made
       opened?.close();
-      throw new StoreError(`cannot open SQLite database ${file}: ${(err as Error).message}`, { cause: err });
+      throw new StoreError(`cannot open SQLite database ${file}: ${(err as Error).message}${damagedHint(String((err as { code?: unknown }).code))}`, { cause: err });
     }
     this.columns = new SqliteColumnIndex(this.db, options.rebuildEveryMs);
     // The filters of a text query as a mask from the column copy, tested beside the MATCH (see rankedPage).
@@ -253,7 +259,7 @@ export class SqliteStore implements VideoStore {
     } catch (err) {
       if (err instanceof StoreError) throw err;
       const code = (err as { code?: string }).code ?? '';
-      throw new StoreError(`SQLite ${what} failed: ${(err as Error).message}`, { cause: err, retryable: code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' });
+      throw new StoreError(`SQLite ${this.file}: ${what} failed: ${(err as Error).message}${damagedHint(code)}`, { cause: err, retryable: code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' });
     }
   }
 
