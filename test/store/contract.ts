@@ -394,6 +394,11 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       for (const sort of ['bogus', 'toString', 'constructor-asc', 'name-foo']) {
         await expect(store.search({ sort: sort as SortKey }), sort).rejects.toMatchObject({ code: 'E_QUERY' });
       }
+      // pages no store can start at, from the library API or `--offset`: one QueryError everywhere, not a database's
+      for (const page of [{ offset: 1e20 }, { offset: Infinity }, { offset: NaN }, { offset: 10_000_001 }, { limit: NaN }]) {
+        await expect(store.search({ text: 'sort:name', ...page }), JSON.stringify(page)).rejects.toMatchObject({ code: 'E_QUERY' });
+      }
+      expect((await store.search({ offset: 10_000_000, facets: false })).hits).toEqual([]);
       const shorthand = await store.search({ sort: 'Longest' as SortKey, limit: 3, facets: false });
       expect(shorthand.hits.map((h) => h.id)).toEqual((await store.search({ sort: 'duration-desc', limit: 3, facets: false })).hits.map((h) => h.id));
     });

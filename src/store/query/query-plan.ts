@@ -1,7 +1,7 @@
 import { QueryError } from '../../core/index.js';
 import type { QueryNode, SearchQuery, SortKey } from '../search-query.js';
 import { labelValue, type IndexFields } from './index-fields.js';
-import { checkedSortKey, MAX_LIMIT, parseQuery, sortKeyOf } from './query-parser.js';
+import { checkedSortKey, MAX_LIMIT, MAX_OFFSET, parseQuery, sortKeyOf } from './query-parser.js';
 import { normalizeText } from './text.js';
 
 export const DEFAULT_LIMIT = 20;
@@ -141,8 +141,14 @@ export function planQuery(q: SearchQuery = {}): QueryPlan {
   // a sort given outside the text (HTTP, the library API) is checked as `sort:` is: never a column name unchecked
   const sort: SortKey = (q.sort !== undefined ? checkedSortKey(q.sort) : options.sort) ?? (terms.length > 0 ? 'relevance' : 'added-desc');
   const limitRaw = q.limit ?? options.limit ?? DEFAULT_LIMIT;
+  // A page the query language or the HTTP API would refuse, given through `--offset` or the library API: as
+  // numbers past what the databases take (1e20, Infinity, NaN) they failed as store errors, or were read as
+  // different pages by different stores.
+  if (Number.isNaN(limitRaw)) throw new QueryError('limit: not a number', 0);
+  const offsetRaw = q.offset ?? options.offset ?? 0;
+  if (Number.isNaN(offsetRaw) || offsetRaw > MAX_OFFSET) throw new QueryError(`offset: ${offsetRaw} is not a whole number from 0 to ${MAX_OFFSET} (a cursor goes further)`, 0);
   const limit = Math.max(0, Math.min(MAX_LIMIT, Math.floor(limitRaw)));
-  let offset = Math.max(0, Math.floor(q.offset ?? options.offset ?? 0));
+  let offset = Math.max(0, Math.floor(offsetRaw));
   let after: KeysetCursor | null = null;
   const cursor = q.cursor ?? options.cursor;
   if (cursor) {
