@@ -30,6 +30,8 @@ export const PAGE_SIZE = 16384;
 
 /** How long a connection waits for another's lock before it reports "database is locked". */
 const BUSY_TIMEOUT_MS = 10_000;
+/** How long opening a library waits for another process's upgrade of it (see migrate). */
+const MIGRATE_WAIT_MS = 30 * 60_000;
 
 /**
  * Switches the file to WAL, waiting out another process that switches the same new file at that moment.
@@ -265,37 +267,49 @@ export class SqliteStore implements VideoStore {
 
   async migrate(): Promise<void> {
     this.guard('migrate', () => {
-      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-      // before any step or reindex, so a library from a newer videodex is left exactly as it was
-      const where = `SQLite ${this.file}`;
-      refuseNewerLibrary(where, 'schema', (this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v, Math.max(...SQLITE_MIGRATIONS.map((m) => m.version)));
-      if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get()) {
-        refuseNewerLibrary(where, 'index format', (this.db.prepare("SELECT value FROM meta WHERE key = 'index_version'").get() as { value: string } | undefined)?.value, INDEX_VERSION);
+      // A step holds the write lock while it runs (seconds per 100k records; a reindex about a minute): another
+      // process opening the library then waits for the upgrade, where the writes' 10 s ran out and it failed with
+      // "database is locked". An up-to-date library takes no lock, so this costs nothing on every other start.
+      this.db.pragma(`busy_timeout = ${MIGRATE_WAIT_MS}`);
+      try {
+        this.migrateNow();
+      } finally {
+        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       }
-      const missing = () => {
-        const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-        return SQLITE_MIGRATIONS.find((m) => !done.has(m.version));
-      };
-      // An up-to-date library (every start of every command) takes no lock: a search must not wait for a writer.
-      if (missing()) {
-        // Each step re-reads what is done under the write lock (BEGIN IMMEDIATE): two workers opening a new
-        // library at once would otherwise both see a step as missing, and the second would run it again and fail.
-        const step = this.db.transaction((): boolean => {
-          const next = missing();
-          if (!next) return false;
-          this.db.exec(next.sql);
-          this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(next.version, new Date().toISOString());
-          return true;
-        });
-        while (step.immediate()) {
-          // one step a transaction, so a long library upgrade does not hold the lock for all of them at once
-        }
-      }
-      // in this order: the text table is the FTS index's content, and a reindex deletes FTS rows by that content
-      this.fillTextIfPending();
-      this.rebuildFtsIfPending();
-      this.reindexIfStale();
     });
+  }
+
+  private migrateNow(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    // before any step or reindex, so a library from a newer videodex is left exactly as it was
+    const where = `SQLite ${this.file}`;
+    refuseNewerLibrary(where, 'schema', (this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v, Math.max(...SQLITE_MIGRATIONS.map((m) => m.version)));
+    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get()) {
+      refuseNewerLibrary(where, 'index format', (this.db.prepare("SELECT value FROM meta WHERE key = 'index_version'").get() as { value: string } | undefined)?.value, INDEX_VERSION);
+    }
+    const missing = () => {
+      const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+      return SQLITE_MIGRATIONS.find((m) => !done.has(m.version));
+    };
+    // An up-to-date library (every start of every command) takes no lock: a search must not wait for a writer.
+    if (missing()) {
+      // Each step re-reads what is done under the write lock (BEGIN IMMEDIATE): two workers opening a new
+      // library at once would otherwise both see a step as missing, and the second would run it again and fail.
+      const step = this.db.transaction((): boolean => {
+        const next = missing();
+        if (!next) return false;
+        this.db.exec(next.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(next.version, new Date().toISOString());
+        return true;
+      });
+      while (step.immediate()) {
+        // one step a transaction, so a long library upgrade does not hold the lock for all of them at once
+      }
+    }
+    // in this order: the text table is the FTS index's content, and a reindex deletes FTS rows by that content
+    this.fillTextIfPending();
+    this.rebuildFtsIfPending();
+    this.reindexIfStale();
   }
 
   /**
