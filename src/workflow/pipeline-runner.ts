@@ -310,7 +310,7 @@ export class PipelineRunner {
         end('failed-before', 0, prev.error, prev.errorCode);
         continue;
       }
-      const ctx = this.context(item, video, signal, emit, stage.name);
+      const ctx = this.context(item, video, signal, emit, stage);
       if (options.dryRun) {
         const planned = stage.plan ? await stage.plan(video, ctx).catch((e) => `plan failed: ${describeError(e)}`) : '';
         const detail = typeof planned === 'string' ? planned : planned.text;
@@ -363,16 +363,18 @@ export class PipelineRunner {
     return { videoId: video.id, status: failed ? 'failed' : ran === 0 ? 'unchanged' : 'done', ran };
   }
 
-  private context(item: InputItem, video: Video, signal: AbortSignal, emit: (e: RunEvent) => void, stage: string): StageContext {
+  private context(item: InputItem, video: Video, signal: AbortSignal, emit: (e: RunEvent) => void, stage: Stage): StageContext {
     const { config, logger, tools, cache, audit } = this.deps;
     return {
       config,
-      logger: logger.child({ video: video.id, stage }),
+      logger: logger.child({ video: video.id, stage: stage.name }),
       tools,
       cache,
       audit,
       signal,
-      progress: (fraction) => emit({ type: 'stage-progress', input: item, videoId: video.id, stage, fraction }),
+      progress: (fraction) => emit({ type: 'stage-progress', input: item, videoId: video.id, stage: stage.name, fraction }),
+      // a cpu stage holds a slot already: asking for a second one would wait on itself when Cpu = 1
+      cpu: (job) => (stage.resource === 'cpu' ? job() : this.limits.run('cpu', job)),
     };
   }
 }

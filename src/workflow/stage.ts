@@ -10,6 +10,11 @@ export interface StageContext {
   readonly signal: AbortSignal;
   /** Progress inside the stage, 0..1, for long stages (downloads, scene detection). */
   progress(fraction: number): void;
+  /**
+   * Runs one ffmpeg/ffprobe job under the `[Concurrency] Cpu` limit. For a stage whose resource is not `cpu` (the
+   * model stage renders frames); in a `cpu` stage, which already holds a slot, it runs the job at once.
+   */
+  cpu<T>(job: () => Promise<T>): Promise<T>;
 }
 
 /** A dry-run plan with the model tokens it would spend. */

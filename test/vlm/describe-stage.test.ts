@@ -62,6 +62,7 @@ function context(config: Config, dir: string): StageContext {
     audit: new AuditLog(path.join(dir, 'audit.jsonl'), [CANARY]),
     signal: new AbortController().signal,
     progress: () => undefined,
+    cpu: (job) => job(),
   };
 }
 

@@ -38,6 +38,7 @@ describe.skipIf(!endpoint)('a real model server (VIDEODEX_TEST_QWEN_ENDPOINT)', 
       audit: new AuditLog(path.join(t.dir, 'audit.jsonl')),
       signal: new AbortController().signal,
       progress: () => undefined,
+      cpu: (job) => job(),
     });
     expect(patch.ai!.description.length).toBeGreaterThan(10);
     expect(patch.ai!.tags.length).toBeGreaterThan(0);

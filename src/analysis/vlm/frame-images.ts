@@ -79,8 +79,10 @@ export interface RenderOptions {
   videoPath: string;
   size: Size;
   signal?: AbortSignal;
-  /** ffmpeg processes at once. */
+  /** ffmpeg processes at once for this video. */
   parallel?: number;
+  /** Runs each ffmpeg job under the process-wide tool limit (the pipeline's `[Concurrency] Cpu`); at once when absent. */
+  toolSlot?: <T>(job: () => Promise<T>) => Promise<T>;
   /** JPEG quality for ffmpeg -q:v (2 best .. 31). */
   quality?: number;
 }
@@ -106,7 +108,8 @@ export async function renderFrames(picks: readonly FramePick[], options: RenderO
           const at = Math.max(0, pick.timeSec - back);
           const input = fromKeyframe ? ['-i', pick.keyframe!] : ['-ss', at.toFixed(3), '-i', options.videoPath];
           args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...input, ...out];
-          const { stdout } = await runTool(options.ffmpeg, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+          const run = () => runTool(options.ffmpeg, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+          const { stdout } = await (options.toolSlot ? options.toolSlot(run) : run());
           if (stdout.length > 0) return { jpegBase64: stdout.toString('base64'), width, height, timeSec: at };
           if (at === 0) break;
         }
