@@ -188,10 +188,26 @@ export class App {
     return expandInputs(inputs, listFiles, { videoExtensions: g.VideoExtensions, sniffContent: g.SniffContent, followSymlinks: g.FollowSymlinks });
   }
 
-  async runner(): Promise<PipelineRunner> {
-    mkdirSync(this.config.Paths.DataDir, { recursive: true });
-    const [store, tools] = await Promise.all([this.store(), this.tools(), this.loadPlugins()]);
-    this.rememberSetup();
+  /**
+   * For a dry run, which writes nothing: the library when there is one, else an empty one in memory (a plan
+   * against no library runs every stage; opening the file would make a library in a folder it may not have).
+   */
+  private planningStore(): Promise<VideoStore> {
+    const db = this.config.Database;
+    if (db.Backend !== 'sqlite' || db.Path === ':memory:' || existsSync(db.Path)) return this.store();
+    this.storePromise ??= (async () => {
+      const { replicaDir: _replica, ...options } = this.storeOptions();
+      const store = await openStore({ ...options, path: ':memory:', logger: this.logger });
+      await store.migrate();
+      return store;
+    })();
+    return this.storePromise;
+  }
+
+  async runner(options: { dryRun?: boolean } = {}): Promise<PipelineRunner> {
+    if (!options.dryRun) mkdirSync(this.config.Paths.DataDir, { recursive: true });
+    const [store, tools] = await Promise.all([options.dryRun ? this.planningStore() : this.store(), this.tools(), this.loadPlugins()]);
+    if (!options.dryRun) this.rememberSetup();
     return new PipelineRunner({
       config: this.config,
       logger: this.logger,
@@ -269,7 +285,7 @@ export class App {
   /** Expands inputs (or, with `onlyFailed`, takes the failed ones from the acquisition log) and runs the pipeline. */
   async process(inputs: readonly string[], options: RunOptions & { listFiles?: readonly string[]; onlyFailed?: boolean } = {}): Promise<RunSummary> {
     const expanded = options.onlyFailed ? await this.failedInputs() : await this.expand(inputs, options.listFiles ?? []);
-    const runner = await this.runner();
+    const runner = await this.runner({ dryRun: Boolean(options.dryRun) });
     return runner.run(expanded.items, { ...options, problems: [...(options.problems ?? []), ...expanded.problems], ...(expanded.unreadable ? { unreadable: expanded.unreadable } : {}) });
   }
 

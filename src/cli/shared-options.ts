@@ -35,8 +35,9 @@ export interface CommonFlags {
 }
 
 /** Builds the app from flags on top of env and config.ini. */
-export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> = {}): App {
+export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> = {}, options: { logToFile?: boolean } = {}): App {
   const app = App.create({
+    ...options,
     ...(flags.config !== undefined ? { file: flags.config } : {}),
     overrides: {
       'Database.Path': flags.db,

@@ -60,7 +60,7 @@ export function registerProcess(program: Command): void {
         'QwenVL.Template': flags.template,
         'QwenVL.Model': flags.model,
         [flags.useVpc ? 'QwenVL.VpcEndpoint' : 'QwenVL.PublicEndpoint']: flags.endpoint,
-      });
+      }, { logToFile: !flags.dryRun });
       const force = await forcedStages(app, flags.force);
       await app.loadPlugins();
       const reporter = createReporter(process.stderr, Boolean(flags.quiet));
