@@ -65,6 +65,8 @@ export class App {
       file: options.logToFile === false ? null : this.config.Logging.File,
       level: this.config.Logging.Level,
       secrets: this.secrets,
+      maxBytes: this.config.Logging.MaxSize,
+      keep: this.config.Logging.Keep,
     });
   }
 

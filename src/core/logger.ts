@@ -1,30 +1,76 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
 
+export interface LoggerOptions {
+  file: string | null;
+  level: string;
+  secrets: readonly string[];
+  /** Size at which the file is rotated (`<file>.1` is the newest old one); 0 or absent: never. */
+  maxBytes?: number;
+  /** Rotated files kept (`<file>.1` .. `<file>.<keep>`); default 3. */
+  keep?: number;
+}
+
 /**
  * A pino logger writing JSON lines to the log file. Library code logs here and never to stdout.
  * Every secret value known to the config is scrubbed from every line, whatever field it hides in.
+ * The file is rotated when a line would take it past `maxBytes`, so many runs cannot fill the disk.
  */
-export function createLogger(options: { file: string | null; level: string; secrets: readonly string[] }): Logger {
+export function createLogger(options: LoggerOptions): Logger {
   if (!options.file || options.level === 'silent') return pino({ level: 'silent' });
   const file = options.file;
   const secrets = options.secrets.filter((s) => s.length >= 4);
+  const maxBytes = options.maxBytes ?? 0;
+  const keep = Math.max(1, options.keep ?? 3);
   // Opened on the first line: a command that stops before logging anything (a typo in --data-dir) leaves no
   // data folder with an empty log behind.
-  let destination: { write(s: string): unknown } | null = null;
+  let fd: number | null = null;
+  let size = 0;
+  const open = () => {
+    fd = openSync(file, 'a');
+    size = fstatSync(fd).size;
+  };
   const stream = {
     write(line: string): void {
-      if (!destination) {
+      const text = secrets.length === 0 ? line : redact(line, secrets);
+      const bytes = Buffer.byteLength(text);
+      if (fd === null) {
         mkdirSync(path.dirname(file), { recursive: true });
-        destination = pino.destination({ dest: file, sync: true, mkdir: true });
+        open();
       }
-      destination.write(secrets.length === 0 ? line : redact(line, secrets));
+      if (maxBytes > 0 && size > 0 && size + bytes > maxBytes) {
+        closeSync(fd!);
+        rotate(file, keep);
+        open();
+      }
+      // one write a line, in append mode: processes sharing the file (workers, serve) never split each other's lines
+      writeSync(fd!, text);
+      size += bytes;
     },
   };
   return pino({ level: options.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
+}
+
+/**
+ * `<file>.<keep-1>` → `<file>.<keep>` ... `<file>` → `<file>.1`, the oldest dropped. Another process rotating at the
+ * same moment may have moved a file first: a name that is gone is no error, and neither process loses a line
+ * (each goes on appending to the file it holds, or to a new one).
+ */
+function rotate(file: string, keep: number): void {
+  rmSync(`${file}.${keep}`, { force: true });
+  for (let i = keep - 1; i >= 1; i--) tryRename(`${file}.${i}`, `${file}.${i + 1}`);
+  tryRename(file, `${file}.1`);
+}
+
+function tryRename(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 /** RFC 3986's percent-encoding: `encodeURIComponent` leaves `!'()*`, which SDKs (and URLSearchParams) encode. */
