@@ -8,10 +8,17 @@ export interface Reporter {
   stop(): void;
 }
 
+/**
+ * Control characters written as escapes: a newline in a file name split the line, and an escape sequence in
+ * one would have been played by the terminal. Error messages need it as much as input names: they quote the
+ * file name (`<name>: openai host: ...`), a server's answer or a tool's stderr.
+ */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 function name(raw: string): string {
-  // control characters written as escapes: a newline in a file name split the line, and an escape sequence in
-  // one would have been played by the terminal
-  const shown = raw.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  const shown = printable(raw);
   return shown.length > 60 ? `…${shown.slice(-59)}` : shown;
 }
 
@@ -56,19 +63,19 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
           }
           break;
         case 'input-problem':
-          line(`videodex: ${name(e.raw)}: ${e.message}`);
+          line(`videodex: ${name(e.raw)}: ${printable(e.message)}`);
           break;
         case 'stage-end':
           bars.get(e.stage)?.increment(1, { note: e.outcome === 'failed' ? 'failed' : '' });
-          if (e.outcome === 'failed') line(`videodex: ${place(e.input)}: ${e.stage}: ${e.error ?? 'failed'}`);
+          if (e.outcome === 'failed') line(`videodex: ${place(e.input)}: ${e.stage}: ${printable(e.error ?? 'failed')}`);
           // A stage skipped for a run-wide reason (no model endpoint) is said once, not per video.
           if (e.outcome === 'skipped' && e.error && !skipNotes.has(`${e.stage}\0${e.error}`)) {
             skipNotes.add(`${e.stage}\0${e.error}`);
-            if (!quiet) line(`videodex: ${e.stage} skipped: ${e.error}`);
+            if (!quiet) line(`videodex: ${e.stage} skipped: ${printable(e.error)}`);
           }
           break;
         case 'plan':
-          stream.write(`${name(e.input.raw)}${e.videoId ? ` (${e.videoId})` : ''}: ${e.lines.length ? `would run ${e.lines.join('; ')}` : 'up to date, nothing to run'}\n`);
+          stream.write(`${name(e.input.raw)}${e.videoId ? ` (${e.videoId})` : ''}: ${e.lines.length ? `would run ${printable(e.lines.join('; '))}` : 'up to date, nothing to run'}\n`);
           break;
         case 'input-end':
           finished++;
@@ -99,7 +106,10 @@ export function formatSummary(s: RunSummary, dryRun = false): string {
   const fresh = s.failures.filter((f) => !f.earlier);
   const earlier = s.failures.filter((f) => f.earlier);
   const byCause = new Map<string, number>();
-  for (const f of fresh) byCause.set(`${f.stage}: ${f.error}`, (byCause.get(`${f.stage}: ${f.error}`) ?? 0) + 1);
+  for (const f of fresh) {
+    const cause = `${f.stage}: ${printable(f.error)}`;
+    byCause.set(cause, (byCause.get(cause) ?? 0) + 1);
+  }
   for (const [cause, n] of byCause) lines.push(`  failed ×${n}: ${cause}`);
   if (earlier.length) lines.push(`  ${earlier.length} failure(s) from earlier runs were not retried; use --retry-failed`);
   if (s.problems.length) lines.push(`  ${s.problems.length} input problem(s) (see above)`);

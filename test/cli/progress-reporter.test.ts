@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createReporter } from '../../src/cli/progress-reporter.js';
+import { createReporter, formatSummary } from '../../src/cli/progress-reporter.js';
 
 /** A stream that says it is a terminal, as stderr is in an interactive run. */
 function fakeTerminal(): NodeJS.WriteStream & { text: () => string } {
@@ -41,5 +41,37 @@ describe('progress lines', () => {
     expect(out).toContain('two\\nlines\\x1b[31mred.mp4: acquire: no such file');
     expect(out).not.toContain('\u001b');
     expect(out.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('error messages on stderr', () => {
+  // the messages quote the file name (`<name>: openai host: ...`), a server's answer or a tool's stderr
+  const raw = '/v/two\nlines\u001b[31mred.mp4';
+  const input = { key: raw, raw, kind: 'local' as const, path: raw };
+  const error = 'two lines\u001b[31mred.mp4: openai 127.0.0.1/v1: HTTP 400: bad\u001b[2J request';
+
+  it('write control characters of a failure, a problem, a skip note and a plan as escapes', () => {
+    const stream = new PassThrough();
+    let out = '';
+    stream.on('data', (d: Buffer) => (out += d.toString()));
+    const reporter = createReporter(stream as unknown as NodeJS.WriteStream);
+    reporter.onEvent({ type: 'stage-end', input, videoId: 'abc', stage: 'describe', outcome: 'failed', ms: 0, error });
+    reporter.onEvent({ type: 'input-problem', raw, message: `cannot read ${raw}` });
+    reporter.onEvent({ type: 'stage-end', input, videoId: 'abc', stage: 'describe', outcome: 'skipped', ms: 0, error: 'no endpoint\u001b[2J' });
+    reporter.onEvent({ type: 'plan', input, videoId: null, lines: [`acquire read ${raw}`, 'probe'] });
+    reporter.stop();
+    expect(out).toContain('describe: two lines\\x1b[31mred.mp4: openai 127.0.0.1/v1: HTTP 400: bad\\x1b[2J request');
+    expect(out).not.toContain('\u001b');
+    expect(out.trim().split('\n')).toHaveLength(4);
+  });
+
+  it('and so does the summary that groups failures by cause', () => {
+    const text = formatSummary({
+      inputs: 1, videos: ['abc'], done: 0, unchanged: 0, failed: 1, stagesRun: 1, stagesUpToDate: 0, stagesSkipped: 0,
+      failures: [{ input: raw, videoId: 'abc', stage: 'describe', error, earlier: false }], problems: [], ms: 1,
+    });
+    expect(text).toContain('failed ×1: describe: two lines\\x1b[31mred.mp4');
+    expect(text).not.toContain('\u001b');
+    expect(text.split('\n')).toHaveLength(2);
   });
 });
