@@ -16,7 +16,7 @@ import {
 } from './core/index.js';
 import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type DatasetProgress, type DatasetReport } from './export/index.js';
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
-import { openStore, selectedRecords, type OpenStoreOptions, type VideoStore } from './store/index.js';
+import { openStore, selectedRecords, type InputRecord, type OpenStoreOptions, type VideoStore } from './store/index.js';
 import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
 import { labelVocabulary, loadTaggingSetup, readSetupLedger, recordSetup, type TaggingSetup } from './tagging/index.js';
 import type { SearchQuery } from './store/index.js';
@@ -223,14 +223,33 @@ export class App {
   }
 
   /**
-   * The inputs the acquisition log marks failed, rebuilt as items: rows from a list file are read again from it
+   * One acquisition-log row for each record with a failed stage (its video was acquired; describe failed while
+   * the model was down): the run's summary says "use --retry-failed" of those too. One a video, as each input of
+   * it would retry the stage again; a local one whose file is still there is preferred.
+   */
+  private async inputsOfFailedRecords(store: VideoStore): Promise<InputRecord[]> {
+    const ids = new Set<string>();
+    for await (const video of store.iterate({ failed: true })) ids.add(video.id);
+    if (ids.size === 0) return [];
+    const byVideo = new Map<string, InputRecord>();
+    for (const row of await store.listInputs('done')) {
+      if (!row.videoId || !ids.has(row.videoId)) continue;
+      const chosen = byVideo.get(row.videoId);
+      if (chosen && (isUrl(chosen.key) || existsSync(chosen.key))) continue;
+      byVideo.set(row.videoId, row);
+    }
+    return [...byVideo.values()];
+  }
+
+  /**
+   * The inputs the acquisition log marks failed (and those of records with a failed stage), rebuilt as items: rows from a list file are read again from it
    * (keeping label, start, end), the others from their key (a URL or an absolute path). A row whose list can no
    * longer be read is a problem, not run: its label, start and end are only in the list, and the bare URL would
    * record the whole video under the row's key (a clip key `…#t=0.5,2` marked done with no clip cut).
    */
   async failedInputs(): Promise<ExpandedInputs> {
     const store = await this.store();
-    const failed = await store.listInputs('failed');
+    const failed = [...(await store.listInputs('failed')), ...(await this.inputsOfFailedRecords(store))];
     const keys = new Set(failed.map((r) => r.key));
     const lists = [...new Set(failed.map((r) => r.listFile).filter((f): f is string => !!f))];
     const fromLists = lists.length ? await this.expand([], lists) : { items: [], problems: [] };

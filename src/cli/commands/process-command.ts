@@ -35,7 +35,7 @@ export function registerProcess(program: Command): void {
     .option('--concurrency-downloads <n>', 'downloads at once ([Concurrency] Downloads)', positiveInt)
     .option('--concurrency-cpu <n>', 'ffmpeg/ffprobe jobs at once ([Concurrency] Cpu)', positiveInt)
     .option('--concurrency-ai <n>', 'model requests at once ([Concurrency] Ai)', positiveInt)
-    .option('--retry-failed', 'run again what failed in earlier runs; with no inputs, exactly the failed inputs of the acquisition log')
+    .option('--retry-failed', 'run again what failed in earlier runs; with no inputs, exactly the failed inputs and the videos with a failed stage')
     .option('--force <stage>', 'run a stage again even if up to date (repeatable; "all" for every stage)', collect)
     .option('--dry-run', 'say what would run, run nothing')
     .option('--json', 'results as JSON lines on stdout')
