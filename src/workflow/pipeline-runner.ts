@@ -209,7 +209,10 @@ export class PipelineRunner {
 
     const id = videoId!;
     return this.withLock(id, async () => {
-      let video = reused ?? (await store.get(id));
+      // read under the lock: `reused` was read before it, and another input of the same video (a copy, another
+      // URL) may have run stages on the record since; starting from the older copy ran them all again and saved
+      // over what that input wrote
+      let video = (await store.get(id)) ?? reused;
       if (acquired) {
         const now = new Date().toISOString();
         const entry: StageEntry = { status: 'done', version: ACQUIRE_VERSION, inputHash: acquired.sha256.slice(0, 32), at: now, ms: 0 };

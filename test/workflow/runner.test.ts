@@ -155,6 +155,21 @@ describe('PipelineRunner', () => {
     expect(one.calls).toHaveLength(2);
   });
 
+  it('a video reached by several inputs runs a stage once after a setting changes, each input seeing the others\' work', async () => {
+    const h = await harness({ 'a.mp4': 'same bytes', 'b.mp4': 'same bytes', 'c.mp4': 'same bytes' });
+    let setting = 1;
+    const one = countingStage('one', ['acquire'], { setting: () => setting });
+    await h.runner([one.stage]).run(h.items);
+    expect(one.calls).toHaveLength(1);
+    setting = 2;
+    // the inputs were acquired before, so each starts from the record as it was before this run's first stage
+    const s = await h.runner([one.stage]).run(h.items);
+    expect(one.calls).toHaveLength(2);
+    expect(s.stagesRun).toBe(1);
+    expect(s.unchanged).toBe(2);
+    expect((await h.store.get(s.videos[0]!))!.extra.one).toBe(2);
+  });
+
   it('a dry run with --force lists the stages after the forced one too (they may run again), and still runs nothing', async () => {
     const h = await harness({ 'a.mp4': 'aaa' });
     const one = countingStage('one', ['acquire']);
