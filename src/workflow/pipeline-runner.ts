@@ -93,10 +93,14 @@ export class PipelineRunner {
     const width = Math.min(64, Math.max(2, (c.Downloads + c.Cpu + c.Ai) * 2));
     let next = 0;
     const videos = new Set<string>();
+    // `<video id>\0<stage>` of every stage this run ran (or planned) for some input: the same video reached by
+    // another input (a copy, another URL) is not forced or retried into running it again, so --force describe
+    // over a folder holding a video three times makes one model call, not three.
+    const attempted = new Set<string>();
     const worker = async () => {
       while (next < items.length && !signal.aborted) {
         const item = items[next++]!;
-        const result = await this.processInput(item, options, signal, emit, summary);
+        const result = await this.processInput(item, options, signal, emit, summary, attempted);
         if (result.videoId) videos.add(result.videoId);
         if (result.status === 'done') summary.done++;
         else if (result.status === 'unchanged') summary.unchanged++;
@@ -138,6 +142,7 @@ export class PipelineRunner {
     signal: AbortSignal,
     emit: (e: RunEvent) => void,
     summary: RunSummary,
+    attempted: Set<string>,
   ): Promise<{ videoId: string | null; status: InputStatus; ran: number }> {
     const { store, logger } = this.deps;
     const force = new Set(options.force ?? []);
@@ -240,7 +245,7 @@ export class PipelineRunner {
         }
       }
       if (!video) throw new Error(`internal: record ${id} vanished`);
-      return this.runStages(item, video, options, signal, emit, summary, ran);
+      return this.runStages(item, video, options, signal, emit, summary, ran, attempted);
     });
   }
 
@@ -265,6 +270,7 @@ export class PipelineRunner {
     emit: (e: RunEvent) => void,
     summary: RunSummary,
     ranSoFar: number,
+    attempted: Set<string>,
   ): Promise<{ videoId: string; status: InputStatus; ran: number }> {
     const { store, logger, config, cache } = this.deps;
     const force = new Set(options.force ?? []);
@@ -297,7 +303,10 @@ export class PipelineRunner {
       const inputHash = stage.inputHash(video, config);
       const prev = video.stages[stage.name];
       const same = prev?.version === stage.version && prev.inputHash === inputHash;
-      const forced = force.has(stage.name) || force.has('all');
+      const attemptKey = `${video.id}\0${stage.name}`;
+      const again = attempted.has(attemptKey);
+      const forced = !again && (force.has(stage.name) || force.has('all'));
+      const retry = !again && Boolean(options.retryFailed);
       const after = options.dryRun ? stage.needs.find((n) => plannedStages.has(n)) : undefined;
       // A record that lost what the stage wrote (an older release dropped keyframe paths) is not up to date
       // whatever its input hash says: the next run repairs it.
@@ -307,13 +316,15 @@ export class PipelineRunner {
         end('up-to-date', 0);
         continue;
       }
-      if (same && prev?.status === 'failed' && !forced && !after && !options.retryFailed) {
+      if (same && prev?.status === 'failed' && !forced && !after && !retry) {
         failed = true;
-        summary.failures.push({ input: item.raw, videoId: video.id, stage: stage.name, error: prev.error ?? 'failed earlier', earlier: true });
+        // failed in this run for another input of the video: counted there, and not "from an earlier run"
+        if (!again) summary.failures.push({ input: item.raw, videoId: video.id, stage: stage.name, error: prev.error ?? 'failed earlier', earlier: true });
         end('failed-before', 0, prev.error, prev.errorCode);
         continue;
       }
       const ctx = this.context(item, video, signal, emit, stage);
+      attempted.add(attemptKey);
       if (options.dryRun) {
         const planned = stage.plan ? await stage.plan(video, ctx).catch((e) => `plan failed: ${describeError(e)}`) : '';
         const detail = typeof planned === 'string' ? planned : planned.text;

@@ -170,6 +170,32 @@ describe('PipelineRunner', () => {
     expect((await h.store.get(s.videos[0]!))!.extra.one).toBe(2);
   });
 
+  it('runs a forced or retried stage once per video in a run, however many inputs hold that video', async () => {
+    // one video under three names: --force describe over such a folder paid the model three times
+    const h = await harness({ 'a.mp4': 'same bytes', 'b.mp4': 'same bytes', 'c.mp4': 'same bytes' });
+    const one = countingStage('one', ['acquire']);
+    await h.runner([one.stage]).run(h.items);
+    expect(one.calls).toHaveLength(1);
+    const forced = await h.runner([one.stage]).run(h.items, { force: ['one'] });
+    expect(one.calls).toHaveLength(2);
+    expect(forced.stagesRun).toBe(1);
+
+    let broken = true;
+    const flaky = countingStage('flaky', ['acquire'], { fail: () => broken });
+    const failing = await h.runner([flaky.stage]).run(h.items);
+    expect(flaky.calls).toHaveLength(1);
+    // the other two inputs of the video failed in this run too: not failures "from earlier runs"
+    expect(failing.failures).toEqual([expect.objectContaining({ stage: 'flaky', earlier: false })]);
+    expect(failing.failed).toBe(3);
+    const retried = await h.runner([flaky.stage]).run(h.items, { retryFailed: true });
+    expect(flaky.calls).toHaveLength(2);
+    expect(retried.failures).toEqual([expect.objectContaining({ stage: 'flaky', earlier: false })]);
+    broken = false;
+    const fixed = await h.runner([flaky.stage]).run(h.items, { retryFailed: true });
+    expect(flaky.calls).toHaveLength(3);
+    expect(fixed.failures).toEqual([]);
+  });
+
   it('a dry run with --force lists the stages after the forced one too (they may run again), and still runs nothing', async () => {
     const h = await harness({ 'a.mp4': 'aaa' });
     const one = countingStage('one', ['acquire']);
