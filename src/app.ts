@@ -305,6 +305,8 @@ export class App {
 
   /** Expands inputs (or, with `onlyFailed`, takes the failed ones from the acquisition log) and runs the pipeline. */
   async process(inputs: readonly string[], options: RunOptions & { listFiles?: readonly string[]; onlyFailed?: boolean } = {}): Promise<RunSummary> {
+    // a dry run reads the failed inputs from the library too, without making one where there is none
+    if (options.dryRun) await this.planningStore();
     const expanded = options.onlyFailed ? await this.failedInputs() : await this.expand(inputs, options.listFiles ?? []);
     const runner = await this.runner({ dryRun: Boolean(options.dryRun) });
     return runner.run(expanded.items, { ...options, problems: [...(options.problems ?? []), ...expanded.problems], ...(expanded.unreadable ? { unreadable: expanded.unreadable } : {}) });

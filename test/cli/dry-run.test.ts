@@ -41,6 +41,9 @@ describe('process --dry-run writes nothing', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/a\.mp4: would run acquire read/);
     expect(existsSync(data)).toBe(false);
+    const retry = await runCli(['process', '--retry-failed', '--dry-run', '--data-dir', data]);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(existsSync(data)).toBe(false);
   });
 
   it('into a library: not one file of the data folder changes, whatever the plan says would run', async () => {
