@@ -170,10 +170,13 @@ export class ListAwareSource implements Source {
     const part = path.join(partDir, `${acquired.sha256.slice(0, 24)}-${stamp(start)}-${end === undefined ? 'end' : stamp(end)}.clip.part`);
     let method: TrimMethod;
     try {
-      method = await trimVideo({ ffmpeg, ffprobe }, acquired.path, { start, ...(end !== undefined ? { end } : {}) }, part, this.config.Sources.TrimMode, {
-        timeoutMs: this.config.Sources.ToolTimeoutSec * 1000,
-        signal: ctx.signal,
-      });
+      // a re-encode is as heavy as any ffmpeg job of the pipeline: it waits for a Cpu slot, not only the download's
+      method = await cpuJob(ctx, () =>
+        trimVideo({ ffmpeg, ffprobe }, acquired.path, { start, ...(end !== undefined ? { end } : {}) }, part, this.config.Sources.TrimMode, {
+          timeoutMs: this.config.Sources.ToolTimeoutSec * 1000,
+          signal: ctx.signal,
+        }),
+      );
     } catch (err) {
       await rm(part, { force: true });
       const why = err instanceof Error ? err.message : String(err);
@@ -181,7 +184,7 @@ export class ListAwareSource implements Source {
     }
     const info = await stat(part).catch(() => null);
     // a start past the end still gives a file: the container's header, with no frame in it
-    if (!info || info.size === 0 || (await videoPackets(ffprobe, part, ctx.signal).catch(() => 0)) === 0) {
+    if (!info || info.size === 0 || (await cpuJob(ctx, () => videoPackets(ffprobe, part, ctx.signal)).catch(() => 0)) === 0) {
       await rm(part, { force: true });
       throw new AcquireError(`cutting ${start}-${end ?? 'end'} s of ${input.raw} gave an empty clip (is start past the end?)`, { code: SourceCode.Trim });
     }
@@ -197,4 +200,8 @@ export class ListAwareSource implements Source {
       acquired: { ...acquired, path: finalPath, bytes: info.size, sha256, storage: acquired.storage === 'reference' ? 'copy' : acquired.storage },
     };
   }
+}
+
+function cpuJob<T>(ctx: AcquireContext, job: () => Promise<T>): Promise<T> {
+  return ctx.cpu ? ctx.cpu(job) : job();
 }

@@ -11,6 +11,11 @@ export interface AcquireContext {
   readonly mediaDir: string;
   /** Bytes so far and total (when known). */
   progress(done: number, total: number | null): void;
+  /**
+   * Runs an ffmpeg/ffprobe job that is not the download itself (cutting a list row's clip) under the
+   * `[Concurrency] Cpu` limit; absent: at once (callers without a pipeline).
+   */
+  cpu?<T>(job: () => Promise<T>): Promise<T>;
 }
 
 /** A video on local disk, ready to probe. */

@@ -171,7 +171,8 @@ export class PipelineRunner {
       try {
         const source = this.deps.sources.find((s) => s.canHandle(item));
         if (!source) throw unsupportedInput(item);
-        acquired = await this.limits.run(item.kind === 'url' ? 'net' : 'cpu', () =>
+        const resource = item.kind === 'url' ? 'net' : 'cpu';
+        acquired = await this.limits.run(resource, () =>
           source.acquire(item, {
             config: this.deps.config,
             logger,
@@ -179,6 +180,8 @@ export class PipelineRunner {
             tools: this.deps.tools,
             mediaDir: this.deps.config.Paths.MediaDir,
             progress: (done, total) => emit({ type: 'stage-progress', input: item, videoId: null, stage: 'acquire', fraction: total ? done / total : 0 }),
+            // a local input's acquisition holds a cpu slot already
+            cpu: (job) => (resource === 'cpu' ? job() : this.limits.run('cpu', job)),
           }),
         );
         ran++;

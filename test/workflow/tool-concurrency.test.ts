@@ -1,9 +1,10 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../../src/app.js';
 import { findOnPath, loadConfig } from '../../src/core/index.js';
 import { fakeVlmServers } from '../helpers/fake-vlm-server.js';
+import { serveBytes, startTestServer } from '../helpers/http-server.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
 
 // [Concurrency] Cpu is documented as "ffmpeg/ffprobe jobs at once". It is measured here by the processes that
@@ -35,14 +36,14 @@ function countingTool(tool: 'ffmpeg' | 'ffprobe'): string {
   return file;
 }
 
-/** The most jobs that were running at once, and the jobs' argument lists. */
-function jobs(): { most: number; started: string[] } {
+/** The most jobs that were running at once, and the jobs' argument lists (since `from`, a line of the journal). */
+function jobs(from = 0): { most: number; started: string[] } {
   let running = 0;
   let most = 0;
   const started: string[] = [];
   // the version checks that find the tools, before the run, are not the run's work
   const versions = new Set<string>();
-  for (const line of readFileSync(journal, 'utf8').split('\n').filter(Boolean)) {
+  for (const line of readFileSync(journal, 'utf8').split('\n').filter(Boolean).slice(from)) {
     const [sign, pid] = line.split(' ');
     if (sign === '+' && line.endsWith(' -version')) versions.add(pid!);
     if (versions.has(pid!)) continue;
@@ -90,5 +91,39 @@ describe('[Concurrency] Cpu bounds every ffmpeg and ffprobe job of a run', () =>
     // the frames the model was sent were cut by ffmpeg in this run, so the describe stage's jobs are counted
     expect(started.filter((l) => l.includes('image2pipe')).length).toBeGreaterThanOrEqual(4);
     expect(most).toBe(1);
+  });
+
+  it('with Cpu = 1 and four downloads at once, list rows are cut one ffmpeg job at a time', async () => {
+    const files = readdirSync(videos).sort();
+    const http = await startTestServer(Object.fromEntries(files.map((f) => [`/${f}`, (req, res) => serveBytes(res, req, readFileSync(path.join(videos, f)))])));
+    try {
+      const list = path.join(t.dir, 'rows.csv');
+      writeFileSync(list, ['url,label,start,end', ...files.map((f) => `${http.base}/${f},waving,0.5,1.5`)].join('\n') + '\n');
+      const from = readFileSync(journal, 'utf8').split('\n').filter(Boolean).length;
+      const app = new App(
+        loadConfig({
+          env: {},
+          overrides: {
+            'Paths.DataDir': path.join(t.dir, 'rows-data'),
+            'Paths.Ffmpeg': countingTool('ffmpeg'),
+            'Paths.Ffprobe': countingTool('ffprobe'),
+            'Concurrency.Cpu': 1,
+            'Concurrency.Downloads': 4,
+            'Sources.TrimMode': 'reencode',
+          },
+        }),
+        { logToFile: false },
+      );
+      const summary = await app.process([], { listFiles: [list] });
+      await app.close();
+      expect(summary.failures).toEqual([]);
+      expect(summary.done).toBe(4);
+      const { most, started } = jobs(from);
+      // the four clips were cut (re-encoded) by ffmpeg in this run
+      expect(started.filter((l) => l.includes(' -ss ') && l.includes('.clip.part')).length).toBe(4);
+      expect(most).toBe(1);
+    } finally {
+      await http.close();
+    }
   });
 });
