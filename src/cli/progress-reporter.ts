@@ -88,7 +88,13 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
       }
     },
     stop() {
-      multibar?.stop();
+      if (!multibar) return;
+      // the bars write the lines logged since their last redraw only with the next one, and stopping them draws
+      // none: a failure of the run's last moments was never shown. One more redraw writes them.
+      multibar.update();
+      multibar.stop();
+      // lines after this (a stuck run's notes) go straight to the stream
+      multibar = null;
     },
   };
 }

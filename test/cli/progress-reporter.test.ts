@@ -29,6 +29,22 @@ describe('progress bars on a terminal', () => {
   });
 });
 
+describe('failure lines on a terminal', () => {
+  it('are all written, also those that came after the bars were last drawn', () => {
+    // the bars hold lines logged between two redraws and draw them with the next; the run's last failure
+    // came after the last redraw and was never written
+    const stream = fakeTerminal();
+    const reporter = createReporter(stream);
+    reporter.onEvent({ type: 'start', inputs: 1, stages: ['acquire', 'probe'] });
+    const raw = '/v/last.mp4';
+    reporter.onEvent({ type: 'stage-end', input: { key: raw, raw, kind: 'local', path: raw }, videoId: 'abc', stage: 'probe', outcome: 'failed', ms: 0, error: 'not a readable video' });
+    reporter.stop();
+    reporter.stop();
+    expect(stream.text()).toContain('videodex: /v/last.mp4: probe: not a readable video');
+    expect(stream.text().split('videodex: /v/last.mp4').length).toBe(2);
+  });
+});
+
 describe('progress lines', () => {
   it('write control characters of a file name as escapes: one line, and no escape sequence reaches the terminal', () => {
     const stream = new PassThrough();
