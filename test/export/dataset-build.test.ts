@@ -324,15 +324,23 @@ describe('splits across builds into one folder', () => {
     expect(splitOf(out)).toEqual(new Map([...v3, [leaving.id, 'val']]));
     await buildDataset(iterate([...records, ...more]), opts(out, flags), deps);
 
-    // another seed would split differently: refused before anything is touched, unless asked to split again
+    // another seed would split differently: refused before anything is touched, unless asked to split again.
+    // The videos' ids (so their seeded order) come from the temporary folder's name: the seed is the first from 2
+    // whose fresh split differs from this one, or the test could not see a video move.
     const manifest = readFileSync(path.join(out, 'dataset.json'), 'utf8');
-    await expect(buildDataset(iterate([...records, ...more]), opts(out, { ...flags, seed: 2 }), deps)).rejects.toThrow(
-      /ds-versions was split with --split 0\.5,0\.5,0 --seed 1, this build asks --split 0\.5,0\.5,0 --seed 2: .*add --resplit to split every video again/,
+    let seed = 2;
+    let fresh = '';
+    for (; ; seed++) {
+      fresh = path.join(t.dir, `ds-versions-fresh-${seed}`);
+      await buildDataset(iterate([...records, ...more]), opts(fresh, { ...flags, seed }), deps);
+      if ([...v2].some(([id, split]) => splitOf(fresh).get(id) !== split)) break;
+      if (seed > 20) throw new Error('no seed from 2 to 20 splits these videos otherwise');
+    }
+    await expect(buildDataset(iterate([...records, ...more]), opts(out, { ...flags, seed }), deps)).rejects.toThrow(
+      new RegExp(`ds-versions was split with --split 0\\.5,0\\.5,0 --seed 1, this build asks --split 0\\.5,0\\.5,0 --seed ${seed}: .*add --resplit to split every video again`),
     );
     expect(readFileSync(path.join(out, 'dataset.json'), 'utf8')).toBe(manifest);
-    const fresh = path.join(t.dir, 'ds-versions-fresh');
-    await buildDataset(iterate([...records, ...more]), opts(fresh, { ...flags, seed: 2 }), deps);
-    const again = await buildDataset(iterate([...records, ...more]), opts(out, { ...flags, seed: 2, resplit: true }), deps);
+    const again = await buildDataset(iterate([...records, ...more]), opts(out, { ...flags, seed, resplit: true }), deps);
     expect(again.encoded).toBe(0);
     expect(splitOf(out)).toEqual(splitOf(fresh));
     const moved = [...v2].filter(([id, split]) => splitOf(out).get(id) !== split).length;
