@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { fakeVlmServers, reply } from '../helpers/fake-vlm-server.js';
+import { reply } from '../helpers/fake-vlm-server.js';
+import { fakeVlmServers } from '../helpers/fake-vlm-servers.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
 
 // A run whose describe failed (the model was down) ends with "failure(s) from earlier runs were not retried; use

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach } from 'vitest';
 
 /** What the fake does with one request. */
 export type FakeReply =
@@ -242,17 +241,4 @@ function easAnswer(body: any, text: string, finish = 'stop'): unknown {
   }
   if (body?.prompt !== undefined) return { response: text };
   return openAiAnswer(body, text, finish);
-}
-
-/** A `fake(options)` that starts a FakeVlmServer and stops every one it started after each test. */
-export function fakeVlmServers(): (options?: FakeVlmOptions) => Promise<FakeVlmServer> {
-  const servers: FakeVlmServer[] = [];
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.stop()));
-  });
-  return async (options = {}) => {
-    const s = await new FakeVlmServer(options).start();
-    servers.push(s);
-    return s;
-  };
 }

@@ -6,7 +6,8 @@ import { jpegBufferSize, OpenAiVlmClient, RateLimiter } from '../../src/analysis
 import { App } from '../../src/app.js';
 import { AuditLog, ConfigError, configWith, ContentCache, loadConfig, MediaTools, ModelError, runTool, type Config, type Scene, type Video } from '../../src/core/index.js';
 import { createDescribeStage, type StageContext } from '../../src/workflow/index.js';
-import { fakeVlmServers, FakeVlmServer, imagesIn, reply, textIn, type RecordedRequest } from '../helpers/fake-vlm-server.js';
+import { FakeVlmServer, imagesIn, reply, textIn, type RecordedRequest } from '../helpers/fake-vlm-server.js';
+import { fakeVlmServers } from '../helpers/fake-vlm-servers.js';
 import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
 

@@ -6,7 +6,8 @@ import { endpointLabel, OpenAiVlmClient, openAiBaseUrl, PaiEasVlmClient, type Fr
 import * as endpoint from '../../src/analysis/vlm/endpoint.js';
 import { App } from '../../src/app.js';
 import { ConfigError, loadConfig, ModelError } from '../../src/core/index.js';
-import { fakeVlmServers, reply } from '../helpers/fake-vlm-server.js';
+import { reply } from '../helpers/fake-vlm-server.js';
+import { fakeVlmServers } from '../helpers/fake-vlm-servers.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
 
 // Endpoints with a query string: Azure-style gateways want e.g. ?api-version=... on every request.

@@ -11,7 +11,8 @@ import {
   type VlmRequest,
 } from '../../src/analysis/vlm/index.js';
 import { ModelError } from '../../src/core/index.js';
-import { fakeVlmServers, FakeVlmServer, imagesIn, reply } from '../helpers/fake-vlm-server.js';
+import { FakeVlmServer, imagesIn, reply } from '../helpers/fake-vlm-server.js';
+import { fakeVlmServers } from '../helpers/fake-vlm-servers.js';
 
 const KEY = 'sk-canary-1234567890';
 const frame: FrameImage = { jpegBase64: Buffer.from('jpeg-bytes').toString('base64'), width: 56, height: 28, timeSec: 0.5 };

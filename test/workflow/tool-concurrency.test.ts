@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../../src/app.js';
 import { findOnPath, loadConfig } from '../../src/core/index.js';
-import { fakeVlmServers } from '../helpers/fake-vlm-server.js';
+import { fakeVlmServers } from '../helpers/fake-vlm-servers.js';
 import { serveBytes, startTestServer } from '../helpers/http-server.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
 
