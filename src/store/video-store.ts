@@ -94,6 +94,11 @@ export interface VideoStore {
    * library other than the one it was queued for.
    */
   library(): Promise<LibraryIdentity>;
+  /**
+   * Optional: reads the whole database to find damage (SQLite's `PRAGMA quick_check`): the problems found, none
+   * when it is sound. Slow on a large library (it reads every page), so only `doctor --check-db` asks.
+   */
+  checkIntegrity?(): Promise<string[]>;
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
   /** Inserts or replaces the record, with its search index, atomically. */

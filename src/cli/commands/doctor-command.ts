@@ -15,7 +15,8 @@ interface Check {
 export function registerDoctor(program: Command): void {
   withConfigOptions(program.command('doctor').description('check tools, config and database; say what is missing and how to install it'))
     .option('--json', 'as JSON')
-    .action(async (flags: CommonFlags & { json?: boolean }) => {
+    .option('--check-db', 'also read the whole library to find damage (SQLite quick_check; seconds per GB)')
+    .action(async (flags: CommonFlags & { json?: boolean; checkDb?: boolean }) => {
       const app = appFrom(flags);
       const checks: Check[] = [];
       const nodeOk = Number(process.versions.node.split('.')[0]) >= 20;
@@ -92,6 +93,7 @@ export function registerDoctor(program: Command): void {
         } catch (e) {
           checks.push({ what: 'database', ok: false, detail: describeError(e) });
         }
+        if (flags.checkDb) checks.push(await integrityCheck(app));
       }
       await app.close();
       if (flags.json) out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));
@@ -103,6 +105,24 @@ export function registerDoctor(program: Command): void {
       }
       process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
     });
+}
+
+/** `--check-db`: the store's own reading of every page, where it has one (SQLite). */
+async function integrityCheck(app: ReturnType<typeof appFrom>): Promise<Check> {
+  try {
+    const store = await app.store();
+    if (!store.checkIntegrity) return { what: 'database pages', ok: true, detail: `not checked: ${store.kind} checks its own storage` };
+    const problems = await store.checkIntegrity();
+    if (problems.length === 0) return { what: 'database pages', ok: true, detail: 'every page read back sound (quick_check)' };
+    return {
+      what: 'database pages',
+      ok: false,
+      detail: `damaged: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; ... (${problems.length} found)` : ''}`,
+      fix: 'restore the library from a backup; see "Backups and a damaged library" in docs/stores.md',
+    };
+  } catch (e) {
+    return { what: 'database pages', ok: false, detail: describeError(e), fix: 'restore the library from a backup; see "Backups and a damaged library" in docs/stores.md' };
+  }
 }
 
 /** The folder itself when it exists, else its nearest existing parent (where making it would need write access). */

@@ -845,6 +845,16 @@ export class SqliteStore implements VideoStore {
     });
   }
 
+  async checkIntegrity(): Promise<string[]> {
+    try {
+      const rows = this.db.pragma('quick_check(20)', { simple: false }) as Array<{ quick_check: string }>;
+      return rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
+    } catch (err) {
+      // a page too damaged to walk fails the check itself: that is its finding
+      return [err instanceof Error ? err.message : String(err)];
+    }
+  }
+
   async count(q: SearchQuery = {}): Promise<number> {
     const plan = planQuery({ ...q, facets: false });
     return this.guard('count', () => {
