@@ -2,7 +2,7 @@ export type { VideoStore, InputRecord, IterateOptions, TagUpdate, StagesMove, Ta
 export { BULK_WRITE_BATCH } from './video-store.js';
 export * from './search-query.js';
 export * from './query/index.js';
-export { SqliteStore } from './sqlite/sqlite-store.js';
+export { SqliteStore, DAMAGED_LIBRARY_FIX } from './sqlite/sqlite-store.js';
 export { replicaFileFor, openStore, backendOfUrl, PG_SCHEMA_NAME } from './open-store.js';
 export type { Backend, OpenStoreOptions } from './open-store.js';
 export { copyStore } from './copy-store.js';

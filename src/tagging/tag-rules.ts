@@ -590,7 +590,7 @@ export function applyTagRules(ruleSet: RuleSet, video: Video, tags: readonly Tag
 }
 
 /** A category name in the form rules give it, to compare with theirs. */
-const categoryKey = (name: string) => normalizeTag(name, { keepPlural: true });
+export const categoryKey = (name: string) => normalizeTag(name, { keepPlural: true });
 
 /** The vocabulary's own name and kind for a category a rule names (`street-food` is the taxonomy's `street food`). */
 export type RuleCategoryLabel = (name: string) => { name: string; kind: 'category' | 'action' };

@@ -4,9 +4,8 @@ import { createFilenameTagger, type FilenameTaggerOptions } from './filename-tag
 import { createMetadataTagger } from './metadata-tagger.js';
 import { readTextFile } from './structured-file.js';
 import { mergeCategories, mergeTags, UNMAPPED } from './tag-merge.js';
-import { applyCategoryRules, applyTagRules, NO_RULES, parseRules, type RuleCategoryLabel, type RuleSet } from './tag-rules.js';
+import { applyCategoryRules, applyTagRules, categoryKey, NO_RULES, parseRules, type RuleCategoryLabel, type RuleSet } from './tag-rules.js';
 import type { Tagger, TaggerContext } from './tagger.js';
-import { normalizeTag } from './words.js';
 import { ancestors, EMPTY_TAXONOMY, LabelMapper, parseActionLabels, parseTaxonomy, type Taxonomy } from './taxonomy.js';
 
 /** Everything tagging and classification need, loaded and checked once before any work. */
@@ -188,10 +187,9 @@ const labelsBySetup = new WeakMap<TaggingSetup, RuleCategoryLabel>();
 function ruleCategoryLabel(setup: TaggingSetup): RuleCategoryLabel {
   let labelOf = labelsBySetup.get(setup);
   if (!labelOf) {
-    const key = (name: string) => normalizeTag(name, { keepPlural: true });
     const known = new Map<string, { name: string; kind: 'category' | 'action' }>();
-    for (const a of setup.taxonomy.actions) known.set(key(a), { name: a, kind: 'action' });
-    for (const c of setup.taxonomy.categories) known.set(key(c.name), { name: c.name, kind: 'category' });
+    for (const a of setup.taxonomy.actions) known.set(categoryKey(a), { name: a, kind: 'action' });
+    for (const c of setup.taxonomy.categories) known.set(categoryKey(c.name), { name: c.name, kind: 'category' });
     labelOf = (name) => known.get(name) ?? { name, kind: 'category' };
     labelsBySetup.set(setup, labelOf);
   }

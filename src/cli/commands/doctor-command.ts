@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { describeError, findOnPath, INSTALL_HINTS, locateTool, MediaTools, toolVersion } from '../../core/index.js';
+import { DAMAGED_LIBRARY_FIX } from '../../store/index.js';
 import { BATCH_COMMANDS, CLI_NODE_FLAGS } from '../node-flags.js';
 import { appFrom, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
@@ -118,10 +119,10 @@ async function integrityCheck(app: ReturnType<typeof appFrom>): Promise<Check> {
       what: 'database pages',
       ok: false,
       detail: `damaged: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; ... (${problems.length} found)` : ''}`,
-      fix: 'restore the library from a backup; see "Backups and a damaged library" in docs/stores.md',
+      fix: DAMAGED_LIBRARY_FIX,
     };
   } catch (e) {
-    return { what: 'database pages', ok: false, detail: describeError(e), fix: 'restore the library from a backup; see "Backups and a damaged library" in docs/stores.md' };
+    return { what: 'database pages', ok: false, detail: describeError(e), fix: DAMAGED_LIBRARY_FIX };
   }
 }
 

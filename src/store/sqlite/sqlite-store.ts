@@ -71,7 +71,8 @@ function refuseForeignDatabase(db: Database.Database): void {
  * What to do about a file whose pages are damaged (a disk fault, a copy taken mid-write without its -wal), which
  * SQLite only calls "database disk image is malformed".
  */
-const damagedHint = (code: string): string => (code.startsWith('SQLITE_CORRUPT') ? ' (the library file is damaged: restore it from a backup; see "A damaged library" in docs/stores.md)' : '');
+export const DAMAGED_LIBRARY_FIX = 'restore it from a backup; see "A damaged library" in docs/stores.md';
+const damagedHint = (code: string): string => (code.startsWith('SQLITE_CORRUPT') ? ` (the library file is damaged: ${DAMAGED_LIBRARY_FIX})` : '');
 
 /** Rows fetched past a text page, so the group of rows tied with its last score is nearly always among them. */
 const TIE_SLACK = 64;
