@@ -65,6 +65,13 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
         case 'input-problem':
           line(`videodex: ${name(e.raw)}: ${printable(e.message)}`);
           break;
+        case 'replaced':
+          // said even with --quiet: a record left the library (or moved) without being asked by name
+          line(
+            `videodex: ${place(e.input)}: the file was replaced by another video (${e.videoId}); ` +
+              (e.repointedTo ? `the record of the one that was there (${e.replaced}) now points at its copy ${name(e.repointedTo)}` : `the record of the one that was there (${e.replaced}) is removed`),
+          );
+          break;
         case 'stage-end':
           bars.get(e.stage)?.increment(1, { note: e.outcome === 'failed' ? 'failed' : '' });
           if (e.outcome === 'failed') line(`videodex: ${place(e.input)}: ${e.stage}: ${printable(e.error ?? 'failed')}`);
@@ -119,5 +126,7 @@ export function formatSummary(s: RunSummary, dryRun = false): string {
   for (const [cause, n] of byCause) lines.push(`  failed ×${n}: ${cause}`);
   if (earlier.length) lines.push(`  ${earlier.length} failure(s) from earlier runs were not retried; use --retry-failed`);
   if (s.problems.length) lines.push(`  ${s.problems.length} input problem(s) (see above)`);
+  const removed = s.replaced.filter((r) => !r.repointedTo).length;
+  if (s.replaced.length) lines.push(`  ${s.replaced.length} file(s) replaced in place: ${removed} old record(s) removed, ${s.replaced.length - removed} re-pointed at a copy (see above)`);
   return lines.join('\n');
 }

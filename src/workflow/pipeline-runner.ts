@@ -18,6 +18,7 @@ import type { InputRecord, VideoStore } from '../store/index.js';
 import type { Failure, InputStatus, RunEvent, RunSummary, StageOutcome } from './run-events.js';
 import type { Stage, StageContext } from './stage.js';
 import { orderStages } from './stage-order.js';
+import { displacedBy } from './remove-videos.js';
 import { keepingSceneOutputs, mergeSourceInto, mergeTagged, pointedAt, relisted } from './record-merge.js';
 
 export const ACQUIRE_VERSION = '1';
@@ -78,6 +79,7 @@ export class PipelineRunner {
       stagesSkipped: 0,
       failures: [],
       problems: [...(options.problems ?? [])],
+      replaced: [],
       ms: 0,
     };
     for (const p of summary.problems) emit({ type: 'input-problem', ...p });
@@ -216,40 +218,73 @@ export class PipelineRunner {
     }
 
     const id = videoId!;
-    return this.withLock(id, async () => {
-      // read under the lock: `reused` was read before it, and another input of the same video (a copy, another
-      // URL) may have run stages on the record since; starting from the older copy ran them all again and saved
-      // over what that input wrote
-      let video = (await store.get(id)) ?? reused;
-      if (acquired) {
-        const now = new Date().toISOString();
-        const entry: StageEntry = { status: 'done', version: ACQUIRE_VERSION, inputHash: acquired.sha256.slice(0, 32), at: now, ms: 0 };
-        if (!video) {
-          video = newVideo(id, acquired.source, { path: acquired.path, bytes: acquired.bytes, sha256: acquired.sha256, storage: acquired.storage }, now);
-        } else {
-          // the same source with another list row (a label fixed, --force acquire) takes the row
-          video = mergeSourceInto(video, acquired.source);
-          video = relisted(video, item) ?? video;
-          // The earlier copy may be gone; point at the one we have now.
-          if (!(await stat(video.file.path).catch(() => null))) video = await pointedAt(video, acquired.path, acquired.storage, { forgetGone: false });
-          // Otherwise this is a second copy of a video already kept (another URL, a copy of the same file): one
-          // videodex made itself is removed, so media holds each video once. A file of the user's is never touched.
-          else if (acquired.path !== video.file.path && acquired.storage !== 'reference') await rm(acquired.path, { force: true });
+    const result = await this.withLock(id, () => this.recordAndRun(item, id, acquired, reused, options, signal, emit, summary, ran, attempted));
+    // A whole local file (not a list row's segment, which is a clip of it) just hashed, or unchanged since it was,
+    // holds this video: a record saying another video is there is out of date (the file was replaced in place).
+    // Checked on every run, so a run stopped before this point is made good by the next. After the video's own
+    // lock: each displaced record is changed under its own.
+    const whole = item.kind === 'local' && item.path !== undefined && item.list?.start === undefined && item.list?.end === undefined;
+    if (whole && result.videoId === id && !options.dryRun && !signal.aborted) {
+      try {
+        for (const d of await displacedBy(store, this.deps.config, item.path!, id, (other, fn) => this.withLock(other, fn))) {
+          logger.info({ input: item.raw, id, replaced: d.id, repointedTo: d.repointedTo ?? null }, d.repointedTo ? 'file replaced in place: the record of the video that was there points at a copy it lists' : 'file replaced in place: the record of the video that was there is removed');
+          summary.replaced.push({ input: item.raw, id: d.id, by: id, ...(d.repointedTo ? { repointedTo: d.repointedTo } : {}) });
+          emit({ type: 'replaced', input: item, videoId: id, replaced: d.id, ...(d.repointedTo ? { repointedTo: d.repointedTo } : {}) });
         }
-        video = mergeTagged(video, acquired.tags ?? [], acquired.categories ?? []);
-        video = { ...video, stages: { ...video.stages, acquire: entry }, updatedAt: now };
-        await store.upsert(video);
-      } else if (video) {
-        const relabelled = relisted(video, item);
-        if (relabelled) {
-          logger.info({ input: item.raw, id, list: relabelled.source.list ?? null }, 'list row changed since acquisition: the record takes it');
-          video = { ...relabelled, updatedAt: new Date().toISOString() };
-          if (!options.dryRun) await store.upsert(video);
-        }
+      } catch (err) {
+        // the input's own work is done and kept; the stale record stays for the next run (or `remove --missing`)
+        logger.warn({ input: item.raw, id, err: describeError(err) }, 'could not update the records of the video this file replaced');
       }
-      if (!video) throw new Error(`internal: record ${id} vanished`);
-      return this.runStages(item, video, options, signal, emit, summary, ran, attempted);
-    });
+    }
+    return result;
+  }
+
+  /** Stores the acquisition on the record (a new one, or the record of a video seen before) and runs the stages. */
+  private async recordAndRun(
+    item: InputItem,
+    id: string,
+    acquired: Acquired | null,
+    reused: Video | null,
+    options: RunOptions,
+    signal: AbortSignal,
+    emit: (e: RunEvent) => void,
+    summary: RunSummary,
+    ran: number,
+    attempted: Set<string>,
+  ): Promise<{ videoId: string | null; status: InputStatus; ran: number }> {
+    const { store, logger } = this.deps;
+    // read under the lock: `reused` was read before it, and another input of the same video (a copy, another
+    // URL) may have run stages on the record since; starting from the older copy ran them all again and saved
+    // over what that input wrote
+    let video = (await store.get(id)) ?? reused;
+    if (acquired) {
+      const now = new Date().toISOString();
+      const entry: StageEntry = { status: 'done', version: ACQUIRE_VERSION, inputHash: acquired.sha256.slice(0, 32), at: now, ms: 0 };
+      if (!video) {
+        video = newVideo(id, acquired.source, { path: acquired.path, bytes: acquired.bytes, sha256: acquired.sha256, storage: acquired.storage }, now);
+      } else {
+        // the same source with another list row (a label fixed, --force acquire) takes the row
+        video = mergeSourceInto(video, acquired.source);
+        video = relisted(video, item) ?? video;
+        // The earlier copy may be gone; point at the one we have now.
+        if (!(await stat(video.file.path).catch(() => null))) video = await pointedAt(video, acquired.path, acquired.storage, { forgetGone: false });
+        // Otherwise this is a second copy of a video already kept (another URL, a copy of the same file): one
+        // videodex made itself is removed, so media holds each video once. A file of the user's is never touched.
+        else if (acquired.path !== video.file.path && acquired.storage !== 'reference') await rm(acquired.path, { force: true });
+      }
+      video = mergeTagged(video, acquired.tags ?? [], acquired.categories ?? []);
+      video = { ...video, stages: { ...video.stages, acquire: entry }, updatedAt: now };
+      await store.upsert(video);
+    } else if (video) {
+      const relabelled = relisted(video, item);
+      if (relabelled) {
+        logger.info({ input: item.raw, id, list: relabelled.source.list ?? null }, 'list row changed since acquisition: the record takes it');
+        video = { ...relabelled, updatedAt: new Date().toISOString() };
+        if (!options.dryRun) await store.upsert(video);
+      }
+    }
+    if (!video) throw new Error(`internal: record ${id} vanished`);
+    return this.runStages(item, video, options, signal, emit, summary, ran, attempted);
   }
 
   /** The stored record when this input was acquired before and its file is unchanged and still there. */

@@ -28,9 +28,11 @@ export function mergeTagged(video: Video, tags: readonly Tag[], categories: read
  * is gone. A listed local source at `to` becomes the record's source (the one it had joins `alsoFrom`), so
  * `alsoFrom` never lists the record's own file. With `forgetGone` (pruning: `remove --missing`) the local paths
  * that are gone, its old file among them, leave the record; otherwise they stay listed (a drive may come back).
+ * `forget` leaves it either way: a path that holds another video now.
  */
-export async function pointedAt(video: Video, to: string, storage: NonNullable<Video['file']['storage']>, options: { forgetGone: boolean }): Promise<Video> {
-  const gone = new Set<string>();
+export async function pointedAt(video: Video, to: string, storage: NonNullable<Video['file']['storage']>, options: { forgetGone: boolean; forget?: string }): Promise<Video> {
+  // `forget`: a path that holds another video now, whatever else is there
+  const gone = new Set<string>(options.forget !== undefined ? [options.forget] : []);
   if (options.forgetGone) {
     gone.add(video.file.path);
     for (const s of [video.source, ...video.alsoFrom]) {

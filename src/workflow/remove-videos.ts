@@ -152,3 +152,49 @@ function mediaKeptBecause(video: Video, mediaDir: string): string | null {
 async function exists(p: string): Promise<boolean> {
   return (await stat(p).catch(() => null)) !== null;
 }
+
+/** A record whose file was replaced in place by another video (see `displacedBy`). */
+export interface DisplacedVideo {
+  id: string;
+  path: string;
+  /** A copy of its video the record lists, which it points at now; absent when the record was removed. */
+  repointedTo?: string;
+}
+
+/**
+ * The records that said their video was at `file` after a run found another video there (`keep`, just hashed
+ * from it): the file was replaced in place (re-encoded, trimmed, saved over). Each is re-pointed at a copy of
+ * its video it lists, when one is still there, and removed otherwise, with its keyframes; so a path indexes one
+ * video, as it does for the user, and a search no longer shows the old video under the new file's name. The
+ * file itself is the new video's and is never touched; the content cache keeps the old video's model answers.
+ * Only records of a file indexed where it is (`reference`): a copy or link in MediaDir still holds its video.
+ * `lock` runs each record's change under that record's lock in the caller's run.
+ */
+export async function displacedBy(
+  store: VideoStore,
+  config: Config,
+  file: string,
+  keep: string,
+  lock: <T>(id: string, fn: () => Promise<T>) => Promise<T>,
+): Promise<DisplacedVideo[]> {
+  const out: DisplacedVideo[] = [];
+  for (const found of await store.findByPath(file)) {
+    if (found.id === keep || (found.file.storage ?? 'reference') !== 'reference') continue;
+    const done = await lock(found.id, async (): Promise<DisplacedVideo | null> => {
+      // as it is now: another input of this run may have re-pointed it already
+      const video = await store.get(found.id);
+      if (!video || video.file.path !== file) return null;
+      const to = await survivingCopy(video);
+      if (to) {
+        await store.upsert(await pointedAt(video, to, 'reference', { forgetGone: false, forget: file }));
+        return { id: video.id, path: file, repointedTo: to };
+      }
+      // the record first: a crash after it leaves a stray keyframe folder, never a record of a video not there
+      await store.delete(video.id);
+      await rm(keyframeDir(video, config), { recursive: true, force: true });
+      return { id: video.id, path: file };
+    });
+    if (done) out.push(done);
+  }
+  return out;
+}

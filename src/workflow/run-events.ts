@@ -9,7 +9,9 @@ export type RunEvent =
   | { type: 'stage-progress'; input: InputItem; videoId: string | null; stage: string; fraction: number }
   | { type: 'stage-end'; input: InputItem; videoId: string | null; stage: string; outcome: StageOutcome; ms: number; error?: string; errorCode?: string }
   | { type: 'plan'; input: InputItem; videoId: string | null; lines: string[] }
-  | { type: 'input-end'; input: InputItem; videoId: string | null; status: InputStatus; ran: number };
+  | { type: 'input-end'; input: InputItem; videoId: string | null; status: InputStatus; ran: number }
+  /** A record of the video that was at the input's path before it was replaced in place (see `displacedBy`). */
+  | { type: 'replaced'; input: InputItem; videoId: string; replaced: string; repointedTo?: string };
 
 /** done: every stage done or skipped; failed: some stage failed; unchanged: nothing needed to run. */
 export type InputStatus = 'done' | 'unchanged' | 'failed' | 'planned' | 'aborted';
@@ -35,6 +37,8 @@ export interface RunSummary {
   stagesSkipped: number;
   failures: Failure[];
   problems: Array<{ raw: string; message: string }>;
+  /** Records of videos whose file an input replaced in place: removed, or re-pointed at a copy they list. */
+  replaced: Array<{ input: string; id: string; by: string; repointedTo?: string }>;
   ms: number;
   /** --dry-run: model tokens the planned stages estimate, in total. */
   estimatedTokens?: number;

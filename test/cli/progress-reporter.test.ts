@@ -84,7 +84,7 @@ describe('error messages on stderr', () => {
   it('and so does the summary that groups failures by cause', () => {
     const text = formatSummary({
       inputs: 1, videos: ['abc'], done: 0, unchanged: 0, failed: 1, stagesRun: 1, stagesUpToDate: 0, stagesSkipped: 0,
-      failures: [{ input: raw, videoId: 'abc', stage: 'describe', error, earlier: false }], problems: [], ms: 1,
+      failures: [{ input: raw, videoId: 'abc', stage: 'describe', error, earlier: false }], problems: [], replaced: [], ms: 1,
     });
     expect(text).toContain('failed ×1: describe: two lines\\x1b[31mred.mp4');
     expect(text).not.toContain('\u001b');
