@@ -350,6 +350,41 @@ describe('splits across builds into one folder', () => {
   });
 });
 
+describe('label indices across builds into one folder', () => {
+  it('keep the earlier classes at their indices and add new ones after them (sorted they would shift)', async () => {
+    const dives = await Promise.all(
+      [0, 1].map(async (v) => {
+        const file = path.join(t.dir, `dive-${v}.mp4`);
+        await makeSceneVideo(file, SCENES.map((n, k) => lifeScene(n, v * 10 + k + 700)));
+        return sceneRecord(file, SCENES, { label: 'dive' });
+      }),
+    );
+    const out = path.join(t.dir, 'ds-labels');
+    const flags = { labels: 'list', split: '0.5,0.5,0', seed: 1, format: ['folder', 'mmaction'] };
+    const indexOf = (dir: string) => new Map(readManifest(dir).clips.map((c) => [c.label, c.labelIndex]));
+    await buildDataset(iterate(records), opts(out, flags), deps);
+    expect(readFileSync(path.join(out, 'label_map.txt'), 'utf8')).toBe('jump\nswim\n');
+
+    // `dive` sorts first; a model trained on the first build still reads jump at 0 and swim at 1
+    await buildDataset(iterate([...records, ...dives]), opts(out, flags), deps);
+    expect(readFileSync(path.join(out, 'label_map.txt'), 'utf8')).toBe('jump\nswim\ndive\n');
+    expect(indexOf(out)).toEqual(new Map([['jump', 0], ['swim', 1], ['dive', 2]]));
+    const list = readFileSync(path.join(out, 'train_list_videos.txt'), 'utf8');
+    expect(list).toMatch(/^train\/dive\/\S+ 2$/m);
+
+    // a class with no clip left keeps its index, listed at 0 by stats
+    await buildDataset(iterate([...records.filter((r) => r.source.list?.label !== 'swim'), ...dives]), opts(out, flags), deps);
+    expect(readFileSync(path.join(out, 'label_map.txt'), 'utf8')).toBe('jump\nswim\ndive\n');
+    expect(indexOf(out)).toEqual(new Map([['jump', 0], ['dive', 2]]));
+    expect(formatDatasetStats(datasetStats(out))).toMatch(/^swim\s+0\s+0\s+0\s+0$/m);
+
+    // a new folder sorts them
+    const fresh = path.join(t.dir, 'ds-labels-fresh');
+    await buildDataset(iterate([...records, ...dives]), opts(fresh, flags), deps);
+    expect(readFileSync(path.join(fresh, 'label_map.txt'), 'utf8')).toBe('dive\njump\nswim\n');
+  });
+});
+
 describe('long labels', () => {
   it('get a class folder the file system takes (at most 200 bytes, whole characters); the full label stays in the label map', async () => {
     const label = `${'跑'.repeat(100)}🏃`;

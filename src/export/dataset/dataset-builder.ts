@@ -598,7 +598,9 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
 
   // 5. Outputs.
   progress({ phase: 'write', done: 0, total: options.formats.length });
-  const labels = [...new Set([...results.keys()].map((id) => byId.get(id)!.label))].sort();
+  // the earlier build's classes keep their indices while the labels come from the same place
+  const sameLabels = JSON.stringify(earlier.manifest?.options?.labels) === JSON.stringify(options.labels);
+  const labels = labelOrder([...results.keys()].map((id) => byId.get(id)!.label), sameLabels ? earlier.manifest?.labels : undefined);
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
   const clips: DatasetClip[] = assigned
     .filter((c) => results.has(c.id))
@@ -732,4 +734,16 @@ function historyOf(
   const hadAny = before.bySource.size + before.byVideo.size > 0;
   const earlierBuild = hadAny && typeof earlierManifest?.createdAt === 'string' ? earlierManifest.createdAt : null;
   return { mode: !hadAny ? 'new' : resplit ? 'resplit' : 'kept', earlierBuild, kept, moved, added, left, sources: sorted };
+}
+
+/**
+ * The classes in label-index order. Built again into a folder, the earlier build's classes keep their indices (one
+ * with no clip now too: a model trained on the earlier build reads its outputs by index) and new ones follow,
+ * sorted; a first build sorts them all. An earlier label list that is not a list of distinct strings is ignored.
+ */
+export function labelOrder(now: readonly string[], earlier: unknown): string[] {
+  const fresh = [...new Set(now)].sort();
+  if (!Array.isArray(earlier) || !earlier.every((l) => typeof l === 'string') || new Set(earlier).size !== earlier.length) return fresh;
+  const kept = new Set<string>(earlier);
+  return [...(earlier as string[]), ...fresh.filter((l) => !kept.has(l))];
 }

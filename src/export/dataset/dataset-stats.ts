@@ -142,8 +142,9 @@ export function formatDatasetStats(s: DatasetStats): string {
   lines.push('');
   const width = Math.max(5, ...s.labels.map((l) => l.length));
   lines.push(`${'class'.padEnd(width)}  ${SPLITS.map((x) => x.padStart(7)).join('')}    total`);
-  for (const label of Object.keys(s.perClass).sort()) {
-    const row = s.perClass[label]!;
+  // a class an earlier build had keeps its index with no clip now: listed, at 0
+  for (const label of [...new Set([...s.labels, ...Object.keys(s.perClass)])].sort()) {
+    const row = s.perClass[label] ?? { train: 0, val: 0, test: 0 };
     const total = SPLITS.reduce((n, x) => n + row[x], 0);
     lines.push(`${label.padEnd(width)}  ${SPLITS.map((x) => String(row[x]).padStart(7)).join('')} ${String(total).padStart(8)}`);
   }
