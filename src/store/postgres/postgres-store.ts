@@ -301,17 +301,36 @@ export class PostgresStore implements VideoStore, ChangeFeed {
     await this.reindexIfStale();
   }
 
-  /** Rebuilds derived columns when the shared index format changed since they were written. */
+  /**
+   * Rebuilds derived columns when the shared index format changed since they were written. One process at a time:
+   * workers started together after an upgrade each rewrote every record, N times the work, and each said so. The
+   * lock is held on a connection of its own, outside the pool the rewrite writes through (which may have one).
+   */
   private async reindexIfStale(): Promise<void> {
-    const current = await this.run('migrate', async (c) => (await c.query<{ value: string }>(`SELECT value FROM ${this.S}.videodex_meta WHERE key = 'index_version'`)).rows[0]?.value);
+    const versionSql = `SELECT value FROM ${this.S}.videodex_meta WHERE key = 'index_version'`;
+    const current = await this.run('migrate', async (c) => (await c.query<{ value: string }>(versionSql)).rows[0]?.value);
     if (current === String(INDEX_VERSION)) return;
-    if (current !== undefined) {
-      this.options.logger?.info({ from: current, to: INDEX_VERSION }, 'postgres: rebuilding search columns');
-      await rewriteAll(this);
+    const pg = (await import('pg')).default;
+    const lock = new pg.Client({ connectionString: this.options.url, connectionTimeoutMillis: 10_000, ...this.options.pool });
+    // a connection dropped while waiting must not crash the process: the query fails instead
+    lock.on('error', () => undefined);
+    try {
+      await lock.connect();
+      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`videodex:reindex:${this.schema}`]);
+      // read again under the lock: another process may have rebuilt them while this one waited
+      const now = (await lock.query<{ value: string }>(versionSql)).rows[0]?.value;
+      if (now === String(INDEX_VERSION)) return;
+      if (now !== undefined) {
+        this.options.logger?.info({ from: now, to: INDEX_VERSION }, 'postgres: rebuilding search columns');
+        await rewriteAll(this);
+      }
+      await lock.query(`INSERT INTO ${this.S}.videodex_meta (key, value) VALUES ('index_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [String(INDEX_VERSION)]);
+    } catch (err) {
+      throw this.wrap('migrate', err);
+    } finally {
+      // ending the session releases the lock
+      await lock.end().catch(() => undefined);
     }
-    await this.run('migrate', (c) =>
-      c.query(`INSERT INTO ${this.S}.videodex_meta (key, value) VALUES ('index_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [String(INDEX_VERSION)]),
-    );
   }
 
   /** Whether `name:` is backed by a trigram index (after migrate). */
