@@ -237,6 +237,25 @@ describe('retries', () => {
     for (const later of s.requests.slice(1)) expect(later.at - s.requests[0]!.at).toBeGreaterThanOrEqual(900);
   });
 
+  it('a 429 without Retry-After holds the other callers for its backoff too (they went on, each refused in turn)', async () => {
+    const s = await fake();
+    s.queue(reply.status(429, undefined, { error: { message: 'Requests rate limit exceeded', code: 'Throttling.RateQuota' } }));
+    const inner = client(s);
+    let refused!: () => void;
+    const wasRefused = new Promise<void>((resolve) => (refused = resolve));
+    const watched = { provider: inner.provider, endpointLabel: inner.endpointLabel, describe: (r: VlmRequest) => inner.describe(r).catch((e: unknown) => { refused(); throw e; }) };
+    // a backoff of 400-800 ms before the first retry
+    const vlm = reliable(watched, { ...fast, baseDelayMs: 800, maxDelayMs: 800 });
+    const first = vlm.call(request());
+    await wasRefused;
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = await vlm.call(request());
+    expect(second.ok && (await first).ok).toBe(true);
+    expect(s.requests).toHaveLength(3);
+    expect(s.requests[0]!.status).toBe(429);
+    for (const later of s.requests.slice(1)) expect(later.at - s.requests[0]!.at).toBeGreaterThanOrEqual(350);
+  });
+
   it('retries 500s up to Retries, then gives one error saying how many attempts', async () => {
     const s = await fake();
     s.queue(reply.status(500), reply.status(502), reply.status(503), reply.status(500), reply.text('too late'));

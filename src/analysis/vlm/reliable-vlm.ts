@@ -144,8 +144,10 @@ export class ReliableVlm {
       }
       retries += 1;
       const delay = this.delayFor(retries, error);
-      // the server's own word on when it takes requests again holds for every caller of this endpoint
-      if (error.retryAfterMs !== undefined) this.limiter.pause(delay);
+      // the server's own word on when it takes requests again holds for every caller of this endpoint; so does a
+      // 429 without one (a rate limit is the account's: the other workers' requests were refused in turn, each
+      // spending one of its video's retries), for this caller's backoff
+      if (error.retryAfterMs !== undefined || error.status === 429) this.limiter.pause(delay);
       try {
         await sleep(delay, request.signal);
       } catch {
