@@ -207,6 +207,34 @@ describe.skipIf(!redisUrl)('BullMQ enqueue and workers (real Redis)', () => {
     expect(text).toMatch(new RegExp(`^failed jobs:\n  job ${id}: failed after 1 attempt\\(s\\) at \\S+: not a videodex job`, 'm'));
   });
 
+  it('queue status says in words why a job whose worker kept dying under it failed, not BullMQ\'s "stalled more than allowable limit"', async () => {
+    const qname = `${queue}-stalled`;
+    const name = ['--redis', redisUrl!, '--queue', qname, '--data-dir', path.join(t.dir, 'data-stalled')];
+    await runCli(['enqueue', path.join(t.dir, 'a.mp4'), ...name], { env });
+    const [{ Queue, Worker, UnrecoverableError }, { Redis }] = await Promise.all([import('bullmq'), import('ioredis')]);
+    const connection = new Redis(redisUrl!, { maxRetriesPerRequest: null });
+    // BullMQ fails a job whose worker died under it more often than maxStalledCount with these words; a worker that
+    // fails it with them stands in for four dead ones
+    const checker = new Worker(qname, async () => {
+      throw new UnrecoverableError('job stalled more than allowable limit');
+    }, { connection });
+    const q = new Queue(qname, { connection });
+    try {
+      const started = Date.now();
+      while ((await q.getFailedCount()) === 0) {
+        if (Date.now() - started > 60_000) throw new Error('the job never failed');
+        await delay(200);
+      }
+      expect((await q.getFailed())[0]!.failedReason).toMatch(/stalled more than allowable limit/);
+      const s = JSON.parse((await runCli(['queue', 'status', '--json', ...name], { env })).stdout);
+      expect(s.failedJobs[0].error).toMatch(/^the worker running it stopped 4 times before finishing it \(killed, out of memory, or its machine lost; see the workers' logs\); enqueue it again to retry$/);
+    } finally {
+      await checker.close(true);
+      await q.close();
+      connection.disconnect();
+    }
+  }, 120_000);
+
   it('a worker on an empty queue exits at once with --exit-when-empty', async () => {
     const w = await runCli(['worker', '--exit-when-empty', '--redis', redisUrl!, '--queue', `${queue}-empty`, '--data-dir', path.join(t.dir, 'data2')], { env });
     expect(w.code).toBe(0);

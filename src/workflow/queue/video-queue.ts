@@ -204,7 +204,7 @@ export async function queueCounts(settings: QueueSettings): Promise<QueueCounts>
     const failedJobs = (await queue.getFailed(0, FAILED_SHOWN - 1)).filter(Boolean).map((j) => ({
       input: (j.data as Partial<VideoJobData> | undefined)?.item?.raw ?? `job ${j.id}`,
       attempts: j.attemptsMade,
-      error: j.failedReason || 'no reason recorded',
+      error: j.failedReason ? jobFailureText(j.failedReason) : 'no reason recorded',
       at: j.finishedOn ? new Date(j.finishedOn).toISOString() : null,
     }));
     return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0, failedJobs };
@@ -245,6 +245,17 @@ export class WrongLibraryError extends ConfigError {
  * queue before it fails. BullMQ's default, 1, failed a job for good after its worker died twice, with no word.
  */
 export const MAX_STALLED = 3;
+
+const STALLED = /stalled more than allowable limit/;
+
+/**
+ * A job's failure as people read it: BullMQ's own words for a job whose worker kept dying under it ("job stalled
+ * more than allowable limit") said nothing of what happened or what to do.
+ */
+export function jobFailureText(reason: string): string {
+  if (!STALLED.test(reason)) return reason;
+  return `the worker running it stopped ${MAX_STALLED + 1} times before finishing it (killed, out of memory, or its machine lost; see the workers' logs); enqueue it again to retry`;
+}
 
 function resultOf(summary: RunSummary): VideoJobResult {
   return {
@@ -332,8 +343,8 @@ export async function runWorker(runner: PipelineRunner, options: WorkerOptions):
     const item: InputItem | undefined = job?.data?.item;
     options.logger.warn({ job: job?.id, input: item?.raw, attempt: job?.attemptsMade, err: err.message }, 'job failed');
     // the last attempt (a retried one goes back to the queue with backoff and says nothing yet)
-    const last = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError || /stalled more than allowable limit/.test(err.message));
-    if (last) options.onJobFailed?.(item?.raw ?? `job ${job.id}`, err.message, job.attemptsMade);
+    const last = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError || STALLED.test(err.message));
+    if (last) options.onJobFailed?.(item?.raw ?? `job ${job.id}`, jobFailureText(err.message), job.attemptsMade);
   });
   worker.on('error', (err) => options.logger.error({ err: err.message }, 'worker error'));
 
