@@ -40,7 +40,9 @@ export function adaptPluginStage(plugin: VideodexPlugin, stage: Stage): Stage {
         throw PluginError.from(plugin.name, `stage ${stage.name}`, err);
       }
       if (patch === undefined || patch === null) return {};
-      if (typeof patch !== 'object') throw new PluginError(plugin.name, `stage ${stage.name}: returned ${typeof patch}, not a patch object`);
+      if (typeof patch !== 'object' || Array.isArray(patch)) throw new PluginError(plugin.name, `stage ${stage.name}: returned ${Array.isArray(patch) ? 'a list' : typeof patch}, not a patch object`);
+      const wrong = patchProblem(patch);
+      if (wrong) throw new PluginError(plugin.name, `stage ${stage.name}: returned a patch ${wrong}`);
       return creditTags(plugin.name, video, patch);
     },
   };
@@ -60,6 +62,39 @@ export function adaptPluginStage(plugin: VideodexPlugin, stage: Stage): Stage {
   }
   if (stage.cacheable) return { ...adapted, cacheable: true };
   return adapted;
+}
+
+/** What each field a stage may return must be (a plain JavaScript plugin is not held to the types). */
+const PATCH_FIELDS: Record<string, (x: unknown) => boolean> = {
+  source: (x) => isObject(x),
+  alsoFrom: Array.isArray,
+  file: (x) => isObject(x) && typeof (x as { path?: unknown }).path === 'string',
+  metadata: (x) => x === null || isObject(x),
+  scenes: Array.isArray,
+  contactSheet: (x) => typeof x === 'string',
+  ai: (x) => x === null || isObject(x),
+  tags: Array.isArray,
+  categories: Array.isArray,
+  extra: (x) => isObject(x),
+};
+
+function isObject(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Why a stage's patch cannot be applied, or null. Applied as it was, `{ id }` saved the video under another id,
+ * `{ stages }` rewrote the run's bookkeeping, and `{ extra: "..." }` or `{ scenes: 3 }` broke every later reader
+ * of the record: the plugin's stage fails for that video instead, naming the field.
+ */
+function patchProblem(patch: object): string | null {
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    const check = PATCH_FIELDS[key];
+    if (!check) return ['id', 'stages', 'createdAt', 'updatedAt'].includes(key) ? `with "${key}", which videodex keeps and a stage may not change` : `with "${key}", which is not a field of the record (keep findings in extra.<plugin name>)`;
+    if (!check(value)) return `whose "${key}" is ${Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value}, not what the record holds there`;
+  }
+  return null;
 }
 
 /** Longest tag name a plugin may give: past it, the plugin is answering with something that is not a tag. */

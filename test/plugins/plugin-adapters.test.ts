@@ -42,6 +42,30 @@ describe('plugin adapters', () => {
     await expect(adapted.run(v, ctx)).rejects.toThrow(/plugin demo: stage: a tag name of 3000 characters \(at most 100\)/);
   });
 
+  it('fails its stage for the video, naming the plugin and the field, on a patch the record cannot take (it was applied as given)', async () => {
+    const returning = (patch: unknown) => adaptPluginStage(plugin, { name: 's', version: '1', needs: [], resource: 'cpu', inputHash: () => 'h', run: async () => patch as never });
+    const v = makeRecord();
+    const cases: Array<[unknown, RegExp]> = [
+      [{ id: 'someone-else' }, /^plugin demo: stage s: returned a patch with "id", which videodex keeps and a stage may not change$/],
+      [{ stages: {} }, /with "stages", which videodex keeps/],
+      [{ updatedAt: 'x' }, /with "updatedAt", which videodex keeps/],
+      [{ brightness: 0.2 }, /with "brightness", which is not a field of the record \(keep findings in extra\.<plugin name>\)/],
+      [{ extra: 'dark' }, /whose "extra" is string, not what the record holds there/],
+      [{ extra: null }, /whose "extra" is null/],
+      [{ scenes: 3 }, /whose "scenes" is number/],
+      [{ metadata: [] }, /whose "metadata" is a list/],
+      [{ file: { bytes: 1 } }, /whose "file" is object/],
+      [[{ tags: ['x'] }], /returned a list, not a patch object/],
+    ];
+    for (const [patch, message] of cases) {
+      const err = await returning(patch).run(v, ctx).then(() => null, (e: unknown) => e);
+      expect(err, JSON.stringify(patch)).toBeInstanceOf(PluginError);
+      expect((err as Error).message, JSON.stringify(patch)).toMatch(message);
+    }
+    // what the record holds is taken: null metadata and ai, a field set to undefined (left as it is)
+    await expect(returning({ metadata: null, ai: null, scenes: [], categories: [], contactSheet: undefined, extra: { demo: {} } }).run(v, ctx)).resolves.toBeTruthy();
+  });
+
   it('turns a throw from inputHash or skipReason into a failure of run, not of the whole run', async () => {
     const stage: Stage = {
       name: 's', version: '1', needs: [], resource: 'cpu',
