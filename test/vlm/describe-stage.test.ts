@@ -123,6 +123,23 @@ describe('describe stage: frames, sizes, prompt', () => {
     expect(sizesOf(s.requests[0]!)[0]).toEqual({ width: 308, height: 252 });
   });
 
+  it('cuts frames from an MPEG-TS (no index) from the key frame before them: a fast seek found no frame near the end', async () => {
+    // one key frame, and timestamps starting at 1.4 s, as ffmpeg writes MPEG-TS
+    const ts = path.join(t.dir, 'one-gop.ts');
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '250', '-pix_fmt', 'yuv420p', ts]);
+    const s = await fake();
+    const config = qwen(s, { MaxFrames: 8, MinFrames: 8, VideoInput: 'frames' });
+    const video = sceneRecord(0, {
+      file: { path: ts, bytes: 1000, sha256: 'cd'.repeat(32) },
+      metadata: { durationSec: 2, container: 'mpegts', bitRate: 1000, width: 320, height: 240, fps: 25, rotation: 0, videoCodec: 'h264', audio: null, containerTags: {} },
+    });
+    await createDescribeStage(config, { limiter: unlimited() }).run(video, context(config, t.dir));
+    expect(s.requests[0]!.body.messages[0].content[0].video).toHaveLength(8);
+    // the frames are the video's own, in order: testsrc2's moving pattern makes each differ from the one before
+    const frames = (s.requests[0]!.body.messages[0].content[0].video as string[]).map((u) => u.split('base64,')[1]);
+    expect(new Set(frames).size).toBe(8);
+  });
+
   it('refuses a video over MaxTokensPerVideo without calling the model', async () => {
     const s = await fake();
     const config = qwen(s, { MaxTokensPerVideo: 500 });

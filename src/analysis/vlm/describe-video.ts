@@ -355,6 +355,8 @@ export interface DescribeDeps {
   /** Where each request is recorded (the audit trail); never given the key. */
   audit: { append(entry: AuditEntry): void };
   ffmpeg: string;
+  /** For frames cut from a file without an index (MPEG-TS), which are decoded from the key frame before them. */
+  ffprobe?: string;
   /** Runs each frame's ffmpeg job under the pipeline's `[Concurrency] Cpu` limit; at once when absent. */
   toolSlot?: <T>(job: () => Promise<T>) => Promise<T>;
   signal?: AbortSignal;
@@ -417,7 +419,15 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     const key = (p: FramePick) => `${p.keyframe ?? ''}@${p.timeSec}`;
     const missing = picks.filter((p) => !frameCache.has(key(p)));
     if (missing.length) {
-      const rendered = await renderFrames(missing, { ffmpeg: deps.ffmpeg, videoPath: video.file.path, size: plan.frameSize!, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.toolSlot ? { toolSlot: deps.toolSlot } : {}) });
+      const rendered = await renderFrames(missing, {
+        ffmpeg: deps.ffmpeg,
+        videoPath: video.file.path,
+        size: plan.frameSize!,
+        ...(video.metadata?.container ? { container: video.metadata.container } : {}),
+        ...(deps.ffprobe ? { ffprobe: deps.ffprobe } : {}),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        ...(deps.toolSlot ? { toolSlot: deps.toolSlot } : {}),
+      });
       missing.forEach((p, i) => frameCache.set(key(p), rendered[i]!));
     }
     return picks.map((p) => frameCache.get(key(p))!);

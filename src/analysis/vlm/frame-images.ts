@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { runTool, ToolError } from '../../core/index.js';
+import { keyFrameTimes, seekBefore, seeksInexactly } from '../scenes/seek-points.js';
 import type { FramePick } from './frame-selection.js';
 import { smartResize, type Size } from './qwen-tokens.js';
 import type { FrameImage } from './vlm-client.js';
@@ -85,6 +86,13 @@ export interface RenderOptions {
   toolSlot?: <T>(job: () => Promise<T>) => Promise<T>;
   /** JPEG quality for ffmpeg -q:v (2 best .. 31). */
   quality?: number;
+  /**
+   * The container (ffprobe's format name) and ffprobe: in MPEG-TS and MPEG-PS, which have no index, a fast seek
+   * may land mid-GOP and decode no frame (a short TS with one key frame failed describe with "no frame at 1.94 s"),
+   * so frames cut from such a file are decoded from the key frame before them.
+   */
+  container?: string;
+  ffprobe?: string;
 }
 
 /**
@@ -96,6 +104,15 @@ export async function renderFrames(picks: readonly FramePick[], options: RenderO
   const { width, height } = options.size;
   const quality = String(options.quality ?? 4);
   const out = ['-vf', `scale=${width}:${height}:flags=bicubic`, '-frames:v', '1', '-an', '-sn', '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', quality, 'pipe:1'];
+  // read once per video, only when a frame is cut from a file without an index
+  let keys: Promise<number[]> | null = null;
+  const keyTimes = () => (keys ??= keyFrameTimes(options.ffprobe!, options.videoPath, options.signal));
+  const inexact = seeksInexactly(options.container) && options.ffprobe !== undefined;
+  const seekArgs = async (at: number): Promise<string[]> => {
+    if (!inexact) return ['-ss', at.toFixed(3), '-i', options.videoPath];
+    const seek = seekBefore(at, await keyTimes());
+    return ['-ss', seek.input.toFixed(3), '-i', options.videoPath, '-ss', seek.output.toFixed(3)];
+  };
   return Promise.all(
     picks.map((pick) =>
       limit(async () => {
@@ -106,7 +123,7 @@ export async function renderFrames(picks: readonly FramePick[], options: RenderO
         let args: string[] = [];
         for (const back of backoffs) {
           const at = Math.max(0, pick.timeSec - back);
-          const input = fromKeyframe ? ['-i', pick.keyframe!] : ['-ss', at.toFixed(3), '-i', options.videoPath];
+          const input = fromKeyframe ? ['-i', pick.keyframe!] : await seekArgs(at);
           args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...input, ...out];
           const run = () => runTool(options.ffmpeg, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
           const { stdout } = await (options.toolSlot ? options.toolSlot(run) : run());

@@ -97,6 +97,7 @@ export function createDescribeStage(config: Config, options: DescribeStageOption
         kept,
         audit: ctx.audit,
         ffmpeg: ctx.tools.ffmpeg.path,
+        ffprobe: ctx.tools.ffprobe.path,
         toolSlot: (job) => ctx.cpu(job),
         signal: ctx.signal,
       });
