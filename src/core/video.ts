@@ -52,6 +52,12 @@ export interface VideoMetadata {
   interlaced?: boolean;
   variableFrameRate?: boolean;
   /**
+   * Seconds from the file's start (where players and ffmpeg's `-ss` count from) to the video's first frame, when
+   * the video starts later than another stream (audio first, an empty edit). Scene frames and times count from the
+   * video's first frame; seeks into the file add this. Absent when 0.
+   */
+  videoStartSec?: number;
+  /**
    * The file ends before its header says (cut short): what the header promised. `durationSec` and `frameCount`
    * are then what is really there.
    */

@@ -88,6 +88,26 @@ describe('keyframes', () => {
     }
   });
 
+  it('of a video that starts after its file (audio first), in MP4, Matroska and MPEG-TS, come from their own scene', async () => {
+    for (const ext of ['mp4', 'mkv', 'ts']) {
+      // the video starts 2 s into the file; a sine plays from 0
+      const file = path.join(t.dir, `late.${ext}`);
+      await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-itsoffset', '2', '-i', rgb, '-f', 'lavfi', '-i', 'sine=d=5', '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', file]);
+      const metadata = await probeVideo(ffprobe, file);
+      expect(metadata.videoStartSec, ext).toBeGreaterThan(1.9);
+      expect(metadata.videoStartSec, ext).toBeLessThan(2.1);
+      // frames count from the video's first frame: Matroska's resampling no longer prepends 2 s of its first frame
+      const detected = await detectScenes({ ffmpeg, file, shape: shapeFromMetadata(metadata), settings: DEFAULT_SCENE_SETTINGS });
+      expect(detected.frames, ext).toBe(75);
+      for (const position of ['start', 'middle', 'end'] as const) {
+        const files = await extractKeyframes({ ffmpeg, ffprobe, container: metadata.container, videoStartSec: metadata.videoStartSec!, file, scenes, fps: 25, outDir: path.join(t.dir, `kf-late-${ext}-${position}`), position, width: 64, quality: 3 });
+        expect((await Promise.all(files.map(colourOf))).map(dominant), `${ext} ${position}`).toEqual(['red', 'green', 'blue']);
+      }
+    }
+    // a video starting with its file has no videoStartSec
+    expect((await probeVideo(ffprobe, rgb)).videoStartSec).toBeUndefined();
+  });
+
   it('say which scene got no frame when a seek finds none, instead of failing on a missing file', async () => {
     const past = scenesFromBoundaries([{ frame: 25, transition: 'cut' as const, score: 90 }], 200, 25);
     const err = await extractKeyframes({ ffmpeg, file: rgb, scenes: past, fps: 25, outDir: path.join(t.dir, 'kf-past'), position: 'end', width: 64, quality: 3 }).catch((e: unknown) => e);

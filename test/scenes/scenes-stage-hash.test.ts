@@ -38,6 +38,13 @@ describe('scenes stage input hash', () => {
     const ts = { ...video, metadata: { ...video.metadata, container: 'mpegts' } };
     expect(keyframesInputHash(ts, base)).not.toBe(keyframesInputHash(video, base));
   });
+  it('keyframes of a video starting after its file are redone (they came from the scene before); so are its Matroska scene lists', () => {
+    const late = { ...video, metadata: { ...video.metadata, videoStartSec: 2 } };
+    expect(keyframesInputHash(late, base)).not.toBe(keyframesInputHash(video, base));
+    expect(scenesInputHash(late, base)).toBe(scenesInputHash(video, base));
+    const mkv = { ...video, metadata: { ...video.metadata, container: 'matroska,webm' } };
+    expect(scenesInputHash({ ...mkv, metadata: { ...mkv.metadata, videoStartSec: 2 } }, base)).not.toBe(scenesInputHash(mkv, base));
+  });
   it('keyframes do not re-run because of the keyframe paths they wrote themselves', () => {
     const written = { ...video, scenes: video.scenes.map((s) => ({ ...s, keyframe: '/kf/scene-0001.jpg' })) };
     expect(keyframesInputHash(written, base)).toBe(keyframesInputHash(video, base));

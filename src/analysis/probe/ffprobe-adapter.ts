@@ -18,13 +18,14 @@ interface ProbeStream {
   channels?: number;
   sample_rate?: string;
   duration?: string;
+  start_time?: string;
   disposition?: { attached_pic?: number };
   tags?: Record<string, string>;
   side_data_list?: Array<{ side_data_type?: string; rotation?: number }>;
 }
 interface ProbeJson {
   streams?: ProbeStream[];
-  format?: { format_name?: string; duration?: string; bit_rate?: string; size?: string; tags?: Record<string, string> };
+  format?: { format_name?: string; duration?: string; start_time?: string; bit_rate?: string; size?: string; tags?: Record<string, string> };
 }
 
 export interface ProbeOptions {
@@ -131,6 +132,10 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   if (bitDepth && Number.isFinite(bitDepth)) meta.bitDepth = bitDepth;
   if (video.field_order && !['progressive', 'unknown'].includes(video.field_order)) meta.interlaced = true;
   if (avg && real && Math.abs(avg - real) / real > 0.01) meta.variableFrameRate = true;
+  // The video may start after the file does (audio first, an empty edit): scene frames count from its first
+  // frame, while seeks count from the file's start, so the record keeps the distance.
+  const lead = Number(video.start_time) - Number(json.format?.start_time);
+  if (Number.isFinite(lead) && lead >= 0.0005) meta.videoStartSec = Math.round(lead * 1e6) / 1e6;
   const created = formatTags.creation_time ?? video.tags?.creation_time;
   if (created) meta.creationTime = created;
   return meta;

@@ -53,7 +53,9 @@ export function frameReaderArgs(options: FrameReaderOptions): string[] {
   if (options.threads) args.push('-threads', String(options.threads));
   if (options.skipLoopFilter) args.push('-skip_loop_filter', 'all');
   args.push('-i', options.file, '-map', '0:v:0', '-an', '-sn', '-dn', '-vf', filters.join(','));
-  if (!options.shape.variableFrameRate) args.push('-vsync', 'passthrough');
+  // Also after the fps filter: ffmpeg's default for raw output pads a video that starts after its file (audio
+  // first) with copies of its first frame back to the file's start, so frame n was no more the video's frame n.
+  args.push('-vsync', 'passthrough');
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
   return args;
 }

@@ -18,6 +18,11 @@ export interface KeyframeOptions {
   /** ffmpeg -q:v, 1 best .. 31 worst. */
   quality: number;
   interlaced?: boolean;
+  /**
+   * Seconds from the file's start to the video's first frame (the record's `metadata.videoStartSec`): scene frames
+   * count from that frame, ffmpeg's `-ss` from the file's start.
+   */
+  videoStartSec?: number;
   /** ffprobe's format name (the record's `metadata.container`): MPEG-TS and MPEG-PS are seeked from key frames. */
   container?: string;
   /** Lists the key frames of containers whose input seeking is not frame-accurate. */
@@ -59,13 +64,13 @@ export async function extractKeyframes(options: KeyframeOptions): Promise<string
   // never enlarged: a 320-wide video's keyframes at 480 were 2.25x the pixels, and the model's visual tokens with them
   const vf = [...(options.interlaced ? ['yadif'] : []), `scale='trunc(min(${options.width},iw)/2)*2':-2`].join(',');
   const keys = seeksInexactly(options.container) && options.ffprobe ? await keyFrameTimes(options.ffprobe, options.file, options.signal) : null;
-  const target = (scene: Scene) => {
-    const frame = keyframeIndex(scene, options.position);
-    return frame === 0 ? 0 : (frame - 0.5) / fps;
-  };
+  const lead = options.videoStartSec && options.videoStartSec > 0 ? options.videoStartSec : 0;
+  // Without the lead, a video starting 2 s into its file had each scene's keyframe taken 2 s early: from the
+  // scene before. Half a frame early, as before; frame 0 of a late video is then just before its first frame.
+  const target = (scene: Scene) => Math.max(0, lead + (keyframeIndex(scene, options.position) - 0.5) / fps);
   for (let at = 0; at < options.scenes.length; at += batch) {
     const group = options.scenes.slice(at, at + batch);
-    const seeks = group.map((scene) => (keys ? seekBefore(target(scene), keys) : { input: target(scene), output: 0 }));
+    const seeks = group.map((scene) => (keys ? seekBefore(target(scene), keys, lead) : { input: target(scene), output: 0 }));
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
     for (const seek of seeks) args.push('-ss', seek.input.toFixed(6), '-i', options.file);
     group.forEach((scene, i) => {

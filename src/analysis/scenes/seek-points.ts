@@ -35,18 +35,20 @@ export async function keyFrameTimes(ffprobe: string, file: string, signal?: Abor
 }
 
 /**
- * Where to seek the input and how far to decode from there to reach `target` exactly: the input seek goes to a
- * little before the key frame at or before the target (so the byte search cannot land after it), and the output
- * seek drops the frames between.
+ * Where to seek the input and how far to decode from there to reach `target` (seconds from the file's start)
+ * exactly: the input seek goes to a little before the key frame at or before the target (so the byte search
+ * cannot land after it), and the output seek drops the frames between. `videoStartSec` is where the video starts
+ * in the file: with no input seek (0), ffmpeg counts the output seek from the video's first frame, not from the
+ * file's start (both the 5.x and the bundled 2018 build).
  */
-export function seekBefore(target: number, keys: readonly number[]): { input: number; output: number } {
+export function seekBefore(target: number, keys: readonly number[], videoStartSec = 0): { input: number; output: number } {
   let key = 0;
   for (const k of keys) {
     if (k > target) break;
     key = k;
   }
   const input = Math.max(0, key - SEEK_MARGIN_SEC);
-  return { input, output: Math.max(0, target - input) };
+  return { input, output: Math.max(0, target - (input > 0 ? input : videoStartSec)) };
 }
 
 /** How far before the key frame the input seek aims. */

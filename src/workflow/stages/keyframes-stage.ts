@@ -21,6 +21,8 @@ export function keyframesInputHash(video: Video, config: Config): string {
     // MPEG-TS/PS keyframes were taken from the wrong scene before they were seeked from key frames: redo those
     // only (an element added for every video would redo every library's keyframes)
     ...(seeksInexactly(video.metadata?.container) ? ['seek-from-key-frame'] : []),
+    // keyframes of a video starting after its file were taken that much early (from the scene before): redo those
+    ...(video.metadata?.videoStartSec ? [{ videoStartSec: video.metadata.videoStartSec }] : []),
   );
 }
 
@@ -52,6 +54,7 @@ export const keyframesStage: Stage = {
       width: s.KeyframeWidth,
       quality: s.KeyframeQuality,
       interlaced: video.metadata?.interlaced ?? false,
+      ...(video.metadata?.videoStartSec ? { videoStartSec: video.metadata.videoStartSec } : {}),
       ...(video.metadata?.container ? { container: video.metadata.container } : {}),
       ffprobe: ctx.tools.ffprobe.path,
       signal: ctx.signal,

@@ -12,6 +12,8 @@ export function scenesInputHash(video: Video, config: Config): string {
     sceneSettingsFrom(config),
     // Matroska/WebM frames were read at their stored times before they were resampled: redo those scene lists only
     ...(untoldRate(m?.container) ? ['resampled'] : []),
+    // ...and those of a video starting after its file began with copies of its first frame up to that start
+    ...(untoldRate(m?.container) && m?.videoStartSec ? ['no-lead-in'] : []),
   );
 }
 
