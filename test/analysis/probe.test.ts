@@ -110,6 +110,19 @@ describe('probe (real ffprobe)', () => {
     expect((err as Error).message).not.toContain('\n');
   });
 
+  it('Matroska and WebM with no duration (written to a pipe, as a live recording or a browser\'s MediaRecorder): duration and frames from the packets, with both ffprobe builds', async () => {
+    for (const [format, codec] of [['matroska', 'libx264'], ['webm', 'libvpx-vp9']] as const) {
+      const { stdout } = await runTool(testFfmpeg(), ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=3', '-c:v', codec, ...(codec === 'libx264' ? ['-preset', 'ultrafast'] : ['-deadline', 'realtime', '-cpu-used', '8']), '-pix_fmt', 'yuv420p', '-f', format, 'pipe:1']);
+      writeFileSync(f(`piped.${format}`), stdout);
+      for (const probe of [ffprobe, locateTool('ffprobe', '', '').path]) {
+        const m = await probeVideo(probe, f(`piped.${format}`));
+        expect(m.frameCount, `${format} ${probe}`).toBe(75);
+        expect(m.durationSec, `${format} ${probe}`).toBe(3);
+        expect(m.bitRate, `${format} ${probe}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it('bit depth: from bits_per_raw_sample, else from the pixel format (12-bit is 12, 8-bit VP9 is 8)', async () => {
     const depth = (pix_fmt: string, bits?: string) =>
       toVideoMetadata({ format: { duration: '1' }, streams: [{ codec_type: 'video', codec_name: 'vp9', width: 4, height: 2, pix_fmt, ...(bits ? { bits_per_raw_sample: bits } : {}) }] }).bitDepth;

@@ -117,12 +117,20 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
       : null,
     containerTags: formatTags,
   };
-  if (Number.isFinite(nbFrames) && nbFrames > 0) meta.frameCount = nbFrames;
-  else if (fps && durationSec) meta.frameCount = Math.round(fps * durationSec);
   // A file cut short (a copy or download that stopped) keeps a header that promises all of it: with the frame
   // count of that header and the packets really there, the record says how much plays, so scene lists, frames
   // sent to the model, clips and duration rules stay within it.
   const present = video.nb_read_packets ? Number(video.nb_read_packets) : NaN;
+  if (Number.isFinite(nbFrames) && nbFrames > 0) meta.frameCount = nbFrames;
+  else if (fps && durationSec) meta.frameCount = Math.round(fps * durationSec);
+  else if (fps && Number.isFinite(present) && present > 0) {
+    // No duration anywhere (Matroska/WebM written to a pipe, a browser's MediaRecorder, a live recording): the
+    // packets counted are the frames there, and they play for as long as their count says.
+    meta.frameCount = present;
+    meta.durationSec = Math.round((present / fps) * 1000) / 1000;
+    const bytes = Number(json.format?.size);
+    if (meta.bitRate === null && bytes > 0 && meta.durationSec > 0) meta.bitRate = Math.round((bytes * 8) / meta.durationSec);
+  }
   if (Number.isFinite(nbFrames) && nbFrames > 0 && Number.isFinite(present) && nbFrames - present >= Math.max(2, nbFrames * 0.02)) {
     meta.truncated = { headerSec: durationSec, headerFrames: nbFrames };
     meta.frameCount = present;
