@@ -1,4 +1,4 @@
-export { probeVideo, toVideoMetadata, parseRate } from './probe/ffprobe-adapter.js';
+export { probeVideo, toVideoMetadata, parseRate, parseSar } from './probe/ffprobe-adapter.js';
 export type { ProbeOptions } from './probe/ffprobe-adapter.js';
 export * from './scenes/index.js';
 export {

@@ -38,9 +38,11 @@ export interface VideoMetadata {
   durationSec: number;
   container: string;
   bitRate: number | null;
-  /** Display size, after rotation. */
+  /** Display size: after rotation, and with non-square pixels stretched as players show them. */
   width: number;
   height: number;
+  /** The pixels' shape (width:height) when they are not square (DVD, HDV, broadcast: "32:27", "4:3"); absent when square. */
+  sampleAspectRatio?: string;
   fps: number;
   /** Frames, when the container says or it can be derived. */
   frameCount?: number;

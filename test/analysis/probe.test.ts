@@ -123,6 +123,18 @@ describe('probe (real ffprobe)', () => {
     }
   });
 
+  it('non-square pixels: the display width is the stored width stretched by the sample aspect ratio, before rotation', () => {
+    const stream = { codec_type: 'video', codec_name: 'mpeg2video', width: 720, height: 480, avg_frame_rate: '30000/1001', r_frame_rate: '30000/1001' };
+    const dvd = toVideoMetadata({ streams: [{ ...stream, sample_aspect_ratio: '32:27' }], format: { duration: '1' } });
+    expect([dvd.width, dvd.height, dvd.sampleAspectRatio]).toEqual([853, 480, '32:27']);
+    const turned = toVideoMetadata({ streams: [{ ...stream, sample_aspect_ratio: '32:27', tags: { rotate: '90' } }], format: { duration: '1' } });
+    expect([turned.width, turned.height]).toEqual([480, 853]);
+    for (const sar of ['1:1', '0:1', 'N/A', undefined]) {
+      const square = toVideoMetadata({ streams: [{ ...stream, ...(sar ? { sample_aspect_ratio: sar } : {}) }], format: { duration: '1' } });
+      expect([square.width, square.height, square.sampleAspectRatio], String(sar)).toEqual([720, 480, undefined]);
+    }
+  });
+
   it('bit depth: from bits_per_raw_sample, else from the pixel format (12-bit is 12, 8-bit VP9 is 8)', async () => {
     const depth = (pix_fmt: string, bits?: string) =>
       toVideoMetadata({ format: { duration: '1' }, streams: [{ codec_type: 'video', codec_name: 'vp9', width: 4, height: 2, pix_fmt, ...(bits ? { bits_per_raw_sample: bits } : {}) }] }).bitDepth;

@@ -108,6 +108,24 @@ describe('keyframes', () => {
     expect((await probeVideo(ffprobe, rgb)).videoStartSec).toBeUndefined();
   });
 
+  it('of non-square pixels (DVD, HDV) have the shape players show, with both ffmpeg builds; square pixels keep their size', async () => {
+    const { locateTool } = await import('../../src/core/index.js');
+    const sizeOf = async (f: string) => (await runTool(ffprobe, ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', f])).stdout.toString().trim();
+    // 160x90 stored, pixels twice as wide as tall: shown 320x90
+    const wide = path.join(t.dir, 'sar2.mp4');
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-i', rgb, '-vf', 'setsar=2', '-c:v', 'libx264', '-preset', 'ultrafast', wide]);
+    const metadata = await probeVideo(ffprobe, wide);
+    expect([metadata.width, metadata.height, metadata.sampleAspectRatio]).toEqual([320, 90, '2:1']);
+    for (const [name, bin] of [['system', ffmpeg], ['bundled', locateTool('ffmpeg', '', '').path]] as const) {
+      const shown = await extractKeyframes({ ffmpeg: bin, file: wide, scenes, fps: 25, outDir: path.join(t.dir, `kf-sar-${name}`), position: 'middle', width: 480, quality: 3 });
+      expect(await sizeOf(shown[0]!), name).toBe('320,90');
+      const narrow = await extractKeyframes({ ffmpeg: bin, file: wide, scenes, fps: 25, outDir: path.join(t.dir, `kf-sar-narrow-${name}`), position: 'middle', width: 160, quality: 3 });
+      expect(await sizeOf(narrow[0]!), name).toBe('160,46');
+      const square = await extractKeyframes({ ffmpeg: bin, file: rgb, scenes, fps: 25, outDir: path.join(t.dir, `kf-square-${name}`), position: 'middle', width: 100, quality: 3 });
+      expect(await sizeOf(square[0]!), name).toBe('100,56');
+    }
+  });
+
   it('say which scene got no frame when a seek finds none, instead of failing on a missing file', async () => {
     const past = scenesFromBoundaries([{ frame: 25, transition: 'cut' as const, score: 90 }], 200, 25);
     const err = await extractKeyframes({ ffmpeg, file: rgb, scenes: past, fps: 25, outDir: path.join(t.dir, 'kf-past'), position: 'end', width: 64, quality: 3 }).catch((e: unknown) => e);

@@ -45,6 +45,10 @@ describe('scenes stage input hash', () => {
     const mkv = { ...video, metadata: { ...video.metadata, container: 'matroska,webm' } };
     expect(scenesInputHash({ ...mkv, metadata: { ...mkv.metadata, videoStartSec: 2 } }, base)).not.toBe(scenesInputHash(mkv, base));
   });
+  it('keyframes of non-square pixels are redone (they came out squeezed)', () => {
+    const dvd = { ...video, metadata: { ...video.metadata, sampleAspectRatio: '32:27' } };
+    expect(keyframesInputHash(dvd, base)).not.toBe(keyframesInputHash(video, base));
+  });
   it('keyframes do not re-run because of the keyframe paths they wrote themselves', () => {
     const written = { ...video, scenes: video.scenes.map((s) => ({ ...s, keyframe: '/kf/scene-0001.jpg' })) };
     expect(keyframesInputHash(written, base)).toBe(keyframesInputHash(video, base));

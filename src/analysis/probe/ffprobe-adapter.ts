@@ -7,6 +7,7 @@ interface ProbeStream {
   codec_name?: string;
   width?: number;
   height?: number;
+  sample_aspect_ratio?: string;
   avg_frame_rate?: string;
   r_frame_rate?: string;
   nb_frames?: string;
@@ -68,6 +69,13 @@ function bitDepthOf(pixFmt: string): number | undefined {
   return undefined;
 }
 
+/** A sample aspect ratio "a:b" as a number; 1 when absent, unknown ("0:1", "N/A") or not a ratio. */
+export function parseSar(sar: string | undefined): number {
+  const m = /^(\d+):(\d+)$/.exec(sar ?? '');
+  if (!m || !Number(m[1]) || !Number(m[2])) return 1;
+  return Number(m[1]) / Number(m[2]);
+}
+
 function lowerKeys(tags: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(tags ?? {})) out[k.toLowerCase()] = String(v);
@@ -95,6 +103,9 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   const rawW = video.width ?? 0;
   const rawH = video.height ?? 0;
   if (!rawW || !rawH) throw new UnsupportedMediaError('video stream has no frame size (corrupt or unsupported)');
+  // Non-square pixels (DVD, HDV, broadcast) are shown stretched: 1440x1080 at 4:3 is a 1920x1080 picture.
+  const sar = parseSar(video.sample_aspect_ratio);
+  const shownW = sar === 1 ? rawW : Math.max(1, Math.round(rawW * sar));
   const sideways = rotation === 90 || rotation === 270;
   const avg = parseRate(video.avg_frame_rate);
   const real = parseRate(video.r_frame_rate);
@@ -107,8 +118,8 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
     durationSec,
     container: json.format?.format_name ?? 'unknown',
     bitRate: json.format?.bit_rate ? Number(json.format.bit_rate) : null,
-    width: sideways ? rawH : rawW,
-    height: sideways ? rawW : rawH,
+    width: sideways ? rawH : shownW,
+    height: sideways ? shownW : rawH,
     fps: Math.round(fps * 1000) / 1000,
     rotation,
     videoCodec: video.codec_name ?? 'unknown',
@@ -136,6 +147,7 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
     meta.frameCount = present;
     if (fps) meta.durationSec = Math.round((present / fps) * 1000) / 1000;
   }
+  if (sar !== 1) meta.sampleAspectRatio = video.sample_aspect_ratio!;
   if (video.pix_fmt) meta.pixelFormat = video.pix_fmt;
   if (bitDepth && Number.isFinite(bitDepth)) meta.bitDepth = bitDepth;
   if (video.field_order && !['progressive', 'unknown'].includes(video.field_order)) meta.interlaced = true;

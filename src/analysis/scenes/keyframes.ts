@@ -61,8 +61,12 @@ export async function extractKeyframes(options: KeyframeOptions): Promise<string
   }
   const fps = options.fps > 0 ? options.fps : 25;
   const batch = Math.max(1, options.batch ?? 8);
-  // never enlarged: a 320-wide video's keyframes at 480 were 2.25x the pixels, and the model's visual tokens with them
-  const vf = [...(options.interlaced ? ['yadif'] : []), `scale='trunc(min(${options.width},iw)/2)*2':-2`].join(',');
+  // never enlarged: a 320-wide video's keyframes at 480 were 2.25x the pixels, and the model's visual tokens with them.
+  // Non-square pixels (DVD, HDV) are stretched to the shape players show (`sar`; 1 when square or unknown): a
+  // JPEG's pixels are square, and a 720x576 16:9 PAL frame kept as is came out squeezed. Square pixels give the
+  // size `-2` gave (height rounded to an even number).
+  const scale = `scale=w='max(2,trunc(min(${options.width},iw*sar)/2)*2)':h='max(2,round(ow*ih/(iw*sar)/2)*2)',setsar=1`;
+  const vf = [...(options.interlaced ? ['yadif'] : []), scale].join(',');
   const keys = seeksInexactly(options.container) && options.ffprobe ? await keyFrameTimes(options.ffprobe, options.file, options.signal) : null;
   const lead = options.videoStartSec && options.videoStartSec > 0 ? options.videoStartSec : 0;
   // Without the lead, a video starting 2 s into its file had each scene's keyframe taken 2 s early: from the

@@ -1,4 +1,5 @@
 import { runTool, UnsupportedMediaError, type VideoMetadata } from '../../core/index.js';
+import { parseSar } from '../probe/ffprobe-adapter.js';
 import type { StreamShape } from './frame-reader.js';
 
 /** The reader's view of a probed video; throws UnsupportedMediaError when there is no video stream. */
@@ -30,6 +31,7 @@ interface ProbeStream {
   codec_type?: string;
   width?: number;
   height?: number;
+  sample_aspect_ratio?: string;
   avg_frame_rate?: string;
   r_frame_rate?: string;
   nb_frames?: string;
@@ -52,7 +54,7 @@ function rate(text: string | undefined): number {
 export async function probeStreamShape(ffprobe: string, file: string, signal?: AbortSignal): Promise<StreamShape> {
   const { stdout } = await runTool(
     ffprobe,
-    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=codec_type,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic:format=duration,format_name', '-of', 'json', file],
+    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=codec_type,width,height,sample_aspect_ratio,avg_frame_rate,r_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic:format=duration,format_name', '-of', 'json', file],
     { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
   );
   const json = JSON.parse(stdout.toString('utf8')) as { streams?: ProbeStream[]; format?: { duration?: string; format_name?: string } };
@@ -64,7 +66,7 @@ export async function probeStreamShape(ffprobe: string, file: string, signal?: A
   const fps = avg > 0 ? avg : real > 0 ? real : 25;
   const durationSec = Number(stream.duration ?? json.format?.duration ?? 0) || 0;
   const frames = Number(stream.nb_frames ?? 0);
-  const w = stream.width!;
+  const w = Math.max(1, Math.round(stream.width! * parseSar(stream.sample_aspect_ratio)));
   const h = stream.height!;
   return {
     width: rotation === 90 ? h : w,

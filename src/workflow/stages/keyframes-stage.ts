@@ -23,6 +23,8 @@ export function keyframesInputHash(video: Video, config: Config): string {
     ...(seeksInexactly(video.metadata?.container) ? ['seek-from-key-frame'] : []),
     // keyframes of a video starting after its file were taken that much early (from the scene before): redo those
     ...(video.metadata?.videoStartSec ? [{ videoStartSec: video.metadata.videoStartSec }] : []),
+    // ...and those of non-square pixels, which came out squeezed
+    ...(video.metadata?.sampleAspectRatio ? [{ sar: video.metadata.sampleAspectRatio }] : []),
   );
 }
 
