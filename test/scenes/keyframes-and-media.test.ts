@@ -99,6 +99,7 @@ describe('keyframes', () => {
       // frames count from the video's first frame: Matroska's resampling no longer prepends 2 s of its first frame
       const detected = await detectScenes({ ffmpeg, file, shape: shapeFromMetadata(metadata), settings: DEFAULT_SCENE_SETTINGS });
       expect(detected.frames, ext).toBe(75);
+      expect(metadata.frameCount, ext).toBe(75);
       for (const position of ['start', 'middle', 'end'] as const) {
         const files = await extractKeyframes({ ffmpeg, ffprobe, container: metadata.container, videoStartSec: metadata.videoStartSec!, file, scenes, fps: 25, outDir: path.join(t.dir, `kf-late-${ext}-${position}`), position, width: 64, quality: 3 });
         expect((await Promise.all(files.map(colourOf))).map(dominant), `${ext} ${position}`).toEqual(['red', 'green', 'blue']);

@@ -132,8 +132,15 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   // count of that header and the packets really there, the record says how much plays, so scene lists, frames
   // sent to the model, clips and duration rules stay within it.
   const present = video.nb_read_packets ? Number(video.nb_read_packets) : NaN;
+  // The video may start after the file does (audio first, an empty edit): scene frames count from its first
+  // frame, while seeks count from the file's start, so the record keeps the distance.
+  const rawLead = Number(video.start_time) - Number(json.format?.start_time);
+  const lead = Number.isFinite(rawLead) && rawLead >= 0.0005 ? Math.round(rawLead * 1e6) / 1e6 : 0;
+  if (lead) meta.videoStartSec = lead;
   if (Number.isFinite(nbFrames) && nbFrames > 0) meta.frameCount = nbFrames;
-  else if (fps && durationSec) meta.frameCount = Math.round(fps * durationSec);
+  // the file's duration counts from its start: the frames of a video starting later are fewer (Matroska, 2 s of
+  // audio first: 201 frames were promised where 150 play)
+  else if (fps && durationSec) meta.frameCount = Math.max(1, Math.round(fps * Math.max(0, durationSec - lead)));
   else if (fps && Number.isFinite(present) && present > 0) {
     // No duration anywhere (Matroska/WebM written to a pipe, a browser's MediaRecorder, a live recording): the
     // packets counted are the frames there, and they play for as long as their count says.
@@ -152,10 +159,6 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   if (bitDepth && Number.isFinite(bitDepth)) meta.bitDepth = bitDepth;
   if (video.field_order && !['progressive', 'unknown'].includes(video.field_order)) meta.interlaced = true;
   if (avg && real && Math.abs(avg - real) / real > 0.01) meta.variableFrameRate = true;
-  // The video may start after the file does (audio first, an empty edit): scene frames count from its first
-  // frame, while seeks count from the file's start, so the record keeps the distance.
-  const lead = Number(video.start_time) - Number(json.format?.start_time);
-  if (Number.isFinite(lead) && lead >= 0.0005) meta.videoStartSec = Math.round(lead * 1e6) / 1e6;
   const created = formatTags.creation_time ?? video.tags?.creation_time;
   if (created) meta.creationTime = created;
   return meta;
