@@ -123,6 +123,18 @@ describe('probe (real ffprobe)', () => {
     }
   });
 
+  it('an MP4 cut with stream copy (an edit list starting the picture after its key frame): the frames that play, not every frame stored', async () => {
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=6', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', f('gop.mp4')]);
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-ss', '1.5', '-i', f('gop.mp4'), '-c', 'copy', f('copy-cut.mp4')]);
+    const m = await probeVideo(ffprobe, f('copy-cut.mp4'));
+    const { stdout } = await runTool(testFfmpeg(), ['-loglevel', 'error', '-i', f('copy-cut.mp4'), '-map', '0:v:0', '-vsync', 'passthrough', '-vf', 'scale=4:4', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1']);
+    const decoded = stdout.length / 16;
+    expect(decoded).toBeLessThan(140);
+    expect(m.frameCount).toBe(decoded);
+    expect(m.durationSec).toBeCloseTo(decoded / 25, 1);
+    expect(m.truncated).toBeUndefined();
+  });
+
   it('non-square pixels: the display width is the stored width stretched by the sample aspect ratio, before rotation', () => {
     const stream = { codec_type: 'video', codec_name: 'mpeg2video', width: 720, height: 480, avg_frame_rate: '30000/1001', r_frame_rate: '30000/1001' };
     const dvd = toVideoMetadata({ streams: [{ ...stream, sample_aspect_ratio: '32:27' }], format: { duration: '1' } });

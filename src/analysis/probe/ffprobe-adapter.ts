@@ -137,7 +137,11 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   const rawLead = Number(video.start_time) - Number(json.format?.start_time);
   const lead = Number.isFinite(rawLead) && rawLead >= 0.0005 ? Math.round(rawLead * 1e6) / 1e6 : 0;
   if (lead) meta.videoStartSec = lead;
-  if (Number.isFinite(nbFrames) && nbFrames > 0) meta.frameCount = nbFrames;
+  // An MP4 cut with stream copy (ffmpeg -ss 1.5 -c copy) keeps the frames from the key frame before the cut and an
+  // edit list that starts the picture at the cut: nb_frames counts them all, decoders and players skip them (the
+  // stream's duration is the edited one).
+  const shown = fps > 0 && Number(video.duration) > 0 ? Math.floor(fps * Number(video.duration) + 0.01) : NaN;
+  if (Number.isFinite(nbFrames) && nbFrames > 0) meta.frameCount = nbFrames - shown >= 2 ? shown : nbFrames;
   // the file's duration counts from its start: the frames of a video starting later are fewer (Matroska, 2 s of
   // audio first: 201 frames were promised where 150 play)
   else if (fps && durationSec) meta.frameCount = Math.max(1, Math.round(fps * Math.max(0, durationSec - lead)));
