@@ -224,6 +224,13 @@ describe('awkward media', () => {
     expect(result.scenes.map((s) => [s.startFrame, s.transition])).toEqual([[0, 'start']]);
   });
 
+  it('a white flash on the very last frame (the picture never returns) is no one-frame scene of its own', async () => {
+    const file = path.join(t.dir, 'flash-at-end.mp4');
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=2', '-vf', "drawbox=c=white:t=fill:enable='eq(n,49)'", '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file]);
+    const { result } = await detect(file);
+    expect(result.scenes.map((s) => [s.startFrame, s.endFrame])).toEqual([[0, 50]]);
+  });
+
   it('no video stream: a clear error', async () => {
     const file = path.join(t.dir, 'song.m4a');
     await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', '-c:a', 'aac', file]);

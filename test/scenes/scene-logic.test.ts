@@ -92,6 +92,11 @@ describe('boundaries', () => {
   it('applyMinSceneLen keeps the earliest of close boundaries', () => {
     const mk = (frame: number) => ({ frame, transition: 'cut' as const, score: 50 });
     expect(applyMinSceneLen([mk(10), mk(20), mk(26), mk(40)], 10, 100).map((b) => b.frame)).toEqual([10, 20, 40]);
+    // a last scene shorter than MinSceneLen joins the one before (a flash on the last frame is no scene of its own)
+    expect(applyMinSceneLen([mk(10), mk(20), mk(99)], 10, 100).map((b) => b.frame)).toEqual([10, 20]);
+    expect(applyMinSceneLen([mk(10), mk(20), mk(90)], 10, 100).map((b) => b.frame)).toEqual([10, 20, 90]);
+    expect(applyMinSceneLen([mk(16)], 15, 24).map((b) => b.frame)).toEqual([]);
+    expect(applyMinSceneLen([mk(99)], 0, 100).map((b) => b.frame)).toEqual([99]);
   });
 });
 

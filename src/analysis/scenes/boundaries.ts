@@ -182,7 +182,10 @@ export const MAX_BLEND_RATIO = 0.3;
 /** ...and somewhere in a dissolve it must come this close (pans over smooth gradients reached 0.29; dissolves between still pictures 0.12-0.16, into a fast pan 0.22). */
 export const STRONG_BLEND_RATIO = 0.24;
 
-/** Drops boundaries closer than `minLen` frames to the previous kept one (or to the first frame). */
+/**
+ * Drops boundaries closer than `minLen` frames to the previous kept one (or to the first frame), and the last one
+ * when the scene it starts is shorter than that (it joins the scene before).
+ */
 export function applyMinSceneLen(boundaries: Boundary[], minLen: number, frames: number): Boundary[] {
   const out: Boundary[] = [];
   let last = 0;
@@ -192,6 +195,9 @@ export function applyMinSceneLen(boundaries: Boundary[], minLen: number, frames:
     out.push(b);
     last = b.frame;
   }
+  // PySceneDetect keeps a last scene of any length: a flash or a glitch on the final frame became a one-frame
+  // scene, with a keyframe of it and a caption, and a video shorter than a second could get two scenes.
+  if (out.length > 0 && frames - out.at(-1)!.frame < minLen) out.pop();
   return out;
 }
 
