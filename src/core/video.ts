@@ -60,6 +60,11 @@ export interface VideoMetadata {
    */
   videoStartSec?: number;
   /**
+   * The file's stream index of the video, when it is not the first video stream (a cover picture listed before
+   * it: an MP4 whose metadata comes before its tracks). Decoding and seeking map this stream, not `0:v:0`.
+   */
+  videoStreamIndex?: number;
+  /**
    * The file ends before its header says (cut short): what the header promised. `durationSec` and `frameCount`
    * are then what is really there.
    */

@@ -35,7 +35,7 @@ const RECORD_TYPES: ReadonlyArray<[string[], Kind]> = Object.entries<Kind>({
   'file.path': 'STRING', 'file.bytes': 'INT64', 'file.sha256': 'STRING', 'file.storage': 'STRING',
   ...prefixed('metadata', {
     durationSec: 'DOUBLE', container: 'STRING', bitRate: 'INT64', width: 'INT32', height: 'INT32', sampleAspectRatio: 'STRING', fps: 'DOUBLE', frameCount: 'INT64',
-    rotation: 'INT32', videoCodec: 'STRING', pixelFormat: 'STRING', bitDepth: 'INT32', interlaced: 'BOOLEAN', variableFrameRate: 'BOOLEAN', videoStartSec: 'DOUBLE',
+    rotation: 'INT32', videoCodec: 'STRING', pixelFormat: 'STRING', bitDepth: 'INT32', interlaced: 'BOOLEAN', variableFrameRate: 'BOOLEAN', videoStartSec: 'DOUBLE', videoStreamIndex: 'INT32',
     'audio.codec': 'STRING', 'audio.channels': 'INT32', 'audio.sampleRate': 'INT32', creationTime: 'STRING', 'containerTags.*': 'STRING',
   }),
   ...prefixed('scenes.*', {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -33,6 +33,25 @@ afterAll(() => t.cleanup());
 async function colourOf(file: string): Promise<[number, number, number]> {
   const { stdout } = await runTool(ffmpeg, ['-loglevel', 'error', '-i', file, '-vf', 'scale=1:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
   return [stdout[0]!, stdout[1]!, stdout[2]!];
+}
+/** The MP4 with moov's udta box moved before its trak boxes (moov at the end: no chunk offset moves). */
+function udtaFirst(mp4: Buffer): Buffer {
+  const boxes = (buf: Buffer, start: number, end: number) => {
+    const out: Array<{ at: number; size: number; type: string }> = [];
+    for (let at = start; at < end; ) {
+      const size = buf.readUInt32BE(at);
+      out.push({ at, size, type: buf.toString('latin1', at + 4, at + 8) });
+      at += size;
+    }
+    return out;
+  };
+  const moov = boxes(mp4, 0, mp4.length).find((b) => b.type === 'moov')!;
+  const kids = boxes(mp4, moov.at + 8, moov.at + moov.size);
+  const rank = (type: string) => (type === 'mvhd' ? 0 : type === 'udta' ? 1 : 2);
+  const sorted = [...kids].sort((a, b) => rank(a.type) - rank(b.type));
+  const out = Buffer.from(mp4);
+  Buffer.concat(sorted.map((k) => mp4.subarray(k.at, k.at + k.size))).copy(out, moov.at + 8);
+  return out;
 }
 const dominant = (c: [number, number, number]) => (['red', 'green', 'blue'] as const)[c.indexOf(Math.max(...c))];
 
@@ -125,6 +144,28 @@ describe('keyframes', () => {
       const square = await extractKeyframes({ ffmpeg: bin, file: rgb, scenes, fps: 25, outDir: path.join(t.dir, `kf-square-${name}`), position: 'middle', width: 100, quality: 3 });
       expect(await sizeOf(square[0]!), name).toBe('100,56');
     }
+  });
+
+  it('of an MP4 whose cover picture is listed before its video (metadata before the tracks) show the video, with both ffmpeg builds', async () => {
+    const { locateTool } = await import('../../src/core/index.js');
+    const covered = path.join(t.dir, 'covered.mp4');
+    const cover = path.join(t.dir, 'white.png');
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=white:s=200x200', '-frames:v', '1', cover]);
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-i', rgb, '-i', cover, '-map', '0:v', '-map', '1:v', '-c:v:0', 'copy', '-c:v:1', 'png', '-disposition:v:1', 'attached_pic', covered]);
+    // a legal layout other muxers write: udta (holding the cover) before the tracks, so ffmpeg lists the cover first
+    const file = path.join(t.dir, 'cover-first.mp4');
+    writeFileSync(file, udtaFirst(readFileSync(covered)));
+    const { stdout } = await runTool(ffprobe, ['-v', 'error', '-show_entries', 'stream=index:stream_disposition=attached_pic', '-of', 'csv=p=0', file]);
+    expect(stdout.toString().trim().split('\n')).toEqual(['0,1', '1,0']);
+    const metadata = await probeVideo(ffprobe, file);
+    expect(metadata.videoStreamIndex).toBe(1);
+    const detected = await detectScenes({ ffmpeg, file, shape: shapeFromMetadata(metadata), settings: DEFAULT_SCENE_SETTINGS });
+    expect(detected.frames).toBe(75);
+    for (const [name, bin] of [['system', ffmpeg], ['bundled', locateTool('ffmpeg', '', '').path]] as const) {
+      const files = await extractKeyframes({ ffmpeg: bin, file, streamIndex: metadata.videoStreamIndex!, scenes, fps: 25, outDir: path.join(t.dir, `kf-cover-${name}`), position: 'middle', width: 64, quality: 3 });
+      expect((await Promise.all(files.map(colourOf))).map(dominant), name).toEqual(['red', 'green', 'blue']);
+    }
+    expect((await probeVideo(ffprobe, covered)).videoStreamIndex).toBeUndefined();
   });
 
   it('say which scene got no frame when a seek finds none, instead of failing on a missing file', async () => {

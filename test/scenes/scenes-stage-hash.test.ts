@@ -45,6 +45,11 @@ describe('scenes stage input hash', () => {
     const mkv = { ...video, metadata: { ...video.metadata, container: 'matroska,webm' } };
     expect(scenesInputHash({ ...mkv, metadata: { ...mkv.metadata, videoStartSec: 2 } }, base)).not.toBe(scenesInputHash(mkv, base));
   });
+  it('scenes and keyframes of a video whose cover picture was listed first (and decoded instead) are redone', () => {
+    const covered = { ...video, metadata: { ...video.metadata, videoStreamIndex: 1 } };
+    expect(scenesInputHash(covered, base)).not.toBe(scenesInputHash(video, base));
+    expect(keyframesInputHash(covered, base)).not.toBe(keyframesInputHash(video, base));
+  });
   it('keyframes of non-square pixels are redone (they came out squeezed)', () => {
     const dvd = { ...video, metadata: { ...video.metadata, sampleAspectRatio: '32:27' } };
     expect(keyframesInputHash(dvd, base)).not.toBe(keyframesInputHash(video, base));

@@ -3,6 +3,7 @@ import { parseExternalJson, runTool, ToolError, UnsupportedMediaError, type Vide
 
 /** The subset of ffprobe's JSON this adapter reads. Nothing past this file sees it. */
 interface ProbeStream {
+  index?: number;
   codec_type?: string;
   codec_name?: string;
   width?: number;
@@ -137,6 +138,9 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   const rawLead = Number(video.start_time) - Number(json.format?.start_time);
   const lead = Number.isFinite(rawLead) && rawLead >= 0.0005 ? Math.round(rawLead * 1e6) / 1e6 : 0;
   if (lead) meta.videoStartSec = lead;
+  // ffmpeg's 0:v:0 is the first video stream, cover pictures included: a cover listed first was decoded as the
+  // video (one frame, one scene, keyframes of the cover). The 2018 bundled ffmpeg has no 0:V:0, so keep the index.
+  if (video !== streams.find((s) => s.codec_type === 'video') && Number.isInteger(video.index)) meta.videoStreamIndex = video.index!;
   // An MP4 cut with stream copy (ffmpeg -ss 1.5 -c copy) keeps the frames from the key frame before the cut and an
   // edit list that starts the picture at the cut: nb_frames counts them all, decoders and players skip them (the
   // stream's duration is the edited one).

@@ -15,6 +15,13 @@ export interface StreamShape {
   durationSec: number;
   frameCount?: number;
   variableFrameRate?: boolean;
+  /** The file's stream index of the video when it is not the first video stream (see VideoMetadata). */
+  streamIndex?: number;
+}
+
+/** ffmpeg's -map for an input's video: its index when the probe named one, else the first video stream. */
+export function videoMap(input: number, streamIndex: number | undefined): string {
+  return streamIndex !== undefined ? `${input}:${streamIndex}` : `${input}:v:0`;
 }
 
 export interface FrameReaderOptions {
@@ -52,7 +59,7 @@ export function frameReaderArgs(options: FrameReaderOptions): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
   if (options.threads) args.push('-threads', String(options.threads));
   if (options.skipLoopFilter) args.push('-skip_loop_filter', 'all');
-  args.push('-i', options.file, '-map', '0:v:0', '-an', '-sn', '-dn', '-vf', filters.join(','));
+  args.push('-i', options.file, '-map', videoMap(0, options.shape.streamIndex), '-an', '-sn', '-dn', '-vf', filters.join(','));
   // Also after the fps filter: ffmpeg's default for raw output pads a video that starts after its file (audio
   // first) with copies of its first frame back to the file's start, so frame n was no more the video's frame n.
   args.push('-vsync', 'passthrough');

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { runTool, ToolError, type Scene } from '../../core/index.js';
+import { videoMap } from './frame-reader.js';
 import { keyFrameTimes, seekBefore, seeksInexactly } from './seek-points.js';
 
 export type KeyframePosition = 'middle' | 'start' | 'end';
@@ -23,6 +24,8 @@ export interface KeyframeOptions {
    * count from that frame, ffmpeg's `-ss` from the file's start.
    */
   videoStartSec?: number;
+  /** The file's stream index of the video when it is not the first video stream (`metadata.videoStreamIndex`). */
+  streamIndex?: number;
   /** ffprobe's format name (the record's `metadata.container`): MPEG-TS and MPEG-PS are seeked from key frames. */
   container?: string;
   /** Lists the key frames of containers whose input seeking is not frame-accurate. */
@@ -67,7 +70,7 @@ export async function extractKeyframes(options: KeyframeOptions): Promise<string
   // size `-2` gave (height rounded to an even number).
   const scale = `scale=w='max(2,trunc(min(${options.width},iw*sar)/2)*2)':h='max(2,round(ow*ih/(iw*sar)/2)*2)',setsar=1`;
   const vf = [...(options.interlaced ? ['yadif'] : []), scale].join(',');
-  const keys = seeksInexactly(options.container) && options.ffprobe ? await keyFrameTimes(options.ffprobe, options.file, options.signal) : null;
+  const keys = seeksInexactly(options.container) && options.ffprobe ? await keyFrameTimes(options.ffprobe, options.file, options.signal, options.streamIndex) : null;
   const lead = options.videoStartSec && options.videoStartSec > 0 ? options.videoStartSec : 0;
   // Without the lead, a video starting 2 s into its file had each scene's keyframe taken 2 s early: from the
   // scene before. Half a frame early, as before; frame 0 of a late video is then just before its first frame.
@@ -79,7 +82,7 @@ export async function extractKeyframes(options: KeyframeOptions): Promise<string
     for (const seek of seeks) args.push('-ss', seek.input.toFixed(6), '-i', options.file);
     group.forEach((scene, i) => {
       const out = seeks[i]!.output > 0 ? ['-ss', seeks[i]!.output.toFixed(6)] : [];
-      args.push('-map', `${i}:v:0`, ...out, '-an', '-sn', '-dn', '-frames:v', '1', '-vf', vf, '-q:v', String(options.quality), '-f', 'image2', '-update', '1', `${path.join(options.outDir, keyframeName(scene.index))}.part`);
+      args.push('-map', videoMap(i, options.streamIndex), ...out, '-an', '-sn', '-dn', '-frames:v', '1', '-vf', vf, '-q:v', String(options.quality), '-f', 'image2', '-update', '1', `${path.join(options.outDir, keyframeName(scene.index))}.part`);
     });
     await runTool(options.ffmpeg, args, { timeoutMs: 10 * 60_000, ...(options.signal ? { signal: options.signal } : {}) });
     for (const scene of group) {

@@ -12,15 +12,15 @@ export function seeksInexactly(container: string | undefined): boolean {
 }
 
 /**
- * Times of the first video stream's key frames, in seconds from the file's start time (the origin of ffmpeg's
+ * Times of the video's key frames (the first video stream, or the stream at `streamIndex`), in seconds from the file's start time (the origin of ffmpeg's
  * `-ss`), sorted. Reads packet headers only (no decoding), line by line.
  */
-export async function keyFrameTimes(ffprobe: string, file: string, signal?: AbortSignal): Promise<number[]> {
+export async function keyFrameTimes(ffprobe: string, file: string, signal?: AbortSignal, streamIndex?: number): Promise<number[]> {
   const keys: number[] = [];
   let start = 0;
   await runTool(
     ffprobe,
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags:format=start_time', '-of', 'csv', '--', file],
+    ['-v', 'error', '-select_streams', streamIndex !== undefined ? String(streamIndex) : 'v:0', '-show_entries', 'packet=pts_time,flags:format=start_time', '-of', 'csv', '--', file],
     {
       timeoutMs: 10 * 60_000,
       ...(signal ? { signal } : {}),

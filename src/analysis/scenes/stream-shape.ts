@@ -12,6 +12,7 @@ export function shapeFromMetadata(metadata: VideoMetadata | null): StreamShape {
     height: metadata.height,
     fps: metadata.fps > 0 ? metadata.fps : 25,
     durationSec: metadata.durationSec,
+    ...(metadata.videoStreamIndex !== undefined ? { streamIndex: metadata.videoStreamIndex } : {}),
     ...(metadata.frameCount !== undefined ? { frameCount: metadata.frameCount } : {}),
     ...(metadata.variableFrameRate !== undefined || untoldRate(metadata.container) ? { variableFrameRate: (metadata.variableFrameRate ?? false) || untoldRate(metadata.container) } : {}),
   };
@@ -28,6 +29,7 @@ export function untoldRate(container: string | undefined): boolean {
 }
 
 interface ProbeStream {
+  index?: number;
   codec_type?: string;
   width?: number;
   height?: number;
@@ -54,7 +56,7 @@ function rate(text: string | undefined): number {
 export async function probeStreamShape(ffprobe: string, file: string, signal?: AbortSignal): Promise<StreamShape> {
   const { stdout } = await runTool(
     ffprobe,
-    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=codec_type,width,height,sample_aspect_ratio,avg_frame_rate,r_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic:format=duration,format_name', '-of', 'json', file],
+    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=index,codec_type,width,height,sample_aspect_ratio,avg_frame_rate,r_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic:format=duration,format_name', '-of', 'json', file],
     { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
   );
   const json = JSON.parse(stdout.toString('utf8')) as { streams?: ProbeStream[]; format?: { duration?: string; format_name?: string } };
@@ -66,6 +68,7 @@ export async function probeStreamShape(ffprobe: string, file: string, signal?: A
   const fps = avg > 0 ? avg : real > 0 ? real : 25;
   const durationSec = Number(stream.duration ?? json.format?.duration ?? 0) || 0;
   const frames = Number(stream.nb_frames ?? 0);
+  const first = (json.streams ?? []).find((s) => s.codec_type === 'video');
   const w = Math.max(1, Math.round(stream.width! * parseSar(stream.sample_aspect_ratio)));
   const h = stream.height!;
   return {
@@ -73,6 +76,7 @@ export async function probeStreamShape(ffprobe: string, file: string, signal?: A
     height: rotation === 90 ? w : h,
     fps,
     durationSec,
+    ...(stream !== first && Number.isInteger(stream.index) ? { streamIndex: stream.index! } : {}),
     ...(frames > 0 ? { frameCount: frames } : {}),
     variableFrameRate: (avg > 0 && real > 0 && Math.abs(avg - real) / real > 0.01) || untoldRate(json.format?.format_name),
   };

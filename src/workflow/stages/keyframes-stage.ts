@@ -25,6 +25,8 @@ export function keyframesInputHash(video: Video, config: Config): string {
     ...(video.metadata?.videoStartSec ? [{ videoStartSec: video.metadata.videoStartSec }] : []),
     // ...and those of non-square pixels, which came out squeezed
     ...(video.metadata?.sampleAspectRatio ? [{ sar: video.metadata.sampleAspectRatio }] : []),
+    // ...and those whose first video stream is a cover picture (they showed the cover)
+    ...(video.metadata?.videoStreamIndex !== undefined ? [{ stream: video.metadata.videoStreamIndex }] : []),
   );
 }
 
@@ -57,6 +59,7 @@ export const keyframesStage: Stage = {
       quality: s.KeyframeQuality,
       interlaced: video.metadata?.interlaced ?? false,
       ...(video.metadata?.videoStartSec ? { videoStartSec: video.metadata.videoStartSec } : {}),
+      ...(video.metadata?.videoStreamIndex !== undefined ? { streamIndex: video.metadata.videoStreamIndex } : {}),
       ...(video.metadata?.container ? { container: video.metadata.container } : {}),
       ffprobe: ctx.tools.ffprobe.path,
       signal: ctx.signal,

@@ -7,7 +7,7 @@ export const probeStage: Stage = {
   name: 'probe',
   // 2: rotation is clockwise (it had the display matrix's counter-clockwise sign); 3: 12-bit was recorded as
   // 10-bit and 8-bit VP9 had no bitDepth; 4: videoStartSec (a video starting after its file),
-  // and non-square pixels' display width with sampleAspectRatio. Records are probed again.
+  // non-square pixels' display width with sampleAspectRatio, and videoStreamIndex (a cover listed first). Records are probed again.
   version: '4',
   needs: ['acquire'],
   resource: 'cpu',

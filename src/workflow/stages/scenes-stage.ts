@@ -14,6 +14,8 @@ export function scenesInputHash(video: Video, config: Config): string {
     ...(untoldRate(m?.container) ? ['resampled'] : []),
     // ...and those of a video starting after its file began with copies of its first frame up to that start
     ...(untoldRate(m?.container) && m?.videoStartSec ? ['no-lead-in'] : []),
+    // the stream decoded, when it is not the first video stream (a cover picture was decoded instead)
+    ...(m?.videoStreamIndex !== undefined ? [{ stream: m.videoStreamIndex }] : []),
   );
 }
 
