@@ -59,4 +59,13 @@ describe('videodex doctor', () => {
     const filters = checksOf(r.stdout).find((c) => c.what === 'ffmpeg filters');
     expect(filters?.detail).toMatch(/^this ffmpeg lacks xfade \(scripts\/make-scene-testset\.ts dissolves\), scdet \(the benchmark's scdet row, skipped without it\); videodex's own stages do not need them$/);
   });
+
+  it('says the bundled ffprobe crashes on MPEG-TS files (their probe fails), and says nothing of it for a system ffprobe that reads them', async () => {
+    const config = path.join(t.dir, 'bundled-probe.ini');
+    writeFileSync(config, `[Paths]\nDataDir = ${path.join(t.dir, 'bundled-probe-data')}\nFfprobe = ${locateTool('ffprobe', '', '').path}\n`);
+    const bundled = checksOf((await runCli(['doctor', '--json', '--config', config])).stdout).find((c) => c.what === 'ffprobe MPEG-TS');
+    expect(bundled?.detail).toBe('this ffprobe (config) crashes reading MPEG-TS files: .ts, .m2ts and .mts videos fail their probe');
+    const system = checksOf((await runCli(['doctor', '--json', '--data-dir', path.join(t.dir, 'system-data')])).stdout);
+    expect(system.find((c) => c.what === 'ffprobe MPEG-TS')).toBeUndefined();
+  });
 });

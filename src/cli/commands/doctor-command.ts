@@ -41,12 +41,21 @@ export function registerDoctor(program: Command): void {
         }
         const missing: string[] = [];
         // Only tools around videodex use these (it said "features needing them say so when used", which none did):
-        // scene detection and keyframes need scale, yadif and tile, which every build has.
+        // scene detection and keyframes need scale, setsar, yadif and tile, which every build has.
         for (const [filter, feature] of [['xfade', 'scripts/make-scene-testset.ts dissolves'], ['scdet', "the benchmark's scdet row, skipped without it"], ['signalstats', 'the brightness example plugin']] as const) {
           if (!(await tools.hasFilter(filter))) missing.push(`${filter} (${feature})`);
         }
         if (missing.length) {
           checks.push({ what: 'ffmpeg filters', ok: true, detail: `this ffmpeg lacks ${missing.join(', ')}; videodex's own stages do not need them`, fix: INSTALL_HINTS.ffmpeg });
+        }
+        // The bundled ffprobe crashes on MPEG-TS files: said here, before a run fails on each such video.
+        if ((await tools.readsMpegTs()) === false) {
+          checks.push({
+            what: 'ffprobe MPEG-TS',
+            ok: true,
+            detail: `this ffprobe (${tools.ffprobe.origin}) crashes reading MPEG-TS files: .ts, .m2ts and .mts videos fail their probe`,
+            fix: INSTALL_HINTS.ffprobe,
+          });
         }
       } catch (e) {
         checks.push({ what: 'ffmpeg/ffprobe', ok: false, detail: describeError(e), fix: INSTALL_HINTS.ffmpeg });

@@ -1,5 +1,6 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../errors.js';
 import { INSTALL_HINTS, runTool } from './run-tool.js';
@@ -113,6 +114,31 @@ export class MediaTools {
       return set;
     });
     return (await this.filters).has(name);
+  }
+
+  /**
+   * Whether ffprobe reads an MPEG-TS file without crashing: the npm-bundled ffprobe dies (SIGSEGV) on all but the
+   * tiniest, so .ts, .m2ts and .mts videos fail their probe. Tried on a second of 16x16 frames ffmpeg writes to a
+   * temporary folder (one frame does not crash it); null when that file cannot be made (nothing known).
+   */
+  async readsMpegTs(): Promise<boolean | null> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'videodex-ts-check-'));
+    const file = path.join(dir, 'check.ts');
+    try {
+      try {
+        await runTool(this.ffmpeg.path, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=black:s=16x16:r=25', '-frames:v', '25', '-c:v', 'mpeg2video', '-f', 'mpegts', file], { timeoutMs: 20_000 });
+      } catch {
+        return null;
+      }
+      try {
+        await runTool(this.ffprobe.path, ['-v', 'error', '-show_format', '--', file], { timeoutMs: 20_000 });
+        return true;
+      } catch (err) {
+        return !(err instanceof ToolError && err.signal);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Throws a clear ToolError when a feature needs a filter the resolved ffmpeg lacks. */
