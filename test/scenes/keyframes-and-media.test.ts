@@ -168,6 +168,31 @@ describe('keyframes', () => {
     expect((await probeVideo(ffprobe, covered)).videoStreamIndex).toBeUndefined();
   });
 
+  it('of a long-GOP video are taken in one decoding pass, not a seek per scene each decoding from its only key frame', async () => {
+    const { locateTool, onePassIsCheaper } = { ...(await import('../../src/core/index.js')), ...(await import('../../src/analysis/index.js')) };
+    // red, green, blue twice over, 25 frames each, one key frame (a screen recording's GOP)
+    const file = path.join(t.dir, 'long-gop.mp4');
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-i', rgb, '-i', rgb, '-filter_complex', '[0:v][1:v]concat=n=2:v=1:a=0[v]', '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', '-x264opts', 'keyint=1000:min-keyint=1000:scenecut=0', file]);
+    const six = scenesFromBoundaries([25, 50, 75, 100, 125].map((frame) => ({ frame, transition: 'cut' as const, score: 90 })), 150, 25);
+    const log = path.join(t.dir, 'ffmpeg-calls.log');
+    for (const [name, bin] of [['system', ffmpeg], ['bundled', locateTool('ffmpeg', '', '').path]] as const) {
+      // a wrapper that notes each run's arguments
+      const wrapper = path.join(t.dir, `ffmpeg-${name}.sh`);
+      writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> '${log}'\nexec '${bin}' "$@"\n`, { mode: 0o755 });
+      for (const position of ['start', 'middle', 'end'] as const) {
+        writeFileSync(log, '');
+        const files = await extractKeyframes({ ffmpeg: wrapper, ffprobe, file, scenes: six, fps: 25, outDir: path.join(t.dir, `kf-gop-${name}-${position}`), position, width: 64, quality: 3 });
+        expect((await Promise.all(files.map(colourOf))).map(dominant), `${name} ${position}`).toEqual(['red', 'green', 'blue', 'red', 'green', 'blue']);
+        const runs = readFileSync(log, 'utf8').trim().split('\n');
+        expect(runs, `${name} ${position}`).toHaveLength(1);
+        expect(runs[0]).not.toMatch(/ -ss /);
+      }
+    }
+    // a key frame every scene: seeking decodes little, and stays
+    expect(onePassIsCheaper([12, 37, 62, 87], [0, 25, 50, 75])).toBe(false);
+    expect(onePassIsCheaper([12, 37, 62, 87], [0])).toBe(true);
+  });
+
   it('say which scene got no frame when a seek finds none, instead of failing on a missing file', async () => {
     const past = scenesFromBoundaries([{ frame: 25, transition: 'cut' as const, score: 90 }], 200, 25);
     const err = await extractKeyframes({ ffmpeg, file: rgb, scenes: past, fps: 25, outDir: path.join(t.dir, 'kf-past'), position: 'end', width: 64, quality: 3 }).catch((e: unknown) => e);

@@ -12,7 +12,7 @@ export type { SceneSettings, DetectorKind } from './scene-settings.js';
 export { shapeFromMetadata, probeStreamShape, untoldRate } from './stream-shape.js';
 export { scoreBoundaries } from './scene-accuracy.js';
 export type { Accuracy, TruthTransition } from './scene-accuracy.js';
-export { extractKeyframes, writeContactSheet, keyframeIndex, keyframeName } from './keyframes.js';
+export { extractKeyframes, writeContactSheet, keyframeIndex, keyframeName, onePassIsCheaper } from './keyframes.js';
 export { seeksInexactly } from './seek-points.js';
 export type { KeyframeOptions, KeyframePosition, ContactSheetOptions } from './keyframes.js';
 export { scenesToCsv, timecode, SCENE_CSV_HEADER } from './scene-csv.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { extractKeyframes, seeksInexactly, writeContactSheet } from '../../analysis/index.js';
+import { extractKeyframes, seeksInexactly, shapeFromMetadata, writeContactSheet } from '../../analysis/index.js';
 import type { Config, Video } from '../../core/index.js';
 import { hashInputs } from '../pipeline-runner.js';
 import type { Stage } from '../stage.js';
@@ -60,6 +60,7 @@ export const keyframesStage: Stage = {
       interlaced: video.metadata?.interlaced ?? false,
       ...(video.metadata?.videoStartSec ? { videoStartSec: video.metadata.videoStartSec } : {}),
       ...(video.metadata?.videoStreamIndex !== undefined ? { streamIndex: video.metadata.videoStreamIndex } : {}),
+      ...(video.metadata && shapeFromMetadata(video.metadata).variableFrameRate ? { resampleFps: shapeFromMetadata(video.metadata).fps } : {}),
       ...(video.metadata?.container ? { container: video.metadata.container } : {}),
       ffprobe: ctx.tools.ffprobe.path,
       signal: ctx.signal,
