@@ -129,9 +129,6 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
       : null,
     containerTags: formatTags,
   };
-  // A file cut short (a copy or download that stopped) keeps a header that promises all of it: with the frame
-  // count of that header and the packets really there, the record says how much plays, so scene lists, frames
-  // sent to the model, clips and duration rules stay within it.
   const present = video.nb_read_packets ? Number(video.nb_read_packets) : NaN;
   // The video may start after the file does (audio first, an empty edit): scene frames count from its first
   // frame, while seeks count from the file's start, so the record keeps the distance.
@@ -157,6 +154,9 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
     const bytes = Number(json.format?.size);
     if (meta.bitRate === null && bytes > 0 && meta.durationSec > 0) meta.bitRate = Math.round((bytes * 8) / meta.durationSec);
   }
+  // A file cut short (a copy or download that stopped) keeps a header that promises all of it: with the frame
+  // count of that header and the packets really there, the record says how much plays, so scene lists, frames
+  // sent to the model, clips and duration rules stay within it.
   if (Number.isFinite(nbFrames) && nbFrames > 0 && Number.isFinite(present) && nbFrames - present >= Math.max(2, nbFrames * 0.02)) {
     meta.truncated = { headerSec: durationSec, headerFrames: nbFrames };
     meta.frameCount = present;
