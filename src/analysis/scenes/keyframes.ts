@@ -58,8 +58,9 @@ export function keyframeName(index: number): string {
  * Writes one JPEG per scene, seek-accurate: ffmpeg seeks to the keyframe before the target and decodes up to
  * it (input -ss with accurate seeking), aiming half a frame early so rounding never lands on the frame before.
  * In MPEG-TS/PS, where the input seek is not exact, the input seek goes before the key frame (listed from the
- * packets) and an output -ss decodes on to the target. Several seeks share one ffmpeg process. Returns the
- * paths, in scene order.
+ * packets) and an output -ss decodes on to the target. Several seeks share one ffmpeg process. Where seeking
+ * would decode more than twice what one pass over the video does (long GOPs), one pass selects the frames by
+ * index instead. Returns the paths, in scene order.
  * @throws ToolError when ffmpeg fails or writes no frame for a scene.
  */
 export async function extractKeyframes(options: KeyframeOptions): Promise<string[]> {
