@@ -290,6 +290,18 @@ describe('awkward media', () => {
     expect(result.scenes.map((s) => [s.startFrame, s.transition])).toEqual([[0, 'start']]);
   });
 
+  it('one black frame in a shot (a dropped frame, a blink) is a flash, not a fade through black; a cut through two black frames to a new shot is one boundary', async () => {
+    const glitch = path.join(t.dir, 'black-frame.mp4');
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=4', '-vf', "drawbox=c=black:t=fill:enable='eq(n,50)'", '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', glitch]);
+    expect((await detect(glitch)).result.scenes.map((s) => s.startFrame)).toEqual([0]);
+    const dip = path.join(t.dir, 'dip-to-black.mp4');
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-filter_complex', 'testsrc2=s=160x120:r=25:d=2[a];color=c=black:s=160x120:r=25:d=0.08[b];smptebars=s=160x120:r=25:d=2[c];[a][b][c]concat=n=3:v=1:a=0[v]', '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', dip]);
+    const scenes = (await detect(dip)).result.scenes;
+    expect(scenes.map((s) => s.transition)).toEqual(['start', 'fade']);
+    expect(scenes[1]!.startFrame).toBeGreaterThanOrEqual(50);
+    expect(scenes[1]!.startFrame).toBeLessThanOrEqual(52);
+  });
+
   it('a white flash on the very last frame (the picture never returns) is no one-frame scene of its own', async () => {
     const file = path.join(t.dir, 'flash-at-end.mp4');
     await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=2', '-vf', "drawbox=c=white:t=fill:enable='eq(n,49)'", '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file]);

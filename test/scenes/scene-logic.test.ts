@@ -73,6 +73,16 @@ describe('boundaries', () => {
     expect(b).toHaveLength(1);
     expect(b[0]).toMatchObject({ frame: 12, transition: 'fade', span: [5, 18] });
   });
+  it('fades: a black frame or two after which the same picture returns (a flash) is no boundary; black before a new picture still is', () => {
+    const content = new Array(40).fill(1);
+    const intensity = new Array(40).fill(100);
+    intensity[20] = 0;
+    content[20] = 90;
+    const glitch = { ...series(content, intensity), flashes: [{ start: 20, end: 21 }] };
+    expect(findBoundaries(glitch, DEFAULT_SCENE_SETTINGS, 0)).toEqual([]);
+    const dip = { ...series(content, intensity), flashes: [] };
+    expect(findBoundaries(dip, DEFAULT_SCENE_SETTINGS, 0).map((b) => [b.frame, b.transition])).toEqual([[20, 'fade']]);
+  });
   it('fades: the ramp into black at the very end, or out of black at the very start, absorbs its content spikes', () => {
     const out = [100, 100, 100, 100, 100, 100, 100, 80, 60, 40, 20, 5, 5, 5];
     const c = new Array(out.length).fill(1);

@@ -22,7 +22,13 @@ export function findBoundaries(series: FrameSeries, settings: SceneSettings, min
   const flashFrames = flashMask(series);
   const candidates: Boundary[] = [];
   const runs = settings.detector === 'threshold' || settings.fades ? blackRuns(series, settings) : [];
-  const fades = runs.filter((r) => !r.edge).map((r) => r.boundary);
+  // A few black frames after which the same picture returns (a dropped or black frame, a blink) are a flash, not
+  // a fade through black: one shot was split in two at a single black frame.
+  const flashed = (r: { start: number; end: number }) => {
+    for (let i = r.start; i <= r.end; i++) if (!flashFrames[i]) return false;
+    return true;
+  };
+  const fades = runs.filter((r) => !r.edge && !flashed(r)).map((r) => r.boundary);
   // Black at the very start or end is no boundary, but its ramps are still a fade: the content spike where the
   // picture leaves or reaches black, and the ramp's blend, must not become a cut or a dissolve of their own.
   const fadeSpans = runs.map((r) => r.boundary);
@@ -87,8 +93,8 @@ export function findFades(series: FrameSeries, settings: SceneSettings): Boundar
 }
 
 /** Every run of black frames as a fade with its span; `edge` when it touches the first or the last frame. */
-function blackRuns(series: FrameSeries, settings: SceneSettings): Array<{ boundary: Boundary; edge: boolean }> {
-  const out: Array<{ boundary: Boundary; edge: boolean }> = [];
+function blackRuns(series: FrameSeries, settings: SceneSettings): Array<{ boundary: Boundary; edge: boolean; start: number; end: number }> {
+  const out: Array<{ boundary: Boundary; edge: boolean; start: number; end: number }> = [];
   const y = series.intensity;
   const n = series.frames;
   const black = (i: number) => y[i]! < settings.fadeThreshold;
@@ -114,6 +120,8 @@ function blackRuns(series: FrameSeries, settings: SceneSettings): Array<{ bounda
     out.push({
       boundary: { frame: Math.floor((start + end + 1) / 2), transition: 'fade', score: round3(Math.max(before, after) - darkest), span: [from, to] },
       edge: start === 0 || end === n - 1,
+      start,
+      end,
     });
   }
   return out;
