@@ -48,6 +48,8 @@ export const keyframesStage: Stage = {
   async run(video, ctx) {
     const s = ctx.config.SceneDetection;
     const dir = keyframeDir(video, ctx.config);
+    // frames scene detection read resampled are picked the same way by a one-pass extraction
+    const shape = video.metadata ? shapeFromMetadata(video.metadata) : null;
     const paths = await extractKeyframes({
       ffmpeg: ctx.tools.ffmpeg.path,
       file: video.file.path,
@@ -60,7 +62,7 @@ export const keyframesStage: Stage = {
       interlaced: video.metadata?.interlaced ?? false,
       ...(video.metadata?.videoStartSec ? { videoStartSec: video.metadata.videoStartSec } : {}),
       ...(video.metadata?.videoStreamIndex !== undefined ? { streamIndex: video.metadata.videoStreamIndex } : {}),
-      ...(video.metadata && shapeFromMetadata(video.metadata).variableFrameRate ? { resampleFps: shapeFromMetadata(video.metadata).fps } : {}),
+      ...(shape?.variableFrameRate ? { resampleFps: shape.fps } : {}),
       ...(video.metadata?.container ? { container: video.metadata.container } : {}),
       ffprobe: ctx.tools.ffprobe.path,
       signal: ctx.signal,
