@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSceneTestset, type TestSetTruth } from '../../scripts/make-scene-testset.js';
-import type { Video } from '../../src/core/index.js';
+import { runTool, type Video } from '../../src/core/index.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir, testFfmpeg } from '../helpers/media.js';
 
@@ -36,6 +36,16 @@ describe('videodex scenes', () => {
     expect(parsed).toMatchObject({ fps: 25, frames: 220 });
     expect(parsed.scenes).toHaveLength(1);
     expect(r.stderr).toBe('');
+  });
+
+  it('--json says where a video starting after its file starts (scene times count from its first frame)', async () => {
+    const late = path.join(t.dir, 'late.mp4');
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-itsoffset', '1.5', '-i', video, '-f', 'lavfi', '-i', 'sine=d=3', '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', late]);
+    const parsed = JSON.parse((await runCli(['scenes', late, '--json', '-q', '--data-dir', data])).stdout) as { videoStartSec?: number; scenes: Array<{ startFrame: number }> };
+    expect(parsed.videoStartSec).toBeCloseTo(1.5, 2);
+    expect(parsed.scenes.map((s) => s.startFrame)).toEqual([0, ...cutFrames()]);
+    const plain = JSON.parse((await runCli(['scenes', video, '--json', '-q', '--data-dir', data])).stdout) as { videoStartSec?: number };
+    expect(plain.videoStartSec).toBeUndefined();
   });
 
   it('names the file and the cause when it cannot', async () => {

@@ -74,10 +74,12 @@ export function registerScenes(program: Command): void {
         const tools = await app.tools();
         let result;
         let fps: number;
+        let videoStartSec: number | undefined;
         try {
           const metadata = await probeVideo(tools.ffprobe.path, video, { bundled: tools.ffprobe.origin === 'bundled' });
           const shape = shapeFromMetadata(metadata);
           fps = shape.fps;
+          videoStartSec = metadata.videoStartSec;
           result = await detectScenes({ ffmpeg: tools.ffmpeg.path, file: video, shape, settings: sceneSettingsFrom(app.config) });
         } catch (e) {
           // the input could not be read (corrupt, not a video): the one input failed (exit 1); a missing tool stays fatal
@@ -86,7 +88,8 @@ export function registerScenes(program: Command): void {
         }
         let text: string;
         if (flags.csv) text = scenesToCsv(result.scenes, fps, { includeCutList: !flags.skipCuts });
-        else if (flags.json) text = JSON.stringify({ video: path.resolve(video), fps, frames: result.frames, scenes: result.scenes }, null, 2) + '\n';
+        // times count from the video's first frame: where it starts after the file, seeking the file needs the lead
+        else if (flags.json) text = JSON.stringify({ video: path.resolve(video), fps, frames: result.frames, ...(videoStartSec ? { videoStartSec } : {}), scenes: result.scenes }, null, 2) + '\n';
         else {
           text = result.scenes
             .map((s) => `${String(s.index + 1).padStart(4)}  ${s.startSec.toFixed(3).padStart(10)}s  ${s.endSec.toFixed(3).padStart(10)}s  ${String(s.endFrame - s.startFrame).padStart(6)} frames  ${s.transition}${s.index ? ` ${s.score}` : ''}`)
