@@ -140,6 +140,36 @@ describe('describe stage: frames, sizes, prompt', () => {
     expect(new Set(frames).size).toBe(8);
   });
 
+  it('cuts frames of a video starting after its file (audio first) at their own time, in MP4 and MPEG-TS: they were that much early', async () => {
+    const { probeVideo } = await import('../../src/analysis/index.js');
+    const rgb = path.join(t.dir, 'rgb3.mp4');
+    // red, green, blue: one second each
+    await runTool(testFfmpeg(), [
+      '-loglevel', 'error', '-y',
+      '-filter_complex', 'color=c=red:s=160x90:r=25:d=1[a];color=c=lime:s=160x90:r=25:d=1[b];color=c=blue:s=160x90:r=25:d=1[c];[a][b][c]concat=n=3:v=1:a=0,format=yuv420p[v]',
+      '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '75', rgb,
+    ]);
+    const colour = async (b64: string) => {
+      const jpg = path.join(t.dir, `c-${Math.random().toString(36).slice(2)}.jpg`);
+      writeFileSync(jpg, Buffer.from(b64, 'base64'));
+      const { stdout } = await runTool(testFfmpeg(), ['-loglevel', 'error', '-i', jpg, '-vf', 'scale=1:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+      const c = [stdout[0]!, stdout[1]!, stdout[2]!];
+      return (['red', 'green', 'blue'] as const)[c.indexOf(Math.max(...c))];
+    };
+    for (const ext of ['mp4', 'ts']) {
+      // the video starts 2 s into the file; a sine plays from 0
+      const late = path.join(t.dir, `late-describe.${ext}`);
+      await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-itsoffset', '2', '-i', rgb, '-f', 'lavfi', '-i', 'sine=d=5', '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', late]);
+      const metadata = await probeVideo(tools.ffprobe.path, late);
+      expect(metadata.videoStartSec, ext).toBeGreaterThan(1.9);
+      const s = await fake();
+      const config = qwen(s, { MaxFrames: 3, MinFrames: 3, VideoInput: 'images' });
+      await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(0, { file: { path: late, bytes: 1000, sha256: 'ef'.repeat(32) }, metadata }), context(config, t.dir));
+      const frames = imagesIn(s.requests[0]!.body).map((u) => u.split('base64,')[1]!);
+      expect(await Promise.all(frames.map(colour)), ext).toEqual(['red', 'green', 'blue']);
+    }
+  });
+
   it('refuses a video over MaxTokensPerVideo without calling the model', async () => {
     const s = await fake();
     const config = qwen(s, { MaxTokensPerVideo: 500 });

@@ -218,7 +218,10 @@ export function planDescription(video: Video, s: DescribeSettings): DescribePlan
   const md = video.metadata;
   if (!md) throw new ModelError(`${displayName(video)}: no metadata (the probe stage has not run)`, { code: 'E_MODEL_INPUT' });
   const template = loadTemplate(s.template, s.templatesDir);
-  const selection = selectFrames(md.durationSec, video.scenes, { maxFrames: s.maxFrames, minFrames: s.minFrames });
+  // frame times count from the video's first frame, as scene times do: over the video's own length, not the file's
+  // (a video starting 2 s into a 5 s file had its frames spread over 5 s, the last ones past its end)
+  const videoSec = Math.max(0, md.durationSec - (md.videoStartSec ?? 0));
+  const selection = selectFrames(videoSec, video.scenes, { maxFrames: s.maxFrames, minFrames: s.minFrames });
   const videoSize = md.width > 0 && md.height > 0 ? { width: md.width, height: md.height } : null;
   const requests: PlannedRequest[] = [];
   let frameSize: Size | null = null;
@@ -424,6 +427,8 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
         videoPath: video.file.path,
         size: plan.frameSize!,
         ...(video.metadata?.container ? { container: video.metadata.container } : {}),
+        ...(video.metadata?.videoStartSec ? { videoStartSec: video.metadata.videoStartSec } : {}),
+        ...(video.metadata?.videoStreamIndex !== undefined ? { streamIndex: video.metadata.videoStreamIndex } : {}),
         ...(deps.ffprobe ? { ffprobe: deps.ffprobe } : {}),
         ...(deps.signal ? { signal: deps.signal } : {}),
         ...(deps.toolSlot ? { toolSlot: deps.toolSlot } : {}),

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { runTool, ToolError } from '../../core/index.js';
+import { videoMap } from '../scenes/frame-reader.js';
 import { keyFrameTimes, seekBefore, seeksInexactly } from '../scenes/seek-points.js';
 import type { FramePick } from './frame-selection.js';
 import { smartResize, type Size } from './qwen-tokens.js';
@@ -93,6 +94,13 @@ export interface RenderOptions {
    */
   container?: string;
   ffprobe?: string;
+  /**
+   * Where the video starts in its file (`metadata.videoStartSec`): pick times count from the video's first frame,
+   * seeks from the file's start, so a video starting 2 s in had each frame cut 2 s early.
+   */
+  videoStartSec?: number;
+  /** The video stream (`metadata.videoStreamIndex`): not a cover picture listed before it. */
+  streamIndex?: number;
 }
 
 /**
@@ -106,12 +114,14 @@ export async function renderFrames(picks: readonly FramePick[], options: RenderO
   const out = ['-vf', `scale=${width}:${height}:flags=bicubic`, '-frames:v', '1', '-an', '-sn', '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', quality, 'pipe:1'];
   // read once per video, only when a frame is cut from a file without an index
   let keys: Promise<number[]> | null = null;
-  const keyTimes = () => (keys ??= keyFrameTimes(options.ffprobe!, options.videoPath, options.signal));
+  const keyTimes = () => (keys ??= keyFrameTimes(options.ffprobe!, options.videoPath, options.signal, options.streamIndex));
   const inexact = seeksInexactly(options.container) && options.ffprobe !== undefined;
+  const lead = options.videoStartSec && options.videoStartSec > 0 ? options.videoStartSec : 0;
+  const stream = ['-map', videoMap(0, options.streamIndex)];
   const seekArgs = async (at: number): Promise<string[]> => {
-    if (!inexact) return ['-ss', at.toFixed(3), '-i', options.videoPath];
-    const seek = seekBefore(at, await keyTimes());
-    return ['-ss', seek.input.toFixed(3), '-i', options.videoPath, '-ss', seek.output.toFixed(3)];
+    if (!inexact) return ['-ss', (lead + at).toFixed(3), '-i', options.videoPath, ...stream];
+    const seek = seekBefore(lead + at, await keyTimes(), lead);
+    return ['-ss', seek.input.toFixed(3), '-i', options.videoPath, ...stream, '-ss', seek.output.toFixed(3)];
   };
   return Promise.all(
     picks.map((pick) =>
