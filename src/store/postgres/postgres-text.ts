@@ -11,9 +11,33 @@ export const PG_WEIGHT: Record<TextField, 'A' | 'B' | 'C' | 'D'> = { title: 'A',
 export const PG_RANK_WEIGHTS = '{0.1,0.2,0.5,1.0}';
 
 const MAX_POS = 16383;
+/**
+ * The longest lexeme a tsvector or tsquery holds, in bytes of UTF-8: PostgreSQL refuses a longer one ("word is too
+ * long"), which failed the whole record's write (a run of 683 CJK letters is 2,049 bytes) or the whole search.
+ */
+export const MAX_LEXEME_BYTES = 2046;
 const MAX_POSITIONS_PER_LEXEME = 255;
 /** Gap between fields, so a phrase never spans two fields. */
 const FIELD_GAP = 64;
+
+/**
+ * A token as PostgreSQL can hold it: whole, or its first MAX_LEXEME_BYTES bytes cut at a character boundary. Records
+ * and queries are cut the same way, so a query finds a record with such a token as SQLite does (and one whose first
+ * 2,046 bytes are the same, past which no word of any language runs).
+ */
+export function pgLexeme(tok: string): string {
+  // a UTF-16 unit is at most 3 bytes of UTF-8: only tokens past a third of the limit need counting
+  if (tok.length * 3 <= MAX_LEXEME_BYTES || Buffer.byteLength(tok) <= MAX_LEXEME_BYTES) return tok;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of tok) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > MAX_LEXEME_BYTES) break;
+    bytes += n;
+    end += ch.length;
+  }
+  return tok.slice(0, end);
+}
 
 export function quoteLexeme(s: string): string {
   return s.includes('\\') || s.includes("'") ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'` : `'${s}'`;
@@ -32,8 +56,9 @@ export function tsvectorLiteral(f: IndexFields): string {
     const text = f.text[field];
     if (!text) continue;
     const w = PG_WEIGHT[field];
-    for (const tok of text.split(' ')) {
-      if (tok.length === 0 || tok.length > 2000) continue;
+    for (const whole of text.split(' ')) {
+      if (whole.length === 0) continue;
+      const tok = pgLexeme(whole);
       let p = lexemes.get(tok);
       if (!p) {
         p = { list: '', count: 0 };
@@ -57,8 +82,8 @@ export function tsvectorLiteral(f: IndexFields): string {
 
 /** One text leaf as a tsquery literal. */
 export function tsqueryLiteral(t: Pick<TextTerm, 'value' | 'phrase' | 'prefix'>): string {
-  if (t.phrase) return t.value.split(' ').map(quoteLexeme).join(' <-> ');
-  return t.prefix ? `${quoteLexeme(t.value)}:*` : quoteLexeme(t.value);
+  if (t.phrase) return t.value.split(' ').map((tok) => quoteLexeme(pgLexeme(tok))).join(' <-> ');
+  return t.prefix ? `${quoteLexeme(pgLexeme(t.value))}:*` : quoteLexeme(pgLexeme(t.value));
 }
 
 /** The positive terms ORed, for ranking. */
