@@ -203,6 +203,16 @@ if (!url) {
       });
     });
 
+    it('answers a query value holding NUL (which no stored text can) with no match, not a store error', async () => {
+      await withStore(async (store) => {
+        await store.upsert(makeRecord({ id: 'z1', tags: [{ name: 'neon', source: 'rule' }] }));
+        for (const text of ['tag:"\u0000"', 'tag:"ne\u0000on"', 'category:"a\u0000b"', 'name:"clip\u0000"', 'action:"\u0000"']) {
+          expect((await store.search({ text })).total, text).toBe(0);
+        }
+        expect((await store.search({ text: '-tag:"\u0000" tag:neon' })).hits.map((h) => h.id)).toEqual(['z1']);
+      });
+    });
+
     it('names a bad URL without its password', async () => {
       const store = new PostgresStore({ url: 'postgres://u:hunter2@127.0.0.1:1/db', schema: 'x', pool: { connectionTimeoutMillis: 2000 } });
       const err = await store.get('x').catch((e: Error) => e);

@@ -35,8 +35,15 @@ export function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000 (a record loses it on the way in), and a parameter with one fails the whole
+ * statement ("invalid byte sequence"): a value holding one matches nothing, as on the other stores.
+ */
+const holdsNul = (node: QueryNode): boolean => (node.kind === 'label' || node.kind === 'name' || node.kind === 'id') && node.value.includes('\u0000');
+
 /** A boolean SQL expression; NULL counts as false (NOT coalesces), like the reference evaluator. */
 export function pgWhere(node: QueryNode, p: Params): string {
+  if (holdsNul(node)) return 'false';
   switch (node.kind) {
     case 'and':
       return `(${node.nodes.map((n) => pgWhere(n, p)).join(' AND ')})`;
