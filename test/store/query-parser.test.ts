@@ -238,3 +238,29 @@ describe('query parser fuzz', () => {
     expect(total).toBeLessThan(20_000);
   });
 });
+
+describe('cursor: in the query text', () => {
+  it('takes back every cursor search makes, even after a name of 512 four-byte characters', async () => {
+    const { SqliteStore } = await import('../../src/store/sqlite/sqlite-store.js');
+    const { makeVideo } = await import('./fixtures.js');
+    const store = new SqliteStore(':memory:');
+    try {
+      await store.migrate();
+      const titles = ['😀'.repeat(600), '東'.repeat(600), 'zebra', 'apple'];
+      for (const [i, title] of titles.entries()) await store.upsert(makeVideo({ n: i + 1, title }));
+      for (const sort of ['name-desc', 'name-asc'] as const) {
+        const seen: string[] = [];
+        let cursor: string | null | undefined;
+        do {
+          const page = await store.search({ text: `sort:${sort} limit:1${cursor ? ` cursor:${cursor}` : ''}` });
+          seen.push(...page.hits.map((h) => [...h.video.source.title!][0]!));
+          cursor = page.nextCursor;
+        } while (cursor);
+        const all = ['😀', '東', 'z', 'a'];
+        expect(seen).toEqual(sort === 'name-desc' ? all : [...all].reverse());
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
