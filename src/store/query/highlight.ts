@@ -5,6 +5,9 @@ import { normalizeText } from './text.js';
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 export const SNIPPET_CHARS = 160;
 
+const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+
 function wordMatcher(terms: TextTerm[]): (token: string) => boolean {
   const exact = new Set<string>();
   const prefixes: string[] = [];
@@ -52,6 +55,10 @@ export function highlight(video: Video, terms: TextTerm[], width = SNIPPET_CHARS
       const sp = hay.lastIndexOf(' ', end);
       if (sp > first) end = sp;
     }
+    // a cut between the halves of an emoji (or any character past U+FFFF) left half of it in the snippet: not a
+    // character, so JSON carried "\ude00" and pages and terminals showed U+FFFD
+    if (start > 0 && isLow(hay.charCodeAt(start)) && isHigh(hay.charCodeAt(start - 1))) start++;
+    if (end < hay.length && isLow(hay.charCodeAt(end)) && isHigh(hay.charCodeAt(end - 1))) end--;
     let out = '';
     let at = start;
     for (const [a, b] of hits) {
