@@ -89,6 +89,11 @@ describe('query language', () => {
     expect(r('created:2024')).toEqual({ from: '2024-01-01T00:00:00.000Z', to: '2025-01-01T00:00:00.000Z' });
     expect(r('created:>2024-02-28')).toEqual({ from: '2024-02-29T00:00:00.000Z' });
     expect(r('added:<=2024-12')).toEqual({ to: '2025-01-01T00:00:00.000Z' });
+    // years below 100 as written, not 1900-1999 (Date.UTC's reading)
+    expect(r('created:0050')).toEqual({ from: '0050-01-01T00:00:00.000Z', to: '0051-01-01T00:00:00.000Z' });
+    expect(r('created:0099-12..0100-01-01')).toEqual({ from: '0099-12-01T00:00:00.000Z', to: '0100-01-02T00:00:00.000Z' });
+    expect(r('created:0004-02-29T06:30')).toEqual({ from: '0004-02-29T06:30:00.000Z', to: '0004-02-29T06:31:00.000Z' });
+    expect(() => parseQuery('created:0001-02-29')).toThrow(/is not a date/);
     expect(parseQuery('is:failed').where).toEqual({ kind: 'failed' });
     expect(parseQuery('source:youtube').where).toEqual({ kind: 'label', field: 'source', value: 'ytdlp' });
     expect(parseQuery('sort:longest').sort).toBe('duration-desc');

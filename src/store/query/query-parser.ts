@@ -518,6 +518,13 @@ function unitDoc(unit: string): string {
   }
 }
 
+/** Date.UTC, but years 0-99 as written: Date.UTC reads them as 1900-1999 (`created:0050` searched 1950). */
+function utc(y: number, mo: number, d = 1, hh = 0, mm = 0, ss = 0): number {
+  const t = new Date(Date.UTC(2000, mo, d, hh, mm, ss));
+  t.setUTCFullYear(y + (t.getUTCFullYear() - 2000));
+  return t.getTime();
+}
+
 /** A date or date-time denotes an interval: 2024 is the year, 2024-03 the month, 2024-03-05 the day. */
 function dateInterval(s: string): [string, string] | null {
   const m = /^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2})(?:[t ](\d{1,2}):(\d{2})(?::(\d{2}))?)?)?)?z?$/i.exec(s.trim());
@@ -534,17 +541,17 @@ function dateInterval(s: string): [string, string] | null {
   let start: number;
   let end: number;
   if (mo === undefined) {
-    start = Date.UTC(y, 0, 1);
-    end = Date.UTC(y + 1, 0, 1);
+    start = utc(y, 0);
+    end = utc(y + 1, 0);
   } else if (d === undefined) {
-    start = Date.UTC(y, mo - 1, 1);
-    end = Date.UTC(y, mo, 1);
+    start = utc(y, mo - 1);
+    end = utc(y, mo);
   } else if (hh === undefined) {
-    start = Date.UTC(y, mo - 1, d);
+    start = utc(y, mo - 1, d);
     if (new Date(start).getUTCDate() !== d) return null;
     end = start + 86_400_000;
   } else {
-    start = Date.UTC(y, mo - 1, d, hh, mm!, ss ?? 0);
+    start = utc(y, mo - 1, d, hh, mm!, ss ?? 0);
     end = start + (ss === undefined ? 60_000 : 1000);
   }
   return [new Date(start).toISOString(), new Date(end).toISOString()];
