@@ -53,6 +53,22 @@ describe('SqliteStore', () => {
     expect((await store.search({ text: '***' })).total).toBe(3); // no words: no text condition
   });
 
+  it('name: with a NUL in it matches names holding it, not every name ending in what comes before', async () => {
+    // by SQL, as a one-shot CLI search or a library whose column copy is stale answers
+    const bySql = new SqliteStore(path.join(t.dir, 'db', 'nul.db'), { columnIndex: 'off' });
+    try {
+      await bySql.migrate();
+      await bySql.upsert(makeRecord({ id: 'n1', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'Big river' } }));
+      await bySql.upsert(makeRecord({ id: 'n2', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'river\u0000side' } }));
+      const ids = async (text: string) => (await bySql.search({ text })).hits.map((h) => h.id).sort();
+      expect(await ids('name:"river\u0000"')).toEqual(['n2']);
+      expect(await ids('name:"g river\u0000"')).toEqual([]);
+      expect(await ids('name:river')).toEqual(['n1', 'n2']);
+    } finally {
+      await bySql.close();
+    }
+  });
+
   it('filters by tags (all, any, not), categories, ranges, codec and failures', async () => {
     const ids = async (q: Parameters<SqliteStore['search']>[0]) => (await store.search(q)).hits.map((h) => h.id).sort();
     expect(await ids({ tags: ['outdoor'] })).toEqual(['a1', 'b2']);

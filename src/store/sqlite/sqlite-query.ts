@@ -124,6 +124,12 @@ export function sqliteWhere(node: QueryNode, params: Param[]): string {
     case 'failed':
       return 'v.failed = 1';
     case 'name':
+      // LIKE reads its pattern up to a NUL: `name:"river\0"` matched every name ending in river. instr compares
+      // whole values; LIKE stays for the rest, as it always was.
+      if (node.value.includes('\u0000')) {
+        params.push(node.value);
+        return 'instr(v.name, ?) > 0';
+      }
       params.push(`%${likeEscape(node.value)}%`);
       return "v.name LIKE ? ESCAPE '\\'";
     case 'id':
