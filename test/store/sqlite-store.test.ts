@@ -69,6 +69,28 @@ describe('SqliteStore', () => {
     }
   });
 
+  it('answers a thousand negated words or tag flags by SQL (SQLite refuses expressions deeper than 1000)', async () => {
+    const bySql = new SqliteStore(path.join(t.dir, 'db', 'many.db'), { columnIndex: 'off' });
+    try {
+      await bySql.migrate();
+      await bySql.upsert(makeRecord({ id: 'm1', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'river aa' }, tags: [{ name: 't1', source: 'rule' }] }));
+      await bySql.upsert(makeRecord({ id: 'm2', source: { url: 'x', kind: 'local', fetchedAt: 'x', title: 'river' }, tags: [{ name: 't2', source: 'rule' }] }));
+      const words: string[] = [];
+      for (const a of 'abcdefghijklmnopqrstuvwxyz') for (const b of 'abcdefghijklmnopqrstuvwxyz') words.push(a + b);
+      const ids = async (q: Parameters<SqliteStore['search']>[0]) => (await bySql.search({ ...q, limit: 10 })).hits.map((h) => h.id).sort();
+      // a one-shot search: every -word its own NOT, and with a positive word, one FTS5 expression
+      expect(await ids({ text: words.slice(0, 1000).map((w) => `-${w}`).join(' ') })).toEqual(['m2']);
+      expect(await ids({ text: `river ${words.slice(0, 990).map((w) => `-${w}`).join(' ')}` })).toEqual(['m2']);
+      expect(await ids({ text: words.slice(0, 500).map((w) => `-tag:${w}`).join(' ') })).toEqual(['m1', 'm2']);
+      const tags = Array.from({ length: 5000 }, (_, i) => `t${i}`);
+      expect(await ids({ anyTags: tags })).toEqual(['m1', 'm2']);
+      expect(await ids({ notTags: tags.slice(3) })).toEqual(['m1', 'm2']);
+      expect(await ids({ text: 'river', notTags: tags.slice(2) })).toEqual(['m1']);
+    } finally {
+      await bySql.close();
+    }
+  });
+
   it('filters by tags (all, any, not), categories, ranges, codec and failures', async () => {
     const ids = async (q: Parameters<SqliteStore['search']>[0]) => (await store.search(q)).hits.map((h) => h.id).sort();
     expect(await ids({ tags: ['outdoor'] })).toEqual(['a1', 'b2']);

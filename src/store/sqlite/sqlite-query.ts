@@ -47,6 +47,49 @@ function likeEscape(s: string): string {
 
 const isText = (n: QueryNode): n is Extract<QueryNode, { kind: 'text' }> => n.kind === 'text';
 
+/**
+ * `(a AND b AND c ...)` grouped in halves. SQLite parses a run of ANDs or ORs into a tree as deep as the run is long
+ * and refuses one deeper than 1000 ("Expression tree is too large"): a thousand `-word`s in a query, or `--any-tag`
+ * flags, failed the search. Halves keep the depth to log2 of the count; the planner splits nested ANDs and ORs into
+ * the same terms as a flat run.
+ */
+function balanced(parts: string[], op: string): string {
+  if (parts.length <= 8) return `(${parts.join(op)})`;
+  const mid = parts.length >> 1;
+  return `(${balanced(parts.slice(0, mid), op)}${op}${balanced(parts.slice(mid), op)})`;
+}
+
+const LABEL_TABLE = {
+  tag: 'v.id IN (SELECT video_id FROM video_tags WHERE tag IN (SELECT value FROM json_each(?)))',
+  category: 'v.id IN (SELECT video_id FROM video_categories WHERE category IN (SELECT value FROM json_each(?)))',
+  action: 'v.id IN (SELECT video_id FROM video_actions WHERE action IN (SELECT value FROM json_each(?)))',
+} as const;
+type ListField = keyof typeof LABEL_TABLE;
+const isListField = (f: string): f is ListField => Object.hasOwn(LABEL_TABLE, f);
+
+/**
+ * Labels of one field ORed (`--any-tag`, `tag:a OR tag:b`), or negated and ANDed (`--not-tag`, `-tag:a -tag:b`), as
+ * one lookup of a JSON list (pushed to `parts`); the other nodes are returned. As a subquery each, SQLite's planner
+ * took time quadratic in their number on an OR (45 s for 5,000 --any-tag), and refused a thousand.
+ */
+function groupLabels(nodes: QueryNode[], kind: 'and' | 'or', parts: string[], params: Param[]): QueryNode[] {
+  const lists = new Map<ListField, string[]>();
+  const leaf = (n: QueryNode): Extract<QueryNode, { kind: 'label' }> | null => {
+    const inner = kind === 'or' ? n : n.kind === 'not' ? n.node : null;
+    return inner?.kind === 'label' && isListField(inner.field) ? inner : null;
+  };
+  for (const n of nodes) {
+    const l = leaf(n);
+    if (l) lists.set(l.field as ListField, [...(lists.get(l.field as ListField) ?? []), l.value]);
+  }
+  const grouped = new Set([...lists].filter(([, values]) => values.length > 1).map(([field]) => field));
+  for (const field of grouped) {
+    params.push(JSON.stringify(lists.get(field)));
+    parts.push(kind === 'or' ? LABEL_TABLE[field] : `NOT coalesce(${LABEL_TABLE[field]}, 0)`);
+  }
+  return nodes.filter((n) => !grouped.has(leaf(n)?.field as ListField));
+}
+
 /** A boolean SQL expression; NULL counts as false (NOT coalesces), like the reference evaluator. */
 export function sqliteWhere(node: QueryNode, params: Param[]): string {
   switch (node.kind) {
@@ -61,8 +104,8 @@ export function sqliteWhere(node: QueryNode, params: Param[]): string {
         parts.push('v.rowid IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH ?)');
         params.push(texts.map((t) => ftsTerm({ value: t.value, prefix: Boolean(t.prefix) })).join(op));
       }
-      for (const n of rest) parts.push(sqliteWhere(n, params));
-      return `(${parts.join(op)})`;
+      for (const n of groupLabels(rest, node.kind, parts, params)) parts.push(sqliteWhere(n, params));
+      return balanced(parts, op);
     }
     case 'not':
       return `NOT coalesce(${sqliteWhere(node.node, params)}, 0)`;
@@ -199,9 +242,10 @@ function ftsExpression(node: QueryNode, leaves: string[]): string | null {
         (n.kind === 'not' ? neg : pos).push(e);
       }
       if (pos.length === 0) return null;
-      let out = `(${pos.join(' AND ')})`;
-      for (const e of neg) out = `(${out} NOT ${e})`;
-      return out;
+      const out = `(${pos.join(' AND ')})`;
+      // one NOT of the negatives ORed, not a NOT per negative: each wrapped the expression in another pair of
+      // parentheses, and FTS5's parser overflowed its stack at about a hundred (`river -a -b -c ...`)
+      return neg.length === 0 ? out : `(${out} NOT (${neg.join(' OR ')}))`;
     }
     case 'or': {
       const parts: string[] = [];
