@@ -69,6 +69,11 @@ function library(count: number): Video[] {
   });
 }
 
+const PAIRS = [...'abcdefghijklmnopqrstuvwxyz'].flatMap((a) => [...'abcdefghijklmnopqrstuvwxyz'].map((b) => a + b));
+/** As many negated words as a query holds: deeper than SQLite and FTS5 parse a chain of operators. */
+const NEGATED = PAIRS.slice(0, 1000).map((w) => `-${w}`).join(' ');
+const TAGS_OR = [...TAGS.map((t) => `tag:"${t}"`), ...PAIRS.slice(0, 300).map((w) => `tag:${w}`)].join(' OR ');
+
 /** Every operator of docs/search.md, alone and combined, in several scripts. */
 const QUERIES = [
   '', 'river', 'river city', 'river -city', 'river OR city', 'river city OR dog', '(river OR city) -night', 'NOT river', 'river AND city', 'river || city',
@@ -85,7 +90,7 @@ const QUERIES = [
   'river tag:outdoor duration:>5', 'music (tag:indoor OR category:music) -tag:night', 'NOT (has:audio OR is:failed)', 'river (city OR (dog -rain))',
   // operators and punctuation alone, FTS5 and SQL syntax, regex metacharacters: words or nothing, never syntax
   '-', '--', '*', '**', '^', 'NEAR', 'NEAR(river city)', ':', '"" river', '!', '@#$', '+', 'AND', '.*', '[a-z]+', '\\', '%', '_',
-  "'; DROP TABLE videos; --", 'river\u0000city', 'tag:"\u0000"', 'name:"river\u0000"', 'river\uD800', '\uDC00', '\uFEFF river', 'q'.repeat(4096), '東'.repeat(1365),
+  NEGATED, `river ${NEGATED}`, TAGS_OR, "'; DROP TABLE videos; --", 'river\u0000city', 'tag:"\u0000"', 'name:"river\u0000"', 'river\uD800', '\uDC00', '\uFEFF river', 'q'.repeat(4096), '東'.repeat(1365),
 ];
 
 /** Must be refused with a QueryError by every store. */
