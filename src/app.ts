@@ -256,7 +256,10 @@ export class App {
     const unreadable = new Map(fromLists.problems.filter((p) => lists.includes(p.raw)).map((p) => [p.raw, p.message]));
     const items = fromLists.items.filter((i) => keys.has(i.key));
     const problems = [...fromLists.problems];
-    const found = new Set(items.map((i) => i.key));
+    // a row whose file is still missing was said once by the list's reading (`urls.txt row 4: ...`) and stays
+    // failed under its list; tried again as a bare path it would be said twice and counted as a command-line input
+    const unreadableRows = (fromLists.unreadable ?? []).filter((u) => keys.has(u.item.key));
+    const found = new Set([...items, ...unreadableRows.map((u) => u.item)].map((i) => i.key));
     for (const r of failed) {
       if (found.has(r.key)) continue;
       const listGone = r.listFile ? unreadable.get(r.listFile) : undefined;
@@ -272,7 +275,7 @@ export class App {
       if (isUrl(r.key) || /^(ytdl|yt-dlp):/i.test(r.key)) items.push({ key: r.key, raw: r.key, kind: 'url', url: r.key });
       else items.push({ key: r.key, raw: r.key, kind: 'local', path: r.key });
     }
-    return { items, problems };
+    return { items, problems, ...(unreadableRows.length ? { unreadable: unreadableRows } : {}) };
   }
 
   /**

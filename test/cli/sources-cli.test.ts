@@ -132,3 +132,22 @@ describe('a list row naming a file that is not there', () => {
     expect(JSON.parse((await runCli(['sources', 'status', '--json', '--data-dir', lib])).stdout)).toMatchObject({ done: 2, failed: 0 });
   });
 });
+
+describe('a list row whose file is still missing at --retry-failed', () => {
+  it('is said once, by its list and row, and stays failed under its list (not as a command-line input)', async () => {
+    const dir = path.join(t.dir, 'still-missing');
+    const lib = path.join(dir, 'data');
+    mkdirSync(dir, { recursive: true });
+    await makeTestVideo(path.join(dir, 'here.mp4'), { seconds: 1, width: 160, height: 120 });
+    const list = path.join(dir, 'list.txt');
+    writeFileSync(list, 'here.mp4\ngone.mp4\n');
+    expect((await runCli(['process', '-i', list, '--data-dir', lib, '-q'])).code).toBe(1);
+    const retry = await runCli(['process', '--retry-failed', '--data-dir', lib, '-q']);
+    expect(retry.code).toBe(1);
+    expect(retry.stderr).toContain('videodex: list.txt row 2: gone.mp4: no such file or folder');
+    expect(retry.stderr).not.toContain('acquire: no such file');
+    const status = JSON.parse((await runCli(['sources', 'status', '--json', '--data-dir', lib])).stdout);
+    expect(status).toMatchObject({ total: 2, done: 1, failed: 1 });
+    expect(status.lists).toEqual([{ file: list, done: 1, failed: 1 }]);
+  });
+});
