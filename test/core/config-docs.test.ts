@@ -24,4 +24,10 @@ describe('config docs', () => {
     expect(loaded.config.Concurrency.Cpu).toBe(2);
     expect(loaded.sources['Concurrency.Cpu']).toBe('file');
   });
+
+  it("the README key table shows a secret key's default when it has one (the local Redis), masked only what is set", () => {
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    expect(readme).toContain('| `[Queue] RedisUrl` | `redis://127.0.0.1:6379` |');
+    expect(readme).toContain('| `[QwenVL] AccessKey` | (empty) |');
+  });
 });
