@@ -225,6 +225,9 @@ if (!url) {
         const doctor = JSON.parse((await runCli(['doctor', '--json', '--data-dir', data], { env })).stdout) as { checks: Array<{ what: string; detail: string }> };
         expect(doctor.checks.find((c) => c.what === 'search replica')!.detail).toContain(`${file} (`);
         expect(doctor.checks.find((c) => c.what === 'search replica')!.detail).not.toContain('videodex:videodex');
+        // the database line names the server (password masked) and the schema, not the backend a second time
+        const dbLine = doctor.checks.find((c) => c.what === 'database')!.detail;
+        expect(dbLine).toContain(`postgres (${url.replace(/:[^:@/]+@/, ':***@')}, schema ${schema}), 3 video(s)`);
 
         const off = { ...env, VIDEODEX_DATABASE_SEARCHREPLICA: 'false' };
         const other = path.join(dir, `${schema}-data-off`);

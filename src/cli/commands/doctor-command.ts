@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { describeError, findOnPath, INSTALL_HINTS, locateTool, MediaTools, toolVersion } from '../../core/index.js';
+import { describeError, findOnPath, INSTALL_HINTS, locateTool, maskSecret, MediaTools, toolVersion } from '../../core/index.js';
 import { DAMAGED_LIBRARY_FIX } from '../../store/index.js';
 import { BATCH_COMMANDS, CLI_NODE_FLAGS } from '../node-flags.js';
 import { appFrom, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
@@ -93,7 +93,8 @@ export function registerDoctor(program: Command): void {
         try {
           const store = await app.store();
           const n = await store.count();
-          const where = app.config.Database.Backend === 'sqlite' ? app.config.Database.Path : app.config.Database.Backend;
+          // which server and schema: a library on the wrong server or schema counts its videos all the same
+          const where = db.Backend === 'sqlite' ? db.Path : db.Backend === 'postgres' ? `${maskSecret(db.Url)}, schema ${db.Schema}` : maskSecret(db.Url);
           checks.push({ what: 'database', ok: true, detail: `${store.kind} (${where}), ${n} video(s)${existsSync(app.config.Logging.File) ? `; log ${app.config.Logging.File}` : ''}` });
           if (app.config.Database.Backend === 'postgres') {
             const file = (store as { searchReplica?: { file: string } | null }).searchReplica?.file;
