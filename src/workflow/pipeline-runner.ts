@@ -165,7 +165,17 @@ export class PipelineRunner {
         return { videoId: null, status: 'failed', ran };
       }
       if (options.dryRun) {
-        emit({ type: 'plan', input: item, videoId: null, lines: [`acquire ${item.kind === 'url' ? 'download' : 'read'} ${item.raw}`, ...this.stages.map((s) => `${s.name}`)] });
+        // a stage its settings skip for every video (describe with no endpoint) is said as a real run says it,
+        // not listed as one that would run
+        const lines = [`acquire ${item.kind === 'url' ? 'download' : 'read'} ${item.raw}`];
+        for (const s of this.stages) {
+          const skip = s.settingsSkipReason?.(this.deps.config) ?? null;
+          if (skip) {
+            summary.stagesSkipped++;
+            emit({ type: 'stage-end', input: item, videoId: null, stage: s.name, outcome: 'skipped', ms: 0, error: skip });
+          } else lines.push(s.name);
+        }
+        emit({ type: 'plan', input: item, videoId: null, lines });
         return { videoId: null, status: 'planned', ran };
       }
       emit({ type: 'stage-start', input: item, videoId: null, stage: 'acquire' });

@@ -43,6 +43,12 @@ export interface Stage {
    */
   skipReason?(video: Video, config: Config): string | null;
   /**
+   * Optional: the reason `skipReason` gives every video under these settings whatever the record holds (describe
+   * with no endpoint, scenes with scene detection off), or null. A dry run says it for inputs not acquired yet,
+   * whose record it cannot ask. Read from videodex's own stages only: a plugin stage is listed as one that runs.
+   */
+  settingsSkipReason?(config: Config): string | null;
+  /**
    * Optional: what a run would do, for --dry-run (e.g. frames and estimated tokens). A stage that calls a
    * model may also return its estimated tokens, which the runner totals.
    */

@@ -60,3 +60,19 @@ describe('process --dry-run writes nothing', () => {
     expect(snapshot(data)).toEqual(before);
   });
 });
+
+describe('process --dry-run of inputs not acquired yet', () => {
+  it('says describe is skipped with no endpoint, as a run says it, instead of listing it among what would run', async () => {
+    const data = path.join(t.dir, 'plan-new');
+    const r = await runCli(['process', path.join(videos, 'a.mp4'), '--dry-run', '--data-dir', data]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('videodex: describe skipped: no model endpoint configured');
+    expect(r.stderr).toMatch(/a\.mp4: would run acquire read .*a\.mp4; probe; scenes; keyframes; tag; classify; index\n/);
+    const off = await runCli(['process', path.join(videos, 'a.mp4'), '--dry-run', '--data-dir', data, '--endpoint', 'http://127.0.0.1:9/v1'], {
+      env: { ...process.env, VIDEODEX_SCENEDETECTION_ENABLED: 'false' },
+    });
+    expect(off.stderr).toContain('videodex: scenes skipped: [SceneDetection] Enabled = false');
+    expect(off.stderr).toMatch(/a\.mp4: would run acquire read .*a\.mp4; probe; describe; tag; classify; index\n/);
+    expect(existsSync(data)).toBe(false);
+  });
+});

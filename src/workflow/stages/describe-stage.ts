@@ -58,6 +58,8 @@ export function createDescribeStage(config: Config, options: DescribeStageOption
     return vlm.value;
   };
 
+  const noEndpoint = (cfg: Config): string | null => (settingsOf(cfg).endpoint || options.client ? null : NO_ENDPOINT_REASON);
+
   return {
     name: 'describe',
     version: DESCRIBE_VERSION,
@@ -66,8 +68,10 @@ export function createDescribeStage(config: Config, options: DescribeStageOption
     cacheable: true,
 
     skipReason(_video: Video, cfg: Config): string | null {
-      return settingsOf(cfg).endpoint || options.client ? null : NO_ENDPOINT_REASON;
+      return noEndpoint(cfg);
     },
+
+    settingsSkipReason: noEndpoint,
 
     inputHash(video: Video, cfg: Config): string {
       return describeInputHash(video, settingsOf(cfg));

@@ -3,6 +3,7 @@ import { extractKeyframes, seeksInexactly, shapeFromMetadata, writeContactSheet 
 import type { Config, Video } from '../../core/index.js';
 import { hashInputs } from '../pipeline-runner.js';
 import type { Stage } from '../stage.js';
+import { scenesOff } from './scenes-stage.js';
 
 /** The folder of a video's keyframes and contact sheet: [Paths] KeyframesDir/<videoId>. */
 export function keyframeDir(video: Pick<Video, 'id'>, config: Config): string {
@@ -40,8 +41,8 @@ export const keyframesStage: Stage = {
   // Records damaged by an older scenes re-run that dropped keyframe paths with unchanged boundaries get them back.
   outputMissing: (video, config) =>
     video.scenes.some((s) => !s.keyframe) || (config.SceneDetection.ContactSheet && video.scenes.length > 0 && !video.contactSheet),
-  skipReason: (video, config) =>
-    !config.SceneDetection.Enabled ? '[SceneDetection] Enabled = false' : video.scenes.length === 0 ? 'no scenes' : null,
+  skipReason: (video, config) => scenesOff(config) ?? (video.scenes.length === 0 ? 'no scenes' : null),
+  settingsSkipReason: (config) => scenesOff(config),
   async plan(video, ctx) {
     return `${video.scenes.length} keyframes to ${keyframeDir(video, ctx.config)}`;
   },

@@ -20,6 +20,9 @@ export function scenesInputHash(video: Video, config: Config): string {
 }
 
 /** Scene detection → `scenes` (without keyframes). Cached by content hash and settings. */
+/** Why the scenes and keyframes stages skip every video: scene detection switched off. */
+export const scenesOff = (config: Config): string | null => (config.SceneDetection.Enabled ? null : '[SceneDetection] Enabled = false');
+
 export const scenesStage: Stage = {
   name: 'scenes',
   version: '1',
@@ -27,7 +30,8 @@ export const scenesStage: Stage = {
   resource: 'cpu',
   cacheable: true,
   inputHash: scenesInputHash,
-  skipReason: (_video, config) => (config.SceneDetection.Enabled ? null : '[SceneDetection] Enabled = false'),
+  skipReason: (_video, config) => scenesOff(config),
+  settingsSkipReason: (config) => scenesOff(config),
   async plan(video, ctx) {
     const s = sceneSettingsFrom(ctx.config);
     const frames = video.metadata?.frameCount ?? Math.round((video.metadata?.durationSec ?? 0) * (video.metadata?.fps ?? 0));
