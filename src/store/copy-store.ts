@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { StoreError, type Video } from '../core/index.js';
+import { ConfigError, StoreError, type Video } from '../core/index.js';
 import { BULK_WRITE_BATCH, type VideoStore } from './video-store.js';
 
 export interface CopyProgress {
@@ -56,7 +56,7 @@ function writeCheckpoint(file: string, c: Checkpoint): void {
  * Copies every record and acquisition-log row from one store to another, streaming in id order (both
  * stores iterate by id), writing in batches, checkpointing after each batch so a rerun resumes, and
  * verifying counts (and a sample of whole records) at the end. The target is migrated first.
- * Throws StoreError when the counts or the sample differ.
+ * Throws StoreError when the counts or the sample differ, ConfigError when the target is the source.
  */
 export async function copyStore(from: VideoStore, to: VideoStore, options: CopyOptions = {}): Promise<CopyReport> {
   const batchSize = options.batchSize ?? BULK_WRITE_BATCH;
@@ -65,7 +65,9 @@ export async function copyStore(from: VideoStore, to: VideoStore, options: CopyO
   // "copied" onto itself, every record rewritten, and reported verified: a backup that was not one.
   const [source, target] = await Promise.all([from.library(), to.library()]);
   if (source.id === target.id) {
-    throw new StoreError(`db copy: the target ${target.where} is the library being copied (${source.where}), or a copy of its files (the same library id); nothing was copied`);
+    // a --to that names the source is a mistake in what was asked, as a flag value the command refuses (exit 3),
+    // not a store that failed (exit 4)
+    throw new ConfigError(`db copy: the target ${target.where} is the library being copied (${source.where}), or a copy of its files (the same library id); nothing was copied`);
   }
   const total = await from.count();
   const checkpoint = readCheckpoint(options.checkpointFile);
