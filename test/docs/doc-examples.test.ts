@@ -165,6 +165,26 @@ describe('the videodex command lines of README.md and docs/*.md', () => {
   });
 });
 
+describe('every command and flag of the CLI', () => {
+  const docs = DOCS.map((d) => readFileSync(path.join(repoRoot, d), 'utf8')).join('\n');
+  const all: Array<[string, Command]> = [];
+  const walk = (cmd: Command, prefix: string) => {
+    for (const sub of cmd.commands) {
+      if (sub.name() === 'help') continue;
+      all.push([`${prefix}${sub.name()}`, sub]);
+      walk(sub, `${prefix}${sub.name()} `);
+    }
+  };
+  walk(buildProgram(), '');
+
+  it.each(all)('videodex %s is in README.md or docs/*.md, with each of its flags', (name, cmd) => {
+    // named, not printed: a failure would otherwise show the whole documentation
+    const missing = [`videodex ${name}`, ...cmd.aliases().map((a) => `videodex ${a}`)].filter((t) => !docs.includes(t));
+    missing.push(...cmd.options.map((o) => o.long!).filter((long) => !new RegExp(`${long}(?![\\w-])`).test(docs)));
+    expect(missing, 'not in README.md or docs/*.md').toEqual([]);
+  });
+});
+
 describe('the query error examples of docs/search.md', () => {
   const text = readFileSync(path.join(repoRoot, 'docs/search.md'), 'utf8');
   const pairs = [...text.matchAll(/^\$ videodex search '([^']*)'\nvideodex: query: (.*)$/gm)].map((m) => [m[1]!, m[2]!] as const);
