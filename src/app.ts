@@ -6,6 +6,7 @@ import {
   ContentCache,
   createLogger,
   loadConfig,
+  maskSecret,
   MediaTools,
   secretValues,
   type Config,
@@ -182,7 +183,18 @@ export class App {
     if (db.Backend === 'sqlite' && db.Path !== ':memory:' && !existsSync(db.Path)) {
       throw new ConfigError(`no library at ${db.Path}: process some videos first (videodex process <folder>), or point --data-dir or --db at an existing library`);
     }
-    return this.store();
+    // the same mistake on a server (a mistyped [Database] Schema): migrating would make an empty library there
+    this.storePromise ??= (async () => {
+      const store = await openStore({ ...this.storeOptions(), logger: this.logger });
+      if (store.hasLibrary && !(await store.hasLibrary())) {
+        await store.close();
+        const where = `${db.Backend} ${maskSecret(db.Url)}${db.Backend === 'postgres' || db.Schema !== 'public' ? ` ${db.Backend === 'postgres' ? 'schema' : 'database'} ${db.Schema}` : ''}`;
+        throw new ConfigError(`no library at ${where}: process some videos first (videodex process <folder>) or run videodex db migrate, or point [Database] Url and Schema at an existing library`);
+      }
+      await store.migrate();
+      return store;
+    })();
+    return this.storePromise;
   }
 
   expand(inputs: readonly string[], listFiles: readonly string[] = []): Promise<ExpandedInputs> {

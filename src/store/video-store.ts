@@ -95,6 +95,12 @@ export interface VideoStore {
    */
   library(): Promise<LibraryIdentity>;
   /**
+   * Optional: whether a videodex library is there (a schema or database `migrate` made), found without making
+   * one, so a command that only reads stops on a mistyped schema instead of creating an empty library there.
+   * Absent (SQLite): the caller checks the file.
+   */
+  hasLibrary?(): Promise<boolean>;
+  /**
    * Optional: reads the whole database to find damage (SQLite's `PRAGMA quick_check`): the problems found, none
    * when it is sound. Slow on a large library (it reads every page), so only `doctor --check-db` asks.
    */

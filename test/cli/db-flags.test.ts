@@ -121,3 +121,40 @@ describe('db copy resuming', () => {
     expect(copyCheckpointKey('postgres://db/x', 'a')).not.toBe(copyCheckpointKey('postgres://db/x', 'b'));
   });
 });
+
+describe('a command that reads the library, pointed at a PostgreSQL schema with none', () => {
+  const pgUrl = process.env.VIDEODEX_TEST_PG_URL;
+  it.skipIf(!pgUrl)('stops with no library at ... (exit 3) and makes no schema there; doctor says so and makes none either', async () => {
+    // a mistyped [Database] Schema used to be migrated into a new empty library: "(no matches)", exit 0
+    const schema = `vdx_none_${randomBytes(4).toString('hex')}`;
+    const dir = path.join(t.dir, 'pg-none');
+    mkdirSync(dir, { recursive: true });
+    const config = configWith('pg-none', ['Backend = postgres', `Url = ${pgUrl}`, `Schema = ${schema}`, 'SearchReplica = false']);
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    const schemaThere = async () => (await client.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [schema])).rowCount;
+    try {
+      for (const args of [['search', 'cat'], ['show', 'abcd'], ['export'], ['tags']]) {
+        const r = await runCliInProcess(...args, '--config', config, '--data-dir', dir);
+        expect(r.code, args.join(' ')).toBe(3);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(new RegExp(`^videodex: no library at postgres .* schema ${schema}: process some videos first`));
+      }
+      const doctor = await runCliInProcess('doctor', '--json', '--config', config, '--data-dir', dir);
+      const line = JSON.parse(doctor.stdout).checks.find((c: { what: string }) => c.what === 'database');
+      expect(line).toMatchObject({ ok: true });
+      expect(line.detail).toMatch(new RegExp(`schema ${schema}\\): no library there yet`));
+      expect(await schemaThere()).toBe(0);
+      // what makes one still does
+      expect((await runCliInProcess('db', 'migrate', '--config', config, '--data-dir', dir)).code).toBe(0);
+      expect(await schemaThere()).toBe(1);
+      const found = await runCliInProcess('search', 'cat', '--config', config, '--data-dir', dir);
+      expect(found.code, found.stderr).toBe(0);
+      expect(found.stdout).toContain('(no matches)');
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    }
+  });
+});

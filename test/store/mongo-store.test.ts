@@ -17,6 +17,18 @@ runStoreContract('mongodb translation (mingo)', async () => {
   return { store, cleanup: async () => store.close() };
 });
 
+describe('MongoStore.hasLibrary', () => {
+  it('is false for a database migrate never made, without making one there, and true once migrated', async () => {
+    const c = mingoCollections();
+    const store = new MongoStore(c, 'cosmos', 'mongodb mingo');
+    expect(await store.hasLibrary()).toBe(false);
+    expect(await store.hasLibrary()).toBe(false);
+    await store.migrate();
+    expect(await store.hasLibrary()).toBe(true);
+    await store.close();
+  });
+});
+
 describe('MongoDB translation agrees with SQLite', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vdx-mongo-'));
   const sqlite = new SqliteStore(path.join(dir, 'v.db'));

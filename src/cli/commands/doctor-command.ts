@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { describeError, findOnPath, INSTALL_HINTS, locateTool, maskSecret, MediaTools, toolVersion } from '../../core/index.js';
+import { ConfigError, describeError, findOnPath, INSTALL_HINTS, locateTool, maskSecret, MediaTools, toolVersion } from '../../core/index.js';
 import { DAMAGED_LIBRARY_FIX } from '../../store/index.js';
 import { BATCH_COMMANDS, CLI_NODE_FLAGS } from '../node-flags.js';
 import { appFrom, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
@@ -90,11 +90,13 @@ export function registerDoctor(program: Command): void {
       if (db.Backend === 'sqlite' && db.Path !== ':memory:' && !existsSync(db.Path)) {
         checks.push({ what: 'database', ok: true, detail: `sqlite (${db.Path}): no library there yet; videodex process <folder> makes it` });
       } else {
+        let none = false;
+        // which server and schema: a library on the wrong server or schema counts its videos all the same
+        const where = db.Backend === 'sqlite' ? db.Path : db.Backend === 'postgres' ? `${maskSecret(db.Url)}, schema ${db.Schema}` : maskSecret(db.Url);
         try {
-          const store = await app.store();
+          // library(), not store(): a schema with no library is reported, not made
+          const store = await app.library();
           const n = await store.count();
-          // which server and schema: a library on the wrong server or schema counts its videos all the same
-          const where = db.Backend === 'sqlite' ? db.Path : db.Backend === 'postgres' ? `${maskSecret(db.Url)}, schema ${db.Schema}` : maskSecret(db.Url);
           checks.push({ what: 'database', ok: true, detail: `${store.kind} (${where}), ${n} video(s)${existsSync(app.config.Logging.File) ? `; log ${app.config.Logging.File}` : ''}` });
           if (app.config.Database.Backend === 'postgres') {
             const file = (store as { searchReplica?: { file: string } | null }).searchReplica?.file;
@@ -102,9 +104,11 @@ export function registerDoctor(program: Command): void {
             checks.push({ what: 'search replica', ok: true, detail: file ? `${file} (${size})` : 'off: searches run in PostgreSQL ([Database] SearchReplica = false)' });
           }
         } catch (e) {
-          checks.push({ what: 'database', ok: false, detail: describeError(e) });
+          none = e instanceof ConfigError && e.message.startsWith('no library at ');
+          if (none) checks.push({ what: 'database', ok: true, detail: `${db.Backend} (${where}): no library there yet; videodex process <folder> (or videodex db migrate) makes it` });
+          else checks.push({ what: 'database', ok: false, detail: describeError(e) });
         }
-        if (flags.checkDb) checks.push(await integrityCheck(app));
+        if (flags.checkDb && !none) checks.push(await integrityCheck(app));
       }
       await app.close();
       if (flags.json) out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));

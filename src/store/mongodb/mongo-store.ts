@@ -187,6 +187,11 @@ export class MongoStore implements VideoStore {
     return this.flavour === 'mongodb' ? textPrefilter(plan) : null;
   }
 
+  async hasLibrary(): Promise<boolean> {
+    // migrate writes the index version last; a read makes no collection
+    return (await this.run('open', () => this.c.meta.findOne({ _id: 'index_version' }))) != null;
+  }
+
   async library(): Promise<LibraryIdentity> {
     const made = { _id: 'library_id', value: randomUUID() };
     const id = await this.run('library', async () => {

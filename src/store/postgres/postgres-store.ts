@@ -457,6 +457,11 @@ export class PostgresStore implements VideoStore, ChangeFeed {
     );
   }
 
+  async hasLibrary(): Promise<boolean> {
+    // the migrations table is the first thing migrate makes in the schema
+    return this.run('open', async (c) => (await c.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${this.S}.videodex_migrations`])).rows[0]?.t != null);
+  }
+
   async library(): Promise<LibraryIdentity> {
     // the id schema 1 made with the meta table
     const id = await this.run('library', async (c) => (await c.query<{ value: string }>(`SELECT value FROM ${this.S}.videodex_meta WHERE key = 'library_id'`)).rows[0]?.value);
