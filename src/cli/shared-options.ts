@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { App } from '../app.js';
-import { redact } from '../core/index.js';
+import { ConfigError, loadConfig, redact } from '../core/index.js';
 
 /**
  * The secrets of the apps this process built. What the CLI prints last (a command's failure) may quote a
@@ -34,10 +34,12 @@ export interface CommonFlags {
   logLevel?: string;
 }
 
+const SET_IN: Record<string, string> = { file: 'set in the config file', env: 'set in the environment', flag: 'set by a flag', default: 'the default' };
+
 /** Builds the app from flags on top of env and config.ini. */
 export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> = {}, options: { logToFile?: boolean } = {}): App {
-  const app = App.create({
-    ...options,
+  const loaded = loadConfig({
+    env: process.env,
     ...(flags.config !== undefined ? { file: flags.config } : {}),
     overrides: {
       'Database.Path': flags.db,
@@ -46,6 +48,12 @@ export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> =
       ...overrides,
     },
   });
+  const backend = loaded.config.Database.Backend;
+  if (flags.db !== undefined && backend !== 'sqlite') {
+    // the SQLite file it names would be passed by, and the command would read or write the server's library
+    throw new ConfigError(`--db ${flags.db} names a SQLite file, but [Database] Backend = ${backend} (${SET_IN[loaded.sources['Database.Backend']!]}); drop --db, or set Backend = sqlite`);
+  }
+  const app = new App(loaded, options);
   knownSecrets = [...new Set([...knownSecrets, ...app.secrets])];
   return app;
 }

@@ -158,3 +158,17 @@ describe('a command that reads the library, pointed at a PostgreSQL schema with 
     }
   });
 });
+
+describe('--db with a server backend', () => {
+  it('is refused naming where Backend was set (exit 3), instead of being passed by for the server library', async () => {
+    // port 1: no connection is tried before the refusal
+    const config = configWith('pg-with-db', ['Backend = postgres', 'Url = postgres://vdx:pw@127.0.0.1:1/db']);
+    const r = await runCliInProcess('search', 'cat', '--config', config, '--db', path.join(data, 'videodex.db'));
+    // matched from "names": an earlier test's PostgreSQL password (the test server's "videodex") is starred in what this process prints
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^videodex: --db \S+ names a SQLite file, but \[Database\] Backend = postgres \(set in the config file\); drop --db, or set Backend = sqlite\n$/);
+    const ok = await runCliInProcess('search', 'cat', '--db', path.join(data, 'videodex.db'));
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+});
