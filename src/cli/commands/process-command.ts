@@ -36,7 +36,7 @@ export function registerProcess(program: Command): void {
     .option('--concurrency-cpu <n>', 'ffmpeg/ffprobe jobs at once ([Concurrency] Cpu)', positiveInt)
     .option('--concurrency-ai <n>', 'model requests at once ([Concurrency] Ai)', positiveInt)
     .option('--retry-failed', 'run again what failed in earlier runs; with no inputs, exactly the failed inputs and the videos with a failed stage')
-    .option('--force <stage>', 'run a stage again even if up to date (repeatable; "all" for every stage)', collect)
+    .option('--force <stage>', 'run a stage again even if up to date (repeatable or comma-separated; "all" for every stage)', collect)
     .option('--dry-run', 'say what would run, run nothing')
     .option('--json', 'results as JSON lines on stdout')
     .option('-q, --quiet', 'no progress, only failures and the summary')

@@ -29,7 +29,7 @@ export function registerQueue(program: Command): void {
   )
     .option('-i, --input-file <file>', 'a list file (repeatable)', collect)
     .option('--retry-failed', 'workers run again what failed before')
-    .option('--force <stage>', 'workers run this stage again (repeatable)', collect)
+    .option('--force <stage>', 'workers run this stage again (repeatable or comma-separated; "all" for every stage)', collect)
     .option('--json', 'the counts as JSON')
     .action(async (inputs: string[], flags: QueueFlags & { inputFile?: string[]; retryFailed?: boolean; force?: string[]; json?: boolean }) => {
       if (!inputs.length && !flags.inputFile?.length) throw new ConfigError('enqueue: give inputs or --input-file');
