@@ -264,3 +264,46 @@ describe('the rules and taxonomy examples', () => {
     expect(classify(video, setup)).toEqual(shown);
   });
 });
+
+describe('the TypeScript examples of README.md and docs/*.md', () => {
+  // the complete programs among them (the others are fragments of a plugin: a stage, a tagger, an exporter)
+  const programs = [
+    ...blocks('ts').filter((b) => /^import .* from 'videodex';$/m.test(b.body) && !b.body.includes('/path/to/')),
+    // the plugin test harness, given the folder it names
+    ...blocks('ts').filter((b) => b.body.includes('/path/to/my-plugin.js')).map((b) => ({ ...b, body: `declare const dir: string;\n${b.body}` })),
+  ];
+
+  it('type-check against the library as published (videodex = src/index.ts)', async () => {
+    expect(programs.map((b) => b.doc).sort()).toEqual(['README.md', 'docs/datasets.md', 'docs/plugins.md', 'docs/plugins.md', 'docs/search.md']);
+    const ts = (await import('typescript')).default;
+    const dir = mkdtempSync(path.join(tmpdir(), 'vdx-doc-ts-'));
+    try {
+      writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+      const files = programs.map((b, i) => {
+        const file = path.join(dir, `example-${i}.ts`);
+        writeFileSync(file, `${b.body}\nexport {};\n`);
+        return file;
+      });
+      const program = ts.createProgram(files, {
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        strict: true,
+        noUncheckedIndexedAccess: true,
+        skipLibCheck: true,
+        noEmit: true,
+        types: ['node'],
+        typeRoots: [path.join(repoRoot, 'node_modules/@types')],
+        baseUrl: dir,
+        paths: { videodex: [path.join(repoRoot, 'src/index.ts')] },
+      });
+      const shown = ts.getPreEmitDiagnostics(program).map((d) => {
+        const at = d.file ? `${programs[files.indexOf(d.file.fileName)]?.doc ?? d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : '';
+        return `${at}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+      });
+      expect(shown).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
