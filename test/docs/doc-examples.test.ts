@@ -271,10 +271,14 @@ describe('the TypeScript examples of README.md and docs/*.md', () => {
     ...blocks('ts').filter((b) => /^import .* from 'videodex';$/m.test(b.body) && !b.body.includes('/path/to/')),
     // the plugin test harness, given the folder it names
     ...blocks('ts').filter((b) => b.body.includes('/path/to/my-plugin.js')).map((b) => ({ ...b, body: `declare const dir: string;\n${b.body}` })),
+    // a plugin's stage, tagger and exporter, with the imports a plugin file has
+    ...blocks('ts')
+      .filter((b) => /^const (stage|tagger|exporter): /m.test(b.body))
+      .map((b) => ({ ...b, body: `import type { Stage, PluginTagger, PluginExporter } from 'videodex';\nimport { once } from 'node:events';\n${b.body}` })),
   ];
 
   it('type-check against the library as published (videodex = src/index.ts)', async () => {
-    expect(programs.map((b) => b.doc).sort()).toEqual(['README.md', 'docs/datasets.md', 'docs/plugins.md', 'docs/plugins.md', 'docs/search.md']);
+    expect(programs.map((b) => b.doc).sort()).toEqual(['README.md', 'docs/datasets.md', ...Array(5).fill('docs/plugins.md'), 'docs/search.md']);
     const ts = (await import('typescript')).default;
     const dir = mkdtempSync(path.join(tmpdir(), 'vdx-doc-ts-'));
     try {
