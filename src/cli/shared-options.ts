@@ -34,12 +34,43 @@ export interface CommonFlags {
   logLevel?: string;
 }
 
+/** The flag that sets each key, as the commands spell it (a command that spells one otherwise says so to appFrom). */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  'Database.Path': '--db',
+  'Paths.DataDir': '--data-dir',
+  'Logging.Level': '--log-level',
+  'Concurrency.Downloads': '--concurrency-downloads',
+  'Concurrency.Cpu': '--concurrency-cpu',
+  'Concurrency.Ai': '--concurrency-ai',
+  'SceneDetection.Threshold': '--scene-threshold',
+  'SceneDetection.Detector': '--detector',
+  'SceneDetection.MinSceneLen': '--min-scene-len',
+  'SceneDetection.AdaptiveThreshold': '--adaptive-threshold',
+  'SceneDetection.FadeThreshold': '--fade-threshold',
+  'QwenVL.DefaultInstruction': '--qwen-instruction',
+  'QwenVL.Template': '--template',
+  'QwenVL.Model': '--model',
+  'QwenVL.PublicEndpoint': '--endpoint',
+  'QwenVL.VpcEndpoint': '--endpoint',
+  'Server.Host': '--host',
+  'Server.Port': '--port',
+  'Tagging.ReviewBelow': '--below',
+  'Queue.RedisUrl': '--redis',
+  'Queue.Name': '--queue',
+  'Queue.WorkerConcurrency': '--concurrency',
+  'Database.Schema': '--schema',
+  'Export.Format': '--format',
+  'Export.Fields': '--fields',
+  'Logging.AuditFile': '--audit-file',
+};
+
 const SET_IN: Record<string, string> = { file: 'set in the config file', env: 'set in the environment', flag: 'set by a flag', default: 'the default' };
 
 /** Builds the app from flags on top of env and config.ini. */
-export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> = {}, options: { logToFile?: boolean } = {}): App {
+export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> = {}, options: { logToFile?: boolean; flagNames?: Record<string, string> } = {}): App {
   const loaded = loadConfig({
     env: process.env,
+    flagNames: { ...FLAG_OF, ...(flags.out !== undefined && flags.dataDir === undefined && !flags.outIsFile ? { 'Paths.DataDir': '--out' } : {}), ...options.flagNames },
     ...(flags.config !== undefined ? { file: flags.config } : {}),
     overrides: {
       'Database.Path': flags.db,
@@ -53,7 +84,7 @@ export function appFrom(flags: CommonFlags, overrides: Record<string, unknown> =
     // the SQLite file it names would be passed by, and the command would read or write the server's library
     throw new ConfigError(`--db ${flags.db} names a SQLite file, but [Database] Backend = ${backend} (${SET_IN[loaded.sources['Database.Backend']!]}); drop --db, or set Backend = sqlite`);
   }
-  const app = new App(loaded, options);
+  const app = new App(loaded, { ...(options.logToFile !== undefined ? { logToFile: options.logToFile } : {}) });
   knownSecrets = [...new Set([...knownSecrets, ...app.secrets])];
   return app;
 }

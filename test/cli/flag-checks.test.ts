@@ -88,3 +88,20 @@ describe('enqueue --force', () => {
     expect(r.stderr).toMatch(/^videodex: --force bogus: no such stage; stages: all, acquire, probe/);
   });
 });
+
+describe('a flag value outside its key\'s range', () => {
+  it('is said as the flag was typed, with the key it sets (it said "flag: [Section] Key = ..."), exit 3', async () => {
+    const cases: Array<[string[], string]> = [
+      [['process', t.dir, '--scene-threshold', '300'], '--scene-threshold "300" is not allowed: expected a number from 0 to 255, as for [SceneDetection] Threshold'],
+      [['scenes', path.join(t.dir, 'x.mp4'), '--threshold', '300'], '--threshold "300" is not allowed: expected a number from 0 to 255, as for [SceneDetection] Threshold'],
+      [['review', '--below', '2'], '--below "2" is not allowed: expected a number from 0 to 1, as for [Tagging] ReviewBelow'],
+      [['serve', '--port', '99999'], '--port "99999" is not allowed: expected an integer from 0 to 65535, as for [Server] Port'],
+      [['dataset', 'build', '-o', path.join(t.dir, 'ds'), '--concurrency', '300'], '--concurrency "300" is not allowed: expected an integer from 1 to 256, as for [Concurrency] Cpu'],
+    ];
+    for (const [args, line] of cases) {
+      const r = await cli(...args, '--data-dir', data);
+      expect(r.code, args.join(' ')).toBe(3);
+      expect(r.stderr).toBe(`videodex: ${line}\n`);
+    }
+  });
+});

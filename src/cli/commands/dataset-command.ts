@@ -133,7 +133,7 @@ export function registerDataset(program: Command): void {
     .option('-q, --quiet', 'no progress')
     .action(async (words: string[], flags: BuildFlags) => {
       if (!flags.out) throw new ConfigError('dataset build: --out <dir> is required');
-      const app = appFrom({ ...flags, outIsFile: true }, { 'Concurrency.Cpu': flags.concurrency });
+      const app = appFrom({ ...flags, outIsFile: true }, { 'Concurrency.Cpu': flags.concurrency }, { flagNames: { 'Concurrency.Cpu': '--concurrency' } });
       const reporter = progressReporter(Boolean(flags.quiet));
       const controller = new AbortController();
       const onSigint = () => {

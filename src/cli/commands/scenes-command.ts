@@ -67,7 +67,7 @@ export function registerScenes(program: Command): void {
         'SceneDetection.FadeThreshold': flags.fadeThreshold,
         'SceneDetection.DetectFades': flags.fades === false ? false : undefined,
         'SceneDetection.DetectDissolves': flags.dissolves === false ? false : undefined,
-      });
+      }, { flagNames: { 'SceneDetection.Threshold': flags.threshold !== undefined ? '--threshold' : '--scene-threshold' } });
       const name = path.basename(video);
       try {
         if (!existsSync(video)) throw new AppError('E_NOT_FOUND', `${name}: no such file`);

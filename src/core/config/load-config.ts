@@ -26,6 +26,8 @@ export interface LoadConfigOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Flag values keyed "Section.Key"; undefined entries are ignored. */
   overrides?: Readonly<Record<string, unknown>>;
+  /** The flag that gave each override ("Section.Key" to `--scene-threshold`), so a bad value is said as typed. */
+  flagNames?: Readonly<Record<string, string>>;
   cwd?: string;
 }
 
@@ -196,7 +198,12 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const [s, k] = dotted.split('.') as [SectionName, string];
     const spec = keySpec(s, k);
     if (!spec) throw new Error(`internal: flag maps to unknown config key ${dotted}`);
-    values[s]![k] = parseValue('flag', s, k, spec, raw);
+    const flag = options.flagNames?.[dotted];
+    if (flag) {
+      const result = (spec.schema as z.ZodType).safeParse(raw);
+      if (!result.success) throw new ConfigError(`${flag} ${spec.secret ? '***' : JSON.stringify(String(raw))} is not allowed: expected ${spec.allowed}, as for [${s}] ${k}`);
+      values[s]![k] = result.data;
+    } else values[s]![k] = parseValue('flag', s, k, spec, raw);
     sources[dotted] = 'flag';
   }
 
