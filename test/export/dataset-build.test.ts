@@ -385,6 +385,36 @@ describe('label indices across builds into one folder', () => {
   });
 });
 
+describe('a video starting after its file (audio first)', () => {
+  it('has each clip cut from its own scene, re-encoded, one ffmpeg each or stream-copied, in MP4 and MPEG-TS', async () => {
+    const { probeVideo } = await import('../../src/analysis/index.js');
+    const rgb = path.join(t.dir, 'rgb-late-src.mp4');
+    await makeSceneVideo(rgb, [{ frames: 25, source: 'color=c=red' }, { frames: 25, source: 'color=c=lime' }, { frames: 25, source: 'color=c=blue' }], { gop: 25 });
+    const dominant = (c: [number, number, number]) => (['red', 'green', 'blue'] as const)[c.indexOf(Math.max(...c))];
+    for (const ext of ['mp4', 'ts']) {
+      // the video starts 2 s into the file; a sine plays from 0
+      const late = path.join(t.dir, `late-clips.${ext}`);
+      await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-itsoffset', '2', '-i', rgb, '-f', 'lavfi', '-i', 'sine=d=5', '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', late]);
+      const record = sceneRecord(late, [25, 25, 25], { label: 'colours' });
+      record.metadata = await probeVideo(testFfmpeg().replace(/ffmpeg$/, 'ffprobe'), late);
+      expect(record.metadata.videoStartSec, ext).toBeGreaterThan(1.9);
+      for (const [mode, extra] of [['batched', {}], ['one each (audio)', { audio: true }], ['copy', { copy: true }]] as const) {
+        const out = path.join(t.dir, `ds-late-${ext}-${mode.replace(/\W+/g, '-')}`);
+        await buildDataset(iterate([record]), opts(out, { labels: 'list', split: '1,0,0', format: ['folder'], dedup: false, ...extra }), deps);
+        const clips = readManifest(out).clips.sort((a, b) => a.startSec - b.startSec);
+        expect(clips.map((c) => c.scene), `${ext} ${mode}`).toEqual([0, 1, 2]);
+        const frames = await Promise.all(clips.map(async (c) => (await probeClip(path.join(out, c.path))).frames));
+        // stream copies start on a key frame (one a scene here) and end on a packet count: whole scenes too
+        expect(frames, `${ext} ${mode} frames`).toEqual([25, 25, 25]);
+        const first = await Promise.all(clips.map((c) => frameColor(path.join(out, c.path), 0)));
+        const last = await Promise.all(clips.map((c, i) => frameColor(path.join(out, c.path), frames[i]! - 1)));
+        expect(first.map(dominant), `${ext} ${mode} first frames`).toEqual(['red', 'green', 'blue']);
+        expect(last.map(dominant), `${ext} ${mode} last frames`).toEqual(['red', 'green', 'blue']);
+      }
+    }
+  });
+});
+
 describe('long labels', () => {
   it('get a class folder the file system takes (at most 200 bytes, whole characters); the full label stays in the label map', async () => {
     const label = `${'跑'.repeat(100)}🏃`;

@@ -1,3 +1,4 @@
+import { videoMap } from '../../analysis/scenes/frame-reader.js';
 import { runTool } from '../../core/index.js';
 import type { EncodeSettings, PlannedClip } from './dataset-types.js';
 
@@ -69,6 +70,8 @@ export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: 
   const seek = inputSeek;
   const skip = seekSec(clip.startFrame, clip.sourceFps) - seek;
   const lead = clip.startFrame / clip.sourceFps - seek;
+  // seeks are made in the file's time: the video may start after it (audio first)
+  const fileLead = clip.videoStartSec ?? 0;
   const filters: string[] = [...(skip > 1e-6 ? [`trim=start=${sec(skip)}`] : []), 'setpts=PTS-STARTPTS'];
   if (settings.fps > 0) filters.push(`fps=${settings.fps}`);
   if (settings.shortSide > 0) filters.push(shortSideScale(settings.shortSide));
@@ -77,10 +80,10 @@ export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: 
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
     '-threads', String(threads),
-    '-ss', sec(seek),
+    '-ss', sec(seek + fileLead),
     '-i', clip.sourcePath,
     '-t', sec(dur),
-    '-map', '0:v:0',
+    '-map', videoMap(0, clip.streamIndex),
   ];
   if (settings.audio) {
     args.push('-map', '0:a:0?');
@@ -104,8 +107,8 @@ export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: 
  * A packet count, not `-t` alone: ffmpeg ends a stream copy on decode timestamps, which with B-frames lag the
  * shown ones, so `-t` wrote the frames after the end too. `-t` still ends the audio.
  */
-export function copyArgs(source: string, startSec: number, endSec: number, frames: number, audio: boolean, output: string): string[] {
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-ss', sec(startSec), '-i', source, '-t', sec(endSec - startSec), '-map', '0:v:0', '-frames:v', String(frames)];
+export function copyArgs(source: string, startSec: number, endSec: number, frames: number, audio: boolean, output: string, streamIndex?: number): string[] {
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-ss', sec(startSec), '-i', source, '-t', sec(endSec - startSec), '-map', videoMap(0, streamIndex), '-frames:v', String(frames)];
   if (audio) args.push('-map', '0:a:0?');
   else args.push('-an');
   args.push('-c', 'copy', '-sn', '-dn', '-map_metadata', '-1', '-avoid_negative_ts', 'make_zero', '-movflags', '+faststart', '-f', 'mp4', output);
@@ -126,10 +129,10 @@ export interface PacketIndex {
  * Reads the packet index of a file's first video stream from packet headers (no decoding), in seconds from the
  * file's start time: the origin of ffmpeg's `-ss` and of the clips' times (an MPEG-TS may start at 1.4 s).
  */
-export async function videoPackets(ffprobe: string, file: string, signal?: AbortSignal): Promise<PacketIndex> {
+export async function videoPackets(ffprobe: string, file: string, signal?: AbortSignal, streamIndex?: number): Promise<PacketIndex> {
   const { stdout } = await runTool(
     ffprobe,
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags:format=start_time', '-of', 'csv', '--', file],
+    ['-v', 'error', '-select_streams', streamIndex !== undefined ? String(streamIndex) : 'v:0', '-show_entries', 'packet=pts_time,flags:format=start_time', '-of', 'csv', '--', file],
     { timeoutMs: 10 * 60_000, ...(signal ? { signal } : {}), maxStdoutBytes: 256 * 1024 * 1024 },
   );
   let start = 0;
@@ -248,7 +251,7 @@ export function batchArgs(outputs: readonly BatchOutput[], settings: EncodeSetti
   const post: string[] = [];
   if (settings.fps > 0) post.push(`fps=${settings.fps}`);
   if (settings.shortSide > 0) post.push(shortSideScale(settings.shortSide));
-  const chains: string[] = [`[0:v]split=${outputs.length}${outputs.map((_, i) => `[s${i}]`).join('')}`];
+  const chains: string[] = [`[${videoMap(0, src.streamIndex)}]split=${outputs.length}${outputs.map((_, i) => `[s${i}]`).join('')}`];
   outputs.forEach((o, i) => {
     const startT = (o.clip.startFrame - 0.5) / src.sourceFps - base;
     const endT = (o.clip.endFrame - 0.5) / src.sourceFps - base;
@@ -263,7 +266,8 @@ export function batchArgs(outputs: readonly BatchOutput[], settings: EncodeSetti
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
     '-threads', String(threads),
-    '-ss', sec(base),
+    // in the file's time: the video may start after it (audio first)
+    '-ss', sec(base + (src.videoStartSec ?? 0)),
     '-i', src.sourcePath,
     '-t', sec((last + 1) / src.sourceFps - base),
     '-filter_complex', chains.join(';'),

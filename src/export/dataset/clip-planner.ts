@@ -112,6 +112,8 @@ export function planClips(video: Video, options: Pick<DatasetOptions, 'labels' |
       startFrame: r.s,
       endFrame: r.e,
       sourceFps: fps,
+      ...(meta.videoStartSec ? { videoStartSec: meta.videoStartSec } : {}),
+      ...(meta.videoStreamIndex !== undefined ? { streamIndex: meta.videoStreamIndex } : {}),
       ...(seeksInexactly(meta.container) ? { inexactSeek: true } : {}),
       ...(copiesExactly(meta.container) ? {} : { streamCopy: false as const }),
       scene: r.scene,

@@ -91,7 +91,9 @@ function clipSpec(clip: PlannedClip, options: DatasetOptions): string {
   // cut 2 of clips cut one ffmpeg each (with audio): cut 1 lost their last frame on videos without sound
   const enc = mode === 'copy' ? { copy: true, audio: options.encode.audio, minClipSec: options.minClipSec, cut: 2 } : { ...options.encode, copy: false, ...(options.encode.audio ? { cut: 2 } : {}) };
   // seek from a key frame: clips of MPEG-TS/PS cut before could start late (and so end in the next scene)
-  return stableHash({ v: CLIP_ENCODER_VERSION, video: clip.videoId, s: clip.startFrame, e: clip.endFrame, fps: clip.sourceFps, enc, ...(clip.inexactSeek ? { seek: 'key' } : {}) });
+  // a video starting after its file, or behind a cover picture: cut before from the wrong time or stream, so made again
+  const place = { ...(clip.videoStartSec ? { lead: clip.videoStartSec } : {}), ...(clip.streamIndex !== undefined ? { stream: clip.streamIndex } : {}) };
+  return stableHash({ v: CLIP_ENCODER_VERSION, video: clip.videoId, s: clip.startFrame, e: clip.endFrame, fps: clip.sourceFps, enc, ...(clip.inexactSeek ? { seek: 'key' } : {}), ...place });
 }
 
 function emptyPerSplit(): Record<SplitName, number> {
@@ -353,7 +355,7 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
   const packetsOf = (clip: AssignedClip): Promise<PacketIndex> => {
     let index = packets.get(clip.videoId);
     if (!index) {
-      index = videoPackets(deps.ffprobe, clip.sourcePath, deps.signal);
+      index = videoPackets(deps.ffprobe, clip.sourcePath, deps.signal, clip.streamIndex);
       packets.set(clip.videoId, index);
     }
     return index;
@@ -363,7 +365,9 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
     const target = seekSec(startFrame, clip.sourceFps);
     if (!clip.inexactSeek) return target;
     const index = await packetsOf(clip);
-    return inputSeekSec(target, true, index.keys.map((i) => index.pts[i]!));
+    // the packets' times are the file's; the clip's count from the video's first frame
+    const lead = clip.videoStartSec ?? 0;
+    return inputSeekSec(target + lead, true, index.keys.map((i) => index.pts[i]!)) - lead;
   };
   const results = new Map<string, JournalEntry>();
   const failed: DatasetReport['failed'] = [];
@@ -427,17 +431,19 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
     let frameCount = outputFrames(clip, options.encode.fps);
     let duration = frameCount / (options.encode.fps || clip.sourceFps);
     if (copyMode && clip.streamCopy !== false) {
-      const range = copyRange(await packetsOf(clip), clip.startSec, clip.endSec, Math.min(options.minClipSec, clip.endSec - clip.startSec));
+      // the packets' times are the file's; the clip's count from the video's first frame
+      const lead = clip.videoStartSec ?? 0;
+      const range = copyRange(await packetsOf(clip), clip.startSec + lead, clip.endSec + lead, Math.min(options.minClipSec, clip.endSec - clip.startSec));
       if (range) {
         mode = 'copy';
-        writtenStart = range.startSec;
+        writtenStart = range.startSec - lead;
         duration = range.endSec - range.startSec;
         frameCount = range.frames;
       }
     }
     const args =
       mode === 'copy'
-        ? copyArgs(clip.sourcePath, writtenStart, writtenStart + duration, frameCount, options.encode.audio, part)
+        ? copyArgs(clip.sourcePath, writtenStart + (clip.videoStartSec ?? 0), writtenStart + (clip.videoStartSec ?? 0) + duration, frameCount, options.encode.audio, part, clip.streamIndex)
         : encodeArgs(clip, options.encode, part, threads, await inputSeek(clip, clip.startFrame));
     try {
       await runTool(deps.ffmpeg, args, { timeoutMs: 60 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}), maxStdoutBytes: 1024 * 1024 });

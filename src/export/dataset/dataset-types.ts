@@ -75,6 +75,13 @@ export interface PlannedClip {
    * time + this.
    */
   sourceOffsetSec?: number;
+  /**
+   * Where the video starts in its file (`metadata.videoStartSec`; absent: 0). Clip times and frames count from the
+   * video's first frame, as scene times do; seeks into the file add this.
+   */
+  videoStartSec?: number;
+  /** The video stream to cut (`metadata.videoStreamIndex`: not a cover picture listed first); absent: the first. */
+  streamIndex?: number;
   /** Frames of the record's file (at the source rate), end exclusive. */
   startFrame: number;
   endFrame: number;
