@@ -6,6 +6,7 @@ import type { HostLimiter } from './host-limiter.js';
 import { redactUrl } from './http-download.js';
 import type { InputItem } from './input-item.js';
 import { moveToUniquePath, safeFileName, urlPathName } from './media-names.js';
+import { planHlsCopy } from './hls-playlist.js';
 import { withPart } from './part-lock.js';
 import { PARTIAL_DIR } from './partial-dir.js';
 import { backoffMs, sleep } from './retry-policy.js';
@@ -57,6 +58,20 @@ export class HlsSource implements Source {
   private async copyStream(url: string, ffmpeg: string, part: string, ctx: AcquireContext): Promise<Acquired> {
     const s = this.config.Sources;
     await mkdir(path.dirname(part), { recursive: true });
+    const read = await planHlsCopy(url, { userAgent: s.UserAgent, timeoutMs: (s.ConnectTimeoutSec + s.IdleTimeoutSec) * 1000, signal: ctx.signal });
+    if (read && 'status' in read) {
+      // a final answer (404, 403, ...) is what ffmpeg would meet too; others (5xx, 429) go through its retries
+      const failure = statusFailure(read.status);
+      if (!failure.options.retryable && read.status !== 408) throw new AcquireError(`stream ${failure.what}`, failure.options);
+    }
+    const plan = read && 'status' in read ? null : read;
+    // one variant of a master playlist (the best): mapping every stream fetched every variant
+    const maps = plan?.program != null ? ['-map', `0:p:${plan.program}:v?`, '-map', `0:p:${plan.program}:a?`] : ['-map', '0:v?', '-map', '0:a?'];
+    // A live stream never ends: recorded for ToolTimeoutSec less a margin for ffmpeg to finish the file, and kept.
+    // Killed at the limit instead, the whole recording was thrown away and the stream recorded again per retry.
+    const liveSec = plan?.live ? Math.max(1, Math.floor(s.ToolTimeoutSec * 0.95) - 5) : null;
+    if (plan && plan.variants > 1) ctx.logger.info({ url: redactUrl(url), variants: plan.variants, program: plan.program }, 'HLS master playlist: copying its best variant');
+    if (liveSec !== null) ctx.logger.info({ url: redactUrl(url), seconds: liveSec }, 'live stream: recording it for [Sources] ToolTimeoutSec');
     const args = [
       // warnings, not only errors: a segment ffmpeg skips is only a warning (see SegmentWatch)
       '-hide_banner', '-nostdin', '-loglevel', 'warning', '-y',
@@ -65,8 +80,9 @@ export class HlsSource implements Source {
       // Network protocols only: a hostile playlist must not make ffmpeg read local files as segments.
       '-protocol_whitelist', 'http,https,tcp,tls,crypto',
       '-i', url,
-      '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
+      ...maps, '-c', 'copy',
       ...(s.MaxBytes > 0 ? ['-fs', String(s.MaxBytes + 1)] : []),
+      ...(liveSec !== null ? ['-t', String(liveSec)] : []),
       '-movflags', '+faststart',
       // Bytes written so far, as key=value lines on stdout about twice a second: the progress bar's source.
       '-progress', 'pipe:1', '-nostats',
@@ -152,8 +168,12 @@ const NETWORK_FAILURE = /Connection refused|Connection reset|timed out|Operation
 function httpFailure(text: string): { what: string; options: { code: string; status: number; retryable: boolean } } | null {
   const status = /(?:Server returned|HTTP error) (\d{3})/i.exec(text) ?? /Server returned (4|5)XX/i.exec(text);
   if (!status) return null;
-  const code = status[1]!.length === 1 ? Number(status[1]) * 100 : Number(status[1]);
-  const what = code === 404 ? 'HTTP 404 Not Found' : code === 403 ? 'HTTP 403 Forbidden' : `HTTP ${status[1]!.length === 1 ? `${status[1]}xx` : code}`;
+  return statusFailure(status[1]!.length === 1 ? Number(status[1]) * 100 : Number(status[1]), status[1]!.length === 1);
+}
+
+/** An HTTP error status in words, with the code and retryability of the same answer to a plain download. */
+function statusFailure(code: number, classOnly = false): { what: string; options: { code: string; status: number; retryable: boolean } } {
+  const what = code === 404 ? 'HTTP 404 Not Found' : code === 403 ? 'HTTP 403 Forbidden' : `HTTP ${classOnly ? `${code / 100}xx` : code}`;
   return {
     what,
     options: {

@@ -43,10 +43,10 @@ beforeAll(async () => {
     '/live': (_q, res) => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(path.join(hlsDir, 'index.m3u8')).toString().replace(/^(index\d+\.ts)$/gm, '/show/ep1/$1')),
     ...hlsFiles,
     // the same stream with its second segment missing (404), always failing (503), or failing (503) until ffmpeg
-    // fetches the manifest again, i.e. on the first attempt only
+    // fetches the manifest again, i.e. on the first attempt only (the manifest is read once before it)
     ...streamVariant(hlsFiles, '/gap/', () => 404),
     ...streamVariant(hlsFiles, '/down/', () => 503),
-    ...streamVariant(hlsFiles, '/flaky/', () => (server.hitsOf('/flaky/ep1/index.m3u8').length < 2 ? 503 : null)),
+    ...streamVariant(hlsFiles, '/flaky/', () => (server.hitsOf('/flaky/ep1/index.m3u8').length < 3 ? 503 : null)),
     // the same stream, each file 100 ms late: two copies of it overlap from start to end
     ...Object.fromEntries(
       Object.entries(hlsFiles).map(([p, h]) => [p.replace('/show/', '/slow/'), (q: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void setTimeout(() => h(q, res), 100)]),
@@ -217,7 +217,8 @@ describe('HLS/DASH source', () => {
     const { sources, ctx, mediaDir } = setup('hls-gap');
     const err = await acquire(sources, url(`${server.base}/gap/ep1/index.m3u8`), ctx).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_HTTP_404', retryable: false, message: 'stream segment 1 of playlist 0 could not be fetched (HTTP 404 Not Found); not saved with footage missing' });
-    expect(server.hitsOf('/gap/ep1/index.m3u8')).toHaveLength(1);
+    // read once before the copy (variants, live or not), then once by ffmpeg: not retried
+    expect(server.hitsOf('/gap/ep1/index.m3u8')).toHaveLength(2);
     expect(existsSync(mediaDir) ? readdirSync(mediaDir).filter((f) => !f.startsWith('.')) : []).toEqual([]);
     expect(readdirSync(path.join(mediaDir, '.partial'))).toEqual([]);
   });
@@ -226,15 +227,61 @@ describe('HLS/DASH source', () => {
     const { sources, ctx, mediaDir } = setup('hls-down');
     const err = await acquire(sources, url(`${server.base}/down/ep1/index.m3u8`), ctx).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_HTTP_5XX', retryable: true, message: expect.stringMatching(/^stream segment 1 of playlist 0 could not be fetched \(HTTP 503\)/) });
-    expect(server.hitsOf('/down/ep1/index.m3u8')).toHaveLength(2); // Retries = 1
+    expect(server.hitsOf('/down/ep1/index.m3u8')).toHaveLength(3); // read before the copy, then Retries = 1
     expect(existsSync(mediaDir) ? readdirSync(mediaDir).filter((f) => !f.startsWith('.')) : []).toEqual([]);
   });
 
   it('a segment that fails once is fetched on the retry: the whole stream is saved', async () => {
     const { sources, ctx } = setup('hls-flaky');
     const a = await acquire(sources, url(`${server.base}/flaky/ep1/index.m3u8`), ctx);
-    expect(server.hitsOf('/flaky/ep1/index.m3u8')).toHaveLength(2);
+    expect(server.hitsOf('/flaky/ep1/index.m3u8')).toHaveLength(3);
     expect(await durationOf(a.path)).toBeGreaterThan(3.5);
+  });
+
+  it('a master playlist of several variants: only the best is copied (one video track), the others are not downloaded', async () => {
+    const dir = path.join(t.dir, 'ladder');
+    mkdirSync(dir);
+    // two variants of one 8 s stream, the smaller listed first with the lower bandwidth
+    await runTool(testFfmpeg(), [
+      '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10:duration=8',
+      '-filter_complex', '[0:v]split=2[a][b];[b]scale=160:120[small]', '-map', '[small]', '-map', '[a]',
+      '-c:v', 'libx264', '-g', '10', '-pix_fmt', 'yuv420p', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod',
+      '-var_stream_map', 'v:0 v:1', '-hls_segment_filename', path.join(dir, 'v%v_%03d.ts'), path.join(dir, 'v%v.m3u8'),
+    ]);
+    const master = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120\nv0.m3u8\n\n#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=320x240\nv1.m3u8\n';
+    writeFileSync(path.join(dir, 'master.m3u8'), master);
+    const ladder = await startTestServer(Object.fromEntries(readdirSync(dir).map((f) => [`/ladder/${f}`, (_q: unknown, res: import('node:http').ServerResponse) => void res.writeHead(200).end(readFileSync(path.join(dir, f)))])));
+    closers.push(() => ladder.close());
+    const { sources, ctx } = setup('hls-ladder');
+    const a = await acquire(sources, url(`${ladder.base}/ladder/master.m3u8`), ctx);
+    const { stdout } = await runTool(tools.ffprobe.path, ['-v', 'error', '-show_entries', 'stream=codec_type,width', '-of', 'csv=p=0', a.path]);
+    expect(stdout.toString().trim()).toBe('video,320');
+    expect(await durationOf(a.path)).toBeGreaterThan(7.5);
+    // ffmpeg opens the first segments of each variant to learn its streams; the rest of the small one is never fetched
+    const small = ladder.hits.filter((h) => /\/v0_\d+\.ts$/.test(h.path)).length;
+    expect(ladder.hits.filter((h) => /\/v1_\d+\.ts$/.test(h.path)).length).toBe(8);
+    expect(small).toBeLessThan(6);
+  });
+
+  it('a live playlist (no end) is recorded until ToolTimeoutSec and kept, not killed, thrown away and recorded again', async () => {
+    const segments = readdirSync(path.join(t.dir, 'hls')).filter((f) => f.endsWith('.ts')).sort();
+    const started = Date.now();
+    // a window of three 1 s segments moving forward with the clock, never #EXT-X-ENDLIST
+    const live = await startTestServer({
+      '/tv/live.m3u8': (_q, res) => {
+        const seq = Math.floor((Date.now() - started) / 1000);
+        const lines = [0, 1, 2].map((i) => `#EXTINF:1.0,\n/show/ep1/${segments[(seq + i) % segments.length]}?n=${seq + i}`);
+        res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(`#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:${seq}\n${lines.join('\n')}\n`);
+      },
+      ...Object.fromEntries(segments.map((f) => [`/show/ep1/${f}`, (_q: unknown, res: import('node:http').ServerResponse) => void res.writeHead(200, { 'content-type': 'video/mp2t' }).end(readFileSync(path.join(t.dir, 'hls', f)))])),
+    });
+    closers.push(() => live.close());
+    const { sources, ctx, mediaDir } = setup('hls-live', { Sources: { ToolTimeoutSec: 10 } });
+    const a = await acquire(sources, url(`${live.base}/tv/live.m3u8`), ctx);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(path.basename(a.path)).toBe('live.mp4');
+    expect(await durationOf(a.path)).toBeGreaterThan(2);
+    expect(readdirSync(path.join(mediaDir, '.partial'))).toEqual([]);
   });
 
   it('a 404 manifest fails at once with one line', async () => {

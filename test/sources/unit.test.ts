@@ -4,6 +4,7 @@ import { sniffNotVideo, videoSignature } from '../../src/sources/content-sniff.j
 import { contentDispositionName, safeFileName } from '../../src/sources/media-names.js';
 import { backoffMs, parseRetryAfter } from '../../src/sources/retry-policy.js';
 import { readInputList } from '../../src/sources/expand-inputs.js';
+import { bestVariant, isLivePlaylist, masterVariants } from '../../src/sources/hls-playlist.js';
 
 describe('retry policy', () => {
   it('backs off exponentially with jitter, capped at 60 s', () => {
@@ -109,5 +110,39 @@ describe('plain lists', () => {
   it('refuse a CSV whose header has no url column, naming what it found', () => {
     const r = readInputList('name,label\nfoo,bar\n', '/l/k.csv');
     expect(r.problems[0]!.message).toMatch(/header with a url or youtube_id column; found: name, label/);
+  });
+});
+
+describe('HLS playlists', () => {
+  it('lists the variants of a master playlist in ffmpeg program order, quoted commas and all, and picks the best', () => {
+    const master = [
+      '#EXTM3U',
+      '#EXT-X-STREAM-INF:BANDWIDTH=800000,CODECS="avc1.4d401f,mp4a.40.2",RESOLUTION=1280x720',
+      'hd/index.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"',
+      'audio/index.m3u8',
+      '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=90000,URI="iframes.m3u8"',
+      '#EXT-X-STREAM-INF:BANDWIDTH=5000000,CODECS="avc1.640028,mp4a.40.2",RESOLUTION=1920x1080',
+      '',
+      'https://cdn.example.com/fhd/index.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=9000000,RESOLUTION=1920x1080',
+      'fhd-hi/index.m3u8',
+    ].join('\r\n');
+    const variants = masterVariants(master, 'https://example.com/show/master.m3u8');
+    expect(variants.map((v) => [v.program, v.url, v.area, v.bandwidth])).toEqual([
+      [0, 'https://example.com/show/hd/index.m3u8', 1280 * 720, 800000],
+      [1, 'https://example.com/show/audio/index.m3u8', 0, 64000],
+      [2, 'https://cdn.example.com/fhd/index.m3u8', 1920 * 1080, 5000000],
+      [3, 'https://example.com/show/fhd-hi/index.m3u8', 1920 * 1080, 9000000],
+    ]);
+    expect(bestVariant(variants)?.program).toBe(3);
+    expect(masterVariants('#EXTM3U\n#EXTINF:2,\nseg0.ts\n', 'https://example.com/a.m3u8')).toEqual([]);
+  });
+
+  it('tells a live playlist from a finished one', () => {
+    expect(isLivePlaylist('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:7\n#EXTINF:2,\na.ts\n')).toBe(true);
+    expect(isLivePlaylist('#EXTM3U\n#EXTINF:2,\na.ts\n#EXT-X-ENDLIST\n')).toBe(false);
+    expect(isLivePlaylist('#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:2,\na.ts\n')).toBe(false);
+    expect(isLivePlaylist('#EXTM3U\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2,\na.ts\n')).toBe(true);
   });
 });

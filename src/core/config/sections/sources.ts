@@ -19,6 +19,6 @@ export const Sources = {
     ['youtube.com', 'youtu.be', 'vimeo.com', 'dailymotion.com', 'twitch.tv', 'tiktok.com', 'instagram.com', 'twitter.com', 'x.com', 'facebook.com', 'bilibili.com', 'reddit.com', 'streamable.com', 'ted.com'],
     'Hosts (and their subdomains) whose URLs go straight to yt-dlp. Other pages that answer HTML also fall back to yt-dlp.',
   ),
-  ToolTimeoutSec: int(3600, { min: 10, max: 86_400 }, 'Longest one yt-dlp or ffmpeg (HLS/DASH, trimming) run may take.'),
+  ToolTimeoutSec: int(3600, { min: 10, max: 86_400 }, 'Longest one yt-dlp or ffmpeg (HLS/DASH, trimming) run may take; a live HLS stream is recorded for about this long.'),
   TrimMode: oneOf(['auto', 'copy', 'reencode'] as const, 'auto', 'Cutting list rows with start/end: auto (stream copy when a keyframe sits at the start, else re-encode), copy, or reencode.'),
 } as const;
