@@ -2,8 +2,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline as pipelineCb, type Readable } from 'node:stream';
+import { pipeline as pipelineCb, type Readable, type Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../core/index.js';
 import type { BandwidthLimiter } from './bandwidth-limiter.js';
@@ -294,6 +295,25 @@ async function attemptDownload(
   }
 
   rejectPlaylistType(contentType);
+  // Asked for identity, some servers compress anyway (an object stored with Content-Encoding: gzip is served so
+  // to every client): the encoded bytes were saved as the video. Decoded here, as a browser does; the length and
+  // ranges of an encoded body are those of the encoding, so it is fetched whole, without resume state.
+  const encoding = header(res.headers, 'content-encoding')?.trim().toLowerCase() || null;
+  const decoder = encoding && encoding !== 'identity' ? bodyDecoder(encoding) : null;
+  if (encoding && encoding !== 'identity') {
+    if (!decoder) {
+      await res.body.dump().catch(() => undefined);
+      await discardPart(partPath, metaPath);
+      throw new AcquireError(`the server sent the body encoded as ${JSON.stringify(encoding.slice(0, 40))} (Content-Encoding), which cannot be decoded`, { code: SourceCode.Encoding });
+    }
+    if (writeFrom > 0) {
+      // bytes of another representation cannot continue the .part
+      await res.body.dump().catch(() => undefined);
+      await discardPart(partPath, metaPath);
+      throw new AcquireError(`the server changed the encoding of the file since the partial download; restarting from zero`, { code: SourceCode.Network, retryable: true, retryAfterMs: 0 });
+    }
+    total = null;
+  }
   if (opts.maxBytes > 0 && total !== null && total > opts.maxBytes) {
     await res.body.dump().catch(() => undefined);
     await discardPart(partPath, metaPath);
@@ -308,7 +328,7 @@ async function attemptDownload(
       : { url: opts.url, finalUrl: res.finalUrl, etag, lastModified, total, name, contentType };
   // Resume state only where resuming can pay: a small file is fetched again whole (two fewer file operations
   // per item when collecting thousands of clips).
-  const keepState = writeFrom > 0 || total === null || total >= (opts.resumeStateFrom ?? RESUME_STATE_MIN);
+  const keepState = !decoder && (writeFrom > 0 || total === null || total >= (opts.resumeStateFrom ?? RESUME_STATE_MIN));
   if (keepState) {
     await inFolder(opts.partDir, () => writeFile(metaPath, JSON.stringify(newMeta)));
   } else if (meta) {
@@ -339,7 +359,7 @@ async function attemptDownload(
   let digest: string;
   try {
     if (threaded) job = startFileHash(partPath);
-    written = await receiveBody(res.body, writer, hash, opts, writeFrom, total, judge);
+    written = await receiveBody(decoder ? decoded(res.body, decoder) : res.body, writer, hash, opts, writeFrom, total, judge);
     // On disk before the rename: a power cut never leaves a final name over missing bytes.
     await writer.finish();
     if (total !== null && written !== total) {
@@ -358,6 +378,19 @@ async function attemptDownload(
   }
   opts.progress?.(written, total ?? written);
   return finish(opts, partPath, keepState ? metaPath : null, { ...newMeta, total: written }, digest);
+}
+
+/** A decoder for a body's Content-Encoding; null for an encoding Node cannot undo (`compress`, `zstd`, a chain). */
+function bodyDecoder(encoding: string): Transform | null {
+  if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip();
+  if (encoding === 'deflate') return createInflate();
+  if (encoding === 'br') return createBrotliDecompress();
+  return null;
+}
+
+/** The decoded body; the decoder's errors are mapped by toAcquireError (cut short: retried; not the encoding: not). */
+function decoded(body: Readable, decoder: Transform): Readable {
+  return pipelineCb(body, decoder, () => undefined);
 }
 
 /**
@@ -610,6 +643,13 @@ export function toAcquireError(err: unknown, url: string): AcquireError {
   if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_SOCKET' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
     const what = e.message && /other side closed|premature|length/i.test(e.message) ? 'the server closed the connection before the end of the body' : `connection failed: ${e.message ?? code}`;
     return new AcquireError(`${what}`, { code: SourceCode.Truncated, retryable: true, cause: err });
+  }
+  // zlib and brotli, decoding a body sent with Content-Encoding
+  if (code === 'Z_BUF_ERROR') {
+    return new AcquireError(`the compressed body ended early (Content-Encoding)`, { code: SourceCode.Truncated, retryable: true, cause: err });
+  }
+  if (code.startsWith('Z_') || code.startsWith('ERR__ERROR_')) {
+    return new AcquireError(`the body is not the compressed data its Content-Encoding says (${e.message ?? code})`, { code: SourceCode.Encoding, retryable: false, cause: err });
   }
   const net = causeCode || code;
   if (net === 'ENOTFOUND') return new AcquireError(`host not found`, { code: SourceCode.Network, retryable: false, cause: err });

@@ -13,6 +13,7 @@ export const SourceCode = {
   IdleTimeout: 'E_IDLE_TIMEOUT',
   Truncated: 'E_TRUNCATED',
   NotVideo: 'E_NOT_VIDEO',
+  Encoding: 'E_ENCODING',
   Playlist: 'E_IS_PLAYLIST',
   TooLarge: 'E_TOO_LARGE',
   RedirectLoop: 'E_REDIRECT_LOOP',

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configWith, createLogger } from '../../src/core/index.js';
@@ -248,6 +250,57 @@ describe.each([
     expect(err.message).toMatch(/(closed the connection|ended after)/);
     expect(s.hitsOf('/short.mp4')).toHaveLength(3);
     expect(visibleFiles()).toEqual([]);
+  });
+
+  it('a body sent with Content-Encoding gzip, deflate or br although identity was asked: saved decoded, byte for byte', async () => {
+    const encoders = { gzip: gzipSync, 'x-gzip': gzipSync, deflate: deflateSync, br: brotliCompressSync } as const;
+    const s = await server(
+      Object.fromEntries(
+        Object.entries(encoders).map(([enc, encode]) => [
+          `/${enc}.mp4`,
+          (req: IncomingMessage, res: ServerResponse) => {
+            expect(req.headers['accept-encoding']).toBe('identity');
+            const z = encode(BODY);
+            res.writeHead(200, { 'content-type': 'video/mp4', 'content-encoding': enc, 'content-length': String(z.length), etag: '"e1"', 'accept-ranges': 'bytes' }).end(z);
+          },
+        ]),
+      ),
+    );
+    for (const enc of Object.keys(encoders)) {
+      const r = await downloadHttp(options(`${s.base}/${enc}.mp4`));
+      expect(r.bytes).toBe(BODY.length);
+      expect(r.sha256).toBe(sha256(BODY));
+      expect(readFileSync(r.path).equals(BODY)).toBe(true);
+    }
+    expect(readdirSync(path.join(tmp.dir, '.partial'))).toEqual([]);
+  });
+
+  it('an encoded body cut short is fetched again whole; one that is not what its encoding says, or an unknown encoding, fails at once', async () => {
+    const z = gzipSync(BODY);
+    const s = await server({
+      // the connection closes half way through a body without a length: only the decoder can tell
+      '/cut.mp4': (req, res, n) => {
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-encoding': 'gzip', etag: '"e2"', 'accept-ranges': 'bytes' });
+        if (n === 1) res.end(z.subarray(0, z.length >> 1));
+        else res.end(z);
+      },
+      '/fake-br.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4', 'content-encoding': 'br' }).end(BODY),
+      '/zstd.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4', 'content-encoding': 'zstd' }).end(BODY),
+      '/page.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4', 'content-encoding': 'gzip' }).end(gzipSync(LOGIN_PAGE)),
+    });
+    const r = await downloadHttp(options(`${s.base}/cut.mp4`));
+    expect(readFileSync(r.path).equals(BODY)).toBe(true);
+    expect(s.hitsOf('/cut.mp4').map((h) => h.range)).toEqual([undefined, undefined]);
+    rmSync(r.path);
+    const bad = await failure(downloadHttp(options(`${s.base}/fake-br.mp4`)));
+    expect([bad.code, bad.retryable]).toEqual(['E_ENCODING', false]);
+    expect(bad.message).toMatch(/^the body is not the compressed data its Content-Encoding says/);
+    expect(s.hitsOf('/fake-br.mp4')).toHaveLength(1);
+    const unknown = await failure(downloadHttp(options(`${s.base}/zstd.mp4`)));
+    expect([unknown.code, unknown.message]).toEqual(['E_ENCODING', 'the server sent the body encoded as "zstd" (Content-Encoding), which cannot be decoded']);
+    const page = await failure(downloadHttp(options(`${s.base}/page.mp4`)));
+    expect(page.code).toBe('E_NOT_VIDEO');
+    nothingKept();
   });
 
   it('an HTML page served as text/html or application/octet-stream: refused at once, naming the type; nothing kept', async () => {
