@@ -52,7 +52,10 @@ export class HlsSource implements Source {
     if (!ffmpeg) throw new AcquireError(`HLS/DASH needs ffmpeg; install it: apt-get install -y ffmpeg`, { code: 'E_TOOL_MISSING' });
     const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
     const part = path.join(partDir, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.hls.part`);
-    return withPart(part, () => this.copyStream(url, ffmpeg, part, ctx));
+    return withPart(part, () => this.copyStream(url, ffmpeg, part, ctx), {
+      signal: ctx.signal,
+      onWait: (holder) => ctx.logger.info({ url: redactUrl(url), holder }, 'another process is copying this stream into the same media folder; waiting for it'),
+    });
   }
 
   private async copyStream(url: string, ffmpeg: string, part: string, ctx: AcquireContext): Promise<Acquired> {

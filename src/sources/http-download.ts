@@ -110,7 +110,13 @@ export function partPathFor(partDir: string, url: string): string {
 export async function downloadHttp(opts: HttpDownloadOptions): Promise<HttpDownloadResult> {
   validateUrl(opts.url);
   const partPath = partPathFor(opts.partDir, opts.url);
-  return withPart(partPath, () => downloadInto(opts, partPath));
+  return withPart(partPath, () => downloadInto(opts, partPath), {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onWait: (holder) => opts.logger?.info({ url: redactUrl(opts.url), holder }, 'another process is downloading this URL into the same media folder; waiting for it'),
+  }).catch((err: unknown) => {
+    // the lock file could not be made (disk full, no permission): one line and a code, as for the .part
+    throw opts.signal?.aborted ? err : toAcquireError(err, opts.url);
+  });
 }
 
 async function downloadInto(opts: HttpDownloadOptions, partPath: string): Promise<HttpDownloadResult> {

@@ -59,6 +59,9 @@ export class LocalSource implements Source {
             // the file was just read whole (hashed): what fails now is writing the copy
             throw localFileError(err, 'copy', ctx.mediaDir);
           }
+        }, { signal: ctx.signal }).catch((err: unknown) => {
+          // the lock beside the .part could not be made: the same cause as the copy itself would meet
+          throw err instanceof AcquireError || ctx.signal.aborted ? err : localFileError(err, 'copy', ctx.mediaDir);
         });
         storage = 'copy';
       }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -663,6 +664,67 @@ describe.each([
     expect(r.sha256).toBe(sha256(big));
     expect(sha256(readFileSync(r.path))).toBe(sha256(big));
     expect(visibleFiles()).toEqual(['kill.mp4']);
+  });
+
+  it('two processes downloading one URL into one media folder: the second waits for the first, both files are whole', async () => {
+    const big = videoLikeBytes(2 * 1024 * 1024, 5);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const s = await server({
+      '/both.mp4': (req, res, n) => {
+        if (n > 1) return serveBytes(res, req, big, { etag: '"b"' });
+        // the child's download: half, then the rest once the test says so
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(big.length), etag: '"b"', 'accept-ranges': 'bytes' });
+        res.write(big.subarray(0, 1024 * 1024));
+        void held.then(() => res.end(big.subarray(1024 * 1024)));
+      },
+    });
+    const url = `${s.base}/both.mp4`;
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/download-child.ts', import.meta.url)), url, tmp.dir, ...(hashThreadFrom !== undefined ? [String(hashThreadFrom)] : [])], {
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const part = partPathFor(path.join(tmp.dir, '.partial'), url);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(existsSync(part) && statSync(part).size >= 1024 * 1024)) await new Promise((r) => setTimeout(r, 50));
+    expect(statSync(part).size).toBe(1024 * 1024);
+    // this process asks while the child is half way: it must neither resume the child's .part nor write into it
+    const mine = downloadHttp(options(url));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.hitsOf('/both.mp4')).toHaveLength(1);
+    release();
+    const r = await mine;
+    expect(await exited).toBe(0);
+    expect(s.hitsOf('/both.mp4').map((h) => h.range)).toEqual([undefined, undefined]);
+    expect(r.sha256).toBe(sha256(big));
+    expect(visibleFiles().sort()).toEqual(['both-1.mp4', 'both.mp4']);
+    for (const f of visibleFiles()) expect(sha256(readFileSync(path.join(tmp.dir, f)))).toBe(sha256(big));
+    expect(readdirSync(path.join(tmp.dir, '.partial'))).toEqual([]);
+  });
+
+  it('a lock left by a process that is gone (its pid not running here, or untouched for a minute) is taken over; a live one is waited on', async () => {
+    const s = await server({ '/locked.mp4': (req, res) => serveBytes(res, req, BODY) });
+    const url = `${s.base}/locked.mp4`;
+    const lock = `${partPathFor(path.join(tmp.dir, '.partial'), url)}.lock`;
+    mkdirSync(path.dirname(lock), { recursive: true });
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('exit', r));
+    writeFileSync(lock, JSON.stringify({ pid: dead.pid, host: hostname(), token: 'x' }));
+    expect((await downloadHttp(options(url))).sha256).toBe(sha256(BODY));
+    expect(existsSync(lock)).toBe(false);
+    // another machine's lock: judged by its age
+    writeFileSync(lock, JSON.stringify({ pid: 1, host: 'elsewhere.invalid', token: 'y' }));
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(lock, old, old);
+    expect((await downloadHttp(options(url))).sha256).toBe(sha256(BODY));
+    writeFileSync(lock, JSON.stringify({ pid: 1, host: 'elsewhere.invalid', token: 'z' }));
+    const stop = new AbortController();
+    const waiting = downloadHttp(options(url, { signal: stop.signal }));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(s.hitsOf('/locked.mp4')).toHaveLength(2);
+    stop.abort(new Error('stopped'));
+    await expect(waiting).rejects.toThrow('stopped');
+    expect(existsSync(lock)).toBe(true);
   });
 
   it('through HttpSource: failed items fail alone, the others finish, per-host limit holds', async () => {
