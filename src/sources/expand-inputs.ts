@@ -164,12 +164,30 @@ async function scanFolder(dir: string, options: ExpandOptions, found: (file: str
     visited.add(id);
   }
   const exts = new Set(options.videoExtensions.map((e) => e.toLowerCase().replace(/^\./, '')));
-  let entries;
+  let raw;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    // as bytes: a name that is not UTF-8 read as text names another file (U+FFFD), which is then 'not found'
+    raw = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
   } catch (err) {
     problems.push({ raw: dir, message: `cannot read folder: ${fsCause(err)}` });
     return;
+  }
+  const entries: Array<{ name: string; isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean }> = [];
+  raw.sort((a, b) => Buffer.compare(a.name as unknown as Buffer, b.name as unknown as Buffer));
+  for (const entry of raw) {
+    const bytes = entry.name as unknown as Buffer;
+    const name = bytes.toString('utf8');
+    if (Buffer.from(name).equals(bytes)) {
+      entries.push(Object.assign(entry, { name }) as unknown as (typeof entries)[number]);
+      continue;
+    }
+    if (name.startsWith('.')) continue;
+    // paths are text everywhere after the scan (ffprobe's arguments, the database): such a file cannot be read
+    const shown = path.join(dir, escapeBytes(bytes));
+    if (entry.isDirectory()) problems.push({ raw: shown, message: 'skipped: a folder whose name is not valid UTF-8 (rename it to scan it)' });
+    else if (exts.has(path.extname(name).slice(1).toLowerCase()) || (options.sniffContent && entry.isFile())) {
+      problems.push({ raw: shown, message: 'skipped: its name is not valid UTF-8 (rename it to index it)' });
+    }
   }
   entries.sort((a, b) => a.name.localeCompare(b.name));
   for (const entry of entries) {
@@ -206,6 +224,25 @@ async function scanFolder(dir: string, options: ExpandOptions, found: (file: str
     else if (byName && sniff.video === null) found(full); // unknown bytes: let ffprobe decide, and say why if it can't
     else if (byName) problems.push({ raw: full, message: `skipped: named .${ext} but its content is ${sniff.what}, not a video` });
   }
+}
+
+/** A file name's bytes as text, each byte that is not part of valid UTF-8 written `\xNN`. */
+function escapeBytes(bytes: Buffer): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    const seq = bytes.subarray(i, i + len);
+    const text = seq.toString('utf8');
+    if (len > 0 && seq.length === len && Buffer.from(text).equals(seq)) {
+      out += text;
+      i += len;
+    } else {
+      out += `\\x${b.toString(16).padStart(2, '0')}`;
+      i++;
+    }
+  }
+  return out;
 }
 
 export interface ListEntry {

@@ -56,6 +56,25 @@ describe('expandInputs', () => {
     expect(r.problems).toEqual([{ raw: 'lib/a.mp4', message: 'listed again in labels.csv row 3 (label "y", split "train"); the first, labels.csv row 2 (label "x", split "test"), is used' }]);
   });
 
+  it('a file or folder whose name is not UTF-8 is a problem naming its bytes, not a video that is then "not found"', async () => {
+    const tree = path.join(t.dir, 'bytes');
+    const treeBytes = Buffer.from(tree);
+    mkdirSync(tree, { recursive: true });
+    copyFileSync(path.join(t.dir, 'lib/a.mp4'), path.join(tree, 'fine.mp4'));
+    copyFileSync(path.join(t.dir, 'lib/a.mp4'), Buffer.concat([treeBytes, Buffer.from('/caf\xe9.mp4', 'latin1')]));
+    mkdirSync(Buffer.concat([treeBytes, Buffer.from('/d\xfcr', 'latin1')]));
+    writeFileSync(Buffer.concat([treeBytes, Buffer.from('/note\xff.txt', 'latin1')]), 'not a video name');
+    for (const sniffContent of [true, false]) {
+      const r = await expandInputs([tree], [], { ...opts, sniffContent });
+      expect(r.items.map((i) => path.basename(i.path!))).toEqual(['fine.mp4']);
+      expect(r.problems).toEqual([
+        { raw: path.join(tree, 'caf\\xe9.mp4'), message: 'skipped: its name is not valid UTF-8 (rename it to index it)' },
+        { raw: path.join(tree, 'd\\xfcr'), message: 'skipped: a folder whose name is not valid UTF-8 (rename it to scan it)' },
+        ...(sniffContent ? [{ raw: path.join(tree, 'note\\xff.txt'), message: 'skipped: its name is not valid UTF-8 (rename it to index it)' }] : []),
+      ]);
+    }
+  });
+
   it('scans folders recursively by extension and by content', async () => {
     const r = await expandInputs([path.join(t.dir, 'lib')], [], opts);
     expect(r.items.map((i) => path.relative(t.dir, i.path!)).sort()).toEqual(['lib/a.mp4', 'lib/sub/odd-name.bin']);
