@@ -85,7 +85,11 @@ async function lockFile(lockPath: string, options: PartLockOptions): Promise<() 
         await mkdir(path.dirname(lockPath), { recursive: true });
         continue;
       }
-      if (code !== 'EEXIST') throw err;
+      if (code !== 'EEXIST') {
+        // created but not written (disk full): left empty, it would hold every later attempt off for STALE_MS
+        await rm(lockPath, { force: true }).catch(() => undefined);
+        throw err;
+      }
     }
     const holder = await readHolder(lockPath);
     if (holder === 'gone') continue;
