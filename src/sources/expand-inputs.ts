@@ -135,12 +135,16 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
   for (const raw of args) await addOne(raw, cwd);
   for (const listFile of listFiles) {
     const abs = path.resolve(cwd, listFile);
-    let text: string;
+    let text: string | null;
     try {
-      text = await readFile(abs, 'utf8');
+      text = listText(await readFile(abs));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       problems.push({ raw: listFile, message: code === 'ENOENT' || code === 'ENOTDIR' ? 'list file not found' : `cannot read the list file: ${fsCause(err)}` });
+      continue;
+    }
+    if (text === null) {
+      problems.push({ raw: listFile, message: 'not a text list: it holds NUL bytes (UTF-16 without a byte-order mark, or not a text file); save it as UTF-8' });
       continue;
     }
     const parsed = readInputList(text, abs);
@@ -149,6 +153,20 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
     for (const entry of parsed.entries) await addOne(entry.raw, base, entry.list);
   }
   return { items, problems, ...(unreadable.length ? { unreadable } : {}) };
+}
+
+/**
+ * A list file's text: UTF-8, or UTF-16 with its byte-order mark (what Windows Notepad saves as "Unicode"; read as
+ * UTF-8 every entry was junk with a NUL between letters). Null for bytes no text list has (NUL). Line ends are
+ * `\n` from here on: a list saved with CR alone (classic Mac, Excel's "CSV (Macintosh)") was one entry.
+ */
+export function listText(bytes: Buffer): string | null {
+  let text: string;
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) text = bytes.subarray(2).toString('utf16le');
+  else if (bytes[0] === 0xfe && bytes[1] === 0xff) text = Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2))).swap16().toString('utf16le');
+  else text = bytes.toString('utf8');
+  if (text.includes('\0')) return null;
+  return text.replace(/\r\n?/g, '\n');
 }
 
 /**

@@ -134,6 +134,35 @@ describe('expandInputs', () => {
     ]);
   });
 
+  it('reads lists saved as UTF-16 with a byte-order mark, or with CR alone ending lines; a file with NUL bytes is one problem', async () => {
+    const plain = '# mine\nhttps://example.test/v.mp4\nlib/a.mp4\nmissing.mp4\n';
+    const csv = 'url,label,start,end\nhttps://example.test/v.mp4,surf,1,2\nlib/a.mp4,run,,\n';
+    const utf16be = (text: string) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+    const files: Record<string, Buffer> = {
+      'le.txt': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(plain.replace(/\n/g, '\r\n'), 'utf16le')]),
+      'be.txt': utf16be(plain),
+      'mac.txt': Buffer.from(plain.replace(/\n/g, '\r')),
+      'le.csv': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(csv, 'utf16le')]),
+      'mac.csv': Buffer.from(csv.replace(/\n/g, '\r')),
+    };
+    for (const [name, bytes] of Object.entries(files)) {
+      writeFileSync(path.join(t.dir, name), bytes);
+      const r = await expandInputs([], [path.join(t.dir, name)], opts);
+      const csvList = name.endsWith('.csv');
+      expect(r.items.map((i) => [i.key.replace(t.dir, ''), i.list?.row, i.list?.label])).toEqual(
+        csvList
+          ? [['https://example.test/v.mp4#t=1,2', 2, 'surf'], ['/lib/a.mp4', 3, 'run']]
+          : [['https://example.test/v.mp4', 2, undefined], ['/lib/a.mp4', 3, undefined]],
+      );
+      expect(r.problems).toEqual(csvList ? [] : [{ raw: `${name} row 4`, message: 'missing.mp4: no such file or folder' }]);
+    }
+    // UTF-16 without its mark (or a binary file given as a list): one line, not a junk problem per row
+    writeFileSync(path.join(t.dir, 'nomark.txt'), Buffer.from(plain, 'utf16le'));
+    const r = await expandInputs([], [path.join(t.dir, 'nomark.txt')], opts);
+    expect(r.items).toEqual([]);
+    expect(r.problems).toEqual([{ raw: path.join(t.dir, 'nomark.txt'), message: 'not a text list: it holds NUL bytes (UTF-16 without a byte-order mark, or not a text file); save it as UTF-8' }]);
+  });
+
   it('a # after a space starts a comment in a plain list; a # inside a URL or path (a fragment) stays', async () => {
     const list = path.join(t.dir, 'commented.txt');
     writeFileSync(list, [
