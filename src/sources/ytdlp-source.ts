@@ -7,6 +7,7 @@ import type { HostLimiter } from './host-limiter.js';
 import { redactUrl } from './http-download.js';
 import type { InputItem } from './input-item.js';
 import { moveToUniquePath, safeFileName } from './media-names.js';
+import { withPart } from './part-lock.js';
 import { PARTIAL_DIR } from './partial-dir.js';
 import { AcquireError, SourceCode } from './source-errors.js';
 import type { AcquireContext, Acquired, Source } from './source.js';
@@ -124,6 +125,17 @@ export class YtDlpSource implements Source {
     if (bin instanceof AcquireError) throw bin;
     const s = this.config.Sources;
     const work = path.join(ctx.mediaDir, PARTIAL_DIR, `ytdlp-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
+    // One yt-dlp per work folder, in this process or another sharing MediaDir: two of them (a list's plain row and
+    // a clip row of one video, two workers) continued each other's fragments, and the first to finish removed the
+    // folder under the second, which failed with a bare 'ENOENT ... scandir'.
+    return withPart(work, () => this.fetchInto(url, work, bin.path, ctx), {
+      signal: ctx.signal,
+      onWait: (holder) => ctx.logger.info({ url: redactUrl(url), holder }, 'another yt-dlp is fetching this URL into the same media folder; waiting for it'),
+    });
+  }
+
+  private async fetchInto(url: string, work: string, binPath: string, ctx: AcquireContext): Promise<Acquired> {
+    const s = this.config.Sources;
     await mkdir(work, { recursive: true });
     const args = [
       '--ignore-config', '--no-playlist', '--no-color', '--newline', '--no-mtime', '--continue',
@@ -148,7 +160,7 @@ export class YtDlpSource implements Source {
       else if (printed.length < 200) printed.push(line);
     };
     try {
-      const r = await runTool(bin.path, args, { timeoutMs: s.ToolTimeoutSec * 1000, signal: ctx.signal, cwd: work, onStdoutLine });
+      const r = await runTool(binPath, args, { timeoutMs: s.ToolTimeoutSec * 1000, signal: ctx.signal, cwd: work, onStdoutLine });
       output = `${printed.join('\n')}\n${r.stderr}`;
     } catch (err) {
       throw classifyYtDlpError(err, url);

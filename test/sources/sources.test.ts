@@ -29,6 +29,13 @@ beforeAll(async () => {
   );
   server = await startTestServer({
     '/clip.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(clip.length) }).end(clip),
+    // yt-dlp asks twice per run (looks, then downloads): the fourth answer sends half, then the rest a second later
+    '/slow-clip.mp4': (_q, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(clip.length) });
+      if (server.hitsOf('/slow-clip.mp4').length !== 4) return void res.end(clip);
+      res.write(clip.subarray(0, clip.length >> 1));
+      setTimeout(() => res.end(clip.subarray(clip.length >> 1)), 1000);
+    },
     '/page.html': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><head><title>My Clip</title></head><body><video src="clip.mp4" controls></video></body></html>'),
     '/watch': (_q, res) =>
       void res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><head><title>Surf page</title><script type="application/ld+json">${JSON.stringify({
@@ -122,6 +129,15 @@ describe('yt-dlp source (generic extractor against a local page)', () => {
     expect(a.source).toMatchObject({ kind: 'ytdlp', title: 'Surf Day', uploader: 'Ann', uploadedAt: '2024-05-01', description: 'Waves at dawn', durationSec: 4, pageUrl: `${server.base}/watch` });
     expect(a.tags).toEqual([{ name: 'surf', source: 'metadata' }, { name: 'beach', source: 'metadata' }]);
     expect(path.basename(a.path)).toBe('Surf Day [watch].mp4');
+  });
+
+  it('two inputs fetching one URL through yt-dlp at once (a plain row and a clip row of one video) each get the video', async () => {
+    const { sources, ctx, mediaDir } = setup('yt-twice');
+    const u = `ytdl:${server.base}/slow-clip.mp4`;
+    const [a, b] = await Promise.all([acquire(sources, url(u), ctx), acquire(sources, url(u), ctx)]);
+    expect(a.path).not.toBe(b.path);
+    for (const r of [a, b]) expect(r.sha256).toBe(sha256(clip));
+    expect(readdirSync(path.join(mediaDir, '.partial'))).toEqual([]);
   });
 
   it('reads yt-dlp progress lines: exact total, else the estimate, else unknown; other lines are not progress', () => {
