@@ -283,6 +283,12 @@ async function attemptDownload(
       opts.logger?.info({ url: redactUrl(opts.url), offset }, 'server ignored Range or the file changed; restarting from zero');
     }
     const range = status === 206 ? parseContentRange(header(res.headers, 'content-range')) : null;
+    if (range && range.start !== 0) {
+      // no Range was asked for: these bytes from the middle would be saved (and resumed) as the file's start
+      await res.body.dump().catch(() => undefined);
+      await discardPart(partPath, metaPath);
+      throw new AcquireError(`the server answered a part of the file (206, bytes ${range.start}-${range.end}) to a request for all of it`, { code: SourceCode.HttpStatus, status });
+    }
     total = range?.total ?? (contentLength !== null && /^\d+$/.test(contentLength) ? Number(contentLength) : null);
   } else if (status === 416 && offset > 0 && meta?.total === offset) {
     // The part already holds every byte: an earlier run died between the last write and the rename.

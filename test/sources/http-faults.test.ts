@@ -508,6 +508,19 @@ describe.each([
     expect(readdirSync(path.join(tmp.dir, '.partial'))).toEqual([]);
   });
 
+  it('a 206 from the middle of the file to a request without Range is refused at once, not saved as the start of the video', async () => {
+    const s = await server({
+      '/middle.mp4': (_q, res) =>
+        void res
+          .writeHead(206, { 'content-type': 'video/mp4', etag: '"m"', 'content-range': `bytes ${HALF}-${BODY.length - 1}/${BODY.length}`, 'content-length': String(BODY.length - HALF) })
+          .end(BODY.subarray(HALF)),
+    });
+    const err = await failure(downloadHttp(options(`${s.base}/middle.mp4`)));
+    expect([err.code, err.retryable, err.message]).toEqual(['E_HTTP_STATUS', false, `the server answered a part of the file (206, bytes ${HALF}-${BODY.length - 1}) to a request for all of it`]);
+    expect(s.hitsOf('/middle.mp4')).toHaveLength(1);
+    nothingKept();
+  });
+
   it('a server that ignores Range: the retry restarts from zero and the file is right', async () => {
     const s = await server({
       '/norange.mp4': (req, res, n) => {
