@@ -10,7 +10,7 @@ import type { Logger } from '../core/index.js';
 import type { BandwidthLimiter } from './bandwidth-limiter.js';
 import { SNIFF_BYTES, sniffNotVideo, videoSignature } from './content-sniff.js';
 import { backoffMs, parseRetryAfter, sleep } from './retry-policy.js';
-import { contentDispositionName, moveToUniquePath, safeFileName, urlPathName, withExtension } from './media-names.js';
+import { contentDispositionName, moveToUniquePath, safeFileName, urlPathName } from './media-names.js';
 import { AcquireError, SourceCode } from './source-errors.js';
 import { startFileHash, type FileHashJob } from './file-hasher.js';
 import { inFolder, PartWriter } from './part-writer.js';
@@ -567,10 +567,19 @@ function validateUrl(url: string): void {
   }
 }
 
+/** Extensions a saved video may keep; any other (`get.php`, a server's `clip.sh`) gets one of these added. */
+const VIDEO_EXTENSIONS = new Set([
+  ...Object.values(VIDEO_EXT_BY_TYPE),
+  '.m4v', '.mpeg', '.mts', '.m2ts', '.wmv', '.asf', '.mxf', '.vob', '.m2v', '.h264', '.ivf', '.y4m', '.rm', '.rmvb',
+]);
+
 function fileNameFor(headers: Record<string, string | string[] | undefined>, finalUrl: string, contentType: string | null): string {
   const suggested = contentDispositionName(header(headers, 'content-disposition')) ?? urlPathName(finalUrl) ?? 'video';
   const ext = VIDEO_EXT_BY_TYPE[(contentType ?? '').split(';')[0]!.trim().toLowerCase()] ?? '.mp4';
-  return withExtension(safeFileName(suggested), ext);
+  // A download script's name (`get.php?id=3`) or any other non-video extension was kept: the file was served by
+  // `videodex serve` as application/octet-stream (no type for .php) and named as no video is.
+  const name = safeFileName(suggested);
+  return VIDEO_EXTENSIONS.has(path.extname(name).toLowerCase()) ? name : `${name}${ext}`;
 }
 
 function statusError(status: number, url: string, retryAfter: string | null): AcquireError {

@@ -477,6 +477,20 @@ describe.each([
     expect(path.basename(c.path)).toBe('clip_.mp4');
   });
 
+  it('a name whose extension is not a video one (a download script, a server\'s .sh) gets the video\'s extension added', async () => {
+    const named = (disposition: string | null, type = 'video/mp4') => (req: IncomingMessage, res: ServerResponse) =>
+      serveBytes(res, req, BODY, { headers: { 'content-type': type, ...(disposition ? { 'content-disposition': disposition } : {}) } });
+    const s = await server({
+      '/get.php': named(null, 'video/webm'),
+      '/script': named('attachment; filename="clip.sh"'),
+      '/episode': named('attachment; filename="Season 1. Episode 2"'),
+      '/movie': named('attachment; filename="Movie.MKV"', 'application/octet-stream'),
+    });
+    const names: string[] = [];
+    for (const route of ['/get.php?id=3', '/script', '/episode', '/movie']) names.push(path.basename((await downloadHttp(options(`${s.base}${route}`))).path));
+    expect(names).toEqual(['get.php.webm', 'clip.sh.mp4', 'Season 1. Episode 2.mp4', 'Movie.mkv']);
+  });
+
   it('small bodies keep no resume state by default: a retry fetches them whole', async () => {
     const s = await server({
       '/small.mp4': (req, res, n) => {
