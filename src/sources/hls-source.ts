@@ -3,7 +3,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { findOnPath, runTool, sha256File, ToolError, type Config } from '../core/index.js';
 import type { HostLimiter } from './host-limiter.js';
-import { redactUrl } from './http-download.js';
+import { redactUrl, shortUrl } from './http-download.js';
 import type { InputItem } from './input-item.js';
 import { moveToUniquePath, safeFileName, urlPathName } from './media-names.js';
 import { planHlsCopy } from './hls-playlist.js';
@@ -158,6 +158,9 @@ export function classifyFfmpegError(raw: unknown, url: string): AcquireError {
   const lastLine = tail.split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? raw.message;
   if (raw.code === 'E_TOOL_TIMEOUT') return new AcquireError(`ffmpeg ran longer than [Sources] ToolTimeoutSec`, { code: SourceCode.Hls, retryable: true, cause: raw });
   const status = httpFailure(tail);
+  // an AES-128 stream whose key cannot be fetched: the status is the key's, not the playlist's
+  const key = /Unable to open key file (\S+)/.exec(tail)?.[1];
+  if (key && status) return new AcquireError(`stream encryption key ${shortUrl(key)} could not be fetched (${status.what}); not saved, the segments it encrypts could not be decrypted`, { ...status.options, cause: raw });
   if (status) return new AcquireError(`stream ${status.what}`, { ...status.options, cause: raw });
   if (NETWORK_FAILURE.test(tail)) {
     return new AcquireError(`stream network error: ${lastLine}`, { code: SourceCode.Network, retryable: true, cause: raw });
@@ -200,15 +203,18 @@ class SegmentWatch {
   feed(line: string): boolean {
     if (this.failure) return true;
     const m = /Failed to open (segment (\d+) of playlist (\d+)|fragment)/i.exec(line);
-    if (!m) {
+    // An AES-128 key that cannot be fetched is only logged: ffmpeg goes on decrypting with the key it had (a key
+    // rotated mid-stream) and exits 0, so the footage from there on was saved as noise.
+    const key = /Unable to open key file (\S+)/.exec(line)?.[1];
+    if (!m && !key) {
       this.recent = [...this.recent.slice(-5), line];
       return false;
     }
-    const which = m[2] !== undefined ? `segment ${m[2]} of playlist ${m[3]}` : 'a fragment';
     const before = this.recent.join('\n');
+    const which = key ? `encryption key ${shortUrl(key)}` : m![2] !== undefined ? `segment ${m![2]} of playlist ${m![3]}` : 'a fragment';
     const status = httpFailure(before);
     const cause = this.recent.map((l) => l.replace(/^\[[^\]]*\]\s*/, '').trim()).filter(Boolean).at(-1);
-    const gap = 'not saved with footage missing';
+    const gap = key ? 'not saved, the segments it encrypts could not be decrypted' : 'not saved with footage missing';
     if (status) this.failure = new AcquireError(`stream ${which} could not be fetched (${status.what}); ${gap}`, status.options);
     else if (NETWORK_FAILURE.test(before)) {
       this.failure = new AcquireError(`stream ${which} could not be fetched (network error: ${cause}); ${gap}`, { code: SourceCode.Network, retryable: true });

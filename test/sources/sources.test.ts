@@ -300,6 +300,42 @@ describe('HLS/DASH source', () => {
     expect(readdirSync(path.join(mediaDir, '.partial'))).toEqual([]);
   });
 
+  it('AES-128 streams: copied with their key; a key that cannot be fetched is named as the cause, first or mid-stream', async () => {
+    const dir = path.join(t.dir, 'aes');
+    mkdirSync(dir);
+    const key = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    writeFileSync(path.join(dir, 'enc.key'), key);
+    writeFileSync(path.join(dir, 'keyinfo'), `KEY-URI\n${path.join(dir, 'enc.key')}\n0123456789abcdef0123456789abcdef\n`);
+    await runTool(testFfmpeg(), [
+      '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10:duration=6', '-c:v', 'libx264', '-g', '10', '-pix_fmt', 'yuv420p',
+      '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_key_info_file', path.join(dir, 'keyinfo'), '-hls_segment_filename', path.join(dir, 'a%02d.ts'), path.join(dir, 'aes.m3u8'),
+    ]);
+    const playlist = readFileSync(path.join(dir, 'aes.m3u8'), 'utf8');
+    expect(playlist).toContain('URI="KEY-URI"');
+    let base = '';
+    const withKey = (text: string, uri: string) => text.replace('KEY-URI', `${base}/aes/${uri}`);
+    // the key changes (to one that is gone) before the second segment
+    const rotated = (text: string) => text.replace(/(#EXTINF:[^\n]*\na00\.ts\n)/, `$1#EXT-X-KEY:METHOD=AES-128,URI="${base}/aes/gone.key",IV=0x0123456789abcdef0123456789abcdef\n`);
+    const aes = await startTestServer({
+      '/aes/good.m3u8': (_q, res) => void res.writeHead(200).end(withKey(playlist, 'enc.key')),
+      '/aes/nokey.m3u8': (_q, res) => void res.writeHead(200).end(withKey(playlist, 'missing.key')),
+      '/aes/rotated.m3u8': (_q, res) => void res.writeHead(200).end(rotated(withKey(playlist, 'enc.key'))),
+      '/aes/enc.key': (_q, res) => void res.writeHead(200).end(key),
+      ...Object.fromEntries(['a00.ts', 'a01.ts', 'a02.ts'].map((f) => [`/aes/${f}`, (_q: unknown, res: import('node:http').ServerResponse) => void res.writeHead(200).end(readFileSync(path.join(dir, f)))])),
+    });
+    base = aes.base;
+    closers.push(() => aes.close());
+    const { sources, ctx, mediaDir } = setup('hls-aes');
+    const a = await acquire(sources, url(`${aes.base}/aes/good.m3u8`), ctx);
+    expect(await durationOf(a.path)).toBeGreaterThan(5.5);
+    const first = await acquire(sources, url(`${aes.base}/aes/nokey.m3u8`), ctx).catch((e: unknown) => e);
+    expect(first).toMatchObject({ code: 'E_HTTP_404', message: `stream encryption key ${aes.base}/aes/missing.key could not be fetched (HTTP 404 Not Found); not saved, the segments it encrypts could not be decrypted` });
+    const mid = await acquire(sources, url(`${aes.base}/aes/rotated.m3u8`), ctx).catch((e: unknown) => e);
+    // ffmpeg only logs it and decrypts the rest with the first key: noise saved as footage
+    expect(mid).toMatchObject({ code: 'E_HTTP_404', message: `stream encryption key ${aes.base}/aes/gone.key could not be fetched (HTTP 404 Not Found); not saved, the segments it encrypts could not be decrypted` });
+    expect(readdirSync(mediaDir).filter((f) => !f.startsWith('.'))).toEqual([path.basename(a.path)]);
+  });
+
   it('a 404 manifest fails at once with one line', async () => {
     const { sources, ctx } = setup('hls3');
     const before = server.hitsOf('/gone/index.m3u8').length;
