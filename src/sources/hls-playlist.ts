@@ -22,6 +22,23 @@ export interface HlsPlan {
   variants: number;
   /** True when the (chosen) media playlist has no end: a live or event stream still being written. */
   live: boolean;
+  /** A DASH manifest (MPD) rather than HLS, with its declared length when static. */
+  dash?: { durationSec: number | null };
+}
+
+/** `PT1H2M3.5S` → 3723.5; null for anything else. */
+export function isoDurationSec(text: string | undefined): number | null {
+  const m = text ? /^P(?:(\d+(?:\.\d+)?)D)?T?(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$/.exec(text.trim()) : null;
+  if (!m || !m.slice(1).some(Boolean)) return null;
+  const [d, h, min, sec] = m.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number];
+  return d * 86400 + h * 3600 + min * 60 + sec;
+}
+
+/** What an MPD says of itself: live (`type="dynamic"`), and the length of a static one. */
+export function dashFacts(text: string): { live: boolean; durationSec: number | null } {
+  const mpd = /<MPD\b[^>]*>/i.exec(text)?.[0] ?? '';
+  const live = /\btype\s*=\s*["']dynamic["']/i.test(mpd);
+  return { live, durationSec: live ? null : isoDurationSec(/\bmediaPresentationDuration\s*=\s*["']([^"']+)["']/i.exec(mpd)?.[1]) };
 }
 
 /** Playlists larger than this are not inspected (ffmpeg still copies them, all variants mapped). */
@@ -81,8 +98,8 @@ export function isLivePlaylist(text: string): boolean {
 }
 
 /**
- * Reads one playlist; `{ status }` for an HTTP error answer, null when it cannot be read otherwise or is not an
- * HLS playlist (ffmpeg then reports why).
+ * Reads one playlist (HLS) or manifest (DASH); `{ status }` for an HTTP error answer, null when it cannot be read
+ * otherwise or is neither (ffmpeg then reports why).
  */
 async function readPlaylist(url: string, options: { userAgent: string; timeoutMs: number; signal: AbortSignal }): Promise<{ text: string; url: string } | { status: number } | null> {
   try {
@@ -104,7 +121,7 @@ async function readPlaylist(url: string, options: { userAgent: string; timeoutMs
       chunks.push(chunk);
     }
     const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '');
-    return text.trimStart().startsWith('#EXTM3U') ? { text, url: res.url || url } : null;
+    return text.trimStart().startsWith('#EXTM3U') || /<MPD\b/i.test(text.slice(0, 4096)) ? { text, url: res.url || url } : null;
   } catch {
     if (options.signal.aborted) throw options.signal.reason;
     return null;
@@ -119,6 +136,10 @@ async function readPlaylist(url: string, options: { userAgent: string; timeoutMs
 export async function planHlsCopy(url: string, options: { userAgent: string; timeoutMs: number; signal: AbortSignal }): Promise<HlsPlan | { status: number } | null> {
   const top = await readPlaylist(url, options);
   if (!top || 'status' in top) return top;
+  if (!top.text.trimStart().startsWith('#EXTM3U')) {
+    const facts = dashFacts(top.text);
+    return { program: null, variants: 0, live: facts.live, dash: { durationSec: facts.durationSec } };
+  }
   const variants = masterVariants(top.text, top.url);
   if (variants.length === 0) return { program: null, variants: 0, live: isLivePlaylist(top.text) };
   const best = bestVariant(variants)!;

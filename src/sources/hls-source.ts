@@ -69,7 +69,16 @@ export class HlsSource implements Source {
     }
     const plan = read && 'status' in read ? null : read;
     // one variant of a master playlist (the best): mapping every stream fetched every variant
-    const maps = plan?.program != null ? ['-map', `0:p:${plan.program}:v?`, '-map', `0:p:${plan.program}:a?`] : ['-map', '0:v?', '-map', '0:a?'];
+    // Of a DASH manifest, ffmpeg's own choice (the largest picture, the audio with most channels): mapping every
+    // stream fetched every representation; subtitles and data cannot be stream-copied into MP4.
+    const maps = plan?.program != null
+      ? ['-map', `0:p:${plan.program}:v?`, '-map', `0:p:${plan.program}:a?`]
+      : plan?.dash
+        ? ['-sn', '-dn']
+        : ['-map', '0:v?', '-map', '0:a?'];
+    // ffmpeg (5.1) asks a static DASH template for one fragment past the last and logs the 404: a gap only when
+    // the file comes out shorter than the manifest says
+    const dashSec = plan?.dash?.durationSec ?? null;
     // A live stream never ends: recorded for ToolTimeoutSec less a margin for ffmpeg to finish the file, and kept.
     // Killed at the limit instead, the whole recording was thrown away and the stream recorded again per retry.
     const liveSec = plan?.live ? Math.max(1, Math.floor(s.ToolTimeoutSec * 0.95) - 5) : null;
@@ -100,7 +109,7 @@ export class HlsSource implements Source {
       }
     };
     for (let attempt = 1; ; attempt++) {
-      const watch = new SegmentWatch();
+      const watch = new SegmentWatch({ fragmentsAtEnd: dashSec !== null });
       // the copy stops at the first skipped segment: what follows could only go into a file with a gap
       const stop = new AbortController();
       const onStderrLine = (line: string) => {
@@ -118,6 +127,15 @@ export class HlsSource implements Source {
       }
       // ffmpeg may also reach the end (exit 0) before the stop: a skipped segment fails the copy either way
       err ??= watch.failure;
+      if (err && err === watch.fragmentFailure && dashSec !== null) {
+        // One failed fragment per stream copied is the one past the end; more, or a short file, is a gap (the
+        // length alone cannot tell: the timestamps after a missing fragment go on where they were).
+        const got = await fileFacts(ctx.tools?.ffprobe.path ?? findOnPath('ffprobe'), part, ctx.signal);
+        if (got && watch.fragmentFailures <= got.streams && got.durationSec >= dashSec - Math.max(2, dashSec * 0.02)) {
+          ctx.logger.info({ url: redactUrl(url), durationSec: got.durationSec, declaredSec: dashSec }, `DASH: ${err.message.replace(/; not saved.*$/, '')} past the end; the copy is whole`);
+          err = null;
+        }
+      }
       if (!err) break;
       await rm(part, { force: true });
       if (!err.retryable || attempt > s.Retries) throw err;
@@ -138,6 +156,19 @@ export class HlsSource implements Source {
     const finalPath = await moveToUniquePath(part, ctx.mediaDir, `${streamName(url)}.mp4`);
     ctx.progress(info.size, info.size);
     return { path: finalPath, bytes: info.size, sha256, storage: 'download', source: { url, kind: 'hls', fetchedAt: new Date().toISOString() } };
+  }
+}
+
+/** The length (seconds) and the stream count of a media file, or null when ffprobe cannot tell. */
+async function fileFacts(ffprobe: string | null, file: string, signal: AbortSignal): Promise<{ durationSec: number; streams: number } | null> {
+  if (!ffprobe) return null;
+  try {
+    const { stdout } = await runTool(ffprobe, ['-v', 'error', '-show_entries', 'stream=index:format=duration', '-of', 'json', file], { timeoutMs: 60_000, signal });
+    const info = JSON.parse(stdout.toString('utf8')) as { streams?: unknown[]; format?: { duration?: string } };
+    const sec = Number.parseFloat(info.format?.duration ?? '');
+    return Number.isFinite(sec) ? { durationSec: sec, streams: info.streams?.length ?? 0 } : null;
+  } catch {
+    return null;
   }
 }
 
@@ -197,11 +228,22 @@ function statusFailure(code: number, classOnly = false): { what: string; options
  */
 class SegmentWatch {
   failure: AcquireError | null = null;
+  /** The failure, when it was a DASH fragment the copy went on past (see `fragmentsAtEnd`). */
+  fragmentFailure: AcquireError | null = null;
+  /** DASH fragments that failed, while the copy went on. */
+  fragmentFailures = 0;
   private recent: string[] = [];
+
+  /** fragmentsAtEnd: a DASH fragment failure does not stop the copy; the caller judges it by the file's length. */
+  constructor(private readonly options: { fragmentsAtEnd?: boolean } = {}) {}
 
   /** True once a segment failed (the first failure is kept). */
   feed(line: string): boolean {
-    if (this.failure) return true;
+    if (this.failure && this.failure !== this.fragmentFailure) return true;
+    if (this.fragmentFailure && /Failed to open fragment/i.test(line)) {
+      this.fragmentFailures++;
+      return false;
+    }
     const m = /Failed to open (segment (\d+) of playlist (\d+)|fragment)/i.exec(line);
     // An AES-128 key that cannot be fetched is only logged: ffmpeg goes on decrypting with the key it had (a key
     // rotated mid-stream) and exits 0, so the footage from there on was saved as noise.
@@ -219,6 +261,11 @@ class SegmentWatch {
     else if (NETWORK_FAILURE.test(before)) {
       this.failure = new AcquireError(`stream ${which} could not be fetched (network error: ${cause}); ${gap}`, { code: SourceCode.Network, retryable: true });
     } else this.failure = new AcquireError(`stream ${which} could not be fetched${cause ? ` (${cause})` : ''}; ${gap}`, { code: SourceCode.Hls });
+    if (!key && m && m[2] === undefined && this.options.fragmentsAtEnd) {
+      this.fragmentFailure = this.failure;
+      this.fragmentFailures = 1;
+      return false;
+    }
     return true;
   }
 }

@@ -336,6 +336,33 @@ describe('HLS/DASH source', () => {
     expect(readdirSync(mediaDir).filter((f) => !f.startsWith('.'))).toEqual([path.basename(a.path)]);
   });
 
+  it('DASH: one representation is copied (not every one), the fragment ffmpeg asks past the end is no gap, a missing one is', async () => {
+    const dir = path.join(t.dir, 'dash');
+    mkdirSync(dir);
+    await runTool(testFfmpeg(), [
+      '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10:duration=8',
+      '-filter_complex', '[0:v]split=2[a][b];[b]scale=160:120[small]', '-map', '[a]', '-map', '[small]',
+      '-c:v', 'libx264', '-g', '10', '-pix_fmt', 'yuv420p', '-b:v:0', '300k', '-b:v:1', '100k',
+      '-f', 'dash', '-seg_duration', '1', '-use_template', '1', '-use_timeline', '0', '-adaptation_sets', 'id=0,streams=v', path.join(dir, 'manifest.mpd'),
+    ]);
+    const files = readdirSync(dir);
+    expect(files).toContain('chunk-stream0-00008.m4s');
+    const route = (prefix: string, missing?: string) =>
+      Object.fromEntries(files.filter((f) => f !== missing).map((f) => [`${prefix}${f}`, (_q: unknown, res: import('node:http').ServerResponse) => void res.writeHead(200).end(readFileSync(path.join(dir, f)))]));
+    const dash = await startTestServer({ ...route('/whole/'), ...route('/gap/', 'chunk-stream0-00004.m4s') });
+    closers.push(() => dash.close());
+    const { sources, ctx, mediaDir } = setup('dash-media');
+    const a = await acquire(sources, url(`${dash.base}/whole/manifest.mpd`), ctx);
+    const { stdout } = await runTool(tools.ffprobe.path, ['-v', 'error', '-show_entries', 'stream=width', '-of', 'csv=p=0', a.path]);
+    expect(stdout.toString().trim()).toBe('320');
+    expect(await durationOf(a.path)).toBeGreaterThan(7.5);
+    expect(dash.hitsOf('/whole/chunk-stream0-00008.m4s')).toHaveLength(1);
+    expect(dash.hits.filter((h) => h.path.startsWith('/whole/chunk-stream1-')).length).toBeLessThan(5);
+    const err = await acquire(sources, url(`${dash.base}/gap/manifest.mpd`), ctx).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_HTTP_404', message: 'stream a fragment could not be fetched (HTTP 404 Not Found); not saved with footage missing' });
+    expect(readdirSync(mediaDir).filter((f) => !f.startsWith('.'))).toEqual([path.basename(a.path)]);
+  });
+
   it('a 404 manifest fails at once with one line', async () => {
     const { sources, ctx } = setup('hls3');
     const before = server.hitsOf('/gone/index.m3u8').length;

@@ -4,7 +4,7 @@ import { sniffNotVideo, videoSignature } from '../../src/sources/content-sniff.j
 import { contentDispositionName, safeFileName } from '../../src/sources/media-names.js';
 import { backoffMs, parseRetryAfter } from '../../src/sources/retry-policy.js';
 import { readInputList } from '../../src/sources/expand-inputs.js';
-import { bestVariant, isLivePlaylist, masterVariants } from '../../src/sources/hls-playlist.js';
+import { bestVariant, dashFacts, isLivePlaylist, isoDurationSec, masterVariants } from '../../src/sources/hls-playlist.js';
 
 describe('retry policy', () => {
   it('backs off exponentially with jitter, capped at 60 s', () => {
@@ -144,5 +144,15 @@ describe('HLS playlists', () => {
     expect(isLivePlaylist('#EXTM3U\n#EXTINF:2,\na.ts\n#EXT-X-ENDLIST\n')).toBe(false);
     expect(isLivePlaylist('#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:2,\na.ts\n')).toBe(false);
     expect(isLivePlaylist('#EXTM3U\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2,\na.ts\n')).toBe(true);
+  });
+
+  it('reads the length and kind of a DASH manifest', () => {
+    expect(isoDurationSec('PT12.0S')).toBe(12);
+    expect(isoDurationSec('PT1H2M3.5S')).toBe(3723.5);
+    expect(isoDurationSec('P1DT1S')).toBe(86401);
+    expect(isoDurationSec('PT')).toBeNull();
+    expect(isoDurationSec('12')).toBeNull();
+    expect(dashFacts('<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT8.0S">')).toEqual({ live: false, durationSec: 8 });
+    expect(dashFacts('<MPD type="dynamic" availabilityStartTime="2024-01-01T00:00:00Z">')).toEqual({ live: true, durationSec: null });
   });
 });
