@@ -29,6 +29,16 @@ export class LocalSource implements Source {
     const sha256 = await sha256File(file).catch((err: unknown) => {
       throw localFileError(err, 'read');
     });
+    // A video still being written (a copy or a recording in progress) was indexed half done, under a hash of
+    // neither its old nor its final bytes.
+    const after = await stat(file).catch((err: unknown) => {
+      throw localFileError(err, 'read');
+    });
+    if (after.size !== info.size || after.mtimeMs !== info.mtimeMs) {
+      throw new AcquireError(`the file changed while it was read (${info.size} bytes, then ${after.size}): is it still being written? Run again once it is complete`, {
+        code: SourceCode.Changing,
+      });
+    }
     const mode = ctx.config.Sources.LocalMode;
     let finalPath = file;
     let storage: Acquired['storage'] = 'reference';

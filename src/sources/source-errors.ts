@@ -25,6 +25,7 @@ export const SourceCode = {
   Hls: 'E_HLS',
   LocalMissing: 'E_LOCAL_MISSING',
   Unreadable: 'E_UNREADABLE',
+  Changing: 'E_FILE_CHANGING',
   Disk: 'E_DISK',
   Trim: 'E_TRIM',
   NoHandler: 'E_NO_SOURCE',

@@ -23,7 +23,7 @@ export interface InputStatusReport {
   lists: Array<{ file: string; done: number; failed: number }>;
 }
 
-const TRANSIENT = new Set(['E_NETWORK', 'E_CONNECT_TIMEOUT', 'E_IDLE_TIMEOUT', 'E_TRUNCATED', 'E_HTTP_5XX', 'E_HTTP_429', 'E_RETRY_AFTER_TOO_LONG']);
+const TRANSIENT = new Set(['E_NETWORK', 'E_CONNECT_TIMEOUT', 'E_IDLE_TIMEOUT', 'E_TRUNCATED', 'E_HTTP_5XX', 'E_HTTP_429', 'E_RETRY_AFTER_TOO_LONG', 'E_FILE_CHANGING']);
 
 /** The acquisition log summed up: counts, and failures grouped by cause. */
 export function summarizeInputs(rows: readonly InputRecord[], examplesPerGroup = 3): InputStatusReport {

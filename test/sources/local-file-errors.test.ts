@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,5 +87,22 @@ describe('a local file that cannot be read: one line with the cause in words and
     });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout.trim())).toEqual({ message: 'cannot read the file: permission denied (EACCES)', code: 'E_UNREADABLE' });
+  });
+
+  it('a file that grows while it is read (a copy still running) fails as E_FILE_CHANGING, and is taken once it is still', async () => {
+    const file = path.join(t.dir, 'growing.mp4');
+    // large and sparse: hashing it takes long enough for the write below to land during the read
+    const fd = openSync(file, 'w');
+    ftruncateSync(fd, 512 * 1024 * 1024);
+    closeSync(fd);
+    const media = path.join(t.dir, 'media-growing');
+    const reading = errorOf(acquire(file, media));
+    await new Promise((r) => setTimeout(r, 50));
+    appendFileSync(file, 'more bytes');
+    const e = await reading;
+    expect([e.code, e.retryable]).toEqual(['E_FILE_CHANGING', false]);
+    expect(e.message).toBe(`the file changed while it was read (${512 * 1024 * 1024} bytes, then ${512 * 1024 * 1024 + 10}): is it still being written? Run again once it is complete`);
+    const again = await acquire(file, media);
+    expect(again.bytes).toBe(512 * 1024 * 1024 + 10);
   });
 });
