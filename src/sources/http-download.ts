@@ -524,10 +524,21 @@ interface FollowedResponse {
 async function requestFollowing(opts: HttpDownloadOptions, headers: Record<string, string>): Promise<FollowedResponse> {
   let url = opts.url;
   const seen = [url];
+  // Credentials written in the URL (`https://user:pass@host/v.mp4`) are sent as Basic auth, as curl and ffmpeg
+  // do: undici drops them, and the server answered 401. Only to the origin they were written for: a redirect
+  // elsewhere does not carry them.
+  let auth: { origin: string; value: string } | null = null;
   for (;;) {
-    const res = await request(url, {
+    const target = new URL(url);
+    if (target.username || target.password) {
+      auth = { origin: target.origin, value: `Basic ${Buffer.from(`${percentDecoded(target.username)}:${percentDecoded(target.password)}`).toString('base64')}` };
+      target.username = '';
+      target.password = '';
+    }
+    const hopHeaders = auth && auth.origin === target.origin ? { ...headers, authorization: auth.value } : headers;
+    const res = await request(target.toString(), {
       method: 'GET',
-      headers,
+      headers: hopHeaders,
       dispatcher: opts.dispatcher,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -552,6 +563,14 @@ async function requestFollowing(opts: HttpDownloadOptions, headers: Record<strin
       continue;
     }
     return { statusCode: res.statusCode, headers: res.headers, body: res.body, finalUrl: url };
+  }
+}
+
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

@@ -426,6 +426,37 @@ describe.each([
     expect(r.sha256).toBe(sha256(BODY));
   });
 
+  it('credentials in the URL are sent as Basic auth, to their origin only (not after a redirect elsewhere)', async () => {
+    const seen: Array<[string, string | undefined]> = [];
+    const other = await server({
+      '/elsewhere.mp4': (req, res) => {
+        seen.push(['other', req.headers.authorization]);
+        serveBytes(res, req, BODY);
+      },
+    });
+    const s = await server({
+      '/private.mp4': (req, res) => {
+        seen.push(['private', req.headers.authorization]);
+        if (req.headers.authorization !== `Basic ${Buffer.from('ann:p@ss w').toString('base64')}`) return void res.writeHead(401).end();
+        serveBytes(res, req, BODY);
+      },
+      '/moved.mp4': (req, res) => {
+        seen.push(['moved', req.headers.authorization]);
+        res.writeHead(302, { location: '/private.mp4' }).end();
+      },
+      '/away.mp4': (req, res) => {
+        seen.push(['away', req.headers.authorization]);
+        res.writeHead(302, { location: `${other.base}/elsewhere.mp4` }).end();
+      },
+    });
+    const withCreds = (route: string) => `${s.base.replace('http://', 'http://ann:p%40ss%20w@')}${route}`;
+    expect((await downloadHttp(options(withCreds('/private.mp4')))).sha256).toBe(sha256(BODY));
+    expect((await downloadHttp(options(withCreds('/moved.mp4')))).sha256).toBe(sha256(BODY));
+    expect((await downloadHttp(options(withCreds('/away.mp4')))).sha256).toBe(sha256(BODY));
+    const basic = `Basic ${Buffer.from('ann:p@ss w').toString('base64')}`;
+    expect(seen).toEqual([['private', basic], ['moved', basic], ['private', basic], ['away', basic], ['other', undefined]]);
+  });
+
   it('redirect loop: named, not retried', async () => {
     const s = await server({
       '/a.mp4': (_q, res) => void res.writeHead(302, { location: '/b.mp4' }).end(),
