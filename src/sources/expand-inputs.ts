@@ -113,9 +113,11 @@ export async function expandInputs(args: readonly string[], listFiles: readonly 
       // videos found, not new items: a folder given twice, or after a file in it, adds nothing new and has videos
       let videos = 0;
       const skipped: InputProblem[] = [];
+      // a list row naming a folder (one folder per class, as many datasets ship) labels every video in it; its
+      // label and split were dropped, and the videos came in unlabelled
       await scanFolder(abs, options, (file) => {
         videos++;
-        add({ key: file, raw: file, kind: 'local', path: file });
+        add({ key: `${file}${segment}`, raw: file, kind: 'local', path: file, ...(list ? { list } : {}) });
       }, skipped);
       for (const p of skipped) {
         // the folder itself unreadable is the entry's problem; a file skipped inside it is named by its own path,

@@ -100,6 +100,23 @@ describe('expandInputs', () => {
     expect(fileFirst.problems.map((p) => p.message)).toEqual(['skipped: named .mp4 but its content is text, not a video']);
   });
 
+  it('a list row naming a folder labels every video in it (one folder per class)', async () => {
+    const data = path.join(t.dir, 'classes');
+    mkdirSync(path.join(data, 'surfing/deep'), { recursive: true });
+    mkdirSync(path.join(data, 'running'), { recursive: true });
+    copyFileSync(path.join(t.dir, 'lib/a.mp4'), path.join(data, 'surfing/s1.mp4'));
+    copyFileSync(path.join(t.dir, 'lib/a.mp4'), path.join(data, 'surfing/deep/s2.mp4'));
+    copyFileSync(path.join(t.dir, 'lib/a.mp4'), path.join(data, 'running/r1.mp4'));
+    writeFileSync(path.join(data, 'classes.csv'), 'path,label,split\nsurfing/,surfing,train\nrunning,running,val\n');
+    const r = await expandInputs([], [path.join(data, 'classes.csv')], opts);
+    expect(r.problems).toEqual([]);
+    expect(r.items.map((i) => [path.relative(data, i.path!), i.list?.label, i.list?.split, i.list?.row])).toEqual([
+      ['surfing/deep/s2.mp4', 'surfing', 'train', 2],
+      ['surfing/s1.mp4', 'surfing', 'train', 2],
+      ['running/r1.mp4', 'running', 'val', 3],
+    ]);
+  });
+
   it('says so for a folder with no videos and a path that does not exist', async () => {
     const r = await expandInputs([path.join(t.dir, 'nothing'), path.join(t.dir, 'nope.mp4')], [], opts);
     expect(r.items).toEqual([]);
