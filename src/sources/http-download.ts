@@ -11,7 +11,7 @@ import type { BandwidthLimiter } from './bandwidth-limiter.js';
 import { SNIFF_BYTES, sniffNotVideo, videoSignature } from './content-sniff.js';
 import { backoffMs, parseRetryAfter, sleep } from './retry-policy.js';
 import { contentDispositionName, moveToUniquePath, safeFileName, urlPathName } from './media-names.js';
-import { AcquireError, SourceCode } from './source-errors.js';
+import { AcquireError, fsCause, SourceCode } from './source-errors.js';
 import { startFileHash, type FileHashJob } from './file-hasher.js';
 import { inFolder, PartWriter } from './part-writer.js';
 import { withPart } from './part-lock.js';
@@ -115,7 +115,7 @@ export async function downloadHttp(opts: HttpDownloadOptions): Promise<HttpDownl
     onWait: (holder) => opts.logger?.info({ url: redactUrl(opts.url), holder }, 'another process is downloading this URL into the same media folder; waiting for it'),
   }).catch((err: unknown) => {
     // the lock file could not be made (disk full, no permission): one line and a code, as for the .part
-    throw opts.signal?.aborted ? err : toAcquireError(err, opts.url);
+    throw opts.signal?.aborted ? err : toAcquireError(err, opts.url, opts.partDir);
   });
 }
 
@@ -138,7 +138,7 @@ async function downloadInto(opts: HttpDownloadOptions, partPath: string): Promis
       return { ...result, attempts: attempt, resumedFrom };
     } catch (raw) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? raw;
-      const err = toAcquireError(raw, opts.url);
+      const err = toAcquireError(raw, opts.url, opts.partDir);
       best = Math.max(best, track.from);
       const progressed = err.retryable && track.kept > best;
       best = Math.max(best, track.kept);
@@ -669,7 +669,7 @@ function tooLarge(url: string, bytes: number, max: number): AcquireError {
 }
 
 /** Maps undici and socket errors to AcquireError, deciding retryability here. */
-export function toAcquireError(err: unknown, url: string): AcquireError {
+export function toAcquireError(err: unknown, url: string, partDir?: string): AcquireError {
   if (err instanceof AcquireError) return err;
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e?.code ?? '';
@@ -697,7 +697,8 @@ export function toAcquireError(err: unknown, url: string): AcquireError {
     return new AcquireError(`network error ${net}`, { code: SourceCode.Network, retryable: true, cause: err });
   }
   if (/^(ENOSPC|EACCES|EPERM|EROFS|EDQUOT)$/.test(code)) {
-    return new AcquireError(`cannot write the download: ${e.message ?? code}`, { code: SourceCode.Disk, retryable: false, cause: err });
+    // the cause in words and where: Node's 'ENOSPC: no space left on device, write' names neither the folder nor the fix
+    return new AcquireError(`cannot write the download${partDir ? ` into ${partDir}` : ''}: ${fsCause(err)}`, { code: SourceCode.Disk, retryable: false, cause: err });
   }
   return new AcquireError(`${e?.message ?? String(err)}`, { code: SourceCode.Network, retryable: code.startsWith('UND_ERR'), cause: err });
 }

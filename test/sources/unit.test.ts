@@ -4,6 +4,7 @@ import { sniffNotVideo, videoSignature } from '../../src/sources/content-sniff.j
 import { contentDispositionName, safeFileName } from '../../src/sources/media-names.js';
 import { backoffMs, parseRetryAfter } from '../../src/sources/retry-policy.js';
 import { readInputList } from '../../src/sources/expand-inputs.js';
+import { toAcquireError } from '../../src/sources/http-download.js';
 import { bestVariant, dashFacts, isLivePlaylist, isoDurationSec, masterVariants } from '../../src/sources/hls-playlist.js';
 
 describe('retry policy', () => {
@@ -154,5 +155,14 @@ describe('HLS playlists', () => {
     expect(isoDurationSec('12')).toBeNull();
     expect(dashFacts('<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT8.0S">')).toEqual({ live: false, durationSec: 8 });
     expect(dashFacts('<MPD type="dynamic" availabilityStartTime="2024-01-01T00:00:00Z">')).toEqual({ live: true, durationSec: null });
+  });
+});
+
+describe('download errors', () => {
+  it('a download that cannot be written names the folder and the cause in words', () => {
+    const sys = (code: string) => Object.assign(new Error(`${code}: raw system text, write`), { code });
+    const full = toAcquireError(sys('ENOSPC'), 'https://example.com/v.mp4', '/lib/media/.partial');
+    expect([full.code, full.retryable, full.message]).toEqual(['E_DISK', false, 'cannot write the download into /lib/media/.partial: no space left on the device (ENOSPC)']);
+    expect(toAcquireError(sys('EACCES'), 'https://example.com/v.mp4', '/lib/media/.partial').message).toBe('cannot write the download into /lib/media/.partial: permission denied (EACCES)');
   });
 });
