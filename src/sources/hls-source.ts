@@ -10,7 +10,7 @@ import { planHlsCopy } from './hls-playlist.js';
 import { withPart } from './part-lock.js';
 import { PARTIAL_DIR } from './partial-dir.js';
 import { backoffMs, sleep } from './retry-policy.js';
-import { AcquireError, SourceCode } from './source-errors.js';
+import { AcquireError, fsCause, SourceCode } from './source-errors.js';
 import type { AcquireContext, Acquired, Source } from './source.js';
 
 const GENERIC_STEMS = new Set(['index', 'playlist', 'master', 'manifest', 'stream', 'main', 'video', 'prog_index']);
@@ -55,6 +55,13 @@ export class HlsSource implements Source {
     return withPart(part, () => this.copyStream(url, ffmpeg, part, ctx), {
       signal: ctx.signal,
       onWait: (holder) => ctx.logger.info({ url: redactUrl(url), holder }, 'another process is copying this stream into the same media folder; waiting for it'),
+    }).catch((err: unknown) => {
+      // the folder, the lock or the move failing: one line and E_DISK, as for an HTTP download (it was Node's
+      // 'EEXIST: file already exists, mkdir ...' with no code)
+      const code = (err as NodeJS.ErrnoException | null)?.code;
+      if (err instanceof AcquireError || ctx.signal.aborted || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw err;
+      const cause = code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way of the folder' : fsCause(err);
+      throw new AcquireError(`cannot write the stream into ${partDir}: ${cause}`, { code: SourceCode.Disk, cause: err });
     });
   }
 

@@ -363,6 +363,14 @@ describe('HLS/DASH source', () => {
     expect(readdirSync(mediaDir).filter((f) => !f.startsWith('.'))).toEqual([path.basename(a.path)]);
   });
 
+  it('a media folder the copy cannot write into (a file where .partial goes) is E_DISK naming it, not a bare Node error', async () => {
+    const { sources, ctx, mediaDir } = setup('hls-nowrite');
+    mkdirSync(mediaDir, { recursive: true });
+    writeFileSync(path.join(mediaDir, '.partial'), 'in the way');
+    const err = await acquire(sources, url(`${server.base}/show/ep1/index.m3u8`), ctx).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_DISK', message: `cannot write the stream into ${path.join(mediaDir, '.partial')}: a file is in the way of the folder` });
+  });
+
   it('a 404 manifest fails at once with one line', async () => {
     const { sources, ctx } = setup('hls3');
     const before = server.hitsOf('/gone/index.m3u8').length;
