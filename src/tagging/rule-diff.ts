@@ -12,9 +12,9 @@ import { RuleSubject, type CompiledRule, type RuleSet } from './tag-rules.js';
  * rules see the same state and do the same, and the changed ones that act, act alike. Such a record's tags and
  * categories under the new rules are exactly those under the old ones, so retag need not recompute it.
  *
- * Conditions that read the state (`tag`, `tags`, `category`) make the answer depend on the fold, and `tagCount`
- * reads the stored tags, which re-tagging itself changes: a changed rule with the first, or any rule with the
- * second, gives no plan, and every record is recomputed as before.
+ * Conditions that read the state (`tag`, `tags`, `category`, and `tagCount`, the tags so far) make the answer depend
+ * on the fold: a changed rule with the first three, or any rule with `tagCount`, gives no plan, and every record is
+ * recomputed as before.
  */
 export interface RuleEditPlan {
   /** Changed rules (in either set), whose conditions are all a record needs evaluated. */

@@ -41,6 +41,8 @@ export const RULE_FIELDS: Readonly<Record<string, FieldSpec>> = {
   sampleRate: { type: 'number', doc: 'audio sample rate', get: (v) => n(v.metadata?.audio?.sampleRate) },
   bytes: { type: 'number', unit: 'bytes', doc: 'file size', get: (v) => n(v.file?.bytes) },
   scenes: { type: 'number', doc: 'number of scenes', get: (v) => v.scenes?.length ?? 0 },
+  // the tags of this pass so far, read by `fieldOf` from the subject: the stored tags are the last run's output, and
+  // reading them made a record tagged again come out otherwise than one tagged from scratch
   tagCount: { type: 'number', doc: 'number of tags so far', get: (v) => v.tags?.length ?? 0 },
   aspect: { type: 'number', doc: 'width / height', get: (v) => (v.metadata && v.metadata.height > 0 ? v.metadata.width / v.metadata.height : undefined) },
   codec: { type: 'string', doc: 'video codec (h264, hevc, vp9...)', get: (v) => v.metadata?.videoCodec },
@@ -158,6 +160,8 @@ export class RuleSubject {
 }
 
 function fieldOf(s: RuleSubject, name: string): FieldValue {
+  // changes as rules add and remove: never kept
+  if (name === 'tagCount') return s.tags.size;
   if (s.fields.has(name)) return s.fields.get(name);
   const v = RULE_FIELDS[name]!.get(s.video, s.path);
   s.fields.set(name, v);

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configWith } from '../../src/core/index.js';
-import { applyCategoryRules, applyTagRules, compileCondition, createTaggingSetup, loadRules, loadTaggingSetup, parseRules, RuleSubject } from '../../src/tagging/index.js';
+import { ConfigError, configWith, createLogger } from '../../src/core/index.js';
+import { applyCategoryRules, applyTagRules, compileCondition, createTaggingSetup, loadRules, loadTaggingSetup, parseRules, RuleSubject, tagRecordSync } from '../../src/tagging/index.js';
 import { makeRecord, names } from './records.js';
 
 const test = (cond: unknown, video = makeRecord()) => compileCondition(cond)(new RuleSubject(video));
@@ -120,6 +120,22 @@ rules:
     expect(names(out).sort()).toEqual(['chained', 'hd', 'long-ish']);
     expect(out.find((t) => t.name === 'chained')).toEqual({ name: 'chained', source: 'rule', confidence: 0.7, rule: 'chained' });
   });
+  it('counts in tagCount the tags of this pass so far, so a record tagged again comes out as one tagged from scratch', () => {
+    const setup = createTaggingSetup({
+      rulesText: 'rules:\n  - { name: many, priority: 1, when: "tagCount > 3", add: [many] }\n  - { name: few, when: "tagCount <= 3", add: [few] }\n',
+    });
+    const ctx = { config: configWith(), logger: createLogger({ file: null, level: 'silent', secrets: [] }) };
+    const v = makeRecord(); // hd, landscape, h264, has-audio... and the words of its name: more than 3 before any rule
+    const once = tagRecordSync(v, setup, ctx);
+    expect(names(once.tags)).toContain('many');
+    expect(names(once.tags)).not.toContain('few');
+    const again = tagRecordSync({ ...v, ...once }, setup, ctx);
+    expect(names(again.tags)).toEqual(names(once.tags));
+    // a pass that removes tags counts what is left
+    const bare = makeRecord({ path: '/x.mp4', metadata: null });
+    expect(names(tagRecordSync(bare, setup, ctx).tags)).toEqual(['few']);
+  });
+
   it('applies category actions with the same precedence', () => {
     const rules = parseRules(`
 - name: lecture

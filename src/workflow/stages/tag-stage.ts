@@ -5,8 +5,9 @@ import type { Stage } from '../stage.js';
 /**
  * 2: the rule field `title` reads a local file's container title too; a mark stays in its word in tag names.
  * 3: a rule's `category:` condition matches a category of several words or capitals (`street food`).
+ * 4: `tagCount` counts the tags of the pass so far, not the record's stored tags (the last run's output).
  */
-export const TAG_STAGE_VERSION = '3';
+export const TAG_STAGE_VERSION = '4';
 
 /**
  * A stage whose input hash is a digest of the record's inputs string (`taggingInputs`, `classifyInputs`)
