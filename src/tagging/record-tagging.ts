@@ -1,5 +1,5 @@
 import { stableStringify, type Category, type Tag, type Video } from '../core/index.js';
-import { computeTags, computeTagsSync, classify, type TaggingSetup } from './tagging-setup.js';
+import { categoriesBeforeRules, computeTags, computeTagsSync, classify, type TaggingSetup } from './tagging-setup.js';
 import type { Tagger, TaggerContext } from './tagger.js';
 
 /**
@@ -134,14 +134,14 @@ export interface TagPatch {
 /** The `tag` stage's work on one record: the new tags and the carry state. */
 export async function tagRecord(video: Video, setup: TaggingSetup, ctx: TaggerContext, extraTaggers: readonly Tagger[] = []): Promise<TagPatch> {
   const keep = carriedTags(video);
-  const tags = await computeTags(video, withCarried(setup, keep), ctx, extraTaggers);
+  const tags = await computeTags(video, withCarried(setup, keep), ctx, extraTaggers, categoriesBeforeRules(video, setup, () => carriedCategories(video)));
   return { tags, extra: { ...video.extra, [TAGGING_STATE_KEY]: { carried: keep, produced: tags.map(tagKey) } } };
 }
 
 /** `tagRecord` without plugin taggers, synchronously (retag's hot path). */
 export function tagRecordSync(video: Video, setup: TaggingSetup, ctx: TaggerContext): TagPatch {
   const keep = carriedTags(video);
-  const tags = computeTagsSync(video, withCarried(setup, keep), ctx);
+  const tags = computeTagsSync(video, withCarried(setup, keep), ctx, categoriesBeforeRules(video, setup, () => carriedCategories(video)));
   return { tags, extra: { ...video.extra, [TAGGING_STATE_KEY]: { carried: keep, produced: tags.map(tagKey) } } };
 }
 
@@ -224,7 +224,11 @@ export function taggingInputs(video: Video, parts: InputParts = inputParts(video
   const ai = video.ai;
   const aiPart = json(ai ? [ai.description, ai.tags, ai.category ?? null, ai.actions, ai.model] : null);
   const othersPart = json(Object.keys(others).length ? stableStringify(others) : null);
-  return `[${parts.source},${parts.path},${parts.bytes},${parts.metadata},${aiPart},${parts.scenes},${othersPart},${json(JSON.stringify(carriedTags(video)))}]`;
+  // the carried categories, which the rules' `category:` conditions see while they tag; only when there are some, so
+  // the string of a record without is what it was
+  const cats = carriedCategories(video);
+  const catsPart = cats.length > 0 ? `,${json(JSON.stringify(cats))}` : '';
+  return `[${parts.source},${parts.path},${parts.bytes},${parts.metadata},${aiPart},${parts.scenes},${othersPart},${json(JSON.stringify(carriedTags(video)))}${catsPart}]`;
 }
 
 /** The record fields classification reads, as one string, for the `classify` stage's input hash. */

@@ -562,15 +562,17 @@ export const NO_RULES: RuleSet = { file: null, rules: [] };
  * Applies the tag actions of the rules. Rules run from highest priority to lowest (file order breaks ties);
  * each sees the tags as left by the ones before it. The first rule to decide a tag (add or remove) wins, so a
  * higher-priority rule is never undone by a lower one. Removing drops the tag whatever its source.
+ * `categories`: what a `category:` condition sees in this pass (read only when a condition asks): the categories
+ * classification will start from, never the record's stored ones, which are the last run's output.
  */
-export function applyTagRules(ruleSet: RuleSet, video: Video, tags: readonly Tag[]): Tag[] {
+export function applyTagRules(ruleSet: RuleSet, video: Video, tags: readonly Tag[], categories: Iterable<string> = []): Tag[] {
   if (ruleSet.rules.length === 0) return mergeTags(tags);
   const byName = new Map<string, Tag>();
   for (const t of tags) {
     const prev = byName.get(t.name);
     byName.set(t.name, prev ? stronger(prev, t) : t);
   }
-  const subject = new RuleSubject(video, byName.keys());
+  const subject = new RuleSubject(video, byName.keys(), categories);
   const decided = new Set<string>();
   for (const rule of ruleSet.rules) {
     if (rule.add.length === 0 && rule.remove.length === 0) continue;

@@ -111,11 +111,21 @@ export function pluginStageTags(video: Pick<Video, 'extra'>): Tag[] {
 }
 
 /**
+ * What the rules' `category:` conditions see while they tag: the categories classification starts from (the
+ * model's answers mapped, the list label) and `carried`, the ones acquisition gave. Worked out only when a
+ * condition reads them.
+ */
+export function categoriesBeforeRules(video: Video, setup: TaggingSetup, carried: () => readonly Category[] = () => []): Iterable<string> {
+  return { [Symbol.iterator]: () => [...answerCategories(video, setup), ...carried()].map((c) => c.name)[Symbol.iterator]() };
+}
+
+/**
  * The tags of a record, from scratch: every tagger (built-in, then `extra` ones such as plugin taggers), the
  * tags plugin stages recorded, merged keeping the strongest evidence, then the user rules. Pure apart from
- * what the extra taggers do; a throwing tagger throws here (the stage fails for this video only).
+ * what the extra taggers do; a throwing tagger throws here (the stage fails for this video only). `categories`:
+ * what the rules' `category:` conditions see (see `categoriesBeforeRules`).
  */
-export async function computeTags(video: Video, setup: TaggingSetup, ctx: TaggerContext, extra: readonly Tagger[] = []): Promise<Tag[]> {
+export async function computeTags(video: Video, setup: TaggingSetup, ctx: TaggerContext, extra: readonly Tagger[] = [], categories: Iterable<string> = categoriesBeforeRules(video, setup)): Promise<Tag[]> {
   const all: Tag[] = [];
   for (const tagger of setup.taggers) {
     const r = tagger.tag(video, ctx);
@@ -126,11 +136,11 @@ export async function computeTags(video: Video, setup: TaggingSetup, ctx: Tagger
     for (const t of r) all.push({ ...t, source: t.source ?? 'plugin' });
   }
   all.push(...pluginStageTags(video));
-  return applyTagRules(setup.rules, video, all);
+  return applyTagRules(setup.rules, video, all, categories);
 }
 
 /** Synchronous `computeTags` for the built-in taggers only (retag's hot path). */
-export function computeTagsSync(video: Video, setup: TaggingSetup, ctx: TaggerContext): Tag[] {
+export function computeTagsSync(video: Video, setup: TaggingSetup, ctx: TaggerContext, categories: Iterable<string> = categoriesBeforeRules(video, setup)): Tag[] {
   const all: Tag[] = [];
   for (const tagger of setup.taggers) {
     const r = tagger.tag(video, ctx);
@@ -138,7 +148,7 @@ export function computeTagsSync(video: Video, setup: TaggingSetup, ctx: TaggerCo
     all.push(...r);
   }
   all.push(...pluginStageTags(video));
-  return applyTagRules(setup.rules, video, all);
+  return applyTagRules(setup.rules, video, all, categories);
 }
 
 /** Model confidence for answers kept as given when there is no vocabulary to map them onto. */
@@ -167,6 +177,11 @@ function mapAnswer(answer: string, kind: 'category' | 'action', mapper: LabelMap
  * the label of a labelled list, then the rules' category actions; merged keeping the strongest evidence.
  */
 export function classify(video: Video, setup: TaggingSetup): Category[] {
+  return mergeCategories(applyCategoryRules(setup.rules, video, answerCategories(video, setup), ruleCategoryLabel(setup)));
+}
+
+/** What classification gives before the rules: the model's category and actions mapped, and the list label. */
+function answerCategories(video: Video, setup: TaggingSetup): Category[] {
   const out: Category[] = [];
   if (video.ai) {
     if (video.ai.category) out.push(...mapAnswer(video.ai.category, 'category', setup.categoryMapper, setup));
@@ -174,7 +189,7 @@ export function classify(video: Video, setup: TaggingSetup): Category[] {
   }
   const listLabel = video.source?.list?.label;
   if (listLabel) out.push({ name: listLabel, source: 'list', confidence: 1, kind: 'action', rule: 'list label' });
-  return mergeCategories(applyCategoryRules(setup.rules, video, mergeCategories(out), ruleCategoryLabel(setup)));
+  return mergeCategories(out);
 }
 
 const labelsBySetup = new WeakMap<TaggingSetup, RuleCategoryLabel>();

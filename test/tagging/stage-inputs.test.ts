@@ -41,6 +41,12 @@ describe('the stage input strings', () => {
     expect([full(), bare()].map((v) => [sha(taggingInputs(v)), sha(classifyInputs(v))])).toEqual(GOLDEN);
   });
 
+  it('tell tagging that the categories acquisition gave changed: rules read them while they tag', () => {
+    const v = full();
+    const w = { ...v, categories: [...v.categories, { name: 'Entertainment', source: 'metadata' }] } as Video;
+    expect(taggingInputs(w)).not.toBe(taggingInputs(v));
+  });
+
   it('are the same built from parts shared by both stages', () => {
     for (const v of [full(), bare()]) {
       const parts = inputParts(v);

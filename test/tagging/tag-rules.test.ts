@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configWith, createLogger } from '../../src/core/index.js';
-import { applyCategoryRules, applyTagRules, compileCondition, createTaggingSetup, loadRules, loadTaggingSetup, parseRules, RuleSubject, tagRecordSync } from '../../src/tagging/index.js';
+import { applyCategoryRules, applyTagRules, compileCondition, createTaggingSetup, loadRules, loadTaggingSetup, parseRules, RuleSubject, tagRecordSync, classifyRecord } from '../../src/tagging/index.js';
 import { makeRecord, names } from './records.js';
 
 const test = (cond: unknown, video = makeRecord()) => compileCondition(cond)(new RuleSubject(video));
@@ -134,6 +134,32 @@ rules:
     // a pass that removes tags counts what is left
     const bare = makeRecord({ path: '/x.mp4', metadata: null });
     expect(names(tagRecordSync(bare, setup, ctx).tags)).toEqual(['few']);
+  });
+
+  it('shows the tag actions the categories classification starts from, not the stored ones: tagging again gives the same tags', () => {
+    const setup = createTaggingSetup({
+      rulesText: [
+        'rules:',
+        '  - { name: sporty, when: { category: sports }, add: [sporty] }',
+        '  - { name: foodie, when: { category: street-food }, add: [foodie] }',
+        '  - { name: food, when: { filename: "*pasta*" }, categories: [street food] }',
+        '  - { name: listed, when: { category: Entertainment }, add: [listed] }',
+      ].join('\n'),
+      taxonomyText: 'categories:\n  - { name: sports }\n  - { name: football, parent: sports, keywords: [soccer] }\n  - { name: street food }\n',
+    });
+    const ctx = { config: configWith(), logger: createLogger({ file: null, level: 'silent', secrets: [] }) };
+    // the model says soccer (football, and its parent sports); a rule adds street food in the classify pass; the
+    // site gave the category Entertainment at acquisition
+    const v = makeRecord({ path: '/v/pasta.mp4', ai: { category: 'Soccer' } });
+    v.categories = [{ name: 'Entertainment', source: 'metadata' }];
+    const once = tagRecordSync(v, setup, ctx);
+    expect(names(once.tags)).toContain('sporty');
+    expect(names(once.tags)).toContain('listed');
+    expect(names(once.tags)).not.toContain('foodie');
+    const tagged = { ...v, ...once };
+    const classified = { ...tagged, ...classifyRecord(tagged, setup) };
+    expect(classified.categories.map((c) => c.name)).toEqual(expect.arrayContaining(['football', 'sports', 'street food', 'Entertainment']));
+    expect(names(tagRecordSync(classified, setup, ctx).tags)).toEqual(names(once.tags));
   });
 
   it('applies category actions with the same precedence', () => {
