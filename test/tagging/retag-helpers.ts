@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { configWith, createLogger, type Video } from '../../src/core/index.js';
-import { SqliteStore, type VideoStore } from '../../src/store/index.js';
+import { SqliteStore, type SearchQuery, type VideoStore } from '../../src/store/index.js';
 import type { TaggingSetup } from '../../src/tagging/index.js';
 import { createClassifyStage, createTagStage, retagRecords, type RetagSummary } from '../../src/workflow/index.js';
 import { tempDir } from '../helpers/media.js';
@@ -22,7 +22,7 @@ export function comparable(v: Video): unknown {
 }
 
 /** `retagRecords` in one thread with `setup`, given the setups the records may have been tagged with (newest first). */
-export function retagWith(store: VideoStore, setup: TaggingSetup, earlier: TaggingSetup[] = [], extra: { force?: boolean } = {}): Promise<RetagSummary> {
+export function retagWith(store: VideoStore, setup: TaggingSetup, earlier: TaggingSetup[] = [], extra: { force?: boolean; query?: SearchQuery } = {}): Promise<RetagSummary> {
   return retagRecords({ store, config, logger, setup, tagStage: createTagStage(setup), classifyStage: createClassifyStage(setup), earlier: earlier.map((e) => e.options), ...extra });
 }
 

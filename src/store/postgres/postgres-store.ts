@@ -403,14 +403,23 @@ export class PostgresStore implements VideoStore, ChangeFeed {
   }
 
   /**
+   * The row version (`xid`, set by every write) of each record `iterate` and `get` handed out, by the object they
+   * gave: `updateTags` writes a record back only while its row is still that version.
+   */
+  private readonly handedOut = new WeakMap<Video, string>();
+
+  /**
    * Re-tagging's write: one UPDATE per 500 records (a missing id updates nothing), setting the record, the
    * failed flag and, only for records whose labels changed, the label arrays and the tsvector; the other
-   * derived columns are left alone, so no IndexFields is computed for the rest.
+   * derived columns are left alone, so no IndexFields is computed for the rest. A record written by anyone else
+   * since this store handed it out is left as that write left it: re-tagged from the old record, this write
+   * would have replaced the other's new inputs (a model answer, metadata) with the old ones.
    */
   async updateTags(changes: readonly TagUpdate[]): Promise<void> {
     for (let i = 0; i < changes.length; i += 500) {
       const chunk = changes.slice(i, i + 500);
       const ids: string[] = [];
+      const read: Array<string | null> = [];
       const docs: string[] = [];
       const failed: boolean[] = [];
       const labels: Array<string | null> = [];
@@ -418,6 +427,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
       for (const { before, after: given } of chunk) {
         const { video: after, json } = storable(given);
         ids.push(after.id);
+        read.push(this.handedOut.get(before) ?? null);
         docs.push(json);
         failed.push(hasFailedStage(after));
         const f = labelsMoved(before, after) ? indexFields(after) : null;
@@ -431,9 +441,9 @@ export class PostgresStore implements VideoStore, ChangeFeed {
              categories = CASE WHEN u.labels IS NULL THEN v.categories ELSE ARRAY(SELECT x FROM jsonb_array_elements_text(u.labels::jsonb -> 'categories') WITH ORDINALITY AS l(x, n) ORDER BY n) END,
              actions = CASE WHEN u.labels IS NULL THEN v.actions ELSE ARRAY(SELECT x FROM jsonb_array_elements_text(u.labels::jsonb -> 'actions') WITH ORDINALITY AS l(x, n) ORDER BY n) END,
              tsv = coalesce(u.tsv::tsvector, v.tsv), xid = pg_current_xact_id()
-           FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::text[]) AS u(id, doc, failed, labels, tsv)
-           WHERE v.id = u.id`,
-          [ids, docs, failed, labels, tsvs],
+           FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::text[], $6::text[]) AS u(id, doc, failed, labels, tsv, xid)
+           WHERE v.id = u.id AND (u.xid IS NULL OR v.xid = u.xid::xid8)`,
+          [ids, docs, failed, labels, tsvs, read],
         ),
       );
     }
@@ -441,8 +451,11 @@ export class PostgresStore implements VideoStore, ChangeFeed {
 
   async get(id: string): Promise<Video | null> {
     return this.run(`get ${id}`, async (c) => {
-      const r = await c.query<{ doc: Video }>(`SELECT doc FROM ${this.S}.videos WHERE id = $1`, [id]);
-      return r.rows[0]?.doc ?? null;
+      const r = await c.query<{ doc: Video; xid: string }>(`SELECT doc, xid::text AS xid FROM ${this.S}.videos WHERE id = $1`, [id]);
+      const row = r.rows[0];
+      if (!row) return null;
+      this.handedOut.set(row.doc, row.xid);
+      return row.doc;
     });
   }
 
@@ -652,8 +665,12 @@ export class PostgresStore implements VideoStore, ChangeFeed {
       // ids are spread evenly by their hash, whatever their form
       if (shard) where = `${where} AND (hashtext(v.id) & 2147483647) % ${p.add(shard.count)} = ${p.add(shard.index)}`;
       const cond: string = afterId === null ? where : `${where} AND v.id > ${p.add(afterId)}`;
-      const rows: Array<{ doc: Video }> = await this.run('iterate', async (c): Promise<Array<{ doc: Video }>> => (await c.query<{ doc: Video }>(`SELECT v.doc FROM ${this.S}.videos v WHERE ${cond} ORDER BY v.id LIMIT 200`, p.values)).rows);
-      for (const r of rows) yield r.doc;
+      const rows: Array<{ doc: Video; xid: string }> = await this.run('iterate', async (c): Promise<Array<{ doc: Video; xid: string }>> => (await c.query<{ doc: Video; xid: string }>(`SELECT v.doc, v.xid::text AS xid FROM ${this.S}.videos v WHERE ${cond} ORDER BY v.id LIMIT 200`, p.values)).rows);
+      for (const r of rows) {
+        // retag writes back what it read here: only over the same row version (see `updateTags`)
+        this.handedOut.set(r.doc, r.xid);
+        yield r.doc;
+      }
       if (rows.length < 200) return;
       afterId = rows.at(-1)!.doc.id;
     }

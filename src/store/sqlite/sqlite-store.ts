@@ -98,7 +98,7 @@ type RecordWrite = {
 };
 
 /** What re-tagging writes for one record, worked out outside the write transaction. */
-/** `tagState` comes with `readDoc`, the document as read: the write stands only while the document is still that. */
+/** `readDoc`: the document as read, when this store handed it out; the write stands only while the document is still that. */
 type TagWrite = { kind: 'stages'; id: string; stages: string; tagState: string | null; readDoc: string | null; failed: 0 | 1 | null } | RecordWrite;
 
 function labelChange(was: readonly string[], now: readonly string[]): LabelChange | null {
@@ -112,7 +112,9 @@ function tagWrite({ before, after, tagState: given }: TagUpdate, readDoc: string
   const failed = hasFailedStage(after) ? 1 : 0;
   // a tag state says the stages were checked against the document: only for a document this store handed out
   const tagState = given && readDoc !== undefined ? given : null;
-  const checked = tagState === null ? null : readDoc!;
+  // any write stands only while the document is the one read: another process's write since (the model's new
+  // answer, new metadata) must not be replaced by a copy re-tagged from the old one
+  const checked = readDoc ?? null;
   if (onlyStagesMoved(before, after)) {
     return { kind: 'stages', id: after.id, stages: JSON.stringify(after.stages), tagState, readDoc: checked, failed: failed === (hasFailedStage(before) ? 1 : 0) ? null : failed };
   }
@@ -480,8 +482,8 @@ export class SqliteStore implements VideoStore {
   }
 
   /**
-   * The document text of each record `iterateTagStates` read, by the object it gave: an update that carries a tag
-   * state is written only while the document is still that text (see `updateTagsOne`).
+   * The document text of each record `iterate`, `get` and `iterateTagStates` read, by the object they gave: an
+   * update of that record is written only while the document is still that text (see `updateTagsOne`).
    */
   private readonly handedOut = new WeakMap<Video, string>();
 
@@ -513,9 +515,10 @@ export class SqliteStore implements VideoStore {
 
   private updateTagsOne(w: TagWrite, fts: Array<{ rowid: number; write: RecordWrite }>): void {
     this.writes++;
-    // A write with a tag state stands only while the document is the text retag read. Written since (by
-    // `process`, say), that other write stands, without a tag state (it removed the row), so the next retag reads
-    // the record again; kept, this write would restore a tag state of the old document.
+    // A write stands only while the document is the text retag read (when this store handed it out). Written since
+    // (by `process`, say), that other write stands, without a tag state (it removed the row), so the next retag
+    // reads the record again; kept, this write would replace the other's inputs with the old ones, and restore a
+    // tag state of the old document.
     if (w.kind === 'stages') {
       // the document stays; its `stages` are read from video_stages (and the failed flag follows them)
       if (w.failed === null) {
@@ -563,7 +566,10 @@ export class SqliteStore implements VideoStore {
   async get(id: string): Promise<Video | null> {
     return this.guard('get', () => {
       const row = this.stmt(`SELECT ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.id = ?`).raw().get(id) as DocRow | undefined;
-      return row ? recordOf(row) : null;
+      if (!row) return null;
+      const video = recordOf(row);
+      this.handedOut.set(video, row[0]);
+      return video;
     });
   }
 
@@ -831,7 +837,12 @@ export class SqliteStore implements VideoStore {
         ? `SELECT d.id, ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.id > ?${part} ORDER BY d.id LIMIT ?`
         : `SELECT v.id, ${DOC_COLUMNS} FROM videos v JOIN video_docs d ON d.id = v.id ${STAGES_JOIN} WHERE ${w.sql} AND v.id > ?${part} ORDER BY v.id LIMIT ?`;
       const rows = this.guard('iterate', () => this.stmt(sql).raw().all(...w.params, after, page) as Array<[string, ...DocRow]>);
-      for (const [, doc, stages] of rows) yield recordOf([doc, stages]);
+      for (const [, doc, stages] of rows) {
+        const video = recordOf([doc, stages]);
+        // retag writes back what it read here: only over the same document (see `tagWrite`)
+        this.handedOut.set(video, doc);
+        yield video;
+      }
       if (rows.length < page) return;
       after = rows.at(-1)![0];
     }
