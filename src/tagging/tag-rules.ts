@@ -577,14 +577,17 @@ export function applyTagRules(ruleSet: RuleSet, video: Video, tags: readonly Tag
   for (const rule of ruleSet.rules) {
     if (rule.add.length === 0 && rule.remove.length === 0) continue;
     if (!rule.when(subject)) continue;
+    // a name the rule both removes and adds is replaced by its own: its remove must not block its add
+    const removed = new Set<string>();
     for (const name of rule.remove) {
       if (decided.has(name)) continue;
       decided.add(name);
+      removed.add(name);
       byName.delete(name);
       subject.tags.delete(name);
     }
     for (const name of rule.add) {
-      if (decided.has(name)) continue;
+      if (decided.has(name) && !removed.has(name)) continue;
       decided.add(name);
       const tag: Tag = { name, source: 'rule', confidence: rule.confidence, rule: rule.name };
       const prev = byName.get(name);
@@ -613,14 +616,16 @@ export function applyCategoryRules(ruleSet: RuleSet, video: Video, categories: r
   for (const rule of ruleSet.rules) {
     if (rule.categories.length === 0 && rule.removeCategories.length === 0) continue;
     if (!rule.when(subject)) continue;
+    const removed = new Set<string>();
     for (const name of rule.removeCategories) {
       if (decided.has(name)) continue;
       decided.add(name);
+      removed.add(name);
       out = out.filter((c) => categoryKey(c.name) !== name);
       subject.editCategory(false, name);
     }
     for (const name of rule.categories) {
-      if (decided.has(name)) continue;
+      if (decided.has(name) && !removed.has(name)) continue;
       decided.add(name);
       const label = labelOf(name);
       out.push({ name: label.name, source: 'rule', confidence: rule.confidence, kind: label.kind, rule: rule.name });

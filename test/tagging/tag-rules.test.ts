@@ -120,6 +120,22 @@ rules:
     expect(names(out).sort()).toEqual(['chained', 'hd', 'long-ish']);
     expect(out.find((t) => t.name === 'chained')).toEqual({ name: 'chained', source: 'rule', confidence: 0.7, rule: 'chained' });
   });
+  it('replaces a tag or category a rule both removes and adds with its own; a later rule still cannot undo it', () => {
+    const rules = parseRules(`
+rules:
+  - { name: resource, priority: 5, when: "duration > 10", remove: [hd, ghost], add: [hd, ghost], removeCategories: [sports], categories: [sports], confidence: 0.6 }
+  - { name: later, when: "duration > 10", remove: [hd], removeCategories: [sports] }
+`);
+    const v = makeRecord();
+    const tags = applyTagRules(rules, v, [{ name: 'hd', source: 'metadata', confidence: 1, rule: 'resolution-class' }]);
+    expect(tags).toEqual([
+      { name: 'hd', source: 'rule', confidence: 0.6, rule: 'resource' },
+      { name: 'ghost', source: 'rule', confidence: 0.6, rule: 'resource' },
+    ]);
+    const cats = applyCategoryRules(rules, v, [{ name: 'sports', source: 'ai', confidence: 0.95, kind: 'category' }]);
+    expect(cats).toEqual([{ name: 'sports', source: 'rule', confidence: 0.6, kind: 'category', rule: 'resource' }]);
+  });
+
   it('counts in tagCount the tags of this pass so far, so a record tagged again comes out as one tagged from scratch', () => {
     const setup = createTaggingSetup({
       rulesText: 'rules:\n  - { name: many, priority: 1, when: "tagCount > 3", add: [many] }\n  - { name: few, when: "tagCount <= 3", add: [few] }\n',
