@@ -27,6 +27,12 @@ interface FieldSpec {
 
 const n = (x: number | null | undefined): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
 
+/**
+ * Text in one Unicode form, so a rule written with `é` matches a name stored as `e` and a combining accent (macOS
+ * file names, some sites' titles) and the other way round. ASCII, nearly every name, is returned as it is.
+ */
+export const nfc = (x: string): string => (/^[\x00-\x7f]*$/.test(x) ? x : x.normalize('NFC'));
+
 /** Every field a comparison may name. Missing values (no metadata yet) make any comparison false. */
 export const RULE_FIELDS: Readonly<Record<string, FieldSpec>> = {
   duration: { type: 'number', unit: 'time', doc: 'duration in seconds', get: (v) => n(v.metadata?.durationSec) },
@@ -132,7 +138,7 @@ export class RuleSubject {
 
   /** The original path (local path, URL path or yt-dlp title). */
   get path(): string {
-    this.pathValue ??= originalPath(this.video);
+    this.pathValue ??= nfc(originalPath(this.video));
     return this.pathValue;
   }
 
@@ -265,8 +271,8 @@ export function compileComparison(expr: string): Predicate {
     return (s) => { const v = fieldOf(s, field); return v !== undefined && v === want; };
   }
   if (op !== '==' && op !== '!=' && op !== '~' && op !== '!~') throw new RuleSyntaxError(`${field} is text: use == != ~ (contains) !~ (does not contain), not ${op}`);
-  const want = rawValue.toLowerCase();
-  const get = (s: RuleSubject) => { const v = fieldOf(s, field); return typeof v === 'string' ? v.toLowerCase() : undefined; };
+  const want = nfc(rawValue.toLowerCase());
+  const get = (s: RuleSubject) => { const v = fieldOf(s, field); return typeof v === 'string' ? nfc(v.toLowerCase()) : undefined; };
   switch (op) {
     case '==': return (s) => get(s) === want;
     case '!=': return (s) => { const v = get(s); return v !== undefined && v !== want; };
@@ -290,7 +296,7 @@ function compileRegex(source: unknown, flags: unknown, path: PropertyKey[]): Reg
 function compileMatcher(value: unknown, path: PropertyKey[], get: (s: RuleSubject) => string | undefined): Predicate {
   if (typeof value === 'string') {
     if (!value) throw new RuleSyntaxError('empty pattern', path);
-    const m = picomatch(value, { nocase: true, dot: true });
+    const m = picomatch(nfc(value), { nocase: true, dot: true });
     return (s) => { const v = get(s); return v !== undefined && m(v); };
   }
   if (value && typeof value === 'object' && !Array.isArray(value)) {
@@ -301,7 +307,7 @@ function compileMatcher(value: unknown, path: PropertyKey[], get: (s: RuleSubjec
     if ('glob' in o && 'regex' in o) throw new RuleSyntaxError('give glob or regex, not both', path);
     if ('glob' in o) return compileMatcher(o.glob, [...path, 'glob'], get);
     if ('regex' in o) {
-      const re = compileRegex(o.regex, o.flags, [...path, 'regex']);
+      const re = compileRegex(typeof o.regex === 'string' ? nfc(o.regex) : o.regex, o.flags, [...path, 'regex']);
       return (s) => { const v = get(s); return v !== undefined && re.test(v); };
     }
   }
@@ -424,7 +430,7 @@ export function compileCondition(value: unknown, path: PropertyKey[] = []): Pred
     case 'path':
       return compileMatcher(v, p, (s) => s.path);
     case 'label':
-      return compileMatcher(v, p, (s) => s.video.source?.list?.label);
+      return compileMatcher(v, p, (s) => { const l = s.video.source?.list?.label; return l === undefined ? undefined : nfc(l); });
     case 'description':
       return compileDescription(v, p);
     case 'tag':

@@ -65,6 +65,23 @@ describe('conditions', () => {
     expect(test({ filename: { regex: '^gopr', flags: '' } }, v)).toBe(false);
     expect(test({ path: '**/cooking/**' }, v)).toBe(true);
   });
+
+  it('matches names whatever their Unicode form: é as one character or as e and a combining accent', () => {
+    const decomposed = makeRecord({ path: '/Users/me/Cafe\u0301s/cafe\u0301_terrace.mov', label: 'cafe\u0301 talk' });
+    const composed = makeRecord({ path: '/v/Caf\u00e9s/CAF\u00c9_terrace.mov', label: 'caf\u00e9 talk' });
+    for (const rec of [decomposed, composed]) {
+      for (const e of ['\u00e9', 'e\u0301']) {
+        const where = `${rec.file.path} with ${JSON.stringify(e)}`;
+        expect(test({ filename: `*caf${e}_*` }, rec), where).toBe(true);
+        expect(test({ path: `**/caf${e}s/**` }, rec), where).toBe(true);
+        expect(test({ filename: { regex: `^caf${e}_` } }, rec), where).toBe(true);
+        expect(test({ label: `caf${e} *` }, rec), where).toBe(true);
+        expect(test(`filename ~ caf${e}_`, rec), where).toBe(true);
+        expect(test(`label == "CAF${e.toUpperCase()} TALK"`, rec), where).toBe(true);
+      }
+    }
+  });
+
   it('finds words in the description, by stem', () => {
     expect(test({ description: 'tomato' }, v)).toBe(true);
     expect(test({ description: 'boiling pasta' }, v)).toBe(true);
