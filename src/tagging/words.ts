@@ -22,6 +22,15 @@ const NOT_PLURAL = new Set([
   'canvas', 'christmas', 'texas', 'paris', 'analysis', 'basis', 'crisis', 'thesis', 'axis', 'us', 'is', 'this',
   'yes', 'its', 'has', 'was', 'kudos', 'billiards', 'darts', 'pants', 'shorts', 'jeans', 'scissors', 'clothes',
   'sunglasses', 'goggles', 'skis', 'sports', 'always', 'cutlass', 'compass', 'fitness', 'business', 'process',
+  // eyewear, like sunglasses and goggles (a model's "glasses" is the pair on a face far more often than tumblers)
+  'glasses',
+]);
+
+/** Nouns ending in -ie, whose plural is -ies (`movies` is not `movy`). */
+const IE_NOUNS = new Set([
+  'movie', 'cookie', 'selfie', 'zombie', 'smoothie', 'brownie', 'hoodie', 'rookie', 'calorie', 'goalie', 'genie',
+  'hippie', 'prairie', 'sweetie', 'veggie', 'pixie', 'budgie', 'birdie', 'auntie', 'boogie', 'freebie', 'newbie',
+  'yuppie', 'groupie', 'techie', 'foodie', 'indie', 'junkie', 'cutie', 'bootie', 'collie', 'lingerie',
 ]);
 
 const IRREGULAR_PLURALS: Record<string, string> = {
@@ -50,6 +59,9 @@ function singularOf(word: string): string {
   if (w.length <= 3 || NOT_PLURAL.has(w)) return w;
   const irregular = IRREGULAR_PLURALS[w];
   if (irregular) return irregular;
+  // buses, gases, lenses, viruses: the plural of a word that ends in s itself
+  if (w.endsWith('es') && NOT_PLURAL.has(w.slice(0, -2))) return w.slice(0, -2);
+  if (w.endsWith('ies') && IE_NOUNS.has(w.slice(0, -1))) return w.slice(0, -1);
   if (/(ss|us|is|ous)$/.test(w)) return w;
   if (/[^aeiou]ies$/.test(w)) return w.slice(0, -3) + 'y';
   if (/(ches|shes|xes|zzes|sses)$/.test(w)) return w.slice(0, -2);

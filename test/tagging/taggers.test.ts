@@ -27,6 +27,8 @@ describe('words', () => {
   });
   it('singularises conservatively', () => {
     expect(['dogs', 'puppies', 'boxes', 'news', 'glass', 'children', 'tennis', 'cat'].map(singular)).toEqual(['dog', 'puppy', 'box', 'news', 'glass', 'child', 'tennis', 'cat']);
+    // plurals of words that end in s, -ie nouns, and eyewear
+    expect(['buses', 'bus', 'gases', 'lenses', 'viruses', 'classes', 'movies', 'cookies', 'cities', 'glasses', 'sunglasses'].map(singular)).toEqual(['bus', 'bus', 'gas', 'lens', 'virus', 'class', 'movie', 'cookie', 'city', 'glasses', 'sunglasses']);
   });
   it('normalises tag names', () => {
     expect(normalizeTag('  Golden Retrievers ')).toBe('golden-retriever');
