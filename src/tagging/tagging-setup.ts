@@ -7,6 +7,7 @@ import { mergeCategories, mergeTags, UNMAPPED } from './tag-merge.js';
 import { applyCategoryRules, applyTagRules, categoryKey, NO_RULES, parseRules, type RuleCategoryLabel, type RuleSet } from './tag-rules.js';
 import type { Tagger, TaggerContext } from './tagger.js';
 import { ancestors, EMPTY_TAXONOMY, LabelMapper, parseActionLabels, parseTaxonomy, type Taxonomy } from './taxonomy.js';
+import { normalizeTag } from './words.js';
 
 /** Everything tagging and classification need, loaded and checked once before any work. */
 export interface TaggingSetup {
@@ -64,11 +65,16 @@ export function createTaggingSetup(options: TaggingSetupOptions = {}): TaggingSe
   const taxonomy: Taxonomy = { ...base, actions: [...base.actions, ...listed.filter((a) => !seen.has(a.toLowerCase()))] };
   const synonyms = buildSynonymTable(BUILTIN_SYNONYMS, taxonomy.synonyms);
   const threshold = options.fuzzyThreshold ?? 0.8;
+  // a synonyms entry names its label in any spelling (`Street Food:` for the category `street food`), as rules do
+  const variantsOf = new Map<string, string[]>();
+  for (const [preferred, variants] of Object.entries(taxonomy.synonyms)) {
+    const key = normalizeTag(preferred);
+    variantsOf.set(key, [...(variantsOf.get(key) ?? []), ...variants]);
+  }
+  const synonymsOf = (name: string) => variantsOf.get(normalizeTag(name)) ?? [];
   const categoryMapper =
-    taxonomy.categories.length > 0
-      ? new LabelMapper(taxonomy.categories.map((c) => ({ name: c.name, synonyms: [...c.keywords, ...(taxonomy.synonyms[c.name] ?? [])] })), threshold)
-      : null;
-  const actionMapper = taxonomy.actions.length > 0 ? new LabelMapper(taxonomy.actions.map((a) => ({ name: a, synonyms: taxonomy.synonyms[a] ?? [] })), threshold) : null;
+    taxonomy.categories.length > 0 ? new LabelMapper(taxonomy.categories.map((c) => ({ name: c.name, synonyms: [...c.keywords, ...synonymsOf(c.name)] })), threshold) : null;
+  const actionMapper = taxonomy.actions.length > 0 ? new LabelMapper(taxonomy.actions.map((a) => ({ name: a, synonyms: synonymsOf(a) })), threshold) : null;
   const taggers: Tagger[] = [];
   if (options.filename !== false) taggers.push(createFilenameTagger(typeof options.filename === 'object' ? options.filename : {}));
   if (options.metadata !== false) taggers.push(createMetadataTagger());

@@ -138,6 +138,13 @@ describe('classify', () => {
     ]);
     expect(cats.filter((c) => needsReview(c, 0.75)).map((c) => c.label)).toEqual(['knitting']);
   });
+  it('takes synonyms named in another spelling than the category or action label', () => {
+    const s = createTaggingSetup({ taxonomyText: 'categories:\n  - { name: street food }\nactions: [Riding a bike]\nsynonyms:\n  Street Food: [hawker stall]\n  riding-a-bike: [cycling]\n' });
+    expect(classify(makeRecord({ ai: { category: 'Hawker stall', actions: ['cycling'] } }), s)).toEqual([
+      { name: 'street food', source: 'ai', confidence: 0.95, kind: 'category', label: 'Hawker stall', match: 'synonym' },
+      { name: 'Riding a bike', source: 'ai', confidence: 0.95, kind: 'action', label: 'cycling', match: 'synonym' },
+    ]);
+  });
   it('keeps answers as given when there is no vocabulary, with modest confidence', () => {
     const cats = classify(makeRecord({ ai: { category: 'Travel', actions: ['surfing'] } }), createTaggingSetup());
     expect(cats).toEqual([
