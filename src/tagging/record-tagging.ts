@@ -1,5 +1,5 @@
 import { stableStringify, type Category, type Tag, type Video } from '../core/index.js';
-import { categoriesBeforeRules, computeTags, computeTagsSync, classify, type TaggingSetup } from './tagging-setup.js';
+import { categoriesBeforeRules, classifyWith, computeTags, computeTagsSync, type TaggingSetup } from './tagging-setup.js';
 import type { Tagger, TaggerContext } from './tagger.js';
 
 /**
@@ -111,14 +111,11 @@ export function matchesTaggingState(video: Video): boolean {
   const cats = readState<Category>(video, CLASSIFY_STATE_KEY);
   if (!tags || !cats || video.tags.length !== tags.produced.length || video.categories.length < cats.produced.length) return false;
   for (let i = 0; i < video.tags.length; i++) if (!tagKeyIs(video.tags[i]!, tags.produced[i]!)) return false;
+  // `produced` keys every category classification gave, the carried ones it kept included (classify stage 3 on;
+  // an earlier stage's entries never pass as up to date, so its layout, carried ones after, never comes here)
   const n = cats.produced.length;
+  if (video.categories.length !== n) return false;
   for (let i = 0; i < n; i++) if (!categoryKeyIs(video.categories[i]!, cats.produced[i]!)) return false;
-  // after the produced ones, classification appends the carried ones it did not produce itself
-  if (cats.carried.length === 0) return video.categories.length === n;
-  const produced = new Set(cats.produced.map(bare));
-  const rest = cats.carried.filter((c) => !produced.has(bare(categoryKey(c))));
-  if (video.categories.length !== n + rest.length) return false;
-  for (let i = 0; i < rest.length; i++) if (categoryKey(video.categories[n + i]!) !== categoryKey(rest[i]!)) return false;
   return true;
 }
 
@@ -157,10 +154,12 @@ export interface ClassifyPatch {
 /** The `classify` stage's work on a record whose tags are final. */
 export function classifyRecord(video: Video, setup: TaggingSetup): ClassifyPatch {
   const keep = carriedCategories(video);
-  const computed = classify(video, setup);
+  // the rules see the carried categories and may remove them; `produced` keys every category the record gets, the
+  // carried ones it keeps too, so a carried one a rule removed is told apart from one removed by other means
+  const { computed, kept } = classifyWith(video, setup, keep);
   const names = new Set(computed.map(categoryKey));
-  const categories = [...computed, ...keep.filter((c) => !names.has(categoryKey(c)))];
-  return { categories, extra: { ...video.extra, [CLASSIFY_STATE_KEY]: { carried: keep, produced: computed.map(categoryKey) } } };
+  const categories = [...computed, ...kept.filter((c) => !names.has(categoryKey(c)))];
+  return { categories, extra: { ...video.extra, [CLASSIFY_STATE_KEY]: { carried: keep, produced: categories.map(categoryKey) } } };
 }
 
 function sortedEntries(o: Record<string, unknown> | undefined | null): Array<[string, unknown]> {

@@ -183,7 +183,19 @@ function mapAnswer(answer: string, kind: 'category' | 'action', mapper: LabelMap
  * the label of a labelled list, then the rules' category actions; merged keeping the strongest evidence.
  */
 export function classify(video: Video, setup: TaggingSetup): Category[] {
-  return mergeCategories(applyCategoryRules(setup.rules, video, answerCategories(video, setup), ruleCategoryLabel(setup)));
+  return classifyWith(video, setup, []).computed;
+}
+
+/**
+ * `classify` with `carried`, the categories acquisition gave (yt-dlp's, the list label's copy): the rules see them
+ * (`category:`) and may remove them (`removeCategories`), as tag rules see and remove the tags of every source.
+ * `computed`: classification's own categories, merged; `kept`: the carried ones no rule removed, as they were.
+ */
+export function classifyWith(video: Video, setup: TaggingSetup, carried: readonly Category[]): { computed: Category[]; kept: Category[] } {
+  const ruled = applyCategoryRules(setup.rules, video, [...answerCategories(video, setup), ...carried], ruleCategoryLabel(setup));
+  if (carried.length === 0) return { computed: mergeCategories(ruled), kept: [] };
+  const others = new Set(carried);
+  return { computed: mergeCategories(ruled.filter((c) => !others.has(c))), kept: ruled.filter((c) => others.has(c)) };
 }
 
 /** What classification gives before the rules: the model's category and actions mapped, and the list label. */

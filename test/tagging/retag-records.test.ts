@@ -57,7 +57,7 @@ describe('retagRecords', () => {
     t.cleanup();
   });
 
-  const retag = (s: VideoStore, setup: TaggingSetup, extra: { dryRun?: boolean } = {}) =>
+  const retag = (s: VideoStore, setup: TaggingSetup, extra: { dryRun?: boolean; force?: boolean } = {}) =>
     retagRecords({ store: s, config, logger, setup, tagStage: createTagStage(setup), classifyStage: createClassifyStage(setup), ...extra });
 
   it.each([true, false])('writes changed records only, through updateTags when the store has it (%s)', async (withUpdateTags) => {
@@ -103,6 +103,25 @@ describe('retagRecords', () => {
     expect(after.tags.map((x) => x.name)).not.toContain('long');
     expect(carriedTags(after).map((x) => x.name)).toEqual(['from-ytdlp']);
     expect((await store.search({ text: 'tag:from-ytdlp' })).hits.map((h) => h.id)).toEqual(['r3']);
+  });
+
+  it('lets rules see and remove a category acquisition gave, and gives it back when the rule goes', async () => {
+    const v = (await store.get('r3'))!;
+    await store.upsert({ ...v, categories: [{ name: 'Entertainment', source: 'metadata' }] }); // yt-dlp's category
+    const rules = (drop: boolean) =>
+      createTaggingSetup({
+        rulesText: `rules:\n  - { name: fun, when: { category: entertainment }, categories: [fun], add: [fun] }\n${drop ? '  - { name: drop, when: "duration > 0", removeCategories: [entertainment] }\n' : ''}`,
+      });
+    const cats = async () => (await store.get('r3'))!.categories.map((c) => `${c.name}/${c.source}`);
+    await retag(store, rules(true));
+    expect(await cats()).toEqual(['fun/rule']);
+    expect((await store.get('r3'))!.tags.map((t) => t.name)).toContain('fun');
+    expect(await retag(store, rules(true))).toMatchObject({ upToDate: 4 });
+    await retag(store, rules(false));
+    expect(await cats()).toEqual(['fun/rule', 'Entertainment/metadata']);
+    expect(await retag(store, rules(false))).toMatchObject({ upToDate: 4 });
+    await retag(store, rules(true), { force: true });
+    expect(await cats()).toEqual(['fun/rule']);
   });
 
   it('reads tagging state written with NUL-joined keys, and as PostgreSQL kept them (NULs dropped)', async () => {

@@ -4,7 +4,7 @@ import { setupHasher, type HashingStage } from './tag-stage.js';
 // 2: a category a rule adds takes the vocabulary's name and kind (an action when it names an action label), a
 // rule's `category:` condition and `removeCategories` match a category of several words or capitals
 // 3: a rule that removes and adds the same category replaces it (its remove blocked its add); a taxonomy's synonyms
-// apply to a label they name in another spelling
+// apply to a label they name in another spelling; rules see and remove the categories acquisition gave (yt-dlp's)
 export const CLASSIFY_STAGE_VERSION = '3';
 
 /**
