@@ -1,6 +1,7 @@
 import { stableStringify, type Category, type Tag, type Video } from '../core/index.js';
 import { categoriesBeforeRules, classifyWith, computeTags, computeTagsSync, type TaggingSetup } from './tagging-setup.js';
 import type { Tagger, TaggerContext } from './tagger.js';
+import { normalizeTag } from './words.js';
 
 /**
  * Tags and categories on a record come from two kinds of places: what tagging computes (taggers, rules,
@@ -119,8 +120,18 @@ export function matchesTaggingState(video: Video): boolean {
   return true;
 }
 
+/**
+ * The carried tags, named as tagging names tags: yt-dlp gives them as the site shows them (`Beach Volleyball`), and
+ * kept so, `tag:beach-volleyball` found nothing and a rule could not name them. The carry state keeps them as given.
+ * Plurals stay, as plugins' tags keep theirs (a plugin stage's tags are carried too).
+ */
 function carryTagger(tags: Tag[]): Tagger {
-  return { name: 'carried', tag: () => tags };
+  const named: Tag[] = [];
+  for (const t of tags) {
+    const name = normalizeTag(t.name, { keepPlural: true });
+    if (name) named.push(name === t.name ? t : { ...t, name });
+  }
+  return { name: 'carried', tag: () => named };
 }
 
 export interface TagPatch {

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Category, Scene, SourceInfo, Tag, Video, VideoPatch } from '../core/index.js';
 import { YTDLP_PREFIX, type InputItem } from '../sources/index.js';
+import { normalizeTag } from '../tagging/index.js';
 
 /** Keeps a second place the same content came from, once. */
 export function mergeSourceInto(video: Video, source: SourceInfo): Video {
@@ -11,16 +12,18 @@ export function mergeSourceInto(video: Video, source: SourceInfo): Video {
 /** Adds tags and categories, merging duplicates (same name and source) and keeping the higher confidence. */
 export function mergeTagged(video: Video, tags: readonly Tag[], categories: readonly Category[]): Video {
   if (!tags.length && !categories.length) return video;
-  const merge = <T extends { name: string; source: string; confidence?: number }>(base: readonly T[], extra: readonly T[]): T[] => {
+  const merge = <T extends { name: string; source: string; confidence?: number }>(base: readonly T[], extra: readonly T[], key: (name: string) => string): T[] => {
     const out = [...base];
     for (const t of extra) {
-      const i = out.findIndex((o) => o.name.toLowerCase() === t.name.toLowerCase() && o.source === t.source);
+      const i = out.findIndex((o) => key(o.name) === key(t.name) && o.source === t.source);
       if (i < 0) out.push(t);
       else if ((t.confidence ?? 1) > (out[i]!.confidence ?? 1)) out[i] = t;
     }
     return out;
   };
-  return { ...video, tags: merge(video.tags, tags), categories: merge(video.categories, categories) };
+  // a tag on the record is named as tagging names it (`beach-volleyball`), the same tag acquired again as the site
+  // shows it (`Beach Volleyball`)
+  return { ...video, tags: merge(video.tags, tags, (n) => normalizeTag(n, { keepPlural: true })), categories: merge(video.categories, categories, (n) => n.toLowerCase()) };
 }
 
 /**

@@ -5,6 +5,7 @@ import { SqliteStore, type TagUpdate, type VideoStore } from '../../src/store/in
 import { carriedTags, createTaggingSetup, type TaggingSetup } from '../../src/tagging/index.js';
 import { createClassifyStage, createTagStage, retagRecords } from '../../src/workflow/index.js';
 import { sameItems } from '../../src/workflow/retag.js';
+import { mergeTagged } from '../../src/workflow/record-merge.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
 
@@ -103,6 +104,22 @@ describe('retagRecords', () => {
     expect(after.tags.map((x) => x.name)).not.toContain('long');
     expect(carriedTags(after).map((x) => x.name)).toEqual(['from-ytdlp']);
     expect((await store.search({ text: 'tag:from-ytdlp' })).hits.map((h) => h.id)).toEqual(['r3']);
+  });
+
+  it('names the tags acquisition gave as tagging names tags, and keeps them as given in the carry state', async () => {
+    const v = (await store.get('r3'))!;
+    await store.upsert({ ...v, tags: [{ name: 'Beach Volleyball', source: 'metadata' }, { name: 'Dogs', source: 'metadata' }] }); // as yt-dlp gives them
+    const setup = createTaggingSetup({ rulesText: 'rules:\n  - { name: sand, when: { tag: beach-volleyball }, add: [sand] }\n' });
+    await retag(store, setup);
+    const after = (await store.get('r3'))!;
+    expect(after.tags.map((t) => t.name)).toEqual(expect.arrayContaining(['beach-volleyball', 'dogs', 'sand']));
+    expect(after.tags.map((t) => t.name)).not.toContain('Beach Volleyball');
+    expect(carriedTags(after).map((t) => t.name)).toEqual(['Beach Volleyball', 'Dogs']);
+    expect((await store.search({ text: 'tag:beach-volleyball' })).hits.map((h) => h.id)).toEqual(['r3']);
+    expect(await retag(store, setup)).toMatchObject({ upToDate: 4 });
+    // acquired again (process --force acquire): the site's tags are the ones the record has, not new ones
+    const again = mergeTagged(after, [{ name: 'Beach Volleyball', source: 'metadata' }], [{ name: 'entertainment', source: 'metadata' }]);
+    expect(again.tags).toEqual(after.tags);
   });
 
   it('lets rules see and remove a category acquisition gave, and gives it back when the rule goes', async () => {

@@ -7,7 +7,7 @@ import type { Stage } from '../stage.js';
  * 3: a rule's `category:` condition matches a category of several words or capitals (`street food`).
  * 4: `tagCount` counts the tags of the pass so far, not the record's stored tags (the last run's output); a
  * `category:` condition sees the categories classification starts from; a rule that removes and adds a tag replaces it;
- * globs, regexes and text comparisons match names in either Unicode form (NFC); `buses` is `bus`, `movies` `movie`.
+ * globs, regexes and text comparisons match names in either Unicode form (NFC); `buses` is `bus`, `movies` `movie`; carried tags (yt-dlp's) are named like the others.
  */
 export const TAG_STAGE_VERSION = '4';
 
