@@ -481,9 +481,15 @@ async function runScenario(lib: Lib, seed: number, n: number, steps: number, mod
       expect(await snapshot(lib.store), `${where}: a dry run writes nothing`).toEqual(before);
       await retag(lib, setup, 'plain', during);
     } else if (mode === 'query') {
+      const before = new Map((await snapshot(lib.store)).map((doc) => [(JSON.parse(doc) as Video).id, doc]));
       await retag(lib, setup, 'query', during);
       const matched = new Set<string>();
       for await (const v of lib.store.iterate({ text: 'duration:..200' })) matched.add(v.id);
+      // the records the query does not match are left as they were
+      for (const doc of await snapshot(lib.store)) {
+        const id = (JSON.parse(doc) as Video).id;
+        if (!matched.has(id) && !racers.has(id)) expect(doc, `${where}: ${id} is outside the query`).toBe(before.get(id));
+      }
       await check(lib.store, truth, setup, `${where} (the query's records)`, new Set([...matched].filter((id) => !racers.has(id))));
       await retag(lib, setup, 'plain');
     } else {
