@@ -50,11 +50,13 @@ const taxonomySchema = z.strictObject({
 export function parseTaxonomy(text: string, shownName = '<taxonomy>'): Taxonomy {
   const { data, locator } = parseStructuredText(text, taxonomySchema, 'taxonomy', shownName);
   const at = (i: number, _name: string, field?: string) => locator.at([...data.categories[i]!.at, ...(field ? [field] : [])]);
+  // a parent names its category in any spelling (`parent: Sports` for `sports`), as rules and synonyms do
+  const spelled = new Map(data.categories.map((c) => [normalizeTag(c.name), c.name]));
   const categories: TaxonomyCategory[] = data.categories.map((c) => ({
     name: c.name,
     description: c.description,
     keywords: [...c.keywords, ...c.synonyms],
-    parent: c.parent,
+    parent: c.parent === null ? null : (spelled.get(normalizeTag(c.parent)) ?? c.parent),
   }));
   const byKey = new Map<string, number>();
   categories.forEach((c, i) => {

@@ -126,6 +126,10 @@ describe('label mapping', () => {
 describe('classify', () => {
   const setup = createTaggingSetup({ taxonomyText: TAXONOMY, actionLabelsText: ACTIONS, fuzzyThreshold: 0.8 });
 
+  it('takes a parent named in another spelling than its category', () => {
+    const s = createTaggingSetup({ taxonomyText: 'categories:\n  - { name: ball sports }\n  - { name: football, parent: Ball-Sports, keywords: [soccer] }\n' });
+    expect(classify(makeRecord({ ai: { category: 'soccer' } }), s).map((c) => c.name)).toEqual(['football', 'ball sports']);
+  });
   it('maps the model category (with ancestors) and actions, keeps unmapped answers for review', () => {
     const v = makeRecord({ ai: { category: 'Soccer', actions: ['biking', 'juggles balls', 'knitting'] } });
     const cats = classify(v, setup);
