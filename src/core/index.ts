@@ -9,6 +9,7 @@ export { ContentCache, sha256Hex, stableHash, stableStringify } from './content-
 export { ResourceLimits } from './resource-limits.js';
 export type { Resource } from './resource-limits.js';
 export { sha256File } from './file-hash.js';
+export { processAlive } from './process-alive.js';
 export { parseExternalJson, parseJsonMappingStrings, withoutControlChars } from './clean-text.js';
 export * from './tools/index.js';
 export { readAudit, summarizeUsage } from './audit-usage.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { processAlive } from '../core/index.js';
 import { sleep } from './retry-policy.js';
 
 /** The work in progress (or last queued) per `.part` path in this process. */
@@ -134,17 +135,7 @@ async function readHolder(lockPath: string): Promise<'gone' | { stale: boolean; 
     // this process never waits on a lock it holds (the in-process queue comes first): one with its pid is a
     // leftover, of an earlier process that had the same pid (containers) or of a release that failed
     if (owner.pid === OWNER.pid) return { stale: true, who };
-    return { stale: !alive(owner.pid), who };
+    return { stale: !processAlive(owner.pid), who };
   }
   return { stale: false, who };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it runs, under another user
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

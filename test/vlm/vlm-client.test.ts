@@ -217,43 +217,39 @@ describe('retries', () => {
     expect(s.requests[1]!.at - s.requests[0]!.at).toBeGreaterThanOrEqual(950);
   });
 
-  it("a 429's Retry-After holds the other callers of the endpoint too, not only the one refused", async () => {
-    const s = await fake();
-    s.queue(reply.rateLimited('1'));
+  /**
+   * A first call the server refuses, then a second call made while the first waits: both succeed, and the requests
+   * after the refusal all come at least `heldMs` after it.
+   */
+  async function secondCallHeld(s: FakeVlmServer, policy: typeof fast, heldMs: number): Promise<void> {
     const inner = client(s);
     let refused!: () => void;
     const wasRefused = new Promise<void>((resolve) => (refused = resolve));
     const watched = { provider: inner.provider, endpointLabel: inner.endpointLabel, describe: (r: VlmRequest) => inner.describe(r).catch((e: unknown) => { refused(); throw e; }) };
-    const vlm = reliable(watched);
+    const vlm = reliable(watched, policy);
     const first = vlm.call(request());
     await wasRefused;
     // (the refused call's own handling of the 429 settles first)
     await new Promise((resolve) => setImmediate(resolve));
-    // another worker's call, made while the first waits out the Retry-After
+    // another worker's call, made while the first waits
     const second = await vlm.call(request());
     expect(second.ok && (await first).ok).toBe(true);
     expect(s.requests).toHaveLength(3);
     expect(s.requests[0]!.status).toBe(429);
-    for (const later of s.requests.slice(1)) expect(later.at - s.requests[0]!.at).toBeGreaterThanOrEqual(900);
+    for (const later of s.requests.slice(1)) expect(later.at - s.requests[0]!.at).toBeGreaterThanOrEqual(heldMs);
+  }
+
+  it("a 429's Retry-After holds the other callers of the endpoint too, not only the one refused", async () => {
+    const s = await fake();
+    s.queue(reply.rateLimited('1'));
+    await secondCallHeld(s, fast, 900);
   });
 
   it('a 429 without Retry-After holds the other callers for its backoff too (they went on, each refused in turn)', async () => {
     const s = await fake();
     s.queue(reply.status(429, undefined, { error: { message: 'Requests rate limit exceeded', code: 'Throttling.RateQuota' } }));
-    const inner = client(s);
-    let refused!: () => void;
-    const wasRefused = new Promise<void>((resolve) => (refused = resolve));
-    const watched = { provider: inner.provider, endpointLabel: inner.endpointLabel, describe: (r: VlmRequest) => inner.describe(r).catch((e: unknown) => { refused(); throw e; }) };
     // a backoff of 400-800 ms before the first retry
-    const vlm = reliable(watched, { ...fast, baseDelayMs: 800, maxDelayMs: 800 });
-    const first = vlm.call(request());
-    await wasRefused;
-    await new Promise((resolve) => setImmediate(resolve));
-    const second = await vlm.call(request());
-    expect(second.ok && (await first).ok).toBe(true);
-    expect(s.requests).toHaveLength(3);
-    expect(s.requests[0]!.status).toBe(429);
-    for (const later of s.requests.slice(1)) expect(later.at - s.requests[0]!.at).toBeGreaterThanOrEqual(350);
+    await secondCallHeld(s, { ...fast, baseDelayMs: 800, maxDelayMs: 800 }, 350);
   });
 
   it('retries 500s up to Retries, then gives one error saying how many attempts', async () => {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { AppError, ConfigError, describeError, displayName, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
+import { AppError, ConfigError, describeError, displayName, processAlive, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
 import { labelDirName, labelFolderClash, sourceVideoKey } from './clip-labels.js';
 import { batchArgs, batchClips, canCopy, copyArgs, copyRange, encodeArgs, inputSeekSec, outputFrames, seekSec, videoPackets, type PacketIndex } from './clip-encoder.js';
 import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
@@ -262,15 +262,6 @@ function lockDataset(outDir: string, workDir: string): () => void {
 /** The locks this process holds. */
 const heldLocks = new Set<string>();
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps: DatasetDeps, lock: { release: () => void }): Promise<DatasetReport> {
   const t0 = Date.now();
   const outDir = path.resolve(options.outDir);
@@ -430,9 +421,9 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
     let writtenStart = clip.startSec;
     let frameCount = outputFrames(clip, options.encode.fps);
     let duration = frameCount / (options.encode.fps || clip.sourceFps);
+    // the packets' (and a stream copy's) times are the file's; the clip's count from the video's first frame
+    const lead = clip.videoStartSec ?? 0;
     if (copyMode && clip.streamCopy !== false) {
-      // the packets' times are the file's; the clip's count from the video's first frame
-      const lead = clip.videoStartSec ?? 0;
       const range = copyRange(await packetsOf(clip), clip.startSec + lead, clip.endSec + lead, Math.min(options.minClipSec, clip.endSec - clip.startSec));
       if (range) {
         mode = 'copy';
@@ -443,7 +434,7 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
     }
     const args =
       mode === 'copy'
-        ? copyArgs(clip.sourcePath, writtenStart + (clip.videoStartSec ?? 0), writtenStart + (clip.videoStartSec ?? 0) + duration, frameCount, options.encode.audio, part, clip.streamIndex)
+        ? copyArgs(clip.sourcePath, writtenStart + lead, writtenStart + lead + duration, frameCount, options.encode.audio, part, clip.streamIndex)
         : encodeArgs(clip, options.encode, part, threads, await inputSeek(clip, clip.startFrame));
     try {
       await runTool(deps.ffmpeg, args, { timeoutMs: 60 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}), maxStdoutBytes: 1024 * 1024 });
