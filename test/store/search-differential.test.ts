@@ -22,7 +22,7 @@ import { mingoCollections } from './mingo-collection.js';
 
 const WORDS = ['river', 'mountain', 'city', 'night', 'crowd', 'street', 'sunset', 'kitchen', 'dog', 'rain', 'café', 'crème', 'brûlée', 'naïve', 'Ångström',
   'søren', 'łódź', 'straße', 'İstanbul', 'Ελλάδα', 'Москва', '東京', 'ビデオ', '渋谷', '서울', 'ไทย', '😀', '🎸guitar', 'rock’n’roll', "don't", "o'neil",
-  'slow-motion', 'e-mail', 'h.264', 'x_y', '1080p', 'ﬁsh', 'ＡＢＣ', 'cafe\u0301'];
+  'slow-motion', 'e-mail', 'h.264', 'x_y', '1080p', 'ﬁsh', 'ＡＢＣ', 'cafe\u0301', 'हिन्दी', 'फ़िल्म', 'বাংলা', 'שָׁלוֹם', 'كَتَبَ', 'كتـــب', 'ΟΔΟΣ', 'STRASSE'];
 const TAGS = ['outdoor', 'indoor', 'night', 'day', 'people', 'water', 'music', 'slow motion', 'Café', '東京', 'rock & roll', 'c++', 'c#', "kid's", '🎉'];
 const CATS = ['sports', 'nature', 'music', 'cooking', 'travel', 'Éducation', '旅行'];
 const ACTIONS = ['playing guitar', 'dancing', 'running', 'swimming', 'Tai-Chi'];
@@ -79,6 +79,7 @@ const QUERIES = [
   '', 'river', 'river city', 'river -city', 'river OR city', 'river city OR dog', '(river OR city) -night', 'NOT river', 'river AND city', 'river || city',
   '"river city"', '"slow motion"', 'slow-motion', 'h.264', 'cafe', 'CAFÉ', 'creme brulee', 'naive', 'angstrom', 'søren', 'lodz', 'straße', 'istanbul',
   'ελλαδα', 'МОСКВА', '東京', 'ビデオ', '서울', 'ไทย', '😀', 'guitar', 'rock', "don't", "o'neil", 'neil', 'e-mail', 'fish', 'abc', 'x_y',
+  'हिन्दी', 'हिन', 'न', 'हि*', 'फिल्म', 'বাংলা', 'שלום', 'كتب', 'ὁδός', 'οδος', 'strasse', 'Straße',
   'riv*', 'r*', 'caf*', 'café*', '東*', 'slow-mo*',
   'tag:outdoor', 'tag:"slow motion"', 'tag:slow-motion', 'tag:cafe', 'tag:東京', 'tag:"rock & roll"', 'tag:c++', 'tag:c#', "tag:kid's", 'tag:🎉', '-tag:outdoor',
   'tag:night OR tag:water', 'category:education', 'category:旅行', 'cat:music OR cat:cooking', 'action:"playing guitar"', 'action:"tai chi"',

@@ -257,7 +257,7 @@ describe('SQLite text index (in memory, beside the column copy)', () => {
 
   it('leaves words outside ASCII to FTS5 (its folding of them is its own), with the same answers', async () => {
     const before = answered(tmem).text;
-    for (const text of ['straße', 'ørsted OR person', 'łódź*']) {
+    for (const text of ['søren', 'ørsted OR person', 'łódź*']) {
       const q = { text, limit: 5, facets: true };
       expect(shape(await tmem.search(q)), text).toEqual(shape(await tsql.search(q)));
     }

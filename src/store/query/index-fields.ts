@@ -7,8 +7,11 @@ import { capIndexText, indexText, normalizeText } from './text.js';
  * rule removed, or AiTags = false, still matched), and tag labels are tag names' form (`slow-motion`); `action:`
  * indexes the record's action categories (the model's answers mapped onto the action labels, a list's label) as
  * well as the model's own words.
+ * 3: words keep the marks written inside them (the vowel signs of Devanagari, Bengali, Thai...) instead of being split
+ * at them; Hebrew points, Arabic harakat and tatweel are taken out like Latin accents; `ß` is folded to `ss` and
+ * final `ς` to `σ`. Tag labels keep their marks the same way.
  */
-export const INDEX_VERSION = 2;
+export const INDEX_VERSION = 3;
 
 /**
  * Characters (code points) of the name kept for `name:` and `sort:name`. PostgreSQL refuses a B-tree index entry
@@ -90,7 +93,7 @@ function label(s: string): string {
  */
 export function tagLabel(s: string): string {
   const words = normalizeText(s)
-    .split(/[^\p{L}\p{N}:+#.]+/u)
+    .split(/[^\p{L}\p{N}\p{M}:+#.]+/u)
     .map((w) => w.replace(/^[.:]+|[.:]+$/g, ''))
     .filter(Boolean);
   return words.length ? words.join('-') : label(s);

@@ -1,11 +1,24 @@
 /**
  * Text normalisation shared by every store, so that SQLite FTS5, PostgreSQL tsvector and MongoDB token arrays
- * see exactly the same tokens: NFKD, diacritics removed, lower case, runs of letters and digits.
+ * see exactly the same tokens: NFKD, optional marks removed, lower case with full case folding of the few letters
+ * lower-casing leaves apart, words of letters and digits with the marks written inside them.
  */
 
-/** Combining diacritical marks (Latin, Greek, Cyrillic accents); kana voicing marks and the like are kept. */
-const MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+/g;
-const TOKEN = /[\p{L}\p{N}]+/gu;
+/**
+ * Marks a word is written with or without, taken out so both spellings match: the combining accents of Latin, Greek
+ * and Cyrillic (after NFKD), Hebrew's vowel points and cantillation, Arabic's harakat and Quranic marks, and the
+ * Arabic tatweel (a stretch of the line, not a letter). Kana voicing marks come back in NFC; the vowel signs and
+ * viramas of Indic and Southeast Asian scripts are part of the word's spelling and stay.
+ */
+const MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u0610-\u061a\u0640\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed]+/g;
+/**
+ * A word: a letter or digit, then letters, digits and marks. Split at its marks (a vowel sign is a mark), `हिन्दी`
+ * was three words and a search for it matched any text holding those letters (index format 3).
+ */
+const TOKEN = /[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu;
+/** Letters whose lower case is not their case-folded form: `Straße` is searched as `strasse`, `ΟΔΟΣ` as `οδοσ`. */
+const FOLD = /[ßς]/g;
+const FOLDED: Record<string, string> = { ß: 'ss', ς: 'σ' };
 
 // eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -14,7 +27,7 @@ const ASCII_TOKEN = /[a-z0-9]+/g;
 export function normalizeText(s: string): string {
   // Fast path: plain ASCII needs no Unicode normalisation.
   if (!NON_ASCII.test(s)) return s.toLowerCase();
-  return s.normalize('NFKD').replace(MARKS, '').normalize('NFC').toLowerCase();
+  return s.normalize('NFKD').replace(MARKS, '').normalize('NFC').toLowerCase().replace(FOLD, (c) => FOLDED[c]!);
 }
 
 export function tokenize(s: string): string[] {

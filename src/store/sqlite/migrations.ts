@@ -216,4 +216,20 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
     version: 10,
     sql: `UPDATE videos SET name = substr(name, 1, 512) WHERE length(name) > 512;`,
   },
+  {
+    // Index format 3 keeps the marks written inside a word (a Devanagari vowel sign): FTS5's tokenizer must take
+    // them as part of a token too (by default a mark separates tokens). The text rows so far hold no marks, so
+    // this step's rebuild from them indexes them as before, and no search sees the index empty; the reindex that
+    // follows (index format 3) rewrites each record's text and FTS row.
+    version: 11,
+    sql: `
+      DROP TABLE videos_fts;
+      CREATE VIRTUAL TABLE videos_fts USING fts5(title, tags, description, filename, content = 'video_text_fts', content_rowid = 'rid',
+                                                 tokenize = 'unicode61 remove_diacritics 2 categories ''L* N* Co M*''', prefix = '2 3');
+      INSERT INTO videos_fts(videos_fts) SELECT 'rebuild' WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'video_text_pending');
+      INSERT INTO meta (key, value) SELECT 'fts_rebuild_pending', '1' WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'video_text_pending')
+        ON CONFLICT(key) DO NOTHING;
+      INSERT INTO videos_fts(videos_fts, rank) VALUES('deletemerge', 50);
+    `,
+  },
 ];
