@@ -47,7 +47,7 @@ export class MingoCollection implements MongoCollectionLike {
   }
 
   /**
-   * `$set` by `_id` only (dotted paths allowed): what the store's bulk updates send; or an upsert of `$setOnInsert`
+   * `$set` by a filter on `_id` (and other fields: the write version; dotted paths allowed): what the store's bulk updates send; or an upsert of `$setOnInsert`
    * alone (plain fields), what the library id is made with.
    */
   private async updateOne(u: { filter: Doc; update: { $set?: Doc; $setOnInsert?: Doc }; upsert?: boolean }): Promise<void> {
@@ -61,7 +61,7 @@ export class MingoCollection implements MongoCollectionLike {
     if (keys.length !== 1 || keys[0] !== '$set' || u.upsert || !u.update.$set) throw new Error(`mingo stand-in: unsupported update ${JSON.stringify(keys)}`);
     await Promise.resolve();
     const doc = this.docs.get(String(u.filter._id));
-    if (!doc) return;
+    if (!doc || !new Query(u.filter).test(doc)) return;
     for (const [path, value] of Object.entries(structuredClone(u.update.$set))) {
       const parts = path.split('.');
       let at = doc;

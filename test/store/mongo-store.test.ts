@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
 import { MongoStore, flavourOf, searchPipeline, textPrefilter } from '../../src/store/mongodb/index.js';
 import { planQuery } from '../../src/store/query/index.js';
+import type { Video } from '../../src/core/index.js';
 import { runStoreContract } from './contract.js';
 import { CONTRACT_QUERIES, fixtureVideos } from './fixtures.js';
 import { mingoCollections } from './mingo-collection.js';
@@ -107,3 +108,31 @@ if (uri) {
     it.skip('needs VIDEODEX_TEST_MONGODB_URI (e.g. mongodb://127.0.0.1:27017); see docs/stores.md', () => undefined);
   });
 }
+
+describe('MongoStore.updateTags after another process wrote the record', () => {
+  it("leaves the other write standing (stages, labels, search fields) and writes the records nobody touched", async () => {
+    const c = mingoCollections();
+    const retagging = new MongoStore(c, 'mongodb', 'mongodb mingo');
+    const processing = new MongoStore(c, 'mongodb', 'mongodb mingo');
+    await retagging.migrate();
+    const [a, b] = fixtureVideos().slice(0, 2) as [Video, Video];
+    await retagging.upsertMany([a, b]);
+    const readA = (await retagging.get(a.id))!;
+    const readB = (await retagging.get(b.id))!;
+    // `process` gives A a longer duration and a describe entry after retag read it
+    const newer: Video = { ...readA, metadata: { ...readA.metadata!, durationSec: 4321 }, stages: { ...readA.stages, describe: { status: 'done', version: '9', inputHash: 'h', at: '2026-01-01T00:00:00.000Z', ms: 1 } } };
+    await processing.upsert(newer);
+    const retagged = (v: Video): Video => ({ ...v, tags: [{ name: 'retagged', source: 'rule', rule: 'r' }], updatedAt: '2026-02-02T00:00:00.000Z' });
+    await retagging.updateTags([
+      { before: readA, after: retagged(readA) },
+      { before: readB, after: retagged(readB) },
+    ]);
+    const nowA = (await retagging.get(a.id))!;
+    expect(nowA.stages.describe?.version).toBe('9');
+    expect(nowA.tags).toEqual(newer.tags);
+    expect((await retagging.search({ text: 'duration:4321' })).hits.map((h) => h.id)).toEqual([a.id]);
+    expect((await retagging.search({ text: 'tag:retagged' })).hits.map((h) => h.id)).toEqual([b.id]);
+    // the version is the store's own: records read back carry none
+    expect(Object.keys(nowA)).not.toContain('_w');
+  });
+});

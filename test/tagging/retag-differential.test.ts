@@ -579,3 +579,36 @@ describe.skipIf(!pgUrl)('retag against tagging from scratch (PostgreSQL)', () =>
     await runScenario(lib, 11, 2 * MIN_RECORDS_PER_WORKER + 101, 3, ['workers']);
   }, 240_000);
 });
+
+describe('retag against tagging from scratch (MongoDB: the adapter over mingo)', () => {
+  let t: ReturnType<typeof tempDir>;
+  let lib: Lib;
+  beforeEach(async () => {
+    const { MongoStore } = await import('../../src/store/mongodb/index.js');
+    const { mingoCollections } = await import('../store/mingo-collection.js');
+    t = tempDir('videodex-retag-diff-mongo-');
+    const c = mingoCollections();
+    const store = new MongoStore(c, 'mongodb', 'mongodb mingo');
+    await store.migrate();
+    const other = new MongoStore(c, 'mongodb', 'mongodb mingo');
+    lib = {
+      store,
+      other,
+      dir: t.dir,
+      // no worker threads: the store cannot be split into parts, so retag runs in this thread
+      storeOptions: { backend: 'mongodb', url: 'mongodb://unused' },
+      async close() {
+        c.close();
+      },
+    };
+  });
+  afterEach(async () => {
+    await lib.close();
+    t.cleanup();
+  });
+
+  it.each(SEEDS)('seed %i', async (seed) => {
+    // no 'parts': the store reads no shard
+    await runScenario(lib, seed, 200, STEPS, ['plain', 'plain', 'plain', 'force', 'query', 'dry']);
+  }, 120_000);
+});

@@ -6,6 +6,7 @@
  * strings; both behave the same on MongoDB and on Cosmos DB (which lacks `$text` on most tiers), and can sit
  * under `$or`/`$nor`, which `$text` cannot.
  */
+import { randomBytes } from 'node:crypto';
 import type { Video } from '../../core/index.js';
 import type { QueryNode, Range, RangeField } from '../search-query.js';
 import { sortSpec, TEXT_FIELDS, TEXT_WEIGHTS, type IndexFields, type QueryPlan, type TextTerm } from '../query/index.js';
@@ -66,15 +67,22 @@ export function searchDoc(video: Video, x: IndexFields): SearchDoc {
 }
 
 /** The stored document: the record itself, `_id` = id, and the search fields under `_s`. */
+/**
+ * A new write version (`_w`): every write of a record stores one, and re-tagging's write stands only over the
+ * version it read (see `MongoStore.updateTags`). A document written before versions has none (null to a filter).
+ */
+export const writeVersion = (): string => randomBytes(8).toString('hex');
+
 export function toMongoDoc(video: Video, x: IndexFields): Doc {
-  return { ...video, _id: video.id, _s: searchDoc(video, x) };
+  return { ...video, _id: video.id, _s: searchDoc(video, x), _w: writeVersion() };
 }
 
 export function fromMongoDoc(d: Doc): Video {
-  const { _id, _s, _score, ...rest } = d;
+  const { _id, _s, _score, _w, ...rest } = d;
   void _id;
   void _s;
   void _score;
+  void _w;
   return rest as unknown as Video;
 }
 

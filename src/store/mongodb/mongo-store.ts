@@ -11,7 +11,7 @@ import type { InputRecord, IterateOptions, LibraryIdentity, TagUpdate, VideoStor
 import { rewriteAll } from '../rewrite-all.js';
 import { refuseNewerLibrary } from '../newer-library.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelsMoved, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
-import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchDoc, searchPipeline, textPrefilter, toMongoDoc, type Doc, type SearchDoc } from './mongo-query.js';
+import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchDoc, searchPipeline, textPrefilter, toMongoDoc, writeVersion, type Doc, type SearchDoc } from './mongo-query.js';
 
 /** The part of a driver Collection this store uses (the real driver's Collection satisfies it; tests use mingo). */
 export interface MongoCollectionLike {
@@ -159,10 +159,15 @@ export class MongoStore implements VideoStore {
     for (let i = 0; i < changes.length; i += 500) {
       const ops = changes.slice(i, i + 500).map(({ before, after }) => {
         const moved = labelsMoved(before, after);
-        const set: Doc = { tags: after.tags, categories: after.categories, extra: after.extra, stages: after.stages, updatedAt: after.updatedAt };
+        const set: Doc = { tags: after.tags, categories: after.categories, extra: after.extra, stages: after.stages, updatedAt: after.updatedAt, _w: writeVersion() };
         if (moved) set._s = searchDoc(after, indexFields(after));
         else set['_s.failed'] = hasFailedStage(after);
-        return { updateOne: { filter: { _id: after.id }, update: { $set: set }, upsert: false } };
+        // Only over the version read, when this store handed the record out: written since (by `process`, another
+        // retag), this copy, re-tagged from the old document, would bring back its stage entries and search fields
+        // (a new duration searched as the old one) and replace labels made from the newer inputs. The next retag
+        // reads the newer document.
+        const read = this.handedOut.get(before);
+        return { updateOne: { filter: read === undefined ? { _id: after.id } : { _id: after.id, _w: read }, update: { $set: set }, upsert: false } };
       });
       await this.run(`update tags of ${ops.length} records`, () => this.c.videos.bulkWrite(ops, { ordered: false }));
     }
@@ -170,7 +175,16 @@ export class MongoStore implements VideoStore {
 
   async get(id: string): Promise<Video | null> {
     const d = await this.run(`get ${id}`, () => this.c.videos.findOne({ _id: id }, { projection: { _s: 0 } }));
-    return d ? fromMongoDoc(d) : null;
+    return d ? this.handOut(d) : null;
+  }
+
+  /** The write version of each record `get` and `iterate` handed out, by the object they gave (null: none yet). */
+  private readonly handedOut = new WeakMap<Video, string | null>();
+
+  private handOut(d: Doc): Video {
+    const video = fromMongoDoc(d);
+    this.handedOut.set(video, typeof d._w === 'string' ? d._w : null);
+    return video;
   }
 
   async findByPath(path: string): Promise<Video[]> {
@@ -253,7 +267,7 @@ export class MongoStore implements VideoStore {
     for (;;) {
       const match: Doc = after === null ? base : { $and: [base, { _id: { $gt: after } }] };
       const rows: Doc[] = await this.run('iterate', () => this.c.videos.aggregate([{ $match: match }, { $sort: { _id: 1 } }, { $limit: 200 }, { $project: { _s: 0 } }]).toArray());
-      for (const d of rows) yield fromMongoDoc(d);
+      for (const d of rows) yield this.handOut(d);
       if (rows.length < 200) return;
       after = String(rows.at(-1)!._id);
     }
