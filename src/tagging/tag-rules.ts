@@ -356,11 +356,17 @@ function nameMatcher(value: unknown, path: PropertyKey[]): (name: string) => boo
   return (name) => name === want;
 }
 
-function compileSetTest(value: unknown, path: PropertyKey[], pick: (s: RuleSubject) => ReadonlySet<string>): Predicate {
+/**
+ * `orSingular`: a plural name also finds its singular. The model's tags are stored singular (`dog`), so a rule
+ * written `tag: dogs` never fired on them; a tag kept plural (a rule's own `dogs`) is still found as written.
+ */
+function compileSetTest(value: unknown, path: PropertyKey[], pick: (s: RuleSubject) => ReadonlySet<string>, orSingular = false): Predicate {
   const one = (v: unknown, p: PropertyKey[]): Predicate => {
     const m = nameMatcher(v, p);
     if (typeof v === 'string' && !/[*?[\]{}]/.test(v)) {
       const want = normalizeTag(v, { keepPlural: true });
+      const single = orSingular ? normalizeTag(v) : want;
+      if (single !== want) return (s) => pick(s).has(want) || pick(s).has(single);
       return (s) => pick(s).has(want);
     }
     return (s) => { for (const t of pick(s)) if (m(t)) return true; return false; };
@@ -435,7 +441,7 @@ export function compileCondition(value: unknown, path: PropertyKey[] = []): Pred
       return compileDescription(v, p);
     case 'tag':
     case 'tags':
-      return compileSetTest(v, p, (s) => s.tags);
+      return compileSetTest(v, p, (s) => s.tags, true);
     case 'category':
       return compileSetTest(v, p, (s) => s.categories);
     case 'source': {
@@ -480,7 +486,8 @@ const ruleSchema = z
     priority: z.number().int('priority is an integer').default(0),
     when: conditionSchema,
     add: nameList.default([]),
-    remove: nameList.default([]),
+    // a plural also removes its singular, as a `tag:` condition finds it (the model's tags are stored singular)
+    remove: nameList.transform((names) => [...new Set(names.flatMap((n) => [n, normalizeTag(n)]))]).default([]),
     categories: nameList.default([]),
     removeCategories: nameList.default([]),
     confidence: z.number().min(0).max(1).default(1),

@@ -137,6 +137,20 @@ rules:
     expect(names(out).sort()).toEqual(['chained', 'hd', 'long-ish']);
     expect(out.find((t) => t.name === 'chained')).toEqual({ name: 'chained', source: 'rule', confidence: 0.7, rule: 'chained' });
   });
+  it("a plural name in a tag: condition or remove also finds the singular the model's tags are stored as", () => {
+    const rules = parseRules(`
+rules:
+  - { name: about-dogs, when: { tag: dogs }, add: [pets] }
+  - { name: any-cats, when: { tags: { any: [cats, birds] } }, add: [feline] }
+  - { name: no-glasses, when: { tag: glasses }, add: [eyewear] }
+  - { name: drop-buses, when: "duration > 0", remove: [buses] }
+`);
+    const v = makeRecord();
+    const ai = (name: string) => ({ name, source: 'ai' as const, confidence: 0.8, rule: 'ai:tags' });
+    expect(names(applyTagRules(rules, v, [ai('dog'), ai('cat'), ai('bus'), ai('glass')])).sort()).toEqual(['cat', 'dog', 'feline', 'glass', 'pets']);
+    // a tag kept plural is still found as written; a word that is not a plural (glasses) finds only itself
+    expect(names(applyTagRules(rules, v, [{ name: 'dogs', source: 'rule', confidence: 1, rule: 'x' }, { name: 'glasses', source: 'rule', confidence: 1, rule: 'y' }, { name: 'buses', source: 'rule', confidence: 1, rule: 'z' }])).sort()).toEqual(['dogs', 'eyewear', 'glasses', 'pets']);
+  });
   it('replaces a tag or category a rule both removes and adds with its own; a later rule still cannot undo it', () => {
     const rules = parseRules(`
 rules:

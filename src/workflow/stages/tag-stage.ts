@@ -8,8 +8,9 @@ import type { Stage } from '../stage.js';
  * 4: `tagCount` counts the tags of the pass so far, not the record's stored tags (the last run's output); a
  * `category:` condition sees the categories classification starts from; a rule that removes and adds a tag replaces it;
  * globs, regexes and text comparisons match names in either Unicode form (NFC); `buses` is `bus`, `movies` `movie`; carried tags (yt-dlp's) are named like the others.
+ * 5: a rule's `tag: dogs` also finds `dog` (the model's tags are stored singular) and `remove: [dogs]` removes it.
  */
-export const TAG_STAGE_VERSION = '4';
+export const TAG_STAGE_VERSION = '5';
 
 /**
  * A stage whose input hash is a digest of the record's inputs string (`taggingInputs`, `classifyInputs`)
