@@ -71,3 +71,42 @@ describe('names stored before the cut', () => {
     }
   });
 });
+
+describe('labels of a paragraph (a model answering a sentence as a tag)', () => {
+  const t = tempDir();
+  afterAll(() => t.cleanup());
+  // random words do not compress: PostgreSQL's label index refused the entry (over 2.7 kB), failing the record's write
+  const long = Array.from({ length: 700 }, (_, i) => ((i * 7919) % 100000).toString(36)).join(' ');
+  const labelled = makeRecord({ id: 'para1', tags: [{ name: long.replace(/ /g, '-'), source: 'ai' }], categories: [{ name: long, source: 'ai', confidence: 1 }] });
+  const answers = async (s: SqliteStore | PostgresStore) => {
+    expect((await s.search({ text: `tag:"${long}"` })).hits.map((h) => h.id)).toEqual(['para1']);
+    expect((await s.search({ text: `category:"${long}"` })).hits.map((h) => h.id)).toEqual(['para1']);
+  };
+
+  it('are cut to MAX_NAME_CHARS and still found by the whole label', async () => {
+    const f = indexFields(labelled);
+    expect(Array.from(f.tags[0]!)).toHaveLength(MAX_NAME_CHARS);
+    expect(Array.from(f.categories[0]!)).toHaveLength(MAX_NAME_CHARS);
+    const s = new SqliteStore(path.join(t.dir, 'labels.db'));
+    try {
+      await s.migrate();
+      await s.upsert(labelled);
+      await answers(s);
+    } finally {
+      await s.close();
+    }
+  });
+
+  const url = process.env.VIDEODEX_TEST_PG_URL;
+  (url ? it : it.skip)('are stored and found on PostgreSQL', async () => {
+    const store = new PostgresStore({ url: url!, schema: `vdx_test_${randomBytes(4).toString('hex')}`, poolSize: 2 });
+    try {
+      await store.migrate();
+      await store.upsert(labelled);
+      await answers(store);
+    } finally {
+      await store.dropSchema();
+      await store.close();
+    }
+  });
+});

@@ -9,7 +9,8 @@ import { capIndexText, indexText, normalizeText } from './text.js';
  * well as the model's own words.
  * 3: words keep the marks written inside them (the vowel signs of Devanagari, Bengali, Thai...) instead of being split
  * at them; Hebrew points, Arabic harakat and tatweel are taken out like Latin accents; `ß` is folded to `ss` and
- * final `ς` to `σ`. Tag labels keep their marks the same way.
+ * final `ς` to `σ`. Tag labels keep their marks the same way. Labels (`tag:`, `category:`, `action:`...) are cut to
+ * MAX_NAME_CHARS, as names are.
  */
 export const INDEX_VERSION = 3;
 
@@ -22,6 +23,11 @@ export const INDEX_VERSION = 3;
  */
 export const MAX_NAME_CHARS = 512;
 
+/**
+ * `s` cut to MAX_NAME_CHARS code points: names, and the labels a query compares whole (a model's tag that ran to a
+ * paragraph failed the record's write on PostgreSQL, whose label indexes refuse an entry past about 2.7 kB). A
+ * query's label is cut the same way, so it still finds the record.
+ */
 function cappedName(s: string): string {
   if (s.length <= MAX_NAME_CHARS) return s;
   const chars = Array.from(s);
@@ -83,7 +89,7 @@ export function resolutionClass(width: number | null, height: number | null): st
 }
 
 function label(s: string): string {
-  return normalizeText(s).trim().replace(/\s+/g, ' ');
+  return cappedName(normalizeText(s).trim().replace(/\s+/g, ' '));
 }
 
 /**
@@ -96,7 +102,7 @@ export function tagLabel(s: string): string {
     .split(/[^\p{L}\p{N}\p{M}:+#.]+/u)
     .map((w) => w.replace(/^[.:]+|[.:]+$/g, ''))
     .filter(Boolean);
-  return words.length ? words.join('-') : label(s);
+  return words.length ? cappedName(words.join('-')) : label(s);
 }
 
 /** A label a query names (`tag:`, `category:`, `codec:`...), in the form that field's labels are indexed in. */
