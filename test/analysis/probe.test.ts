@@ -135,6 +135,21 @@ describe('probe (real ffprobe)', () => {
     expect(m.truncated).toBeUndefined();
   });
 
+  it('a file written with a start offset (ffmpeg -output_ts_offset 5): duration is the length that plays, in Matroska, WebM, MP4 and MPEG-TS alike, and frames agree', async () => {
+    // 4 s of picture, audio 23 ms ahead of it (AAC priming), all starting 5 s into the timeline
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=4', '-f', 'lavfi', '-i', 'sine=d=4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', f('offset-src.mp4')]);
+    for (const ext of ['mkv', 'mp4', 'ts', 'webm']) {
+      const out = f(`offset.${ext}`);
+      const codec = ext === 'webm' ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-an'] : ['-c', 'copy'];
+      await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-i', f('offset-src.mp4'), ...codec, '-output_ts_offset', '5', out]);
+      const m = await probeVideo(ffprobe, out);
+      const lead = m.videoStartSec ?? 0;
+      expect(lead, ext).toBeLessThan(0.05);
+      expect(m.durationSec - lead, ext).toBeCloseTo(4, 1);
+      expect(m.frameCount, ext).toBe(100);
+    }
+  });
+
   it('non-square pixels: the display width is the stored width stretched by the sample aspect ratio, before rotation', () => {
     const stream = { codec_type: 'video', codec_name: 'mpeg2video', width: 720, height: 480, avg_frame_rate: '30000/1001', r_frame_rate: '30000/1001' };
     const dvd = toVideoMetadata({ streams: [{ ...stream, sample_aspect_ratio: '32:27' }], format: { duration: '1' } });

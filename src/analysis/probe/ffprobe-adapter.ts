@@ -83,6 +83,20 @@ function lowerKeys(tags: Record<string, string> | undefined): Record<string, str
   return out;
 }
 
+/**
+ * The file's playable length from ffprobe's format duration and start time. Matroska/WebM and MP4/MOV state their
+ * duration as the end of their timeline, which counts from 0 whatever the first timestamp: a file written with a
+ * start offset (ffmpeg -output_ts_offset 5, a -copyts cut) starting at 5 s and ending at 9 s says 9 s where 4 s
+ * play. Demuxers that measure the duration from the timestamps (MPEG-TS, MPEG-PS) already give end minus start.
+ */
+export function playableDuration(formatName: string | undefined, duration: string | undefined, startTime: string | undefined): number {
+  const total = Number(duration ?? 0) || 0;
+  const start = Number(startTime);
+  const fromZero = (formatName ?? '').split(',').some((n) => ['matroska', 'webm', 'mov', 'mp4'].includes(n.trim()));
+  if (!fromZero || !Number.isFinite(start) || start <= 0 || start >= total) return total;
+  return Math.round((total - start) * 1e6) / 1e6;
+}
+
 /** Turns ffprobe JSON into the record's metadata, or says clearly why the file is not a usable video. */
 export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   const streams = json.streams ?? [];
@@ -111,7 +125,7 @@ export function toVideoMetadata(json: ProbeJson): VideoMetadata {
   const avg = parseRate(video.avg_frame_rate);
   const real = parseRate(video.r_frame_rate);
   const fps = avg || real;
-  const durationSec = Number(json.format?.duration ?? video.duration ?? 0) || 0;
+  const durationSec = json.format?.duration !== undefined ? playableDuration(format, json.format.duration, json.format.start_time) : Number(video.duration ?? 0) || 0;
   const nbFrames = video.nb_frames ? Number(video.nb_frames) : NaN;
   const formatTags = lowerKeys(json.format?.tags);
   const bitDepth = Number(video.bits_per_raw_sample) || bitDepthOf(video.pix_fmt ?? '');

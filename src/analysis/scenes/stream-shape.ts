@@ -1,5 +1,5 @@
 import { runTool, UnsupportedMediaError, type VideoMetadata } from '../../core/index.js';
-import { parseSar } from '../probe/ffprobe-adapter.js';
+import { parseSar, playableDuration } from '../probe/ffprobe-adapter.js';
 import type { StreamShape } from './frame-reader.js';
 
 /** The reader's view of a probed video; throws UnsupportedMediaError when there is no video stream. */
@@ -56,17 +56,17 @@ function rate(text: string | undefined): number {
 export async function probeStreamShape(ffprobe: string, file: string, signal?: AbortSignal): Promise<StreamShape> {
   const { stdout } = await runTool(
     ffprobe,
-    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=index,codec_type,width,height,sample_aspect_ratio,avg_frame_rate,r_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic:format=duration,format_name', '-of', 'json', file],
+    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=index,codec_type,width,height,sample_aspect_ratio,avg_frame_rate,r_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic:format=duration,start_time,format_name', '-of', 'json', file],
     { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
   );
-  const json = JSON.parse(stdout.toString('utf8')) as { streams?: ProbeStream[]; format?: { duration?: string; format_name?: string } };
+  const json = JSON.parse(stdout.toString('utf8')) as { streams?: ProbeStream[]; format?: { duration?: string; start_time?: string; format_name?: string } };
   const stream = (json.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic && (s.width ?? 0) > 0);
   if (!stream) throw new UnsupportedMediaError('no video stream to detect scenes in');
   const rotation = Math.abs(Number(stream.tags?.rotate ?? stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0)) % 180;
   const avg = rate(stream.avg_frame_rate);
   const real = rate(stream.r_frame_rate);
   const fps = avg > 0 ? avg : real > 0 ? real : 25;
-  const durationSec = Number(stream.duration ?? json.format?.duration ?? 0) || 0;
+  const durationSec = stream.duration !== undefined ? Number(stream.duration) || 0 : playableDuration(json.format?.format_name, json.format?.duration, json.format?.start_time);
   const frames = Number(stream.nb_frames ?? 0);
   const first = (json.streams ?? []).find((s) => s.codec_type === 'video');
   const w = Math.max(1, Math.round(stream.width! * parseSar(stream.sample_aspect_ratio)));

@@ -7,8 +7,9 @@ export const probeStage: Stage = {
   name: 'probe',
   // 2: rotation is clockwise (it had the display matrix's counter-clockwise sign); 3: 12-bit was recorded as
   // 10-bit and 8-bit VP9 had no bitDepth; 4: videoStartSec (a video starting after its file),
-  // non-square pixels' display width with sampleAspectRatio, and videoStreamIndex (a cover listed first). Records are probed again.
-  version: '4',
+  // non-square pixels' display width with sampleAspectRatio, and videoStreamIndex (a cover listed first); 5: Matroska/WebM/MP4 written with a start offset counted the offset in
+  // durationSec (and Matroska in frameCount). Records are probed again.
+  version: '5',
   needs: ['acquire'],
   resource: 'cpu',
   inputHash: (video) => hashInputs(video.file.sha256),
