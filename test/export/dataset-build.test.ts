@@ -266,6 +266,44 @@ describe('stream copy with B-frames', () => {
   });
 });
 
+describe('stream copy with audio (--copy --audio)', () => {
+  /** Start times of a clip's video and audio, and when its first beep starts, in the clip's timeline. */
+  async function timing(file: string): Promise<{ video: number; audio: number; beep: number }> {
+    const { stdout } = await runTool(ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_type,start_time', '-of', 'json', file]);
+    const streams = (JSON.parse(stdout.toString()) as { streams: Array<{ codec_type: string; start_time: string }> }).streams;
+    const start = (kind: string) => Number(streams.find((x) => x.codec_type === kind)!.start_time);
+    const pcm = (await runTool(ffmpeg, ['-v', 'error', '-i', file, '-map', '0:a:0', '-ac', '1', '-ar', '48000', '-f', 's16le', 'pipe:1'], { maxStdoutBytes: 64 * 1024 * 1024 })).stdout;
+    let first = -1;
+    for (let i = 0; i + 1 < pcm.length; i += 2) if (Math.abs(pcm.readInt16LE(i)) > 3000) { first = i / 2; break; }
+    expect(first, file).toBeGreaterThanOrEqual(0);
+    return { video: start('video'), audio: start('audio'), beep: start('audio') + first / 48000 };
+  }
+
+  it('starts audio and picture together (the audio had ~80 ms alone first with B-frames), in sync with the source, also for a video after its audio', async () => {
+    const { probeVideo } = await import('../../src/analysis/index.js');
+    const pictures = path.join(t.dir, 'rgb-beeps-src.mp4');
+    await makeSceneVideo(pictures, [{ frames: 25, source: 'color=c=red' }, { frames: 25, source: 'color=c=lime' }, { frames: 25, source: 'color=c=blue' }], { gop: 25, bframes: 2 });
+    // a beep 0.4 s into each one-second scene, of the picture's time
+    for (const [name, lead] of [['rgb-beeps.mp4', 0], ['rgb-beeps-late.mp4', 2]] as const) {
+      const file = path.join(t.dir, name);
+      const beeps = `aevalsrc=if(gte(mod(t-${lead}\\,1)\\,0.4)*lt(mod(t-${lead}\\,1)\\,0.5)*gte(t\\,${lead})\\,sin(2*PI*440*t)\\,0):s=48000:d=${3 + lead}`;
+      await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-itsoffset', String(lead), '-i', pictures, '-f', 'lavfi', '-i', beeps, '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', file]);
+      const record = sceneRecord(file, [25, 25, 25], { label: 'beeps' });
+      record.metadata = await probeVideo(ffprobe, file);
+      const out = path.join(t.dir, `ds-copy-audio-${lead}`);
+      const rep = await buildDataset(iterate([record]), opts(out, { labels: 'list', split: '1,0,0', format: ['folder'], dedup: false, copy: true, audio: true }), deps);
+      expect(rep.copied, name).toBe(3);
+      for (const c of readManifest(out).clips) {
+        const got = await timing(path.join(out, c.path));
+        // together within one AAC frame (1024 samples)
+        expect(Math.abs(got.audio - got.video), `${name} ${c.id} audio start ${got.audio}, video start ${got.video}`).toBeLessThanOrEqual(1024 / 48000);
+        // and in sync: the beep 0.4 s into the scene is 0.4 s after the clip's first picture
+        expect(got.beep - got.video, `${name} ${c.id}`).toBeCloseTo(c.startSec + 0.4 - c.writtenStartSec, 2);
+      }
+    }
+  });
+});
+
 describe('splits by source video', () => {
   it('puts list rows naming one YouTube video in different URL forms in one split, and stats sees them as one source', async () => {
     const forms = ['https://youtu.be/abcdefghijk', 'https://www.youtube.com/watch?v=abcdefghijk&t=30s'];

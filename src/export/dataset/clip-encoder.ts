@@ -106,12 +106,17 @@ export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: 
  * ffmpeg arguments that stream-copy `frames` packets from `startSec` (a keyframe): the packets `copyRange` chose.
  * A packet count, not `-t` alone: ffmpeg ends a stream copy on decode timestamps, which with B-frames lag the
  * shown ones, so `-t` wrote the frames after the end too. `-t` still ends the audio.
+ *
+ * No `-avoid_negative_ts make_zero`: with B-frames the key frame decodes before it is shown (its decode time is
+ * negative after the seek), and making every decode time non-negative pushed the picture back by that much (80 ms
+ * with two B-frames at 25 fps) while the audio stayed at 0: the clip played audio alone first. The MP4 muxer
+ * keeps the negative decode times in its edit lists instead, so both streams start at 0, in sync with the source.
  */
 export function copyArgs(source: string, startSec: number, endSec: number, frames: number, audio: boolean, output: string, streamIndex?: number): string[] {
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-ss', sec(startSec), '-i', source, '-t', sec(endSec - startSec), '-map', videoMap(0, streamIndex), '-frames:v', String(frames)];
   if (audio) args.push('-map', '0:a:0?');
   else args.push('-an');
-  args.push('-c', 'copy', '-sn', '-dn', '-map_metadata', '-1', '-avoid_negative_ts', 'make_zero', '-movflags', '+faststart', '-f', 'mp4', output);
+  args.push('-c', 'copy', '-sn', '-dn', '-map_metadata', '-1', '-movflags', '+faststart', '-f', 'mp4', output);
   return args;
 }
 

@@ -89,7 +89,8 @@ function clipSpec(clip: PlannedClip, options: DatasetOptions): string {
   const mode = canCopy(options.encode) && clip.streamCopy !== false ? 'copy' : 'encode';
   // cut 2: copies end on a packet count (cut 1 ran past the end with B-frames), so those are made again
   // cut 2 of clips cut one ffmpeg each (with audio): cut 1 lost their last frame on videos without sound
-  const enc = mode === 'copy' ? { copy: true, audio: options.encode.audio, minClipSec: options.minClipSec, cut: 2 } : { ...options.encode, copy: false, ...(options.encode.audio ? { cut: 2 } : {}) };
+  // cut 3 of copies with audio: cut 2 played ~80 ms of audio before the first picture (B-frames), so made again
+  const enc = mode === 'copy' ? { copy: true, audio: options.encode.audio, minClipSec: options.minClipSec, cut: options.encode.audio ? 3 : 2 } : { ...options.encode, copy: false, ...(options.encode.audio ? { cut: 2 } : {}) };
   // seek from a key frame: clips of MPEG-TS/PS cut before could start late (and so end in the next scene)
   // a video starting after its file, or behind a cover picture: cut before from the wrong time or stream, so made again
   const place = { ...(clip.videoStartSec ? { lead: clip.videoStartSec } : {}), ...(clip.streamIndex !== undefined ? { stream: clip.streamIndex } : {}) };
