@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSceneTestset, type TestCase, type TestSetTruth } from '../../scripts/make-scene-testset.js';
 import { DEFAULT_SCENE_SETTINGS, detectScenes, probeStreamShape, scoreBoundaries, type SceneSettings } from '../../src/analysis/index.js';
-import { findOnPath, locateTool } from '../../src/core/index.js';
+import { findOnPath, locateTool, runTool } from '../../src/core/index.js';
 import { tempDir, testFfmpeg } from '../helpers/media.js';
 
 const t = tempDir('videodex-scenes-');
@@ -104,5 +104,49 @@ describe('scene detection accuracy on the generated test set (content detector, 
     }
     const { accuracy } = await run('cuts', {}, bundled);
     expect(accuracy.f1).toBe(1);
+  });
+});
+
+describe('fades through white (ffmpeg fade=color=white)', () => {
+  const W = 320;
+  const H = 180;
+  const norm = `fps=25,scale=${W}:${H},setsar=1,format=yuv420p,settb=AVTB`;
+  /** testsrc2 (50 frames) then `middle` then SMPTE bars (50 frames); returns the file. */
+  async function make(name: string, chains: { a?: string; middle: string; b?: string }): Promise<string> {
+    const file = path.join(t.dir, `${name}.mp4`);
+    const graph = [
+      `testsrc2=s=${W}x${H}:r=25,trim=end_frame=50,setpts=PTS-STARTPTS,${norm}${chains.a ? `,${chains.a}` : ''}[a]`,
+      `${chains.middle},${norm}[m]`,
+      `smptehdbars=s=${W}x${H}:r=25,trim=end_frame=50,setpts=PTS-STARTPTS,${norm}${chains.b ? `,${chains.b}` : ''}[b]`,
+      '[a][m][b]concat=n=3:v=1:a=0[o]',
+    ].join(';');
+    await runTool(testFfmpeg(), ['-loglevel', 'error', '-y', '-filter_complex', graph, '-map', '[o]', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file]);
+    return file;
+  }
+  async function boundaries(file: string, settings: Partial<SceneSettings> = {}) {
+    const shape = await probeStreamShape(findOnPath('ffprobe')!, file);
+    return (await detectScenes({ ffmpeg: testFfmpeg(), file, shape, settings: { ...DEFAULT_SCENE_SETTINGS, ...settings } })).boundaries.map((b) => [b.frame, b.transition]);
+  }
+  const fadeOut = (colour: string) => `fade=t=out:st=1.52:d=0.48:color=${colour}`;
+  const fadeIn = (colour: string) => `fade=t=in:st=0:d=0.48:color=${colour}`;
+
+  it('a fade out to white and in from it is one fade boundary in the middle of the white, as through black (it was a cut where the picture reached white)', async () => {
+    for (const colour of ['black', 'white']) {
+      // six frames of the colour between the ramps, then one: the middle is frame 53, then 51
+      const held = await make(`fade-${colour}`, { a: fadeOut(colour), middle: `color=c=${colour}:s=${W}x${H}:r=25:d=0.24`, b: fadeIn(colour) });
+      expect(await boundaries(held), colour).toEqual([[53, 'fade']]);
+      const dip = await make(`dip-${colour}`, { a: fadeOut(colour), middle: `color=c=${colour}:s=${W}x${H}:r=25:d=0.04`, b: fadeIn(colour) });
+      expect(await boundaries(dip), `${colour} dip`).toEqual([[51, 'fade']]);
+      // the fades-only detector finds it too
+      expect(await boundaries(held, { detector: 'threshold' }), `${colour} threshold`).toEqual([[53, 'fade']]);
+    }
+    // a cut to white, then a fade in from it, is a fade as well
+    const cutThenFade = await make('cut-fade-white', { middle: `color=c=white:s=${W}x${H}:r=25:d=0.24`, b: fadeIn('white') });
+    expect(await boundaries(cutThenFade)).toEqual([[53, 'fade']]);
+  });
+
+  it('a cut to a white picture and a cut away from it stay two cuts: only a picture turning white by degrees is a fade', async () => {
+    const card = await make('white-card', { middle: `color=c=white:s=${W}x${H}:r=25:d=2,drawbox=x=100:y=80:w=120:h=6:c=black:t=fill` });
+    expect(await boundaries(card)).toEqual([[50, 'cut'], [100, 'cut']]);
   });
 });

@@ -91,6 +91,26 @@ describe('boundaries', () => {
     const into = [...out].reverse();
     expect(findBoundaries(series([...c].reverse(), into), settings, 0)).toEqual([]);
   });
+  it('fades through white: a white run a ramp reaches or leaves is one boundary in its middle; white reached by a cut, or at the very end, is none', () => {
+    const y = [100, 100, 100, 100, 100, 100, 130, 160, 190, 220, 250, 250, 250, 250, 220, 190, 160, 130, 100, 100, 100, 100];
+    const c = new Array(y.length).fill(1);
+    // the hue of a near-white picture jumps where it becomes white: a content spike inside the ramp
+    c[10] = 40;
+    c[14] = 35;
+    const b = findBoundaries(series(c, y), settings, 0);
+    expect(b).toEqual([{ frame: 12, transition: 'fade', score: 150, span: [5, 18] }]);
+    // cut in and out of a white picture: two cuts, as before
+    const card = [100, 100, 100, 100, 100, 250, 250, 250, 250, 250, 250, 100, 100, 100, 100];
+    const cc = new Array(card.length).fill(1);
+    cc[5] = 60;
+    cc[11] = 60;
+    expect(findBoundaries(series(cc, card), settings, 0).map((x) => [x.frame, x.transition])).toEqual([[5, 'cut'], [11, 'cut']]);
+    // a fade out to white at the very end: one scene, its spike absorbed
+    const end = [100, 100, 100, 100, 100, 100, 130, 160, 190, 220, 250, 250, 250];
+    const ce = new Array(end.length).fill(1);
+    ce[10] = 40;
+    expect(findBoundaries(series(ce, end), settings, 0)).toEqual([]);
+  });
   it('adaptive: a spike among calm neighbours is a cut, a spike amid motion is not', () => {
     const c = new Array(40).fill(2);
     c[10] = 40;

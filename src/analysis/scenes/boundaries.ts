@@ -15,7 +15,7 @@ export interface Boundary {
 
 /**
  * Decides scene boundaries from the per-frame series: content or adaptive cuts (flashes removed), fades through
- * black as one boundary each, cross-dissolves; then the minimum scene length. Pure: same series and settings,
+ * black or white as one boundary each, cross-dissolves; then the minimum scene length. Pure: same series and settings,
  * same boundaries.
  */
 export function findBoundaries(series: FrameSeries, settings: SceneSettings, minLen: number): Boundary[] {
@@ -81,10 +81,11 @@ export function adaptiveCuts(series: FrameSeries, settings: SceneSettings, flash
 }
 
 /**
- * Fades through black: a run of frames darker than fadeThreshold between two non-black frames is one boundary,
- * at the middle of the run (PySceneDetect's ThresholdDetector with fade_bias 0). The span reaches out over the
- * darkening and brightening ramps on each side. Runs touching the first or last frame are not boundaries (a
- * fade in from or out to black), though findBoundaries still lets their spans absorb other candidates.
+ * Fades through black or white: a run of frames darker than fadeThreshold (or brighter than 255 - fadeThreshold)
+ * between two pictures is one boundary, at the middle of the run (PySceneDetect's ThresholdDetector with fade_bias
+ * 0, its FLOOR and CEILING methods). The span reaches out over the ramps on each side. Runs touching the first or
+ * last frame are not boundaries (a fade in from or out to black or white), though findBoundaries still lets their
+ * spans absorb other candidates.
  */
 export function findFades(series: FrameSeries, settings: SceneSettings): Boundary[] {
   return blackRuns(series, settings)
@@ -92,33 +93,61 @@ export function findFades(series: FrameSeries, settings: SceneSettings): Boundar
     .map((r) => r.boundary);
 }
 
-/** Every run of black frames as a fade with its span; `edge` when it touches the first or the last frame. */
-function blackRuns(series: FrameSeries, settings: SceneSettings): Array<{ boundary: Boundary; edge: boolean; start: number; end: number }> {
-  const out: Array<{ boundary: Boundary; edge: boolean; start: number; end: number }> = [];
+interface FlatRun {
+  boundary: Boundary;
+  edge: boolean;
+  start: number;
+  end: number;
+}
+
+/** Every run of black frames, and of white frames reached or left by a fade, as a fade with its span. */
+function blackRuns(series: FrameSeries, settings: SceneSettings): FlatRun[] {
+  const y = series.intensity;
+  const low = settings.fadeThreshold;
+  const high = 255 - settings.fadeThreshold;
+  const runs = [...flatRuns(series, (v) => v < low, 1), ...flatRuns(series, (v) => v > high, -1, true)];
+  return runs.sort((a, b) => a.start - b.start || y[a.start]! - y[b.start]!);
+}
+
+/**
+ * Runs of frames whose intensity passes `flat`, with the ramps around them: frames getting steadily darker
+ * (`sign` 1) or brighter (-1) before the run and back after it; a flat picture ends them. With `gradual`, only runs
+ * a ramp reaches or leaves are kept: that the picture turned white by degrees is what tells a fade to white from a
+ * cut to a bright picture (snow, a white page) or a white flash; a fade through black needs no such test, as whole
+ * frames under the black level are rarely anything else.
+ */
+function flatRuns(series: FrameSeries, flat: (v: number) => boolean, sign: 1 | -1, gradual = false): FlatRun[] {
+  const out: FlatRun[] = [];
   const y = series.intensity;
   const n = series.frames;
-  const black = (i: number) => y[i]! < settings.fadeThreshold;
+  // how much further towards the run's level frame b is than frame a (darker for black, brighter for white)
+  const toward = (a: number, b: number) => sign * (y[a]! - y[b]!);
   let i = 0;
   while (i < n) {
-    if (!black(i)) {
+    if (!flat(y[i]!)) {
       i++;
       continue;
     }
     const start = i;
-    while (i < n && black(i)) i++;
+    while (i < n && flat(y[i]!)) i++;
     const end = i - 1;
-    // The ramps: frames getting steadily darker before the run and brighter after it (a flat picture ends them).
     const maxRamp = 120;
     let from = start;
-    while (from > 0 && y[from - 1]! > y[from]! + RAMP_STEP && start - from < maxRamp) from--;
+    while (from > 0 && toward(from - 1, from) > RAMP_STEP && start - from < maxRamp) from--;
     let to = end;
-    while (to < n - 1 && y[to + 1]! > y[to]! + RAMP_STEP && to - end < maxRamp) to++;
+    while (to < n - 1 && toward(to + 1, to) > RAMP_STEP && to - end < maxRamp) to++;
+    // a ramp is a fade when the frame next to the run is at least halfway there from the picture it left (a cut
+    // leaves that frame at the picture's level, whatever noise extended the ramp before it)
+    const faded = (rampEnd: number, edgeFrame: number, runFrame: number) =>
+      Math.abs(runFrame - rampEnd) >= 2 && toward(rampEnd, edgeFrame) >= 0.5 * toward(rampEnd, runFrame);
+    if (gradual && !faded(from, start - 1, start) && !faded(to, end + 1, end)) continue;
     const before = y[from]!;
     const after = y[to]!;
-    let darkest = 255;
-    for (let k = start; k <= end; k++) darkest = Math.min(darkest, y[k]!);
+    let extreme = sign > 0 ? 255 : 0;
+    for (let k = start; k <= end; k++) extreme = sign > 0 ? Math.min(extreme, y[k]!) : Math.max(extreme, y[k]!);
+    const score = sign > 0 ? Math.max(before, after) - extreme : extreme - Math.min(before, after);
     out.push({
-      boundary: { frame: Math.floor((start + end + 1) / 2), transition: 'fade', score: round3(Math.max(before, after) - darkest), span: [from, to] },
+      boundary: { frame: Math.floor((start + end + 1) / 2), transition: 'fade', score: round3(score), span: [from, to] },
       edge: start === 0 || end === n - 1,
       start,
       end,
@@ -146,7 +175,8 @@ export function findDissolves(series: FrameSeries, settings: SceneSettings, flas
     const dist = d[c]!;
     const res = r[c]!;
     if (!(dist >= settings.dissolveThreshold) || !(res <= MAX_BLEND_RATIO * dist)) return false;
-    if (y[c - k]! < settings.fadeThreshold || y[c + k]! < settings.fadeThreshold) return false;
+    const flatEnd = (v: number) => v < settings.fadeThreshold || v > 255 - settings.fadeThreshold;
+    if (flatEnd(y[c - k]!) || flatEnd(y[c + k]!)) return false;
     for (let i = c - k + 1; i <= c + k; i++) if (flash[i] || series.content[i]! >= settings.threshold) return false;
     return true;
   };

@@ -15,7 +15,7 @@ export interface SceneSettings {
   minContentVal: number;
   /** adaptive: neighbours each side. */
   windowWidth: number;
-  /** Mean intensity under which a frame is black (0-255). */
+  /** Mean intensity under which a frame is black, and over 255 minus which it is white (0-255). */
   fadeThreshold: number;
   /** Find fades through black as one boundary (always on for the threshold detector). */
   fades: boolean;

@@ -53,8 +53,8 @@ export function registerScenes(program: Command): void {
     .option('--scene-threshold <n>', 'same as --threshold (both with different values is an error)', number)
     .option('--min-scene-len <len>', 'frames ("15") or seconds ("0.6s") ([SceneDetection] MinSceneLen)')
     .option('--adaptive-threshold <n>', 'adaptive ratio ([SceneDetection] AdaptiveThreshold)', number)
-    .option('--fade-threshold <n>', 'black level for fades ([SceneDetection] FadeThreshold)', number)
-    .option('--no-fades', 'do not look for fades through black ([SceneDetection] DetectFades)')
+    .option('--fade-threshold <n>', 'black level for fades; 255 minus it is the white level ([SceneDetection] FadeThreshold)', number)
+    .option('--no-fades', 'do not look for fades through black or white ([SceneDetection] DetectFades)')
     .option('--no-dissolves', 'do not look for cross-dissolves ([SceneDetection] DetectDissolves)')
     .option('-q, --quiet', 'no summary on stderr')
     .action(async (video: string, flags: ScenesFlags) => {
