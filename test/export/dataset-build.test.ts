@@ -294,6 +294,8 @@ describe('stream copy with audio (--copy --audio)', () => {
       const rep = await buildDataset(iterate([record]), opts(out, { labels: 'list', split: '1,0,0', format: ['folder'], dedup: false, copy: true, audio: true }), deps);
       expect(rep.copied, name).toBe(3);
       for (const c of readManifest(out).clips) {
+        if (lead) expect(c.videoStartSec, name).toBeCloseTo(lead, 1);
+        else expect(c.videoStartSec, name).toBeUndefined();
         const got = await timing(path.join(out, c.path));
         // together within one AAC frame (1024 samples)
         expect(Math.abs(got.audio - got.video), `${name} ${c.id} audio start ${got.audio}, video start ${got.video}`).toBeLessThanOrEqual(1024 / 48000);
@@ -441,6 +443,8 @@ describe('a video starting after its file (audio first)', () => {
         await buildDataset(iterate([record]), opts(out, { labels: 'list', split: '1,0,0', format: ['folder'], dedup: false, ...extra }), deps);
         const clips = readManifest(out).clips.sort((a, b) => a.startSec - b.startSec);
         expect(clips.map((c) => c.scene), `${ext} ${mode}`).toEqual([0, 1, 2]);
+        // the manifest says where the clip times are in the file
+        for (const c of clips) expect(c.videoStartSec, `${ext} ${mode}`).toBe(record.metadata.videoStartSec);
         const frames = await Promise.all(clips.map(async (c) => (await probeClip(path.join(out, c.path))).frames));
         // stream copies start on a key frame (one a scene here) and end on a packet count: whole scenes too
         expect(frames, `${ext} ${mode} frames`).toEqual([25, 25, 25]);

@@ -619,6 +619,7 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
         endSec: c.endSec,
         sourceStartSec: c.startSec + (c.sourceOffsetSec ?? 0),
         sourceEndSec: c.endSec + (c.sourceOffsetSec ?? 0),
+        ...(c.videoStartSec ? { videoStartSec: c.videoStartSec } : {}),
         writtenStartSec: e.writtenStartSec,
         durationSec: e.durationSec,
         scene: c.scene,

@@ -117,12 +117,17 @@ export interface DatasetClip {
   videoId: string;
   source: string;
   youtubeId: string | null;
-  /** Seconds into the record's file (for a list row cut at acquisition: into that cut, from 0). */
+  /**
+   * Seconds into the record's video, from its first frame as scene times count (for a list row cut at acquisition:
+   * into that cut, from 0). A video that starts after its file (audio first) is `videoStartSec` further in the file.
+   */
   startSec: number;
   endSec: number;
   /** The same range in seconds into the source video (`source`): start/end plus where the record's file starts in it. */
   sourceStartSec: number;
   sourceEndSec: number;
+  /** Where the video starts in the record's file (`metadata.videoStartSec`); absent when it starts with it. */
+  videoStartSec?: number;
   /** Time range actually written (differs from start/end when stream copy snapped to a keyframe). */
   writtenStartSec: number;
   durationSec: number;
