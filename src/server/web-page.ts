@@ -171,15 +171,15 @@ async function open(id) {
   $('d-tags').textContent = v.tags.map((t) => t.name + ' (' + t.source + ')').join(', ');
   const player = $('player');
   player.src = '/api/videos/' + id + '/file';
+  // scene times count from the video's first frame, the player's clock from the file's start: a video after
+  // audio or an empty edit starts metadata.videoStartSec in, and the list shows the times the player will show
   const lead = (m && m.videoStartSec) || 0;
   const scenes = $('scenes');
   scenes.replaceChildren();
   for (const s of v.scenes) {
     const item = el('div', { class: 'scene' },
       s.keyframe ? el('img', { src: '/api/videos/' + id + '/keyframes/' + s.index, alt: '', loading: 'lazy' }) : null,
-      el('div', { text: '#' + s.index + ' ' + fmtTime(s.startSec) + '–' + fmtTime(s.endSec) + (s.description ? ' ' + s.description : '') }));
-    // scene times count from the video's first frame, the player's from the file's start: a video after audio
-    // or an empty edit starts metadata.videoStartSec in
+      el('div', { text: '#' + s.index + ' ' + fmtTime(s.startSec + lead) + '–' + fmtTime(s.endSec + lead) + (s.description ? ' ' + s.description : '') }));
     item.addEventListener('click', () => { player.currentTime = s.startSec + lead; player.play(); });
     scenes.append(item);
   }

@@ -203,6 +203,8 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
       expect(player.currentTime).toBeCloseTo(2 + record.metadata.videoStartSec!, 3);
       (scenes[0] as unknown as { click: () => void }).click();
       expect(player.currentTime).toBeCloseTo(record.metadata.videoStartSec!, 3);
+      // the list shows the times the player's clock will show (3.5 s to 5.5 s)
+      expect(scenes[1]!.textContent).toMatch(/^#1 0:03–0:05/);
     } finally {
       served.stop();
     }
