@@ -21,7 +21,7 @@ export interface Boundary {
 export function findBoundaries(series: FrameSeries, settings: SceneSettings, minLen: number): Boundary[] {
   const flashFrames = flashMask(series);
   const candidates: Boundary[] = [];
-  const runs = settings.detector === 'threshold' || settings.fades ? blackRuns(series, settings) : [];
+  const runs = settings.detector === 'threshold' || settings.fades ? fadeRuns(series, settings) : [];
   // A few black frames after which the same picture returns (a dropped or black frame, a blink) are a flash, not
   // a fade through black: one shot was split in two at a single black frame.
   const flashed = (r: { start: number; end: number }) => {
@@ -88,7 +88,7 @@ export function adaptiveCuts(series: FrameSeries, settings: SceneSettings, flash
  * spans absorb other candidates.
  */
 export function findFades(series: FrameSeries, settings: SceneSettings): Boundary[] {
-  return blackRuns(series, settings)
+  return fadeRuns(series, settings)
     .filter((r) => !r.edge)
     .map((r) => r.boundary);
 }
@@ -101,12 +101,11 @@ interface FlatRun {
 }
 
 /** Every run of black frames, and of white frames reached or left by a fade, as a fade with its span. */
-function blackRuns(series: FrameSeries, settings: SceneSettings): FlatRun[] {
-  const y = series.intensity;
+function fadeRuns(series: FrameSeries, settings: SceneSettings): FlatRun[] {
   const low = settings.fadeThreshold;
   const high = 255 - settings.fadeThreshold;
   const runs = [...flatRuns(series, (v) => v < low, 1), ...flatRuns(series, (v) => v > high, -1, true)];
-  return runs.sort((a, b) => a.start - b.start || y[a.start]! - y[b.start]!);
+  return runs.sort((a, b) => a.start - b.start);
 }
 
 /**
@@ -175,8 +174,7 @@ export function findDissolves(series: FrameSeries, settings: SceneSettings, flas
     const dist = d[c]!;
     const res = r[c]!;
     if (!(dist >= settings.dissolveThreshold) || !(res <= MAX_BLEND_RATIO * dist)) return false;
-    const flatEnd = (v: number) => v < settings.fadeThreshold || v > 255 - settings.fadeThreshold;
-    if (flatEnd(y[c - k]!) || flatEnd(y[c + k]!)) return false;
+    if (y[c - k]! < settings.fadeThreshold || y[c + k]! < settings.fadeThreshold) return false;
     for (let i = c - k + 1; i <= c + k; i++) if (flash[i] || series.content[i]! >= settings.threshold) return false;
     return true;
   };
