@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError, ExitCode } from '../../core/index.js';
 import { enqueueItems, queueCounts, runWorker, STOP_WITHOUT_REDIS_MS } from '../../workflow/index.js';
+import { outliveHangup } from '../hangup.js';
 import { createReporter } from '../progress-reporter.js';
 import { forcedStages } from '../forced-stages.js';
 import { appFrom, collect, err, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
@@ -78,6 +79,7 @@ export function registerQueue(program: Command): void {
       const onSignal = () => stopping();
       process.on('SIGINT', onInterrupt);
       process.on('SIGTERM', onSignal);
+      const stopOutliving = outliveHangup(app.logger, 'worker');
       const reporter = createReporter(process.stderr, true);
       let redisLost = false;
       try {
@@ -120,6 +122,7 @@ export function registerQueue(program: Command): void {
       } finally {
         process.off('SIGINT', onInterrupt);
         process.off('SIGTERM', onSignal);
+        stopOutliving();
         await app.close();
       }
       // BullMQ would go on trying to reach Redis, and the process with it

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { closeHttp, createHttpApi, isLoopback, listenHttp } from '../../server/index.js';
+import { outliveHangup } from '../hangup.js';
 import { appFrom, err, nonNegativeInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 /** How long a stopping server lets requests in flight finish before it closes their connections. */
@@ -11,25 +12,30 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port ([Server] Port; 0 = any free port)', nonNegativeInt)
     .action(async (flags: CommonFlags & { host?: string; port?: number }) => {
       const app = appFrom(flags, { 'Server.Host': flags.host, 'Server.Port': flags.port });
-      const store = await app.library();
-      // before listening: the first searches would otherwise wait for it
-      const t0 = Date.now();
-      await store.warm?.();
-      app.logger.info({ ms: Date.now() - t0 }, 'search structures ready');
-      const { Host, Port } = app.config.Server;
-      // listening on loopback means "this machine only": refuse requests for other host names too (DNS rebinding)
-      const api = createHttpApi(store, { loopbackOnly: isLoopback(Host) });
-      await new Promise<void>((resolve, reject) => {
-        const server = listenHttp(api.fetch, Host, Port, (port) => {
-          // Scripts and tests read this line to find the port.
-          err(`videodex: serving ${store.kind} library on http://${Host.includes(':') ? `[${Host}]` : Host}:${port}/`);
+      const stopOutliving = outliveHangup(app.logger, 'serve');
+      try {
+        const store = await app.library();
+        // before listening: the first searches would otherwise wait for it
+        const t0 = Date.now();
+        await store.warm?.();
+        app.logger.info({ ms: Date.now() - t0 }, 'search structures ready');
+        const { Host, Port } = app.config.Server;
+        // listening on loopback means "this machine only": refuse requests for other host names too (DNS rebinding)
+        const api = createHttpApi(store, { loopbackOnly: isLoopback(Host) });
+        await new Promise<void>((resolve, reject) => {
+          const server = listenHttp(api.fetch, Host, Port, (port) => {
+            // Scripts and tests read this line to find the port.
+            err(`videodex: serving ${store.kind} library on http://${Host.includes(':') ? `[${Host}]` : Host}:${port}/`);
+          });
+          server.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${Host}:${Port}: ${e.code ?? e.message}`)));
+          // a few seconds for the answers in flight; a video still streaming to a browser is then cut
+          const stop = () => void closeHttp(server, STOP_GRACE_MS).then(resolve);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
         });
-        server.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${Host}:${Port}: ${e.code ?? e.message}`)));
-        // a few seconds for the answers in flight; a video still streaming to a browser is then cut
-        const stop = () => void closeHttp(server, STOP_GRACE_MS).then(resolve);
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      } finally {
+        stopOutliving();
+      }
       await app.close();
     });
 }

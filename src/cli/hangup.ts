@@ -1,0 +1,27 @@
+import type { Logger } from '../core/index.js';
+
+/** Errors of a stderr whose reader is gone: a closed terminal (EIO), a closed pipe, a stream already destroyed by one. */
+const GONE = new Set(['EIO', 'EPIPE', 'ENXIO', 'ERR_STREAM_DESTROYED']);
+
+function onStderrError(err: NodeJS.ErrnoException): void {
+  if (!GONE.has(err.code ?? '')) throw err;
+}
+
+/**
+ * For the long-running commands (`worker`, `serve`): the terminal they were started from closing (SIGHUP) does
+ * not stop them, nor does stderr failing after it. Node's default for SIGHUP is to exit, so closing the window or
+ * losing the ssh session ended a worker in the middle of its jobs. Reloading on SIGHUP, as some daemons do, would
+ * turn every closed terminal into a restart of the jobs in flight; the settings take effect at the next start
+ * (SIGTERM stops cleanly, putting jobs back on the queue). What the command would have shown is in its log file.
+ * Returns the function that stops listening for SIGHUP; the stderr guard stays, as a line may still be written
+ * after the command returned.
+ */
+export function outliveHangup(logger: Logger, command: string): () => void {
+  if (!process.stderr.listeners('error').includes(onStderrError)) process.stderr.on('error', onStderrError);
+  const onHangup = () => {
+    logger.warn({ signal: 'SIGHUP' }, `${command}: SIGHUP (the terminal closed): going on; stop it with SIGTERM or SIGINT`);
+    process.stderr.write(`videodex: ${command}: SIGHUP (the terminal closed): going on; stop it with SIGTERM or SIGINT\n`);
+  };
+  process.on('SIGHUP', onHangup);
+  return () => void process.off('SIGHUP', onHangup);
+}
