@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError, StoreError, type Video } from '../core/index.js';
-import { BULK_WRITE_BATCH, type VideoStore } from './video-store.js';
+import { BULK_WRITE_BATCH, INPUTS_PAGE, type InputRecord, type VideoStore } from './video-store.js';
 
 export interface CopyProgress {
   copied: number;
@@ -34,13 +34,31 @@ export interface CopyReport {
 interface Checkpoint {
   lastId: string;
   copied: number;
+  /** The last acquisition log row copied, once the records are all copied. */
+  lastInputKey?: string;
+}
+
+/** The acquisition log in the store's key order, a page at a time (listed whole only by a store that cannot page). */
+async function* inputsOf(store: VideoStore, afterKey: string | undefined): AsyncIterable<InputRecord> {
+  if (store.iterateInputs) {
+    yield* store.iterateInputs({ afterKey });
+    return;
+  }
+  for (const row of await store.listInputs()) if (afterKey === undefined || row.key > afterKey) yield row;
+}
+
+async function countInputs(store: VideoStore): Promise<number> {
+  if (store.countInputs) return store.countInputs();
+  let n = 0;
+  for await (const _ of inputsOf(store, undefined)) n++;
+  return n;
 }
 
 function readCheckpoint(file: string | undefined): Checkpoint | null {
   if (!file) return null;
   try {
     const c = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
-    return typeof c.lastId === 'string' && typeof c.copied === 'number' ? c : null;
+    return typeof c.lastId === 'string' && typeof c.copied === 'number' && (c.lastInputKey === undefined || typeof c.lastInputKey === 'string') ? c : null;
   } catch {
     return null;
   }
@@ -86,6 +104,7 @@ export async function copyStore(from: VideoStore, to: VideoStore, options: CopyO
     if (options.checkpointFile) writeCheckpoint(options.checkpointFile, { lastId, copied });
     options.onProgress?.({ copied, skipped, total, lastId });
   };
+  const resumeInputsAfter = checkpoint?.lastInputKey;
   for await (const v of from.iterate()) {
     if (resumeAfter !== null && v.id <= resumeAfter) {
       skipped++;
@@ -96,10 +115,25 @@ export async function copyStore(from: VideoStore, to: VideoStore, options: CopyO
   }
   await write();
 
-  const inputs = await from.listInputs();
-  for (const row of inputs) await to.putInput(row);
+  // Streamed in pages and written in batches: a log of millions of rows, read whole, took the memory of all of them
+  // at once, and a write per row took a commit each.
+  let rows: InputRecord[] = [];
+  const writeInputs = async (): Promise<void> => {
+    if (rows.length === 0) return;
+    if (to.putInputs) await to.putInputs(rows);
+    else for (const row of rows) await to.putInput(row);
+    const lastInputKey = rows.at(-1)!.key;
+    rows = [];
+    // (a library with no records has no checkpoint to resume from: its log is copied again, rewriting the same rows)
+    if (options.checkpointFile && lastId !== null) writeCheckpoint(options.checkpointFile, { lastId, copied, lastInputKey });
+  };
+  for await (const row of inputsOf(from, resumeInputsAfter)) {
+    rows.push(row);
+    if (rows.length >= INPUTS_PAGE) await writeInputs();
+  }
+  await writeInputs();
 
-  const [sourceCount, targetCount, targetInputs] = await Promise.all([from.count(), to.count(), to.listInputs()]);
+  const [sourceCount, targetCount, inputs, targetInputs] = await Promise.all([from.count(), to.count(), countInputs(from), countInputs(to)]);
   if (sourceCount !== targetCount) {
     let again = '';
     if (resumeAfter !== null && options.checkpointFile) {
@@ -110,7 +144,7 @@ export async function copyStore(from: VideoStore, to: VideoStore, options: CopyO
     }
     throw new StoreError(`db copy: counts differ after copying: source has ${sourceCount} records, target ${targetCount} (the target held other records, or the source changed during the copy)${again}`);
   }
-  if (targetInputs.length < inputs.length) throw new StoreError(`db copy: acquisition log differs: source ${inputs.length} rows, target ${targetInputs.length}`);
+  if (targetInputs < inputs) throw new StoreError(`db copy: acquisition log differs: source ${inputs} rows, target ${targetInputs}`);
 
   // Whole-record comparison of a sample spread over the id order.
   const sampleSize = Math.min(options.sample ?? 100, sourceCount);
@@ -130,5 +164,5 @@ export async function copyStore(from: VideoStore, to: VideoStore, options: CopyO
     }
   }
   if (options.checkpointFile) rmSync(options.checkpointFile, { force: true });
-  return { copied, resumedAfter: skipped, sourceCount, targetCount, inputs: inputs.length, sampled };
+  return { copied, resumedAfter: skipped, sourceCount, targetCount, inputs, sampled };
 }

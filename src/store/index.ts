@@ -1,5 +1,5 @@
 export type { VideoStore, InputRecord, IterateOptions, TagUpdate, StagesMove, TagStateRow, TagStateVisit, LibraryIdentity } from './video-store.js';
-export { BULK_WRITE_BATCH } from './video-store.js';
+export { BULK_WRITE_BATCH, INPUTS_PAGE } from './video-store.js';
 export * from './search-query.js';
 export * from './query/index.js';
 export { SqliteStore, DAMAGED_LIBRARY_FIX } from './sqlite/sqlite-store.js';

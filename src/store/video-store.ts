@@ -9,6 +9,9 @@ import type { SearchQuery, SearchResult } from './search-query.js';
  */
 export const BULK_WRITE_BATCH = 5000;
 
+/** Acquisition log rows per page of `iterateInputs` and per write of `db copy` (a row is a few hundred bytes). */
+export const INPUTS_PAGE = 1000;
+
 /** One row of the acquisition log: what happened to one input. */
 export interface InputRecord {
   key: string;
@@ -167,5 +170,14 @@ export interface VideoStore {
   putInput(row: InputRecord): Promise<void>;
   /** Acquisition log rows, optionally only one status. */
   listInputs(status?: InputRecord['status']): Promise<InputRecord[]>;
+  /**
+   * Every acquisition log row in key order (this store's order), after `afterKey` when given, holding only a page
+   * in memory: what `db copy` reads a log of millions of rows with. Optional: callers fall back to `listInputs`.
+   */
+  iterateInputs?(options?: { afterKey?: string }): AsyncIterable<InputRecord>;
+  /** Inserts or replaces many acquisition log rows in few round trips. Optional: callers fall back to `putInput`. */
+  putInputs?(rows: readonly InputRecord[]): Promise<void>;
+  /** Number of acquisition log rows. Optional: callers count `iterateInputs`. */
+  countInputs?(): Promise<number>;
   close(): Promise<void>;
 }

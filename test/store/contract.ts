@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError, type Video } from '../../src/core/index.js';
-import { selectedRecords, type SearchQuery, type SortKey, type VideoStore } from '../../src/store/index.js';
+import { INPUTS_PAGE, selectedRecords, type SearchQuery, type SortKey, type VideoStore } from '../../src/store/index.js';
 import { compareBySort, facetCounts, indexFields, matches, parseQuery, planQuery, FACET_SIZE } from '../../src/store/query/index.js';
 import { MAX_NAME_CHARS } from '../../src/store/query/index-fields.js';
 import { CONTRACT_QUERIES, fixtureVideos, makeVideo } from './fixtures.js';
@@ -385,6 +385,23 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       expect((await store.listInputs('done')).map((r) => r.key)).toContain(row.key);
       expect((await store.listInputs('failed')).map((r) => r.key)).not.toContain(row.key);
       expect(await store.getInput('nope')).toBeNull();
+    });
+
+    it('writes the acquisition log in bulk and reads it back a page at a time, in key order', async () => {
+      if (!store.putInputs || !store.iterateInputs || !store.countInputs) throw new Error(`${name}: no bulk acquisition log`);
+      const row = (i: number, attempts = 1) => ({ key: `log/${String(i).padStart(5, '0')}.mp4`, status: 'done' as const, videoId: null, attempts, bytes: i, error: null, errorCode: null, fileSize: null, fileMtimeMs: null, listFile: null, updatedAt: 'then' });
+      const n = INPUTS_PAGE * 2 + 5;
+      const before = await store.countInputs();
+      // the same key twice in one write: the later row wins, as with putInput after putInput
+      await store.putInputs([...Array.from({ length: n }, (_, i) => row(n - 1 - i)), row(7, 9)]);
+      expect(await store.countInputs()).toBe(before + n);
+      const seen: string[] = [];
+      for await (const r of store.iterateInputs()) if (r.key.startsWith('log/')) seen.push(r.key);
+      expect(seen).toEqual(Array.from({ length: n }, (_, i) => row(i).key));
+      expect((await store.getInput(row(7).key))?.attempts).toBe(9);
+      const after: string[] = [];
+      for await (const r of store.iterateInputs({ afterKey: row(n - 3).key })) after.push(r.key);
+      expect(after.filter((k) => k.startsWith('log/'))).toEqual([row(n - 2).key, row(n - 1).key]);
     });
 
     it('rejects bad queries with QueryError, not a database error', async () => {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreError, type Video } from '../../src/core/index.js';
-import { copyStore, SqliteStore, type VideoStore } from '../../src/store/index.js';
+import Database from 'better-sqlite3';
+import { copyStore, INPUTS_PAGE, SqliteStore, type InputRecord, type VideoStore } from '../../src/store/index.js';
 import { MongoStore } from '../../src/store/mongodb/index.js';
 import { PostgresStore } from '../../src/store/postgres/index.js';
 import { runCli, runCliInProcess } from '../helpers/cli.js';
@@ -85,6 +86,78 @@ describe('db copy', () => {
     await from.close();
     await to.close();
   });
+
+  it('streams a large acquisition log: rows are written while the source is still being read, a bounded batch at a time', async () => {
+    // the whole log was read into memory (listInputs) before the first row was written, one commit per row
+    const file = path.join(dir, 'big-log.db');
+    const from = await seeded(file, videos.slice(0, 3));
+    await from.close();
+    const rows = 25_000;
+    const db = new Database(file);
+    const insert = db.prepare(`INSERT INTO inputs (key, status, video_id, attempts, bytes, error, error_code, file_size, file_mtime_ms, list_file, updated_at) VALUES (?, 'done', NULL, 1, ?, NULL, NULL, ?, 1, 'urls.txt', 'now')`);
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) insert.run(`https://cdn.example.com/videos/${String(i).padStart(6, '0')}.mp4`, i, i);
+    })();
+    db.close();
+    const source = new SqliteStore(file);
+    const target = new SqliteStore(path.join(dir, 'big-log-to.db'));
+    let read = 0;
+    let written = 0;
+    let readAtFirstWrite = -1;
+    let mostHeld = 0;
+    let largestWrite = 0;
+    const wrote = (n: number) => {
+      if (readAtFirstWrite < 0) readAtFirstWrite = read;
+      mostHeld = Math.max(mostHeld, read - written);
+      largestWrite = Math.max(largestWrite, n);
+      written += n;
+    };
+    const countingReads = new Proxy(source, {
+      get(t, prop) {
+        if (prop === 'listInputs') return async (status?: InputRecord['status']) => {
+          const all = await t.listInputs(status);
+          read += all.length;
+          return all;
+        };
+        if (prop === 'iterateInputs') return async function* (o?: { afterKey?: string }) {
+          for await (const r of t.iterateInputs(o)) {
+            read++;
+            yield r;
+          }
+        };
+        const v = Reflect.get(t, prop, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const countingWrites = new Proxy(target, {
+      get(t, prop) {
+        if (prop === 'putInput') return async (r: InputRecord) => {
+          wrote(1);
+          return t.putInput(r);
+        };
+        if (prop === 'putInputs') return async (rs: readonly InputRecord[]) => {
+          wrote(rs.length);
+          return t.putInputs(rs);
+        };
+        const v = Reflect.get(t, prop, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const report = await copyStore(countingReads, countingWrites);
+    expect(report.inputs).toBe(rows + 1);
+    expect(await target.countInputs()).toBe(rows + 1);
+    expect(await target.getInput('https://cdn.example.com/videos/012345.mp4')).toEqual(await source.getInput('https://cdn.example.com/videos/012345.mp4'));
+    expect(written).toBe(rows + 1);
+    // the first rows reached the target before the source's log had been read to its end
+    expect(readAtFirstWrite).toBeGreaterThan(0);
+    expect(readAtFirstWrite).toBeLessThan(rows);
+    // and no more than a page or two was ever held between reading and writing
+    expect(mostHeld).toBeLessThanOrEqual(2 * INPUTS_PAGE);
+    expect(largestWrite).toBeLessThanOrEqual(INPUTS_PAGE);
+    expect(largestWrite).toBeGreaterThan(1);
+    await source.close();
+    await target.close();
+  }, 60_000);
 
   it('refuses to call a copy good when the target holds other records', async () => {
     const from = await seeded(path.join(dir, 'b.db'), videos.slice(0, 5));

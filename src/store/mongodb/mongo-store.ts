@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { maskSecret, StoreError, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import type { InputRecord, IterateOptions, LibraryIdentity, TagUpdate, VideoStore } from '../video-store.js';
+import { INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type TagUpdate, type VideoStore } from '../video-store.js';
 import { rewriteAll } from '../rewrite-all.js';
 import { refuseNewerLibrary } from '../newer-library.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelsMoved, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
@@ -280,6 +280,30 @@ export class MongoStore implements VideoStore {
 
   async putInput(row: InputRecord): Promise<void> {
     await this.run('put input', () => this.c.inputs.replaceOne({ _id: row.key }, { _id: row.key, status: row.status, row }, { upsert: true }));
+  }
+
+  async putInputs(rows: readonly InputRecord[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 500) {
+      const ops = rows.slice(i, i + 500).map((row) => ({ replaceOne: { filter: { _id: row.key }, replacement: { _id: row.key, status: row.status, row }, upsert: true } }));
+      // ordered: the last row of a key written twice wins, as with putInput one after another
+      await this.run(`put ${ops.length} inputs`, () => this.c.inputs.bulkWrite(ops, { ordered: true }));
+    }
+  }
+
+  async *iterateInputs(options: { afterKey?: string } = {}): AsyncIterable<InputRecord> {
+    let after = options.afterKey ?? null;
+    for (;;) {
+      const match = after === null ? {} : { _id: { $gt: after } };
+      const rows = await this.run('iterate inputs', () => this.c.inputs.aggregate([{ $match: match }, { $sort: { _id: 1 } }, { $limit: INPUTS_PAGE }]).toArray());
+      for (const d of rows) yield d.row as InputRecord;
+      if (rows.length < INPUTS_PAGE) return;
+      after = String(rows.at(-1)!._id);
+    }
+  }
+
+  async countInputs(): Promise<number> {
+    const rows = await this.run('count inputs', () => this.c.inputs.aggregate([{ $count: 'n' }]).toArray());
+    return Number(rows[0]?.n ?? 0);
   }
 
   async listInputs(status?: InputRecord['status']): Promise<InputRecord[]> {

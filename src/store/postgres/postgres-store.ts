@@ -10,7 +10,7 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { maskSecret, parseJsonMappingStrings, StoreError, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import { checkedShard, type InputRecord, type IterateOptions, type LibraryIdentity, type TagUpdate, type VideoStore } from '../video-store.js';
+import { checkedShard, INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type TagUpdate, type VideoStore } from '../video-store.js';
 import { FacetCache } from '../facet-cache.js';
 import { rewriteAll } from '../rewrite-all.js';
 import { refuseNewerLibrary } from '../newer-library.js';
@@ -684,6 +684,39 @@ export class PostgresStore implements VideoStore, ChangeFeed {
     await this.run('put input', (c) =>
       c.query(`INSERT INTO ${this.S}.inputs (key, status, row) VALUES ($1, $2, $3::jsonb) ON CONFLICT (key) DO UPDATE SET status = EXCLUDED.status, row = EXCLUDED.row`, [holdable(row.key), row.status, storableJson(row).json]),
     );
+  }
+
+  async putInputs(rows: readonly InputRecord[]): Promise<void> {
+    // the last row of a key wins, as one putInput after another: ON CONFLICT cannot touch a row twice in a statement
+    const byKey = new Map<string, InputRecord>();
+    for (const r of rows) byKey.set(holdable(r.key), r);
+    if (byKey.size === 0) return;
+    await this.run(`put ${byKey.size} inputs`, (c) =>
+      c.query(
+        `INSERT INTO ${this.S}.inputs (key, status, row) SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])
+         ON CONFLICT (key) DO UPDATE SET status = EXCLUDED.status, row = EXCLUDED.row`,
+        [[...byKey.keys()], [...byKey.values()].map((r) => r.status), [...byKey.values()].map((r) => storableJson(r).json)],
+      ),
+    );
+  }
+
+  async *iterateInputs(options: { afterKey?: string } = {}): AsyncIterable<InputRecord> {
+    let after = options.afterKey ?? null;
+    for (;;) {
+      // keyed on the column (COLLATE "C": byte order, as SQLite's), so each page is an index range, not a sort
+      const rows = await this.run('iterate inputs', async (c) =>
+        after === null
+          ? (await c.query<{ key: string; row: InputRecord }>(`SELECT key, row FROM ${this.S}.inputs ORDER BY key LIMIT $1`, [INPUTS_PAGE])).rows
+          : (await c.query<{ key: string; row: InputRecord }>(`SELECT key, row FROM ${this.S}.inputs WHERE key > $1 ORDER BY key LIMIT $2`, [after, INPUTS_PAGE])).rows,
+      );
+      for (const r of rows) yield r.row;
+      if (rows.length < INPUTS_PAGE) return;
+      after = rows.at(-1)!.key;
+    }
+  }
+
+  async countInputs(): Promise<number> {
+    return this.run('count inputs', async (c) => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.S}.inputs`)).rows[0]?.n ?? 0));
   }
 
   async listInputs(status?: InputRecord['status']): Promise<InputRecord[]> {

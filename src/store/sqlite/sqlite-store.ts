@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { StoreError, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import { checkedShard, type InputRecord, type IterateOptions, type LibraryIdentity, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore } from '../video-store.js';
+import { checkedShard, INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore } from '../video-store.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, tagText, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { refuseNewerLibrary } from '../newer-library.js';
@@ -904,19 +904,47 @@ export class SqliteStore implements VideoStore {
     });
   }
 
-  async putInput(row: InputRecord): Promise<void> {
-    this.guard('putInput', () => {
-      this.db
-        .prepare(
-          `INSERT INTO inputs (key, status, video_id, attempts, bytes, error, error_code, file_size, file_mtime_ms, list_file, updated_at)
+  private static readonly PUT_INPUT = `INSERT INTO inputs (key, status, video_id, attempts, bytes, error, error_code, file_size, file_mtime_ms, list_file, updated_at)
            VALUES (@key, @status, @videoId, @attempts, @bytes, @error, @errorCode, @fileSize, @fileMtimeMs, @listFile, @updatedAt)
            ON CONFLICT(key) DO UPDATE SET status = excluded.status, video_id = excluded.video_id, attempts = excluded.attempts,
              bytes = excluded.bytes, error = excluded.error, error_code = excluded.error_code, file_size = excluded.file_size,
-             file_mtime_ms = excluded.file_mtime_ms, list_file = excluded.list_file, updated_at = excluded.updated_at`,
-        )
-        .run(row);
+             file_mtime_ms = excluded.file_mtime_ms, list_file = excluded.list_file, updated_at = excluded.updated_at`;
+
+  async putInput(row: InputRecord): Promise<void> {
+    this.guard('putInput', () => {
+      this.db.prepare(SqliteStore.PUT_INPUT).run(row);
     });
     this.wrote();
+  }
+
+  async putInputs(rows: readonly InputRecord[]): Promise<void> {
+    if (rows.length === 0) return;
+    // one transaction: a commit (and its fsync) per row made a copy of a large log take hours
+    this.guard(`put ${rows.length} inputs`, () => {
+      const put = this.stmt(SqliteStore.PUT_INPUT);
+      this.db.transaction((rs: readonly InputRecord[]) => {
+        for (const r of rs) put.run(r);
+      }).immediate(rows);
+    });
+    this.wrote();
+  }
+
+  async *iterateInputs(options: { afterKey?: string } = {}): AsyncIterable<InputRecord> {
+    let after = options.afterKey ?? null;
+    for (;;) {
+      const rows = this.guard('iterate inputs', () =>
+        (after === null
+          ? this.stmt('SELECT * FROM inputs ORDER BY key LIMIT ?').all(INPUTS_PAGE)
+          : this.stmt('SELECT * FROM inputs WHERE key > ? ORDER BY key LIMIT ?').all(after, INPUTS_PAGE)) as Record<string, unknown>[],
+      );
+      for (const r of rows) yield rowToInput(r);
+      if (rows.length < INPUTS_PAGE) return;
+      after = String(rows.at(-1)!.key);
+    }
+  }
+
+  async countInputs(): Promise<number> {
+    return this.guard('count inputs', () => this.stmt('SELECT count(*) FROM inputs').pluck().get() as number);
   }
 
   async listInputs(status?: InputRecord['status']): Promise<InputRecord[]> {
