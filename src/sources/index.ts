@@ -10,7 +10,7 @@ export { HttpSource, createSharedLimits } from './http-source.js';
 export { HlsSource, isStreamManifestUrl } from './hls-source.js';
 export { YtDlpSource, YTDLP_PREFIX, mapYtDlpInfo, parseProgressLine } from './ytdlp-source.js';
 export type { YtDlpInfo } from './ytdlp-source.js';
-export { ListAwareSource, trimVideo } from './list-source.js';
+export { ListAwareSource, segmentAddress, trimVideo } from './list-source.js';
 export { downloadHttp } from './http-download.js';
 export type { HttpDownloadOptions, HttpDownloadResult } from './http-download.js';
 export { safeFileName, moveToUniquePath, contentDispositionName } from './media-names.js';

@@ -4,6 +4,7 @@ import { findOnPath, runTool, sha256File, type Config, type SourceInfo } from '.
 import type { InputItem } from './input-item.js';
 import { moveToUniquePath, safeFileName } from './media-names.js';
 import { PARTIAL_DIR } from './partial-dir.js';
+import { withSharedWhole } from './shared-whole.js';
 import { AcquireError, SourceCode } from './source-errors.js';
 import type { AcquireContext, Acquired, Source } from './source.js';
 
@@ -78,6 +79,16 @@ export async function trimVideo(
 }
 
 /**
+ * Where a list row cuts its clip from (`local:<path>` or `url:<url>`), or null when the row takes its whole video
+ * (no start or end) or is no list row: rows with the same address share one fetch of the whole video.
+ */
+export function segmentAddress(item: InputItem): string | null {
+  const l = item.list;
+  if (!l || (l.start === undefined && l.end === undefined)) return null;
+  return item.kind === 'local' ? `local:${item.path}` : `url:${item.url}`;
+}
+
+/**
  * Wraps a source for labelled-list rows (Kinetics CSV): the row's label becomes a category with source `list`,
  * the row is kept on `source.list`, and `start`/`end` cut the acquired video into a clip (`[Sources] TrimMode`),
  * the method recorded as `source.list.trim`. Items without a list pass straight through.
@@ -121,9 +132,7 @@ export class ListAwareSource implements Source {
 
   /** The address of a row that cuts a clip from a video this source takes; null for any other input. */
   private segmentOf(item: InputItem): string | null {
-    const l = item.list;
-    if (!l || (l.start === undefined && l.end === undefined) || !this.canHandle(item)) return null;
-    return item.kind === 'local' ? `local:${item.path}` : `url:${item.url}`;
+    return this.canHandle(item) ? segmentAddress(item) : null;
   }
 
   private async dropWhole(whole: Promise<Acquired> | undefined): Promise<void> {
@@ -135,6 +144,11 @@ export class ListAwareSource implements Source {
   async acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired> {
     const at = this.segmentOf(input);
     const shared = at ? this.wholes.get(at) : undefined;
+    if (!shared && at && input.shared && input.shared.rows > 1) {
+      // rows of one video in separate runs (queue jobs): shared through the media folder instead of this run
+      const item = { ...input, shared: input.shared };
+      return withSharedWhole(item, at, ctx, () => this.inner.acquire(input, ctx), (whole) => this.acquireRow(input, ctx, whole, true));
+    }
     if (!shared) return this.acquireRow(input, ctx, await this.inner.acquire(input, ctx), false);
     try {
       shared.whole ??= this.inner.acquire(input, ctx);

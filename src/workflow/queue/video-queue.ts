@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { AppError, ConfigError, type Logger } from '../../core/index.js';
-import type { InputItem } from '../../sources/index.js';
+import { segmentAddress, type InputItem } from '../../sources/index.js';
 import type { LibraryIdentity } from '../../store/index.js';
 import type { PipelineRunner } from '../pipeline-runner.js';
 import type { RunEvent, RunSummary } from '../run-events.js';
@@ -130,6 +130,29 @@ function laterListProblem(queued: InputItem, later: InputItem, running: boolean)
 }
 
 /**
+ * The inputs with `shared` set on list rows that cut clips out of the same video as other rows here, so the workers
+ * fetch that video once for all of them (see `InputItem.shared`). A group is named by its video and its rows: the
+ * same list queued again names the same group.
+ */
+export function withSharedWholes(items: readonly InputItem[]): InputItem[] {
+  const byAddress = new Map<string, string[]>();
+  for (const item of items) {
+    const at = segmentAddress(item);
+    if (at) byAddress.set(at, [...(byAddress.get(at) ?? []), item.key]);
+  }
+  const groups = new Map<string, { group: string; rows: number }>();
+  for (const [at, keys] of byAddress) {
+    const rows = new Set(keys);
+    if (rows.size > 1) groups.set(at, { group: createHash('sha256').update([at, ...[...rows].sort()].join('\0')).digest('hex').slice(0, 24), rows: rows.size });
+  }
+  return items.map((item) => {
+    const at = segmentAddress(item);
+    const shared = at ? groups.get(at) : undefined;
+    return shared ? { ...item, shared } : item;
+  });
+}
+
+/**
  * Adds one job per input. Returns how many were added, how many were already waiting or running, and how many of
  * those that still wait took this call's --force / --retry-failed (a running job keeps what it started with).
  */
@@ -141,6 +164,7 @@ export async function enqueueItems(
   const { Queue, Redis } = await loadDrivers();
   const connection = await connect(Redis, settings.redisUrl);
   const queue = new Queue<VideoJobData, VideoJobResult>(settings.name, { connection });
+  items = withSharedWholes(items);
   try {
     let added = 0;
     let alreadyQueued = 0;
