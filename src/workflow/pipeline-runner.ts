@@ -228,7 +228,7 @@ export class PipelineRunner {
     }
 
     const id = videoId!;
-    const result = await this.withLock(id, () => this.recordAndRun(item, id, acquired, reused, options, signal, emit, summary, ran, attempted));
+    const { vacated, ...result } = await this.withLock(id, () => this.recordAndRun(item, id, acquired, reused, options, signal, emit, summary, ran, attempted));
     // A whole local file (not a list row's segment, which is a clip of it) just hashed, or unchanged since it was,
     // holds this video: a record saying another video is there is out of date (the file was replaced in place).
     // Checked on every run, so a run stopped before this point is made good by the next. After the video's own
@@ -236,7 +236,7 @@ export class PipelineRunner {
     const whole = item.kind === 'local' && item.path !== undefined && item.list?.start === undefined && item.list?.end === undefined;
     if (whole && result.videoId === id && !options.dryRun && !signal.aborted) {
       try {
-        for (const d of await displacedBy(store, this.deps.config, item.path!, id, (other, fn) => this.withLock(other, fn))) {
+        for (const d of await displacedBy(store, this.deps.config, item.path!, id, (other, fn) => this.withLock(other, fn), vacated ? [vacated] : [])) {
           logger.info({ input: item.raw, id, replaced: d.id, repointedTo: d.repointedTo ?? null }, d.repointedTo ? 'file replaced in place: the record of the video that was there points at a copy it lists' : 'file replaced in place: the record of the video that was there is removed');
           summary.replaced.push({ input: item.raw, id: d.id, by: id, ...(d.repointedTo ? { repointedTo: d.repointedTo } : {}) });
           emit({ type: 'replaced', input: item, videoId: id, replaced: d.id, ...(d.repointedTo ? { repointedTo: d.repointedTo } : {}) });
@@ -261,8 +261,10 @@ export class PipelineRunner {
     summary: RunSummary,
     ran: number,
     attempted: Set<string>,
-  ): Promise<{ videoId: string | null; status: InputStatus; ran: number }> {
+  ): Promise<{ videoId: string | null; status: InputStatus; ran: number; vacated?: string }> {
     const { store, logger } = this.deps;
+    // the path the record pointed at, left because it no longer holds this video (see below)
+    let vacated: string | undefined;
     // read under the lock: `reused` was read before it, and another input of the same video (a copy, another
     // URL) may have run stages on the record since; starting from the older copy ran them all again and saved
     // over what that input wrote
@@ -276,8 +278,17 @@ export class PipelineRunner {
         // the same source with another list row (a label fixed, --force acquire) takes the row
         video = mergeSourceInto(video, acquired.source);
         video = relisted(video, item) ?? video;
+        const here = await stat(video.file.path).catch(() => null);
         // The earlier copy may be gone; point at the one we have now.
-        if (!(await stat(video.file.path).catch(() => null))) video = await pointedAt(video, acquired.path, acquired.storage, { forgetGone: false });
+        if (!here) video = await pointedAt(video, acquired.path, acquired.storage, { forgetGone: false });
+        else if (acquired.path !== video.file.path && acquired.storage === 'reference' && (video.file.storage ?? 'reference') === 'reference' && (await this.changedSinceHashed(video.file.path, id, here))) {
+          // The user's file it pointed at changed since it was hashed (saved over, or swapped with this one): the
+          // path just hashed holds the video for sure. Left pointing there, the record was taken for the video
+          // "replaced in place" when that path was processed, and removed (and made again from scratch when this
+          // file was processed after it). That path is no longer listed as a place of this video.
+          vacated = video.file.path;
+          video = await pointedAt(video, acquired.path, 'reference', { forgetGone: false, forget: video.file.path });
+        }
         // Otherwise this is a second copy of a video already kept (another URL, a copy of the same file): one
         // videodex made itself is removed, so media holds each video once. A file of the user's is never touched.
         else if (acquired.path !== video.file.path && acquired.storage !== 'reference') await rm(acquired.path, { force: true });
@@ -294,7 +305,18 @@ export class PipelineRunner {
       }
     }
     if (!video) throw new Error(`internal: record ${id} vanished`);
-    return this.runStages(item, video, options, signal, emit, summary, ran, attempted);
+    return { ...(await this.runStages(item, video, options, signal, emit, summary, ran, attempted)), ...(vacated ? { vacated } : {}) };
+  }
+
+  /**
+   * Whether the acquisition log says the local file at `file` changed since it was hashed to `id` (another video
+   * hashed there since, or its size or modification time differ). False when the log knows nothing of it: the
+   * record is then left as it was.
+   */
+  private async changedSinceHashed(file: string, id: string, info: { size: number; mtimeMs: number }): Promise<boolean> {
+    const row = await this.deps.store.getInput(file);
+    if (row?.status !== 'done' || !row.videoId) return false;
+    return row.videoId !== id || row.fileSize !== info.size || row.fileMtimeMs !== info.mtimeMs;
   }
 
   /** The stored record when this input was acquired before and its file is unchanged and still there. */

@@ -1,9 +1,9 @@
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config, Video } from '../core/index.js';
+import { sha256File, type Config, type Video } from '../core/index.js';
 import { selectedRecords, selectionOf, type SearchQuery, type VideoStore } from '../store/index.js';
 import { keyframeDir } from './stages/keyframes-stage.js';
-import { pointedAt } from './record-merge.js';
+import { mergeSourceInto, pointedAt } from './record-merge.js';
 
 export interface RemoveOptions {
   store: VideoStore;
@@ -140,6 +140,38 @@ async function survivingCopy(video: Video): Promise<string | null> {
   return null;
 }
 
+/**
+ * The first of `paths` that holds the record's video (its size, then its sha256: these files changed since they
+ * were hashed, so a size alone proves nothing), with the acquisition log told, as acquiring it would: processing
+ * that path next finds its record up to date instead of hashing it again. Null when none does.
+ */
+async function movedTo(store: VideoStore, video: Video, paths: readonly string[]): Promise<string | null> {
+  for (const p of paths) {
+    const info = await stat(p).catch(() => null);
+    if (!info?.isFile() || info.size !== video.file.bytes) continue;
+    if ((await sha256File(p).catch(() => null)) !== video.file.sha256) continue;
+    // unchanged while it was read, or the log would vouch for bytes it did not see
+    const after = await stat(p).catch(() => null);
+    if (!after || after.size !== info.size || after.mtimeMs !== info.mtimeMs) continue;
+    const prior = await store.getInput(p);
+    await store.putInput({
+      key: p,
+      status: 'done',
+      videoId: video.id,
+      attempts: (prior?.attempts ?? 0) + 1,
+      bytes: info.size,
+      error: null,
+      errorCode: null,
+      fileSize: info.size,
+      fileMtimeMs: info.mtimeMs,
+      listFile: prior?.listFile ?? null,
+      updatedAt: new Date().toISOString(),
+    });
+    return p;
+  }
+  return null;
+}
+
 /** Null when the file is videodex's to delete; otherwise why not. */
 function mediaKeptBecause(video: Video, mediaDir: string): string | null {
   const storage = video.file.storage ?? 'reference';
@@ -168,7 +200,9 @@ export interface DisplacedVideo {
  * video, as it does for the user, and a search no longer shows the old video under the new file's name. The
  * file itself is the new video's and is never touched; the content cache keeps the old video's model answers.
  * Only records of a file indexed where it is (`reference`): a copy or link in MediaDir still holds its video.
- * `lock` runs each record's change under that record's lock in the caller's run.
+ * `lock` runs each record's change under that record's lock in the caller's run. `vacated`: the paths the video
+ * now at `file` was recorded at before (files that changed since): when one of them holds the displaced video (two
+ * files that exchanged their contents), the record moves there, so both records are kept with all their work.
  */
 export async function displacedBy(
   store: VideoStore,
@@ -176,6 +210,7 @@ export async function displacedBy(
   file: string,
   keep: string,
   lock: <T>(id: string, fn: () => Promise<T>) => Promise<T>,
+  vacated: readonly string[] = [],
 ): Promise<DisplacedVideo[]> {
   const out: DisplacedVideo[] = [];
   for (const found of await store.findByPath(file)) {
@@ -188,6 +223,12 @@ export async function displacedBy(
       if (to) {
         await store.upsert(await pointedAt(video, to, 'reference', { forgetGone: false, forget: file }));
         return { id: video.id, path: file, repointedTo: to };
+      }
+      const moved = await movedTo(store, video, vacated);
+      if (moved) {
+        const listed = mergeSourceInto(video, { url: moved, kind: 'local', fetchedAt: new Date().toISOString() });
+        await store.upsert(await pointedAt(listed, moved, 'reference', { forgetGone: false, forget: file }));
+        return { id: video.id, path: file, repointedTo: moved };
       }
       // the record first: a crash after it leaves a stray keyframe folder, never a record of a video not there
       await store.delete(video.id);

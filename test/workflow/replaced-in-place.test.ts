@@ -105,4 +105,72 @@ describe('a file replaced in place by another video', () => {
     expect(all).toHaveLength(2);
     expect(all.some((v) => v.file.path === file)).toBe(true);
   });
+
+  describe('two files that exchanged their contents (beach.mp4 and party.mp4 swapped in place)', () => {
+    /** Two videos processed at beach.mp4 and party.mp4, then swapped, each saved over the other with a new time. */
+    async function swapped() {
+      const lib = library();
+      const a = path.join(lib.dir, 'beach.mp4');
+      const b = path.join(lib.dir, 'party.mp4');
+      saveOver(first, a, 1_700_000_000);
+      saveOver(second, b, 1_700_000_000);
+      const r = await lib.run('process', a, b);
+      expect(r.code, r.stderr).toBe(0);
+      const before = await lib.records();
+      const x = before.find((v) => v.file.path === a)!;
+      const y = before.find((v) => v.file.path === b)!;
+      saveOver(second, a, 1_700_000_100);
+      saveOver(first, b, 1_700_000_100);
+      return { ...lib, a, b, x, y };
+    }
+
+    /** Both records kept (nothing removed and made again), each at the path that holds its video now. */
+    async function expectBothKept(lib: Awaited<ReturnType<typeof swapped>>) {
+      const now = await lib.records();
+      expect(now.map((v) => v.id).sort()).toEqual([lib.x.id, lib.y.id].sort());
+      const x = now.find((v) => v.id === lib.x.id)!;
+      const y = now.find((v) => v.id === lib.y.id)!;
+      expect(x.file.path).toBe(lib.b);
+      expect(y.file.path).toBe(lib.a);
+      // listed only where it is now: the other path holds the other video
+      expect([x.source.url, ...x.alsoFrom.map((s) => s.url)]).toEqual([lib.b]);
+      expect([y.source.url, ...y.alsoFrom.map((s) => s.url)]).toEqual([lib.a]);
+      // the tags of the file names follow the files
+      expect(x.tags.map((t) => t.name)).toContain('party');
+      expect(x.tags.map((t) => t.name)).not.toContain('beach');
+      expect(y.tags.map((t) => t.name)).toContain('beach');
+      expect(y.tags.map((t) => t.name)).not.toContain('party');
+      // nothing of the videos themselves run again: the records as they were made, their keyframes on disk
+      for (const [was, is] of [[lib.x, x], [lib.y, y]] as const) {
+        expect(is.createdAt).toBe(was.createdAt);
+        for (const stage of ['probe', 'scenes', 'keyframes']) expect(is.stages[stage]?.at, `${was.id} ${stage}`).toBe(was.stages[stage]?.at);
+        expect(is.scenes).toEqual(was.scenes);
+        for (const sc of is.scenes) if (sc.keyframe) expect(existsSync(sc.keyframe), sc.keyframe).toBe(true);
+      }
+      // and nothing to do on the next run
+      const again = await lib.run('process', lib.a, lib.b, '--json');
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'summary')).toMatchObject({ done: 0, unchanged: 2 });
+    }
+
+    it('processed together in one run: both records kept, each pointing at its new path', async () => {
+      const lib = await swapped();
+      const r = await lib.run('process', lib.a, lib.b);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('is removed');
+      await expectBothKept(lib);
+    });
+
+    it('processed one file a run (as queue jobs take them), in either order: both records kept', async () => {
+      for (const order of ['ab', 'ba']) {
+        const lib = await swapped();
+        for (const f of order === 'ab' ? [lib.a, lib.b] : [lib.b, lib.a]) {
+          const r = await lib.run('process', f);
+          expect(r.code, r.stderr).toBe(0);
+          expect(r.stderr, order).not.toContain('is removed');
+        }
+        await expectBothKept(lib);
+      }
+    });
+  });
 });
