@@ -159,6 +159,54 @@ describe('db copy', () => {
     await target.close();
   }, 60_000);
 
+  it('a copy stopped in the acquisition log resumes after the last page it wrote', async () => {
+    const file = path.join(dir, 'log-resume.db');
+    await (await seeded(file, videos.slice(0, 2))).close();
+    const db = new Database(file);
+    const insert = db.prepare(`INSERT INTO inputs (key, status, video_id, attempts, bytes, error, error_code, file_size, file_mtime_ms, list_file, updated_at) VALUES (?, 'failed', NULL, 1, NULL, 'HTTP 404', 'E_HTTP_404', NULL, NULL, NULL, 'now')`);
+    db.transaction(() => {
+      for (let i = 0; i < 3 * INPUTS_PAGE; i++) insert.run(`https://h/${String(i).padStart(5, '0')}.mp4`);
+    })();
+    db.close();
+    const source = new SqliteStore(file);
+    const target = new SqliteStore(path.join(dir, 'log-resume-to.db'));
+    const checkpointFile = path.join(dir, 'ck-log.json');
+    let writes = 0;
+    const failing = new Proxy(target, {
+      get(t, prop) {
+        if (prop === 'putInputs') return async (rs: readonly InputRecord[]) => {
+          if (writes++ >= 2) throw new StoreError('connection lost', { retryable: true });
+          return t.putInputs(rs);
+        };
+        const v = Reflect.get(t, prop, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    await expect(copyStore(source, failing, { checkpointFile })).rejects.toThrow('connection lost');
+    expect(await target.countInputs()).toBe(2 * INPUTS_PAGE);
+    let read = 0;
+    const counting = new Proxy(source, {
+      get(t, prop) {
+        if (prop === 'iterateInputs') return async function* (o?: { afterKey?: string }) {
+          for await (const r of t.iterateInputs(o)) {
+            read++;
+            yield r;
+          }
+        };
+        const v = Reflect.get(t, prop, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const report = await copyStore(counting, target, { checkpointFile });
+    // the rows after the last page written: not the whole log again
+    expect(read).toBe(3 * INPUTS_PAGE + 1 - 2 * INPUTS_PAGE);
+    expect(report.inputs).toBe(3 * INPUTS_PAGE + 1);
+    expect(await target.countInputs()).toBe(3 * INPUTS_PAGE + 1);
+    expect(existsSync(checkpointFile)).toBe(false);
+    await source.close();
+    await target.close();
+  }, 60_000);
+
   it('refuses to call a copy good when the target holds other records', async () => {
     const from = await seeded(path.join(dir, 'b.db'), videos.slice(0, 5));
     const to = await seeded(path.join(dir, 'c.db'), videos.slice(10, 12));
