@@ -4,7 +4,7 @@ import { findOnPath, runTool, sha256File, type Config, type SourceInfo } from '.
 import type { InputItem } from './input-item.js';
 import { moveToUniquePath, safeFileName } from './media-names.js';
 import { PARTIAL_DIR } from './partial-dir.js';
-import { withSharedWhole } from './shared-whole.js';
+import { countRowDone, withSharedWhole } from './shared-whole.js';
 import { AcquireError, SourceCode } from './source-errors.js';
 import type { AcquireContext, Acquired, Source } from './source.js';
 
@@ -139,6 +139,11 @@ export class ListAwareSource implements Source {
     const acquired = whole ? await whole.catch(() => null) : null;
     // a user's own file (reference) is never touched
     if (acquired && acquired.storage !== 'reference') await rm(acquired.path, { force: true });
+  }
+
+  async notAcquired(input: InputItem, ctx: Pick<AcquireContext, 'mediaDir' | 'logger' | 'signal'>): Promise<void> {
+    const at = this.segmentOf(input);
+    if (at && input.shared && input.shared.rows > 1) await countRowDone({ ...input, shared: input.shared }, at, ctx);
   }
 
   async acquire(input: InputItem, ctx: AcquireContext): Promise<Acquired> {

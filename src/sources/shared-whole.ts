@@ -15,7 +15,8 @@ export const WHOLE_KEEP_MS = 24 * 3600_000;
 /** What the state file beside a kept whole video says. */
 interface WholeState {
   address: string;
-  acquired: Acquired;
+  /** The kept whole video; null while no row has fetched it (rows done without fetching it are counted already). */
+  acquired: Acquired | null;
   /** Per group of rows (one enqueue's rows of this video): how many rows it has. */
   groups: Record<string, number>;
   /** Per group: the keys of its rows that have cut their clip (a set: a job run again counts once). */
@@ -25,7 +26,7 @@ interface WholeState {
 async function readState(file: string, address: string): Promise<WholeState | null> {
   try {
     const s = JSON.parse(await readFile(file, 'utf8')) as WholeState;
-    return s.address === address && s.acquired && s.groups && s.done ? s : null;
+    return s.address === address && s.acquired !== undefined && s.groups && s.done ? s : null;
   } catch {
     return null;
   }
@@ -36,7 +37,8 @@ async function writeState(file: string, state: WholeState): Promise<void> {
   await rename(`${file}.part`, file);
 }
 
-async function intact(a: Acquired): Promise<boolean> {
+async function intact(a: Acquired | null): Promise<boolean> {
+  if (!a) return false;
   const info = await stat(a.path).catch(() => null);
   return info !== null && info.size === a.bytes;
 }
@@ -73,16 +75,13 @@ export async function withSharedWhole<T>(
   fetch: () => Promise<Acquired>,
   use: (whole: Acquired) => Promise<T>,
 ): Promise<T> {
-  const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
-  const base = path.join(partDir, `${sha256Hex(address).slice(0, 32)}.whole`);
-  const stateFile = `${base}.json`;
+  const { partDir, base, stateFile, lock } = placeOf(item, address, ctx);
   const { group, rows } = item.shared;
-  const lock = { signal: ctx.signal, onWait: (holder: string) => ctx.logger.info({ input: item.raw, holder }, 'another process is fetching the whole video this row cuts its clip from; waiting for it') };
   const whole = await withPart(
     base,
     async () => {
       const state = await readState(stateFile, address);
-      if (state && (await intact(state.acquired))) {
+      if (state?.acquired && (await intact(state.acquired))) {
         state.groups[group] = Math.max(state.groups[group] ?? 0, rows);
         await writeState(stateFile, state);
         ctx.logger.info({ input: item.raw, whole: state.acquired.path }, 'list row: cutting from the whole video another row fetched');
@@ -104,28 +103,46 @@ export async function withSharedWhole<T>(
         done: state?.done ?? {},
       };
       await writeState(stateFile, next);
-      return next.acquired;
+      return next.acquired!;
     },
     lock,
   );
   try {
     return await use(whole);
   } finally {
-    if (whole.storage !== 'reference' && !ctx.signal.aborted) {
-      await withPart(
-        base,
-        async () => {
-          const state = await readState(stateFile, address);
-          if (!state) return;
-          const done = new Set(state.done[group] ?? []);
-          done.add(item.key);
-          state.done[group] = [...done];
-          if (!finished(state)) return writeState(stateFile, state);
-          await rm(base, { recursive: true, force: true });
-          await rm(stateFile, { force: true });
-        },
-        lock,
-      ).catch((err: unknown) => ctx.logger.warn({ input: item.raw, err: (err as Error).message }, 'could not count this row done with the whole video it was cut from'));
-    }
+    if (whole.storage !== 'reference' && !ctx.signal.aborted) await countRowDone(item, address, ctx);
   }
+}
+
+function placeOf(item: InputItem, address: string, ctx: { mediaDir: string; signal: AbortSignal; logger: Logger }) {
+  const partDir = path.join(ctx.mediaDir, PARTIAL_DIR);
+  const base = path.join(partDir, `${sha256Hex(address).slice(0, 32)}.whole`);
+  const lock = { signal: ctx.signal, onWait: (holder: string) => ctx.logger.info({ input: item.raw, holder }, 'another process is fetching the whole video this row cuts its clip from; waiting for it') };
+  return { partDir, base, stateFile: `${base}.json`, lock };
+}
+
+/**
+ * Counts the row done with the whole video of its group: its clip is cut, or it needed none this time (acquired
+ * before, or failed before and not retried). Removes the whole video once every row of every group is done. A row
+ * done before any fetched the video is counted too, or the group would wait for it for ever.
+ */
+export async function countRowDone(
+  item: InputItem & { shared: NonNullable<InputItem['shared']> },
+  address: string,
+  ctx: { mediaDir: string; signal: AbortSignal; logger: Logger },
+): Promise<void> {
+  const { base, stateFile, lock } = placeOf(item, address, ctx);
+  const { group, rows } = item.shared;
+  await withPart(
+    base,
+    async () => {
+      const state = (await readState(stateFile, address)) ?? { address, acquired: null, groups: {}, done: {} };
+      state.groups[group] = Math.max(state.groups[group] ?? 0, rows);
+      state.done[group] = [...new Set([...(state.done[group] ?? []), item.key])];
+      if (!finished(state)) return writeState(stateFile, state);
+      await rm(base, { recursive: true, force: true });
+      await rm(stateFile, { force: true });
+    },
+    lock,
+  ).catch((err: unknown) => ctx.logger.warn({ input: item.raw, err: (err as Error).message }, 'could not count this row done with the whole video it was cut from'));
 }

@@ -43,4 +43,10 @@ export interface Source {
   beginRun?(items: readonly InputItem[]): void;
   /** Told the run ended (also when stopped): what was kept for its inputs goes. Optional. */
   endRun?(): Promise<void>;
+  /**
+   * Told an input it takes needs no acquisition this time (acquired before and unchanged, or failed before and not
+   * tried again), so what it keeps for the inputs sharing work with this one (queued list rows of one video) does
+   * not wait for it. Never throws. Optional.
+   */
+  notAcquired?(input: InputItem, ctx: Pick<AcquireContext, 'mediaDir' | 'logger' | 'signal'>): Promise<void>;
 }

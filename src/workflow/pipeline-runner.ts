@@ -160,6 +160,7 @@ export class PipelineRunner {
 
     if (!reused) {
       if (prior?.status === 'failed' && !options.retryFailed && !forceAll && !force.has('acquire')) {
+        if (!options.dryRun) await this.notAcquired(item, signal);
         emit({ type: 'stage-end', input: item, videoId: null, stage: 'acquire', outcome: 'failed-before', ms: 0, error: prior.error ?? '', ...(prior.errorCode ? { errorCode: prior.errorCode } : {}) });
         fail({ videoId: null, stage: 'acquire', error: prior.error ?? 'failed earlier', earlier: true });
         return { videoId: null, status: 'failed', ran };
@@ -223,6 +224,7 @@ export class PipelineRunner {
         }),
       );
     } else {
+      if (!options.dryRun) await this.notAcquired(item, signal);
       summary.stagesUpToDate++;
       emit({ type: 'stage-end', input: item, videoId, stage: 'acquire', outcome: 'up-to-date', ms: 0 });
     }
@@ -306,6 +308,12 @@ export class PipelineRunner {
     }
     if (!video) throw new Error(`internal: record ${id} vanished`);
     return { ...(await this.runStages(item, video, options, signal, emit, summary, ran, attempted)), ...(vacated ? { vacated } : {}) };
+  }
+
+  /** Tells the source of an input that needs no acquisition now (see `Source.notAcquired`). */
+  private async notAcquired(item: InputItem, signal: AbortSignal): Promise<void> {
+    const source = this.deps.sources.find((s) => s.canHandle(item));
+    await source?.notAcquired?.(item, { mediaDir: this.deps.config.Paths.MediaDir, logger: this.deps.logger, signal });
   }
 
   /**
