@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { releaseHungUpTerminal } from './hangup.js';
 
 /**
  * Node flags the batch commands run with. Re-tagging, processing and exports parse and build many short-lived
@@ -113,5 +114,7 @@ export async function runWithNodeFlags(argv: readonly string[] = process.argv): 
   });
   for (const [sig, fn] of handlers) process.off(sig, fn);
   if (signal) process.kill(process.pid, signal);
+  // the child outlived a closed terminal (worker, serve): so must this process's exit (see releaseHungUpTerminal)
+  releaseHungUpTerminal();
   process.exit(code ?? 1);
 }

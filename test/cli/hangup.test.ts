@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -93,6 +93,47 @@ describe('a long-running command whose terminal closes (SIGHUP)', () => {
       expect(await serve.exited).toEqual({ code: 0, signal: null });
     } finally {
       if (serve.isRunning()) process.kill(-serve.child.pid!, 'SIGKILL');
+    }
+  }, 120_000);
+
+  // A real terminal that goes away: python3's pty (python3 comes with yt-dlp, which the tests install) runs
+  // `videodex serve` on a pseudo-terminal and closes it. Node 20 then aborted on exit (SIGABRT, status 134) trying
+  // to restore the settings of the terminal that was gone.
+  const python = spawnSync('python3', ['--version']).status === 0;
+  it.skipIf(!python)('on a pseudo-terminal that closes, serve goes on and later stops with status 0, not an abort', async () => {
+    const data = path.join(t.dir, 'data-pty');
+    expect((await runCli(['process', path.join(t.dir, 'a.mp4'), '-q', '--data-dir', data])).code).toBe(0);
+    const wrapper = [
+      'import os, pty, re, sys',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      '    os.execvp(sys.argv[1], sys.argv[1:])',
+      'buf = b""',
+      'while not re.search(rb"serving \\S+ library on (http://\\S+?)/\\s", buf):',
+      '    buf += os.read(fd, 4096)',
+      'url = re.search(rb"serving \\S+ library on (http://\\S+?)/\\s", buf).group(1).decode()',
+      'os.close(fd)',
+      'print("READY", pid, url, flush=True)',
+      '_, status = os.waitpid(pid, 0)',
+      'print("EXIT", os.waitstatus_to_exitcode(status), flush=True)',
+    ].join('\n');
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+    delete env.VIDEODEX_NODE_RELAUNCHED;
+    const py = spawn('python3', ['-c', wrapper, process.execPath, '--import', loader, path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', data], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    py.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const ended = new Promise<void>((resolve) => py.on('exit', () => resolve()));
+    try {
+      expect(await waitFor(() => /READY \d+ \S+\n/.test(out) || py.exitCode !== null, 60_000)).toBe(true);
+      const [, pid, base] = /READY (\d+) (\S+)\n/.exec(out)!;
+      // the terminal is gone: what the server still answers
+      const res = await fetch(`${base}/api/health`);
+      expect(res.status).toBe(200);
+      process.kill(Number(pid), 'SIGTERM');
+      await ended;
+      expect(out).toMatch(/EXIT 0\n/);
+    } finally {
+      if (py.exitCode === null) py.kill('SIGKILL');
     }
   }, 120_000);
 });
