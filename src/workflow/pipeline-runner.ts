@@ -99,10 +99,14 @@ export class PipelineRunner {
     // another input (a copy, another URL) is not forced or retried into running it again, so --force describe
     // over a folder holding a video three times makes one model call, not three.
     const attempted = new Set<string>();
+    // Records of files replaced in place whose video was found nowhere yet: settled once every input was read, as
+    // another input of the run may hold it (files that went round: a.mp4 now holds b's video, b.mp4 c's, c.mp4
+    // a's). One record was removed, and made again from scratch when its file was read just after.
+    const unsettled: Unsettled[] | null = items.length > 1 ? [] : null;
     const worker = async () => {
       while (next < items.length && !signal.aborted) {
         const item = items[next++]!;
-        const result = await this.processInput(item, options, signal, emit, summary, attempted);
+        const result = await this.processInput(item, options, signal, emit, summary, attempted, unsettled);
         if (result.videoId) videos.add(result.videoId);
         if (result.status === 'done') summary.done++;
         else if (result.status === 'unchanged') summary.unchanged++;
@@ -113,6 +117,7 @@ export class PipelineRunner {
     for (const s of this.deps.sources) s.beginRun?.(items);
     try {
       await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+      for (const u of unsettled ?? []) if (!signal.aborted) await this.settleDisplaced(u.item, u.id, [], summary, emit, null);
     } finally {
       await Promise.all(this.deps.sources.map((s) => s.endRun?.()));
     }
@@ -145,6 +150,7 @@ export class PipelineRunner {
     emit: (e: RunEvent) => void,
     summary: RunSummary,
     attempted: Set<string>,
+    unsettled: Unsettled[] | null,
   ): Promise<{ videoId: string | null; status: InputStatus; ran: number }> {
     const { store, logger } = this.deps;
     const force = new Set(options.force ?? []);
@@ -236,19 +242,31 @@ export class PipelineRunner {
     // Checked on every run, so a run stopped before this point is made good by the next. After the video's own
     // lock: each displaced record is changed under its own.
     const whole = item.kind === 'local' && item.path !== undefined && item.list?.start === undefined && item.list?.end === undefined;
-    if (whole && result.videoId === id && !options.dryRun && !signal.aborted) {
-      try {
-        for (const d of await displacedBy(store, this.deps.config, item.path!, id, (other, fn) => this.withLock(other, fn), vacated ? [vacated] : [])) {
-          logger.info({ input: item.raw, id, replaced: d.id, repointedTo: d.repointedTo ?? null }, d.repointedTo ? 'file replaced in place: the record of the video that was there points at a copy it lists' : 'file replaced in place: the record of the video that was there is removed');
-          summary.replaced.push({ input: item.raw, id: d.id, by: id, ...(d.repointedTo ? { repointedTo: d.repointedTo } : {}) });
-          emit({ type: 'replaced', input: item, videoId: id, replaced: d.id, ...(d.repointedTo ? { repointedTo: d.repointedTo } : {}) });
-        }
-      } catch (err) {
-        // the input's own work is done and kept; the stale record stays for the next run (or `remove --missing`)
-        logger.warn({ input: item.raw, id, err: describeError(err) }, 'could not update the records of the video this file replaced');
-      }
-    }
+    if (whole && result.videoId === id && !options.dryRun && !signal.aborted) await this.settleDisplaced(item, id, vacated ? [vacated] : [], summary, emit, unsettled);
     return result;
+  }
+
+  /**
+   * Updates the records that said their video was at `item`'s file, which holds `id` now (see `displacedBy`), and
+   * reports each. With `unsettled`, one whose video was found nowhere is kept there for the end of the run.
+   */
+  private async settleDisplaced(item: InputItem, id: string, vacated: string[], summary: RunSummary, emit: (e: RunEvent) => void, unsettled: Unsettled[] | null): Promise<void> {
+    const { store, logger } = this.deps;
+    try {
+      const found = await displacedBy(store, this.deps.config, item.path!, id, (other, fn) => this.withLock(other, fn), { vacated, defer: unsettled !== null });
+      for (const d of found) {
+        if (d.deferred) {
+          if (!unsettled!.some((u) => u.item === item)) unsettled!.push({ item, id });
+          continue;
+        }
+        logger.info({ input: item.raw, id, replaced: d.id, repointedTo: d.repointedTo ?? null }, d.repointedTo ? 'file replaced in place: the record of the video that was there points at a copy it lists' : 'file replaced in place: the record of the video that was there is removed');
+        summary.replaced.push({ input: item.raw, id: d.id, by: id, ...(d.repointedTo ? { repointedTo: d.repointedTo } : {}) });
+        emit({ type: 'replaced', input: item, videoId: id, replaced: d.id, ...(d.repointedTo ? { repointedTo: d.repointedTo } : {}) });
+      }
+    } catch (err) {
+      // the input's own work is done and kept; the stale record stays for the next run (or `remove --missing`)
+      logger.warn({ input: item.raw, id, err: describeError(err) }, 'could not update the records of the video this file replaced');
+    }
   }
 
   /** Stores the acquisition on the record (a new one, or the record of a video seen before) and runs the stages. */
@@ -469,6 +487,12 @@ export class PipelineRunner {
       cpu: (job) => (stage.resource === 'cpu' ? job() : this.limits.run('cpu', job)),
     };
   }
+}
+
+/** A file replaced in place whose old record's video was found nowhere yet in the run (see `settleDisplaced`). */
+interface Unsettled {
+  item: InputItem;
+  id: string;
 }
 
 function withEntry(video: Video, name: string, entry: StageEntry): Video {

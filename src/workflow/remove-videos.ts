@@ -191,6 +191,8 @@ export interface DisplacedVideo {
   path: string;
   /** A copy of its video the record lists, which it points at now; absent when the record was removed. */
   repointedTo?: string;
+  /** With `defer`: neither removed nor moved, as the video may be at a path the run has yet to read. */
+  deferred?: true;
 }
 
 /**
@@ -203,6 +205,8 @@ export interface DisplacedVideo {
  * `lock` runs each record's change under that record's lock in the caller's run. `vacated`: the paths the video
  * now at `file` was recorded at before (files that changed since): when one of them holds the displaced video (two
  * files that exchanged their contents), the record moves there, so both records are kept with all their work.
+ * `defer`: a record found nowhere is left as it is (`deferred`), for the caller to ask again once the other inputs
+ * of its run are read (files that went round in a circle: each record moves when its video's new path is read).
  */
 export async function displacedBy(
   store: VideoStore,
@@ -210,8 +214,9 @@ export async function displacedBy(
   file: string,
   keep: string,
   lock: <T>(id: string, fn: () => Promise<T>) => Promise<T>,
-  vacated: readonly string[] = [],
+  options: { vacated?: readonly string[]; defer?: boolean } = {},
 ): Promise<DisplacedVideo[]> {
+  const vacated = options.vacated ?? [];
   const out: DisplacedVideo[] = [];
   for (const found of await store.findByPath(file)) {
     if (found.id === keep || (found.file.storage ?? 'reference') !== 'reference') continue;
@@ -230,6 +235,7 @@ export async function displacedBy(
         await store.upsert(await pointedAt(listed, moved, 'reference', { forgetGone: false, forget: file }));
         return { id: video.id, path: file, repointedTo: moved };
       }
+      if (options.defer) return { id: video.id, path: file, deferred: true };
       // the record first: a crash after it leaves a stray keyframe folder, never a record of a video not there
       await store.delete(video.id);
       await rm(keyframeDir(video, config), { recursive: true, force: true });

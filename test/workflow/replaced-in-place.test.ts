@@ -172,5 +172,32 @@ describe('a file replaced in place by another video', () => {
         await expectBothKept(lib);
       }
     });
+      it('three files that went round in one run (a holds b\'s video, b c\'s, c a\'s): all three records kept', async () => {
+      const third = await makeTestVideo(path.join(t.dir, 'third.mp4'), { seconds: 3, width: 176, height: 144, fps: 10, source: 'testsrc' });
+      const lib = library();
+      const [a, b, c] = ['alpha.mp4', 'bravo.mp4', 'charlie.mp4'].map((f) => path.join(lib.dir, f)) as [string, string, string];
+      const videos = [first, second, third];
+      [a, b, c].forEach((f, i) => saveOver(videos[i]!, f, 1_700_000_000));
+      expect((await lib.run('process', a!, b!, c!)).code).toBe(0);
+      const before = await lib.records();
+      const at = (f: string, list = before) => list.find((v) => v.file.path === f)!;
+      const [x, y, z] = [at(a!), at(b!), at(c!)];
+      saveOver(second, a!, 1_700_000_100);
+      saveOver(third, b!, 1_700_000_100);
+      saveOver(first, c!, 1_700_000_100);
+      const r = await lib.run('process', a!, b!, c!);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('is removed');
+      const now = await lib.records();
+      expect(now.map((v) => v.id).sort()).toEqual([x.id, y.id, z.id].sort());
+      expect(at(a!, now).id).toBe(y.id);
+      expect(at(b!, now).id).toBe(z.id);
+      expect(at(c!, now).id).toBe(x.id);
+      for (const was of [x, y, z]) {
+        const is = now.find((v) => v.id === was.id)!;
+        expect(is.createdAt).toBe(was.createdAt);
+        for (const stage of ['probe', 'scenes', 'keyframes']) expect(is.stages[stage]?.at, `${was.id} ${stage}`).toBe(was.stages[stage]?.at);
+      }
+    });
   });
 });
