@@ -219,8 +219,12 @@ export class App {
   }
 
   async runner(options: { dryRun?: boolean } = {}): Promise<PipelineRunner> {
+    // the stages check templates, label files and plugin needs: a ConfigError there (exit 3, "nothing was run")
+    // must come before the data folder and the library are made, or a typo left an empty library behind
+    await this.loadPlugins();
+    const stages = this.stages();
     if (!options.dryRun) mkdirSync(this.config.Paths.DataDir, { recursive: true });
-    const [store, tools] = await Promise.all([options.dryRun ? this.planningStore() : this.store(), this.tools(), this.loadPlugins()]);
+    const [store, tools] = await Promise.all([options.dryRun ? this.planningStore() : this.store(), this.tools()]);
     if (!options.dryRun) this.rememberSetup();
     return new PipelineRunner({
       config: this.config,
@@ -228,7 +232,7 @@ export class App {
       tools,
       store,
       sources: this.sources(),
-      stages: this.stages(),
+      stages,
       cache: new ContentCache(this.config.Paths.CacheDir),
       audit: new AuditLog(this.config.Logging.AuditFile, this.secrets),
     });
@@ -322,6 +326,8 @@ export class App {
   async process(inputs: readonly string[], options: RunOptions & { listFiles?: readonly string[]; onlyFailed?: boolean } = {}): Promise<RunSummary> {
     // a dry run reads the failed inputs from the library too, without making one where there is none
     if (options.dryRun) await this.planningStore();
+    // only what failed before needs a library to read it from: a mistyped --data-dir made an empty one and "0 inputs"
+    else if (options.onlyFailed) await this.library();
     const expanded = options.onlyFailed ? await this.failedInputs() : await this.expand(inputs, options.listFiles ?? []);
     const runner = await this.runner({ dryRun: Boolean(options.dryRun) });
     return runner.run(expanded.items, { ...options, problems: [...(options.problems ?? []), ...expanded.problems], ...(expanded.unreadable ? { unreadable: expanded.unreadable } : {}) });

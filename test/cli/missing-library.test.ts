@@ -40,6 +40,15 @@ describe('a command over a library that is not there', () => {
     expect(r.stderr).toBe(`videodex: ${dir}: no dataset.json (not a videodex dataset, or its build never finished)\n`);
   });
 
+  it('process --retry-failed with no inputs reads what failed from the library: none there is the same mistake', async () => {
+    // it made an empty library and said "0 inputs" (exit 0)
+    const dir = path.join(t.dir, 'typo-retry');
+    const r = await runCliInProcess('process', '--retry-failed', '--data-dir', dir);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(`no library at ${path.join(dir, 'videodex.db')}: process some videos first`);
+    expect(existsSync(path.join(dir, 'videodex.db'))).toBe(false);
+  });
+
   it('--db naming a missing file is the same mistake', async () => {
     const file = path.join(t.dir, 'nodb.db');
     const r = await runCliInProcess('search', '--db', file);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -103,6 +103,8 @@ describe('videodex process with the model (CLI, separate process)', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/videodex: template .*mine\.txt: unknown variable \{\{audience\}\}/);
     expect(pub.requests.length).toBe(before);
+    // exit 3 means nothing was run: the typo left an empty library (videodex.db, tagging-setups.json) behind
+    expect(existsSync(data), 'data folder made').toBe(false);
   });
 
   it('stops with a config error before any call when the endpoint has a user and password in it (HTTP clients refuse such a URL)', async () => {
@@ -114,5 +116,6 @@ describe('videodex process with the model (CLI, separate process)', () => {
     expect(r.stderr).toMatch(/videodex: \[QwenVL\] endpoint .* has a user name or password in it, which HTTP clients refuse; put the key in \[QwenVL\] AccessKey/);
     expect(r.stderr).not.toContain('PWSECRETxyz');
     expect(pub.requests.length).toBe(before);
+    expect(existsSync(data), 'data folder made').toBe(false);
   });
 });
