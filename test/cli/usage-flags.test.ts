@@ -41,4 +41,20 @@ describe('videodex usage --since / --until', () => {
     expect(window.code, window.stderr).toBe(0);
     expect((JSON.parse(window.stdout) as { total: { requests: number } }).total.requests).toBe(2);
   });
+
+  it('a window with no calls says which window, not that the trail has none; a missing --audit-file is an error (exit 3)', async () => {
+    // both printed "no model calls recorded in <file>", for a trail that had calls and for a mistyped file
+    const before = await usage('--until', '2020-01-01');
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout).toBe(`no model calls recorded in ${audit} up to 2020-01-01\n`);
+    const after = await usage('--since', '2025-01-01');
+    expect(after.stdout).toBe(`no model calls recorded in ${audit} from 2025-01-01 on\n`);
+    const typo = path.join(t.dir, 'audti.jsonl');
+    const r = await runCliInProcess('usage', '--audit-file', typo, '--data-dir', data);
+    await expectConfigError(r, `--audit-file ${typo}: no such file`);
+    // the default trail not made yet (no model call so far) stays an empty one
+    const fresh = await runCliInProcess('usage', '--data-dir', data);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stdout).toBe(`no model calls recorded in ${path.join(data, 'audit.jsonl')}\n`);
+  });
 });

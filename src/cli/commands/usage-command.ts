@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ConfigError, summarizeUsage, type UsageGroup, type UsageRow } from '../../core/index.js';
 import { renderTable } from './search-command.js';
@@ -64,6 +65,9 @@ export function registerUsage(program: Command): void {
       try {
         const by = flags.by ?? 'day,model';
         const file = app.config.Logging.AuditFile;
+        // a trail not made yet is an empty one (no model call so far), but a file named on the command line that is
+        // not there is a typo, which read as "no model calls recorded"
+        if (flags.auditFile !== undefined && !existsSync(file)) throw new ConfigError(`--audit-file ${flags.auditFile}: no such file`);
         const report = await summarizeUsage(file, { by, ...(flags.since ? { since: flags.since } : {}), ...(flags.until ? { until: flags.until } : {}) });
         if (report.badLines) err(`videodex: ${file}: ${report.badLines} line(s) are not audit entries and were ignored`);
         if (flags.json) {
@@ -71,7 +75,9 @@ export function registerUsage(program: Command): void {
           return;
         }
         if (!report.rows.length) {
-          out(`no model calls recorded in ${file}`);
+          // with a window, calls outside it are no evidence that none were made
+          const window = flags.since && flags.until ? ` from ${flags.since} to ${flags.until}` : flags.since ? ` from ${flags.since} on` : flags.until ? ` up to ${flags.until}` : '';
+          out(`no model calls recorded in ${file}${window}`);
           return;
         }
         out(renderTable([...report.rows.map((r) => cells(r, by)), cells(report.total, by)]));
