@@ -67,7 +67,8 @@ export function registerProcess(program: Command): void {
       const controller = new AbortController();
       const onSigint = () => {
         if (controller.signal.aborted) process.exit(130);
-        err('videodex: stopping after the stages in flight (Ctrl-C again to quit now)');
+        // every stage takes the signal (a download, ffmpeg, a model call): they are cut short, not waited for
+        err('videodex: stopping: the stages in flight are cut short and run again next time (Ctrl-C again to quit now)');
         controller.abort();
       };
       process.on('SIGINT', onSigint);
