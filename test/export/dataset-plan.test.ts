@@ -108,6 +108,19 @@ describe('planClips', () => {
     expect(planClips(unlabelled, baseOpts).reason).toMatch(/no label from the labelled list/);
   });
 
+  it('names a failed probe as the cause instead of asking to run process, which already ran', () => {
+    const corrupt = rec([50]);
+    corrupt.metadata = null;
+    corrupt.stages = { probe: { status: 'failed', version: '4', inputHash: 'x', at: '2024-01-01T00:00:00.000Z', ms: 1, error: 'not a readable video: Invalid data found when processing input' } };
+    const reason = planClips(corrupt, baseOpts).reason!;
+    expect(reason).toMatch(/its probe failed \(not a readable video: Invalid data found when processing input\), so it gives no clip$/);
+    expect(reason).not.toMatch(/run videodex process first/);
+    const never = rec([50]);
+    never.metadata = null;
+    never.stages = {};
+    expect(planClips(never, baseOpts).reason).toMatch(/not probed \(no duration or frame rate\); run videodex process first/);
+  });
+
   it('spreads the per-video cap evenly', () => {
     expect(spread([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 3)).toEqual([1, 5, 8]);
     const plan = planClips(rec([30, 30, 30, 30, 30, 30]), { ...baseOpts, maxClipsPerVideo: 2 });

@@ -47,7 +47,12 @@ export function listRange(video: Video): { cut: boolean; start?: number; end?: n
 export function planClips(video: Video, options: Pick<DatasetOptions, 'labels' | 'clip' | 'minClipSec' | 'maxClipSec' | 'maxClipsPerVideo'>): PlanResult {
   const name = displayName(video);
   const meta = video.metadata;
-  if (!meta || !(meta.fps > 0) || !(meta.durationSec > 0)) return { clips: [], reason: `${name}: not probed (no duration or frame rate); run videodex process first` };
+  if (!meta || !(meta.fps > 0) || !(meta.durationSec > 0)) {
+    // a file ffprobe could not read was processed already: "run videodex process first" sent people in a circle
+    const probe = video.stages.probe;
+    if (probe?.status === 'failed') return { clips: [], reason: `${name}: its probe failed (${probe.error ?? 'no reason recorded'}), so it gives no clip` };
+    return { clips: [], reason: `${name}: not probed (no duration or frame rate); run videodex process first` };
+  }
   const labels = labelsOf(video, options.labels);
   if (labels.length === 0) return { clips: [], reason: `${name}: no label from ${describeLabelSource(options.labels)}` };
   const fps = meta.fps;
