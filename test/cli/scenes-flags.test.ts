@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliInProcess, expectConfigError } from '../helpers/cli.js';
@@ -25,6 +26,18 @@ describe('videodex scenes flag conflicts', () => {
     const csv = await scenes('--csv');
     expect(csv.code, csv.stderr).toBe(0);
     expect(csv.stdout.split('\n')[1]).toMatch(/^Scene Number,Start Frame,/);
+  });
+
+  it('--out names the output file, as export -o/--out does: it was the data folder, and the CSV went to stdout', async () => {
+    const file = path.join(t.dir, 'out-scenes.csv');
+    const r = await scenes('--csv', '--out', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(file, 'utf8').split('\n')[1]).toMatch(/^Scene Number,Start Frame,/);
+    const other = path.join(t.dir, 'other.csv');
+    const both = await scenes('--csv', '--out', file, '-o', other);
+    await expectConfigError(both, `scenes: --out ${file} and --output ${other} conflict (--out is the same as --output; give one)`);
+    expect(existsSync(other)).toBe(false);
   });
 
   it('--threshold and --scene-threshold with different values is an error naming both (exit 3); the same value is fine', async () => {

@@ -43,10 +43,13 @@ export function registerScenes(program: Command): void {
       .command('scenes')
       .description('detect the scenes of one video file and print them (PySceneDetect list-scenes CSV with --csv)')
       .argument('<video>', 'a video file'),
+    // scenes reads no library: `--out scenes.csv` (as export takes it) was the data folder, and the CSV went to stdout
+    { outIsDataDir: false },
   )
     .option('--csv', "PySceneDetect's list-scenes CSV columns (not with --json)")
     .option('--json', 'the scene list as JSON (not with --csv)')
     .option('-o, --output <file>', 'write to this file instead of stdout')
+    .option('--out <file>', 'same as --output')
     .option('--skip-cuts', 'with --csv: no leading "Timecode List:" row (plain RFC 4180)')
     .option('--detector <kind>', 'content, adaptive or threshold ([SceneDetection] Detector)')
     .option('--threshold <n>', 'content threshold, PySceneDetect scale 0-255 ([SceneDetection] Threshold)', number)
@@ -59,7 +62,11 @@ export function registerScenes(program: Command): void {
     .option('-q, --quiet', 'no summary on stderr')
     .action(async (video: string, flags: ScenesFlags) => {
       checkScenesFlags(flags);
-      const app = appFrom(flags, {
+      if (flags.out !== undefined && flags.output !== undefined && flags.out !== flags.output) {
+        throw new ConfigError(`scenes: --out ${flags.out} and --output ${flags.output} conflict (--out is the same as --output; give one)`);
+      }
+      flags.output ??= flags.out;
+      const app = appFrom({ ...flags, outIsFile: true }, {
         'SceneDetection.Detector': flags.detector,
         'SceneDetection.Threshold': flags.threshold ?? flags.sceneThreshold,
         'SceneDetection.MinSceneLen': flags.minSceneLen,
