@@ -219,12 +219,12 @@ export class App {
   }
 
   async runner(options: { dryRun?: boolean } = {}): Promise<PipelineRunner> {
-    // the stages check templates, label files and plugin needs: a ConfigError there (exit 3, "nothing was run")
-    // must come before the data folder and the library are made, or a typo left an empty library behind
-    await this.loadPlugins();
+    // the tools and the stages (templates, label files, plugin needs) are checked before the data folder and the
+    // library are made: a missing ffmpeg (exit 4) or a ConfigError (exit 3) runs nothing, and left an empty library
+    const [tools] = await Promise.all([this.tools(), this.loadPlugins()]);
     const stages = this.stages();
     if (!options.dryRun) mkdirSync(this.config.Paths.DataDir, { recursive: true });
-    const [store, tools] = await Promise.all([options.dryRun ? this.planningStore() : this.store(), this.tools()]);
+    const store = await (options.dryRun ? this.planningStore() : this.store());
     if (!options.dryRun) this.rememberSetup();
     return new PipelineRunner({
       config: this.config,

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
@@ -157,6 +157,8 @@ describe('videodex bad configuration and tools', () => {
     const r = await runCli(['process', lib, '--data-dir', path.join(t.dir, 'noprobe')], { env: { ...process.env, VIDEODEX_PATHS_FFPROBE: '/nonexistent/ffprobe' } });
     expect(r.code).toBe(4);
     expect(r.stderr.trim()).toMatch(/^videodex: ffprobe not found at \/nonexistent\/ffprobe \(from config\); install it: apt-get install -y ffmpeg/);
+    // nothing ran, and no empty library is left in the new data folder
+    expect(existsSync(path.join(t.dir, 'noprobe')), 'data folder made').toBe(false);
   });
 
   it('falls back to the npm-bundled ffprobe when none is on PATH, and doctor says so', async () => {
