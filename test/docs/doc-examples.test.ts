@@ -126,7 +126,11 @@ function shellCommands(block: Block): ShellCommand[] {
   return commands;
 }
 
-const videodexLines = BLOCKS.filter((b) => b.lang === 'sh')
+// the example plugins' READMEs are read by newcomers too (`tags --source plugin` there named no flag tags has)
+const EXAMPLE_DOCS = readdirSync(path.join(repoRoot, 'examples/plugins')).map((d) => `examples/plugins/${d}/README.md`);
+
+const videodexLines = [...BLOCKS, ...EXAMPLE_DOCS.flatMap(blocksOf)]
+  .filter((b) => b.lang === 'sh')
   .flatMap(shellCommands)
   .filter((c) => c.words[0] === 'videodex');
 
@@ -145,7 +149,7 @@ function findCommand(program: Command, words: string[]): { cmd: Command; rest: s
 describe('the videodex command lines of README.md and docs/*.md', () => {
   it('finds the examples', () => {
     expect(videodexLines.length).toBeGreaterThan(60);
-    for (const doc of ['README.md', 'docs/search.md', 'docs/tagging.md', 'docs/datasets.md', 'docs/stores.md']) {
+    for (const doc of ['README.md', 'docs/search.md', 'docs/tagging.md', 'docs/datasets.md', 'docs/stores.md', 'examples/plugins/brightness/README.md']) {
       expect(videodexLines.some((c) => c.where.startsWith(`${doc}:`)), doc).toBe(true);
     }
   });
