@@ -639,17 +639,17 @@ function documentType(type: string): string | null {
 
 /**
  * Whether the first bytes of a body (from offset 0) may be a video; the refusal when not. Real video bytes pass
- * whatever the Content-Type says (servers label files text/plain or octet-stream). Otherwise a page, JSON or a
- * manifest is recognised under any type; any other XML or text only when the type is text/*, a document type,
- * application/octet-stream or missing; and a declared document type is believed for bytes no video starts with.
+ * whatever the Content-Type says (servers label files text/plain or octet-stream). Otherwise a page, JSON, a
+ * manifest, other XML or text is recognised under any type, video/* included: a static server types a file by
+ * its name, so a text file named .mp4 comes as video/mp4 (it was saved, made a record and failed at the probe,
+ * where a folder scan skips the same file). A declared document type is believed for bytes no video starts with.
  */
 function judgeBody(head: Buffer, at: { url: string; finalUrl: string; contentType: string | null }): AcquireError | null {
   if (videoSignature(head)) return null;
   const type = mimeOf(at.contentType);
   const declared = documentType(type);
-  const loose = declared !== null || type === '' || type === 'application/octet-stream' || type === 'binary/octet-stream';
   // an empty body is no video whatever its type says (it was saved, and failed at the probe as invalid data)
-  const what = head.length === 0 ? 'an empty body' : (sniffNotVideo(head, { anyText: loose }) ?? declared);
+  const what = head.length === 0 ? 'an empty body' : (sniffNotVideo(head, { anyText: true }) ?? declared);
   if (!what) return null;
   if (what === 'an HLS playlist' || what === 'a DASH manifest') {
     return new AcquireError(`is ${what}, not a file`, { code: SourceCode.Playlist });

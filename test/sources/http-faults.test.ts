@@ -358,6 +358,20 @@ describe.each([
     nothingKept();
   });
 
+  it('text or XML served as video/mp4 (a static server types a text file named .mp4 by its name) is refused, and no file is kept', async () => {
+    // it was saved, made a record and failed at the probe, where a folder scan skips the same file
+    const s = await server({
+      '/notes.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4' }).end('hello, this is a text file and not a video\n'),
+      '/s3.mp4': (_q, res) => void res.writeHead(200, { 'content-type': 'video/mp4' }).end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code></Error>'),
+    });
+    const text = await failure(downloadHttp(options(`${s.base}/notes.mp4`)));
+    expect(text.message).toBe('the server sent text, not a video (video/mp4)');
+    const xml = await failure(downloadHttp(options(`${s.base}/s3.mp4`)));
+    expect(xml.message).toBe('the server sent an XML document, not a video (video/mp4)');
+    for (const e of [text, xml]) expect(e).toMatchObject({ code: 'E_NOT_VIDEO', retryable: false });
+    nothingKept();
+  });
+
   it('an empty body is refused whatever its Content-Type, and no file is kept', async () => {
     const s = await server({
       '/untyped.mp4': (_q, res) => void res.writeHead(200).end(),
