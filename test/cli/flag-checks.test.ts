@@ -67,6 +67,10 @@ describe('show', () => {
     const one = await cli('show', 'cd34', '--data-dir', data);
     expect(one.code).toBe(0);
     expect(JSON.parse(one.stdout).id).toBe('cd34000000000003');
+    // a prefix under 4 characters is not looked up: it said only "no such video", as for a wrong id
+    const short = await cli('show', 'cd3', '--data-dir', data);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toBe('videodex: cd3: no such video in the library (an id prefix needs 4 characters or more)\n');
   });
 
   it('finds a video by the file or URL it came from; several clips of one file are an error listing them', async () => {

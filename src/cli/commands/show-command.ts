@@ -30,7 +30,9 @@ export function registerShow(program: Command): void {
           if (!byPrefix.length && bySource.length > 1) throw new AppError('E_AMBIGUOUS', `${ref}: ${bySource.length} videos came from it (${list(bySource)}): give one id`);
           video = byPrefix[0] ?? bySource[0] ?? null;
         }
-        if (!video) throw new AppError('E_NOT_FOUND', `${ref}: no such video in the library`);
+        // a short id prefix is not looked up at all: say so, or "no such video" reads as a wrong id
+        const short = /^[0-9a-f]{1,3}$/i.test(ref) ? ' (an id prefix needs 4 characters or more)' : '';
+        if (!video) throw new AppError('E_NOT_FOUND', `${ref}: no such video in the library${short}`);
         out(JSON.stringify(video, null, 2));
       } finally {
         await app.close();
