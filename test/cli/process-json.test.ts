@@ -64,4 +64,18 @@ describe('process --json: a failed result line says which stage failed and why (
     expect(results.get('text.mp4')).toMatchObject({ status: 'failed', stage: 'probe', error: expect.stringMatching(/^not a readable video/), code: 'E_MEDIA' });
     expect(results.get('zero.mp4')).toMatchObject({ status: 'failed', stage: 'acquire', error: 'empty file (0 bytes)' });
   });
+
+  it('an entry of a list carries its list and row: clips cut from one video share the input, and the failed one was not told apart', async () => {
+    const list = path.join(t.dir, 'clips.csv');
+    writeFileSync(list, `url,label,start,end\n${good},jump,0,0.5\n${good},jump,30,40\n`);
+    const r = await runCli(['process', '-i', list, '--json', '-q', '--data-dir', path.join(t.dir, 'data-list')]);
+    expect(r.code, r.stderr).toBe(1);
+    const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line).filter((l) => l.type === 'result');
+    expect(results.map((l) => l.input)).toEqual([good, good]);
+    const byRow = new Map(results.map((l) => [l.row, l]));
+    expect(byRow.get(2)).toMatchObject({ list, row: 2, status: 'done' });
+    expect(byRow.get(3)).toMatchObject({ list, row: 3, status: 'failed', stage: 'acquire', code: 'E_TRIM' });
+    // an input given on the command line has neither
+    expect(Object.keys(resultsOf((await runCli(['process', good, '--json', '-q', '--data-dir', data])).stdout).get('good.mp4')!)).toEqual(['type', 'input', 'videoId', 'status', 'stagesRun']);
+  });
 });

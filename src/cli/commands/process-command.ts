@@ -119,6 +119,9 @@ function jsonResults(): (e: RunEvent) => void {
     if (e.type !== 'input-end') return;
     const failure = e.status === 'failed' ? failures.get(e.input.key) : undefined;
     failures.delete(e.input.key);
-    out(JSON.stringify({ type: 'result', input: e.input.raw, videoId: e.videoId, status: e.status, stagesRun: e.ran, ...failure }));
+    // rows of a list that cut clips from one video share its URL as `input`: the list and row tell them apart, as
+    // the stderr line (`urls.txt row 4: ...`) does
+    const list = e.input.list?.row !== undefined ? { list: e.input.list.file, row: e.input.list.row } : {};
+    out(JSON.stringify({ type: 'result', input: e.input.raw, ...list, videoId: e.videoId, status: e.status, stagesRun: e.ran, ...failure }));
   };
 }
