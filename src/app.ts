@@ -218,12 +218,24 @@ export class App {
     return this.storePromise;
   }
 
+  /** The data folder, made if missing; a file in its place is a setting to fix (it read as a raw EEXIST, exit 4). */
+  private makeDataDir(): void {
+    const dir = this.config.Paths.DataDir;
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way (it, or a folder above it, is not a folder)' : (err as Error).message;
+      throw new ConfigError(`cannot make the data folder ${dir} ([Paths] DataDir, --data-dir): ${why}`);
+    }
+  }
+
   async runner(options: { dryRun?: boolean } = {}): Promise<PipelineRunner> {
     // the tools and the stages (templates, label files, plugin needs) are checked before the data folder and the
     // library are made: a missing ffmpeg (exit 4) or a ConfigError (exit 3) runs nothing, and left an empty library
     const [tools] = await Promise.all([this.tools(), this.loadPlugins()]);
     const stages = this.stages();
-    if (!options.dryRun) mkdirSync(this.config.Paths.DataDir, { recursive: true });
+    if (!options.dryRun) this.makeDataDir();
     const store = await (options.dryRun ? this.planningStore() : this.store());
     if (!options.dryRun) this.rememberSetup();
     return new PipelineRunner({

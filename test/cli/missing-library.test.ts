@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCliInProcess } from '../helpers/cli.js';
@@ -47,6 +47,15 @@ describe('a command over a library that is not there', () => {
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain(`no library at ${path.join(dir, 'videodex.db')}: process some videos first`);
     expect(existsSync(path.join(dir, 'videodex.db'))).toBe(false);
+  });
+
+  it('process with a file where the data folder goes says so in one line (exit 3), not a raw EEXIST (exit 4)', async () => {
+    const file = path.join(t.dir, 'a-file');
+    writeFileSync(file, 'not a folder\n');
+    const r = await runCliInProcess('process', file, '--data-dir', file);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toBe(`videodex: cannot make the data folder ${file} ([Paths] DataDir, --data-dir): a file is in the way (it, or a folder above it, is not a folder)\n`);
+    expect(readFileSync(file, 'utf8')).toBe('not a folder\n');
   });
 
   it('--db naming a missing file is the same mistake', async () => {
