@@ -40,6 +40,17 @@ describe('videodex scenes flag conflicts', () => {
     expect(existsSync(other)).toBe(false);
   });
 
+  it('-o naming a folder is refused before the detection, and a file in the way of its folder is one line; no .part is left', async () => {
+    // the rename at the end failed with a raw EISDIR and left <folder>.part behind
+    const r = await scenes('--csv', '-o', t.dir);
+    await expectConfigError(r, `scenes: --output ${t.dir} is a folder, not a file`);
+    expect(existsSync(`${t.dir}.part`)).toBe(false);
+    const inTheWay = path.join(video, 'scenes.csv');
+    const blocked = await scenes('--csv', '-o', inTheWay);
+    expect(blocked.code).toBe(4);
+    expect(blocked.stderr).toBe(`videodex: scenes: cannot write ${inTheWay}: a file is in the way of its folder\n`);
+  });
+
   it('--threshold and --scene-threshold with different values is an error naming both (exit 3); the same value is fine', async () => {
     const r = await scenes('--threshold', '5', '--scene-threshold', '50', '--json');
     await expectConfigError(r, 'scenes: --threshold 5 and --scene-threshold 50 conflict (--scene-threshold is the same setting as --threshold; give one)');

@@ -161,6 +161,11 @@ describe('videodex export (CLI)', () => {
     const folder = await runCli(['export', '--format', 'parquet', '--out', t.dir, '--db', db]);
     expect(folder.code).toBe(3);
     expect(folder.stderr).toBe(`videodex: export: --out ${t.dir} is a folder, not a file\n`);
+    // a file where a folder of the path goes: it was a raw "EEXIST: file already exists, mkdir ..." (exit 4)
+    const inTheWay = path.join(t.dir, 'cli.parquet', 'x.csv');
+    const blocked = await runCli(['export', '--out', inTheWay, '--db', db]);
+    expect(blocked.code).toBe(3);
+    expect(blocked.stderr).toBe(`videodex: export: --out ${inTheWay}: a file is in the way of its folder ${path.join(t.dir, 'cli.parquet')}\n`);
     expect(existsSync(`${t.dir}.part`)).toBe(false);
     const badField = await runCli(['export', '--format', 'csv', '--fields', 'nope', '--db', db]);
     expect(badField.code).toBe(3);

@@ -103,7 +103,11 @@ async function writeViaPart(file: string, write: (part: string) => Promise<numbe
   if ((await stat(target).catch(() => null))?.isDirectory()) {
     throw new ConfigError(`export: --out ${file} is a folder, not a file`);
   }
-  await mkdir(path.dirname(target), { recursive: true });
+  await mkdir(path.dirname(target), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    // a file where a folder of the path goes read as a raw "EEXIST: file already exists, mkdir ..." (exit 4)
+    if (e.code === 'EEXIST' || e.code === 'ENOTDIR') throw new ConfigError(`export: --out ${file}: a file is in the way of its folder ${path.dirname(target)}`);
+    throw e;
+  });
   const part = `${target}.part`;
   try {
     const n = await write(part);

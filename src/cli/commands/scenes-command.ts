@@ -1,4 +1,4 @@
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { detectScenes, probeVideo, scenesToCsv, sceneSettingsFrom, shapeFromMetadata } from '../../analysis/index.js';
@@ -31,6 +31,15 @@ function checkScenesFlags(flags: ScenesFlags): void {
     throw new ConfigError(`scenes: --threshold ${flags.threshold} and --scene-threshold ${flags.sceneThreshold} conflict (--scene-threshold is the same setting as --threshold; give one)`);
   }
   if (flags.skipCuts && !flags.csv) throw new ConfigError('scenes: --skip-cuts needs --csv (it drops the timecode row of the CSV)');
+}
+
+/** Whether a folder is at `p` (a path through a file, ENOTDIR, is not one: the write says why). */
+function isFolder(p: string): boolean {
+  try {
+    return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -66,6 +75,10 @@ export function registerScenes(program: Command): void {
         throw new ConfigError(`scenes: --out ${flags.out} and --output ${flags.output} conflict (--out is the same as --output; give one)`);
       }
       flags.output ??= flags.out;
+      // checked before the detection: the rename at the end failed with a raw EISDIR and left <output>.part behind
+      if (flags.output !== undefined && isFolder(flags.output)) {
+        throw new ConfigError(`scenes: --output ${flags.output} is a folder, not a file`);
+      }
       const app = appFrom({ ...flags, outIsFile: true }, {
         'SceneDetection.Detector': flags.detector,
         'SceneDetection.Threshold': flags.threshold ?? flags.sceneThreshold,
@@ -104,8 +117,18 @@ export function registerScenes(program: Command): void {
         }
         if (flags.output) {
           const part = `${flags.output}.part`;
-          writeFileSync(part, text);
-          renameSync(part, flags.output);
+          try {
+            mkdirSync(path.dirname(path.resolve(flags.output)), { recursive: true });
+            writeFileSync(part, text);
+            renameSync(part, flags.output);
+          } catch (e) {
+            try {
+              rmSync(part, { force: true });
+            } catch {
+              // no .part could be made there either
+            }
+            throw new AppError('E_OUTPUT', `scenes: cannot write ${flags.output}: ${(e as NodeJS.ErrnoException).code === 'EEXIST' || (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'a file is in the way of its folder' : (e as Error).message}`);
+          }
         } else process.stdout.write(text);
         if (!flags.quiet) {
           const secs = result.ms / 1000;
