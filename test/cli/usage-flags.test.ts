@@ -52,6 +52,8 @@ describe('videodex usage --since / --until', () => {
     const typo = path.join(t.dir, 'audti.jsonl');
     const r = await runCliInProcess('usage', '--audit-file', typo, '--data-dir', data);
     await expectConfigError(r, `--audit-file ${typo}: no such file`);
+    const folder = await runCliInProcess('usage', '--audit-file', t.dir, '--data-dir', data);
+    await expectConfigError(folder, `--audit-file ${t.dir} is a folder, not the audit file`);
     // the default trail not made yet (no model call so far) stays an empty one
     const fresh = await runCliInProcess('usage', '--data-dir', data);
     expect(fresh.code, fresh.stderr).toBe(0);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ConfigError, summarizeUsage, type UsageGroup, type UsageRow } from '../../core/index.js';
 import { renderTable } from './search-command.js';
@@ -68,6 +68,8 @@ export function registerUsage(program: Command): void {
         // a trail not made yet is an empty one (no model call so far), but a file named on the command line that is
         // not there is a typo, which read as "no model calls recorded"
         if (flags.auditFile !== undefined && !existsSync(file)) throw new ConfigError(`--audit-file ${flags.auditFile}: no such file`);
+        // a folder read as a raw "EISDIR: illegal operation on a directory, read" naming no file
+        if (existsSync(file) && statSync(file).isDirectory()) throw new ConfigError(`${flags.auditFile !== undefined ? '--audit-file' : '[Logging] AuditFile'} ${file} is a folder, not the audit file`);
         const report = await summarizeUsage(file, { by, ...(flags.since ? { since: flags.since } : {}), ...(flags.until ? { until: flags.until } : {}) });
         if (report.badLines) err(`videodex: ${file}: ${report.badLines} line(s) are not audit entries and were ignored`);
         if (flags.json) {
