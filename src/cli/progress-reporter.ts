@@ -82,12 +82,13 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
           }
           break;
         case 'plan':
-          stream.write(`${name(e.input.raw)}${e.videoId ? ` (${e.videoId})` : ''}: ${e.lines.length ? `would run ${printable(e.lines.join('; '))}` : 'up to date, nothing to run'}\n`);
+          // a list's entry by its list and row, as failure lines name it: rows cutting clips of one video share its URL
+          stream.write(`${place(e.input)}${e.videoId ? ` (${e.videoId})` : ''}: ${e.lines.length ? `would run ${printable(e.lines.join('; '))}` : 'up to date, nothing to run'}\n`);
           break;
         case 'input-end':
           finished++;
           if (!tty && !quiet && e.status !== 'planned') {
-            stream.write(`[${finished}/${total}] ${name(e.input.raw)}${e.videoId ? ` (${e.videoId})` : ''}: ${e.status}\n`);
+            stream.write(`[${finished}/${total}] ${place(e.input)}${e.videoId ? ` (${e.videoId})` : ''}: ${e.status}\n`);
           }
           break;
         default:

@@ -46,6 +46,22 @@ describe('failure lines on a terminal', () => {
 });
 
 describe('progress lines', () => {
+  it("name a list's entry by its list and row, as failure lines do: rows cutting clips of one video share its URL", () => {
+    // they read "[1/2] http://h/v.mp4: failed" and "[2/2] http://h/v.mp4 (id): done", with no telling which row failed
+    const stream = new PassThrough();
+    let out = '';
+    stream.on('data', (d: Buffer) => (out += d.toString()));
+    const reporter = createReporter(stream as unknown as NodeJS.WriteStream);
+    const url = 'http://h/v.mp4';
+    const row = (n: number) => ({ key: `${url}#t=${n},${n + 1}`, raw: url, kind: 'url' as const, url, list: { file: '/lists/clips.csv', row: n, start: n, end: n + 1 } });
+    reporter.onEvent({ type: 'start', inputs: 2, stages: ['acquire'] });
+    reporter.onEvent({ type: 'input-end', input: row(2), videoId: null, status: 'failed', ran: 0 });
+    reporter.onEvent({ type: 'input-end', input: row(3), videoId: 'abcd', status: 'done', ran: 1 });
+    reporter.stop();
+    expect(out).toContain('[1/2] clips.csv row 2: http://h/v.mp4: failed\n');
+    expect(out).toContain('[2/2] clips.csv row 3: http://h/v.mp4 (abcd): done\n');
+  });
+
   it('write control characters of a file name as escapes: one line, and no escape sequence reaches the terminal', () => {
     const stream = new PassThrough();
     let out = '';
