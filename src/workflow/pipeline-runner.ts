@@ -444,9 +444,11 @@ export class PipelineRunner {
       try {
         const patch = await this.limits.run(stage.resource, () => (signal.aborted ? Promise.reject(new Error('aborted')) : stage.run(video, ctx)));
         const ms = Date.now() - t0;
+        // Cached before the record is written: a stage may already have dropped what it kept on the way (describe
+        // its per-request model answers), so a kill or a failed write in between must not lose a paid-for result.
+        if (cacheKey) cache.put(cacheKey, patch);
         video = applyPatch(video, patch, stage.name, { status: 'done', version: stage.version, inputHash, at: new Date().toISOString(), ms });
         await store.upsert(video);
-        if (cacheKey) cache.put(cacheKey, patch);
         ran++;
         summary.stagesRun++;
         end('done', ms);
