@@ -1,6 +1,7 @@
 import crypto, { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { processAlive } from './process-alive.js';
 
 /**
  * Content-addressed cache of expensive results (scene lists, model answers), kept as JSON files so they
@@ -36,6 +37,26 @@ export class ContentCache {
     const part = `${file}.${process.pid}.part`;
     writeFileSync(part, JSON.stringify(value));
     renameSync(part, file);
+    this.sweepParts(file);
+  }
+
+  /**
+   * The .part files of this entry that processes killed while writing them left (nothing else would ever remove
+   * them): a kill mid-write leaves the entry missing, so the result is computed again and put here, once.
+   */
+  private sweepParts(file: string): void {
+    const prefix = `${path.basename(file)}.`;
+    let names: string[];
+    try {
+      names = readdirSync(path.dirname(file));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith(prefix) || !name.endsWith('.part')) continue;
+      const pid = Number(name.slice(prefix.length, -'.part'.length));
+      if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) rmSync(path.join(path.dirname(file), name), { force: true });
+    }
   }
 }
 
