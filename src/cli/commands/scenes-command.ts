@@ -132,7 +132,7 @@ export function registerScenes(program: Command): void {
         } else process.stdout.write(text);
         if (!flags.quiet) {
           const secs = result.ms / 1000;
-          err(`${name}: ${result.scenes.length} scenes, ${result.frames} frames in ${secs.toFixed(1)} s (${Math.round(result.frames / Math.max(secs, 0.001))} fps)`);
+          err(`${name}: ${result.scenes.length} scene${result.scenes.length === 1 ? '' : 's'}, ${result.frames} frames in ${secs.toFixed(1)} s (${Math.round(result.frames / Math.max(secs, 0.001))} fps)`);
         }
       } finally {
         await app.close();
