@@ -76,6 +76,26 @@ function writeCheckpoint(file: string, c: Checkpoint): void {
  * verifying counts (and a sample of whole records) at the end. The target is migrated first.
  * Throws StoreError when the counts or the sample differ, ConfigError when the target is the source.
  */
+/** Target records looked up in the source before a fresh copy writes anything (see `refuseOtherRecords`). */
+const FOREIGN_SAMPLE = 100;
+
+/**
+ * A fresh copy into a target that holds records the source does not (another library's) merged both, then failed
+ * the count check, leaving a target that was neither. Refused before anything is written (exit 3). Records the
+ * source holds too (a copy started over with --no-resume) are fine: they are rewritten.
+ */
+async function refuseOtherRecords(from: VideoStore, to: VideoStore, where: string): Promise<void> {
+  const held = await to.count();
+  if (held === 0) return;
+  let looked = 0;
+  for await (const v of to.iterate()) {
+    if ((await from.get(v.id)) === null) {
+      throw new ConfigError(`db copy: the target ${where} already holds ${held} record(s), some not in the library being copied (e.g. ${v.id}); nothing was copied: copy into a new file, database or schema`);
+    }
+    if (++looked >= FOREIGN_SAMPLE) return;
+  }
+}
+
 export async function copyStore(from: VideoStore, to: VideoStore, options: CopyOptions = {}): Promise<CopyReport> {
   const batchSize = options.batchSize ?? BULK_WRITE_BATCH;
   await to.migrate();
@@ -89,6 +109,7 @@ export async function copyStore(from: VideoStore, to: VideoStore, options: CopyO
   }
   const total = await from.count();
   const checkpoint = readCheckpoint(options.checkpointFile);
+  if (!checkpoint) await refuseOtherRecords(from, to, target.where);
   const resumeAfter = checkpoint?.lastId ?? null;
   let copied = checkpoint?.copied ?? 0;
   let skipped = 0;

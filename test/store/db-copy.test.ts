@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { StoreError, type Video } from '../../src/core/index.js';
+import { ConfigError, StoreError, type Video } from '../../src/core/index.js';
 import Database from 'better-sqlite3';
 import { copyStore, INPUTS_PAGE, SqliteStore, type InputRecord, type VideoStore } from '../../src/store/index.js';
 import { MongoStore } from '../../src/store/mongodb/index.js';
@@ -207,10 +207,33 @@ describe('db copy', () => {
     await target.close();
   }, 60_000);
 
-  it('refuses to call a copy good when the target holds other records', async () => {
+  it("refuses a target holding another library's records before writing anything; a copy started over is fine", async () => {
     const from = await seeded(path.join(dir, 'b.db'), videos.slice(0, 5));
     const to = await seeded(path.join(dir, 'c.db'), videos.slice(10, 12));
-    await expect(copyStore(from, to)).rejects.toThrow(/counts differ after copying: source has 5 records, target 7/);
+    // the two were merged, then the counts failed: a target that was neither library
+    await expect(copyStore(from, to)).rejects.toThrow(/already holds 2 record\(s\), some not in the library being copied .*nothing was copied/);
+    await expect(copyStore(from, to)).rejects.toBeInstanceOf(ConfigError);
+    expect(await to.count()).toBe(2);
+    // a target holding part of this library (a copy stopped, then started over without its checkpoint) is written
+    const partial = await seeded(path.join(dir, 'c2.db'), videos.slice(0, 2));
+    await expect(copyStore(from, partial)).resolves.toMatchObject({ copied: 5 });
+    await from.close();
+    await to.close();
+    await partial.close();
+  });
+
+  it('still refuses to call a copy good when the target gained other records during it', async () => {
+    const from = await seeded(path.join(dir, 'b3.db'), videos.slice(0, 5));
+    const to = new SqliteStore(path.join(dir, 'c3.db'));
+    await to.migrate();
+    const racing = new Proxy(to, {
+      get(target, prop, receiver) {
+        if (prop === 'upsertMany') return async (vs: Video[]) => target.upsertMany([...vs, ...videos.slice(10, 12)]);
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    await expect(copyStore(from, racing)).rejects.toThrow(/counts differ after copying: source has 5 records, target 7/);
     await from.close();
     await to.close();
   });
