@@ -341,7 +341,10 @@ export class App {
     // only what failed before needs a library to read it from: a mistyped --data-dir made an empty one and "0 inputs"
     else if (options.onlyFailed) await this.library();
     const expanded = options.onlyFailed ? await this.failedInputs() : await this.expand(inputs, options.listFiles ?? []);
-    const runner = await this.runner({ dryRun: Boolean(options.dryRun) });
+    // every input a problem (a mistyped list or folder): the problems are reported as a run reports them, and no
+    // library or data folder is made where there was none (an empty one was left behind)
+    const nothingToRun = !options.onlyFailed && expanded.items.length === 0;
+    const runner = await this.runner({ dryRun: Boolean(options.dryRun) || nothingToRun });
     return runner.run(expanded.items, { ...options, problems: [...(options.problems ?? []), ...expanded.problems], ...(expanded.unreadable ? { unreadable: expanded.unreadable } : {}) });
   }
 

@@ -49,6 +49,17 @@ describe('a command over a library that is not there', () => {
     expect(existsSync(path.join(dir, 'videodex.db'))).toBe(false);
   });
 
+  it('process whose every input is a problem (a mistyped list, an empty argument) reports them and makes no library', async () => {
+    for (const [name, args] of [['missing-list', ['-i', path.join(t.dir, 'no-such-list.txt')]], ['empty-arg', ['']]] as const) {
+      const dir = path.join(t.dir, `all-problems-${name}`);
+      const r = await runCliInProcess('process', ...args, '--data-dir', dir);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/1 input problem\(s\)/);
+      expect(existsSync(path.join(dir, 'videodex.db')), name).toBe(false);
+      expect(existsSync(path.join(dir, 'tagging-setups.json')), name).toBe(false);
+    }
+  });
+
   it('process with a file where the data folder goes says so in one line (exit 3), not a raw EEXIST (exit 4)', async () => {
     const file = path.join(t.dir, 'a-file');
     writeFileSync(file, 'not a folder\n');
