@@ -23,6 +23,25 @@ export interface InputStatusReport {
   lists: Array<{ file: string; done: number; failed: number }>;
 }
 
+/**
+ * The acquisition log row of an input tried once more (`attempts` counted on from `prior`): `fields` over a row with
+ * nothing known, written now.
+ */
+export function inputRow(key: string, prior: InputRecord | null, fields: Partial<InputRecord> & Pick<InputRecord, 'status' | 'videoId'>): InputRecord {
+  return {
+    key,
+    attempts: (prior?.attempts ?? 0) + 1,
+    bytes: null,
+    error: null,
+    errorCode: null,
+    fileSize: null,
+    fileMtimeMs: null,
+    listFile: null,
+    updatedAt: new Date().toISOString(),
+    ...fields,
+  };
+}
+
 const TRANSIENT = new Set(['E_NETWORK', 'E_CONNECT_TIMEOUT', 'E_IDLE_TIMEOUT', 'E_TRUNCATED', 'E_HTTP_5XX', 'E_HTTP_429', 'E_RETRY_AFTER_TOO_LONG', 'E_FILE_CHANGING']);
 
 /** The acquisition log summed up: counts, and failures grouped by cause. */

@@ -15,6 +15,7 @@ import {
 } from '../core/index.js';
 import { unsupportedInput, type Acquired, type ExpandedInputs, type InputItem, type Source } from '../sources/index.js';
 import type { InputRecord, VideoStore } from '../store/index.js';
+import { inputRow } from './input-status.js';
 import type { Failure, InputStatus, RunEvent, RunSummary, StageOutcome } from './run-events.js';
 import type { Stage, StageContext } from './stage.js';
 import { orderStages } from './stage-order.js';
@@ -87,7 +88,7 @@ export class PipelineRunner {
       for (const u of options.unreadable ?? []) {
         const prior = await this.deps.store.getInput(u.item.key);
         // an input done before keeps its record and its row: the file may be back before the next run
-        if (prior?.status !== 'done') await this.deps.store.putInput(inputRow(u.item, prior, { status: 'failed', videoId: null, error: u.error, errorCode: u.errorCode }));
+        if (prior?.status !== 'done') await this.deps.store.putInput(itemRow(u.item, prior, { status: 'failed', videoId: null, error: u.error, errorCode: u.errorCode }));
       }
     }
     const c = this.deps.config.Concurrency;
@@ -211,7 +212,7 @@ export class PipelineRunner {
         if (signal.aborted) return { videoId: null, status: 'aborted', ran };
         const message = describeError(err);
         const code = (err as { code?: string }).code ?? null;
-        await store.putInput(inputRow(item, prior, { status: 'failed', videoId: null, error: message, errorCode: code }));
+        await store.putInput(itemRow(item, prior, { status: 'failed', videoId: null, error: message, errorCode: code }));
         logger.warn({ input: item.raw, err: message, code }, 'acquire failed');
         emit({ type: 'stage-end', input: item, videoId: null, stage: 'acquire', outcome: 'failed', ms: Date.now() - t0, error: message, ...(code ? { errorCode: code } : {}) });
         fail({ videoId: null, stage: 'acquire', error: message, earlier: false });
@@ -221,7 +222,7 @@ export class PipelineRunner {
       emit({ type: 'stage-end', input: item, videoId, stage: 'acquire', outcome: 'done', ms: Date.now() - t0 });
       const info = item.kind === 'local' ? await stat(item.path!).catch(() => null) : null;
       await store.putInput(
-        inputRow(item, prior, {
+        itemRow(item, prior, {
           status: 'done',
           videoId,
           bytes: acquired.bytes,
@@ -505,19 +506,9 @@ function applyPatch(video: Video, patch: VideoPatch, name: string, entry: StageE
   return withEntry({ ...video, ...keepingSceneOutputs(video, patch) }, name, entry);
 }
 
-function inputRow(item: InputItem, prior: InputRecord | null, fields: Partial<InputRecord> & Pick<InputRecord, 'status' | 'videoId'>): InputRecord {
-  return {
-    key: item.key,
-    attempts: (prior?.attempts ?? 0) + 1,
-    bytes: null,
-    error: null,
-    errorCode: null,
-    fileSize: null,
-    fileMtimeMs: null,
-    listFile: item.list?.file ?? null,
-    updatedAt: new Date().toISOString(),
-    ...fields,
-  };
+/** The acquisition log row of `item` (see `inputRow`), under its list when it is a list's row. */
+function itemRow(item: InputItem, prior: InputRecord | null, fields: Partial<InputRecord> & Pick<InputRecord, 'status' | 'videoId'>): InputRecord {
+  return inputRow(item.key, prior, { listFile: item.list?.file ?? null, ...fields });
 }
 
 /** Hash helper for stages: a stable hash of the given values. */

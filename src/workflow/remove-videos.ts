@@ -2,6 +2,7 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256File, type Config, type Video } from '../core/index.js';
 import { selectedRecords, selectionOf, type SearchQuery, type VideoStore } from '../store/index.js';
+import { inputRow } from './input-status.js';
 import { keyframeDir } from './stages/keyframes-stage.js';
 import { mergeSourceInto, pointedAt } from './record-merge.js';
 
@@ -154,19 +155,7 @@ async function movedTo(store: VideoStore, video: Video, paths: readonly string[]
     const after = await stat(p).catch(() => null);
     if (!after || after.size !== info.size || after.mtimeMs !== info.mtimeMs) continue;
     const prior = await store.getInput(p);
-    await store.putInput({
-      key: p,
-      status: 'done',
-      videoId: video.id,
-      attempts: (prior?.attempts ?? 0) + 1,
-      bytes: info.size,
-      error: null,
-      errorCode: null,
-      fileSize: info.size,
-      fileMtimeMs: info.mtimeMs,
-      listFile: prior?.listFile ?? null,
-      updatedAt: new Date().toISOString(),
-    });
+    await store.putInput(inputRow(p, prior, { status: 'done', videoId: video.id, bytes: info.size, fileSize: info.size, fileMtimeMs: info.mtimeMs, listFile: prior?.listFile ?? null }));
     return p;
   }
   return null;

@@ -24,19 +24,35 @@ async function seeded(file: string, videos: Video[]): Promise<SqliteStore> {
   return s;
 }
 
+/** The store with some methods replaced (the rest bound to it): to count, fail or add to its calls. */
+function withMethods<S extends VideoStore>(store: S, methods: Partial<Record<keyof S, unknown>>): S {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (Object.hasOwn(methods, prop)) return methods[prop as keyof S];
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+/** The acquisition log read through `iterateInputs`, each row counted by `onRow`. */
+const countingInputReads = <S extends VideoStore>(store: S, onRow: () => void): S =>
+  withMethods(store, {
+    iterateInputs: async function* (o?: { afterKey?: string }) {
+      for await (const r of store.iterateInputs!(o)) {
+        onRow();
+        yield r;
+      }
+    },
+  } as Partial<Record<keyof S, unknown>>);
+
 /** Fails every upsertMany after `n` batches, like a crash or a dropped connection mid-copy. */
 function failingAfter(store: VideoStore, n: number): VideoStore {
   let batches = 0;
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'upsertMany') {
-        return async (vs: Video[]) => {
-          if (batches++ >= n) throw new StoreError('connection lost', { retryable: true });
-          return target.upsertMany!(vs);
-        };
-      }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
+  return withMethods(store, {
+    upsertMany: async (vs: Video[]) => {
+      if (batches++ >= n) throw new StoreError('connection lost', { retryable: true });
+      return store.upsertMany!(vs);
     },
   });
 }
@@ -112,35 +128,21 @@ describe('db copy', () => {
       largestWrite = Math.max(largestWrite, n);
       written += n;
     };
-    const countingReads = new Proxy(source, {
-      get(t, prop) {
-        if (prop === 'listInputs') return async (status?: InputRecord['status']) => {
-          const all = await t.listInputs(status);
-          read += all.length;
-          return all;
-        };
-        if (prop === 'iterateInputs') return async function* (o?: { afterKey?: string }) {
-          for await (const r of t.iterateInputs(o)) {
-            read++;
-            yield r;
-          }
-        };
-        const v = Reflect.get(t, prop, t);
-        return typeof v === 'function' ? v.bind(t) : v;
+    const countingReads = withMethods(countingInputReads(source, () => read++), {
+      listInputs: async (status?: InputRecord['status']) => {
+        const all = await source.listInputs(status);
+        read += all.length;
+        return all;
       },
     });
-    const countingWrites = new Proxy(target, {
-      get(t, prop) {
-        if (prop === 'putInput') return async (r: InputRecord) => {
-          wrote(1);
-          return t.putInput(r);
-        };
-        if (prop === 'putInputs') return async (rs: readonly InputRecord[]) => {
-          wrote(rs.length);
-          return t.putInputs(rs);
-        };
-        const v = Reflect.get(t, prop, t);
-        return typeof v === 'function' ? v.bind(t) : v;
+    const countingWrites = withMethods(target, {
+      putInput: async (r: InputRecord) => {
+        wrote(1);
+        return target.putInput(r);
+      },
+      putInputs: async (rs: readonly InputRecord[]) => {
+        wrote(rs.length);
+        return target.putInputs(rs);
       },
     });
     const report = await copyStore(countingReads, countingWrites);
@@ -172,31 +174,16 @@ describe('db copy', () => {
     const target = new SqliteStore(path.join(dir, 'log-resume-to.db'));
     const checkpointFile = path.join(dir, 'ck-log.json');
     let writes = 0;
-    const failing = new Proxy(target, {
-      get(t, prop) {
-        if (prop === 'putInputs') return async (rs: readonly InputRecord[]) => {
-          if (writes++ >= 2) throw new StoreError('connection lost', { retryable: true });
-          return t.putInputs(rs);
-        };
-        const v = Reflect.get(t, prop, t);
-        return typeof v === 'function' ? v.bind(t) : v;
+    const failing = withMethods(target, {
+      putInputs: async (rs: readonly InputRecord[]) => {
+        if (writes++ >= 2) throw new StoreError('connection lost', { retryable: true });
+        return target.putInputs(rs);
       },
     });
     await expect(copyStore(source, failing, { checkpointFile })).rejects.toThrow('connection lost');
     expect(await target.countInputs()).toBe(2 * INPUTS_PAGE);
     let read = 0;
-    const counting = new Proxy(source, {
-      get(t, prop) {
-        if (prop === 'iterateInputs') return async function* (o?: { afterKey?: string }) {
-          for await (const r of t.iterateInputs(o)) {
-            read++;
-            yield r;
-          }
-        };
-        const v = Reflect.get(t, prop, t);
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    });
+    const counting = countingInputReads(source, () => read++);
     const report = await copyStore(counting, target, { checkpointFile });
     // the rows after the last page written: not the whole log again
     expect(read).toBe(3 * INPUTS_PAGE + 1 - 2 * INPUTS_PAGE);
@@ -226,13 +213,7 @@ describe('db copy', () => {
     const from = await seeded(path.join(dir, 'b3.db'), videos.slice(0, 5));
     const to = new SqliteStore(path.join(dir, 'c3.db'));
     await to.migrate();
-    const racing = new Proxy(to, {
-      get(target, prop, receiver) {
-        if (prop === 'upsertMany') return async (vs: Video[]) => target.upsertMany([...vs, ...videos.slice(10, 12)]);
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    const racing = withMethods(to, { upsertMany: async (vs: Video[]) => to.upsertMany([...vs, ...videos.slice(10, 12)]) });
     await expect(copyStore(from, racing)).rejects.toThrow(/counts differ after copying: source has 5 records, target 7/);
     await from.close();
     await to.close();

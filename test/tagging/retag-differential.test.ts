@@ -505,110 +505,87 @@ async function runScenario(lib: Lib, seed: number, n: number, steps: number, mod
 const SEEDS = (process.env.VIDEODEX_DIFF_SEEDS ?? '1,2,3').split(',').map(Number);
 const STEPS = Number(process.env.VIDEODEX_DIFF_STEPS ?? 8);
 
-describe('retag against tagging from scratch (SQLite)', () => {
-  let t: ReturnType<typeof tempDir>;
-  let lib: Lib;
-  beforeEach(async () => {
-    t = tempDir('videodex-retag-diff-');
-    const file = path.join(t.dir, 'lib.db');
-    const store = new SqliteStore(file);
-    await store.migrate();
-    const other = new SqliteStore(file);
-    await other.migrate();
-    lib = {
-      store,
-      other,
-      dir: t.dir,
-      storeOptions: { backend: 'sqlite', path: file },
-      async close() {
-        await other.close();
-        await store.close();
-      },
-    };
-  });
-  afterEach(async () => {
-    await lib.close();
-    t.cleanup();
-  });
+/**
+ * The scenario on one backend: `open` makes a library in a fresh folder for each test (two connections to one
+ * store); `workers` adds the pass on two worker threads, `modes` narrows the retags drawn.
+ */
+function differentialSuite(name: string, open: (dir: string) => Promise<Omit<Lib, 'dir'>>, options: { skip?: boolean; workers?: boolean; modes?: readonly Mode[] } = {}): void {
+  describe.skipIf(options.skip ?? false)(`retag against tagging from scratch (${name})`, () => {
+    let t: ReturnType<typeof tempDir>;
+    let lib: Lib;
+    beforeEach(async () => {
+      t = tempDir('videodex-retag-diff-');
+      lib = { ...(await open(t.dir)), dir: t.dir };
+    });
+    afterEach(async () => {
+      await lib.close();
+      t.cleanup();
+    });
 
-  it.each(SEEDS)('seed %i', async (seed) => {
-    await runScenario(lib, seed, 200, STEPS);
-  }, 120_000);
+    it.each(SEEDS)('seed %i', async (seed) => {
+      await runScenario(lib, seed, 200, STEPS, options.modes);
+    }, 120_000);
 
-  it('on two worker threads', async () => {
-    // two workers need two workers' worth of records
-    await runScenario(lib, 11, 2 * MIN_RECORDS_PER_WORKER + 101, 3, ['workers']);
-  }, 240_000);
-});
+    if (options.workers) {
+      it('on two worker threads', async () => {
+        // two workers need two workers' worth of records
+        await runScenario(lib, 11, 2 * MIN_RECORDS_PER_WORKER + 101, 3, ['workers']);
+      }, 240_000);
+    }
+  });
+}
+
+differentialSuite('SQLite', async (dir) => {
+  const file = path.join(dir, 'lib.db');
+  const store = new SqliteStore(file);
+  await store.migrate();
+  const other = new SqliteStore(file);
+  await other.migrate();
+  return {
+    store,
+    other,
+    storeOptions: { backend: 'sqlite', path: file },
+    async close() {
+      await other.close();
+      await store.close();
+    },
+  };
+}, { workers: true });
 
 const pgUrl = process.env.VIDEODEX_TEST_PG_URL;
-describe.skipIf(!pgUrl)('retag against tagging from scratch (PostgreSQL)', () => {
-  let t: ReturnType<typeof tempDir>;
-  let lib: Lib;
-  beforeEach(async () => {
-    const { PostgresStore } = await import('../../src/store/postgres/index.js');
-    t = tempDir('videodex-retag-diff-pg-');
-    const schema = `vdx_diff_${randomBytes(4).toString('hex')}`;
-    const store = new PostgresStore({ url: pgUrl!, schema, poolSize: 2 });
-    await store.migrate();
-    const other = new PostgresStore({ url: pgUrl!, schema, poolSize: 2 });
-    await other.migrate();
-    lib = {
-      store,
-      other,
-      dir: t.dir,
-      storeOptions: { backend: 'postgres', url: pgUrl!, schema, poolSize: 2 },
-      async close() {
-        await other.close();
-        await store.dropSchema();
-        await store.close();
-      },
-    };
-  });
-  afterEach(async () => {
-    await lib.close();
-    t.cleanup();
-  });
+differentialSuite('PostgreSQL', async () => {
+  const { PostgresStore } = await import('../../src/store/postgres/index.js');
+  const schema = `vdx_diff_${randomBytes(4).toString('hex')}`;
+  const store = new PostgresStore({ url: pgUrl!, schema, poolSize: 2 });
+  await store.migrate();
+  const other = new PostgresStore({ url: pgUrl!, schema, poolSize: 2 });
+  await other.migrate();
+  return {
+    store,
+    other,
+    storeOptions: { backend: 'postgres', url: pgUrl!, schema, poolSize: 2 },
+    async close() {
+      await other.close();
+      await store.dropSchema();
+      await store.close();
+    },
+  };
+}, { skip: !pgUrl, workers: true });
 
-  it.each(SEEDS)('seed %i', async (seed) => {
-    await runScenario(lib, seed, 200, STEPS);
-  }, 120_000);
-
-  it('on two worker threads', async () => {
-    // two workers need two workers' worth of records
-    await runScenario(lib, 11, 2 * MIN_RECORDS_PER_WORKER + 101, 3, ['workers']);
-  }, 240_000);
-});
-
-describe('retag against tagging from scratch (MongoDB: the adapter over mingo)', () => {
-  let t: ReturnType<typeof tempDir>;
-  let lib: Lib;
-  beforeEach(async () => {
-    const { MongoStore } = await import('../../src/store/mongodb/index.js');
-    const { mingoCollections } = await import('../store/mingo-collection.js');
-    t = tempDir('videodex-retag-diff-mongo-');
-    const c = mingoCollections();
-    const store = new MongoStore(c, 'mongodb', 'mongodb mingo');
-    await store.migrate();
-    const other = new MongoStore(c, 'mongodb', 'mongodb mingo');
-    lib = {
-      store,
-      other,
-      dir: t.dir,
-      // no worker threads: the store cannot be split into parts, so retag runs in this thread
-      storeOptions: { backend: 'mongodb', url: 'mongodb://unused' },
-      async close() {
-        c.close();
-      },
-    };
-  });
-  afterEach(async () => {
-    await lib.close();
-    t.cleanup();
-  });
-
-  it.each(SEEDS)('seed %i', async (seed) => {
-    // no 'parts': the store reads no shard
-    await runScenario(lib, seed, 200, STEPS, ['plain', 'plain', 'plain', 'force', 'query', 'dry']);
-  }, 120_000);
-});
+differentialSuite('MongoDB: the adapter over mingo', async () => {
+  const { MongoStore } = await import('../../src/store/mongodb/index.js');
+  const { mingoCollections } = await import('../store/mingo-collection.js');
+  const c = mingoCollections();
+  const store = new MongoStore(c, 'mongodb', 'mongodb mingo');
+  await store.migrate();
+  return {
+    store,
+    other: new MongoStore(c, 'mongodb', 'mongodb mingo'),
+    // no worker threads: the store cannot be split into parts, so retag runs in this thread
+    storeOptions: { backend: 'mongodb', url: 'mongodb://unused' },
+    async close() {
+      c.close();
+    },
+  };
+  // no 'parts': the store reads no shard
+}, { modes: ['plain', 'plain', 'plain', 'force', 'query', 'dry'] });
