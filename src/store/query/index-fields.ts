@@ -88,22 +88,40 @@ export function resolutionClass(width: number | null, height: number | null): st
   return 'sd';
 }
 
-function label(s: string): string {
-  return cappedName(normalizeText(s).trim().replace(/\s+/g, ' '));
+/**
+ * A pure string function remembered for the last few thousand distinct inputs. Labels repeat across records (a
+ * library has some hundreds of distinct tags), and a re-tag builds each changed record's labels twice, before and
+ * after: computed afresh they were a quarter of all the memory a rule edit's pass allocated (normalising, Unicode
+ * splitting), with the garbage collection that follows.
+ */
+function remembered(fn: (s: string) => string, size = 4096): (s: string) => string {
+  let seen = new Map<string, string>();
+  return (s) => {
+    let out = seen.get(s);
+    if (out === undefined) {
+      // a library with more distinct labels than this starts over rather than evicting one by one
+      if (seen.size >= size) seen = new Map();
+      out = fn(s);
+      seen.set(s, out);
+    }
+    return out;
+  };
 }
+
+const label = remembered((s) => cappedName(normalizeText(s).trim().replace(/\s+/g, ' ')));
 
 /**
  * A tag's label as `tag:` compares it: words joined by `-`, as tag names are stored (`slow motion` and `Slow-Motion`
  * are `slow-motion`), lower case and without diacritics, as every label. Names tagging made are unchanged by it; a
  * name with no letter or digit keeps its own text, so it can still be asked for.
  */
-export function tagLabel(s: string): string {
+export const tagLabel: (s: string) => string = remembered((s) => {
   const words = normalizeText(s)
     .split(/[^\p{L}\p{N}\p{M}:+#.]+/u)
     .map((w) => w.replace(/^[.:]+|[.:]+$/g, ''))
     .filter(Boolean);
   return words.length ? cappedName(words.join('-')) : label(s);
-}
+});
 
 /** A label a query names (`tag:`, `category:`, `codec:`...), in the form that field's labels are indexed in. */
 export function labelValue(field: string, raw: string): string {
@@ -112,6 +130,17 @@ export function labelValue(field: string, raw: string): string {
 
 function uniq(xs: string[]): string[] {
   return [...new Set(xs.filter((x) => x !== ''))];
+}
+
+/** `uniq(items.map(key))` in one pass, without the Set for a list with no repeat (the usual case). */
+function uniqBy<T>(items: readonly T[], key: (item: T) => string): string[] {
+  if (items.length > 32) return uniq(items.map(key));
+  const out: string[] = [];
+  for (const item of items) {
+    const k = key(item);
+    if (k !== '' && !out.includes(k)) out.push(k);
+  }
+  return out;
 }
 
 /** An ISO UTC string for a loose date (ISO, `20240115` from yt-dlp), or null. */
@@ -134,8 +163,8 @@ export function labelFields(video: Video): Pick<IndexFields, 'tags' | 'categorie
   return {
     // the record's own: what the model answered reaches them through tagging and classification, which a rule or
     // a setting may overrule
-    tags: uniq(video.tags.map((t) => tagLabel(t.name))),
-    categories: uniq(video.categories.map((c) => label(c.name))),
+    tags: uniqBy(video.tags, (t) => tagLabel(t.name)),
+    categories: uniqBy(video.categories, (c) => label(c.name)),
     actions: uniq([...video.categories.filter((c) => c.kind === 'action').map((c) => label(c.name)), ...actionLabels(video)]),
   };
 }
