@@ -19,4 +19,13 @@ describe('highlight', () => {
     }
     expect(cutBoth).toBeGreaterThan(0);
   });
+
+  it('marks a phrase where its words follow each other, as one mark, and not its words apart', () => {
+    const h = (description: string, text: string) => highlight(makeVideo({ n: 1, description }), planQuery({ text }).terms);
+    expect(h('a sandy beach, then sand and a beach', '"sandy beach"')).toBe('a [sandy beach], then sand and a beach');
+    expect(h('sandy path to the beach', '"sandy beach"')).toBeUndefined();
+    expect(h('sandy path to the beach', 'sandy beach')).toBe('[sandy] path to the [beach]');
+    // each character of 서울에서 is a token: the second 서 is not the word 서울
+    expect(h('서울에서 만나요', '서울')).toBe('[서울]에서 만나요');
+  });
 });

@@ -75,7 +75,12 @@ describe('query language', () => {
     expect(parseQuery('tag:"Slow  Motion"').where).toEqual({ kind: 'label', field: 'tag', value: 'slow-motion' });
     expect(parseQuery('tag:Slow-Motion').where).toEqual({ kind: 'label', field: 'tag', value: 'slow-motion' });
     expect(parseQuery('category:"Slow  Motion"').where).toEqual({ kind: 'label', field: 'category', value: 'slow motion' });
-    expect(parseQuery('日本 ビデオ').where).toMatchObject({ kind: 'and', nodes: [{ value: '日本' }, { value: 'ビデオ' }] });
+    // scripts written without spaces: a word is the phrase of its characters, found inside any run of letters
+    expect(parseQuery('日本 ビデオ').where).toMatchObject({ kind: 'and', nodes: [{ value: '日 本', phrase: true }, { value: 'ビ デ オ', phrase: true }] });
+    expect(parseQuery('東').where).toEqual({ kind: 'text', value: '東' });
+    expect(parseQuery('東京*').where).toEqual({ kind: 'text', value: '東 京', phrase: true });
+    expect(parseQuery('iPhone東京').where).toEqual({ kind: 'text', value: 'iphone 東 京', phrase: true });
+    expect(parseQuery('東京iPh*').where).toMatchObject({ kind: 'and', nodes: [{ value: '東' }, { value: '京' }, { value: 'iph', prefix: true }] });
   });
 
   it('reads ranges, units and dates', () => {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Video } from '../../src/core/index.js';
 import type { VideoStore } from '../../src/store/index.js';
 import { PostgresStore } from '../../src/store/postgres/index.js';
-import { highlight, planQuery, tokenize } from '../../src/store/query/index.js';
+import { highlight, INDEX_VERSION, planQuery, tokenize } from '../../src/store/query/index.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
@@ -115,7 +115,7 @@ describe('search: words with marks on every store', () => {
     try {
       // the index agrees with its content table row for row
       expect(() => check.prepare("INSERT INTO videos_fts(videos_fts, rank) VALUES('integrity-check', 1)").run()).not.toThrow();
-      expect(check.prepare("SELECT value FROM meta WHERE key = 'index_version'").pluck().get()).toBe('3');
+      expect(check.prepare("SELECT value FROM meta WHERE key = 'index_version'").pluck().get()).toBe(String(INDEX_VERSION));
     } finally {
       check.close();
     }

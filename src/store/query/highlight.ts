@@ -1,31 +1,36 @@
 import type { Video } from '../../core/index.js';
 import type { TextTerm } from './query-plan.js';
-import { normalizeText } from './text.js';
+import { normalizeText, UNSPACED_CLASS } from './text.js';
 
-const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+/** A word, or one character (with its marks) of a script written without spaces, as the tokenizer splits them. */
+const WORD = new RegExp(`[${UNSPACED_CLASS}]\\p{M}*|(?:(?![${UNSPACED_CLASS}])[\\p{L}\\p{N}\\p{M}])+`, 'gu');
 export const SNIPPET_CHARS = 160;
 
 const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
 const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 
-function wordMatcher(terms: TextTerm[]): (token: string) => boolean {
+/** The query's words, prefixes and phrases (a phrase's words in order, as its tokens are indexed). */
+function matchers(terms: TextTerm[]): { exact: Set<string>; prefixes: string[]; phrases: string[][] } {
   const exact = new Set<string>();
   const prefixes: string[] = [];
+  const phrases: string[][] = [];
   for (const t of terms) {
     if (t.prefix) prefixes.push(t.value);
-    else for (const w of t.value.split(' ')) exact.add(w);
+    else if (t.value.includes(' ')) phrases.push(t.value.split(' '));
+    else exact.add(t.value);
   }
-  return (token) => exact.has(token) || prefixes.some((p) => token.startsWith(p));
+  return { exact, prefixes, phrases };
 }
 
 /**
  * A snippet of the record's description (else title, else file name) around the first matching word, with
- * every matching word in it marked `[like this]`. Computed the same way for every store. Undefined when no
+ * every matching word and phrase in it marked `[like this]` (a phrase only where its words follow each other). Computed the same way for every store. Undefined when no
  * term matches those texts (e.g. a tag-only match).
  */
 export function highlight(video: Video, terms: TextTerm[], width = SNIPPET_CHARS): string | undefined {
   if (terms.length === 0) return undefined;
-  const isMatch = wordMatcher(terms);
+  const { exact, prefixes, phrases } = matchers(terms);
+  const longest = Math.max(1, ...phrases.map((p) => p.length));
   const texts = [
     video.ai?.description,
     ...video.scenes.map((s) => s.description),
@@ -37,11 +42,32 @@ export function highlight(video: Video, terms: TextTerm[], width = SNIPPET_CHARS
     if (!text) continue;
     // Only look at a bounded prefix of very long texts: a snippet is for people, not for recall.
     const hay = text.length > 200_000 ? text.slice(0, 200_000) : text;
+    const words = hay.matchAll(WORD);
+    const toks: Array<{ token: string; start: number; end: number }> = [];
+    let done = false;
+    // the tokens up to `n`, read as they are needed: a phrase looks ahead of the word it starts at
+    const readTo = (n: number): void => {
+      while (!done && toks.length <= n) {
+        const m = words.next();
+        if (m.done) done = true;
+        else toks.push({ token: normalizeText(m.value[0]), start: m.value.index, end: m.value.index + m.value[0].length });
+      }
+    };
     const hits: Array<[number, number]> = [];
-    for (const m of hay.matchAll(WORD)) {
-      const token = normalizeText(m[0]);
-      if (isMatch(token)) hits.push([m.index, m.index + m[0].length]);
-      if (hits.length > 0 && m.index > hits[0]![0] + width) break;
+    const mark = (a: number, b: number): void => {
+      // a phrase, or the characters of a word written without spaces (each a token): one mark around the whole
+      const last = hits.at(-1);
+      if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+      else hits.push([a, b]);
+    };
+    for (let i = 0; ; i++) {
+      readTo(i + longest - 1);
+      const tok = toks[i];
+      if (!tok || (hits.length > 0 && tok.start > hits[0]![0] + width)) break;
+      if (exact.has(tok.token) || prefixes.some((p) => tok.token.startsWith(p))) mark(tok.start, tok.end);
+      for (const p of phrases) {
+        if (p.every((w, k) => toks[i + k]?.token === w)) mark(tok.start, toks[i + p.length - 1]!.end);
+      }
     }
     if (hits.length === 0) continue;
     const first = hits[0]![0];

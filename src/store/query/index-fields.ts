@@ -11,8 +11,10 @@ import { capIndexText, indexText, normalizeText } from './text.js';
  * at them; Hebrew points, Arabic harakat and tatweel are taken out like Latin accents; `ß` is folded to `ss` and
  * final `ς` to `σ`. Tag labels keep their marks the same way. Labels (`tag:`, `category:`, `action:`...) are cut to
  * MAX_NAME_CHARS, as names are.
+ * 4: each character of the scripts written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Burmese) and of
+ * Korean is a token of its own (see tokenize), so a word is found inside the run of letters it is written in.
  */
-export const INDEX_VERSION = 3;
+export const INDEX_VERSION = 4;
 
 /**
  * Characters (code points) of the name kept for `name:` and `sort:name`. PostgreSQL refuses a B-tree index entry

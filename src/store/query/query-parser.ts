@@ -13,7 +13,7 @@ import { editDistance, QueryError } from '../../core/index.js';
 import type { HasWhat, LabelField, QueryNode, Range, RangeField, SearchQuery, SortKey, TimeField, TimeRange } from '../search-query.js';
 import { SORT_KEYS } from '../search-query.js';
 import { labelValue } from './index-fields.js';
-import { normalizeText, tokenize } from './text.js';
+import { isUnspacedUnit, normalizeText, tokenize } from './text.js';
 
 export const MAX_QUERY_LENGTH = 4096;
 export const MAX_DEPTH = 32;
@@ -354,9 +354,11 @@ class Parser {
     const comparison = /^([a-z-]+)(>=|<=|>|<|=)(.+)$/i.exec(v);
     const named = comparison && (own(FIELDS, comparison[1]!.toLowerCase()) ? comparison[1]!.toLowerCase() : own(ALIASES, comparison[1]!.toLowerCase()));
     if (comparison && named) fail(this.input, pos, `'${v}' looks like a filter`, ` (write ${comparison[1]}:${comparison[2] === '=' ? '' : comparison[2]}${comparison[3]})`);
-    const prefix = v.endsWith('*');
     const tokens = tokenize(v);
     if (tokens.length === 0) return null;
+    // a word ending in a script written without spaces is a phrase of its characters, each a whole token: the text
+    // after it goes on in tokens of its own, so `東京*` is `東京`
+    const prefix = v.endsWith('*') && !isUnspacedUnit(tokens.at(-1)!);
     if (tokens.length === 1) return prefix ? { kind: 'text', value: tokens[0]!, prefix: true } : { kind: 'text', value: tokens[0]! };
     if (!prefix) return { kind: 'text', value: tokens.join(' '), phrase: true };
     const nodes: QueryNode[] = tokens.map((tok) => ({ kind: 'text', value: tok }));
