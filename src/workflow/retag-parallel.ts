@@ -199,13 +199,14 @@ async function runThreads(options: ParallelRetagOptions, count: number): Promise
 }
 
 function mergeSummaries(parts: readonly RetagSummary[], ms: number): RetagSummary {
-  const out: RetagSummary = { seen: 0, upToDate: 0, changed: 0, same: 0, unaffected: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms };
+  const out: RetagSummary = { seen: 0, upToDate: 0, changed: 0, same: 0, unaffected: 0, skipped: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms };
   for (const p of parts) {
     out.seen += p.seen;
     out.upToDate += p.upToDate;
     out.changed += p.changed;
     out.same += p.same;
     out.unaffected += p.unaffected;
+    out.skipped += p.skipped;
     out.tagsAdded += p.tagsAdded;
     out.tagsRemoved += p.tagsRemoved;
     out.categoriesAdded += p.categoriesAdded;

@@ -98,6 +98,8 @@ export interface RetagSummary {
   same: number;
   /** Records a rule edit could not change, told by evaluating the changed rules alone (see rule-diff.ts). */
   unaffected: number;
+  /** Records whose probe failed: tagging needs it, so neither `process` nor retag tags them (left as they are). */
+  skipped: number;
   tagsAdded: number;
   tagsRemoved: number;
   categoriesAdded: number;
@@ -242,7 +244,7 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
   const started = Date.now();
   const plugins = options.pluginTaggers ?? [];
   const ctx = { config, logger };
-  const summary: RetagSummary = { seen: 0, upToDate: 0, changed: 0, same: 0, unaffected: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
+  const summary: RetagSummary = { seen: 0, upToDate: 0, changed: 0, same: 0, unaffected: 0, skipped: 0, tagsAdded: 0, tagsRemoved: 0, categoriesAdded: 0, categoriesRemoved: 0, failed: [], ms: 0 };
   const batchSize = options.batchSize ?? 500;
   const query = options.query ?? {};
   // tag states are kept by retag alone, for its plain pass over every record (plugin taggers run elsewhere)
@@ -289,6 +291,12 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
    * changes no field the tag state holds, so it stays).
    */
   const retagOne = async (video: Video, judged?: { digest: string; tagState: string }): Promise<void> => {
+    // the tag stage needs the probe's (as in the pipeline): a corrupt file's record got file-name tags from retag
+    // that `process` never gives it. A record with no probe entry at all (imported, made by hand) is tagged.
+    if (video.stages.probe?.status === 'failed') {
+      summary.skipped++;
+      return;
+    }
     let next: Video;
     let now = '';
     try {

@@ -33,7 +33,8 @@ export function registerRetag(program: Command): void {
         const rate = summary.ms > 0 ? Math.round((summary.seen / summary.ms) * 1000) : summary.seen;
         err(
           `videodex: retag ${flags.dryRun ? '(dry run) ' : ''}${summary.seen} record(s): ${summary.changed} changed, ${summary.same} recomputed as they were, ${summary.upToDate} up to date` +
-            `${summary.unaffected ? `, ${summary.unaffected} untouched by the rule edit` : ''} ` +
+            `${summary.unaffected ? `, ${summary.unaffected} untouched by the rule edit` : ''}` +
+            `${summary.skipped ? `, ${summary.skipped} skipped (probe failed)` : ''} ` +
             `(tags +${summary.tagsAdded} -${summary.tagsRemoved}, categories +${summary.categoriesAdded} -${summary.categoriesRemoved})` +
             `${summary.failed.length ? `, ${summary.failed.length} failed` : ''} in ${(summary.ms / 1000).toFixed(1)}s (${rate}/s)`,
         );
