@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import { ConfigError, editDistance, stableStringify, type Category, type Tag, type Video } from '../core/index.js';
+import { ConfigError, editDistance, hasUnspaced, stableStringify, type Category, type Tag, type Video } from '../core/index.js';
 import { originalPath } from './filename-tagger.js';
 import { mergeTags, stronger } from './tag-merge.js';
 import { parseStructuredText, readTextFile, type FileLocator } from './structured-file.js';
@@ -104,6 +104,7 @@ export class RuleSubject {
   private categorySet: Set<string> | null = null;
   private text: string | null = null;
   private stems: Set<string> | null = null;
+  private folded: string | null = null;
 
   constructor(
     readonly video: Video,
@@ -156,6 +157,12 @@ export class RuleSubject {
       this.text = texts.join('\n');
     }
     return this.text;
+  }
+
+  /** The description as its words are compared (NFKC, lower case), for words found inside a run of letters. */
+  get descriptionFolded(): string {
+    this.folded ??= this.descriptionText.normalize('NFKC').toLowerCase();
+    return this.folded;
   }
 
   /** Stems of the description words. */
@@ -314,21 +321,23 @@ function compileMatcher(value: unknown, path: PropertyKey[], get: (s: RuleSubjec
   throw new RuleSyntaxError('expected a glob string, {glob: ...} or {regex: ...}', path);
 }
 
-function wordsOf(value: unknown, path: PropertyKey[]): string[][] {
-  if (typeof value === 'string') {
-    const words = splitWords(value).map(stem);
-    if (words.length === 0) throw new RuleSyntaxError('no words to look for', path);
-    return [words];
-  }
-  throw new RuleSyntaxError('expected words (a string)', path);
+/**
+ * Words that must all be in the description: by stem, and a word written in a script without spaces (Chinese,
+ * Japanese, Thai, Korean's words with their particles) inside the run of letters it is written in, as search finds
+ * it: `猫` was looked for as a whole run, so it never fired on *白い猫が寝ている*.
+ */
+function wordsOf(value: unknown, path: PropertyKey[]): Predicate {
+  if (typeof value !== 'string') throw new RuleSyntaxError('expected words (a string)', path);
+  const pieces = value.split(/\s+/);
+  const inside = pieces.filter(hasUnspaced).map((p) => p.normalize('NFKC').toLowerCase());
+  const words = pieces.filter((p) => !hasUnspaced(p)).flatMap((p) => splitWords(p)).map(stem);
+  if (words.length === 0 && inside.length === 0) throw new RuleSyntaxError('no words to look for', path);
+  if (inside.length === 0) return (s) => words.every((w) => s.descriptionStems.has(w));
+  return (s) => words.every((w) => s.descriptionStems.has(w)) && inside.every((w) => s.descriptionFolded.includes(w));
 }
 
 function compileDescription(value: unknown, path: PropertyKey[]): Predicate {
-  const hasAll = (s: RuleSubject, words: string[]) => words.every((w) => s.descriptionStems.has(w));
-  if (typeof value === 'string') {
-    const [words] = wordsOf(value, path) as [string[]];
-    return (s) => hasAll(s, words);
-  }
+  if (typeof value === 'string') return wordsOf(value, path);
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const o = value as Record<string, unknown>;
     const keys = Object.keys(o);
@@ -341,8 +350,8 @@ function compileDescription(value: unknown, path: PropertyKey[]): Predicate {
     if (key === 'any' || key === 'all') {
       const list = o[key];
       if (!Array.isArray(list) || list.length === 0) throw new RuleSyntaxError(`${key} needs a non-empty list of words`, [...path, key]);
-      const groups = list.map((w, i) => wordsOf(w, [...path, key, i])[0]!);
-      return key === 'any' ? (s) => groups.some((g) => hasAll(s, g)) : (s) => groups.every((g) => hasAll(s, g));
+      const groups = list.map((w, i) => wordsOf(w, [...path, key, i]));
+      return key === 'any' ? (s) => groups.some((g) => g(s)) : (s) => groups.every((g) => g(s));
     }
     throw new RuleSyntaxError(`unknown key "${key}": use any, all or regex`, [...path, key]);
   }

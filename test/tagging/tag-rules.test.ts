@@ -90,6 +90,20 @@ describe('conditions', () => {
     expect(test({ description: { all: ['pizza', 'chef'] } }, v)).toBe(false);
     expect(test({ description: { regex: 'busy\\s+kitchen' } }, v)).toBe(true);
   });
+  it('finds a word written without spaces inside the run of letters it is written in (Chinese, Japanese, Thai, Korean)', () => {
+    const zh = makeRecord({ ai: { description: '白い猫が寝ている。東京タワーの夜景' }, scenes: 0 });
+    expect(test({ description: '猫' }, zh)).toBe(true);
+    expect(test({ description: '東京タワー' }, zh)).toBe(true);
+    expect(test({ description: 'ﾀﾜｰ' }, zh)).toBe(true); // half-width katakana reads as full width
+    expect(test({ description: '京東' }, zh)).toBe(false);
+    expect(test({ description: { any: ['犬', '夜景'] } }, zh)).toBe(true);
+    expect(test({ description: { all: ['犬', '夜景'] } }, zh)).toBe(false);
+    expect(test({ description: '서울' }, makeRecord({ ai: { description: '서울에서 만나요' }, scenes: 0 }))).toBe(true);
+    expect(test({ description: 'ง่าย' }, makeRecord({ ai: { description: 'ภาษาไทยง่ายมาก' }, scenes: 0 }))).toBe(true);
+    // beside other words, each looked for its own way: by stem, and inside the text
+    expect(test({ description: 'tomatoes 猫' }, makeRecord({ ai: { description: 'A tomato. 白い猫' }, scenes: 0 }))).toBe(true);
+    expect(test({ description: 'pizza 猫' }, makeRecord({ ai: { description: 'A tomato. 白い猫' }, scenes: 0 }))).toBe(false);
+  });
   it('tests tags and categories by name, glob, all and any', () => {
     expect(test({ tag: 'kitchen' }, v)).toBe(true);
     expect(test({ tag: 'year-*' }, v)).toBe(true);

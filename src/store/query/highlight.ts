@@ -1,6 +1,7 @@
 import type { Video } from '../../core/index.js';
 import type { TextTerm } from './query-plan.js';
-import { normalizeText, UNSPACED_CLASS } from './text.js';
+import { UNSPACED_CLASS } from '../../core/unspaced-scripts.js';
+import { normalizeText } from './text.js';
 
 /** A word, or one character (with its marks) of a script written without spaces, as the tokenizer splits them. */
 const WORD = new RegExp(`[${UNSPACED_CLASS}]\\p{M}*|(?:(?![${UNSPACED_CLASS}])[\\p{L}\\p{N}\\p{M}])+`, 'gu');

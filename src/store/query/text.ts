@@ -1,3 +1,5 @@
+import { hasUnspaced, UNSPACED_CLASS } from '../../core/unspaced-scripts.js';
+
 /**
  * Text normalisation shared by every store, so that SQLite FTS5, PostgreSQL tsvector and MongoDB token arrays
  * see exactly the same tokens: NFKD, optional marks removed, lower case with full case folding of the few letters
@@ -21,16 +23,11 @@ const FOLD = /[ßς]/g;
 const FOLDED: Record<string, string> = { ß: 'ss', ς: 'σ' };
 
 /**
- * The scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Burmese), and Korean, whose
- * particles are written onto the word (`서울에서`, "in Seoul"). A run of such letters was one token, so `東京` did not
- * find *東京タワーの夜景* and `서울` did not find *서울에서*: no segmenter knows every word of every name. Each of
- * their characters (with its marks) is a token of its own instead, and a query word in them is the phrase of its
- * characters, which finds the word wherever it is written (index format 4). The prolonged sound mark `ー` belongs to
- * no script of its own.
+ * One character (with its marks) of the scripts written without spaces (see UNSPACED_CLASS), or a run of other word
+ * characters. Each such character is a token of its own: a run of them was one token, so `東京` did not find
+ * *東京タワーの夜景* and `서울` did not find *서울에서*. A query word in them is the phrase of its characters, which
+ * finds the word wherever it is written (index format 4).
  */
-export const UNSPACED_CLASS = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}\\p{Script=Thai}\\p{Script=Lao}\\p{Script=Khmer}\\p{Script=Myanmar}\\u30fc';
-const HAS_UNSPACED = new RegExp(`[${UNSPACED_CLASS}]`, 'u');
-/** One character of those scripts with its marks, or a run of other word characters. */
 const UNIT = new RegExp(`[${UNSPACED_CLASS}]\\p{M}*|[^${UNSPACED_CLASS}]+`, 'gu');
 const UNSPACED_UNIT = new RegExp(`^[${UNSPACED_CLASS}]\\p{M}*$`, 'u');
 
@@ -53,10 +50,10 @@ export function tokenize(s: string): string[] {
   const n = normalizeText(s);
   if (!NON_ASCII.test(n)) return n.match(ASCII_TOKEN) ?? [];
   const words = n.match(TOKEN) ?? [];
-  if (!HAS_UNSPACED.test(n)) return words;
+  if (!hasUnspaced(n)) return words;
   const out: string[] = [];
   for (const w of words) {
-    if (!HAS_UNSPACED.test(w)) out.push(w);
+    if (!hasUnspaced(w)) out.push(w);
     else for (const u of w.match(UNIT)!) out.push(u);
   }
   return out;

@@ -9,8 +9,10 @@ import type { Stage } from '../stage.js';
  * `category:` condition sees the categories classification starts from; a rule that removes and adds a tag replaces it;
  * globs, regexes and text comparisons match names in either Unicode form (NFC); `buses` is `bus`, `movies` `movie`; carried tags (yt-dlp's) are named like the others.
  * 5: a rule's `tag: dogs` also finds `dog` (the model's tags are stored singular) and `remove: [dogs]` removes it.
+ * 6: a `description:` word written in a script without spaces (Chinese, Japanese, Thai, Korean) is found inside the
+ * run of letters it is written in.
  */
-export const TAG_STAGE_VERSION = '5';
+export const TAG_STAGE_VERSION = '6';
 
 /**
  * A stage whose input hash is a digest of the record's inputs string (`taggingInputs`, `classifyInputs`)
