@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
+  AppError,
   AuditLog,
   ConfigError,
   ContentCache,
@@ -14,12 +15,13 @@ import {
   type LoadedConfig,
   type Logger,
   stableHash,
+  type Video,
 } from './core/index.js';
 import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type DatasetProgress, type DatasetReport } from './export/index.js';
 import { createSources, expandInputs, isUrl, type ExpandedInputs, type Source, type SourceSet } from './sources/index.js';
 import { openStore, selectedRecords, type InputRecord, type OpenStoreOptions, type VideoStore } from './store/index.js';
 import { checkPluginNeeds, loadPlugins, pluginExporters, pluginStages, pluginTaggers, type LoadedPlugin, type PluginExporter } from './plugins/index.js';
-import { labelVocabulary, loadTaggingSetup, readSetupLedger, recordSetup, type TaggingSetup } from './tagging/index.js';
+import { editUserTags, labelVocabulary, loadTaggingSetup, readSetupLedger, recordSetup, type TaggingSetup } from './tagging/index.js';
 import type { SearchQuery } from './store/index.js';
 import {
   createClassifyStage,
@@ -332,6 +334,20 @@ export class App {
       storeOptions: this.storeOptions(),
       ...options,
     });
+  }
+
+  /**
+   * A person's edits of one record's tags (see user-tags.ts): kept on the record, then the record re-tagged and
+   * re-classified with them and the current rules (no download, no model call). A record whose probe failed keeps
+   * the edits for when it is processed; it is not tagged before (`retagged` false).
+   */
+  async editTags(video: Video, edit: { add?: readonly string[]; remove?: readonly string[]; clear?: boolean }): Promise<{ video: Video; retagged: boolean }> {
+    const store = await this.library();
+    const edited = editUserTags(video, edit);
+    await store.upsert({ ...edited, updatedAt: new Date().toISOString() });
+    const summary = await this.retag({ text: `id:${video.id}` });
+    if (summary.failed.length) throw new AppError('E_RETAG_FAILED', `${video.id}: ${summary.failed[0]!.error}`);
+    return { video: (await store.get(video.id)) ?? edited, retagged: summary.skipped === 0 };
   }
 
   /** Expands inputs (or, with `onlyFailed`, takes the failed ones from the acquisition log) and runs the pipeline. */

@@ -20,11 +20,12 @@ import { registerCategories } from './commands/categories-command.js';
 import { registerRemove } from './commands/remove-command.js';
 import { registerRetag } from './commands/retag-command.js';
 import { registerReview } from './commands/review-command.js';
+import { registerTag } from './commands/tag-command.js';
 import { registerTags } from './commands/tags-command.js';
 
 /** Every command, in help order. Add a command: write commands/<name>-command.ts and list it here. */
 const COMMANDS: Array<(program: Command) => void> = [
-  registerProcess, registerSearch, registerShow, registerScenes, registerExport, registerDataset, registerSources, registerRemove, registerRetag, registerTags,
+  registerProcess, registerSearch, registerShow, registerScenes, registerExport, registerDataset, registerSources, registerRemove, registerRetag, registerTag, registerTags,
   registerCategories, registerReview, registerUsage, registerDb, registerServe, registerQueue, registerConfig, registerDoctor,
 ];
 

@@ -110,7 +110,8 @@ export interface AiDescription {
   at: string;
 }
 
-export type TagSource = 'filename' | 'metadata' | 'rule' | 'ai' | 'plugin' | 'list';
+/** `user`: a person's own edit (`videodex tag`), which tagging keeps over every other source. */
+export type TagSource = 'filename' | 'metadata' | 'rule' | 'ai' | 'plugin' | 'list' | 'user';
 
 export interface Tag {
   name: string;

@@ -1,7 +1,7 @@
 import type { Category, Tag, TagSource } from '../core/index.js';
 
 /** When two pieces of evidence are equally sure, the one from the more trusted source wins. */
-const SOURCE_RANK: Record<string, number> = { rule: 6, metadata: 5, list: 4, ai: 3, plugin: 2, filename: 1 };
+const SOURCE_RANK: Record<string, number> = { user: 7, rule: 6, metadata: 5, list: 4, ai: 3, plugin: 2, filename: 1 };
 
 function rank(source: string): number {
   return SOURCE_RANK[source] ?? 0;

@@ -8,6 +8,7 @@ import { applyCategoryRules, applyTagRules, categoryKey, NO_RULES, parseRules, t
 import type { Tagger, TaggerContext } from './tagger.js';
 import { ancestors, EMPTY_TAXONOMY, LabelMapper, parseActionLabels, parseTaxonomy, type Taxonomy } from './taxonomy.js';
 import { normalizeTag } from './words.js';
+import { userAddedTags, userTagEdits, withUserEdits } from './user-tags.js';
 
 /** Everything tagging and classification need, loaded and checked once before any work. */
 export interface TaggingSetup {
@@ -142,7 +143,9 @@ export async function computeTags(video: Video, setup: TaggingSetup, ctx: Tagger
     for (const t of r) all.push({ ...t, source: t.source ?? 'plugin' });
   }
   all.push(...pluginStageTags(video));
-  return applyTagRules(setup.rules, video, all, categories);
+  const edits = userTagEdits(video);
+  all.push(...userAddedTags(edits));
+  return withUserEdits(applyTagRules(setup.rules, video, all, categories), edits);
 }
 
 /** Synchronous `computeTags` for the built-in taggers only (retag's hot path). */
@@ -154,7 +157,9 @@ export function computeTagsSync(video: Video, setup: TaggingSetup, ctx: TaggerCo
     all.push(...r);
   }
   all.push(...pluginStageTags(video));
-  return applyTagRules(setup.rules, video, all, categories);
+  const edits = userTagEdits(video);
+  all.push(...userAddedTags(edits));
+  return withUserEdits(applyTagRules(setup.rules, video, all, categories), edits);
 }
 
 /** Model confidence for answers kept as given when there is no vocabulary to map them onto. */

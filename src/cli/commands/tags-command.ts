@@ -6,14 +6,14 @@ import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-fla
 import { appFrom, out, positiveInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 import { renderTable } from './search-command.js';
 
-const TAG_SOURCES: TagSource[] = ['filename', 'metadata', 'ai', 'rule', 'plugin', 'list'];
+const TAG_SOURCES: TagSource[] = ['filename', 'metadata', 'ai', 'rule', 'plugin', 'list', 'user'];
 
 export function registerTags(program: Command): void {
   withSearchFlags(
     withConfigOptions(
       program
         .command('tags')
-        .description('list tags with how many videos have them, by source (filename, metadata, ai, rule, plugin, list)')
+        .description('list tags with how many videos have them, by source (filename, metadata, ai, rule, plugin, list, user)')
         .argument('[query...]', 'only records matching this free text, as for search'),
     ),
   )
