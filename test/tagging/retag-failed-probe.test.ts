@@ -51,5 +51,13 @@ describe('retag and a record whose probe failed', () => {
     expect(videos.get('brokenBeach.mp4')!.tags).toEqual([]);
     expect(videos.get('brokenBeach.mp4')!.stages.tag).toBeUndefined();
     expect(videos.get('beachSunset.mp4')!.tags.map((t) => t.name)).toContain('seaside');
+
+    // a hand edit of it is kept for when it is processed, and says so
+    const e = await cli('tag', '--data-dir', data(), path.join(dir, 'clips', 'brokenBeach.mp4'), '--add', 'redo');
+    expect(e.code).toBe(0);
+    expect(e.stderr).toMatch(/its probe failed, so it is not tagged; the edits apply once it is processed/);
+    videos = await load();
+    expect(videos.get('brokenBeach.mp4')!.tags).toEqual([]);
+    expect(videos.get('brokenBeach.mp4')!.extra).toMatchObject({ _userTags: { add: ['redo'], remove: [] } });
   });
 });
