@@ -113,6 +113,23 @@ describe('openai provider (official SDK)', () => {
     expect(err.message).toContain('Invalid API-key provided.');
     expect(err.message).not.toContain('no body');
   });
+
+  it('names an error a gateway answered with 200 (an error or a code and message, no choices) by its own words, as the pai-eas provider does', async () => {
+    const s = await fake();
+    s.queue(
+      reply.json({ error: { message: `model overloaded (key ${KEY})`, code: 'overloaded' } }),
+      reply.json({ code: 'InvalidParameter', message: 'The video has too many frames', request_id: 'r-2' }),
+      reply.json({ id: 'x', object: 'list', data: [] }),
+    );
+    const client = new OpenAiVlmClient({ endpoint: s.url, accessKey: KEY, authHeader: 'bearer', frameListFormat: 'dashscope' });
+    const errors = [];
+    for (let i = 0; i < 3; i++) errors.push((await client.describe(request()).catch((e: unknown) => e)) as ModelError);
+    expect(errors[0]!.code).toBe('E_MODEL_ANSWER');
+    expect(errors[0]!.message).toMatch(/: answered 200 with an error overloaded: model overloaded \(key \*+\)$/);
+    expect(errors[1]!.message).toMatch(/: answered 200 with an error InvalidParameter: The video has too many frames$/);
+    // a reply that is no error and no completion still says to check the URL
+    expect(errors[2]!.message).toMatch(/not a chat completion.*check the endpoint URL/);
+  });
 });
 
 describe('pai-eas provider (raw)', () => {

@@ -132,6 +132,18 @@ export function errorDetails(body: unknown, secrets: readonly string[] = []): { 
   };
 }
 
+/**
+ * Whether a reply that came with 200 is an error: `{"error": ...}`, or `{"code", "message"}` (DashScope, EAS
+ * processors) with a code that is not a success.
+ */
+export function isErrorBody(body: unknown): boolean {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  const b = body as Record<string, unknown>;
+  if (b.error !== undefined && b.error !== null && b.error !== false && b.error !== '') return true;
+  // {"code": 200, "message": "success", "data": ...} wraps an answer: the answer is elsewhere, not an error
+  return b.code !== undefined && b.code !== null && typeof b.message === 'string' && !/^(0|200|ok|success)$/i.test(String(b.code));
+}
+
 /** A ModelError for an HTTP failure, with the key scrubbed from whatever the server echoed. */
 export function httpModelError(
   provider: string,

@@ -1,6 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
-import { authorizationValue, connectionError, decodeBody, endpointLabel, endpointQuery, httpModelError, namesOtherCharset, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
+import { authorizationValue, connectionError, decodeBody, endpointLabel, endpointQuery, errorDetails, httpModelError, isErrorBody, namesOtherCharset, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
 import type { VlmClient, VlmRequest, VlmResponse } from './vlm-client.js';
 import { openAiMessages, type FrameListFormat } from './wire-format.js';
 
@@ -69,6 +69,12 @@ export class OpenAiVlmClient implements VlmClient {
     // The SDK hands back a body that is not JSON as text: a login or error page answered with 200 read as an
     // empty answer, retried, with advice about images and MaxOutputTokens.
     if (typeof completion !== 'object' || completion === null || !Array.isArray((completion as { choices?: unknown }).choices)) {
+      // a gateway or DashScope that answers 200 with `{"error": ...}` or `{"code", "message"}`: its own words, not
+      // a hint to check the URL, say what went wrong
+      if (isErrorBody(completion)) {
+        const { code, message } = errorDetails(completion, this.secrets);
+        throw new ModelError(redact(`${this.provider} ${this.endpointLabel}: answered 200 with an error${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, this.secrets), { status: 200, code: 'E_MODEL_ANSWER' });
+      }
       const what = typeof completion === 'string' && /^\s*</.test(completion) ? 'an HTML page' : 'not a chat completion';
       throw new ModelError(`${this.provider} ${this.endpointLabel}: the reply is ${what}, not an answer (check the endpoint URL)`, { code: 'E_MODEL_ANSWER' });
     }

@@ -1,5 +1,5 @@
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
-import { authorizationValue, connectionError, decodeBody, endpointLabel, errorDetails, httpModelError, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
+import { authorizationValue, connectionError, decodeBody, endpointLabel, errorDetails, httpModelError, isErrorBody, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
 import { fmtSec } from './openai-client.js';
 import type { VlmClient, VlmRequest, VlmResponse, VlmUsage } from './vlm-client.js';
 import { allFrames, dashScopeMessages, openAiMessages, promptText, type FrameListFormat } from './wire-format.js';
@@ -119,14 +119,6 @@ export class PaiEasVlmClient implements VlmClient {
 }
 
 const KNOWN_PATHS = ['choices.0.message.content', 'output.choices.0.message.content', 'output.text', 'response', 'text', 'answer', 'result', 'output'];
-
-function isErrorBody(body: unknown): boolean {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
-  const b = body as Record<string, unknown>;
-  if (b.error !== undefined && b.error !== null && b.error !== false && b.error !== '') return true;
-  // {"code": 200, "message": "success", "data": ...} wraps an answer: the answer is elsewhere, not an error
-  return b.code !== undefined && b.code !== null && typeof b.message === 'string' && !/^(0|200|ok|success)$/i.test(String(b.code));
-}
 
 function at(value: unknown, dotted: string): unknown {
   let cur = value;
