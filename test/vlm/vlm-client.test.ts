@@ -487,6 +487,36 @@ describe('retries', () => {
     expect(s.requests).toHaveLength(2);
   });
 
+  it('a refusal (content null, message.refusal) is not retried and is named, for both providers', async () => {
+    const s = await fake();
+    const refused = { choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: "I can't help with that." }, finish_reason: 'stop' }] };
+    const eas = new PaiEasVlmClient({ endpoint: s.easUrl, accessKey: KEY, authHeader: 'auto', requestFormat: 'openai', responsePath: '', frameListFormat: 'dashscope' });
+    for (const c of [client(s), eas]) {
+      const before = s.requests.length;
+      s.queue(reply.json(refused));
+      const out = await reliable(c).call(request());
+      expect(s.requests.length - before, c.provider).toBe(1);
+      expect(!out.ok && out.error.code, c.provider).toBe('E_MODEL_EMPTY');
+      expect(!out.ok && out.error.message, c.provider).toMatch(/empty answer: the model refused: "I can't help with that\."$/);
+    }
+  });
+
+  it('pai-eas: a chat completion whose content is null or with no choice is an empty answer, not one to look for at EasResponsePath', async () => {
+    const s = await fake();
+    const eas = new PaiEasVlmClient({ endpoint: s.easUrl, accessKey: KEY, authHeader: 'auto', requestFormat: 'openai', responsePath: '', frameListFormat: 'dashscope' });
+    // a thinking model that spent every token on its reasoning: vLLM sends content null, finish_reason length
+    s.queue(reply.json({ choices: [{ index: 0, message: { role: 'assistant', content: null, reasoning_content: 'Let me think' }, finish_reason: 'length' }] }));
+    const cut = await reliable(eas).call(request());
+    expect(!cut.ok && cut.error.code).toBe('E_MODEL_EMPTY');
+    expect(!cut.ok && cut.error.message).toMatch(/the model used all 64 tokens \(\[QwenVL\] MaxOutputTokens\)/);
+    expect(s.requests).toHaveLength(1);
+    // no choice at all: an empty answer, retried like one
+    s.queue(reply.json({ output: { choices: [] } }));
+    const none = await reliable(eas).call(request());
+    expect(none.ok).toBe(true);
+    expect(s.requests).toHaveLength(3);
+  });
+
   it('retries a refused connection', async () => {
     const s = await fake();
     const url = s.url;

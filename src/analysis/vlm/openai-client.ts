@@ -80,6 +80,7 @@ export class OpenAiVlmClient implements VlmClient {
     }
     const choice = completion.choices[0];
     const content = choice?.message?.content as unknown;
+    const refusal = (choice?.message as { refusal?: unknown } | undefined)?.refusal;
     const text = typeof content === 'string' ? content : Array.isArray(content) ? content.map((c) => (c as { text?: string }).text ?? '').join('') : '';
     return {
       text,
@@ -88,6 +89,7 @@ export class OpenAiVlmClient implements VlmClient {
         ...(completion?.usage?.completion_tokens !== undefined ? { completionTokens: completion.usage.completion_tokens } : {}),
       },
       ...(choice?.finish_reason ? { finishReason: choice.finish_reason } : {}),
+      ...(typeof refusal === 'string' && refusal.trim() ? { refusal } : {}),
       ...(completion?.model ? { model: completion.model } : {}),
     };
   }

@@ -114,7 +114,8 @@ export class PaiEasVlmClient implements VlmClient {
       throw new ModelError(`${where}: the reply has no answer text ${path}; set [QwenVL] EasResponsePath`, { code: 'E_MODEL_ANSWER' });
     }
     const finishReason = ['choices.0.finish_reason', 'output.choices.0.finish_reason', 'output.finish_reason'].map((p) => at(body, p)).find((v) => typeof v === 'string' && v);
-    return { text, usage: usageOf(body), ...(typeof finishReason === 'string' ? { finishReason } : {}) };
+    const refusal = ['choices.0.message.refusal', 'output.choices.0.message.refusal'].map((p) => at(body, p)).find((v) => typeof v === 'string' && v.trim());
+    return { text, usage: usageOf(body), ...(typeof finishReason === 'string' ? { finishReason } : {}), ...(typeof refusal === 'string' ? { refusal } : {}) };
   }
 }
 
@@ -145,6 +146,13 @@ export function answerText(body: unknown, responsePath: string): string | undefi
   for (const p of KNOWN_PATHS) {
     const t = asText(at(body, p));
     if (t !== undefined) return t;
+  }
+  // a chat completion with no content (null: a thinking model spent MaxOutputTokens on its reasoning, or it
+  // refused) or no choice at all is an empty answer; it sent the user to EasResponsePath, which cannot help
+  for (const base of ['choices', 'output.choices']) {
+    const choices = at(body, base);
+    const message = at(body, `${base}.0.message`);
+    if (Array.isArray(choices) && (choices.length === 0 || (message !== null && typeof message === 'object'))) return '';
   }
   return undefined;
 }

@@ -105,6 +105,10 @@ export class ReliableVlm {
           if (response.finishReason === 'length') {
             throw new ModelError(`${this.provider} ${this.endpointLabel}: empty answer: the model used all ${request.maxOutputTokens} tokens ([QwenVL] MaxOutputTokens) before answering; raise MaxOutputTokens`, { status: 200, code: 'E_MODEL_EMPTY' });
           }
+          // a refusal is the model's answer to this request: asked again, it refuses again, each attempt billed
+          if (response.refusal) {
+            throw new ModelError(`${this.provider} ${this.endpointLabel}: empty answer: the model refused: ${JSON.stringify(response.refusal.trim().slice(0, 200))}`, { status: 200, code: 'E_MODEL_EMPTY' });
+          }
           if (response.finishReason === 'content_filter') {
             throw new ModelError(`${this.provider} ${this.endpointLabel}: empty answer: the server's content filter withheld it`, { status: 200, code: 'E_MODEL_EMPTY' });
           }

@@ -44,6 +44,8 @@ export interface VlmResponse {
   usage: VlmUsage;
   /** Why the model stopped ("stop", "length"...), when the server says. */
   finishReason?: string;
+  /** The model's refusal (OpenAI's `message.refusal`), given instead of an answer. */
+  refusal?: string;
   /** The model name the server reports, when it does. */
   model?: string;
 }
