@@ -270,6 +270,19 @@ describe('describe stage: JSON templates', () => {
     expect(s.requests).toHaveLength(1);
   });
 
+  it('reads labels written as objects, a null in a list and capitalised field names without paying for a repair request', async () => {
+    const s = await fake();
+    s.queue(
+      reply.text(
+        '{"Description": "Colour bars.", "Tags": [{"tag": "bars", "confidence": 0.9}, {"name": "colour"}, null], "category": {"name": "test"}, "actions": [{"action": "scrolling", "score": 0.5}]}',
+      ),
+    );
+    const config = qwen(s, { Template: 'tags-json' });
+    const patch = await createDescribeStage(config, { limiter: unlimited() }).run(sceneRecord(3), context(config, t.dir));
+    expect(patch.ai).toMatchObject({ description: 'Colour bars.', tags: ['bars', 'colour'], category: 'test', actions: ['scrolling'] });
+    expect(s.requests).toHaveLength(1);
+  });
+
   it("leaves out a thinking model's <think> block: not in a plain description, no draft JSON in it taken as the answer", async () => {
     const s = await fake();
     s.queue(

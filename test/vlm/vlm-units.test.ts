@@ -150,6 +150,19 @@ describe('JSON answers', () => {
     expect(category('["sport", "music"]')).toMatch(/wrong shape: category/);
   });
 
+  it('reads a label written as an object (tags, actions, the category), drops a null in a list, and takes capitalised field names', () => {
+    expect(parseAnswer('{"description":"x","tags":[{"tag":"car","confidence":0.9},{"name":"red"},null,"car"],"actions":[{"action":"run"},{"label":"jump"}]}', ['description'])).toEqual({
+      ok: true,
+      value: { description: 'x', tags: ['car', 'red'], actions: ['run', 'jump'] },
+    });
+    expect(parseAnswer('{"description":"x","category":{"name":"sport","score":0.8}}', [])).toEqual({ ok: true, value: { description: 'x', category: 'sport' } });
+    expect(parseAnswer('{"Description":"x","TAGS":["a"]}', ['description', 'tags'])).toEqual({ ok: true, value: { description: 'x', tags: ['a'] } });
+    // the field under its own name wins over a capitalised one
+    expect(parseAnswer('{"description":"x","Description":"y"}', [])).toEqual({ ok: true, value: { description: 'x' } });
+    // an object with no label in it is still the wrong shape
+    expect(parseAnswer('{"description":"x","tags":[{"score":1}]}', []).ok).toBe(false);
+  });
+
   it('refuses an answer with none of the fields, even when the template requires none (it was kept as an empty description)', () => {
     const none = parseAnswer('{"summary": "a red car", "labels": ["car"]}', []);
     expect(none).toEqual({ ok: false, error: 'wrong shape: none of description, tags, category, actions in the answer' });

@@ -147,10 +147,28 @@ const label = z.string().transform((s) => s.trim()).pipe(z.string().min(1));
  * A list of labels; a comma-separated string is accepted too, and null as none (`"actions": null` for "nobody
  * does anything" cost a repair request). Trimmed, de-duplicated, empty ones dropped.
  */
-const labels = z
-  .union([z.array(z.union([z.string(), z.number()])), z.string(), z.null()])
-  .transform((v) => (v === null ? [] : typeof v === 'string' ? v.split(',') : v.map(String)))
-  .transform((arr) => [...new Set(arr.map((s) => s.trim()).filter(Boolean))]);
+const labels = z.preprocess(
+  (v) => (Array.isArray(v) ? v.filter((x) => x !== null).map(labelOf) : v),
+  z
+    .union([z.array(z.union([z.string(), z.number()])), z.string(), z.null()])
+    .transform((v) => (v === null ? [] : typeof v === 'string' ? v.split(',') : v.map(String)))
+    .transform((arr) => [...new Set(arr.map((s) => s.trim()).filter(Boolean))]),
+);
+
+/** Where models put the label when they write one as an object. */
+const LABEL_KEYS = ['name', 'label', 'tag', 'action', 'category', 'text', 'value'] as const;
+
+/**
+ * The label an object holds (`{"action": "running", "confidence": 0.9}`, `{"name": "car"}`), as models often
+ * write list items and the category: each such answer cost a repair request, for labels that were there.
+ * Anything else is left as it is, for the schema to judge.
+ */
+function labelOf(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const o = v as Record<string, unknown>;
+  const key = LABEL_KEYS.find((k) => typeof o[k] === 'string');
+  return key ? o[key] : v;
+}
 
 /**
  * The category: a name or null. What models write for "none fits" ("", "null", "None", "n/a") is null: "" cost a
@@ -158,7 +176,7 @@ const labels = z
  */
 const category = z.preprocess(
   (v) => {
-    const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+    const one = labelOf(Array.isArray(v) && v.length === 1 ? v[0] : v);
     return typeof one === 'string' && /^\s*(null|none|n\/a)?\s*$/i.test(one) ? null : one;
   },
   z.union([label, z.null()]),
@@ -202,7 +220,7 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string
 export function parseAnswer(text: string, required: readonly AnswerField[]): ParseResult<Answer> {
   const found = extractJson(text);
   if (!found.ok) return found;
-  const value = Array.isArray(found.value) && found.value.length === 1 ? found.value[0] : found.value;
+  const value = withAnswerKeys(Array.isArray(found.value) && found.value.length === 1 ? found.value[0] : found.value);
   const parsed = AnswerSchema.safeParse(value);
   if (!parsed.success) return { ok: false, error: `wrong shape: ${describeIssues(parsed.error)}` };
   const missing = required.filter((f) => {
@@ -215,6 +233,20 @@ export function parseAnswer(text: string, required: readonly AnswerField[]): Par
     return { ok: false, error: `wrong shape: none of ${ANSWER_FIELDS.join(', ')} in the answer` };
   }
   return { ok: true, value: parsed.data };
+}
+
+/**
+ * The answer with its fields under their own names when the model capitalised them (`"Description"`, `"TAGS"`):
+ * that read as an answer missing its description, and cost a repair request. A field already there wins.
+ */
+function withAnswerKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [key, v] of Object.entries(value)) {
+    const field = ANSWER_FIELDS.find((f) => f === key.trim().toLowerCase());
+    if (field && !(field in out)) out[field] = v;
+  }
+  return out;
 }
 
 /** Validates a captions answer; `expected` captions must come back. */
