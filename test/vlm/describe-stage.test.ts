@@ -179,6 +179,17 @@ describe('describe stage: frames, sizes, prompt', () => {
     expect((err as ModelError).message).toMatch(/estimated \d+ prompt tokens \(8 frames at 476x364.*exceed \[QwenVL\] MaxTokensPerVideo = 500/);
     expect(s.requests).toHaveLength(0);
   });
+
+  it('with PerScene over many scenes, the refusal says the captions cost most and what lowers them (MaxFrames does not)', async () => {
+    const s = await fake();
+    const config = qwen(s, { PerScene: true, MaxTokensPerVideo: 8000 });
+    const stage = createDescribeStage(config, { limiter: unlimited() });
+    const err = (await stage.run(sceneRecord(60), context(config, t.dir)).catch((e: unknown) => e)) as ModelError;
+    expect(err.code).toBe('E_MODEL_BUDGET');
+    expect(err.message).toMatch(/\(76 frames at 476x364, 9 requests: \d+ for the video, \d+ for the captions of its 60 scenes \(PerScene\)\) exceed \[QwenVL\] MaxTokensPerVideo = 8000; lower MaxPixelsPerFrame, set PerScene = false or detect fewer scenes/);
+    expect(err.message).not.toMatch(/MaxFrames/);
+    expect(s.requests).toHaveLength(0);
+  });
 });
 
 describe('describe stage: VideoInput = url', () => {

@@ -274,9 +274,15 @@ export function planDescription(video: Video, s: DescribeSettings): DescribePlan
   const plan: DescribePlan = { selection, frameSize, videoInput: s.videoInput, requests, estimatedTokens, framesSent, ...(videoUrl ? { videoUrl } : {}) };
   if (estimatedTokens > s.maxTokensPerVideo) {
     const what = s.videoInput === 'url' ? `the whole video sampled by the server at 2 fps` : `${framesSent} frames at ${frameSize!.width}x${frameSize!.height}`;
+    const captions = requests.slice(1);
+    const captionTokens = captions.reduce((sum, r) => sum + r.visualTokens + r.textTokens, 0);
+    // PerScene captions every scene whatever MaxFrames says: with hundreds of scenes they were most of the
+    // estimate, and the advice to lower MaxFrames left the video refused
+    const split = captions.length ? `: ${estimatedTokens - captionTokens} for the video, ${captionTokens} for the captions of its ${video.scenes.length} scenes (PerScene)` : '';
+    const advice = captionTokens > s.maxTokensPerVideo / 2 ? 'lower MaxPixelsPerFrame, set PerScene = false or detect fewer scenes ([SceneDetection] Threshold, MinSceneLen)' : 'lower MaxFrames or MaxPixelsPerFrame';
     plan.refusal =
-      `estimated ${estimatedTokens} prompt tokens (${what}, ${requests.length} request${requests.length > 1 ? 's' : ''}) exceed [QwenVL] MaxTokensPerVideo = ${s.maxTokensPerVideo}; ` +
-      `lower MaxFrames or MaxPixelsPerFrame, or raise MaxTokensPerVideo`;
+      `estimated ${estimatedTokens} prompt tokens (${what}, ${requests.length} request${requests.length > 1 ? 's' : ''}${split}) exceed [QwenVL] MaxTokensPerVideo = ${s.maxTokensPerVideo}; ` +
+      `${advice}, or raise MaxTokensPerVideo`;
   }
   return plan;
 }
