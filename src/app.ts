@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   AppError,
@@ -232,12 +232,36 @@ export class App {
     }
   }
 
+  /**
+   * The audit trail, checked before any work when the model is used: a folder there (or a file where its folder
+   * goes) failed each video's describe with a raw "EISDIR: illegal operation on a directory" after its model call
+   * was made and paid for, the answer lost. Nothing is made: the nearest existing folder above it is checked.
+   */
+  private checkAuditFile(): void {
+    const q = this.config.QwenVL;
+    if (!(q.UseVpc ? q.VpcEndpoint : q.PublicEndpoint)) return;
+    const file = this.config.Logging.AuditFile;
+    const where = `[Logging] AuditFile ${file}`;
+    if (existsSync(file) && statSync(file).isDirectory()) throw new ConfigError(`${where} is a folder, not the audit file: name a file`);
+    let place = existsSync(file) ? file : path.dirname(file);
+    while (!existsSync(place) && path.dirname(place) !== place) place = path.dirname(place);
+    if (place !== file && !statSync(place).isDirectory()) throw new ConfigError(`${where} cannot be written: a file is in the way of its folder (${place})`);
+    try {
+      accessSync(place, constants.W_OK);
+    } catch {
+      throw new ConfigError(`${where} cannot be written: ${place} is not writable`);
+    }
+  }
+
   async runner(options: { dryRun?: boolean } = {}): Promise<PipelineRunner> {
     // the tools and the stages (templates, label files, plugin needs) are checked before the data folder and the
     // library are made: a missing ffmpeg (exit 4) or a ConfigError (exit 3) runs nothing, and left an empty library
     const [tools] = await Promise.all([this.tools(), this.loadPlugins()]);
     const stages = this.stages();
-    if (!options.dryRun) this.makeDataDir();
+    if (!options.dryRun) {
+      this.checkAuditFile();
+      this.makeDataDir();
+    }
     const store = await (options.dryRun ? this.planningStore() : this.store());
     if (!options.dryRun) this.rememberSetup();
     return new PipelineRunner({

@@ -107,6 +107,27 @@ describe('videodex process with the model (CLI, separate process)', () => {
     expect(existsSync(data), 'data folder made').toBe(false);
   });
 
+  it('stops with a config error before any call when the audit trail cannot be written (each call was paid for, then its answer lost to EISDIR)', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const folder = path.join(t.dir, 'audit-folder');
+    mkdirSync(folder);
+    const blocker = path.join(t.dir, 'audit-blocker');
+    writeFileSync(blocker, 'a file\n');
+    const cases: Array<[string, RegExp]> = [
+      [folder, /^videodex: \[Logging\] AuditFile .*audit-folder is a folder, not the audit file: name a file\n$/],
+      [path.join(blocker, 'sub', 'audit.jsonl'), /^videodex: \[Logging\] AuditFile .*audit-blocker\/sub\/audit\.jsonl cannot be written: a file is in the way of its folder \(.*audit-blocker\)\n$/],
+    ];
+    for (const [audit, message] of cases) {
+      const data = path.join(t.dir, `bad-audit-${path.basename(path.dirname(audit))}`);
+      const before = pub.requests.length;
+      const r = await runCli(['process', clip, '--data-dir', data, '--endpoint', `${pub.url}/v1`], { env: { ...process.env, VIDEODEX_QWEN_ACCESS_KEY: CANARY, VIDEODEX_LOGGING_AUDITFILE: audit } });
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(message);
+      expect(pub.requests.length).toBe(before);
+      expect(existsSync(data), 'data folder made').toBe(false);
+    }
+  });
+
   it('stops with a config error before any call when the endpoint has a user and password in it (HTTP clients refuse such a URL)', async () => {
     const data = path.join(t.dir, 'userinfo');
     const before = pub.requests.length;
