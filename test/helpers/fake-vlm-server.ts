@@ -19,7 +19,9 @@ export type FakeReply =
   /** 200 and the start of a body, then nothing more (the connection stays open). */
   | { kind: 'stallBody' }
   /** 200 with a Content-Length, part of the body, then the connection dropped. */
-  | { kind: 'cutBody' };
+  | { kind: 'cutBody' }
+  /** A redirect (301, 307...) to `location` (a path on this server, or a URL). */
+  | { kind: 'redirect'; status: number; location: string };
 
 export const reply = {
   text: (text: string): FakeReply => ({ kind: 'text', text }),
@@ -40,6 +42,7 @@ export const reply = {
   bytes: (contentType: string, body: Buffer): FakeReply => ({ kind: 'bytes', contentType, body }),
   stallBody: (): FakeReply => ({ kind: 'stallBody' }),
   cutBody: (): FakeReply => ({ kind: 'cutBody' }),
+  redirect: (status: number, location: string): FakeReply => ({ kind: 'redirect', status, location }),
   fencedJson: (value: unknown): FakeReply => ({ kind: 'text', text: 'Here is the JSON you asked for:\n```json\n' + JSON.stringify(value, null, 2) + '\n```\nLet me know if you need more.' }),
   brokenJson: (): FakeReply => ({ kind: 'text', text: '{"description": "a red car", "tags": ["car", "red"' }),
   wrongShape: (): FakeReply => ({ kind: 'text', text: '{"summary": "a red car", "labels": 3}' }),
@@ -167,6 +170,12 @@ export class FakeVlmServer {
         this.hanging.add(res);
         res.on('close', () => this.hanging.delete(res));
       }
+      return;
+    }
+    if (next.kind === 'redirect') {
+      rec.status = next.status;
+      res.writeHead(next.status, { location: next.location });
+      res.end();
       return;
     }
     if (next.kind === 'json') return this.send(res, rec, 200, next.body);

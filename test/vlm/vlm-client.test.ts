@@ -517,6 +517,38 @@ describe('retries', () => {
     expect(s.requests).toHaveLength(3);
   });
 
+  it('follows a 307/308 to the same server (a POST with its key); a 301/302 or a redirect to another host fails naming where it points, not as a 404 or 401', async () => {
+    const s = await fake({ auth: { openai: `Bearer ${KEY}`, eas: KEY } });
+    const other = await fake();
+    const openai = new OpenAiVlmClient({ endpoint: `${s.url}/v1`, accessKey: KEY, authHeader: 'bearer', frameListFormat: 'dashscope' });
+    const eas = new PaiEasVlmClient({ endpoint: s.easUrl, accessKey: KEY, authHeader: 'auto', requestFormat: 'openai', responsePath: '', frameListFormat: 'dashscope' });
+    for (const c of [openai, eas]) {
+      const target = c === eas ? '/api/predict/qwen' : '/v2/chat/completions';
+      s.requests.length = 0;
+      s.queue(reply.redirect(307, target));
+      const followed = await reliable(c).call(request());
+      expect(followed.ok, c.provider).toBe(true);
+      expect(s.requests.map((r) => [r.method, r.path, r.authorization, imagesIn(r.body).length]), c.provider).toEqual([
+        ['POST', c === eas ? '/api/predict/qwen' : '/v1/chat/completions', c === eas ? KEY : `Bearer ${KEY}`, 2],
+        ['POST', target, c === eas ? KEY : `Bearer ${KEY}`, 2],
+      ]);
+      // fetch sent the request on as a GET without its body, refused with 404: "check the endpoint path"
+      s.requests.length = 0;
+      s.queue(reply.redirect(301, `https://secure.example.test${target}?key=QUERYSECRET1`));
+      const moved = await reliable(c).call(request());
+      expect(s.requests, c.provider).toHaveLength(1);
+      expect(!moved.ok && moved.error.code, c.provider).toBe('E_MODEL_HTTP');
+      expect(!moved.ok && moved.error.message, c.provider).toMatch(
+        new RegExp(`answered HTTP 301, a redirect to https://secure\\.example\\.test${target}; not followed \\(the request would go on as a GET without its body\\): set the endpoint to the URL it names$`),
+      );
+      // another host would not be sent the key: it was dropped, and the 401 said to check it
+      s.queue(reply.redirect(307, `${other.url}${target}`));
+      const away = await reliable(c).call(request());
+      expect(!away.ok && away.error.message, c.provider).toMatch(/answered HTTP 307, a redirect to http:\/\/127\.0\.0\.1:\d+\/\S+; not followed \(another host would not be sent the key\)/);
+      expect(other.requests, c.provider).toHaveLength(0);
+    }
+  });
+
   it('retries a refused connection', async () => {
     const s = await fake();
     const url = s.url;

@@ -210,6 +210,47 @@ export function decodeBody(bytes: Uint8Array, contentType: string | null): strin
 }
 
 /**
+ * fetch that follows a redirect only where the request arrives as it was sent: a 307 or 308 to the same origin
+ * (a trailing-slash fix). fetch turned a POST answered 301/302/303 (http to https, a moved service) into a GET
+ * without its body, which the server refused as 404 or 405 ("check the endpoint path and Model"), and dropped
+ * the key on a redirect to another host (a 401 "check the key"). Those come back as they are, for
+ * `redirectError`.
+ */
+export async function fetchFollowingSameOrigin(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  let url = input instanceof Request ? input.url : String(input);
+  for (let hop = 0; ; hop++) {
+    const res = await fetch(url, { ...init, redirect: 'manual' });
+    const location = res.headers.get('location');
+    if ((res.status !== 307 && res.status !== 308) || !location || hop >= 5) return res;
+    const next = new URL(location, url);
+    if (next.origin !== new URL(url).origin) return res;
+    await res.body?.cancel();
+    url = next.toString();
+  }
+}
+
+/** Whether a status is a redirect that `fetchFollowingSameOrigin` hands back. */
+export function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400;
+}
+
+/** The failure for a redirect not followed, naming where it points (scheme, host and path: no query, no userinfo). */
+export function redirectError(provider: string, label: string, status: number, location: string | null | undefined, from: string, secrets: readonly string[]): ModelError {
+  let target = '';
+  let elsewhere = false;
+  try {
+    const u = new URL(location ?? '', from);
+    if (location) target = ` to ${u.protocol}//${u.host}${u.pathname}`;
+    elsewhere = u.origin !== new URL(from).origin;
+  } catch {
+    // no usable Location: the status alone
+  }
+  const why = status === 307 || status === 308 ? (elsewhere ? 'another host would not be sent the key' : 'too many redirects') : 'the request would go on as a GET without its body';
+  const text = `${provider} ${label} answered HTTP ${status}, a redirect${target}; not followed (${why}): set the endpoint to the URL it names`;
+  return new ModelError(redact(text, secrets), { status, retryable: false, code: 'E_MODEL_HTTP' });
+}
+
+/**
  * A ModelError for a connection that failed: the innermost cause's message (fetch and the SDK say only "fetch
  * failed"; the cause says ECONNREFUSED, ENOTFOUND...), scrubbed. A host name that does not resolve is not
  * retried: it is the endpoint, not the moment, and each video spent its retries and backoff on it.

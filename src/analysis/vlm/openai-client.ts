@@ -1,6 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
-import { authorizationValue, connectionError, decodeBody, endpointLabel, endpointQuery, errorDetails, httpModelError, isErrorBody, namesOtherCharset, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
+import { authorizationValue, connectionError, decodeBody, endpointLabel, endpointQuery, errorDetails, fetchFollowingSameOrigin, httpModelError, isErrorBody, isRedirect, redirectError, namesOtherCharset, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
 import type { VlmClient, VlmRequest, VlmResponse } from './vlm-client.js';
 import { openAiMessages, type FrameListFormat } from './wire-format.js';
 
@@ -22,9 +22,11 @@ export class OpenAiVlmClient implements VlmClient {
   readonly endpointLabel: string;
   private readonly sdk: OpenAI;
   private readonly secrets: string[];
+  private readonly baseURL: string;
 
   constructor(private readonly options: OpenAiClientOptions) {
     const baseURL = openAiBaseUrl(options.endpoint);
+    this.baseURL = baseURL;
     this.endpointLabel = endpointLabel(baseURL);
     const auth = resolveAuth(options.authHeader, 'openai', options.endpoint, options.accessKey);
     // the key, and any password or key written into the endpoint URL (fetch's own errors quote the URL)
@@ -105,6 +107,7 @@ export class OpenAiVlmClient implements VlmClient {
     if (err instanceof APIConnectionError) return connectionError(where, err, this.secrets);
     if (err instanceof APIError && typeof err.status === 'number') {
       const headers = err.headers as Headers | undefined;
+      if (isRedirect(err.status)) return redirectError(this.provider, this.endpointLabel, err.status, headers?.get('location'), this.baseURL, this.secrets);
       return httpModelError(this.provider, this.endpointLabel, err.status, err.error ?? err.message, retryAfterMs((n) => headers?.get(n)), this.secrets);
     }
     if (err instanceof APIUserAbortError) {
@@ -131,7 +134,7 @@ export function fmtSec(ms: number): string {
  * `401 status code (no body)`, its code and message lost.
  */
 async function keepErrorBodies(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-  const res = await fetch(input, init);
+  const res = await fetchFollowingSameOrigin(input, init);
   const type = res.headers.get('content-type');
   // the SDK reads every body as UTF-8: one in another charset is handed on re-encoded
   if (res.ok && namesOtherCharset(type)) {

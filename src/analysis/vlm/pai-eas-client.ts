@@ -1,5 +1,5 @@
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
-import { authorizationValue, connectionError, decodeBody, endpointLabel, errorDetails, httpModelError, isErrorBody, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
+import { authorizationValue, connectionError, decodeBody, endpointLabel, errorDetails, fetchFollowingSameOrigin, httpModelError, isErrorBody, isRedirect, redirectError, parseEndpoint, resolveAuth, retryAfterMs, type AuthHeader } from './endpoint.js';
 import { fmtSec } from './openai-client.js';
 import type { VlmClient, VlmRequest, VlmResponse, VlmUsage } from './vlm-client.js';
 import { allFrames, dashScopeMessages, openAiMessages, promptText, type FrameListFormat } from './wire-format.js';
@@ -81,7 +81,7 @@ export class PaiEasVlmClient implements VlmClient {
     let res: Response;
     let raw: string;
     try {
-      res = await fetch(this.url, { method: 'POST', headers, body: JSON.stringify(this.requestBody(request)), signal });
+      res = await fetchFollowingSameOrigin(this.url, { method: 'POST', headers, body: JSON.stringify(this.requestBody(request)), signal });
       raw = decodeBody(new Uint8Array(await res.arrayBuffer()), res.headers.get('content-type'));
     } catch (err) {
       if (request.signal?.aborted) throw new ModelError(`${where}: request aborted`, { cause: err, code: 'E_MODEL_ABORTED' });
@@ -96,6 +96,7 @@ export class PaiEasVlmClient implements VlmClient {
     } catch {
       // plain text reply
     }
+    if (isRedirect(res.status)) throw redirectError(this.provider, this.endpointLabel, res.status, res.headers.get('location'), this.url, this.secrets);
     if (!res.ok) {
       throw httpModelError(this.provider, this.endpointLabel, res.status, body, retryAfterMs((n) => res.headers.get(n)), this.secrets);
     }
