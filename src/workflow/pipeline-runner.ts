@@ -420,7 +420,7 @@ export class PipelineRunner {
         end('failed-before', 0, prev.error, prev.errorCode);
         continue;
       }
-      const ctx = this.context(item, video, signal, emit, stage);
+      const ctx = this.context(item, video, signal, emit, stage, forced);
       attempted.add(attemptKey);
       if (options.dryRun) {
         const planned = stage.plan ? await stage.plan(video, ctx).catch((e) => `plan failed: ${describeError(e)}`) : '';
@@ -445,8 +445,7 @@ export class PipelineRunner {
       try {
         const patch = await this.limits.run(stage.resource, () => (signal.aborted ? Promise.reject(new Error('aborted')) : stage.run(video, ctx)));
         const ms = Date.now() - t0;
-        // Cached before the record is written: a stage may already have dropped what it kept on the way (describe
-        // its per-request model answers), so a kill or a failed write in between must not lose a paid-for result.
+        // Cached before the record is written: a kill or a failed write in between must not lose a paid-for result.
         if (cacheKey) cache.put(cacheKey, patch);
         video = applyPatch(video, patch, stage.name, { status: 'done', version: stage.version, inputHash, at: new Date().toISOString(), ms });
         await store.upsert(video);
@@ -476,7 +475,7 @@ export class PipelineRunner {
     return { videoId: video.id, status: failed ? 'failed' : ran === 0 ? 'unchanged' : 'done', ran };
   }
 
-  private context(item: InputItem, video: Video, signal: AbortSignal, emit: (e: RunEvent) => void, stage: Stage): StageContext {
+  private context(item: InputItem, video: Video, signal: AbortSignal, emit: (e: RunEvent) => void, stage: Stage, forced = false): StageContext {
     const { config, logger, tools, cache, audit } = this.deps;
     return {
       config,
@@ -485,6 +484,7 @@ export class PipelineRunner {
       cache,
       audit,
       signal,
+      ...(forced ? { forced } : {}),
       progress: (fraction) => emit({ type: 'stage-progress', input: item, videoId: video.id, stage: stage.name, fraction }),
       // a cpu stage holds a slot already: asking for a second one would wait on itself when Cpu = 1
       cpu: (job) => (stage.resource === 'cpu' ? job() : this.limits.run('cpu', job)),

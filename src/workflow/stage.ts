@@ -8,6 +8,11 @@ export interface StageContext {
   readonly cache: ContentCache;
   readonly audit: AuditLog;
   readonly signal: AbortSignal;
+  /**
+   * The run asked for this stage again (`--force <stage>`): a stage that keeps partial results between attempts
+   * (describe's answers by request) starts afresh instead of reusing them.
+   */
+  readonly forced?: boolean;
   /** Progress inside the stage, 0..1, for long stages (downloads, scene detection). */
   progress(fraction: number): void;
   /**

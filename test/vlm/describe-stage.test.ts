@@ -54,12 +54,15 @@ function sceneRecord(n: number, overrides: Partial<Video> = {}): Video {
   });
 }
 
+let contexts = 0;
 function context(config: Config, dir: string): StageContext {
   return {
     config,
     logger: pino({ level: 'silent' }),
     tools,
-    cache: new ContentCache(path.join(dir, 'cache')),
+    // answers are kept by request across runs: tests on the shared folder each get a cache of their own, so one
+    // test's answer to the same prompt is not another's
+    cache: new ContentCache(dir === t.dir ? path.join(dir, 'cache', `run-${++contexts}`) : path.join(dir, 'cache')),
     audit: new AuditLog(path.join(dir, 'audit.jsonl'), [CANARY]),
     signal: new AbortController().signal,
     progress: () => undefined,
@@ -446,7 +449,7 @@ describe('describe stage: answers kept between attempts', () => {
     };
   };
 
-  it('a failed caption batch does not make the next run pay again for the requests that succeeded; a complete run keeps nothing', async () => {
+  it('a failed caption batch does not make the next run pay again for the requests that succeeded; --force asks everything again', async () => {
     const dir = path.join(t.dir, 'kept-answers');
     mkdirSync(dir, { recursive: true });
     const first = await fake({ defaultReply: captioning((b) => b === 2) });
@@ -457,8 +460,8 @@ describe('describe stage: answers kept between attempts', () => {
 
     const second = await fake({ defaultReply: captioning(() => false) });
     const again = qwen(second, { PerScene: true, SceneBatchSize: 2, Retries: 0 }, dir);
-    const patch = await createDescribeStage(again, { limiter: unlimited() }).run(video, context(again, dir));
-    // only batches 2 and 3 are asked: the whole-video answer and batch 1 were kept from the failed run
+    const patch = await createDescribeStage(again, { limiter: unlimited() }).run(video, { ...context(again, dir), forced: true });
+    // only batches 2 and 3 are asked, even forced: the whole-video answer and batch 1 were kept from the failed run
     expect(second.requests).toHaveLength(2);
     expect(second.requests.map((r) => imagesIn(r.body).length)).toEqual([2, 1]);
     expect(patch.ai!.description).toBe('The whole video.');
@@ -468,11 +471,35 @@ describe('describe stage: answers kept between attempts', () => {
     expect(paid).toHaveLength(4);
     expect(patch.ai!.promptTokens).toBe(paid.reduce((n, r) => n + 100 + imagesIn(r.body).length * 170, 0)); // the fake's usage
 
-    // complete: nothing is kept, so a forced re-run asks everything again
+    // a forced re-run (--force describe) asks everything again
     const third = await fake({ defaultReply: captioning(() => false) });
     const forced = qwen(third, { PerScene: true, SceneBatchSize: 2, Retries: 0 }, dir);
-    await createDescribeStage(forced, { limiter: unlimited() }).run(video, context(forced, dir));
+    await createDescribeStage(forced, { limiter: unlimited() }).run(video, { ...context(forced, dir), forced: true });
     expect(third.requests).toHaveLength(4);
+  });
+
+  it('a changed SceneTemplate asks the captions again, not the whole-video request; a changed Template the reverse', async () => {
+    const dir = path.join(t.dir, 'kept-template-change');
+    mkdirSync(dir, { recursive: true });
+    const mine = path.join(dir, 'my-captions.txt');
+    writeFileSync(mine, readFileSync(path.join('templates', 'scene-captions.txt'), 'utf8').replace('at most 15 words', 'at most 8 words'));
+    const video = sceneRecord(5);
+    const first = await fake({ defaultReply: captioning(() => false) });
+    await createDescribeStage(qwen(first, { PerScene: true, SceneBatchSize: 2 }, dir), { limiter: unlimited() }).run(video, context(qwen(first, { PerScene: true, SceneBatchSize: 2 }, dir), dir));
+    expect(first.requests).toHaveLength(4);
+
+    const second = await fake({ defaultReply: captioning(() => false) });
+    const captions = qwen(second, { PerScene: true, SceneBatchSize: 2, SceneTemplate: mine }, dir);
+    const patch = await createDescribeStage(captions, { limiter: unlimited() }).run(video, context(captions, dir));
+    // the three caption batches, with the new wording; the whole-video answer is the one already paid for
+    expect(second.requests.map((r) => textIn(r.body).includes('at most 8 words'))).toEqual([true, true, true]);
+    expect(patch.ai!.description).toBe('The whole video.');
+
+    const third = await fake({ defaultReply: captioning(() => false) });
+    const main = qwen(third, { PerScene: true, SceneBatchSize: 2, SceneTemplate: mine, DefaultInstruction: 'Name the colours.' }, dir);
+    await createDescribeStage(main, { limiter: unlimited() }).run(video, context(main, dir));
+    expect(third.requests).toHaveLength(1);
+    expect(textIn(third.requests[0]!.body)).toContain('Name the colours.');
   });
 
   it('reuses a kept caption answer only for the same scenes: batches cut otherwise after a failure are asked again', async () => {

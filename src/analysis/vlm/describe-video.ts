@@ -347,15 +347,17 @@ export interface KeptAnswer {
 }
 
 /**
- * Answers kept between attempts at one description (the same video and input hash), by request (a key of its
- * prompt and frames: the whole-video request, each scene-caption batch). A description that fails after some requests succeeded
- * (a caption batch refused, a crash) then pays for those again on the next run only if they were not kept.
+ * Answers kept by request (a key of its prompt and frames: the whole-video request, each scene-caption batch). A
+ * description that fails after some requests succeeded (a caption batch refused, a crash) then pays for those
+ * again on the next run only if they were not kept; one whose other template changed asks only the requests
+ * that changed.
  */
 export interface KeptAnswers {
   get(request: string): KeptAnswer | undefined;
+  /** Keeps an answer of the attempt under way. */
   put(request: string, answer: KeptAnswer): void;
-  /** The description is complete (and cached whole by the runner): its requests' answers are no longer needed. */
-  clear(requests: readonly string[]): void;
+  /** The description is complete (and cached whole by the runner): its requests' answers are kept for later ones. */
+  complete(requests: readonly string[]): void;
 }
 
 export interface DescribeDeps {
@@ -617,6 +619,6 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     ...(cutOff ? { cutOff: true } : {}),
     at: now().toISOString(),
   };
-  deps.kept?.clear(plan.requests.map((r) => requestKey(r, plan)));
+  deps.kept?.complete(plan.requests.map((r) => requestKey(r, plan)));
   return { ai, reused, ...(scenes ? { scenes } : {}) };
 }

@@ -89,12 +89,30 @@ export function createDescribeStage(config: Config, options: DescribeStageOption
     async run(video: Video, ctx: StageContext): Promise<VideoPatch> {
       const settings = settingsOf(ctx.config);
       // usable answers are kept, by request, until the description is complete: a run that fails at the third
-      // caption batch (or is killed) does not pay again for the whole-video request and the first two
-      const keyOf = (request: string) => ContentCache.key(video.file.sha256, 'describe-request', DESCRIBE_VERSION, describeInputHash(video, settings), request);
+      // caption batch (or is killed) does not pay again for the whole-video request and the first two, even forced
+      const attemptKey = (request: string) => ContentCache.key(video.file.sha256, 'describe-request', DESCRIBE_VERSION, describeInputHash(video, settings), request);
+      // then by what the request sends (prompt, frames) and the settings that change an answer, not by the whole
+      // description: a changed SceneTemplate asked the whole-video request again too, and a changed Template every
+      // caption batch, each paid again. --force describe asks them again.
+      const answerSettings = stableHash([
+        settings.model,
+        settings.temperature,
+        settings.maxOutputTokens,
+        settings.videoInput,
+        settings.videoInput === 'frames' ? settings.frameListFormat : null,
+        settings.provider === 'pai-eas' ? [settings.easRequestFormat, settings.easResponsePath] : null,
+      ]);
+      const answerKey = (request: string) => ContentCache.key(video.file.sha256, 'describe-answer', DESCRIBE_VERSION, answerSettings, request);
       const kept: KeptAnswers = {
-        get: (request) => ctx.cache.get<KeptAnswer>(keyOf(request)),
-        put: (request, answer) => ctx.cache.put(keyOf(request), answer),
-        clear: (requests) => requests.forEach((r) => ctx.cache.delete(keyOf(r))),
+        get: (request) => ctx.cache.get<KeptAnswer>(attemptKey(request)) ?? (ctx.forced ? undefined : ctx.cache.get<KeptAnswer>(answerKey(request))),
+        put: (request, answer) => ctx.cache.put(attemptKey(request), answer),
+        complete: (requests) =>
+          requests.forEach((r) => {
+            const answer = ctx.cache.get<KeptAnswer>(attemptKey(r));
+            // kept for later descriptions before it leaves the attempt: a kill in between loses nothing
+            if (answer) ctx.cache.put(answerKey(r), answer);
+            ctx.cache.delete(attemptKey(r));
+          }),
       };
       const result = await describeVideo(video, settings, {
         vlm: vlmFor(settings),
