@@ -460,6 +460,17 @@ describe('retries', () => {
     expect(s.requests).toHaveLength(2);
   });
 
+  it('an answer of control characters alone (NULs) is empty, retried like one: it was kept as an empty description', async () => {
+    const s = await fake();
+    s.queue(reply.text('\u0000\u0000 \u0007\n'));
+    const out = await reliable(client(s)).call(request());
+    expect(out.ok && out.response.text).toMatch(/test pattern/);
+    expect(s.requests).toHaveLength(2);
+    s.queue(...Array.from({ length: 4 }, () => reply.text('\u0000')));
+    const never = await reliable(client(s)).call(request());
+    expect(!never.ok && never.error.code).toBe('E_MODEL_EMPTY');
+  });
+
   it('counts the tokens of every answer the server sent, the empty one retried and the one too long to keep too (they were billed)', async () => {
     const s = await fake();
     s.queue(reply.empty());

@@ -574,7 +574,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     if (kept?.cutOff) cutOff = true;
     if (text === undefined) {
       const got = await send(main, await mainMessages(), 'describe', main.picks.length, mainEstimate);
-      if (!withoutReasoning(got.text).trim()) {
+      if (!withoutControlChars(withoutReasoning(got.text)).trim()) {
         throw new ModelError(`${name}: the model's answer holds only its reasoning (<think>...</think>), no description${got.finishReason === 'length' ? `: it used all ${s.maxOutputTokens} tokens; raise [QwenVL] MaxOutputTokens` : ''}`, {
           code: 'E_MODEL_EMPTY',
         });

@@ -1,4 +1,4 @@
-import { ModelError } from '../../core/index.js';
+import { ModelError, withoutControlChars } from '../../core/index.js';
 import { RateLimiter, sleep } from './rate-limiter.js';
 import type { VlmClient, VlmRequest, VlmResponse, VlmUsage } from './vlm-client.js';
 
@@ -99,7 +99,9 @@ export class ReliableVlm {
         sentAny = true;
         const response = await this.client.describe(request).finally(() => (latency += performance.now() - sent));
         usage = addUsage(usage, response.usage);
-        if (!response.text.trim()) {
+        // control characters alone are nothing too: they are dropped from every answer, and such an answer was
+        // kept as an empty description
+        if (!withoutControlChars(response.text).trim()) {
           // stopped by the token limit (a thinking model spent it all on reasoning) or by a content filter: asked
           // again, the same request stops the same way, each attempt billed
           if (response.finishReason === 'length') {
