@@ -443,6 +443,25 @@ describe('retries', () => {
     expect(!out.ok && out.error.code).toBe('E_MODEL_RATE');
   });
 
+  it("a Retry-After longer than it waits holds the endpoint's other calls unsent for that long (each video sent one and failed the same way)", async () => {
+    const s = await fake();
+    let now = 0;
+    const vlm = new ReliableVlm(client(s), new RateLimiter(100_000), fast, Math.random, () => now);
+    s.queue(reply.rateLimited('120'));
+    const first = await vlm.call(request());
+    expect(!first.ok && first.error.code).toBe('E_MODEL_RATE');
+    now = 60_000;
+    const held = await vlm.call(request());
+    expect(s.requests).toHaveLength(1);
+    expect(!held.ok && held.notSent).toBe(true);
+    expect(!held.ok && held.error.code).toBe('E_MODEL_RATE');
+    expect(!held.ok && held.error.message).toMatch(/asks to wait 120 s, .*; not sent: it asked that of an earlier call, 60 s of it still to go$/);
+    now = 120_001;
+    const after = await vlm.call(request());
+    expect(after.ok).toBe(true);
+    expect(s.requests).toHaveLength(2);
+  });
+
   it('gives up on a server that always hangs with a timeout error', async () => {
     const s = await fake();
     s.queue(reply.hang(), reply.hang());

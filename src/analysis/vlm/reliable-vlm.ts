@@ -46,14 +46,19 @@ export class ReliableVlm {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  private refused: { error: ModelError; at: number } | null = null;
+  private refused: { error: ModelError; until: number } | null = null;
 
-  /** The failure to give without sending while a refusal of the key is recent, else null. */
+  /** The failure to give without sending while a refusal of the key (or a long wait the server asked for) holds, else null. */
   private refusal(): CallOutcome | null {
     const r = this.refused;
-    if (!r || this.now() - r.at >= REFUSED_KEY_MS) return null;
-    const what = r.error.code === 'E_MODEL_AUTH' ? 'the server refused this key' : "the endpoint's host did not resolve";
-    const error = withMessage(r.error, `${r.error.message}; not sent: ${what} moments ago, fix it and run again with --retry-failed`);
+    if (!r || this.now() >= r.until) return null;
+    const what =
+      r.error.code === 'E_MODEL_AUTH'
+        ? 'the server refused this key moments ago, fix it and run again with --retry-failed'
+        : r.error.code === 'E_MODEL_CONNECTION'
+          ? "the endpoint's host did not resolve moments ago, fix it and run again with --retry-failed"
+          : `it asked that of an earlier call, ${Math.ceil((r.until - this.now()) / 1000)} s of it still to go`;
+    const error = withMessage(r.error, `${r.error.message}; not sent: ${what}`);
     return { ok: false, error, usage: {}, retries: 0, latencyMs: 0, notSent: true, ...(r.error.status !== undefined ? { status: r.error.status } : {}) };
   }
 
@@ -134,12 +139,15 @@ export class ReliableVlm {
       // a wait longer than the cap would hold the run (and an AI slot) for the cap at every retry, silently: the
       // video fails now, and a later run (--retry-failed) asks again
       if (error.retryable && error.retryAfterMs !== undefined && error.retryAfterMs > this.policy.maxRetryAfterMs) {
-        const asks = `the server asks to wait ${Math.ceil(error.retryAfterMs / 1000)} s, longer than the ${Math.round(this.policy.maxRetryAfterMs / 1000)} s videodex waits; run again later (--retry-failed)`;
+        const wait = error.retryAfterMs;
+        const asks = `the server asks to wait ${Math.ceil(wait / 1000)} s, longer than the ${Math.round(this.policy.maxRetryAfterMs / 1000)} s videodex waits; run again later (--retry-failed)`;
         error = withMessage(error, `${error.message}: ${asks}`);
+        // the endpoint's word for every caller: each other video sent its request, got the same answer and failed
+        this.refused = { error, until: this.now() + wait };
         return { ok: false, error, usage, retries, latencyMs: Math.round(latency), ...(error.status !== undefined ? { status: error.status } : {}) };
       }
       // failures of the endpoint, not of this video: a key refused, a host name that does not resolve
-      if (error.code === 'E_MODEL_AUTH' || (error.code === 'E_MODEL_CONNECTION' && !error.retryable)) this.refused = { error, at: this.now() };
+      if (error.code === 'E_MODEL_AUTH' || (error.code === 'E_MODEL_CONNECTION' && !error.retryable)) this.refused = { error, until: this.now() + REFUSED_KEY_MS };
       const giveUp = !error.retryable || retries >= this.policy.retries || request.signal?.aborted;
       if (giveUp) {
         const tried = retries > 0 ? ` (after ${retries + 1} attempts)` : '';
