@@ -102,6 +102,23 @@ describe('openai provider (official SDK)', () => {
     expect((err as ModelError).message).not.toContain(KEY);
   });
 
+  it('a 401 or 403 says the key was refused, or that none was sent, for both providers', async () => {
+    const s = await fake({ auth: { openai: 'Bearer right-key', eas: 'right-key' } });
+    const clients = (key: string) => [
+      new OpenAiVlmClient({ endpoint: s.url, accessKey: key, authHeader: 'auto', frameListFormat: 'dashscope' }),
+      new PaiEasVlmClient({ endpoint: s.easUrl, accessKey: key, authHeader: 'auto', requestFormat: 'openai', responsePath: '', frameListFormat: 'dashscope' }),
+    ];
+    for (const c of clients(KEY)) {
+      const err = (await c.describe(request()).catch((e: unknown) => e)) as ModelError;
+      expect(err.message, c.provider).toMatch(new RegExp(`^${c.provider} 127\\.0\\.0\\.1:\\d+\\S* answered HTTP 401 .*\\(the server refused the key: check \\[QwenVL\\] AccessKey`));
+      expect(err.message, c.provider).not.toContain(KEY);
+    }
+    for (const c of clients('')) {
+      const err = (await c.describe(request()).catch((e: unknown) => e)) as ModelError;
+      expect(err.message, c.provider).toMatch(/answered HTTP 401 .*\(no key was sent: set VIDEODEX_QWEN_ACCESS_KEY or \[QwenVL\] AccessKey/);
+    }
+  });
+
   it("keeps the code and message of an error body in DashScope's shape (no error wrapper), as the pai-eas provider does", async () => {
     const s = await fake();
     s.queue(reply.status(401, undefined, { code: 'InvalidApiKey', message: 'Invalid API-key provided.', request_id: 'r-1' }));

@@ -152,6 +152,8 @@ export function httpModelError(
   body: unknown,
   retryAfter: number | undefined,
   secrets: readonly string[],
+  /** Whether an Authorization header went with the request (false: no key is set, or AuthHeader = none). */
+  keySent = true,
 ): ModelError {
   const { code, message } = errorDetails(body, secrets);
   // DashScope refuses every request of an account with an overdue payment (HTTP 400 Arrearage): like a wrong key,
@@ -161,7 +163,9 @@ export function httpModelError(
   // most answers about a dozen frames take, so every video failed with a bare 408
   const hint =
     status === 401 || status === 403
-      ? ' (check [QwenVL] AccessKey / VIDEODEX_QWEN_ACCESS_KEY and AuthHeader)'
+      ? keySent
+        ? ' (the server refused the key: check [QwenVL] AccessKey / VIDEODEX_QWEN_ACCESS_KEY and AuthHeader)'
+        : ' (no key was sent: set VIDEODEX_QWEN_ACCESS_KEY or [QwenVL] AccessKey, and AuthHeader if it is none)'
       : arrears
         ? ' (the account behind the key has an overdue payment: settle it in the Alibaba Cloud console)'
         : status === 404

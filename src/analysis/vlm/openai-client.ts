@@ -23,12 +23,14 @@ export class OpenAiVlmClient implements VlmClient {
   private readonly sdk: OpenAI;
   private readonly secrets: string[];
   private readonly baseURL: string;
+  private readonly keySent: boolean;
 
   constructor(private readonly options: OpenAiClientOptions) {
     const baseURL = openAiBaseUrl(options.endpoint);
     this.baseURL = baseURL;
     this.endpointLabel = endpointLabel(baseURL);
     const auth = resolveAuth(options.authHeader, 'openai', options.endpoint, options.accessKey);
+    this.keySent = authorizationValue(auth, options.accessKey) !== null;
     // the key, and any password or key written into the endpoint URL (fetch's own errors quote the URL)
     this.secrets = [options.accessKey, ...urlSecrets(options.endpoint)].filter((s) => s.length >= 4);
     this.sdk = new OpenAI({
@@ -108,7 +110,7 @@ export class OpenAiVlmClient implements VlmClient {
     if (err instanceof APIError && typeof err.status === 'number') {
       const headers = err.headers as Headers | undefined;
       if (isRedirect(err.status)) return redirectError(this.provider, this.endpointLabel, err.status, headers?.get('location'), this.baseURL, this.secrets);
-      return httpModelError(this.provider, this.endpointLabel, err.status, err.error ?? err.message, retryAfterMs((n) => headers?.get(n)), this.secrets);
+      return httpModelError(this.provider, this.endpointLabel, err.status, err.error ?? err.message, retryAfterMs((n) => headers?.get(n)), this.secrets, this.keySent);
     }
     if (err instanceof APIUserAbortError) {
       return new ModelError(`${where}: request aborted`, { cause: err, retryable: false, code: 'E_MODEL_ABORTED' });

@@ -98,7 +98,7 @@ export class PaiEasVlmClient implements VlmClient {
     }
     if (isRedirect(res.status)) throw redirectError(this.provider, this.endpointLabel, res.status, res.headers.get('location'), this.url, this.secrets);
     if (!res.ok) {
-      throw httpModelError(this.provider, this.endpointLabel, res.status, body, retryAfterMs((n) => res.headers.get(n)), this.secrets);
+      throw httpModelError(this.provider, this.endpointLabel, res.status, body, retryAfterMs((n) => res.headers.get(n)), this.secrets, this.authorization !== null);
     }
     if (typeof body === 'string' && /^\s*</.test(body)) {
       throw new ModelError(`${where}: the reply is an HTML page, not an answer (check the endpoint URL)`, { code: 'E_MODEL_ANSWER' });
