@@ -4,12 +4,12 @@ import { pathToFileURL } from 'node:url';
 import { repoRoot } from './cli.js';
 
 /** Starts `videodex serve --port 0` on a library in its own process; resolves with its base URL once it listens. */
-export async function startServe(dataDir: string): Promise<{ base: string; stop: () => void; exited: Promise<number | null>; pid: number }> {
+export async function startServe(dataDir: string, args: string[] = []): Promise<{ base: string; stop: () => void; exited: Promise<number | null>; pid: number; stderr: () => string }> {
   const loader = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
-  const server = spawn(process.execPath, ['--import', loader, path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(process.execPath, ['--import', loader, path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+  let text = '';
   const base = await new Promise<string>((resolve, reject) => {
-    let text = '';
     server.stderr!.setEncoding('utf8').on('data', (d: string) => {
       text += d;
       const m = /serving \S+ library on (http:\/\/\S+?)\/\s/.exec(text);
@@ -17,5 +17,5 @@ export async function startServe(dataDir: string): Promise<{ base: string; stop:
     });
     server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${text}`)));
   });
-  return { base, stop: () => server.kill('SIGTERM'), exited, pid: server.pid! };
+  return { base, stop: () => server.kill('SIGTERM'), exited, pid: server.pid!, stderr: () => text };
 }

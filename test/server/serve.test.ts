@@ -10,6 +10,7 @@ const t = tempDir();
 const data = path.join(t.dir, 'data');
 let stop: (() => void) | undefined;
 let base = '';
+let stderr: () => string = () => '';
 let ids: string[] = [];
 
 beforeAll(async () => {
@@ -17,7 +18,7 @@ beforeAll(async () => {
   await makeTestVideo(path.join(t.dir, 'city-night.mp4'), { seconds: 1, width: 640, height: 360, source: 'smptebars' });
   const r = await runCli(['process', t.dir, '--json', '--data-dir', data]);
   ids = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'result' && x.videoId).map((x) => x.videoId);
-  ({ base, stop } = await startServe(data));
+  ({ base, stop, stderr } = await startServe(data));
 });
 afterAll(() => {
   stop?.();
@@ -331,5 +332,20 @@ describe('videodex serve: requests the HTTP layer refuses', () => {
     const bytes = await raw(Buffer.concat([Buffer.from('GET /api/search?q='), Buffer.from([0xff, 0x01]), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]));
     expect(bytes).toMatch(/^HTTP\/1\.1 400 /);
     expect(bodyOf(bytes).error).toMatch(/^(not a valid HTTP request|bad request)/);
+  });
+});
+
+describe('videodex serve: the address it listens on', () => {
+  it('warns on stderr when it listens beyond this machine (no password, no TLS), and not on the loopback default', async () => {
+    expect(stderr()).not.toMatch(/warning/);
+    const open = await startServe(data, ['--host', '0.0.0.0']);
+    try {
+      expect(open.stderr()).toMatch(/^videodex: warning: listening on 0\.0\.0\.0, beyond this machine: anyone who can reach port \d+ can search the library and download its videos \(no password, no TLS\); --host 127\.0\.0\.1 keeps it to this machine$/m);
+      const { port } = new URL(open.base);
+      expect(await (await fetch(`http://127.0.0.1:${port}/api/health`)).json()).toMatchObject({ ok: true, videos: 2 });
+    } finally {
+      open.stop();
+      await open.exited;
+    }
   });
 });

@@ -24,6 +24,12 @@ export function registerServe(program: Command): void {
         const api = createHttpApi(store, { loopbackOnly: isLoopback(Host) });
         await new Promise<void>((resolve, reject) => {
           const server = listenHttp(api.fetch, Host, Port, (port) => {
+            // The API has no password and no TLS: beyond loopback, whoever reaches the port reads the whole library
+            // and downloads its videos. A mistyped or copied --host 0.0.0.0 said nothing of it.
+            if (!isLoopback(Host)) {
+              err(`videodex: warning: listening on ${Host}, beyond this machine: anyone who can reach port ${port} can search the library and download its videos (no password, no TLS); --host 127.0.0.1 keeps it to this machine`);
+              app.logger.warn({ host: Host, port }, 'listening beyond loopback: no password, no TLS');
+            }
             // Scripts and tests read this line to find the port.
             err(`videodex: serving ${store.kind} library on http://${Host.includes(':') ? `[${Host}]` : Host}:${port}/`);
           });
