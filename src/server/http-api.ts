@@ -60,6 +60,37 @@ function intParam(value: string | undefined, name: string, min: number, max: num
   return n;
 }
 
+/** What `/api/search` takes; anything else in its query string is a mistake to say, not to ignore. */
+const SEARCH_PARAMS = new Set(['q', 'limit', 'offset', 'cursor', 'sort']);
+
+/**
+ * The parameters of a search URL, each given at most once and decoded as UTF-8. hono's query() kept a value whose
+ * percent-encoding is not UTF-8 as its raw text (`q=caf%C3%A9%ff` searched for that string), took the first of a
+ * repeated name, and ignored unknown names (`?qeury=beach` answered the whole library): each a 200 that answered
+ * another question than the one asked.
+ */
+function searchParams(url: string): Map<string, string> {
+  const params = new Map<string, string>();
+  const at = url.indexOf('?');
+  if (at < 0) return params;
+  const decode = (text: string, what: string) => {
+    try {
+      return decodeURIComponent(text.replace(/\+/g, ' '));
+    } catch {
+      throw new QueryError(`${what}: not valid percent-encoding of UTF-8 text`, 0);
+    }
+  };
+  for (const part of url.slice(at + 1).split('#')[0]!.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const name = decode(eq < 0 ? part : part.slice(0, eq), 'a parameter name');
+    if (!SEARCH_PARAMS.has(name)) throw new QueryError(`unknown parameter '${name}': a search takes ${[...SEARCH_PARAMS].join(', ')}`, 0);
+    if (params.has(name)) throw new QueryError(`${name} given more than once: give it once`, 0);
+    params.set(name, decode(eq < 0 ? '' : part.slice(eq + 1), name));
+  }
+  return params;
+}
+
 /** Why an opened file may not be served (a one-line reason), or null when it may. */
 type FileCheck = (file: FileHandle, info: Stats) => Promise<string | null>;
 
@@ -247,17 +278,18 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
 
   api.get('/api/search', async (c) => {
     const q: SearchQuery = {};
+    const params = searchParams(c.req.url);
     // as sent, not trimmed: the columns of a query error count from its first character
-    const text = c.req.query('q');
+    const text = params.get('q');
     if (text?.trim()) q.text = text;
-    const limit = intParam(c.req.query('limit'), 'limit', 1, 1000);
-    const offset = intParam(c.req.query('offset'), 'offset', 0, MAX_OFFSET);
+    const limit = intParam(params.get('limit'), 'limit', 1, 1000);
+    const offset = intParam(params.get('offset'), 'offset', 0, MAX_OFFSET);
     if (limit !== undefined) q.limit = limit;
     if (offset !== undefined) q.offset = offset;
-    const cursor = c.req.query('cursor');
+    const cursor = params.get('cursor');
     if (cursor) q.cursor = cursor;
     if (cursor && offset !== undefined) throw new QueryError('cursor and offset: give one (the cursor already says where the page starts)', 0);
-    const sort = c.req.query('sort');
+    const sort = params.get('sort');
     if (sort) q.sort = sort as SortKey;
     const result = await store.search(q);
     return c.json({

@@ -192,6 +192,24 @@ describe('videodex serve: methods, validators and the files it will send', () =>
     expect((await fetch(url, { headers: { 'if-none-match': `W/${etag}` } })).status).toBe(304);
   });
 
+  it('refuses a search URL it would misread: bad percent-encoding, a repeated or unknown parameter (each answered another question with a 200)', async () => {
+    const refused = async (query: string) => {
+      const res = await fetch(`${base}/api/search?${query}`);
+      return [res.status, (await res.json()).error];
+    };
+    expect(await refused('q=caf%C3%A9%ff')).toEqual([400, 'q: not valid percent-encoding of UTF-8 text']);
+    expect(await refused('q=%ED%A0%80')).toEqual([400, 'q: not valid percent-encoding of UTF-8 text']);
+    expect(await refused('q=surfing&q=city')).toEqual([400, 'q given more than once: give it once']);
+    expect(await refused('limit=1&limit=2')).toEqual([400, 'limit given more than once: give it once']);
+    expect(await refused('qeury=surfing')).toEqual([400, "unknown parameter 'qeury': a search takes q, limit, offset, cursor, sort"]);
+    expect(await refused('q%ff=surfing')).toEqual([400, 'a parameter name: not valid percent-encoding of UTF-8 text']);
+    // what a browser or URLSearchParams sends still reads as ever: '+' and %20 are spaces, UTF-8 is decoded
+    const total = async (query: string) => (await (await fetch(`${base}/api/search?${query}`)).json()).total;
+    expect(await total('q=surfing+height%3A%3C%3D240&limit=5&')).toBe(1);
+    expect(await total(`q=${encodeURIComponent('surfing beach')}`)).toBe(1);
+    expect(await total('q=&sort=')).toBe(2);
+  });
+
   it('counts query error columns from the first character sent, and a bad offset says its bounds', async () => {
     const body = await (await fetch(`${base}/api/search?q=${encodeURIComponent('  durtion:5')}`)).json();
     expect(body.column).toBe(3);
