@@ -29,7 +29,7 @@ export const WEB_PAGE = `<!doctype html>
   .card .name { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .meta, .tags { font-size: .8rem; color: #687384; }
   .hl { font-size: .8rem; margin-top: .3rem; }
-  .failed { color: #b3261e; font-size: .8rem; }
+  .failed { color: #b3261e; font-size: .8rem; white-space: pre-line; }
   #more { margin: 1rem 0; }
   #detail { position: fixed; inset: 0; background: #000a; display: none; align-items: center; justify-content: center; }
   #detail .panel { background: #fff; width: min(1000px, 95vw); max-height: 92vh; overflow: auto; border-radius: 10px; padding: 1rem; }
@@ -56,6 +56,7 @@ export const WEB_PAGE = `<!doctype html>
 <div id="detail"><div class="panel">
   <button class="close" title="Close">×</button>
   <h2 id="d-title"></h2><div class="meta" id="d-meta"></div>
+  <div class="failed" id="d-failed"></div>
   <video id="player" controls preload="metadata"></video>
   <p id="d-desc"></p><div class="tags" id="d-tags"></div>
   <div id="scenes"></div>
@@ -167,6 +168,8 @@ async function open(id) {
   $('d-title').textContent = v.source.title || (v.metadata && v.metadata.containerTags.title) || v.file.path.split('/').pop();
   const m = v.metadata;
   $('d-meta').textContent = m ? [fmtTime(m.durationSec), m.width + '×' + m.height, m.fps + ' fps', m.videoCodec, m.audio ? m.audio.codec : 'silent'].join(' · ') : '';
+  // what went wrong, with the reason the run recorded: the card says only which stage failed
+  $('d-failed').textContent = Object.entries(v.stages || {}).filter(([, st]) => st.status === 'failed').map(([name, st]) => name + ' failed: ' + (st.error || 'no reason recorded')).join('\\n');
   $('d-desc').textContent = v.ai ? v.ai.description : '';
   $('d-tags').textContent = v.tags.map((t) => t.name + ' (' + t.source + ')').join(', ');
   const player = $('player');
@@ -185,6 +188,24 @@ async function open(id) {
   }
   $('detail').style.display = 'flex';
 }
+
+// A player that cannot load its video shows only a black box: the server says why (the file was deleted or changed
+// since it was indexed) in a JSON error the player never shows, so it is asked for it once.
+$('player').addEventListener('error', async () => {
+  const src = $('player').getAttribute('src');
+  if (!src) return;
+  let why = 'this browser cannot play it';
+  try {
+    const res = await fetch(src, { headers: { range: 'bytes=0-0' } });
+    if (!res.ok) why = (await res.json().catch(() => null) || {}).error || 'the server answered ' + res.status;
+    else await res.body?.cancel();
+  } catch (e) {
+    why = 'cannot reach videodex serve (' + e.message + ')';
+  }
+  // another video may have been opened meanwhile
+  if ($('player').getAttribute('src') !== src) return;
+  $('d-failed').textContent = ($('d-failed').textContent ? $('d-failed').textContent + '\\n' : '') + 'the video cannot be played: ' + why;
+});
 
 $('detail').querySelector('.close').addEventListener('click', () => {
   $('player').pause();

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { JSDOM, VirtualConsole } from 'jsdom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,6 +205,52 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
       expect(player.currentTime).toBeCloseTo(record.metadata.videoStartSec!, 3);
       // the list shows the times the player's clock will show (3.5 s to 5.5 s)
       expect(scenes[1]!.textContent).toMatch(/^#1 0:03–0:05/);
+    } finally {
+      served.stop();
+    }
+  });
+
+  it('a video opened from a failed record says which stage failed and why; one whose file is gone says so instead of a black player', async () => {
+    const dir = path.join(t.dir, 'failing');
+    const failData = path.join(t.dir, 'failing-data');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'broken.mp4'), Buffer.alloc(5000, 0x17));
+    await makeTestVideo(path.join(dir, 'gone.mp4'), { seconds: 1, width: 160, height: 120 });
+    const r = await runCli(['process', dir, '--json', '--data-dir', failData]);
+    const made = Object.fromEntries(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'result' && x.videoId).map((x) => [path.basename(x.input), x.videoId as string]));
+    const served = await startServe(failData);
+    try {
+      const show = async (id: string) => {
+        const html = await (await fetch(`${served.base}/`)).text();
+        const errors: string[] = [];
+        const virtualConsole = new VirtualConsole();
+        virtualConsole.on('jsdomError', (e) => {
+          if (!/Not implemented: HTMLMediaElement/.test(e.message)) errors.push(e.message);
+        });
+        const dom = new JSDOM(html, {
+          url: `${served.base}/?v=${id}`,
+          runScripts: 'dangerously',
+          pretendToBeVisual: true,
+          virtualConsole,
+          beforeParse(window) {
+            (window as unknown as { fetch: typeof fetch }).fetch = (input, init) => fetch(new URL(String(input), served.base), init);
+          },
+        });
+        await until('the detail panel', () => dom.window.document.getElementById('detail')!.style.display === 'flex');
+        return { window: dom.window, errors };
+      };
+      const broken = await show(made['broken.mp4']!);
+      expect(text(broken.window, 'd-title')).toBe('broken.mp4');
+      expect(text(broken.window, 'd-failed')).toMatch(/^probe failed: not a readable video: .+$/);
+      expect(broken.errors).toEqual([]);
+
+      const good = await show(made['gone.mp4']!);
+      expect(text(good.window, 'd-failed')).toBe('');
+      rmSync(path.join(dir, 'gone.mp4'));
+      // what a browser's player does when the server answers its request with an error
+      good.window.document.getElementById('player')!.dispatchEvent(new good.window.Event('error'));
+      expect(await until('the reason', () => text(good.window, 'd-failed'))).toBe('the video cannot be played: the file is no longer on disk');
+      expect(good.errors).toEqual([]);
     } finally {
       served.stop();
     }
