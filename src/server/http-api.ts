@@ -28,6 +28,34 @@ const VIDEO_TYPES: Record<string, string> = {
   '.wmv': 'video/x-ms-wmv',
 };
 
+/**
+ * The types each ffprobe container family may be sent as, the first when the file's extension names none of them.
+ * The bytes decide, not the name: a WebM saved as `.mp4` (a download whose server said only octet-stream) or a
+ * Matroska renamed `.mp4` was sent as video/mp4, and a browser that trusts the type (Firefox) would not play it.
+ */
+const CONTAINER_TYPES: Array<[RegExp, string[]]> = [
+  [/(^|,)(mov|mp4)(,|$)/, ['video/mp4', 'video/quicktime', 'video/3gpp']],
+  [/(^|,)(matroska|webm)(,|$)/, ['video/webm', 'video/x-matroska']],
+  [/^mpegts$/, ['video/mp2t']],
+  [/^mpeg$/, ['video/mpeg']],
+  [/^ogg$/, ['video/ogg']],
+  [/^avi$/, ['video/x-msvideo']],
+  [/^flv$/, ['video/x-flv']],
+  [/^asf$/, ['video/x-ms-wmv']],
+];
+
+/** The Content-Type of a record's video: its container as probed, its extension when it was not probed. */
+function videoType(v: Video): string {
+  const byName = VIDEO_TYPES[path.extname(v.file.path).toLowerCase()];
+  const container = v.metadata?.container.toLowerCase();
+  const family = container ? CONTAINER_TYPES.find(([re]) => re.test(container))?.[1] : undefined;
+  if (!family) return byName ?? 'application/octet-stream';
+  if (byName && family.includes(byName)) return byName;
+  // Matroska holding only what WebM allows plays as WebM in every browser; x-matroska in few
+  if (family[0] === 'video/webm') return /^(vp8|vp9|av1)$/.test(v.metadata?.videoCodec ?? '') ? 'video/webm' : 'video/x-matroska';
+  return family[0]!;
+}
+
 /** The routes, for a 405 naming what they take when a path is one of them but the method is not GET or HEAD. */
 const ROUTES = [/^\/$/, /^\/api\/health$/, /^\/api\/search$/, /^\/api\/videos\/[^/]+$/, /^\/api\/videos\/[^/]+\/(file|contact-sheet)$/, /^\/api\/videos\/[^/]+\/keyframes\/[^/]+$/];
 
@@ -314,8 +342,7 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
   api.get('/api/videos/:id/file', async (c) => {
     const v = await record(c.req.param('id'));
     if (!v) return c.json({ error: 'no such video' }, 404);
-    const type = VIDEO_TYPES[path.extname(v.file.path).toLowerCase()] ?? 'application/octet-stream';
-    return sendFile(v.file.path, type, c.req, indexedFile(v));
+    return sendFile(v.file.path, videoType(v), c.req, indexedFile(v));
   });
 
   api.get('/api/videos/:id/keyframes/:index', async (c) => {

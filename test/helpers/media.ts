@@ -18,7 +18,7 @@ export interface TestVideoOptions {
   audio?: boolean;
   /** lavfi video source, e.g. 'testsrc2', 'mandelbrot', 'smptebars', 'color=c=red'. */
   source?: string;
-  codec?: 'libx264' | 'mpeg4';
+  codec?: 'libx264' | 'mpeg4' | 'libvpx-vp9';
   /** Extra output args, e.g. ['-metadata', 'title=Hello']. */
   extra?: string[];
 }

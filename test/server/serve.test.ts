@@ -367,3 +367,32 @@ describe('videodex serve: the address it listens on', () => {
     }
   });
 });
+
+describe('videodex serve: the type a video is sent as', () => {
+  it('is its container as probed, not its name: a WebM or Matroska named .mp4 was sent as video/mp4', async () => {
+    const dir = path.join(t.dir, 'typed');
+    const typedData = path.join(t.dir, 'typed-data');
+    (await import('node:fs')).mkdirSync(dir, { recursive: true });
+    // -f picks the container whatever the name says
+    await makeTestVideo(path.join(dir, 'vp9-named.mp4'), { seconds: 1, width: 160, height: 120, codec: 'libvpx-vp9', extra: ['-f', 'webm'] });
+    await makeTestVideo(path.join(dir, 'h264-in-matroska.mp4'), { seconds: 1, width: 160, height: 120, extra: ['-f', 'matroska'] });
+    await makeTestVideo(path.join(dir, 'mp4-named.webm'), { seconds: 1, width: 160, height: 120, source: 'smptebars', extra: ['-f', 'mp4'] });
+    await makeTestVideo(path.join(dir, 'quicktime.mov'), { seconds: 1, width: 160, height: 120, source: 'rgbtestsrc' });
+    const r = await runCli(['process', dir, '--json', '--data-dir', typedData]);
+    const made = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'result' && x.videoId);
+    expect(made).toHaveLength(4);
+    const served = await startServe(typedData);
+    try {
+      const types: Record<string, string | null> = {};
+      for (const x of made) {
+        const res = await fetch(`${served.base}/api/videos/${x.videoId}/file`, { method: 'HEAD' });
+        expect(res.status, x.input).toBe(200);
+        types[path.basename(x.input)] = res.headers.get('content-type');
+      }
+      expect(types).toEqual({ 'vp9-named.mp4': 'video/webm', 'h264-in-matroska.mp4': 'video/x-matroska', 'mp4-named.webm': 'video/mp4', 'quicktime.mov': 'video/quicktime' });
+    } finally {
+      served.stop();
+      await served.exited;
+    }
+  });
+});
