@@ -56,6 +56,24 @@ function videoType(v: Video): string {
   return family[0]!;
 }
 
+/**
+ * `inline`, with the file's own name for a browser's "Save video as": the URL ends in /file, and that was the name
+ * a saved video got. The plain `filename` is an ASCII stand-in for old clients; `filename*` is the name (RFC 8187).
+ * Neither can carry a quote, backslash or control character of a hostile name into the header.
+ */
+export function inlineDisposition(file: string): string {
+  const name = path.basename(file);
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  let exact = '';
+  try {
+    // encodeURIComponent leaves ' ( ) * as they are, and RFC 8187 does not allow them unencoded
+    exact = `; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+  } catch {
+    // a lone surrogate has no UTF-8: the ASCII stand-in alone
+  }
+  return `inline; filename="${ascii}"${exact}`;
+}
+
 /** The routes, for a 405 naming what they take when a path is one of them but the method is not GET or HEAD. */
 const ROUTES = [/^\/$/, /^\/api\/health$/, /^\/api\/search$/, /^\/api\/videos\/[^/]+$/, /^\/api\/videos\/[^/]+\/(file|contact-sheet)$/, /^\/api\/videos\/[^/]+\/keyframes\/[^/]+$/];
 
@@ -129,7 +147,7 @@ type FileCheck = (file: FileHandle, info: Stats) => Promise<string | null>;
  * checked and sent through that one descriptor, so what was checked is what is sent, whatever the path names by
  * then. The ETag is strong (size and time, as nginx makes it), so `If-Range` can resume a download with it.
  */
-async function sendFile(file: string, type: string, req: { method: string; header(name: string): string | undefined }, check?: FileCheck, options: { noFollow?: boolean } = {}): Promise<Response> {
+async function sendFile(file: string, type: string, req: { method: string; header(name: string): string | undefined }, check?: FileCheck, options: { noFollow?: boolean; disposition?: string } = {}): Promise<Response> {
   const header = (name: string) => req.header(name);
   // O_NONBLOCK: a named pipe put at a record's path would otherwise hold open() until something wrote to it, and
   // with it one of libuv's four file threads; four such requests stopped every file the server sends, for good.
@@ -145,6 +163,7 @@ async function sendFile(file: string, type: string, req: { method: string; heade
     const etag = `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`;
     const lastModified = info.mtime.toUTCString();
     const headers: Record<string, string> = { 'content-type': type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-cache', etag, 'last-modified': lastModified };
+    if (options.disposition) headers['content-disposition'] = options.disposition;
     const known = header('if-none-match');
     if (known && known.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) return new Response(null, { status: 304, headers: { etag, 'cache-control': headers['cache-control']! } });
     // a range is honoured only for the file its validator names (RFC 9110 13.1.5): an old copy's tail would
@@ -342,7 +361,7 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
   api.get('/api/videos/:id/file', async (c) => {
     const v = await record(c.req.param('id'));
     if (!v) return c.json({ error: 'no such video' }, 404);
-    return sendFile(v.file.path, videoType(v), c.req, indexedFile(v));
+    return sendFile(v.file.path, videoType(v), c.req, indexedFile(v), { disposition: inlineDisposition(v.file.path) });
   });
 
   api.get('/api/videos/:id/keyframes/:index', async (c) => {

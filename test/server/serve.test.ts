@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
 import { startServe } from '../helpers/serve.js';
+import { inlineDisposition } from '../../src/server/index.js';
 
 const t = tempDir();
 const data = path.join(t.dir, 'data');
@@ -394,5 +395,19 @@ describe('videodex serve: the type a video is sent as', () => {
       served.stop();
       await served.exited;
     }
+  });
+});
+
+describe('videodex serve: the name a saved video gets', () => {
+  it('sends a video inline under its own name (a browser saved it as "file"), a hostile name made harmless', async () => {
+    for (const id of ids) {
+      const name = path.basename((await (await fetch(`${base}/api/videos/${id}`)).json()).file.path);
+      const res = await fetch(`${base}/api/videos/${id}/file`, { method: 'HEAD' });
+      expect(res.headers.get('content-disposition')).toBe(`inline; filename="${name}"; filename*=UTF-8''${name}`);
+    }
+    expect(inlineDisposition('/v/東京 "night" (1)*\\\r\nx%.mp4')).toBe(
+      `inline; filename="__ _night_ (1)*___x_.mp4"; filename*=UTF-8''%E6%9D%B1%E4%BA%AC%20%22night%22%20%281%29%2A%5C%0D%0Ax%25.mp4`,
+    );
+    expect(inlineDisposition('/v/a\ud800b.mp4')).toBe('inline; filename="a_b.mp4"');
   });
 });
