@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
-import { AppError, QueryError, describeError, type Video } from '../core/index.js';
+import { AppError, QueryError, describeError, type Logger, type Video } from '../core/index.js';
 import { MAX_OFFSET, type SearchQuery, type SortKey, type VideoStore } from '../store/index.js';
 import { WEB_PAGE } from './web-page.js';
 
@@ -260,6 +260,11 @@ export interface HttpApiOptions {
    * its own at 127.0.0.1 (DNS rebinding) and read the library and its videos through the browser.
    */
   loopbackOnly?: boolean;
+  /**
+   * Where a request that failed (500, 503) is logged with its error and stack: the answer carries one line and no
+   * stack, and without this nothing recorded what went wrong.
+   */
+  logger?: Logger;
 }
 
 /** Whether an address to listen on is a loopback one (then only this machine can connect). */
@@ -280,6 +285,7 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
 
   api.onError((err, c) => {
     if (err instanceof QueryError) return c.json({ error: err.message, column: err.column }, 400);
+    options.logger?.error({ err, method: c.req.method, path: c.req.path }, 'request failed');
     // 503 says "try again": only for what may pass (a busy database, a dropped connection)
     if (err instanceof AppError && err.retryable) return c.json({ error: describeError(err), code: err.code }, 503);
     return c.json({ error: describeError(err), ...(err instanceof AppError ? { code: err.code } : {}) }, 500);

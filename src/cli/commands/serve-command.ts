@@ -21,7 +21,7 @@ export function registerServe(program: Command): void {
         app.logger.info({ ms: Date.now() - t0 }, 'search structures ready');
         const { Host, Port } = app.config.Server;
         // listening on loopback means "this machine only": refuse requests for other host names too (DNS rebinding)
-        const api = createHttpApi(store, { loopbackOnly: isLoopback(Host) });
+        const api = createHttpApi(store, { loopbackOnly: isLoopback(Host), logger: app.logger });
         await new Promise<void>((resolve, reject) => {
           const server = listenHttp(api.fetch, Host, Port, (port) => {
             // The API has no password and no TLS: beyond loopback, whoever reaches the port reads the whole library
