@@ -75,6 +75,9 @@ const fmtTime = (s) => s == null ? '-' : (s >= 3600 ? Math.floor(s / 3600) + ':'
 let shown = '';
 let cursor = null;
 let latest = 0;
+// The same for the video panel: a slow answer for a video clicked before another, or before the panel was closed,
+// must not show that video over the newer one or open the closed panel again.
+let opening = 0;
 
 /** A JSON answer, or { error } when the server answered something else or could not be reached. */
 async function getJson(url) {
@@ -162,7 +165,9 @@ function narrowed(q, term) {
 }
 
 async function open(id) {
+  const mine = ++opening;
   const { ok, body: v } = await getJson('/api/videos/' + encodeURIComponent(id));
+  if (mine !== opening) return;
   if (!ok) { $('error').textContent = 'video ' + id + ': ' + v.error; return; }
   history.replaceState(null, '', '?' + new URLSearchParams({ q: $('q').value, v: id }));
   $('d-title').textContent = v.source.title || (v.metadata && v.metadata.containerTags.title) || v.file.path.split('/').pop();
@@ -208,6 +213,7 @@ $('player').addEventListener('error', async () => {
 });
 
 $('detail').querySelector('.close').addEventListener('click', () => {
+  opening++;
   $('player').pause();
   $('detail').style.display = 'none';
   history.replaceState(null, '', '?' + new URLSearchParams({ q: $('q').value }));

@@ -37,7 +37,7 @@ afterAll(() => {
 });
 
 /** The page at `query` (e.g. "?q=beach"), its script running, `fetch` going to the test server. */
-async function openPage(query: string): Promise<{ window: JSDOM['window']; errors: string[] }> {
+async function openPage(query: string, delayMs: (url: string) => number = () => 0): Promise<{ window: JSDOM['window']; errors: string[] }> {
   const html = await (await fetch(`${base}/`)).text();
   const errors: string[] = [];
   const virtualConsole = new VirtualConsole();
@@ -52,7 +52,11 @@ async function openPage(query: string): Promise<{ window: JSDOM['window']; error
     pretendToBeVisual: true,
     virtualConsole,
     beforeParse(window) {
-      (window as unknown as { fetch: typeof fetch }).fetch = (input, init) => fetch(new URL(String(input), base), init);
+      (window as unknown as { fetch: typeof fetch }).fetch = async (input, init) => {
+        const wait = delayMs(String(input));
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        return fetch(new URL(String(input), base), init);
+      };
     },
   });
   return { window: dom.window, errors };
@@ -254,6 +258,29 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     } finally {
       served.stop();
     }
+  });
+
+  it('shows the video clicked last, and keeps a closed panel closed, whatever order the answers come in', async () => {
+    const slow = ids['surfing_beach.mp4']!;
+    const { window, errors } = await openPage('', (url) => (url === `/api/videos/${slow}` ? 600 : 0));
+    await until('the first results', () => text(window, 'status') === '3 videos');
+    const card = (name: string) => [...window.document.querySelectorAll('#results .card')].find((c) => c.querySelector('.name')!.textContent === name) as unknown as { click: () => void };
+    const detail = window.document.getElementById('detail')!;
+    card('surfing_beach.mp4').click();
+    card('city-night.mp4').click();
+    await until('the second video', () => detail.style.display === 'flex' && text(window, 'd-title') === 'city-night.mp4');
+    // the first video's answer comes after the second's: it must not replace it
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(text(window, 'd-title')).toBe('city-night.mp4');
+    expect(window.document.getElementById('player')!.getAttribute('src')).toBe(`/api/videos/${ids['city-night.mp4']}/file`);
+    (detail.querySelector('.close') as unknown as { click: () => void }).click();
+    // clicked, then closed before its answer came
+    card('surfing_beach.mp4').click();
+    (detail.querySelector('.close') as unknown as { click: () => void }).click();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(detail.style.display).toBe('none');
+    expect(new URL(window.location.href).searchParams.get('v')).toBeNull();
+    expect(errors).toEqual([]);
   });
 
   it('a link to a video that is not in the library says so', async () => {
