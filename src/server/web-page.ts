@@ -215,6 +215,9 @@ $('player').addEventListener('error', async () => {
 $('detail').querySelector('.close').addEventListener('click', () => {
   opening++;
   $('player').pause();
+  // a paused player goes on holding its download (a connection to serve, more bytes buffered) until its source goes
+  $('player').removeAttribute('src');
+  $('player').load();
   $('detail').style.display = 'none';
   history.replaceState(null, '', '?' + new URLSearchParams({ q: $('q').value }));
 });

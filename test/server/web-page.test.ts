@@ -167,6 +167,8 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect((await fetch(`${base}/api/videos/${id}/file`, { headers: { range: 'bytes=0-99' } })).status).toBe(206);
     (detail.querySelector('.close') as unknown as { click: () => void }).click();
     expect(detail.style.display).toBe('none');
+    // the closed panel's player lets go of its video (a paused player holds its download open)
+    expect(window.document.getElementById('player')!.hasAttribute('src')).toBe(false);
     const url = new URL(window.location.href);
     expect(url.searchParams.get('v')).toBeNull();
     expect(url.searchParams.get('q')).toBe('beach');
