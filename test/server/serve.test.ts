@@ -411,3 +411,18 @@ describe('videodex serve: the name a saved video gets', () => {
     expect(inlineDisposition('/v/a\ud800b.mp4')).toBe('inline; filename="a_b.mp4"');
   });
 });
+
+describe('videodex serve: other origins', () => {
+  it('sends no CORS headers, as documented: another origin\'s script cannot read the library; its preflight is a 405', async () => {
+    const origin = 'http://evil.example';
+    for (const p of ['/api/health', '/api/search?q=', `/api/videos/${ids[0]}`]) {
+      const res = await fetch(`${base}${p}`, { headers: { origin } });
+      expect(res.status, p).toBe(200);
+      expect(res.headers.get('access-control-allow-origin'), p).toBeNull();
+      await res.arrayBuffer();
+    }
+    const preflight = await fetch(`${base}/api/search`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
+    expect(preflight.status).toBe(405);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
