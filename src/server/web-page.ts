@@ -212,7 +212,7 @@ $('player').addEventListener('error', async () => {
   $('d-failed').textContent = ($('d-failed').textContent ? $('d-failed').textContent + '\\n' : '') + 'the video cannot be played: ' + why;
 });
 
-$('detail').querySelector('.close').addEventListener('click', () => {
+function closeDetail() {
   opening++;
   $('player').pause();
   // a paused player goes on holding its download (a connection to serve, more bytes buffered) until its source goes
@@ -220,7 +220,11 @@ $('detail').querySelector('.close').addEventListener('click', () => {
   $('player').load();
   $('detail').style.display = 'none';
   history.replaceState(null, '', '?' + new URLSearchParams({ q: $('q').value }));
-});
+}
+$('detail').querySelector('.close').addEventListener('click', closeDetail);
+// as any dialog: Escape, or a click on the dimmed page around the panel (the × alone was the way out)
+document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && $('detail').style.display === 'flex') closeDetail(); });
+$('detail').addEventListener('click', (e) => { if (e.target === $('detail')) closeDetail(); });
 $('search').addEventListener('submit', (e) => { e.preventDefault(); search(false); });
 $('more').addEventListener('click', () => search(true));
 const initial = new URLSearchParams(location.search);

@@ -285,6 +285,26 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('the video panel closes as a dialog does: Escape, or a click on the page around it, not a click inside it', async () => {
+    const id = ids['city-night.mp4']!;
+    const { window, errors } = await openPage(`?v=${id}`);
+    const detail = window.document.getElementById('detail')!;
+    const shown = () => detail.style.display === 'flex';
+    await until('the panel', shown);
+    window.document.dispatchEvent(new window.KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    expect(shown()).toBe(false);
+    expect(new URL(window.location.href).searchParams.get('v')).toBeNull();
+    const card = await until('a card', () => window.document.querySelector('#results .card'));
+    (card as unknown as { click: () => void }).click();
+    await until('the panel again', shown);
+    (window.document.getElementById('d-title') as unknown as { click: () => void }).click();
+    expect(shown()).toBe(true);
+    (detail as unknown as { click: () => void }).click();
+    expect(shown()).toBe(false);
+    expect(window.document.getElementById('player')!.hasAttribute('src')).toBe(false);
+    expect(errors).toEqual([]);
+  });
+
   it('a link to a video that is not in the library says so', async () => {
     const { window } = await openPage('?v=ffffffffffffffff');
     const error = await until('the error', () => text(window, 'error'));
