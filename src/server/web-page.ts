@@ -116,7 +116,8 @@ async function search(append) {
   shown = q;
   cursor = body.nextCursor;
   $('more').hidden = !cursor;
-  $('status').textContent = body.total + ' video' + (body.total === 1 ? '' : 's');
+  // an empty library, not an empty answer: say how to fill it
+  $('status').textContent = body.total === 0 && !q.trim() ? 'No videos in the library yet: add some with videodex process <folder, file or URL>' : body.total + ' video' + (body.total === 1 ? '' : 's');
   if (!append) facets(body.facets);
 }
 

@@ -305,6 +305,31 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('an empty library says how to fill it; a search that finds nothing still says 0 videos', async () => {
+    const emptyData = path.join(t.dir, 'empty-data');
+    expect((await runCli(['db', 'migrate', '--data-dir', emptyData])).code).toBe(0);
+    const served = await startServe(emptyData);
+    try {
+      const html = await (await fetch(`${served.base}/`)).text();
+      const dom = new JSDOM(html, {
+        url: `${served.base}/`,
+        runScripts: 'dangerously',
+        pretendToBeVisual: true,
+        virtualConsole: new VirtualConsole(),
+        beforeParse(window) {
+          (window as unknown as { fetch: typeof fetch }).fetch = (input, init) => fetch(new URL(String(input), served.base), init);
+        },
+      });
+      expect(await until('the status', () => text(dom.window, 'status'))).toBe('No videos in the library yet: add some with videodex process <folder, file or URL>');
+      (dom.window.document.getElementById('q') as unknown as { value: string }).value = 'beach';
+      dom.window.document.getElementById('search')!.dispatchEvent(new dom.window.Event('submit', { cancelable: true }));
+      await until('the answer to beach', () => text(dom.window, 'status') === '0 videos');
+      expect(text(dom.window, 'error')).toBe('');
+    } finally {
+      served.stop();
+    }
+  });
+
   it('a link to a video that is not in the library says so', async () => {
     const { window } = await openPage('?v=ffffffffffffffff');
     const error = await until('the error', () => text(window, 'error'));
