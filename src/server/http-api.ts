@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants, open, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
@@ -261,6 +262,12 @@ export interface HttpApiOptions {
    */
   loopbackOnly?: boolean;
   /**
+   * Host names answered besides loopback ones and, unless `loopbackOnly`, IP addresses: this machine's name and
+   * `[Server] AllowedHosts` (`.home.lan` for its subdomains). Listening beyond loopback, any name was answered,
+   * so DNS rebinding let any site the user visited read the library, not only the machines on its network.
+   */
+  hostNames?: readonly string[];
+  /**
    * Where a request that failed (500, 503) is logged with its error and stack: the answer carries one line and no
    * stack, and without this nothing recorded what went wrong.
    */
@@ -298,13 +305,17 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     return c.json({ error: `no such path: ${c.req.path}` }, 404);
   });
 
-  if (options.loopbackOnly) {
-    api.use(async (c, next) => {
-      const host = c.req.header('host');
-      if (host !== undefined && !isLoopback(hostName(host))) return c.json({ error: `this server answers only to a loopback name (localhost, 127.x.x.x or [::1]), not ${host}` }, 403);
-      await next();
-    });
-  }
+  const named = (options.hostNames ?? []).map((n) => n.trim().toLowerCase().replace(/\.$/, '')).filter(Boolean);
+  const allowedName = (name: string) => named.some((n) => (n.startsWith('.') ? name.endsWith(n) : name === n));
+  api.use(async (c, next) => {
+    const host = c.req.header('host');
+    if (host === undefined) return next();
+    const name = hostName(host);
+    // an IP address in Host is what a browser sends when its page was loaded by address: no other site's name
+    if (isLoopback(name) || allowedName(name.replace(/\.$/, '')) || (!options.loopbackOnly && isIP(name.replace(/^\[|\]$/g, '')) !== 0)) return next();
+    const answers = options.loopbackOnly ? 'a loopback name (localhost, 127.x.x.x or [::1])' : 'an IP address, localhost';
+    return c.json({ error: `this server answers only to ${answers}${named.length ? `, ${named.join(', ')}` : ''} or a name in [Server] AllowedHosts, not ${host}` }, 403);
+  });
 
   api.use(
     secureHeaders({

@@ -355,6 +355,37 @@ describe('videodex serve: requests the HTTP layer refuses', () => {
 });
 
 describe('videodex serve: the address it listens on', () => {
+  it('listening beyond loopback, answers IP addresses, localhost, its own name and [Server] AllowedHosts, and no other name (DNS rebinding)', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { hostname } = await import('node:os');
+    const ini = path.join(t.dir, 'allowed-hosts.ini');
+    writeFileSync(ini, '[Server]\nAllowedHosts = videos.example.lan, .home.lan\n');
+    const open = await startServe(data, ['--host', '0.0.0.0', '--config', ini]);
+    try {
+      const port = Number(new URL(open.base).port);
+      const status = (host: string) =>
+        new Promise<[number, string]>((resolve, reject) => {
+          http.get({ host: '127.0.0.1', port, path: '/api/health', headers: { host } }, (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (d: string) => (body += d));
+            res.on('end', () => resolve([res.statusCode ?? 0, res.statusCode === 200 ? '' : JSON.parse(body).error]));
+          }).on('error', reject);
+        });
+      // what a browser sends when another site's name was pointed at this machine
+      for (const host of ['evil.example', `evil.example:${port}`, 'videos.example.lan.evil.example', 'xhome.lan']) {
+        const [code, error] = await status(host);
+        expect(code, host).toBe(403);
+        expect(error, host).toMatch(new RegExp(`^this server answers only to an IP address, localhost, .*or a name in \\[Server\\] AllowedHosts, not ${host.replace(/\./g, '\\.')}$`));
+      }
+      for (const host of [`127.0.0.1:${port}`, `192.168.1.20:${port}`, `[fe80::1]:${port}`, `localhost:${port}`, `${hostname()}:${port}`, `VIDEOS.example.lan:${port}`, `nas.home.lan:${port}`]) {
+        expect((await status(host))[0], host).toBe(200);
+      }
+    } finally {
+      open.stop();
+      await open.exited;
+    }
+  });
+
   it('warns on stderr when it listens beyond this machine (no password, no TLS), and not on the loopback default', async () => {
     expect(stderr()).not.toMatch(/warning/);
     const open = await startServe(data, ['--host', '0.0.0.0']);

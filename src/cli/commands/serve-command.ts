@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { closeHttp, createHttpApi, isLoopback, listenHttp } from '../../server/index.js';
 import { outliveHangup } from '../hangup.js';
@@ -19,9 +20,12 @@ export function registerServe(program: Command): void {
         const t0 = Date.now();
         await store.warm?.();
         app.logger.info({ ms: Date.now() - t0 }, 'search structures ready');
-        const { Host, Port } = app.config.Server;
-        // listening on loopback means "this machine only": refuse requests for other host names too (DNS rebinding)
-        const api = createHttpApi(store, { loopbackOnly: isLoopback(Host), logger: app.logger });
+        const { Host, Port, AllowedHosts } = app.config.Server;
+        // listening on loopback means "this machine only": refuse requests for other host names too (DNS rebinding);
+        // beyond it, the names this machine goes by and the configured ones
+        const machine = hostname().toLowerCase();
+        const hostNames = isLoopback(Host) ? AllowedHosts : [machine, `${machine.split('.')[0]}.local`, ...AllowedHosts];
+        const api = createHttpApi(store, { loopbackOnly: isLoopback(Host), hostNames, logger: app.logger });
         await new Promise<void>((resolve, reject) => {
           const server = listenHttp(api.fetch, Host, Port, (port) => {
             // The API has no password and no TLS: beyond loopback, whoever reaches the port reads the whole library

@@ -1,6 +1,10 @@
-import { int, str } from '../config-key.js';
+import { int, list, str } from '../config-key.js';
 
 export const Server = {
   Host: str('127.0.0.1', 'Address videodex serve listens on.'),
   Port: int(8080, { min: 0, max: 65535 }, 'Port videodex serve listens on (0 = any free port).'),
+  AllowedHosts: list(
+    [],
+    "Host names videodex serve answers to besides IP addresses, localhost and this machine's own name (a name your DNS or a proxy gives it; a leading dot allows its subdomains: .home.lan). Requests for any other name are refused (403): another site pointing its name at this server (DNS rebinding) could otherwise read the library through a visitor's browser.",
+  ),
 } as const;
