@@ -90,13 +90,21 @@ async function getJson(url) {
   }
 }
 
-async function search(append) {
+/**
+ * One page of results. A new search is a new entry in the browser's history ('push'), so Back returns to the search
+ * before it; the page's first search and one Back or Forward returned to only rewrite the address they are at.
+ */
+async function search(append, address = 'push') {
   const q = append ? shown : $('q').value;
   const params = new URLSearchParams({ q });
   // the page's size, unless the query names its own with limit:
   if (!/(^|\\s)limit:/i.test(q)) params.set('limit', '40');
   if (append && cursor) params.set('cursor', cursor);
-  if (!append) history.replaceState(null, '', '?' + new URLSearchParams({ q }));
+  if (!append && address !== 'none') {
+    const url = '?' + new URLSearchParams({ q });
+    if (address === 'push' && location.search !== url) history.pushState(null, '', url);
+    else history.replaceState(null, '', url);
+  }
   $('error').textContent = '';
   const mine = ++latest;
   $('more').disabled = true;
@@ -228,9 +236,17 @@ document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && $('detai
 $('detail').addEventListener('click', (e) => { if (e.target === $('detail')) closeDetail(); });
 $('search').addEventListener('submit', (e) => { e.preventDefault(); search(false); });
 $('more').addEventListener('click', () => search(true));
+// Back and Forward: the search and the video the address names
+window.addEventListener('popstate', () => {
+  const at = new URLSearchParams(location.search);
+  $('q').value = at.get('q') || '';
+  search(false, 'none');
+  if (at.get('v')) open(at.get('v'));
+  else if ($('detail').style.display === 'flex') closeDetail();
+});
 const initial = new URLSearchParams(location.search);
 $('q').value = initial.get('q') || '';
-search(false);
+search(false, 'replace');
 if (initial.get('v')) open(initial.get('v'));
 </script>
 </body>

@@ -330,6 +330,29 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     }
   });
 
+  it('Back returns to the search before, Forward to the one after (each search replaced the one before in the history)', async () => {
+    const { window, errors } = await openPage('?q=surfing');
+    const names = () => [...window.document.querySelectorAll('#results .card .name')].map((c) => c.textContent).join(',');
+    const box = window.document.getElementById('q') as unknown as { value: string };
+    await until('the first results', () => names() === 'surfing_beach.mp4');
+    const length = window.history.length;
+    box.value = 'city';
+    window.document.getElementById('search')!.dispatchEvent(new window.Event('submit', { cancelable: true }));
+    await until('the city results', () => names() === 'city-night.mp4');
+    expect(new URL(window.location.href).searchParams.get('q')).toBe('city');
+    expect(window.history.length).toBe(length + 1);
+    window.history.back();
+    await until('the surfing results again', () => names() === 'surfing_beach.mp4' && box.value === 'surfing');
+    expect(new URL(window.location.href).searchParams.get('q')).toBe('surfing');
+    window.history.forward();
+    await until('the city results again', () => names() === 'city-night.mp4' && box.value === 'city');
+    // the same search again is no new entry
+    window.document.getElementById('search')!.dispatchEvent(new window.Event('submit', { cancelable: true }));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(window.history.length).toBe(length + 1);
+    expect(errors).toEqual([]);
+  });
+
   it('a link to a video that is not in the library says so', async () => {
     const { window } = await openPage('?v=ffffffffffffffff');
     const error = await until('the error', () => text(window, 'error'));
