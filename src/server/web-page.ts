@@ -36,7 +36,8 @@ export const WEB_PAGE = `<!doctype html>
   #detail video { width: 100%; max-height: 55vh; background: #000; }
   #scenes { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: .5rem; margin-top: .6rem; }
   .scene { cursor: pointer; font-size: .75rem; }
-  .scene img { width: 100%; border-radius: 4px; display: block; }
+  .scene img, .scene .noframe { width: 100%; border-radius: 4px; display: block; }
+  .scene .noframe { aspect-ratio: 16/9; background: #cfd5de; }
   .close { float: right; border: 0; background: none; font-size: 1.4rem; cursor: pointer; }
 </style>
 </head>
@@ -129,8 +130,18 @@ async function search(append, address = 'push') {
   if (!append) facets(body.facets);
 }
 
+/**
+ * A keyframe, or a grey box of the same size once serve refuses it (its file deleted, or not a JPEG): a browser
+ * showed its broken-image icon on every card after a keyframes folder was cleaned away.
+ */
+function keyframe(src, cls) {
+  const img = el('img', { src, alt: '', loading: 'lazy' });
+  img.addEventListener('error', () => img.replaceWith(el('div', { class: cls })), { once: true });
+  return img;
+}
+
 function card(h) {
-  const img = h.thumbnail ? el('img', { src: h.thumbnail, alt: '', loading: 'lazy' }) : el('div', { class: 'noimg' });
+  const img = h.thumbnail ? keyframe(h.thumbnail, 'noimg') : el('div', { class: 'noimg' });
   const meta = [fmtTime(h.durationSec), h.width ? h.width + '×' + h.height : null, h.codec, h.sceneCount ? h.sceneCount + (h.sceneCount === 1 ? ' scene' : ' scenes') : null].filter(Boolean).join(' · ');
   const c = el('div', { class: 'card' }, img, el('div', { class: 'body' },
     el('div', { class: 'name', text: h.title || h.name, title: h.name }),
@@ -195,7 +206,7 @@ async function open(id) {
   scenes.replaceChildren();
   for (const s of v.scenes) {
     const item = el('div', { class: 'scene' },
-      s.keyframe ? el('img', { src: '/api/videos/' + id + '/keyframes/' + s.index, alt: '', loading: 'lazy' }) : null,
+      s.keyframe ? keyframe('/api/videos/' + id + '/keyframes/' + s.index, 'noframe') : null,
       el('div', { text: '#' + s.index + ' ' + fmtTime(s.startSec + lead) + '–' + fmtTime(s.endSec + lead) + (s.description ? ' ' + s.description : '') }));
     item.addEventListener('click', () => { player.currentTime = s.startSec + lead; player.play(); });
     scenes.append(item);

@@ -353,6 +353,22 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a keyframe serve refuses (its file gone) leaves a grey box on the card and in the scenes, not a broken image', async () => {
+    const id = ids['city-night.mp4']!;
+    const { window, errors } = await openPage(`?q=city&v=${id}`);
+    const detail = window.document.getElementById('detail')!;
+    await until('the panel', () => detail.style.display === 'flex' && window.document.querySelector('#scenes .scene img'));
+    const thumb = await until('the card', () => window.document.querySelector('#results .card img'));
+    // what a browser does when the keyframe's answer is a 404 (jsdom loads no images)
+    thumb.dispatchEvent(new window.Event('error'));
+    window.document.querySelector('#scenes .scene img')!.dispatchEvent(new window.Event('error'));
+    expect(window.document.querySelector('#results .card img')).toBeNull();
+    expect(window.document.querySelector('#results .card > .noimg')).not.toBeNull();
+    expect(window.document.querySelector('#scenes .scene img')).toBeNull();
+    expect(window.document.querySelector('#scenes .scene > .noframe')).not.toBeNull();
+    expect(errors).toEqual([]);
+  });
+
   it('a link to a video that is not in the library says so', async () => {
     const { window } = await openPage('?v=ffffffffffffffff');
     const error = await until('the error', () => text(window, 'error'));
