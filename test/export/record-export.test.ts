@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parse } from 'csv-parse/sync';
@@ -171,6 +172,39 @@ describe('videodex export (CLI)', () => {
     expect(badField.code).toBe(3);
     expect(badField.stdout).toBe('');
     expect(readFileSync(file).subarray(0, 4).toString()).toBe('PAR1');
+  });
+
+  it('writes through to what --out names when it is a named pipe or a link; a .part renamed over them replaced them with a plain file', async () => {
+    const fifo = path.join(t.dir, 'pipe.csv');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let read = '';
+    reader.stdout.setEncoding('utf8').on('data', (d: string) => (read += d));
+    const readerDone = new Promise<void>((resolve) => reader.on('close', () => resolve()));
+    try {
+      const r = await runCli(['export', '--format', 'csv', '--fields', 'id', '--out', fifo, '--db', db]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+      await readerDone;
+      expect(read).toBe(`id\n${v.id}\n`);
+    } finally {
+      reader.kill();
+    }
+    // Parquet's writer opens its file once a chunk: refused before a record is read
+    const pq = await runCli(['export', '--format', 'parquet', '--out', fifo, '--db', db]);
+    expect(pq.code).toBe(3);
+    expect(pq.stderr).toMatch(/is not a plain file \(a device or a pipe\)/);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+
+    const real = path.join(t.dir, 'real.csv');
+    const link = path.join(t.dir, 'link.csv');
+    writeFileSync(real, 'old\n');
+    symlinkSync(real, link);
+    const l = await runCli(['export', '--format', 'csv', '--fields', 'id', '--out', link, '--db', db]);
+    expect(l.code, l.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toBe(`id\n${v.id}\n`);
+    expect(existsSync(`${real}.part`) || existsSync(`${link}.part`)).toBe(false);
   });
 
   it('offers the exporters of loaded plugins as formats, streams to a file via .part, and removes the .part when one fails', async () => {

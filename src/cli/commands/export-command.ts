@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -47,10 +47,14 @@ export function registerExport(program: Command): void {
           await writeRecords(selectedRecords(store, q), format, process.stdout, { fields, escapeFormulas: app.config.Export.EscapeFormulas });
           return;
         }
-        const { target, n } = await writeViaPart(file, (part) =>
-          format === 'parquet'
-            ? writeParquet(selectedRecords(store, q), part, fields.length ? selectFields(fields) : defaultFields())
-            : streamTo(part, (stream) => writeRecords(selectedRecords(store, q), format, stream, { fields, escapeFormulas: app.config.Export.EscapeFormulas })),
+        const { target, n } = await writeViaPart(
+          file,
+          (part) =>
+            format === 'parquet'
+              ? writeParquet(selectedRecords(store, q), part, fields.length ? selectFields(fields) : defaultFields())
+              : streamTo(part, (stream) => writeRecords(selectedRecords(store, q), format, stream, { fields, escapeFormulas: app.config.Export.EscapeFormulas })),
+          // Parquet's writer opens its file again for every chunk: a pipe would see an end after the first
+          format === 'parquet' ? 'a Parquet file is written in chunks, each opening the file again' : undefined,
         );
         err(`videodex: exported ${n} ${format === 'scenes-csv' ? 'scene' : 'record'}(s) to ${target}`);
       } finally {
@@ -96,13 +100,25 @@ async function exportWithPlugin(app: App, name: string, q: SearchQuery, file: st
   err(`videodex: exported ${n} record(s) to ${target} (${name}, from a plugin)`);
 }
 
-/** Writes `file` through `<file>.part` (folder made), renamed when `write` succeeds and removed when it fails. */
-async function writeViaPart(file: string, write: (part: string) => Promise<number>): Promise<{ target: string; n: number }> {
-  const target = path.resolve(file);
+/**
+ * Writes `file` through `<file>.part` (folder made), renamed when `write` succeeds and removed when it fails. A
+ * symbolic link is written through to the file it names; a device, a named pipe or a socket (`-o /dev/stdout`, a FIFO
+ * another program reads) is written to as it is, unless `regularOnly` says why this output needs a plain file.
+ */
+async function writeViaPart(file: string, write: (part: string) => Promise<number>, regularOnly?: string): Promise<{ target: string; n: number }> {
+  const given = path.resolve(file);
+  const existing = await stat(given).catch(() => null);
   // checked before a record is read: the rename at the end would fail only after the whole export
-  if ((await stat(target).catch(() => null))?.isDirectory()) {
+  if (existing?.isDirectory()) {
     throw new ConfigError(`export: --out ${file} is a folder, not a file`);
   }
+  if (existing && !existing.isFile()) {
+    // a .part renamed over a device or a pipe replaced it with a plain file (as root, /dev/stdout or /dev/null itself)
+    if (regularOnly) throw new ConfigError(`export: --out ${file} is not a plain file (a device or a pipe): ${regularOnly}; write to a file`);
+    return { target: given, n: await write(given) };
+  }
+  // renamed over, a link became a plain file of its own and the file it names kept the old export
+  const target = existing ? await realpath(given) : given;
   await mkdir(path.dirname(target), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
     // a file where a folder of the path goes read as a raw "EEXIST: file already exists, mkdir ..." (exit 4)
     if (e.code === 'EEXIST' || e.code === 'ENOTDIR') throw new ConfigError(`export: --out ${file}: a file is in the way of its folder ${path.dirname(target)}`);
@@ -112,7 +128,7 @@ async function writeViaPart(file: string, write: (part: string) => Promise<numbe
   try {
     const n = await write(part);
     await rename(part, target);
-    return { target, n };
+    return { target: given, n };
   } catch (e) {
     await rm(part, { force: true });
     throw e;
