@@ -3,6 +3,7 @@ import { normalizeTag, TAGGING_STATE_KEY, type Tagger, type TaggerContext } from
 import type { Stage, StageContext } from '../workflow/index.js';
 import type { PluginExporter, PluginTagger, VideodexPlugin } from './plugin-api.js';
 import { PluginError } from './plugin-error.js';
+import { unlessStalled } from './plugin-stall-guard.js';
 import type { LoadedPlugin } from './plugin-loader.js';
 
 /**
@@ -159,7 +160,7 @@ export function adaptPluginTagger(plugin: VideodexPlugin, tagger: PluginTagger):
     async tag(video: Video, ctx: TaggerContext): Promise<Tag[]> {
       let result: unknown;
       try {
-        result = await tagger.tag(video, ctx);
+        result = await unlessStalled(tagger.tag(video, ctx), () => new Error('never finished: its promise never settles and nothing is left running'));
       } catch (err) {
         throw PluginError.from(plugin.name, `tagger ${tagger.name}`, err);
       }
@@ -176,7 +177,7 @@ export function adaptPluginExporter(plugin: VideodexPlugin, exporter: PluginExpo
     ...(exporter.extension ? { extension: exporter.extension } : {}),
     async write(records, out, ctx) {
       try {
-        return await exporter.write(records, out, ctx);
+        return await unlessStalled(exporter.write(records, out, ctx), () => new Error('never finished: its promise never settles and nothing is left running'));
       } catch (err) {
         throw PluginError.from(plugin.name, `exporter ${exporter.name}`, err);
       }

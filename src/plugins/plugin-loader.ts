@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigError, describeError, type Config, type Logger } from '../core/index.js';
 import { MIN_PLUGIN_API_VERSION, PLUGIN_API_VERSION, type PluginFactory, type VideodexPlugin } from './plugin-api.js';
 import { PluginError } from './plugin-error.js';
+import { unlessStalled } from './plugin-stall-guard.js';
 
 /** A plugin as loaded: validated, with where it came from. */
 export interface LoadedPlugin {
@@ -119,7 +120,7 @@ export async function loadPlugins(specs: readonly string[], options: LoadPlugins
     }
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      mod = (await unlessStalled(import(pathToFileURL(file).href), () => new Error('its module never finished loading (a top-level await that never settles)'))) as Record<string, unknown>;
     } catch (err) {
       throw new ConfigError(`[Plugins] Modules: ${spec}: cannot import ${file}: ${describeError(err)}`, { cause: err });
     }
@@ -127,7 +128,10 @@ export async function loadPlugins(specs: readonly string[], options: LoadPlugins
     let candidate: unknown = exported;
     if (typeof exported === 'function') {
       try {
-        candidate = await (exported as PluginFactory)({ config: options.config, logger: options.logger.child({ plugin: spec }), apiVersion: PLUGIN_API_VERSION });
+        candidate = await unlessStalled(
+          (exported as PluginFactory)({ config: options.config, logger: options.logger.child({ plugin: spec }), apiVersion: PLUGIN_API_VERSION }),
+          () => new Error('its factory never finished: the promise it returned never settles and nothing is left running'),
+        );
       } catch (err) {
         throw PluginError.from(spec, 'setup failed', err);
       }

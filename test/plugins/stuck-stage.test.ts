@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
+import { SqliteStore } from '../../src/store/index.js';
+import { makeRecord } from '../helpers/records.js';
 import { writePlugin } from './plugin-helpers.js';
 
 describe('a plugin stage whose promise never settles', () => {
@@ -23,5 +26,48 @@ describe('a plugin stage whose promise never settles', () => {
     const r = await runCli(['process', video, '--data-dir', path.join(t.dir, 'data')], { env: { ...process.env, VIDEODEX_PLUGINS_MODULES: plugin } });
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain(`videodex: ${video}: stage limbo never finished: its promise never settles`);
+  });
+});
+
+describe('a plugin factory, tagger or exporter whose promise never settles', () => {
+  const t = tempDir();
+  afterAll(() => t.cleanup());
+
+  async function library(): Promise<string> {
+    const db = path.join(t.dir, 'lib.db');
+    const store = new SqliteStore(db);
+    await store.migrate();
+    await store.upsertMany([makeRecord(), makeRecord()]);
+    await store.close();
+    return db;
+  }
+
+  it('fails naming the plugin and what never finished; retag goes on to the other records (Node ended with code 13 and no word)', async () => {
+    const db = await library();
+    const dir = path.join(t.dir, 'plugins');
+    const setup = writePlugin(dir, 'setup', `export default async () => { await new Promise(() => {}); };\n`);
+    const hung = await runCli(['export', '--format', 'ids', '--db', db], { env: { ...process.env, VIDEODEX_PLUGINS_MODULES: setup } });
+    expect(hung.code).toBe(4);
+    expect(hung.stderr).toBe(`videodex: plugin ${setup}: setup failed: its factory never finished: the promise it returned never settles and nothing is left running\n`);
+
+    const limbo = writePlugin(
+      dir,
+      'limbo',
+      `export default { name: 'limbo', version: '1.0.0',
+  taggers: [{ name: 'wait', tag: () => new Promise(() => {}) }],
+  exporters: [{ name: 'ids', write: (records, out) => { out.write('half'); return new Promise(() => {}); } }] };
+`,
+    );
+    const env = { ...process.env, VIDEODEX_PLUGINS_MODULES: limbo };
+    const file = path.join(t.dir, 'ids.txt');
+    const exported = await runCli(['export', '--format', 'ids', '--out', file, '--db', db], { env });
+    expect(exported.code).toBe(4);
+    expect(exported.stderr).toBe('videodex: plugin limbo: exporter ids: never finished: its promise never settles and nothing is left running\n');
+    expect(existsSync(file) || existsSync(`${file}.part`)).toBe(false);
+
+    const retag = await runCli(['retag', '--db', db], { env });
+    expect(retag.code, retag.stderr).toBe(1);
+    expect(retag.stderr.match(/plugin limbo: tagger wait: never finished/g)).toHaveLength(2);
+    expect(retag.stderr).toMatch(/retag 2 record\(s\).*2 failed/);
   });
 });
