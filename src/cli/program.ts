@@ -52,6 +52,8 @@ export function buildProgram(): Command {
 const isClosedPipe = (err: unknown) => ['EPIPE', 'ERR_STREAM_DESTROYED'].includes((err as NodeJS.ErrnoException | null)?.code ?? '');
 
 let stdoutGone = false;
+/** Why stdout could not be written (a full disk behind `> file`), when that was not the reader going away. */
+let stdoutFailed: Error | null = null;
 /**
  * `videodex export | head`: once the reader has gone, what is left to write has no reader, which is no failure:
  * the command stops at its next write, quietly, as `cat | head` does. Without a listener the first EPIPE would
@@ -62,8 +64,15 @@ function watchStdout(): void {
   process.stdout.on('error', onStdoutError);
 }
 function onStdoutError(err: Error): void {
-  if (!stdoutGone && !isClosedPipe(err)) throw err;
-  stdoutGone = true;
+  // thrown from here it was an uncaught exception: a stack trace and exit 1, for `export > file` on a full disk
+  if (!stdoutGone && !isClosedPipe(err)) stdoutFailed ??= err;
+  else stdoutGone = true;
+}
+
+/** The line and exit code of a stdout that failed: the output is cut short, which is no success. */
+function reportStdoutFailure(err: Error): number {
+  process.stderr.write(`videodex: cannot write the output: ${scrubbed(describeError(err))}; what was written is incomplete\n`);
+  return ExitCode.Fatal;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -71,8 +80,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   watchStdout();
   try {
     await program.parseAsync([...argv]);
+    // (a write's error arrives a tick later: the last one may fail after the command returned)
+    await new Promise((resolve) => setImmediate(resolve));
+    if (stdoutFailed) return reportStdoutFailure(stdoutFailed);
     return Number(process.exitCode ?? 0);
   } catch (err) {
+    if (stdoutFailed) return reportStdoutFailure(stdoutFailed);
     if (isClosedPipe(err) && (stdoutGone || process.stdout.destroyed)) return Number(process.exitCode ?? 0);
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : ExitCode.Usage;

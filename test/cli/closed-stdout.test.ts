@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
@@ -42,5 +43,27 @@ describe('stdout closed by its reader (videodex export | head)', () => {
     expect(r.firstChunk.length).toBeGreaterThan(0);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('stdout that cannot be written (videodex export > file on a full disk)', () => {
+  /** Runs the CLI with stdout on /dev/full, which answers every write with ENOSPC as a full disk does. */
+  function runToFullDisk(args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VIDEODEX_')));
+      const full = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, cliArgv(args), { cwd: repoRoot, stdio: ['ignore', full, 'pipe'], env });
+      closeSync(full);
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  }
+
+  it.skipIf(!existsSync('/dev/full')).each([['jsonl'], ['csv']])('export --format %s says so in one line and exits 4 (it was a stack trace and exit 1)', async (format) => {
+    const r = await runToFullDisk(['export', '--format', format, '--data-dir', data]);
+    expect(r.stderr).toBe('videodex: cannot write the output: ENOSPC: no space left on device, write; what was written is incomplete\n');
+    expect(r.code).toBe(4);
   });
 });
