@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, describeError, type Config, type Logger } from '../core/index.js';
 import { MIN_PLUGIN_API_VERSION, PLUGIN_API_VERSION, type PluginFactory, type VideodexPlugin } from './plugin-api.js';
@@ -112,9 +112,10 @@ export async function loadPlugins(specs: readonly string[], options: LoadPlugins
   for (const spec of specs) {
     const file = isPathSpec(spec)
       ? spec.startsWith('file:')
-        ? new URL(spec).pathname
+        ? // (a URL's path keeps its escapes: file:///my%20plugins/x.js named a folder "my%20plugins")
+          fileURLToPath(spec)
         : path.resolve(cwd, spec)
-      : resolvePackage(spec, [cwd, path.dirname(new URL(import.meta.url).pathname)]);
+      : resolvePackage(spec, [cwd, path.dirname(fileURLToPath(import.meta.url))]);
     if (!file || (isPathSpec(spec) && !existsSync(file))) {
       throw new ConfigError(`[Plugins] Modules: ${spec}: not found${isPathSpec(spec) ? ` at ${file}` : '; install it with npm install ' + spec}`);
     }

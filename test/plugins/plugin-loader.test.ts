@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, configWith, createLogger } from '../../src/core/index.js';
 import { loadPlugins, PLUGIN_API_VERSION, PluginError, validatePlugin } from '../../src/plugins/index.js';
@@ -58,6 +59,13 @@ describe('plugin loader', () => {
     ]);
     expect(loaded[0]!.file).toBe(file);
     expect(loaded[1]!.plugin.apiVersion).toBe(PLUGIN_API_VERSION);
+  });
+
+  it('loads a plugin named by a file: URL, its escapes decoded (a folder with a space was "not found at .../my%20plugins/...")', async () => {
+    const file = writePlugin(path.join(dir, 'my plugins'), 'good', GOOD);
+    const loaded = await loadPlugins([pathToFileURL(file).href], { config, logger, cwd: dir });
+    expect(pathToFileURL(file).href).toContain('my%20plugins');
+    expect(loaded.map((l) => [l.plugin.name, l.file])).toEqual([['frame-parity', file]]);
   });
 
   it('refuses bad plugins before any work, naming them', async () => {
