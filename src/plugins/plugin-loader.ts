@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, describeError, type Config, type Logger } from '../core/index.js';
+import { EXPORT_FORMATS } from '../export/index.js';
 import { MIN_PLUGIN_API_VERSION, PLUGIN_API_VERSION, type PluginFactory, type VideodexPlugin } from './plugin-api.js';
 import { PluginError } from './plugin-error.js';
 import { unlessStalled } from './plugin-stall-guard.js';
@@ -143,6 +144,7 @@ export async function loadPlugins(specs: readonly string[], options: LoadPlugins
     options.logger.info({ plugin: plugin.name, version: plugin.version, file }, 'plugin loaded');
   }
   checkStageNames(loaded);
+  checkExporterNames(loaded);
   return loaded;
 }
 
@@ -175,6 +177,22 @@ function checkStageNames(loaded: readonly LoadedPlugin[]): void {
       const prev = owner.get(s.name);
       if (prev) throw new ConfigError(`plugin ${plugin.name}: stage ${s.name} is also defined by plugin ${prev}`);
       owner.set(s.name, plugin.name);
+    }
+  }
+}
+
+/**
+ * `--format <name>` picks one exporter: one named as a built-in format was never reached, and of two of one name the
+ * later one silently took the place of the earlier.
+ */
+function checkExporterNames(loaded: readonly LoadedPlugin[]): void {
+  const owner = new Map<string, string>();
+  for (const { plugin } of loaded) {
+    for (const e of plugin.exporters ?? []) {
+      if ((EXPORT_FORMATS as readonly string[]).includes(e.name)) throw new ConfigError(`plugin ${plugin.name}: exporter name ${e.name} is a built-in export format; rename it`);
+      const prev = owner.get(e.name);
+      if (prev) throw new ConfigError(`plugin ${plugin.name}: exporter ${e.name} is also defined by ${prev === plugin.name ? 'this plugin' : `plugin ${prev}`}`);
+      owner.set(e.name, plugin.name);
     }
   }
 }

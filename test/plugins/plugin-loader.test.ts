@@ -93,6 +93,15 @@ describe('plugin loader', () => {
     const err = await loadPlugins(['./bad/factory.mjs'], { config, logger, cwd: dir }).catch((e) => e);
     expect(err).toBeInstanceOf(PluginError);
     expect(err.message).toBe('plugin ./bad/factory.mjs: setup failed: no GPU');
+    // --format picks one exporter by name: a built-in's name was never reached, a second of one name replaced the first
+    const exporting = (name: string, ...exporters: string[]) => `export default { name: '${name}', version: '1.0.0', exporters: [${exporters.map((e) => `{ name: '${e}', write: async () => 0 }`).join(', ')}] };\n`;
+    writePlugin(path.join(dir, 'bad'), 'csvx', exporting('csvx', 'csv'));
+    await expect(loadPlugins(['./bad/csvx.mjs'], { config, logger, cwd: dir })).rejects.toThrow('plugin csvx: exporter name csv is a built-in export format; rename it');
+    writePlugin(path.join(dir, 'bad'), 'ids-a', exporting('ids-a', 'ids'));
+    writePlugin(path.join(dir, 'bad'), 'ids-b', exporting('ids-b', 'coco', 'ids'));
+    await expect(loadPlugins(['./bad/ids-a.mjs', './bad/ids-b.mjs'], { config, logger, cwd: dir })).rejects.toThrow('plugin ids-b: exporter ids is also defined by plugin ids-a');
+    writePlugin(path.join(dir, 'bad'), 'twice', exporting('twice', 'ids', 'ids'));
+    await expect(loadPlugins(['./bad/twice.mjs'], { config, logger, cwd: dir })).rejects.toBeInstanceOf(ConfigError);
     writePlugin(path.join(dir, 'bad'), 'dup', GOOD);
     await expect(loadPlugins(['./local/good.mjs', './bad/dup.mjs'], { config, logger, cwd: dir })).rejects.toThrow(/a plugin named frame-parity is already loaded/);
   });
