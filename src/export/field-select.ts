@@ -13,7 +13,9 @@ export interface Field {
 function atPath(v: Video, parts: readonly string[]): FieldValue {
   let cur: unknown = v;
   for (const p of parts) {
-    if (cur === null || cur === undefined || typeof cur !== 'object') return null;
+    // own keys only: metadata.constructor or extra.toString read Object's methods, which JSON dropped (the field
+    // went missing from the row) and CSV refused mid-export ("Invalid Casting Value")
+    if (cur === null || cur === undefined || typeof cur !== 'object' || !Object.hasOwn(cur, p)) return null;
     cur = (cur as Record<string, unknown>)[p];
   }
   return (cur ?? null) as FieldValue;

@@ -105,6 +105,10 @@ describe('structured exports', () => {
     expect(jsonl).toEqual({ id: v.id, categories: 'sport', 'ai.description': null });
     const json = JSON.parse(await exportText([v], 'json', ['scenes']));
     expect(json[0].scenes).toHaveLength(2);
+    // a path through a key the record does not hold is empty, also where Object has a method of that name
+    const inherited = await exportText([v], 'csv', ['id', 'metadata.constructor', 'extra.toString', 'scenes.0.keyframe']);
+    expect(parse(inherited, { columns: true })).toEqual([{ id: v.id, 'metadata.constructor': '', 'extra.toString': '', 'scenes.0.keyframe': '/kf/a-0.jpg' }]);
+    expect(JSON.parse(await exportText([v], 'jsonl', ['metadata.constructor', 'extra.__proto__']))).toEqual({ 'metadata.constructor': null, 'extra.__proto__': null });
     expect(() => selectFields(['durration'])).toThrow(/not a column or record path; columns: id, path/);
     await expect(exportText([v], 'parquet')).rejects.toThrow(/parquet needs a file/);
   });
