@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Video } from '../../src/core/index.js';
 import { defaultFields, selectFields, timecode, writeParquet, writeRecords, type ExportFormat } from '../../src/export/index.js';
 import { SqliteStore } from '../../src/store/index.js';
-import { runCli } from '../helpers/cli.js';
+import { cliArgv, repoRoot, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
 
@@ -209,6 +209,24 @@ describe('videodex export (CLI)', () => {
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readFileSync(real, 'utf8')).toBe(`id\n${v.id}\n`);
     expect(existsSync(`${real}.part`) || existsSync(`${link}.part`)).toBe(false);
+  });
+
+  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('an export to a file stopped by %s removes its .part and says so (the half export stayed behind)', async (signal, code) => {
+    const plugin = path.join(t.dir, 'slow-plugin.mjs');
+    // writes a little, then waits a minute: stopped while writing, whatever the machine's speed
+    writeFileSync(plugin, `export default { name: 'slow', version: '1.0.0', exporters: [{ name: 'slow', async write(records, out) { out.write('half'); await new Promise((r) => setTimeout(r, 60000)); return 0; } }] };\n`);
+    const file = path.join(t.dir, `slow-${signal}.txt`);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VIDEODEX_')));
+    const child = spawn(process.execPath, cliArgv(['export', '--format', 'slow', '--out', file, '--db', db]), { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, VIDEODEX_PLUGINS_MODULES: plugin } });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    const deadline = Date.now() + 30_000;
+    while (!(existsSync(`${file}.part`) && readFileSync(`${file}.part`, 'utf8') === 'half') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    child.kill(signal);
+    expect(await closed).toBe(code);
+    expect(stderr).toBe(`videodex: export stopped by ${signal}: ${file} was not written\n`);
+    expect(existsSync(`${file}.part`) || existsSync(file)).toBe(false);
   });
 
   it('offers the exporters of loaded plugins as formats, streams to a file via .part, and removes the .part when one fails', async () => {

@@ -1,11 +1,11 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
-import { ConfigError } from '../../core/index.js';
+import { ConfigError, ExitCode } from '../../core/index.js';
 import { defaultFields, EXPORT_FORMATS, selectFields, writeParquet, writeRecords } from '../../export/index.js';
 import { selectedRecords, type SearchQuery } from '../../store/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
@@ -125,6 +125,14 @@ async function writeViaPart(file: string, write: (part: string) => Promise<numbe
     throw e;
   });
   const part = `${target}.part`;
+  // Node's default for these ends the process at once, and the half export stayed behind as <file>.part
+  const onSignal = (signal: NodeJS.Signals) => {
+    rmSync(part, { force: true });
+    process.stderr.write(`videodex: export stopped by ${signal}: ${file} was not written\n`);
+    process.exit(signal === 'SIGINT' ? ExitCode.Interrupted : 128 + 15);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const n = await write(part);
     await rename(part, target);
@@ -132,6 +140,9 @@ async function writeViaPart(file: string, write: (part: string) => Promise<numbe
   } catch (e) {
     await rm(part, { force: true });
     throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
