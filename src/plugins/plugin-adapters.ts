@@ -176,11 +176,21 @@ export function adaptPluginExporter(plugin: VideodexPlugin, exporter: PluginExpo
     ...(exporter.description ? { description: exporter.description } : {}),
     ...(exporter.extension ? { extension: exporter.extension } : {}),
     async write(records, out, ctx) {
+      let taken = 0;
+      const counted = (async function* () {
+        for await (const v of records) {
+          taken++;
+          yield v;
+        }
+      })();
+      let n: unknown;
       try {
-        return await unlessStalled(exporter.write(records, out, ctx), () => new Error('never finished: its promise never settles and nothing is left running'));
+        n = await unlessStalled(exporter.write(counted, out, ctx), () => new Error('never finished: its promise never settles and nothing is left running'));
       } catch (err) {
         throw PluginError.from(plugin.name, `exporter ${exporter.name}`, err);
       }
+      // a plain JavaScript exporter that forgot its count was reported as "exported undefined record(s)"
+      return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : taken;
     },
   };
 }

@@ -1,6 +1,7 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { configWith, createLogger } from '../../src/core/index.js';
-import { adaptPluginStage, adaptPluginTagger, PluginError, type VideodexPlugin } from '../../src/plugins/index.js';
+import { adaptPluginExporter, adaptPluginStage, adaptPluginTagger, PluginError, type VideodexPlugin } from '../../src/plugins/index.js';
 import type { Stage, StageContext } from '../../src/workflow/index.js';
 import { makeRecord } from '../tagging/records.js';
 
@@ -92,5 +93,21 @@ describe('plugin adapters', () => {
     await expect(bad.tag(makeRecord(), ctx)).rejects.toThrow('plugin demo: tagger t: returned string, not a list of tags');
     const throwing = adaptPluginTagger(plugin, { name: 't', tag: async () => { throw new Error('GPU gone'); } });
     await expect(throwing.tag(makeRecord(), ctx)).rejects.toThrow('plugin demo: tagger t: GPU gone');
+  });
+});
+
+describe('plugin exporters', () => {
+  async function* records(n: number) {
+    for (let i = 0; i < n; i++) yield makeRecord();
+  }
+  const sink = () => new PassThrough().resume();
+
+  it('count the records they took when they return no count (the CLI said "exported undefined record(s)")', async () => {
+    const forgetful = adaptPluginExporter(plugin, { name: 'ids', write: (async (rs: AsyncIterable<unknown>) => { for await (const _ of rs) void _; }) as never });
+    expect(await forgetful.write(records(3), sink(), ctx)).toBe(3);
+    const early = adaptPluginExporter(plugin, { name: 'first', write: (async (rs: AsyncIterable<unknown>) => { for await (const _ of rs) return 'one'; }) as never });
+    expect(await early.write(records(3), sink(), ctx)).toBe(1);
+    const counted = adaptPluginExporter(plugin, { name: 'own', write: async () => 7 });
+    expect(await counted.write(records(3), sink(), ctx)).toBe(7);
   });
 });
