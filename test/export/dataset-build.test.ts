@@ -607,3 +607,28 @@ describe('bad input', () => {
     );
   });
 });
+
+describe('dataset build of a variable frame rate video', () => {
+  it('cuts each clip on the average rate grid scene detection numbered its frames on: all its frames, as long as the manifest says (a window of 0.98 s held 0.6 s of a 30 fps stretch)', async () => {
+    const { probeVideo } = await import('../../src/analysis/index.js');
+    const file = path.join(t.dir, 'vfr.mp4');
+    // 30 frames a second for the first second, then one frame every 2/30 s: the average rate is 900/49 (18.37)
+    await runTool(ffmpeg, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', "testsrc2=size=160x120:rate=30:duration=3,setpts='if(lt(N,30),N/30/TB,(30+(N-30)*2)/30/TB)'", '-vsync', 'vfr', '-c:v', 'libx264', '-g', '15', file]);
+    const record = sceneRecord(file, [], { label: 'vary' });
+    record.metadata = await probeVideo(ffprobe, file);
+    expect(record.metadata.variableFrameRate).toBe(true);
+    const fps = record.metadata.fps;
+    for (const audio of [false, true]) {
+      const out = path.join(t.dir, `ds-vfr-${audio}`);
+      const rep = await buildDataset(iterate([record]), opts(out, { labels: 'list', split: '1,0,0', format: ['folder'], dedup: false, clip: 'window:1s', audio }), deps);
+      expect(rep.failed).toEqual([]);
+      const clips = readManifest(out).clips;
+      expect(clips.length).toBe(4);
+      for (const c of clips) {
+        const got = await probeClip(path.join(out, c.path));
+        expect(got.frames, `${c.id} (audio: ${audio})`).toBe(Math.round(fps));
+        expect(Math.abs(got.duration - c.durationSec), `${c.id} (audio: ${audio})`).toBeLessThan(0.5 / fps);
+      }
+    }
+  });
+});

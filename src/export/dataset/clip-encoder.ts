@@ -50,6 +50,25 @@ export function inputSeekSec(target: number, inexact: boolean, keys: readonly nu
   return Math.max(0, Math.min(key, target) - 1);
 }
 
+/**
+ * The input seek of a variable-rate clip: on the average rate's grid (a whole frame), so the `fps` filter after it
+ * lays its frames on the grid scene detection numbered them on, and a second early (or at `seek`, if earlier),
+ * so the frame the grid shows at the clip's first frame (the last one before it, after a slow stretch) is there.
+ */
+export function gridSeekSec(startFrame: number, fps: number, seek: number): number {
+  return Math.max(0, Math.floor(Math.min(seek * fps, startFrame - fps) + 1e-6)) / fps;
+}
+
+/**
+ * A variable-rate clip's frames: the input laid on the average rate's grid from the (grid) seek point on, then its
+ * frames taken by number. By time, a half-frame bound falls on the rounding point of the grid's time base, and the
+ * clip's last frame was dropped or not as the sixth decimal went.
+ */
+function gridTrim(clip: Pick<PlannedClip, 'startFrame' | 'endFrame' | 'sourceFps'>, seek: number): string[] {
+  const at = Math.round(seek * clip.sourceFps);
+  return [`fps=${clip.sourceFps}:start_time=0`, `trim=start_frame=${clip.startFrame - at}:end_frame=${clip.endFrame - at}`];
+}
+
 /** Output frame count of a re-encoded clip: its source frames, converted to the target rate. */
 export function outputFrames(clip: Pick<PlannedClip, 'startFrame' | 'endFrame' | 'sourceFps'>, fps: number): number {
   const frames = clip.endFrame - clip.startFrame;
@@ -72,7 +91,7 @@ export function encodeArgs(clip: PlannedClip, settings: EncodeSettings, output: 
   const lead = clip.startFrame / clip.sourceFps - seek;
   // seeks are made in the file's time: the video may start after it (audio first)
   const fileLead = clip.videoStartSec ?? 0;
-  const filters: string[] = [...(skip > 1e-6 ? [`trim=start=${sec(skip)}`] : []), 'setpts=PTS-STARTPTS'];
+  const filters: string[] = [...(clip.variableRate ? gridTrim(clip, seek) : skip > 1e-6 ? [`trim=start=${sec(skip)}`] : []), 'setpts=PTS-STARTPTS'];
   if (settings.fps > 0) filters.push(`fps=${settings.fps}`);
   if (settings.shortSide > 0) filters.push(shortSideScale(settings.shortSide));
   const frames = outputFrames(clip, settings.fps);
@@ -256,11 +275,15 @@ export function batchArgs(outputs: readonly BatchOutput[], settings: EncodeSetti
   const post: string[] = [];
   if (settings.fps > 0) post.push(`fps=${settings.fps}`);
   if (settings.shortSide > 0) post.push(shortSideScale(settings.shortSide));
-  const chains: string[] = [`[${videoMap(0, src.streamIndex)}]split=${outputs.length}${outputs.map((_, i) => `[s${i}]`).join('')}`];
+  // a variable rate is first laid on the average rate's grid, as scene detection read it (see gridSeekSec)
+  const resample = src.variableRate ? `fps=${src.sourceFps}:start_time=0,` : '';
+  const at = Math.round(base * src.sourceFps);
+  const chains: string[] = [`[${videoMap(0, src.streamIndex)}]${resample}split=${outputs.length}${outputs.map((_, i) => `[s${i}]`).join('')}`];
   outputs.forEach((o, i) => {
     const startT = (o.clip.startFrame - 0.5) / src.sourceFps - base;
     const endT = (o.clip.endFrame - 0.5) / src.sourceFps - base;
-    const f = [`trim=start=${sec(Math.max(0, startT))}:end=${sec(endT)}`, 'setpts=PTS-STARTPTS', ...post].join(',');
+    const trim = src.variableRate ? `trim=start_frame=${o.clip.startFrame - at}:end_frame=${o.clip.endFrame - at}` : `trim=start=${sec(Math.max(0, startT))}:end=${sec(endT)}`;
+    const f = [trim, 'setpts=PTS-STARTPTS', ...post].join(',');
     if (o.hashFile) {
       chains.push(`[s${i}]${f},split=2[o${i}][h${i}]`);
       chains.push(`[h${i}]${hashFilter(outputFrames(o.clip, settings.fps), hashFrames)}[g${i}]`);

@@ -1,4 +1,4 @@
-import { seeksInexactly } from '../../analysis/index.js';
+import { seeksInexactly, untoldRate } from '../../analysis/index.js';
 import { displayName, type Video } from '../../core/index.js';
 import { labelsOf, youtubeIdOf } from './clip-labels.js';
 import type { DatasetOptions, PlannedClip } from './dataset-types.js';
@@ -120,6 +120,7 @@ export function planClips(video: Video, options: Pick<DatasetOptions, 'labels' |
       ...(meta.videoStartSec ? { videoStartSec: meta.videoStartSec } : {}),
       ...(meta.videoStreamIndex !== undefined ? { streamIndex: meta.videoStreamIndex } : {}),
       ...(seeksInexactly(meta.container) ? { inexactSeek: true } : {}),
+      ...(meta.variableFrameRate || untoldRate(meta.container) ? { variableRate: true as const } : {}),
       ...(copiesExactly(meta.container) ? {} : { streamCopy: false as const }),
       scene: r.scene,
       description: r.description,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { AppError, ConfigError, describeError, displayName, processAlive, runTool, stableHash, type Logger, type Video } from '../../core/index.js';
 import { labelDirName, labelFolderClash, sourceVideoKey } from './clip-labels.js';
-import { batchArgs, batchClips, canCopy, copyArgs, copyRange, encodeArgs, inputSeekSec, outputFrames, seekSec, videoPackets, type PacketIndex } from './clip-encoder.js';
+import { batchArgs, batchClips, canCopy, copyArgs, copyRange, encodeArgs, gridSeekSec, inputSeekSec, outputFrames, seekSec, videoPackets, type PacketIndex } from './clip-encoder.js';
 import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-dhash.js';
 import { describeLabelSource, planClips } from './clip-planner.js';
 import { assignSplits, capPerClass, mostClips, splitGroupKey, withSplits, type SplitInput } from './clip-splitter.js';
@@ -94,7 +94,8 @@ function clipSpec(clip: PlannedClip, options: DatasetOptions): string {
   // seek from a key frame: clips of MPEG-TS/PS cut before could start late (and so end in the next scene)
   // a video starting after its file, or behind a cover picture: cut before from the wrong time or stream, so made again
   const place = { ...(clip.videoStartSec ? { lead: clip.videoStartSec } : {}), ...(clip.streamIndex !== undefined ? { stream: clip.streamIndex } : {}) };
-  return stableHash({ v: CLIP_ENCODER_VERSION, video: clip.videoId, s: clip.startFrame, e: clip.endFrame, fps: clip.sourceFps, enc, ...(clip.inexactSeek ? { seek: 'key' } : {}), ...place });
+  // a variable rate resampled to the grid scene detection used: such clips cut before held other frames, so made again
+  return stableHash({ v: CLIP_ENCODER_VERSION, video: clip.videoId, s: clip.startFrame, e: clip.endFrame, fps: clip.sourceFps, enc, ...(clip.inexactSeek ? { seek: 'key' } : {}), ...(clip.variableRate && mode !== 'copy' ? { grid: 1 } : {}), ...place });
 }
 
 function emptyPerSplit(): Record<SplitName, number> {
@@ -355,11 +356,12 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
   /** The input seek for a cut starting at `startFrame` of the clip's file (see inputSeekSec). */
   const inputSeek = async (clip: AssignedClip, startFrame: number): Promise<number> => {
     const target = seekSec(startFrame, clip.sourceFps);
-    if (!clip.inexactSeek) return target;
+    const onGrid = (seek: number) => (clip.variableRate ? gridSeekSec(startFrame, clip.sourceFps, seek) : seek);
+    if (!clip.inexactSeek) return onGrid(target);
     const index = await packetsOf(clip);
     // the packets' times are the file's; the clip's count from the video's first frame
     const lead = clip.videoStartSec ?? 0;
-    return inputSeekSec(target + lead, true, index.keys.map((i) => index.pts[i]!)) - lead;
+    return onGrid(inputSeekSec(target + lead, true, index.keys.map((i) => index.pts[i]!)) - lead);
   };
   const results = new Map<string, JournalEntry>();
   const failed: DatasetReport['failed'] = [];

@@ -92,6 +92,11 @@ export interface PlannedClip {
    */
   inexactSeek?: boolean;
   /**
+   * The file's frame rate varies (or Matroska/WebM, where it cannot be told): scene detection numbered its frames
+   * on the average rate's grid (frame n at n / fps), so the cut resamples to that grid too before taking frames.
+   */
+  variableRate?: true;
+  /**
    * False when a stream copy cannot start exactly on a key frame of the file: only MP4/MOV index every sample,
    * elsewhere (Matroska/WebM, MPEG-TS) ffmpeg's seek lands on an earlier key frame. Such clips are re-encoded.
    */
