@@ -94,7 +94,34 @@ function patchProblem(patch: object): string | null {
     const check = PATCH_FIELDS[key];
     if (!check) return ['id', 'stages', 'createdAt', 'updatedAt'].includes(key) ? `with "${key}", which videodex keeps and a stage may not change` : `with "${key}", which is not a field of the record (keep findings in extra.<plugin name>)`;
     if (!check(value)) return `whose "${key}" is ${Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value}, not what the record holds there`;
+    if (key === 'scenes') {
+      const bad = (value as unknown[]).map((scene, i) => [i, sceneProblem(scene)] as const).find(([, why]) => why !== null);
+      if (bad) return `whose scenes[${bad[0]}] ${bad[1]} (a scene is { index, startSec, endSec, startFrame, endFrame, transition, score }, as videodex's)`;
+    }
+    if (key === 'categories') {
+      const i = (value as unknown[]).findIndex((c) => !isObject(c) || typeof (c as { name?: unknown }).name !== 'string');
+      if (i >= 0) return `whose categories[${i}] has no name`;
+    }
   }
+  return null;
+}
+
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+const isTime = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+
+/**
+ * Why a scene a stage returned is not one, or null. Kept as given, `{ start, end }` made every later reader of the
+ * record fail: `export --format scenes-csv` of the whole library stopped with "Cannot read properties of undefined".
+ */
+function sceneProblem(scene: unknown): string | null {
+  if (!isObject(scene)) return 'is not an object';
+  const s = scene as Record<string, unknown>;
+  for (const k of ['index', 'startFrame', 'endFrame'] as const) if (!isCount(s[k])) return `has no ${k} (a whole number from 0)`;
+  for (const k of ['startSec', 'endSec'] as const) if (!isTime(s[k])) return `has no ${k} (seconds from 0)`;
+  if ((s.endSec as number) < (s.startSec as number) || (s.endFrame as number) < (s.startFrame as number)) return 'ends before it starts';
+  if (typeof s.transition !== 'string') return 'has no transition (start, cut, fade or dissolve)';
+  if (typeof s.score !== 'number' || !Number.isFinite(s.score)) return 'has no score (a number)';
+  for (const k of ['keyframe', 'description'] as const) if (s[k] !== undefined && typeof s[k] !== 'string') return `has a ${k} that is not text`;
   return null;
 }
 

@@ -9,6 +9,9 @@ const plugin: VideodexPlugin = { name: 'demo', version: '2.0.0' };
 const config = configWith();
 const ctx = { config, logger: createLogger({ file: null, level: 'silent', secrets: [] }) } as unknown as StageContext;
 
+/** A scene as videodex's own, at 25 fps. */
+const scene = (index: number, startSec: number, endSec: number) => ({ index, startSec, endSec, startFrame: Math.round(startSec * 25), endFrame: Math.round(endSec * 25), transition: index ? 'cut' : 'start', score: 1 });
+
 describe('plugin adapters', () => {
   it('credits returned tags to the plugin and remembers them in extra', async () => {
     const stage: Stage = { name: 's', version: '3', needs: ['probe'], resource: 'cpu', inputHash: () => 'h', run: async (v) => ({ extra: { ...v.extra, demo: { score: 1 } }, tags: ['shiny', { name: 'blurry', confidence: 0.4 }, { name: 'hd', confidence: 1 }] }) as never };
@@ -57,6 +60,13 @@ describe('plugin adapters', () => {
       [{ metadata: [] }, /whose "metadata" is a list/],
       [{ file: { bytes: 1 } }, /whose "file" is object/],
       [[{ tags: ['x'] }], /returned a list, not a patch object/],
+      // scenes of another shape broke every later reader (scenes-csv export: "Cannot read properties of undefined")
+      [{ scenes: [{ start: 0, end: 1.5 }] }, /whose scenes\[0\] has no index \(a whole number from 0\) \(a scene is \{ index, startSec/],
+      [{ scenes: [scene(0, 0, 1), { ...scene(1, 1, 2), endSec: Number.NaN }] }, /whose scenes\[1\] has no endSec/],
+      [{ scenes: [scene(0, 2, 1)] }, /whose scenes\[0\] ends before it starts/],
+      [{ scenes: [{ ...scene(0, 0, 1), transition: undefined }] }, /scenes\[0\] has no transition/],
+      [{ scenes: ['cut'] }, /scenes\[0\] is not an object/],
+      [{ categories: [{ name: 'ok', source: 'plugin' }, 'sport'] }, /whose categories\[1\] has no name/],
     ];
     for (const [patch, message] of cases) {
       const err = await returning(patch).run(v, ctx).then(() => null, (e: unknown) => e);
@@ -65,6 +75,7 @@ describe('plugin adapters', () => {
     }
     // what the record holds is taken: null metadata and ai, a field set to undefined (left as it is)
     await expect(returning({ metadata: null, ai: null, scenes: [], categories: [], contactSheet: undefined, extra: { demo: {} } }).run(v, ctx)).resolves.toBeTruthy();
+    await expect(returning({ scenes: [scene(0, 0, 1.5), { ...scene(1, 1.5, 3), keyframe: '/k.jpg', description: 'sea' }], categories: [{ name: 'sport', source: 'plugin' }] }).run(v, ctx)).resolves.toBeTruthy();
   });
 
   it('turns a throw from inputHash or skipReason into a failure of run, not of the whole run', async () => {
