@@ -35,10 +35,13 @@ export function adaptPluginStage(plugin: VideodexPlugin, stage: Stage): Stage {
         throw early;
       }
       let patch: VideoPatch;
+      const limit = timeLimit(plugin, stage, ctx);
       try {
-        patch = await stage.run(video, ctx);
+        patch = await limit.run((limited) => stage.run(video, limited));
       } catch (err) {
         throw PluginError.from(plugin.name, `stage ${stage.name}`, err);
+      } finally {
+        limit.done();
       }
       if (patch === undefined || patch === null) return {};
       if (typeof patch !== 'object' || Array.isArray(patch)) throw new PluginError(plugin.name, `stage ${stage.name}: returned ${Array.isArray(patch) ? 'a list' : typeof patch}, not a patch object`);
@@ -63,6 +66,40 @@ export function adaptPluginStage(plugin: VideodexPlugin, stage: Stage): Stage {
   }
   if (stage.cacheable) return { ...adapted, cacheable: true };
   return adapted;
+}
+
+/**
+ * `[Plugins] StageTimeoutSec` around one run of a plugin's stage: a stage stuck on something that never answers (a
+ * socket, a child process) held its concurrency slot, and the whole run, for ever. Past the limit the run fails
+ * for that video and the stage's signal is aborted, so one that honours it stops its work. The timer does not keep
+ * the process alive: a stage whose promise can never settle is still told at once (see cli/stuck-run.ts).
+ */
+function timeLimit(plugin: VideodexPlugin, stage: Stage, ctx: StageContext): { run: <T>(job: (ctx: StageContext) => Promise<T>) => Promise<T>; done: () => void } {
+  const sec = ctx.config.Plugins?.StageTimeoutSec ?? 0;
+  if (!(sec > 0)) return { run: (job) => job(ctx), done: () => undefined };
+  const controller = new AbortController();
+  const follow = () => controller.abort(ctx.signal.reason);
+  if (ctx.signal?.aborted) follow();
+  else ctx.signal?.addEventListener('abort', follow, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new PluginError(plugin.name, `stage ${stage.name}: still running after ${sec} s ([Plugins] StageTimeoutSec); stopped`);
+      controller.abort(err);
+      reject(err);
+    }, sec * 1000);
+    timer.unref();
+  });
+  // (a rejection nobody waits for any more, once the stage has finished first)
+  expired.catch(() => undefined);
+  const limited: StageContext = { ...ctx, signal: controller.signal };
+  return {
+    run: (job) => Promise.race([job(limited), expired]),
+    done: () => {
+      clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', follow);
+    },
+  };
 }
 
 /** What each field a stage may return must be (a plain JavaScript plugin is not held to the types). */

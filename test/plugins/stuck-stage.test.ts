@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
+import type { Video } from '../../src/core/index.js';
 import { SqliteStore } from '../../src/store/index.js';
 import { makeRecord } from '../helpers/records.js';
 import { writePlugin } from './plugin-helpers.js';
@@ -69,5 +70,46 @@ describe('a plugin factory, tagger or exporter whose promise never settles', () 
     expect(retag.code, retag.stderr).toBe(1);
     expect(retag.stderr.match(/plugin limbo: tagger wait: never finished/g)).toHaveLength(2);
     expect(retag.stderr).toMatch(/retag 2 record\(s\).*2 failed/);
+  });
+});
+
+describe('a plugin stage still waiting on something ([Plugins] StageTimeoutSec)', () => {
+  const t = tempDir();
+  afterAll(() => t.cleanup());
+
+  it('fails that stage for that video past the limit, aborting its signal; the other videos go on (it held the run for ever)', async () => {
+    const plugin = writePlugin(
+      path.join(t.dir, 'plugins'),
+      'waiter',
+      `export default {
+  name: 'waiter', version: '1.0.0',
+  stages: [{ name: 'wait', version: '1', needs: ['probe'], resource: 'cpu', inputHash: () => 'x',
+    run: (video, ctx) => video.file.path.includes('stuck')
+      ? new Promise((resolve, reject) => {
+          // a timer keeps the process alive: as a socket or a child process that never answers would
+          const poll = setInterval(() => undefined, 50);
+          ctx.signal.addEventListener('abort', () => { clearInterval(poll); reject(ctx.signal.reason); });
+        })
+      : { extra: { waiter: { ok: true } } } }],
+};
+`,
+    );
+    const videos = path.join(t.dir, 'videos');
+    mkdirSync(videos, { recursive: true });
+    await makeTestVideo(path.join(videos, 'stuck.mp4'), { seconds: 1 });
+    await makeTestVideo(path.join(videos, 'fine.mp4'), { seconds: 1, source: 'color=c=blue' });
+    const data = path.join(t.dir, 'data');
+    const started = Date.now();
+    const r = await runCli(['process', videos, '--data-dir', data], { env: { ...process.env, VIDEODEX_PLUGINS_MODULES: plugin, VIDEODEX_PLUGINS_STAGETIMEOUTSEC: '1' }, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('plugin waiter: stage wait: still running after 1 s ([Plugins] StageTimeoutSec); stopped');
+    expect(Date.now() - started).toBeLessThan(50_000);
+    const store = new SqliteStore(path.join(data, 'videodex.db'));
+    const byName = new Map<string, Video>();
+    for await (const v of store.iterate()) byName.set(path.basename(v.file.path), v);
+    await store.close();
+    expect(byName.get('stuck.mp4')!.stages.wait).toMatchObject({ status: 'failed' });
+    expect(byName.get('fine.mp4')!.stages.wait).toMatchObject({ status: 'done' });
+    expect(byName.get('fine.mp4')!.extra.waiter).toEqual({ ok: true });
   });
 });
