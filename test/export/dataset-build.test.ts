@@ -632,3 +632,18 @@ describe('dataset build of a variable frame rate video', () => {
     }
   });
 });
+
+describe('a split --split gives a share that gets no clip', () => {
+  it('is reported with why (a val asked for, none made: a trainer found no val list, and the build said nothing)', async () => {
+    const { formatReport } = await import('../../src/cli/commands/dataset-command.js');
+    const out = path.join(t.dir, 'ds-empty-val');
+    // one video per class: each class's first video goes to train
+    const rep = await buildDataset(iterate([records[0]!, records[2]!]), opts(out, { labels: 'list', split: '0.5,0.5,0', format: ['folder'], dedup: false }), deps);
+    expect(rep.perSplit).toEqual({ train: 6, val: 0, test: 0 });
+    expect(rep.emptySplits).toEqual([{ split: 'val', ratio: 0.5 }]);
+    expect(formatReport(rep)).toContain('videodex: dataset: val has no clips though --split gives it 0.5: each video\'s clips go to one split, and the 2 video(s) of 2 class(es) left none for it');
+    const full = await buildDataset(iterate(records), opts(path.join(t.dir, 'ds-full-val'), { labels: 'list', split: '0.5,0.5,0', format: ['folder'], dedup: false }), deps);
+    expect(full.perSplit.val).toBeGreaterThan(0);
+    expect(full.emptySplits).toEqual([]);
+  });
+});

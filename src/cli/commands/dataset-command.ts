@@ -75,6 +75,11 @@ export function formatReport(r: DatasetReport): string {
   ];
   const splits = splitHistoryLine(r.splits);
   if (splits) lines.push(`  ${splits}`);
+  for (const e of r.emptySplits ?? []) {
+    lines.push(
+      `videodex: dataset: ${e.split} has no clips though --split gives it ${+e.ratio.toFixed(3)}: each video's clips go to one split, and the ${r.videos} video(s) of ${Object.keys(r.perClass).length} class(es) left none for it (a class's first videos go to train); add videos, or leave ${e.split} out of --split`,
+    );
+  }
   if (r.duplicates.length) {
     const cross = r.duplicates.filter((d) => d.crossSplit).length;
     lines.push(`  near-duplicates removed: ${r.duplicates.length} (${cross} across splits); see dataset.json "duplicates"`);

@@ -690,8 +690,13 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
     failed,
     files: files.map(rel),
     splits: summary(splitHistory),
+    emptySplits: clips.length && options.split.kind === 'ratio' ? SPLITS.filter((s) => ratioOf(options.split, s) > 0 && perSplit[s] === 0).map((s) => ({ split: s, ratio: ratioOf(options.split, s) })) : [],
     ms: Date.now() - t0,
   };
+}
+
+function ratioOf(split: DatasetOptions['split'], s: SplitName): number {
+  return split.kind === 'ratio' ? split.ratios[s] : split.fallback[s];
 }
 
 function summary(h: SplitHistory & { sources: Record<string, SplitName> }): SplitHistory {

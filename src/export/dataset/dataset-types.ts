@@ -201,5 +201,10 @@ export interface DatasetReport {
   failed: Array<{ clip: string; videoId: string; name: string; error: string }>;
   files: string[];
   splits: SplitHistory;
+  /**
+   * Splits `--split` gives a share that got no clip (every clip of a video goes to one split, and a class's few
+   * videos go to train first): a trainer pointed at their lists finds none.
+   */
+  emptySplits: Array<{ split: SplitName; ratio: number }>;
   ms: number;
 }
