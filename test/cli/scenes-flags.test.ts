@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliInProcess, expectConfigError } from '../helpers/cli.js';
@@ -15,6 +16,34 @@ beforeAll(async () => {
 afterAll(() => t.cleanup());
 
 const scenes = (...flags: string[]) => runCliInProcess('scenes', video, '--data-dir', data, '-q', ...flags);
+
+describe('videodex scenes -o naming a pipe or a link', () => {
+  it('writes through to it (a .part renamed over it replaced a named pipe or a link with a plain file)', async () => {
+    const fifo = path.join(t.dir, 'scenes-pipe.csv');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let read = '';
+    reader.stdout.setEncoding('utf8').on('data', (d: string) => (read += d));
+    const readerDone = new Promise<void>((resolve) => reader.on('close', () => resolve()));
+    try {
+      const r = await scenes('--csv', '-o', fifo);
+      expect(r.code, r.stderr).toBe(0);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+      await readerDone;
+      expect(read).toMatch(/^Timecode List:/);
+    } finally {
+      reader.kill();
+    }
+    const real = path.join(t.dir, 'scenes-real.csv');
+    const link = path.join(t.dir, 'scenes-link.csv');
+    writeFileSync(real, 'old\n');
+    symlinkSync(real, link);
+    const l = await scenes('--csv', '-o', link);
+    expect(l.code, l.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toMatch(/^Timecode List:/);
+  });
+});
 
 describe('videodex scenes flag conflicts', () => {
   it('--csv with --json is an error naming both (exit 3), not CSV; either alone still works', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { detectScenes, probeVideo, scenesToCsv, sceneSettingsFrom, shapeFromMetadata } from '../../analysis/index.js';
@@ -115,12 +115,18 @@ export function registerScenes(program: Command): void {
             .map((s) => `${String(s.index + 1).padStart(4)}  ${s.startSec.toFixed(3).padStart(10)}s  ${s.endSec.toFixed(3).padStart(10)}s  ${String(s.endFrame - s.startFrame).padStart(6)} frames  ${s.transition}${s.index ? ` ${s.score}` : ''}`)
             .join('\n') + '\n';
         }
-        if (flags.output) {
-          const part = `${flags.output}.part`;
+        const existing = flags.output ? statOrNone(flags.output) : undefined;
+        if (flags.output && existing && !existing.isFile()) {
+          // a device or a named pipe (-o /dev/stdout): a .part renamed over it replaced it with a plain file
+          writeFileSync(flags.output, text);
+        } else if (flags.output) {
+          // a link is written through: renamed over, it became a plain file and the file it named kept the old list
+          const target = existing ? realpathSync(flags.output) : flags.output;
+          const part = `${target}.part`;
           try {
-            mkdirSync(path.dirname(path.resolve(flags.output)), { recursive: true });
+            mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
             writeFileSync(part, text);
-            renameSync(part, flags.output);
+            renameSync(part, target);
           } catch (e) {
             try {
               rmSync(part, { force: true });
@@ -138,4 +144,13 @@ export function registerScenes(program: Command): void {
         await app.close();
       }
     });
+}
+
+/** What `file` is, or undefined when there is nothing there (or a file is in the way of its folder: said when it is made). */
+function statOrNone(file: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
