@@ -86,7 +86,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (err) {
     if (stdoutFailed) return reportStdoutFailure(stdoutFailed);
-    if (isClosedPipe(err) && (stdoutGone || process.stdout.destroyed)) return Number(process.exitCode ?? 0);
+    // (also when wrapped: a plugin exporter's EPIPE comes as a PluginError naming the plugin, its cause the EPIPE)
+    if ((isClosedPipe(err) || isClosedPipe((err as { cause?: unknown } | null)?.cause)) && (stdoutGone || process.stdout.destroyed)) return Number(process.exitCode ?? 0);
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : ExitCode.Usage;
     }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
@@ -20,10 +20,10 @@ beforeAll(async () => {
 afterAll(() => t.cleanup());
 
 /** Runs the CLI, reads the first chunk of its stdout, then closes the pipe as `| head -c` does. */
-function runAndCloseEarly(args: string[]): Promise<{ code: number | null; stderr: string; firstChunk: string }> {
+function runAndCloseEarly(args: string[], settings: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; firstChunk: string }> {
   return new Promise((resolve, reject) => {
     // as runCli does: the developer's own settings stay out
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VIDEODEX_')));
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VIDEODEX_'))), ...settings };
     const child = spawn(process.execPath, cliArgv(args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderr = '';
     let firstChunk = '';
@@ -40,6 +40,26 @@ function runAndCloseEarly(args: string[]): Promise<{ code: number | null; stderr
 describe('stdout closed by its reader (videodex export | head)', () => {
   it.each([['jsonl'], ['csv'], ['json']])('export --format %s stops quietly with exit code 0', async (format) => {
     const r = await runAndCloseEarly(['export', '--format', format, '--data-dir', data]);
+    expect(r.firstChunk.length).toBeGreaterThan(0);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('stdout closed under a plugin exporter (videodex export --format <plugin> | head)', () => {
+  it('stops quietly with exit code 0 (it was "plugin x: exporter x: write EPIPE", exit 4)', async () => {
+    const plugin = path.join(t.dir, 'lines.mjs');
+    writeFileSync(
+      plugin,
+      `import { once } from 'node:events';
+export default { name: 'lines', version: '1.0.0', exporters: [{ name: 'lines', async write(records, out) {
+  let n = 0;
+  for await (const v of records) { if (!out.write(JSON.stringify(v) + '\\n')) await once(out, 'drain'); n++; }
+  return n;
+} }] };
+`,
+    );
+    const r = await runAndCloseEarly(['export', '--format', 'lines', '--data-dir', data], { VIDEODEX_PLUGINS_MODULES: plugin });
     expect(r.firstChunk.length).toBeGreaterThan(0);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
