@@ -159,6 +159,10 @@ describe('labels', () => {
     // a missing val is not a test ratio moved into val's place
     expect(() => parseSplit('0.8,,0.2')).toThrow(/--split "0\.8,,0\.2" is not allowed/);
     expect(parseSplit('0.8,0,0.2')).toEqual({ kind: 'ratio', ratios: { train: 0.8, val: 0, test: 0.2 } });
+    // decimals only: 0x10 was 16, and ratios adding up past the largest number split into all zeros
+    expect(() => parseSplit('0x10,1,1')).toThrow(/--split "0x10,1,1" is not allowed/);
+    expect(() => parseSplit(`1${'0'.repeat(308)},1${'0'.repeat(308)},0`)).toThrow(/is not allowed/);
+    expect(parseSplit('.5,.25,.25')).toEqual({ kind: 'ratio', ratios: { train: 0.5, val: 0.25, test: 0.25 } });
     expect(() => parseFormats(['folder', 'tfrecord'])).toThrow(/tfrecord/);
     expect(parseSplit('8,1,1')).toEqual({ kind: 'ratio', ratios: { train: 0.8, val: 0.1, test: 0.1 } });
     expect(parseFormats(['kinetics,wds'])).toEqual(['folder', 'webdataset', 'manifest']);

@@ -52,12 +52,14 @@ const DEFAULT_RATIOS: Record<SplitName, number> = { train: 0.8, val: 0.1, test: 
 function parseRatios(text: string): Record<SplitName, number> {
   // an empty place is an error, not skipped: `0.8,,0.2` means no val and 0.2 test, and read as 0.8,0.2 it was val
   const parts = text.split(/[,/:]/).map((s) => s.trim());
-  const nums = parts.map((p) => (p === '' ? NaN : Number(p)));
+  // decimals only: Number() also read 0x10 as 16 and 0b1 as 1, and 1e308,1e308 added up to Infinity (every ratio 0)
+  const nums = parts.map((p) => (/^(\d+\.?\d*|\.\d+)$/.test(p) ? Number(p) : NaN));
   if (nums.length < 1 || nums.length > 3 || nums.some((n) => !Number.isFinite(n) || n < 0)) {
     throw new ConfigError(`--split ${JSON.stringify(text)} is not allowed: expected train,val,test ratios like 0.8,0.1,0.1, or list`);
   }
   const [train = 0, val = 0, test = 0] = nums;
   const sum = train + val + test;
+  if (!Number.isFinite(sum)) throw new ConfigError(`--split ${JSON.stringify(text)} is not allowed: expected train,val,test ratios like 0.8,0.1,0.1, or list`);
   if (sum <= 0) throw new ConfigError(`--split ${JSON.stringify(text)}: the ratios add up to 0`);
   return { train: train / sum, val: val / sum, test: test / sum };
 }
