@@ -24,6 +24,7 @@ export const WEB_PAGE = `<!doctype html>
   #error { color: #b3261e; white-space: pre; font-family: ui-monospace, monospace; }
   #results { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: .8rem; }
   .card { background: #fff; border-radius: 8px; overflow: hidden; box-shadow: 0 1px 3px #0002; cursor: pointer; }
+  .card:focus-visible, .scene:focus-visible { outline: 3px solid #4f8cff; outline-offset: 2px; }
   .card img, .card .noimg { width: 100%; aspect-ratio: 16/9; object-fit: cover; background: #cfd5de; display: block; }
   .card .body { padding: .5rem .6rem; }
   .card .name { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
@@ -140,6 +141,21 @@ function keyframe(src, cls) {
   return img;
 }
 
+/**
+ * A card or scene acts on a click, and as a button does from the keyboard (Tab to it, Enter or Space): they were
+ * divs only a mouse could open, so a video could not be opened or played from a scene without one.
+ */
+function activate(node, action) {
+  node.setAttribute('tabindex', '0');
+  node.setAttribute('role', 'button');
+  node.addEventListener('click', action);
+  node.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' && e.key !== ' ') return;
+    e.preventDefault();
+    action();
+  });
+}
+
 function card(h) {
   const img = h.thumbnail ? keyframe(h.thumbnail, 'noimg') : el('div', { class: 'noimg' });
   const meta = [fmtTime(h.durationSec), h.width ? h.width + '×' + h.height : null, h.codec, h.sceneCount ? h.sceneCount + (h.sceneCount === 1 ? ' scene' : ' scenes') : null].filter(Boolean).join(' · ');
@@ -149,7 +165,7 @@ function card(h) {
     h.tags.length ? el('div', { class: 'tags', text: h.tags.slice(0, 8).join(', ') }) : null,
     h.highlight ? el('div', { class: 'hl', text: h.highlight }) : null,
     h.failedStages.length ? el('div', { class: 'failed', text: 'failed: ' + h.failedStages.join(', ') }) : null));
-  c.addEventListener('click', () => open(h.id));
+  activate(c, () => open(h.id));
   return c;
 }
 
@@ -208,7 +224,7 @@ async function open(id) {
     const item = el('div', { class: 'scene' },
       s.keyframe ? keyframe('/api/videos/' + id + '/keyframes/' + s.index, 'noframe') : null,
       el('div', { text: '#' + s.index + ' ' + fmtTime(s.startSec + lead) + '–' + fmtTime(s.endSec + lead) + (s.description ? ' ' + s.description : '') }));
-    item.addEventListener('click', () => { player.currentTime = s.startSec + lead; player.play(); });
+    activate(item, () => { player.currentTime = s.startSec + lead; player.play(); });
     scenes.append(item);
   }
   $('detail').style.display = 'flex';

@@ -369,6 +369,27 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('opens a video and plays from a scene from the keyboard: cards and scenes are buttons (Tab, then Enter or Space)', async () => {
+    const { window, errors } = await openPage('?q=surfing');
+    (window.HTMLMediaElement.prototype as unknown as { play: () => Promise<void> }).play = () => Promise.resolve();
+    const card = await until('the card', () => window.document.querySelector('#results .card'));
+    expect([card.getAttribute('tabindex'), card.getAttribute('role')]).toEqual(['0', 'button']);
+    const detail = window.document.getElementById('detail')!;
+    card.dispatchEvent(new window.KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    await until('the panel', () => detail.style.display === 'flex' && window.document.querySelector('#scenes .scene'));
+    expect(text(window, 'd-title')).toBe('surfing_beach.mp4');
+    const scene = window.document.querySelector('#scenes .scene')!;
+    expect([scene.getAttribute('tabindex'), scene.getAttribute('role')]).toEqual(['0', 'button']);
+    const player = window.document.getElementById('player') as unknown as { currentTime: number };
+    player.currentTime = 1.5;
+    const space = new window.KeyboardEvent('keydown', { key: ' ', bubbles: true, cancelable: true });
+    scene.dispatchEvent(space);
+    expect(player.currentTime).toBe(0);
+    // the page does not scroll on Space as well
+    expect(space.defaultPrevented).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   it('a link to a video that is not in the library says so', async () => {
     const { window } = await openPage('?v=ffffffffffffffff');
     const error = await until('the error', () => text(window, 'error'));
