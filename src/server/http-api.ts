@@ -305,18 +305,6 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     return c.json({ error: `no such path: ${c.req.path}` }, 404);
   });
 
-  const named = (options.hostNames ?? []).map((n) => n.trim().toLowerCase().replace(/\.$/, '')).filter(Boolean);
-  const allowedName = (name: string) => named.some((n) => (n.startsWith('.') ? name.endsWith(n) : name === n));
-  api.use(async (c, next) => {
-    const host = c.req.header('host');
-    if (host === undefined) return next();
-    const name = hostName(host);
-    // an IP address in Host is what a browser sends when its page was loaded by address: no other site's name
-    if (isLoopback(name) || allowedName(name.replace(/\.$/, '')) || (!options.loopbackOnly && isIP(name.replace(/^\[|\]$/g, '')) !== 0)) return next();
-    const answers = options.loopbackOnly ? 'a loopback name (localhost, 127.x.x.x or [::1])' : 'an IP address, localhost';
-    return c.json({ error: `this server answers only to ${answers}${named.length ? `, ${named.join(', ')}` : ''} or a name in [Server] AllowedHosts, not ${host}` }, 403);
-  });
-
   api.use(
     secureHeaders({
       // The page's one inline script by its hash, nothing else: a title or tag that got past the page's
@@ -336,6 +324,19 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
       strictTransportSecurity: false,
     }),
   );
+
+  // after the security headers, so that a refusal carries them too, as every answer does
+  const named = (options.hostNames ?? []).map((n) => n.trim().toLowerCase().replace(/\.$/, '')).filter(Boolean);
+  const allowedName = (name: string) => named.some((n) => (n.startsWith('.') ? name.endsWith(n) : name === n));
+  api.use(async (c, next) => {
+    const host = c.req.header('host');
+    if (host === undefined) return next();
+    const name = hostName(host);
+    // an IP address in Host is what a browser sends when its page was loaded by address: no other site's name
+    if (isLoopback(name) || allowedName(name.replace(/\.$/, '')) || (!options.loopbackOnly && isIP(name.replace(/^\[|\]$/g, '')) !== 0)) return next();
+    const answers = options.loopbackOnly ? 'a loopback name (localhost, 127.x.x.x or [::1])' : 'an IP address, localhost';
+    return c.json({ error: `this server answers only to ${answers}${named.length ? `, ${named.join(', ')}` : ''} or a name in [Server] AllowedHosts, not ${host}` }, 403);
+  });
 
   api.get('/', (c) => c.html(WEB_PAGE));
   api.get('/api/health', async (c) => c.json({ ok: true, backend: store.kind, videos: await store.count() }));

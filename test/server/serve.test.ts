@@ -139,6 +139,20 @@ describe('videodex serve', () => {
     expect(await status(`[::1]:${port}`)).toBe(200);
   });
 
+  it('a request refused for its Host name carries the security headers, as every answer does', async () => {
+    const port = Number(new URL(base).port);
+    const [status, headers] = await new Promise<[number | undefined, http.IncomingHttpHeaders]>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/', headers: { host: 'evil.example' } }, (res) => {
+        res.resume();
+        resolve([res.statusCode, res.headers]);
+      }).on('error', reject);
+    });
+    expect(status).toBe(403);
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(headers['x-frame-options']).toBe('SAMEORIGIN');
+  });
+
   it('revalidates files by an ETag: 304 while unchanged, the new bytes once a keyframe is rewritten', async () => {
     const v = await (await fetch(`${base}/api/videos/${ids[0]}`)).json();
     const url = `${base}/api/videos/${ids[0]}/keyframes/${v.scenes[0].index}`;
