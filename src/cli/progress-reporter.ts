@@ -121,7 +121,10 @@ export function formatSummary(s: RunSummary, dryRun = false): string {
   const earlier = s.failures.filter((f) => f.earlier);
   const byCause = new Map<string, number>();
   for (const f of fresh) {
-    const cause = `${f.stage}: ${printable(f.error)}`;
+    // a message that starts with its video's name (describe's) is grouped without it: a refused key over a thousand
+    // videos was a thousand "failed ×1" lines, one per name
+    const own = f.videoName ? `${f.videoName}: ` : '';
+    const cause = `${f.stage}: ${printable(own && f.error.startsWith(own) ? f.error.slice(own.length) : f.error)}`;
     byCause.set(cause, (byCause.get(cause) ?? 0) + 1);
   }
   for (const [cause, n] of byCause) lines.push(`  failed ×${n}: ${cause}`);

@@ -3,6 +3,7 @@ import {
   AuditLog,
   ContentCache,
   describeError,
+  displayName,
   newVideo,
   ResourceLimits,
   stableHash,
@@ -462,7 +463,7 @@ export class PipelineRunner {
         video = withEntry(video, stage.name, { status: 'failed', version: stage.version, inputHash, at: new Date().toISOString(), ms, error: message, ...(code ? { errorCode: code } : {}) });
         await store.upsert(video);
         logger.warn({ video: video.id, input: item.raw, stage: stage.name, err: message, code }, 'stage failed');
-        summary.failures.push({ input: item.raw, videoId: video.id, stage: stage.name, error: message, earlier: false });
+        summary.failures.push({ input: item.raw, videoId: video.id, stage: stage.name, error: message, earlier: false, videoName: displayName(video) });
         ran++;
         summary.stagesRun++;
         end('failed', ms, message, code);

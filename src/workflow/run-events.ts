@@ -23,6 +23,8 @@ export interface Failure {
   error: string;
   /** True when the failure is from an earlier run, not retried (use --retry-failed). */
   earlier: boolean;
+  /** The video's name as its stage's message may start with it (`clip.mp4: ...`), for grouping causes. */
+  videoName?: string;
 }
 
 export interface RunSummary {

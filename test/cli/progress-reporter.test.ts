@@ -106,4 +106,21 @@ describe('error messages on stderr', () => {
     expect(text).not.toContain('\u001b');
     expect(text.split('\n')).toHaveLength(2);
   });
+
+  it("groups failures whose messages differ only by their video's name at the start (a refused key over many videos)", () => {
+    const refused = (name: string, more = '') => ({
+      input: `/v/${name}`, videoId: name, stage: 'describe', earlier: false, videoName: name,
+      error: `${name}: openai h/v1 answered HTTP 401: bad key (the server refused the key: check [QwenVL] AccessKey)${more}`,
+    });
+    const names = Array.from({ length: 50 }, (_, i) => `clip${i}.mp4`);
+    const text = formatSummary({
+      inputs: 50, videos: names, done: 0, unchanged: 0, failed: 50, stagesRun: 50, stagesUpToDate: 0, stagesSkipped: 0,
+      failures: names.map((n, i) => refused(n, i === 0 ? '' : '; not sent: the server refused this key moments ago')),
+      problems: [], replaced: [], ms: 1,
+    });
+    expect(text.split('\n').slice(1)).toEqual([
+      '  failed ×1: describe: openai h/v1 answered HTTP 401: bad key (the server refused the key: check [QwenVL] AccessKey)',
+      '  failed ×49: describe: openai h/v1 answered HTTP 401: bad key (the server refused the key: check [QwenVL] AccessKey); not sent: the server refused this key moments ago',
+    ]);
+  });
 });

@@ -661,7 +661,7 @@ describe('describe failures in the pipeline', () => {
     const record = (await (await app.store()).get(id))!;
     await app.close();
     expect(s.requests).toHaveLength(2);
-    expect(summary.failures).toEqual([expect.objectContaining({ stage: 'describe', error: expect.stringMatching(/^clip\.mp4: openai 127\.0\.0\.1:\d+\/v1 answered HTTP 503 E503: scripted 503 \(after 2 attempts\)$/) })]);
+    expect(summary.failures).toEqual([expect.objectContaining({ stage: 'describe', videoName: 'clip.mp4', error: expect.stringMatching(/^clip\.mp4: openai 127\.0\.0\.1:\d+\/v1 answered HTTP 503 E503: scripted 503 \(after 2 attempts\)$/) })]);
     expect(record.stages.describe).toMatchObject({ status: 'failed', errorCode: 'E_MODEL_HTTP' });
     expect(record.stages.index).toMatchObject({ status: 'done' });
     expect(record.ai).toBeNull();
