@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { AppError, QueryError, describeError, type Logger, type Video } from '../core/index.js';
-import { MAX_OFFSET, type SearchQuery, type SortKey, type VideoStore } from '../store/index.js';
+import { highlightParts, MAX_OFFSET, planQuery, type SearchQuery, type SortKey, type VideoStore } from '../store/index.js';
 import { WEB_PAGE } from './web-page.js';
 
 const VIDEO_TYPES: Record<string, string> = {
@@ -357,9 +357,11 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     const sort = params.get('sort');
     if (sort) q.sort = sort as SortKey;
     const result = await store.search(q);
+    // the snippet again in pieces, so the page marks the matches without reading brackets the text may hold
+    const terms = result.hits.some((h) => h.highlight) && q.text ? planQuery(q).terms : [];
     return c.json({
       total: result.total,
-      hits: result.hits.map((h) => ({ score: h.score, highlight: h.highlight ?? null, ...summarize(h.video) })),
+      hits: result.hits.map((h) => ({ score: h.score, highlight: h.highlight ?? null, snippet: (h.highlight && highlightParts(h.video, terms)) || null, ...summarize(h.video) })),
       facets: result.facets,
       nextCursor: result.nextCursor ?? null,
     });

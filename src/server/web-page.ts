@@ -30,6 +30,7 @@ export const WEB_PAGE = `<!doctype html>
   .card .name { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .meta, .tags { font-size: .8rem; color: #687384; }
   .hl { font-size: .8rem; margin-top: .3rem; }
+  .hl mark { background: #ffe58a; color: inherit; border-radius: 2px; }
   .failed { color: #b3261e; font-size: .8rem; white-space: pre-line; }
   #more { margin: 1rem 0; }
   #detail { position: fixed; inset: 0; background: #000a; display: none; align-items: center; justify-content: center; }
@@ -163,7 +164,7 @@ function card(h) {
     el('div', { class: 'name', text: h.title || h.name, title: h.name }),
     el('div', { class: 'meta', text: meta }),
     h.tags.length ? el('div', { class: 'tags', text: h.tags.slice(0, 8).join(', ') }) : null,
-    h.highlight ? el('div', { class: 'hl', text: h.highlight }) : null,
+    h.snippet ? el('div', { class: 'hl' }, ...h.snippet.map((p) => p.match ? el('mark', { text: p.text }) : document.createTextNode(p.text))) : h.highlight ? el('div', { class: 'hl', text: h.highlight }) : null,
     h.failedStages.length ? el('div', { class: 'failed', text: 'failed: ' + h.failedStages.join(', ') }) : null));
   activate(c, () => open(h.id));
   return c;

@@ -93,6 +93,21 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('marks the words a search matched in the snippet, as marks around text, the hostile name still text', async () => {
+    const { window, errors } = await openPage('?q=img%20onerror');
+    await until('the result', () => text(window, 'status') === '1 video');
+    const hl = window.document.querySelector('#results .card .hl')!;
+    expect([...hl.querySelectorAll('mark')].map((m) => m.textContent)).toEqual(['img', 'onerror']);
+    expect(hl.textContent).toBe(`${HOSTILE}.mp4`.replace(/\s+/g, ' '));
+    expect(window.document.querySelector('img[onerror]')).toBeNull();
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+    // the API gives the pieces beside the bracketed string
+    const api = (await (await fetch(`${base}/api/search?q=beach`)).json()) as { hits: Array<{ highlight: string; snippet: Array<{ text: string; match: boolean }> }> };
+    expect(api.hits[0]!.highlight).toBe('surfing_[beach].mp4');
+    expect(api.hits[0]!.snippet).toEqual([{ text: 'surfing_', match: false }, { text: 'beach', match: true }, { text: '.mp4', match: false }]);
+    expect(errors).toEqual([]);
+  });
+
   it('a click on a facet adds it to the query and narrows the results; the address keeps the query', async () => {
     const { window, errors } = await openPage('');
     await until('the first results', () => text(window, 'status') === '3 videos');

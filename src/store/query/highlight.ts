@@ -23,12 +23,23 @@ function matchers(terms: TextTerm[]): { exact: Set<string>; prefixes: string[]; 
   return { exact, prefixes, phrases };
 }
 
+/** A snippet cut in pieces: the words and phrases the query matched (`match`), and the text between them. */
+export type SnippetPart = { text: string; match: boolean };
+
 /**
  * A snippet of the record's description (else title, else file name) around the first matching word, with
- * every matching word and phrase in it marked `[like this]` (a phrase only where its words follow each other). Computed the same way for every store. Undefined when no
- * term matches those texts (e.g. a tag-only match).
+ * every matching word and phrase in it marked `[like this]` (a phrase only where its words follow each other).
+ * Computed the same way for every store. Undefined when no term matches those texts (e.g. a tag-only match).
  */
 export function highlight(video: Video, terms: TextTerm[], width = SNIPPET_CHARS): string | undefined {
+  return highlightParts(video, terms, width)?.map((p) => (p.match ? `[${p.text}]` : p.text)).join('');
+}
+
+/**
+ * `highlight` in pieces, for a page that marks the matches itself: a bracket of the text (a title "[4K] Beach")
+ * cannot be told from a mark in the bracketed string.
+ */
+export function highlightParts(video: Video, terms: TextTerm[], width = SNIPPET_CHARS): SnippetPart[] | undefined {
   if (terms.length === 0) return undefined;
   const { exact, prefixes, phrases } = matchers(terms);
   const longest = Math.max(1, ...phrases.map((p) => p.length));
@@ -86,16 +97,21 @@ export function highlight(video: Video, terms: TextTerm[], width = SNIPPET_CHARS
     // character, so JSON carried "\ude00" and pages and terminals showed U+FFFD
     if (start > 0 && isLow(hay.charCodeAt(start)) && isHigh(hay.charCodeAt(start - 1))) start++;
     if (end < hay.length && isLow(hay.charCodeAt(end)) && isHigh(hay.charCodeAt(end - 1))) end--;
-    let out = '';
+    const parts: SnippetPart[] = [];
     let at = start;
     for (const [a, b] of hits) {
       if (a < start || b > end) continue;
-      out += hay.slice(at, a) + '[' + hay.slice(a, b) + ']';
+      parts.push({ text: hay.slice(at, a), match: false }, { text: hay.slice(a, b), match: true });
       at = b;
     }
-    out += hay.slice(at, end);
-    out = out.replace(/\s+/g, ' ').trim();
-    return (start > 0 ? '…' : '') + out + (end < text.length ? '…' : '');
+    parts.push({ text: hay.slice(at, end), match: false });
+    // runs of white space (line breaks) are one space, and the snippet has none at either end
+    for (const p of parts) p.text = p.text.replace(/\s+/g, ' ');
+    parts[0]!.text = parts[0]!.text.trimStart();
+    parts.at(-1)!.text = parts.at(-1)!.text.trimEnd();
+    if (start > 0) parts.unshift({ text: '…', match: false });
+    if (end < text.length) parts.push({ text: '…', match: false });
+    return parts.filter((p) => p.text !== '');
   }
   return undefined;
 }

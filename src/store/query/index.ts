@@ -15,5 +15,6 @@ export type { QueryPlan, TextTerm, KeysetCursor, SortField } from './query-plan.
 export { indexFields, labelFields, tagLabel, tagText, labelsMoved, onlyStagesMoved, sameList, hasFailedStage, INDEX_VERSION, resolutionClass, isoDate, TEXT_FIELDS, TEXT_WEIGHTS } from './index-fields.js';
 export type { IndexFields, TextField } from './index-fields.js';
 export { matches, compareBySort, facetCounts, topFacet, inRange, inTime } from './evaluate.js';
-export { highlight } from './highlight.js';
+export { highlight, highlightParts } from './highlight.js';
+export type { SnippetPart } from './highlight.js';
 export { normalizeText, tokenize, indexText } from './text.js';
