@@ -28,8 +28,10 @@ function sceneColumns(fields: readonly string[] | undefined) {
  * without fields write whole records); for scenes-csv the scene column names. Parquet goes to a file:
  * use `writeParquet`.
  */
-export async function writeRecords(records: AsyncIterable<Video>, format: ExportFormat, out: Writable, options: { fields?: readonly string[]; escapeFormulas?: boolean } = {}): Promise<number> {
+export async function writeRecords(records: AsyncIterable<Video>, format: ExportFormat, out: Writable, options: { fields?: readonly string[]; escapeFormulas?: boolean; bom?: boolean } = {}): Promise<number> {
   let n = 0;
+  // Excel reads a UTF-8 CSV without a byte-order mark in the machine's code page: every title beyond ASCII garbled
+  if (options.bom && (format === 'csv' || format === 'scenes-csv')) await write(out, '\ufeff');
   // CSV is opened in spreadsheets: text that would run as a formula is escaped unless asked not to
   const safe = options.escapeFormulas === false ? (x: string | number) => x : formulaSafe;
   const picked = options.fields?.length && format !== 'scenes-csv' ? selectFields(options.fields) : null;

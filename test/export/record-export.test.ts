@@ -95,6 +95,23 @@ describe('structured exports', () => {
     expect(parse(raw.stdout, { columns: true })[0].title).toBe(v.source.title);
     const byEnv = await runCli(['export', '--db', db, '--format', 'csv', '--fields', 'title'], { env: { ...process.env, VIDEODEX_EXPORT_ESCAPEFORMULAS: 'false' } });
     expect(parse(byEnv.stdout, { columns: true })[0].title).toBe(v.source.title);
+
+    // a byte-order mark only when asked (Excel needs it for text beyond ASCII; other readers take it into the
+    // first column's name), for csv and scenes-csv, never for JSON
+    expect(escaped.stdout.startsWith('\ufeff')).toBe(false);
+    for (const format of ['csv', 'scenes-csv']) {
+      const bom = await runCli(['export', '--db', db, '--format', format, '--bom']);
+      expect(bom.code, bom.stderr).toBe(0);
+      expect(bom.stdout.startsWith('\ufeff'), format).toBe(true);
+      expect(bom.stdout.indexOf('\ufeff', 1), format).toBe(-1);
+    }
+    const file = path.join(t.dir, 'bom.csv');
+    const byConfig = await runCli(['export', '--db', db, '--format', 'csv', '--fields', 'title', '-o', file], { env: { ...process.env, VIDEODEX_EXPORT_CSVBOM: 'true' } });
+    expect(byConfig.code, byConfig.stderr).toBe(0);
+    const bytes = readFileSync(file);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(parse(bytes.toString('utf8'), { columns: true, bom: true })[0].title).toBe(`'${v.source.title}`);
+    expect((await runCli(['export', '--db', db, '--format', 'jsonl', '--bom'])).stdout.startsWith('{')).toBe(true);
   });
 
   it('picks fields for csv, json and jsonl: flat columns and record paths', async () => {

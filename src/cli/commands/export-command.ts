@@ -24,14 +24,15 @@ export function registerExport(program: Command): void {
     .option('--format <format>', `output format: ${EXPORT_FORMATS.join(', ')}, or the name of a plugin's exporter ([Export] Format)`)
     .option('-o, --out <file>', 'write here (written to <file>.part, then renamed) instead of stdout')
     .option('--fields <list>', 'columns, comma-separated: flat column names or record paths like metadata.width ([Export] Fields)')
+    .option('--bom', 'CSV: begin with a UTF-8 byte-order mark, for Excel ([Export] CsvBom)')
     .option('--no-escape-formulas', "CSV: write text that a spreadsheet would run as a formula as it is, without the leading ' ([Export] EscapeFormulas)")
-    .action(async (words: string[], flags: SearchFlags & CommonFlags & { format?: string; fields?: string; escapeFormulas?: boolean }) => {
+    .action(async (words: string[], flags: SearchFlags & CommonFlags & { format?: string; fields?: string; escapeFormulas?: boolean; bom?: boolean }) => {
       const file = flags.out;
       const builtIn = flags.format === undefined || (EXPORT_FORMATS as readonly string[]).includes(flags.format);
       // `-o lib.csv` means CSV: a file named for one format and filled with another (the configured) is a trap
       const asked = flags.format ?? (file ? formatOfFileName(file) : undefined);
       // commander sets escapeFormulas true unless --no-escape-formulas: only the flag given overrides the config
-      const app = appFrom({ ...flags, outIsFile: true }, { 'Export.Format': builtIn ? asked : undefined, 'Export.Fields': flags.fields, 'Export.EscapeFormulas': flags.escapeFormulas === false ? 'false' : undefined });
+      const app = appFrom({ ...flags, outIsFile: true }, { 'Export.Format': builtIn ? asked : undefined, 'Export.Fields': flags.fields, 'Export.EscapeFormulas': flags.escapeFormulas === false ? 'false' : undefined, 'Export.CsvBom': flags.bom ? 'true' : undefined });
       try {
         const q = queryFromFlags(words.join(' '), flags);
         if (!builtIn) {
@@ -44,7 +45,7 @@ export function registerExport(program: Command): void {
         if (format === 'parquet' && !file) throw new ConfigError('export --format parquet needs --out <file>.parquet');
         if (format !== 'scenes-csv' && fields.length) selectFields(fields); // unknown names fail before any output
         if (!file) {
-          await writeRecords(selectedRecords(store, q), format, process.stdout, { fields, escapeFormulas: app.config.Export.EscapeFormulas });
+          await writeRecords(selectedRecords(store, q), format, process.stdout, { fields, escapeFormulas: app.config.Export.EscapeFormulas, bom: app.config.Export.CsvBom });
           return;
         }
         const { target, n } = await writeViaPart(
@@ -52,7 +53,7 @@ export function registerExport(program: Command): void {
           (part) =>
             format === 'parquet'
               ? writeParquet(selectedRecords(store, q), part, fields.length ? selectFields(fields) : defaultFields())
-              : streamTo(part, (stream) => writeRecords(selectedRecords(store, q), format, stream, { fields, escapeFormulas: app.config.Export.EscapeFormulas })),
+              : streamTo(part, (stream) => writeRecords(selectedRecords(store, q), format, stream, { fields, escapeFormulas: app.config.Export.EscapeFormulas, bom: app.config.Export.CsvBom })),
           // Parquet's writer opens its file again for every chunk: a pipe would see an end after the first
           format === 'parquet' ? 'a Parquet file is written in chunks, each opening the file again' : undefined,
         );
