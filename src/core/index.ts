@@ -12,6 +12,7 @@ export { sha256File } from './file-hash.js';
 export { processAlive } from './process-alive.js';
 export { parseExternalJson, parseJsonMappingStrings, withoutControlChars } from './clean-text.js';
 export { hasUnspaced, UNSPACED_CLASS } from './unspaced-scripts.js';
+export { remembered } from './remembered.js';
 export * from './tools/index.js';
 export { readAudit, summarizeUsage } from './audit-usage.js';
 export type { UsageGroup, UsageRow, UsageReport } from './audit-usage.js';

@@ -21,5 +21,5 @@ export { planRuleEdit } from './rule-diff.js';
 export type { RuleEditPlan } from './rule-diff.js';
 export { readSetupLedger, recordSetup, SETUP_LEDGER_FILE, SETUP_LEDGER_SIZE } from './setup-ledger.js';
 export type { SetupLedgerEntry } from './setup-ledger.js';
-export { editUserTags, userTagEdits, userTagName, USER_TAGS_KEY } from './user-tags.js';
+export { addedAndRemoved, editUserTags, userTagEdits, userTagName, USER_TAGS_KEY } from './user-tags.js';
 export type { UserTagEdits } from './user-tags.js';

@@ -20,6 +20,12 @@ export function userTagName(raw: string): string {
   return normalizeTag(raw, { keepPlural: true });
 }
 
+/** A name both added and removed in one edit (as typed: each is named as tags are first), if any. */
+export function addedAndRemoved(add: readonly string[] = [], remove: readonly string[] = []): string | undefined {
+  const removed = new Set(remove.map(userTagName));
+  return add.map(userTagName).find((n) => removed.has(n));
+}
+
 /** The record's edits, when it has any. */
 export function userTagEdits(video: Pick<Video, 'extra'>): UserTagEdits | null {
   const e = video.extra?.[USER_TAGS_KEY] as Partial<UserTagEdits> | undefined;
@@ -43,7 +49,7 @@ export function editUserTags(video: Video, edit: { add?: readonly string[]; remo
     });
   const add = named(edit.add);
   const remove = named(edit.remove);
-  const both = add.find((n) => remove.includes(n));
+  const both = addedAndRemoved(add, remove);
   if (both) throw new AppError('E_BAD_TAG', `${both}: both added and removed`);
   const was = edit.clear ? { add: [], remove: [] } : (userTagEdits(video) ?? { add: [], remove: [] });
   const next: UserTagEdits = {

@@ -2,6 +2,10 @@
  * Word handling shared by the taggers and the taxonomy mapper: splitting names into words, tag-name
  * normalisation (case, separators, plurals) and a light stemmer for similarity.
  */
+import { remembered } from '../core/remembered.js';
+
+/** Distinct words and names each function below remembers. */
+const WORDS_REMEMBERED = 50_000;
 
 /** Words never worth a tag on their own. Extended by `[Tagging] StopWords`. */
 export const DEFAULT_STOP_WORDS: readonly string[] = [
@@ -42,17 +46,7 @@ const IRREGULAR_PLURALS: Record<string, string> = {
 };
 
 /** The singular of an English noun, conservatively: unknown shapes are returned unchanged. */
-export function singular(word: string): string {
-  const hit = singularMemo.get(word);
-  if (hit !== undefined) return hit;
-  const out = singularOf(word);
-  if (singularMemo.size > 50_000) singularMemo.clear();
-  singularMemo.set(word, out);
-  return out;
-}
-
-const singularMemo = new Map<string, string>();
-const stemMemo = new Map<string, string>();
+export const singular: (word: string) => string = remembered((word) => singularOf(word), WORDS_REMEMBERED);
 
 function singularOf(word: string): string {
   const w = word.toLowerCase();
@@ -74,14 +68,7 @@ function singularOf(word: string): string {
  * A crude stem for similarity only (never shown): singular, then -ing/-ed/-er dropped with the doubled
  * consonant undone, so "running", "runs" and "run" meet.
  */
-export function stem(word: string): string {
-  const hit = stemMemo.get(word);
-  if (hit !== undefined) return hit;
-  const out = stemOf(word);
-  if (stemMemo.size > 50_000) stemMemo.clear();
-  stemMemo.set(word, out);
-  return out;
-}
+export const stem: (word: string) => string = remembered((word) => stemOf(word), WORDS_REMEMBERED);
 
 function stemOf(word: string): string {
   let w = singular(word);
@@ -159,9 +146,10 @@ function splitAscii(text: string): string[] {
  * "Golden Retrievers" → "golden-retriever"; "has_audio" → "has-audio". Empty when nothing is left.
  */
 export function normalizeTag(raw: string, options: { keepPlural?: boolean } = {}): string {
-  const memo = options.keepPlural ? normalizedKeep : normalized;
-  const hit = memo.get(raw);
-  if (hit !== undefined) return hit;
+  return options.keepPlural ? tagNameKeepingPlural(raw) : tagName(raw);
+}
+
+function tagNameOf(raw: string, keepPlural: boolean): string {
   const words = raw
     .normalize('NFKC')
     .toLowerCase()
@@ -170,22 +158,17 @@ export function normalizeTag(raw: string, options: { keepPlural?: boolean } = {}
     .split(/[^\p{L}\p{M}\p{N}:+#.]+/u)
     .map((w) => w.replace(/^[.:]+|[.:]+$/g, ''))
     .filter(Boolean);
-  let out = '';
-  if (words.length > 0) {
-    if (!options.keepPlural) {
-      const last = words.length - 1;
-      words[last] = singular(words[last]!);
-    }
-    out = words.join('-');
+  if (words.length === 0) return '';
+  if (!keepPlural) {
+    const last = words.length - 1;
+    words[last] = singular(words[last]!);
   }
-  if (memo.size > 50_000) memo.clear();
-  memo.set(raw, out);
-  return out;
+  return words.join('-');
 }
 
-/** Tag names repeat across a library; normalising them is memoised. */
-const normalized = new Map<string, string>();
-const normalizedKeep = new Map<string, string>();
+/** Tag names repeat across a library; normalising them is remembered. */
+const tagName = remembered((raw) => tagNameOf(raw, false), WORDS_REMEMBERED);
+const tagNameKeepingPlural = remembered((raw) => tagNameOf(raw, true), WORDS_REMEMBERED);
 
 /** Word tokens for similarity: split, stop words dropped, stemmed. */
 export function similarityTokens(text: string, stopWords: ReadonlySet<string> = SIMILARITY_STOP_WORDS): string[] {

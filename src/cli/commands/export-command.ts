@@ -1,5 +1,5 @@
 import { createWriteStream, rmSync } from 'node:fs';
-import { mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -9,6 +9,7 @@ import { ConfigError, ExitCode } from '../../core/index.js';
 import { defaultFields, EXPORT_FORMATS, selectFields, writeParquet, writeRecords } from '../../export/index.js';
 import { selectedRecords, type SearchQuery } from '../../store/index.js';
 import { queryFromFlags, withSearchFlags, type SearchFlags } from '../search-flags.js';
+import { outputTarget } from '../output-target.js';
 import { appFrom, err, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 export function registerExport(program: Command): void {
@@ -108,18 +109,14 @@ async function exportWithPlugin(app: App, name: string, q: SearchQuery, file: st
  */
 async function writeViaPart(file: string, write: (part: string) => Promise<number>, regularOnly?: string): Promise<{ target: string; n: number }> {
   const given = path.resolve(file);
-  const existing = await stat(given).catch(() => null);
+  const out = outputTarget(file);
   // checked before a record is read: the rename at the end would fail only after the whole export
-  if (existing?.isDirectory()) {
-    throw new ConfigError(`export: --out ${file} is a folder, not a file`);
-  }
-  if (existing && !existing.isFile()) {
-    // a .part renamed over a device or a pipe replaced it with a plain file (as root, /dev/stdout or /dev/null itself)
+  if (out.kind === 'folder') throw new ConfigError(`export: --out ${file} is a folder, not a file`);
+  if (out.kind === 'special') {
     if (regularOnly) throw new ConfigError(`export: --out ${file} is not a plain file (a device or a pipe): ${regularOnly}; write to a file`);
     return { target: given, n: await write(given) };
   }
-  // renamed over, a link became a plain file of its own and the file it names kept the old export
-  const target = existing ? await realpath(given) : given;
+  const target = out.path;
   await mkdir(path.dirname(target), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
     // a file where a folder of the path goes read as a raw "EEXIST: file already exists, mkdir ..." (exit 4)
     if (e.code === 'EEXIST' || e.code === 'ENOTDIR') throw new ConfigError(`export: --out ${file}: a file is in the way of its folder ${path.dirname(target)}`);

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { detectScenes, probeVideo, scenesToCsv, sceneSettingsFrom, shapeFromMetadata } from '../../analysis/index.js';
 import { AppError, ConfigError, UnsupportedMediaError } from '../../core/index.js';
+import { outputTarget } from '../output-target.js';
 import { appFrom, err, number, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
 interface ScenesFlags extends CommonFlags {
@@ -31,15 +32,6 @@ function checkScenesFlags(flags: ScenesFlags): void {
     throw new ConfigError(`scenes: --threshold ${flags.threshold} and --scene-threshold ${flags.sceneThreshold} conflict (--scene-threshold is the same setting as --threshold; give one)`);
   }
   if (flags.skipCuts && !flags.csv) throw new ConfigError('scenes: --skip-cuts needs --csv (it drops the timecode row of the CSV)');
-}
-
-/** Whether a folder is at `p` (a path through a file, ENOTDIR, is not one: the write says why). */
-function isFolder(p: string): boolean {
-  try {
-    return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -76,7 +68,7 @@ export function registerScenes(program: Command): void {
       }
       flags.output ??= flags.out;
       // checked before the detection: the rename at the end failed with a raw EISDIR and left <output>.part behind
-      if (flags.output !== undefined && isFolder(flags.output)) {
+      if (flags.output !== undefined && outputTarget(flags.output).kind === 'folder') {
         throw new ConfigError(`scenes: --output ${flags.output} is a folder, not a file`);
       }
       const app = appFrom({ ...flags, outIsFile: true }, {
@@ -115,13 +107,11 @@ export function registerScenes(program: Command): void {
             .map((s) => `${String(s.index + 1).padStart(4)}  ${s.startSec.toFixed(3).padStart(10)}s  ${s.endSec.toFixed(3).padStart(10)}s  ${String(s.endFrame - s.startFrame).padStart(6)} frames  ${s.transition}${s.index ? ` ${s.score}` : ''}`)
             .join('\n') + '\n';
         }
-        const existing = flags.output ? statOrNone(flags.output) : undefined;
-        if (flags.output && existing && !existing.isFile()) {
-          // a device or a named pipe (-o /dev/stdout): a .part renamed over it replaced it with a plain file
+        const out = flags.output ? outputTarget(flags.output) : undefined;
+        if (flags.output && out?.kind === 'special') {
           writeFileSync(flags.output, text);
         } else if (flags.output) {
-          // a link is written through: renamed over, it became a plain file and the file it named kept the old list
-          const target = existing ? realpathSync(flags.output) : flags.output;
+          const target = out?.kind === 'file' ? out.path : flags.output;
           const part = `${target}.part`;
           try {
             mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
@@ -144,13 +134,4 @@ export function registerScenes(program: Command): void {
         await app.close();
       }
     });
-}
-
-/** What `file` is, or undefined when there is nothing there (or a file is in the way of its folder: said when it is made). */
-function statOrNone(file: string): ReturnType<typeof statSync> | undefined {
-  try {
-    return statSync(file, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
 }

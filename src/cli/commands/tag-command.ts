@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ExitCode } from '../../core/index.js';
-import { userTagEdits, userTagName } from '../../tagging/index.js';
+import { addedAndRemoved, userTagEdits, userTagName } from '../../tagging/index.js';
 import { resolveRecord } from '../resolve-record.js';
 import { appFrom, err, out, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
@@ -26,8 +26,9 @@ export function registerTag(program: Command): void {
     .option('--clear', "forget this video's earlier hand edits first (what tagging computes comes back)")
     .option('--json', 'each video as a JSON line on stdout: id, tags, the hand edits')
     .action(async (refs: string[], flags: TagFlags, command: Command) => {
-      const both = (flags.add ?? []).map(userTagName).find((n) => (flags.remove ?? []).map(userTagName).includes(n));
+      const both = addedAndRemoved(flags.add, flags.remove);
       if (both) command.error(`error: ${both}: both --add and --remove`, { exitCode: ExitCode.Usage, code: 'videodex.tagBoth' });
+      const editing = Boolean(flags.add?.length || flags.remove?.length || flags.clear);
       const app = appFrom(flags);
       let failed = 0;
       try {
@@ -35,7 +36,6 @@ export function registerTag(program: Command): void {
         for (const ref of refs) {
           try {
             const found = await resolveRecord(store, ref);
-            const editing = Boolean(flags.add?.length || flags.remove?.length || flags.clear);
             const { video, retagged } = editing ? await app.editTags(found, { add: flags.add, remove: flags.remove, clear: flags.clear }) : { video: found, retagged: true };
             const edits = userTagEdits(video) ?? { add: [], remove: [] };
             if (flags.json) out(JSON.stringify({ id: video.id, tags: video.tags.map((t) => t.name), edits }));

@@ -1,4 +1,5 @@
 import type { Video } from '../../core/index.js';
+import { remembered } from '../../core/remembered.js';
 import { capIndexText, indexText, normalizeText } from './text.js';
 
 /**
@@ -91,26 +92,12 @@ export function resolutionClass(width: number | null, height: number | null): st
 }
 
 /**
- * A pure string function remembered for the last few thousand distinct inputs. Labels repeat across records (a
- * library has some hundreds of distinct tags), and a re-tag builds each changed record's labels twice, before and
- * after: computed afresh they were a quarter of all the memory a rule edit's pass allocated (normalising, Unicode
- * splitting), with the garbage collection that follows.
+ * Labels repeat across records, and a re-tag builds each changed record's labels twice, before and after: computed
+ * afresh they were a quarter of all the memory a rule edit's pass allocated (normalising, Unicode splitting).
  */
-function remembered(fn: (s: string) => string, size = 4096): (s: string) => string {
-  let seen = new Map<string, string>();
-  return (s) => {
-    let out = seen.get(s);
-    if (out === undefined) {
-      // a library with more distinct labels than this starts over rather than evicting one by one
-      if (seen.size >= size) seen = new Map();
-      out = fn(s);
-      seen.set(s, out);
-    }
-    return out;
-  };
-}
+const LABELS_REMEMBERED = 4096;
 
-const label = remembered((s) => cappedName(normalizeText(s).trim().replace(/\s+/g, ' ')));
+const label = remembered((s) => cappedName(normalizeText(s).trim().replace(/\s+/g, ' ')), LABELS_REMEMBERED);
 
 /**
  * A tag's label as `tag:` compares it: words joined by `-`, as tag names are stored (`slow motion` and `Slow-Motion`
@@ -123,7 +110,7 @@ export const tagLabel: (s: string) => string = remembered((s) => {
     .map((w) => w.replace(/^[.:]+|[.:]+$/g, ''))
     .filter(Boolean);
   return words.length ? cappedName(words.join('-')) : label(s);
-});
+}, LABELS_REMEMBERED);
 
 /** A label a query names (`tag:`, `category:`, `codec:`...), in the form that field's labels are indexed in. */
 export function labelValue(field: string, raw: string): string {
