@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants, open, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
@@ -274,10 +274,21 @@ export interface HttpApiOptions {
   logger?: Logger;
 }
 
-/** Whether an address to listen on is a loopback one (then only this machine can connect). */
+/** 127.0.0.0/8 and ::1; a BlockList also matches their IPv4-mapped forms (::ffff:127.0.0.1, ::ffff:7f00:1). */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * Whether an address to listen on (or a Host name) is a loopback one (then only this machine can connect). An
+ * IPv4-mapped loopback address (`::ffff:127.0.0.1`, as a dual-stack socket names a local peer) was taken for one
+ * beyond this machine, and so were the longer spellings of ::1.
+ */
 export function isLoopback(address: string): boolean {
-  const a = address.toLowerCase();
-  return a === 'localhost' || a === '::1' || a === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+  const a = address.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (a === 'localhost') return true;
+  const family = isIP(a);
+  return family !== 0 && LOOPBACK.check(a, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** CSP source of the web page's inline script (a hash of its text, so an edit of the page cannot forget it). */
