@@ -6,6 +6,7 @@ import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { AppError, QueryError, describeError, type Logger, type Video } from '../core/index.js';
 import { highlightParts, MAX_OFFSET, planQuery, type SearchQuery, type SortKey, type VideoStore } from '../store/index.js';
@@ -75,8 +76,16 @@ export function inlineDisposition(file: string): string {
   return `inline; filename="${ascii}"${exact}`;
 }
 
-/** The routes, for a 405 naming what they take when a path is one of them but the method is not GET or HEAD. */
-const ROUTES = [/^\/$/, /^\/api\/health$/, /^\/api\/search$/, /^\/api\/videos\/[^/]+$/, /^\/api\/videos\/[^/]+\/(file|contact-sheet)$/, /^\/api\/videos\/[^/]+\/keyframes\/[^/]+$/];
+/** The routes and the methods each takes, for a 405 naming them when a path is one of them but the method is not. */
+const ROUTES: Array<[RegExp, string]> = [
+  [/^\/$/, 'GET, HEAD'],
+  [/^\/api\/health$/, 'GET, HEAD'],
+  [/^\/api\/search$/, 'GET, HEAD'],
+  [/^\/api\/videos\/[^/]+$/, 'GET, HEAD'],
+  [/^\/api\/videos\/[^/]+\/(file|contact-sheet)$/, 'GET, HEAD'],
+  [/^\/api\/videos\/[^/]+\/keyframes\/[^/]+$/, 'GET, HEAD'],
+  [/^\/api\/videos\/[^/]+\/tags$/, 'POST'],
+];
 
 /** The fields a result list needs; the whole record is one more request away. */
 export function summarize(v: Video): Record<string, unknown> {
@@ -267,11 +276,82 @@ export interface HttpApiOptions {
    * so DNS rebinding let any site the user visited read the library, not only the machines on its network.
    */
   hostNames?: readonly string[];
+  /** Tag edits from the web page (`POST /api/videos/:id/tags`); without it they are refused (403). */
+  tagEditing?: TagEditing;
   /**
    * Where a request that failed (500, 503) is logged with its error and stack: the answer carries one line and no
    * stack, and without this nothing recorded what went wrong.
    */
   logger?: Logger;
+}
+
+/** A person's edit of one video's tags, as `videodex tag --add --remove --clear` makes it. */
+export interface TagEdit {
+  add?: string[];
+  remove?: string[];
+  clear?: boolean;
+}
+
+/** How the API edits tags, and whether it may. */
+export interface TagEditing {
+  /**
+   * Keeps the edit on the record, re-tags it and resolves with the record as it is now (`App.editTags`). Throws an
+   * AppError `E_BAD_TAG` (answered 400 with its message) for a name that is no tag name or is both added and removed.
+   */
+  edit(video: Video, edit: TagEdit): Promise<Video>;
+  /** Whether edits are taken (see `editsAllowed`); refused with 403 otherwise. */
+  allowed: boolean;
+}
+
+/**
+ * Whether `serve` takes tag edits. The API has no password: on a loopback address only this machine can reach it,
+ * beyond it anyone on the network could change the library's tags, so there only when `[Server] AllowEdits` says so.
+ */
+export function editsAllowed(listenHost: string, allowEdits: boolean): boolean {
+  return allowEdits || isLoopback(listenHost);
+}
+
+/**
+ * Whether an Origin header names the server the request was addressed to (its Host header). A browser sends Origin
+ * with every POST; a page of another site posting to this server names its own origin, which a person's own page
+ * never does. The scheme's default port is the same as none (`https://x` and Host `x`).
+ */
+export function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    const o = new URL(origin);
+    if ((o.protocol !== 'http:' && o.protocol !== 'https:') || o.pathname !== '/' || o.search || o.hash || o.username) return false;
+    const h = new URL(`${o.protocol}//${host.trim()}`);
+    return h.host === o.host && h.pathname === '/' && !h.username && !h.search;
+  } catch {
+    // "null" (a sandboxed frame, a file: page) or no URL at all: no origin of this server
+    return false;
+  }
+}
+
+/** A JSON body bigger than this is no tag edit. */
+const MAX_EDIT_BYTES = 64 * 1024;
+const EDIT_FIELDS = ['add', 'remove', 'clear'];
+
+/** The edit a request body asks for, or the one-line reason it is not one. */
+function tagEditOf(body: unknown): TagEdit | string {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the body must be a JSON object: {"add": [names], "remove": [names], "clear": true}';
+  const fields = body as Record<string, unknown>;
+  const unknown = Object.keys(fields).find((k) => !EDIT_FIELDS.includes(k));
+  if (unknown !== undefined) return `unknown field '${unknown}': the body takes add, remove and clear`;
+  const edit: TagEdit = {};
+  for (const key of ['add', 'remove'] as const) {
+    const v = fields[key];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || !v.every((n) => typeof n === 'string')) return `${key} must be a list of tag names (strings), as ["beach", "sunset"]`;
+    edit[key] = v;
+  }
+  if (fields.clear !== undefined) {
+    if (typeof fields.clear !== 'boolean') return 'clear must be true or false';
+    edit.clear = fields.clear;
+  }
+  if (!edit.add?.length && !edit.remove?.length && !edit.clear) return 'nothing to edit: give add, remove (lists of tag names) or clear: true';
+  return edit;
 }
 
 /** 127.0.0.0/8 and ::1; a BlockList also matches their IPv4-mapped forms (::ffff:127.0.0.1, ::ffff:7f00:1). */
@@ -309,9 +389,10 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     return c.json({ error: describeError(err), ...(err instanceof AppError ? { code: err.code } : {}) }, 500);
   });
   api.notFound((c) => {
-    if (ROUTES.some((r) => r.test(c.req.path))) {
-      c.header('allow', 'GET, HEAD');
-      return c.json({ error: `${c.req.method} is not allowed here: ${c.req.path} answers GET and HEAD` }, 405);
+    const allow = ROUTES.find(([r]) => r.test(c.req.path))?.[1];
+    if (allow) {
+      c.header('allow', allow);
+      return c.json({ error: `${c.req.method} is not allowed here: ${c.req.path} answers ${allow.replace(', ', ' and ')}` }, 405);
     }
     return c.json({ error: `no such path: ${c.req.path}` }, 404);
   });
@@ -350,7 +431,8 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
   });
 
   api.get('/', (c) => c.html(WEB_PAGE));
-  api.get('/api/health', async (c) => c.json({ ok: true, backend: store.kind, videos: await store.count() }));
+  // tagEdits: whether the page shows its tag controls (a server that refuses edits shows none)
+  api.get('/api/health', async (c) => c.json({ ok: true, backend: store.kind, videos: await store.count(), tagEdits: options.tagEditing?.allowed === true }));
 
   api.get('/api/search', async (c) => {
     const q: SearchQuery = {};
@@ -407,6 +489,55 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     if (!v?.contactSheet) return c.json({ error: 'no contact sheet' }, 404);
     return sendFile(v.contactSheet, 'image/jpeg', c.req, jpegCheck, { noFollow: true });
   });
+
+  // One edit at a time, each on the record as the one before left it: two edits read at once and the second to be
+  // saved put back what the first had taken away.
+  let editing: Promise<unknown> = Promise.resolve();
+  const editor = options.tagEditing;
+  api.post(
+    '/api/videos/:id/tags',
+    async (c, next) => {
+      if (!editor?.allowed) {
+        const why = editor ? 'this server listens beyond this machine, where anyone who can reach it could change the tags (no password); set [Server] AllowEdits = true to allow it, or serve on 127.0.0.1' : 'this server does not edit tags';
+        return c.json({ error: `tag edits are refused: ${why}` }, 403);
+      }
+      const origin = c.req.header('origin');
+      if (origin !== undefined && !sameOrigin(origin, c.req.header('host'))) {
+        return c.json({ error: `tag edits are taken only from this server's own page, not from ${origin}` }, 403);
+      }
+      // A form or a text/plain POST is what another site's page can send without asking first (no preflight); it
+      // cannot send JSON so, and an old browser may send those with no Origin at all
+      const type = c.req.header('content-type')?.split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') return c.json({ error: `the body must be JSON sent as Content-Type: application/json, not ${type || 'no type'}` }, 415);
+      return next();
+    },
+    // the rest of the body is left unread, so the connection is not one to send another request on
+    bodyLimit({ maxSize: MAX_EDIT_BYTES, onError: (c) => c.json({ error: `the body is over ${MAX_EDIT_BYTES / 1024} kB: a tag edit is a few names` }, 413, { connection: 'close' }) }),
+    async (c) => {
+      const id = c.req.param('id');
+      if (!(await record(id))) return c.json({ error: 'no such video' }, 404);
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch (e) {
+        return c.json({ error: `the body is not valid JSON (${(e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ')})` }, 400);
+      }
+      const edit = tagEditOf(body);
+      if (typeof edit === 'string') return c.json({ error: edit }, 400);
+      const run = editing.then(async () => {
+        const v = await record(id);
+        return v ? editor!.edit(v, edit) : null;
+      });
+      editing = run.catch(() => undefined);
+      try {
+        const updated = await run;
+        return updated ? c.json(updated) : c.json({ error: 'no such video' }, 404);
+      } catch (e) {
+        if (e instanceof AppError && e.code === 'E_BAD_TAG') return c.json({ error: e.message, code: e.code }, 400);
+        throw e;
+      }
+    },
+  );
 
   return api;
 }

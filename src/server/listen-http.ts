@@ -8,8 +8,8 @@ const jsonError = (status: number, error: string) => new Response(JSON.stringify
 /**
  * How long a client may take to send a request. Node's defaults (60 s for the headers, 300 s for the whole request,
  * checked every 30 s) let a client that trickles its headers hold a connection for up to 90 s, and a few hundred
- * such clients (slowloris) hold every descriptor the process may open. No route takes a body, so a request is
- * its headers: 15 s is ample even over a slow link, and a video download (the response) is not limited by it.
+ * such clients (slowloris) hold every descriptor the process may open. A request is its headers and at most a tag
+ * edit's few names (64 kB): 15 s is ample even over a slow link, and a video download (the response) is not limited by it.
  */
 export interface RequestTimeouts {
   headersMs: number;

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createHttpApi, isLoopback } from '../../src/server/index.js';
+import { createHttpApi, isLoopback, type TagEditing } from '../../src/server/index.js';
+import type { Video } from '../../src/core/index.js';
 import type { VideoStore } from '../../src/store/index.js';
 
 describe('the HTTP API: a request that fails', () => {
@@ -39,5 +40,42 @@ describe('isLoopback', () => {
     const api = createHttpApi(store, { loopbackOnly: true });
     for (const host of ['[::ffff:127.0.0.1]:8080', '[::ffff:7f00:1]:8080']) expect((await api.request('/api/health', { headers: { host } })).status, host).toBe(200);
     expect((await api.request('/api/health', { headers: { host: '[::ffff:192.168.1.20]:8080' } })).status).toBe(403);
+  });
+});
+
+describe('the HTTP API: tag edits', () => {
+  it('makes edits sent at once one after the other, each on the record the one before saved (the second saved dropped the first)', async () => {
+    const id = '0123456789abcdef';
+    let saved = { id, tags: [] as Array<{ name: string }> } as unknown as Video;
+    const store = { kind: 'sqlite', get: async (want: string) => (want === id ? structuredClone(saved) : null) } as unknown as VideoStore;
+    const tagEditing: TagEditing = {
+      allowed: true,
+      // as App.editTags: the record as read, edited, then saved after a re-tag that takes a while
+      edit: async (video, edit) => {
+        const next: Video = { ...video, tags: [...video.tags, ...(edit.add ?? []).map((name) => ({ name, source: 'user' as const, confidence: 1 }))] };
+        await new Promise((r) => setTimeout(r, 20));
+        saved = next;
+        return next;
+      },
+    };
+    const api = createHttpApi(store, { tagEditing });
+    const post = (name: string) => api.request(`/api/videos/${id}/tags`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ add: [name] }) });
+    const answers = await Promise.all(['alpha', 'bravo', 'charlie'].map(post));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(saved.tags.map((t) => t.name).sort()).toEqual(['alpha', 'bravo', 'charlie']);
+    // a failed edit does not stop the ones after it
+    tagEditing.edit = async () => { throw new Error('database is locked'); };
+    expect((await post('delta')).status).toBe(500);
+    tagEditing.edit = async (video) => video;
+    expect((await post('echo')).status).toBe(200);
+  });
+
+  it('refuses edits when the server was given no way to make them, and says so in its health', async () => {
+    const store = { kind: 'sqlite', count: async () => 1, get: async () => ({ id: '0123456789abcdef', tags: [] }) } as unknown as VideoStore;
+    const api = createHttpApi(store);
+    const res = await api.request('/api/videos/0123456789abcdef/tags', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"add":["x"]}' });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ error: 'tag edits are refused: this server does not edit tags' });
+    expect(await (await api.request('/api/health')).json()).toMatchObject({ tagEdits: false });
   });
 });

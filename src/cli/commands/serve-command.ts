@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { closeHttp, createHttpApi, isLoopback, listenHttp } from '../../server/index.js';
+import type { Video } from '../../core/index.js';
+import { closeHttp, createHttpApi, editsAllowed, isLoopback, listenHttp, type TagEdit } from '../../server/index.js';
 import { outliveHangup } from '../hangup.js';
 import { appFrom, err, nonNegativeInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
@@ -20,18 +21,19 @@ export function registerServe(program: Command): void {
         const t0 = Date.now();
         await store.warm?.();
         app.logger.info({ ms: Date.now() - t0 }, 'search structures ready');
-        const { Host, Port, AllowedHosts } = app.config.Server;
+        const { Host, Port, AllowedHosts, AllowEdits } = app.config.Server;
         // listening on loopback means "this machine only": refuse requests for other host names too (DNS rebinding);
         // beyond it, the names this machine goes by and the configured ones
         const machine = hostname().toLowerCase();
         const hostNames = isLoopback(Host) ? AllowedHosts : [machine, `${machine.split('.')[0]}.local`, ...AllowedHosts];
-        const api = createHttpApi(store, { loopbackOnly: isLoopback(Host), hostNames, logger: app.logger });
+        const tagEditing = { allowed: editsAllowed(Host, AllowEdits), edit: async (video: Video, edit: TagEdit) => (await app.editTags(video, edit)).video };
+        const api = createHttpApi(store, { loopbackOnly: isLoopback(Host), hostNames, logger: app.logger, tagEditing });
         await new Promise<void>((resolve, reject) => {
           const server = listenHttp(api.fetch, Host, Port, (port) => {
             // The API has no password and no TLS: beyond loopback, whoever reaches the port reads the whole library
             // and downloads its videos. A mistyped or copied --host 0.0.0.0 said nothing of it.
             if (!isLoopback(Host)) {
-              err(`videodex: warning: listening on ${Host}, beyond this machine: anyone who can reach port ${port} can search the library and download its videos (no password, no TLS); --host 127.0.0.1 keeps it to this machine`);
+              err(`videodex: warning: listening on ${Host}, beyond this machine: anyone who can reach port ${port} can search the library${tagEditing.allowed ? ', change its tags' : ''} and download its videos (no password, no TLS); --host 127.0.0.1 keeps it to this machine`);
               app.logger.warn({ host: Host, port }, 'listening beyond loopback: no password, no TLS');
             }
             // Scripts and tests read this line to find the port.

@@ -1,4 +1,4 @@
-import { int, list, str } from '../config-key.js';
+import { bool, int, list, str } from '../config-key.js';
 
 export const Server = {
   Host: str('127.0.0.1', 'Address videodex serve listens on.'),
@@ -6,5 +6,9 @@ export const Server = {
   AllowedHosts: list(
     [],
     "Host names videodex serve answers to besides IP addresses, localhost and this machine's own name (a name your DNS or a proxy gives it; a leading dot allows its subdomains: .home.lan). Requests for any other name are refused (403): another site pointing its name at this server (DNS rebinding) could otherwise read the library through a visitor's browser.",
+  ),
+  AllowEdits: bool(
+    false,
+    "Let videodex serve take tag edits (the web page's tag controls, POST /api/videos/:id/tags) while it listens beyond loopback, where anyone who can reach the port could change the library's tags (no password). On a loopback address they are always taken.",
   ),
 } as const;
