@@ -1,6 +1,7 @@
 /**
- * The web page: search with the query language, filter by facets, browse results, and play a video from any
- * scene. One self-contained HTML file; every value from the library is inserted as text, never as HTML.
+ * The web page: search with the query language, filter by facets, browse results, play a video from any scene,
+ * and edit a video's tags (when the server takes edits). One self-contained HTML file; every value from the library
+ * is inserted as text, never as HTML.
  */
 export const WEB_PAGE = `<!doctype html>
 <html lang="en">
@@ -41,6 +42,17 @@ export const WEB_PAGE = `<!doctype html>
   .scene img, .scene .noframe { width: 100%; border-radius: 4px; display: block; }
   .scene .noframe { aspect-ratio: 16/9; background: #cfd5de; }
   .close { float: right; border: 0; background: none; font-size: 1.4rem; cursor: pointer; }
+  #d-tags { display: flex; flex-wrap: wrap; gap: .3rem; align-items: center; margin: .4rem 0; }
+  .tag { display: inline-flex; align-items: center; gap: .2rem; background: #eef1f5; border-radius: 999px; padding: .1rem .5rem; }
+  .tag.mine { background: #dce8ff; color: #1d3f8a; font-weight: 600; }
+  .tag .src { font-size: .7rem; color: #687384; }
+  .tag button { border: 0; background: none; cursor: pointer; font-size: 1rem; line-height: 1; padding: 0 .1rem; color: #687384; border-radius: 4px; }
+  .tag button:hover, .tag button:focus-visible { color: #b3261e; outline: 2px solid #4f8cff; }
+  #d-tagform { display: flex; gap: .4rem; margin: .3rem 0; }
+  #d-tagform[hidden] { display: none; }
+  #d-tagform input { flex: 1; max-width: 22rem; padding: .3rem .5rem; border: 1px solid #cfd5de; border-radius: 6px; }
+  #d-tagform button { padding: .3rem .8rem; border: 0; border-radius: 6px; background: #4f8cff; color: #fff; cursor: pointer; }
+  #d-tagerror { color: #b3261e; font-size: .85rem; }
 </style>
 </head>
 <body>
@@ -61,7 +73,10 @@ export const WEB_PAGE = `<!doctype html>
   <h2 id="d-title"></h2><div class="meta" id="d-meta"></div>
   <div class="failed" id="d-failed"></div>
   <video id="player" controls preload="metadata"></video>
-  <p id="d-desc"></p><div class="tags" id="d-tags"></div>
+  <p id="d-desc"></p><div class="tags" id="d-tags" aria-label="Tags"></div>
+  <div class="tags" id="d-removed"></div>
+  <form id="d-tagform" hidden><input id="d-newtag" placeholder="add tags, comma-separated" aria-label="Add tags, comma-separated" autocomplete="off"><button>Add</button></form>
+  <div id="d-tagerror" role="alert"></div>
   <div id="scenes"></div>
 </div></div>
 <script>
@@ -81,11 +96,15 @@ let latest = 0;
 // The same for the video panel: a slow answer for a video clicked before another, or before the panel was closed,
 // must not show that video over the newer one or open the closed panel again.
 let opening = 0;
+// The video in the panel, for its tag edits; 'tagEdits' says whether the server takes them (not beyond loopback
+// unless [Server] AllowEdits), so a page it would refuse shows no controls.
+let current = null;
+const tagEdits = getJson('/api/health').then(({ ok, body }) => ok && body.tagEdits === true);
 
 /** A JSON answer, or { error } when the server answered something else or could not be reached. */
-async function getJson(url) {
+async function getJson(url, init) {
   try {
-    const res = await fetch(url);
+    const res = await fetch(url, init);
     const body = await res.json().catch(() => ({ error: 'the server answered ' + res.status + ' ' + res.statusText }));
     return { ok: res.ok, body };
   } catch (e) {
@@ -163,11 +182,18 @@ function card(h) {
   const c = el('div', { class: 'card' }, img, el('div', { class: 'body' },
     el('div', { class: 'name', text: h.title || h.name, title: h.name }),
     el('div', { class: 'meta', text: meta }),
-    h.tags.length ? el('div', { class: 'tags', text: h.tags.slice(0, 8).join(', ') }) : null,
+    cardTags(h.tags),
     h.snippet ? el('div', { class: 'hl' }, ...h.snippet.map((p) => p.match ? el('mark', { text: p.text }) : document.createTextNode(p.text))) : h.highlight ? el('div', { class: 'hl', text: h.highlight }) : null,
     h.failedStages.length ? el('div', { class: 'failed', text: 'failed: ' + h.failedStages.join(', ') }) : null));
+  c.dataset.id = h.id;
   activate(c, () => open(h.id));
   return c;
+}
+
+function cardTags(names) {
+  const box = el('div', { class: 'tags', text: names.slice(0, 8).join(', ') });
+  box.hidden = !names.length;
+  return box;
 }
 
 function facets(f) {
@@ -203,7 +229,7 @@ function narrowed(q, term) {
 
 async function open(id) {
   const mine = ++opening;
-  const { ok, body: v } = await getJson('/api/videos/' + encodeURIComponent(id));
+  const [{ ok, body: v }, editable] = await Promise.all([getJson('/api/videos/' + encodeURIComponent(id)), tagEdits]);
   if (mine !== opening) return;
   if (!ok) { $('error').textContent = 'video ' + id + ': ' + v.error; return; }
   history.replaceState(null, '', '?' + new URLSearchParams({ q: $('q').value, v: id }));
@@ -213,7 +239,10 @@ async function open(id) {
   // what went wrong, with the reason the run recorded: the card says only which stage failed
   $('d-failed').textContent = Object.entries(v.stages || {}).filter(([, st]) => st.status === 'failed').map(([name, st]) => name + ' failed: ' + (st.error || 'no reason recorded')).join('\\n');
   $('d-desc').textContent = v.ai ? v.ai.description : '';
-  $('d-tags').textContent = v.tags.map((t) => t.name + ' (' + t.source + ')').join(', ');
+  current = v;
+  $('d-tagerror').textContent = '';
+  $('d-newtag').value = '';
+  showTags(v, editable);
   const player = $('player');
   player.src = '/api/videos/' + id + '/file';
   // scene times count from the video's first frame, the player's clock from the file's start: a video after
@@ -230,6 +259,61 @@ async function open(id) {
   }
   $('detail').style.display = 'flex';
 }
+
+/**
+ * The panel's tags: each with its source, the person's own (source user) marked as theirs; with edits allowed, each
+ * has a remove button and the form adds names. Names the person removed are listed, so they know why a tag is gone.
+ */
+function showTags(v, editable) {
+  const box = $('d-tags');
+  box.replaceChildren();
+  for (const [i, t] of v.tags.entries()) {
+    const mine = t.source === 'user';
+    const chip = el('span', { class: mine ? 'tag mine' : 'tag', title: mine ? 'added by you' : 'from ' + t.source },
+      el('span', { text: t.name }), el('span', { class: 'src', text: mine ? 'yours' : t.source }));
+    if (editable) {
+      const remove = el('button', { type: 'button', class: 'remove', 'aria-label': 'Remove tag ' + t.name, title: 'Remove tag ' + t.name, text: '×' });
+      remove.addEventListener('click', () => editTags(v.id, { remove: [t.name] }, i));
+      chip.append(remove);
+    }
+    box.append(chip);
+  }
+  if (!v.tags.length) box.append(el('span', { class: 'src', text: 'no tags' }));
+  const removed = (v.extra && v.extra._userTags && Array.isArray(v.extra._userTags.remove)) ? v.extra._userTags.remove : [];
+  $('d-removed').textContent = removed.length ? 'removed by you: ' + removed.join(', ') : '';
+  $('d-tagform').hidden = !editable;
+}
+
+/**
+ * Sends an edit of the panel's video; shows the record the server answers, or its error in the panel. After a
+ * removal the focus goes to the remove button now at that place (or the box), not lost with the button it was on.
+ */
+async function editTags(id, edit, removedAt) {
+  $('d-tagerror').textContent = '';
+  const { ok, body } = await getJson('/api/videos/' + encodeURIComponent(id) + '/tags', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(edit) });
+  // another video may have been opened, or the panel closed, meanwhile
+  if (!current || current.id !== id || $('detail').style.display !== 'flex') return ok;
+  if (!ok) {
+    $('d-tagerror').textContent = 'tags not changed: ' + body.error;
+    return false;
+  }
+  current = body;
+  showTags(body, true);
+  if (removedAt !== undefined) {
+    const buttons = $('d-tags').querySelectorAll('button.remove');
+    (buttons[Math.min(removedAt, buttons.length - 1)] || $('d-newtag')).focus();
+  }
+  // its card shows the tags as they are now, too
+  for (const c of document.querySelectorAll('#results .card')) if (c.dataset.id === id) c.querySelector('.tags').replaceWith(cardTags(body.tags.map((t) => t.name)));
+  return true;
+}
+
+$('d-tagform').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const names = $('d-newtag').value.split(',').map((n) => n.trim()).filter(Boolean);
+  if (!current || !names.length) return;
+  if (await editTags(current.id, { add: names })) $('d-newtag').value = '';
+});
 
 // A player that cannot load its video shows only a black box: the server says why (the file was deleted or changed
 // since it was indexed) in a JSON error the player never shows, so it is asked for it once.
@@ -251,6 +335,7 @@ $('player').addEventListener('error', async () => {
 
 function closeDetail() {
   opening++;
+  current = null;
   $('player').pause();
   // a paused player goes on holding its download (a connection to serve, more bytes buffered) until its source goes
   $('player').removeAttribute('src');

@@ -37,8 +37,8 @@ afterAll(() => {
 });
 
 /** The page at `query` (e.g. "?q=beach"), its script running, `fetch` going to the test server. */
-async function openPage(query: string, delayMs: (url: string) => number = () => 0): Promise<{ window: JSDOM['window']; errors: string[] }> {
-  const html = await (await fetch(`${base}/`)).text();
+async function openPage(query: string, delayMs: (url: string) => number = () => 0, at = base): Promise<{ window: JSDOM['window']; errors: string[] }> {
+  const html = await (await fetch(`${at}/`)).text();
   const errors: string[] = [];
   const virtualConsole = new VirtualConsole();
   // jsdom cannot play media; everything else the script reports is a failure.
@@ -47,7 +47,7 @@ async function openPage(query: string, delayMs: (url: string) => number = () => 
   });
   virtualConsole.on('error', (e) => errors.push(String(e)));
   const dom = new JSDOM(html, {
-    url: `${base}/${query}`,
+    url: `${at}/${query}`,
     runScripts: 'dangerously',
     pretendToBeVisual: true,
     virtualConsole,
@@ -55,7 +55,7 @@ async function openPage(query: string, delayMs: (url: string) => number = () => 
       (window as unknown as { fetch: typeof fetch }).fetch = async (input, init) => {
         const wait = delayMs(String(input));
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        return fetch(new URL(String(input), base), init);
+        return fetch(new URL(String(input), at), init);
       };
     },
   });
@@ -439,5 +439,97 @@ describe('the web page (its script in jsdom, against videodex serve)', () => {
     expect(await until('the error', () => text(window, 'error'))).toBe('the request line and headers are over 16 kB');
     expect(window.document.querySelectorAll('#results .card')).toHaveLength(0);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('the web page: editing a video\'s tags in its panel', () => {
+  // a library of its own: the edits must not change the tags and facets the tests above count
+  const editData = path.join(t.dir, 'edit-data');
+  let editBase = '';
+  let stopEdits: (() => void) | undefined;
+  let id = '';
+  beforeAll(async () => {
+    const dir = path.join(t.dir, 'edit-src');
+    mkdirSync(dir, { recursive: true });
+    await makeTestVideo(path.join(dir, 'surfing_beach.mp4'), { seconds: 1, width: 320, height: 240 });
+    const r = await runCli(['process', dir, '--json', '--data-dir', editData]);
+    id = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.type === 'result' && x.videoId)!.videoId as string;
+    ({ base: editBase, stop: stopEdits } = await startServe(editData));
+  });
+  afterAll(() => stopEdits?.());
+
+  type Win = JSDOM['window'];
+  const chips = (w: Win) => [...w.document.querySelectorAll('#d-tags .tag')];
+  const chip = (w: Win, name: string) => chips(w).find((c) => c.firstElementChild?.textContent === name);
+  const record = async (at = editBase) => (await (await fetch(`${at}/api/videos/${id}`)).json()) as { tags: Array<{ name: string; source: string }> };
+  const addTags = (w: Win, value: string) => {
+    (w.document.getElementById('d-newtag') as unknown as { value: string }).value = value;
+    w.document.getElementById('d-tagform')!.dispatchEvent(new w.Event('submit', { cancelable: true }));
+  };
+
+  it('removes a tag with its button, adds tags from the box (comma-separated), marks them as the person\'s, and updates the card', async () => {
+    const { window, errors } = await openPage(`?q=surfing&v=${id}`, () => 0, editBase);
+    await until('the panel', () => window.document.getElementById('detail')!.style.display === 'flex' && chip(window, 'beach'));
+    await until('the card', () => window.document.querySelector('#results .card .tags'));
+    expect((window.document.getElementById('d-tagform') as unknown as { hidden: boolean }).hidden).toBe(false);
+    // a button each, reached by Tab and pressed by Enter or Space as any button is
+    const remove = chip(window, 'beach')!.querySelector('button')!;
+    expect([remove.tagName, remove.getAttribute('type'), remove.getAttribute('aria-label'), remove.getAttribute('tabindex')]).toEqual(['BUTTON', 'button', 'Remove tag beach', null]);
+    expect(chips(window).every((c) => c.querySelector('button.remove'))).toBe(true);
+    expect(chip(window, 'beach')!.classList.contains('mine')).toBe(false);
+
+    const at = chips(window).indexOf(chip(window, 'beach')!);
+    remove.focus();
+    remove.click();
+    await until('beach gone', () => !chip(window, 'beach'));
+    // the focus stays in the tags, on the remove button now at that place
+    expect(window.document.activeElement).toBe(chips(window)[at]!.querySelector('button.remove'));
+    expect(text(window, 'd-removed')).toBe('removed by you: beach');
+    expect((await record()).tags.map((x) => x.name)).not.toContain('beach');
+
+    addTags(window, ' Golden Hour , dogs,, ');
+    await until('the added tags', () => chip(window, 'golden-hour') && chip(window, 'dogs'));
+    for (const name of ['golden-hour', 'dogs']) {
+      expect(chip(window, name)!.classList.contains('mine'), name).toBe(true);
+      expect(chip(window, name)!.textContent, name).toBe(`${name}yours×`);
+    }
+    expect((window.document.getElementById('d-newtag') as unknown as { value: string }).value).toBe('');
+    expect((await record()).tags.filter((x) => x.source === 'user').map((x) => x.name)).toEqual(['golden-hour', 'dogs']);
+    // the card lists the first tags as they are now: beach gone from it
+    expect(window.document.querySelector('#results .card .tags')!.textContent).toBe((await record()).tags.slice(0, 8).map((x) => x.name).join(', '));
+    expect(window.document.querySelector('#results .card .tags')!.textContent).not.toMatch(/beach/);
+
+    // the person's own tag taken away again
+    chip(window, 'dogs')!.querySelector('button')!.click();
+    await until('dogs gone', () => !chip(window, 'dogs'));
+    expect(text(window, 'd-tagerror')).toBe('');
+    expect(errors).toEqual([]);
+  });
+
+  it('shows what the server says when it refuses an edit in the panel, and keeps what was typed', async () => {
+    const { window, errors } = await openPage(`?v=${id}`, () => 0, editBase);
+    await until('the panel', () => window.document.getElementById('detail')!.style.display === 'flex' && chips(window).length);
+    const before = chips(window).map((c) => c.textContent);
+    addTags(window, 'sunset, !!!');
+    expect(await until('the error', () => text(window, 'd-tagerror'))).toBe('tags not changed: "!!!" is no tag name: it needs a letter or a digit');
+    expect((window.document.getElementById('d-newtag') as unknown as { value: string }).value).toBe('sunset, !!!');
+    expect(chips(window).map((c) => c.textContent)).toEqual(before);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows the tags without controls when the server refuses edits (listening beyond loopback)', async () => {
+    const open = await startServe(editData, ['--host', '0.0.0.0']);
+    try {
+      const at = `http://127.0.0.1:${new URL(open.base).port}`;
+      const { window, errors } = await openPage(`?v=${id}`, () => 0, at);
+      await until('the panel', () => window.document.getElementById('detail')!.style.display === 'flex' && chips(window).length);
+      expect(chips(window).length).toBe((await record(at)).tags.length);
+      expect(window.document.querySelector('#d-tags button')).toBeNull();
+      expect((window.document.getElementById('d-tagform') as unknown as { hidden: boolean }).hidden).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      open.stop();
+      await open.exited;
+    }
   });
 });
