@@ -299,6 +299,8 @@ async function editTags(id, edit, removedAt) {
   }
   current = body;
   showTags(body, true);
+  // kept on the record but not applied: tagging needs the probe's answer (as videodex tag says)
+  if (body.stages && body.stages.probe && body.stages.probe.status === 'failed') $('d-tagerror').textContent = 'edits kept: its probe failed, so it is not tagged; they apply once it is processed';
   if (removedAt !== undefined) {
     const buttons = $('d-tags').querySelectorAll('button.remove');
     (buttons[Math.min(removedAt, buttons.length - 1)] || $('d-newtag')).focus();

@@ -448,12 +448,16 @@ describe('the web page: editing a video\'s tags in its panel', () => {
   let editBase = '';
   let stopEdits: (() => void) | undefined;
   let id = '';
+  let brokenId = '';
   beforeAll(async () => {
     const dir = path.join(t.dir, 'edit-src');
     mkdirSync(dir, { recursive: true });
     await makeTestVideo(path.join(dir, 'surfing_beach.mp4'), { seconds: 1, width: 320, height: 240 });
+    writeFileSync(path.join(dir, 'broken.mp4'), Buffer.alloc(5000, 0x17));
     const r = await runCli(['process', dir, '--json', '--data-dir', editData]);
-    id = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.type === 'result' && x.videoId)!.videoId as string;
+    const made = Object.fromEntries(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'result' && x.videoId).map((x) => [path.basename(x.input), x.videoId as string]));
+    id = made['surfing_beach.mp4']!;
+    brokenId = made['broken.mp4']!;
     ({ base: editBase, stop: stopEdits } = await startServe(editData));
   });
   afterAll(() => stopEdits?.());
@@ -514,6 +518,15 @@ describe('the web page: editing a video\'s tags in its panel', () => {
     expect(await until('the error', () => text(window, 'd-tagerror'))).toBe('tags not changed: "!!!" is no tag name: it needs a letter or a digit');
     expect((window.document.getElementById('d-newtag') as unknown as { value: string }).value).toBe('sunset, !!!');
     expect(chips(window).map((c) => c.textContent)).toEqual(before);
+    expect(errors).toEqual([]);
+  });
+
+  it('says the edits of a video whose probe failed are kept for when it is processed (nothing seemed to happen)', async () => {
+    expect(brokenId).toMatch(/^[0-9a-f]+$/);
+    const { window, errors } = await openPage(`?v=${brokenId}`, () => 0, editBase);
+    await until('the panel', () => window.document.getElementById('detail')!.style.display === 'flex');
+    addTags(window, 'keep-me');
+    expect(await until('the note', () => text(window, 'd-tagerror'))).toBe('edits kept: its probe failed, so it is not tagged; they apply once it is processed');
     expect(errors).toEqual([]);
   });
 
