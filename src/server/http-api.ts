@@ -531,7 +531,10 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
       editing = run.catch(() => undefined);
       try {
         const updated = await run;
-        return updated ? c.json(updated) : c.json({ error: 'no such video' }, 404);
+        if (!updated) return c.json({ error: 'no such video' }, 404);
+        // the server's log is the only record of an edit made over HTTP: what, to which video, from where
+        options.logger?.info({ videoId: updated.id, edit, origin: c.req.header('origin') ?? null }, 'tags edited');
+        return c.json(updated);
       } catch (e) {
         if (e instanceof AppError && e.code === 'E_BAD_TAG') return c.json({ error: e.message, code: e.code }, 400);
         throw e;

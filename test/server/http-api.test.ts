@@ -58,11 +58,15 @@ describe('the HTTP API: tag edits', () => {
         return next;
       },
     };
-    const api = createHttpApi(store, { tagEditing });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } }));
+    const api = createHttpApi(store, { tagEditing, logger });
     const post = (name: string) => api.request(`/api/videos/${id}/tags`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ add: [name] }) });
     const answers = await Promise.all(['alpha', 'bravo', 'charlie'].map(post));
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(saved.tags.map((t) => t.name).sort()).toEqual(['alpha', 'bravo', 'charlie']);
+    // each edit is in the server's log: the only record of a change made over HTTP
+    expect(lines.filter((l) => l.msg === 'tags edited').map((l) => [l.videoId, (l.edit as { add: string[] }).add[0]]).sort()).toEqual([[id, 'alpha'], [id, 'bravo'], [id, 'charlie']]);
     // a failed edit does not stop the ones after it
     tagEditing.edit = async () => { throw new Error('database is locked'); };
     expect((await post('delta')).status).toBe(500);
