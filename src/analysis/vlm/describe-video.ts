@@ -344,6 +344,8 @@ export interface KeptAnswer {
   completionTokens: number;
   /** The model stopped at MaxOutputTokens (a text answer, kept as far as it went). */
   cutOff?: boolean;
+  /** The audit lines of the calls that gave this answer which could not be written then: written when it is used. */
+  unaudited?: AuditEntry[];
 }
 
 /**
@@ -363,8 +365,11 @@ export interface KeptAnswers {
 export interface DescribeDeps {
   vlm: ReliableVlm;
   kept?: KeptAnswers;
-  /** Where each request is recorded (the audit trail); never given the key. */
-  audit: { append(entry: AuditEntry): void };
+  /**
+   * Where each request is recorded (the audit trail); never given the key. `ready` throws while the trail cannot
+   * be written: no request is sent then.
+   */
+  audit: { append(entry: AuditEntry): void; ready?(): void };
   ffmpeg: string;
   /** For frames cut from a file without an index (MPEG-TS), which are decoded from the key frame before them. */
   ffprobe?: string;
@@ -424,6 +429,18 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
   if (plan.refusal) throw new ModelError(`${name}: ${plan.refusal}`, { code: 'E_MODEL_BUDGET' });
   const now = deps.now ?? (() => new Date());
   const usage = { prompt: 0, completion: 0 };
+  /** The audit line of this description's last call, when it could not be written, and why. */
+  let unaudited: { entry: AuditEntry; error: unknown } | null = null;
+  const auditFailure = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+  // The call was paid for and its answer is usable, but the trail lacks its line: the answer is kept (with the
+  // line, written when the answer is used) and the stage fails rather than goes on, as the trail is a requirement;
+  // the AuditLog then refuses the run's later calls. A later run (--retry-failed), once the trail can be written, asks nothing.
+  const failForAudit = (answer: string): never => {
+    throw new ModelError(
+      `${name}: the model answered but its call could not be recorded: ${auditFailure(unaudited!.error)}; ${answer}`,
+      { code: 'E_AUDIT', cause: unaudited!.error },
+    );
+  };
 
   const frameCache = new Map<string, FrameImage>();
   const framesFor = async (picks: FramePick[]): Promise<FrameImage[]> => {
@@ -453,6 +470,11 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     frames: number,
     estimated: number,
   ): Promise<{ text: string; promptTokens: number; completionTokens: number; finishReason?: string }> => {
+    try {
+      deps.audit.ready?.();
+    } catch (err) {
+      throw new ModelError(`${name}: ${auditFailure(err)}; no model call sent until it can be`, { code: 'E_AUDIT', cause: err });
+    }
     const outcome: CallOutcome = await deps.vlm.call({
       model: s.model,
       messages,
@@ -466,7 +488,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     usage.completion += u.completionTokens ?? 0;
     // a call refused before it was sent (the key was refused moments ago) is not a call: no audit line
     if (outcome.ok || !outcome.notSent) {
-      deps.audit.append({
+      const entry: AuditEntry = {
         at: now().toISOString(),
         videoId: video.id,
         provider: deps.vlm.provider,
@@ -484,10 +506,16 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
         ...(outcome.status !== undefined ? { httpStatus: outcome.status } : {}),
         retries: outcome.retries,
         ...(outcome.ok ? {} : { error: outcome.error.message, errorCode: outcome.error.code }),
-      });
+      };
+      try {
+        deps.audit.append(entry);
+      } catch (error) {
+        unaudited = { entry, error };
+      }
     }
     if (!outcome.ok) {
-      throw new ModelError(`${name}: ${outcome.error.message}`, {
+      const lost = unaudited ? `; and its call could not be recorded: ${auditFailure(unaudited.error)}` : '';
+      throw new ModelError(`${name}: ${outcome.error.message}${lost}`, {
         cause: outcome.error,
         retryable: outcome.error.retryable,
         code: outcome.error.code,
@@ -503,9 +531,39 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     };
   };
 
+  /** Keeps a usable answer, with the audit line of its call when that could not be written. */
+  const keep = (slot: string, answer: KeptAnswer): void => {
+    if (!unaudited) return deps.kept?.put(slot, answer);
+    try {
+      deps.kept?.put(slot, { ...answer, unaudited: [...(answer.unaudited ?? []), unaudited.entry] });
+    } catch (err) {
+      // a full disk often holds the cache too: say so, rather than the cache's raw error alone
+      failForAudit(`the answer could not be kept either (${auditFailure(err)})`);
+    }
+    failForAudit(deps.kept ? 'the answer is kept: once the trail can be written, --retry-failed uses it without a new call' : 'the answer is lost (no cache to keep it)');
+  };
+
   let reused = 0;
-  /** A kept answer, once used: counted as spent in this description's usage (it was paid for). */
-  const useKept = (k: KeptAnswer): string => {
+  /**
+   * A kept answer, once used: counted as spent in this description's usage (it was paid for). The audit lines of
+   * its calls that could not be written when they were made are written now (late, with their own time).
+   * @throws ModelError (E_AUDIT) when they still cannot be; the answer stays kept.
+   */
+  const useKept = (slot: string, k: KeptAnswer): string => {
+    if (k.unaudited?.length) {
+      const rest = [...k.unaudited];
+      try {
+        while (rest.length) {
+          deps.audit.append({ ...rest[0]!, late: true });
+          rest.shift();
+        }
+      } catch (err) {
+        deps.kept?.put(slot, { ...k, unaudited: rest });
+        throw new ModelError(`${name}: the model's kept answer cannot be used until its call is recorded: ${auditFailure(err)}`, { code: 'E_AUDIT', cause: err });
+      }
+      const { unaudited: _written, ...whole } = k;
+      deps.kept?.put(slot, whole);
+    }
     reused++;
     usage.prompt += k.promptTokens;
     usage.completion += k.completionTokens;
@@ -521,16 +579,18 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     const kept = deps.kept?.get(slot);
     const keptParsed = kept === undefined ? undefined : parse(kept.text);
     if (kept && keptParsed?.ok) {
-      useKept(kept);
+      useKept(slot, kept);
       return keptParsed.value;
     }
     // (the frames are rendered only for a request that is sent)
     const got = await send(req, await messages(), req.purpose, req.picks.length, estimated);
     const first = parse(got.text);
     if (first.ok) {
-      deps.kept?.put(slot, { text: got.text, promptTokens: got.promptTokens, completionTokens: got.completionTokens });
+      keep(slot, { text: got.text, promptTokens: got.promptTokens, completionTokens: got.completionTokens });
       return first.value;
     }
+    // no repair request goes out when this call could not be recorded
+    if (unaudited) failForAudit('the answer was not usable, not kept');
     // Cut at MaxOutputTokens: a repair request restates the same answer and is cut at the same place, paid for
     // nothing, and the error said only "cut off", not which setting cut it.
     if (got.finishReason === 'length') {
@@ -543,9 +603,10 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     const repaired = await send(req, [{ role: 'user', content: [{ type: 'text', text: prompt }] }], 'repair', 0, textTokens(prompt));
     const second = parse(repaired.text);
     if (second.ok) {
-      deps.kept?.put(slot, { text: repaired.text, promptTokens: got.promptTokens + repaired.promptTokens, completionTokens: got.completionTokens + repaired.completionTokens });
+      keep(slot, { text: repaired.text, promptTokens: got.promptTokens + repaired.promptTokens, completionTokens: got.completionTokens + repaired.completionTokens });
       return second.value;
     }
+    if (unaudited) failForAudit('the answer was not usable, not kept');
     throw new ModelError(`${name}: the model's answer for template ${req.template.name} is not usable even after one repair request: ${second.error}`, {
       code: 'E_MODEL_JSON',
     });
@@ -570,18 +631,19 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     answer = await sendParsed(main, mainMessages, mainEstimate, (t) => parseAnswer(t, main.template.required), shapeOf(main.template.required));
   } else {
     const kept = deps.kept?.get(requestKey(main, plan));
-    let text = kept ? useKept(kept) : undefined;
+    let text = kept ? useKept(requestKey(main, plan), kept) : undefined;
     if (kept?.cutOff) cutOff = true;
     if (text === undefined) {
       const got = await send(main, await mainMessages(), 'describe', main.picks.length, mainEstimate);
       if (!withoutControlChars(withoutReasoning(got.text)).trim()) {
+        if (unaudited) failForAudit('the answer was not usable, not kept');
         throw new ModelError(`${name}: the model's answer holds only its reasoning (<think>...</think>), no description${got.finishReason === 'length' ? `: it used all ${s.maxOutputTokens} tokens; raise [QwenVL] MaxOutputTokens` : ''}`, {
           code: 'E_MODEL_EMPTY',
         });
       }
       // a description cut at the token limit is still worth keeping, but the record says so
       cutOff = got.finishReason === 'length';
-      deps.kept?.put(requestKey(main, plan), { text: got.text, promptTokens: got.promptTokens, completionTokens: got.completionTokens, ...(cutOff ? { cutOff } : {}) });
+      keep(requestKey(main, plan), { text: got.text, promptTokens: got.promptTokens, completionTokens: got.completionTokens, ...(cutOff ? { cutOff } : {}) });
       text = got.text;
     }
     answer = { description: withoutControlChars(withoutReasoning(text)).trim() };
