@@ -76,28 +76,47 @@ export function adaptPluginStage(plugin: VideodexPlugin, stage: Stage): Stage {
  */
 function timeLimit(plugin: VideodexPlugin, stage: Stage, ctx: StageContext): { run: <T>(job: (ctx: StageContext) => Promise<T>) => Promise<T>; done: () => void } {
   const sec = ctx.config.Plugins?.StageTimeoutSec ?? 0;
-  if (!(sec > 0)) return { run: (job) => job(ctx), done: () => undefined };
+  const limit = deadline(sec, () => new PluginError(plugin.name, `stage ${stage.name}: still running after ${sec} s ([Plugins] StageTimeoutSec); stopped`), ctx.signal);
+  if (!limit) return { run: (job) => job(ctx), done: () => undefined };
+  limit.arm();
+  const limited: StageContext = { ...ctx, signal: limit.signal };
+  return { run: (job) => Promise.race([job(limited), limit.expired]), done: limit.clear };
+}
+
+/**
+ * A `[Plugins] StageTimeoutSec` deadline for a plugin's stage, tagger or exporter: `expired` rejects with `error()` once it
+ * passes, after aborting `signal` with it; `arm` starts it (over: an exporter's next record).
+ * A tagger waiting on a socket, or an exporter on a service, that never answers held `process`, `retag` or
+ * `export` for ever. The timer does not keep the process alive: a promise that can never settle is still told at
+ * once (`unlessStalled`). `signal` also follows `outer` (Ctrl-C). Null when the limit is 0.
+ */
+function deadline(sec: number, error: () => PluginError, outer?: AbortSignal): { expired: Promise<never>; signal: AbortSignal; arm: () => void; clear: () => void } | null {
+  if (!(sec > 0)) return null;
   const controller = new AbortController();
-  const follow = () => controller.abort(ctx.signal.reason);
-  if (ctx.signal?.aborted) follow();
-  else ctx.signal?.addEventListener('abort', follow, { once: true });
+  const follow = () => controller.abort(outer!.reason);
+  if (outer?.aborted) follow();
+  else outer?.addEventListener('abort', follow, { once: true });
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
+  let fail: (err: PluginError) => void = () => undefined;
+  const expired = new Promise<never>((_, reject) => (fail = reject));
+  // (a rejection nobody waits for any more, once the work has finished first)
+  expired.catch(() => undefined);
+  const arm = () => {
+    clearTimeout(timer);
     timer = setTimeout(() => {
-      const err = new PluginError(plugin.name, `stage ${stage.name}: still running after ${sec} s ([Plugins] StageTimeoutSec); stopped`);
+      const err = error();
       controller.abort(err);
-      reject(err);
+      fail(err);
     }, sec * 1000);
     timer.unref();
-  });
-  // (a rejection nobody waits for any more, once the stage has finished first)
-  expired.catch(() => undefined);
-  const limited: StageContext = { ...ctx, signal: controller.signal };
+  };
   return {
-    run: (job) => Promise.race([job(limited), expired]),
-    done: () => {
+    expired,
+    signal: controller.signal,
+    arm,
+    clear: () => {
       clearTimeout(timer);
-      ctx.signal?.removeEventListener('abort', follow);
+      outer?.removeEventListener('abort', follow);
     },
   };
 }
@@ -222,11 +241,20 @@ export function adaptPluginTagger(plugin: VideodexPlugin, tagger: PluginTagger):
     name: `${plugin.name}/${tagger.name}`,
     version: `${tagger.version ?? ''}+${plugin.version}`,
     async tag(video: Video, ctx: TaggerContext): Promise<Tag[]> {
+      const sec = ctx.config.Plugins?.StageTimeoutSec ?? 0;
+      const limit = deadline(sec, () => new PluginError(plugin.name, `tagger ${tagger.name}: still running after ${sec} s ([Plugins] StageTimeoutSec); stopped`), ctx.signal);
       let result: unknown;
       try {
-        result = await unlessStalled(tagger.tag(video, ctx), () => new Error('never finished: its promise never settles and nothing is left running'));
+        const given = tagger.tag(video, limit ? { ...ctx, signal: limit.signal } : ctx);
+        // most taggers are synchronous: no timer for them (retag calls each for every record)
+        const pending = limit && typeof (given as Partial<PromiseLike<unknown>> | null)?.then === 'function';
+        if (pending) limit.arm();
+        const work = unlessStalled(given, () => new Error('never finished: its promise never settles and nothing is left running'));
+        result = await (pending ? Promise.race([work, limit.expired]) : work);
       } catch (err) {
         throw PluginError.from(plugin.name, `tagger ${tagger.name}`, err);
+      } finally {
+        limit?.clear();
       }
       return check(result);
     },
@@ -241,17 +269,35 @@ export function adaptPluginExporter(plugin: VideodexPlugin, exporter: PluginExpo
     ...(exporter.extension ? { extension: exporter.extension } : {}),
     async write(records, out, ctx) {
       let taken = 0;
+      let allTaken = false;
+      // a whole export may rightly take hours: the limit is on each record (from taking one to taking the next)
+      // and on finishing after the last, as a stage's is on each video
+      const sec = ctx.config.Plugins?.StageTimeoutSec ?? 0;
+      const limit = deadline(sec, () =>
+        new PluginError(
+          plugin.name,
+          `exporter ${exporter.name}: ${allTaken ? `not finished ${sec} s after its last record` : `took no record for ${sec} s${taken ? ` after record ${taken}` : ''}`} ([Plugins] StageTimeoutSec); stopped`,
+        ),
+        ctx.signal,
+      );
+      limit?.arm();
       const counted = (async function* () {
         for await (const v of records) {
           taken++;
+          limit?.arm();
           yield v;
         }
+        allTaken = true;
+        limit?.arm();
       })();
       let n: unknown;
       try {
-        n = await unlessStalled(exporter.write(counted, out, ctx), () => new Error('never finished: its promise never settles and nothing is left running'));
+        const work = unlessStalled(exporter.write(counted, out, limit ? { ...ctx, signal: limit.signal } : ctx), () => new Error('never finished: its promise never settles and nothing is left running'));
+        n = await (limit ? Promise.race([work, limit.expired]) : work);
       } catch (err) {
         throw PluginError.from(plugin.name, `exporter ${exporter.name}`, err);
+      } finally {
+        limit?.clear();
       }
       // a plain JavaScript exporter that forgot its count was reported as "exported undefined record(s)"
       return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : taken;

@@ -17,8 +17,12 @@ export interface PluginExporter {
   readonly description?: string;
   /** File extension for `-o` defaults, without the dot. */
   readonly extension?: string;
-  /** Streams the records to `out`; returns how many were written. Must respect backpressure. */
-  write(records: AsyncIterable<Video>, out: Writable, ctx: { config: Config; logger: Logger }): Promise<number>;
+  /**
+   * Streams the records to `out`; returns how many were written. Must respect backpressure. `ctx.signal` is
+   * aborted when it has gone `[Plugins] StageTimeoutSec` without taking its next record (or finishing after the
+   * last): the export has failed then, and whatever the exporter still does is of no use.
+   */
+  write(records: AsyncIterable<Video>, out: Writable, ctx: { config: Config; logger: Logger; signal?: AbortSignal }): Promise<number>;
 }
 
 /** What a plugin tagger returns for one tag: a name, or a name with a confidence (0..1) and a detail. */

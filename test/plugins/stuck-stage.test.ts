@@ -113,3 +113,82 @@ describe('a plugin stage still waiting on something ([Plugins] StageTimeoutSec)'
     expect(byName.get('fine.mp4')!.extra.waiter).toEqual({ ok: true });
   });
 });
+
+describe('a plugin tagger or exporter still waiting on something ([Plugins] StageTimeoutSec)', () => {
+  const t = tempDir();
+  afterAll(() => t.cleanup());
+
+  it('fails that record\'s tagging, or the export (its .part removed), naming the plugin, past the limit, aborting its signal (they held retag and export for ever)', async () => {
+    const db = path.join(t.dir, 'lib.db');
+    const store = new SqliteStore(db);
+    await store.migrate();
+    await store.upsertMany([makeRecord(), makeRecord()]);
+    await store.close();
+    // a timer keeps the process alive, as a socket that never answers would; each lets go once told to stop
+    const waiting = `new Promise((resolve) => {
+      const poll = setInterval(() => undefined, 50);
+      ctx.signal?.addEventListener('abort', () => clearInterval(poll));
+    })`;
+    const plugin = writePlugin(
+      path.join(t.dir, 'plugins'),
+      'waiter',
+      `let calls = 0;
+export default { name: 'waiter', version: '1.0.0',
+  taggers: [{ name: 'wait', tag: (video, ctx) => ++calls === 1 ? ${waiting} : Promise.resolve(['quick']) }],
+  exporters: [{ name: 'ids', write: async (records, out, ctx) => {
+    for await (const v of records) { out.write(v.id + '\\n'); return ${waiting}; }
+  } }] };
+`,
+    );
+    const env = { ...process.env, VIDEODEX_PLUGINS_MODULES: plugin, VIDEODEX_PLUGINS_STAGETIMEOUTSEC: '1' };
+    const started = Date.now();
+    const retag = await runCli(['retag', '--db', db], { env, timeoutMs: 60_000 });
+    expect(retag.code, retag.stderr).toBe(1);
+    expect(retag.stderr.match(/plugin waiter: tagger wait: still running after 1 s \(\[Plugins\] StageTimeoutSec\); stopped/g)).toHaveLength(1);
+    expect(retag.stderr).toMatch(/retag 2 record\(s\).*1 failed/);
+    const tagged = new SqliteStore(db);
+    const names: string[][] = [];
+    for await (const v of tagged.iterate()) names.push(v.tags.map((x) => x.name));
+    await tagged.close();
+    expect(names.filter((n) => n.includes('quick'))).toHaveLength(1);
+
+    const file = path.join(t.dir, 'ids.txt');
+    const exported = await runCli(['export', '--format', 'ids', '--out', file, '--db', db], { env, timeoutMs: 60_000 });
+    expect(exported.code).toBe(4);
+    expect(exported.stderr).toBe('videodex: plugin waiter: exporter ids: took no record for 1 s after record 1 ([Plugins] StageTimeoutSec); stopped\n');
+    expect(existsSync(file) || existsSync(`${file}.part`)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(50_000);
+  });
+});
+
+describe('a plugin tagger still waiting on something in process ([Plugins] StageTimeoutSec)', () => {
+  const t = tempDir();
+  afterAll(() => t.cleanup());
+
+  it("fails that video's tag stage naming the plugin; the other video is tagged", async () => {
+    const plugin = writePlugin(
+      path.join(t.dir, 'plugins'),
+      'slowtag',
+      `export default { name: 'slowtag', version: '1.0.0',
+  taggers: [{ name: 'wait', tag: (video, ctx) => video.file.path.includes('stuck')
+    ? new Promise(() => { const poll = setInterval(() => undefined, 50); ctx.signal?.addEventListener('abort', () => clearInterval(poll)); })
+    : Promise.resolve(['quick']) }] };
+`,
+    );
+    const videos = path.join(t.dir, 'videos');
+    mkdirSync(videos, { recursive: true });
+    await makeTestVideo(path.join(videos, 'stuck.mp4'), { seconds: 1 });
+    await makeTestVideo(path.join(videos, 'fine.mp4'), { seconds: 1, source: 'color=c=blue' });
+    const data = path.join(t.dir, 'data');
+    const r = await runCli(['process', videos, '--data-dir', data], { env: { ...process.env, VIDEODEX_PLUGINS_MODULES: plugin, VIDEODEX_PLUGINS_STAGETIMEOUTSEC: '1' }, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('plugin slowtag: tagger wait: still running after 1 s ([Plugins] StageTimeoutSec); stopped');
+    const store = new SqliteStore(path.join(data, 'videodex.db'));
+    const byName = new Map<string, Video>();
+    for await (const v of store.iterate()) byName.set(path.basename(v.file.path), v);
+    await store.close();
+    expect(byName.get('stuck.mp4')!.stages.tag).toMatchObject({ status: 'failed', error: expect.stringContaining('plugin slowtag: tagger wait') });
+    expect(byName.get('fine.mp4')!.stages.tag).toMatchObject({ status: 'done' });
+    expect(byName.get('fine.mp4')!.tags.map((x) => x.name)).toContain('quick');
+  });
+});

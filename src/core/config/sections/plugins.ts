@@ -5,6 +5,6 @@ export const Plugins = {
   StageTimeoutSec: int(
     3600,
     { min: 0, max: 604_800 },
-    "Longest a plugin's stage may run for one video, in seconds: past it the stage fails for that video (its ctx.signal is aborted) and the run goes on. 0 = no limit.",
+    "Longest a plugin's stage or tagger may run for one video, and a plugin's exporter may go without taking its next record (or finishing after its last), in seconds: past it the stage (the tag stage) fails for that video and the run goes on, or the export fails; its ctx.signal is aborted. 0 = no limit.",
   ),
 } as const;
