@@ -8,6 +8,7 @@ import { dhashFrames, findDuplicates, hashClip, type HashedClip } from './clip-d
 import { describeLabelSource, planClips } from './clip-planner.js';
 import { assignSplits, capPerClass, mostClips, splitGroupKey, withSplits, type SplitInput } from './clip-splitter.js';
 import { DatasetJournal, type JournalEntry } from './dataset-journal.js';
+import { outsideFolder } from './inside-folder.js';
 import {
   SPLITS,
   type AssignedClip,
@@ -145,9 +146,9 @@ function earlierBuild(outDir: string, workDir: string): { files: string[]; manif
     return { files: [], manifest };
   }
   const inFolder = files.filter((f): f is string => {
-    if (typeof f !== 'string') return false;
+    if (typeof f !== 'string' || outsideFolder(outDir, f) !== null) return false;
     const abs = path.resolve(outDir, f);
-    return abs.startsWith(outDir + path.sep) && !abs.startsWith(workDir + path.sep) && abs !== path.join(outDir, MANIFEST);
+    return !abs.startsWith(workDir + path.sep) && abs !== path.join(outDir, MANIFEST);
   });
   return { files: inFolder, manifest };
 }
@@ -324,7 +325,7 @@ async function build(videos: AsyncIterable<Video>, options: DatasetOptions, deps
   // made only now: a build refused above leaves no trace in a new folder
   mkdirSync(workDir, { recursive: true });
   lock.release = lockDataset(outDir, workDir);
-  const journal = new DatasetJournal(workDir);
+  const journal = new DatasetJournal(workDir, outDir);
   // The clips are moved to their new places before any is cut: a build stopped then would leave the earlier
   // dataset.json naming files no longer there. Without it, the folder says its build never finished.
   if (existsSync(path.join(outDir, MANIFEST))) renameSync(path.join(outDir, MANIFEST), path.join(workDir, REBUILDING));
