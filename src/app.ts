@@ -15,6 +15,7 @@ import {
   type LoadedConfig,
   type Logger,
   stableHash,
+  USER_TAGS_KEY,
   type Video,
 } from './core/index.js';
 import { buildDataset, datasetOptions, videodexVersion, type DatasetFlags, type DatasetProgress, type DatasetReport } from './export/index.js';
@@ -367,8 +368,12 @@ export class App {
    */
   async editTags(video: Video, edit: { add?: readonly string[]; remove?: readonly string[]; clear?: boolean }): Promise<{ video: Video; retagged: boolean }> {
     const store = await this.library();
-    const edited = editUserTags(video, edit);
-    await store.upsert({ ...edited, updatedAt: new Date().toISOString() });
+    // a bad name is refused before anything is written
+    editUserTags(video, edit);
+    // Only the edits, made on the ones stored at that moment: writing back the whole `video` read earlier replaced
+    // a stage result a running `process` stored in between, and that process's next write undid the edit.
+    const edited = await store.updateUserTags(video.id, (stored) => editUserTags(stored, edit).extra[USER_TAGS_KEY], new Date().toISOString());
+    if (!edited) throw new AppError('E_NOT_FOUND', `${video.id}: no such video in the library (removed meanwhile)`);
     const summary = await this.retag({ text: `id:${video.id}` });
     if (summary.failed.length) throw new AppError('E_RETAG_FAILED', `${video.id}: ${summary.failed[0]!.error}`);
     return { video: (await store.get(video.id)) ?? edited, retagged: summary.skipped === 0 };

@@ -197,3 +197,23 @@ export function newVideo(id: string, source: SourceInfo, file: FileInfo, now = n
 export function displayName(video: Pick<Video, 'id' | 'source' | 'file'>): string {
   return video.source.title ?? video.file.path.split(/[\\/]/).pop() ?? video.id;
 }
+
+/**
+ * Where a record keeps a person's own tag edits (`videodex tag`, see tagging/user-tags.ts). Only the edit itself
+ * changes them (`VideoStore.updateUserTags`): every other write of the record keeps what is stored, since a writer
+ * holding an older copy (a `process` in its slow stages) would otherwise put the edits back as they were.
+ */
+export const USER_TAGS_KEY = '_userTags';
+
+/**
+ * `video` with the hand edits `from` has (none when `from` has none), the same object when they are already those.
+ * How a store keeps the stored edits over a full write of a copy.
+ */
+export function withUserTagsOf<V extends Pick<Video, 'extra'>>(video: V, from: Pick<Video, 'extra'> | null | undefined): V {
+  const has = from?.extra != null && Object.hasOwn(from.extra, USER_TAGS_KEY);
+  const kept = has ? from!.extra[USER_TAGS_KEY] : undefined;
+  const had = video.extra != null && Object.hasOwn(video.extra, USER_TAGS_KEY);
+  if (has === had && JSON.stringify(kept) === JSON.stringify(had ? video.extra[USER_TAGS_KEY] : undefined)) return video;
+  const { [USER_TAGS_KEY]: _given, ...others } = video.extra ?? {};
+  return { ...video, extra: has ? { ...others, [USER_TAGS_KEY]: kept } : others };
+}

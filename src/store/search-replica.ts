@@ -112,7 +112,8 @@ export class SearchReplica {
       }
       await this.local('write', async () => {
         for (const id of batch.deletes) await store.delete(id);
-        if (batch.upserts.length > 0) await store.upsertMany(batch.upserts);
+        // as the library holds them, hand edits too: the edit was made there
+        if (batch.upserts.length > 0) await store.upsertMany(batch.upserts, { mirror: true });
       });
       pulled += batch.upserts.length + batch.deletes.length;
     });

@@ -29,6 +29,12 @@ export interface InputRecord {
   updatedAt: string;
 }
 
+/** How `upsert` and `upsertMany` write. */
+export interface WriteOptions {
+  /** The records' hand edits as given, not as stored: for a copy of another library (`db copy`, the search replica). */
+  mirror?: boolean;
+}
+
 export interface IterateOptions {
   /** Part `index` (from 0) of `count`. */
   shard?: { index: number; count: number };
@@ -110,13 +116,27 @@ export interface VideoStore {
   checkIntegrity?(): Promise<string[]>;
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
-  /** Inserts or replaces the record, with its search index, atomically. */
-  upsert(video: Video): Promise<void>;
   /**
-   * Inserts or replaces many records in few round trips (bulk loads, `db copy`). Each record is atomic; the
-   * batch need not be. Optional: callers fall back to `upsert` one by one.
+   * Inserts or replaces the record, with its search index, atomically. A record already stored keeps its hand
+   * edits (`extra[USER_TAGS_KEY]`, or their absence) whatever the copy holds, in the same write: only
+   * `updateUserTags` changes them, so a writer holding an older copy (a `process` waiting on the model) cannot undo
+   * an edit made meanwhile. With `mirror`, the copy's edits are written as given (`db copy`, the search replica: a
+   * copy of another library, where the edits were made).
    */
-  upsertMany?(videos: readonly Video[]): Promise<void>;
+  upsert(video: Video, options?: WriteOptions): Promise<void>;
+  /**
+   * Inserts or replaces many records in few round trips (bulk loads, `db copy`), keeping the stored hand edits as
+   * `upsert` does. Each record is atomic; the batch need not be. Optional: callers fall back to `upsert` one by one.
+   */
+  upsertMany?(videos: readonly Video[], options?: WriteOptions): Promise<void>;
+  /**
+   * Changes a person's tag edits of one record (`extra[USER_TAGS_KEY]`) and its `updatedAt`, and nothing else of it,
+   * atomically: `edit` is given the record as stored inside the write and answers the new edits (undefined: none).
+   * A stage result another process stored since the caller read the record stays. The record's tag state (see
+   * `iterateTagStates`) goes, so the next retag reads it. `edit` may be called more than once (a store that
+   * retries on a concurrent write) and must not throw. Returns the record as written, null when there is none.
+   */
+  updateUserTags(id: string, edit: (stored: Video) => unknown, updatedAt: string): Promise<Video | null>;
   /**
    * The record as this store gives it back once written, when that is not the record itself: PostgreSQL holds
    * no U+0000 and no lone UTF-16 surrogate (see postgres-store.ts). `db copy` compares copied records with this.

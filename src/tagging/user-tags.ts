@@ -1,4 +1,4 @@
-import { AppError, type Tag, type Video } from '../core/index.js';
+import { AppError, USER_TAGS_KEY, type Tag, type Video } from '../core/index.js';
 import { normalizeTag } from './words.js';
 
 /**
@@ -8,7 +8,7 @@ import { normalizeTag } from './words.js';
  * kept on the record and applied last on every run: an added name is a tag (source `user`, which rules see like
  * any other), a removed one is never given, whatever a tagger, the model or a rule says.
  */
-export const USER_TAGS_KEY = '_userTags';
+export { USER_TAGS_KEY };
 
 export interface UserTagEdits {
   add: string[];

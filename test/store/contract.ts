@@ -303,6 +303,74 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHandl
       await store.delete(c.id);
     });
 
+    it('hand tag edits: only updateUserTags changes them, over the record as stored; every other write keeps them', async () => {
+      const v = makeVideo({ n: 920, title: 'Lark song', tags: ['bird'], description: 'a lark' });
+      await store.upsert(v);
+      // what `process` holds while the model answers, and what `tag` read: both copies from before the edit
+      const held = (await store.get(v.id))!;
+      const tagState = store.iterateTagStates ? 'checked' : undefined;
+      await store.updateTags!([{ before: held, after: { ...held, stages: { ...held.stages, tag: { status: 'done', version: '1', inputHash: 'h', at: v.updatedAt, ms: 0 } } }, ...(tagState ? { tagState } : {}) }]);
+      // another writer stores a stage result in between
+      const described: Video = { ...(await store.get(v.id))!, ai: { ...held.ai!, description: 'a lark singing at dawn' }, stages: { ...held.stages, describe: { status: 'done', version: '2', inputHash: 'd', at: v.updatedAt, ms: 5 } } };
+      await store.upsert(described);
+      const edits = { add: ['favorite'], remove: ['bird'] };
+      const at = new Date(Date.UTC(2026, 1, 2)).toISOString();
+      const seen: Video[] = [];
+      const edited = await store.updateUserTags(v.id, (stored) => (seen.push(stored), edits), at);
+      expect(seen.at(-1)).toEqual(described);
+      const want: Video = { ...described, extra: { ...described.extra, _userTags: edits }, updatedAt: at };
+      expect(edited).toEqual(want);
+      expect(await store.get(v.id)).toEqual(want);
+      expect(await allIds(store, { text: 'dawn tag:bird' })).toEqual([v.id]);
+      // the tag state retag judged the old edits with is gone: the next retag reads the record
+      if (store.iterateTagStates) {
+        for await (const row of store.iterateTagStates((r) => (r.id === v.id ? r.tagState : null))) if (row.id === v.id) expect(row.judged ?? null).toBeNull();
+      }
+      // the held copy written whole (the next stage's write): its fields, the stored edits
+      const next: Video = { ...held, tags: [{ name: 'song', source: 'rule' }], stages: { ...held.stages, scenes: { status: 'done', version: '1', inputHash: 's', at, ms: 1 } }, updatedAt: at };
+      await store.upsert(next);
+      expect(await store.get(v.id)).toEqual({ ...next, extra: { ...next.extra, _userTags: edits } });
+      // a copy with other edits does not bring them, one at a time or in bulk
+      const other = { ...next, extra: { ...next.extra, _userTags: { add: ['stale'], remove: [] } } };
+      await store.upsert(other);
+      expect((await store.get(v.id))!.extra._userTags).toEqual(edits);
+      await (store.upsertMany ? store.upsertMany([other]) : store.upsert(other));
+      expect((await store.get(v.id))!.extra._userTags).toEqual(edits);
+      // retag's write of a copy read before the edit is not made over it
+      await store.updateTags!([{ before: held, after: { ...held, tags: [{ name: 'retagged', source: 'rule' }] } }]);
+      expect((await store.get(v.id))!.extra._userTags).toEqual(edits);
+      // edits forgotten (undefined): the key goes, and a copy that has some does not bring them back
+      const cleared = await store.updateUserTags(v.id, () => undefined, at);
+      expect(cleared!.extra).not.toHaveProperty('_userTags');
+      await store.upsert(other);
+      expect(await store.get(v.id)).toEqual(next);
+      // a mirror of another library writes them as given
+      await store.upsert(other, { mirror: true });
+      expect(await store.get(v.id)).toEqual(other);
+      await (store.upsertMany ? store.upsertMany([next], { mirror: true }) : store.upsert(next, { mirror: true }));
+      expect(await store.get(v.id)).toEqual(next);
+      // no record, nothing made
+      await store.delete(v.id);
+      expect(await store.updateUserTags(v.id, () => edits, at)).toBeNull();
+      expect(await store.get(v.id)).toBeNull();
+      // a new record is written as given
+      await store.upsert(other);
+      expect(await store.get(v.id)).toEqual(other);
+      await store.delete(v.id);
+    });
+
+    it('keeps hand tag edits made while many full writes of old copies race with it', async () => {
+      const v = makeVideo({ n: 921, title: 'Wren', tags: ['bird'] });
+      await store.upsert(v);
+      const edits = { add: ['tiny'], remove: [] };
+      const copies = Array.from({ length: 8 }, (_, i) => ({ ...v, tags: [{ name: `w${i}`, source: 'rule' as const }] }));
+      await Promise.all([...copies.slice(0, 4).map((c) => store.upsert(c)), store.updateUserTags(v.id, () => edits, v.updatedAt), ...copies.slice(4).map((c) => store.upsert(c))]);
+      const got = (await store.get(v.id))!;
+      expect(got.extra._userTags).toEqual(edits);
+      expect(copies.some((c) => isDeepStrictEqual({ ...c, extra: { ...c.extra, _userTags: edits } }, got))).toBe(true);
+      await store.delete(v.id);
+    });
+
     it('keeps unicode text and a 1 MB description intact and searchable', async () => {
       const words = Array.from({ length: 185_000 }, (_, i) => ['lorem', 'ipsum', 'dolor', 'sit', 'amet', 'ünïcödé', '🎬'][i % 7]).join(' ');
       const big = `needle-start ${words} — 終わり`;

@@ -23,51 +23,68 @@ export class MingoCollection implements MongoCollectionLike {
     return specs.map((s) => s.name);
   }
 
-  async replaceOne(filter: Doc, doc: Doc, options: { upsert: boolean }): Promise<unknown> {
+  /** By the whole filter (the store's writes name the write version they read), as a server does. */
+  async replaceOne(filter: Doc, doc: Doc, options: { upsert: boolean }): Promise<{ matchedCount: number; upsertedCount: number }> {
     this.check();
     const id = String(filter._id);
-    if (!this.docs.has(id) && !options.upsert) return { matchedCount: 0 };
+    const found = this.docs.get(id);
+    const matched = found !== undefined && new Query(filter).test(found);
+    if (!matched && (found !== undefined || !options.upsert)) return { matchedCount: 0, upsertedCount: 0 };
     // Simulate the network: a write lands after a tick, whole.
     await Promise.resolve();
     this.docs.set(id, structuredClone({ ...doc, _id: id }));
-    return { matchedCount: 1 };
+    return matched ? { matchedCount: 1, upsertedCount: 0 } : { matchedCount: 0, upsertedCount: 1 };
   }
 
-  async bulkWrite(ops: Doc[]): Promise<unknown> {
+  async bulkWrite(ops: Doc[]): Promise<{ ok: 1; matchedCount: number; upsertedCount: number }> {
     this.check();
+    let matchedCount = 0;
+    let upsertedCount = 0;
     for (const op of ops) {
       if (op.updateOne) {
-        await this.updateOne(op.updateOne as { filter: Doc; update: { $set?: Doc; $setOnInsert?: Doc }; upsert?: boolean });
+        if (await this.updateOne(op.updateOne as { filter: Doc; update: { $set?: Doc; $unset?: Doc; $setOnInsert?: Doc }; upsert?: boolean })) matchedCount++;
         continue;
       }
       const r = op.replaceOne as { filter: Doc; replacement: Doc; upsert: boolean };
-      await this.replaceOne(r.filter, r.replacement, { upsert: r.upsert });
+      const done = await this.replaceOne(r.filter, r.replacement, { upsert: r.upsert });
+      matchedCount += done.matchedCount;
+      upsertedCount += done.upsertedCount;
     }
-    return { ok: 1 };
+    return { ok: 1, matchedCount, upsertedCount };
   }
 
   /**
-   * `$set` by a filter on `_id` (and other fields: the write version; dotted paths allowed): what the store's bulk updates send; or an upsert of `$setOnInsert`
-   * alone (plain fields), what the library id is made with.
+   * `$set` (and `$unset`) by a filter on `_id` (and other fields: the write version; dotted paths allowed): what the
+   * store's updates send; or an upsert of `$setOnInsert` alone (plain fields), what the library id is made with.
+   * Whether a document matched.
    */
-  private async updateOne(u: { filter: Doc; update: { $set?: Doc; $setOnInsert?: Doc }; upsert?: boolean }): Promise<void> {
+  private async updateOne(u: { filter: Doc; update: { $set?: Doc; $unset?: Doc; $setOnInsert?: Doc }; upsert?: boolean }): Promise<boolean> {
     const keys = Object.keys(u.update);
     if (keys.length === 1 && keys[0] === '$setOnInsert' && u.upsert) {
       await Promise.resolve();
       const id = String(u.filter._id);
       if (!this.docs.has(id)) this.docs.set(id, structuredClone({ ...u.update.$setOnInsert, _id: id }));
-      return;
+      return true;
     }
-    if (keys.length !== 1 || keys[0] !== '$set' || u.upsert || !u.update.$set) throw new Error(`mingo stand-in: unsupported update ${JSON.stringify(keys)}`);
+    if (keys.some((k) => k !== '$set' && k !== '$unset') || u.upsert || !u.update.$set) throw new Error(`mingo stand-in: unsupported update ${JSON.stringify(keys)}`);
     await Promise.resolve();
     const doc = this.docs.get(String(u.filter._id));
-    if (!doc || !new Query(u.filter).test(doc)) return;
-    for (const [path, value] of Object.entries(structuredClone(u.update.$set))) {
+    if (!doc || !new Query(u.filter).test(doc)) return false;
+    const at = (path: string): [Doc, string] => {
       const parts = path.split('.');
-      let at = doc;
-      for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Doc;
-      at[parts.at(-1)!] = value;
+      let node = doc;
+      for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Doc;
+      return [node, parts.at(-1)!];
+    };
+    for (const [path, value] of Object.entries(structuredClone(u.update.$set))) {
+      const [node, key] = at(path);
+      node[key] = value;
     }
+    for (const path of Object.keys(u.update.$unset ?? {})) {
+      const [node, key] = at(path);
+      delete node[key];
+    }
+    return true;
   }
 
   async deleteOne(filter: Doc): Promise<{ deletedCount: number }> {

@@ -30,6 +30,40 @@ describe('MongoStore.hasLibrary', () => {
   });
 });
 
+describe('MongoStore: hand tag edits over writes that land between a read and its write', () => {
+  it('an upsert keeps an edit made after it read the stored edits; an edit keeps a write made after it read the record', async () => {
+    const c = mingoCollections();
+    const store = new MongoStore(c, 'cosmos', 'mongodb mingo');
+    const other = new MongoStore(c, 'cosmos', 'mongodb mingo');
+    await store.migrate();
+    const v = fixtureVideos()[0]!;
+    await store.upsert(v);
+    // the next read of a record is followed by another process's write, before the reader writes
+    let between: (() => Promise<unknown>) | null = null;
+    const findOne = c.videos.findOne.bind(c.videos);
+    c.videos.findOne = async (filter, options) => {
+      const d = await findOne(filter, options);
+      const go = between;
+      between = null;
+      await go?.();
+      return d;
+    };
+    between = () => other.updateUserTags(v.id, () => ({ add: ['one'], remove: [] }), 'edited');
+    const later: Video = { ...v, tags: [{ name: 'later', source: 'rule' }] };
+    await store.upsert(later);
+    expect(await store.get(v.id)).toEqual({ ...later, extra: { ...later.extra, _userTags: { add: ['one'], remove: [] } } });
+
+    between = () => other.upsert({ ...later, source: { ...later.source, title: 'Moved meanwhile' } });
+    const edited = await store.updateUserTags(v.id, (stored) => ({ add: [...(stored.extra._userTags as { add: string[] }).add, 'two'], remove: [] }), 'edited again');
+    const got = await store.get(v.id);
+    expect(got).toEqual(edited);
+    expect(got!.source.title).toBe('Moved meanwhile');
+    expect(got!.extra._userTags).toEqual({ add: ['one', 'two'], remove: [] });
+    expect(got!.updatedAt).toBe('edited again');
+    await store.close();
+  });
+});
+
 describe('MongoDB translation agrees with SQLite', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vdx-mongo-'));
   const sqlite = new SqliteStore(path.join(dir, 'v.db'));

@@ -201,6 +201,7 @@ function bound(s: SqliteStore): VideoStore {
     library: () => s.library(),
     migrate: () => s.migrate(),
     upsert: (v) => s.upsert(v),
+    updateUserTags: (id, edit, at) => s.updateUserTags(id, edit, at),
     get: (id) => s.get(id),
     findByPath: (p) => s.findByPath(p),
     search: (q) => s.search(q),

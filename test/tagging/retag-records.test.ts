@@ -29,6 +29,7 @@ function counting(store: SqliteStore, withUpdateTags = true): VideoStore & { upd
     migrate: () => store.migrate(),
     upsert: (v: Video) => ((c.upserted += 1), store.upsert(v)),
     upsertMany: (vs: readonly Video[]) => ((c.upserted += vs.length), store.upsertMany(vs)),
+    updateUserTags: store.updateUserTags.bind(store),
     get: (id: string) => store.get(id),
     findByPath: (p: string) => store.findByPath(p),
     search: store.search.bind(store),

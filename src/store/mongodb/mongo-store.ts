@@ -4,10 +4,10 @@
  * is loaded only when this store connects.
  */
 import { randomUUID } from 'node:crypto';
-import { maskSecret, StoreError, type Logger, type Video } from '../../core/index.js';
+import { maskSecret, StoreError, USER_TAGS_KEY, withUserTagsOf, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import { INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type TagUpdate, type VideoStore } from '../video-store.js';
+import { INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type TagUpdate, type VideoStore, type WriteOptions } from '../video-store.js';
 import { rewriteAll } from '../rewrite-all.js';
 import { refuseNewerLibrary } from '../newer-library.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelsMoved, nextCursor, planQuery, topFacet, type QueryPlan } from '../query/index.js';
@@ -16,8 +16,8 @@ import { countPipeline, facetPipeline, fromMongoDoc, indexSpecs, searchDoc, sear
 /** The part of a driver Collection this store uses (the real driver's Collection satisfies it; tests use mingo). */
 export interface MongoCollectionLike {
   createIndexes(specs: Array<{ key: Doc; name: string }>): Promise<unknown>;
-  replaceOne(filter: Doc, doc: Doc, options: { upsert: boolean }): Promise<unknown>;
-  bulkWrite(ops: Doc[], options?: { ordered?: boolean }): Promise<unknown>;
+  replaceOne(filter: Doc, doc: Doc, options: { upsert: boolean }): Promise<{ matchedCount?: number; upsertedCount?: number }>;
+  bulkWrite(ops: Doc[], options?: { ordered?: boolean }): Promise<{ matchedCount?: number; upsertedCount?: number }>;
   deleteOne(filter: Doc): Promise<{ deletedCount?: number }>;
   findOne(filter: Doc, options?: Doc): Promise<Doc | null>;
   aggregate(pipeline: Doc[], options?: Doc): { toArray(): Promise<Doc[]> };
@@ -130,23 +130,82 @@ export class MongoStore implements VideoStore {
     await this.run('migrate', () => this.c.meta.replaceOne({ _id: 'index_version' }, { _id: 'index_version', value: INDEX_VERSION }, { upsert: true }));
   }
 
-  async upsert(video: Video): Promise<void> {
+  async upsert(video: Video, options: WriteOptions = {}): Promise<void> {
+    if (options.mirror) return this.replace(video, { _id: video.id }, true);
+    // Over the version read: a replace cannot take a field from the document it replaces, so the stored hand
+    // edits are read first and the write stands only while that document is still there (another write since:
+    // read again). Only `updateUserTags` changes the edits.
+    for (;;) {
+      const stored = await this.run(`upsert ${video.id}`, () => this.c.videos.findOne({ _id: video.id }, { projection: { _s: 0 } }));
+      if (!stored) return this.replace(video, { _id: video.id }, true);
+      if (await this.replace(withUserTagsOf(video, fromMongoDoc(stored)), { _id: video.id, _w: stored._w ?? null }, false)) return;
+    }
+  }
+
+  /** Replaces the document `filter` finds (or inserts it, with `upsert`); whether one was written. */
+  private async replace(video: Video, filter: Doc, upsert: true): Promise<void>;
+  private async replace(video: Video, filter: Doc, upsert: false): Promise<boolean>;
+  private async replace(video: Video, filter: Doc, upsert: boolean): Promise<boolean | void> {
     const doc = toMongoDoc(video, indexFields(video));
-    await this.run(`upsert ${video.id}`, async () => {
+    return this.run(`upsert ${video.id}`, async () => {
       try {
-        await this.c.videos.replaceOne({ _id: video.id }, doc, { upsert: true });
+        const r = await this.c.videos.replaceOne(filter, doc, { upsert });
+        return upsert ? undefined : (r.matchedCount ?? 0) > 0;
       } catch (err) {
         // Two upserts of a new id can race to insert; the loser replaces instead.
-        if ((err as { code?: number }).code === 11000) await this.c.videos.replaceOne({ _id: video.id }, doc, { upsert: true });
+        if (upsert && (err as { code?: number }).code === 11000) await this.c.videos.replaceOne({ _id: video.id }, doc, { upsert: true });
         else throw err;
+        return undefined;
       }
     });
   }
 
-  async upsertMany(videos: readonly Video[]): Promise<void> {
+  async upsertMany(videos: readonly Video[], options: WriteOptions = {}): Promise<void> {
     for (let i = 0; i < videos.length; i += 500) {
-      const ops = videos.slice(i, i + 500).map((v) => ({ replaceOne: { filter: { _id: v.id }, replacement: toMongoDoc(v, indexFields(v)), upsert: true } }));
-      await this.run(`upsert ${ops.length} records`, () => this.c.videos.bulkWrite(ops, { ordered: false }));
+      const chunk = videos.slice(i, i + 500);
+      if (options.mirror) {
+        const ops = chunk.map((v) => ({ replaceOne: { filter: { _id: v.id }, replacement: toMongoDoc(v, indexFields(v)), upsert: true } }));
+        await this.run(`upsert ${ops.length} records`, () => this.c.videos.bulkWrite(ops, { ordered: false }));
+        continue;
+      }
+      // the stored hand edits kept, as `upsert` keeps them: the chunk's stored versions read in one query
+      const ids = [...new Set(chunk.map((v) => v.id))];
+      const found = await this.run(`upsert ${chunk.length} records`, () => this.c.videos.aggregate([{ $match: { _id: { $in: ids } } }, { $project: { _w: 1, [`extra.${USER_TAGS_KEY}`]: 1 } }]).toArray());
+      const stored = new Map(found.map((d) => [String(d._id), d]));
+      // an id twice in a chunk: the second write's version is not the one read, so those go one by one
+      const twice = chunk.length !== ids.length;
+      const ops = (twice ? [] : chunk).map((v) => {
+        const d = stored.get(v.id);
+        if (!d) return { replaceOne: { filter: { _id: v.id }, replacement: toMongoDoc(v, indexFields(v)), upsert: true } };
+        const kept = withUserTagsOf(v, { extra: (d.extra as Video['extra'] | undefined) ?? {} });
+        return { replaceOne: { filter: { _id: v.id, _w: d._w ?? null }, replacement: toMongoDoc(kept, indexFields(kept)), upsert: false } };
+      });
+      const r = ops.length ? await this.run(`upsert ${ops.length} records`, () => this.c.videos.bulkWrite(ops, { ordered: false })) : null;
+      // written by another meanwhile (which the counts cannot name): the stored ones' writes again, one by one
+      if (twice || (r?.matchedCount ?? 0) + (r?.upsertedCount ?? 0) < ops.length) for (const v of chunk) if (twice || stored.has(v.id)) await this.upsert(v);
+    }
+  }
+
+  /**
+   * Only the edit changes a person's tag edits (see `VideoStore.updateUserTags`): `$set` (or `$unset`) of them over
+   * the write version read, read again when another write came between, rather than a whole copy read earlier
+   * written over a stage result.
+   */
+  async updateUserTags(id: string, edit: (stored: Video) => unknown, updatedAt: string): Promise<Video | null> {
+    for (;;) {
+      const d = await this.run(`edit the hand tags of ${id}`, () => this.c.videos.findOne({ _id: id }, { projection: { _s: 0 } }));
+      if (!d) return null;
+      const stored = fromMongoDoc(d);
+      const next = edit(stored);
+      const w = writeVersion();
+      const path = `extra.${USER_TAGS_KEY}`;
+      const update: Doc = next === undefined ? { $set: { updatedAt, _w: w }, $unset: { [path]: '' } } : { $set: { [path]: next, updatedAt, _w: w } };
+      const r = await this.run(`edit the hand tags of ${id}`, () => this.c.videos.bulkWrite([{ updateOne: { filter: { _id: id, _w: d._w ?? null }, update, upsert: false } }]));
+      if ((r.matchedCount ?? 0) === 0) continue;
+      const { [USER_TAGS_KEY]: _was, ...others } = stored.extra ?? {};
+      const video: Video = { ...stored, extra: next === undefined ? others : { ...others, [USER_TAGS_KEY]: next }, updatedAt };
+      this.handedOut.set(video, w);
+      return video;
     }
   }
 

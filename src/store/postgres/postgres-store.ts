@@ -7,10 +7,10 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { maskSecret, parseJsonMappingStrings, StoreError, type Logger, type Video } from '../../core/index.js';
+import { maskSecret, parseJsonMappingStrings, StoreError, USER_TAGS_KEY, type Logger, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import { checkedShard, INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type TagUpdate, type VideoStore } from '../video-store.js';
+import { checkedShard, INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type TagUpdate, type VideoStore, type WriteOptions } from '../video-store.js';
 import { FacetCache } from '../facet-cache.js';
 import { rewriteAll } from '../rewrite-all.js';
 import { refuseNewerLibrary } from '../newer-library.js';
@@ -157,10 +157,25 @@ async function inTransaction<T>(c: PoolClient, begin: string, fn: () => Promise<
   }
 }
 
-/** What an upsert of an existing id sets: every column, and the change feed's writer id (see migration 2). */
-const ON_CONFLICT_UPDATE = `ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'id')
-  .map((c) => `${c} = EXCLUDED.${c}`)
+/**
+ * `doc` (a document to write over the stored row `cur`) with the hand edits `cur` holds, or without any when it holds
+ * none: only `updateUserTags` changes them (see `VideoStore.upsert`), and the row lock of the write makes the two
+ * one step. `doc` is a SQL expression.
+ */
+const keepingUserTags = (doc: string, cur: string) =>
+  `CASE WHEN ${cur}.doc -> 'extra' ? '${USER_TAGS_KEY}'
+     THEN jsonb_set(${doc}, '{extra}', coalesce(${doc} -> 'extra', '{}'::jsonb) || jsonb_build_object('${USER_TAGS_KEY}', ${cur}.doc -> 'extra' -> '${USER_TAGS_KEY}'))
+     ELSE ${doc} #- '{extra,${USER_TAGS_KEY}}' END`;
+
+/**
+ * What an upsert of an existing id (the stored row is `cur`) sets: every column, the document keeping the stored
+ * hand edits unless `mirror`, and the change feed's writer id (see migration 2).
+ */
+const onConflictUpdate = (mirror: boolean) => `ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'id')
+  .map((c) => (c === 'doc' && !mirror ? `doc = ${keepingUserTags('EXCLUDED.doc', 'cur')}` : `${c} = EXCLUDED.${c}`))
   .join(', ')}, xid = pg_current_xact_id()`;
+const ON_CONFLICT_UPDATE = onConflictUpdate(false);
+const ON_CONFLICT_MIRROR = onConflictUpdate(true);
 
 export class PostgresStore implements VideoStore, ChangeFeed {
   readonly kind = 'postgres';
@@ -338,22 +353,42 @@ export class PostgresStore implements VideoStore, ChangeFeed {
     return this.trgm;
   }
 
-  private insertSql(rows: number): string {
+  private insertSql(rows: number, mirror = false): string {
     const cols = COLUMNS.join(', ');
     const values: string[] = [];
     let n = 1;
     for (let r = 0; r < rows; r++) values.push(`(${COLUMNS.map((c) => `$${n++}${CASTS[c] ?? ''}`).join(', ')})`);
-    return `INSERT INTO ${this.S}.videos (${cols}) VALUES ${values.join(', ')} ${ON_CONFLICT_UPDATE}`;
+    return `INSERT INTO ${this.S}.videos AS cur (${cols}) VALUES ${values.join(', ')} ${mirror ? ON_CONFLICT_MIRROR : ON_CONFLICT_UPDATE}`;
   }
 
   storedForm(video: Video): Video {
     return storable(video).video;
   }
 
-  async upsert(video: Video): Promise<void> {
+  async upsert(video: Video, options: WriteOptions = {}): Promise<void> {
     const values = rowValues(storable(video));
     // One statement: atomic on its own; ON CONFLICT makes concurrent upserts of one id last-writer-wins.
-    await this.run(`upsert ${video.id}`, (c) => c.query(this.insertSql(1), values));
+    await this.run(`upsert ${video.id}`, (c) => c.query(this.insertSql(1, options.mirror), values));
+  }
+
+  /**
+   * Only the edit changes a person's tag edits (see `VideoStore.updateUserTags`): the row read under its lock and
+   * written back in one transaction, rather than a whole copy read earlier written over a stage result.
+   */
+  async updateUserTags(id: string, edit: (stored: Video) => unknown, updatedAt: string): Promise<Video | null> {
+    return this.run(`edit the hand tags of ${id}`, (c) =>
+      inTransaction(c, 'BEGIN', async () => {
+        const row = (await c.query<{ doc: Video }>(`SELECT doc FROM ${this.S}.videos WHERE id = $1 FOR UPDATE`, [id])).rows[0];
+        if (!row) return null;
+        const next = edit(row.doc);
+        const { [USER_TAGS_KEY]: _was, ...others } = row.doc.extra ?? {};
+        const { video, json } = storable({ ...row.doc, extra: next === undefined ? others : { ...others, [USER_TAGS_KEY]: next }, updatedAt });
+        // the search columns come from the rest of the document, which stays
+        const r = await c.query<{ xid: string }>(`UPDATE ${this.S}.videos SET doc = $2::jsonb, xid = pg_current_xact_id() WHERE id = $1 RETURNING xid::text AS xid`, [id, json]);
+        this.handedOut.set(video, r.rows[0]!.xid);
+        return video;
+      }),
+    );
   }
 
   /**
@@ -361,7 +396,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
    * the ids are made distinct first, so two chunks never write the same row. A chunk is streamed with COPY into
    * a session-local staging table and moved with one INSERT ... SELECT ... ON CONFLICT (see postgres-copy.ts).
    */
-  async upsertMany(videos: readonly Video[]): Promise<void> {
+  async upsertMany(videos: readonly Video[], options: WriteOptions = {}): Promise<void> {
     const byId = new Map<string, Video>();
     for (const v of videos) byId.set(v.id, v);
     const all = [...byId.values()];
@@ -373,7 +408,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
         // cost a socket write each
         const rows = chunk.map((v) => copyRow(rowValues(storable(v)))).join('');
         if (inFlight.length >= UPSERT_CHUNKS_IN_FLIGHT) await inFlight.shift();
-        const sent = this.run(`upsert ${chunk.length} records`, (c) => this.copyUpsert(c, rows));
+        const sent = this.run(`upsert ${chunk.length} records`, (c) => this.copyUpsert(c, rows, Boolean(options.mirror)));
         // handled now, awaited below: a failure while an earlier chunk is awaited must not go unhandled
         sent.catch(() => undefined);
         inFlight.push(sent);
@@ -385,7 +420,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
   }
 
   /** One chunk of `upsertMany`, in one transaction: COPY into the staging table, then upsert from it. */
-  private async copyUpsert(c: PoolClient, rows: string): Promise<void> {
+  private async copyUpsert(c: PoolClient, rows: string, mirror: boolean): Promise<void> {
     const { from: copyFrom } = (await import('pg-copy-streams')).default;
     const cols = COLUMNS.join(', ');
     // Per connection, made once and outside the chunk's transaction (a failed chunk must not roll it back): the
@@ -398,7 +433,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
     }
     await inTransaction(c, 'BEGIN', async () => {
       await pipeline(Readable.from([rows]), c.query(copyFrom(`COPY vdx_upsert_stage (${cols}) FROM STDIN`)));
-      await c.query(`INSERT INTO ${this.S}.videos (${cols}) SELECT ${cols} FROM vdx_upsert_stage ${ON_CONFLICT_UPDATE}`);
+      await c.query(`INSERT INTO ${this.S}.videos AS cur (${cols}) SELECT ${cols} FROM vdx_upsert_stage ${mirror ? ON_CONFLICT_MIRROR : ON_CONFLICT_UPDATE}`);
     });
   }
 
@@ -413,7 +448,8 @@ export class PostgresStore implements VideoStore, ChangeFeed {
    * failed flag and, only for records whose labels changed, the label arrays and the tsvector; the other
    * derived columns are left alone, so no IndexFields is computed for the rest. A record written by anyone else
    * since this store handed it out is left as that write left it: re-tagged from the old record, this write
-   * would have replaced the other's new inputs (a model answer, metadata) with the old ones.
+   * would have replaced the other's new inputs (a model answer, metadata) with the old ones. A record this store
+   * did not hand out keeps its stored hand edits, as `upsert` does.
    */
   async updateTags(changes: readonly TagUpdate[]): Promise<void> {
     for (let i = 0; i < changes.length; i += 500) {
@@ -436,7 +472,7 @@ export class PostgresStore implements VideoStore, ChangeFeed {
       }
       await this.run(`update tags of ${chunk.length} records`, (c) =>
         c.query(
-          `UPDATE ${this.S}.videos v SET doc = u.doc::jsonb, failed = u.failed,
+          `UPDATE ${this.S}.videos v SET doc = CASE WHEN u.xid IS NULL THEN ${keepingUserTags('u.doc::jsonb', 'v')} ELSE u.doc::jsonb END, failed = u.failed,
              tags = CASE WHEN u.labels IS NULL THEN v.tags ELSE ARRAY(SELECT x FROM jsonb_array_elements_text(u.labels::jsonb -> 'tags') WITH ORDINALITY AS l(x, n) ORDER BY n) END,
              categories = CASE WHEN u.labels IS NULL THEN v.categories ELSE ARRAY(SELECT x FROM jsonb_array_elements_text(u.labels::jsonb -> 'categories') WITH ORDINALITY AS l(x, n) ORDER BY n) END,
              actions = CASE WHEN u.labels IS NULL THEN v.actions ELSE ARRAY(SELECT x FROM jsonb_array_elements_text(u.labels::jsonb -> 'actions') WITH ORDINALITY AS l(x, n) ORDER BY n) END,

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, type Video } from '../../core/index.js';
+import { StoreError, USER_TAGS_KEY, withUserTagsOf, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import { checkedShard, INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore } from '../video-store.js';
+import { checkedShard, INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore, type WriteOptions } from '../video-store.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, tagText, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { refuseNewerLibrary } from '../newer-library.js';
@@ -353,34 +353,66 @@ export class SqliteStore implements VideoStore {
       if (current()) return; // another process reindexed while this one waited for the lock
       const ids = (this.db.prepare('SELECT id FROM videos').all() as { id: string }[]).map((r) => r.id);
       const getDoc = this.db.prepare(`SELECT ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.id = ?`).raw();
-      // the FTS rows rewritten even where the text is the same: the index itself may be new
-      for (const id of ids) this.upsertOne(recordOf(getDoc.get(id) as DocRow), true);
+      // the FTS rows rewritten even where the text is the same: the index itself may be new; the documents are the
+      // stored ones, hand edits included (mirror: nothing to read back)
+      for (const id of ids) this.upsertOne(recordOf(getDoc.get(id) as DocRow), true, true);
       this.db.prepare("INSERT INTO meta (key, value) VALUES ('index_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(INDEX_VERSION));
     }).immediate();
   }
 
-  async upsert(video: Video): Promise<void> {
-    this.guard(`upsert ${video.id}`, () => this.db.transaction((v: Video) => this.upsertOne(v)).immediate(video));
+  async upsert(video: Video, options: WriteOptions = {}): Promise<void> {
+    this.guard(`upsert ${video.id}`, () => this.db.transaction((v: Video) => this.upsertOne(v, false, options.mirror)).immediate(video));
     this.wrote();
   }
 
   /** One transaction for the batch: the fast path for bulk loads and `db copy`. */
-  async upsertMany(videos: readonly Video[]): Promise<void> {
+  async upsertMany(videos: readonly Video[], options: WriteOptions = {}): Promise<void> {
     this.guard(`upsert ${videos.length} records`, () =>
       this.db.transaction((vs: readonly Video[]) => {
-        for (const v of vs) this.upsertOne(v);
+        for (const v of vs) this.upsertOne(v, false, options.mirror);
       }).immediate(videos),
     );
     this.wrote();
   }
 
+  /**
+   * Only the edit changes a person's tag edits (see `VideoStore.updateUserTags`): in one transaction, rather than
+   * writing a whole copy read earlier, which replaced a stage result `process` stored in between.
+   */
+  async updateUserTags(id: string, edit: (stored: Video) => unknown, updatedAt: string): Promise<Video | null> {
+    const written = this.guard(`edit the hand tags of ${id}`, () =>
+      this.db.transaction(() => {
+        const row = this.stmt(`SELECT ${DOC_COLUMNS} FROM video_docs d ${STAGES_JOIN} WHERE d.id = ?`).raw().get(id) as DocRow | undefined;
+        if (!row) return null;
+        const stored = recordOf(row);
+        const next = edit(stored);
+        const { [USER_TAGS_KEY]: _was, ...others } = stored.extra ?? {};
+        const video: Video = { ...stored, extra: next === undefined ? others : { ...others, [USER_TAGS_KEY]: next }, updatedAt };
+        const doc = JSON.stringify(video);
+        this.writes++;
+        this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(doc, id);
+        const at = this.stmt('UPDATE videos SET updated_at = ? WHERE id = ? RETURNING rowid').get(updatedAt, id) as { rowid: number } | undefined;
+        if (at) this.columns.touch(at.rowid);
+        // the document now holds the stages; with the row goes its tag state, which the old edits were part of
+        this.stmt('DELETE FROM video_stages WHERE id = ?').run(id);
+        return { video, doc };
+      }).immediate(),
+    );
+    if (!written) return null;
+    this.wrote();
+    this.handedOut.set(written.video, written.doc);
+    return written.video;
+  }
+
   /** Writes the record, its columns, label rows and FTS row; the caller holds a transaction. */
-  private upsertOne(v: Video, rewriteFts = false): void {
+  private upsertOne(given: Video, rewriteFts = false, mirror = false): void {
     this.writes++;
+    // Only an existing record has label and FTS rows to clear (bulk loads are mostly new records).
+    const existed = this.stmt('SELECT rowid FROM videos WHERE id = ?').get(given.id) as { rowid: number } | undefined;
+    // the stored hand edits, read in this transaction: an edit made since the writer read its copy stays
+    const v = existed && !mirror ? withUserTagsOf(given, this.storedUserTags(given.id)) : given;
     const f = indexFields(v);
     const m = v.metadata;
-    // Only an existing record has label and FTS rows to clear (bulk loads are mostly new records).
-    const existed = this.stmt('SELECT rowid FROM videos WHERE id = ?').get(v.id) as { rowid: number } | undefined;
     const cols = {
       id: v.id,
       path: v.file.path,
@@ -431,6 +463,13 @@ export class SqliteStore implements VideoStore {
     // The FTS row holds the shared normalised text, so every backend tokenises the same way.
     this.stmt(existed ? 'INSERT INTO video_docs (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc' : 'INSERT INTO video_docs (id, doc) VALUES (?, ?)').run(v.id, JSON.stringify(v));
     if (!sameText) this.insertFtsText(row.rowid, f.text);
+  }
+
+  /** The stored record's `extra` with only its hand edits, if it has any (null when the record is gone). */
+  private storedUserTags(id: string): Pick<Video, 'extra'> | null {
+    const row = this.stmt("SELECT json_type(doc, '$.extra._userTags') AS type, json_quote(json_extract(doc, '$.extra._userTags')) AS edits FROM video_docs WHERE id = ?").get(id) as { type: string | null; edits: string | null } | undefined;
+    if (!row) return null;
+    return { extra: row.type === null ? {} : { [USER_TAGS_KEY]: JSON.parse(row.edits!) as unknown } };
   }
 
   /** The text a record's FTS row was made from (its row of video_text), if it has one. */
