@@ -117,8 +117,10 @@ export async function copyStore(from: VideoStore, to: VideoStore, options: CopyO
   let lastId: string | null = resumeAfter;
   const write = async (): Promise<void> => {
     if (batch.length === 0) return;
-    if (to.upsertMany) await to.upsertMany(batch);
-    else for (const v of batch) await to.upsert(v);
+    // the records as the library holds them, hand edits too: a target written before (a copy started over) keeping
+    // the edits it had would differ from the library, and the sample check failed the copy
+    if (to.upsertMany) await to.upsertMany(batch, { mirror: true });
+    else for (const v of batch) await to.upsert(v, { mirror: true });
     copied += batch.length;
     lastId = batch.at(-1)!.id;
     batch = [];

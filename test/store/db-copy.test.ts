@@ -209,6 +209,25 @@ describe('db copy', () => {
     await partial.close();
   });
 
+  it('a copy started over writes the hand tag edits the source has now, not those the target kept from before', async () => {
+    for (const to of [new SqliteStore(path.join(dir, 'edits-to.db')), new MongoStore(mingoCollections(), 'cosmos', 'mongodb mingo')] as VideoStore[]) {
+      const from = await seeded(path.join(dir, `edits-from-${to.kind.replace(/\W/g, '')}.db`), videos.slice(0, 3));
+      const id = videos[1]!.id;
+      await from.updateUserTags(id, () => ({ add: ['old'], remove: [] }), 'then');
+      await copyStore(from, to);
+      expect((await to.get(id))!.extra._userTags).toEqual({ add: ['old'], remove: [] });
+      // edited in the library since the last copy: the next copy (no checkpoint left) brings the edit, and verifies
+      await from.updateUserTags(id, () => ({ add: ['new'], remove: ['old'] }), 'now');
+      await expect(copyStore(from, to)).resolves.toMatchObject({ copied: 3 });
+      expect(await to.get(id)).toEqual(await from.get(id));
+      await from.updateUserTags(id, () => undefined, 'later');
+      await copyStore(from, to);
+      expect((await to.get(id))!.extra).not.toHaveProperty('_userTags');
+      await from.close();
+      await to.close();
+    }
+  });
+
   it('still refuses to call a copy good when the target gained other records during it', async () => {
     const from = await seeded(path.join(dir, 'b3.db'), videos.slice(0, 5));
     const to = new SqliteStore(path.join(dir, 'c3.db'));
