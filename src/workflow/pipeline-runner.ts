@@ -13,6 +13,7 @@ import {
   type StageEntry,
   type Video,
   type VideoPatch,
+  withUserTagsOf,
 } from '../core/index.js';
 import { unsupportedInput, type Acquired, type ExpandedInputs, type InputItem, type Source } from '../sources/index.js';
 import type { InputRecord, VideoStore } from '../store/index.js';
@@ -378,9 +379,38 @@ export class PipelineRunner {
     const plan: string[] = [];
     // A dry run runs nothing, so a stage after one it would run still looks up to date; the plan lists it too.
     const plannedStages = new Set<string>();
+    // A person may edit the record's tags (`videodex tag`) while this run holds its copy (a slow model answer). The
+    // store keeps their edits over every write of the copy; the copy takes them before the first stage that reads
+    // them, and when a write after that stage finds them changed, that stage and the ones after it run again with
+    // them, or this run's tags, computed from the old edits, were left over the edit's.
+    const firstReader = options.dryRun ? -1 : this.stages.findIndex((s) => s.readsUserEdits);
+    // `wrote`: since the last look at the stored edits; `ranAny`: since the copy was read (just before this), so a
+    // run with every stage up to date reads nothing more
+    let wrote = false;
+    let ranAny = false;
+    const save = async () => {
+      await store.upsert(video);
+      wrote = ranAny = true;
+    };
 
-    for (const stage of this.stages) {
+    for (let i = 0; ; i++) {
+      if (wrote && firstReader >= 0 && i > firstReader) {
+        const stored = await store.get(video.id);
+        const now = stored ? withUserTagsOf(video, stored) : video;
+        if (now !== video) {
+          logger.info({ video: video.id, input: item.raw }, 'tags edited by hand meanwhile: tagging again with the edits');
+          video = now;
+          i = firstReader;
+        }
+      }
+      wrote = false;
+      const stage = this.stages[i];
+      if (!stage) break;
       if (signal.aborted) return { videoId: video.id, status: 'aborted', ran };
+      if (i === firstReader && ranAny) {
+        const stored = await store.get(video.id);
+        if (stored) video = withUserTagsOf(video, stored);
+      }
       const end = (outcome: StageOutcome, ms: number, error?: string, errorCode?: string) =>
         emit({ type: 'stage-end', input: item, videoId: video.id, stage: stage.name, outcome, ms, ...(error ? { error } : {}), ...(errorCode ? { errorCode } : {}) });
       const blockedBy = stage.needs.find((n) => !['done', 'skipped'].includes(video.stages[n]?.status ?? ''));
@@ -393,7 +423,7 @@ export class PipelineRunner {
         summary.stagesSkipped++;
         if (video.stages[stage.name]?.status !== 'skipped' || video.stages[stage.name]?.reason !== skip) {
           video = withEntry(video, stage.name, { status: 'skipped', version: stage.version, inputHash: '', at: new Date().toISOString(), ms: 0, reason: skip });
-          if (!options.dryRun) await store.upsert(video);
+          if (!options.dryRun) await save();
         }
         end('skipped', 0, skip);
         continue;
@@ -437,7 +467,7 @@ export class PipelineRunner {
       const t0 = Date.now();
       if (cached) {
         video = applyPatch(video, cached, stage.name, { status: 'done', version: stage.version, inputHash, at: new Date().toISOString(), ms: 0 });
-        await store.upsert(video);
+        await save();
         summary.stagesUpToDate++;
         end('cached', 0);
         continue;
@@ -449,7 +479,7 @@ export class PipelineRunner {
         // Cached before the record is written: a kill or a failed write in between must not lose a paid-for result.
         if (cacheKey) cache.put(cacheKey, patch);
         video = applyPatch(video, patch, stage.name, { status: 'done', version: stage.version, inputHash, at: new Date().toISOString(), ms });
-        await store.upsert(video);
+        await save();
         ran++;
         summary.stagesRun++;
         end('done', ms);
@@ -461,7 +491,7 @@ export class PipelineRunner {
         const code = (err as { code?: string }).code;
         failed = true;
         video = withEntry(video, stage.name, { status: 'failed', version: stage.version, inputHash, at: new Date().toISOString(), ms, error: message, ...(code ? { errorCode: code } : {}) });
-        await store.upsert(video);
+        await save();
         logger.warn({ video: video.id, input: item.raw, stage: stage.name, err: message, code }, 'stage failed');
         summary.failures.push({ input: item.raw, videoId: video.id, stage: stage.name, error: message, earlier: false, videoName: displayName(video) });
         ran++;

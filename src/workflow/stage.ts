@@ -40,6 +40,12 @@ export interface Stage {
   /** Stages that must be `done` (or `skipped`) first. */
   readonly needs: readonly string[];
   readonly resource: Resource;
+  /**
+   * Optional: the stage reads a person's tag edits (`extra._userTags`, tagging's `tag` stage). The runner gives it
+   * the edits as stored when it runs, not those of the copy it has held since the run began, and runs it (and the
+   * stages after it) again when a later write of the record finds them edited meanwhile.
+   */
+  readonly readsUserEdits?: boolean;
   /** Hash of everything the output depends on: the record fields read and the settings used. */
   inputHash(video: Video, config: Config): string;
   /**

@@ -70,6 +70,8 @@ export interface FakeVlmOptions {
   auth?: { openai?: string | null; eas?: string | null };
   /** Delay before every answer, ms. */
   latencyMs?: number;
+  /** Awaited before every answer: a test holds the model's answer until it has done what it races with. */
+  beforeAnswer?: (req: RecordedRequest) => Promise<void>;
   /** The answer when the script is empty. */
   defaultReply?: (req: RecordedRequest) => FakeReply;
   /** Raw EAS route path (default /api/predict/qwen). */
@@ -158,6 +160,7 @@ export class FakeVlmServer {
       return;
     }
     if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs));
+    await this.options.beforeAnswer?.(rec);
     if (next.kind === 'status') {
       return this.send(res, rec, next.status, next.body ?? { error: { message: `scripted ${next.status}`, code: `E${next.status}` } }, next.retryAfter);
     }

@@ -51,6 +51,8 @@ export function createTagStage(setup: TaggingSetup, pluginTaggers: ReadonlyArray
     version: TAG_STAGE_VERSION,
     needs: ['probe'],
     resource: pluginTaggers.length > 0 ? 'cpu' : 'none',
+    // a person's edits made while `process` waited on the model are the ones to tag with
+    readsUserEdits: true,
     // a plain digest of strings: retag computes this for every stored record, so no generic stable stringify
     inputHash: (video) => hasher.hashDigest(hasher.digestInputs(taggingInputs(video))),
     ...hasher,
