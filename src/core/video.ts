@@ -1,4 +1,5 @@
 /** The record: one JSON document per video, the same in every store (see DESIGN.md). */
+import { isDeepStrictEqual } from 'node:util';
 
 export type SourceKind = 'http' | 'ytdlp' | 'hls' | 'local';
 
@@ -213,7 +214,8 @@ export function withUserTagsOf<V extends Pick<Video, 'extra'>>(video: V, from: P
   const has = from?.extra != null && Object.hasOwn(from.extra, USER_TAGS_KEY);
   const kept = has ? from!.extra[USER_TAGS_KEY] : undefined;
   const had = video.extra != null && Object.hasOwn(video.extra, USER_TAGS_KEY);
-  if (has === had && JSON.stringify(kept) === JSON.stringify(had ? video.extra[USER_TAGS_KEY] : undefined)) return video;
+  // by value whatever the key order (PostgreSQL's jsonb gives keys back in its own order)
+  if (has === had && isDeepStrictEqual(kept, had ? video.extra[USER_TAGS_KEY] : undefined)) return video;
   const { [USER_TAGS_KEY]: _given, ...others } = video.extra ?? {};
   return { ...video, extra: has ? { ...others, [USER_TAGS_KEY]: kept } : others };
 }

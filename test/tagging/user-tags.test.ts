@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configWith, createLogger, type Video } from '../../src/core/index.js';
+import { configWith, createLogger, withUserTagsOf, type Video } from '../../src/core/index.js';
 import { SqliteStore } from '../../src/store/index.js';
 import { createTaggingSetup, editUserTags, tagRecordSync, userTagEdits } from '../../src/tagging/index.js';
 import { runCliInProcess as cli } from '../helpers/cli.js';
@@ -28,6 +28,17 @@ describe('hand edits of a record\'s tags', () => {
     expect(editUserTags(twice, { clear: true }).extra).not.toHaveProperty('_userTags');
     expect(() => editUserTags(v, { add: ['!!'] })).toThrow(/no tag name/);
     expect(() => editUserTags(v, { add: ['x'], remove: ['X'] })).toThrow(/both added and removed/);
+  });
+
+  it('a copy takes the stored edits (or their absence); one that has them already is left as it is, whatever their key order', () => {
+    const v = makeRecord({ path: '/clips/beachSunset.mp4' });
+    const stored = editUserTags(v, { add: ['a'], remove: ['b'] });
+    expect(withUserTagsOf(v, stored).extra._userTags).toEqual({ add: ['a'], remove: ['b'] });
+    expect(withUserTagsOf(stored, v).extra).not.toHaveProperty('_userTags');
+    expect(withUserTagsOf(v, v)).toBe(v);
+    // as PostgreSQL's jsonb may give the keys back: the same edits, so the runner does not tag again for nothing
+    const reordered = { ...v, extra: { ...v.extra, _userTags: { remove: ['b'], add: ['a'] } } };
+    expect(withUserTagsOf(reordered, stored)).toBe(reordered);
   });
 
   it('tagging keeps them over every other source: rules see an added tag, a removed one never comes back', () => {
