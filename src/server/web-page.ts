@@ -269,7 +269,7 @@ function showTags(v, editable) {
   box.replaceChildren();
   for (const [i, t] of v.tags.entries()) {
     const mine = t.source === 'user';
-    const chip = el('span', { class: mine ? 'tag mine' : 'tag', title: mine ? 'added by you' : 'from ' + t.source },
+    const chip = el('span', { class: mine ? 'tag mine' : 'tag', title: mine ? 'added by you' : 'source: ' + t.source },
       el('span', { text: t.name }), el('span', { class: 'src', text: mine ? 'yours' : t.source }));
     if (editable) {
       const remove = el('button', { type: 'button', class: 'remove', 'aria-label': 'Remove tag ' + t.name, title: 'Remove tag ' + t.name, text: '×' });
