@@ -5,3 +5,5 @@ import { relaunchWithNodeFlags } from './node-flags.js';
 await relaunchWithNodeFlags();
 const { main } = await import('./program.js');
 process.exitCode = await main(process.argv);
+const { exitIfLingering } = await import('./linger-guard.js');
+exitIfLingering();

@@ -7,6 +7,7 @@ import type { Video } from '../../src/core/index.js';
 import { SqliteStore } from '../../src/store/index.js';
 import { makeRecord } from '../helpers/records.js';
 import { writePlugin } from './plugin-helpers.js';
+import { LINGER_MS } from '../../src/cli/linger-guard.js';
 
 describe('a plugin stage whose promise never settles', () => {
   const t = tempDir();
@@ -190,5 +191,39 @@ describe('a plugin tagger still waiting on something in process ([Plugins] Stage
     expect(byName.get('stuck.mp4')!.stages.tag).toMatchObject({ status: 'failed', error: expect.stringContaining('plugin slowtag: tagger wait') });
     expect(byName.get('fine.mp4')!.stages.tag).toMatchObject({ status: 'done' });
     expect(byName.get('fine.mp4')!.tags.map((x) => x.name)).toContain('quick');
+  });
+});
+
+describe('a stopped plugin that ignores its aborted signal', () => {
+  const t = tempDir();
+  afterAll(() => t.cleanup());
+
+  it('does not keep the finished command alive: it exits with its own code and says why (Node waited on the plugin for ever)', async () => {
+    const db = path.join(t.dir, 'lib.db');
+    const store = new SqliteStore(db);
+    await store.migrate();
+    await store.upsertMany([makeRecord()]);
+    await store.close();
+    // its timer runs on after the stop, as a socket or a child process a careless plugin opened would
+    const plugin = writePlugin(
+      path.join(t.dir, 'plugins'),
+      'deaf',
+      `export default { name: 'deaf', version: '1.0.0', taggers: [{ name: 'wait', tag: () => new Promise(() => { setInterval(() => undefined, 50); }) }] };\n`,
+    );
+    const env = { ...process.env, VIDEODEX_PLUGINS_MODULES: plugin, VIDEODEX_PLUGINS_STAGETIMEOUTSEC: '1' };
+    const started = Date.now();
+    const r = await runCli(['retag', '--db', db], { env, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/retag 1 record\(s\).*1 failed/);
+    expect(r.stderr).toContain('videodex: the command finished, but something is still running 10 s later (a plugin stopped by [Plugins] StageTimeoutSec that ignores ctx.signal?); exiting\n');
+    expect(Date.now() - started).toBeLessThan(50_000);
+  });
+
+  it('leaves a command with nothing running to end at once, without the message', async () => {
+    const started = Date.now();
+    const r = await runCli(['retag', '--db', path.join(t.dir, 'lib.db')], { env: process.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('still running');
+    expect(Date.now() - started).toBeLessThan(LINGER_MS);
   });
 });
