@@ -82,3 +82,19 @@ describe("the dataset manifest's list of files written", () => {
     expect(readFileSync(victim, 'utf8')).toBe('not yours');
   });
 });
+
+describe('removing the folders a rebuild emptied', () => {
+  it('stops at the dataset folder: a sibling whose name begins with its name is not inside it', async () => {
+    const { removeEmptyDirs } = await import('../../src/export/dataset/dataset-builder.js');
+    const out = path.join(t.dir, 'ds');
+    const sibling = path.join(t.dir, 'ds-old', 'train', 'run');
+    const inside = path.join(out, 'train', 'run');
+    mkdirSync(sibling, { recursive: true });
+    mkdirSync(inside, { recursive: true });
+    removeEmptyDirs(sibling, out);
+    expect(existsSync(sibling)).toBe(true);
+    removeEmptyDirs(inside, out);
+    expect(existsSync(path.join(out, 'train'))).toBe(false);
+    expect(existsSync(out)).toBe(true);
+  });
+});

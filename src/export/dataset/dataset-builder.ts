@@ -103,9 +103,10 @@ function emptyPerSplit(): Record<SplitName, number> {
   return { train: 0, val: 0, test: 0 };
 }
 
-function removeEmptyDirs(dir: string, stopAt: string): void {
+/** Empty folders from `dir` up, short of `stopAt`: only below it (a sibling `/ds-old` is not inside `/ds`). */
+export function removeEmptyDirs(dir: string, stopAt: string): void {
   let d = dir;
-  while (d.startsWith(stopAt) && d !== stopAt) {
+  while (d.startsWith(stopAt + path.sep) && d !== stopAt) {
     try {
       if (readdirSync(d).length > 0) return;
       rmdirSync(d);
