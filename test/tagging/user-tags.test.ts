@@ -76,7 +76,8 @@ describe('videodex tag on real videos', () => {
     ({ dir, cleanup } = tempDir('videodex-user-tags-'));
     mkdirSync(path.join(dir, 'clips'));
     await makeTestVideo(path.join(dir, 'clips', 'beachSunset.mp4'), { seconds: 1, width: 160, height: 120, fps: 10 });
-    await makeTestVideo(path.join(dir, 'clips', 'cityNight.mp4'), { seconds: 1, width: 160, height: 120, fps: 10 });
+    // other content: the same frames would be one record (by content hash), named after whichever file came first
+    await makeTestVideo(path.join(dir, 'clips', 'cityNight.mp4'), { seconds: 1, width: 160, height: 120, fps: 10, source: 'color=c=blue' });
     writeFileSync(path.join(dir, 'rules.yaml'), 'rules:\n  - name: fav\n    when: { tag: favorite }\n    add: [keeper]\n');
     config = path.join(dir, 'config.ini');
     writeFileSync(config, `[Tagging]\nRulesFile = ${path.join(dir, 'rules.yaml')}\n`);
