@@ -1,4 +1,4 @@
-export type { VideoStore, InputRecord, IterateOptions, WriteOptions, TagUpdate, StagesMove, TagStateRow, TagStateVisit, LibraryIdentity } from './video-store.js';
+export type { VideoStore, InputRecord, IterateOptions, WriteOptions, TagUpdate, PreparedTagUpdate, StagesMove, TagStateRow, TagStateVisit, LibraryIdentity } from './video-store.js';
 export { BULK_WRITE_BATCH, INPUTS_PAGE } from './video-store.js';
 export * from './search-query.js';
 export * from './query/index.js';

@@ -49,6 +49,12 @@ export function checkedShard(options: IterateOptions): IterateOptions['shard'] {
   return shard;
 }
 
+/** A `TagUpdate` a store worked out ahead of its write (`VideoStore.prepareTagUpdate`). */
+export interface PreparedTagUpdate {
+  /** The store kind that prepared it: only that store's `updateTags` takes it. */
+  readonly preparedFor: string;
+}
+
 /** One record as `retag` read it and the same record after re-tagging (see `VideoStore.updateTags`). */
 export interface TagUpdate {
   before: Video;
@@ -152,7 +158,13 @@ export interface VideoStore {
    * writes nothing and answers false when another holds the write lock, so the caller can go on and try again
    * later. Optional: callers fall back to `upsertMany`.
    */
-  updateTags?(changes: readonly TagUpdate[], moves?: readonly StagesMove[], options?: { wait?: boolean }): Promise<boolean | void>;
+  updateTags?(changes: ReadonlyArray<TagUpdate | PreparedTagUpdate>, moves?: readonly StagesMove[], options?: { wait?: boolean }): Promise<boolean | void>;
+  /**
+   * What `updateTags` will write for `update`, worked out at once (the JSON, the label changes), keeping none of
+   * its records: a caller holding a batch of updates until they are written then holds strings, not records.
+   * Only this store's `updateTags` takes the result. Optional.
+   */
+  prepareTagUpdate?(update: TagUpdate): PreparedTagUpdate;
   /**
    * Every record (in the parts `shard` splits them into, `iterate`'s split) by its stages and tag state alone:
    * `judge` sees each, and only the records it says nothing of (null) are read. A store that has it keeps the

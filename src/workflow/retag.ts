@@ -1,5 +1,5 @@
 import { type Config, type Logger, type StageEntry, type Video } from '../core/index.js';
-import { matchesEveryRecord, selectedRecords, type IterateOptions, type SearchQuery, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore } from '../store/index.js';
+import { matchesEveryRecord, selectedRecords, type IterateOptions, type SearchQuery, type PreparedTagUpdate, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore } from '../store/index.js';
 
 /** One part of a split of the records (`VideoStore.iterate`'s shard). */
 export type Part = NonNullable<IterateOptions['shard']>;
@@ -249,7 +249,10 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
   const query = options.query ?? {};
   // tag states are kept by retag alone, for its plain pass over every record (plugin taggers run elsewhere)
   const tagStates = store.iterateTagStates && plugins.length === 0 && !options.force && matchesEveryRecord(query) ? (store as TagStateStore) : null;
-  let pending: TagUpdate[] = [];
+  // Updates as the store prepared them where it can (SQLite): a batch held until written then holds strings, not
+  // the records read and re-tagged, which outlived the young generation (about 5% of a large edit's CPU).
+  const prepare = store.updateTags && store.prepareTagUpdate && !options.dryRun ? store.prepareTagUpdate.bind(store) : null;
+  let pending: Array<TagUpdate | PreparedTagUpdate> = [];
   let moves: StagesMove[] = [];
   // A full batch is offered to a store whose writers take turns without waiting for the lock: when another thread
   // holds it, this one goes on re-tagging and offers the grown batch again a quarter batch later, and waits only
@@ -269,15 +272,19 @@ export async function retagRecords(options: RetagOptions): Promise<RetagSummary>
         offerAt = size + Math.ceil(batchSize / 4);
         return;
       }
-    } else if (store.upsertMany) await store.upsertMany(pending.map((c) => c.after));
-    else for (const c of pending) await store.upsert(c.after);
+    } else {
+      // (updates are prepared only for a store that has updateTags)
+      const records = (pending as TagUpdate[]).map((c) => c.after);
+      if (store.upsertMany) await store.upsertMany(records);
+      else for (const r of records) await store.upsert(r);
+    }
     pending = [];
     moves = [];
     offerAt = batchSize;
   };
   const write = async (update: TagUpdate, tagState?: string) => {
     if (tagStates && update.after.stages.tag?.status === 'done') update.tagState = tagState ?? JSON.stringify(ruleSubjectView(update.after));
-    pending.push(update);
+    pending.push(prepare ? prepare(update) : update);
     if (pending.length + moves.length >= offerAt) await flush();
   };
   const progress = () => {

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { StoreError, USER_TAGS_KEY, withUserTagsOf, type Video } from '../../core/index.js';
 import type { Facets, SearchQuery, SearchResult } from '../search-query.js';
 import { emptyFacets } from '../search-query.js';
-import { checkedShard, INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type StagesMove, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore, type WriteOptions } from '../video-store.js';
+import { checkedShard, INPUTS_PAGE, type InputRecord, type IterateOptions, type LibraryIdentity, type StagesMove, type PreparedTagUpdate, type TagStateRow, type TagStateVisit, type TagUpdate, type VideoStore, type WriteOptions } from '../video-store.js';
 import { FACET_SIZE, hasFailedStage, highlight, INDEX_VERSION, indexFields, labelFields, nextCursor, onlyStagesMoved, sameList, planQuery, tagText, topFacet, type IndexFields, type QueryPlan } from '../query/index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { refuseNewerLibrary } from '../newer-library.js';
@@ -94,7 +94,7 @@ interface LabelChange {
 /** A re-tagged record whose document changed: `tagText` when its labels (so its index text) changed too. */
 type RecordWrite = {
   kind: 'record'; id: string; updatedAt: string; failed: 0 | 1; doc: string; stages: string | null; tagState: string | null; readDoc: string | null;
-  tags: LabelChange | null; categories: LabelChange | null; actions: LabelChange | null; tagText: string | null; after: Video;
+  tags: LabelChange | null; categories: LabelChange | null; actions: LabelChange | null; tagText: string | null;
 };
 
 /** What re-tagging writes for one record, worked out outside the write transaction. */
@@ -120,7 +120,7 @@ function tagWrite({ before, after, tagState: given }: TagUpdate, readDoc: string
   }
   const write: TagWrite = {
     kind: 'record', id: after.id, updatedAt: after.updatedAt, failed, doc: JSON.stringify(after), stages: tagState ? JSON.stringify(after.stages) : null, tagState, readDoc: checked,
-    tags: null, categories: null, actions: null, tagText: null, after,
+    tags: null, categories: null, actions: null, tagText: null,
   };
   if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return write; // labels untouched
   const was = labelFields(before);
@@ -131,6 +131,12 @@ function tagWrite({ before, after, tagState: given }: TagUpdate, readDoc: string
   // the rest of the indexed text (title, description, file name) is what re-tagging does not change
   if (write.tags || write.categories) write.tagText = tagText(after, now);
   return write;
+}
+
+/** An update worked out ahead of its write (`prepareTagUpdate`): the strings to write, none of the records. */
+class PreparedTagWrite implements PreparedTagUpdate {
+  readonly preparedFor = 'sqlite';
+  constructor(readonly write: TagWrite) {}
 }
 
 function recordOf([doc, stages]: DocRow): Video {
@@ -494,8 +500,10 @@ export class SqliteStore implements VideoStore {
    * worked out before the transaction (`tagWrite`): the JSON, the label differences and the index text are half
    * the time of a changed record's write, and parallel retag threads wait for each other's write lock.
    */
-  async updateTags(changes: readonly TagUpdate[], moves: readonly StagesMove[] = [], options: { wait?: boolean } = {}): Promise<boolean> {
+  async updateTags(changes: ReadonlyArray<TagUpdate | PreparedTagUpdate>, moves: readonly StagesMove[] = [], options: { wait?: boolean } = {}): Promise<boolean> {
     const writes = changes.map((c) => {
+      if (c instanceof PreparedTagWrite) return c.write;
+      if (!('before' in c)) throw new StoreError(`an update prepared by another store (${c.preparedFor}) was given to SQLite`);
       let w = this.preparedTagWrites.get(c);
       if (!w) this.preparedTagWrites.set(c, (w = tagWrite(c, this.handedOut.get(c.before))));
       return w;
@@ -521,6 +529,15 @@ export class SqliteStore implements VideoStore {
   }
 
   /**
+   * What `updateTags` will write for `update`, worked out now; it keeps none of the records. Retag holds a batch
+   * of updates until it is written: holding the records read and re-tagged (tens of kB of objects each) had them
+   * outlive the young generation's collections, be copied and promoted, and then collected as old garbage.
+   */
+  prepareTagUpdate(update: TagUpdate): PreparedTagUpdate {
+    return new PreparedTagWrite(tagWrite(update, this.handedOut.get(update.before)));
+  }
+
+  /**
    * The document text of each record `iterate`, `get` and `iterateTagStates` read, by the object they gave: an
    * update of that record is written only while the document is still that text (see `updateTagsOne`).
    */
@@ -542,7 +559,7 @@ export class SqliteStore implements VideoStore {
         // gets its whole text. Read before the FTS rows go, which read their text row to take out its tokens.
         const texts = fts.map(({ rowid, write }) => {
           const kept = this.indexedText(rowid);
-          return kept ? { title: kept[0], tags: write.tagText!, description: kept[2], file: kept[3] } : indexFields(write.after).text;
+          return kept ? { title: kept[0], tags: write.tagText!, description: kept[2], file: kept[3] } : indexFields(JSON.parse(write.doc) as Video).text;
         });
         // FTS rows last, together: FTS5 writes out its pending rows before any other statement of the
         // transaction, so replacing them between the other writes made a tiny segment per record (2x slower).
