@@ -120,8 +120,8 @@ function diff(before: Set<string>, after: Set<string>): [number, number] {
 }
 
 /** The entry retag writes for a stage done on inputs whose digest is `digest`: the digest kept, for the next retag. */
-function doneEntry(stage: HashingStage, digest: string, at: string): StageEntry {
-  return { status: 'done', version: stage.version, inputHash: stage.hashDigest(digest), inputDigest: digest, at, ms: 0 };
+function doneEntry(stage: HashingStage, digest: string, at: string, inputHash = stage.hashDigest(digest)): StageEntry {
+  return { status: 'done', version: stage.version, inputHash, inputDigest: digest, at, ms: 0 };
 }
 
 /** Whether a stage entry is done by this stage version with this input hash. */
@@ -206,12 +206,15 @@ function judgeByTagState(row: TagStateRow, tagStage: HashingStage, classifyStage
   const tag = row.stages?.tag;
   const cls = row.stages?.classify;
   if (row.tagState === null || tag?.status !== 'done' || cls?.status !== 'done' || !tag.inputDigest || !cls.inputDigest) return null;
-  if (isDone(tag, tagStage, tagStage.hashDigest(tag.inputDigest)) && isDone(cls, classifyStage, classifyStage.hashDigest(cls.inputDigest))) return 'upToDate';
+  // the hashes under the current setup, once: what the entries are checked against, and what a move writes
+  const tagHash = tagStage.hashDigest(tag.inputDigest);
+  const clsHash = classifyStage.hashDigest(cls.inputDigest);
+  if (isDone(tag, tagStage, tagHash) && isDone(cls, classifyStage, clsHash)) return 'upToDate';
   const e = taggedWith(tag, cls, tag.inputDigest, () => cls.inputDigest!, earlier);
   if (!e) return null;
   if (!e.plan.unaffected(JSON.parse(row.tagState) as Video)) return 'recompute';
   const now = new Date().toISOString();
-  return { id: row.id, stages: { ...row.stages, tag: doneEntry(tagStage, tag.inputDigest, now), classify: doneEntry(classifyStage, cls.inputDigest, now) }, was: row.storedStages! };
+  return { id: row.id, stages: { ...row.stages, tag: doneEntry(tagStage, tag.inputDigest, now, tagHash), classify: doneEntry(classifyStage, cls.inputDigest, now, clsHash) }, was: row.storedStages! };
 }
 
 /** The records of each part `claim` hands out, part after part, until it has none left. */
