@@ -1,8 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliInProcess, expectConfigError } from '../helpers/cli.js';
+import { fifoReader } from '../helpers/fifo.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
 
 // `videodex scenes` refuses flags that contradict each other or do nothing alone, instead of one silently winning.
@@ -20,19 +20,14 @@ const scenes = (...flags: string[]) => runCliInProcess('scenes', video, '--data-
 describe('videodex scenes -o naming a pipe or a link', () => {
   it('writes through to it (a .part renamed over it replaced a named pipe or a link with a plain file)', async () => {
     const fifo = path.join(t.dir, 'scenes-pipe.csv');
-    execFileSync('mkfifo', [fifo]);
-    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let read = '';
-    reader.stdout.setEncoding('utf8').on('data', (d: string) => (read += d));
-    const readerDone = new Promise<void>((resolve) => reader.on('close', () => resolve()));
+    const pipe = fifoReader(fifo);
     try {
       const r = await scenes('--csv', '-o', fifo);
       expect(r.code, r.stderr).toBe(0);
       expect(lstatSync(fifo).isFIFO()).toBe(true);
-      await readerDone;
-      expect(read).toMatch(/^Timecode List:/);
+      expect(await pipe.text()).toMatch(/^Timecode List:/);
     } finally {
-      reader.kill();
+      pipe.stop();
     }
     const real = path.join(t.dir, 'scenes-real.csv');
     const link = path.join(t.dir, 'scenes-link.csv');

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -9,6 +9,7 @@ import type { Video } from '../../src/core/index.js';
 import { defaultFields, selectFields, timecode, writeParquet, writeRecords, type ExportFormat } from '../../src/export/index.js';
 import { SqliteStore } from '../../src/store/index.js';
 import { cliArgv, repoRoot, runCli } from '../helpers/cli.js';
+import { fifoReader } from '../helpers/fifo.js';
 import { tempDir } from '../helpers/media.js';
 import { makeRecord } from '../helpers/records.js';
 
@@ -197,19 +198,14 @@ describe('videodex export (CLI)', () => {
 
   it('writes through to what --out names when it is a named pipe or a link; a .part renamed over them replaced them with a plain file', async () => {
     const fifo = path.join(t.dir, 'pipe.csv');
-    execFileSync('mkfifo', [fifo]);
-    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let read = '';
-    reader.stdout.setEncoding('utf8').on('data', (d: string) => (read += d));
-    const readerDone = new Promise<void>((resolve) => reader.on('close', () => resolve()));
+    const pipe = fifoReader(fifo);
     try {
       const r = await runCli(['export', '--format', 'csv', '--fields', 'id', '--out', fifo, '--db', db]);
       expect(r.code, r.stderr).toBe(0);
       expect(lstatSync(fifo).isFIFO()).toBe(true);
-      await readerDone;
-      expect(read).toBe(`id\n${v.id}\n`);
+      expect(await pipe.text()).toBe(`id\n${v.id}\n`);
     } finally {
-      reader.kill();
+      pipe.stop();
     }
     // Parquet's writer opens its file once a chunk: refused before a record is read
     const pq = await runCli(['export', '--format', 'parquet', '--out', fifo, '--db', db]);
