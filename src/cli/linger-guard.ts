@@ -7,11 +7,9 @@
  */
 export const LINGER_MS = 10_000;
 
-export function exitIfLingering(graceMs = LINGER_MS, say: (line: string) => void = (line) => process.stderr.write(line)): NodeJS.Timeout {
-  const timer = setTimeout(() => {
-    say(`videodex: the command finished, but something is still running ${graceMs / 1000} s later (a plugin stopped by [Plugins] StageTimeoutSec that ignores ctx.signal?); exiting\n`);
+export function exitIfLingering(): void {
+  setTimeout(() => {
+    process.stderr.write(`videodex: the command finished, but something is still running ${LINGER_MS / 1000} s later (a plugin stopped by [Plugins] StageTimeoutSec that ignores ctx.signal?); exiting\n`);
     process.exit(process.exitCode ?? 0);
-  }, graceMs);
-  timer.unref();
-  return timer;
+  }, LINGER_MS).unref();
 }

@@ -504,9 +504,8 @@ export class SqliteStore implements VideoStore {
     const writes = changes.map((c) => {
       if (c instanceof PreparedTagWrite) return c.write;
       if (!('before' in c)) throw new StoreError(`an update prepared by another store (${c.preparedFor}) was given to SQLite`);
-      let w = this.preparedTagWrites.get(c);
-      if (!w) this.preparedTagWrites.set(c, (w = tagWrite(c, this.handedOut.get(c.before))));
-      return w;
+      // (retag prepares its updates, so one it offers again after finding the lock taken is worked out once)
+      return tagWrite(c, this.handedOut.get(c.before));
     });
     const moved = moves.map((m) => [JSON.stringify(m.stages), m.id, m.was] as const);
     if (options.wait === false) {
@@ -542,9 +541,6 @@ export class SqliteStore implements VideoStore {
    * update of that record is written only while the document is still that text (see `updateTagsOne`).
    */
   private readonly handedOut = new WeakMap<Video, string>();
-
-  /** What an update writes, worked out once: an update that found the lock taken is offered again with more. */
-  private readonly preparedTagWrites = new WeakMap<TagUpdate, TagWrite>();
 
   private writeTags(writes: readonly TagWrite[], moved: ReadonlyArray<readonly [string, string, string]>): void {
     this.guard(`update tags of ${writes.length + moved.length} records`, () =>
