@@ -19,6 +19,8 @@ export interface OpenStoreOptions {
   logger?: Logger;
   /** postgres: the folder of local search replicas (see search-replica.ts); absent: searches run in PostgreSQL. */
   replicaDir?: string;
+  /** sqlite: `others` when another connection of this process writes the same file and checkpoints it (see SqliteStore). */
+  checkpoints?: 'others';
 }
 
 /**
@@ -56,7 +58,7 @@ export async function openStore(o: OpenStoreOptions): Promise<VideoStore> {
     case 'sqlite': {
       const { SqliteStore } = await import('./sqlite/sqlite-store.js');
       if (!o.path) throw new ConfigError('[Database] Path is empty: the SQLite backend needs a file');
-      return new SqliteStore(o.path.replace(/^sqlite:(\/\/)?/i, ''));
+      return new SqliteStore(o.path.replace(/^sqlite:(\/\/)?/i, ''), o.checkpoints ? { checkpoints: o.checkpoints } : {});
     }
     case 'postgres': {
       if (!o.url || backendOfUrl(o.url) !== 'postgres') throw new ConfigError(`[Database] Url = ${maskSecret(o.url ?? '') || '(empty)'} is not allowed: expected postgres://user:password@host:5432/database for Backend = postgres`);

@@ -118,8 +118,9 @@ async function runThreads(options: ParallelRetagOptions, count: number): Promise
     for (let i = 0; i < spawned; i++) n += Atomics.load(shared, SEEN + i);
     options.onProgress?.(n);
   };
-  // workers never search, so they open no search replica
-  const { replicaDir: _replicaDir, ...workerStore } = options.storeOptions;
+  // workers never search, so they open no search replica; this thread's store checkpoints the file they write
+  const { replicaDir: _replicaDir, ...rest } = options.storeOptions;
+  const workerStore: typeof rest = rest.backend === 'sqlite' ? { ...rest, checkpoints: 'others' } : rest;
   const threads: Worker[] = [];
   let ticker: NodeJS.Timeout | null = null;
   try {

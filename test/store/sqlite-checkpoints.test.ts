@@ -78,6 +78,29 @@ describe('SQLite checkpoints on the checkpoint thread', () => {
     await store.close();
   });
 
+  it('a connection that leaves checkpoints to another of its process starts no thread, and SQLite bounds its log', async () => {
+    const file = path.join(t.dir, 'others.db');
+    const main = new SqliteStore(file);
+    await main.migrate();
+    // a retag worker thread's connection: the main thread's store checkpoints the file
+    const other = new SqliteStore(file, { checkpoints: 'others' });
+    await other.migrate();
+    for (let n = 0; n < 600; n += 50) await other.upsertMany(batch(n, 50));
+    expect(other.checkpoints).toBeNull();
+    // SQLite's own checkpoint at the backstop's size (64 MB), not at its default 1000 pages
+    const db = new Database(file);
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.close();
+    expect((other as unknown as { db: Database.Database }).db.pragma('wal_autocheckpoint', { simple: true })).toBe(Math.floor((64 << 20) / pageSize));
+    // the main store's thread copies back what the other connection wrote
+    await main.upsertMany(batch(600, 10));
+    await until(() => (main.checkpoints?.last?.log ?? 0) > 0 && main.checkpoints!.last!.checkpointed === main.checkpoints!.last!.log);
+    expect(walIndex(file).nBackfill).toBe(walIndex(file).mxFrame);
+    expect(await main.count()).toBe(610);
+    await other.close();
+    await main.close();
+  });
+
   it('a reader holding the log open does not park the writer after every commit', async () => {
     const file = path.join(t.dir, 'reader.db');
     const store = new SqliteStore(file, { walLimitBytes: 1 << 20 });

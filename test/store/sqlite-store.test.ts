@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryError } from '../../src/core/index.js';
 import { copyStore, SqliteStore } from '../../src/store/index.js';
@@ -164,6 +165,51 @@ async function libraryAtSchema(file: string, version: number) {
   }
   return db;
 }
+
+describe('SqliteStore documents re-tagged with a tag state', () => {
+  it('leave their stages to the stages row, and every read and full write gives them back whole', async () => {
+    const file = path.join(t.dir, 'retagged-doc.db');
+    const s = new SqliteStore(file);
+    await s.migrate();
+    const stages = { probe: { status: 'done' as const, version: '1', inputHash: 'p', at: 'x', ms: 1 } };
+    await s.upsert(makeRecord({ id: 'd1', source: { url: '/v/heron.mp4', kind: 'local', fetchedAt: 'x', title: 'Heron' }, tags: [{ name: 'bird', source: 'rule' }], stages }));
+    const read = (await s.get('d1'))!;
+    const retagged = { ...read, tags: [{ name: 'heron', source: 'rule' as const }], stages: { ...read.stages, tag: { status: 'done' as const, version: '2', inputHash: 't', at: 'y', ms: 0 } }, updatedAt: '2026-02-01T00:00:00.000Z' };
+    await s.updateTags!([{ before: read, after: retagged, tagState: '{"checked":true}' }]);
+    const raw = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return { doc: JSON.parse((db.prepare('SELECT doc FROM video_docs WHERE id = ?').get('d1') as { doc: string }).doc) as Record<string, unknown>, row: db.prepare('SELECT stages FROM video_stages WHERE id = ?').get('d1') as { stages: string } | undefined };
+      } finally {
+        db.close();
+      }
+    };
+    expect('stages' in raw().doc).toBe(false);
+    expect(JSON.parse(raw().row!.stages)).toEqual(retagged.stages);
+    // every read has them, from the row
+    expect(await s.get('d1')).toEqual(retagged);
+    expect(await s.findByPath(read.file!.path)).toEqual([retagged]);
+    const all: unknown[] = [];
+    for await (const v of s.iterate()) all.push(v);
+    expect(all).toEqual([retagged]);
+    expect((await s.search({ text: 'heron' })).hits.map((h) => h.video)).toEqual([retagged]);
+    // a write that removes the row writes a whole document: a hand edit, then a full write
+    const edited = (await s.updateUserTags('d1', () => ({ add: ['wader'], remove: [] }), '2026-02-02T00:00:00.000Z'))!;
+    expect(edited.stages).toEqual(retagged.stages);
+    expect(raw().row).toBeUndefined();
+    expect(raw().doc.stages).toEqual(retagged.stages);
+    expect(await s.get('d1')).toEqual(edited);
+    const again = (await s.get('d1'))!;
+    await s.updateTags!([{ before: again, after: { ...again, tags: [{ name: 'egret', source: 'rule' }], updatedAt: '2026-02-03T00:00:00.000Z' }, tagState: '{"checked":true}' }]);
+    expect('stages' in raw().doc).toBe(false);
+    const full = { ...(await s.get('d1'))!, title: undefined };
+    await s.upsert(full);
+    expect(raw().row).toBeUndefined();
+    expect(raw().doc.stages).toEqual(retagged.stages);
+    expect((await s.get('d1'))!.stages).toEqual(retagged.stages);
+    await s.close();
+  });
+});
 
 describe('SqliteStore page size', () => {
   const pageSize = async (file: string) => {

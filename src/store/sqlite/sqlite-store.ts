@@ -118,8 +118,10 @@ function tagWrite({ before, after, tagState: given }: TagUpdate, readDoc: string
   if (onlyStagesMoved(before, after)) {
     return { kind: 'stages', id: after.id, stages: JSON.stringify(after.stages), tagState, readDoc: checked, failed: failed === (hasFailedStage(before) ? 1 : 0) ? null : failed };
   }
+  // With a tag state the stages row is written too, and a record's stages are read from there while it exists (every
+  // write that removes the row writes a whole document): the document leaves out its copy, 8% of its text.
   const write: TagWrite = {
-    kind: 'record', id: after.id, updatedAt: after.updatedAt, failed, doc: JSON.stringify(after), stages: tagState ? JSON.stringify(after.stages) : null, tagState, readDoc: checked,
+    kind: 'record', id: after.id, updatedAt: after.updatedAt, failed, doc: JSON.stringify(tagState ? { ...after, stages: undefined } : after), stages: tagState ? JSON.stringify(after.stages) : null, tagState, readDoc: checked,
     tags: null, categories: null, actions: null, tagText: null,
   };
   if (before.tags === after.tags && before.categories === after.categories && before.ai === after.ai) return write; // labels untouched
@@ -139,9 +141,10 @@ class PreparedTagWrite implements PreparedTagUpdate {
   constructor(readonly write: TagWrite) {}
 }
 
-function recordOf([doc, stages]: DocRow): Video {
+function recordOf([doc, stages]: DocRow, parsedStages?: Video['stages']): Video {
   const v = JSON.parse(doc) as Video;
-  if (stages !== null) v.stages = JSON.parse(stages) as Video['stages'];
+  if (parsedStages) v.stages = parsedStages;
+  else if (stages !== null) v.stages = JSON.parse(stages) as Video['stages'];
   return v;
 }
 
@@ -170,9 +173,10 @@ export class SqliteStore implements VideoStore {
   private activeMask: Uint8Array | null = null;
   private collected: number[] | null = null;
 
-  private readonly checkpointMode: 'thread' | 'inline';
+  private readonly checkpointMode: 'thread' | 'inline' | 'others';
   /** Made on the first write (a process that only searches starts no thread). */
   private checkpointer: WalCheckpointer | null = null;
+  private backstopSet = false;
   private readonly walLimitBytes: number;
 
   /**
@@ -181,13 +185,15 @@ export class SqliteStore implements VideoStore {
    * for building it; `always`; `off`: always by SQL.
    * `checkpoints`: who copies the write-ahead log back into the database file. `thread` (default for files):
    * the process's checkpoint thread, after each write (see wal-checkpointer.ts); `inline`: SQLite's own, inside
-   * the commit that passes 1000 pages.
+   * the commit that passes 1000 pages; `others`: another connection of this process writing the same file (retag's
+   * worker threads: the main thread's store), with SQLite's own at the backstop's size if the log still grows.
+   * A worker thread's own checkpoint thread was a third thread copying the same log on two cores.
    * `rebuildEveryMs`: the shortest time between two rebuilds of the column copy after other processes wrote
    * (default 5 s, or ten times the last build's duration when longer).
    */
   constructor(
     readonly file: string,
-    options: { columnIndex?: 'auto' | 'always' | 'off'; checkpoints?: 'thread' | 'inline'; walLimitBytes?: number; rebuildEveryMs?: number } = {},
+    options: { columnIndex?: 'auto' | 'always' | 'off'; checkpoints?: 'thread' | 'inline' | 'others'; walLimitBytes?: number; rebuildEveryMs?: number } = {},
   ) {
     this.walLimitBytes = options.walLimitBytes ?? WAL_LIMIT_BYTES;
     this.columnMode = options.columnIndex ?? 'auto';
@@ -234,7 +240,12 @@ export class SqliteStore implements VideoStore {
 
   /** After each committed write: the checkpoint thread copies the log back soon, beside the next write. */
   private wrote(): void {
-    if (this.checkpointMode !== 'thread') return;
+    if (this.checkpointMode === 'inline') return;
+    if (this.checkpointMode === 'others') {
+      if (!this.backstopSet) this.db.pragma(`wal_autocheckpoint = ${Math.floor(BACKSTOP_BYTES / (this.db.pragma('page_size', { simple: true }) as number))}`);
+      this.backstopSet = true;
+      return;
+    }
     if (!this.checkpointer) {
       const pageSize = this.db.pragma('page_size', { simple: true }) as number;
       this.checkpointer = new WalCheckpointer(this.file, Math.max(1, Math.floor(this.walLimitBytes / pageSize)), () => {
@@ -590,12 +601,13 @@ export class SqliteStore implements VideoStore {
     // the document first: a record deleted (or, with a tag state, written) since it was read is left as it is
     const doc = w.readDoc === null ? this.stmt('UPDATE video_docs SET doc = ? WHERE id = ?').run(w.doc, w.id) : this.stmt('UPDATE video_docs SET doc = ? WHERE id = ? AND doc = ?').run(w.doc, w.id, w.readDoc);
     if (doc.changes === 0) return;
+    // with the document: without a tag state it holds the stages (the row goes), with one the row holds them and
+    // says retag checked them against this document
+    if (w.tagState === null) this.stmt('DELETE FROM video_stages WHERE id = ?').run(w.id);
+    else this.stmt('INSERT INTO video_stages (id, stages, tag_state) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages, tag_state = excluded.tag_state').run(w.id, w.stages, w.tagState);
     const row = this.stmt('UPDATE videos SET updated_at = ?, failed = ? WHERE id = ? RETURNING rowid').get(w.updatedAt, w.failed, w.id) as { rowid: number } | undefined;
     if (!row) return;
     this.columns.touch(row.rowid);
-    // the document holds these stages too; the row says retag checked them against this document
-    if (w.tagState === null) this.stmt('DELETE FROM video_stages WHERE id = ?').run(w.id);
-    else this.stmt('INSERT INTO video_stages (id, stages, tag_state) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET stages = excluded.stages, tag_state = excluded.tag_state').run(w.id, w.stages, w.tagState);
     this.syncLabels('video_tags', 'tag', w.id, w.tags);
     this.syncLabels('video_categories', 'category', w.id, w.categories);
     this.syncLabels('video_actions', 'action', w.id, w.actions);
@@ -627,7 +639,7 @@ export class SqliteStore implements VideoStore {
 
   async findByPath(file: string): Promise<Video[]> {
     return this.guard('findByPath', () =>
-      (this.stmt(`SELECT ${DOC_COLUMNS} FROM videos v JOIN video_docs d ON d.id = v.id ${STAGES_JOIN} WHERE v.path = ? ORDER BY v.id`).raw().all(file) as DocRow[]).map(recordOf),
+      (this.stmt(`SELECT ${DOC_COLUMNS} FROM videos v JOIN video_docs d ON d.id = v.id ${STAGES_JOIN} WHERE v.path = ? ORDER BY v.id`).raw().all(file) as DocRow[]).map((row) => recordOf(row)),
     );
   }
 
@@ -846,14 +858,16 @@ export class SqliteStore implements VideoStore {
     // (rowids may pass 2^31: no bit shifts)
     for (let block = shard?.index ?? 0; block <= Math.floor(last / 256); block += step) {
       // one read transaction: the documents read are those the judged rows belong to, whatever writes meanwhile
-      const { rows, judged, docs } = this.guard('iterate tag states', () =>
+      const { rows, parsed, judged, docs } = this.guard('iterate tag states', () =>
         this.db.transaction(() => {
           const rows = this.stmt(walk).raw().all(block * 256, (block + 1) * 256) as Array<[number, string, string | null, string | null]>;
-          const judged = rows.map(([, id, stages, tagState]) => judge({ id, stages: stages === null ? null : (JSON.parse(stages) as Video['stages']), storedStages: stages, tagState }));
+          // the stages as parsed for the judge, kept for the records it sends to be read (the same transaction)
+          const parsed = rows.map(([, , stages]) => (stages === null ? null : (JSON.parse(stages) as Video['stages'])));
+          const judged = rows.map(([, id, stages, tagState], i) => judge({ id, stages: parsed[i]!, storedStages: stages, tagState }));
           const unread = rows.filter((_, i) => judged[i] === null).map(([rowid]) => rowid);
           const docs = new Map<number, DocRow>();
           if (unread.length > 0) for (const [rowid, doc, stages] of this.stmt(read).raw().all(JSON.stringify(unread)) as Array<[number, ...DocRow]>) docs.set(rowid, [doc, stages]);
-          return { rows, judged, docs };
+          return { rows, parsed, judged, docs };
         })(),
       );
       for (let i = 0; i < rows.length; i++) {
@@ -865,7 +879,7 @@ export class SqliteStore implements VideoStore {
         }
         const doc = docs.get(rowid);
         if (!doc) continue; // removed since the walk read it
-        const video = recordOf(doc);
+        const video = recordOf(doc, parsed[i] ?? undefined);
         this.handedOut.set(video, doc[0]);
         yield { id, judged: null, video };
       }
