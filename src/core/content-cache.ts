@@ -35,8 +35,14 @@ export class ContentCache {
     const file = this.fileFor(key);
     mkdirSync(path.dirname(file), { recursive: true });
     const part = `${file}.${process.pid}.part`;
-    writeFileSync(part, JSON.stringify(value));
-    renameSync(part, file);
+    try {
+      writeFileSync(part, JSON.stringify(value));
+      renameSync(part, file);
+    } catch (err) {
+      // a write cut short (a full disk) leaves no part behind: nothing else would remove this process's own
+      rmSync(part, { force: true });
+      throw err;
+    }
     this.sweepParts(file);
   }
 

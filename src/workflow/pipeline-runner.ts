@@ -477,7 +477,15 @@ export class PipelineRunner {
         const patch = await this.limits.run(stage.resource, () => (signal.aborted ? Promise.reject(new Error('aborted')) : stage.run(video, ctx)));
         const ms = Date.now() - t0;
         // Cached before the record is written: a kill or a failed write in between must not lose a paid-for result.
-        if (cacheKey) cache.put(cacheKey, patch);
+        // A cache that cannot be written (a full disk) leaves the result to the record alone: failing the stage
+        // threw the result away, and the next run paid for the model's answer again.
+        if (cacheKey) {
+          try {
+            cache.put(cacheKey, patch);
+          } catch (cacheErr) {
+            logger.warn({ video: video.id, input: item.raw, stage: stage.name, err: describeError(cacheErr) }, 'stage result not cached (kept with the record only)');
+          }
+        }
         video = applyPatch(video, patch, stage.name, { status: 'done', version: stage.version, inputHash, at: new Date().toISOString(), ms });
         await save();
         ran++;

@@ -377,6 +377,8 @@ export interface DescribeDeps {
   toolSlot?: <T>(job: () => Promise<T>) => Promise<T>;
   signal?: AbortSignal;
   now?: () => Date;
+  /** Told what went wrong that the description survives (an answer the cache could not keep). */
+  warn?: (message: string) => void;
 }
 
 export interface DescribeResult {
@@ -533,7 +535,16 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
 
   /** Keeps a usable answer, with the audit line of its call when that could not be written. */
   const keep = (slot: string, answer: KeptAnswer): void => {
-    if (!unaudited) return deps.kept?.put(slot, answer);
+    if (!unaudited) {
+      try {
+        deps.kept?.put(slot, answer);
+      } catch (err) {
+        // The answer is in hand: the description goes on and is stored with the record, so the call is not lost.
+        // Failing here (a full disk) threw the paid answer away, and the next run asked again.
+        deps.warn?.(`${name}: the model's answer could not be kept in the cache (${auditFailure(err)}); it is used, but a run stopped before this video's description is stored would ask again`);
+      }
+      return;
+    }
     try {
       deps.kept?.put(slot, { ...answer, unaudited: [...(answer.unaudited ?? []), unaudited.entry] });
     } catch (err) {
@@ -681,6 +692,11 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     ...(cutOff ? { cutOff: true } : {}),
     at: now().toISOString(),
   };
-  deps.kept?.complete(plan.requests.map((r) => requestKey(r, plan)));
+  try {
+    deps.kept?.complete(plan.requests.map((r) => requestKey(r, plan)));
+  } catch (err) {
+    // the description is whole and about to be stored: only later descriptions lose the cached answers
+    deps.warn?.(`${name}: the model's answers could not be kept for later descriptions (${auditFailure(err)}); this one is complete`);
+  }
   return { ai, reused, ...(scenes ? { scenes } : {}) };
 }

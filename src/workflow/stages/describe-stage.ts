@@ -122,6 +122,7 @@ export function createDescribeStage(config: Config, options: DescribeStageOption
         ffprobe: ctx.tools.ffprobe.path,
         toolSlot: (job) => ctx.cpu(job),
         signal: ctx.signal,
+        warn: (message) => ctx.logger.warn({ video: video.id }, message),
       });
       ctx.logger.info(
         { video: video.id, frames: result.ai.framesSent, estimatedTokens: result.ai.estimatedTokens, promptTokens: result.ai.promptTokens, template: result.ai.template, ...(result.reused ? { answersKeptFromEarlierAttempt: result.reused } : {}) },
