@@ -146,9 +146,27 @@ async function search(append, address = 'push') {
   shown = q;
   cursor = body.nextCursor;
   $('more').hidden = !cursor;
-  // an empty library, not an empty answer: say how to fill it
-  $('status').textContent = body.total === 0 && !q.trim() ? 'No videos in the library yet: add some with videodex process <folder, file or URL>' : body.total + ' video' + (body.total === 1 ? '' : 's');
+  $('status').textContent = statusText(body.total, q);
   if (!append) facets(body.facets);
+}
+
+/** An empty library, not an empty answer: says how to fill it. */
+function statusText(total, q) {
+  return total === 0 && !q.trim() ? 'No videos in the library yet: add some with videodex process <folder, file or URL>' : total + ' video' + (total === 1 ? '' : 's');
+}
+
+/**
+ * After a tag edit: the facet counts and the total of the query on screen as they are now (they counted the tags
+ * before it); the cards stay where they are, the edited one showing its new tags.
+ */
+async function refreshFacets() {
+  const mine = latest;
+  const q = shown;
+  const { ok, body } = await getJson('/api/search?' + new URLSearchParams({ q, limit: '1' }));
+  // a search started meanwhile shows its own
+  if (!ok || mine !== latest || q !== shown) return;
+  facets(body.facets);
+  $('status').textContent = statusText(body.total, q);
 }
 
 /**
@@ -305,8 +323,9 @@ async function editTags(id, edit, removedAt) {
     const buttons = $('d-tags').querySelectorAll('button.remove');
     (buttons[Math.min(removedAt, buttons.length - 1)] || $('d-newtag')).focus();
   }
-  // its card shows the tags as they are now, too
+  // its card shows the tags as they are now, too, and the facets count them
   for (const c of document.querySelectorAll('#results .card')) if (c.dataset.id === id) c.querySelector('.tags').replaceWith(cardTags(body.tags.map((t) => t.name)));
+  refreshFacets();
   return true;
 }
 

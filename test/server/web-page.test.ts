@@ -490,6 +490,9 @@ describe('the web page: editing a video\'s tags in its panel', () => {
     expect(window.document.activeElement).toBe(chips(window)[at]!.querySelector('button.remove'));
     expect(text(window, 'd-removed')).toBe('removed by you: beach');
     expect((await record()).tags.map((x) => x.name)).not.toContain('beach');
+    // the facets count the tags as they are now: they counted beach before the edit
+    const facetNames = () => [...window.document.querySelectorAll('#facets button')].map((b) => b.textContent);
+    await until('the beach facet gone', () => !facetNames().includes('beach (1)') && facetNames().length > 0);
 
     addTags(window, ' Golden Hour , dogs,, ');
     await until('the added tags', () => chip(window, 'golden-hour') && chip(window, 'dogs'));
@@ -499,6 +502,8 @@ describe('the web page: editing a video\'s tags in its panel', () => {
     }
     expect((window.document.getElementById('d-newtag') as unknown as { value: string }).value).toBe('');
     expect((await record()).tags.filter((x) => x.source === 'user').map((x) => x.name)).toEqual(['golden-hour', 'dogs']);
+    await until('the added tags\' facets', () => facetNames().includes('golden-hour (1)') && facetNames().includes('dogs (1)'));
+    expect(text(window, 'status')).toBe('1 video');
     // the card lists the first tags as they are now: beach gone from it
     expect(window.document.querySelector('#results .card .tags')!.textContent).toBe((await record()).tags.slice(0, 8).map((x) => x.name).join(', '));
     expect(window.document.querySelector('#results .card .tags')!.textContent).not.toMatch(/beach/);
