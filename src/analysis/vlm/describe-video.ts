@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   ConfigError,
   ModelError,
+  describeError,
   displayName,
   stableHash,
   withoutControlChars,
@@ -433,13 +434,12 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
   const usage = { prompt: 0, completion: 0 };
   /** The audit line of this description's last call, when it could not be written, and why. */
   let unaudited: { entry: AuditEntry; error: unknown } | null = null;
-  const auditFailure = (error: unknown): string => (error instanceof Error ? error.message : String(error));
   // The call was paid for and its answer is usable, but the trail lacks its line: the answer is kept (with the
   // line, written when the answer is used) and the stage fails rather than goes on, as the trail is a requirement;
   // the AuditLog then refuses the run's later calls. A later run (--retry-failed), once the trail can be written, asks nothing.
   const failForAudit = (answer: string): never => {
     throw new ModelError(
-      `${name}: the model answered but its call could not be recorded: ${auditFailure(unaudited!.error)}; ${answer}`,
+      `${name}: the model answered but its call could not be recorded: ${describeError(unaudited!.error)}; ${answer}`,
       { code: 'E_AUDIT', cause: unaudited!.error },
     );
   };
@@ -475,7 +475,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     try {
       deps.audit.ready?.();
     } catch (err) {
-      throw new ModelError(`${name}: ${auditFailure(err)}; no model call sent until it can be`, { code: 'E_AUDIT', cause: err });
+      throw new ModelError(`${name}: ${describeError(err)}; no model call sent until it can be`, { code: 'E_AUDIT', cause: err });
     }
     const outcome: CallOutcome = await deps.vlm.call({
       model: s.model,
@@ -516,7 +516,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
       }
     }
     if (!outcome.ok) {
-      const lost = unaudited ? `; and its call could not be recorded: ${auditFailure(unaudited.error)}` : '';
+      const lost = unaudited ? `; and its call could not be recorded: ${describeError(unaudited.error)}` : '';
       throw new ModelError(`${name}: ${outcome.error.message}${lost}`, {
         cause: outcome.error,
         retryable: outcome.error.retryable,
@@ -541,7 +541,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
       } catch (err) {
         // The answer is in hand: the description goes on and is stored with the record, so the call is not lost.
         // Failing here (a full disk) threw the paid answer away, and the next run asked again.
-        deps.warn?.(`${name}: the model's answer could not be kept in the cache (${auditFailure(err)}); it is used, but a run stopped before this video's description is stored would ask again`);
+        deps.warn?.(`${name}: the model's answer could not be kept in the cache (${describeError(err)}); it is used, but a run stopped before this video's description is stored would ask again`);
       }
       return;
     }
@@ -549,7 +549,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
       deps.kept?.put(slot, { ...answer, unaudited: [...(answer.unaudited ?? []), unaudited.entry] });
     } catch (err) {
       // a full disk often holds the cache too: say so, rather than the cache's raw error alone
-      failForAudit(`the answer could not be kept either (${auditFailure(err)})`);
+      failForAudit(`the answer could not be kept either (${describeError(err)})`);
     }
     failForAudit(deps.kept ? 'the answer is kept: once the trail can be written, --retry-failed uses it without a new call' : 'the answer is lost (no cache to keep it)');
   };
@@ -570,7 +570,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
         }
       } catch (err) {
         deps.kept?.put(slot, { ...k, unaudited: rest });
-        throw new ModelError(`${name}: the model's kept answer cannot be used until its call is recorded: ${auditFailure(err)}`, { code: 'E_AUDIT', cause: err });
+        throw new ModelError(`${name}: the model's kept answer cannot be used until its call is recorded: ${describeError(err)}`, { code: 'E_AUDIT', cause: err });
       }
       const { unaudited: _written, ...whole } = k;
       deps.kept?.put(slot, whole);
@@ -696,7 +696,7 @@ export async function describeVideo(video: Video, s: DescribeSettings, deps: Des
     deps.kept?.complete(plan.requests.map((r) => requestKey(r, plan)));
   } catch (err) {
     // the description is whole and about to be stored: only later descriptions lose the cached answers
-    deps.warn?.(`${name}: the model's answers could not be kept for later descriptions (${auditFailure(err)}); this one is complete`);
+    deps.warn?.(`${name}: the model's answers could not be kept for later descriptions (${describeError(err)}); this one is complete`);
   }
   return { ai, reused, ...(scenes ? { scenes } : {}) };
 }

@@ -176,7 +176,6 @@ export class SqliteStore implements VideoStore {
   private readonly checkpointMode: 'thread' | 'inline' | 'others';
   /** Made on the first write (a process that only searches starts no thread). */
   private checkpointer: WalCheckpointer | null = null;
-  private backstopSet = false;
   private readonly walLimitBytes: number;
 
   /**
@@ -213,6 +212,8 @@ export class SqliteStore implements VideoStore {
       // The default 2 MB page cache thrashes once the label tables and sort indexes outgrow it (~10k records):
       // every upsert then touches a dozen B-tree pages on disk. 64 MB holds a 100k-record library's indexes.
       this.db.pragma('cache_size = -65536');
+      // another connection's thread checkpoints the file: SQLite's own only at the backstop
+      if (this.checkpointMode === 'others') this.db.pragma(`wal_autocheckpoint = ${Math.floor(BACKSTOP_BYTES / (this.db.pragma('page_size', { simple: true }) as number))}`);
       this.db.pragma('temp_store = MEMORY');
     } catch (err) {
       // a file refused after it was opened is let go, not held open by a store that was never made
@@ -240,12 +241,7 @@ export class SqliteStore implements VideoStore {
 
   /** After each committed write: the checkpoint thread copies the log back soon, beside the next write. */
   private wrote(): void {
-    if (this.checkpointMode === 'inline') return;
-    if (this.checkpointMode === 'others') {
-      if (!this.backstopSet) this.db.pragma(`wal_autocheckpoint = ${Math.floor(BACKSTOP_BYTES / (this.db.pragma('page_size', { simple: true }) as number))}`);
-      this.backstopSet = true;
-      return;
-    }
+    if (this.checkpointMode !== 'thread') return;
     if (!this.checkpointer) {
       const pageSize = this.db.pragma('page_size', { simple: true }) as number;
       this.checkpointer = new WalCheckpointer(this.file, Math.max(1, Math.floor(this.walLimitBytes / pageSize)), () => {
