@@ -73,7 +73,9 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, quie
           );
           break;
         case 'stage-end':
-          bars.get(e.stage)?.increment(1, { note: e.outcome === 'failed' ? 'failed' : '' });
+          // a stage run again for the same input (tagging after a hand edit) is one input on the bar, not two
+          if (!e.repeat) bars.get(e.stage)?.increment(1, { note: e.outcome === 'failed' ? 'failed' : '' });
+          else if (e.outcome === 'failed') bars.get(e.stage)?.update({ note: 'failed' });
           if (e.outcome === 'failed') line(`videodex: ${place(e.input)}: ${e.stage}: ${printable(e.error ?? 'failed')}`);
           // A stage skipped for a run-wide reason (no model endpoint) is said once, not per video.
           if (e.outcome === 'skipped' && e.error && !skipNotes.has(`${e.stage}\0${e.error}`)) {

@@ -388,6 +388,8 @@ export class PipelineRunner {
     // run with every stage up to date reads nothing more
     let wrote = false;
     let ranAny = false;
+    // stages this input has ended: a pass run again after a hand edit ends them again (said as `repeat`)
+    const ended = new Set<string>();
     const save = async () => {
       await store.upsert(video);
       wrote = ranAny = true;
@@ -411,8 +413,11 @@ export class PipelineRunner {
         const stored = await store.get(video.id);
         if (stored) video = withUserTagsOf(video, stored);
       }
-      const end = (outcome: StageOutcome, ms: number, error?: string, errorCode?: string) =>
-        emit({ type: 'stage-end', input: item, videoId: video.id, stage: stage.name, outcome, ms, ...(error ? { error } : {}), ...(errorCode ? { errorCode } : {}) });
+      const end = (outcome: StageOutcome, ms: number, error?: string, errorCode?: string) => {
+        const repeat = ended.has(stage.name);
+        ended.add(stage.name);
+        emit({ type: 'stage-end', input: item, videoId: video.id, stage: stage.name, outcome, ms, ...(error ? { error } : {}), ...(errorCode ? { errorCode } : {}), ...(repeat ? { repeat } : {}) });
+      };
       const blockedBy = stage.needs.find((n) => !['done', 'skipped'].includes(video.stages[n]?.status ?? ''));
       if (blockedBy) {
         end('blocked', 0, `${blockedBy} did not finish`);

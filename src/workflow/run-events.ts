@@ -7,7 +7,8 @@ export type RunEvent =
   | { type: 'input-problem'; raw: string; message: string }
   | { type: 'stage-start'; input: InputItem; videoId: string | null; stage: string }
   | { type: 'stage-progress'; input: InputItem; videoId: string | null; stage: string; fraction: number }
-  | { type: 'stage-end'; input: InputItem; videoId: string | null; stage: string; outcome: StageOutcome; ms: number; error?: string; errorCode?: string }
+  /** `repeat`: the input already ended this stage in this run (its tagging ran again after a hand edit of its tags). */
+  | { type: 'stage-end'; input: InputItem; videoId: string | null; stage: string; outcome: StageOutcome; ms: number; error?: string; errorCode?: string; repeat?: boolean }
   | { type: 'plan'; input: InputItem; videoId: string | null; lines: string[] }
   | { type: 'input-end'; input: InputItem; videoId: string | null; status: InputStatus; ran: number }
   /** A record of the video that was at the input's path before it was replaced in place (see `displacedBy`). */

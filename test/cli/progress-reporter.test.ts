@@ -29,6 +29,21 @@ describe('progress bars on a terminal', () => {
   });
 });
 
+describe('a stage run again for the same input', () => {
+  it('counts once on its bar: tagging again after a hand edit took the bar past its total (2/1)', () => {
+    const stream = fakeTerminal();
+    const reporter = createReporter(stream);
+    reporter.onEvent({ type: 'start', inputs: 1, stages: ['tag'] });
+    const raw = '/v/edited.mp4';
+    const input = { key: raw, raw, kind: 'local' as const, path: raw };
+    reporter.onEvent({ type: 'stage-end', input, videoId: 'abc', stage: 'tag', outcome: 'done', ms: 1 });
+    reporter.onEvent({ type: 'stage-end', input, videoId: 'abc', stage: 'tag', outcome: 'done', ms: 1, repeat: true });
+    reporter.stop();
+    expect(stream.text()).toContain('1/1');
+    expect(stream.text()).not.toContain('2/1');
+  });
+});
+
 describe('failure lines on a terminal', () => {
   it('are all written, also those that came after the bars were last drawn', () => {
     // the bars hold lines logged between two redraws and draw them with the next; the run's last failure

@@ -181,9 +181,13 @@ describe.each(libraries)('hand tag edits racing with process: %s', (_name, makeL
       return store;
     });
     model.answer = { description: 'gulls over a beach', tags: ['gull'], category: 'nature', actions: [] };
-    const summary = await running.process([clips], { force: ['describe'] });
+    const ends: Array<{ stage: string; repeat: boolean }> = [];
+    const summary = await running.process([clips], { force: ['describe'], onEvent: (e) => e.type === 'stage-end' && ends.push({ stage: e.stage, repeat: e.repeat === true }) });
     expect(summary.failures).toEqual([]);
     expect(edited).toBe(true);
+    // tag ran again with the edit: its second end says so (progress bars count the input once)
+    expect(ends.filter((e) => e.stage === 'tag').map((e) => e.repeat)).toEqual([false, true]);
+    expect(ends.filter((e) => e.stage === 'probe').map((e) => e.repeat)).toEqual([false]);
     const v = await stored();
     expect(userTagEdits(v)).toEqual({ add: ['favorite', 'pier'], remove: ['beach', 'sunset'] });
     expect(names(v)).toEqual(expect.arrayContaining(['gull', 'pier', 'favorite', 'keeper']));
