@@ -20,6 +20,8 @@ export type { RetagOptions, RetagSummary, EarlierSetup } from './retag.js';
 export { retagInParallel, MIN_RECORDS_PER_WORKER } from './retag-parallel.js';
 export type { ParallelRetagOptions } from './retag-parallel.js';
 export { removeVideos } from './remove-videos.js';
+export { removeStrayFiles, STRAY_MIN_AGE_MS } from './stray-files.js';
+export type { StrayFile, StrayOptions, StraySummary } from './stray-files.js';
 export type { RemoveOptions, RemoveSummary, RemovedVideo } from './remove-videos.js';
 export { enqueueItems, queueCounts, runWorker, jobIdFor, WrongLibraryError, STOP_WITHOUT_REDIS_MS } from './queue/video-queue.js';
 export type { VideoJobData, VideoJobResult, QueueSettings, QueueCounts, WorkerOptions, WorkerOutcome, FailedJob } from './queue/video-queue.js';

@@ -108,3 +108,63 @@ describe('videodex remove', () => {
     expect(JSON.parse(r.stdout).removed.map((x: Video) => x.id)).toEqual([lib.gone.id]);
   });
 });
+
+describe('videodex remove --strays', () => {
+  it('deletes the files and keyframe folders no record names, after a dry run; recent ones, dot-folders and others are kept', async () => {
+    const lib = await library();
+    const put = (p: string, bytes: number) => {
+      mkdirSync(path.dirname(p), { recursive: true });
+      writeFileSync(p, 'y'.repeat(bytes));
+      return p;
+    };
+    // a download moved into MediaDir by a run killed before it wrote the record
+    const orphan = put(path.join(lib.data, 'media', 'orphan.mp4'), 3000);
+    // a keyframe folder of a record `remove` deleted just before it was killed
+    const strayFrames = put(path.join(lib.data, 'keyframes', 'abcdef0123456789', '0.jpg'), 500);
+    // a download in progress (its own run resumes or cleans it) and a folder not named like a record's id
+    const part = put(path.join(lib.data, 'media', '.partial', 'next.mp4.part'), 100);
+    const notes = put(path.join(lib.data, 'keyframes', 'notes', 'readme.txt'), 10);
+    // a file of a record on another machine that mounts the folder elsewhere: same name and size as its record's
+    const store = new SqliteStore(path.join(lib.data, 'videodex.db'));
+    const elsewhere = makeRecord();
+    elsewhere.file = { ...elsewhere.file, path: '/mnt/shared/media/shared.mp4', bytes: 700, storage: 'download' };
+    await store.upsert(elsewhere);
+    await store.close();
+    const shared = put(path.join(lib.data, 'media', 'shared.mp4'), 700);
+
+    // everything was made just now: a run may be about to record it, so the default age keeps it all
+    const fresh = await cli('remove', '--strays', '--data-dir', lib.data);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stderr).toMatch(/removed 0 stray file\(s\) and folder\(s\), 0\.0 MB; 2 changed in the last 60 minute\(s\) kept/);
+    expect(existsSync(orphan)).toBe(true);
+
+    const dry = await cli('remove', '--strays', '--stray-age', '0', '--dry-run', '--data-dir', lib.data);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toContain(`would remove stray file ${orphan} (0.0 MB)`);
+    expect(dry.stderr).toContain(`would remove stray keyframe folder ${path.dirname(strayFrames)}`);
+    expect(dry.stderr).toMatch(/\(dry run\) would remove 2 stray file\(s\) and folder\(s\)/);
+    expect(existsSync(orphan)).toBe(true);
+
+    const r = await cli('remove', '--strays', '--stray-age', '0', '--json', '--data-dir', lib.data);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { removed: Array<{ path: string; kind: string; bytes: number }>; bytesFreed: number };
+    expect(summary.removed.map((s) => [s.kind, s.path]).sort()).toEqual([['keyframes', path.dirname(strayFrames)], ['media', orphan]]);
+    expect(summary.bytesFreed).toBe(3500);
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(path.dirname(strayFrames))).toBe(false);
+    for (const kept of [part, notes, shared, lib.downloaded.file.path, path.join(lib.data, 'keyframes', lib.own.id, '0.jpg')]) expect(existsSync(kept), kept).toBe(true);
+    // the records are untouched
+    expect(await lib.ids()).toHaveLength(4);
+  });
+
+  it('takes no query and no record flags, and a bad age is a config error', async () => {
+    const lib = await library();
+    const withQuery = await cli('remove', '--strays', 'tag:web', '--data-dir', lib.data);
+    expect(withQuery.code).toBe(3);
+    expect(withQuery.stderr).toMatch(/remove --strays takes no query/);
+    const badAge = await cli('remove', '--strays', '--stray-age', 'soon', '--data-dir', lib.data);
+    expect(badAge.code).toBe(3);
+    expect(badAge.stderr).toMatch(/--stray-age must be a number of minutes/);
+    expect(await lib.ids()).toHaveLength(3);
+  });
+});
