@@ -10,6 +10,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { AppError, QueryError, describeError, type Logger, type Video } from '../core/index.js';
 import { highlightParts, MAX_OFFSET, planQuery, type SearchQuery, type SortKey, type VideoStore } from '../store/index.js';
+import { requireToken } from './access-token.js';
 import { WEB_PAGE } from './web-page.js';
 
 const VIDEO_TYPES: Record<string, string> = {
@@ -85,6 +86,7 @@ const ROUTES: Array<[RegExp, string]> = [
   [/^\/api\/videos\/[^/]+\/(file|contact-sheet)$/, 'GET, HEAD'],
   [/^\/api\/videos\/[^/]+\/keyframes\/[^/]+$/, 'GET, HEAD'],
   [/^\/api\/videos\/[^/]+\/tags$/, 'POST'],
+  [/^\/login$/, 'POST'],
 ];
 
 /** The fields a result list needs; the whole record is one more request away. */
@@ -276,6 +278,11 @@ export interface HttpApiOptions {
    * so DNS rebinding let any site the user visited read the library, not only the machines on its network.
    */
   hostNames?: readonly string[];
+  /**
+   * `[Server] Token`: when set, every request must carry it (see access-token.ts); beyond loopback the API had no
+   * password at all, and whoever reached the port read the library and downloaded its videos.
+   */
+  token?: string;
   /** Tag edits from the web page (`POST /api/videos/:id/tags`); without it they are refused (403). */
   tagEditing?: TagEditing;
   /**
@@ -304,11 +311,12 @@ export interface TagEditing {
 }
 
 /**
- * Whether `serve` takes tag edits. The API has no password: on a loopback address only this machine can reach it,
- * beyond it anyone on the network could change the library's tags, so there only when `[Server] AllowEdits` says so.
+ * Whether `serve` takes tag edits. Without a token the API has no password: on a loopback address only this machine
+ * can reach it, beyond it anyone on the network could change the library's tags, so there only when
+ * `[Server] AllowEdits` says so, or when `[Server] Token` is set (only those who know it get in at all).
  */
-export function editsAllowed(listenHost: string, allowEdits: boolean): boolean {
-  return allowEdits || isLoopback(listenHost);
+export function editsAllowed(listenHost: string, allowEdits: boolean, tokenSet = false): boolean {
+  return allowEdits || tokenSet || isLoopback(listenHost);
 }
 
 /**
@@ -429,6 +437,8 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     const answers = options.loopbackOnly ? 'a loopback name (localhost, 127.x.x.x or [::1])' : 'an IP address, localhost';
     return c.json({ error: `this server answers only to ${answers}${named.length ? `, ${named.join(', ')}` : ''} or a name in [Server] AllowedHosts, not ${host}` }, 403);
   });
+  // after the host check: a rebinding site's page is refused before it can try tokens
+  if (options.token) requireToken(api, options.token);
 
   api.get('/', (c) => c.html(WEB_PAGE));
   // tagEdits: whether the page shows its tag controls (a server that refuses edits shows none)
@@ -498,7 +508,7 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
     '/api/videos/:id/tags',
     async (c, next) => {
       if (!editor?.allowed) {
-        const why = editor ? 'this server listens beyond this machine, where anyone who can reach it could change the tags (no password); set [Server] AllowEdits = true to allow it, or serve on 127.0.0.1' : 'this server does not edit tags';
+        const why = editor ? 'this server listens beyond this machine, where anyone who can reach it could change the tags (no password); set [Server] Token (a password for the whole server) or [Server] AllowEdits = true to allow it, or serve on 127.0.0.1' : 'this server does not edit tags';
         return c.json({ error: `tag edits are refused: ${why}` }, 403);
       }
       const origin = c.req.header('origin');

@@ -4,9 +4,9 @@ import { pathToFileURL } from 'node:url';
 import { repoRoot } from './cli.js';
 
 /** Starts `videodex serve --port 0` on a library in its own process; resolves with its base URL once it listens. */
-export async function startServe(dataDir: string, args: string[] = []): Promise<{ base: string; stop: () => void; exited: Promise<number | null>; pid: number; stderr: () => string }> {
+export async function startServe(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<{ base: string; stop: () => void; exited: Promise<number | null>; pid: number; stderr: () => string }> {
   const loader = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
-  const server = spawn(process.execPath, ['--import', loader, path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(process.execPath, ['--import', loader, path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
   let text = '';
   const base = await new Promise<string>((resolve, reject) => {

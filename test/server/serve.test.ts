@@ -404,7 +404,7 @@ describe('videodex serve: the address it listens on', () => {
     expect(stderr()).not.toMatch(/warning/);
     const open = await startServe(data, ['--host', '0.0.0.0']);
     try {
-      expect(open.stderr()).toMatch(/^videodex: warning: listening on 0\.0\.0\.0, beyond this machine: anyone who can reach port \d+ can search the library and download its videos \(no password, no TLS\); --host 127\.0\.0\.1 keeps it to this machine$/m);
+      expect(open.stderr()).toMatch(/^videodex: warning: listening on 0\.0\.0\.0, beyond this machine: anyone who can reach port \d+ can search the library and download its videos \(no password, no TLS\); set \[Server\] Token \(VIDEODEX_SERVER_TOKEN\) for a password, or --host 127\.0\.0\.1 keeps it to this machine$/m);
       const { port } = new URL(open.base);
       expect(await (await fetch(`http://127.0.0.1:${port}/api/health`)).json()).toMatchObject({ ok: true, videos: 2 });
     } finally {

@@ -157,7 +157,7 @@ describe('serve: tag edits beyond loopback', () => {
       expect(await (await fetch(`${at}/api/health`)).json()).toMatchObject({ ok: true, tagEdits: false });
       const res = await post(at, id, { add: ['pwned'] });
       expect(res.status).toBe(403);
-      expect((await res.json()).error).toMatch(/^tag edits are refused: this server listens beyond this machine.*set \[Server\] AllowEdits = true to allow it/);
+      expect((await res.json()).error).toMatch(/^tag edits are refused: this server listens beyond this machine.*set \[Server\] Token \(a password for the whole server\) or \[Server\] AllowEdits = true to allow it/);
       expect(names(await get(id))).not.toContain('pwned');
     } finally {
       closed.stop();

@@ -21,20 +21,23 @@ export function registerServe(program: Command): void {
         const t0 = Date.now();
         await store.warm?.();
         app.logger.info({ ms: Date.now() - t0 }, 'search structures ready');
-        const { Host, Port, AllowedHosts, AllowEdits } = app.config.Server;
+        const { Host, Port, AllowedHosts, AllowEdits, Token } = app.config.Server;
         // listening on loopback means "this machine only": refuse requests for other host names too (DNS rebinding);
         // beyond it, the names this machine goes by and the configured ones
         const machine = hostname().toLowerCase();
         const hostNames = isLoopback(Host) ? AllowedHosts : [machine, `${machine.split('.')[0]}.local`, ...AllowedHosts];
-        const tagEditing = { allowed: editsAllowed(Host, AllowEdits), edit: async (video: Video, edit: TagEdit) => (await app.editTags(video, edit)).video };
-        const api = createHttpApi(store, { loopbackOnly: isLoopback(Host), hostNames, logger: app.logger, tagEditing });
+        const tagEditing = { allowed: editsAllowed(Host, AllowEdits, Token !== ''), edit: async (video: Video, edit: TagEdit) => (await app.editTags(video, edit)).video };
+        const api = createHttpApi(store, { loopbackOnly: isLoopback(Host), hostNames, logger: app.logger, tagEditing, ...(Token ? { token: Token } : {}) });
         await new Promise<void>((resolve, reject) => {
           const server = listenHttp(api.fetch, Host, Port, (port) => {
             // The API has no password and no TLS: beyond loopback, whoever reaches the port reads the whole library
             // and downloads its videos. A mistyped or copied --host 0.0.0.0 said nothing of it.
-            if (!isLoopback(Host)) {
-              err(`videodex: warning: listening on ${Host}, beyond this machine: anyone who can reach port ${port} can search the library${tagEditing.allowed ? ', change its tags' : ''} and download its videos (no password, no TLS); --host 127.0.0.1 keeps it to this machine`);
+            if (!isLoopback(Host) && !Token) {
+              err(`videodex: warning: listening on ${Host}, beyond this machine: anyone who can reach port ${port} can search the library${tagEditing.allowed ? ', change its tags' : ''} and download its videos (no password, no TLS); set [Server] Token (VIDEODEX_SERVER_TOKEN) for a password, or --host 127.0.0.1 keeps it to this machine`);
               app.logger.warn({ host: Host, port }, 'listening beyond loopback: no password, no TLS');
+            } else if (!isLoopback(Host)) {
+              // the token crosses the network as written: a TLS proxy in front keeps it from those who can watch it
+              err(`videodex: listening on ${Host}, beyond this machine: requests must carry [Server] Token (no TLS: put a TLS proxy in front on a network you do not trust)`);
             }
             // Scripts and tests read this line to find the port.
             err(`videodex: serving ${store.kind} library on http://${Host.includes(':') ? `[${Host}]` : Host}:${port}/`);

@@ -1,0 +1,57 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { getCookie, setCookie } from 'hono/cookie';
+
+/** The cookie the sign-in page sets: the token's SHA-256, so the browser never keeps the token itself. */
+export const SESSION_COOKIE = 'videodex_session';
+
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/** Equal digests, compared in constant time (a byte-by-byte compare tells how much of a guess was right). */
+function same(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function signInPage(wrong: boolean): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>videodex: sign in</title>
+<style>body{font:16px system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem}input{font:inherit;width:100%;box-sizing:border-box;margin:.4rem 0;padding:.4rem}p.wrong{color:#b00020}</style></head>
+<body><h1>videodex</h1><p>This server asks for its token (<code>[Server] Token</code>).</p>${wrong ? '<p class="wrong" role="alert">That is not the token.</p>' : ''}
+<form method="post" action="/login"><label for="token">Token</label><input id="token" name="token" type="password" autocomplete="current-password" required autofocus><input type="submit" value="Sign in"></form>
+</body></html>`;
+}
+
+/**
+ * Asks every request for `token` (`[Server] Token`): an API client sends `Authorization: Bearer <token>`; a browser
+ * gets a sign-in page at `/`, whose form (`POST /login`) sets a session cookie (HttpOnly, SameSite=Strict) that the
+ * page's own requests, videos and images then carry. Anything else is answered 401. Installed before the routes.
+ */
+export function requireToken(api: Hono, token: string): void {
+  const wanted = digest(token);
+  const wantedHex = wanted.toString('hex');
+  const signedIn = (c: Context): boolean => {
+    const auth = c.req.header('authorization');
+    const bearer = auth && /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (bearer) return same(digest(bearer[1]!), wanted);
+    const cookie = getCookie(c, SESSION_COOKIE);
+    return cookie !== undefined && same(Buffer.from(cookie, 'utf8'), Buffer.from(wantedHex, 'utf8'));
+  };
+  api.post(
+    '/login',
+    bodyLimit({ maxSize: 4096, onError: (c) => c.html(signInPage(true), 413) }),
+    async (c) => {
+      const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+      const given = typeof form.token === 'string' ? form.token : '';
+      if (!same(digest(given), wanted)) return c.html(signInPage(true), 401);
+      setCookie(c, SESSION_COOKIE, wantedHex, { httpOnly: true, sameSite: 'Strict', path: '/' });
+      return c.redirect('/', 303);
+    },
+  );
+  api.use(async (c, next) => {
+    if (signedIn(c)) return next();
+    if ((c.req.method === 'GET' || c.req.method === 'HEAD') && c.req.path === '/') return c.html(signInPage(false), 401);
+    c.header('www-authenticate', 'Bearer realm="videodex"');
+    return c.json({ error: 'this server asks for its token ([Server] Token): send Authorization: Bearer <token>, or sign in on its page' }, 401);
+  });
+}
