@@ -273,7 +273,7 @@ export class App {
       sources: this.sources(),
       stages,
       cache: new ContentCache(this.config.Paths.CacheDir),
-      audit: new AuditLog(this.config.Logging.AuditFile, this.secrets),
+      audit: new AuditLog(this.config.Logging.AuditFile, this.secrets, { retryEveryMs: this.config.Logging.AuditRetrySec * 1000 }),
     });
   }
 

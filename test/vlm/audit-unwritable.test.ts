@@ -104,3 +104,47 @@ describe('the audit trail and the cache both full', () => {
     expect(s.requests).toHaveLength(1);
   });
 });
+
+describe('the audit trail writable again while the same process runs (a worker)', () => {
+  it('refuses calls while it cannot be written, then sends and records them again without a restart', async () => {
+    const data = path.join(t.dir, 'worker-like');
+    const trailDir = path.join(data, 'trail');
+    const audit = path.join(trailDir, 'audit.jsonl');
+    const clip = (name: string, colour: string) => makeTestVideo(path.join(t.dir, `wl-${name}.mp4`), { seconds: 1, width: 160, height: 120, fps: 5, source: `color=c=${colour}` });
+    const [red, green, blue] = [await clip('red', 'red'), await clip('green', 'green'), await clip('blue', 'blue')];
+    let broken = false;
+    const s = await fake({
+      defaultReply: () => {
+        // the trail's folder goes while the model is thinking (a file in its place: every write fails, as a full disk's)
+        if (broken) {
+          rmSync(trailDir, { recursive: true, force: true });
+          writeFileSync(trailDir, '');
+        }
+        return reply.text('A plain colour card.');
+      },
+    });
+    mkdirSync(data, { recursive: true });
+    const app = new App(
+      loadConfig({ env: {}, overrides: { 'Paths.DataDir': data, 'Logging.AuditFile': audit, 'Logging.AuditRetrySec': 0, 'QwenVL.PublicEndpoint': s.url, 'QwenVL.BackoffMs': 5, 'Concurrency.Ai': 1 } }),
+      { logToFile: false },
+    );
+    try {
+      broken = true;
+      const first = await app.process([red, green]);
+      expect(s.requests).toHaveLength(1);
+      expect(first.failures.map((f) => f.error).join('\n')).toMatch(/no model call sent until it can be/);
+      // the folder is back: the same App (a worker that was not restarted) sends and records the next call
+      broken = false;
+      rmSync(trailDir, { force: true });
+      mkdirSync(trailDir);
+      const second = await app.process([blue]);
+      expect(second.failures).toEqual([]);
+      expect(s.requests).toHaveLength(2);
+      const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { status: string });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ status: 'ok' });
+    } finally {
+      await app.close();
+    }
+  });
+});
