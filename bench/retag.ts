@@ -12,6 +12,7 @@
  *              twice, and the faster round of each is reported;
  *   small edit the same rule's threshold moved by 10 s (about 1% of the records change), in one thread, then
  *              undone on W worker threads.
+ * First measures the host (bench-lib's hostCalibration: one core's speed, a page fault's cost, how two threads scale).
  * Prints records/s, ratios to the baseline, and peak RSS per phase (RSS sampled every 20 ms on a thread of its own, with the RSS at
  * each quarter of the run, to show it stays flat). Appends a JSON line to bench/results.jsonl.
  */
@@ -24,7 +25,7 @@ import { configWith, createLogger, newVideo, type Video } from '../src/core/inde
 import { SqliteStore } from '../src/store/index.js';
 import { classifyRecord, createTaggingSetup, tagRecordSync } from '../src/tagging/index.js';
 import { createClassifyStage, createTagStage, retagInParallel, retagRecords, type RetagSummary } from '../src/workflow/index.js';
-import { hasFlag, recordResult, repoRoot, rssSampler, runAsLauncher, workDir } from './bench-lib.js';
+import { describeHost, hasFlag, hostCalibration, recordResult, repoRoot, rssSampler, runAsLauncher, workDir } from './bench-lib.js';
 
 await runAsLauncher();
 
@@ -142,6 +143,9 @@ async function main(): Promise<void> {
   const store = new SqliteStore(dbFile);
   await store.migrate();
   process.stdout.write(`retag bench: ${N} records, 50 rules, ${CATEGORIES.length} categories, ${ACTIONS.length} action labels\n`);
+  // the parallel pass's rate depends on how the host's cores share memory: said beside it, measured now
+  const host = await hostCalibration(WORKERS);
+  process.stdout.write(`  ${describeHost(host)}\n`);
   const t0 = performance.now();
   for (let i = 0; i < N; i += 1000) await store.upsertMany!(Array.from({ length: Math.min(1000, N - i) }, (_, k) => record(i + k)));
   process.stdout.write(`  built the library in ${((performance.now() - t0) / 1000).toFixed(1)}s\n`);
@@ -234,6 +238,10 @@ async function main(): Promise<void> {
     smallEditParallelRecordsPerSec: smallEditParallel.rate,
     smallEditChanged: smallEdit.value.changed,
     retagWorkers: WORKERS,
+    hostComputeMs: host.computeMs,
+    hostPageFaultUs: host.pageFaultUs,
+    hostComputeScaling: host.computeScaling,
+    hostAllocateScaling: host.allocateScaling,
     editedParallelVsOneThread: Math.round((editParallel.rate / edit.rate) * 100) / 100,
     baselineRecordsPerCpuSec: baseline.cpuRate,
     computeRecordsPerCpuSec: compute.cpuRate,
