@@ -439,6 +439,7 @@ export function createHttpApi(store: VideoStore, options: HttpApiOptions = {}): 
   });
   // after the host check: a rebinding site's page is refused before it can try tokens
   if (options.token) requireToken(api, options.token);
+  else api.post('/login', (c) => c.json({ error: 'this server asks for no token: [Server] Token is not set' }, 404));
 
   api.get('/', (c) => c.html(WEB_PAGE));
   // tagEdits: whether the page shows its tag controls (a server that refuses edits shows none)

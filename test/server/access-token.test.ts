@@ -106,6 +106,19 @@ describe('videodex serve with [Server] Token', () => {
     expect((await fetch(`${base}/api/health`, { headers: { cookie: 'videodex_session=00' } })).status).toBe(401);
   });
 
+  it('without a token, /login says there is none to sign in with', async () => {
+    const { createHttpApi } = await import('../../src/server/index.js');
+    const { SqliteStore } = await import('../../src/store/index.js');
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    const api = createHttpApi(store);
+    const res = await api.fetch(new Request('http://127.0.0.1/login', { method: 'POST', body: new URLSearchParams({ token: 'x' }) }));
+    expect(res.status).toBe(404);
+    expect((await res.json()).error).toMatch(/asks for no token/);
+    expect((await api.fetch(new Request('http://127.0.0.1/api/health'))).status).toBe(200);
+    await store.close();
+  });
+
   it('never writes the token into the library folder (logs, audit trail, database)', () => {
     for (const f of files(data)) {
       if (statSync(f).size > 50 << 20) continue;
