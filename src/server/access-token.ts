@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie, setCookie } from 'hono/cookie';
+import { getConnInfo } from '@hono/node-server/conninfo';
 
 /** The cookie the sign-in page sets: the token's SHA-256, so the browser never keeps the token itself. */
 export const SESSION_COOKIE = 'videodex_session';
@@ -22,6 +23,42 @@ function signInPage(wrong: boolean): string {
 </body></html>`;
 }
 
+/** Wrong tokens an address may send in a minute; past that it is answered 429 until the minute is over. */
+export const MAX_WRONG_PER_MINUTE = 10;
+
+/**
+ * Counts the wrong tokens each address sends: an online guesser gets ten a minute, not as many as the network
+ * carries. A right token from an address past its count waits too (one minute at most), so a guess that happens to
+ * be right is not told apart by its answer.
+ */
+class WrongTokens {
+  private readonly byAddress = new Map<string, { count: number; since: number }>();
+
+  /** Seconds until `address` may try again; 0 when it may now. */
+  waitFor(address: string, now = Date.now()): number {
+    const e = this.byAddress.get(address);
+    if (!e || now - e.since >= 60_000) return 0;
+    return e.count >= MAX_WRONG_PER_MINUTE ? Math.ceil((e.since + 60_000 - now) / 1000) : 0;
+  }
+
+  wrong(address: string, now = Date.now()): void {
+    const e = this.byAddress.get(address);
+    if (!e || now - e.since >= 60_000) this.byAddress.set(address, { count: 1, since: now });
+    else e.count++;
+    // many addresses (a scan): the ones whose minute is over go
+    if (this.byAddress.size > 10_000) for (const [a, x] of this.byAddress) if (now - x.since >= 60_000) this.byAddress.delete(a);
+  }
+}
+
+/** The address a request came from (the socket's; a proxy in front is one address for all). */
+function addressOf(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown'; // a request not from a socket (api.fetch called directly)
+  }
+}
+
 /**
  * Asks every request for `token` (`[Server] Token`): an API client sends `Authorization: Bearer <token>`; a browser
  * gets a sign-in page at `/`, whose form (`POST /login`) sets a session cookie (HttpOnly, SameSite=Strict) that the
@@ -30,26 +67,45 @@ function signInPage(wrong: boolean): string {
 export function requireToken(api: Hono, token: string): void {
   const wanted = digest(token);
   const wantedHex = wanted.toString('hex');
-  const signedIn = (c: Context): boolean => {
+  const wrongTokens = new WrongTokens();
+  /** True or false for a token or cookie given; null when the request carries neither (no guess to count). */
+  const signedIn = (c: Context): boolean | null => {
     const auth = c.req.header('authorization');
     const bearer = auth && /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (bearer) return same(digest(bearer[1]!), wanted);
     const cookie = getCookie(c, SESSION_COOKIE);
-    return cookie !== undefined && same(Buffer.from(cookie, 'utf8'), Buffer.from(wantedHex, 'utf8'));
+    return cookie === undefined ? null : same(Buffer.from(cookie, 'utf8'), Buffer.from(wantedHex, 'utf8'));
+  };
+  const tooMany = (c: Context, wait: number) => {
+    c.header('retry-after', String(wait));
+    return c.json({ error: `too many wrong tokens from this address: try again in ${wait} s` }, 429);
   };
   api.post(
     '/login',
     bodyLimit({ maxSize: 4096, onError: (c) => c.html(signInPage(true), 413) }),
     async (c) => {
+      const address = addressOf(c);
+      const wait = wrongTokens.waitFor(address);
+      if (wait > 0) return tooMany(c, wait);
       const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
       const given = typeof form.token === 'string' ? form.token : '';
-      if (!same(digest(given), wanted)) return c.html(signInPage(true), 401);
+      if (!same(digest(given), wanted)) {
+        wrongTokens.wrong(address);
+        return c.html(signInPage(true), 401);
+      }
       setCookie(c, SESSION_COOKIE, wantedHex, { httpOnly: true, sameSite: 'Strict', path: '/' });
       return c.redirect('/', 303);
     },
   );
   api.use(async (c, next) => {
-    if (signedIn(c)) return next();
+    const given = signedIn(c);
+    if (given !== null) {
+      const address = addressOf(c);
+      const wait = wrongTokens.waitFor(address);
+      if (wait > 0) return tooMany(c, wait);
+      if (given) return next();
+      wrongTokens.wrong(address);
+    }
     if ((c.req.method === 'GET' || c.req.method === 'HEAD') && c.req.path === '/') return c.html(signInPage(false), 401);
     c.header('www-authenticate', 'Bearer realm="videodex"');
     return c.json({ error: 'this server asks for its token ([Server] Token): send Authorization: Bearer <token>, or sign in on its page' }, 401);

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { makeTestVideo, tempDir } from '../helpers/media.js';
 import { startServe } from '../helpers/serve.js';
@@ -117,6 +117,39 @@ describe('videodex serve with [Server] Token', () => {
     expect((await res.json()).error).toMatch(/asks for no token/);
     expect((await api.fetch(new Request('http://127.0.0.1/api/health'))).status).toBe(200);
     await store.close();
+  });
+
+  it('answers an address that sent ten wrong tokens in a minute 429, whatever it sends, until the minute is over; others are not held', async () => {
+    const { createHttpApi } = await import('../../src/server/index.js');
+    const { MAX_WRONG_PER_MINUTE } = await import('../../src/server/access-token.js');
+    const { SqliteStore } = await import('../../src/store/index.js');
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const api = createHttpApi(store, { token: TOKEN });
+      // the socket a request came from, as the node adapter gives it
+      const from = (address: string) => ({ incoming: { socket: { remoteAddress: address, remotePort: 50000, remoteFamily: 'IPv4' } } });
+      const health = (address: string, token: string) => api.fetch(new Request('http://127.0.0.1/api/health', { headers: bearer(token) }), from(address));
+      const login = (address: string, token: string) => api.fetch(new Request('http://127.0.0.1/login', { method: 'POST', body: new URLSearchParams({ token }) }), from(address));
+      for (let i = 0; i < MAX_WRONG_PER_MINUTE - 1; i++) expect((await health('10.0.0.5', `guess-${i}`)).status).toBe(401);
+      expect((await login('10.0.0.5', 'guess-last')).status).toBe(401);
+      const held = await health('10.0.0.5', 'guess-more');
+      expect(held.status).toBe(429);
+      expect(Number(held.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await held.json()).error).toMatch(/too many wrong tokens from this address/);
+      // the right token waits too: a guess that happens to be right is not told by its answer
+      expect((await health('10.0.0.5', TOKEN)).status).toBe(429);
+      expect((await login('10.0.0.5', TOKEN)).status).toBe(429);
+      // another address is not held, and a request with no token is no guess
+      expect((await health('10.0.0.6', TOKEN)).status).toBe(200);
+      expect((await api.fetch(new Request('http://127.0.0.1/api/health'), from('10.0.0.5'))).status).toBe(401);
+      vi.setSystemTime(Date.now() + 61_000);
+      expect((await health('10.0.0.5', TOKEN)).status).toBe(200);
+    } finally {
+      vi.useRealTimers();
+      await store.close();
+    }
   });
 
   it('never writes the token into the library folder (logs, audit trail, database)', () => {
