@@ -67,6 +67,7 @@ function addressOf(c: Context): string {
 export function requireToken(api: Hono, token: string): void {
   const wanted = digest(token);
   const wantedHex = wanted.toString('hex');
+  const wantedCookie = Buffer.from(wantedHex, 'utf8');
   const wrongTokens = new WrongTokens();
   /** True or false for a token or cookie given; null when the request carries neither (no guess to count). */
   const signedIn = (c: Context): boolean | null => {
@@ -74,7 +75,7 @@ export function requireToken(api: Hono, token: string): void {
     const bearer = auth && /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (bearer) return same(digest(bearer[1]!), wanted);
     const cookie = getCookie(c, SESSION_COOKIE);
-    return cookie === undefined ? null : same(Buffer.from(cookie, 'utf8'), Buffer.from(wantedHex, 'utf8'));
+    return cookie === undefined ? null : same(Buffer.from(cookie, 'utf8'), wantedCookie);
   };
   const tooMany = (c: Context, wait: number) => {
     c.header('retry-after', String(wait));

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../core/index.js';
@@ -57,9 +58,7 @@ export async function removeStrayFiles(options: StrayOptions): Promise<StraySumm
     namesAndSizes.add(`${path.basename(v.file.path)}\0${v.file.bytes}`);
   }
   const summary: StraySummary = { removed: [], tooRecent: 0, bytesFreed: 0, dryRun: Boolean(options.dryRun) };
-  const consider = async (entry: string, kind: StrayFile['kind']) => {
-    const info = await lstat(entry).catch(() => null);
-    if (!info) return;
+  const consider = async (entry: string, kind: StrayFile['kind'], info: Stats) => {
     if (now - info.ctimeMs < minAge) {
       summary.tooRecent++;
       return;
@@ -76,13 +75,15 @@ export async function removeStrayFiles(options: StrayOptions): Promise<StraySumm
     if (paths.has(file)) continue;
     const info = await lstat(file).catch(() => null);
     if (!info || namesAndSizes.has(`${e.name}\0${info.size}`)) continue;
-    await consider(file, 'media');
+    await consider(file, 'media', info);
   }
   const keyframesDir = path.resolve(config.Paths.KeyframesDir);
   for (const e of await entries(keyframesDir)) {
     // a keyframe folder is named by its record's id; anything else there is not videodex's
     if (!e.isDirectory() || ids.has(e.name) || !/^[0-9a-f]{8,64}$/.test(e.name)) continue;
-    await consider(path.join(keyframesDir, e.name), 'keyframes');
+    const folder = path.join(keyframesDir, e.name);
+    const info = await lstat(folder).catch(() => null);
+    if (info) await consider(folder, 'keyframes', info);
   }
   return summary;
 }
