@@ -1,4 +1,4 @@
-import { ParquetWriter, fileWriter, schemaFromColumnData, type BasicType, type ColumnSource } from 'hyparquet-writer';
+import type { BasicType, ColumnSource, ParquetWriter } from 'hyparquet-writer';
 import { AppError, type Video } from '../core/index.js';
 import { cell, type Field } from './field-select.js';
 
@@ -156,11 +156,13 @@ export async function writeParquet(records: AsyncIterable<Video>, file: string, 
   let ids: string[] = [];
   let columns: Column[] | null = null;
   let writer: ParquetWriter | null = null;
+  // loaded when a Parquet file is written, not by every command (hyparquet and its writer are 50-odd modules)
+  const { ParquetWriter: Writer, fileWriter, schemaFromColumnData } = await import('hyparquet-writer');
   const columnData = (data: unknown[][]): ColumnSource[] =>
     fields.map((f, i) => ({ name: f.name, data: data[i]! as ColumnSource['data'], type: columns![i]!.type, nullable: true }));
   const open = (): ParquetWriter => {
     columns = columnsFor(fields, rows);
-    return new ParquetWriter({ writer: fileWriter(file), schema: schemaFromColumnData({ columnData: columnData(empty()) }), createdBy: 'videodex' });
+    return new Writer({ writer: fileWriter(file), schema: schemaFromColumnData({ columnData: columnData(empty()) }), createdBy: 'videodex' });
   };
   let n = 0;
   const flush = async () => {

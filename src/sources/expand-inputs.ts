@@ -1,6 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileTypeFromBuffer } from 'file-type';
 import { fileHead, looksLikeText } from './content-sniff.js';
 import { readCsvRows } from './csv-rows.js';
 import type { InputItem } from './input-item.js';
@@ -38,6 +37,8 @@ export async function sniffFile(file: string): Promise<{ video: boolean | null; 
   // file-type reads up to 4100 bytes for its longest signature
   const head = await fileHead(file, 4100);
   if (head.length === 0) return { video: null, what: 'empty' };
+  // loaded by the first file sniffed: most commands sniff none (file-type and its readers are 30-odd modules)
+  const { fileTypeFromBuffer } = await import('file-type');
   const type = await fileTypeFromBuffer(head);
   if (type) {
     const video = type.mime.startsWith('video/') || ['application/x-matroska', 'application/mxf'].includes(type.mime);

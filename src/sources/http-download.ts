@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipeline as pipelineCb, type Readable, type Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Logger } from '../core/index.js';
 import type { BandwidthLimiter } from './bandwidth-limiter.js';
 import { SNIFF_BYTES, sniffNotVideo, videoSignature } from './content-sniff.js';
@@ -536,6 +536,7 @@ async function requestFollowing(opts: HttpDownloadOptions, headers: Record<strin
       target.password = '';
     }
     const hopHeaders = auth && auth.origin === target.origin ? { ...headers, authorization: auth.value } : headers;
+    const { request } = await import('undici'); // loaded once, by the first download (see http-source.ts)
     const res = await request(target.toString(), {
       method: 'GET',
       headers: hopHeaders,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { INSTALL_HINTS, type Config } from '../core/index.js';
 import { BandwidthLimiter } from './bandwidth-limiter.js';
 import { HostLimiter } from './host-limiter.js';
@@ -38,7 +38,8 @@ export function createSharedLimits(config: Config): HttpSourceShared {
  */
 export class HttpSource implements Source {
   readonly kind = 'http' as const;
-  private readonly agent: Agent;
+  /** Made on the first download (see `agentOnce`). */
+  private agent: Promise<Agent> | null = null;
   private readonly shared: HttpSourceShared;
 
   constructor(
@@ -48,12 +49,17 @@ export class HttpSource implements Source {
   ) {
     const s = config.Sources;
     this.shared = shared ?? createSharedLimits(config);
-    this.agent = new Agent({
-      connectTimeout: s.ConnectTimeoutSec * 1000,
-      headersTimeout: s.ConnectTimeoutSec * 1000,
-      bodyTimeout: s.IdleTimeoutSec * 1000,
-      keepAliveTimeout: 10_000,
-    });
+  }
+
+  /**
+   * The connection pool, with undici loaded on the first download: a command that downloads nothing (search, tags,
+   * a re-run with every input done) does not load the HTTP client's modules at start-up.
+   */
+  private agentOnce(): Promise<Agent> {
+    const s = this.config.Sources;
+    return (this.agent ??= import('undici').then(
+      ({ Agent }) => new Agent({ connectTimeout: s.ConnectTimeoutSec * 1000, headersTimeout: s.ConnectTimeoutSec * 1000, bodyTimeout: s.IdleTimeoutSec * 1000, keepAliveTimeout: 10_000 }),
+    ));
   }
 
   canHandle(input: InputItem): boolean {
@@ -104,12 +110,12 @@ export class HttpSource implements Source {
   /** The download itself, for callers that want the details (attempts, resumed bytes). */
   download(url: string, ctx: Pick<AcquireContext, 'mediaDir' | 'signal' | 'logger' | 'progress'>): Promise<HttpDownloadResult> {
     const s = this.config.Sources;
-    return this.shared.hosts.run(url, () =>
+    return this.shared.hosts.run(url, async () =>
       downloadHttp({
         url,
         dir: ctx.mediaDir,
         partDir: path.join(ctx.mediaDir, PARTIAL_DIR),
-        dispatcher: this.agent,
+        dispatcher: await this.agentOnce(),
         retries: s.Retries,
         backoffMs: s.RetryBackoffMs,
         maxRetryWaitMs: s.MaxRetryWaitSec * 1000,
@@ -126,6 +132,6 @@ export class HttpSource implements Source {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.agent) await (await this.agent).close();
   }
 }

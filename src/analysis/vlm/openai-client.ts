@@ -1,4 +1,4 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type OpenAI from 'openai';
 import { ModelError, redact, urlSecrets } from '../../core/index.js';
 import { authorizationValue, connectionError, decodeBody, endpointLabel, endpointQuery, errorDetails, fetchFollowingSameOrigin, httpModelError, isErrorBody, isRedirect, redirectError, namesOtherCharset, openAiBaseUrl, retryAfterMs, type AuthHeader, resolveAuth } from './endpoint.js';
 import type { VlmClient, VlmRequest, VlmResponse } from './vlm-client.js';
@@ -20,33 +20,48 @@ export interface OpenAiClientOptions {
 export class OpenAiVlmClient implements VlmClient {
   readonly provider = 'openai';
   readonly endpointLabel: string;
-  private readonly sdk: OpenAI;
+  /** The SDK's client, made on the first request (see `sdkOnce`). */
+  private sdk: Promise<{ client: OpenAI; mod: typeof import('openai') }> | null = null;
   private readonly secrets: string[];
   private readonly baseURL: string;
   private readonly keySent: boolean;
+  /** The Authorization header the SDK sends (null: none). */
+  private readonly authorization: string | null;
 
   constructor(private readonly options: OpenAiClientOptions) {
     const baseURL = openAiBaseUrl(options.endpoint);
     this.baseURL = baseURL;
     this.endpointLabel = endpointLabel(baseURL);
     const auth = resolveAuth(options.authHeader, 'openai', options.endpoint, options.accessKey);
-    this.keySent = authorizationValue(auth, options.accessKey) !== null;
+    this.authorization = authorizationValue(auth, options.accessKey);
+    this.keySent = this.authorization !== null;
     // the key, and any password or key written into the endpoint URL (fetch's own errors quote the URL)
     this.secrets = [options.accessKey, ...urlSecrets(options.endpoint)].filter((s) => s.length >= 4);
-    this.sdk = new OpenAI({
-      baseURL,
-      // The endpoint's query string (e.g. ?api-version=...), sent on every request after the path the SDK adds.
-      defaultQuery: endpointQuery(options.endpoint),
-      // The SDK insists on a key; the header below decides what is really sent.
-      apiKey: options.accessKey || 'unused',
-      maxRetries: 0,
-      defaultHeaders: { Authorization: authorizationValue(auth, options.accessKey) },
-      // Nothing from the OPENAI_* environment: no org/project headers to a foreign server, no SDK debug logs.
-      organization: null,
-      project: null,
-      logLevel: 'off',
-      fetch: keepErrorBodies,
-    });
+  }
+
+  /**
+   * The SDK, loaded by the first request: it is some 150 modules, which every command loaded at start-up
+   * (a second of the CLI's start on a slow machine) though only `describe` uses it.
+   */
+  private sdkOnce(): Promise<{ client: OpenAI; mod: typeof import('openai') }> {
+    const { options } = this;
+    return (this.sdk ??= import('openai').then((mod) => ({
+      mod,
+      client: new mod.default({
+        baseURL: this.baseURL,
+        // The endpoint's query string (e.g. ?api-version=...), sent on every request after the path the SDK adds.
+        defaultQuery: endpointQuery(options.endpoint),
+        // The SDK insists on a key; the header below decides what is really sent.
+        apiKey: options.accessKey || 'unused',
+        maxRetries: 0,
+        defaultHeaders: { Authorization: this.authorization },
+        // Nothing from the OPENAI_* environment: no org/project headers to a foreign server, no SDK debug logs.
+        organization: null,
+        project: null,
+        logLevel: 'off',
+        fetch: keepErrorBodies,
+      }),
+    })));
   }
 
   async describe(request: VlmRequest): Promise<VlmResponse> {
@@ -60,15 +75,16 @@ export class OpenAiVlmClient implements VlmClient {
     // The SDK's timeout stops at the headers: a server that sends them and then stalls in the body held the run
     // for ever. This deadline covers the whole answer.
     const deadline = AbortSignal.timeout(request.timeoutMs);
+    const { client, mod } = await this.sdkOnce();
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      completion = await this.sdk.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, {
+      completion = await client.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, {
         timeout: request.timeoutMs,
         maxRetries: 0,
         signal: request.signal ? AbortSignal.any([request.signal, deadline]) : deadline,
       });
     } catch (err) {
-      throw this.toModelError(err, request, deadline);
+      throw this.toModelError(err, request, deadline, mod);
     }
     // The SDK hands back a body that is not JSON as text: a login or error page answered with 200 read as an
     // empty answer, retried, with advice about images and MaxOutputTokens.
@@ -98,7 +114,9 @@ export class OpenAiVlmClient implements VlmClient {
     };
   }
 
-  private toModelError(err: unknown, request: VlmRequest, deadline: AbortSignal): ModelError {
+  /** `mod`: the SDK, whose error classes tell what went wrong. */
+  private toModelError(err: unknown, request: VlmRequest, deadline: AbortSignal, mod: typeof import('openai')): ModelError {
+    const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = mod;
     const where = `${this.provider} ${this.endpointLabel}`;
     if (request.signal?.aborted) {
       return new ModelError(`${where}: request aborted`, { cause: err, retryable: false, code: 'E_MODEL_ABORTED' });

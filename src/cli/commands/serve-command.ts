@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { Video } from '../../core/index.js';
-import { closeHttp, createHttpApi, editsAllowed, isLoopback, listenHttp, type TagEdit } from '../../server/index.js';
+import type { TagEdit } from '../../server/index.js';
 import { outliveHangup } from '../hangup.js';
 import { appFrom, err, nonNegativeInt, withConfigOptions, type CommonFlags } from '../shared-options.js';
 
@@ -14,6 +14,8 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port ([Server] Port; 0 = any free port)', nonNegativeInt)
     .action(async (flags: CommonFlags & { host?: string; port?: number }) => {
       const app = appFrom(flags, { 'Server.Host': flags.host, 'Server.Port': flags.port });
+      // the server (Hono and its middleware) is loaded by this command alone, not at every command's start
+      const { closeHttp, createHttpApi, editsAllowed, isLoopback, listenHttp } = await import('../../server/index.js');
       const stopOutliving = outliveHangup(app.logger, 'serve');
       try {
         const store = await app.library();
