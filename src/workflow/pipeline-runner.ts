@@ -21,6 +21,7 @@ import { inputRow } from './input-status.js';
 import type { Failure, InputStatus, RunEvent, RunSummary, StageOutcome } from './run-events.js';
 import type { Stage, StageContext } from './stage.js';
 import { orderStages } from './stage-order.js';
+import { stoppedMeanwhile } from './stop-race.js';
 import { displacedBy } from './remove-videos.js';
 import { keepingSceneOutputs, mergeSourceInto, mergeTagged, pointedAt, relisted } from './record-merge.js';
 
@@ -210,8 +211,9 @@ export class PipelineRunner {
         summary.stagesRun++;
       } catch (err) {
         // Stopped (Ctrl-C), not failed: nothing is recorded, so the next run resumes the download (its .part is
-        // kept) instead of reporting a failure "from an earlier run" that only --retry-failed would redo.
-        if (signal.aborted) return { videoId: null, status: 'aborted', ran };
+        // kept) instead of reporting a failure "from an earlier run" that only --retry-failed would redo. (A tool
+        // the Ctrl-C killed first is told apart there.)
+        if (await stoppedMeanwhile(err, signal)) return { videoId: null, status: 'aborted', ran };
         const message = describeError(err);
         const code = (err as { code?: string }).code ?? null;
         await store.putInput(itemRow(item, prior, { status: 'failed', videoId: null, error: message, errorCode: code }));
@@ -497,8 +499,9 @@ export class PipelineRunner {
         summary.stagesRun++;
         end('done', ms);
       } catch (err) {
-        // a stage cut short by Ctrl-C is not a failure of the video: the next run runs it again
-        if (signal.aborted) return { videoId: video.id, status: 'aborted', ran };
+        // a stage cut short by Ctrl-C is not a failure of the video: the next run runs it again (also when the
+        // Ctrl-C killed the stage's ffmpeg before this process heard of it)
+        if (await stoppedMeanwhile(err, signal)) return { videoId: video.id, status: 'aborted', ran };
         const ms = Date.now() - t0;
         const message = describeError(err);
         const code = (err as { code?: string }).code;

@@ -290,7 +290,13 @@ describe('process stopped at random moments and run again', () => {
       const lib = await readLibrary(data);
       const extra = model.requests.slice(startCalls).map((q) => requestKey(q.body));
       for (const k of ref.keys) extra.splice(extra.indexOf(k), extra.includes(k) ? 1 : 0);
-      const ctx = `seed ${seed}: ${log.join('; ')}\n${final.stderr}`;
+      // the stages recorded failed, with their errors: what a flaky stop left behind is then told in the message
+      const failedStages = [...lib.records.values()].flatMap((rec) =>
+        Object.entries((rec as { stages?: Record<string, { status?: string; error?: string }> }).stages ?? {})
+          .filter(([, e]) => e.status === 'failed')
+          .map(([stage, e]) => `${(rec as { id: string }).id} ${stage}: ${e.error ?? ''}`),
+      );
+      const ctx = `seed ${seed}: ${log.join('; ')}\n${final.stderr}${failedStages.length ? `\nfailed stages:\n${failedStages.join('\n')}` : ''}`;
 
       expect([...lib.records.keys()].sort(), ctx).toEqual([...ref.lib.records.keys()].sort());
       for (const [id, rec] of ref.lib.records) expect(lib.records.get(id), `${ctx}\nrecord ${id}`).toEqual(rec);

@@ -223,7 +223,7 @@ export async function readFrames(
         if (failure) return reject(failure);
         if (code !== 0) {
           const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-          return reject(new ToolError(`ffmpeg ${why} while reading frames`, { command: options.ffmpeg, args, exitCode: code, stderrTail: stderr }));
+          return reject(new ToolError(`ffmpeg ${why} while reading frames`, { command: options.ffmpeg, args, exitCode: code, stderrTail: stderr, signal }));
         }
         if (index === 0) return reject(new UnsupportedMediaError(`no video frames could be decoded${stderr ? `: ${lastLine(stderr)}` : ''}`));
         resolve({ frames: index, width, height, ...(peakRss !== undefined ? { ffmpegPeakRss: peakRss } : {}) });
