@@ -47,7 +47,6 @@ export class HttpSource implements Source {
     shared?: HttpSourceShared,
     private readonly fallbacks: HttpFallbacks = {},
   ) {
-    const s = config.Sources;
     this.shared = shared ?? createSharedLimits(config);
   }
 
