@@ -34,17 +34,22 @@ export const MAX_WRONG_PER_MINUTE = 10;
 class WrongTokens {
   private readonly byAddress = new Map<string, { count: number; since: number }>();
 
+  /** The address's count while its minute lasts. */
+  private live(address: string, now: number): { count: number; since: number } | undefined {
+    const e = this.byAddress.get(address);
+    return e && now - e.since < 60_000 ? e : undefined;
+  }
+
   /** Seconds until `address` may try again; 0 when it may now. */
   waitFor(address: string, now = Date.now()): number {
-    const e = this.byAddress.get(address);
-    if (!e || now - e.since >= 60_000) return 0;
-    return e.count >= MAX_WRONG_PER_MINUTE ? Math.ceil((e.since + 60_000 - now) / 1000) : 0;
+    const e = this.live(address, now);
+    return e && e.count >= MAX_WRONG_PER_MINUTE ? Math.ceil((e.since + 60_000 - now) / 1000) : 0;
   }
 
   wrong(address: string, now = Date.now()): void {
-    const e = this.byAddress.get(address);
-    if (!e || now - e.since >= 60_000) this.byAddress.set(address, { count: 1, since: now });
-    else e.count++;
+    const e = this.live(address, now);
+    if (e) e.count++;
+    else this.byAddress.set(address, { count: 1, since: now });
     // many addresses (a scan): the ones whose minute is over go
     if (this.byAddress.size > 10_000) for (const [a, x] of this.byAddress) if (now - x.since >= 60_000) this.byAddress.delete(a);
   }

@@ -522,6 +522,7 @@ interface FollowedResponse {
 
 /** One GET, following at most `maxRedirects` redirects by hand so loops and the final URL are known. */
 async function requestFollowing(opts: HttpDownloadOptions, headers: Record<string, string>): Promise<FollowedResponse> {
+  const { request } = await import('undici'); // loaded by the first download, not at start-up (see http-source.ts)
   let url = opts.url;
   const seen = [url];
   // Credentials written in the URL (`https://user:pass@host/v.mp4`) are sent as Basic auth, as curl and ffmpeg
@@ -536,7 +537,6 @@ async function requestFollowing(opts: HttpDownloadOptions, headers: Record<strin
       target.password = '';
     }
     const hopHeaders = auth && auth.origin === target.origin ? { ...headers, authorization: auth.value } : headers;
-    const { request } = await import('undici'); // loaded once, by the first download (see http-source.ts)
     const res = await request(target.toString(), {
       method: 'GET',
       headers: hopHeaders,

@@ -1,4 +1,5 @@
 import { ToolError } from '../core/index.js';
+import { sleep } from '../sources/retry-policy.js';
 
 /** Signals a person's stop sends the whole foreground process group (Ctrl-C, a closing terminal). */
 const GROUP_STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
@@ -30,15 +31,7 @@ export async function stoppedMeanwhile(err: unknown, signal: AbortSignal, waits:
   const tool = toolErrorIn(err);
   if (!tool) return false;
   const ms = tool.signal !== null && GROUP_STOP_SIGNALS.has(tool.signal) ? (waits.killedMs ?? KILLED_TOOL_WAIT_MS) : (waits.failedMs ?? FAILED_TOOL_WAIT_MS);
-  return new Promise<boolean>((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(signal.aborted);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+  // the wait ends early when the stop comes (sleep rejects then)
+  await sleep(ms, signal).catch(() => undefined);
+  return signal.aborted;
 }

@@ -24,7 +24,6 @@ export class OpenAiVlmClient implements VlmClient {
   private sdk: Promise<{ client: OpenAI; mod: typeof import('openai') }> | null = null;
   private readonly secrets: string[];
   private readonly baseURL: string;
-  private readonly keySent: boolean;
   /** The Authorization header the SDK sends (null: none). */
   private readonly authorization: string | null;
 
@@ -34,7 +33,6 @@ export class OpenAiVlmClient implements VlmClient {
     this.endpointLabel = endpointLabel(baseURL);
     const auth = resolveAuth(options.authHeader, 'openai', options.endpoint, options.accessKey);
     this.authorization = authorizationValue(auth, options.accessKey);
-    this.keySent = this.authorization !== null;
     // the key, and any password or key written into the endpoint URL (fetch's own errors quote the URL)
     this.secrets = [options.accessKey, ...urlSecrets(options.endpoint)].filter((s) => s.length >= 4);
   }
@@ -128,7 +126,7 @@ export class OpenAiVlmClient implements VlmClient {
     if (err instanceof APIError && typeof err.status === 'number') {
       const headers = err.headers as Headers | undefined;
       if (isRedirect(err.status)) return redirectError(this.provider, this.endpointLabel, err.status, headers?.get('location'), this.baseURL, this.secrets);
-      return httpModelError(this.provider, this.endpointLabel, err.status, err.error ?? err.message, retryAfterMs((n) => headers?.get(n)), this.secrets, this.keySent);
+      return httpModelError(this.provider, this.endpointLabel, err.status, err.error ?? err.message, retryAfterMs((n) => headers?.get(n)), this.secrets, this.authorization !== null);
     }
     if (err instanceof APIUserAbortError) {
       return new ModelError(`${where}: request aborted`, { cause: err, retryable: false, code: 'E_MODEL_ABORTED' });
